@@ -1,0 +1,291 @@
+/*
+ * fs.c - durable writes, appends and the state-directory lock.
+ *
+ * Must never leave a partially written target file behind: whole files go
+ * through a temp file and rename; appends are single write(2) calls on an
+ * O_APPEND descriptor, made under the state lock by their callers.
+ */
+#include "core/fs.h"
+#include "core/clock.h"
+#include "core/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *
+gw_path_join(const char *a, const char *b)
+{
+	gw_buf out = GW_BUF_INIT;
+	gw_buf_puts(&out, a);
+	if (out.len > 0 && out.data[out.len - 1] != '/')
+		gw_buf_putc(&out, '/');
+	gw_buf_puts(&out, b);
+	return gw_buf_detach(&out);
+}
+
+static int
+gw_fs_class(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+		return GW_EXIT_NOINPUT;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+	case ENOSPC:
+	case EEXIST:
+		return GW_EXIT_CANTCREAT;
+	default:
+		return GW_EXIT_IOERR;
+	}
+}
+
+int
+gw_fs_mkdirs(const char *dir, gw_err *err)
+{
+	char *p = gw_xstrdup(dir);
+	size_t n = strlen(p);
+	int rc = 0;
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		char saved = p[i];
+		p[i] = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			int e = errno;
+			rc = gw_err_set(err, -e, GW_EXIT_CANTCREAT,
+			    "cannot create directory %s: %s", p, strerror(e));
+			break;
+		}
+		p[i] = saved;
+	}
+	if (rc == 0 && !gw_fs_is_dir(dir))
+		rc = gw_err_set(err, -ENOTDIR, GW_EXIT_CANTCREAT,
+		    "cannot create directory %s: a file is in the way", dir);
+	free(p);
+	return rc;
+}
+
+int
+gw_fs_read_file(const char *path, gw_buf *out, gw_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		int e = errno;
+		return gw_err_set(err, -e, e == ENOENT ? GW_EXIT_NOINPUT : GW_EXIT_IOERR,
+		    "cannot read %s: %s", path, strerror(e));
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		gw_buf_reserve(out, (size_t)st.st_size);
+	for (;;) {
+		gw_buf_reserve(out, 65536);
+		ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s: %s",
+			    path, strerror(e));
+		}
+		out->len += (size_t)r;
+		out->data[out->len] = '\0';
+	}
+	close(fd);
+	return 0;
+}
+
+int
+gw_fs_write_all(int fd, const void *data, size_t n, const char *path, gw_err *err)
+{
+	const char *p = data;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ?
+			    GW_EXIT_IOERR : gw_fs_class(e), "cannot write %s: %s", path, strerror(e));
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+gw_fs_fsync_dir(const char *path)
+{
+	char *dir = gw_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL) {
+		free(dir);
+		dir = gw_xstrdup(".");
+	} else if (slash == dir) {
+		slash[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd == -1)
+		return -errno;
+	int rc = fsync(fd) == -1 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+int
+gw_fs_write_atomic(const char *path, const void *data, size_t n, gw_err *err)
+{
+	static atomic_uint seq;
+	char tmp[PATH_MAX];
+	const char *base = strrchr(path, '/');
+	size_t dirlen = base ? (size_t)(base - path) + 1 : 0;
+	base = base ? base + 1 : path;
+	int len = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp-%ld-%u-%llu", (int)dirlen, path,
+	    base, (long)getpid(), atomic_fetch_add(&seq, 1),
+	    (unsigned long long)gw_clock_mono_ns());
+	if (len < 0 || (size_t)len >= sizeof(tmp))
+		return gw_err_set(err, -ENAMETOOLONG, GW_EXIT_CANTCREAT, "path too long: %s", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		int e = errno;
+		return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ?
+		    GW_EXIT_CANTCREAT : gw_fs_class(e), "cannot write %s: %s", path, strerror(e));
+	}
+	int rc = gw_fs_write_all(fd, data, n, path, err);
+	if (rc == 0 && fsync(fd) == -1) {
+		int e = errno;
+		rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot sync %s: %s", path, strerror(e));
+	}
+	if (close(fd) == -1 && rc == 0) {
+		int e = errno;
+		rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot write %s: %s", path, strerror(e));
+	}
+	if (rc == 0 && rename(tmp, path) == -1) {
+		int e = errno;
+		rc = gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot replace %s: %s", path, strerror(e));
+	}
+	if (rc != 0) {
+		unlink(tmp);
+		return rc;
+	}
+	gw_fs_fsync_dir(path);
+	return 0;
+}
+
+int
+gw_fs_open_append(const char *path, gw_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		int e = errno;
+		return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ?
+		    GW_EXIT_CANTCREAT : gw_fs_class(e), "cannot open %s for appending: %s",
+		    path, strerror(e));
+	}
+	return fd;
+}
+
+int
+gw_fs_append(const char *path, const void *data, size_t n, gw_err *err)
+{
+	int fd = gw_fs_open_append(path, err);
+	if (fd < 0)
+		return fd;
+	int rc = gw_fs_write_all(fd, data, n, path, err);
+	close(fd);
+	return rc;
+}
+
+bool
+gw_fs_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+bool
+gw_fs_is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool
+gw_fs_is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int
+gw_lock_open(gw_lock *l, const char *dir, int op, gw_err *err)
+{
+	l->fd = -1;
+	int rc = gw_fs_mkdirs(dir, err);
+	if (rc != 0)
+		return rc;
+	char *path = gw_path_join(dir, ".lock");
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		int e = errno;
+		gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot open lock file %s: %s",
+		    path, strerror(e));
+		free(path);
+		return -e;
+	}
+	while (flock(fd, op) == -1) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK) {
+			gw_err_set(err, -e, GW_EXIT_UNAVAILABLE,
+			    "state directory %s is locked by another process", dir);
+		} else {
+			gw_err_set(err, -e, GW_EXIT_IOERR, "cannot lock %s: %s", path, strerror(e));
+		}
+		free(path);
+		return -e;
+	}
+	free(path);
+	l->fd = fd;
+	return 0;
+}
+
+int
+gw_lock_acquire(gw_lock *l, const char *dir, gw_err *err)
+{
+	return gw_lock_open(l, dir, LOCK_EX, err);
+}
+
+int
+gw_lock_try(gw_lock *l, const char *dir, gw_err *err)
+{
+	return gw_lock_open(l, dir, LOCK_EX | LOCK_NB, err);
+}
+
+void
+gw_lock_release(gw_lock *l)
+{
+	if (l->fd >= 0) {
+		flock(l->fd, LOCK_UN);
+		close(l->fd);
+		l->fd = -1;
+	}
+}

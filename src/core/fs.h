@@ -1,0 +1,61 @@
+/*
+ * fs.h - durable file operations and the state-directory lock.
+ *
+ * Every writer of a state directory holds an exclusive flock(2) on
+ * <dir>/.lock for its whole read-modify-write.  Whole-file writes are
+ * atomic: a unique temp file in the same directory, fsync, rename, fsync of
+ * the directory, so a reader or a crash sees the old file or the new one,
+ * never a torn one.  Appends are one write(2) per record.
+ */
+#ifndef GW_FS_H
+#define GW_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+/* Creates dir and its parents (mode 0755).  0 or -errno with err set. */
+int gw_fs_mkdirs(const char *dir, gw_err *err);
+
+/* Reads the whole file into out (appending).  0, or -errno with err set
+ * (-ENOENT: missing, exit class 66; others 74). */
+int gw_fs_read_file(const char *path, gw_buf *out, gw_err *err);
+
+/* Atomically replaces path with the n bytes at data (temp + fsync + rename
+ * + directory fsync).  0 or -errno with err set. */
+int gw_fs_write_atomic(const char *path, const void *data, size_t n, gw_err *err);
+
+/* Opens path for appending (created 0644).  Returns the fd or -errno. */
+int gw_fs_open_append(const char *path, gw_err *err);
+/* Writes all n bytes with a single write(2) when possible (looping only on
+ * short writes).  0 or -errno with err set. */
+int gw_fs_write_all(int fd, const void *data, size_t n, const char *path, gw_err *err);
+/* Appends one record (which must end in '\n') to path in one write. */
+int gw_fs_append(const char *path, const void *data, size_t n, gw_err *err);
+
+/* Returns true when path exists (any type). */
+bool gw_fs_exists(const char *path);
+/* Returns true when path is a regular file. */
+bool gw_fs_is_file(const char *path);
+/* Returns true when path is a directory. */
+bool gw_fs_is_dir(const char *path);
+
+/* An exclusive lock on <dir>/.lock.  fd is -1 when not held. */
+typedef struct gw_lock {
+	int fd;
+} gw_lock;
+
+/* Creates dir if needed and blocks until the exclusive lock is held.
+ * 0 or -errno with err set (exit class 73 when the dir cannot be created). */
+int gw_lock_acquire(gw_lock *l, const char *dir, gw_err *err);
+/* Like gw_lock_acquire but returns -EWOULDBLOCK at once if it is held. */
+int gw_lock_try(gw_lock *l, const char *dir, gw_err *err);
+/* Releases the lock (no-op when not held). */
+void gw_lock_release(gw_lock *l);
+
+/* Joins a and b with one '/' into a malloc'ed string the caller frees. */
+char *gw_path_join(const char *a, const char *b);
+
+#endif

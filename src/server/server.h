@@ -1,0 +1,82 @@
+/*
+ * server.h - the OpenResponses HTTP gateway (libmicrohttpd), a thin shell
+ * over the core.  The CLI runs it in the foreground (srv_run_foreground);
+ * the console embeds it on background threads (srv_start / srv_stop) and
+ * reads live counters (srv_get_stats), woken by srv_event_fd.
+ *
+ * Ownership: srv_config strings are borrowed and must outlive the server.
+ * A srv_server is owned by the caller of srv_start and released by srv_stop.
+ */
+#ifndef SRV_SERVER_H
+#define SRV_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+/* Log sink: one line, no newline.  NULL = stderr.  Called from server
+ * threads; it must be thread-safe.  MHD and libcurl messages go here too,
+ * so nothing reaches the terminal while the console owns it. */
+typedef void (*srv_log_fn)(void *ctx, const char *line);
+
+typedef struct srv_config {
+	const char *state_dir;
+	const char *bind;                 /* "127.0.0.1:8787", "[::1]:0" */
+	const char *auth_token;
+	uint64_t max_input_chars;         /* default 32000 */
+	uint64_t max_connections;         /* default 256 */
+	uint64_t idle_timeout_ms;         /* default 30000 */
+	uint64_t session_max_messages;    /* default 200 */
+	const char *model;                /* "local/echo" or "openai/<model>" */
+	const char *provider_base_url;    /* default https://api.openai.com/v1 */
+	const char *provider_api_key;     /* from OPENAI_API_KEY; may be NULL */
+	uint64_t request_timeout_ms;      /* default 120000 */
+	uint64_t provider_max_retries;    /* default 2 */
+	srv_log_fn log;                   /* NULL: stderr */
+	void *log_ctx;
+} srv_config;
+
+#define SRV_RECENT_MAX 16
+
+typedef struct srv_recent {
+	uint64_t unix_ms;
+	char method[8];
+	char path[64];
+	unsigned status;
+	uint64_t duration_us;
+} srv_recent;
+
+typedef struct srv_stats {
+	char bind[64];                    /* actual ip:port after bind */
+	uint64_t uptime_ms;
+	uint64_t requests;                /* completed requests */
+	uint64_t active_streams;          /* open SSE responses */
+	uint64_t status_4xx, status_5xx;
+	uint64_t p50_us, p99_us;          /* latency over a recent window */
+	srv_recent recent[SRV_RECENT_MAX];/* newest last */
+	unsigned nrecent;
+} srv_stats;
+
+typedef struct srv_server srv_server;
+
+/* Runs the server in the foreground until SIGINT or SIGTERM, printing the
+ * service status line and "gateway openresponses server listening:
+ * endpoint=/v1/responses addr=<ip:port> state_dir=<dir>" on stdout.
+ * Returns the process exit status (0; 69 when the bind fails; ...). */
+int srv_run_foreground(const srv_config *cfg, gw_err *err);
+
+/* Records a service start, binds and starts serving on background threads;
+ * returns once listening.  0 or -errno with err set (bind failure: exit
+ * class 69, recorded in the service block). */
+int srv_start(const srv_config *cfg, srv_server **out, gw_err *err);
+/* Stops accepting, ends open streams with a terminal event, waits a bounded
+ * time, records a stop (reason openresponses_server_shutdown) and frees s. */
+void srv_stop(srv_server *s);
+/* Copies the live counters (thread-safe). */
+void srv_get_stats(srv_server *s, srv_stats *out);
+/* A descriptor that becomes readable whenever the stats change (an eventfd;
+ * read 8 bytes to clear it).  Owned by the server. */
+int srv_event_fd(srv_server *s);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * tui.h - the operator console (ncurses dashboard + readline prompt), a
+ * thin shell over the core and the CLI's own parser.
+ */
+#ifndef TUI_TUI_H
+#define TUI_TUI_H
+
+#include "cli/cli.h"
+#include "core/err.h"
+
+/* Runs the console until the operator quits.  The terminal is restored on
+ * every exit path before this returns.  Returns the exit status; err holds
+ * any message, to be printed after the screen is restored. */
+int tui_run(const cli_config *cfg, gw_err *err);
+
+#endif

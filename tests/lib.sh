@@ -1,0 +1,68 @@
+# tests/lib.sh - shared helpers for the shell tests.  Source it first.
+#
+#   TAU_BIN        the tau-gateway binary (set by ctest; defaults to build/)
+#   t_tmpdir       a fresh temp dir, removed on exit
+#   t_spawn VAR cmd...   start a background process, remember its PID in VAR
+#                  and in the cleanup list; stdout/stderr go to $T/<VAR>.out/.err
+#   t_wait_line FILE REGEX [SECS]   wait (polling the file, bounded) for a line
+#   t_ok / t_fail / t_eq / t_match / t_contains   assertions that count
+#   t_done         prints "N passed, N failed" and exits non-zero on failure
+# Every process started with t_spawn is killed by PID on exit.
+set -u
+TAU_SOURCE_DIR=${TAU_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+TAU_BIN=${TAU_BIN:-$TAU_SOURCE_DIR/build/tau-gateway}
+FIXTURES=$TAU_SOURCE_DIR/fixtures/gateway-contract
+T=$(mktemp -d "${TMPDIR:-/tmp}/tau-test.XXXXXX")
+T_PIDS=()
+T_PASS=0
+T_FAIL=0
+
+t_cleanup() {
+	local pid
+	for pid in "${T_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap t_cleanup EXIT
+
+t_spawn() {
+	local var=$1
+	shift
+	"$@" >"$T/$var.out" 2>"$T/$var.err" &
+	local pid=$!
+	T_PIDS+=("$pid")
+	printf -v "$var" '%s' "$pid"
+}
+
+t_wait_line() {
+	local file=$1 re=$2 secs=${3:-10} i
+	for ((i = 0; i < secs * 20; i++)); do
+		if [ -f "$file" ] && grep -Eq -- "$re" "$file"; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "timed out after ${secs}s waiting for /$re/ in $file" >&2
+	[ -f "$file" ] && tail -5 "$file" >&2
+	return 1
+}
+
+t_ok() { T_PASS=$((T_PASS + 1)); echo "ok - $1"; }
+t_fail() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $1" >&2; }
+# t_eq NAME EXPECTED ACTUAL
+t_eq() {
+	if [ "$2" == "$3" ]; then t_ok "$1"; else t_fail "$1: expected [$2] got [$3]"; fi
+}
+# t_match NAME REGEX TEXT
+t_match() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then t_ok "$1"; else t_fail "$1: /$2/ not in [$3]"; fi
+}
+# t_contains NAME NEEDLE TEXT
+t_contains() {
+	case "$3" in *"$2"*) t_ok "$1" ;; *) t_fail "$1: [$2] not in [$3]" ;; esac
+}
+t_done() {
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ]
+}

@@ -1,0 +1,41 @@
+# Test registration.  Unit tests: tests/unit/test_<module>.c (cmocka), one
+# executable each.  Integration/console/browser tests: shell scripts run
+# against the real binary.  Names follow the runbook's validation matrix:
+# `ctest -R gateway_contract` and `ctest -R gateway_runtime`.
+pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+
+file(GLOB TAU_UNIT_TESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src ${TAU_UNIT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE tauapp PkgConfig::CMOCKA)
+  target_compile_definitions(${name} PRIVATE TAU_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  # ctest name: unit_<module>; the fixture/contract ones are also gateway_contract_*
+  string(REGEX REPLACE "^test_" "" mod ${name})
+  set(label "unit_${mod}")
+  if(mod STREQUAL "fixture")
+    set(label "gateway_contract_unit_fixture")
+  elseif(mod MATCHES "^(runner|guardrail|health|state|events|service|status|chanstore)$")
+    set(label "gateway_runtime_unit_${mod}")
+  endif()
+  add_test(NAME ${label} COMMAND ${name})
+  set_tests_properties(${label} PROPERTIES ENVIRONMENT "TAU_SOURCE_DIR=${PROJECT_SOURCE_DIR}" TIMEOUT 120)
+endforeach()
+
+# Shell tests: tests/<dir>/<name>.sh -> ctest name <name> (the file names
+# carry the gateway_contract_ / gateway_runtime_ / http_ / console_ prefixes).
+file(GLOB TAU_SHELL_TESTS CONFIGURE_DEPENDS
+  ${PROJECT_SOURCE_DIR}/tests/integration/*.sh
+  ${PROJECT_SOURCE_DIR}/tests/console/*.sh)
+foreach(script ${TAU_SHELL_TESTS})
+  get_filename_component(name ${script} NAME_WE)
+  add_test(NAME ${name} COMMAND bash ${script})
+  set_tests_properties(${name} PROPERTIES
+    ENVIRONMENT "TAU_BIN=$<TARGET_FILE:tau-gateway>;TAU_SOURCE_DIR=${PROJECT_SOURCE_DIR};TAU_BUILD_DIR=${PROJECT_BINARY_DIR}"
+    TIMEOUT 600)
+endforeach()
+
+if(EXISTS ${PROJECT_SOURCE_DIR}/tests/browser/run.sh)
+  add_test(NAME http_webchat_browser COMMAND bash ${PROJECT_SOURCE_DIR}/tests/browser/run.sh $<TARGET_FILE:tau-gateway>)
+  set_tests_properties(http_webchat_browser PROPERTIES TIMEOUT 300)
+endif()
