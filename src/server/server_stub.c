@@ -4,6 +4,7 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <stddef.h>
 
 int
 srv_run_foreground(const srv_config *cfg, gw_err *err)
