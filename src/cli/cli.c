@@ -225,10 +225,12 @@ cli_parse_u64(const cli_opt *o, const char *v, uint64_t *out, gw_err *err)
 	if (errno == ERANGE || *end != '\0')
 		return cli_bad(err, "invalid value '%s' for '--%s <%s>': expected a non-negative integer",
 		    v, o->name, o->meta);
+	if (x < o->min && o->min == 1)
+		return cli_bad(err, "invalid value '%s' for '--%s <%s>': value must be greater than 0",
+		    v, o->name, o->meta);
 	if (x < o->min)
-		return cli_bad(err, "invalid value '%s' for '--%s <%s>': value must be %s%llu", v, o->name,
-		    o->meta, o->min == 1 ? "greater than 0" : "at least ",
-		    o->min == 1 ? 0ULL : (unsigned long long)o->min);
+		return cli_bad(err, "invalid value '%s' for '--%s <%s>': value must be at least %llu", v,
+		    o->name, o->meta, (unsigned long long)o->min);
 	*out = x;
 	return 0;
 }
