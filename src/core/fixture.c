@@ -347,12 +347,12 @@ gw_fixture_parse(const char *path, const char *text, size_t len, gw_fixture **ou
 		rc = gw_fx_fail(&p, GW_EXIT_DATAERR, "file contains a NUL byte");
 		goto fail;
 	}
-	if (gw_json_scan_open(&s, text, len, 0, '{', "fixture", err) != 0) {
+	if (gw_json_scan_open(&s, text, len, 0, '{', "", err) != 0) {
 		gw_err_prefix(err, "invalid fixture %s", path);
 		rc = -EINVAL;
 		goto fail;
 	}
-	while ((rc = gw_json_scan_next(&s, &key, &klen, &vs, &ve, "fixture", err)) == 1) {
+	while ((rc = gw_json_scan_next(&s, &key, &klen, &vs, &ve, "", err)) == 1) {
 		if (klen == 5 && memcmp(key, "cases", 5) == 0) {
 			if (text[vs] != '[') {
 				rc = gw_fx_fail(&p, GW_EXIT_DATAERR, "field `cases` must be an array");
@@ -390,7 +390,7 @@ gw_fixture_parse(const char *path, const char *text, size_t len, gw_fixture **ou
 		}
 		cJSON_Delete(v);
 	}
-	if (rc < 0 || gw_json_scan_finish(&s, "fixture", err) != 0) {
+	if (rc < 0 || gw_json_scan_finish(&s, "", err) != 0) {
 		gw_err_prefix(err, "invalid fixture %s", path);
 		rc = -EINVAL;
 		goto fail;

@@ -450,8 +450,8 @@ gw_scan_fail(gw_json_scan *s, size_t at, const char *what, const char *why, gw_e
 {
 	unsigned line, col;
 	gw_json_line_col(s->text, at > s->len ? s->len : at, &line, &col);
-	return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
-	    "%s: invalid JSON at line %u column %u: %s", what, line, col, why);
+	return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR, "%s%sinvalid JSON at line %u column %u: %s",
+	    what, what[0] ? ": " : "", line, col, why);
 }
 
 /* Skips a string starting at p (which holds '"'); returns the index after

@@ -101,7 +101,9 @@ typedef struct gw_json_scan {
 	bool first;
 } gw_json_scan;
 
-/* Begins walking the object or array whose opening bracket is at or after
+/* Messages read "<what>: invalid JSON at line L column C: <why>" (no
+ * prefix when what is "").
+ * Begins walking the object or array whose opening bracket is at or after
  * pos (whitespace skipped).  Returns 0, or -EINVAL with err set. */
 int gw_json_scan_open(gw_json_scan *s, const char *text, size_t len, size_t pos,
     char open, const char *what, gw_err *err);
