@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# scripts/demo/gateway.sh - the runbook's deterministic gateway demo.
+#
+# Runs the eight runbook steps (service start, one contract-runner cycle over
+# fixtures/gateway-contract/rollout-pass.json, transport health, status
+# inspect, service stop, service status, status inspect, channel-store
+# inspect) against a fresh state directory <repo-root>/.tau/demo-gateway.
+#
+# Unlike the reference demo, "PASS" means more than exit status 0: each step
+# also checks the posture it should leave behind (rollout gate pass while the
+# service runs, hold/service_stopped after the stop, the actor's MEMORY.md
+# present).  A failing step prints a FAIL line naming the step and the
+# expectation, the demo carries on, and the summary line is always printed.
+# Exit status: 0 all steps passed; 1 a step failed; 124 a step timed out;
+# 2 bad usage.
+set -u
+
+DEMO="[demo:gateway]"
+FIXTURE_REL="fixtures/gateway-contract/rollout-pass.json"
+STATE_REL=".tau/demo-gateway"
+
+usage() {
+	cat <<EOF
+Usage: $0 [--repo-root PATH] [--binary PATH] [--skip-build] [--timeout-seconds N] [--help]
+
+Run the runbook's deterministic gateway demo (8 steps) in PATH/$STATE_REL.
+
+  --repo-root PATH       repository root (default: the checkout holding this script)
+  --binary PATH          tau-gateway binary; relative paths are taken from the
+                         repository root (default: <repo-root>/build/tau-gateway)
+  --skip-build           do not configure and build <repo-root>/build first
+  --timeout-seconds N    fail a step that runs longer than N seconds (N > 0)
+  --help                 show this help
+
+Environment: TAU_DEMO_TRACE_LOG=FILE appends "<label><TAB><command>" per step.
+Exit status: 0 all steps passed, 1 a step failed, 124 a step timed out, 2 usage.
+EOF
+}
+
+bad_usage() {
+	echo "$DEMO $1" >&2
+	usage >&2
+	exit 2
+}
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+binary=""
+skip_build=0
+timeout_seconds=""
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--repo-root)
+		[ $# -ge 2 ] || bad_usage "--repo-root needs a value"
+		repo_root=$2
+		shift 2
+		;;
+	--repo-root=*) repo_root=${1#*=}; shift ;;
+	--binary)
+		[ $# -ge 2 ] || bad_usage "--binary needs a value"
+		binary=$2
+		shift 2
+		;;
+	--binary=*) binary=${1#*=}; shift ;;
+	--skip-build) skip_build=1; shift ;;
+	--timeout-seconds)
+		[ $# -ge 2 ] || bad_usage "--timeout-seconds needs a value"
+		timeout_seconds=$2
+		shift 2
+		;;
+	--timeout-seconds=*) timeout_seconds=${1#*=}; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) bad_usage "unknown option: $1" ;;
+	esac
+done
+
+if [ -n "$timeout_seconds" ] && ! [[ "$timeout_seconds" =~ ^[1-9][0-9]*$ ]]; then
+	bad_usage "--timeout-seconds must be a positive integer (got '$timeout_seconds')"
+fi
+[ -d "$repo_root" ] || bad_usage "--repo-root '$repo_root' is not a directory"
+repo_root=$(cd "$repo_root" && pwd)
+[ -n "$binary" ] || binary="$repo_root/build/tau-gateway"
+case "$binary" in /*) ;; *) binary="$repo_root/$binary" ;; esac
+
+if [ ! -f "$repo_root/$FIXTURE_REL" ]; then
+	echo "$DEMO missing fixture: $repo_root/$FIXTURE_REL" >&2
+	exit 1
+fi
+
+if [ "$skip_build" -eq 0 ]; then
+	echo "$DEMO building tau-gateway"
+	if ! { cmake -S "$repo_root" -B "$repo_root/build" >/dev/null &&
+		cmake --build "$repo_root/build" -j"$(nproc 2>/dev/null || echo 2)" >/dev/null; }; then
+		echo "$DEMO build failed" >&2
+		exit 1
+	fi
+fi
+if [ ! -x "$binary" ]; then
+	echo "$DEMO binary not found or not executable: $binary" >&2
+	exit 1
+fi
+
+cd "$repo_root" || exit 1
+rm -rf "$repo_root/$STATE_REL"
+
+# The steps must not pick up an operator's TAU_GATEWAY_* / TAU_TRANSPORT_* /
+# TAU_CHANNEL_* settings: the demo is deterministic only with its own flags.
+unset_env=()
+while IFS= read -r name; do
+	unset_env+=(-u "$name")
+done < <(compgen -e | grep -E '^TAU_(GATEWAY|TRANSPORT|CHANNEL|CONSOLE)_' || true)
+
+total=0
+passed=0
+failed=0
+timed_out=0
+out_file=$(mktemp "${TMPDIR:-/tmp}/demo-gateway.XXXXXX")
+trap 'rm -f "$out_file"' EXIT
+
+step_failures=()
+
+# expect WHAT REGEX: the step's stdout has a line matching REGEX.
+expect() {
+	local what=$1 re=$2
+	if ! grep -Eq -- "$re" "$out_file"; then
+		step_failures+=("$what")
+	fi
+}
+
+# expect_file FILE WHAT REGEX: FILE (pretty JSON) has a line matching REGEX.
+expect_file() {
+	local file=$1 what=$2 re=$3
+	if [ ! -f "$file" ] || ! grep -Eq -- "$re" "$file"; then
+		step_failures+=("$what")
+	fi
+}
+
+# run_step N LABEL ARGS...: print the header, run the binary, capture stdout.
+# Sets step_rc.  Posture checks follow the call; finish_step reports.
+run_step() {
+	local n=$1 label=$2
+	shift 2
+	local cmd
+	cmd=$(printf '%q ' "$binary" "$@")
+	cmd=${cmd% }
+	total=$((total + 1))
+	step_failures=()
+	echo "$DEMO [$n] $label"
+	echo "$DEMO command: $cmd"
+	if [ -n "${TAU_DEMO_TRACE_LOG:-}" ]; then
+		printf '%s\t%s\n' "$label" "$cmd" >>"$TAU_DEMO_TRACE_LOG"
+	fi
+	if [ -n "$timeout_seconds" ]; then
+		env "${unset_env[@]}" timeout --kill-after=5 "$timeout_seconds" "$binary" "$@" >"$out_file"
+	else
+		env "${unset_env[@]}" "$binary" "$@" >"$out_file"
+	fi
+	step_rc=$?
+	cat "$out_file"
+}
+
+finish_step() {
+	local n=$1 label=$2 f
+	if [ -n "$timeout_seconds" ] && [ "$step_rc" -eq 124 ]; then
+		echo "$DEMO TIMEOUT $label after ${timeout_seconds}s" >&2
+		timed_out=1
+		failed=$((failed + 1))
+		return
+	fi
+	if [ "$step_rc" -ne 0 ]; then
+		echo "$DEMO FAIL $label exit=$step_rc" >&2
+		failed=$((failed + 1))
+		return
+	fi
+	if [ ${#step_failures[@]} -gt 0 ]; then
+		for f in "${step_failures[@]}"; do
+			echo "$DEMO FAIL $label (step $n): expected $f" >&2
+		done
+		failed=$((failed + 1))
+		return
+	fi
+	echo "$DEMO PASS $label"
+	passed=$((passed + 1))
+}
+
+S=$STATE_REL
+STATE_JSON="$S/state.json"
+
+label=gateway-service-start
+run_step 1 "$label" --gateway-state-dir "$S" --gateway-service-start
+expect "service_status=running" ' service_status=running '
+expect "rollout_gate=pass" ' rollout_gate=pass '
+expect "startup_attempts=1" ' startup_attempts=1 '
+finish_step 1 "$label"
+
+label=gateway-runner
+run_step 2 "$label" --gateway-contract-runner --gateway-fixture "./$FIXTURE_REL" --gateway-state-dir "$S"
+expect "applied=2 failed=0" '^gateway runner summary: .* applied=2 .* failed=0 '
+expect "health state=healthy" '^gateway runner health: state=healthy '
+expect_file "$STATE_JSON" "guardrail gate pass in $STATE_JSON" '^    "gate": "pass",'
+expect_file "$STATE_JSON" "service status running in $STATE_JSON" '^    "status": "running",'
+finish_step 2 "$label"
+
+label=transport-health-inspect-gateway
+run_step 3 "$label" --gateway-state-dir "$S" --transport-health-inspect gateway --transport-health-json
+expect '"transport": "gateway"' '"transport": "gateway"'
+expect '"failure_streak": 0' '"failure_streak": 0,'
+expect '"last_cycle_completed": 2' '"last_cycle_completed": 2,'
+finish_step 3 "$label"
+
+label=gateway-status-inspect-running
+run_step 4 "$label" --gateway-state-dir "$S" --gateway-status-inspect --gateway-status-json
+expect '"rollout_gate": "pass"' '"rollout_gate": "pass"'
+expect '"service_status": "running"' '"service_status": "running"'
+expect '"health_state": "healthy"' '"health_state": "healthy"'
+expect '"cycle_reports": 1' '"cycle_reports": 1,'
+finish_step 4 "$label"
+
+label=gateway-service-stop
+run_step 5 "$label" --gateway-state-dir "$S" --gateway-service-stop --gateway-service-stop-reason demo_complete
+expect "service_status=stopped" ' service_status=stopped '
+expect "rollout_gate=hold rollout_reason_code=service_stopped" ' rollout_gate=hold rollout_reason_code=service_stopped '
+expect "last_stop_reason=demo_complete" ' last_stop_reason=demo_complete '
+finish_step 5 "$label"
+
+label=gateway-service-status-stopped
+run_step 6 "$label" --gateway-state-dir "$S" --gateway-service-status --gateway-service-status-json
+expect '"service_status": "stopped"' '"service_status": "stopped"'
+expect '"rollout_gate": "hold"' '"rollout_gate": "hold"'
+expect '"rollout_reason_code": "service_stopped"' '"rollout_reason_code": "service_stopped"'
+finish_step 6 "$label"
+
+label=gateway-status-inspect-stopped
+run_step 7 "$label" --gateway-state-dir "$S" --gateway-status-inspect --gateway-status-json
+expect '"rollout_gate": "hold"' '"rollout_gate": "hold"'
+expect '"rollout_reason_code": "service_stopped"' '"rollout_reason_code": "service_stopped"'
+expect '"service_last_stop_reason": "demo_complete"' '"service_last_stop_reason": "demo_complete"'
+finish_step 7 "$label"
+
+label=channel-store-inspect-gateway-ops-release-bot
+run_step 8 "$label" --channel-store-root "$S/channel-store" --channel-store-inspect gateway/ops-release-bot
+expect "memory_exists=true" ' memory_exists=true '
+expect "log_records=2 context_records=2" ' log_records=2 context_records=2 '
+finish_step 8 "$label"
+
+echo "$DEMO summary: total=$total passed=$passed failed=$failed"
+if [ "$timed_out" -ne 0 ]; then
+	exit 124
+fi
+[ "$failed" -eq 0 ]
