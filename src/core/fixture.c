@@ -110,7 +110,22 @@ typedef struct gw_parse_ctx {
 	const char *text;
 	size_t len;
 	gw_err *err;
+	bool validating;     /* gw_fx_case reached the §3.2 checks */
+	bool have_deferred;  /* a case failed validation; parse errors still win */
+	gw_err deferred;     /* that first validation failure */
 } gw_parse_ctx;
+
+/* Keeps the first validation failure.  Validation reports only after the
+ * whole document parsed and the fixture-level checks passed (reference
+ * order: parse, then schema/name/cases, then each case). */
+static void
+gw_fx_defer(gw_parse_ctx *p)
+{
+	if (!p->have_deferred && p->err != NULL) {
+		p->deferred = *p->err;
+		p->have_deferred = true;
+	}
+}
 
 static int
 gw_fx_fail(gw_parse_ctx *p, int exit_code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -213,6 +228,7 @@ gw_fx_case(gw_parse_ctx *p, gw_fixture *f, const cJSON *obj, size_t idx, unsigne
 	const cJSON *rb = cJSON_GetObjectItemCaseSensitive(exp, "response_body");
 
 	/* validation (reference §3.2 step 4), first failure wins */
+	p->validating = true;
 	const char *id = c->case_id;
 	if (schema != 1)
 		return gw_fx_fail(p, GW_EXIT_DATAERR,
@@ -307,19 +323,25 @@ gw_fx_cases(gw_parse_ctx *p, gw_fixture *f, size_t start)
 			f->cases = gw_xrealloc(f->cases, f->cap * sizeof(*f->cases));
 		}
 		gw_case *c = &f->cases[f->ncases];
+		p->validating = false;
 		rc = gw_fx_case(p, f, obj, f->ncases, line, c);
 		cJSON_Delete(obj);
+		if (rc != 0 && !p->validating)
+			break; /* parse errors are reported at once */
 		if (rc != 0)
-			break;
-		const char *t;
-		size_t n;
-		gw_trim(c->case_id, &t, &n);
-		char *tid = gw_arena_strndup(f->arena, t, n);
-		if (!gw_strmap_put(seen, tid, f->ncases)) {
-			rc = gw_fx_fail(p, GW_EXIT_DATAERR, "fixture contains duplicate case_id '%s'",
-			    c->case_id);
-			break;
+			gw_fx_defer(p);
+		if (rc == 0 && !p->have_deferred) {
+			const char *t;
+			size_t n;
+			gw_trim(c->case_id, &t, &n);
+			char *tid = gw_arena_strndup(f->arena, t, n);
+			if (!gw_strmap_put(seen, tid, f->ncases)) {
+				gw_fx_fail(p, GW_EXIT_DATAERR, "fixture contains duplicate case_id '%s'",
+				    c->case_id);
+				gw_fx_defer(p);
+			}
 		}
+		rc = 0;
 		f->ncases++;
 	}
 	gw_strmap_free(seen);
@@ -334,7 +356,7 @@ gw_fx_cases(gw_parse_ctx *p, gw_fixture *f, size_t start)
 int
 gw_fixture_parse(const char *path, const char *text, size_t len, gw_fixture **out, gw_err *err)
 {
-	gw_parse_ctx p = { path, text, len, err };
+	gw_parse_ctx p = { .path = path, .text = text, .len = len, .err = err };
 	gw_fixture *f = gw_xcalloc(1, sizeof(*f));
 	f->arena = gw_arena_new();
 	gw_json_scan s;
@@ -419,6 +441,11 @@ gw_fixture_parse(const char *path, const char *text, size_t len, gw_fixture **ou
 	}
 	if (f->ncases == 0) {
 		rc = gw_fx_fail(&p, GW_EXIT_DATAERR, "fixture must include at least one case");
+		goto fail;
+	}
+	if (p.have_deferred) {
+		*err = p.deferred;
+		rc = -EINVAL;
 		goto fail;
 	}
 	/* compatibility pass (reference §3.2 step 5) */
