@@ -1,0 +1,303 @@
+/*
+ * test_fs.c - durable file operations: mkdirs, whole-file reads, atomic
+ * replacement that leaves no temp files, single-write appends, and the
+ * state-directory lock excluding another process (fork).
+ */
+#include "unit.h"
+
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+
+static size_t
+count_entries(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_path_join(void **state)
+{
+	(void)state;
+	char *p = gw_path_join("a", "b");
+	assert_string_equal(p, "a/b");
+	free(p);
+	p = gw_path_join("a/", "b");
+	assert_string_equal(p, "a/b");
+	free(p);
+	p = gw_path_join("", "b");
+	assert_string_equal(p, "b");
+	free(p);
+}
+
+static void
+test_mkdirs_and_predicates(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *deep = ut_join(root, "a/b/c/");
+	gw_err err;
+	assert_int_equal(gw_fs_mkdirs(deep, &err), 0);
+	assert_true(gw_fs_is_dir(deep));
+	assert_int_equal(gw_fs_mkdirs(deep, &err), 0); /* idempotent */
+	char *file = ut_write_in(root, "f", "x");
+	assert_true(gw_fs_exists(file));
+	assert_true(gw_fs_is_file(file));
+	assert_false(gw_fs_is_dir(file));
+	assert_false(gw_fs_exists("/nonexistent/zzz"));
+	/* a file in the way */
+	char *blocked = ut_join(root, "f/sub");
+	assert_true(gw_fs_mkdirs(blocked, &err) < 0);
+	assert_int_equal(err.exit_code, GW_EXIT_CANTCREAT);
+	ut_assert_contains(err.msg, "cannot create directory");
+	assert_true(gw_fs_mkdirs(file, &err) == -ENOTDIR);
+	ut_assert_contains(err.msg, "a file is in the way");
+	ut_rmrf(root);
+	free(blocked);
+	free(file);
+	free(deep);
+	free(root);
+}
+
+static void
+test_read_file_missing_is_noinput(void **state)
+{
+	(void)state;
+	gw_buf b = GW_BUF_INIT;
+	gw_err err;
+	assert_int_equal(gw_fs_read_file("/nonexistent/x", &b, &err), -ENOENT);
+	assert_int_equal(err.exit_code, GW_EXIT_NOINPUT);
+	assert_string_equal(err.msg, "cannot read /nonexistent/x: No such file or directory");
+	gw_buf_free(&b);
+}
+
+static void
+test_read_file_appends_whole_content(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	gw_buf big = GW_BUF_INIT;
+	for (int i = 0; i < 300000; i++)
+		gw_buf_putc(&big, (char)('A' + i % 23));
+	char *p = ut_write_in(root, "big", big.data);
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_puts(&b, "pre:");
+	gw_err err;
+	assert_int_equal(gw_fs_read_file(p, &b, &err), 0);
+	assert_int_equal(b.len, 4 + big.len);
+	assert_memory_equal(b.data + 4, big.data, big.len);
+	assert_int_equal(b.data[b.len], '\0');
+	gw_buf_free(&b);
+	gw_buf_free(&big);
+	ut_rmrf(root);
+	free(p);
+	free(root);
+}
+
+static void
+test_write_atomic_replaces_and_leaves_no_temp_files(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *p = ut_join(root, "state.json");
+	gw_err err;
+	for (int i = 0; i < 50; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "{\"v\":%d}", i);
+		assert_int_equal(gw_fs_write_atomic(p, text, strlen(text), &err), 0);
+		char *got = ut_read(p);
+		assert_string_equal(got, text);
+		free(got);
+	}
+	assert_int_equal(count_entries(root, "."), 2);   /* only "." and ".." */
+	assert_int_equal(count_entries(root, "state.json"), 1);
+	struct stat sb;
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0644);
+	/* empty content is a valid file */
+	assert_int_equal(gw_fs_write_atomic(p, "", 0, &err), 0);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	ut_rmrf(root);
+	free(p);
+	free(root);
+}
+
+static void
+test_write_atomic_failure_keeps_target_and_no_temp(void **state)
+{
+	(void)state;
+	gw_err err;
+	assert_true(gw_fs_write_atomic("/nonexistent/dir/f", "x", 1, &err) < 0);
+	ut_assert_contains(err.msg, "cannot write /nonexistent/dir/f");
+	assert_int_equal(err.exit_code, GW_EXIT_CANTCREAT);
+	/* rename onto a directory fails: the temp file is removed */
+	char *root = ut_tmpdir();
+	char *d = ut_join(root, "target");
+	assert_int_equal(mkdir(d, 0755), 0);
+	char *inner = ut_write_in(d, "keep", "k");
+	assert_true(gw_fs_write_atomic(d, "x", 1, &err) < 0);
+	ut_assert_contains(err.msg, "cannot replace");
+	assert_int_equal(count_entries(root, "."), 2);
+	assert_true(gw_fs_is_file(inner));
+	ut_rmrf(root);
+	free(inner);
+	free(d);
+	free(root);
+}
+
+static void
+test_append_single_records(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *p = ut_join(root, "log.jsonl");
+	gw_err err;
+	assert_int_equal(gw_fs_append(p, "{\"a\":1}\n", 8, &err), 0);
+	assert_int_equal(gw_fs_append(p, "{\"a\":2}\n", 8, &err), 0);
+	char *got = ut_read(p);
+	assert_string_equal(got, "{\"a\":1}\n{\"a\":2}\n");
+	free(got);
+	assert_true(gw_fs_append("/nonexistent/d/log", "x\n", 2, &err) < 0);
+	ut_assert_contains(err.msg, "cannot open /nonexistent/d/log for appending");
+	ut_rmrf(root);
+	free(p);
+	free(root);
+}
+
+/* In a child: tries the lock without blocking; exits 0 when it got it,
+ * 1 when it was busy, 2 on any other error. */
+static int
+child_try_lock(const char *dir)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gw_lock l;
+		gw_err err;
+		int rc = gw_lock_try(&l, dir, &err);
+		if (rc == 0) {
+			gw_lock_release(&l);
+			_exit(0);
+		}
+		_exit(rc == -EWOULDBLOCK && err.exit_code == GW_EXIT_UNAVAILABLE ? 1 : 2);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void
+test_lock_excludes_another_process(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *dir = ut_join(root, "state");
+	gw_lock l;
+	gw_err err;
+	assert_int_equal(gw_lock_acquire(&l, dir, &err), 0); /* creates dir and .lock */
+	assert_true(l.fd >= 0);
+	char *lockfile = ut_join(dir, ".lock");
+	assert_true(gw_fs_is_file(lockfile));
+	assert_int_equal(child_try_lock(dir), 1);
+	gw_lock_release(&l);
+	assert_int_equal(l.fd, -1);
+	gw_lock_release(&l); /* no-op */
+	assert_int_equal(child_try_lock(dir), 0);
+	ut_rmrf(root);
+	free(lockfile);
+	free(dir);
+	free(root);
+}
+
+static void
+test_lock_blocks_until_released(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	int ready[2], go[2];
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gw_lock l;
+		gw_err err;
+		char c = 'r';
+		if (gw_lock_acquire(&l, root, &err) != 0)
+			_exit(2);
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		/* the marker is written while the lock is held */
+		char *m = gw_path_join(root, "marker");
+		FILE *f = fopen(m, "w");
+		fputs("child", f);
+		fclose(f);
+		gw_lock_release(&l);
+		_exit(0);
+	}
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	gw_lock l;
+	gw_err err;
+	assert_int_equal(gw_lock_acquire(&l, root, &err), 0); /* waits for the child */
+	char *m = ut_join(root, "marker");
+	assert_true(gw_fs_is_file(m));
+	gw_lock_release(&l);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	ut_rmrf(root);
+	free(m);
+	free(root);
+}
+
+static void
+test_lock_on_uncreatable_dir(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *file = ut_write_in(root, "file", "x");
+	char *dir = ut_join(file, "sub");
+	gw_lock l;
+	gw_err err;
+	assert_true(gw_lock_acquire(&l, dir, &err) < 0);
+	assert_int_equal(l.fd, -1);
+	assert_int_equal(err.exit_code, GW_EXIT_CANTCREAT);
+	ut_rmrf(root);
+	free(dir);
+	free(file);
+	free(root);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_join),
+		cmocka_unit_test(test_mkdirs_and_predicates),
+		cmocka_unit_test(test_read_file_missing_is_noinput),
+		cmocka_unit_test(test_read_file_appends_whole_content),
+		cmocka_unit_test(test_write_atomic_replaces_and_leaves_no_temp_files),
+		cmocka_unit_test(test_write_atomic_failure_keeps_target_and_no_temp),
+		cmocka_unit_test(test_append_single_records),
+		cmocka_unit_test(test_lock_excludes_another_process),
+		cmocka_unit_test(test_lock_blocks_until_released),
+		cmocka_unit_test(test_lock_on_uncreatable_dir),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
