@@ -19,6 +19,7 @@ gw_buf_reserve(gw_buf *b, size_t n)
 		cap *= 2;
 	b->data = gw_xrealloc(b->data, cap);
 	b->cap = cap;
+	b->data[b->len] = '\0'; /* a reserved, still empty buffer reads as "" */
 }
 
 void

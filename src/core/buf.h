@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 typedef struct gw_buf {
-	char *data; /* NUL-terminated when len > 0 or after any append */
+	char *data; /* NULL until first use, then always NUL-terminated */
 	size_t len;
 	size_t cap;
 } gw_buf;

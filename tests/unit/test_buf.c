@@ -110,6 +110,8 @@ test_reserve(void **state)
 	(void)state;
 	gw_buf b = GW_BUF_INIT;
 	gw_buf_reserve(&b, 1000);
+	assert_non_null(b.data);
+	assert_string_equal(gw_buf_cstr(&b), ""); /* reserved but empty reads as "" */
 	assert_true(b.cap > 1000);
 	size_t cap = b.cap;
 	char *mem = b.data;

@@ -103,6 +103,23 @@ test_read_file_appends_whole_content(void **state)
 }
 
 static void
+test_read_empty_file_is_empty_string(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *p = ut_write_in(root, "empty", "");
+	gw_buf b = GW_BUF_INIT;
+	gw_err err;
+	assert_int_equal(gw_fs_read_file(p, &b, &err), 0);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(gw_buf_cstr(&b), "");
+	gw_buf_free(&b);
+	ut_rmrf(root);
+	free(p);
+	free(root);
+}
+
+static void
 test_write_atomic_replaces_and_leaves_no_temp_files(void **state)
 {
 	(void)state;
@@ -292,6 +309,7 @@ main(void)
 		cmocka_unit_test(test_mkdirs_and_predicates),
 		cmocka_unit_test(test_read_file_missing_is_noinput),
 		cmocka_unit_test(test_read_file_appends_whole_content),
+		cmocka_unit_test(test_read_empty_file_is_empty_string),
 		cmocka_unit_test(test_write_atomic_replaces_and_leaves_no_temp_files),
 		cmocka_unit_test(test_write_atomic_failure_keeps_target_and_no_temp),
 		cmocka_unit_test(test_append_single_records),

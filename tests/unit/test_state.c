@@ -1,0 +1,510 @@
+/*
+ * test_state.c - state.json: defaults, tolerant absent fields, strict
+ * types, corrupt files moved aside by writers and left alone by readers,
+ * foreign schema versions never touched, the exact pretty output, round
+ * trips, processed-key normalisation and cap, request ordering and service
+ * normalisation.
+ */
+#include "unit.h"
+
+#include "core/state.h"
+
+#include <dirent.h>
+
+typedef struct {
+	char *dir;
+	char *path;
+} fx;
+
+static int
+setup(void **state)
+{
+	fx *f = gw_xcalloc(1, sizeof(*f));
+	f->dir = ut_tmpdir();
+	f->path = ut_join(f->dir, "state.json");
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fx *f = *state;
+	ut_rmrf(f->dir);
+	free(f->dir);
+	free(f->path);
+	free(f);
+	return 0;
+}
+
+/* Number of state.json.corrupt-* files in dir; the first name goes to out. */
+static size_t
+corrupt_files(const char *dir, char *out, size_t n)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	size_t k = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "state.json.corrupt-", 19) == 0) {
+			if (k == 0 && out)
+				snprintf(out, n, "%s", e->d_name);
+			k++;
+		}
+	}
+	closedir(d);
+	return k;
+}
+
+static void
+test_missing_file_gives_defaults(void **state)
+{
+	fx *f = *state;
+	gw_state_mode modes[] = { GW_STATE_READ, GW_STATE_WRITE };
+	for (int i = 0; i < 2; i++) {
+		gw_state *st;
+		gw_err err;
+		assert_int_equal(gw_state_load(f->dir, modes[i], &st, &err), 0);
+		assert_false(st->existed);
+		assert_string_equal(st->path, f->path);
+		assert_int_equal(st->nkeys, 0);
+		assert_int_equal(st->nreqs, 0);
+		assert_string_equal(st->guardrail.gate, "pass");
+		assert_string_equal(st->guardrail.reason_code, "guardrail_checks_passing");
+		assert_int_equal(st->guardrail.failure_streak_threshold, 2);
+		assert_false(st->service.stopped);
+		assert_int_equal(st->service.startup_attempts, 0);
+		assert_true(st->service.last_started_unix_ms > 0);
+		assert_int_equal(st->service.last_started_unix_ms, st->service.last_transition_unix_ms);
+		assert_int_equal(st->service.last_stopped_unix_ms, 0);
+		assert_int_equal(st->health.failure_streak, 0);
+		gw_state_free(st);
+	}
+	assert_false(gw_fs_exists(f->path)); /* loading never creates it */
+}
+
+static void
+test_read_existing_requires_file(void **state)
+{
+	fx *f = *state;
+	gw_state *st = (gw_state *)1;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), -ENOENT);
+	assert_null(st);
+	assert_int_equal(err.exit_code, GW_EXIT_NOINPUT);
+	ut_assert_contains(err.msg, f->path);
+	ut_assert_contains(err.msg, "does not exist");
+}
+
+static void
+test_absent_fields_take_defaults(void **state)
+{
+	fx *f = *state;
+	ut_write(f->path, "{\"health\":{\"failure_streak\":2},\"service\":{\"startup_attempts\":3},"
+	    "\"guardrail\":{\"gate\":\"hold\"},\"requests\":[{\"case_key\":\"k\"}],\"unknown\":[1]}");
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
+	assert_true(st->existed);
+	assert_int_equal(st->health.failure_streak, 2);
+	assert_int_equal(st->health.queue_depth, 0);
+	assert_int_equal(st->service.startup_attempts, 3);
+	assert_false(st->service.stopped);
+	assert_string_equal(st->guardrail.gate, "hold");
+	assert_string_equal(st->guardrail.reason_code, "guardrail_checks_passing");
+	assert_int_equal(st->nreqs, 1);
+	gw_request *r = gw_state_find_request(st, "k");
+	assert_non_null(r);
+	assert_string_equal(r->outcome, "");
+	assert_string_equal(r->response_body, "null");
+	gw_state_free(st);
+	ut_write(f->path, "{}");
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
+	assert_int_equal(st->nkeys, 0);
+	gw_state_free(st);
+}
+
+static const char *const corrupt_docs[] = {
+	"",
+	"not json",
+	"{\"schema_version\":1,",
+	"[]",
+	"{\"schema_version\":\"1\"}",
+	"{\"processed_case_keys\":\"x\"}",
+	"{\"processed_case_keys\":[1]}",
+	"{\"requests\":[{\"case_key\":1}]}",
+	"{\"requests\":[{\"case_key\":\"k\",\"status_code\":\"200\"}]}",
+	"{\"requests\":[7]}",
+	"{\"health\":{\"queue_depth\":\"1\"}}",
+	"{\"health\":[]}",
+	"{\"guardrail\":{\"gate\":1}}",
+	"{\"service\":{\"status\":5}}",
+	"{\"service\":{\"startup_attempts\":-1}}",
+	"{\"service\":{\"last_stop_reason\":[]}}",
+	"{} trailing",
+};
+
+static void
+test_wrong_types_are_corrupt_and_readers_touch_nothing(void **state)
+{
+	fx *f = *state;
+	for (size_t i = 0; i < sizeof(corrupt_docs) / sizeof(corrupt_docs[0]); i++) {
+		ut_write(f->path, corrupt_docs[i]);
+		gw_state_mode modes[] = { GW_STATE_READ, GW_STATE_READ_EXISTING };
+		for (int m = 0; m < 2; m++) {
+			gw_state *st = (gw_state *)1;
+			gw_err err;
+			gw_err_clear(&err);
+			int rc = gw_state_load(f->dir, modes[m], &st, &err);
+			if (rc != -EINVAL)
+				print_error("doc %zu: rc %d\n", i, rc);
+			assert_int_equal(rc, -EINVAL);
+			assert_null(st);
+			assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
+			char want[1200];
+			snprintf(want, sizeof(want), "state file %s is corrupt: ", f->path);
+			ut_assert_contains(err.msg, want);
+			char *after = ut_read(f->path);
+			assert_string_equal(after, corrupt_docs[i]);
+			free(after);
+			assert_int_equal(corrupt_files(f->dir, NULL, 0), 0);
+		}
+	}
+}
+
+static void
+test_writer_moves_corrupt_file_aside(void **state)
+{
+	fx *f = *state;
+	ut_write(f->path, "{\"processed_case_keys\":[\"a\"],\"health\":7}");
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), 0);
+	/* fresh defaults, nothing from the corrupt file */
+	assert_false(st->existed);
+	assert_int_equal(st->nkeys, 0);
+	char name[256];
+	assert_int_equal(corrupt_files(f->dir, name, sizeof(name)), 1);
+	const char *digits = name + strlen("state.json.corrupt-");
+	assert_true(strlen(digits) >= 13);
+	for (const char *p = digits; *p; p++)
+		assert_true(*p >= '0' && *p <= '9');
+	char *moved = ut_join(f->dir, name);
+	assert_string_equal(st->corrupt_path, moved);
+	char *content = ut_read(moved);
+	assert_string_equal(content, "{\"processed_case_keys\":[\"a\"],\"health\":7}");
+	ut_assert_contains(st->notice, "is corrupt");
+	ut_assert_contains(st->notice, "moved it to ");
+	ut_assert_contains(st->notice, moved);
+	assert_false(gw_fs_exists(f->path));
+	/* the recovery is recorded in the event log */
+	char *events = ut_join(f->dir, "runtime-events.jsonl");
+	char *log = ut_read(events);
+	ut_assert_contains(log, "\"kind\":\"state_recovered\"");
+	assert_int_equal(ut_count_lines(events), 1);
+	/* the next save starts fresh and keeps the moved file */
+	assert_int_equal(gw_state_save(st, &err), 0);
+	assert_true(gw_fs_is_file(f->path));
+	assert_true(gw_fs_is_file(moved));
+	gw_state_free(st);
+	free(log);
+	free(events);
+	free(content);
+	free(moved);
+}
+
+static void
+test_other_schema_version_is_refused_and_untouched(void **state)
+{
+	fx *f = *state;
+	const char *doc = "{\"schema_version\":2,\"processed_case_keys\":[\"x\"]}";
+	ut_write(f->path, doc);
+	gw_state_mode modes[] = { GW_STATE_READ, GW_STATE_READ_EXISTING, GW_STATE_WRITE };
+	for (int m = 0; m < 3; m++) {
+		gw_state *st = (gw_state *)1;
+		gw_err err;
+		assert_int_equal(gw_state_load(f->dir, modes[m], &st, &err), -EPROTONOSUPPORT);
+		assert_null(st);
+		assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
+		ut_assert_contains(err.msg, "unsupported state schema 2 in ");
+		ut_assert_contains(err.msg, "refusing to touch it");
+		char *after = ut_read(f->path);
+		assert_string_equal(after, doc);
+		free(after);
+		assert_int_equal(corrupt_files(f->dir, NULL, 0), 0);
+	}
+	char *events = ut_join(f->dir, "runtime-events.jsonl");
+	assert_false(gw_fs_exists(events));
+	free(events);
+}
+
+static const char known_state[] =
+	"{\n"
+	"  \"schema_version\": 1,\n"
+	"  \"processed_case_keys\": [\n"
+	"    \"GET:/a:c1\",\n"
+	"    \"POST:/b:c2\"\n"
+	"  ],\n"
+	"  \"requests\": [\n"
+	"    {\n"
+	"      \"case_key\": \"GET:/a:c1\",\n"
+	"      \"case_id\": \"c1\",\n"
+	"      \"method\": \"GET\",\n"
+	"      \"endpoint\": \"/a\",\n"
+	"      \"actor_id\": \"bot\",\n"
+	"      \"status_code\": 200,\n"
+	"      \"outcome\": \"success\",\n"
+	"      \"error_code\": \"\",\n"
+	"      \"response_body\": {\n"
+	"        \"actor_id\": \"bot\",\n"
+	"        \"status\": \"accepted\"\n"
+	"      },\n"
+	"      \"updated_unix_ms\": 5\n"
+	"    },\n"
+	"    {\n"
+	"      \"case_key\": \"POST:/b:c2\",\n"
+	"      \"case_id\": \"c2\",\n"
+	"      \"method\": \"POST\",\n"
+	"      \"endpoint\": \"/b\",\n"
+	"      \"actor_id\": \"bot\",\n"
+	"      \"status_code\": 503,\n"
+	"      \"outcome\": \"retryable_failure\",\n"
+	"      \"error_code\": \"gateway_backend_unavailable\",\n"
+	"      \"response_body\": {},\n"
+	"      \"updated_unix_ms\": 6\n"
+	"    }\n"
+	"  ],\n"
+	"  \"health\": {\n"
+	"    \"updated_unix_ms\": 1,\n"
+	"    \"cycle_duration_ms\": 2,\n"
+	"    \"queue_depth\": 3,\n"
+	"    \"active_runs\": 0,\n"
+	"    \"failure_streak\": 1,\n"
+	"    \"last_cycle_discovered\": 4,\n"
+	"    \"last_cycle_processed\": 4,\n"
+	"    \"last_cycle_completed\": 3,\n"
+	"    \"last_cycle_failed\": 1,\n"
+	"    \"last_cycle_duplicates\": 0\n"
+	"  },\n"
+	"  \"guardrail\": {\n"
+	"    \"gate\": \"hold\",\n"
+	"    \"reason_code\": \"malformed_input_observed\",\n"
+	"    \"failure_streak_threshold\": 2,\n"
+	"    \"retryable_failures_threshold\": 2,\n"
+	"    \"failure_streak\": 1,\n"
+	"    \"last_failed_cases\": 1,\n"
+	"    \"last_retryable_failures\": 1,\n"
+	"    \"updated_unix_ms\": 7\n"
+	"  },\n"
+	"  \"service\": {\n"
+	"    \"status\": \"stopped\",\n"
+	"    \"startup_attempts\": 2,\n"
+	"    \"startup_failure_streak\": 0,\n"
+	"    \"last_startup_error\": \"\",\n"
+	"    \"last_started_unix_ms\": 10,\n"
+	"    \"last_stopped_unix_ms\": 11,\n"
+	"    \"last_transition_unix_ms\": 11,\n"
+	"    \"last_stop_reason\": \"demo \\\"done\\\"\"\n"
+	"  }\n"
+	"}";
+
+static void
+fill_known(gw_state *st)
+{
+	gw_state_mark_processed(st, "GET:/a:c1");
+	gw_state_mark_processed(st, "POST:/b:c2");
+	/* upserted out of order: saved sorted by case_key */
+	gw_request *q = gw_state_upsert_request(st, "POST:/b:c2");
+	q->case_id = "c2";
+	q->method = "POST";
+	q->endpoint = "/b";
+	q->actor_id = "bot";
+	q->status_code = 503;
+	q->outcome = "retryable_failure";
+	q->error_code = "gateway_backend_unavailable";
+	q->response_body = "{}";
+	q->updated_unix_ms = 6;
+	q = gw_state_upsert_request(st, "GET:/a:c1");
+	q->case_id = gw_state_strdup(st, "c1");
+	q->method = "GET";
+	q->endpoint = "/a";
+	q->actor_id = "bot";
+	q->status_code = 200;
+	q->outcome = "success";
+	q->error_code = "";
+	q->response_body = "{\"actor_id\":\"bot\",\"status\":\"accepted\"}";
+	q->updated_unix_ms = 5;
+	st->health = (gw_health){ 1, 2, 3, 0, 1, 4, 4, 3, 1, 0 };
+	gw_guardrail_input gi = { 2, 2, 1, 1, 1, 1, 7 };
+	gw_guardrail_evaluate(&st->guardrail, &gi);
+	st->service.stopped = true;
+	st->service.startup_attempts = 2;
+	st->service.last_started_unix_ms = 10;
+	st->service.last_stopped_unix_ms = 11;
+	st->service.last_transition_unix_ms = 11;
+	snprintf(st->service.last_stop_reason, sizeof(st->service.last_stop_reason), "demo \"done\"");
+}
+
+static void
+test_exact_pretty_output_without_trailing_newline(void **state)
+{
+	fx *f = *state;
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), 0);
+	fill_known(st);
+	assert_int_equal(gw_state_save(st, &err), 0);
+	gw_state_free(st);
+	char *text = ut_read(f->path);
+	assert_string_equal(text, known_state);
+	free(text);
+}
+
+static void
+test_round_trip_is_byte_identical(void **state)
+{
+	fx *f = *state;
+	ut_write(f->path, known_state);
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), 0);
+	assert_true(st->existed);
+	assert_int_equal(st->nkeys, 2);
+	assert_true(gw_state_is_processed(st, "POST:/b:c2"));
+	assert_true(st->service.stopped);
+	assert_string_equal(st->service.last_stop_reason, "demo \"done\"");
+	assert_int_equal(gw_state_save(st, &err), 0);
+	gw_state_free(st);
+	char *text = ut_read(f->path);
+	assert_string_equal(text, known_state);
+	free(text);
+}
+
+static void
+test_empty_state_output(void **state)
+{
+	fx *f = *state;
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), 0);
+	assert_int_equal(gw_state_save(st, &err), 0);
+	gw_state_free(st);
+	char *text = ut_read(f->path);
+	ut_assert_contains(text, "{\n  \"schema_version\": 1,\n  \"processed_case_keys\": [],\n  \"requests\": [],\n  \"health\": {\n");
+	assert_int_not_equal(text[strlen(text) - 1], '\n');
+	free(text);
+}
+
+static void
+test_processed_keys_normalised_on_load(void **state)
+{
+	fx *f = *state;
+	ut_write(f->path, "{\"processed_case_keys\":[\" b \",\"\",\"  \",\"a\",\"b\",\"c\\u0041\",\"a\"]}");
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
+	assert_int_equal(st->nkeys, 3);
+	assert_string_equal(st->keys[0], "b");
+	assert_string_equal(st->keys[1], "a");
+	assert_string_equal(st->keys[2], "cA");
+	gw_state_free(st);
+}
+
+static void
+test_processed_key_cap_keeps_newest(void **state)
+{
+	fx *f = *state;
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
+	char k[16];
+	for (int i = 0; i < 100; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		gw_state_mark_processed(st, k);
+		gw_state_mark_processed(st, k); /* duplicates are ignored */
+	}
+	assert_int_equal(st->nkeys, 100);
+	gw_state_cap_processed(st, 10);
+	assert_int_equal(st->nkeys, 10);
+	assert_string_equal(st->keys[0], "k90");
+	assert_string_equal(st->keys[9], "k99");
+	assert_false(gw_state_is_processed(st, "k89"));
+	assert_true(gw_state_is_processed(st, "k90"));
+	/* a dropped key can be marked again */
+	gw_state_mark_processed(st, "k0");
+	assert_int_equal(st->nkeys, 11);
+	gw_state_cap_processed(st, 0);
+	assert_int_equal(st->nkeys, 0);
+	assert_false(gw_state_is_processed(st, "k0"));
+	gw_state_free(st);
+}
+
+static void
+test_request_index_and_sorting(void **state)
+{
+	fx *f = *state;
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
+	const char *keys[] = { "m", "c", "x", "a", "q" };
+	for (int i = 0; i < 5; i++)
+		gw_state_upsert_request(st, keys[i]);
+	gw_state_sort_requests(st);
+	gw_state_upsert_request(st, "b");
+	assert_ptr_equal(gw_state_upsert_request(st, "m"), gw_state_find_request(st, "m"));
+	assert_int_equal(st->nreqs, 6);
+	gw_state_sort_requests(st);
+	const char *sorted[] = { "a", "b", "c", "m", "q", "x" };
+	for (int i = 0; i < 6; i++)
+		assert_string_equal(st->reqs[i]->case_key, sorted[i]);
+	assert_null(gw_state_find_request(st, "zz"));
+	gw_state_free(st);
+}
+
+static void
+test_normalize_service(void **state)
+{
+	fx *f = *state;
+	ut_write(f->path, "{\"service\":{\"status\":\" STOPPED \",\"startup_failure_streak\":3,"
+	    "\"last_transition_unix_ms\":0}}");
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
+	assert_true(st->service.stopped);
+	gw_state_normalize_service(st, 500);
+	assert_int_equal(st->service.startup_failure_streak, 3); /* kept while stopped */
+	assert_int_equal(st->service.last_transition_unix_ms, 500);
+	gw_state_free(st);
+
+	ut_write(f->path, "{\"service\":{\"status\":\"weird\",\"startup_failure_streak\":3,"
+	    "\"last_startup_error\":\"  boom \",\"last_started_unix_ms\":0,\"last_transition_unix_ms\":40}}");
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
+	assert_false(st->service.stopped);
+	gw_state_normalize_service(st, 500);
+	assert_int_equal(st->service.startup_failure_streak, 0);
+	assert_string_equal(st->service.last_startup_error, "boom");
+	assert_int_equal(st->service.last_transition_unix_ms, 40);
+	assert_int_equal(st->service.last_started_unix_ms, 40);
+	gw_state_free(st);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_missing_file_gives_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_existing_requires_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_absent_fields_take_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_types_are_corrupt_and_readers_touch_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_moves_corrupt_file_aside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_schema_version_is_refused_and_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exact_pretty_output_without_trailing_newline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip_is_byte_identical, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_state_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_processed_keys_normalised_on_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_processed_key_cap_keeps_newest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_index_and_sorting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_normalize_service, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
