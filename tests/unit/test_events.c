@@ -1,0 +1,275 @@
+/*
+ * test_events.c - runtime-events.jsonl: appends, the status-inspect
+ * aggregation (cycle lines only, invalid lines, sorted reason-code
+ * counts, the reference example of §7.2), the backwards tail and
+ * incremental following.
+ */
+#include "unit.h"
+
+#include "core/events.h"
+
+typedef struct {
+	char *dir;
+	char *path;
+} fx;
+
+static int
+setup(void **state)
+{
+	fx *f = gw_xcalloc(1, sizeof(*f));
+	f->dir = ut_tmpdir();
+	f->path = gw_events_path(f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fx *f = *state;
+	ut_rmrf(f->dir);
+	free(f->dir);
+	free(f->path);
+	free(f);
+	return 0;
+}
+
+/* Collects lines handed to a gw_events_line_fn, joined with '|'. */
+static void
+collect(const char *line, size_t n, void *ctx)
+{
+	gw_buf *b = ctx;
+	if (b->len > 0)
+		gw_buf_putc(b, '|');
+	gw_buf_append(b, line, n);
+}
+
+static void
+test_path_and_append(void **state)
+{
+	fx *f = *state;
+	char *want = ut_join(f->dir, "runtime-events.jsonl");
+	assert_string_equal(f->path, want);
+	free(want);
+	gw_err err;
+	assert_int_equal(gw_events_append(f->dir, "{\"a\":1}", 7, &err), 0);
+	assert_int_equal(gw_events_append_lifecycle(f->dir, 5, "stop", "stopped", "r \"q\"", 3, &err), 0);
+	assert_int_equal(gw_events_append_lifecycle(f->dir, 6, "start", "running", NULL, 4, &err), 0);
+	char *text = ut_read(f->path);
+	assert_string_equal(text,
+	    "{\"a\":1}\n"
+	    "{\"timestamp_unix_ms\":5,\"kind\":\"lifecycle\",\"transition\":\"stop\","
+	    "\"service_status\":\"stopped\",\"reason\":\"r \\\"q\\\"\",\"startup_attempts\":3}\n"
+	    "{\"timestamp_unix_ms\":6,\"kind\":\"lifecycle\",\"transition\":\"start\","
+	    "\"service_status\":\"running\",\"reason\":\"\",\"startup_attempts\":4}\n");
+	free(text);
+}
+
+static void
+test_summarize_missing_file_is_not_present(void **state)
+{
+	fx *f = *state;
+	gw_events_summary s;
+	gw_err err;
+	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_false(s.present);
+	assert_int_equal(s.cycle_reports, 0);
+	assert_int_equal(s.invalid_cycle_reports, 0);
+	assert_null(s.last_health_reason);
+	gw_events_summary_free(&s);
+}
+
+static void
+test_summarize_reference_example(void **state)
+{
+	fx *f = *state;
+	ut_write(f->path,
+	    "{\"reason_codes\":[\"healthy_cycle\",\"retry_attempted\"],\"health_reason\":\"first\"}\n"
+	    "invalid-json-line\n"
+	    "{\"reason_codes\":[\"healthy_cycle\",\"duplicate_cases_skipped\"],\"health_reason\":\"second\"}\n");
+	gw_events_summary s;
+	gw_err err;
+	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_true(s.present);
+	assert_int_equal(s.cycle_reports, 2);
+	assert_int_equal(s.invalid_cycle_reports, 1);
+	assert_int_equal(s.nlast, 2);
+	assert_string_equal(s.last_reason_codes[0], "healthy_cycle");
+	assert_string_equal(s.last_reason_codes[1], "duplicate_cases_skipped");
+	assert_string_equal(s.last_health_reason, "second");
+	assert_int_equal(s.ncounts, 3);
+	assert_string_equal(s.counts[0].code, "duplicate_cases_skipped");
+	assert_int_equal(s.counts[0].count, 1);
+	assert_string_equal(s.counts[1].code, "healthy_cycle");
+	assert_int_equal(s.counts[1].count, 2);
+	assert_string_equal(s.counts[2].code, "retry_attempted");
+	assert_int_equal(s.counts[2].count, 1);
+	gw_events_summary_free(&s);
+}
+
+static void
+test_summarize_counts_cycle_lines_only(void **state)
+{
+	fx *f = *state;
+	ut_write(f->path,
+	    "{\"timestamp_unix_ms\":1,\"kind\":\"cycle\",\"reason_codes\":[\"b_code\"],\"health_reason\":\"h1\"}\n"
+	    "{\"timestamp_unix_ms\":2,\"kind\":\"lifecycle\",\"transition\":\"stop\",\"reason_codes\":[\"zzz\"]}\n"
+	    "\n"
+	    "   \r\n"
+	    "{\"kind\":\"state_recovered\",\"detail\":\"x\"}\n"
+	    "{\"reason_codes\":[\" a_code \",\"\",\"b_code\"]}\n"          /* legacy line without kind */
+	    "[1,2]\n"                                                   /* not an object */
+	    "{\"reason_codes\":\"healthy_cycle\"}\n"                    /* codes not an array */
+	    "{\"reason_codes\":[1]}\n"                                  /* codes not strings */
+	    "{\"health_reason\":5}\n"                                   /* reason not a string */
+	    "{\"kind\":\"cycle\"}");                                    /* last line, no newline */
+	gw_events_summary s;
+	gw_err err;
+	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(s.cycle_reports, 3);
+	assert_int_equal(s.invalid_cycle_reports, 4);
+	assert_int_equal(s.other_lines, 2);
+	/* the last valid cycle line had no codes and no reason */
+	assert_int_equal(s.nlast, 0);
+	assert_null(s.last_health_reason);
+	assert_int_equal(s.ncounts, 2);
+	assert_string_equal(s.counts[0].code, "a_code");
+	assert_int_equal(s.counts[0].count, 1);
+	assert_string_equal(s.counts[1].code, "b_code");
+	assert_int_equal(s.counts[1].count, 2);
+	gw_events_summary_free(&s);
+}
+
+static void
+test_summarize_streams_a_large_file(void **state)
+{
+	fx *f = *state;
+	/* 40,000 lines of ~60 bytes cross the 1 MiB read block several times */
+	FILE *out = fopen(f->path, "w");
+	assert_non_null(out);
+	for (int i = 0; i < 40000; i++)
+		fprintf(out, "{\"kind\":\"cycle\",\"reason_codes\":[\"code_%d\"],\"n\":%d}\n", i % 7, i);
+	fclose(out);
+	gw_events_summary s;
+	gw_err err;
+	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(s.cycle_reports, 40000);
+	assert_int_equal(s.invalid_cycle_reports, 0);
+	assert_int_equal(s.ncounts, 7);
+	uint64_t total = 0;
+	for (size_t i = 0; i < s.ncounts; i++) {
+		total += s.counts[i].count;
+		if (i > 0)
+			assert_true(strcmp(s.counts[i - 1].code, s.counts[i].code) < 0);
+	}
+	assert_int_equal(total, 40000);
+	assert_string_equal(s.last_reason_codes[0], "code_1"); /* 39999 % 7 */
+	gw_events_summary_free(&s);
+}
+
+static void
+test_tail_last_lines_oldest_first(void **state)
+{
+	fx *f = *state;
+	ut_write(f->path, "l1\nl2\n\nl3\nl4\npartial");
+	gw_buf b = GW_BUF_INIT;
+	uint64_t size = 0;
+	gw_err err;
+	assert_int_equal(gw_events_tail(f->path, 2, collect, &b, &size, &err), 0);
+	assert_string_equal(gw_buf_cstr(&b), "l3|l4");
+	assert_int_equal(size, strlen("l1\nl2\n\nl3\nl4\n")); /* the partial line is not consumed */
+	gw_buf_reset(&b);
+	assert_int_equal(gw_events_tail(f->path, 100, collect, &b, &size, &err), 0);
+	assert_string_equal(gw_buf_cstr(&b), "l1|l2|l3|l4");
+	gw_buf_reset(&b);
+	assert_int_equal(gw_events_tail(f->path, 0, collect, &b, &size, &err), 0);
+	assert_string_equal(gw_buf_cstr(&b), "");
+	gw_buf_free(&b);
+}
+
+static void
+test_tail_missing_file(void **state)
+{
+	fx *f = *state;
+	gw_buf b = GW_BUF_INIT;
+	uint64_t size = 99;
+	gw_err err;
+	assert_int_equal(gw_events_tail(f->path, 5, collect, &b, &size, &err), 0);
+	assert_int_equal(size, 0);
+	assert_int_equal(b.len, 0);
+}
+
+static void
+test_tail_big_file(void **state)
+{
+	fx *f = *state;
+	FILE *out = fopen(f->path, "w");
+	assert_non_null(out);
+	for (int i = 0; i < 200000; i++)
+		fprintf(out, "line-%06d\n", i);
+	fclose(out);
+	struct stat sb;
+	assert_int_equal(stat(f->path, &sb), 0);
+	gw_buf b = GW_BUF_INIT;
+	uint64_t size = 0;
+	gw_err err;
+	assert_int_equal(gw_events_tail(f->path, 3, collect, &b, &size, &err), 0);
+	assert_string_equal(gw_buf_cstr(&b), "line-199997|line-199998|line-199999");
+	assert_int_equal(size, (uint64_t)sb.st_size);
+	/* more lines than one 64 KiB chunk holds */
+	gw_buf_reset(&b);
+	assert_int_equal(gw_events_tail(f->path, 10000, collect, &b, &size, &err), 0);
+	assert_int_equal(b.len, 10000 * 11 + 9999); /* 10,000 lines of 11 bytes and the separators */
+	assert_int_equal(strncmp(b.data, "line-190000|line-190001|", 24), 0);
+	assert_string_equal(b.data + b.len - 11, "line-199999");
+	gw_buf_free(&b);
+}
+
+static void
+test_read_from_follows_complete_lines(void **state)
+{
+	fx *f = *state;
+	uint64_t off = 0;
+	gw_buf b = GW_BUF_INIT;
+	gw_err err;
+	assert_int_equal(gw_events_read_from(f->path, &off, collect, &b, &err), 0);
+	assert_int_equal(off, 0); /* missing file */
+	ut_write(f->path, "a\nb\n\npar");
+	assert_int_equal(gw_events_read_from(f->path, &off, collect, &b, &err), 0);
+	assert_string_equal(gw_buf_cstr(&b), "a|b");
+	assert_int_equal(off, 5);
+	gw_buf_reset(&b);
+	gw_err_clear(&err);
+	assert_int_equal(gw_fs_append(f->path, "tial\nc\n", 7, &err), 0);
+	assert_int_equal(gw_events_read_from(f->path, &off, collect, &b, &err), 0);
+	assert_string_equal(gw_buf_cstr(&b), "partial|c");
+	assert_int_equal(off, 15);
+	/* nothing new */
+	gw_buf_reset(&b);
+	assert_int_equal(gw_events_read_from(f->path, &off, collect, &b, &err), 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(off, 15);
+	/* a truncated (rotated) file restarts at 0 */
+	ut_write(f->path, "new\n");
+	assert_int_equal(gw_events_read_from(f->path, &off, collect, &b, &err), 0);
+	assert_string_equal(gw_buf_cstr(&b), "new");
+	assert_int_equal(off, 4);
+	gw_buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_path_and_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_missing_file_is_not_present, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_reference_example, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_counts_cycle_lines_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_streams_a_large_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tail_last_lines_oldest_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tail_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tail_big_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_from_follows_complete_lines, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
