@@ -1,0 +1,557 @@
+/*
+ * test_runner.c - contract-runner cycles on temporary state directories,
+ * with the counts our corrected runner defines: dedupe before the queue
+ * limit, retryable failures counted per case, failed cases stored as
+ * records but not marked processed, malformed cases stored and processed,
+ * upserted_requests counting every record written.  Also retry delays,
+ * queue draining, the processed-key cap, reason codes, and that a
+ * contract mismatch writes nothing.
+ */
+#include "unit.h"
+
+#include "core/runner.h"
+#include "core/state.h"
+
+typedef struct {
+	char *root;
+	char *dir;       /* <root>/gw: the state directory */
+	char *events;
+	char *fixture;   /* scratch fixture path */
+} fx;
+
+static int
+setup(void **state)
+{
+	fx *f = gw_xcalloc(1, sizeof(*f));
+	f->root = ut_tmpdir();
+	f->dir = ut_join(f->root, "gw");
+	f->events = ut_join(f->dir, "runtime-events.jsonl");
+	f->fixture = ut_join(f->root, "fixture.json");
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fx *f = *state;
+	ut_rmrf(f->root);
+	free(f->root);
+	free(f->dir);
+	free(f->events);
+	free(f->fixture);
+	free(f);
+	return 0;
+}
+
+static int
+run(fx *f, const char *fixture, uint64_t queue_limit, gw_cycle_report *r, gw_err *err)
+{
+	gw_runner_opts o;
+	gw_runner_opts_default(&o);
+	o.state_dir = f->dir;
+	o.fixture_path = fixture;
+	if (queue_limit)
+		o.queue_limit = queue_limit;
+	gw_err_clear(err);
+	return gw_runner_run(&o, r, err);
+}
+
+static char *
+text_of(const gw_cycle_report *r)
+{
+	gw_buf b = GW_BUF_INIT;
+	gw_cycle_report_text(r, &b);
+	return gw_buf_detach(&b);
+}
+
+static char *
+codes_of(const gw_cycle_report *r)
+{
+	gw_buf b = GW_BUF_INIT;
+	for (size_t i = 0; i < r->nreason_codes; i++)
+		gw_buf_printf(&b, "%s%s", i ? "," : "", r->reason_codes[i]);
+	return gw_buf_detach(&b);
+}
+
+/* Writes a fixture of n GET success cases c000.. for actors a0..a2. */
+static void
+write_success_fixture(const char *path, int n)
+{
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"gen\",\"cases\":[");
+	for (int i = 0; i < n; i++)
+		gw_buf_printf(&b, "%s{\"case_id\":\"c%03d\",\"method\":\"GET\",\"endpoint\":\"/v1/x/%d\","
+		    "\"actor_id\":\"a%d\",\"expected\":{\"outcome\":\"success\",\"status_code\":200,"
+		    "\"response_body\":{\"actor_id\":\"a%d\",\"endpoint\":\"/v1/x/%d\",\"method\":\"GET\","
+		    "\"status\":\"accepted\"}}}", i ? "," : "", i, i, i % 3, i % 3, i);
+	gw_buf_puts(&b, "]}");
+	ut_write(path, b.data);
+	gw_buf_free(&b);
+}
+
+static void
+test_retry_delay(void **state)
+{
+	(void)state;
+	for (uint64_t a = 0; a < 20; a++)
+		assert_int_equal(gw_runner_retry_delay_ms(0, a), 0);
+	assert_int_equal(gw_runner_retry_delay_ms(100, 0), 100);
+	assert_int_equal(gw_runner_retry_delay_ms(100, 1), 100);
+	assert_int_equal(gw_runner_retry_delay_ms(100, 2), 200);
+	assert_int_equal(gw_runner_retry_delay_ms(100, 3), 400);
+	assert_int_equal(gw_runner_retry_delay_ms(100, 11), 102400);
+	assert_int_equal(gw_runner_retry_delay_ms(100, 12), 102400); /* capped at 2^10 */
+	assert_int_equal(gw_runner_retry_delay_ms(100, UINT64_MAX), 102400);
+	assert_true(gw_runner_retry_delay_ms(UINT64_MAX / 2, 3) == UINT64_MAX);
+	assert_true(gw_runner_retry_delay_ms(1ULL << 60, 11) == UINT64_MAX);
+	assert_true(gw_runner_retry_delay_ms(1ULL << 53, 11) == 1ULL << 63);
+	assert_true(gw_runner_retry_delay_ms(UINT64_MAX, 1) == UINT64_MAX);
+}
+
+static void
+test_defaults(void **state)
+{
+	(void)state;
+	gw_runner_opts o;
+	gw_runner_opts_default(&o);
+	assert_int_equal(o.queue_limit, 64);
+	assert_int_equal(o.processed_case_cap, 10000);
+	assert_int_equal(o.retry_max_attempts, 4);
+	assert_int_equal(o.retry_base_delay_ms, 0);
+	assert_int_equal(o.failure_streak_threshold, 2);
+	assert_int_equal(o.retryable_failures_threshold, 2);
+	assert_null(o.state_dir);
+	assert_null(o.fixture_path);
+}
+
+static void
+test_mixed_outcomes_run1(void **state)
+{
+	fx *f = *state;
+	char *fixture = ut_fixture("mixed-outcomes.json");
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(run(f, fixture, 0, &r, &err), 0);
+	char *t = text_of(&r);
+	assert_string_equal(t,
+	    "gateway runner summary: discovered=3 queued=3 applied=1 duplicate_skips=0 malformed=1 "
+	    "retryable_failures=1 retries=3 failed=1 upserted_requests=3\n"
+	    "gateway runner health: state=degraded failure_streak=1 queue_depth=0 reason=recent "
+	    "transport failures observed (failure_streak=1, last_cycle_failed=1)");
+	char *codes = codes_of(&r);
+	assert_string_equal(codes, "malformed_inputs_observed,retry_attempted,retryable_failures_observed,case_processing_failed");
+	assert_string_equal(r.guardrail.gate, "hold");
+	assert_string_equal(r.guardrail.reason_code, "malformed_input_observed");
+	assert_string_equal(r.fixture_name, "gateway-mixed-outcomes");
+
+	gw_state *st;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	/* the failed retryable case is stored but not processed */
+	assert_int_equal(st->nkeys, 2);
+	assert_true(gw_state_is_processed(st, "POST:/v1/tasks:gateway-success"));
+	assert_true(gw_state_is_processed(st, "TRACE:/v1/tasks:gateway-malformed-unsupported-method"));
+	assert_false(gw_state_is_processed(st, "GET:/v1/tasks/42:gateway-retryable-backend"));
+	assert_int_equal(st->nreqs, 3);
+	gw_request *q = gw_state_find_request(st, "GET:/v1/tasks/42:gateway-retryable-backend");
+	assert_non_null(q);
+	assert_string_equal(q->outcome, "retryable_failure");
+	assert_string_equal(q->error_code, "gateway_backend_unavailable");
+	assert_int_equal(q->status_code, 503);
+	q = gw_state_find_request(st, "TRACE:/v1/tasks:gateway-malformed-unsupported-method");
+	assert_string_equal(q->outcome, "malformed_input");
+	assert_string_equal(q->error_code, "gateway_unsupported_method");
+	q = gw_state_find_request(st, "POST:/v1/tasks:gateway-success");
+	assert_string_equal(q->response_body,
+	    "{\"actor_id\":\"ops-bot\",\"endpoint\":\"/v1/tasks\",\"method\":\"POST\",\"status\":\"accepted\"}");
+	assert_int_equal(st->health.failure_streak, 1);
+	assert_int_equal(st->health.last_cycle_processed, 3);
+	assert_int_equal(st->health.last_cycle_completed, 2);
+	assert_int_equal(st->health.last_cycle_failed, 1);
+	assert_int_equal(st->guardrail.last_retryable_failures, 1);
+	gw_state_free(st);
+
+	/* one cycle line; channel store files for the actor */
+	assert_int_equal(ut_count_lines(f->events), 1);
+	char *line = ut_read(f->events);
+	ut_assert_contains(line, "\"kind\":\"cycle\"");
+	ut_assert_contains(line, "\"upserted_requests\":3");
+	char *chan = ut_join(f->dir, "channel-store/gateway/ops-bot");
+	char *log = ut_join(chan, "log.jsonl"), *ctx = ut_join(chan, "context.jsonl");
+	char *mem = ut_join(chan, "MEMORY.md");
+	assert_int_equal(ut_count_lines(log), 3);
+	assert_int_equal(ut_count_lines(ctx), 3);
+	char *ctext = ut_read(ctx);
+	ut_assert_contains(ctext, "\"text\":\"gateway case gateway-success applied method=POST endpoint=/v1/tasks status=201\"");
+	ut_assert_contains(ctext, "\"text\":\"gateway case gateway-retryable-backend outcome=retryable_failure error_code=gateway_backend_unavailable status=503\"");
+	char *ltext = ut_read(log);
+	ut_assert_contains(ltext, "\"event_key\":\"TRACE:/v1/tasks:gateway-malformed-unsupported-method\",\"source\":\"tau-gateway-runner\",\"payload\":{\"case_id\":\"gateway-malformed-unsupported-method\",\"endpoint\":\"/v1/tasks\",\"error_code\":\"gateway_unsupported_method\",\"method\":\"TRACE\",\"outcome\":\"malformed_input\",\"status_code\":405}}");
+	ut_assert_contains(ltext, "\"payload\":{\"case_id\":\"gateway-success\",\"endpoint\":\"/v1/tasks\",\"method\":\"POST\",\"outcome\":\"success\",\"response_body\":{\"actor_id\":\"ops-bot\",\"endpoint\":\"/v1/tasks\",\"method\":\"POST\",\"status\":\"accepted\"},\"status_code\":201}}");
+	char *mtext = ut_read(mem);
+	assert_string_equal(mtext,
+	    "# Tau Gateway Snapshot (ops-bot)\n\n"
+	    "- gateway-retryable-backend GET /v1/tasks/42 status=503 outcome=retryable_failure\n"
+	    "- gateway-success POST /v1/tasks status=201 outcome=success\n"
+	    "- gateway-malformed-unsupported-method TRACE /v1/tasks status=405 outcome=malformed_input\n");
+	free(mtext);
+	free(ltext);
+	free(ctext);
+	free(mem);
+	free(ctx);
+	free(log);
+	free(chan);
+	free(line);
+	free(codes);
+	free(t);
+	free(fixture);
+}
+
+static void
+test_mixed_outcomes_run2_and_run3(void **state)
+{
+	fx *f = *state;
+	char *fixture = ut_fixture("mixed-outcomes.json");
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(run(f, fixture, 0, &r, &err), 0);
+	assert_int_equal(run(f, fixture, 0, &r, &err), 0);
+	char *t = text_of(&r);
+	assert_string_equal(t,
+	    "gateway runner summary: discovered=3 queued=1 applied=0 duplicate_skips=2 malformed=0 "
+	    "retryable_failures=1 retries=3 failed=1 upserted_requests=1\n"
+	    "gateway runner health: state=degraded failure_streak=2 queue_depth=0 reason=recent "
+	    "transport failures observed (failure_streak=2, last_cycle_failed=1)");
+	char *codes = codes_of(&r);
+	assert_string_equal(codes, "duplicate_cases_skipped,retry_attempted,retryable_failures_observed,case_processing_failed");
+	assert_string_equal(r.guardrail.gate, "hold");
+	assert_string_equal(r.guardrail.reason_code, "failure_streak_threshold_exceeded");
+	assert_int_equal(r.health.last_cycle_processed, 3);
+	assert_int_equal(r.health.last_cycle_completed, 0);
+	assert_int_equal(r.health.last_cycle_duplicates, 2);
+	assert_int_equal(ut_count_lines(f->events), 2);
+	char *log = ut_join(f->dir, "channel-store/gateway/ops-bot/log.jsonl");
+	assert_int_equal(ut_count_lines(log), 4);
+	free(t);
+	free(codes);
+	assert_int_equal(run(f, fixture, 0, &r, &err), 0);
+	t = text_of(&r);
+	ut_assert_contains(t, "gateway runner health: state=failing failure_streak=3 queue_depth=0 reason=transport failures are sustained (failure_streak=3)");
+	free(t);
+	free(log);
+	free(fixture);
+}
+
+static void
+test_rollout_pass_runs(void **state)
+{
+	fx *f = *state;
+	char *fixture = ut_fixture("rollout-pass.json");
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(run(f, fixture, 0, &r, &err), 0);
+	char *t = text_of(&r);
+	assert_string_equal(t,
+	    "gateway runner summary: discovered=2 queued=2 applied=2 duplicate_skips=0 malformed=0 "
+	    "retryable_failures=0 retries=0 failed=0 upserted_requests=2\n"
+	    "gateway runner health: state=healthy failure_streak=0 queue_depth=0 reason=no recent "
+	    "transport failures observed");
+	free(t);
+	char *codes = codes_of(&r);
+	assert_string_equal(codes, "healthy_cycle");
+	free(codes);
+	assert_string_equal(r.guardrail.gate, "pass");
+	assert_string_equal(r.guardrail.reason_code, "guardrail_checks_passing");
+	char *mem = ut_join(f->dir, "channel-store/gateway/ops-release-bot/MEMORY.md");
+	char *mtext = ut_read(mem);
+	assert_string_equal(mtext,
+	    "# Tau Gateway Snapshot (ops-release-bot)\n\n"
+	    "- gateway-rollout-fetch-task GET /v1/tasks/42 status=200 outcome=success\n"
+	    "- gateway-rollout-post-task POST /v1/tasks status=201 outcome=success\n");
+	assert_int_equal(strlen(mtext), 185);
+	free(mtext);
+	gw_state *st;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	assert_int_equal(st->nreqs, 2);
+	assert_string_equal(st->reqs[0]->case_key, "GET:/v1/tasks/42:gateway-rollout-fetch-task");
+	assert_string_equal(st->reqs[1]->case_key, "POST:/v1/tasks:gateway-rollout-post-task");
+	gw_state_free(st);
+
+	/* run 2: everything is a duplicate; the channel store is unchanged */
+	char *chan = ut_join(f->dir, "channel-store");
+	char *before = ut_snapshot(chan);
+	assert_int_equal(run(f, fixture, 0, &r, &err), 0);
+	t = text_of(&r);
+	assert_string_equal(t,
+	    "gateway runner summary: discovered=2 queued=0 applied=0 duplicate_skips=2 malformed=0 "
+	    "retryable_failures=0 retries=0 failed=0 upserted_requests=0\n"
+	    "gateway runner health: state=healthy failure_streak=0 queue_depth=0 reason=no recent "
+	    "transport failures observed");
+	free(t);
+	codes = codes_of(&r);
+	assert_string_equal(codes, "duplicate_cases_skipped");
+	free(codes);
+	assert_string_equal(r.guardrail.gate, "pass");
+	assert_int_equal(r.health.last_cycle_processed, 2);
+	assert_int_equal(r.health.last_cycle_completed, 0);
+	assert_int_equal(r.health.last_cycle_duplicates, 2);
+	char *after = ut_snapshot(chan);
+	assert_string_equal(before, after);
+	assert_int_equal(ut_count_lines(f->events), 2);
+	free(before);
+	free(after);
+	free(chan);
+	free(mem);
+	free(fixture);
+}
+
+static void
+test_event_line_key_order(void **state)
+{
+	fx *f = *state;
+	char *fixture = ut_fixture("rollout-pass.json");
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(run(f, fixture, 0, &r, &err), 0);
+	char *line = ut_read(f->events);
+	cJSON *v = cJSON_Parse(line);
+	assert_non_null(v);
+	const char *order[] = { "timestamp_unix_ms", "kind", "health_state", "health_reason",
+		"rollout_gate", "rollout_reason_code", "guardrail_failure_streak_threshold",
+		"guardrail_retryable_failures_threshold", "reason_codes", "discovered_cases",
+		"queued_cases", "applied_cases", "duplicate_skips", "malformed_cases",
+		"retryable_failures", "retry_attempts", "failed_cases", "upserted_requests",
+		"backlog_cases", "failure_streak", "cycle_duration_ms", "fixture" };
+	size_t i = 0;
+	for (cJSON *c = v->child; c; c = c->next, i++) {
+		assert_true(i < sizeof(order) / sizeof(order[0]));
+		assert_string_equal(c->string, order[i]);
+	}
+	assert_int_equal(i, sizeof(order) / sizeof(order[0]));
+	ut_assert_contains(line, "\"health_state\":\"healthy\",\"health_reason\":\"no recent transport failures observed\",\"rollout_gate\":\"pass\",\"rollout_reason_code\":\"guardrail_checks_passing\",\"guardrail_failure_streak_threshold\":2,\"guardrail_retryable_failures_threshold\":2,\"reason_codes\":[\"healthy_cycle\"],\"discovered_cases\":2,\"queued_cases\":2,\"applied_cases\":2,\"duplicate_skips\":0,\"malformed_cases\":0,\"retryable_failures\":0,\"retry_attempts\":0,\"failed_cases\":0,\"upserted_requests\":2,\"backlog_cases\":0,\"failure_streak\":0,");
+	assert_int_equal(line[strlen(line) - 1], '\n');
+	cJSON_Delete(v);
+	free(line);
+	free(fixture);
+}
+
+static void
+test_queue_drains_across_cycles(void **state)
+{
+	fx *f = *state;
+	write_success_fixture(f->fixture, 10);
+	gw_cycle_report r;
+	gw_err err;
+	const uint64_t want_dups[] = { 0, 3, 6, 9, 10 };
+	const uint64_t want_queued[] = { 3, 3, 3, 1, 0 };
+	const uint64_t want_backlog[] = { 7, 4, 1, 0, 0 };
+	for (int cycle = 0; cycle < 5; cycle++) {
+		assert_int_equal(run(f, f->fixture, 3, &r, &err), 0);
+		assert_int_equal(r.discovered, 10);
+		assert_int_equal(r.duplicate_skips, want_dups[cycle]);
+		assert_int_equal(r.queued, want_queued[cycle]);
+		assert_int_equal(r.applied, want_queued[cycle]);
+		assert_int_equal(r.upserted_requests, want_queued[cycle]);
+		assert_int_equal(r.backlog, want_backlog[cycle]);
+		assert_int_equal(r.health.queue_depth, want_backlog[cycle]);
+		char *codes = codes_of(&r);
+		if (want_backlog[cycle] > 0)
+			assert_int_equal(strncmp(codes, "queue_backpressure_applied", 26), 0);
+		else
+			ut_assert_not_contains(codes, "queue_backpressure_applied");
+		free(codes);
+		assert_string_equal(r.guardrail.gate, "pass");
+	}
+	/* the queue takes cases in case_id order */
+	gw_state *st;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	assert_int_equal(st->nkeys, 10);
+	assert_string_equal(st->keys[0], "GET:/v1/x/0:c000");
+	assert_string_equal(st->keys[9], "GET:/v1/x/9:c009");
+	assert_int_equal(st->nreqs, 10);
+	gw_state_free(st);
+	assert_int_equal(ut_count_lines(f->events), 5);
+}
+
+static void
+test_processed_case_cap(void **state)
+{
+	fx *f = *state;
+	write_success_fixture(f->fixture, 5);
+	gw_runner_opts o;
+	gw_runner_opts_default(&o);
+	o.state_dir = f->dir;
+	o.fixture_path = f->fixture;
+	o.processed_case_cap = 2;
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_int_equal(r.applied, 5);
+	gw_state *st;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	assert_int_equal(st->nkeys, 2);
+	assert_string_equal(st->keys[0], "GET:/v1/x/3:c003"); /* the newest survive */
+	assert_string_equal(st->keys[1], "GET:/v1/x/4:c004");
+	gw_state_free(st);
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_int_equal(r.duplicate_skips, 2);
+	assert_int_equal(r.applied, 3);
+}
+
+static void
+test_retry_max_attempts_option(void **state)
+{
+	fx *f = *state;
+	char *fixture = ut_fixture("mixed-outcomes.json");
+	gw_runner_opts o;
+	gw_runner_opts_default(&o);
+	o.state_dir = f->dir;
+	o.fixture_path = fixture;
+	o.retry_max_attempts = 1;
+	o.retryable_failures_threshold = 1;
+	o.retry_base_delay_ms = 1;
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_int_equal(r.retry_attempts, 0);
+	assert_int_equal(r.retryable_failures, 1);
+	assert_int_equal(r.failed, 1);
+	char *codes = codes_of(&r);
+	assert_string_equal(codes, "malformed_inputs_observed,retryable_failures_observed,case_processing_failed");
+	assert_string_equal(r.guardrail.reason_code, "retryable_failures_threshold_exceeded");
+	free(codes);
+	o.retry_max_attempts = 2;
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_int_equal(r.retry_attempts, 1);
+	assert_int_equal(r.retryable_failures, 1);
+	free(fixture);
+}
+
+static void
+test_contract_mismatch_writes_nothing(void **state)
+{
+	fx *f = *state;
+	char *fixture = ut_fixture("rollout-pass.json");
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(run(f, fixture, 0, &r, &err), 0);
+	/* a new valid case sorts before the mismatching one */
+	ut_write(f->fixture, "{\"schema_version\":1,\"name\":\"m\",\"cases\":["
+	    "{\"case_id\":\"a-new\",\"method\":\"GET\",\"endpoint\":\"/n\",\"actor_id\":\"new-bot\","
+	    "\"expected\":{\"outcome\":\"success\",\"status_code\":200,\"response_body\":{\"actor_id\":\"new-bot\","
+	    "\"endpoint\":\"/n\",\"method\":\"GET\",\"status\":\"accepted\"}}},"
+	    "{\"case_id\":\"b-wrong\",\"method\":\"GET\",\"endpoint\":\"/w\",\"actor_id\":\"new-bot\","
+	    "\"expected\":{\"outcome\":\"success\",\"status_code\":201,\"response_body\":{}}}]}");
+	char *before = ut_snapshot(f->dir);
+	assert_int_equal(run(f, f->fixture, 0, &r, &err), -EPROTO);
+	assert_int_equal(err.exit_code, GW_EXIT_FAIL);
+	assert_string_equal(err.msg, "case 'b-wrong' expected status_code 201 but observed 200");
+	char *after = ut_snapshot(f->dir);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	free(fixture);
+}
+
+static void
+test_fixture_errors_create_nothing(void **state)
+{
+	fx *f = *state;
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(run(f, "/nonexistent/fixture.json", 0, &r, &err), -ENOENT);
+	assert_int_equal(err.exit_code, GW_EXIT_NOINPUT);
+	char *bad = ut_fixture("invalid-duplicate-case-id.json");
+	assert_int_equal(run(f, bad, 0, &r, &err), -EINVAL);
+	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
+	ut_assert_contains(err.msg, "fixture contains duplicate case_id 'duplicate-case'");
+	assert_false(gw_fs_exists(f->dir));
+	free(bad);
+}
+
+static void
+test_lock_nowait_when_busy(void **state)
+{
+	fx *f = *state;
+	char *fixture = ut_fixture("rollout-pass.json");
+	gw_lock l;
+	gw_err err;
+	assert_int_equal(gw_lock_acquire(&l, f->dir, &err), 0);
+	gw_runner_opts o;
+	gw_runner_opts_default(&o);
+	o.state_dir = f->dir;
+	o.fixture_path = fixture;
+	o.lock_nowait = true;
+	gw_cycle_report r;
+	assert_int_equal(gw_runner_run(&o, &r, &err), -EWOULDBLOCK);
+	assert_int_equal(err.exit_code, GW_EXIT_UNAVAILABLE);
+	gw_lock_release(&l);
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	free(fixture);
+}
+
+static void
+count_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+	gw_buf *b = ctx;
+	gw_buf_printf(b, "%s:%llu/%llu;", phase, (unsigned long long)done, (unsigned long long)total);
+}
+
+static void
+test_progress_callback(void **state)
+{
+	fx *f = *state;
+	char *fixture = ut_fixture("rollout-pass.json");
+	gw_buf b = GW_BUF_INIT;
+	gw_runner_opts o;
+	gw_runner_opts_default(&o);
+	o.state_dir = f->dir;
+	o.fixture_path = fixture;
+	o.progress = count_progress;
+	o.progress_ctx = &b;
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	ut_assert_contains(b.data, "evaluate:0/2;");
+	ut_assert_contains(b.data, "done:2/2;");
+	gw_buf_free(&b);
+	free(fixture);
+}
+
+static void
+test_corrupt_state_is_moved_aside_by_runner(void **state)
+{
+	fx *f = *state;
+	gw_err err;
+	assert_int_equal(gw_fs_mkdirs(f->dir, &err), 0);
+	char *st = ut_join(f->dir, "state.json");
+	ut_write(st, "{\"requests\": [");
+	char *fixture = ut_fixture("rollout-pass.json");
+	gw_cycle_report r;
+	assert_int_equal(run(f, fixture, 0, &r, &err), 0);
+	ut_assert_contains(r.notice, "moved it to ");
+	assert_int_equal(r.applied, 2);
+	free(st);
+	free(fixture);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_retry_delay),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test_setup_teardown(test_mixed_outcomes_run1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mixed_outcomes_run2_and_run3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollout_pass_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_line_key_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_drains_across_cycles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_processed_case_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_max_attempts_option, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_contract_mismatch_writes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fixture_errors_create_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_nowait_when_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_progress_callback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_state_is_moved_aside_by_runner, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
