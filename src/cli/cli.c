@@ -175,16 +175,42 @@ cli_config_init(cli_config *c)
 	c->provider_max_retries = 2;
 }
 
+/* The owned string members of c, for free and copy. */
+#define CLI_NSTRS 12
+static void
+cli_config_strings(cli_config *c, char **strs[CLI_NSTRS])
+{
+	char **all[CLI_NSTRS] = { &c->state_dir, &c->stop_reason, &c->fixture, &c->health_target,
+		&c->channel_ref, &c->channel_root, &c->bind, &c->auth_token, &c->model,
+		&c->provider_base_url, &c->provider_api_key, &c->console_log };
+	memcpy(strs, all, sizeof(all));
+}
+
 void
 cli_config_free(cli_config *c)
 {
-	char **strs[] = { &c->state_dir, &c->stop_reason, &c->fixture, &c->health_target,
-		&c->channel_ref, &c->channel_root, &c->bind, &c->auth_token, &c->model,
-		&c->provider_base_url, &c->provider_api_key, &c->console_log };
-	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+	char **strs[CLI_NSTRS];
+	cli_config_strings(c, strs);
+	for (size_t i = 0; i < CLI_NSTRS; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
+}
+
+void
+cli_config_copy(cli_config *dst, const cli_config *src)
+{
+	*dst = *src;
+	char **strs[CLI_NSTRS];
+	cli_config_strings(dst, strs);
+	for (size_t i = 0; i < CLI_NSTRS; i++)
+		*strs[i] = gw_xstrdup(*strs[i]);
+}
+
+const char *
+cli_option_name(size_t i)
+{
+	return i < CLI_NOPTS ? cli_opts[i].name : NULL;
 }
 
 static void
@@ -736,7 +762,7 @@ cli_flush(FILE *f, gw_buf *b)
 	}
 }
 
-static void
+void
 cli_srv_config(const cli_config *c, srv_config *s)
 {
 	memset(s, 0, sizeof(*s));

@@ -10,6 +10,7 @@
 #define CLI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/buf.h"
@@ -81,6 +82,20 @@ int cli_parse(int argc, char **argv, bool use_env, cli_config *c, gw_err *err);
  * stdout is appended to out, notices for stderr to diag.  Returns the exit
  * status; on failure err has the message. */
 int cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err);
+
+/* Deep-copies src into dst (dst need not be initialised); free dst with
+ * cli_config_free.  The console seeds prompt-line parses with it. */
+void cli_config_copy(cli_config *dst, const cli_config *src);
+
+/* The long option names of the flag table ("gateway-service-start", no
+ * dashes), for completion: returns the i-th name, or NULL past the end.
+ * The strings are static. */
+const char *cli_option_name(size_t i);
+
+/* Fills the server configuration from c; its strings stay borrowed from c,
+ * which must outlive the server. */
+struct srv_config;
+void cli_srv_config(const cli_config *c, struct srv_config *s);
 
 /* Appends the --help text / the --version text. */
 void cli_usage(gw_buf *out);

@@ -1,0 +1,1086 @@
+/*
+ * tui.c - the console's lifecycle: terminal set-up and restore, signals,
+ * the poll loop, key dispatch, and the actions behind keys and prompt
+ * lines.
+ *
+ * One poll() loop waits on the keyboard, an inotify descriptor on the
+ * state directory (or a 500 ms stat tick when there is none), the embedded
+ * server's event fd, an eventfd the runner worker and log writers poke, a
+ * self-pipe for signals and a pipe that stands in for stderr.  Nothing is
+ * drawn unless something changed, and data-driven redraws come at most
+ * every 100 ms.  Every action goes through cli_parse and the core; this
+ * module must never write to the terminal outside curses, never write to
+ * stderr while curses owns the screen, and never leave the terminal in raw
+ * mode on any exit path it controls.
+ */
+#include "tui/tui.h"
+#include "core/clock.h"
+#include "core/fs.h"
+#include "core/mem.h"
+#include "core/runner.h"
+#include "server/server.h"
+#include "tui/tui_cmd.h"
+#include "tui/tui_data.h"
+#include "tui/tui_keys.h"
+#include "tui/tui_prompt.h"
+#include "tui/tui_screen.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <ncurses.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TUI_EVENTS_MAX 2000
+#define TUI_LOG_MAX 1000
+#define TUI_FRAME_MS 100
+#define TUI_TICK_MS 500
+
+/* The fixture run on the worker thread.  mu guards phase/done/total and
+ * finished; the rest belongs to the worker until finished is set. */
+typedef struct tui_job {
+	pthread_t th;
+	pthread_mutex_t mu;
+	bool active;                  /* main thread: a worker exists */
+	bool finished;
+	char phase[16];
+	uint64_t done, total;
+	uint64_t last_poke_ms;
+	cli_config cfg;               /* the parsed run line; owns the strings opts borrows */
+	gw_runner_opts opts;
+	gw_cycle_report report;
+	gw_err err;
+	int rc;
+	int wake_fd;
+} tui_job;
+
+typedef struct tui_app {
+	cli_config cfg;               /* the console's own flags (a copy) */
+	char *fixture;                /* the last fixture used */
+	tui_posture posture;
+	tui_events events;
+	tui_log log;
+	tui_ui ui;
+	tui_job job;
+	/* the embedded server and the parsed line whose strings it borrows */
+	srv_server *srv;
+	cli_config srv_cfg;
+	char *pending_bind;           /* 'w' waiting for a token */
+	/* descriptors */
+	int wake_fd, ino_fd, ino_wd, err_rd, saved_stderr;
+	/* loop state */
+	bool quit, dirty, urgent, posture_stale, events_stale;
+	uint64_t last_draw_ms, last_tick_ms, state_sig, events_sig, log_seq;
+	/* bench hooks */
+	int stats_fd;
+	uint64_t start_ms, first_frame_ms;
+	bool curses_on;
+	SCREEN *screen;
+} tui_app;
+
+/* ---- signals ------------------------------------------------------------ */
+
+static volatile sig_atomic_t tui_sig_quit;
+static volatile sig_atomic_t tui_sig_winch;
+static int tui_sig_pipe[2] = { -1, -1 };
+
+static void
+tui_on_signal(int sig)
+{
+	int saved = errno;
+	if (sig == SIGWINCH)
+		tui_sig_winch = 1;
+	else
+		tui_sig_quit = sig;
+	ssize_t w = write(tui_sig_pipe[1], "s", 1);
+	(void)w;
+	errno = saved;
+}
+
+static const int tui_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH };
+static struct sigaction tui_old_actions[4];
+
+static void
+tui_signals_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tui_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < 4; i++)
+		sigaction(tui_signals[i], &sa, &tui_old_actions[i]);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+tui_signals_restore(void)
+{
+	for (size_t i = 0; i < 4; i++)
+		sigaction(tui_signals[i], &tui_old_actions[i], NULL);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void
+tui_wake(int fd)
+{
+	uint64_t one = 1;
+	ssize_t w = write(fd, &one, sizeof(one));
+	(void)w; /* a saturated eventfd is already readable */
+}
+
+static void
+tui_drain(int fd)
+{
+	char buf[4096];
+	while (read(fd, buf, sizeof(buf)) > 0) {
+	}
+}
+
+/* Records a result or an error: message line, event list and log. */
+static void
+tui_report(tui_app *app, bool error, const char *text)
+{
+	tui_screen_message(&app->ui, error, "%s", text);
+	tui_events_add_local(&app->events, gw_clock_unix_ms(), error ? "error" : "console", text);
+	tui_log_add(&app->log, text);
+	app->dirty = app->urgent = true;
+}
+
+static void
+tui_reportf(tui_app *app, bool error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+tui_reportf(tui_app *app, bool error, const char *fmt, ...)
+{
+	gw_buf b = GW_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	gw_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	tui_report(app, error, gw_buf_cstr(&b));
+	gw_buf_free(&b);
+}
+
+static bool
+tui_blank(const char *s)
+{
+	return s == NULL || s[strspn(s, " \t")] == '\0';
+}
+
+/* A fresh copy of the console's configuration for parsing one line. */
+static void
+tui_seed(const tui_app *app, cli_config *c)
+{
+	cli_config_copy(c, &app->cfg);
+	c->action = CLI_ACTION_NONE;
+	free(c->fixture);
+	c->fixture = gw_xstrdup(app->fixture);
+}
+
+/* ---- fixture runs --------------------------------------------------------- */
+
+static void
+tui_job_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+	tui_job *j = ctx;
+	uint64_t now = gw_clock_mono_ms();
+	pthread_mutex_lock(&j->mu);
+	bool poke = strcmp(j->phase, phase) != 0 || now - j->last_poke_ms >= TUI_FRAME_MS;
+	snprintf(j->phase, sizeof(j->phase), "%s", phase);
+	j->done = done;
+	j->total = total;
+	if (poke)
+		j->last_poke_ms = now;
+	pthread_mutex_unlock(&j->mu);
+	if (poke)
+		tui_wake(j->wake_fd);
+}
+
+static void *
+tui_job_main(void *arg)
+{
+	tui_job *j = arg;
+	j->rc = gw_runner_run(&j->opts, &j->report, &j->err);
+	pthread_mutex_lock(&j->mu);
+	j->finished = true;
+	pthread_mutex_unlock(&j->mu);
+	tui_wake(j->wake_fd);
+	return NULL;
+}
+
+/* Starts a runner cycle for the parsed line c (taken over). */
+static void
+tui_job_start(tui_app *app, cli_config *c)
+{
+	tui_job *j = &app->job;
+	if (j->active) {
+		tui_report(app, true, "a fixture run is already in progress");
+		cli_config_free(c);
+		return;
+	}
+	free(app->fixture);
+	app->fixture = gw_xstrdup(c->fixture);
+	j->cfg = *c;
+	memset(c, 0, sizeof(*c));
+	gw_runner_opts_default(&j->opts);
+	j->opts.state_dir = j->cfg.state_dir;
+	j->opts.fixture_path = j->cfg.fixture;
+	j->opts.queue_limit = j->cfg.queue_limit;
+	j->opts.processed_case_cap = j->cfg.processed_case_cap;
+	j->opts.retry_max_attempts = j->cfg.retry_max_attempts;
+	j->opts.retry_base_delay_ms = j->cfg.retry_base_delay_ms;
+	j->opts.failure_streak_threshold = j->cfg.failure_streak_threshold;
+	j->opts.retryable_failures_threshold = j->cfg.retryable_failures_threshold;
+	j->opts.lock_nowait = true;
+	j->opts.progress = tui_job_progress;
+	j->opts.progress_ctx = j;
+	j->finished = false;
+	j->done = j->total = 0;
+	snprintf(j->phase, sizeof(j->phase), "load");
+	gw_err_clear(&j->err);
+	app->ui.queue_limit = j->cfg.queue_limit;
+	if (pthread_create(&j->th, NULL, tui_job_main, j) != 0) {
+		tui_report(app, true, "cannot start the runner thread");
+		cli_config_free(&j->cfg);
+		return;
+	}
+	j->active = true;
+	app->ui.run_active = true;
+	snprintf(app->ui.run_fixture, sizeof(app->ui.run_fixture), "%s", j->cfg.fixture);
+	tui_reportf(app, false, "running %s ...", j->cfg.fixture);
+}
+
+/* Called when the worker poked: copies progress, reaps a finished run. */
+static void
+tui_job_poll(tui_app *app)
+{
+	tui_job *j = &app->job;
+	if (!j->active)
+		return;
+	pthread_mutex_lock(&j->mu);
+	bool finished = j->finished;
+	snprintf(app->ui.run_phase, sizeof(app->ui.run_phase), "%s", j->phase);
+	app->ui.run_done = j->done;
+	app->ui.run_total = j->total;
+	pthread_mutex_unlock(&j->mu);
+	app->dirty = true;
+	if (!finished)
+		return;
+	pthread_join(j->th, NULL);
+	j->active = false;
+	app->ui.run_active = false;
+	if (j->rc != 0) {
+		tui_reportf(app, true, "run %s failed (exit %d): %s", j->cfg.fixture,
+		    j->err.exit_code ? j->err.exit_code : GW_EXIT_SOFTWARE, j->err.msg);
+	} else {
+		gw_buf b = GW_BUF_INIT;
+		gw_buf_printf(&b, "run %s: rollout %s %s, health %s", j->cfg.fixture,
+		    strcmp(j->report.guardrail.gate, "pass") == 0 ? "PASS" : "HOLD",
+		    j->report.guardrail.reason_code, gw_health_state_name(j->report.health_state));
+		if (j->report.notice[0])
+			gw_buf_printf(&b, " (%s)", j->report.notice);
+		gw_buf_putc(&b, '\n');
+		gw_cycle_report_text(&j->report, &b);
+		tui_report(app, false, gw_buf_cstr(&b));
+		gw_buf_free(&b);
+	}
+	cli_config_free(&j->cfg);
+	app->posture_stale = app->events_stale = true;
+}
+
+/* ---- the embedded server ---------------------------------------------------- */
+
+static void
+tui_srv_log(void *ctx, const char *line)
+{
+	tui_log_add(ctx, line);
+}
+
+/* Starts the server from the parsed line c (taken over). */
+static void
+tui_serve_parsed(tui_app *app, cli_config *c)
+{
+	if (app->srv != NULL) {
+		tui_reportf(app, true, "the server is already running on %s", app->ui.srv.bind);
+		cli_config_free(c);
+		return;
+	}
+	app->srv_cfg = *c;
+	memset(c, 0, sizeof(*c));
+	srv_config sc;
+	cli_srv_config(&app->srv_cfg, &sc);
+	sc.log = tui_srv_log;
+	sc.log_ctx = &app->log;
+	gw_err err;
+	gw_err_clear(&err);
+	if (srv_start(&sc, &app->srv, &err) != 0) {
+		app->srv = NULL;
+		tui_reportf(app, true, "server: %s", err.msg);
+		cli_config_free(&app->srv_cfg);
+		app->posture_stale = true;
+		return;
+	}
+	srv_get_stats(app->srv, &app->ui.srv);
+	app->ui.srv_running = true;
+	tui_reportf(app, false, "server listening on %s (model %s)", app->ui.srv.bind,
+	    app->srv_cfg.model);
+	app->posture_stale = true;
+}
+
+/* Validates bind and token with the CLI's server checks, then starts. */
+static void
+tui_serve(tui_app *app, const char *bind, const char *token)
+{
+	char *argv[] = { "tau-gateway", "--gateway-openresponses-server", "--gateway-openresponses-bind",
+		(char *)bind, "--gateway-openresponses-auth-token", (char *)token, NULL };
+	cli_config c;
+	tui_seed(app, &c);
+	gw_err err;
+	gw_err_clear(&err);
+	if (cli_parse(6, argv, false, &c, &err) != 0) {
+		tui_report(app, true, err.msg);
+		cli_config_free(&c);
+		return;
+	}
+	tui_serve_parsed(app, &c);
+}
+
+/* 'w' and "serve [bind]": asks for what the flags did not give. */
+static void
+tui_serve_begin(tui_app *app, const char *bind, bool ask_bind)
+{
+	if (app->srv != NULL) {
+		tui_reportf(app, true, "the server is already running on %s", app->ui.srv.bind);
+		return;
+	}
+	free(app->pending_bind);
+	app->pending_bind = gw_xstrdup(bind ? bind : app->cfg.bind);
+	if (ask_bind) {
+		tui_prompt_open(TUI_PROMPT_BIND, "server bind: ", app->pending_bind);
+		return;
+	}
+	if (tui_blank(app->cfg.auth_token)) {
+		tui_prompt_open(TUI_PROMPT_TOKEN, "server auth token: ", NULL);
+		return;
+	}
+	tui_serve(app, app->pending_bind, app->cfg.auth_token);
+}
+
+static void
+tui_unserve(tui_app *app)
+{
+	if (app->srv == NULL) {
+		tui_report(app, true, "the server is not running");
+		return;
+	}
+	srv_stop(app->srv);
+	app->srv = NULL;
+	cli_config_free(&app->srv_cfg);
+	app->ui.srv_running = false;
+	tui_report(app, false, "server stopped");
+	app->posture_stale = true;
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+/* Runs one parsed flag line (argv[0] is the program name). */
+static void
+tui_exec_argv(tui_app *app, int argc, char **argv)
+{
+	cli_config c;
+	tui_seed(app, &c);
+	gw_err err;
+	gw_err_clear(&err);
+	if (cli_parse(argc, argv, false, &c, &err) != 0) {
+		tui_report(app, true, err.msg);
+		cli_config_free(&c);
+		return;
+	}
+	gw_buf out = GW_BUF_INIT, diag = GW_BUF_INIT;
+	switch (c.action) {
+	case CLI_ACTION_NONE:
+		tui_report(app, true, "nothing to do: the line has no action flag (see help)");
+		break;
+	case CLI_ACTION_CONSOLE:
+		tui_report(app, true, "already in the console");
+		break;
+	case CLI_ACTION_RUNNER:
+		tui_job_start(app, &c);
+		break;
+	case CLI_ACTION_SERVER:
+		tui_serve_parsed(app, &c);
+		break;
+	case CLI_ACTION_HELP:
+		cli_usage(&out);
+		tui_screen_show_detail(&app->ui, gw_buf_cstr(&out));
+		break;
+	case CLI_ACTION_SERVICE_START:
+	case CLI_ACTION_SERVICE_STOP:
+		if (app->job.active) {
+			tui_report(app, true, "a fixture run holds the state lock; try again when it finishes");
+			break;
+		}
+		/* fall through */
+	default: {
+		int status = cli_execute(&c, &out, &diag, &err);
+		if (diag.len)
+			tui_log_add(&app->log, gw_buf_cstr(&diag));
+		if (status != 0) {
+			tui_reportf(app, true, "exit %d: %s", status, err.msg);
+			break;
+		}
+		while (out.len > 0 && out.data[out.len - 1] == '\n')
+			out.data[--out.len] = '\0';
+		tui_report(app, false, gw_buf_cstr(&out));
+		if (strchr(gw_buf_cstr(&out), '\n') != NULL)
+			tui_screen_show_detail(&app->ui, gw_buf_cstr(&out));
+		app->posture_stale = true;
+		break;
+	}
+	}
+	gw_buf_free(&out);
+	gw_buf_free(&diag);
+	cli_config_free(&c);
+}
+
+static void tui_quit_request(tui_app *app);
+
+/* Runs one prompt line: a word or a flag line. */
+static void
+tui_exec_line(tui_app *app, const char *line)
+{
+	tui_log_addf(&app->log, "> %s", line);
+	tui_line l;
+	gw_err err;
+	gw_err_clear(&err);
+	if (tui_cmd_translate(line, app->fixture, &l, &err) != 0) {
+		tui_report(app, true, err.msg);
+		return;
+	}
+	switch (l.kind) {
+	case TUI_LINE_EMPTY:
+		break;
+	case TUI_LINE_FLAGS:
+		tui_exec_argv(app, l.argc, l.argv);
+		break;
+	case TUI_LINE_SERVE:
+		tui_serve_begin(app, l.arg, false);
+		break;
+	case TUI_LINE_UNSERVE:
+		tui_unserve(app);
+		break;
+	case TUI_LINE_HELP:
+		app->ui.overlay = TUI_OVERLAY_HELP;
+		app->ui.overlay_top = 0;
+		break;
+	case TUI_LINE_QUIT:
+		app->quit = true;
+		break;
+	}
+	tui_line_free(&l);
+}
+
+static void
+tui_exec_words(tui_app *app, const char *a, const char *b, const char *c)
+{
+	char *argv[] = { "tau-gateway", (char *)a, (char *)b, (char *)c, NULL };
+	int argc = 2 + (b != NULL) + (b != NULL && c != NULL);
+	argv[argc] = NULL;
+	tui_exec_argv(app, argc, argv);
+}
+
+static void
+tui_quit_request(tui_app *app)
+{
+	if (app->srv == NULL && !app->job.active) {
+		app->quit = true;
+		return;
+	}
+	char q[200];
+	if (app->srv != NULL)
+		snprintf(q, sizeof(q), "the server is running on %s; quit and stop it? (y/n) ",
+		    app->ui.srv.bind);
+	else
+		snprintf(q, sizeof(q), "a fixture run is in progress; quit anyway? (y/n) ");
+	tui_prompt_open(TUI_PROMPT_CONFIRM, q, NULL);
+}
+
+static void
+tui_prompt_done(void *ctx, tui_prompt_kind kind, const char *line)
+{
+	tui_app *app = ctx;
+	app->dirty = app->urgent = true;
+	if (line == NULL) {
+		if (kind != TUI_PROMPT_CONFIRM)
+			tui_screen_message(&app->ui, false, "cancelled");
+		return;
+	}
+	switch (kind) {
+	case TUI_PROMPT_COMMAND:
+		tui_exec_line(app, line);
+		break;
+	case TUI_PROMPT_FILTER:
+		snprintf(app->ui.filter, sizeof(app->ui.filter), "%s", line);
+		app->ui.follow = true;
+		tui_screen_message(&app->ui, false, line[0] ? "filter: %s" : "filter cleared%s", line);
+		break;
+	case TUI_PROMPT_REASON:
+		if (tui_blank(line))
+			tui_exec_words(app, "--gateway-service-stop", NULL, NULL);
+		else
+			tui_exec_words(app, "--gateway-service-stop", "--gateway-service-stop-reason", line);
+		break;
+	case TUI_PROMPT_FIXTURE:
+		tui_exec_words(app, "--gateway-contract-runner", "--gateway-fixture",
+		    tui_blank(line) ? app->fixture : line);
+		break;
+	case TUI_PROMPT_BIND:
+		tui_serve_begin(app, tui_blank(line) ? app->cfg.bind : line, false);
+		break;
+	case TUI_PROMPT_TOKEN:
+		if (tui_blank(line)) {
+			tui_report(app, true, "the server needs an auth token");
+			break;
+		}
+		tui_serve(app, app->pending_bind, line);
+		break;
+	case TUI_PROMPT_CONFIRM:
+		app->quit = true;
+		break;
+	}
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+static void
+tui_show_selected(tui_app *app)
+{
+	const tui_event *e = tui_screen_selected(&app->ui);
+	if (e == NULL) {
+		tui_screen_message(&app->ui, false, "no event selected");
+		return;
+	}
+	char *pretty = NULL;
+	if (!e->local) {
+		cJSON *v = cJSON_Parse(e->text);
+		if (v != NULL)
+			pretty = cJSON_Print(v);
+		cJSON_Delete(v);
+	}
+	tui_screen_show_detail(&app->ui, pretty ? pretty : e->text);
+	cJSON_free(pretty);
+}
+
+static void
+tui_on_key(tui_app *app, int code)
+{
+	tui_ui *ui = &app->ui;
+	app->dirty = app->urgent = true;
+	if (code == KEY_RESIZE)
+		return;
+	if (tui_prompt_active()) {
+		tui_prompt_key(code);
+		return;
+	}
+	tui_cmd cmd = tui_keys_lookup(code);
+	if (COLS < TUI_MIN_COLS || LINES < TUI_MIN_ROWS) {
+		/* only quitting works on a screen too small to show anything */
+		if (cmd == TUI_CMD_QUIT)
+			app->quit = true;
+		return;
+	}
+	if (ui->overlay != TUI_OVERLAY_NONE) {
+		switch (cmd) {
+		case TUI_CMD_DOWN: case TUI_CMD_UP: case TUI_CMD_PAGE_DOWN:
+		case TUI_CMD_PAGE_UP: case TUI_CMD_TOP: case TUI_CMD_BOTTOM:
+			tui_screen_scroll(ui, cmd);
+			return;
+		default:
+			if (ui->overlay == TUI_OVERLAY_DETAIL && cmd != TUI_CMD_CLOSE &&
+			    cmd != TUI_CMD_DETAIL && cmd != TUI_CMD_QUIT)
+				return;
+			ui->overlay = TUI_OVERLAY_NONE;
+			return;
+		}
+	}
+	ui->message[0] = '\0';
+	switch (cmd) {
+	case TUI_CMD_NONE:
+		break;
+	case TUI_CMD_HELP:
+		ui->overlay = TUI_OVERLAY_HELP;
+		ui->overlay_top = 0;
+		break;
+	case TUI_CMD_PROMPT:
+		tui_prompt_open(TUI_PROMPT_COMMAND, ":", NULL);
+		break;
+	case TUI_CMD_FILTER:
+		tui_prompt_open(TUI_PROMPT_FILTER, "filter: ", ui->filter);
+		break;
+	case TUI_CMD_START:
+		tui_exec_words(app, "--gateway-service-start", NULL, NULL);
+		break;
+	case TUI_CMD_STOP:
+		tui_prompt_open(TUI_PROMPT_REASON, "stop reason (empty: operator_requested): ", NULL);
+		break;
+	case TUI_CMD_RUN:
+		if (app->job.active)
+			tui_report(app, true, "a fixture run is already in progress");
+		else
+			tui_prompt_open(TUI_PROMPT_FIXTURE, "fixture: ", app->fixture);
+		break;
+	case TUI_CMD_SERVE:
+		if (app->srv != NULL)
+			tui_unserve(app);
+		else
+			tui_serve_begin(app, NULL, strcmp(app->cfg.bind, CLI_DEFAULT_BIND) == 0);
+		break;
+	case TUI_CMD_LOG:
+		ui->log_view = !ui->log_view;
+		ui->log_follow = true;
+		break;
+	case TUI_CMD_DOWN: case TUI_CMD_UP: case TUI_CMD_PAGE_DOWN:
+	case TUI_CMD_PAGE_UP: case TUI_CMD_TOP: case TUI_CMD_BOTTOM:
+		tui_screen_scroll(ui, cmd);
+		break;
+	case TUI_CMD_DETAIL:
+		if (!ui->log_view)
+			tui_show_selected(app);
+		break;
+	case TUI_CMD_CLOSE:
+		ui->log_view = false;
+		break;
+	case TUI_CMD_REDRAW:
+		clearok(curscr, TRUE);
+		break;
+	case TUI_CMD_QUIT:
+		tui_quit_request(app);
+		break;
+	}
+}
+
+/* ---- watching the state directory ----------------------------------------- */
+
+static void
+tui_watch(tui_app *app)
+{
+	if (app->ino_fd < 0 || app->ino_wd >= 0)
+		return;
+	app->ino_wd = inotify_add_watch(app->ino_fd, app->cfg.state_dir,
+	    IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+	    IN_DELETE_SELF | IN_MOVE_SELF);
+	if (app->ino_wd >= 0)
+		app->posture_stale = app->events_stale = true; /* catch up on what we missed */
+}
+
+static void
+tui_inotify(tui_app *app)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+	while ((n = read(app->ino_fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+			if (e->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
+				if (app->ino_wd >= 0)
+					inotify_rm_watch(app->ino_fd, app->ino_wd);
+				app->ino_wd = -1; /* back to the stat tick */
+				app->posture_stale = app->events_stale = true;
+			} else if (e->mask & IN_Q_OVERFLOW) {
+				app->posture_stale = app->events_stale = true;
+			} else if (e->len > 0 && strcmp(e->name, "state.json") == 0) {
+				app->posture_stale = true;
+			} else if (e->len > 0 && strcmp(e->name, "runtime-events.jsonl") == 0) {
+				app->events_stale = true;
+			}
+			p += sizeof(*e) + e->len;
+		}
+	}
+}
+
+/* A cheap change signature of a file: size and modification time. */
+static uint64_t
+tui_file_sig(const char *dir, const char *name)
+{
+	char *path = gw_path_join(dir, name);
+	struct stat sb;
+	uint64_t sig = 0;
+	if (stat(path, &sb) == 0)
+		sig = (uint64_t)sb.st_size * 1000003u ^ (uint64_t)sb.st_mtim.tv_sec * 1000000000u ^
+		    (uint64_t)sb.st_mtim.tv_nsec ^ (uint64_t)sb.st_ino;
+	free(path);
+	return sig;
+}
+
+/* The fallback when there is no inotify watch: compare stat signatures. */
+static void
+tui_tick(tui_app *app)
+{
+	app->last_tick_ms = gw_clock_mono_ms();
+	tui_watch(app);
+	uint64_t s = tui_file_sig(app->cfg.state_dir, "state.json");
+	uint64_t e = tui_file_sig(app->cfg.state_dir, "runtime-events.jsonl");
+	if (s != app->state_sig)
+		app->posture_stale = true;
+	if (e != app->events_sig)
+		app->events_stale = true;
+	app->state_sig = s;
+	app->events_sig = e;
+}
+
+/* Brings the data up to date before a frame. */
+static void
+tui_refresh_data(tui_app *app)
+{
+	gw_err err;
+	gw_err_clear(&err);
+	if (app->events_stale) {
+		app->events_stale = false;
+		if (tui_events_follow(&app->events, &err) < 0)
+			tui_log_addf(&app->log, "events: %s", err.msg);
+	}
+	if (app->posture_stale) {
+		app->posture_stale = false;
+		tui_posture_load(app->cfg.state_dir, &app->posture);
+		if (app->ino_wd < 0)
+			app->state_sig = tui_file_sig(app->cfg.state_dir, "state.json");
+	}
+}
+
+static void
+tui_write_stats(tui_app *app)
+{
+	if (app->stats_fd < 0)
+		return;
+	char line[160];
+	int n = snprintf(line, sizeof(line), "frames=%llu first_frame_ms=%llu events=%zu\n",
+	    (unsigned long long)app->ui.frames, (unsigned long long)app->first_frame_ms,
+	    app->events.count);
+	if (pwrite(app->stats_fd, line, (size_t)n, 0) == n)
+		(void)!ftruncate(app->stats_fd, n);
+}
+
+static void
+tui_draw(tui_app *app)
+{
+	tui_refresh_data(app);
+	tui_screen_draw(&app->ui);
+	app->last_draw_ms = gw_clock_mono_ms();
+	app->dirty = app->urgent = false;
+	if (app->first_frame_ms == 0)
+		app->first_frame_ms = app->last_draw_ms - app->start_ms + 1;
+	tui_write_stats(app);
+}
+
+/* ---- terminal ------------------------------------------------------------- */
+
+static void
+tui_resize(void)
+{
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+		resizeterm(ws.ws_row, ws.ws_col);
+}
+
+/* Sends stderr into a pipe the loop reads into the log, so nothing reaches
+ * the screen while curses owns it. */
+static void
+tui_capture_stderr(tui_app *app)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
+		return;
+	fflush(stderr);
+	app->saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (app->saved_stderr < 0 || dup2(p[1], STDERR_FILENO) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	close(p[1]);
+	app->err_rd = p[0];
+}
+
+static void
+tui_read_stderr(tui_app *app)
+{
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(app->err_rd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		tui_log_add(&app->log, buf);
+	}
+}
+
+static void
+tui_restore_stderr(tui_app *app)
+{
+	if (app->saved_stderr < 0)
+		return;
+	fflush(stderr);
+	dup2(app->saved_stderr, STDERR_FILENO);
+	close(app->saved_stderr);
+	app->saved_stderr = -1;
+	if (app->err_rd >= 0) {
+		tui_read_stderr(app);
+		close(app->err_rd);
+		app->err_rd = -1;
+	}
+}
+
+static int
+tui_curses_start(tui_app *app, gw_err *err)
+{
+	app->screen = newterm(NULL, stdout, stdin);
+	if (app->screen == NULL)
+		return gw_err_set(err, -ENOTTY, GW_EXIT_UNAVAILABLE,
+		    "cannot drive the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
+	app->curses_on = true;
+	raw();
+	noecho();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	const char *nc = getenv("NO_COLOR");
+	tui_screen_setup(&app->ui, nc == NULL || nc[0] == '\0');
+	return 0;
+}
+
+static void
+tui_curses_end(tui_app *app)
+{
+	if (!app->curses_on)
+		return;
+	curs_set(1);
+	endwin();
+	delscreen(app->screen);
+	app->curses_on = false;
+}
+
+/* ---- set-up and loop ----------------------------------------------------- */
+
+static char *
+tui_history_path(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	gw_buf dir = GW_BUF_INIT;
+	if (xdg != NULL && xdg[0] == '/')
+		gw_buf_printf(&dir, "%s/tau-gateway", xdg);
+	else if (home != NULL && home[0] != '\0')
+		gw_buf_printf(&dir, "%s/.local/state/tau-gateway", home);
+	else
+		return NULL;
+	gw_err err;
+	gw_err_clear(&err);
+	char *path = NULL;
+	if (gw_fs_mkdirs(gw_buf_cstr(&dir), &err) == 0)
+		path = gw_path_join(gw_buf_cstr(&dir), "history");
+	gw_buf_free(&dir);
+	return path;
+}
+
+static int
+tui_open(tui_app *app, const cli_config *cfg, gw_err *err)
+{
+	memset(app, 0, sizeof(*app));
+	app->wake_fd = app->ino_fd = app->ino_wd = app->err_rd = app->saved_stderr = -1;
+	app->stats_fd = -1;
+	app->start_ms = gw_clock_mono_ms();
+	cli_config_copy(&app->cfg, cfg);
+	app->fixture = gw_xstrdup(cfg->fixture);
+	pthread_mutex_init(&app->job.mu, NULL);
+	int rc = tui_log_init(&app->log, TUI_LOG_MAX, cfg->console_log, err);
+	if (rc != 0)
+		return rc;
+	app->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (app->wake_fd < 0 || pipe2(tui_sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return gw_err_set(err, -errno, GW_EXIT_SOFTWARE, "eventfd/pipe: %s", strerror(errno));
+	app->log.wake_fd = app->wake_fd;
+	app->job.wake_fd = app->wake_fd;
+	app->ino_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	const char *stats = getenv("TAU_CONSOLE_STATS_FILE");
+	if (stats != NULL && stats[0] != '\0')
+		app->stats_fd = open(stats, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	/* data first, so the first frame is a full one */
+	tui_events_init(&app->events, cfg->state_dir, TUI_EVENTS_MAX);
+	if (tui_events_load_tail(&app->events, err) != 0)
+		tui_log_addf(&app->log, "events: %s", err->msg);
+	gw_err_clear(err);
+	tui_posture_load(cfg->state_dir, &app->posture);
+	tui_watch(app);
+	app->posture_stale = app->events_stale = false;
+	app->state_sig = tui_file_sig(cfg->state_dir, "state.json");
+	app->events_sig = tui_file_sig(cfg->state_dir, "runtime-events.jsonl");
+
+	tui_ui *ui = &app->ui;
+	ui->state_dir = app->cfg.state_dir;
+	ui->posture = &app->posture;
+	ui->events = &app->events;
+	ui->log = &app->log;
+	ui->queue_limit = cfg->queue_limit;
+	ui->follow = true;
+	ui->log_follow = true;
+	snprintf(ui->message, sizeof(ui->message),
+	    "? help  : command  s start  S stop  r run  w serve  q quit");
+
+	char *hist = tui_history_path();
+	rc = tui_prompt_init(hist, tui_prompt_done, app, err);
+	free(hist);
+	return rc;
+}
+
+static void
+tui_close(tui_app *app)
+{
+	tui_prompt_shutdown();
+	if (app->srv != NULL) {
+		srv_stop(app->srv);
+		cli_config_free(&app->srv_cfg);
+	}
+	if (app->job.active) {
+		/* the runner writes atomically under the lock; leaving mid-run is safe */
+		pthread_detach(app->job.th);
+	} else {
+		pthread_mutex_destroy(&app->job.mu);
+	}
+	tui_events_free(&app->events);
+	tui_screen_free(&app->ui);
+	int fds[] = { app->wake_fd, app->ino_fd, app->stats_fd, tui_sig_pipe[0], tui_sig_pipe[1] };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	tui_sig_pipe[0] = tui_sig_pipe[1] = -1;
+	if (!app->job.active) {
+		tui_log_free(&app->log);
+		cli_config_free(&app->cfg);
+	}
+	free(app->fixture);
+	free(app->pending_bind);
+}
+
+enum { TUI_FD_TTY, TUI_FD_SIG, TUI_FD_WAKE, TUI_FD_INOTIFY, TUI_FD_SERVER, TUI_FD_STDERR, TUI_NFDS };
+
+static void
+tui_loop(tui_app *app)
+{
+	while (!app->quit && !tui_sig_quit) {
+		uint64_t now = gw_clock_mono_ms();
+		int timeout = -1;
+		bool pending = app->dirty || app->posture_stale || app->events_stale;
+		if (pending) {
+			uint64_t since = now - app->last_draw_ms;
+			if (app->urgent || since >= TUI_FRAME_MS) {
+				tui_draw(app);
+			} else {
+				timeout = (int)(TUI_FRAME_MS - since);
+			}
+		}
+		if (app->ino_wd < 0) {
+			uint64_t since = gw_clock_mono_ms() - app->last_tick_ms;
+			int t = since >= TUI_TICK_MS ? 0 : (int)(TUI_TICK_MS - since);
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
+		struct pollfd fds[TUI_NFDS];
+		fds[TUI_FD_TTY] = (struct pollfd){ STDIN_FILENO, POLLIN, 0 };
+		fds[TUI_FD_SIG] = (struct pollfd){ tui_sig_pipe[0], POLLIN, 0 };
+		fds[TUI_FD_WAKE] = (struct pollfd){ app->wake_fd, POLLIN, 0 };
+		fds[TUI_FD_INOTIFY] = (struct pollfd){ app->ino_fd, POLLIN, 0 };
+		fds[TUI_FD_SERVER] = (struct pollfd){ app->srv ? srv_event_fd(app->srv) : -1, POLLIN, 0 };
+		fds[TUI_FD_STDERR] = (struct pollfd){ app->err_rd, POLLIN, 0 };
+		int n = poll(fds, TUI_NFDS, timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (app->ino_wd < 0 && gw_clock_mono_ms() - app->last_tick_ms >= TUI_TICK_MS)
+			tui_tick(app);
+		if (n <= 0 && !tui_sig_winch)
+			continue;
+		if (fds[TUI_FD_SIG].revents & POLLIN)
+			tui_drain(tui_sig_pipe[0]);
+		if (tui_sig_winch) {
+			tui_sig_winch = 0;
+			tui_resize();
+			app->dirty = app->urgent = true;
+		}
+		if (fds[TUI_FD_WAKE].revents & POLLIN) {
+			tui_drain(app->wake_fd);
+			tui_job_poll(app);
+			if (app->ui.log_view && app->log.seq != app->log_seq) {
+				app->log_seq = app->log.seq;
+				app->dirty = true;
+			}
+		}
+		if (fds[TUI_FD_INOTIFY].revents & POLLIN)
+			tui_inotify(app);
+		if (app->srv != NULL && (fds[TUI_FD_SERVER].revents & POLLIN)) {
+			uint64_t v;
+			ssize_t r = read(srv_event_fd(app->srv), &v, sizeof(v));
+			(void)r;
+			srv_get_stats(app->srv, &app->ui.srv);
+			app->dirty = true;
+		}
+		if (fds[TUI_FD_STDERR].revents & POLLIN)
+			tui_read_stderr(app);
+		if (fds[TUI_FD_TTY].revents & (POLLHUP | POLLERR)) {
+			app->quit = true; /* the terminal went away */
+			break;
+		}
+		if (fds[TUI_FD_TTY].revents & POLLIN) {
+			int c;
+			while (!app->quit && (c = getch()) != ERR)
+				tui_on_key(app, c);
+		}
+	}
+}
+
+int
+tui_run(const cli_config *cfg, gw_err *err)
+{
+	setlocale(LC_ALL, "");
+	tui_app *app = gw_xcalloc(1, sizeof(*app));
+	int status = 0;
+	tui_sig_quit = 0;
+	tui_sig_winch = 0;
+	if (tui_open(app, cfg, err) != 0) {
+		status = err->exit_code ? err->exit_code : GW_EXIT_SOFTWARE;
+		goto out;
+	}
+	tui_signals_install();
+	tui_capture_stderr(app);
+	if (tui_curses_start(app, err) != 0) {
+		status = err->exit_code;
+		goto restore;
+	}
+	tui_draw(app);
+	tui_loop(app);
+	tui_curses_end(app);
+	if (tui_sig_quit) {
+		status = 128 + tui_sig_quit;
+		gw_err_set(err, -EINTR, status, "console terminated by %s", strsignal(tui_sig_quit));
+	}
+restore:
+	tui_curses_end(app);
+	tui_restore_stderr(app);
+	tui_signals_restore();
+out:
+	tui_close(app);
+	if (!app->job.active)
+		free(app);
+	return status;
+}

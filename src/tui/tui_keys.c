@@ -1,0 +1,63 @@
+/*
+ * tui_keys.c - the key table (see tui_keys.h).
+ *
+ * Adding a binding means adding one row here; the dispatcher, the help
+ * overlay and the function bar all read this table.  It must never hold a
+ * binding the dispatcher in tui.c does not handle (the unit test checks
+ * every row maps to a command).
+ */
+#include "tui/tui_keys.h"
+
+#include <ncurses.h>
+#include <string.h>
+
+#define TUI_CTRL(c) ((c) & 0x1f)
+
+static const tui_key tui_keys[] = {
+	{ "?, F1", { '?', KEY_F(1), 0 }, TUI_CMD_HELP, "show this help (any key closes it)", "F1", "Help" },
+	{ ":", { ':', 0 }, TUI_CMD_PROMPT, "command prompt: words or a runbook flag line", ":", "Cmd" },
+	{ "/", { '/', 0 }, TUI_CMD_FILTER, "filter the event list (empty clears)", "/", "Filter" },
+	{ "s", { 's', 0 }, TUI_CMD_START, "start the service", "s", "Start" },
+	{ "S", { 'S', 0 }, TUI_CMD_STOP, "stop the service (asks for a reason)", "S", "Stop" },
+	{ "r", { 'r', 0 }, TUI_CMD_RUN, "run a fixture (asks for a path; Tab completes)", "r", "Run" },
+	{ "w", { 'w', 0 }, TUI_CMD_SERVE, "start or stop the HTTP server in the console", "w", "Serve" },
+	{ "L", { 'L', 0 }, TUI_CMD_LOG, "toggle the console log view", "L", "Log" },
+	{ "j, Down", { 'j', KEY_DOWN, 0 }, TUI_CMD_DOWN, "select the next line", NULL, NULL },
+	{ "k, Up", { 'k', KEY_UP, 0 }, TUI_CMD_UP, "select the previous line", NULL, NULL },
+	{ "PgDn, Space", { KEY_NPAGE, ' ', 0 }, TUI_CMD_PAGE_DOWN, "scroll one page down", NULL, NULL },
+	{ "PgUp, b", { KEY_PPAGE, 'b', 0 }, TUI_CMD_PAGE_UP, "scroll one page up", NULL, NULL },
+	{ "g, Home", { 'g', KEY_HOME, 0 }, TUI_CMD_TOP, "go to the oldest line", NULL, NULL },
+	{ "G, End", { 'G', KEY_END, 0 }, TUI_CMD_BOTTOM, "go to the newest line and follow", NULL, NULL },
+	{ "Enter", { '\n', '\r', KEY_ENTER, 0 }, TUI_CMD_DETAIL, "show the selected event's full JSON", NULL, NULL },
+	{ "Esc", { 27, 0 }, TUI_CMD_CLOSE, "close the overlay or the log view", NULL, NULL },
+	{ "Ctrl-L", { TUI_CTRL('l'), 0 }, TUI_CMD_REDRAW, "redraw the screen", NULL, NULL },
+	{ "q, F10, Ctrl-C", { 'q', KEY_F(10), TUI_CTRL('c'), 0 }, TUI_CMD_QUIT, "quit (asks while the server or a run is active)", "F10", "Quit" },
+};
+
+const tui_key *
+tui_keys_table(size_t *n)
+{
+	*n = sizeof(tui_keys) / sizeof(tui_keys[0]);
+	return tui_keys;
+}
+
+tui_cmd
+tui_keys_lookup(int code)
+{
+	for (size_t i = 0; i < sizeof(tui_keys) / sizeof(tui_keys[0]); i++)
+		for (size_t j = 0; j < TUI_KEY_CODES && tui_keys[i].codes[j] != 0; j++)
+			if (tui_keys[i].codes[j] == code)
+				return tui_keys[i].cmd;
+	return TUI_CMD_NONE;
+}
+
+void
+tui_keys_help(gw_buf *out)
+{
+	size_t w = 0, n = sizeof(tui_keys) / sizeof(tui_keys[0]);
+	for (size_t i = 0; i < n; i++)
+		if (strlen(tui_keys[i].label) > w)
+			w = strlen(tui_keys[i].label);
+	for (size_t i = 0; i < n; i++)
+		gw_buf_printf(out, "  %-*s  %s\n", (int)w, tui_keys[i].label, tui_keys[i].help);
+}

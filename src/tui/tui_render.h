@@ -1,0 +1,76 @@
+/*
+ * tui_render.h - pure formatting for the console: gauge bars, clock and
+ * duration text, one-line event summaries, last-cycle counters, and
+ * display-width clipping.  No curses, no I/O: everything here is
+ * unit-tested with cmocka.
+ */
+#ifndef TUI_RENDER_H
+#define TUI_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+/* How close a gauge is to its threshold; the screen picks the colour. */
+typedef enum tui_level {
+	TUI_LEVEL_OK,     /* zero */
+	TUI_LEVEL_WARN,   /* above zero, below the threshold */
+	TUI_LEVEL_OVER    /* at or above the threshold */
+} tui_level;
+
+/* Cells of a width-cell bar filled for value against limit (limit 0 counts
+ * as 1).  Any value > 0 fills at least one cell; value >= limit fills all. */
+size_t tui_render_gauge_fill(uint64_t value, uint64_t limit, size_t width);
+/* The level of value against limit (limit 0 counts as 1). */
+tui_level tui_render_gauge_level(uint64_t value, uint64_t limit);
+/* Appends "<bar of width cells> value/limit", drawing filled cells with
+ * full and the rest with empty (one glyph each, any UTF-8 string). */
+void tui_render_gauge(gw_buf *out, uint64_t value, uint64_t limit, size_t width,
+    const char *full, const char *empty);
+
+/* Appends "HH:MM:SS" in local time, or "--:--:--" for 0. */
+void tui_render_clock(gw_buf *out, uint64_t unix_ms);
+/* Appends a short duration: "0 ms", "950 ms", "1.2 s", "2m05s", "3h07m". */
+void tui_render_duration(gw_buf *out, uint64_t ms);
+
+/* The counters of one contract-runner cycle (from a "cycle" event line). */
+typedef struct tui_cycle {
+	uint64_t unix_ms;
+	uint64_t discovered, queued, applied, duplicates, malformed;
+	uint64_t retryable, retries, failed, duration_ms;
+	bool detailed;            /* false: filled from state.json, which lacks some counters */
+	char fixture[64];
+} tui_cycle;
+
+/* What the event list shows for one runtime-events.jsonl line. */
+typedef struct tui_event_sum {
+	bool valid;               /* the line is a JSON object */
+	bool is_cycle;
+	uint64_t unix_ms;
+	char kind[24];            /* "cycle", "lifecycle", "state_recovered", ... */
+	char gate[16];            /* "PASS"/"HOLD" for cycles, the transition otherwise */
+	char reasons[256];        /* rollout reason and reason codes, comma-separated */
+	tui_cycle cycle;          /* when is_cycle */
+} tui_event_sum;
+
+/* Summarises one event line (n bytes, not NUL-terminated). */
+void tui_render_event_parse(const char *line, size_t n, tui_event_sum *out);
+/* Appends "HH:MM:SS  kind        GATE  reasons". */
+void tui_render_event_line(gw_buf *out, const tui_event_sum *e);
+/* Appends the last-cycle counter line ("discovered 3  queued 3 ..."); counters
+ * state.json does not record show as "-". */
+void tui_render_cycle(gw_buf *out, const tui_cycle *c);
+
+/* Display columns of the first n bytes of the UTF-8 text s (invalid bytes
+ * count as one column each). */
+size_t tui_render_width(const char *s, size_t n);
+/* The number of leading bytes of s that fit in cols display columns,
+ * never splitting a UTF-8 sequence. */
+size_t tui_render_clip(const char *s, size_t cols);
+
+/* Case-insensitive substring test (an empty needle matches everything). */
+bool tui_render_match(const char *hay, const char *needle);
+
+#endif
