@@ -479,8 +479,9 @@ cli_parse(int argc, char **argv, bool use_env, cli_config *c, gw_err *err)
 		bool on = true;
 		if ((rc = cli_apply(c, o, optarg, &on, err)) != 0)
 			return rc;
+		bool repeat = given[o->id - O_SERVICE_START]; /* a repeated flag is one action */
 		given[o->id - O_SERVICE_START] = true;
-		if (o->action != CLI_ACTION_NONE && on) {
+		if (o->action != CLI_ACTION_NONE && on && !repeat) {
 			actions[nactions] = o->action;
 			action_ids[nactions++] = o->id;
 		}
@@ -522,11 +523,10 @@ cli_parse(int argc, char **argv, bool use_env, cli_config *c, gw_err *err)
 	/* the action families are mutually exclusive */
 	if (nactions > 1) {
 		const cli_opt *a = cli_find(action_ids[0]), *b = cli_find(action_ids[1]);
-		return cli_bad(err, "the argument '--%s'%s%s cannot be used with '--%s'%s%s", a->name,
-		    from_env[a->id - O_SERVICE_START] ? " (from " : "",
-		    from_env[a->id - O_SERVICE_START] ? a->env : "", b->name,
-		    from_env[b->id - O_SERVICE_START] ? " (from " : "",
-		    from_env[b->id - O_SERVICE_START] ? b->env : "");
+		bool ea = from_env[a->id - O_SERVICE_START], eb = from_env[b->id - O_SERVICE_START];
+		return cli_bad(err, "the argument '--%s'%s%s%s cannot be used with '--%s'%s%s%s", a->name,
+		    ea ? " (from " : "", ea ? a->env : "", ea ? ")" : "", b->name,
+		    eb ? " (from " : "", eb ? b->env : "", eb ? ")" : "");
 	}
 	c->action = nactions == 1 ? actions[0] : CLI_ACTION_NONE;
 
