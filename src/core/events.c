@@ -224,7 +224,8 @@ gw_events_summarize(const char *path, gw_events_summary *out, gw_err *err)
 		return gw_err_set(err, (int)rc, GW_EXIT_IOERR, "cannot read %s: %s", path,
 		    strerror((int)-rc));
 	}
-	qsort(out->counts, out->ncounts, sizeof(*out->counts), gw_count_cmp);
+	if (out->ncounts > 1) /* counts is NULL when empty; qsort wants non-NULL */
+		qsort(out->counts, out->ncounts, sizeof(*out->counts), gw_count_cmp);
 	return 0;
 }
 

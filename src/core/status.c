@@ -101,7 +101,8 @@ gw_status_inspect(const char *dir, gw_status_report *r, gw_err *err)
 	}
 	gw_count_map *maps[] = { &r->method_counts, &r->status_code_counts, &r->error_code_counts };
 	for (size_t i = 0; i < 3; i++)
-		qsort(maps[i]->items, maps[i]->n, sizeof(gw_count), gw_count_cmp);
+		if (maps[i]->n > 1) /* items is NULL when empty */
+			qsort(maps[i]->items, maps[i]->n, sizeof(gw_count), gw_count_cmp);
 	gw_state_free(st);
 	return 0;
 }
