@@ -51,11 +51,11 @@ done
 # --- broken files --------------------------------------------------------------
 head -c 300 "$FIXTURES/rollout-pass.json" >"$T/truncated.json"
 run_bad truncated "$T/truncated.json" 65 \
-	"tau-gateway: invalid fixture $T/truncated.json: fixture: invalid JSON at line 5 column 12: unexpected end of input"
+	"tau-gateway: invalid fixture $T/truncated.json: invalid JSON at line 5 column 12: unexpected end of input"
 
 printf 'schema_version: 1\nname: not json\n' >"$T/not-json.json"
 run_bad not-json "$T/not-json.json" 65 \
-	"tau-gateway: invalid fixture $T/not-json.json: fixture: invalid JSON at line 1 column 1: expected an object"
+	"tau-gateway: invalid fixture $T/not-json.json: invalid JSON at line 1 column 1: expected an object"
 
 : >"$T/empty.json"
 "$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/empty.json" --gateway-state-dir "$T/state-empty" 2>"$T/err" >/dev/null
@@ -75,7 +75,7 @@ open(sys.argv[1], "w").write(
 EOF
 "$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/deep.json" --gateway-state-dir "$T/state-deep" 2>"$T/err" >/dev/null
 t_eq "deep nesting: exit 65" "65" "$?"
-t_match "deep nesting: message" "^tau-gateway: invalid fixture $T/deep.json: fixture: invalid JSON at line 1 column [0-9]+: nested too deeply$" "$(cat "$T/err")"
+t_match "deep nesting: message" "^tau-gateway: invalid fixture $T/deep.json: invalid JSON at line 1 column [0-9]+: nested too deeply$" "$(cat "$T/err")"
 t_eq "deep nesting: nothing written" "no" "$([ -e "$T/state-deep" ] && echo yes || echo no)"
 
 run_bad missing "$T/no-such-fixture.json" 66 \
