@@ -8,6 +8,7 @@
  */
 #include "cli/cli.h"
 #include "core/chanstore.h"
+#include "core/clock.h"
 #include "core/fs.h"
 #include "core/mem.h"
 #include "core/runner.h"
@@ -592,6 +593,31 @@ cli_version(gw_buf *b)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
+/* Runner progress on a terminal: one self-overwriting stderr line, at most
+ * ten updates a second, erased when the cycle ends. */
+typedef struct cli_progress {
+	uint64_t last_ms;
+	bool shown;
+} cli_progress;
+
+static void
+cli_progress_fn(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+	cli_progress *p = ctx;
+	uint64_t now = gw_clock_mono_ms();
+	if (strcmp(phase, "done") == 0) {
+		if (p->shown)
+			fputs("\r\033[K", stderr);
+		return;
+	}
+	if (now - p->last_ms < 100)
+		return;
+	p->last_ms = now;
+	p->shown = true;
+	fprintf(stderr, "\r\033[Ktau-gateway: %s %llu/%llu cases", phase,
+	    (unsigned long long)done, (unsigned long long)total);
+}
+
 int
 cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 {
@@ -629,8 +655,15 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 		o.retry_base_delay_ms = c->retry_base_delay_ms;
 		o.failure_streak_threshold = c->failure_streak_threshold;
 		o.retryable_failures_threshold = c->retryable_failures_threshold;
+		cli_progress progress = { gw_clock_mono_ms(), false };
+		if (c->progress_tty) {
+			o.progress = cli_progress_fn;
+			o.progress_ctx = &progress;
+		}
 		gw_cycle_report r;
 		rc = gw_runner_run(&o, &r, err);
+		if (rc != 0 && progress.shown)
+			fputs("\r\033[K", stderr);
 		if (rc != 0)
 			return err->exit_code ? err->exit_code : GW_EXIT_SOFTWARE;
 		if (r.notice[0])
@@ -829,6 +862,7 @@ cli_main(int argc, char **argv)
 		return status;
 	}
 	gw_buf out = GW_BUF_INIT, diag = GW_BUF_INIT;
+	c.progress_tty = isatty(STDERR_FILENO) && getenv("NO_PROGRESS") == NULL;
 	status = cli_execute(&c, &out, &diag, &err);
 	cli_flush(stderr, &diag);
 	cli_flush(stdout, &out);

@@ -60,6 +60,8 @@ typedef struct cli_config {
 	uint64_t request_timeout_ms, provider_max_retries;
 	/* console */
 	char *console_log;
+	/* set by cli_main when stderr is a terminal: the runner reports progress there */
+	bool progress_tty;
 } cli_config;
 
 #define CLI_DEFAULT_STATE_DIR ".tau/gateway"
