@@ -862,7 +862,7 @@ cli_main(int argc, char **argv)
 		return status;
 	}
 	gw_buf out = GW_BUF_INIT, diag = GW_BUF_INIT;
-	c.progress_tty = isatty(STDERR_FILENO) && getenv("NO_PROGRESS") == NULL;
+	c.progress_tty = isatty(STDERR_FILENO);
 	status = cli_execute(&c, &out, &diag, &err);
 	cli_flush(stderr, &diag);
 	cli_flush(stdout, &out);
