@@ -233,14 +233,10 @@ gw_fs_is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Opens and flocks path (which it frees); dir only names the lock in messages. */
 static int
-gw_lock_open(gw_lock *l, const char *dir, int op, gw_err *err)
+gw_lock_open_path(gw_lock *l, const char *dir, char *path, int op, gw_err *err)
 {
-	l->fd = -1;
-	int rc = gw_fs_mkdirs(dir, err);
-	if (rc != 0)
-		return rc;
-	char *path = gw_path_join(dir, ".lock");
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1) {
 		int e = errno;
@@ -266,6 +262,23 @@ gw_lock_open(gw_lock *l, const char *dir, int op, gw_err *err)
 	free(path);
 	l->fd = fd;
 	return 0;
+}
+
+static int
+gw_lock_open(gw_lock *l, const char *dir, int op, gw_err *err)
+{
+	l->fd = -1;
+	int rc = gw_fs_mkdirs(dir, err);
+	if (rc != 0)
+		return rc;
+	return gw_lock_open_path(l, dir, gw_path_join(dir, ".lock"), op, err);
+}
+
+int
+gw_lock_acquire_file(gw_lock *l, const char *path, gw_err *err)
+{
+	l->fd = -1;
+	return gw_lock_open_path(l, path, gw_xstrdup(path), LOCK_EX, err);
 }
 
 int

@@ -50,6 +50,9 @@ typedef struct gw_lock {
 /* Creates dir if needed and blocks until the exclusive lock is held.
  * 0 or -errno with err set (exit class 73 when the dir cannot be created). */
 int gw_lock_acquire(gw_lock *l, const char *dir, gw_err *err);
+/* Blocks until an exclusive flock on the file at path (created 0644 if
+ * missing; its directory must exist) is held.  0 or -errno with err set. */
+int gw_lock_acquire_file(gw_lock *l, const char *path, gw_err *err);
 /* Like gw_lock_acquire but returns -EWOULDBLOCK at once if it is held. */
 int gw_lock_try(gw_lock *l, const char *dir, gw_err *err);
 /* Releases the lock (no-op when not held). */

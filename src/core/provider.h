@@ -1,0 +1,96 @@
+/*
+ * provider.h - the model providers behind one interface: "local/echo"
+ * (embedded, offline, deterministic) and "openai/<model>" (any
+ * OpenAI-compatible /chat/completions server, through libcurl).
+ *
+ * A run takes the whole conversation as normalized Open Responses items
+ * (see responses.h) and reports what the model produces through a sink, as
+ * it arrives, so streaming and non-streaming callers share one code path.
+ * A run can be cancelled from another thread through an atomic flag; it
+ * then returns within about 100 ms.
+ *
+ * Ownership: a gw_provider is created by gw_provider_new and released by
+ * gw_provider_free; config strings are copied.  gw_provider_run may be
+ * called from many threads at once.
+ */
+#ifndef GW_PROVIDER_H
+#define GW_PROVIDER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/err.h"
+#include "core/responses.h"
+
+/* What a provider is asked.  Everything is borrowed for the run. */
+typedef struct gw_provider_call {
+	const char *instructions;   /* NULL or the request's instructions */
+	const cJSON *items;         /* the whole context: history + new input */
+	const cJSON *tools;         /* normalized function tools (may be empty) */
+	const cJSON *tool_choice;   /* NULL, a string or an object */
+	bool parallel_tool_calls;
+	bool has_temperature, has_top_p, has_max_output_tokens;
+	double temperature, top_p;
+	uint64_t max_output_tokens;
+	bool stream;                /* ask the upstream for SSE */
+} gw_provider_call;
+
+/* Where output goes as it arrives.  Strings are borrowed for the call. */
+typedef struct gw_provider_sink {
+	void *ctx;
+	void (*text)(void *ctx, const char *s, size_t n);
+	void (*tool_begin)(void *ctx, size_t index, const char *call_id, const char *name);
+	void (*tool_args)(void *ctx, size_t index, const char *s, size_t n);
+} gw_provider_sink;
+
+typedef struct gw_provider_outcome {
+	gw_resp_usage usage;
+	char finish[24];          /* "stop", "length", "tool_calls", ... */
+	/* failure (http_status != 0): what the gateway answers */
+	unsigned http_status;     /* 502 upstream_error, 504 upstream_timeout, 499 cancelled */
+	char code[32];
+	char message[256];
+	unsigned upstream_status; /* last upstream HTTP status, 0 when none */
+	unsigned attempts;
+	bool emitted;             /* something reached the sink */
+} gw_provider_outcome;
+
+/* Called once per upstream attempt with its HTTP status (0: no response). */
+typedef void (*gw_provider_attempt_fn)(void *ctx, unsigned status);
+/* One log line, no newline. */
+typedef void (*gw_provider_log_fn)(void *ctx, const char *line);
+
+typedef struct gw_provider_config {
+	const char *model;          /* "local/echo" or "openai/<model>" */
+	const char *base_url;       /* for openai models: ".../v1" */
+	const char *api_key;        /* may be NULL or "" (no Authorization header) */
+	uint64_t timeout_ms;        /* per request; for streams, the longest silence */
+	uint64_t max_retries;
+	gw_provider_attempt_fn attempt;
+	gw_provider_log_fn log;
+	void *ctx;                  /* for attempt and log */
+} gw_provider_config;
+
+typedef struct gw_provider gw_provider;
+
+/* Initializes libcurl once per process; call before any thread starts. */
+void gw_provider_global_init(void);
+
+/* Creates a provider.  0, or -EINVAL with err set (unknown model). */
+int gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err);
+void gw_provider_free(gw_provider *p);
+/* The model name reported in responses (owned by p). */
+const char *gw_provider_model(const gw_provider *p);
+
+/* Runs one model call.  Returns 0 on success or -EIO / -ETIMEDOUT /
+ * -ECANCELED with out->http_status, code and message set.  Retries (with
+ * backoff and jitter, honouring Retry-After) happen only while nothing has
+ * reached the sink. */
+int gw_provider_run(gw_provider *p, const gw_provider_call *call, const gw_provider_sink *sink,
+    const atomic_bool *cancel, gw_provider_outcome *out);
+
+#endif

@@ -1,0 +1,610 @@
+/*
+ * api.c - POST /v1/responses, GET and DELETE /v1/responses/{id}.
+ *
+ * A request becomes a job: validate (on the MHD thread), then load the
+ * previous response, lock the session, call the provider through the
+ * response builder, persist, and answer.  Jobs that cannot block (the
+ * offline provider without a session) run inline; the rest run on the
+ * worker pool while the connection is suspended.  An SSE job feeds a frame
+ * queue that the content-reader callback drains one frame per call; when
+ * the queue is empty the connection is suspended (never polled), and a
+ * 250 ms ticker resumes it so a vanished client is noticed and keepalives
+ * go out.  Nothing here may block an MHD thread on the network or on a
+ * lock held across an upstream call.
+ */
+#include "server/api.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/mem.h"
+#include "core/respstore.h"
+#include "core/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define SRV_KEEPALIVE_MS 15000
+#define SRV_TICK_MS 250
+#define SRV_KEEPALIVE ": keepalive\n\n"
+
+typedef struct srv_frame {
+	struct srv_frame *next;
+	size_t len, off;
+	char data[];
+} srv_frame;
+
+typedef struct srv_job {
+	srv_server *srv;
+	struct MHD_Connection *conn;
+	srv_req *req;               /* non-stream: valid until the job resumes it */
+	gw_resp_request rq;
+	cJSON *prev;                /* the stored previous response, or NULL */
+	char session_key[GW_SESSION_KEY_MAX + 1];
+	bool stream;
+	atomic_bool cancel;
+	/* stream side, under lock */
+	pthread_mutex_t lock;
+	srv_frame *head, *tail;
+	bool suspended, producer_done, conn_gone;
+	uint64_t last_write_ms;
+	int fd;
+	/* under srv->lock */
+	int refs;
+	struct srv_job *next, *prev_job;
+} srv_job;
+
+/* ---- job lifetime ---------------------------------------------------------- */
+
+static srv_job *
+srv_job_new(srv_server *s, struct MHD_Connection *c, srv_req *r, int refs)
+{
+	srv_job *j = gw_xcalloc(1, sizeof(*j));
+	j->srv = s;
+	j->conn = c;
+	j->req = r;
+	j->fd = -1;
+	j->refs = refs;
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_mutex_lock(&s->lock);
+	j->next = s->jobs;
+	if (s->jobs)
+		s->jobs->prev_job = j;
+	s->jobs = j;
+	s->njobs++;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return j;
+}
+
+static void
+srv_job_unref(srv_job *j)
+{
+	srv_server *s = j->srv;
+	pthread_mutex_lock(&s->lock);
+	bool last = --j->refs == 0;
+	if (last) {
+		if (j->prev_job)
+			j->prev_job->next = j->next;
+		else
+			s->jobs = j->next;
+		if (j->next)
+			j->next->prev_job = j->prev_job;
+		s->njobs--;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!last)
+		return;
+	for (srv_frame *f = j->head, *n; f; f = n) {
+		n = f->next;
+		free(f);
+	}
+	gw_resp_request_free(&j->rq);
+	cJSON_Delete(j->prev);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+/* Resumes the connection if the reader parked it.  Caller holds j->lock. */
+static void
+srv_job_wake_locked(srv_job *j)
+{
+	if (j->suspended && !j->conn_gone) {
+		j->suspended = false;
+		MHD_resume_connection(j->conn);
+	}
+}
+
+static void
+srv_job_push(srv_job *j, const char *data, size_t n)
+{
+	srv_frame *f = gw_xmalloc(sizeof(*f) + n);
+	f->next = NULL;
+	f->len = n;
+	f->off = 0;
+	memcpy(f->data, data, n);
+	pthread_mutex_lock(&j->lock);
+	if (j->conn_gone) {
+		pthread_mutex_unlock(&j->lock);
+		free(f);
+		return;
+	}
+	if (j->tail)
+		j->tail->next = f;
+	else
+		j->head = f;
+	j->tail = f;
+	srv_job_wake_locked(j);
+	pthread_mutex_unlock(&j->lock);
+}
+
+static void
+srv_job_frame(void *ctx, const char *frame, size_t n)
+{
+	srv_job_push(ctx, frame, n);
+}
+
+/* True when the peer closed or reset the connection. */
+static bool
+srv_peer_gone(int fd)
+{
+	if (fd < 0)
+		return false;
+	char c;
+	ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (r == 0)
+		return true;
+	return r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+static ssize_t
+srv_job_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	srv_job *j = cls;
+	uint64_t now = gw_clock_mono_ms();
+	pthread_mutex_lock(&j->lock);
+	srv_frame *f = j->head;
+	if (f != NULL) {
+		size_t n = f->len - f->off < max ? f->len - f->off : max;
+		memcpy(buf, f->data + f->off, n);
+		f->off += n;
+		if (f->off == f->len) {
+			j->head = f->next;
+			if (j->head == NULL)
+				j->tail = NULL;
+			free(f);
+		}
+		j->last_write_ms = now;
+		pthread_mutex_unlock(&j->lock);
+		atomic_fetch_add_explicit(&j->srv->metrics.bytes_out, n, memory_order_relaxed);
+		return (ssize_t)n;
+	}
+	if (j->producer_done) {
+		pthread_mutex_unlock(&j->lock);
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	if (srv_peer_gone(j->fd)) {
+		atomic_store(&j->cancel, true);
+		pthread_mutex_unlock(&j->lock);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	if (now - j->last_write_ms >= SRV_KEEPALIVE_MS && max >= sizeof(SRV_KEEPALIVE) - 1) {
+		memcpy(buf, SRV_KEEPALIVE, sizeof(SRV_KEEPALIVE) - 1);
+		j->last_write_ms = now;
+		pthread_mutex_unlock(&j->lock);
+		return (ssize_t)(sizeof(SRV_KEEPALIVE) - 1);
+	}
+	j->suspended = true;
+	MHD_suspend_connection(j->conn);
+	pthread_mutex_unlock(&j->lock);
+	return 0;
+}
+
+/* ---- running a job ---------------------------------------------------------- */
+
+static void
+srv_sink_text(void *ctx, const char *s, size_t n)
+{
+	gw_resp_builder_text(ctx, s, n);
+}
+
+static void
+srv_sink_tool_begin(void *ctx, size_t index, const char *call_id, const char *name)
+{
+	gw_resp_builder_tool_begin(ctx, index, call_id, name);
+}
+
+static void
+srv_sink_tool_args(void *ctx, size_t index, const char *s, size_t n)
+{
+	gw_resp_builder_tool_args(ctx, index, s, n);
+}
+
+static void
+srv_append_copies(cJSON *dst, const cJSON *src)
+{
+	for (const cJSON *it = src ? src->child : NULL; it; it = it->next)
+		cJSON_AddItemToArray(dst, cJSON_Duplicate(it, 1));
+}
+
+/* Hands a non-stream answer to the suspended connection and resumes it. */
+static void
+srv_job_answer(srv_job *j, bool suspended, unsigned status, gw_buf *body)
+{
+	srv_req *r = j->req;
+	r->result_status = status;
+	r->result_type = "application/json";
+	gw_buf_free(&r->result);
+	r->result = *body;
+	memset(body, 0, sizeof(*body));
+	r->phase = SRV_PHASE_READY;
+	if (suspended)
+		MHD_resume_connection(j->conn);
+}
+
+static void
+srv_job_run(srv_job *j, bool suspended)
+{
+	srv_server *s = j->srv;
+	gw_err err;
+	gw_err_clear(&err);
+	gw_resp_error e;
+	memset(&e, 0, sizeof(e));
+	gw_session *sess = NULL;
+	cJSON *context = cJSON_CreateArray();
+	gw_resp_builder *b = gw_resp_builder_new(&j->rq, gw_provider_model(s->provider),
+	    (uint64_t)time(NULL), j->stream ? srv_job_frame : NULL, j);
+	gw_resp_builder_begin(b);
+	if (j->prev != NULL) {
+		srv_append_copies(context, cJSON_GetObjectItemCaseSensitive(j->prev, "input_items"));
+		const cJSON *resp = cJSON_GetObjectItemCaseSensitive(j->prev, "response");
+		srv_append_copies(context, cJSON_GetObjectItemCaseSensitive(resp, "output"));
+	}
+	if (j->session_key[0] != '\0') {
+		if (gw_session_open(s->cfg.state_dir, j->session_key, s->cfg.session_max_messages,
+		    &sess, &err) != 0) {
+			gw_resp_error_set(&e, 500, "internal_error", NULL,
+			    "failed to open session '%s': %s", j->session_key, err.msg);
+			srv_log(s, "%s", e.message);
+		} else if (j->prev == NULL) {
+			srv_append_copies(context, gw_session_history(sess));
+		}
+	}
+	gw_provider_outcome o;
+	memset(&o, 0, sizeof(o));
+	bool cancelled = false;
+	if (e.status == 0) {
+		srv_append_copies(context, j->rq.input);
+		gw_provider_call call = {
+			.instructions = j->rq.instructions,
+			.items = context,
+			.tools = j->rq.tools,
+			.tool_choice = j->rq.tool_choice,
+			.parallel_tool_calls = j->rq.parallel_tool_calls,
+			.has_temperature = j->rq.has_temperature,
+			.has_top_p = j->rq.has_top_p,
+			.has_max_output_tokens = j->rq.has_max_output_tokens,
+			.temperature = j->rq.temperature,
+			.top_p = j->rq.top_p,
+			.max_output_tokens = j->rq.max_output_tokens,
+			.stream = j->stream,
+		};
+		gw_provider_sink sink = { b, srv_sink_text, srv_sink_tool_begin, srv_sink_tool_args };
+		if (gw_provider_run(s->provider, &call, &sink, &j->cancel, &o) != 0) {
+			cancelled = o.http_status == 499;
+			if (cancelled)
+				atomic_fetch_add(&s->metrics.upstream_cancelled, 1);
+			if (cancelled && atomic_load(&s->stopping))
+				gw_resp_error_set(&e, 503, "server_shutdown", NULL,
+				    "the gateway is shutting down");
+			else
+				gw_resp_error_set(&e, o.http_status, o.code, NULL, "%s", o.message);
+			srv_log(s, "response %s failed: %s %s", gw_resp_builder_id(b), e.code, e.message);
+		}
+	}
+	gw_buf json = GW_BUF_INIT;
+	if (e.status == 0) {
+		gw_resp_builder_finish(b, &o.usage,
+		    strcmp(o.finish, "length") == 0 ? "max_output_tokens" : NULL);
+		gw_resp_builder_json(b, &json);
+		/* persist before anyone can see the response finished */
+		if (j->rq.store && gw_respstore_save(s->cfg.state_dir, gw_resp_builder_id(b),
+		    j->session_key, context, json.data, json.len, &err) != 0)
+			srv_log(s, "cannot store response %s: %s", gw_resp_builder_id(b), err.msg);
+		if (sess != NULL && gw_session_append(sess, gw_resp_builder_id(b), j->rq.input,
+		    gw_resp_builder_output(b), &err) != 0)
+			srv_log(s, "cannot append to session %s: %s", j->session_key, err.msg);
+	} else {
+		gw_resp_builder_fail(b, e.code, e.message);
+	}
+	gw_session_close(sess);
+	if (j->stream) {
+		bool client_gone = cancelled && !atomic_load(&s->stopping);
+		if (!client_gone) {
+			gw_resp_builder_end(b);
+			srv_job_push(j, GW_RESP_SSE_DONE, sizeof(GW_RESP_SSE_DONE) - 1);
+		}
+		pthread_mutex_lock(&j->lock);
+		j->producer_done = true;
+		srv_job_wake_locked(j);
+		pthread_mutex_unlock(&j->lock);
+	} else if (e.status == 0) {
+		srv_job_answer(j, suspended, 200, &json);
+	} else {
+		gw_buf eb = GW_BUF_INIT;
+		gw_resp_error_json(&e, &eb);
+		srv_job_answer(j, suspended, e.status, &eb);
+	}
+	gw_buf_free(&json);
+	gw_resp_builder_free(b);
+	cJSON_Delete(context);
+}
+
+static void
+srv_job_main(void *arg)
+{
+	srv_job *j = arg;
+	srv_job_run(j, !j->stream);
+	srv_job_unref(j);
+}
+
+/* ---- routes ------------------------------------------------------------------- */
+
+/* A session key read back from a stored record must still be one of ours. */
+static bool
+srv_key_ok(const char *k)
+{
+	size_t n = 0;
+	for (; k[n]; n++)
+		if (!(k[n] >= 'a' && k[n] <= 'z') && !(k[n] >= 'A' && k[n] <= 'Z') &&
+		    !(k[n] >= '0' && k[n] <= '9') && k[n] != '-' && k[n] != '_' && k[n] != '~')
+			return false;
+	return n > 0 && n <= GW_SESSION_KEY_MAX;
+}
+
+enum MHD_Result
+srv_api_post(struct MHD_Connection *c, srv_req *r)
+{
+	srv_server *s = r->srv;
+	gw_resp_request rq;
+	gw_resp_error e;
+	if (gw_resp_request_parse(gw_buf_cstr(&r->body), r->body.len, s->cfg.max_input_chars, &rq,
+	    &e) != 0) {
+		gw_resp_request_free(&rq);
+		return srv_reply_error(c, r, &e);
+	}
+	gw_buf_free(&r->body);
+	cJSON *prev = NULL;
+	if (rq.previous_response_id != NULL) {
+		gw_err err;
+		gw_err_clear(&err);
+		int rc = gw_respstore_load(s->cfg.state_dir, rq.previous_response_id, &prev, &err);
+		if (rc != 0) {
+			if (rc == -ENOENT)
+				gw_resp_error_set(&e, 400, "previous_response_not_found",
+				    "previous_response_id", "previous response '%.128s' was not found",
+				    rq.previous_response_id);
+			else
+				gw_resp_error_set(&e, 500, "internal_error", NULL,
+				    "cannot load the previous response: %s", err.msg);
+			gw_resp_request_free(&rq);
+			return srv_reply_error(c, r, &e);
+		}
+	}
+	char key[GW_SESSION_KEY_MAX + 1] = "";
+	if (rq.session_seed != NULL) {
+		gw_session_key(rq.session_seed, key);
+	} else if (prev != NULL) {
+		const char *pk = gw_json_str(prev, "session_key");
+		if (pk != NULL && srv_key_ok(pk))
+			snprintf(key, sizeof(key), "%s", pk);
+	}
+	bool inline_run = strcmp(gw_provider_model(s->provider), "local/echo") == 0 && key[0] == '\0';
+	bool stream = rq.stream;
+	srv_job *j = srv_job_new(s, c, r, stream && !inline_run ? 2 : 1);
+	j->rq = rq;
+	j->prev = prev;
+	j->stream = stream;
+	snprintf(j->session_key, sizeof(j->session_key), "%s", key);
+	if (stream) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		j->fd = ci ? ci->connect_fd : -1;
+		j->last_write_ms = gw_clock_mono_ms();
+		if (inline_run) {
+			/* the whole stream is ready before the reader first runs */
+			pthread_mutex_lock(&s->lock);
+			j->refs++;
+			pthread_mutex_unlock(&s->lock);
+			srv_job_run(j, false);
+		}
+		struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+		    64 * 1024, srv_job_read, j, NULL);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+		MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+		r->stream = j;
+		r->status = 200;
+		r->phase = SRV_PHASE_REPLIED;
+		atomic_fetch_add(&s->metrics.active_streams, 1);
+		srv_notify(s);
+		enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+		MHD_destroy_response(resp);
+		if (inline_run)
+			srv_job_unref(j); /* the run's reference; the connection keeps one */
+		else
+			srv_workq_push(s->workq, srv_job_main, j);
+		return ret;
+	}
+	if (inline_run) {
+		srv_job_run(j, false);
+		srv_job_unref(j);
+		r->phase = SRV_PHASE_REPLIED;
+		return srv_reply(c, r, r->result_status, r->result_type, r->result.data, r->result.len);
+	}
+	r->phase = SRV_PHASE_WAITING;
+	MHD_suspend_connection(c);
+	srv_workq_push(s->workq, srv_job_main, j);
+	return MHD_YES;
+}
+
+static enum MHD_Result
+srv_not_found(struct MHD_Connection *c, srv_req *r, const char *id)
+{
+	gw_resp_error e;
+	gw_resp_error_set(&e, 404, "response_not_found", NULL, "response '%.128s' was not found", id);
+	return srv_reply_error(c, r, &e);
+}
+
+enum MHD_Result
+srv_api_get(struct MHD_Connection *c, srv_req *r, const char *id)
+{
+	cJSON *rec = NULL;
+	gw_err err;
+	gw_err_clear(&err);
+	int rc = gw_respstore_load(r->srv->cfg.state_dir, id, &rec, &err);
+	if (rc == -ENOENT)
+		return srv_not_found(c, r, id);
+	if (rc != 0) {
+		gw_resp_error e;
+		gw_resp_error_set(&e, 500, "internal_error", NULL, "%s", err.msg);
+		return srv_reply_error(c, r, &e);
+	}
+	gw_buf b = GW_BUF_INIT;
+	gw_jw w;
+	gw_jw_init(&w, &b, false);
+	gw_jw_cjson(&w, cJSON_GetObjectItemCaseSensitive(rec, "response"));
+	cJSON_Delete(rec);
+	enum MHD_Result ret = srv_reply(c, r, 200, "application/json", b.data, b.len);
+	gw_buf_free(&b);
+	return ret;
+}
+
+enum MHD_Result
+srv_api_delete(struct MHD_Connection *c, srv_req *r, const char *id)
+{
+	gw_err err;
+	gw_err_clear(&err);
+	int rc = gw_respstore_delete(r->srv->cfg.state_dir, id, &err);
+	if (rc == -ENOENT)
+		return srv_not_found(c, r, id);
+	if (rc != 0) {
+		gw_resp_error e;
+		gw_resp_error_set(&e, 500, "internal_error", NULL, "%s", err.msg);
+		return srv_reply_error(c, r, &e);
+	}
+	gw_buf b = GW_BUF_INIT;
+	gw_jw w;
+	gw_jw_init(&w, &b, false);
+	gw_jw_obj_begin(&w);
+	gw_jw_kstr(&w, "id", id);
+	gw_jw_kstr(&w, "object", "response");
+	gw_jw_kbool(&w, "deleted", true);
+	gw_jw_obj_end(&w);
+	enum MHD_Result ret = srv_reply(c, r, 200, "application/json", b.data, b.len);
+	gw_buf_free(&b);
+	return ret;
+}
+
+void
+srv_api_request_done(srv_req *r)
+{
+	srv_job *j = r->stream;
+	if (j == NULL)
+		return;
+	r->stream = NULL;
+	pthread_mutex_lock(&j->lock);
+	j->conn_gone = true;
+	j->suspended = false;
+	pthread_mutex_unlock(&j->lock);
+	atomic_store(&j->cancel, true);
+	atomic_fetch_sub(&r->srv->metrics.active_streams, 1);
+	srv_notify(r->srv);
+	srv_job_unref(j);
+}
+
+/* ---- ticker and shutdown ---------------------------------------------------------- */
+
+static void *
+srv_ticker_main(void *arg)
+{
+	srv_server *s = arg;
+	pthread_mutex_lock(&s->lock);
+	while (s->ticker_running) {
+		if (s->jobs == NULL) {
+			pthread_cond_wait(&s->cond, &s->lock);
+			continue;
+		}
+		for (srv_job *j = s->jobs; j; j = j->next) {
+			if (!j->stream)
+				continue;
+			pthread_mutex_lock(&j->lock);
+			srv_job_wake_locked(j);
+			pthread_mutex_unlock(&j->lock);
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += SRV_TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int
+srv_api_start(srv_server *s)
+{
+	s->ticker_running = true;
+	int rc = pthread_create(&s->ticker, NULL, srv_ticker_main, s);
+	if (rc != 0)
+		s->ticker_running = false;
+	return -rc;
+}
+
+void
+srv_api_shutdown(srv_server *s, uint64_t wait_ms)
+{
+	uint64_t end = gw_clock_mono_ms() + wait_ms;
+	pthread_mutex_lock(&s->lock);
+	for (srv_job *j = s->jobs; j; j = j->next)
+		atomic_store(&j->cancel, true);
+	while (s->njobs > 0) {
+		uint64_t now = gw_clock_mono_ms();
+		if (now >= end)
+			break;
+		uint64_t left = end - now < 100 ? end - now : 100;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += (long)left * 1000000L;
+		while (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+		for (srv_job *j = s->jobs; j; j = j->next)
+			atomic_store(&j->cancel, true);
+	}
+	if (s->njobs > 0)
+		srv_log(s, "shutdown: %zu request(s) still open after %llu ms; closing them", s->njobs,
+		    (unsigned long long)wait_ms);
+	/* MHD must not be stopped with suspended connections */
+	for (srv_job *j = s->jobs; j; j = j->next) {
+		pthread_mutex_lock(&j->lock);
+		srv_job_wake_locked(j);
+		pthread_mutex_unlock(&j->lock);
+	}
+	bool running = s->ticker_running;
+	s->ticker_running = false;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (running)
+		pthread_join(s->ticker, NULL);
+}

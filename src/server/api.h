@@ -1,0 +1,34 @@
+/*
+ * api.h - the Open Responses routes: POST /v1/responses (JSON and SSE),
+ * GET and DELETE /v1/responses/{id}.
+ *
+ * Work that may block (an upstream call, a session lock) runs on the
+ * server's worker pool while the connection is suspended; SSE frames reach
+ * the connection through a per-stream queue, one frame per write.
+ *
+ * Ownership: jobs and streams are reference-counted internally; the
+ * connection side lets go in srv_api_request_done.
+ */
+#ifndef SRV_API_H
+#define SRV_API_H
+
+#include <microhttpd.h>
+
+#include "server/server_int.h"
+
+/* Handles POST /v1/responses once the whole body is in r->body. */
+enum MHD_Result srv_api_post(struct MHD_Connection *c, srv_req *r);
+/* Handles GET and DELETE /v1/responses/{id}. */
+enum MHD_Result srv_api_get(struct MHD_Connection *c, srv_req *r, const char *id);
+enum MHD_Result srv_api_delete(struct MHD_Connection *c, srv_req *r, const char *id);
+/* The connection is finished with r: detaches and cancels its stream. */
+void srv_api_request_done(srv_req *r);
+/* Starts the ticker that lets suspended streams check for a vanished
+ * client and send keepalives.  0 or -errno. */
+int srv_api_start(srv_server *s);
+/* Cancels every job (streams end with a terminal event), waits up to
+ * wait_ms for them to finish, resumes what is still suspended and stops
+ * the ticker. */
+void srv_api_shutdown(srv_server *s, uint64_t wait_ms);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * metrics.c - counters and their Prometheus rendering.  Nothing here may
+ * block for longer than a copy of the recent window, because every request
+ * passes through srv_metrics_request.
+ */
+#include "server/metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Upper bounds of the latency buckets, in microseconds. */
+static const uint64_t srv_bucket_us[SRV_METRICS_BUCKETS] = {
+	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 5000000, 30000000
+};
+
+static const char *const srv_route_names[SRV_ROUTE_COUNT] = {
+	"/v1/responses", "/v1/responses/{id}", "/gateway/status", "/webchat", "/healthz",
+	"/metrics", "other"
+};
+
+const char *
+srv_metrics_route_name(srv_route r)
+{
+	return r < SRV_ROUTE_COUNT ? srv_route_names[r] : "other";
+}
+
+void
+srv_metrics_init(srv_metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+}
+
+void
+srv_metrics_destroy(srv_metrics *m)
+{
+	pthread_mutex_destroy(&m->lock);
+}
+
+void
+srv_metrics_request(srv_metrics *m, srv_route route, const char *method, const char *path,
+    unsigned status, uint64_t duration_us, uint64_t bytes_in, uint64_t bytes_out)
+{
+	if (route >= SRV_ROUTE_COUNT)
+		route = SRV_ROUTE_OTHER;
+	if (status < 600)
+		atomic_fetch_add_explicit(&m->by_status[route][status], 1, memory_order_relaxed);
+	size_t b = 0;
+	while (b < SRV_METRICS_BUCKETS && duration_us > srv_bucket_us[b])
+		b++;
+	atomic_fetch_add_explicit(&m->hist[route][b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->hist_sum_us[route], duration_us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->requests, 1, memory_order_relaxed);
+	if (status >= 400 && status < 500)
+		atomic_fetch_add_explicit(&m->status_4xx, 1, memory_order_relaxed);
+	else if (status >= 500)
+		atomic_fetch_add_explicit(&m->status_5xx, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->bytes_in, bytes_in, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->bytes_out, bytes_out, memory_order_relaxed);
+	srv_recent r;
+	memset(&r, 0, sizeof(r));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r.unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	snprintf(r.method, sizeof(r.method), "%s", method ? method : "");
+	snprintf(r.path, sizeof(r.path), "%s", path ? path : "");
+	r.status = status;
+	r.duration_us = duration_us;
+	pthread_mutex_lock(&m->lock);
+	m->window[m->wpos] = duration_us > UINT32_MAX ? UINT32_MAX : (uint32_t)duration_us;
+	m->wpos = (m->wpos + 1) % SRV_METRICS_WINDOW;
+	if (m->nwindow < SRV_METRICS_WINDOW)
+		m->nwindow++;
+	m->recent[m->rpos] = r;
+	m->rpos = (m->rpos + 1) % SRV_RECENT_MAX;
+	if (m->nrecent < SRV_RECENT_MAX)
+		m->nrecent++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+srv_metrics_upstream(srv_metrics *m, unsigned status)
+{
+	atomic_fetch_add_explicit(&m->upstream[status < 600 ? status : 0], 1, memory_order_relaxed);
+}
+
+static int
+srv_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void
+srv_metrics_stats(srv_metrics *m, srv_stats *out)
+{
+	out->requests = atomic_load(&m->requests);
+	out->active_streams = atomic_load(&m->active_streams);
+	out->status_4xx = atomic_load(&m->status_4xx);
+	out->status_5xx = atomic_load(&m->status_5xx);
+	uint32_t w[SRV_METRICS_WINDOW];
+	pthread_mutex_lock(&m->lock);
+	unsigned n = m->nwindow;
+	memcpy(w, m->window, n * sizeof(w[0]));
+	out->nrecent = m->nrecent;
+	for (unsigned i = 0; i < m->nrecent; i++)
+		out->recent[i] = m->recent[(m->rpos + SRV_RECENT_MAX - m->nrecent + i) % SRV_RECENT_MAX];
+	pthread_mutex_unlock(&m->lock);
+	out->p50_us = out->p99_us = 0;
+	if (n > 0) {
+		qsort(w, n, sizeof(w[0]), srv_cmp_u32);
+		out->p50_us = w[(n - 1) * 50 / 100];
+		out->p99_us = w[(n - 1) * 99 / 100];
+	}
+}
+
+void
+srv_metrics_render(srv_metrics *m, uint64_t uptime_ms, gw_buf *b)
+{
+	gw_buf_puts(b, "# HELP tau_gateway_http_requests_total Completed HTTP requests by route and status.\n"
+	    "# TYPE tau_gateway_http_requests_total counter\n");
+	for (int r = 0; r < SRV_ROUTE_COUNT; r++)
+		for (unsigned s = 100; s < 600; s++) {
+			uint64_t v = atomic_load_explicit(&m->by_status[r][s], memory_order_relaxed);
+			if (v)
+				gw_buf_printf(b, "tau_gateway_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
+				    srv_route_names[r], s, (unsigned long long)v);
+		}
+	gw_buf_puts(b, "# HELP tau_gateway_http_request_duration_seconds HTTP request latency.\n"
+	    "# TYPE tau_gateway_http_request_duration_seconds histogram\n");
+	for (int r = 0; r < SRV_ROUTE_COUNT; r++) {
+		uint64_t cum = 0;
+		for (int k = 0; k <= SRV_METRICS_BUCKETS; k++) {
+			cum += atomic_load_explicit(&m->hist[r][k], memory_order_relaxed);
+			if (k < SRV_METRICS_BUCKETS)
+				gw_buf_printf(b, "tau_gateway_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+				    srv_route_names[r], (double)srv_bucket_us[k] / 1e6, (unsigned long long)cum);
+			else
+				gw_buf_printf(b, "tau_gateway_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+				    srv_route_names[r], (unsigned long long)cum);
+		}
+		gw_buf_printf(b, "tau_gateway_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
+		    srv_route_names[r], (double)atomic_load(&m->hist_sum_us[r]) / 1e6);
+		gw_buf_printf(b, "tau_gateway_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+		    srv_route_names[r], (unsigned long long)cum);
+	}
+	gw_buf_printf(b, "# HELP tau_gateway_active_streams Open SSE responses.\n"
+	    "# TYPE tau_gateway_active_streams gauge\ntau_gateway_active_streams %llu\n",
+	    (unsigned long long)atomic_load(&m->active_streams));
+	gw_buf_puts(b, "# HELP tau_gateway_upstream_requests_total Upstream attempts by HTTP status (0: no response).\n"
+	    "# TYPE tau_gateway_upstream_requests_total counter\n");
+	uint64_t errors[600] = { 0 };
+	for (unsigned s = 0; s < 600; s++) {
+		uint64_t v = atomic_load_explicit(&m->upstream[s], memory_order_relaxed);
+		if (!v)
+			continue;
+		gw_buf_printf(b, "tau_gateway_upstream_requests_total{status=\"%u\"} %llu\n", s,
+		    (unsigned long long)v);
+		if (s < 200 || s > 299)
+			errors[s] = v;
+	}
+	gw_buf_puts(b, "# HELP tau_gateway_upstream_errors_total Failed upstream attempts by HTTP status (0: no response).\n"
+	    "# TYPE tau_gateway_upstream_errors_total counter\n");
+	for (unsigned s = 0; s < 600; s++)
+		if (errors[s])
+			gw_buf_printf(b, "tau_gateway_upstream_errors_total{status=\"%u\"} %llu\n", s,
+			    (unsigned long long)errors[s]);
+	gw_buf_printf(b, "# HELP tau_gateway_upstream_cancelled_total Upstream transfers cancelled by a client disconnect or shutdown.\n"
+	    "# TYPE tau_gateway_upstream_cancelled_total counter\ntau_gateway_upstream_cancelled_total %llu\n",
+	    (unsigned long long)atomic_load(&m->upstream_cancelled));
+	gw_buf_printf(b, "# HELP tau_gateway_http_bytes_received_total Request body bytes received.\n"
+	    "# TYPE tau_gateway_http_bytes_received_total counter\ntau_gateway_http_bytes_received_total %llu\n",
+	    (unsigned long long)atomic_load(&m->bytes_in));
+	gw_buf_printf(b, "# HELP tau_gateway_http_bytes_sent_total Response body bytes sent.\n"
+	    "# TYPE tau_gateway_http_bytes_sent_total counter\ntau_gateway_http_bytes_sent_total %llu\n",
+	    (unsigned long long)atomic_load(&m->bytes_out));
+	gw_buf_printf(b, "# HELP tau_gateway_uptime_seconds Seconds since the server started.\n"
+	    "# TYPE tau_gateway_uptime_seconds gauge\ntau_gateway_uptime_seconds %.3f\n",
+	    (double)uptime_ms / 1000.0);
+}

@@ -1,0 +1,64 @@
+/*
+ * metrics.h - the HTTP server's counters: requests by route and status, a
+ * latency histogram, active streams, upstream attempts by status, bytes in
+ * and out, plus the recent-request window behind srv_get_stats.
+ *
+ * All updates are lock-free atomics except the recent window (a short
+ * mutex).  Ownership: embedded in the server; srv_metrics_init and
+ * srv_metrics_destroy bracket its life.
+ */
+#ifndef SRV_METRICS_H
+#define SRV_METRICS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "server/server.h"
+
+typedef enum srv_route {
+	SRV_ROUTE_RESPONSES,    /* POST /v1/responses */
+	SRV_ROUTE_RESPONSE_ID,  /* GET/DELETE /v1/responses/{id} */
+	SRV_ROUTE_STATUS,       /* /gateway/status */
+	SRV_ROUTE_WEBCHAT,
+	SRV_ROUTE_HEALTHZ,
+	SRV_ROUTE_METRICS,
+	SRV_ROUTE_OTHER,
+	SRV_ROUTE_COUNT
+} srv_route;
+
+#define SRV_METRICS_BUCKETS 14
+#define SRV_METRICS_WINDOW 1024
+
+typedef struct srv_metrics {
+	_Atomic uint64_t by_status[SRV_ROUTE_COUNT][600];
+	_Atomic uint64_t hist[SRV_ROUTE_COUNT][SRV_METRICS_BUCKETS + 1];
+	_Atomic uint64_t hist_sum_us[SRV_ROUTE_COUNT];
+	_Atomic uint64_t requests, status_4xx, status_5xx;
+	_Atomic uint64_t active_streams;
+	_Atomic uint64_t upstream[600];   /* attempts by upstream status; [0] = no response */
+	_Atomic uint64_t upstream_cancelled;
+	_Atomic uint64_t bytes_in, bytes_out;
+	pthread_mutex_t lock;             /* guards the window and recent ring */
+	uint32_t window[SRV_METRICS_WINDOW];
+	unsigned nwindow, wpos;
+	srv_recent recent[SRV_RECENT_MAX];
+	unsigned nrecent, rpos;
+} srv_metrics;
+
+void srv_metrics_init(srv_metrics *m);
+void srv_metrics_destroy(srv_metrics *m);
+/* Records one completed request. */
+void srv_metrics_request(srv_metrics *m, srv_route route, const char *method, const char *path,
+    unsigned status, uint64_t duration_us, uint64_t bytes_in, uint64_t bytes_out);
+/* Records one upstream attempt (status 0: no response). */
+void srv_metrics_upstream(srv_metrics *m, unsigned status);
+/* Fills the counters part of out (bind and uptime are the caller's). */
+void srv_metrics_stats(srv_metrics *m, srv_stats *out);
+/* Appends the Prometheus text exposition. */
+void srv_metrics_render(srv_metrics *m, uint64_t uptime_ms, gw_buf *out);
+/* The route's label ("/v1/responses", ...). */
+const char *srv_metrics_route_name(srv_route r);
+
+#endif

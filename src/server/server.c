@@ -1,0 +1,835 @@
+/*
+ * server.c - the HTTP face: libmicrohttpd daemon lifecycle, routing,
+ * authentication, and the small routes (/gateway/status, /webchat,
+ * /healthz, /metrics).  The Open Responses routes live in api.c.
+ *
+ * MHD runs an epoll thread pool (one thread per core); handlers on those
+ * threads never block on the network or on a session lock - such work is
+ * handed to the worker pool with the connection suspended.  Refusals (401,
+ * 404, 405, 413) are decided on the first, headers-only call: a request
+ * with a body is refused there and then, so the body is never read; one
+ * without a body is answered on the next call, which keeps keep-alive
+ * connections open (MHD 0.9.75 closes them when the first call queues).
+ * This module must never print to the terminal when embedded: every line
+ * goes through srv_config.log.
+ */
+#include "server/server.h"
+#include "server/api.h"
+#include "server/server_int.h"
+#include "core/clock.h"
+#include "core/fs.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "core/mem.h"
+#include "core/service.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+extern const char srv_webchat_html[];
+extern const size_t srv_webchat_html_len;
+
+#define SRV_SHUTDOWN_WAIT_MS 5000
+#define SRV_STOP_REASON "openresponses_server_shutdown"
+
+static atomic_bool srv_notify_pending;
+
+/* ---- helpers shared with api.c ---------------------------------------------- */
+
+void
+srv_log(srv_server *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (s->cfg.log != NULL)
+		s->cfg.log(s->cfg.log_ctx, line);
+	else
+		fprintf(stderr, "tau-gateway: %s\n", line);
+}
+
+void
+srv_notify(srv_server *s)
+{
+	if (s->event_fd < 0 || atomic_exchange(&srv_notify_pending, true))
+		return;
+	uint64_t one = 1;
+	ssize_t w = write(s->event_fd, &one, sizeof(one));
+	(void)w; /* EAGAIN: the counter is already non-zero, readers will wake */
+}
+
+static enum MHD_Result
+srv_queue(struct MHD_Connection *c, srv_req *r, unsigned status, struct MHD_Response *resp,
+    const char *allow)
+{
+	if (allow != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	r->status = status;
+	r->phase = SRV_PHASE_REPLIED;
+	enum MHD_Result ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result
+srv_reply(struct MHD_Connection *c, srv_req *r, unsigned status, const char *ctype,
+    const char *body, size_t n)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(n, (void *)(body ? body : ""),
+	    MHD_RESPMEM_MUST_COPY);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	r->bytes_out += n;
+	return srv_queue(c, r, status, resp, NULL);
+}
+
+static enum MHD_Result
+srv_reply_error_allow(struct MHD_Connection *c, srv_req *r, const gw_resp_error *e,
+    const char *allow)
+{
+	gw_buf b = GW_BUF_INIT;
+	gw_resp_error_json(e, &b);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(b.len, b.data,
+	    MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	r->bytes_out += b.len;
+	return srv_queue(c, r, e->status, resp, allow);
+}
+
+enum MHD_Result
+srv_reply_error(struct MHD_Connection *c, srv_req *r, const gw_resp_error *e)
+{
+	return srv_reply_error_allow(c, r, e, NULL);
+}
+
+/* ---- routing ------------------------------------------------------------------ */
+
+#define SRV_RESPONSES_PREFIX "/v1/responses/"
+
+/* Classifies url; *allow receives the route's methods. */
+static srv_route
+srv_classify(const char *url, const char **allow)
+{
+	*allow = "GET";
+	if (strcmp(url, "/v1/responses") == 0) {
+		*allow = "POST";
+		return SRV_ROUTE_RESPONSES;
+	}
+	if (strncmp(url, SRV_RESPONSES_PREFIX, sizeof(SRV_RESPONSES_PREFIX) - 1) == 0 &&
+	    url[sizeof(SRV_RESPONSES_PREFIX) - 1] != '\0' &&
+	    strchr(url + sizeof(SRV_RESPONSES_PREFIX) - 1, '/') == NULL) {
+		*allow = "GET, DELETE";
+		return SRV_ROUTE_RESPONSE_ID;
+	}
+	if (strcmp(url, "/gateway/status") == 0)
+		return SRV_ROUTE_STATUS;
+	if (strcmp(url, "/webchat") == 0)
+		return SRV_ROUTE_WEBCHAT;
+	if (strcmp(url, "/healthz") == 0)
+		return SRV_ROUTE_HEALTHZ;
+	if (strcmp(url, "/metrics") == 0)
+		return SRV_ROUTE_METRICS;
+	*allow = NULL;
+	return SRV_ROUTE_OTHER;
+}
+
+static bool
+srv_method_ok(const char *allow, const char *method)
+{
+	if (allow == NULL)
+		return false;
+	if (strcmp(method, "HEAD") == 0)
+		method = "GET";
+	size_t n = strlen(method);
+	for (const char *p = allow; (p = strstr(p, method)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
+static bool
+srv_authorized(srv_server *s, struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *tok = s->cfg.auth_token ? s->cfg.auth_token : "";
+	while (isspace((unsigned char)*tok))
+		tok++;
+	size_t tn = strlen(tok);
+	while (tn > 0 && isspace((unsigned char)tok[tn - 1]))
+		tn--;
+	if (h == NULL || tn == 0 || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	const char *v = h + 7;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t vn = strlen(v);
+	while (vn > 0 && isspace((unsigned char)v[vn - 1]))
+		vn--;
+	return gw_hash_equal_ct(v, vn, tok, tn);
+}
+
+static bool
+srv_has_body(struct MHD_Connection *c, uint64_t *content_length, bool *has_length)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	*content_length = 0;
+	*has_length = false;
+	if (cl != NULL) {
+		*content_length = strtoull(cl, NULL, 10);
+		*has_length = true;
+	}
+	return *content_length > 0 || te != NULL;
+}
+
+static void
+srv_refusal(srv_server *s, srv_req *r, unsigned status, gw_resp_error *e)
+{
+	switch (status) {
+	case 401:
+		gw_resp_error_set(e, 401, "unauthorized", NULL, "missing or invalid bearer token");
+		break;
+	case 405:
+		gw_resp_error_set(e, 405, "method_not_allowed", NULL, "method %s is not allowed on %s",
+		    r->method, r->path);
+		break;
+	case 413:
+		gw_resp_error_set(e, 413, "input_too_large", NULL,
+		    "request body exceeds max size of %llu bytes", (unsigned long long)s->body_limit);
+		break;
+	default:
+		gw_resp_error_set(e, 404, "not_found", NULL, "no route for %s %s", r->method, r->path);
+		break;
+	}
+}
+
+static enum MHD_Result
+srv_refuse(struct MHD_Connection *c, srv_req *r, unsigned status)
+{
+	gw_resp_error e;
+	srv_refusal(r->srv, r, status, &e);
+	const char *allow = NULL;
+	srv_classify(r->path, &allow);
+	return srv_reply_error_allow(c, r, &e, status == 405 ? allow : NULL);
+}
+
+/* ---- small routes -------------------------------------------------------------- */
+
+/* Refreshes the cached, key-sorted service report if state.json changed.
+ * Caller holds status_lock. */
+static int
+srv_status_refresh(srv_server *s, gw_err *err)
+{
+	char *path = gw_path_join(s->cfg.state_dir, "state.json");
+	struct stat st;
+	bool exists = stat(path, &st) == 0;
+	free(path);
+	if (exists && s->status_valid && st.st_ino == s->status_st.st_ino &&
+	    st.st_dev == s->status_st.st_dev && st.st_size == s->status_st.st_size &&
+	    st.st_mtim.tv_sec == s->status_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == s->status_st.st_mtim.tv_nsec)
+		return 0;
+	gw_service_report rep;
+	int rc = gw_service_status(s->cfg.state_dir, &rep, err);
+	if (rc != 0)
+		return rc;
+	gw_buf raw = GW_BUF_INIT;
+	gw_service_report_json(&rep, &raw, false);
+	cJSON *v = cJSON_ParseWithLength(raw.data, raw.len);
+	gw_buf_free(&raw);
+	gw_buf_reset(&s->status_service);
+	gw_json_canonical(&s->status_service, v);
+	cJSON_Delete(v);
+	s->status_valid = exists; /* a missing file reports "now": never cache it */
+	s->status_st = st;
+	return 0;
+}
+
+static enum MHD_Result
+srv_route_status(struct MHD_Connection *c, srv_req *r)
+{
+	srv_server *s = r->srv;
+	gw_err err;
+	gw_err_clear(&err);
+	srv_stats st;
+	srv_get_stats(s, &st);
+	gw_buf b = GW_BUF_INIT;
+	pthread_mutex_lock(&s->status_lock);
+	int rc = srv_status_refresh(s, &err);
+	if (rc == 0) {
+		gw_buf_puts(&b, "{\"gateway\":");
+		gw_buf_append(&b, s->status_gateway.data, s->status_gateway.len);
+		gw_buf_printf(&b, ",\"server\":{\"active_streams\":%llu,\"bind\":",
+		    (unsigned long long)st.active_streams);
+		gw_json_escape(&b, s->bind, strlen(s->bind));
+		gw_buf_printf(&b, ",\"requests\":%llu,\"status_4xx\":%llu,\"status_5xx\":%llu,"
+		    "\"uptime_ms\":%llu},\"service\":", (unsigned long long)st.requests,
+		    (unsigned long long)st.status_4xx, (unsigned long long)st.status_5xx,
+		    (unsigned long long)st.uptime_ms);
+		gw_buf_append(&b, s->status_service.data, s->status_service.len);
+		gw_buf_putc(&b, '}');
+	}
+	pthread_mutex_unlock(&s->status_lock);
+	if (rc != 0) {
+		gw_buf_free(&b);
+		gw_resp_error e;
+		gw_resp_error_set(&e, 500, "internal_error", NULL,
+		    "failed to inspect gateway service state: %s", err.msg);
+		return srv_reply_error(c, r, &e);
+	}
+	struct MHD_Response *resp = MHD_create_response_from_buffer(b.len, b.data,
+	    MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	r->bytes_out += b.len;
+	return srv_queue(c, r, 200, resp, NULL);
+}
+
+static enum MHD_Result
+srv_route_webchat(struct MHD_Connection *c, srv_req *r)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(srv_webchat_html_len,
+	    (void *)srv_webchat_html, MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	MHD_add_response_header(resp, "Content-Security-Policy", r->srv->csp);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	r->bytes_out += srv_webchat_html_len;
+	return srv_queue(c, r, 200, resp, NULL);
+}
+
+static enum MHD_Result
+srv_route_metrics(struct MHD_Connection *c, srv_req *r)
+{
+	srv_server *s = r->srv;
+	gw_buf b = GW_BUF_INIT;
+	srv_metrics_render(&s->metrics, gw_clock_mono_ms() - s->started_mono_ms, &b);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(b.len, b.data,
+	    MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/plain; version=0.0.4; charset=utf-8");
+	r->bytes_out += b.len;
+	return srv_queue(c, r, 200, resp, NULL);
+}
+
+/* Builds the webchat CSP from hashes of its inline <script> and <style>. */
+static char *
+srv_webchat_csp(void)
+{
+	static const struct { const char *open, *close, *directive; } el[] = {
+		{ "<script>", "</script>", "script-src" },
+		{ "<style>", "</style>", "style-src" },
+	};
+	gw_buf b = GW_BUF_INIT;
+	const char *html = srv_webchat_html;
+	for (size_t i = 0; i < sizeof(el) / sizeof(el[0]); i++) {
+		const char *start = strstr(html, el[i].open);
+		const char *end = start ? strstr(start, el[i].close) : NULL;
+		gw_buf_printf(&b, "%s ", el[i].directive);
+		if (end == NULL) {
+			gw_buf_puts(&b, "'none'; ");
+			continue;
+		}
+		start += strlen(el[i].open);
+		uint8_t d[GW_SHA256_LEN];
+		gw_hash_sha256(start, (size_t)(end - start), d);
+		gw_buf_puts(&b, "'sha256-");
+		gw_hash_base64(&b, d, sizeof(d));
+		gw_buf_puts(&b, "'; ");
+	}
+	gw_buf_puts(&b, "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
+	    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+	return gw_buf_detach(&b);
+}
+
+/* ---- the access handler ----------------------------------------------------------- */
+
+static enum MHD_Result
+srv_first_call(struct MHD_Connection *c, srv_req *r)
+{
+	srv_server *s = r->srv;
+	const char *allow;
+	r->route = srv_classify(r->path, &allow);
+	uint64_t clen;
+	bool has_len;
+	bool body = srv_has_body(c, &clen, &has_len);
+	unsigned refusal = 0;
+	bool needs_auth = r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_RESPONSE_ID ||
+	    r->route == SRV_ROUTE_STATUS || r->route == SRV_ROUTE_METRICS;
+	if (r->route == SRV_ROUTE_OTHER)
+		refusal = 404;
+	else if (!srv_method_ok(allow, r->method))
+		refusal = 405;
+	else if (needs_auth && !srv_authorized(s, c))
+		refusal = 401;
+	else if (r->route == SRV_ROUTE_RESPONSES && has_len && clen > s->body_limit)
+		refusal = 413;
+	if (refusal == 0)
+		return MHD_YES;
+	if (body)
+		return srv_refuse(c, r, refusal); /* now: the body is never read */
+	r->deferred = refusal;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+srv_dispatch(struct MHD_Connection *c, srv_req *r)
+{
+	switch (r->route) {
+	case SRV_ROUTE_RESPONSES:
+		if (r->too_large)
+			return srv_refuse(c, r, 413);
+		return srv_api_post(c, r);
+	case SRV_ROUTE_RESPONSE_ID: {
+		const char *id = r->path + sizeof(SRV_RESPONSES_PREFIX) - 1;
+		if (strcmp(r->method, "DELETE") == 0)
+			return srv_api_delete(c, r, id);
+		return srv_api_get(c, r, id);
+	}
+	case SRV_ROUTE_STATUS:
+		return srv_route_status(c, r);
+	case SRV_ROUTE_WEBCHAT:
+		return srv_route_webchat(c, r);
+	case SRV_ROUTE_HEALTHZ:
+		return srv_reply(c, r, 200, "application/json", "{\"status\":\"ok\"}", 15);
+	case SRV_ROUTE_METRICS:
+		return srv_route_metrics(c, r);
+	default:
+		return srv_refuse(c, r, 404);
+	}
+}
+
+static enum MHD_Result
+srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	srv_server *s = cls;
+	srv_req *r = *con_cls;
+	if (r == NULL) {
+		r = gw_xcalloc(1, sizeof(*r));
+		r->srv = s;
+		r->start_ns = gw_clock_mono_ns();
+		snprintf(r->method, sizeof(r->method), "%s", method);
+		snprintf(r->path, sizeof(r->path), "%s", url);
+		if (strlen(url) >= sizeof(r->path))
+			r->path[sizeof(r->path) - 1] = '\0';
+		*con_cls = r;
+		if (strlen(url) >= sizeof(r->path)) {
+			r->route = SRV_ROUTE_OTHER;
+			r->deferred = 404;
+			return MHD_YES;
+		}
+		return srv_first_call(c, r);
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		r->bytes_in += n;
+		if (r->deferred || r->too_large)
+			return MHD_YES;
+		if (r->body.len + n > s->body_limit) {
+			/* chunked body over the limit: stop buffering, refuse now */
+			r->too_large = true;
+			gw_buf_free(&r->body);
+			return srv_refuse(c, r, 413) == MHD_YES ? MHD_YES : MHD_NO;
+		}
+		gw_buf_append(&r->body, upload_data, n);
+		return MHD_YES;
+	}
+	switch (r->phase) {
+	case SRV_PHASE_READY:
+		return srv_reply(c, r, r->result_status, r->result_type, r->result.data, r->result.len);
+	case SRV_PHASE_NEW:
+		break;
+	default:
+		return MHD_YES;
+	}
+	if (r->deferred)
+		return srv_refuse(c, r, r->deferred);
+	return srv_dispatch(c, r);
+}
+
+static void
+srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	(void)c;
+	(void)toe;
+	srv_server *s = cls;
+	srv_req *r = *con_cls;
+	if (r == NULL)
+		return;
+	*con_cls = NULL;
+	srv_api_request_done(r);
+	uint64_t us = (gw_clock_mono_ns() - r->start_ns) / 1000;
+	srv_metrics_request(&s->metrics, r->route, r->method, r->path, r->status ? r->status : 499,
+	    us, r->bytes_in, r->bytes_out);
+	srv_notify(s);
+	gw_buf_free(&r->body);
+	gw_buf_free(&r->result);
+	free(r);
+}
+
+static void
+srv_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[1024];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	size_t n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	srv_log(cls, "libmicrohttpd: %s", line);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------- */
+
+/* Parses "a.b.c.d:port" or "[v6]:port" into ss.  0 or -EINVAL. */
+static int
+srv_parse_bind(const char *bind, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	char host[64];
+	const char *colon;
+	if (bind[0] == '[') {
+		const char *close = strchr(bind, ']');
+		if (close == NULL || close[1] != ':' || (size_t)(close - bind - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, bind + 1, (size_t)(close - bind - 1));
+		host[close - bind - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(bind, ':');
+		if (colon == NULL || (size_t)(colon - bind) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, bind, (size_t)(colon - bind));
+		host[colon - bind] = '\0';
+	}
+	char *end;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || port > 65535)
+		return -EINVAL;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	if (bind[0] != '[' && inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*v4);
+		return 0;
+	}
+	if (bind[0] == '[' && inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*v6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Creates the listening socket; fills s->bind with the actual address. */
+static int
+srv_listen(srv_server *s, gw_err *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (srv_parse_bind(s->cfg.bind, &ss, &len) != 0)
+		return gw_err_set(err, -EINVAL, GW_EXIT_USAGE, "invalid gateway socket address '%s'",
+		    s->cfg.bind);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int one = 1;
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ss.ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return gw_err_set(err, -e, GW_EXIT_UNAVAILABLE,
+		    "failed to bind gateway openresponses server on %s: %s", s->cfg.bind, strerror(e));
+	}
+	struct sockaddr_storage got;
+	socklen_t glen = sizeof(got);
+	getsockname(fd, (struct sockaddr *)&got, &glen);
+	char ip[INET6_ADDRSTRLEN] = "";
+	if (got.ss_family == AF_INET6) {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&got;
+		inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof(ip));
+		snprintf(s->bind, sizeof(s->bind), "[%s]:%u", ip, ntohs(v6->sin6_port));
+	} else {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&got;
+		inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof(ip));
+		snprintf(s->bind, sizeof(s->bind), "%s:%u", ip, ntohs(v4->sin_port));
+	}
+	s->listen_fd = fd;
+	return 0;
+}
+
+static void
+srv_upstream_attempt(void *ctx, unsigned status)
+{
+	srv_server *s = ctx;
+	srv_metrics_upstream(&s->metrics, status);
+}
+
+static void
+srv_provider_log(void *ctx, const char *line)
+{
+	srv_log(ctx, "%s", line);
+}
+
+static void
+srv_free(srv_server *s)
+{
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	if (s->event_fd >= 0)
+		close(s->event_fd);
+	gw_provider_free(s->provider);
+	srv_workq_free(s->workq);
+	srv_metrics_destroy(&s->metrics);
+	gw_buf_free(&s->status_service);
+	gw_buf_free(&s->status_gateway);
+	pthread_mutex_destroy(&s->status_lock);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s->csp);
+	free(s);
+}
+
+static srv_server *
+srv_new(const srv_config *cfg)
+{
+	srv_server *s = gw_xcalloc(1, sizeof(*s));
+	s->cfg = *cfg;
+	if (s->cfg.max_input_chars == 0)
+		s->cfg.max_input_chars = 32000;
+	if (s->cfg.max_connections == 0)
+		s->cfg.max_connections = 256;
+	if (s->cfg.idle_timeout_ms == 0)
+		s->cfg.idle_timeout_ms = 30000;
+	if (s->cfg.session_max_messages == 0)
+		s->cfg.session_max_messages = 200;
+	s->body_limit = s->cfg.max_input_chars * 8;
+	s->listen_fd = -1;
+	s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	srv_metrics_init(&s->metrics);
+	pthread_mutex_init(&s->status_lock, NULL);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	s->csp = srv_webchat_csp();
+	gw_jw w;
+	gw_jw_init(&w, &s->status_gateway, false);
+	gw_jw_obj_begin(&w);
+	gw_jw_kstr(&w, "healthz_endpoint", "/healthz");
+	gw_jw_kstr(&w, "metrics_endpoint", "/metrics");
+	gw_jw_kstr(&w, "model", cfg->model ? cfg->model : "local/echo");
+	gw_jw_kstr(&w, "responses_endpoint", "/v1/responses");
+	gw_jw_kstr(&w, "state_dir", cfg->state_dir);
+	gw_jw_kstr(&w, "status_endpoint", "/gateway/status");
+	gw_jw_kstr(&w, "webchat_endpoint", "/webchat");
+	gw_jw_obj_end(&w);
+	return s;
+}
+
+/* Emits a service status line: stdout in the foreground, else the log. */
+static void
+srv_say_report(srv_server *s, bool foreground, const gw_service_report *rep)
+{
+	gw_buf b = GW_BUF_INIT;
+	gw_service_report_text(rep, &b);
+	if (foreground) {
+		printf("%s\n", b.data);
+		fflush(stdout);
+	} else {
+		srv_log(s, "%s", b.data);
+	}
+	gw_buf_free(&b);
+}
+
+static int
+srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_err *err)
+{
+	*out = NULL;
+	gw_provider_global_init(); /* before any thread starts */
+	srv_server *s = srv_new(cfg);
+	gw_service_report rep;
+	int rc = gw_service_start(s->cfg.state_dir, &rep, err);
+	if (rc != 0) {
+		srv_free(s);
+		return rc;
+	}
+	srv_say_report(s, foreground, &rep);
+	gw_provider_config pc = {
+		.model = s->cfg.model,
+		.base_url = s->cfg.provider_base_url,
+		.api_key = s->cfg.provider_api_key,
+		.timeout_ms = s->cfg.request_timeout_ms,
+		.max_retries = s->cfg.provider_max_retries,
+		.attempt = srv_upstream_attempt,
+		.log = srv_provider_log,
+		.ctx = s,
+	};
+	rc = gw_provider_new(&pc, &s->provider, err);
+	if (rc == 0)
+		rc = srv_listen(s, err);
+	if (rc == 0) {
+		/* sessions and stored responses live here; create them once */
+		char *d = gw_path_join(s->cfg.state_dir, "openresponses/responses");
+		rc = gw_fs_mkdirs(d, err);
+		free(d);
+	}
+	if (rc != 0) {
+		gw_err failure = *err;
+		gw_service_report frep;
+		gw_err ferr;
+		if (gw_service_startup_failed(s->cfg.state_dir, failure.msg, &frep, &ferr) == 0)
+			srv_say_report(s, foreground, &frep);
+		*err = failure;
+		if (err->exit_code == 0 || rc == -EADDRINUSE || rc == -EACCES || rc == -EADDRNOTAVAIL)
+			err->exit_code = GW_EXIT_UNAVAILABLE;
+		srv_free(s);
+		return rc;
+	}
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned pool = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
+	unsigned idle_s = (unsigned)((s->cfg.idle_timeout_ms + 999) / 1000);
+	s->workq = srv_workq_new(s->cfg.max_connections);
+	/* server threads never take the process's signals */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = srv_api_start(s);
+	if (rc == 0) {
+		s->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+		    MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL, srv_access, s,
+		    MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, s,
+		    MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+		    MHD_OPTION_THREAD_POOL_SIZE, pool,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
+		    MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+		    MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
+		    MHD_OPTION_END);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (s->daemon == NULL) {
+		rc = gw_err_set(err, rc ? rc : -EIO, GW_EXIT_SOFTWARE,
+		    "cannot start the HTTP daemon on %s", s->bind);
+		srv_api_shutdown(s, 0);
+		srv_free(s);
+		return rc;
+	}
+	s->started_mono_ms = gw_clock_mono_ms();
+	if (foreground) {
+		printf("gateway openresponses server listening: endpoint=/v1/responses addr=%s state_dir=%s\n",
+		    s->bind, s->cfg.state_dir);
+		fflush(stdout);
+	} else {
+		srv_log(s, "gateway openresponses server listening: endpoint=/v1/responses addr=%s state_dir=%s",
+		    s->bind, s->cfg.state_dir);
+	}
+	*out = s;
+	return 0;
+}
+
+int
+srv_start(const srv_config *cfg, srv_server **out, gw_err *err)
+{
+	return srv_start_internal(cfg, false, out, err);
+}
+
+static void
+srv_stop_internal(srv_server *s, bool foreground)
+{
+	if (s == NULL)
+		return;
+	atomic_store(&s->stopping, true);
+	/* stop accepting; then end streams and wait a bounded time */
+	MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+	if (lfd != MHD_INVALID_SOCKET && lfd == s->listen_fd) {
+		close(lfd);
+		s->listen_fd = -1;
+	}
+	srv_api_shutdown(s, SRV_SHUTDOWN_WAIT_MS);
+	MHD_stop_daemon(s->daemon);
+	s->daemon = NULL;
+	srv_workq_free(s->workq);
+	s->workq = NULL;
+	gw_service_report rep;
+	gw_err err;
+	gw_err_clear(&err);
+	if (gw_service_stop(s->cfg.state_dir, SRV_STOP_REASON, &rep, &err) == 0)
+		srv_say_report(s, foreground, &rep);
+	else
+		srv_log(s, "cannot record the service stop: %s", err.msg);
+	srv_free(s);
+}
+
+void
+srv_stop(srv_server *s)
+{
+	srv_stop_internal(s, false);
+}
+
+void
+srv_get_stats(srv_server *s, srv_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	atomic_store(&srv_notify_pending, false);
+	snprintf(out->bind, sizeof(out->bind), "%s", s->bind);
+	out->uptime_ms = gw_clock_mono_ms() - s->started_mono_ms;
+	srv_metrics_stats(&s->metrics, out);
+}
+
+int
+srv_event_fd(srv_server *s)
+{
+	return s->event_fd;
+}
+
+int
+srv_run_foreground(const srv_config *cfg, gw_err *err)
+{
+	/* SIGINT/SIGTERM are taken synchronously below; every thread started
+	 * from here on inherits the blocked mask */
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+	srv_server *s;
+	int rc = srv_start_internal(cfg, true, &s, err);
+	if (rc != 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return err->exit_code ? err->exit_code : GW_EXIT_SOFTWARE;
+	}
+	int sig = 0;
+	while (sigwait(&set, &sig) != 0)
+		;
+	srv_log(s, "received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	srv_stop_internal(s, true);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return GW_EXIT_OK;
+}

@@ -1,0 +1,95 @@
+/*
+ * server_int.h - what server.c shares with the route modules (api.c): the
+ * server object, the per-request context, and reply helpers.  Not part of
+ * the public API in server.h.
+ *
+ * Ownership: a srv_req belongs to MHD's connection (created on the first
+ * access-handler call, freed in the request-completed callback).  Reply
+ * helpers copy the body they are given.
+ */
+#ifndef SRV_SERVER_INT_H
+#define SRV_SERVER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include <microhttpd.h>
+
+#include "core/buf.h"
+#include "core/provider.h"
+#include "core/responses.h"
+#include "server/metrics.h"
+#include "server/server.h"
+#include "server/workq.h"
+
+struct srv_job;
+
+struct srv_server {
+	srv_config cfg;                 /* strings borrowed from the caller */
+	struct MHD_Daemon *daemon;
+	int listen_fd;
+	char bind[64];
+	gw_provider *provider;
+	srv_workq *workq;
+	srv_metrics metrics;
+	uint64_t started_mono_ms;
+	atomic_bool stopping;
+	int event_fd;
+	char *csp;                      /* webchat Content-Security-Policy */
+	uint64_t body_limit;            /* 8 x max_input_chars */
+	/* /gateway/status cache, keyed by state.json's identity */
+	pthread_mutex_t status_lock;
+	bool status_valid;
+	struct stat status_st;
+	gw_buf status_service;          /* sorted-key service report */
+	gw_buf status_gateway;          /* sorted-key gateway block */
+	/* in-flight jobs (list) and the stream ticker */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct srv_job *jobs;
+	size_t njobs;
+	pthread_t ticker;
+	bool ticker_running;
+};
+
+typedef enum srv_phase {
+	SRV_PHASE_NEW,                  /* headers seen */
+	SRV_PHASE_WAITING,              /* suspended; a worker is answering */
+	SRV_PHASE_READY,                /* the worker's answer is in result */
+	SRV_PHASE_REPLIED
+} srv_phase;
+
+typedef struct srv_req {
+	srv_server *srv;
+	srv_route route;
+	char method[8];
+	char path[64];
+	uint64_t start_ns;
+	unsigned status;                /* status queued (0: none yet) */
+	unsigned deferred;              /* refusal to queue on the next call (0: none) */
+	uint64_t bytes_in, bytes_out;
+	gw_buf body;
+	bool too_large;
+	srv_phase phase;
+	/* a worker's answer (phase READY) */
+	unsigned result_status;
+	gw_buf result;
+	const char *result_type;
+	struct srv_job *stream;         /* SSE job, if any (api.c) */
+} srv_req;
+
+/* Queues a reply with a copy of body; records the status.  Returns MHD's
+ * verdict. */
+enum MHD_Result srv_reply(struct MHD_Connection *c, srv_req *r, unsigned status,
+    const char *ctype, const char *body, size_t n);
+/* Queues the JSON error body for e. */
+enum MHD_Result srv_reply_error(struct MHD_Connection *c, srv_req *r, const gw_resp_error *e);
+/* Logs one formatted line through the configured sink. */
+void srv_log(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Wakes srv_event_fd readers. */
+void srv_notify(srv_server *s);
+
+#endif
