@@ -10,6 +10,8 @@
  * with a body is refused there and then, so the body is never read; one
  * without a body is answered on the next call, which keeps keep-alive
  * connections open (MHD 0.9.75 closes them when the first call queues).
+ * A chunked body that outgrows the limit is drained without being stored
+ * and refused with 413 when it ends (MHD cannot queue a reply mid-upload).
  * This module must never print to the terminal when embedded: every line
  * goes through srv_config.log.
  */
@@ -41,6 +43,8 @@ extern const size_t srv_webchat_html_len;
 
 #define SRV_SHUTDOWN_WAIT_MS 5000
 #define SRV_STOP_REASON "openresponses_server_shutdown"
+/* how much of an oversized chunked body is drained before hanging up */
+#define SRV_DRAIN_MAX(limit) ((limit) * 4 > (8u << 20) ? (limit) * 4 : (8u << 20))
 
 static atomic_bool srv_notify_pending;
 
@@ -441,13 +445,15 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
 		r->bytes_in += n;
-		if (r->deferred || r->too_large)
-			return MHD_YES;
+		if (r->deferred || r->too_large) {
+			/* MHD cannot answer mid-upload: drain (unbuffered) and refuse
+			 * at the end; a sender that never stops is cut off */
+			return r->bytes_in > SRV_DRAIN_MAX(s->body_limit) ? MHD_NO : MHD_YES;
+		}
 		if (r->body.len + n > s->body_limit) {
-			/* chunked body over the limit: stop buffering, refuse now */
 			r->too_large = true;
 			gw_buf_free(&r->body);
-			return srv_refuse(c, r, 413) == MHD_YES ? MHD_YES : MHD_NO;
+			return MHD_YES;
 		}
 		gw_buf_append(&r->body, upload_data, n);
 		return MHD_YES;

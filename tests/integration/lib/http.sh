@@ -1,0 +1,72 @@
+# tests/integration/lib/http.sh - helpers for the http_*.sh tests.  Source
+# tests/lib.sh first.  Needs curl, jq and python3.
+#
+#   h_gateway VAR [flags...]   start tau-gateway --gateway-openresponses-server
+#                              on 127.0.0.1:0 (token $TOKEN, state $T/state
+#                              unless --gateway-state-dir is given); waits for
+#                              the listening line; sets VAR (pid) and ADDR
+#   h_stub [flags...]          start the upstream stub; sets STUB_PID,
+#                              STUB_PORT, STUB_URL and STUB_REC (record file)
+#   h_req METHOD PATH [curl args...]   request with the bearer token; the body
+#                              goes to $T/body, the status to $HS
+#   h_post JSON                POST /v1/responses with JSON; same outputs
+#   h_jq FILTER                jq -r FILTER on the last body
+#   h_stop PID                 SIGTERM and wait (exit status in $HRC)
+TOKEN=${TOKEN:-test-token-123}
+HS=0
+HRC=0
+
+h_gateway() {
+	local var=$1
+	shift
+	local state=()
+	case " $* " in *" --gateway-state-dir "*) ;; *) state=(--gateway-state-dir "$T/state") ;; esac
+	t_spawn "$var" "$TAU_BIN" "${state[@]}" --gateway-openresponses-server \
+		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" "$@"
+	t_wait_line "$T/$var.out" '^gateway openresponses server listening: ' 20 || return 1
+	ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' \
+		"$T/$var.out" | tail -1)
+}
+
+h_stub() {
+	STUB_REC=$T/stub-record.jsonl
+	: >"$STUB_REC"
+	t_spawn STUB_PID python3 "$TAU_SOURCE_DIR/tests/stub/upstream_stub.py" --port 0 \
+		--record "$STUB_REC" "$@"
+	t_wait_line "$T/STUB_PID.out" '^upstream stub listening: port=' 20 || return 1
+	STUB_PORT=$(sed -n 's/^upstream stub listening: port=//p' "$T/STUB_PID.out")
+	STUB_URL=http://127.0.0.1:$STUB_PORT/v1
+}
+
+h_req() {
+	local method=$1 path=$2
+	shift 2
+	HS=$(curl -s -o "$T/body" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $TOKEN" \
+		"$@" "http://$ADDR$path")
+}
+
+h_post() {
+	h_req POST /v1/responses -H 'Content-Type: application/json' --data-binary "$1"
+}
+
+h_jq() {
+	jq -r "$1" "$T/body"
+}
+
+h_stop() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	HRC=$?
+}
+
+# h_wait_metric NAME VALUE: polls /metrics (bounded) until the sample equals VALUE
+h_wait_metric() {
+	local i line
+	for ((i = 0; i < 100; i++)); do
+		line=$(curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/metrics" | grep -E "^$1 " || true)
+		[ "${line##* }" == "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "metric $1 never reached $2 (last: $line)" >&2
+	return 1
+}
