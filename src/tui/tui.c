@@ -23,6 +23,7 @@
 #include "tui/tui_data.h"
 #include "tui/tui_keys.h"
 #include "tui/tui_prompt.h"
+#include "tui/tui_render.h"
 #include "tui/tui_screen.h"
 
 #include <cjson/cJSON.h>
@@ -153,7 +154,10 @@ tui_drain(int fd)
 static void
 tui_report(tui_app *app, bool error, const char *text)
 {
-	tui_screen_message(&app->ui, error, "%s", text);
+	gw_buf one = GW_BUF_INIT;
+	tui_render_oneline(&one, text);
+	tui_screen_message(&app->ui, error, "%s", gw_buf_cstr(&one));
+	gw_buf_free(&one);
 	tui_events_add_local(&app->events, gw_clock_unix_ms(), error ? "error" : "console", text);
 	tui_log_add(&app->log, text);
 	app->dirty = app->urgent = true;

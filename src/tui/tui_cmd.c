@@ -49,12 +49,14 @@ tui_cmd_help(gw_buf *out)
 static void
 tui_set_argv(tui_line *l, const char *const *words, size_t n)
 {
-	cli_argv_free(l->argv);
-	l->argv = gw_xmalloc((n + 2) * sizeof(*l->argv));
-	l->argv[0] = gw_xstrdup("tau-gateway");
+	/* words may point into the old argv: copy first, then free it */
+	char **argv = gw_xmalloc((n + 2) * sizeof(*argv));
+	argv[0] = gw_xstrdup("tau-gateway");
 	for (size_t i = 0; i < n; i++)
-		l->argv[i + 1] = gw_xstrdup(words[i]);
-	l->argv[n + 1] = NULL;
+		argv[i + 1] = gw_xstrdup(words[i]);
+	argv[n + 1] = NULL;
+	cli_argv_free(l->argv);
+	l->argv = argv;
 	l->argc = (int)n + 1;
 	l->kind = TUI_LINE_FLAGS;
 }

@@ -129,9 +129,11 @@ tui_events_add_local(tui_events *ev, uint64_t unix_ms, const char *kind, const c
 	e->sum.unix_ms = unix_ms;
 	snprintf(e->sum.kind, sizeof(e->sum.kind), "%s", kind);
 	snprintf(e->sum.gate, sizeof(e->sum.gate), "-");
-	/* the list shows the first line; Enter shows all of it */
-	size_t n = strcspn(text, "\n");
-	snprintf(e->sum.reasons, sizeof(e->sum.reasons), "%.*s", (int)n, text);
+	/* the list shows it as one line; Enter shows all of it */
+	gw_buf one = GW_BUF_INIT;
+	tui_render_oneline(&one, text);
+	snprintf(e->sum.reasons, sizeof(e->sum.reasons), "%s", gw_buf_cstr(&one));
+	gw_buf_free(&one);
 }
 
 const tui_event *

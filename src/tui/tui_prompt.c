@@ -120,6 +120,7 @@ tui_rl_complete(const char *text, int start, int end)
 	gw_buf_reset(&tui_p.hint);
 	switch (tui_p.kind) {
 	case TUI_PROMPT_FIXTURE:
+		rl_completion_append_character = '\0'; /* the line is the path */
 		return NULL; /* readline's filename completion */
 	case TUI_PROMPT_COMMAND:
 		/* the first word, or any --flag: words and flags; else file names */

@@ -247,3 +247,20 @@ tui_render_match(const char *hay, const char *needle)
 			return true;
 	return false;
 }
+
+void
+tui_render_oneline(gw_buf *out, const char *text)
+{
+	bool space = false, any = false;
+	for (const char *p = text; *p; p++) {
+		if (isspace((unsigned char)*p)) {
+			space = any;
+			continue;
+		}
+		if (space)
+			gw_buf_putc(out, ' ');
+		gw_buf_putc(out, *p);
+		space = false;
+		any = true;
+	}
+}

@@ -70,6 +70,10 @@ size_t tui_render_width(const char *s, size_t n);
  * never splitting a UTF-8 sequence. */
 size_t tui_render_clip(const char *s, size_t cols);
 
+/* Appends text with every run of whitespace (newlines included) collapsed
+ * into one space and the ends trimmed: multi-line results as one line. */
+void tui_render_oneline(gw_buf *out, const char *text);
+
 /* Case-insensitive substring test (an empty needle matches everything). */
 bool tui_render_match(const char *hay, const char *needle);
 

@@ -1,0 +1,65 @@
+# tests/console/tmux_helpers.bash - drive the console in a private tmux
+# server.  Source after tests/lib.sh.  (Not a test itself: ctest only
+# registers *.sh.)
+#
+#   tc_start [ARGS...]   start `tau-gateway --console --gateway-state-dir $SD
+#                        ARGS` in a 120x40 pane (TC_COLS/TC_ROWS override,
+#                        TC_ENV adds "VAR=value ..." to its environment).
+#                        After the console exits the pane prints
+#                        "CONSOLE_EXIT=<status>" and the stty flags, and stays.
+#   tc_keys KEYS...      tmux send-keys
+#   tc_type TEXT         send TEXT literally
+#   tc_screen            the pane's text
+#   tc_wait REGEX [SECS] poll the pane until REGEX matches (bounded)
+#   tc_console_pid       PID of the console process
+# The tmux server is killed on exit, with everything it started.
+TC_SOCK="tau-console-$$-$RANDOM"
+SD=$T/state
+mkdir -p "$SD" "$T/xdg"
+
+tc_tmux() { tmux -L "$TC_SOCK" -f /dev/null "$@"; }
+
+tc_cleanup() {
+	tmux -L "$TC_SOCK" kill-server 2>/dev/null
+	t_cleanup
+}
+trap tc_cleanup EXIT
+
+tc_start() {
+	local args="" a
+	for a in "$@"; do args+=" $(printf '%q' "$a")"; done
+	local cmd="cd $(printf '%q' "$T") && env XDG_STATE_HOME=$(printf '%q' "$T/xdg") ${TC_ENV:-} \
+$(printf '%q' "$TAU_BIN") --console --gateway-state-dir $(printf '%q' "$SD")$args; \
+echo CONSOLE_EXIT=\$?; echo STTY \$(stty -a | tr ' ;' '\n\n' | grep -Ex -- '-?(icanon|echo|isig|icrnl)'); \
+exec sleep 600"
+	tc_tmux new-session -d -s tc -x "${TC_COLS:-120}" -y "${TC_ROWS:-40}" "$cmd"
+}
+
+tc_keys() { tc_tmux send-keys -t tc "$@"; }
+tc_type() { tc_tmux send-keys -t tc -l -- "$1"; }
+tc_screen() { tc_tmux capture-pane -p -t tc; }
+
+tc_wait() {
+	local re=$1 secs=${2:-10} i
+	for ((i = 0; i < secs * 20; i++)); do
+		if tc_screen | grep -Eq -- "$re"; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "timed out after ${secs}s waiting for /$re/ on the screen:" >&2
+	tc_screen >&2
+	return 1
+}
+
+# t_ok/t_fail around tc_wait
+tc_expect() {
+	local name=$1 re=$2 secs=${3:-10}
+	if tc_wait "$re" "$secs"; then t_ok "$name"; else t_fail "$name"; fi
+}
+
+tc_console_pid() {
+	local sh
+	sh=$(tc_tmux list-panes -t tc -F '#{pane_pid}')
+	pgrep -P "$sh" -x tau-gateway
+}
