@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# gateway_runtime_concurrency: 4 processes x 50 rounds of service start,
+# service stop and a runner cycle on one state directory, while a reader
+# keeps parsing state.json.  Every read parses (rename is atomic), no update
+# is lost (startup_attempts counts every start; one event line per command),
+# and every events line is whole.
+. "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+WORKERS=4
+ROUNDS=50
+S=$T/state
+mkdir -p "$S"
+python3 "$TAU_SOURCE_DIR/bench/gen_fixture.py" 40 "$T/f40.json" --actors 5 --malformed-every 7 --name conc-40
+
+# The reader: parses state.json in a loop until $T/stop exists; prints
+# "<reads> <failures>" and the first failure, if any.
+cat >"$T/reader.py" <<'PY'
+import json, os, sys
+path, stop = sys.argv[1], sys.argv[2]
+reads = fails = 0
+first = ""
+while not os.path.exists(stop):
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        continue
+    reads += 1
+    try:
+        d = json.loads(text)
+        assert d["schema_version"] == 1
+    except Exception as e:  # noqa: BLE001 - any failure counts
+        fails += 1
+        first = first or "%s: %r" % (e, text[:120])
+print(reads, fails, first)
+PY
+t_spawn READER python3 "$T/reader.py" "$S/state.json" "$T/stop"
+
+worker() {
+	local w=$1 r fx rc=0
+	for ((r = 0; r < ROUNDS; r++)); do
+		"$TAU_BIN" --gateway-state-dir "$S" --gateway-service-start >/dev/null || rc=1
+		if ((r % 2)); then fx=$FIXTURES/mixed-outcomes.json; else fx=$T/f40.json; fi
+		"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$fx" --gateway-state-dir "$S" \
+			--gateway-queue-limit 16 >/dev/null || rc=1
+		"$TAU_BIN" --gateway-state-dir "$S" --gateway-service-stop \
+			--gateway-service-stop-reason "w$w-r$r" >/dev/null || rc=1
+	done
+	echo "$rc" >"$T/worker-$w.rc"
+}
+pids=()
+for ((w = 0; w < WORKERS; w++)); do
+	worker "$w" &
+	pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+touch "$T/stop"
+wait "$READER"
+
+for ((w = 0; w < WORKERS; w++)); do
+	t_eq "worker $w: every command exited 0" "0" "$(cat "$T/worker-$w.rc")"
+done
+read -r reads fails first <"$T/READER.out"
+t_eq "reader: every state.json read parsed ($reads reads)" "0" "$fails${first:+ ($first)}"
+t_match "reader: it did read" "^[1-9][0-9]*$" "$reads"
+
+N_RUN=$((WORKERS * ROUNDS))
+t_eq "one cycle line per runner invocation" "$N_RUN" "$(grep -c '"kind":"cycle"' "$S/runtime-events.jsonl")"
+t_eq "one lifecycle line per start and stop" "$((2 * N_RUN))" "$(grep -c '"kind":"lifecycle"' "$S/runtime-events.jsonl")"
+t_eq "starts: $N_RUN lifecycle start lines" "$N_RUN" "$(grep -c '"transition":"start"' "$S/runtime-events.jsonl")"
+t_eq "every events line parses" "ok" "$(python3 -c '
+import json, sys
+for n, line in enumerate(open(sys.argv[1]), 1):
+    try:
+        json.loads(line)
+    except Exception:
+        print("line", n, "torn:", line[:80]); sys.exit()
+print("ok")' "$S/runtime-events.jsonl")"
+t_eq "no lost update: startup_attempts counts every start" "$N_RUN" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["service"]["startup_attempts"])' "$S/state.json")"
+t_eq "the last command was a stop" "stopped" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["service"]["status"])' "$S/state.json")"
+t_eq "no temp files left" "" "$(ls -A "$S" | grep -E '^\.state\.json\.tmp' || true)"
+"$TAU_BIN" --gateway-state-dir "$S" --gateway-status-inspect >"$T/out"
+t_contains "status inspect counts only the cycle lines" " cycle_reports=$N_RUN invalid_cycle_reports=0 " "$(cat "$T/out")"
+# 40 generated + 3 mixed cases: every one processed once (retryable ones
+# are stored but not marked processed).
+t_eq "processed keys: each non-retryable case once" "42" \
+	"$(python3 -c 'import json,sys; k=json.load(open(sys.argv[1]))["processed_case_keys"]; print(len(k) if len(k)==len(set(k)) else "dupes")' "$S/state.json")"
+
+t_done
