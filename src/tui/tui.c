@@ -16,6 +16,7 @@
 #include "tui/tui.h"
 #include "core/clock.h"
 #include "core/fs.h"
+#include "core/json.h"
 #include "core/mem.h"
 #include "core/runner.h"
 #include "server/server.h"
@@ -577,15 +578,16 @@ tui_show_selected(tui_app *app)
 		tui_screen_message(&app->ui, false, "no event selected");
 		return;
 	}
-	char *pretty = NULL;
-	if (!e->local) {
-		cJSON *v = cJSON_Parse(e->text);
-		if (v != NULL)
-			pretty = cJSON_Print(v);
+	gw_buf pretty = GW_BUF_INIT;
+	cJSON *v = e->local ? NULL : cJSON_Parse(e->text);
+	if (v != NULL) {
+		gw_jw w;
+		gw_jw_init(&w, &pretty, true);
+		gw_jw_cjson(&w, v);
 		cJSON_Delete(v);
 	}
-	tui_screen_show_detail(&app->ui, pretty ? pretty : e->text);
-	cJSON_free(pretty);
+	tui_screen_show_detail(&app->ui, pretty.len ? gw_buf_cstr(&pretty) : e->text);
+	gw_buf_free(&pretty);
 }
 
 static void
@@ -848,10 +850,14 @@ tui_restore_stderr(tui_app *app)
 static int
 tui_curses_start(tui_app *app, gw_err *err)
 {
-	app->screen = newterm(NULL, stdout, stdin);
+	/* TERM=dumb cannot address the cursor; a monochrome VT100 layout (bold
+	 * and reverse only) is the readable fallback */
+	const char *term = getenv("TERM");
+	bool dumb = term == NULL || term[0] == '\0' || strcmp(term, "dumb") == 0;
+	app->screen = newterm(dumb ? "vt100" : NULL, stdout, stdin);
 	if (app->screen == NULL)
 		return gw_err_set(err, -ENOTTY, GW_EXIT_UNAVAILABLE,
-		    "cannot drive the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
+		    "cannot drive the terminal (TERM=%s)", term ? term : "");
 	app->curses_on = true;
 	raw();
 	noecho();
@@ -860,7 +866,7 @@ tui_curses_start(tui_app *app, gw_err *err)
 	set_escdelay(25);
 	curs_set(0);
 	const char *nc = getenv("NO_COLOR");
-	tui_screen_setup(&app->ui, nc == NULL || nc[0] == '\0');
+	tui_screen_setup(&app->ui, !dumb && (nc == NULL || nc[0] == '\0'));
 	return 0;
 }
 
