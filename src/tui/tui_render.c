@@ -29,8 +29,8 @@ tui_render_gauge_fill(uint64_t value, uint64_t limit, size_t width)
 		return 0;
 	if (value >= limit)
 		return width;
-	/* value < limit here, so value * width fits comfortably for sane widths */
-	size_t cells = (size_t)((value * (uint64_t)width) / limit);
+	/* value < limit here; long double keeps value * width from overflowing */
+	size_t cells = (size_t)((long double)value * (long double)width / (long double)limit);
 	if (cells == 0)
 		cells = 1;
 	if (cells >= width)

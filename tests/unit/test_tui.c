@@ -1,0 +1,353 @@
+/*
+ * test_tui.c - the console's pure logic: gauges, line formatting, width
+ * clipping, the key table and the prompt-word translation.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <locale.h>
+#include <ncurses.h>
+#include <string.h>
+
+#include "tui/tui_cmd.h"
+#include "tui/tui_keys.h"
+#include "tui/tui_render.h"
+
+static void
+test_gauge_fill(void **state)
+{
+	(void)state;
+	assert_int_equal(tui_render_gauge_fill(0, 2, 40), 0);
+	assert_int_equal(tui_render_gauge_fill(1, 2, 40), 20);
+	assert_int_equal(tui_render_gauge_fill(2, 2, 40), 40);
+	assert_int_equal(tui_render_gauge_fill(9, 2, 40), 40);
+	/* a tiny value still shows, and only a reached threshold fills the bar */
+	assert_int_equal(tui_render_gauge_fill(1, 1000, 40), 1);
+	assert_int_equal(tui_render_gauge_fill(999, 1000, 40), 39);
+	/* limit 0 counts as 1 */
+	assert_int_equal(tui_render_gauge_fill(1, 0, 10), 10);
+	assert_int_equal(tui_render_gauge_fill(5, 10, 0), 0);
+	assert_int_equal(tui_render_gauge_fill(UINT64_MAX - 1, UINT64_MAX, 40), 39);
+}
+
+static void
+test_gauge_level(void **state)
+{
+	(void)state;
+	assert_int_equal(tui_render_gauge_level(0, 2), TUI_LEVEL_OK);
+	assert_int_equal(tui_render_gauge_level(1, 2), TUI_LEVEL_WARN);
+	assert_int_equal(tui_render_gauge_level(2, 2), TUI_LEVEL_OVER);
+	assert_int_equal(tui_render_gauge_level(3, 2), TUI_LEVEL_OVER);
+	assert_int_equal(tui_render_gauge_level(0, 0), TUI_LEVEL_OK);
+	assert_int_equal(tui_render_gauge_level(1, 0), TUI_LEVEL_OVER);
+}
+
+static void
+test_gauge_text(void **state)
+{
+	(void)state;
+	gw_buf b = GW_BUF_INIT;
+	tui_render_gauge(&b, 1, 4, 8, "#", ".");
+	assert_string_equal(gw_buf_cstr(&b), "##...... 1/4");
+	gw_buf_reset(&b);
+	tui_render_gauge(&b, 3, 0, 4, "\u2588", "\u2591");
+	assert_string_equal(gw_buf_cstr(&b), "\u2588\u2588\u2588\u2588 3/1");
+	gw_buf_free(&b);
+}
+
+static void
+test_duration(void **state)
+{
+	(void)state;
+	struct {
+		uint64_t ms;
+		const char *text;
+	} cases[] = { { 0, "0 ms" }, { 999, "999 ms" }, { 1000, "1.0 s" }, { 1250, "1.2 s" },
+		{ 59999, "59.9 s" }, { 60000, "1m00s" }, { 125000, "2m05s" }, { 3600000, "1h00m" },
+		{ 11220000, "3h07m" } };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		gw_buf b = GW_BUF_INIT;
+		tui_render_duration(&b, cases[i].ms);
+		assert_string_equal(gw_buf_cstr(&b), cases[i].text);
+		gw_buf_free(&b);
+	}
+	gw_buf b = GW_BUF_INIT;
+	tui_render_clock(&b, 0);
+	assert_string_equal(gw_buf_cstr(&b), "--:--:--");
+	gw_buf_reset(&b);
+	tui_render_clock(&b, 1700000000123ULL);
+	assert_int_equal(b.len, 8);
+	assert_true(b.data[2] == ':' && b.data[5] == ':');
+	gw_buf_free(&b);
+}
+
+static const char cycle_line[] =
+    "{\"timestamp_unix_ms\":0,\"kind\":\"cycle\",\"health_state\":\"degraded\","
+    "\"rollout_gate\":\"hold\",\"rollout_reason_code\":\"malformed_input_observed\","
+    "\"reason_codes\":[\"malformed_inputs_observed\",\"retry_attempted\"],"
+    "\"discovered_cases\":3,\"queued_cases\":3,\"applied_cases\":1,\"duplicate_skips\":0,"
+    "\"malformed_cases\":1,\"retryable_failures\":1,\"retry_attempts\":3,\"failed_cases\":1,"
+    "\"cycle_duration_ms\":1250,\"fixture\":\"gateway-mixed-outcomes\"}";
+
+static void
+test_event_cycle(void **state)
+{
+	(void)state;
+	tui_event_sum e;
+	tui_render_event_parse(cycle_line, strlen(cycle_line), &e);
+	assert_true(e.valid);
+	assert_true(e.is_cycle);
+	assert_string_equal(e.kind, "cycle");
+	assert_string_equal(e.gate, "HOLD");
+	assert_string_equal(e.reasons, "malformed_input_observed,malformed_inputs_observed,retry_attempted");
+	assert_int_equal(e.cycle.discovered, 3);
+	assert_int_equal(e.cycle.retries, 3);
+	assert_int_equal(e.cycle.duration_ms, 1250);
+	assert_string_equal(e.cycle.fixture, "gateway-mixed-outcomes");
+
+	gw_buf b = GW_BUF_INIT;
+	tui_render_event_line(&b, &e);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "--:--:--  cycle           HOLD           malformed_input_observed,malformed_inputs_observed,retry_attempted");
+	gw_buf_reset(&b);
+	tui_render_cycle(&b, &e.cycle);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "discovered 3  queued 3  applied 1  duplicates 0  malformed 1  retryable 1  retries 3  failed 1  duration 1.2 s");
+	/* from state.json: the counters it lacks show as '-' */
+	e.cycle.detailed = false;
+	gw_buf_reset(&b);
+	tui_render_cycle(&b, &e.cycle);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "discovered 3  queued -  applied 1  duplicates 0  malformed -  retryable 1  retries -  failed 1  duration 1.2 s");
+	gw_buf_free(&b);
+}
+
+static void
+test_event_other(void **state)
+{
+	(void)state;
+	const char *lc = "{\"timestamp_unix_ms\":0,\"kind\":\"lifecycle\",\"transition\":\"stop\","
+	    "\"service_status\":\"stopped\",\"reason\":\"maintenance_window\",\"startup_attempts\":1}";
+	tui_event_sum e;
+	tui_render_event_parse(lc, strlen(lc), &e);
+	assert_false(e.is_cycle);
+	assert_string_equal(e.kind, "lifecycle");
+	assert_string_equal(e.gate, "stop");
+	assert_string_equal(e.reasons, "maintenance_window");
+
+	const char *bad = "{not json";
+	tui_render_event_parse(bad, strlen(bad), &e);
+	assert_false(e.valid);
+	assert_string_equal(e.kind, "invalid");
+	assert_string_equal(e.reasons, "{not json");
+
+	/* a line without "kind" is a cycle line (older logs) */
+	const char *old = "{\"rollout_gate\":\"pass\",\"rollout_reason_code\":\"guardrail_checks_passing\"}";
+	tui_render_event_parse(old, strlen(old), &e);
+	assert_true(e.is_cycle);
+	assert_string_equal(e.gate, "PASS");
+	/* only n bytes are read */
+	tui_render_event_parse(lc, 10, &e);
+	assert_false(e.valid);
+}
+
+static void
+test_width_clip(void **state)
+{
+	(void)state;
+	assert_int_equal(tui_render_width("abc", 3), 3);
+	assert_int_equal(tui_render_clip("abcdef", 4), 4);
+	assert_int_equal(tui_render_clip("ab", 10), 2);
+	if (setlocale(LC_CTYPE, "C.UTF-8") != NULL) {
+		const char *bar = "\u2588\u2588\u2591"; /* 3 columns, 9 bytes */
+		assert_int_equal(tui_render_width(bar, strlen(bar)), 3);
+		assert_int_equal(tui_render_clip(bar, 2), 6);
+		assert_int_equal(tui_render_clip(bar, 0), 0);
+		const char *wide = "a\u4e2d"; /* a CJK character is 2 columns wide */
+		assert_int_equal(tui_render_width(wide, strlen(wide)), 3);
+		assert_int_equal(tui_render_clip(wide, 2), 1); /* never half a character */
+		setlocale(LC_CTYPE, "C");
+	}
+	/* invalid bytes count one column each */
+	assert_int_equal(tui_render_width("\xff\xfe", 2), 2);
+}
+
+static void
+test_match_oneline(void **state)
+{
+	(void)state;
+	assert_true(tui_render_match("lifecycle stop", ""));
+	assert_true(tui_render_match("Malformed_Input", "malformed"));
+	assert_false(tui_render_match("pass", "hold"));
+	gw_buf b = GW_BUF_INIT;
+	tui_render_oneline(&b, "{\n  \"a\": 1,\n  \"b\":  2\n}\n");
+	assert_string_equal(gw_buf_cstr(&b), "{ \"a\": 1, \"b\": 2 }");
+	gw_buf_reset(&b);
+	tui_render_oneline(&b, " \n\t ");
+	assert_string_equal(gw_buf_cstr(&b), "");
+	gw_buf_free(&b);
+}
+
+static void
+test_key_table(void **state)
+{
+	(void)state;
+	size_t n;
+	const tui_key *k = tui_keys_table(&n);
+	assert_true(n >= 15);
+	gw_buf help = GW_BUF_INIT;
+	tui_keys_help(&help);
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(k[i].label);
+		assert_non_null(k[i].help);
+		assert_int_not_equal(k[i].cmd, TUI_CMD_NONE);
+		assert_int_not_equal(k[i].codes[0], 0);
+		/* every code dispatches to its row: no code is bound twice */
+		for (size_t j = 0; j < TUI_KEY_CODES && k[i].codes[j]; j++)
+			assert_int_equal(tui_keys_lookup(k[i].codes[j]), k[i].cmd);
+		/* the generated help lists every binding */
+		assert_non_null(strstr(gw_buf_cstr(&help), k[i].label));
+		assert_non_null(strstr(gw_buf_cstr(&help), k[i].help));
+		assert_true((k[i].bar_key == NULL) == (k[i].bar_name == NULL));
+	}
+	gw_buf_free(&help);
+	/* the bindings the issue names */
+	assert_int_equal(tui_keys_lookup('?'), TUI_CMD_HELP);
+	assert_int_equal(tui_keys_lookup(KEY_F(1)), TUI_CMD_HELP);
+	assert_int_equal(tui_keys_lookup(':'), TUI_CMD_PROMPT);
+	assert_int_equal(tui_keys_lookup('/'), TUI_CMD_FILTER);
+	assert_int_equal(tui_keys_lookup('s'), TUI_CMD_START);
+	assert_int_equal(tui_keys_lookup('S'), TUI_CMD_STOP);
+	assert_int_equal(tui_keys_lookup('r'), TUI_CMD_RUN);
+	assert_int_equal(tui_keys_lookup('w'), TUI_CMD_SERVE);
+	assert_int_equal(tui_keys_lookup('L'), TUI_CMD_LOG);
+	assert_int_equal(tui_keys_lookup('j'), TUI_CMD_DOWN);
+	assert_int_equal(tui_keys_lookup(KEY_UP), TUI_CMD_UP);
+	assert_int_equal(tui_keys_lookup(KEY_NPAGE), TUI_CMD_PAGE_DOWN);
+	assert_int_equal(tui_keys_lookup(KEY_PPAGE), TUI_CMD_PAGE_UP);
+	assert_int_equal(tui_keys_lookup('g'), TUI_CMD_TOP);
+	assert_int_equal(tui_keys_lookup('G'), TUI_CMD_BOTTOM);
+	assert_int_equal(tui_keys_lookup('\n'), TUI_CMD_DETAIL);
+	assert_int_equal(tui_keys_lookup('l' & 0x1f), TUI_CMD_REDRAW);
+	assert_int_equal(tui_keys_lookup('q'), TUI_CMD_QUIT);
+	assert_int_equal(tui_keys_lookup(KEY_F(10)), TUI_CMD_QUIT);
+	assert_int_equal(tui_keys_lookup('Z'), TUI_CMD_NONE);
+}
+
+/* Translates line and checks the argv after "tau-gateway". */
+static void
+expect_flags(const char *line, const char *const *want, size_t n)
+{
+	tui_line l;
+	gw_err err;
+	gw_err_clear(&err);
+	assert_int_equal(tui_cmd_translate(line, "fx/default.json", &l, &err), 0);
+	assert_int_equal(l.kind, TUI_LINE_FLAGS);
+	assert_int_equal(l.argc, (int)n + 1);
+	assert_string_equal(l.argv[0], "tau-gateway");
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(l.argv[i + 1], want[i]);
+	assert_null(l.argv[n + 1]);
+	tui_line_free(&l);
+}
+
+static void
+test_cmd_words(void **state)
+{
+	(void)state;
+	expect_flags("start", (const char *[]){ "--gateway-service-start" }, 1);
+	expect_flags("stop", (const char *[]){ "--gateway-service-stop" }, 1);
+	expect_flags("  stop  drain   window ", (const char *[]){ "--gateway-service-stop",
+	    "--gateway-service-stop-reason", "drain window" }, 3);
+	expect_flags("stop 'two  spaces'", (const char *[]){ "--gateway-service-stop",
+	    "--gateway-service-stop-reason", "two  spaces" }, 3);
+	expect_flags("status", (const char *[]){ "--gateway-service-status" }, 1);
+	expect_flags("run", (const char *[]){ "--gateway-contract-runner", "--gateway-fixture",
+	    "fx/default.json" }, 3);
+	expect_flags("run 'a b.json'", (const char *[]){ "--gateway-contract-runner",
+	    "--gateway-fixture", "a b.json" }, 3);
+	expect_flags("health", (const char *[]){ "--transport-health-inspect", "gateway" }, 2);
+	expect_flags("inspect ops-bot", (const char *[]){ "--channel-store-inspect", "gateway/ops-bot" }, 2);
+	expect_flags("inspect gateway/x", (const char *[]){ "--channel-store-inspect", "gateway/x" }, 2);
+	expect_flags("--gateway-service-stop --gateway-service-stop-reason maintenance_window",
+	    (const char *[]){ "--gateway-service-stop", "--gateway-service-stop-reason",
+	    "maintenance_window" }, 3);
+
+	tui_line l;
+	gw_err err;
+	assert_int_equal(tui_cmd_translate("serve", NULL, &l, &err), 0);
+	assert_int_equal(l.kind, TUI_LINE_SERVE);
+	assert_null(l.arg);
+	tui_line_free(&l);
+	assert_int_equal(tui_cmd_translate("serve 127.0.0.1:0", NULL, &l, &err), 0);
+	assert_string_equal(l.arg, "127.0.0.1:0");
+	tui_line_free(&l);
+	assert_int_equal(tui_cmd_translate("unserve", NULL, &l, &err), 0);
+	assert_int_equal(l.kind, TUI_LINE_UNSERVE);
+	tui_line_free(&l);
+	assert_int_equal(tui_cmd_translate("help", NULL, &l, &err), 0);
+	assert_int_equal(l.kind, TUI_LINE_HELP);
+	tui_line_free(&l);
+	assert_int_equal(tui_cmd_translate("quit", NULL, &l, &err), 0);
+	assert_int_equal(l.kind, TUI_LINE_QUIT);
+	tui_line_free(&l);
+	assert_int_equal(tui_cmd_translate("   ", NULL, &l, &err), 0);
+	assert_int_equal(l.kind, TUI_LINE_EMPTY);
+	tui_line_free(&l);
+}
+
+static void
+test_cmd_errors(void **state)
+{
+	(void)state;
+	struct {
+		const char *line, *msg;
+	} cases[] = {
+		{ "bogus", "unknown command 'bogus'" },
+		{ "start now", "usage: start" },
+		{ "run a b", "usage: run [fixture]" },
+		{ "inspect", "usage: inspect <actor>" },
+		{ "inspect a b", "usage: inspect <actor>" },
+		{ "stop 'unterminated", "unterminated ' quote" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tui_line l;
+		gw_err err;
+		gw_err_clear(&err);
+		assert_int_equal(tui_cmd_translate(cases[i].line, "x", &l, &err), -EINVAL);
+		assert_int_equal(err.exit_code, GW_EXIT_USAGE);
+		assert_non_null(strstr(err.msg, cases[i].msg));
+		assert_null(l.argv);
+	}
+	size_t n;
+	const tui_word *w = tui_cmd_words(&n);
+	assert_int_equal(n, 10);
+	gw_buf help = GW_BUF_INIT;
+	tui_cmd_help(&help);
+	for (size_t i = 0; i < n; i++)
+		assert_non_null(strstr(gw_buf_cstr(&help), w[i].name));
+	gw_buf_free(&help);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gauge_fill),
+		cmocka_unit_test(test_gauge_level),
+		cmocka_unit_test(test_gauge_text),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_event_cycle),
+		cmocka_unit_test(test_event_other),
+		cmocka_unit_test(test_width_clip),
+		cmocka_unit_test(test_match_oneline),
+		cmocka_unit_test(test_key_table),
+		cmocka_unit_test(test_cmd_words),
+		cmocka_unit_test(test_cmd_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
