@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# bench/console.sh - console speed figures (issue 4 §5).  Prints figures;
+# asserts nothing.
+#
+#   bench/console.sh [TAU_BIN]     (default: build/tau-gateway)
+#   IDLE_SECS=30 LOG_MB=1024 CASES=100000 to scale.
+#
+# 1. idle CPU over IDLE_SECS in tmux, from /proc/<pid>/stat (utime+stime)
+# 2. time to the first full frame with a LOG_MB runtime-events.jsonl
+#    (the console's own figure from TAU_CONSOLE_STATS_FILE, and as seen
+#    from outside: launch until the stats file appears)
+# 3. RSS with that log
+# 4. redraw rate while another process runs a CASES-case fixture and a
+#    third one hammers stop/start: frames per second, and the shortest gap
+#    between two frames (the console draws at most every 100 ms)
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${1:-${TAU_BIN:-$SRC/build/tau-gateway}}
+IDLE_SECS=${IDLE_SECS:-30}
+LOG_MB=${LOG_MB:-1024}
+CASES=${CASES:-100000}
+W=$(mktemp -d "${TMPDIR:-/tmp}/tau-bench-console.XXXXXX")
+SOCK="tau-bench-console-$$"
+PIDS=()
+cleanup() {
+	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+TCK=$(getconf CLK_TCK)
+
+# start_console NAME STATE_DIR: console in its own tmux window; echoes its pid
+start_console() {
+	local name=$1 sd=$2
+	rm -f "$W/$name.stats"
+	local cmd="env TAU_CONSOLE_STATS_FILE=$W/$name.stats XDG_STATE_HOME=$W/xdg $BIN --console --gateway-state-dir $sd"
+	if tmux -L "$SOCK" has-session 2>/dev/null; then
+		tmux -L "$SOCK" new-window -d -n "$name" "$cmd"
+	else
+		tmux -L "$SOCK" -f /dev/null new-session -d -s bench -n "$name" -x 120 -y 40 "$cmd"
+	fi
+	local pid=""
+	for _ in $(seq 200); do
+		pid=$(tmux -L "$SOCK" list-panes -t "bench:$name" -F '#{pane_pid}' 2>/dev/null || true)
+		[ -n "$pid" ] && [ -s "$W/$name.stats" ] && break
+		sleep 0.01
+	done
+	echo "$pid"
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+stat_field() { sed -nE "s/.*$2=([0-9]+).*/\\1/p" "$1"; }
+
+echo "tau-gateway console bench ($BIN)"
+echo "machine: $(nproc) cores, $(uname -r)"
+
+# ---- 1. idle CPU -------------------------------------------------------------
+mkdir -p "$W/idle"
+"$BIN" --gateway-contract-runner --gateway-fixture "$SRC/fixtures/gateway-contract/mixed-outcomes.json" \
+	--gateway-state-dir "$W/idle" >/dev/null
+pid=$(start_console idle "$W/idle")
+sleep 1
+t0=$(cpu_ticks "$pid"); f0=$(stat_field "$W/idle.stats" frames)
+sleep "$IDLE_SECS"
+t1=$(cpu_ticks "$pid"); f1=$(stat_field "$W/idle.stats" frames)
+awk -v d=$((t1 - t0)) -v tck="$TCK" -v s="$IDLE_SECS" -v f=$((f1 - f0)) 'BEGIN {
+	printf "idle CPU over %ds: %.3f%% of one core (%d ticks at %d Hz), %d redraws\n", s, 100 * d / (tck * s), d, tck, f }'
+
+# ---- 2/3. first frame and RSS with a big log ----------------------------------
+mkdir -p "$W/big"
+line=$(tail -n 1 "$W/idle/runtime-events.jsonl")
+printf '%s\n' "$line" >"$W/big/seed"
+# doubling: 2^n lines of ~700 bytes
+while [ "$(stat -c %s "$W/big/seed")" -lt $((LOG_MB * 1024 * 1024)) ]; do
+	cat "$W/big/seed" "$W/big/seed" >"$W/big/tmp"
+	mv "$W/big/tmp" "$W/big/seed"
+done
+mv "$W/big/seed" "$W/big/runtime-events.jsonl"
+cp "$W/idle/state.json" "$W/big/state.json"
+sync
+size_mb=$(($(stat -c %s "$W/big/runtime-events.jsonl") / 1024 / 1024))
+t_start=$(date +%s%N)
+pid=$(start_console big "$W/big")
+t_seen=$(date +%s%N)
+ff=$(stat_field "$W/big.stats" first_frame_ms)
+echo "first full frame with a ${size_mb} MB runtime-events.jsonl: ${ff} ms inside the console, $(((t_seen - t_start) / 1000000)) ms from launch (tmux start included)"
+sleep 0.5
+echo "RSS with the ${size_mb} MB log: $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status") (VmHWM $(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$pid/status"))"
+tmux -L "$SOCK" kill-window -t bench:big
+rm -f "$W/big/runtime-events.jsonl"
+
+# ---- 4. redraws under load ----------------------------------------------------
+mkdir -p "$W/load"
+python3 "$SRC/bench/gen_fixture.py" "$CASES" "$W/big.json" --actors 64 --name "bench-$CASES"
+pid=$(start_console load "$W/load")
+sleep 0.5
+f0=$(stat_field "$W/load.stats" frames); c0=$(cpu_ticks "$pid")
+# sample the frame counter every 20 ms to find the shortest gap between redraws
+(
+	prev=$f0; last_t=0; min_gap=999999
+	while [ ! -e "$W/load.done" ]; do
+		f=$(stat_field "$W/load.stats" frames)
+		now=$(($(date +%s%N) / 1000000))
+		if [ -n "$f" ] && [ "$f" != "$prev" ]; then
+			[ "$last_t" -gt 0 ] && [ $((f - prev)) -eq 1 ] && [ $((now - last_t)) -lt "$min_gap" ] && min_gap=$((now - last_t))
+			prev=$f; last_t=$now
+		fi
+		sleep 0.02
+	done
+	echo "$min_gap" >"$W/load.mingap"
+) &
+PIDS+=($!)
+t0=$(date +%s%N)
+"$BIN" --gateway-contract-runner --gateway-fixture "$W/big.json" --gateway-queue-limit "$CASES" \
+	--gateway-state-dir "$W/load" >/dev/null &
+runner=$!
+PIDS+=($runner)
+n=0
+while kill -0 "$runner" 2>/dev/null; do
+	"$BIN" --gateway-service-stop --gateway-service-stop-reason "bench_$n" --gateway-state-dir "$W/load" >/dev/null
+	"$BIN" --gateway-service-start --gateway-state-dir "$W/load" >/dev/null
+	n=$((n + 1))
+done
+wait "$runner" || true
+t1=$(date +%s%N)
+sleep 0.3
+touch "$W/load.done"
+wait
+f1=$(stat_field "$W/load.stats" frames); c1=$(cpu_ticks "$pid")
+ms=$(((t1 - t0) / 1000000))
+awk -v f=$((f1 - f0)) -v ms="$ms" -v n="$n" -v c=$((c1 - c0)) -v tck="$TCK" -v cases="$CASES" -v gap="$(cat "$W/load.mingap")" 'BEGIN {
+	printf "under load (%d-case fixture in another process + %d stop/start pairs, %.1f s): %d redraws = %.1f per second; shortest observed gap %s ms; console CPU %.1f%% of one core\n",
+	    cases, n, ms / 1000, f, f * 1000 / ms, gap, 100 * c / (tck * ms / 1000) }'
+grep -q "bench-$CASES" "$W/load/runtime-events.jsonl" && echo "the console saw the cycle line: $(tmux -L "$SOCK" capture-pane -p -t bench:load | grep -c "bench-$CASES") rows on screen mention it"
