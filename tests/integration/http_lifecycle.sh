@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Server lifecycle: service start recorded before the listening line, the
+# line's format, a bind failure (exit 69, startup_failure_streak and
+# last_startup_error recorded), graceful SIGTERM and SIGINT with a stream
+# open (terminal event, [DONE], stop reason openresponses_server_shutdown),
+# and a client disconnect mid-stream cancelling the upstream transfer.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib/http.sh"
+
+h_stub
+export OPENAI_API_KEY=sk-x
+h_gateway GW --model openai/m --provider-base-url "$STUB_URL"
+out=$(cat "$T/GW.out")
+t_match "service start line first" '^gateway service status: state_path=.*service_status=running' "$(head -1 <<<"$out")"
+t_match "listening line" "^gateway openresponses server listening: endpoint=/v1/responses addr=127\.0\.0\.1:[1-9][0-9]* state_dir=$T/state\$" "$(sed -n 2p <<<"$out")"
+t_eq "start recorded" running "$(jq -r .service.status "$T/state/state.json")"
+attempts=$(jq -r .service.startup_attempts "$T/state/state.json")
+
+# disconnect mid-stream: the upstream transfer is cancelled
+t_spawn CL curl -s -N -H "Authorization: Bearer $TOKEN" -d '{"input":"[stub:hang] x","stream":true}' "http://$ADDR/v1/responses"
+t_wait_line "$T/CL.out" '^event: response.in_progress' 10
+h_wait_metric tau_gateway_active_streams 1
+t_ok "stream open"
+kill "$CL"
+h_wait_metric tau_gateway_upstream_cancelled_total 1 && t_ok "disconnect cancels the upstream"
+h_wait_metric tau_gateway_active_streams 0 && t_ok "stream closed"
+t_contains "cancel logged" "cancelled" "$(cat "$T/GW.err")"
+
+# bind failure on the same address: exit 69, recorded
+"$TAU_BIN" --gateway-state-dir "$T/state" --gateway-openresponses-server --gateway-openresponses-bind "$ADDR" \
+	--gateway-openresponses-auth-token x >"$T/bind.out" 2>"$T/bind.err"
+t_eq "bind failure exits 69" 69 "$?"
+t_contains "bind failure message" "failed to bind gateway openresponses server on $ADDR" "$(cat "$T/bind.err")"
+t_eq "failure streak recorded" 1 "$(jq -r .service.startup_failure_streak "$T/state/state.json")"
+t_contains "last_startup_error recorded" "failed to bind" "$(jq -r .service.last_startup_error "$T/state/state.json")"
+t_eq "attempt counted" $((attempts + 1)) "$(jq -r .service.startup_attempts "$T/state/state.json")"
+
+# SIGTERM with a stream open: terminal event, [DONE], clean exit, stop recorded
+t_spawn CL2 curl -s -N -H "Authorization: Bearer $TOKEN" -d '{"input":"[stub:hang] y","stream":true}' "http://$ADDR/v1/responses"
+t_wait_line "$T/CL2.out" '^event: response.in_progress' 10
+h_stop "$GW"
+t_eq "SIGTERM: exit 0" 0 "$HRC"
+wait "$CL2"
+t_eq "SIGTERM: stream got response.failed" 1 "$(grep -c '^event: response.failed' "$T/CL2.out")"
+t_eq "SIGTERM: shutdown code" server_shutdown "$(grep '^data: {"type":"response.failed"' "$T/CL2.out" | cut -c7- | jq -r .response.error.code)"
+t_eq "SIGTERM: [DONE] last" "data: [DONE]" "$(grep -v '^$' "$T/CL2.out" | tail -1)"
+t_eq "SIGTERM: stopped" stopped "$(jq -r .service.status "$T/state/state.json")"
+t_eq "SIGTERM: reason" openresponses_server_shutdown "$(jq -r .service.last_stop_reason "$T/state/state.json")"
+t_match "SIGTERM: stop line printed" 'service_status=stopped .*last_stop_reason=openresponses_server_shutdown' "$(tail -1 "$T/GW.out")"
+
+# SIGINT behaves the same
+h_gateway GW2 --gateway-state-dir "$T/s2"
+kill -INT "$GW2"
+wait "$GW2"
+t_eq "SIGINT: exit 0" 0 "$?"
+t_eq "SIGINT: reason" openresponses_server_shutdown "$(jq -r .service.last_stop_reason "$T/s2/state.json")"
+
+# IPv6 loopback, when the host has it
+if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 2>/dev/null; then
+	t_spawn GW3 "$TAU_BIN" --gateway-state-dir "$T/s3" --gateway-openresponses-server \
+		--gateway-openresponses-bind '[::1]:0' --gateway-openresponses-auth-token "$TOKEN"
+	t_wait_line "$T/GW3.out" 'listening: .*addr=\[::1\]:[0-9]+ ' 10 && t_ok "IPv6 bind"
+	a6=$(sed -n 's/.*addr=\(\[::1\]:[0-9]*\) .*/\1/p' "$T/GW3.out")
+	t_eq "IPv6 healthz" '{"status":"ok"}' "$(curl -s "http://$a6/healthz")"
+	h_stop "$GW3"
+fi
+t_done

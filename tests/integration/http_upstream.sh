@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# openai/<model> against the upstream stub: request translation (asserted on
+# what the stub recorded) and reply translation, JSON and SSE; tool calls;
+# usage; finish_reason length; retries on 500/429 (Retry-After) and none
+# after the first streamed byte; timeouts (504), garbage and a broken stream
+# (502 naming the status); split UTF-8 in the SSE stream.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib/http.sh"
+
+h_stub
+export OPENAI_API_KEY=sk-test-key
+h_gateway GW --model openai/gpt-test --provider-base-url "$STUB_URL" --request-timeout-ms 2000 \
+	--provider-max-retries 2
+last() { tail -1 "$STUB_REC"; }
+nrec() { wc -l <"$STUB_REC"; }
+
+# request translation, non-stream
+h_post '{"instructions":"Be brief","temperature":0.3,"top_p":0.9,"max_output_tokens":50,"input":[
+ {"type":"message","role":"system","content":"sys"},
+ {"type":"message","role":"developer","content":"dev"},
+ {"type":"message","role":"user","content":[{"type":"input_text","text":"see"},{"type":"input_image","image_url":"data:image/png;base64,AAAA","detail":"low"}]},
+ {"type":"message","role":"assistant","content":"ok"},
+ {"type":"function_call","call_id":"call_9","name":"f","arguments":"{\"a\":1}"},
+ {"type":"function_call_output","call_id":"call_9","output":"42"},
+ {"type":"message","role":"user","content":"hello stub"}]}'
+t_eq "json: 200" 200 "$HS"
+r=$(last)
+t_eq "upstream path" /v1/chat/completions "$(jq -r .path <<<"$r")"
+t_eq "upstream auth header" "Bearer sk-test-key" "$(jq -r '.headers.authorization' <<<"$r")"
+t_eq "upstream model" gpt-test "$(jq -r .body.model <<<"$r")"
+t_eq "upstream roles" "system system system user assistant tool user" "$(jq -r '[.body.messages[].role]|join(" ")' <<<"$r")"
+t_eq "instructions first" "Be brief" "$(jq -r '.body.messages[0].content' <<<"$r")"
+t_eq "developer becomes system" dev "$(jq -r '.body.messages[2].content' <<<"$r")"
+t_eq "image part" '{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}}' "$(jq -c '.body.messages[3].content[1]' <<<"$r")"
+t_eq "text part" '{"type":"text","text":"see"}' "$(jq -c '.body.messages[3].content[0]' <<<"$r")"
+t_eq "assistant text with its tool_calls" '{"role":"assistant","content":"ok","tool_calls":[{"id":"call_9","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]}' "$(jq -c '.body.messages[4]' <<<"$r")"
+t_eq "function output to tool message" '{"role":"tool","tool_call_id":"call_9","content":"42"}' "$(jq -c '.body.messages[5]' <<<"$r")"
+t_eq "temperature" 0.3 "$(jq -r .body.temperature <<<"$r")"
+t_eq "top_p" 0.9 "$(jq -r .body.top_p <<<"$r")"
+t_eq "max_tokens" 50 "$(jq -r .body.max_tokens <<<"$r")"
+t_eq "no stream flag" null "$(jq -r .body.stream <<<"$r")"
+t_eq "reply text" "stub reply: hello stub" "$(h_jq .output_text)"
+t_match "usage from upstream" '^[1-9][0-9]*$' "$(h_jq .usage.input_tokens)"
+t_eq "usage total" "$(($(h_jq .usage.input_tokens) + $(h_jq .usage.output_tokens)))" "$(h_jq .usage.total_tokens)"
+
+# tools and tool_choice; the stub answers with a tool call
+h_post '{"input":"weather?","tools":[{"type":"function","name":"get_weather","description":"w","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}],"tool_choice":{"type":"function","name":"get_weather"}}'
+r=$(last)
+t_eq "tools translated" '[{"type":"function","function":{"name":"get_weather","description":"w","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]' "$(jq -c .body.tools <<<"$r")"
+t_eq "tool_choice translated" '{"type":"function","function":{"name":"get_weather"}}' "$(jq -c .body.tool_choice <<<"$r")"
+t_eq "function_call item" function_call "$(h_jq '.output[0].type')"
+t_eq "call id from upstream" call_stub_1 "$(h_jq '.output[0].call_id')"
+t_eq "call name" get_weather "$(h_jq '.output[0].name')"
+t_eq "call arguments" '{"city":"Paris"}' "$(h_jq '.output[0].arguments')"
+prev=$(h_jq .id)
+h_post "{\"previous_response_id\":\"$prev\",\"input\":[{\"type\":\"function_call_output\",\"call_id\":\"call_stub_1\",\"output\":\"sunny\"}],\"tools\":[{\"type\":\"function\",\"name\":\"get_weather\"}]}"
+r=$(last)
+t_eq "tool loop: history replayed" "user assistant tool" "$(jq -r '[.body.messages[].role]|join(" ")' <<<"$r")"
+t_eq "tool loop: reply" "stub saw tool result: sunny" "$(h_jq .output_text)"
+
+# streaming: stream flags, deltas, usage from the final chunk, tool call args
+curl -s -N -o "$T/sse" -H "Authorization: Bearer $TOKEN" -d '{"input":"stream me please now","stream":true}' "http://$ADDR/v1/responses"
+r=$(last)
+t_eq "stream: upstream stream flag" true "$(jq -r .body.stream <<<"$r")"
+t_eq "stream: include_usage" true "$(jq -r .body.stream_options.include_usage <<<"$r")"
+t_eq "stream: several deltas" 1 "$(($(grep -c '^event: response.output_text.delta' "$T/sse") > 1))"
+fin=$(grep '^data: {"type":"response.completed"' "$T/sse" | cut -c7-)
+t_eq "stream: final text" "stub reply: stream me please now" "$(jq -r .response.output_text <<<"$fin")"
+t_match "stream: usage" '^[1-9]' "$(jq -r .response.usage.total_tokens <<<"$fin")"
+curl -s -N -o "$T/sse" -H "Authorization: Bearer $TOKEN" -d '{"input":"w","stream":true,"tools":[{"type":"function","name":"get_weather"}]}' "http://$ADDR/v1/responses"
+t_eq "stream: argument deltas" 2 "$(grep -c '^event: response.function_call_arguments.delta' "$T/sse")"
+t_eq "stream: arguments done" '{"city":"Paris"}' "$(grep '^data: {"type":"response.function_call_arguments.done"' "$T/sse" | cut -c7- | jq -r .arguments)"
+
+# split UTF-8 and split lines across network reads
+curl -s -N -o "$T/sse" -H "Authorization: Bearer $TOKEN" -d '{"input":"[stub:split_utf8] x","stream":true}' "http://$ADDR/v1/responses"
+t_eq "split utf8: text intact" "héllo wörld ✓ 日本" "$(grep '^data: {"type":"response.completed"' "$T/sse" | cut -c7- | jq -r .response.output_text)"
+h_post '{"input":"[stub:split_utf8] x"}'
+t_eq "split utf8 json: text intact" "héllo wörld ✓ 日本" "$(h_jq .output_text)"
+
+# finish_reason length -> incomplete
+h_post '{"input":"[stub:length] x"}'
+t_eq "length: incomplete" incomplete "$(h_jq .status)"
+t_eq "length: reason" max_output_tokens "$(h_jq .incomplete_details.reason)"
+
+# failures: 500 retried (1 + 2 retries), then 502 naming the status; body not echoed
+n0=$(nrec)
+h_post '{"input":"[stub:status500] x"}'
+t_eq "500: 502" 502 "$HS"
+t_eq "500: code" upstream_error "$(h_jq .error.code)"
+t_contains "500: names status" "500" "$(h_jq .error.message)"
+t_eq "500: upstream body not echoed" 0 "$(grep -c 'stub forced' "$T/body" || true)"
+t_eq "500: 3 attempts" 3 "$(($(nrec) - n0))"
+t_eq "500: attempt header" "0 1 2" "$(tail -3 "$STUB_REC" | jq -r '.headers["x-tau-retry-attempt"]' | xargs)"
+# 429 once with Retry-After: 1 -> retried after it, then success
+n0=$(nrec)
+h_post '{"input":"[stub:status429-once] x"}'
+t_eq "429 once: success" 200 "$HS"
+t_eq "429 once: 2 attempts" 2 "$(($(nrec) - n0))"
+h_post '{"input":"[stub:status500-once] x","stream":true}'
+t_eq "500 once (stream): retried before any byte" 200 "$HS"
+# hang -> 504 after --request-timeout-ms
+h_post '{"input":"[stub:hang] x"}'
+t_eq "hang: 504" 504 "$HS"
+t_eq "hang: code" upstream_timeout "$(h_jq .error.code)"
+# garbage -> 502
+h_post '{"input":"[stub:garbage] x"}'
+t_eq "garbage: 502" 502 "$HS"
+t_eq "garbage: code" upstream_error "$(h_jq .error.code)"
+curl -s -N -o "$T/sse" -H "Authorization: Bearer $TOKEN" -d '{"input":"[stub:garbage] x","stream":true}' "http://$ADDR/v1/responses"
+t_eq "garbage stream: response.failed" 1 "$(grep -c '^event: response.failed' "$T/sse")"
+# close mid-stream: JSON -> 502; SSE -> response.failed after deltas, no retry
+h_post '{"input":"[stub:close_mid_stream] x"}'
+t_eq "close mid json: 502" 502 "$HS"
+n0=$(nrec)
+curl -s -N -o "$T/sse" -H "Authorization: Bearer $TOKEN" -d '{"input":"[stub:close_mid_stream] x","stream":true}' "http://$ADDR/v1/responses"
+t_eq "close mid stream: failed event" upstream_error "$(grep '^data: {"type":"response.failed"' "$T/sse" | cut -c7- | jq -r .response.error.code)"
+t_eq "close mid stream: ends with [DONE]" "data: [DONE]" "$(tail -2 "$T/sse" | head -1)"
+t_eq "close mid stream: no retry after first byte" 1 "$(($(nrec) - n0))"
+
+# metrics: upstream attempts and errors by status
+h_req GET /metrics
+t_match "metrics upstream 500 errors" 'tau_gateway_upstream_errors_total\{status="500"\} [1-9]' "$(cat "$T/body")"
+t_match "metrics upstream 200" 'tau_gateway_upstream_requests_total\{status="200"\} [1-9]' "$(cat "$T/body")"
+h_stop "$GW"
+
+# a model that needs a key: refused at start-up, naming the variable
+unset OPENAI_API_KEY
+"$TAU_BIN" --gateway-state-dir "$T/nokey" --gateway-openresponses-server --gateway-openresponses-auth-token x \
+	--model openai/gpt-test >"$T/nokey.out" 2>"$T/nokey.err"
+rc=$?
+t_eq "no key: usage exit" 64 "$rc"
+t_contains "no key: names OPENAI_API_KEY" OPENAI_API_KEY "$(cat "$T/nokey.err")"
+t_done
