@@ -25,6 +25,7 @@ SOCK="tau-bench-console-$$"
 PIDS=()
 cleanup() {
 	tmux -L "$SOCK" kill-server 2>/dev/null || true
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	rm -rf "$W"
 }

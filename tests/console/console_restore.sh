@@ -19,7 +19,7 @@ check_restored() {
 }
 
 restart() {
-	tc_tmux kill-server 2>/dev/null
+	tc_stop
 	tc_start "$@"
 	tc_expect "console up" 'Service RUNNING'
 }
@@ -48,7 +48,7 @@ kill -TERM "$pid"
 check_restored "SIGTERM with an open prompt" 143
 
 # a fatal start-up error (the --console-log file cannot be opened)
-tc_tmux kill-server
+tc_stop
 tc_start --console-log "$T/no/such/dir/log"
 check_restored "start-up error" 73
 t_contains "the error is printed" "console-log" "$(tc_screen)"

@@ -30,7 +30,11 @@ tc_expect "mixed-outcomes: last cycle counters" 'discovered 3  queued 3  applied
 t_match "state.json: gate hold" '"gate": "hold"' "$(cat "$SD/state.json")"
 
 # another holder of the state lock: the run fails at once (69), the console lives
-flock "$SD/.lock" sleep 30 &
+(
+	exec 9>"$SD/.lock"
+	flock 9
+	exec sleep 30
+) </dev/null >/dev/null 2>&1 &
 holder=$!
 T_PIDS+=("$holder")
 for _ in $(seq 100); do flock -n "$SD/.lock" true || break; sleep 0.05; done

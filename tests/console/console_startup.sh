@@ -27,7 +27,7 @@ t_match "last update time" 'updated [0-9]{2}:[0-9]{2}:[0-9]{2}' "$s"
 # a fresh directory: defaults, nothing created
 tc_keys q
 tc_expect "quit" 'CONSOLE_EXIT=0'
-tc_tmux kill-server
+tc_stop
 rm -rf "$SD"
 tc_start
 tc_expect "fresh dir: running, PASS" 'Service RUNNING .*Rollout PASS guardrail_checks_passing'

@@ -16,7 +16,7 @@ t_eq "no colour attributes" "0" "$(tc_tmux capture-pane -p -e -t tc | grep -Ec $
 t_match "reverse video for the title" $'\e\\[7m' "$(tc_tmux capture-pane -p -e -t tc | head -1)"
 tc_keys q
 tc_expect "quit" 'CONSOLE_EXIT=0'
-tc_tmux kill-server
+tc_stop
 
 if locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$'; then
 	TC_ENV="LC_ALL=C.UTF-8" tc_start
@@ -25,7 +25,7 @@ if locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$'; then
 	t_match "colours in colour mode" $'\e\\[[0-9;]*3[0-7]m' "$(tc_tmux capture-pane -p -e -t tc)"
 	tc_keys q
 	tc_expect "quit" 'CONSOLE_EXIT=0'
-	tc_tmux kill-server
+	tc_stop
 fi
 
 TC_ENV="TERM=dumb LC_ALL=C" tc_start --console-log "$T/console.log"

@@ -12,16 +12,28 @@
 #   tc_screen            the pane's text
 #   tc_wait REGEX [SECS] poll the pane until REGEX matches (bounded)
 #   tc_console_pid       PID of the console process
-# The tmux server is killed on exit, with everything it started.
-TC_SOCK="tau-console-$$-$RANDOM"
+#   tc_stop              end the tmux server (tc_start also starts a new one)
+# Every tmux server is killed on exit, with everything it started.
+TC_SOCK=""
+TC_SOCKS=()
 SD=$T/state
 mkdir -p "$SD" "$T/xdg"
 
 tc_tmux() { tmux -L "$TC_SOCK" -f /dev/null "$@"; }
 
 tc_cleanup() {
-	tmux -L "$TC_SOCK" kill-server 2>/dev/null
+	local s
+	for s in "${TC_SOCKS[@]}"; do
+		tmux -L "$s" kill-server 2>/dev/null
+		rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$s"
+	done
 	t_cleanup
+}
+
+# Ends the current tmux server (and the console in it).
+tc_stop() {
+	[ -n "$TC_SOCK" ] && tmux -L "$TC_SOCK" kill-server 2>/dev/null
+	TC_SOCK=""
 }
 trap tc_cleanup EXIT
 
@@ -32,6 +44,10 @@ tc_start() {
 $(printf '%q' "$TAU_BIN") --console --gateway-state-dir $(printf '%q' "$SD")$args; \
 echo CONSOLE_EXIT=\$?; echo STTY \$(stty -a | tr ' ;' '\n\n' | grep -Ex -- '-?(icanon|echo|isig|icrnl)'); \
 exec sleep 600"
+	# a fresh server per start: reusing a socket races with the old server's exit
+	tc_stop
+	TC_SOCK="tau-console-$$-$RANDOM-${#TC_SOCKS[@]}"
+	TC_SOCKS+=("$TC_SOCK")
 	tc_tmux new-session -d -s tc -x "${TC_COLS:-120}" -y "${TC_ROWS:-40}" "$cmd"
 }
 
