@@ -64,7 +64,9 @@ gw_events_append_lifecycle(const char *dir, uint64_t now, const char *transition
 typedef struct gw_sum_ctx {
 	gw_events_summary *s;
 	gw_strmap *index;       /* code -> position in counts */
-	gw_arena *keys;
+	gw_buf key;             /* scratch for the trimmed code being counted:
+	                         * reused per code, so memory stays flat over a
+	                         * 1 GB log (an arena copy per code grew it) */
 	size_t cap;
 } gw_sum_ctx;
 
@@ -120,7 +122,9 @@ gw_sum_line(gw_sum_ctx *c, const char *line, size_t n)
 			tl--;
 		if (tl == 0)
 			continue;
-		char *code = gw_arena_strndup(c->keys, t, tl);
+		gw_buf_reset(&c->key);
+		gw_buf_append(&c->key, t, tl);
+		const char *code = c->key.data;
 		size_t pos;
 		if (gw_strmap_get(c->index, code, &pos)) {
 			s->counts[pos].count++;
@@ -214,11 +218,11 @@ gw_events_summarize(const char *path, gw_events_summary *out, gw_err *err)
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	out->present = true;
-	gw_sum_ctx c = { out, gw_strmap_new(32), gw_arena_new(), 0 };
+	gw_sum_ctx c = { out, gw_strmap_new(32), GW_BUF_INIT, 0 };
 	int64_t rc = gw_stream_lines(fd, true, gw_sum_raw, &c);
 	close(fd);
 	gw_strmap_free(c.index);
-	gw_arena_free(c.keys);
+	gw_buf_free(&c.key);
 	if (rc < 0) {
 		gw_events_summary_free(out);
 		return gw_err_set(err, (int)rc, GW_EXIT_IOERR, "cannot read %s: %s", path,
