@@ -268,8 +268,14 @@ srv_route_status(struct MHD_Connection *c, srv_req *r)
 	srv_server *s = r->srv;
 	gw_err err;
 	gw_err_clear(&err);
+	/* counters only: the percentile window is for srv_get_stats */
 	srv_stats st;
-	srv_get_stats(s, &st);
+	memset(&st, 0, sizeof(st));
+	st.requests = atomic_load(&s->metrics.requests);
+	st.active_streams = atomic_load(&s->metrics.active_streams);
+	st.status_4xx = atomic_load(&s->metrics.status_4xx);
+	st.status_5xx = atomic_load(&s->metrics.status_5xx);
+	st.uptime_ms = gw_clock_mono_ms() - s->started_mono_ms;
 	gw_buf b = GW_BUF_INIT;
 	pthread_mutex_lock(&s->status_lock);
 	int rc = srv_status_refresh(s, &err);

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# bench/http.sh - HTTP throughput and latency of tau-gateway, side by side
+# with its anchors, all inside one network namespace (unshare -n, loopback
+# only).  Prints figures; never fails on speed.
+#
+#   bench/http.sh [BIN]        BIN defaults to build/tau-gateway
+#   BENCH_SECS=10 BENCH_RUNS=3 BENCH_CONNS=64   wrk settings (1 thread)
+#   BENCH_SSE_N=200            sequential SSE requests for time-to-first-data
+#   PORTKEY_DIR=dir            where npm installs @portkey-ai/gateway 1.15.2
+#                              (default ~/.cache/tau-bench/portkey; skipped
+#                              when npm cannot install it)
+#
+# Measurements (wrk: 1 thread, 64 connections, 10 s, 3 runs, medians):
+#   1. GET /gateway/status            vs nginx (worker_processes 1) serving a
+#                                     static file of the same size
+#   2. POST /v1/responses, local/echo, store false and default store, vs nginx
+#   3. POST /v1/responses, openai/* -> upstream stub, vs the stub directly and
+#      vs Portkey in front of the same stub (non-stream), and the added SSE
+#      time to the first data: line over BENCH_SSE_N sequential requests
+# Each server's peak RSS (VmHWM) is printed after its load.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$(realpath "${1:-$ROOT/build/tau-gateway}")
+
+if [ "${BENCH_IN_NS:-}" != 1 ]; then
+	for t in wrk nginx curl python3; do
+		command -v "$t" >/dev/null || { echo "bench/http.sh: needs $t (apt-get install wrk nginx-light curl python3)" >&2; exit 69; }
+	done
+	PORTKEY_DIR=${PORTKEY_DIR:-$HOME/.cache/tau-bench/portkey}
+	if [ ! -f "$PORTKEY_DIR/node_modules/@portkey-ai/gateway/build/start-server.js" ] && command -v npm >/dev/null; then
+		mkdir -p "$PORTKEY_DIR"
+		cat >"$PORTKEY_DIR/package.json" <<'EOF'
+{ "name": "tau-bench-portkey", "private": true,
+  "dependencies": { "@portkey-ai/gateway": "1.15.2" },
+  "overrides": { "@hono/node-server": "1.13.8" } }
+EOF
+		(cd "$PORTKEY_DIR" && npm install --no-audit --no-fund --loglevel=error >/dev/null 2>&1) ||
+			echo "bench/http.sh: npm could not install @portkey-ai/gateway; skipping Portkey" >&2
+	fi
+	export PORTKEY_DIR BENCH_IN_NS=1
+	exec unshare -n -- "$0" "$BIN"
+fi
+
+ip link set lo up
+SECS=${BENCH_SECS:-10}
+RUNS=${BENCH_RUNS:-3}
+CONNS=${BENCH_CONNS:-64}
+SSE_N=${BENCH_SSE_N:-200}
+W=$(mktemp -d /tmp/tau-bench.XXXXXX)
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+TOKEN=bench-token
+
+wait_port() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
+		sleep 0.05
+	done
+	echo "nothing listening on $1" >&2
+	return 1
+}
+hwm() { awk '/VmHWM/ {print $2 " kB"}' "/proc/$1/status"; }
+
+# wrk_med NAME URL [wrk args]: 3 runs, prints the median req/s, p50, p99
+declare -A RPS P50 P99
+wrk_med() {
+	local name=$1 url=$2
+	shift 2
+	local r
+	: >"$W/wrk.$name"
+	for ((r = 0; r < RUNS; r++)); do
+		wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" >"$W/wrk.out"
+		python3 - "$W/wrk.out" >>"$W/wrk.$name" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+def ms(v):
+    n, u = float(re.match(r"[\d.]+", v).group()), re.search(r"[a-z]+$", v).group()
+    return n * {"us": 0.001, "ms": 1, "s": 1000}[u]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+p50 = ms(re.search(r"50%\s+(\S+)", t).group(1))
+p99 = ms(re.search(r"99%\s+(\S+)", t).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(rps, p50, p99, non2xx.group(1) if non2xx else 0)
+PY
+	done
+	read -r RPS[$name] P50[$name] P99[$name] bad < <(sort -n "$W/wrk.$name" | sed -n "$(((RUNS + 1) / 2))p")
+	[ "$bad" != 0 ] && echo "  warning: $name had $bad non-2xx replies in the median run" >&2
+	printf '  %-34s %10.0f req/s   p50 %7.2f ms   p99 %7.2f ms\n' "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}"
+}
+ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
+
+post_lua() {
+	cat >"$W/$1.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$2'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+EOF
+}
+
+echo "tau-gateway HTTP bench: wrk -t1 -c$CONNS -d${SECS}s, $RUNS runs (medians), $(nproc) cores, loopback in a private netns"
+
+# --- upstream stub (python, for measurement 3) ---
+python3 "$ROOT/tests/stub/upstream_stub.py" --port 0 >"$W/stub.out" 2>/dev/null &
+PIDS+=($!)
+STUB_PID=$!
+for ((i = 0; i < 100; i++)); do grep -q 'port=' "$W/stub.out" 2>/dev/null && break; sleep 0.05; done
+STUB_PORT=$(sed -n 's/.*port=//p' "$W/stub.out")
+
+# --- tau-gateway, local/echo ---
+start_gw() { # NAME STATE_DIR [flags]
+	local name=$1 dir=$2
+	shift 2
+	OPENAI_API_KEY=bench "$BIN" --gateway-state-dir "$dir" --gateway-openresponses-server \
+		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" \
+		--gateway-openresponses-max-connections 1024 "$@" >"$W/$name.out" 2>"$W/$name.err" &
+	PIDS+=($!)
+	eval "${name}_PID=$!"
+	for ((i = 0; i < 200; i++)); do grep -q 'listening:' "$W/$name.out" 2>/dev/null && break; sleep 0.05; done
+	eval "${name}_ADDR=$(sed -n 's/.*addr=\([^ ]*\) .*/\1/p' "$W/$name.out")"
+}
+start_gw GW "$W/state"
+curl -s -H "Authorization: Bearer $TOKEN" "http://$GW_ADDR/gateway/status" >"$W/status.json"
+SIZE=$(wc -c <"$W/status.json")
+
+# --- nginx, static file of the same size ---
+mkdir -p "$W/www" "$W/nginx"
+chmod 755 "$W" "$W/www"   # nginx workers run unprivileged
+head -c "$SIZE" /dev/zero | tr '\0' x >"$W/www/status.json"
+cat >"$W/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:18080; root $W/www; }
+}
+EOF
+nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" &
+PIDS+=($!)
+NGINX_PID=$!
+wait_port 18080
+
+echo
+echo "1. GET /gateway/status ($SIZE bytes) vs nginx static file of the same size"
+wrk_med nginx http://127.0.0.1:18080/status.json
+NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1 || echo "$NGINX_PID")
+wrk_med gw_status "http://$GW_ADDR/gateway/status" -H "Authorization: Bearer $TOKEN"
+echo "  ratio status/nginx: $(ratio "${RPS[gw_status]}" "${RPS[nginx]}")   (target >= 0.80)"
+
+echo
+echo "2. POST /v1/responses, local/echo, non-stream"
+post_lua nostore '{"input":"benchmark prompt with a few words","store":false}'
+post_lua store '{"input":"benchmark prompt with a few words"}'
+wrk_med echo_store_false "http://$GW_ADDR/v1/responses" -s "$W/nostore.lua"
+echo "  ratio echo(store false)/nginx: $(ratio "${RPS[echo_store_false]}" "${RPS[nginx]}")   (target >= 0.40)"
+wrk_med echo_store_default "http://$GW_ADDR/v1/responses" -s "$W/store.lua"
+echo "  ratio echo(store)/echo(store false): $(ratio "${RPS[echo_store_default]}" "${RPS[echo_store_false]}")   (one write(2)+rename per response, no fsync)"
+echo "  peak RSS: tau-gateway $(hwm "$GW_PID")   nginx worker $(hwm "$NGINX_WORKER")"
+
+echo
+echo "3. openai/* in front of the upstream stub (python) vs the stub directly vs Portkey"
+start_gw UP "$W/state-up" --model openai/bench --provider-base-url "http://127.0.0.1:$STUB_PORT/v1"
+post_lua chat '{"model":"bench","messages":[{"role":"user","content":"benchmark prompt"}]}'
+cat >>"$W/chat.lua" <<'EOF'
+wrk.path = "/v1/chat/completions"
+EOF
+wrk_med stub_direct "http://127.0.0.1:$STUB_PORT/v1/chat/completions" -s "$W/chat.lua"
+wrk_med gw_upstream "http://$UP_ADDR/v1/responses" -s "$W/nostore.lua"
+echo "  ratio gateway/direct: $(ratio "${RPS[gw_upstream]}" "${RPS[stub_direct]}")   (target >= 0.50)"
+PK=""
+if [ -f "${PORTKEY_DIR:-}/node_modules/@portkey-ai/gateway/build/start-server.js" ]; then
+	(cd "$PORTKEY_DIR" && exec node node_modules/@portkey-ai/gateway/build/start-server.js --port=18787 --headless) \
+		>"$W/portkey.out" 2>&1 &
+	PIDS+=($!)
+	PK_PID=$!
+	if wait_port 18787; then
+		cat >"$W/pk.lua" <<EOF
+wrk.method = "POST"
+wrk.path = "/v1/chat/completions"
+wrk.body = '{"model":"bench","messages":[{"role":"user","content":"benchmark prompt"}]}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer bench"
+wrk.headers["x-portkey-provider"] = "openai"
+wrk.headers["x-portkey-custom-host"] = "http://127.0.0.1:$STUB_PORT/v1"
+EOF
+		wrk_med portkey "http://127.0.0.1:18787/v1/chat/completions" -s "$W/pk.lua"
+		echo "  ratio gateway/portkey: $(ratio "${RPS[gw_upstream]}" "${RPS[portkey]}")   (target >= 10)"
+		PK=1
+	else
+		echo "  Portkey did not start; see $W/portkey.out" >&2
+	fi
+else
+	echo "  Portkey not installed (npm @portkey-ai/gateway@1.15.2); skipped"
+fi
+echo "  peak RSS: tau-gateway $(hwm "$UP_PID")   stub $(hwm "$STUB_PID")${PK:+   portkey $(hwm "$PK_PID")}"
+
+echo
+echo "   SSE: time to the first data: line, $SSE_N sequential requests (p50 / p99 ms)"
+ttfb() { # NAME MARKER URL BODY [headers...]: ms until MARKER first arrives
+	python3 - "$SSE_N" "$@" <<'PY'
+import socket, sys, time, urllib.parse
+n, name, marker, url, body = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode(), sys.argv[4], sys.argv[5].encode()
+headers = sys.argv[6:]
+u = urllib.parse.urlsplit(url)
+times = []
+for _ in range(n):
+    s = socket.create_connection((u.hostname, u.port))
+    req = ("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n"
+           % (u.path, u.netloc, len(body), "".join(h + "\r\n" for h in headers))).encode() + body
+    t0 = time.perf_counter()
+    s.sendall(req)
+    buf = b""
+    while marker not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    times.append((time.perf_counter() - t0) * 1000)
+    s.close()
+times.sort()
+print("%s %.3f %.3f" % (name, times[len(times) // 2], times[max(0, int(len(times) * 0.99) - 1)]))
+PY
+}
+CHAT_SSE='{"model":"bench","stream":true,"messages":[{"role":"user","content":"benchmark prompt"}]}'
+read -r _ d50 d99 < <(ttfb direct 'data:' "http://127.0.0.1:$STUB_PORT/v1/chat/completions" "$CHAT_SSE")
+read -r _ g50 g99 < <(ttfb gateway 'data:' "http://$UP_ADDR/v1/responses" \
+	'{"input":"benchmark prompt","stream":true,"store":false}' "Authorization: Bearer $TOKEN")
+read -r _ t50 t99 < <(ttfb gateway_text 'output_text.delta' "http://$UP_ADDR/v1/responses" \
+	'{"input":"benchmark prompt","stream":true,"store":false}' "Authorization: Bearer $TOKEN")
+printf '  %-34s p50 %7.3f ms   p99 %7.3f ms\n' "stub direct: first data:" "$d50" "$d99" \
+	"tau-gateway: first data:" "$g50" "$g99" "tau-gateway: first text delta" "$t50" "$t99"
+echo "  added by tau-gateway (first text delta vs direct first data:): p50 $(python3 -c "print('%.3f' % ($t50 - $d50))") ms   (target <= 1 ms)"
+if [ -n "$PK" ]; then
+	read -r _ k50 k99 < <(ttfb portkey 'data:' "http://127.0.0.1:18787/v1/chat/completions" "$CHAT_SSE" \
+		"Authorization: Bearer bench" "x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:$STUB_PORT/v1")
+	printf '  %-34s p50 %7.3f ms   p99 %7.3f ms\n' "portkey: first data:" "$k50" "$k99"
+	echo "  added by Portkey: p50 $(python3 -c "print('%.3f' % ($k50 - $d50))") ms"
+fi
+echo "  peak RSS after all runs: tau-gateway(echo) $(hwm "$GW_PID")   tau-gateway(upstream) $(hwm "$UP_PID")${PK:+   portkey $(hwm "$PK_PID")}"
