@@ -6,11 +6,11 @@
 . "$(dirname "$0")/tmux_helpers.bash"
 
 cp "$FIXTURES/rollout-pass.json" "$FIXTURES/mixed-outcomes.json" "$T/"
-tc_start
+TC_ENV="TAU_GATEWAY_QUEUE_LIMIT=100000" tc_start
 tc_expect "console up" 'Service RUNNING'
 
 tc_keys r
-tc_expect "r asks for a fixture" 'fixture: '
+tc_expect "r asks for a fixture" 'fixture:'
 tc_keys C-u
 tc_type "$T/rollout-p"
 tc_keys Tab
@@ -29,6 +29,22 @@ tc_expect "mixed-outcomes: HOLD with the reason" 'Rollout HOLD malformed_input_o
 tc_expect "mixed-outcomes: last cycle counters" 'discovered 3  queued 3  applied 1  duplicates 0  malformed 1'
 t_match "state.json: gate hold" '"gate": "hold"' "$(cat "$SD/state.json")"
 
+# a long run: progress shows, the screen stays responsive, a second run is refused
+python3 "$TAU_SOURCE_DIR/bench/gen_fixture.py" 100000 "$T/big.json" --actors 16 --name big-run
+tc_keys r
+tc_expect "prompt for the big run" 'fixture:'
+tc_keys C-u
+tc_type "$T/big.json"
+tc_keys Enter
+tc_expect "progress: cases done out of total" 'running .*big\.json: (evaluate|write|done) [0-9]+/100000' 60
+tc_keys r
+tc_expect "a second run is refused while one runs" 'a fixture run is already in progress'
+tc_keys '?'
+tc_expect "keys still work during the run" 'Prompt words'
+tc_keys Escape
+tc_expect "the big run finishes" 'run .*big\.json: rollout ' 120
+t_eq "the progress line is gone" "0" "$(tc_screen | grep -c 'running .*big\.json: ')"
+
 # another holder of the state lock: the run fails at once (69), the console lives
 (
 	exec 9>"$SD/.lock"
@@ -39,7 +55,7 @@ holder=$!
 T_PIDS+=("$holder")
 for _ in $(seq 100); do flock -n "$SD/.lock" true || break; sleep 0.05; done
 tc_keys r
-tc_expect "prompt" 'fixture: '
+tc_expect "prompt" 'fixture:'
 tc_keys Enter
 tc_expect "locked state: the run is refused" 'run .* failed \(exit 69\)'
 kill "$holder"
