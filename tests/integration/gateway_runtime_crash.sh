@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gateway_runtime_crash: kill -9 a runner partway through a large fixture,
-# many times, at kill points spread over its whole run (load, evaluate,
-# write).  After every kill: state.json parses (or is absent), every line of
+# many times (default 20 kills, 50k cases over 200 actors; TAU_CRASH_KILLS
+# and TAU_CRASH_CASES override), at kill points spread over its whole run
+# (load, evaluate, write).  After every kill: state.json parses (or is absent), every line of
 # runtime-events.jsonl and of the channel-store JSONL files parses (nothing
 # torn), and no state.json.corrupt-* copy appears (nothing was half-written).
 # A final uninterrupted run completes the work.  Temp files left by killed
@@ -9,12 +10,12 @@
 # waits on them for readiness.)
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
-N=${TAU_CRASH_CASES:-100000}
+N=${TAU_CRASH_CASES:-50000}
 KILLS=${TAU_CRASH_KILLS:-20}
-python3 "$TAU_SOURCE_DIR/bench/gen_fixture.py" "$N" "$T/big.json" --actors 1000 --malformed-every 1000 --name crash
+python3 "$TAU_SOURCE_DIR/bench/gen_fixture.py" "$N" "$T/big.json" --actors 200 --malformed-every 1000 --name crash
 S=$T/state
 # Each cycle takes a tenth of the fixture, so every run that is not killed
-# early has real work to write (channel stores of all 1000 actors, a growing
+# early has real work to write (channel stores of all 200 actors, a growing
 # state.json) and the kills keep landing in writes.
 CHUNK=$((N / 10))
 RUN=("$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/big.json" --gateway-state-dir "$S"
