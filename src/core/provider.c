@@ -138,6 +138,12 @@ gw_provider_model(const gw_provider *p)
 	return p->model;
 }
 
+bool
+gw_provider_offline(const gw_provider *p)
+{
+	return p->kind == GW_PROVIDER_ECHO;
+}
+
 static void
 gw_provider_logf(gw_provider *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -388,10 +394,13 @@ gw_provider_slot_get(gw_provider *p)
 	return s;
 }
 
+/* Returns a slot to the pool.  The easy handle is not reset: every run sets
+ * the same options again, and a reset would free curl's buffers. */
 static void
 gw_provider_slot_put(gw_provider *p, gw_curl_slot s, bool reusable)
 {
-	curl_easy_reset(s.easy);
+	curl_easy_setopt(s.easy, CURLOPT_ERRORBUFFER, NULL); /* it pointed at a stack array */
+	curl_easy_setopt(s.easy, CURLOPT_HTTPHEADER, NULL);
 	pthread_mutex_lock(&p->lock);
 	if (reusable && p->npool < GW_PROVIDER_POOL_MAX) {
 		p->pool[p->npool++] = s;

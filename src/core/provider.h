@@ -85,6 +85,9 @@ int gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *er
 void gw_provider_free(gw_provider *p);
 /* The model name reported in responses (owned by p). */
 const char *gw_provider_model(const gw_provider *p);
+/* True when a run never waits on the network (the offline provider), so
+ * a caller may run it on a thread that must not block. */
+bool gw_provider_offline(const gw_provider *p);
 
 /* Runs one model call.  Returns 0 on success or -EIO / -ETIMEDOUT /
  * -ECANCELED with out->http_status, code and message set.  Retries (with

@@ -73,8 +73,8 @@ srv_job_new(srv_server *s, struct MHD_Connection *c, srv_req *r, int refs)
 	if (s->jobs)
 		s->jobs->prev_job = j;
 	s->jobs = j;
-	s->njobs++;
-	pthread_cond_broadcast(&s->cond);
+	if (s->njobs++ == 0)
+		pthread_cond_broadcast(&s->cond); /* the ticker sleeps while there is no job */
 	pthread_mutex_unlock(&s->lock);
 	return j;
 }
@@ -92,8 +92,8 @@ srv_job_unref(srv_job *j)
 			s->jobs = j->next;
 		if (j->next)
 			j->next->prev_job = j->prev_job;
-		s->njobs--;
-		pthread_cond_broadcast(&s->cond);
+		if (--s->njobs == 0 && atomic_load(&s->stopping))
+			pthread_cond_broadcast(&s->cond); /* srv_api_shutdown waits for this */
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (!last)
@@ -403,7 +403,7 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 		if (pk != NULL && srv_key_ok(pk))
 			snprintf(key, sizeof(key), "%s", pk);
 	}
-	bool inline_run = strcmp(gw_provider_model(s->provider), "local/echo") == 0 && key[0] == '\0';
+	bool inline_run = gw_provider_offline(s->provider) && key[0] == '\0';
 	bool stream = rq.stream;
 	srv_job *j = srv_job_new(s, c, r, stream && !inline_run ? 2 : 1);
 	j->rq = rq;

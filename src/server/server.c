@@ -46,8 +46,6 @@ extern const size_t srv_webchat_html_len;
 /* how much of an oversized chunked body is drained before hanging up */
 #define SRV_DRAIN_MAX(limit) ((limit) * 4 > (8u << 20) ? (limit) * 4 : (8u << 20))
 
-static atomic_bool srv_notify_pending;
-
 /* ---- helpers shared with api.c ---------------------------------------------- */
 
 void
@@ -67,7 +65,7 @@ srv_log(srv_server *s, const char *fmt, ...)
 void
 srv_notify(srv_server *s)
 {
-	if (s->event_fd < 0 || atomic_exchange(&srv_notify_pending, true))
+	if (s->event_fd < 0 || atomic_exchange(&s->notify_pending, true))
 		return;
 	uint64_t one = 1;
 	ssize_t w = write(s->event_fd, &one, sizeof(one));
@@ -362,8 +360,8 @@ srv_webchat_csp(void)
 		gw_hash_base64(&b, d, sizeof(d));
 		gw_buf_puts(&b, "'; ");
 	}
-	gw_buf_puts(&b, "default-src 'none'; connect-src 'self'; img-src 'self' data:; "
-	    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+	gw_buf_puts(&b, "default-src 'none'; connect-src 'self'; base-uri 'none'; "
+	    "form-action 'none'; frame-ancestors 'none'");
 	return gw_buf_detach(&b);
 }
 
@@ -740,7 +738,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		    MHD_OPTION_THREAD_POOL_SIZE, pool,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
 		    MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		    MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
 		    MHD_OPTION_END);
 	}
@@ -808,7 +806,7 @@ void
 srv_get_stats(srv_server *s, srv_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	atomic_store(&srv_notify_pending, false);
+	atomic_store(&s->notify_pending, false);
 	snprintf(out->bind, sizeof(out->bind), "%s", s->bind);
 	out->uptime_ms = gw_clock_mono_ms() - s->started_mono_ms;
 	srv_metrics_stats(&s->metrics, out);

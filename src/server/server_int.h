@@ -38,6 +38,7 @@ struct srv_server {
 	uint64_t started_mono_ms;
 	atomic_bool stopping;
 	int event_fd;
+	atomic_bool notify_pending;     /* event_fd written since the last srv_get_stats */
 	char *csp;                      /* webchat Content-Security-Policy */
 	uint64_t body_limit;            /* 8 x max_input_chars */
 	/* /gateway/status cache, keyed by state.json's identity */
