@@ -58,14 +58,31 @@ gw_chanstore_dir(const char *root, const char *transport, const char *channel)
 }
 
 int
-gw_chanstore_open(const char *dir, const char *transport, const char *channel, gw_err *err)
+gw_chanstore_open(const char *dir, const char *transport, const char *channel,
+    gw_fs_batch *batch, gw_err *err)
 {
-	int rc = gw_fs_mkdirs(dir, err);
-	if (rc != 0)
-		return rc;
+	/* One mkdir in the common cases: the directory exists (a later cycle)
+	 * or only it is missing.  A fresh directory has no schema and no temps
+	 * to look for, which saves two opens per new actor. */
+	int rc = 0;
+	bool fresh = mkdir(dir, 0755) == 0;
+	if (!fresh && errno == ENOENT) {
+		if ((rc = gw_fs_mkdirs(dir, err)) != 0)
+			return rc;
+		fresh = true;
+	} else if (!fresh && errno != EEXIST) {
+		int e = errno;
+		return gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot create directory %s: %s", dir,
+		    strerror(e));
+	}
 	char *schema = gw_path_join(dir, "schema.json");
 	gw_buf text = GW_BUF_INIT;
-	rc = gw_fs_read_file(schema, &text, NULL);
+	if (fresh) {
+		rc = -ENOENT;
+	} else {
+		gw_fs_remove_stale_temps(dir);
+		rc = gw_fs_read_file(schema, &text, NULL);
+	}
 	if (rc == -ENOENT) {
 		gw_buf_reset(&text);
 		gw_jw w;
@@ -76,7 +93,8 @@ gw_chanstore_open(const char *dir, const char *transport, const char *channel, g
 		gw_jw_kstr(&w, "channel_id", channel);
 		gw_jw_obj_end(&w);
 		gw_buf_putc(&text, '\n');
-		rc = gw_fs_write_atomic(schema, text.data, text.len, err);
+		rc = batch ? gw_fs_batch_add(batch, schema, text.data, text.len, err) :
+		    gw_fs_write_atomic(schema, text.data, text.len, err);
 	} else if (rc == 0) {
 		cJSON *v = cJSON_ParseWithLength(gw_buf_cstr(&text), text.len);
 		uint64_t ver = 0;

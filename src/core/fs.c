@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -148,18 +149,20 @@ gw_fs_fsync_dir(const char *path)
 	return rc;
 }
 
-int
-gw_fs_write_atomic(const char *path, const void *data, size_t n, gw_err *err)
+/* Writes data to a fresh temp file beside path (name in tmp), fsyncing it
+ * when sync is set.  0 or -errno with err set; no temp is left on failure. */
+static int
+gw_fs_write_temp(const char *path, const void *data, size_t n, bool sync, char *tmp,
+    size_t tmpsz, gw_err *err)
 {
 	static atomic_uint seq;
-	char tmp[PATH_MAX];
 	const char *base = strrchr(path, '/');
 	size_t dirlen = base ? (size_t)(base - path) + 1 : 0;
 	base = base ? base + 1 : path;
-	int len = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp-%ld-%u-%llu", (int)dirlen, path,
+	int len = snprintf(tmp, tmpsz, "%.*s.%s" GW_FS_TEMP_MARK "%ld-%u-%llu", (int)dirlen, path,
 	    base, (long)getpid(), atomic_fetch_add(&seq, 1),
 	    (unsigned long long)gw_clock_mono_ns());
-	if (len < 0 || (size_t)len >= sizeof(tmp))
+	if (len < 0 || (size_t)len >= tmpsz)
 		return gw_err_set(err, -ENAMETOOLONG, GW_EXIT_CANTCREAT, "path too long: %s", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd == -1) {
@@ -168,7 +171,7 @@ gw_fs_write_atomic(const char *path, const void *data, size_t n, gw_err *err)
 		    GW_EXIT_CANTCREAT : gw_fs_class(e), "cannot write %s: %s", path, strerror(e));
 	}
 	int rc = gw_fs_write_all(fd, data, n, path, err);
-	if (rc == 0 && fsync(fd) == -1) {
+	if (rc == 0 && sync && fsync(fd) == -1) {
 		int e = errno;
 		rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot sync %s: %s", path, strerror(e));
 	}
@@ -176,16 +179,129 @@ gw_fs_write_atomic(const char *path, const void *data, size_t n, gw_err *err)
 		int e = errno;
 		rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot write %s: %s", path, strerror(e));
 	}
-	if (rc == 0 && rename(tmp, path) == -1) {
-		int e = errno;
-		rc = gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot replace %s: %s", path, strerror(e));
-	}
-	if (rc != 0) {
+	if (rc != 0)
 		unlink(tmp);
-		return rc;
+	return rc;
+}
+
+static int
+gw_fs_rename(const char *tmp, const char *path, gw_err *err)
+{
+	if (rename(tmp, path) == -1) {
+		int e = errno;
+		unlink(tmp);
+		return gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot replace %s: %s", path, strerror(e));
 	}
-	gw_fs_fsync_dir(path);
 	return 0;
+}
+
+int
+gw_fs_write_atomic(const char *path, const void *data, size_t n, gw_err *err)
+{
+	char tmp[PATH_MAX];
+	int rc = gw_fs_write_temp(path, data, n, true, tmp, sizeof(tmp), err);
+	if (rc == 0)
+		rc = gw_fs_rename(tmp, path, err);
+	if (rc == 0)
+		gw_fs_fsync_dir(path);
+	return rc;
+}
+
+struct gw_fs_batch {
+	char **tmp, **path;
+	size_t n, cap;
+};
+
+gw_fs_batch *
+gw_fs_batch_new(void)
+{
+	return gw_xcalloc(1, sizeof(gw_fs_batch));
+}
+
+int
+gw_fs_batch_add(gw_fs_batch *b, const char *path, const void *data, size_t n, gw_err *err)
+{
+	char tmp[PATH_MAX];
+	int rc = gw_fs_write_temp(path, data, n, false, tmp, sizeof(tmp), err);
+	if (rc != 0)
+		return rc;
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->tmp = gw_xrealloc(b->tmp, b->cap * sizeof(*b->tmp));
+		b->path = gw_xrealloc(b->path, b->cap * sizeof(*b->path));
+	}
+	b->tmp[b->n] = gw_xstrdup(tmp);
+	b->path[b->n] = gw_xstrdup(path);
+	b->n++;
+	return 0;
+}
+
+/* syncfs(2) on the file system holding path. */
+static int
+gw_fs_syncfs(const char *path, gw_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || syncfs(fd) == -1) {
+		int e = errno;
+		if (fd != -1)
+			close(fd);
+		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot sync %s: %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+int
+gw_fs_batch_commit(gw_fs_batch *b, gw_err *err)
+{
+	if (b->n == 0)
+		return 0;
+	/* one sync makes every temp's data durable before any rename ... */
+	int rc = gw_fs_syncfs(b->tmp[0], err);
+	size_t i = 0;
+	for (; rc == 0 && i < b->n; i++) {
+		rc = gw_fs_rename(b->tmp[i], b->path[i], err);
+		free(b->tmp[i]);
+		b->tmp[i] = NULL;
+	}
+	/* ... and one more makes the renames durable */
+	if (rc == 0)
+		rc = gw_fs_syncfs(b->path[0], err);
+	return rc;
+}
+
+void
+gw_fs_batch_free(gw_fs_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->tmp[i] != NULL) {
+			unlink(b->tmp[i]);
+			free(b->tmp[i]);
+		}
+		free(b->path[i]);
+	}
+	free(b->tmp);
+	free(b->path);
+	free(b);
+}
+
+int
+gw_fs_remove_stale_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	int removed = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' && strstr(e->d_name, GW_FS_TEMP_MARK) != NULL &&
+		    unlinkat(dirfd(d), e->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }
 
 int

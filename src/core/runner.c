@@ -235,11 +235,14 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 		    q->method, q->endpoint, (unsigned long long)q->status_code, q->outcome);
 	}
 	char *root = gw_path_join(o->state_dir, "channel-store");
+	/* MEMORY.md and schema.json are small derived files: replace them all
+	 * atomically but sync them together (two syncs, not two per actor) */
+	gw_fs_batch *batch = gw_fs_batch_new();
 	int rc = 0;
 	for (size_t i = 0; i < nactors && rc == 0; i++) {
 		gw_actor *a = &actors[i];
 		char *dir = gw_chanstore_dir(root, "gateway", a->name);
-		rc = gw_chanstore_open(dir, "gateway", a->name, err);
+		rc = gw_chanstore_open(dir, "gateway", a->name, batch, err);
 		if (rc == 0 && a->log.len > 0) {
 			char *p = gw_path_join(dir, "log.jsonl");
 			rc = gw_fs_append(p, a->log.data, a->log.len, err);
@@ -258,7 +261,7 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 			else
 				gw_buf_append(&m, a->memory.data, a->memory.len);
 			char *p = gw_path_join(dir, "MEMORY.md");
-			rc = gw_fs_write_atomic(p, m.data, m.len, err);
+			rc = gw_fs_batch_add(batch, p, m.data, m.len, err);
 			free(p);
 			gw_buf_free(&m);
 		}
@@ -266,6 +269,9 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 		if ((i & 63) == 63)
 			gw_progress(o, "write", i + 1, nactors);
 	}
+	if (rc == 0)
+		rc = gw_fs_batch_commit(batch, err);
+	gw_fs_batch_free(batch);
 	free(root);
 	return rc;
 }

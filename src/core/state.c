@@ -414,6 +414,8 @@ gw_state_load(const char *dir, gw_state_mode mode, gw_state **out, gw_err *err)
 	gw_state *st = gw_state_new(dir);
 	gw_state_defaults(st, now);
 	*out = NULL;
+	if (mode == GW_STATE_WRITE)
+		gw_fs_remove_stale_temps(dir); /* the caller holds the lock */
 	gw_buf text = GW_BUF_INIT;
 	int rc = gw_fs_read_file(st->path, &text, err);
 	if (rc == -ENOENT) {
