@@ -301,6 +301,83 @@ test_lock_on_uncreatable_dir(void **state)
 	free(root);
 }
 
+static void
+test_batch_commit_replaces_every_file(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *a = ut_join(root, "a.md"), *b = ut_join(root, "b.md");
+	ut_write(a, "old a");
+	gw_err err;
+	gw_fs_batch *batch = gw_fs_batch_new();
+	assert_int_equal(gw_fs_batch_add(batch, a, "new a", 5, &err), 0);
+	assert_int_equal(gw_fs_batch_add(batch, b, "new b", 5, &err), 0);
+	/* before the commit the targets are untouched and temps exist */
+	char *got = ut_read(a);
+	assert_string_equal(got, "old a");
+	free(got);
+	assert_int_equal(count_entries(root, ".a.md" GW_FS_TEMP_MARK), 1);
+	assert_int_equal(gw_fs_batch_commit(batch, &err), 0);
+	gw_fs_batch_free(batch);
+	got = ut_read(a);
+	assert_string_equal(got, "new a");
+	free(got);
+	got = ut_read(b);
+	assert_string_equal(got, "new b");
+	free(got);
+	assert_int_equal(count_entries(root, "."), 2); /* no temps left */
+	ut_rmrf(root);
+	free(a);
+	free(b);
+	free(root);
+}
+
+static void
+test_batch_free_without_commit_discards_temps(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *a = ut_join(root, "a.md");
+	ut_write(a, "old a");
+	gw_err err;
+	gw_fs_batch *batch = gw_fs_batch_new();
+	assert_int_equal(gw_fs_batch_add(batch, a, "new a", 5, &err), 0);
+	gw_fs_batch_free(batch);
+	char *got = ut_read(a);
+	assert_string_equal(got, "old a");
+	free(got);
+	assert_int_equal(count_entries(root, "."), 2);
+	ut_rmrf(root);
+	free(a);
+	free(root);
+}
+
+static void
+test_remove_stale_temps_keeps_real_files(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *t1 = ut_join(root, ".state.json.tmp-123-0-456");
+	char *t2 = ut_join(root, ".MEMORY.md.tmp-9-1-2");
+	char *keep1 = ut_join(root, "state.json"), *keep2 = ut_join(root, ".lock");
+	ut_write(t1, "x");
+	ut_write(t2, "x");
+	ut_write(keep1, "{}");
+	ut_write(keep2, "");
+	assert_int_equal(gw_fs_remove_stale_temps(root), 2);
+	assert_false(gw_fs_exists(t1));
+	assert_false(gw_fs_exists(t2));
+	assert_true(gw_fs_exists(keep1));
+	assert_true(gw_fs_exists(keep2));
+	assert_int_equal(gw_fs_remove_stale_temps("/nonexistent-dir-for-test"), 0);
+	ut_rmrf(root);
+	free(t1);
+	free(t2);
+	free(keep1);
+	free(keep2);
+	free(root);
+}
+
 int
 main(void)
 {
@@ -316,6 +393,9 @@ main(void)
 		cmocka_unit_test(test_lock_excludes_another_process),
 		cmocka_unit_test(test_lock_blocks_until_released),
 		cmocka_unit_test(test_lock_on_uncreatable_dir),
+		cmocka_unit_test(test_batch_commit_replaces_every_file),
+		cmocka_unit_test(test_batch_free_without_commit_discards_temps),
+		cmocka_unit_test(test_remove_stale_temps_keeps_real_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
