@@ -670,9 +670,10 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 			gw_buf_printf(diag, "tau-gateway: warning: %s\n", r.notice);
 		gw_cycle_report_text(&r, out);
 		gw_buf_putc(out, '\n');
-		if (c->fail_on_hold && strcmp(r.guardrail.gate, "hold") == 0) {
+		/* the rollout gate: a stopped service holds promotion too */
+		if (c->fail_on_hold && strcmp(r.gates.rollout_gate, "hold") == 0) {
 			gw_err_set(err, -EAGAIN, GW_EXIT_FAIL, "rollout gate is hold (%s)",
-			    r.guardrail.reason_code);
+			    r.gates.rollout_reason_code);
 			return GW_EXIT_FAIL;
 		}
 		return 0;

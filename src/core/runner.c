@@ -395,6 +395,7 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		r->health = *h;
 		r->health_state = gw_health_classify(h, r->health_reason, sizeof(r->health_reason));
 		r->guardrail = st->guardrail;
+		gw_gates_compute(&r->gates, &st->guardrail, h, st->service.stopped);
 
 		/* at-least-once: channel files first, then state, then the event */
 		rc = gw_write_channels(o, st, actors, nactors, actor_index, err);

@@ -49,6 +49,7 @@ typedef struct gw_cycle_report {
 	gw_health_state health_state;
 	char health_reason[GW_HEALTH_REASON_MAX];
 	gw_guardrail guardrail;
+	gw_gates gates;                   /* service-aware rollout gate after the cycle */
 	const char *reason_codes[8];      /* static strings */
 	size_t nreason_codes;
 	char fixture_name[256];

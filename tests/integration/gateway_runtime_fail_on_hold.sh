@@ -51,6 +51,14 @@ runner "$T/d" "$FIXTURES/rollout-pass.json" --gateway-fail-on-hold
 t_eq "pass with --gateway-fail-on-hold: exit 0" "0" "$?"
 t_eq "pass: quiet stderr" "" "$(cat "$T/err")"
 
+# a stopped service holds the rollout even when the guardrail passes
+"$TAU_BIN" --gateway-state-dir "$T/g" --gateway-service-stop --gateway-service-stop-reason maintenance_window >/dev/null
+runner "$T/g" "$FIXTURES/rollout-pass.json" --gateway-fail-on-hold
+t_eq "stopped service with --gateway-fail-on-hold: exit 1" "1" "$?"
+t_eq "stopped service: reason service_stopped" "tau-gateway: rollout gate is hold (service_stopped)" "$(cat "$T/err")"
+runner "$T/g" "$FIXTURES/rollout-pass.json"
+t_eq "stopped service without the flag: exit 0" "0" "$?"
+
 # the environment variable does the same
 TAU_GATEWAY_FAIL_ON_HOLD=true runner "$T/e" "$FIXTURES/mixed-outcomes.json"
 t_eq "TAU_GATEWAY_FAIL_ON_HOLD=true: exit 1 on hold" "1" "$?"
