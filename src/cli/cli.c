@@ -90,7 +90,7 @@ static const cli_opt cli_opts[] = {
 	  "TAU_GATEWAY_GUARDRAIL_RETRYABLE_FAILURES_THRESHOLD", "N", "2", O_RUNNER, 0, 1,
 	  "hold the rollout when a cycle has N retryable failures", NULL },
 	{ O_FAIL_ON_HOLD, "gateway-fail-on-hold", K_SWITCH, "TAU_GATEWAY_FAIL_ON_HOLD", NULL, NULL, O_RUNNER,
-	  0, 0, "exit 1 when the cycle leaves the gate at hold", NULL },
+	  0, 0, "exit 1 when the rollout gate is hold after the cycle (guardrail or stopped service)", NULL },
 
 	{ O_SERVER, "gateway-openresponses-server", K_SWITCH, "TAU_GATEWAY_OPENRESPONSES_SERVER", NULL, NULL,
 	  0, CLI_ACTION_SERVER, 0, "serve /v1/responses, /gateway/status and /webchat", "HTTP server" },
