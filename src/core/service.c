@@ -114,7 +114,7 @@ int
 gw_service_status(const char *dir, gw_service_report *out, gw_err *err)
 {
 	gw_state *st;
-	int rc = gw_state_load(dir, GW_STATE_READ, &st, err);
+	int rc = gw_state_load(dir, GW_STATE_READ_POSTURE, &st, err);
 	if (rc != 0)
 		return rc;
 	gw_state_normalize_service(st, gw_clock_unix_ms());

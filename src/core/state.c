@@ -326,7 +326,7 @@ gw_state_load_key(gw_state *st, const char *t, size_t n, size_t idx, gw_err *err
 }
 
 static int
-gw_state_parse(gw_state *st, const char *text, size_t len, gw_err *err)
+gw_state_parse(gw_state *st, const char *text, size_t len, bool posture_only, gw_err *err)
 {
 	gw_json_scan s, a;
 	const char *key;
@@ -346,6 +346,12 @@ gw_state_parse(gw_state *st, const char *text, size_t len, gw_err *err)
 			bool keys = GW_IS("processed_case_keys");
 			if (text[vs] == 'n' && ve - vs == 4 && memcmp(text + vs, "null", 4) == 0)
 				continue;
+			if (posture_only) {
+				if (text[vs] != '[')
+					return gw_state_bad(st, err, "%s must be an array",
+					    keys ? "processed_case_keys" : "requests");
+				continue;
+			}
 			if (gw_json_scan_open(&a, text, ve, vs, '[', what, err) != 0)
 				return gw_state_bad(st, err, "%s must be an array",
 				    keys ? "processed_case_keys" : "requests");
@@ -408,19 +414,19 @@ gw_state_parse(gw_state *st, const char *text, size_t len, gw_err *err)
 }
 
 int
-gw_state_load(const char *dir, gw_state_mode mode, gw_state **out, gw_err *err)
+gw_state_load(const char *dir, unsigned mode, gw_state **out, gw_err *err)
 {
 	uint64_t now = gw_clock_unix_ms();
 	gw_state *st = gw_state_new(dir);
 	gw_state_defaults(st, now);
 	*out = NULL;
-	if (mode == GW_STATE_WRITE)
+	if (mode & GW_STATE_WRITE)
 		gw_fs_remove_stale_temps(dir); /* the caller holds the lock */
 	gw_buf text = GW_BUF_INIT;
 	int rc = gw_fs_read_file(st->path, &text, err);
 	if (rc == -ENOENT) {
 		gw_buf_free(&text);
-		if (mode == GW_STATE_READ_EXISTING) {
+		if (mode & GW_STATE_READ_EXISTING) {
 			gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT,
 			    "state file %s does not exist (run --gateway-service-start or --gateway-contract-runner first)",
 			    st->path);
@@ -436,14 +442,14 @@ gw_state_load(const char *dir, gw_state_mode mode, gw_state **out, gw_err *err)
 		gw_state_free(st);
 		return rc;
 	}
-	rc = gw_state_parse(st, gw_buf_cstr(&text), text.len, err);
+	rc = gw_state_parse(st, gw_buf_cstr(&text), text.len, (mode & GW_STATE_READ_POSTURE) != 0, err);
 	gw_buf_free(&text);
 	if (rc == 0) {
 		st->existed = true;
 		*out = st;
 		return 0;
 	}
-	if (rc != -EINVAL || mode != GW_STATE_WRITE) {
+	if (rc != -EINVAL || !(mode & GW_STATE_WRITE)) {
 		gw_state_free(st);
 		return rc;
 	}

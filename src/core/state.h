@@ -69,16 +69,19 @@ typedef struct gw_state {
 	gw_service_block service;
 } gw_state;
 
+/* Load modes; READ_EXISTING and READ_POSTURE may be combined with '|'. */
 typedef enum gw_state_mode {
-	GW_STATE_READ,        /* never writes; missing file gives defaults */
-	GW_STATE_READ_EXISTING, /* like READ, but a missing file is an error (66) */
-	GW_STATE_WRITE        /* caller holds the lock; corrupt files are moved aside */
+	GW_STATE_READ = 0,           /* never writes; missing file gives defaults */
+	GW_STATE_READ_EXISTING = 1,  /* a missing file is an error (66) */
+	GW_STATE_READ_POSTURE = 2,   /* skip processed keys and request records (not
+	                              * loaded): health, guardrail and service only */
+	GW_STATE_WRITE = 4           /* caller holds the lock; corrupt files are moved aside */
 } gw_state_mode;
 
 /* Loads <dir>/state.json.  *out is owned by the caller (gw_state_free).
  * Errors: -ENOENT (READ_EXISTING, 66), -EINVAL corrupt (65, READ modes),
  * -EPROTONOSUPPORT other schema (65, all modes), -errno I/O. */
-int gw_state_load(const char *dir, gw_state_mode mode, gw_state **out, gw_err *err);
+int gw_state_load(const char *dir, unsigned mode, gw_state **out, gw_err *err);
 void gw_state_free(gw_state *st);
 
 /* Writes the state atomically (pretty JSON, reference field order).  The

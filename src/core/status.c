@@ -256,7 +256,7 @@ gw_health_inspect(const char *dir, gw_health_row *out, gw_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	gw_state *st;
-	int rc = gw_state_load(dir, GW_STATE_READ_EXISTING, &st, err);
+	int rc = gw_state_load(dir, GW_STATE_READ_EXISTING | GW_STATE_READ_POSTURE, &st, err);
 	if (rc != 0)
 		return rc;
 	snprintf(out->state_path, sizeof(out->state_path), "%s", st->path);

@@ -30,7 +30,8 @@ tui_posture_load(const char *dir, tui_posture *p)
 	gw_err err;
 	gw_err_clear(&err);
 	gw_state *st = NULL;
-	if (gw_state_load(dir, GW_STATE_READ, &st, &err) != 0) {
+	/* posture only: the request records are not needed on screen */
+	if (gw_state_load(dir, GW_STATE_READ_POSTURE, &st, &err) != 0) {
 		snprintf(p->error, sizeof(p->error), "%s", err.msg);
 		return;
 	}

@@ -381,6 +381,31 @@ test_round_trip_is_byte_identical(void **state)
 }
 
 static void
+test_posture_mode_skips_keys_and_records(void **state)
+{
+	fx *f = *state;
+	ut_write(f->path, known_state);
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_POSTURE, &st, &err), 0);
+	assert_true(st->existed);
+	assert_int_equal(st->nkeys, 0);
+	assert_int_equal(st->nreqs, 0);
+	assert_true(st->service.stopped);
+	assert_string_equal(st->service.last_stop_reason, "demo \"done\"");
+	gw_state_free(st);
+	/* combined with READ_EXISTING, a missing file is still an error */
+	char *other = ut_join(f->dir, "missing");
+	assert_int_equal(gw_state_load(other, GW_STATE_READ_EXISTING | GW_STATE_READ_POSTURE, &st,
+	    &err), -ENOENT);
+	free(other);
+	/* a requests member that is not an array is still corrupt */
+	ut_write(f->path, "{\"schema_version\": 1, \"requests\": 5}");
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_POSTURE, &st, &err), -EINVAL);
+	ut_assert_contains(err.msg, "requests must be an array");
+}
+
+static void
 test_empty_state_output(void **state)
 {
 	fx *f = *state;
@@ -500,6 +525,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_other_schema_version_is_refused_and_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exact_pretty_output_without_trailing_newline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip_is_byte_identical, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_posture_mode_skips_keys_and_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_state_output, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processed_keys_normalised_on_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processed_key_cap_keeps_newest, setup, teardown),
