@@ -80,11 +80,13 @@ wrk_med() {
 import re, sys
 t = open(sys.argv[1]).read()
 def ms(v):
-    n, u = float(re.match(r"[\d.]+", v).group()), re.search(r"[a-z]+$", v).group()
-    return n * {"us": 0.001, "ms": 1, "s": 1000}[u]
+    m = re.match(r"([\d.]+)([a-z]*)$", v)
+    if m is None:
+        sys.exit("cannot read wrk latency %r in:\n%s" % (v, t))
+    return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000, "": 1}[m.group(2)]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-p50 = ms(re.search(r"50%\s+(\S+)", t).group(1))
-p99 = ms(re.search(r"99%\s+(\S+)", t).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 print(rps, p50, p99, non2xx.group(1) if non2xx else 0)
 PY
