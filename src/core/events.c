@@ -3,6 +3,8 @@
  *
  * Must never read the whole log into memory: status inspect streams it in
  * fixed-size blocks and the console reads its tail backwards from the end.
+ * Nor may the summary build a JSON tree per line: it validates each line
+ * in place and parses only the few members it counts.
  */
 #include "core/events.h"
 #include "core/buf.h"
@@ -70,6 +72,81 @@ typedef struct gw_sum_ctx {
 	size_t cap;
 } gw_sum_ctx;
 
+/* The members a line is judged by, in gw_sum_keys order. */
+enum { GW_SUM_KIND, GW_SUM_CODES, GW_SUM_REASON, GW_SUM_NKEYS };
+
+#define GW_SUM_KEY(name) { name, sizeof(name) - 1 }
+
+static const struct {
+	const char *name;
+	size_t len;
+} gw_sum_keys[GW_SUM_NKEYS] = {
+	GW_SUM_KEY("kind"), GW_SUM_KEY("reason_codes"), GW_SUM_KEY("health_reason"),
+};
+
+/* Which gw_sum_keys entry the raw (still escaped, unquoted) key names, or -1.
+ * An escaped key is decoded by cJSON and compared as cJSON's own member
+ * lookup compares, so "kin\u0064" is "kind" as before. */
+static int
+gw_sum_key(const char *key, size_t len)
+{
+	int which = -1;
+	if (memchr(key, '\\', len) == NULL) {
+		for (int i = 0; i < GW_SUM_NKEYS && which < 0; i++)
+			if (gw_sum_keys[i].len == len && memcmp(key, gw_sum_keys[i].name, len) == 0)
+				which = i;
+		return which;
+	}
+	cJSON *k = cJSON_ParseWithLength(key - 1, len + 2); /* with its quotes */
+	for (int i = 0; cJSON_IsString(k) && i < GW_SUM_NKEYS && which < 0; i++)
+		if (strcmp(k->valuestring, gw_sum_keys[i].name) == 0)
+			which = i;
+	cJSON_Delete(k);
+	return which;
+}
+
+/* Whether the (valid) JSON value v is the string "cycle". */
+static bool
+gw_sum_is_cycle(const char *v, size_t n)
+{
+	if (n == 7 && memcmp(v, "\"cycle\"", 7) == 0)
+		return true;
+	if (v[0] != '"' || memchr(v, '\\', n) == NULL)
+		return false;
+	cJSON *k = cJSON_ParseWithLength(v, n);
+	bool cycle = cJSON_IsString(k) && strcmp(k->valuestring, "cycle") == 0;
+	cJSON_Delete(k);
+	return cycle;
+}
+
+/* The first occurrence of each gw_sum_keys member of one line. */
+typedef struct gw_sum_members {
+	int nfound;
+	bool found[GW_SUM_NKEYS];
+	size_t vstart[GW_SUM_NKEYS], vend[GW_SUM_NKEYS];
+} gw_sum_members;
+
+static void
+gw_sum_member(void *ctx, const char *key, size_t keylen, size_t vstart, size_t vend)
+{
+	gw_sum_members *m = ctx;
+	if (m->nfound == GW_SUM_NKEYS)
+		return;
+	int k = gw_sum_key(key, keylen);
+	if (k >= 0 && !m->found[k]) {
+		m->nfound++;
+		m->found[k] = true;
+		m->vstart[k] = vstart;
+		m->vend[k] = vend;
+	}
+}
+
+/*
+ * Judges one line.  The line is validated without building a tree, and the
+ * same pass notes where the values of kind, reason_codes and health_reason
+ * lie - the first occurrence of each, as cJSON's member lookup picks - so
+ * only those small values are parsed.
+ */
 static void
 gw_sum_line(gw_sum_ctx *c, const char *line, size_t n)
 {
@@ -82,27 +159,28 @@ gw_sum_line(gw_sum_ctx *c, const char *line, size_t n)
 	if (n == 0)
 		return;
 	gw_events_summary *s = c->s;
-	cJSON *v = cJSON_ParseWithLength(line, n);
-	if (!cJSON_IsObject(v)) {
-		cJSON_Delete(v);
+	gw_sum_members m = { 0, { false }, { 0 }, { 0 } };
+	if (line[0] != '{' || !gw_json_valid_members(line, n, gw_sum_member, &m)) {
 		s->invalid_cycle_reports++;
 		return;
 	}
-	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(v, "kind");
-	if (kind != NULL && !(cJSON_IsString(kind) && strcmp(kind->valuestring, "cycle") == 0)) {
+	if (m.found[GW_SUM_KIND] &&
+	    !gw_sum_is_cycle(line + m.vstart[GW_SUM_KIND], m.vend[GW_SUM_KIND] - m.vstart[GW_SUM_KIND])) {
 		/* lifecycle / recovery lines are not cycle reports */
 		s->other_lines++;
-		cJSON_Delete(v);
 		return;
 	}
-	const cJSON *codes = cJSON_GetObjectItemCaseSensitive(v, "reason_codes");
-	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(v, "health_reason");
+	cJSON *codes = m.found[GW_SUM_CODES] ? cJSON_ParseWithLength(line + m.vstart[GW_SUM_CODES],
+	    m.vend[GW_SUM_CODES] - m.vstart[GW_SUM_CODES]) : NULL;
+	cJSON *reason = m.found[GW_SUM_REASON] ? cJSON_ParseWithLength(line + m.vstart[GW_SUM_REASON],
+	    m.vend[GW_SUM_REASON] - m.vstart[GW_SUM_REASON]) : NULL;
 	bool ok = (codes == NULL || cJSON_IsNull(codes) || cJSON_IsArray(codes)) &&
 	    (reason == NULL || cJSON_IsNull(reason) || cJSON_IsString(reason));
 	for (const cJSON *e = codes && cJSON_IsArray(codes) ? codes->child : NULL; ok && e; e = e->next)
 		ok = cJSON_IsString(e);
 	if (!ok) {
-		cJSON_Delete(v);
+		cJSON_Delete(codes);
+		cJSON_Delete(reason);
 		s->invalid_cycle_reports++;
 		return;
 	}
@@ -141,7 +219,8 @@ gw_sum_line(gw_sum_ctx *c, const char *line, size_t n)
 	}
 	free(s->last_health_reason);
 	s->last_health_reason = cJSON_IsString(reason) ? gw_xstrdup(reason->valuestring) : NULL;
-	cJSON_Delete(v);
+	cJSON_Delete(codes);
+	cJSON_Delete(reason);
 }
 
 static int

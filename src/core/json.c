@@ -592,3 +592,279 @@ gw_json_scan_finish(gw_json_scan *s, const char *what, gw_err *err)
 		return gw_scan_fail(s, p, what, "trailing characters", err);
 	return 0;
 }
+
+/* ---- validation --------------------------------------------------------- */
+
+/* What a byte means inside a string. */
+enum gw_jv_byte {
+	GW_JV_PLAIN,  /* printable ASCII, taken as is */
+	GW_JV_QUOTE,  /* the closing quote */
+	GW_JV_ESC,    /* a backslash escape follows */
+	GW_JV_CTRL,   /* a raw control character: invalid */
+	GW_JV_UTF8    /* part of a multi-byte UTF-8 sequence */
+};
+
+#define GW_JV_ROW(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+
+static const unsigned char gw_jv_class[256] = {
+	GW_JV_ROW(GW_JV_CTRL), GW_JV_ROW(GW_JV_CTRL),           /* 0x00-0x1f */
+	0, 0, GW_JV_QUOTE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20-0x2f */
+	GW_JV_ROW(0), GW_JV_ROW(0),                             /* 0x30-0x4f */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, GW_JV_ESC, 0, 0, 0,   /* 0x50-0x5f */
+	GW_JV_ROW(0), GW_JV_ROW(0),                             /* 0x60-0x7f */
+	GW_JV_ROW(GW_JV_UTF8), GW_JV_ROW(GW_JV_UTF8), GW_JV_ROW(GW_JV_UTF8),
+	GW_JV_ROW(GW_JV_UTF8), GW_JV_ROW(GW_JV_UTF8), GW_JV_ROW(GW_JV_UTF8),
+	GW_JV_ROW(GW_JV_UTF8), GW_JV_ROW(GW_JV_UTF8),           /* 0x80-0xff */
+};
+
+/* Every helper below takes the index of the token's first byte and returns
+ * the index just past the token, or 0 when it is invalid (a valid token
+ * never ends at index 0). */
+
+/* Four hex digits at p: their value, or -1. */
+static long
+gw_jv_hex4(const unsigned char *t, size_t n, size_t p)
+{
+	if (p > n || n - p < 4)
+		return -1;
+	long v = 0;
+	for (size_t i = p; i < p + 4; i++) {
+		unsigned char c = t[i];
+		int d;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/* A backslash escape at p; a \u high surrogate must be followed by a \u
+ * low surrogate, and a low surrogate may not stand alone. */
+static size_t
+gw_jv_escape(const unsigned char *t, size_t n, size_t p)
+{
+	if (p + 1 >= n)
+		return 0;
+	switch (t[p + 1]) {
+	case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+		return p + 2;
+	case 'u':
+		break;
+	default:
+		return 0;
+	}
+	long u = gw_jv_hex4(t, n, p + 2);
+	if (u < 0 || (u >= 0xDC00 && u <= 0xDFFF))
+		return 0;
+	if (u < 0xD800 || u > 0xDBFF)
+		return p + 6;
+	if (n - p < 12 || t[p + 6] != '\\' || t[p + 7] != 'u')
+		return 0;
+	long lo = gw_jv_hex4(t, n, p + 8);
+	return lo >= 0xDC00 && lo <= 0xDFFF ? p + 12 : 0;
+}
+
+/* One UTF-8 encoded character at p (Unicode table 3-7: no overlong forms,
+ * no surrogates, nothing above U+10FFFF). */
+static size_t
+gw_jv_utf8(const unsigned char *t, size_t n, size_t p)
+{
+	unsigned char c = t[p], lo = 0x80, hi = 0xBF;
+	size_t len;
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else {
+		return 0;
+	}
+	if (n - p < len || t[p + 1] < lo || t[p + 1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((t[p + i] & 0xC0) != 0x80)
+			return 0;
+	return p + len;
+}
+
+/* A string whose opening quote is at p. */
+static size_t
+gw_jv_string(const unsigned char *t, size_t n, size_t p)
+{
+	p++;
+	for (;;) {
+		while (p < n && gw_jv_class[t[p]] == GW_JV_PLAIN)
+			p++;
+		if (p >= n)
+			return 0;
+		switch (gw_jv_class[t[p]]) {
+		case GW_JV_QUOTE:
+			return p + 1;
+		case GW_JV_ESC:
+			p = gw_jv_escape(t, n, p);
+			break;
+		case GW_JV_UTF8:
+			p = gw_jv_utf8(t, n, p);
+			break;
+		default:
+			return 0;
+		}
+		if (p == 0)
+			return 0;
+	}
+}
+
+static size_t
+gw_jv_digits(const unsigned char *t, size_t n, size_t p)
+{
+	while (p < n && t[p] >= '0' && t[p] <= '9')
+		p++;
+	return p;
+}
+
+/* A number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static size_t
+gw_jv_number(const unsigned char *t, size_t n, size_t p)
+{
+	if (p < n && t[p] == '-')
+		p++;
+	if (p >= n)
+		return 0;
+	if (t[p] == '0')
+		p++;
+	else if (t[p] >= '1' && t[p] <= '9')
+		p = gw_jv_digits(t, n, p + 1);
+	else
+		return 0;
+	if (p < n && t[p] == '.') {
+		size_t q = gw_jv_digits(t, n, p + 1);
+		if (q == p + 1)
+			return 0;
+		p = q;
+	}
+	if (p < n && (t[p] == 'e' || t[p] == 'E')) {
+		p++;
+		if (p < n && (t[p] == '+' || t[p] == '-'))
+			p++;
+		size_t q = gw_jv_digits(t, n, p);
+		if (q == p)
+			return 0;
+		p = q;
+	}
+	return p;
+}
+
+static size_t
+gw_jv_literal(const unsigned char *t, size_t n, size_t p, const char *lit, size_t len)
+{
+	return n - p >= len && memcmp(t + p, lit, len) == 0 ? p + len : 0;
+}
+
+bool
+gw_json_valid(const char *text, size_t n)
+{
+	return gw_json_valid_members(text, n, NULL, NULL);
+}
+
+bool
+gw_json_valid_members(const char *text, size_t n, gw_json_member_fn fn, void *ctx)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	char close[GW_JSON_MAX_NESTING]; /* '}' or ']' per open container */
+	size_t depth = 0;
+	enum { WANT_VALUE, WANT_KEY, AFTER_VALUE } want = WANT_VALUE;
+	/* the top-level member being read, reported to fn once its value ends */
+	bool member = false;
+	size_t key = 0, keyend = 0, vstart = 0;
+	size_t p = gw_scan_ws(text, n, 0);
+	for (;;) {
+		if (want == WANT_KEY) {
+			size_t k = p;
+			if (p >= n || t[p] != '"' || (p = gw_jv_string(t, n, p)) == 0)
+				return false;
+			size_t kend = p - 1;
+			p = gw_scan_ws(text, n, p);
+			if (p >= n || t[p] != ':')
+				return false;
+			p = gw_scan_ws(text, n, p + 1);
+			if (depth == 1 && fn != NULL) {
+				member = true;
+				key = k + 1;
+				keyend = kend;
+				vstart = p;
+			}
+			want = WANT_VALUE;
+			continue;
+		}
+		if (want == WANT_VALUE) {
+			if (p >= n)
+				return false;
+			switch (t[p]) {
+			case '{':
+			case '[':
+				if (depth == GW_JSON_MAX_NESTING)
+					return false;
+				close[depth++] = t[p] == '{' ? '}' : ']';
+				p = gw_scan_ws(text, n, p + 1);
+				if (p < n && t[p] == close[depth - 1]) {
+					depth--;
+					p++;
+					break;
+				}
+				want = close[depth - 1] == '}' ? WANT_KEY : WANT_VALUE;
+				continue;
+			case '"':
+				p = gw_jv_string(t, n, p);
+				break;
+			case 't':
+				p = gw_jv_literal(t, n, p, "true", 4);
+				break;
+			case 'f':
+				p = gw_jv_literal(t, n, p, "false", 5);
+				break;
+			case 'n':
+				p = gw_jv_literal(t, n, p, "null", 4);
+				break;
+			default:
+				p = gw_jv_number(t, n, p);
+			}
+			if (p == 0)
+				return false;
+		}
+		/* after a value: end of text, a separator or a closing bracket */
+		if (member && depth == 1) {
+			fn(ctx, text + key, keyend - key, vstart, p);
+			member = false;
+		}
+		p = gw_scan_ws(text, n, p);
+		if (depth == 0)
+			return p == n;
+		if (p >= n)
+			return false;
+		if (t[p] == ',') {
+			p = gw_scan_ws(text, n, p + 1);
+			want = close[depth - 1] == '}' ? WANT_KEY : WANT_VALUE;
+		} else if (t[p] == close[depth - 1]) {
+			depth--;
+			p++;
+			want = AFTER_VALUE;
+		} else {
+			return false;
+		}
+	}
+}

@@ -6,7 +6,9 @@
  * empty), so files and reports are byte-compatible with the original.
  * Integers are written from uint64_t/int64_t and never pass through a
  * double.  gw_json_scan walks one level of a large document without building
- * a tree, so a 1M-case fixture is parsed one case at a time.
+ * a tree, so a 1M-case fixture is parsed one case at a time; gw_json_valid
+ * checks a text strictly, also without a tree, so a caller can validate a
+ * large value and then parse only the members it needs.
  */
 #ifndef GW_JSON_H
 #define GW_JSON_H
@@ -115,5 +117,31 @@ int gw_json_scan_next(gw_json_scan *s, const char **key, size_t *keylen,
     size_t *vstart, size_t *vend, const char *what, gw_err *err);
 /* After the container ends, checks only whitespace remains.  0 or -EINVAL. */
 int gw_json_scan_finish(gw_json_scan *s, const char *what, gw_err *err);
+
+/* ---- validation --------------------------------------------------------- */
+
+/*
+ * Returns true when text (n bytes, no terminator needed) is exactly one
+ * JSON value with optional surrounding whitespace, per RFC 8259: strict
+ * numbers (no leading zeros, no "1." or ".5"), the literals true, false and
+ * null, strings free of raw control characters with valid escapes, \uXXXX
+ * surrogates in pairs and well-formed UTF-8.  Whitespace is space, tab, CR
+ * and LF only; a byte-order mark or trailing text is invalid.  Nesting
+ * deeper than GW_JSON_MAX_NESTING is invalid.  Never allocates and never
+ * recurses; text stays owned by the caller.
+ */
+bool gw_json_valid(const char *text, size_t n);
+
+/* Called for each member of a top-level object: key and keylen are the raw
+ * (still escaped) key without quotes, vstart and vend delimit the value's
+ * text.  key points into the validated text. */
+typedef void (*gw_json_member_fn)(void *ctx, const char *key, size_t keylen,
+    size_t vstart, size_t vend);
+
+/* gw_json_valid that, in the same single pass, calls fn (when text is an
+ * object) for its members in order, so a caller can validate a document and
+ * pick its members without walking it twice.  Calls happen as validation
+ * proceeds: when false is returned, discard what fn was told. */
+bool gw_json_valid_members(const char *text, size_t n, gw_json_member_fn fn, void *ctx);
 
 #endif

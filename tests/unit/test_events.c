@@ -1,8 +1,8 @@
 /*
  * test_events.c - runtime-events.jsonl: appends, the status-inspect
  * aggregation (cycle lines only, invalid lines, sorted reason-code
- * counts, the reference example of §7.2), the backwards tail and
- * incremental following.
+ * counts, the reference example of §7.2, strict JSON validity, escaped
+ * and duplicate keys), the backwards tail and incremental following.
  */
 #include "unit.h"
 
@@ -141,6 +141,80 @@ test_summarize_counts_cycle_lines_only(void **state)
 }
 
 static void
+test_summarize_requires_strictly_valid_json(void **state)
+{
+	fx *f = *state;
+	ut_write(f->path,
+	    "{\"a\":tru}\n"
+	    "{\"a\":1 \"b\":2}\n"
+	    "{\"reason_codes\":[\"t\"]} trailing\n"
+	    "{\"reason_codes\":[\"t\"]}{}\n"
+	    "{\"n\":01,\"reason_codes\":[\"t\"]}\n"
+	    "{\"n\":1.,\"reason_codes\":[\"t\"]}\n"
+	    "{\"n\":.5,\"reason_codes\":[\"t\"]}\n"
+	    "{\"reason_codes\":[\"t\",]}\n"
+	    "\xef\xbb\xbf{\"reason_codes\":[\"t\"]}\n"          /* byte-order mark */
+	    "{\"health_reason\":\"raw\ttab\",\"reason_codes\":[\"t\"]}\n"
+	    "{\"reason_codes\":[\"\\ud800\"]}\n"                 /* lone surrogate */
+	    "{\"reason_codes\":[\"\\u00zz\"]}\n"                 /* bad hex escape */
+	    "{\"reason_codes\":[\"\xc3\"]}\n"                    /* truncated UTF-8 */
+	    "{\"kind\":\"lifecycle\",\"x\":01}\n"               /* invalid before it is "other" */
+	    "\t{\"n\":-0.5e+3,\"reason_codes\":[\"ok\"],\"u\":\"\\u00e9\\ud83d\\ude00\"} \r\n");
+	gw_events_summary s;
+	gw_err err;
+	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(s.invalid_cycle_reports, 14);
+	assert_int_equal(s.other_lines, 0);
+	assert_int_equal(s.cycle_reports, 1);
+	assert_int_equal(s.ncounts, 1);
+	assert_string_equal(s.counts[0].code, "ok");
+	gw_events_summary_free(&s);
+}
+
+static void
+test_summarize_escaped_and_duplicate_keys(void **state)
+{
+	fx *f = *state;
+	ut_write(f->path,
+	    /* an escaped key means what it decodes to */
+	    "{\"kin\\u0064\":\"lifecycle\",\"reason_codes\":[\"z\"]}\n"
+	    /* the first of duplicate keys counts, as cJSON's lookup picks */
+	    "{\"kind\":\"lifecycle\",\"kind\":\"cycle\"}\n"
+	    "{\"kind\":null}\n"
+	    /* nested members are not the line's own; escaped "cycle" is a cycle */
+	    "{\"x\":{\"kind\":\"lifecycle\"},\"kind\":\"cy\\u0063le\",\"reason_codes\":[\"dup\"],"
+	    "\"reason_codes\":5,\"health_reason\":null}\n"
+	    "{ \"reason_codes\" : [ \" spaced \" , \"dup\" ] , \"health_reason\" : \"q \\\"x\\\" \\u00e9\" ,"
+	    " \"tail\" : [1, {\"reason_codes\": 7}] }\n"
+	    "{\"reason_codes\":[\"r\"],\"health_reason\":\"h\",\"health_reason\":5}\n"
+	    "{\"reason_codes\":null,\"health_reason\":5,\"health_reason\":\"h\"}\n");
+	gw_events_summary s;
+	gw_err err;
+	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(s.other_lines, 3);
+	assert_int_equal(s.cycle_reports, 3);
+	assert_int_equal(s.invalid_cycle_reports, 1);
+	assert_int_equal(s.nlast, 1);
+	assert_string_equal(s.last_reason_codes[0], "r");
+	assert_string_equal(s.last_health_reason, "h");
+	assert_int_equal(s.ncounts, 3);
+	assert_string_equal(s.counts[0].code, "dup");
+	assert_int_equal(s.counts[0].count, 2);
+	assert_string_equal(s.counts[1].code, "r");
+	assert_string_equal(s.counts[2].code, "spaced");
+	gw_events_summary_free(&s);
+	/* the line before last alone: reason decoded from its escapes */
+	ut_write(f->path,
+	    "{ \"reason_codes\" : [ \" spaced \" , \"dup\" ] , \"health_reason\" : \"q \\\"x\\\" \\u00e9\" }\n");
+	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(s.cycle_reports, 1);
+	assert_int_equal(s.nlast, 2);
+	assert_string_equal(s.last_reason_codes[0], " spaced ");
+	assert_string_equal(s.last_health_reason, "q \"x\" \xc3\xa9");
+	gw_events_summary_free(&s);
+}
+
+static void
 test_summarize_streams_a_large_file(void **state)
 {
 	fx *f = *state;
@@ -265,6 +339,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_summarize_missing_file_is_not_present, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summarize_reference_example, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summarize_counts_cycle_lines_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_requires_strictly_valid_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_escaped_and_duplicate_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_summarize_streams_a_large_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tail_last_lines_oldest_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tail_missing_file, setup, teardown),

@@ -1,8 +1,9 @@
 /*
  * test_json.c - the exact-format writer (compact and pretty), escaping,
  * raw re-indentation, parse errors with positions, u64 reading, key
- * sorting, and the non-recursive scanner on nested, deep and malformed
- * input.
+ * sorting, the non-recursive scanner on nested, deep and malformed
+ * input, and the strict validator (RFC 8259 corpus, numbers, escapes,
+ * UTF-8, nesting, exact lengths) with its top-level member reports.
  */
 #include "unit.h"
 
@@ -355,6 +356,197 @@ test_scan_deep_nesting_is_error_not_crash(void **state)
 	gw_buf_free(&b);
 }
 
+/* Validates a heap copy of exactly n bytes, so ASan sees any read past n. */
+static bool
+valid_exact(const char *text, size_t n)
+{
+	char *copy = gw_xmalloc(n ? n : 1);
+	memcpy(copy, text, n);
+	bool ok = gw_json_valid(copy, n);
+	free(copy);
+	return ok;
+}
+
+static void
+assert_valid_json_at(const char *text, size_t n, bool want, int line)
+{
+	if (valid_exact(text, n) != want) {
+		print_error("line %d: gw_json_valid([%.*s]) should be %s\n", line, (int)n, text,
+		    want ? "true" : "false");
+		fail();
+	}
+}
+
+static void
+test_valid_accepts_rfc8259_documents(void **state)
+{
+	(void)state;
+	static const char *const ok[] = {
+		"{}", "[]", "{ }", "[ ]", " \t\r\n{}\n\r\t ", "0", "-0", "1", "-1", "10", "1.5",
+		"-0.0", "1e5", "1E5", "1e+5", "1e-5", "1.25E-07", "-0e0", "123456789012345678901234567890",
+		"\"\"", "\"x\"", "true", "false", "null", "[null,true,false]",
+		"{\"a\":1,\"b\":[1,2,{\"c\":null}],\"d\":{}}",
+		"{\"a\" : 1 , \"b\" :\t[ 1 , 2 ] }",
+		"{\"a\":1,\"a\":2}", /* duplicate keys are grammatical */
+		"[[[[[]]]],[{}],{\"\":[]}]",
+		"\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t\"",
+		"\"\\u0000 \\u001F \\u00e9 \\uFFFF\"",
+		"\"\\uD83D\\uDE00\"",          /* a surrogate pair */
+		"\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"", /* 2-, 3-, 4-byte UTF-8 */
+		"\"\x7f\"",                    /* DEL is not a control character in JSON */
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_valid_json_at(ok[i], strlen(ok[i]), true, __LINE__);
+		/* whatever the validator accepts, cJSON parses */
+		cJSON *v = cJSON_ParseWithLength(ok[i], strlen(ok[i]));
+		assert_non_null(v);
+		cJSON_Delete(v);
+	}
+}
+
+static void
+test_valid_rejects_what_rfc8259_forbids(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"", " ", "{", "}", "[", "]", "{]", "[}", "{\"a\":1]", "[1}",
+		"{\"a\":tru}", "{\"a\":nul}", "{\"a\":True}", "{\"a\":NULL}", "{\"a\":undefined}",
+		"{\"a\":1 \"b\":2}", "{\"a\":1,}", "[1,]", "[,1]", "[1,,2]", "{,}", "{\"a\"}",
+		"{\"a\":}", "{\"a\" 1}", "{a:1}", "{'a':1}", "['a']", "{1:1}", "{\"a\"::1}",
+		"{\"a\":1} x", "{\"a\":1}{}", "{} {}", "1 2", "[1] ]", "\"a\" \"b\"",
+		"01", "-01", "00", "1.", "-1.", ".5", "-.5", "+1", "-", "1e", "1e+", "1E-", "1.e5",
+		"0x10", "1_000", "Infinity", "-Infinity", "NaN", "1e5e5", "1.5.5", "--1",
+		"\"abc", "\"\\\"", "\"\\x\"", "\"\\u12\"", "\"\\u00zz\"", "\"\\U0041\"", "\"\\'\"",
+		"\"\\uD800\"", "\"\\uDC00\"", "\"\\uD800x\"", "\"\\uD800\\n\"", "\"\\uD800\\u0041\"",
+		"\"\\uDE00\\uD83D\"",
+		"\"a\tb\"", "\"a\nb\"", "\"\x01\"", "\"\x1f\"", /* raw control characters */
+		"\xef\xbb\xbf{}",              /* a byte-order mark */
+		"\f{}", "{}\v", "{\"a\":\x01 1}", /* only space, tab, CR, LF are whitespace */
+		"\"\x80\"", "\"\xc0\x80\"", "\"\xc1\xbf\"", "\"\xe0\x80\x80\"", "\"\xed\xa0\x80\"",
+		"\"\xf0\x80\x80\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xf5\x80\x80\x80\"", "\"\xff\"",
+		"\"\xc3\"", "\"\xe2\x82\"", "\"\xf0\x9f\x98\"", "\"\xc3\x28\"", "\"\xe2\x28\xa1\"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_valid_json_at(bad[i], strlen(bad[i]), false, __LINE__);
+}
+
+static void
+test_valid_respects_the_length(void **state)
+{
+	(void)state;
+	/* the text need not be terminated: only n bytes count */
+	assert_valid_json_at("{\"a\":1}garbage", 7, true, __LINE__);
+	assert_valid_json_at("12345", 2, true, __LINE__);
+	assert_valid_json_at("1.5", 2, false, __LINE__);   /* "1." */
+	assert_valid_json_at("true", 3, false, __LINE__);
+	assert_valid_json_at("\"\\u0041\"", 6, false, __LINE__);
+	assert_valid_json_at("\"\\uD83D\\uDE00\"", 12, false, __LINE__);
+	assert_valid_json_at("\"\xf0\x9f\x98\x80\"", 4, false, __LINE__);
+	/* an embedded NUL is a raw control character inside a string and not
+	 * whitespace outside one */
+	assert_valid_json_at("\"a\0b\"", 5, false, __LINE__);
+	assert_valid_json_at("{}\0", 3, false, __LINE__);
+	/* every proper prefix of an object or array document is invalid */
+	static const char doc[] = "{\"k\":[1,-2.5e3,\"s\\u00e9\\n\",{\"t\":true,\"f\":false},null],"
+	    "\"x\":\"\xe2\x82\xac\",\"y\":{}}";
+	size_t n = sizeof(doc) - 1;
+	assert_valid_json_at(doc, n, true, __LINE__);
+	for (size_t i = 0; i < n; i++)
+		assert_valid_json_at(doc, i, false, __LINE__);
+}
+
+static void
+test_valid_mutations_never_pass_what_cjson_rejects(void **state)
+{
+	(void)state;
+	/* every one-byte change of a realistic line: the validator may be
+	 * stricter than cJSON, never looser, and never reads out of bounds */
+	static const char line[] = "{\"timestamp_unix_ms\":1795959859920,\"kind\":\"cycle\","
+	    "\"health_reason\":\"a \\\"b\\\" \\u00e9\",\"reason_codes\":[\"x\",\"y\"],\"n\":-0.5e-3,"
+	    "\"o\":{\"t\":true,\"f\":false,\"z\":null}}";
+	static const char subst[] = "{}[]\",:\\ -+.0123456789eEtfnu\x01\x80\xc3";
+	size_t n = sizeof(line) - 1;
+	char *buf = gw_xmalloc(n);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < sizeof(subst) - 1; j++) {
+			memcpy(buf, line, n);
+			buf[i] = subst[j];
+			if (gw_json_valid(buf, n)) {
+				cJSON *v = cJSON_ParseWithLength(buf, n);
+				assert_non_null(v);
+				cJSON_Delete(v);
+			}
+		}
+		/* deleting byte i */
+		memcpy(buf, line, i);
+		memcpy(buf + i, line + i + 1, n - i - 1);
+		if (gw_json_valid(buf, n - 1)) {
+			cJSON *v = cJSON_ParseWithLength(buf, n - 1);
+			assert_non_null(v);
+			cJSON_Delete(v);
+		}
+	}
+	free(buf);
+}
+
+static void
+test_valid_nesting_limit_without_recursion(void **state)
+{
+	(void)state;
+	gw_buf b = GW_BUF_INIT;
+	for (int depth = GW_JSON_MAX_NESTING; depth <= GW_JSON_MAX_NESTING + 1; depth++) {
+		gw_buf_reset(&b);
+		for (int i = 0; i < depth; i++)
+			gw_buf_puts(&b, i % 2 ? "{\"k\":" : "[");
+		gw_buf_putc(&b, '1');
+		for (int i = depth - 1; i >= 0; i--)
+			gw_buf_putc(&b, i % 2 ? '}' : ']');
+		assert_valid_json_at(b.data, b.len, depth <= GW_JSON_MAX_NESTING, __LINE__);
+	}
+	/* far deeper than any stack would take, balanced or not */
+	gw_buf_reset(&b);
+	for (int i = 0; i < 100000; i++)
+		gw_buf_putc(&b, '[');
+	for (int i = 0; i < 100000; i++)
+		gw_buf_putc(&b, ']');
+	assert_valid_json_at(b.data, b.len, false, __LINE__);
+	gw_buf_free(&b);
+}
+
+/* Records members reported by gw_json_valid_members as key=value|... */
+static void
+note_member(void *ctx, const char *key, size_t keylen, size_t vstart, size_t vend)
+{
+	gw_buf *b = ctx;
+	gw_buf_append(b, key, keylen);
+	gw_buf_putc(b, '=');
+	gw_buf_printf(b, "%zu-%zu|", vstart, vend);
+}
+
+static void
+test_valid_members_reports_top_level_only(void **state)
+{
+	(void)state;
+	gw_buf b = GW_BUF_INIT;
+	const char *doc = " { \"a\" : 1 , \"k\\\"q\":{\"in\":[1,{\"deep\":2}]},\"e\":[] ,\"s\":\"x\"} ";
+	assert_true(gw_json_valid_members(doc, strlen(doc), note_member, &b));
+	/* values are delimited exactly, without surrounding whitespace */
+	assert_string_equal(gw_buf_cstr(&b), "a=9-10|k\\\"q=20-41|e=46-48|s=54-57|");
+	assert_int_equal(doc[20], '{');
+	assert_int_equal(doc[40], '}');
+	/* arrays and scalars report nothing */
+	gw_buf_reset(&b);
+	assert_true(gw_json_valid_members("[{\"a\":1}]", 9, note_member, &b));
+	assert_true(gw_json_valid_members("\"s\"", 3, note_member, &b));
+	assert_int_equal(b.len, 0);
+	/* members seen before an error are reported, and the result is false */
+	assert_false(gw_json_valid_members("{\"a\":1,\"b\":tru}", 15, note_member, &b));
+	assert_string_equal(gw_buf_cstr(&b), "a=5-6|");
+	/* a NULL callback is plain validation */
+	assert_true(gw_json_valid_members("{\"a\":1}", 7, NULL, NULL));
+	gw_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -373,6 +565,12 @@ main(void)
 		cmocka_unit_test(test_scan_array_and_nested_walk),
 		cmocka_unit_test(test_scan_malformed_inputs),
 		cmocka_unit_test(test_scan_deep_nesting_is_error_not_crash),
+		cmocka_unit_test(test_valid_accepts_rfc8259_documents),
+		cmocka_unit_test(test_valid_rejects_what_rfc8259_forbids),
+		cmocka_unit_test(test_valid_respects_the_length),
+		cmocka_unit_test(test_valid_mutations_never_pass_what_cjson_rejects),
+		cmocka_unit_test(test_valid_nesting_limit_without_recursion),
+		cmocka_unit_test(test_valid_members_reports_top_level_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
