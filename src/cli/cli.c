@@ -14,6 +14,7 @@
 #include "core/runner.h"
 #include "core/service.h"
 #include "core/status.h"
+#include "core/str.h"
 #include "server/server.h"
 #include "tui/tui.h"
 
@@ -359,22 +360,11 @@ cli_bind_ok(const char *bind)
 	return atoi(port) <= 65535;
 }
 
-static bool
-cli_blank(const char *s)
-{
-	if (s == NULL)
-		return true;
-	for (; *s; s++)
-		if (!isspace((unsigned char)*s))
-			return false;
-	return true;
-}
-
 static int
 cli_validate(cli_config *c, const bool *given, gw_err *err)
 {
 	if (c->action == CLI_ACTION_SERVICE_STOP && c->stop_reason != NULL && c->stop_reason[0] != '\0' &&
-	    cli_blank(c->stop_reason))
+	    gw_str_blank(c->stop_reason))
 		return cli_bad(err, "--gateway-service-stop-reason cannot be empty or whitespace");
 	if (c->action == CLI_ACTION_RUNNER) {
 		if (!gw_fs_exists(c->fixture))
@@ -389,15 +379,7 @@ cli_validate(cli_config *c, const bool *given, gw_err *err)
 			"multi-agent", "multiagent", "memory", "dashboard", "deployment", "custom-command",
 			"customcommand", "voice" };
 		char t[64];
-		const char *p = c->health_target;
-		while (isspace((unsigned char)*p))
-			p++;
-		size_t i = 0;
-		for (; p[i] && i + 1 < sizeof(t); i++)
-			t[i] = (char)tolower((unsigned char)p[i]);
-		while (i > 0 && isspace((unsigned char)t[i - 1]))
-			i--;
-		t[i] = '\0';
+		gw_str_copy_trim(t, sizeof(t), c->health_target, GW_STR_LOWER);
 		if (strcmp(t, "gateway") != 0) {
 			bool other = strncmp(t, "github:", 7) == 0;
 			for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
@@ -413,16 +395,16 @@ cli_validate(cli_config *c, const bool *given, gw_err *err)
 	bool server = c->action == CLI_ACTION_SERVER || c->action == CLI_ACTION_CONSOLE;
 	if (server || given[O_MODEL - O_SERVICE_START]) {
 		const char *m = c->model;
-		if (strcmp(m, "local/echo") != 0 && !(strncmp(m, "openai/", 7) == 0 && !cli_blank(m + 7)))
+		if (strcmp(m, "local/echo") != 0 && !(strncmp(m, "openai/", 7) == 0 && !gw_str_blank(m + 7)))
 			return cli_bad(err, "unsupported --model '%s' (expected local/echo or openai/<model>)", m);
 	}
 	if (c->action == CLI_ACTION_SERVER) {
-		if (cli_blank(c->auth_token))
+		if (gw_str_blank(c->auth_token))
 			return cli_bad(err, "--gateway-openresponses-auth-token is required when --gateway-openresponses-server is set (or set TAU_GATEWAY_OPENRESPONSES_AUTH_TOKEN)");
 		if (!cli_bind_ok(c->bind))
 			return cli_bad(err, "invalid gateway socket address '%s' (expected IPv4:port or [IPv6]:port)",
 			    c->bind);
-		if (strncmp(c->model, "openai/", 7) == 0 && cli_blank(c->provider_api_key) &&
+		if (strncmp(c->model, "openai/", 7) == 0 && gw_str_blank(c->provider_api_key) &&
 		    !c->provider_base_url_set)
 			return cli_bad(err, "--model %s needs OPENAI_API_KEY in the environment (or --provider-base-url for a server that needs no key)",
 			    c->model);

@@ -4,6 +4,7 @@
  * and must never let a channel name leave its root.
  */
 #include "core/chanstore.h"
+#include "core/str.h"
 #include "core/clock.h"
 #include "core/fs.h"
 #include "core/json.h"
@@ -166,20 +167,11 @@ gw_chanstore_inspect(const char *root, const char *ref, gw_chanstore_report *r, 
 		    "invalid channel ref '%s', expected transport/channel_id", ref);
 	snprintf(t, sizeof(t), "%.*s", (int)(slash - p), p);
 	snprintf(c, sizeof(c), "%s", slash + 1);
-	/* trim both halves */
-	char *parts[2] = { t, c };
-	for (int i = 0; i < 2; i++) {
-		char *s = parts[i], *q = s;
-		while (isspace((unsigned char)*q))
-			q++;
-		memmove(s, q, strlen(q) + 1);
-		size_t n = strlen(s);
-		while (n > 0 && isspace((unsigned char)s[n - 1]))
-			s[--n] = '\0';
-		if (n == 0)
-			return gw_err_set(err, -EINVAL, GW_EXIT_USAGE,
-			    "invalid channel ref '%s', expected transport/channel_id", ref);
-	}
+	gw_str_trim_inplace(t);
+	gw_str_trim_inplace(c);
+	if (t[0] == '\0' || c[0] == '\0')
+		return gw_err_set(err, -EINVAL, GW_EXIT_USAGE,
+		    "invalid channel ref '%s', expected transport/channel_id", ref);
 	snprintf(r->transport, sizeof(r->transport), "%s", t);
 	snprintf(r->channel_id, sizeof(r->channel_id), "%s", c);
 	char *dir = gw_chanstore_dir(root, t, c);

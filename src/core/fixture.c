@@ -7,6 +7,7 @@
  * directory.
  */
 #include "core/fixture.h"
+#include "core/str.h"
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/mem.h"
@@ -68,39 +69,11 @@ gw_error_code_supported(const char *code)
 	return false;
 }
 
-/* Trimmed view of s: *start and *len. */
-static void
-gw_trim(const char *s, const char **start, size_t *len)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	*start = s;
-	*len = n;
-}
-
-static bool
-gw_blank(const char *s)
-{
-	const char *t;
-	size_t n;
-	gw_trim(s, &t, &n);
-	return n == 0;
-}
-
 /* UPPER(trim(m)) into out (n bytes, truncated). */
 static void
 gw_upper_trim(const char *m, char *out, size_t n)
 {
-	const char *t;
-	size_t len;
-	gw_trim(m, &t, &len);
-	size_t i = 0;
-	for (; i < len && i + 1 < n; i++)
-		out[i] = (char)toupper((unsigned char)t[i]);
-	out[i] = '\0';
+	gw_str_copy_trim(out, n, m, GW_STR_UPPER);
 }
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -252,11 +225,11 @@ gw_fx_case(gw_parse_ctx *p, gw_fixture *f, const cJSON *obj, size_t idx, unsigne
 		return gw_fx_fail(p, GW_EXIT_DATAERR,
 		    "fixture case index %zu has unsupported schema_version %llu (expected 1)", idx,
 		    (unsigned long long)schema);
-	if (gw_blank(id))
+	if (gw_str_blank(id))
 		return gw_fx_fail(p, GW_EXIT_DATAERR, "fixture case index %zu has empty case_id", idx);
-	if (gw_blank(c->method))
+	if (gw_str_blank(c->method))
 		return gw_fx_fail(p, GW_EXIT_DATAERR, "fixture case '%s' has empty method", id);
-	if (gw_blank(c->endpoint))
+	if (gw_str_blank(c->endpoint))
 		return gw_fx_fail(p, GW_EXIT_DATAERR, "fixture case '%s' has empty endpoint", id);
 	if (body != NULL && !cJSON_IsObject(body) && !cJSON_IsNull(body))
 		return gw_fx_fail(p, GW_EXIT_DATAERR, "fixture case '%s' body must be object or null", id);
@@ -271,7 +244,7 @@ gw_fx_case(gw_parse_ctx *p, gw_fixture *f, const cJSON *obj, size_t idx, unsigne
 		return gw_fx_fail(p, GW_EXIT_DATAERR,
 		    "fixture case '%s' expected.response_body must be an object", id);
 	if (c->expected_outcome == GW_OUTCOME_SUCCESS) {
-		if (!gw_blank(c->expected_error_code))
+		if (!gw_str_blank(c->expected_error_code))
 			return gw_fx_fail(p, GW_EXIT_DATAERR,
 			    "fixture case '%s' success outcome must not include error_code", id);
 		if (c->expected_status < 200 || c->expected_status > 299)
@@ -281,7 +254,7 @@ gw_fx_case(gw_parse_ctx *p, gw_fixture *f, const cJSON *obj, size_t idx, unsigne
 	} else {
 		const char *t;
 		size_t n;
-		gw_trim(c->expected_error_code, &t, &n);
+		gw_str_trim(c->expected_error_code, &t, &n);
 		if (n == 0)
 			return gw_fx_fail(p, GW_EXIT_DATAERR, "fixture case '%s' %s outcome requires error_code",
 			    id, gw_outcome_debug(c->expected_outcome));
@@ -304,8 +277,8 @@ gw_fx_case(gw_parse_ctx *p, gw_fixture *f, const cJSON *obj, size_t idx, unsigne
 	const char *e, *cid;
 	size_t elen, clen;
 	gw_upper_trim(c->method, m, sizeof(m));
-	gw_trim(c->endpoint, &e, &elen);
-	gw_trim(c->case_id, &cid, &clen);
+	gw_str_trim(c->endpoint, &e, &elen);
+	gw_str_trim(c->case_id, &cid, &clen);
 	size_t ml = strlen(m), klen = ml + 1 + elen + 1 + clen;
 	char *key = gw_arena_alloc(f->arena, klen + 1);
 	memcpy(key, m, ml);
@@ -350,7 +323,7 @@ gw_fx_cases(gw_parse_ctx *p, gw_fixture *f, size_t start)
 		if (rc == 0 && !p->have_deferred) {
 			const char *t;
 			size_t n;
-			gw_trim(c->case_id, &t, &n);
+			gw_str_trim(c->case_id, &t, &n);
 			char *tid = gw_arena_strndup(f->arena, t, n);
 			if (!gw_strmap_put(seen, tid, f->ncases)) {
 				gw_fx_fail(p, GW_EXIT_DATAERR, "fixture contains duplicate case_id '%s'",
@@ -452,7 +425,7 @@ gw_fixture_parse(const char *path, const char *text, size_t len, gw_fixture **ou
 		    (unsigned long long)schema);
 		goto fail;
 	}
-	if (gw_blank(f->name)) {
+	if (gw_str_blank(f->name)) {
 		rc = gw_fx_fail(&p, GW_EXIT_DATAERR, "fixture name cannot be empty");
 		goto fail;
 	}
@@ -548,8 +521,8 @@ gw_case_evaluate(const gw_case *c, gw_result *r)
 	}
 	const char *e, *a;
 	size_t elen, alen;
-	gw_trim(c->endpoint, &e, &elen);
-	gw_trim(c->actor_id, &a, &alen);
+	gw_str_trim(c->endpoint, &e, &elen);
+	gw_str_trim(c->actor_id, &a, &alen);
 	if (elen == 0 || e[0] != '/' || alen == 0) {
 		r->outcome = GW_OUTCOME_MALFORMED_INPUT;
 		r->status = 400;

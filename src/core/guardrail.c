@@ -3,6 +3,7 @@
  * Pure functions; no I/O.
  */
 #include "core/guardrail.h"
+#include "core/str.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -100,26 +101,11 @@ gw_guardrail_from_json(const cJSON *obj, gw_guardrail *g, const char *where, gw_
 	return 0;
 }
 
-/* Lower-cases and trims s into out. */
-static void
-gw_norm(char *out, size_t n, const char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t len = strlen(s);
-	while (len > 0 && isspace((unsigned char)s[len - 1]))
-		len--;
-	size_t i = 0;
-	for (; i < len && i + 1 < n; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[i] = '\0';
-}
-
 void
 gw_gates_compute(gw_gates *out, const gw_guardrail *g, const gw_health *h, bool service_stopped)
 {
 	char gate[16], reason[64], hr[GW_HEALTH_REASON_MAX];
-	gw_norm(gate, sizeof(gate), g->gate);
+	gw_str_copy_trim(gate, sizeof(gate), g->gate, GW_STR_LOWER);
 	if (strcmp(gate, "pass") == 0)
 		out->guardrail_gate = "pass";
 	else if (strcmp(gate, "hold") == 0)
@@ -127,14 +113,7 @@ gw_gates_compute(gw_gates *out, const gw_guardrail *g, const gw_health *h, bool 
 	else
 		out->guardrail_gate = gw_health_classify(h, hr, sizeof(hr)) == GW_HEALTH_HEALTHY ?
 		    "pass" : "hold";
-	const char *r = g->reason_code;
-	while (isspace((unsigned char)*r))
-		r++;
-	snprintf(reason, sizeof(reason), "%s", r);
-	size_t len = strlen(reason);
-	while (len > 0 && isspace((unsigned char)reason[len - 1]))
-		reason[--len] = '\0';
-	if (len == 0)
+	if (gw_str_copy_trim(reason, sizeof(reason), g->reason_code, GW_STR_KEEP) == 0)
 		snprintf(reason, sizeof(reason), "%s",
 		    strcmp(out->guardrail_gate, "pass") == 0 ? "guardrail_checks_passing" :
 		    "health_state_not_healthy");

@@ -8,6 +8,7 @@
  * case has passed its contract check.
  */
 #include "core/runner.h"
+#include "core/str.h"
 #include "core/chanstore.h"
 #include "core/clock.h"
 #include "core/events.h"
@@ -63,17 +64,6 @@ typedef struct gw_actor {
 	const char *name;     /* trimmed actor id (arena) */
 	gw_buf log, ctx, memory;
 } gw_actor;
-
-static const char *
-gw_trimdup(gw_arena *a, const char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	return gw_arena_strndup(a, s, n);
-}
 
 /* Sort context for the pending queue. */
 static const gw_state *gw_sort_state;
@@ -336,8 +326,8 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		uint64_t now = gw_clock_unix_ms();
 		for (size_t i = 0; i < r->queued; i++) {
 			gw_eval *e = &evals[i];
-			const char *endpoint = gw_trimdup(arena, e->c->endpoint);
-			const char *actor = gw_trimdup(arena, e->c->actor_id);
+			const char *endpoint = gw_str_trimdup(arena, e->c->endpoint);
+			const char *actor = gw_str_trimdup(arena, e->c->actor_id);
 			gw_request *q = gw_state_upsert_request(st, e->c->key);
 			q->case_id = gw_state_strdup(st, e->c->case_id);
 			q->method = gw_state_strdup(st, e->method);

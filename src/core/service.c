@@ -4,6 +4,7 @@
  * a runner cycle is never lost.
  */
 #include "core/service.h"
+#include "core/str.h"
 #include "core/clock.h"
 #include "core/events.h"
 #include "core/fs.h"
@@ -55,14 +56,7 @@ gw_service_transition(const char *dir, gw_service_op op, const char *text,
 		transition = "start";
 		break;
 	case GW_OP_STOP: {
-		const char *p = text ? text : "";
-		while (isspace((unsigned char)*p))
-			p++;
-		snprintf(trimmed, sizeof(trimmed), "%s", p);
-		size_t n = strlen(trimmed);
-		while (n > 0 && isspace((unsigned char)trimmed[n - 1]))
-			trimmed[--n] = '\0';
-		if (n == 0)
+		if (gw_str_copy_trim(trimmed, sizeof(trimmed), text ? text : "", GW_STR_KEEP) == 0)
 			snprintf(trimmed, sizeof(trimmed), "%s", GW_STOP_REASON_DEFAULT);
 		s->stopped = true;
 		s->last_stopped_unix_ms = s->last_transition_unix_ms = now;
@@ -123,15 +117,6 @@ gw_service_status(const char *dir, gw_service_report *out, gw_err *err)
 	return 0;
 }
 
-static const char *
-gw_or_none(const char *s)
-{
-	for (const char *p = s; *p; p++)
-		if (!isspace((unsigned char)*p))
-			return s;
-	return "none";
-}
-
 void
 gw_service_report_text(const gw_service_report *r, gw_buf *b)
 {
@@ -145,9 +130,9 @@ gw_service_report_text(const gw_service_report *r, gw_buf *b)
 	    r->state_path, s->stopped ? "stopped" : "running", r->gates.rollout_gate,
 	    r->gates.rollout_reason_code, r->gates.guardrail_gate, r->gates.guardrail_reason_code,
 	    (unsigned long long)s->startup_attempts, (unsigned long long)s->startup_failure_streak,
-	    gw_or_none(s->last_startup_error), (unsigned long long)s->last_started_unix_ms,
+	    gw_str_or_none(s->last_startup_error), (unsigned long long)s->last_started_unix_ms,
 	    (unsigned long long)s->last_stopped_unix_ms, (unsigned long long)s->last_transition_unix_ms,
-	    gw_or_none(s->last_stop_reason), (unsigned long long)r->health.queue_depth,
+	    gw_str_or_none(s->last_stop_reason), (unsigned long long)r->health.queue_depth,
 	    (unsigned long long)r->health.failure_streak, (unsigned long long)r->health.last_cycle_failed,
 	    (unsigned long long)r->health.last_cycle_completed);
 }

@@ -7,6 +7,7 @@
  * overwrite a state.json it could not parse: a writer moves it aside first.
  */
 #include "core/state.h"
+#include "core/str.h"
 #include "core/clock.h"
 #include "core/fs.h"
 #include "core/json.h"
@@ -181,14 +182,7 @@ gw_state_normalize_service(gw_state *st, uint64_t now)
 	gw_service_block *s = &st->service;
 	if (!s->stopped) {
 		s->startup_failure_streak = 0;
-		/* trim last_startup_error */
-		char *e = s->last_startup_error, *p = e;
-		while (isspace((unsigned char)*p))
-			p++;
-		memmove(e, p, strlen(p) + 1);
-		size_t n = strlen(e);
-		while (n > 0 && isspace((unsigned char)e[n - 1]))
-			e[--n] = '\0';
+		gw_str_trim_inplace(s->last_startup_error);
 	}
 	if (s->last_transition_unix_ms == 0)
 		s->last_transition_unix_ms = now;
@@ -223,15 +217,7 @@ gw_state_load_service(gw_state *st, const cJSON *obj, gw_err *err)
 		if (!cJSON_IsString(v))
 			return gw_state_bad(st, err, "service.status must be a string");
 		char low[16];
-		const char *p = v->valuestring;
-		while (isspace((unsigned char)*p))
-			p++;
-		size_t i = 0;
-		for (; p[i] && i + 1 < sizeof(low); i++)
-			low[i] = (char)tolower((unsigned char)p[i]);
-		while (i > 0 && isspace((unsigned char)low[i - 1]))
-			i--;
-		low[i] = '\0';
+		gw_str_copy_trim(low, sizeof(low), v->valuestring, GW_STR_LOWER);
 		s->stopped = strcmp(low, "stopped") == 0;
 	}
 	static const char *nums[] = { "startup_attempts", "startup_failure_streak",
@@ -315,12 +301,8 @@ gw_state_load_key(gw_state *st, const char *t, size_t n, size_t idx, gw_err *err
 		cJSON_Delete(v);
 	}
 	/* normalise: trim, drop empties, keep the first occurrence */
-	while (isspace((unsigned char)*key))
-		key++;
-	size_t kl = strlen(key);
-	while (kl > 0 && isspace((unsigned char)key[kl - 1]))
-		key[--kl] = '\0';
-	if (kl > 0)
+	gw_str_trim_inplace(key);
+	if (key[0] != '\0')
 		gw_state_push_key(st, key);
 	return 0;
 }

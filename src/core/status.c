@@ -3,6 +3,7 @@
  * never create, lock or write anything in the state directory.
  */
 #include "core/status.h"
+#include "core/str.h"
 #include "core/clock.h"
 #include "core/fs.h"
 #include "core/json.h"
@@ -38,22 +39,6 @@ gw_count_cmp(const void *a, const void *b)
 	return strcmp(((const gw_count *)a)->key, ((const gw_count *)b)->key);
 }
 
-/* Trimmed copy of s into out; returns its length. */
-static size_t
-gw_trim_into(char *out, size_t n, const char *s, bool upper)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t len = strlen(s);
-	while (len > 0 && isspace((unsigned char)s[len - 1]))
-		len--;
-	size_t i = 0;
-	for (; i < len && i + 1 < n; i++)
-		out[i] = upper ? (char)toupper((unsigned char)s[i]) : s[i];
-	out[i] = '\0';
-	return i;
-}
-
 int
 gw_status_inspect(const char *dir, gw_status_report *r, gw_err *err)
 {
@@ -79,7 +64,7 @@ gw_status_inspect(const char *dir, gw_status_report *r, gw_err *err)
 	r->health_state = gw_health_classify(&st->health, hr, sizeof(hr));
 	const char *last = r->events.last_health_reason;
 	char tmp[512];
-	if (last != NULL && gw_trim_into(tmp, sizeof(tmp), last, false) > 0)
+	if (last != NULL && gw_str_copy_trim(tmp, sizeof(tmp), last, GW_STR_KEEP) > 0)
 		snprintf(r->health_reason, sizeof(r->health_reason), "%s", last);
 	else
 		snprintf(r->health_reason, sizeof(r->health_reason), "%s", hr);
@@ -90,13 +75,13 @@ gw_status_inspect(const char *dir, gw_status_report *r, gw_err *err)
 	for (size_t i = 0; i < st->nreqs; i++) {
 		const gw_request *q = st->reqs[i];
 		char k[64];
-		if (gw_trim_into(k, sizeof(k), q->method, true) > 0)
+		if (gw_str_copy_trim(k, sizeof(k), q->method, GW_STR_UPPER) > 0)
 			gw_count_add(&r->method_counts, &cm, k);
 		if (q->status_code > 0) {
 			snprintf(k, sizeof(k), "%llu", (unsigned long long)q->status_code);
 			gw_count_add(&r->status_code_counts, &cs, k);
 		}
-		if (gw_trim_into(k, sizeof(k), q->error_code, false) > 0)
+		if (gw_str_copy_trim(k, sizeof(k), q->error_code, GW_STR_KEEP) > 0)
 			gw_count_add(&r->error_code_counts, &ce, k);
 	}
 	gw_count_map *maps[] = { &r->method_counts, &r->status_code_counts, &r->error_code_counts };
@@ -115,15 +100,6 @@ gw_status_report_free(gw_status_report *r)
 	free(r->error_code_counts.items);
 	gw_events_summary_free(&r->events);
 	memset(r, 0, sizeof(*r));
-}
-
-static const char *
-gw_or_none(const char *s)
-{
-	for (const char *p = s; *p; p++)
-		if (!isspace((unsigned char)*p))
-			return s;
-	return "none";
 }
 
 static void
@@ -154,9 +130,9 @@ gw_status_report_text(const gw_status_report *r, gw_buf *b)
 	    gw_health_state_name(r->health_state), r->health_reason, r->gates.rollout_gate,
 	    r->gates.rollout_reason_code, s->stopped ? "stopped" : "running",
 	    (unsigned long long)s->last_transition_unix_ms, (unsigned long long)s->last_started_unix_ms,
-	    (unsigned long long)s->last_stopped_unix_ms, gw_or_none(s->last_stop_reason),
+	    (unsigned long long)s->last_stopped_unix_ms, gw_str_or_none(s->last_stop_reason),
 	    (unsigned long long)s->startup_attempts, (unsigned long long)s->startup_failure_streak,
-	    gw_or_none(s->last_startup_error), r->gates.guardrail_gate, r->gates.guardrail_reason_code,
+	    gw_str_or_none(s->last_startup_error), r->gates.guardrail_gate, r->gates.guardrail_reason_code,
 	    (unsigned long long)r->processed_case_count, (unsigned long long)r->request_count);
 	gw_map_text(b, &r->method_counts);
 	gw_buf_puts(b, " status_code_counts=");
