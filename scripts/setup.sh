@@ -11,10 +11,10 @@ set -euo pipefail
 TAU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 TAU_PKGS_BUILD="cmake gcc make pkg-config libncurses-dev libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libreadline-dev libcmocka-dev"
-# tests: tmux drives the console, curl and python3 (upstream stub) the HTTP
+# tests: tmux drives the console, curl, jq and python3 (upstream stub) the HTTP
 # tests, chromium + node the webchat test; procps/time/util-linux for ps,
 # /usr/bin/time and unshare.
-TAU_PKGS_TEST="tmux curl python3 chromium procps time util-linux ncurses-bin"
+TAU_PKGS_TEST="tmux curl jq python3 chromium procps time util-linux ncurses-bin"
 TAU_PKGS_BENCH="wrk nginx-light iproute2 linux-perf"
 
 tau_missing() {
