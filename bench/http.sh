@@ -121,7 +121,8 @@ start_gw() { # NAME STATE_DIR [flags]
 	shift 2
 	OPENAI_API_KEY=bench "$BIN" --gateway-state-dir "$dir" --gateway-openresponses-server \
 		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" \
-		--gateway-openresponses-max-connections 1024 "$@" >"$W/$name.out" 2>"$W/$name.err" &
+		--gateway-openresponses-max-connections 1024 --gateway-openresponses-max-connections-per-ip 1024 \
+		"$@" >"$W/$name.out" 2>"$W/$name.err" &
 	PIDS+=($!)
 	eval "${name}_PID=$!"
 	for ((i = 0; i < 200; i++)); do grep -q 'listening:' "$W/$name.out" 2>/dev/null && break; sleep 0.05; done

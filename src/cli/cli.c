@@ -37,7 +37,7 @@ enum cli_opt_id {
 	O_SERVICE_START = 1000, O_SERVICE_STOP, O_STOP_REASON, O_SERVICE_STATUS, O_SERVICE_STATUS_JSON,
 	O_RUNNER, O_FIXTURE, O_QUEUE_LIMIT, O_PROCESSED_CAP, O_RETRY_MAX, O_RETRY_DELAY,
 	O_FS_THRESHOLD, O_RF_THRESHOLD, O_FAIL_ON_HOLD,
-	O_SERVER, O_BIND, O_TOKEN, O_MAX_INPUT, O_MAX_CONN, O_IDLE, O_SESSION_MAX,
+	O_SERVER, O_BIND, O_TOKEN, O_MAX_INPUT, O_MAX_CONN, O_MAX_CONN_IP, O_IDLE, O_SESSION_MAX,
 	O_HEALTH, O_HEALTH_JSON, O_STATUS, O_STATUS_JSON, O_CHANNEL, O_CHANNEL_ROOT,
 	O_CONSOLE, O_CONSOLE_LOG,
 	O_STATE_DIR, O_MODEL, O_BASE_URL, O_TIMEOUT, O_MAX_RETRIES,
@@ -105,6 +105,9 @@ static const cli_opt cli_opts[] = {
 	{ O_MAX_CONN, "gateway-openresponses-max-connections", K_U64,
 	  "TAU_GATEWAY_OPENRESPONSES_MAX_CONNECTIONS", "N", "256", O_SERVER, 0, 1,
 	  "concurrent connection cap", NULL },
+	{ O_MAX_CONN_IP, "gateway-openresponses-max-connections-per-ip", K_U64,
+	  "TAU_GATEWAY_OPENRESPONSES_MAX_CONNECTIONS_PER_IP", "N", "64", O_SERVER, 0, 1,
+	  "concurrent connections from one client address; more are closed at once", NULL },
 	{ O_IDLE, "gateway-openresponses-idle-timeout-ms", K_U64,
 	  "TAU_GATEWAY_OPENRESPONSES_IDLE_TIMEOUT_MS", "MS", "30000", O_SERVER, 0, 1000,
 	  "close connections idle this long", NULL },
@@ -169,6 +172,7 @@ cli_config_init(cli_config *c)
 	c->bind = gw_xstrdup(CLI_DEFAULT_BIND);
 	c->max_input_chars = 32000;
 	c->max_connections = 256;
+	c->max_connections_per_ip = 64;
 	c->idle_timeout_ms = 30000;
 	c->session_max_messages = 200;
 	c->model = gw_xstrdup(CLI_DEFAULT_MODEL);
@@ -296,6 +300,7 @@ cli_apply(cli_config *c, const cli_opt *o, const char *v, bool *switch_on, gw_er
 	case O_TOKEN: cli_set_str(&c->auth_token, v); return 0;
 	case O_MAX_INPUT: return cli_parse_u64(o, v, &c->max_input_chars, err);
 	case O_MAX_CONN: return cli_parse_u64(o, v, &c->max_connections, err);
+	case O_MAX_CONN_IP: return cli_parse_u64(o, v, &c->max_connections_per_ip, err);
 	case O_IDLE: return cli_parse_u64(o, v, &c->idle_timeout_ms, err);
 	case O_SESSION_MAX: return cli_parse_u64(o, v, &c->session_max_messages, err);
 	case O_HEALTH: cli_set_str(&c->health_target, v); return 0;
@@ -787,6 +792,7 @@ cli_srv_config(const cli_config *c, srv_config *s)
 	s->auth_token = c->auth_token;
 	s->max_input_chars = c->max_input_chars;
 	s->max_connections = c->max_connections;
+	s->max_connections_per_ip = c->max_connections_per_ip;
 	s->idle_timeout_ms = c->idle_timeout_ms;
 	s->session_max_messages = c->session_max_messages;
 	s->model = c->model;

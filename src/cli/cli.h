@@ -52,7 +52,8 @@ typedef struct cli_config {
 	/* server and provider */
 	char *bind;
 	char *auth_token;
-	uint64_t max_input_chars, max_connections, idle_timeout_ms, session_max_messages;
+	uint64_t max_input_chars, max_connections, max_connections_per_ip;
+	uint64_t idle_timeout_ms, session_max_messages;
 	char *model;
 	char *provider_base_url;
 	bool provider_base_url_set;   /* given by flag or OPENAI_BASE_URL */

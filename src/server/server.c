@@ -632,6 +632,8 @@ srv_new(const srv_config *cfg)
 		s->cfg.max_input_chars = 32000;
 	if (s->cfg.max_connections == 0)
 		s->cfg.max_connections = 256;
+	if (s->cfg.max_connections_per_ip == 0)
+		s->cfg.max_connections_per_ip = 64;
 	if (s->cfg.idle_timeout_ms == 0)
 		s->cfg.idle_timeout_ms = 30000;
 	if (s->cfg.session_max_messages == 0)
@@ -737,6 +739,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		    MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
 		    MHD_OPTION_THREAD_POOL_SIZE, pool,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections_per_ip,
 		    MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		    MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,

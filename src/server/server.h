@@ -26,6 +26,7 @@ typedef struct srv_config {
 	const char *auth_token;
 	uint64_t max_input_chars;         /* default 32000 */
 	uint64_t max_connections;         /* default 256 */
+	uint64_t max_connections_per_ip;  /* from one client address; default 64 */
 	uint64_t idle_timeout_ms;         /* default 30000 */
 	uint64_t session_max_messages;    /* default 200 */
 	const char *model;                /* "local/echo" or "openai/<model>" */
