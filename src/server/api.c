@@ -9,7 +9,8 @@
  * queue that the content-reader callback drains one frame per call; when
  * the queue is empty the connection is suspended (never polled), and a
  * 250 ms ticker resumes it so a vanished client is noticed and keepalives
- * go out.  Nothing here may block an MHD thread on the network or on a
+ * go out.  The same ticker peeks at the sockets of suspended non-stream
+ * requests, so a client that hangs up cancels its upstream call too.  Nothing here may block an MHD thread on the network or on a
  * lock held across an upstream call.
  */
 #include "server/api.h"
@@ -50,7 +51,7 @@ typedef struct srv_job {
 	srv_frame *head, *tail;
 	bool suspended, producer_done, conn_gone;
 	uint64_t last_write_ms;
-	int fd;
+	int fd;                     /* the client socket while ours to peek at, else -1 */
 	/* under srv->lock */
 	int refs;
 	struct srv_job *next, *prev_job;
@@ -59,12 +60,13 @@ typedef struct srv_job {
 /* ---- job lifetime ---------------------------------------------------------- */
 
 static srv_job *
-srv_job_new(srv_server *s, struct MHD_Connection *c, srv_req *r, int refs)
+srv_job_new(srv_server *s, struct MHD_Connection *c, srv_req *r, int refs, bool stream)
 {
 	srv_job *j = gw_xcalloc(1, sizeof(*j));
 	j->srv = s;
 	j->conn = c;
 	j->req = r;
+	j->stream = stream;
 	j->fd = -1;
 	j->refs = refs;
 	pthread_mutex_init(&j->lock, NULL);
@@ -231,11 +233,15 @@ srv_append_copies(cJSON *dst, const cJSON *src)
 		cJSON_AddItemToArray(dst, cJSON_Duplicate(it, 1));
 }
 
-/* Hands a non-stream answer to the suspended connection and resumes it. */
+/* Hands a non-stream answer to the suspended connection and resumes it.
+ * From here on MHD may close the socket, so the ticker stops peeking. */
 static void
 srv_job_answer(srv_job *j, bool suspended, unsigned status, gw_buf *body)
 {
 	srv_req *r = j->req;
+	pthread_mutex_lock(&j->lock);
+	j->fd = -1;
+	pthread_mutex_unlock(&j->lock);
 	r->result_status = status;
 	r->result_type = "application/json";
 	gw_buf_free(&r->result);
@@ -405,10 +411,9 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 	}
 	bool inline_run = gw_provider_offline(s->provider) && key[0] == '\0';
 	bool stream = rq.stream;
-	srv_job *j = srv_job_new(s, c, r, stream && !inline_run ? 2 : 1);
+	srv_job *j = srv_job_new(s, c, r, stream && !inline_run ? 2 : 1, stream);
 	j->rq = rq;
 	j->prev = prev;
-	j->stream = stream;
 	snprintf(j->session_key, sizeof(j->session_key), "%s", key);
 	if (stream) {
 		const union MHD_ConnectionInfo *ci =
@@ -447,6 +452,13 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 		return srv_reply(c, r, r->result_status, r->result_type, r->result.data, r->result.len);
 	}
 	r->phase = SRV_PHASE_WAITING;
+	/* MHD does not watch a suspended connection: the ticker peeks at the
+	 * socket so a client that hangs up cancels the upstream call */
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	pthread_mutex_lock(&j->lock);
+	j->fd = ci ? ci->connect_fd : -1;
+	pthread_mutex_unlock(&j->lock);
 	MHD_suspend_connection(c);
 	srv_workq_push(s->workq, srv_job_main, j);
 	return MHD_YES;
@@ -540,10 +552,13 @@ srv_ticker_main(void *arg)
 			continue;
 		}
 		for (srv_job *j = s->jobs; j; j = j->next) {
-			if (!j->stream)
-				continue;
 			pthread_mutex_lock(&j->lock);
-			srv_job_wake_locked(j);
+			if (j->stream) {
+				srv_job_wake_locked(j);
+			} else if (srv_peer_gone(j->fd)) {
+				atomic_store(&j->cancel, true);
+				j->fd = -1;
+			}
 			pthread_mutex_unlock(&j->lock);
 		}
 		struct timespec ts;
