@@ -398,6 +398,28 @@ gw_lock_acquire_file(gw_lock *l, const char *path, gw_err *err)
 }
 
 int
+gw_lock_acquire_file_wait(gw_lock *l, const char *path, uint64_t wait_ms,
+    const atomic_bool *cancel, gw_err *err)
+{
+	uint64_t start = gw_clock_mono_ms(), nap = 1;
+	for (;;) {
+		l->fd = -1;
+		int rc = gw_lock_open_path(l, path, gw_xstrdup(path), LOCK_EX | LOCK_NB, err);
+		if (rc != -EWOULDBLOCK)
+			return rc;
+		if (cancel != NULL && atomic_load(cancel))
+			return gw_err_set(err, -ECANCELED, GW_EXIT_UNAVAILABLE,
+			    "gave up waiting for the lock %s", path);
+		uint64_t waited = gw_clock_mono_ms() - start;
+		if (waited >= wait_ms)
+			return gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
+			    "%s is still locked after %llu ms", path, (unsigned long long)wait_ms);
+		gw_clock_sleep_ms(nap < wait_ms - waited ? nap : wait_ms - waited);
+		nap = nap * 2 > 10 ? 10 : nap * 2;
+	}
+}
+
+int
 gw_lock_acquire(gw_lock *l, const char *dir, gw_err *err)
 {
 	return gw_lock_open(l, dir, LOCK_EX, err);

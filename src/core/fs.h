@@ -10,8 +10,10 @@
 #ifndef GW_FS_H
 #define GW_FS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -78,6 +80,11 @@ int gw_lock_acquire(gw_lock *l, const char *dir, gw_err *err);
 /* Blocks until an exclusive flock on the file at path (created 0644 if
  * missing; its directory must exist) is held.  0 or -errno with err set. */
 int gw_lock_acquire_file(gw_lock *l, const char *path, gw_err *err);
+/* Like gw_lock_acquire_file but waits at most wait_ms, polling, and gives
+ * up early once *cancel (may be NULL) is set: -ETIMEDOUT or -ECANCELED
+ * with err set when the lock was not taken. */
+int gw_lock_acquire_file_wait(gw_lock *l, const char *path, uint64_t wait_ms,
+    const atomic_bool *cancel, gw_err *err);
 /* Like gw_lock_acquire but returns -EWOULDBLOCK at once if it is held. */
 int gw_lock_try(gw_lock *l, const char *dir, gw_err *err);
 /* Releases the lock (no-op when not held). */

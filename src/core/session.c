@@ -130,8 +130,8 @@ gw_session_load(gw_session *s, const gw_buf *text, gw_err *err)
 }
 
 int
-gw_session_open(const char *state_dir, const char *key, uint64_t max_items, gw_session **out,
-    gw_err *err)
+gw_session_open(const char *state_dir, const char *key, uint64_t max_items, uint64_t wait_ms,
+    const atomic_bool *cancel, gw_session **out, gw_err *err)
 {
 	*out = NULL;
 	char *dir = gw_path_join(state_dir, "openresponses/sessions");
@@ -151,7 +151,7 @@ gw_session_open(const char *state_dir, const char *key, uint64_t max_items, gw_s
 	s->path = gw_path_join(dir, name.data);
 	gw_buf_free(&name);
 	free(dir);
-	rc = gw_lock_acquire_file(&s->lock, lockpath, err);
+	rc = gw_lock_acquire_file_wait(&s->lock, lockpath, wait_ms, cancel, err);
 	free(lockpath);
 	gw_buf text = GW_BUF_INIT;
 	if (rc == 0) {

@@ -5,7 +5,8 @@
  * A session is held open for a whole exchange (load history, call the
  * model, append the exchange) under an exclusive flock on <key>.lock, so
  * concurrent requests on one key - threads of one server or separate
- * processes - are serialised and none is dropped.  History is bounded: at
+ * processes - are serialised and none is dropped.  The wait for the lock
+ * is bounded by the caller.  History is bounded: at
  * most max_items items are loaded, and the file is compacted when it grows
  * past twice that.
  *
@@ -15,6 +16,7 @@
 #ifndef GW_SESSION_H
 #define GW_SESSION_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -33,11 +35,12 @@ int gw_session_key(const char *seed, char out[GW_SESSION_KEY_MAX + 1]);
 
 typedef struct gw_session gw_session;
 
-/* Creates the sessions directory if needed, blocks until the session's
- * lock is held and loads its last max_items items.  0 or -errno with err
- * set. */
+/* Creates the sessions directory if needed, waits up to wait_ms for the
+ * session's lock (giving up early once *cancel, which may be NULL, is set)
+ * and loads its last max_items items.  0, -ETIMEDOUT when another request
+ * still holds the session, -ECANCELED, or -errno; err is set on failure. */
 int gw_session_open(const char *state_dir, const char *key, uint64_t max_items,
-    gw_session **out, gw_err *err);
+    uint64_t wait_ms, const atomic_bool *cancel, gw_session **out, gw_err *err);
 /* The loaded history (normalized items), oldest first; owned by s. */
 const cJSON *gw_session_history(const gw_session *s);
 /* Appends an exchange (input items, then output items) in one write.

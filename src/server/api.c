@@ -270,19 +270,35 @@ srv_job_run(srv_job *j, bool suspended)
 		const cJSON *resp = cJSON_GetObjectItemCaseSensitive(j->prev, "response");
 		srv_append_copies(context, cJSON_GetObjectItemCaseSensitive(resp, "output"));
 	}
+	bool cancelled = false;
 	if (j->session_key[0] != '\0') {
-		if (gw_session_open(s->cfg.state_dir, j->session_key, s->cfg.session_max_messages,
-		    &sess, &err) != 0) {
+		/* another request on this key holds the session for its whole
+		 * exchange: wait for it no longer than an upstream call may take */
+		int rc = gw_session_open(s->cfg.state_dir, j->session_key, s->cfg.session_max_messages,
+		    s->cfg.request_timeout_ms, &j->cancel, &sess, &err);
+		if (rc == -ETIMEDOUT) {
+			gw_resp_error_set(&e, 503, "session_busy", NULL,
+			    "session '%s' is busy: another request held it for %llu ms; retry later",
+			    j->session_key, (unsigned long long)s->cfg.request_timeout_ms);
+		} else if (rc == -ECANCELED) {
+			cancelled = true;
+			if (atomic_load(&s->stopping))
+				gw_resp_error_set(&e, 503, "server_shutdown", NULL,
+				    "the gateway is shutting down");
+			else
+				gw_resp_error_set(&e, 499, "cancelled", NULL,
+				    "the client went away while waiting for session '%s'", j->session_key);
+		} else if (rc != 0) {
 			gw_resp_error_set(&e, 500, "internal_error", NULL,
 			    "failed to open session '%s': %s", j->session_key, err.msg);
-			srv_log(s, "%s", e.message);
 		} else if (j->prev == NULL) {
 			srv_append_copies(context, gw_session_history(sess));
 		}
+		if (rc != 0)
+			srv_log(s, "response %s failed: %s %s", gw_resp_builder_id(b), e.code, e.message);
 	}
 	gw_provider_outcome o;
 	memset(&o, 0, sizeof(o));
-	bool cancelled = false;
 	if (e.status == 0) {
 		srv_append_copies(context, j->rq.input);
 		gw_provider_call call = {

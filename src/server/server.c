@@ -638,6 +638,8 @@ srv_new(const srv_config *cfg)
 		s->cfg.idle_timeout_ms = 30000;
 	if (s->cfg.session_max_messages == 0)
 		s->cfg.session_max_messages = 200;
+	if (s->cfg.request_timeout_ms == 0)
+		s->cfg.request_timeout_ms = 120000;
 	s->body_limit = s->cfg.max_input_chars * 8;
 	s->listen_fd = -1;
 	s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

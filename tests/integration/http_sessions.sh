@@ -4,7 +4,8 @@
 # restart, session-key sanitisation and bounds, history bounded by
 # --gateway-session-max-messages, and 32 concurrent requests on one session
 # (in one process, then from two processes): all answered, all stored, none
-# dropped from the history.
+# dropped from the history; a session held elsewhere for longer than the
+# request timeout is refused with 503 session_busy.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 SESS=$T/state/openresponses/sessions
@@ -123,4 +124,27 @@ t_eq "two processes: 32 answered" 32 "$(grep -c '^200$' "$T/two")"
 t_eq "two processes: 64 items" 64 "$(grep -c '"record_type":"item"' "$T/conc/openresponses/sessions/shared.jsonl")"
 h_stop "$GW4"
 h_stop "$GW5"
+
+# a session held elsewhere is waited for at most --request-timeout-ms, then
+# refused with 503 session_busy; once released it serves again
+mkdir -p "$T/held/openresponses/sessions"
+t_spawn HOLDER python3 -c 'import fcntl, signal, sys
+f = open(sys.argv[1], "a")
+fcntl.flock(f, fcntl.LOCK_EX)
+print("held", flush=True)
+signal.pause()' "$T/held/openresponses/sessions/held.lock"
+t_wait_line "$T/HOLDER.out" '^held$' 10
+h_gateway GW6 --gateway-state-dir "$T/held" --request-timeout-ms 300
+h_post '{"input":"wait","metadata":{"session_id":"held"}}'
+t_eq "busy session: 503" 503 "$HS"
+t_eq "busy session: code" session_busy "$(h_jq .error.code)"
+t_contains "busy session: names the key" "'held'" "$(h_jq .error.message)"
+h_post '{"input":"free","metadata":{"session_id":"other"}}'
+t_eq "busy session: other keys unaffected" 200 "$HS"
+kill "$HOLDER"
+wait "$HOLDER" 2>/dev/null
+h_post '{"input":"again","metadata":{"session_id":"held"}}'
+t_eq "released session: 200" 200 "$HS"
+t_eq "released session: the refused turn left no trace" 1 "$(ctx)"
+h_stop "$GW6"
 t_done

@@ -74,7 +74,7 @@ exchange(const char *dir, const char *key, uint64_t max, int i)
 {
 	gw_session *s;
 	gw_err err;
-	assert_int_equal(gw_session_open(dir, key, max, &s, &err), 0);
+	assert_int_equal(gw_session_open(dir, key, max, 60000, NULL, &s, &err), 0);
 	cJSON *in = cJSON_CreateArray(), *out = cJSON_CreateArray();
 	char t[32];
 	snprintf(t, sizeof(t), "q%d", i);
@@ -96,7 +96,7 @@ test_history_bounded_at_turn_boundary(void **state)
 		exchange(dir, "k", 3, i);
 	gw_session *s;
 	gw_err err;
-	assert_int_equal(gw_session_open(dir, "k", 3, &s, &err), 0);
+	assert_int_equal(gw_session_open(dir, "k", 3, 60000, NULL, &s, &err), 0);
 	const cJSON *h = gw_session_history(s);
 	/* last 3 items would start with an assistant reply: skipped */
 	assert_int_equal(cJSON_GetArraySize(h), 2);
@@ -145,8 +145,34 @@ test_threads_serialised(void **state)
 		pthread_join(t[i], NULL);
 	gw_session *s;
 	gw_err err;
-	assert_int_equal(gw_session_open(dir, "shared", 1000, &s, &err), 0);
+	assert_int_equal(gw_session_open(dir, "shared", 1000, 60000, NULL, &s, &err), 0);
 	assert_int_equal(cJSON_GetArraySize(gw_session_history(s)), 80);
+	gw_session_close(s);
+	ut_rmrf(dir);
+	free(dir);
+}
+
+/* A held session is not waited for beyond the bound, nor once cancelled;
+ * released, it opens at once. */
+static void
+test_lock_wait_bounded(void **state)
+{
+	(void)state;
+	char *dir = ut_tmpdir();
+	gw_session *holder, *s = NULL;
+	gw_err err;
+	assert_int_equal(gw_session_open(dir, "busy", 10, 60000, NULL, &holder, &err), 0);
+	assert_int_equal(gw_session_open(dir, "busy", 10, 30, NULL, &s, &err), -ETIMEDOUT);
+	assert_null(s);
+	ut_assert_contains(err.msg, "busy.lock is still locked after 30 ms");
+	atomic_bool cancel = true;
+	assert_int_equal(gw_session_open(dir, "busy", 10, 60000, &cancel, &s, &err), -ECANCELED);
+	assert_null(s);
+	/* another key is not affected */
+	assert_int_equal(gw_session_open(dir, "other", 10, 0, NULL, &s, &err), 0);
+	gw_session_close(s);
+	gw_session_close(holder);
+	assert_int_equal(gw_session_open(dir, "busy", 10, 0, NULL, &s, &err), 0);
 	gw_session_close(s);
 	ut_rmrf(dir);
 	free(dir);
@@ -160,6 +186,7 @@ main(void)
 		cmocka_unit_test(test_key_bounded_and_distinct),
 		cmocka_unit_test(test_history_bounded_at_turn_boundary),
 		cmocka_unit_test(test_threads_serialised),
+		cmocka_unit_test(test_lock_wait_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
