@@ -298,7 +298,9 @@ gw_events_summarize(const char *path, gw_events_summary *out, gw_err *err)
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	out->present = true;
 	gw_sum_ctx c = { out, gw_strmap_new(32), GW_BUF_INIT, 0 };
-	int64_t rc = gw_stream_lines(fd, true, gw_sum_raw, &c);
+	/* a last line without '\n' is an append in progress (or the remnant of
+	 * a killed writer, which the next writer cuts off): not a report */
+	int64_t rc = gw_stream_lines(fd, false, gw_sum_raw, &c);
 	close(fd);
 	gw_strmap_free(c.index);
 	gw_buf_free(&c.key);

@@ -317,13 +317,57 @@ gw_fs_open_append(const char *path, gw_err *err)
 	return fd;
 }
 
+/*
+ * A write(2) to a regular file is not atomic against SIGKILL: the kernel
+ * copies page by page and stops between pages when a fatal signal is
+ * pending, so a killed writer can leave a partial last record.  Every
+ * appender holds the lock all writers of the file hold, so a last line
+ * without '\n' can only be such a remnant: cut it off before appending.
+ * Returns 0 or -errno.
+ */
+static int
+gw_fs_cut_torn_tail(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) == -1)
+		return -errno;
+	off_t end = st.st_size;
+	char c;
+	if (end == 0 || (pread(fd, &c, 1, end - 1) == 1 && c == '\n'))
+		return 0;
+	char block[4096];
+	off_t keep = 0;
+	for (off_t pos = end; pos > 0 && keep == 0;) {
+		size_t n = pos > (off_t)sizeof(block) ? sizeof(block) : (size_t)pos;
+		pos -= (off_t)n;
+		if (pread(fd, block, n, pos) != (ssize_t)n)
+			return -EIO;
+		for (size_t i = n; i > 0; i--) {
+			if (block[i - 1] == '\n') {
+				keep = pos + (off_t)i;
+				break;
+			}
+		}
+	}
+	return ftruncate(fd, keep) == -1 ? -errno : 0;
+}
+
 int
 gw_fs_append(const char *path, const void *data, size_t n, gw_err *err)
 {
-	int fd = gw_fs_open_append(path, err);
-	if (fd < 0)
-		return fd;
-	int rc = gw_fs_write_all(fd, data, n, path, err);
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		int e = errno;
+		return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ?
+		    GW_EXIT_CANTCREAT : gw_fs_class(e), "cannot open %s for appending: %s",
+		    path, strerror(e));
+	}
+	int rc = gw_fs_cut_torn_tail(fd);
+	if (rc != 0)
+		rc = gw_err_set(err, rc, GW_EXIT_IOERR, "cannot repair the torn end of %s: %s", path,
+		    strerror(-rc));
+	else
+		rc = gw_fs_write_all(fd, data, n, path, err);
 	close(fd);
 	return rc;
 }

@@ -59,7 +59,9 @@ int gw_fs_open_append(const char *path, gw_err *err);
 /* Writes all n bytes with a single write(2) when possible (looping only on
  * short writes).  0 or -errno with err set. */
 int gw_fs_write_all(int fd, const void *data, size_t n, const char *path, gw_err *err);
-/* Appends one record (which must end in '\n') to path in one write. */
+/* Appends records (which must end in '\n') to path in one write.  The
+ * caller holds the lock every writer of path holds; a partial last line a
+ * killed writer left (no '\n') is cut off first. */
 int gw_fs_append(const char *path, const void *data, size_t n, gw_err *err);
 
 /* Returns true when path exists (any type). */

@@ -302,6 +302,30 @@ test_lock_on_uncreatable_dir(void **state)
 }
 
 static void
+test_append_cuts_a_torn_last_line(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *p = ut_join(root, "log.jsonl");
+	gw_err err;
+	/* a killed writer left half a record */
+	ut_write(p, "{\"a\":1}\n{\"b\":2}\n{\"c\":");
+	assert_int_equal(gw_fs_append(p, "{\"d\":4}\n", 8, &err), 0);
+	char *got = ut_read(p);
+	assert_string_equal(got, "{\"a\":1}\n{\"b\":2}\n{\"d\":4}\n");
+	free(got);
+	/* a file that is only a remnant is emptied first */
+	ut_write(p, "{\"torn");
+	assert_int_equal(gw_fs_append(p, "{\"e\":5}\n", 8, &err), 0);
+	got = ut_read(p);
+	assert_string_equal(got, "{\"e\":5}\n");
+	free(got);
+	ut_rmrf(root);
+	free(p);
+	free(root);
+}
+
+static void
 test_batch_commit_replaces_every_file(void **state)
 {
 	(void)state;
@@ -393,6 +417,7 @@ main(void)
 		cmocka_unit_test(test_lock_excludes_another_process),
 		cmocka_unit_test(test_lock_blocks_until_released),
 		cmocka_unit_test(test_lock_on_uncreatable_dir),
+		cmocka_unit_test(test_append_cuts_a_torn_last_line),
 		cmocka_unit_test(test_batch_commit_replaces_every_file),
 		cmocka_unit_test(test_batch_free_without_commit_discards_temps),
 		cmocka_unit_test(test_remove_stale_temps_keeps_real_files),
