@@ -284,17 +284,27 @@ gw_sum_raw(void *ctx, const char *line, size_t n)
 	gw_sum_line(ctx, line, n);
 }
 
+/* Opens the log for reading.  Returns the fd, -ENOENT when it does not
+ * exist (not an error for any reader), or another -errno with err set. */
+static int
+gw_events_open(const char *path, gw_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd != -1)
+		return fd;
+	int e = errno;
+	if (e == ENOENT)
+		return -ENOENT;
+	return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s: %s", path, strerror(e));
+}
+
 int
 gw_events_summarize(const char *path, gw_events_summary *out, gw_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		int e = errno;
-		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s: %s", path, strerror(e));
-	}
+	int fd = gw_events_open(path, err);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	out->present = true;
 	gw_sum_ctx c = { out, gw_strmap_new(32), GW_BUF_INIT, 0 };
@@ -334,13 +344,9 @@ gw_events_tail(const char *path, size_t max_lines, gw_events_line_fn fn, void *c
     uint64_t *size_out, gw_err *err)
 {
 	*size_out = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		int e = errno;
-		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s: %s", path, strerror(e));
-	}
+	int fd = gw_events_open(path, err);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
 	struct stat st;
 	if (fstat(fd, &st) == -1) {
 		int e = errno;
@@ -417,15 +423,11 @@ gw_follow_raw(void *ctx, const char *line, size_t n)
 int
 gw_events_read_from(const char *path, uint64_t *off, gw_events_line_fn fn, void *ctx, gw_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT) {
-			*off = 0;
-			return 0;
-		}
-		int e = errno;
-		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s: %s", path, strerror(e));
-	}
+	int fd = gw_events_open(path, err);
+	if (fd == -ENOENT)
+		*off = 0;
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
 	struct stat st;
 	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < *off)
 		*off = 0;
