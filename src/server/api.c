@@ -1,5 +1,6 @@
 /*
- * api.c - POST /v1/responses, GET and DELETE /v1/responses/{id}.
+ * api.c - POST /v1/responses, GET and DELETE /v1/responses/{id}, GET
+ * /v1/responses/{id}/input_items.
  *
  * A request becomes a job: validate (on the MHD thread), then load the
  * previous response, lock the session, call the provider through the
@@ -488,26 +489,165 @@ srv_not_found(struct MHD_Connection *c, srv_req *r, const char *id)
 	return srv_reply_error(c, r, &e);
 }
 
+/* Loads the stored record id into *rec, or queues the 404/500 answer in
+ * *ret and returns false. */
+static bool
+srv_load_record(struct MHD_Connection *c, srv_req *r, const char *id, cJSON **rec,
+    enum MHD_Result *ret)
+{
+	gw_err err;
+	gw_err_clear(&err);
+	int rc = gw_respstore_load(r->srv->cfg.state_dir, id, rec, &err);
+	if (rc == -ENOENT) {
+		*ret = srv_not_found(c, r, id);
+		return false;
+	}
+	if (rc != 0) {
+		gw_resp_error e;
+		gw_resp_error_set(&e, 500, "internal_error", NULL, "%s", err.msg);
+		*ret = srv_reply_error(c, r, &e);
+		return false;
+	}
+	return true;
+}
+
 enum MHD_Result
 srv_api_get(struct MHD_Connection *c, srv_req *r, const char *id)
 {
 	cJSON *rec = NULL;
-	gw_err err;
-	gw_err_clear(&err);
-	int rc = gw_respstore_load(r->srv->cfg.state_dir, id, &rec, &err);
-	if (rc == -ENOENT)
-		return srv_not_found(c, r, id);
-	if (rc != 0) {
-		gw_resp_error e;
-		gw_resp_error_set(&e, 500, "internal_error", NULL, "%s", err.msg);
-		return srv_reply_error(c, r, &e);
-	}
+	enum MHD_Result ret;
+	if (!srv_load_record(c, r, id, &rec, &ret))
+		return ret;
 	gw_buf b = GW_BUF_INIT;
 	gw_jw w;
 	gw_jw_init(&w, &b, false);
 	gw_jw_cjson(&w, cJSON_GetObjectItemCaseSensitive(rec, "response"));
 	cJSON_Delete(rec);
-	enum MHD_Result ret = srv_reply(c, r, 200, "application/json", b.data, b.len);
+	ret = srv_reply(c, r, 200, "application/json", b.data, b.len);
+	gw_buf_free(&b);
+	return ret;
+}
+
+/* An input item's id: its own, or one derived from the response id and
+ * its position (stored input items need not carry one). */
+static const char *
+srv_item_id(const cJSON *item, const char *response_id, size_t index, char *tmp, size_t n)
+{
+	const char *own = gw_json_str(item, "id");
+	if (own != NULL)
+		return own;
+	if (strncmp(response_id, "resp_", 5) == 0)
+		response_id += 5;
+	snprintf(tmp, n, "item_%s_%zu", response_id, index);
+	return tmp;
+}
+
+/* Parses the list query (limit 1..100, default 20; order asc|desc, default
+ * desc; after).  False with e set on a bad value. */
+static bool
+srv_list_query(struct MHD_Connection *c, uint64_t *limit, bool *asc, const char **after,
+    gw_resp_error *e)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	*limit = 20;
+	if (v != NULL) {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n < 1 || n > 100) {
+			gw_resp_error_set(e, 400, "invalid_value", "limit",
+			    "limit must be an integer from 1 to 100");
+			return false;
+		}
+		*limit = n;
+	}
+	v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "order");
+	if (v != NULL && strcmp(v, "asc") != 0 && strcmp(v, "desc") != 0) {
+		gw_resp_error_set(e, 400, "invalid_value", "order", "order must be asc or desc");
+		return false;
+	}
+	*asc = v != NULL && strcmp(v, "asc") == 0;
+	*after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+	return true;
+}
+
+enum MHD_Result
+srv_api_input_items(struct MHD_Connection *c, srv_req *r, const char *id)
+{
+	uint64_t limit;
+	bool asc;
+	const char *after;
+	gw_resp_error e;
+	if (!srv_list_query(c, &limit, &asc, &after, &e))
+		return srv_reply_error(c, r, &e);
+	cJSON *rec = NULL;
+	enum MHD_Result ret;
+	if (!srv_load_record(c, r, id, &rec, &ret))
+		return ret;
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(rec, "input_items");
+	size_t n = (size_t)cJSON_GetArraySize(items);
+	const cJSON **v = gw_xcalloc(n ? n : 1, sizeof(*v));
+	size_t k = 0;
+	for (const cJSON *it = items->child; it != NULL && k < n; it = it->next)
+		v[k++] = it;
+	char tmp[192], first[192] = "", last[192] = "";
+	/* the position (in the requested order) of the first item to list */
+	size_t start = 0;
+	if (after != NULL) {
+		while (start < n) {
+			size_t i = asc ? start : n - 1 - start;
+			start++;
+			if (strcmp(srv_item_id(v[i], id, i, tmp, sizeof(tmp)), after) == 0)
+				break;
+			if (start == n) {
+				free(v);
+				cJSON_Delete(rec);
+				gw_resp_error_set(&e, 400, "invalid_value", "after",
+				    "no input item '%.128s' in response '%.128s'", after, id);
+				return srv_reply_error(c, r, &e);
+			}
+		}
+	}
+	gw_buf b = GW_BUF_INIT;
+	gw_jw w;
+	gw_jw_init(&w, &b, false);
+	gw_jw_obj_begin(&w);
+	gw_jw_kstr(&w, "object", "list");
+	gw_jw_key(&w, "data");
+	gw_jw_arr_begin(&w);
+	size_t pos = start;
+	for (; pos < n && pos - start < limit; pos++) {
+		size_t i = asc ? pos : n - 1 - pos;
+		const char *iid = srv_item_id(v[i], id, i, tmp, sizeof(tmp));
+		if (pos == start)
+			snprintf(first, sizeof(first), "%s", iid);
+		snprintf(last, sizeof(last), "%s", iid);
+		gw_jw_obj_begin(&w);
+		gw_jw_kstr(&w, "id", iid);
+		for (const cJSON *m = v[i]->child; m != NULL; m = m->next) {
+			if (strcmp(m->string, "id") == 0)
+				continue;
+			gw_jw_key(&w, m->string);
+			gw_jw_cjson(&w, m);
+		}
+		gw_jw_obj_end(&w);
+	}
+	gw_jw_arr_end(&w);
+	gw_jw_key(&w, "first_id");
+	if (first[0] != '\0')
+		gw_jw_str(&w, first);
+	else
+		gw_jw_null(&w);
+	gw_jw_key(&w, "last_id");
+	if (last[0] != '\0')
+		gw_jw_str(&w, last);
+	else
+		gw_jw_null(&w);
+	gw_jw_kbool(&w, "has_more", pos < n);
+	gw_jw_obj_end(&w);
+	free(v);
+	cJSON_Delete(rec);
+	ret = srv_reply(c, r, 200, "application/json", b.data, b.len);
 	gw_buf_free(&b);
 	return ret;
 }

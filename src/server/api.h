@@ -1,6 +1,6 @@
 /*
  * api.h - the Open Responses routes: POST /v1/responses (JSON and SSE),
- * GET and DELETE /v1/responses/{id}.
+ * GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items.
  *
  * Work that may block (an upstream call, a session lock) runs on the
  * server's worker pool while the connection is suspended; SSE frames reach
@@ -21,6 +21,10 @@ enum MHD_Result srv_api_post(struct MHD_Connection *c, srv_req *r);
 /* Handles GET and DELETE /v1/responses/{id}. */
 enum MHD_Result srv_api_get(struct MHD_Connection *c, srv_req *r, const char *id);
 enum MHD_Result srv_api_delete(struct MHD_Connection *c, srv_req *r, const char *id);
+/* Handles GET /v1/responses/{id}/input_items: the items the stored
+ * response's model call saw as input, as an OpenAI-style list (query:
+ * limit 1..100, order asc|desc, after). */
+enum MHD_Result srv_api_input_items(struct MHD_Connection *c, srv_req *r, const char *id);
 /* The connection is finished with r: detaches and cancels its stream. */
 void srv_api_request_done(srv_req *r);
 /* Starts the ticker that lets suspended streams check for a vanished

@@ -17,7 +17,7 @@ static const uint64_t srv_bucket_us[SRV_METRICS_BUCKETS] = {
 };
 
 static const char *const srv_route_names[SRV_ROUTE_COUNT] = {
-	"/v1/responses", "/v1/responses/{id}", "/gateway/status", "/webchat", "/healthz",
+	"/v1/responses", "/v1/responses/{id}", "/v1/responses/{id}/input_items", "/gateway/status", "/webchat", "/healthz",
 	"/metrics", "other"
 };
 

@@ -20,6 +20,7 @@
 typedef enum srv_route {
 	SRV_ROUTE_RESPONSES,    /* POST /v1/responses */
 	SRV_ROUTE_RESPONSE_ID,  /* GET/DELETE /v1/responses/{id} */
+	SRV_ROUTE_INPUT_ITEMS,  /* GET /v1/responses/{id}/input_items */
 	SRV_ROUTE_STATUS,       /* /gateway/status */
 	SRV_ROUTE_WEBCHAT,
 	SRV_ROUTE_HEALTHZ,

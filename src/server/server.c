@@ -118,6 +118,7 @@ srv_reply_error(struct MHD_Connection *c, srv_req *r, const gw_resp_error *e)
 /* ---- routing ------------------------------------------------------------------ */
 
 #define SRV_RESPONSES_PREFIX "/v1/responses/"
+#define SRV_INPUT_ITEMS_SUFFIX "/input_items"
 
 /* Classifies url; *allow receives the route's methods. */
 static srv_route
@@ -133,6 +134,12 @@ srv_classify(const char *url, const char **allow)
 	    strchr(url + sizeof(SRV_RESPONSES_PREFIX) - 1, '/') == NULL) {
 		*allow = "GET, DELETE";
 		return SRV_ROUTE_RESPONSE_ID;
+	}
+	if (strncmp(url, SRV_RESPONSES_PREFIX, sizeof(SRV_RESPONSES_PREFIX) - 1) == 0) {
+		const char *id = url + sizeof(SRV_RESPONSES_PREFIX) - 1;
+		const char *slash = strchr(id, '/');
+		if (slash != NULL && slash > id && strcmp(slash, SRV_INPUT_ITEMS_SUFFIX) == 0)
+			return SRV_ROUTE_INPUT_ITEMS;
 	}
 	if (strcmp(url, "/gateway/status") == 0)
 		return SRV_ROUTE_STATUS;
@@ -378,7 +385,8 @@ srv_first_call(struct MHD_Connection *c, srv_req *r)
 	bool body = srv_has_body(c, &clen, &has_len);
 	unsigned refusal = 0;
 	bool needs_auth = r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_RESPONSE_ID ||
-	    r->route == SRV_ROUTE_STATUS || r->route == SRV_ROUTE_METRICS;
+	    r->route == SRV_ROUTE_INPUT_ITEMS || r->route == SRV_ROUTE_STATUS ||
+	    r->route == SRV_ROUTE_METRICS;
 	if (r->route == SRV_ROUTE_OTHER)
 		refusal = 404;
 	else if (!srv_method_ok(allow, r->method))
@@ -408,6 +416,13 @@ srv_dispatch(struct MHD_Connection *c, srv_req *r)
 		if (strcmp(r->method, "DELETE") == 0)
 			return srv_api_delete(c, r, id);
 		return srv_api_get(c, r, id);
+	}
+	case SRV_ROUTE_INPUT_ITEMS: {
+		/* the id, cut at its '/' (r->path stays whole for the logs) */
+		char id[sizeof(r->path)];
+		const char *start = r->path + sizeof(SRV_RESPONSES_PREFIX) - 1;
+		snprintf(id, sizeof(id), "%.*s", (int)(strchr(start, '/') - start), start);
+		return srv_api_input_items(c, r, id);
 	}
 	case SRV_ROUTE_STATUS:
 		return srv_route_status(c, r);

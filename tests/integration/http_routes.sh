@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every route of the HTTP gateway: /healthz, /webchat (CSP), /gateway/status
 # (bearer, sorted keys, server counters), /metrics (bearer, Prometheus),
-# POST/GET/DELETE /v1/responses[/{id}], 404 JSON, 405 with Allow, and
+# POST/GET/DELETE /v1/responses[/{id}], GET /v1/responses/{id}/input_items
+# (list shape, order, limit, after), 404 JSON, 405 with Allow, and
 # keep-alive reuse for GET and POST.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
@@ -107,6 +108,42 @@ t_eq "GETs reuse one connection" 2 "$(grep -c 'Re-using existing connection' "$T
 curl -sv -o /dev/null -o /dev/null -H "Authorization: Bearer $TOKEN" -d '{"input":"a","store":false}' \
 	"http://$ADDR/v1/responses" "http://$ADDR/v1/responses" 2>"$T/v"
 t_eq "POSTs reuse one connection" 1 "$(grep -c 'Re-using existing connection' "$T/v")"
+
+# GET /v1/responses/{id}/input_items: the context the model saw, as a list
+h_post '{"input":"first turn"}'
+p1=$(h_jq .id)
+r1=$(h_jq '.output[0].id')
+h_post "{\"input\":[{\"type\":\"message\",\"role\":\"user\",\"content\":\"second\"},{\"type\":\"message\",\"role\":\"user\",\"content\":\"third\"}],\"previous_response_id\":\"$p1\"}"
+id=$(h_jq .id)
+h_req GET "/v1/responses/$id/input_items"
+t_eq "input_items 200" 200 "$HS"
+t_eq "input_items list shape" '["data","first_id","has_more","last_id","object"] list false' \
+	"$(jq -c 'keys' "$T/body") $(h_jq .object) $(h_jq .has_more)"
+t_eq "input_items newest first (default desc)" "user:third user:second assistant user:first turn" \
+	"$(jq -r '[.data[] | .role + (if .role == "user" then ":" + .content[0].text else "" end)] | join(" ")' "$T/body")"
+t_eq "input_items every item has an id" 4 "$(jq '[.data[].id | strings] | unique | length' "$T/body")"
+t_eq "input_items first_id/last_id" "$(h_jq '.data[0].id') $(h_jq '.data[-1].id')" "$(h_jq .first_id) $(h_jq .last_id)"
+t_eq "input_items keeps the reply's own id" "$r1" "$(h_jq '.data[2].id')"
+h_req GET "/v1/responses/$id/input_items?order=asc&limit=2"
+t_eq "asc, limit 2" "user|assistant" "$(jq -r '[.data[].role] | join("|")' "$T/body")"
+t_eq "asc, limit 2: has_more" true "$(h_jq .has_more)"
+h_req GET "/v1/responses/$id/input_items?order=asc&limit=2&after=$(h_jq .last_id)"
+t_eq "after: the next page" "second|third" "$(jq -r '[.data[] | .content[0].text] | join("|")' "$T/body")"
+t_eq "after: last page" false "$(h_jq .has_more)"
+h_req GET "/v1/responses/$id/input_items?limit=0"
+t_eq "limit 0: 400" "400 invalid_value limit" "$HS $(h_jq .error.code) $(h_jq .error.param)"
+h_req GET "/v1/responses/$id/input_items?order=sideways"
+t_eq "bad order: 400" "400 order" "$HS $(h_jq .error.param)"
+h_req GET "/v1/responses/$id/input_items?after=nope"
+t_eq "unknown after: 400" "400 after" "$HS $(h_jq .error.param)"
+h_req GET "/v1/responses/resp_unknown/input_items"
+t_eq "input_items of an unknown response: 404" "404 response_not_found" "$HS $(h_jq .error.code)"
+HS=$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR/v1/responses/$id/input_items")
+t_eq "input_items without token is 401" 401 "$HS"
+h_req DELETE "/v1/responses/$id/input_items"
+t_eq "input_items DELETE is 405" 405 "$HS"
+h_req GET "/v1/responses/$id/other"
+t_eq "other sub-resource is 404" 404 "$HS"
 
 h_stop "$GW"
 t_eq "clean exit" 0 "$HRC"
