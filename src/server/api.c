@@ -594,18 +594,18 @@ srv_api_input_items(struct MHD_Connection *c, srv_req *r, const char *id)
 	/* the position (in the requested order) of the first item to list */
 	size_t start = 0;
 	if (after != NULL) {
-		while (start < n) {
+		bool found = false;
+		while (start < n && !found) {
 			size_t i = asc ? start : n - 1 - start;
 			start++;
-			if (strcmp(srv_item_id(v[i], id, i, tmp, sizeof(tmp)), after) == 0)
-				break;
-			if (start == n) {
-				free(v);
-				cJSON_Delete(rec);
-				gw_resp_error_set(&e, 400, "invalid_value", "after",
-				    "no input item '%.128s' in response '%.128s'", after, id);
-				return srv_reply_error(c, r, &e);
-			}
+			found = strcmp(srv_item_id(v[i], id, i, tmp, sizeof(tmp)), after) == 0;
+		}
+		if (!found) {
+			free(v);
+			cJSON_Delete(rec);
+			gw_resp_error_set(&e, 400, "invalid_value", "after",
+			    "no input item '%.128s' in response '%.128s'", after, id);
+			return srv_reply_error(c, r, &e);
 		}
 	}
 	gw_buf b = GW_BUF_INIT;
