@@ -50,7 +50,8 @@ W=$(mktemp -d /tmp/tau-bench.XXXXXX)
 PIDS=()
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	# `|| true`: under set -e a killed child's status (143) would end the trap early
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -182,7 +183,9 @@ wrk_med gw_upstream "http://$UP_ADDR/v1/responses" -s "$W/nostore.lua"
 echo "  ratio gateway/direct: $(ratio "${RPS[gw_upstream]}" "${RPS[stub_direct]}")   (target >= 0.50)"
 PK=""
 if [ -f "${PORTKEY_DIR:-}/node_modules/@portkey-ai/gateway/build/start-server.js" ]; then
-	(cd "$PORTKEY_DIR" && exec node node_modules/@portkey-ai/gateway/build/start-server.js --port=18787 --headless) \
+	# its own session: on SIGTERM Portkey signals its whole process group,
+	# which would otherwise end this script too
+	(cd "$PORTKEY_DIR" && exec setsid node node_modules/@portkey-ai/gateway/build/start-server.js --port=18787 --headless) \
 		>"$W/portkey.out" 2>&1 &
 	PIDS+=($!)
 	PK_PID=$!
