@@ -9,6 +9,7 @@
 #include "core/state.h"
 #include "core/str.h"
 #include "core/clock.h"
+#include "core/events.h"
 #include "core/fs.h"
 #include "core/json.h"
 
@@ -461,10 +462,7 @@ gw_state_load(const char *dir, unsigned mode, gw_state **out, gw_err *err)
 	gw_jw_kstr(&w, "corrupt_path", st->corrupt_path);
 	gw_jw_kstr(&w, "detail", st->notice);
 	gw_jw_obj_end(&w);
-	gw_buf_putc(&line, '\n');
-	char *events = gw_path_join(dir, "runtime-events.jsonl");
-	gw_fs_append(events, line.data, line.len, NULL);
-	free(events);
+	gw_events_append(dir, line.data, line.len, NULL);
 	gw_buf_free(&line);
 	*out = st;
 	return 0;
