@@ -188,4 +188,24 @@ for lib in cJSON libcurl libmicrohttpd ncurses readline; do
 	t_match "--version: $lib version" "^  $lib [0-9]" "$(grep "^  $lib " "$T/out")"
 done
 
+# --- openai/* without a key ------------------------------------------------------------------
+env -u OPENAI_API_KEY -u OPENAI_BASE_URL "$TAU_BIN" --gateway-state-dir "$T/k" --gateway-openresponses-server \
+	--gateway-openresponses-auth-token t --model openai/gpt-4o-mini >"$T/out" 2>"$T/err"
+t_eq "openai model without OPENAI_API_KEY: exit 64" "64" "$?"
+t_eq "openai model without OPENAI_API_KEY: names the variable" \
+	"tau-gateway: --model openai/gpt-4o-mini needs OPENAI_API_KEY in the environment (or --provider-base-url for a server that needs no key)" \
+	"$(cat "$T/err")"
+t_eq "openai model without OPENAI_API_KEY: nothing written" "no" "$([ -e "$T/k" ] && echo yes || echo no)"
+# an explicit base URL (e.g. Ollama) needs no key: the server starts
+env -u OPENAI_API_KEY "$TAU_BIN" --gateway-state-dir "$T/k2" --gateway-openresponses-server \
+	--gateway-openresponses-auth-token t --gateway-openresponses-bind 127.0.0.1:0 \
+	--model openai/llama3 --provider-base-url http://127.0.0.1:9/v1 >"$T/k2.out" 2>"$T/k2.err" &
+k2=$!
+T_PIDS+=("$k2")
+t_wait_line "$T/k2.out" "^gateway openresponses server listening: " 10 &&
+	t_ok "openai model with --provider-base-url and no key: the server starts" ||
+	t_fail "openai model with --provider-base-url and no key did not start: $(cat "$T/k2.err")"
+kill "$k2" 2>/dev/null
+wait "$k2" 2>/dev/null
+
 t_done
