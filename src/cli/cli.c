@@ -655,6 +655,10 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 			return err->exit_code ? err->exit_code : GW_EXIT_SOFTWARE;
 		if (r.notice[0])
 			gw_buf_printf(diag, "tau-gateway: warning: %s\n", r.notice);
+		if (r.rolled_back_files > 0)
+			gw_buf_printf(diag,
+			    "tau-gateway: warning: undid the channel-store appends of an interrupted cycle (%u files)\n",
+			    r.rolled_back_files);
 		gw_cycle_report_text(&r, out);
 		gw_buf_putc(out, '\n');
 		/* the rollout gate: a stopped service holds promotion too */

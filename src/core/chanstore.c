@@ -4,11 +4,11 @@
  * and must never let a channel name leave its root.
  */
 #include "core/chanstore.h"
-#include "core/str.h"
 #include "core/clock.h"
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/mem.h"
+#include "core/str.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -7,10 +7,10 @@
  * directory.
  */
 #include "core/fixture.h"
-#include "core/str.h"
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/mem.h"
+#include "core/str.h"
 #include "core/strmap.h"
 
 #include <ctype.h>

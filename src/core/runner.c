@@ -8,15 +8,16 @@
  * case has passed its contract check.
  */
 #include "core/runner.h"
-#include "core/str.h"
 #include "core/chanstore.h"
 #include "core/clock.h"
 #include "core/events.h"
 #include "core/fixture.h"
 #include "core/fs.h"
+#include "core/journal.h"
 #include "core/json.h"
 #include "core/mem.h"
 #include "core/state.h"
+#include "core/str.h"
 #include "core/strmap.h"
 
 #include <ctype.h>
@@ -228,19 +229,32 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 	/* MEMORY.md and schema.json are small derived files: replace them all
 	 * atomically but sync them together (two syncs, not two per actor) */
 	gw_fs_batch *batch = gw_fs_batch_new();
+	/* the appends are journalled so a crash before the state save is undone */
+	gw_journal *journal = gw_journal_new(o->state_dir, st->health.updated_unix_ms);
+	static const char *const files[2] = { "log.jsonl", "context.jsonl" };
 	int rc = 0;
+	for (size_t i = 0; i < nactors && rc == 0; i++) {
+		char *rel = gw_chanstore_dir("channel-store", "gateway", actors[i].name);
+		for (size_t k = 0; k < 2 && rc == 0; k++) {
+			char *p = gw_path_join(rel, files[k]);
+			rc = gw_journal_add(journal, p, err);
+			free(p);
+		}
+		free(rel);
+	}
+	if (rc == 0)
+		rc = gw_journal_write(journal, err);
+	gw_journal_free(journal);
 	for (size_t i = 0; i < nactors && rc == 0; i++) {
 		gw_actor *a = &actors[i];
 		char *dir = gw_chanstore_dir(root, "gateway", a->name);
 		rc = gw_chanstore_open(dir, "gateway", a->name, batch, err);
-		if (rc == 0 && a->log.len > 0) {
-			char *p = gw_path_join(dir, "log.jsonl");
-			rc = gw_fs_append(p, a->log.data, a->log.len, err);
-			free(p);
-		}
-		if (rc == 0 && a->ctx.len > 0) {
-			char *p = gw_path_join(dir, "context.jsonl");
-			rc = gw_fs_append(p, a->ctx.data, a->ctx.len, err);
+		const gw_buf *bufs[2] = { &a->log, &a->ctx };
+		for (size_t k = 0; k < 2 && rc == 0; k++) {
+			if (bufs[k]->len == 0)
+				continue;
+			char *p = gw_path_join(dir, files[k]);
+			rc = gw_fs_append(p, bufs[k]->data, bufs[k]->len, err);
 			free(p);
 		}
 		if (rc == 0) {
@@ -290,6 +304,16 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		gw_fixture_free(f);
 		return rc;
 	}
+	/* a cycle that died before saving its state is undone first */
+	unsigned rolled_back = 0;
+	rc = gw_journal_recover(o->state_dir, st->health.updated_unix_ms, &rolled_back, err);
+	if (rc != 0) {
+		gw_state_free(st);
+		gw_lock_release(&lock);
+		gw_fixture_free(f);
+		return rc;
+	}
+	r->rolled_back_files = rolled_back;
 	snprintf(r->notice, sizeof(r->notice), "%s", st->notice);
 	gw_state_normalize_service(st, gw_clock_unix_ms());
 	gw_state_cap_processed(st, o->processed_case_cap);
@@ -323,7 +347,11 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	size_t nactors = 0, actors_cap = 0;
 	gw_strmap *actor_index = gw_strmap_new(64);
 	if (rc == 0) {
+		/* the cycle's stamp (health.updated_unix_ms) identifies it in the
+		 * journal, so it must differ from the last committed one */
 		uint64_t now = gw_clock_unix_ms();
+		if (now <= st->health.updated_unix_ms)
+			now = st->health.updated_unix_ms + 1;
 		for (size_t i = 0; i < r->queued; i++) {
 			gw_eval *e = &evals[i];
 			const char *endpoint = gw_str_trimdup(arena, e->c->endpoint);
@@ -387,10 +415,13 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		r->guardrail = st->guardrail;
 		gw_gates_compute(&r->gates, &st->guardrail, h, st->service.stopped);
 
-		/* at-least-once: channel files first, then state, then the event */
+		/* channel files (journalled), then the state that commits them,
+		 * then the event */
 		rc = gw_write_channels(o, st, actors, nactors, actor_index, err);
 		if (rc == 0)
 			rc = gw_state_save(st, err);
+		if (rc == 0)
+			gw_journal_commit(o->state_dir);
 		if (rc == 0) {
 			gw_buf line = GW_BUF_INIT;
 			gw_cycle_report_json(r, &line);

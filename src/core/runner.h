@@ -54,6 +54,7 @@ typedef struct gw_cycle_report {
 	size_t nreason_codes;
 	char fixture_name[256];
 	char notice[1200];                /* non-empty when a corrupt state was moved aside */
+	unsigned rolled_back_files;       /* channel files an interrupted cycle's journal undid */
 } gw_cycle_report;
 
 /* Fills o with the defaults (state_dir and fixture_path NULL). */

@@ -4,10 +4,10 @@
  * a runner cycle is never lost.
  */
 #include "core/service.h"
-#include "core/str.h"
 #include "core/clock.h"
 #include "core/events.h"
 #include "core/fs.h"
+#include "core/str.h"
 
 #include <ctype.h>
 #include <errno.h>

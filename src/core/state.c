@@ -7,11 +7,11 @@
  * overwrite a state.json it could not parse: a writer moves it aside first.
  */
 #include "core/state.h"
-#include "core/str.h"
 #include "core/clock.h"
 #include "core/events.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/str.h"
 
 #include <ctype.h>
 #include <errno.h>

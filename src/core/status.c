@@ -3,11 +3,11 @@
  * never create, lock or write anything in the state directory.
  */
 #include "core/status.h"
-#include "core/str.h"
 #include "core/clock.h"
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/mem.h"
+#include "core/str.h"
 
 #include <ctype.h>
 #include <errno.h>
