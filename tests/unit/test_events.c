@@ -8,32 +8,6 @@
 
 #include "core/events.h"
 
-typedef struct {
-	char *dir;
-	char *path;
-} fx;
-
-static int
-setup(void **state)
-{
-	fx *f = gw_xcalloc(1, sizeof(*f));
-	f->dir = ut_tmpdir();
-	f->path = gw_events_path(f->dir);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fx *f = *state;
-	ut_rmrf(f->dir);
-	free(f->dir);
-	free(f->path);
-	free(f);
-	return 0;
-}
-
 /* Collects lines handed to a gw_events_line_fn, joined with '|'. */
 static void
 collect(const char *line, size_t n, void *ctx)
@@ -47,15 +21,15 @@ collect(const char *line, size_t n, void *ctx)
 static void
 test_path_and_append(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	char *want = ut_join(f->dir, "runtime-events.jsonl");
-	assert_string_equal(f->path, want);
+	assert_string_equal(f->events, want);
 	free(want);
 	gw_err err;
 	assert_int_equal(gw_events_append(f->dir, "{\"a\":1}", 7, &err), 0);
 	assert_int_equal(gw_events_append_lifecycle(f->dir, 5, "stop", "stopped", "r \"q\"", 3, &err), 0);
 	assert_int_equal(gw_events_append_lifecycle(f->dir, 6, "start", "running", NULL, 4, &err), 0);
-	char *text = ut_read(f->path);
+	char *text = ut_read(f->events);
 	assert_string_equal(text,
 	    "{\"a\":1}\n"
 	    "{\"timestamp_unix_ms\":5,\"kind\":\"lifecycle\",\"transition\":\"stop\","
@@ -68,10 +42,10 @@ test_path_and_append(void **state)
 static void
 test_summarize_missing_file_is_not_present(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_events_summary s;
 	gw_err err;
-	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(gw_events_summarize(f->events, &s, &err), 0);
 	assert_false(s.present);
 	assert_int_equal(s.cycle_reports, 0);
 	assert_int_equal(s.invalid_cycle_reports, 0);
@@ -82,14 +56,14 @@ test_summarize_missing_file_is_not_present(void **state)
 static void
 test_summarize_reference_example(void **state)
 {
-	fx *f = *state;
-	ut_write(f->path,
+	ut_statedir *f = *state;
+	ut_write(f->events,
 	    "{\"reason_codes\":[\"healthy_cycle\",\"retry_attempted\"],\"health_reason\":\"first\"}\n"
 	    "invalid-json-line\n"
 	    "{\"reason_codes\":[\"healthy_cycle\",\"duplicate_cases_skipped\"],\"health_reason\":\"second\"}\n");
 	gw_events_summary s;
 	gw_err err;
-	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(gw_events_summarize(f->events, &s, &err), 0);
 	assert_true(s.present);
 	assert_int_equal(s.cycle_reports, 2);
 	assert_int_equal(s.invalid_cycle_reports, 1);
@@ -110,8 +84,8 @@ test_summarize_reference_example(void **state)
 static void
 test_summarize_counts_cycle_lines_only(void **state)
 {
-	fx *f = *state;
-	ut_write(f->path,
+	ut_statedir *f = *state;
+	ut_write(f->events,
 	    "{\"timestamp_unix_ms\":1,\"kind\":\"cycle\",\"reason_codes\":[\"b_code\"],\"health_reason\":\"h1\"}\n"
 	    "{\"timestamp_unix_ms\":2,\"kind\":\"lifecycle\",\"transition\":\"stop\",\"reason_codes\":[\"zzz\"]}\n"
 	    "\n"
@@ -126,7 +100,7 @@ test_summarize_counts_cycle_lines_only(void **state)
 	    "{\"kind\":\"cycle\",\"reason_codes\":[\"partial");           /* append in progress */
 	gw_events_summary s;
 	gw_err err;
-	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(gw_events_summarize(f->events, &s, &err), 0);
 	assert_int_equal(s.cycle_reports, 3);
 	assert_int_equal(s.invalid_cycle_reports, 4);
 	assert_int_equal(s.other_lines, 2);
@@ -144,8 +118,8 @@ test_summarize_counts_cycle_lines_only(void **state)
 static void
 test_summarize_requires_strictly_valid_json(void **state)
 {
-	fx *f = *state;
-	ut_write(f->path,
+	ut_statedir *f = *state;
+	ut_write(f->events,
 	    "{\"a\":tru}\n"
 	    "{\"a\":1 \"b\":2}\n"
 	    "{\"reason_codes\":[\"t\"]} trailing\n"
@@ -163,7 +137,7 @@ test_summarize_requires_strictly_valid_json(void **state)
 	    "\t{\"n\":-0.5e+3,\"reason_codes\":[\"ok\"],\"u\":\"\\u00e9\\ud83d\\ude00\"} \r\n");
 	gw_events_summary s;
 	gw_err err;
-	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(gw_events_summarize(f->events, &s, &err), 0);
 	assert_int_equal(s.invalid_cycle_reports, 14);
 	assert_int_equal(s.other_lines, 0);
 	assert_int_equal(s.cycle_reports, 1);
@@ -175,8 +149,8 @@ test_summarize_requires_strictly_valid_json(void **state)
 static void
 test_summarize_escaped_and_duplicate_keys(void **state)
 {
-	fx *f = *state;
-	ut_write(f->path,
+	ut_statedir *f = *state;
+	ut_write(f->events,
 	    /* an escaped key means what it decodes to */
 	    "{\"kin\\u0064\":\"lifecycle\",\"reason_codes\":[\"z\"]}\n"
 	    /* the first of duplicate keys counts, as cJSON's lookup picks */
@@ -191,7 +165,7 @@ test_summarize_escaped_and_duplicate_keys(void **state)
 	    "{\"reason_codes\":null,\"health_reason\":5,\"health_reason\":\"h\"}\n");
 	gw_events_summary s;
 	gw_err err;
-	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(gw_events_summarize(f->events, &s, &err), 0);
 	assert_int_equal(s.other_lines, 3);
 	assert_int_equal(s.cycle_reports, 3);
 	assert_int_equal(s.invalid_cycle_reports, 1);
@@ -205,9 +179,9 @@ test_summarize_escaped_and_duplicate_keys(void **state)
 	assert_string_equal(s.counts[2].code, "spaced");
 	gw_events_summary_free(&s);
 	/* the line before last alone: reason decoded from its escapes */
-	ut_write(f->path,
+	ut_write(f->events,
 	    "{ \"reason_codes\" : [ \" spaced \" , \"dup\" ] , \"health_reason\" : \"q \\\"x\\\" \\u00e9\" }\n");
-	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(gw_events_summarize(f->events, &s, &err), 0);
 	assert_int_equal(s.cycle_reports, 1);
 	assert_int_equal(s.nlast, 2);
 	assert_string_equal(s.last_reason_codes[0], " spaced ");
@@ -218,16 +192,16 @@ test_summarize_escaped_and_duplicate_keys(void **state)
 static void
 test_summarize_streams_a_large_file(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	/* 40,000 lines of ~60 bytes cross the 1 MiB read block several times */
-	FILE *out = fopen(f->path, "w");
+	FILE *out = fopen(f->events, "w");
 	assert_non_null(out);
 	for (int i = 0; i < 40000; i++)
 		fprintf(out, "{\"kind\":\"cycle\",\"reason_codes\":[\"code_%d\"],\"n\":%d}\n", i % 7, i);
 	fclose(out);
 	gw_events_summary s;
 	gw_err err;
-	assert_int_equal(gw_events_summarize(f->path, &s, &err), 0);
+	assert_int_equal(gw_events_summarize(f->events, &s, &err), 0);
 	assert_int_equal(s.cycle_reports, 40000);
 	assert_int_equal(s.invalid_cycle_reports, 0);
 	assert_int_equal(s.ncounts, 7);
@@ -245,19 +219,19 @@ test_summarize_streams_a_large_file(void **state)
 static void
 test_tail_last_lines_oldest_first(void **state)
 {
-	fx *f = *state;
-	ut_write(f->path, "l1\nl2\n\nl3\nl4\npartial");
+	ut_statedir *f = *state;
+	ut_write(f->events, "l1\nl2\n\nl3\nl4\npartial");
 	gw_buf b = GW_BUF_INIT;
 	uint64_t size = 0;
 	gw_err err;
-	assert_int_equal(gw_events_tail(f->path, 2, collect, &b, &size, &err), 0);
+	assert_int_equal(gw_events_tail(f->events, 2, collect, &b, &size, &err), 0);
 	assert_string_equal(gw_buf_cstr(&b), "l3|l4");
 	assert_int_equal(size, strlen("l1\nl2\n\nl3\nl4\n")); /* the partial line is not consumed */
 	gw_buf_reset(&b);
-	assert_int_equal(gw_events_tail(f->path, 100, collect, &b, &size, &err), 0);
+	assert_int_equal(gw_events_tail(f->events, 100, collect, &b, &size, &err), 0);
 	assert_string_equal(gw_buf_cstr(&b), "l1|l2|l3|l4");
 	gw_buf_reset(&b);
-	assert_int_equal(gw_events_tail(f->path, 0, collect, &b, &size, &err), 0);
+	assert_int_equal(gw_events_tail(f->events, 0, collect, &b, &size, &err), 0);
 	assert_string_equal(gw_buf_cstr(&b), "");
 	gw_buf_free(&b);
 }
@@ -265,11 +239,11 @@ test_tail_last_lines_oldest_first(void **state)
 static void
 test_tail_missing_file(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_buf b = GW_BUF_INIT;
 	uint64_t size = 99;
 	gw_err err;
-	assert_int_equal(gw_events_tail(f->path, 5, collect, &b, &size, &err), 0);
+	assert_int_equal(gw_events_tail(f->events, 5, collect, &b, &size, &err), 0);
 	assert_int_equal(size, 0);
 	assert_int_equal(b.len, 0);
 }
@@ -277,23 +251,23 @@ test_tail_missing_file(void **state)
 static void
 test_tail_big_file(void **state)
 {
-	fx *f = *state;
-	FILE *out = fopen(f->path, "w");
+	ut_statedir *f = *state;
+	FILE *out = fopen(f->events, "w");
 	assert_non_null(out);
 	for (int i = 0; i < 200000; i++)
 		fprintf(out, "line-%06d\n", i);
 	fclose(out);
 	struct stat sb;
-	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(stat(f->events, &sb), 0);
 	gw_buf b = GW_BUF_INIT;
 	uint64_t size = 0;
 	gw_err err;
-	assert_int_equal(gw_events_tail(f->path, 3, collect, &b, &size, &err), 0);
+	assert_int_equal(gw_events_tail(f->events, 3, collect, &b, &size, &err), 0);
 	assert_string_equal(gw_buf_cstr(&b), "line-199997|line-199998|line-199999");
 	assert_int_equal(size, (uint64_t)sb.st_size);
 	/* more lines than one 64 KiB chunk holds */
 	gw_buf_reset(&b);
-	assert_int_equal(gw_events_tail(f->path, 10000, collect, &b, &size, &err), 0);
+	assert_int_equal(gw_events_tail(f->events, 10000, collect, &b, &size, &err), 0);
 	assert_int_equal(b.len, 10000 * 11 + 9999); /* 10,000 lines of 11 bytes and the separators */
 	assert_int_equal(strncmp(b.data, "line-190000|line-190001|", 24), 0);
 	assert_string_equal(b.data + b.len - 11, "line-199999");
@@ -303,35 +277,35 @@ test_tail_big_file(void **state)
 static void
 test_read_from_follows_complete_lines(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	uint64_t off = 0;
 	gw_buf b = GW_BUF_INIT;
 	gw_err err;
-	assert_int_equal(gw_events_read_from(f->path, &off, collect, &b, &err), 0);
+	assert_int_equal(gw_events_read_from(f->events, &off, collect, &b, &err), 0);
 	assert_int_equal(off, 0); /* missing file */
-	ut_write(f->path, "a\nb\n\npar");
-	assert_int_equal(gw_events_read_from(f->path, &off, collect, &b, &err), 0);
+	ut_write(f->events, "a\nb\n\npar");
+	assert_int_equal(gw_events_read_from(f->events, &off, collect, &b, &err), 0);
 	assert_string_equal(gw_buf_cstr(&b), "a|b");
 	assert_int_equal(off, 5);
 	gw_buf_reset(&b);
 	gw_err_clear(&err);
 	/* the writer in progress finishes its line (a raw append: gw_fs_append
 	 * would cut the unterminated "par" as a killed writer's remnant) */
-	FILE *fp = fopen(f->path, "a");
+	FILE *fp = fopen(f->events, "a");
 	assert_non_null(fp);
 	fputs("tial\nc\n", fp);
 	fclose(fp);
-	assert_int_equal(gw_events_read_from(f->path, &off, collect, &b, &err), 0);
+	assert_int_equal(gw_events_read_from(f->events, &off, collect, &b, &err), 0);
 	assert_string_equal(gw_buf_cstr(&b), "partial|c");
 	assert_int_equal(off, 15);
 	/* nothing new */
 	gw_buf_reset(&b);
-	assert_int_equal(gw_events_read_from(f->path, &off, collect, &b, &err), 0);
+	assert_int_equal(gw_events_read_from(f->events, &off, collect, &b, &err), 0);
 	assert_int_equal(b.len, 0);
 	assert_int_equal(off, 15);
 	/* a truncated (rotated) file restarts at 0 */
-	ut_write(f->path, "new\n");
-	assert_int_equal(gw_events_read_from(f->path, &off, collect, &b, &err), 0);
+	ut_write(f->events, "new\n");
+	assert_int_equal(gw_events_read_from(f->events, &off, collect, &b, &err), 0);
 	assert_string_equal(gw_buf_cstr(&b), "new");
 	assert_int_equal(off, 4);
 	gw_buf_free(&b);
@@ -341,17 +315,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_path_and_append, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_summarize_missing_file_is_not_present, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_summarize_reference_example, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_summarize_counts_cycle_lines_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_summarize_requires_strictly_valid_json, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_summarize_escaped_and_duplicate_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_summarize_streams_a_large_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tail_last_lines_oldest_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tail_missing_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tail_big_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_from_follows_complete_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_path_and_append, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_missing_file_is_not_present, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_reference_example, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_counts_cycle_lines_only, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_requires_strictly_valid_json, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_escaped_and_duplicate_keys, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_summarize_streams_a_large_file, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_tail_last_lines_oldest_first, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_tail_missing_file, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_tail_big_file, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_read_from_follows_complete_lines, ut_statedir_setup, ut_statedir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,43 +7,10 @@
 
 #include "core/service.h"
 
-typedef struct {
-	char *dir;
-	char *state;
-	char *events;
-} fx;
-
-static int
-setup(void **state)
-{
-	fx *f = gw_xcalloc(1, sizeof(*f));
-	char *root = ut_tmpdir();
-	f->dir = ut_join(root, "gw"); /* created by the first writer */
-	free(root);
-	f->state = ut_join(f->dir, "state.json");
-	f->events = ut_join(f->dir, "runtime-events.jsonl");
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fx *f = *state;
-	char *root = gw_xstrndup(f->dir, strlen(f->dir) - 3);
-	ut_rmrf(root);
-	free(root);
-	free(f->dir);
-	free(f->state);
-	free(f->events);
-	free(f);
-	return 0;
-}
-
 static void
 test_status_on_missing_state_writes_nothing(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_service_report r;
 	gw_err err;
 	assert_int_equal(gw_service_status(f->dir, &r, &err), 0);
@@ -58,7 +25,7 @@ test_status_on_missing_state_writes_nothing(void **state)
 static void
 test_start_counts_every_attempt(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_service_report r;
 	gw_err err;
 	assert_int_equal(gw_service_start(f->dir, &r, &err), 0);
@@ -82,7 +49,7 @@ test_start_counts_every_attempt(void **state)
 static void
 test_stop_records_trimmed_reason_and_holds_rollout(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_service_report r;
 	gw_err err;
 	assert_int_equal(gw_service_start(f->dir, &r, &err), 0);
@@ -109,7 +76,7 @@ test_stop_records_trimmed_reason_and_holds_rollout(void **state)
 static void
 test_stop_without_reason_is_operator_requested(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_service_report r;
 	gw_err err;
 	assert_int_equal(gw_service_stop(f->dir, NULL, &r, &err), 0);
@@ -123,7 +90,7 @@ test_stop_without_reason_is_operator_requested(void **state)
 static void
 test_transitions_append_lifecycle_lines(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_service_report r;
 	gw_err err;
 	assert_int_equal(gw_service_start(f->dir, &r, &err), 0);
@@ -139,7 +106,7 @@ test_transitions_append_lifecycle_lines(void **state)
 static void
 test_startup_failed_then_start_clears_it(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_service_report r;
 	gw_err err;
 	assert_int_equal(gw_service_startup_failed(f->dir, "bind failed: address in use", &r, &err), 0);
@@ -231,7 +198,7 @@ test_json_key_order(void **state)
 static void
 test_corrupt_state_is_moved_aside_on_start(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_err err;
 	assert_int_equal(gw_fs_mkdirs(f->dir, &err), 0);
 	ut_write(f->state, "{broken");
@@ -247,7 +214,7 @@ test_corrupt_state_is_moved_aside_on_start(void **state)
 static void
 test_foreign_schema_is_never_overwritten(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_err err;
 	assert_int_equal(gw_fs_mkdirs(f->dir, &err), 0);
 	ut_write(f->state, "{\"schema_version\":2}");
@@ -265,16 +232,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_status_on_missing_state_writes_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_start_counts_every_attempt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_records_trimmed_reason_and_holds_rollout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_without_reason_is_operator_requested, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_transitions_append_lifecycle_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_startup_failed_then_start_clears_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_on_missing_state_writes_nothing, ut_statedir_setup_absent, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_start_counts_every_attempt, ut_statedir_setup_absent, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_records_trimmed_reason_and_holds_rollout, ut_statedir_setup_absent, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_without_reason_is_operator_requested, ut_statedir_setup_absent, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_transitions_append_lifecycle_lines, ut_statedir_setup_absent, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_startup_failed_then_start_clears_it, ut_statedir_setup_absent, ut_statedir_teardown),
 		cmocka_unit_test(test_text_line_format),
 		cmocka_unit_test(test_json_key_order),
-		cmocka_unit_test_setup_teardown(test_corrupt_state_is_moved_aside_on_start, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreign_schema_is_never_overwritten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_state_is_moved_aside_on_start, ut_statedir_setup_absent, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_schema_is_never_overwritten, ut_statedir_setup_absent, ut_statedir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,32 +11,6 @@
 
 #include <dirent.h>
 
-typedef struct {
-	char *dir;
-	char *path;
-} fx;
-
-static int
-setup(void **state)
-{
-	fx *f = gw_xcalloc(1, sizeof(*f));
-	f->dir = ut_tmpdir();
-	f->path = ut_join(f->dir, "state.json");
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fx *f = *state;
-	ut_rmrf(f->dir);
-	free(f->dir);
-	free(f->path);
-	free(f);
-	return 0;
-}
-
 /* Number of state.json.corrupt-* files in dir; the first name goes to out. */
 static size_t
 corrupt_files(const char *dir, char *out, size_t n)
@@ -59,14 +33,14 @@ corrupt_files(const char *dir, char *out, size_t n)
 static void
 test_missing_file_gives_defaults(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_state_mode modes[] = { GW_STATE_READ, GW_STATE_WRITE };
 	for (int i = 0; i < 2; i++) {
 		gw_state *st;
 		gw_err err;
 		assert_int_equal(gw_state_load(f->dir, modes[i], &st, &err), 0);
 		assert_false(st->existed);
-		assert_string_equal(st->path, f->path);
+		assert_string_equal(st->path, f->state);
 		assert_int_equal(st->nkeys, 0);
 		assert_int_equal(st->nreqs, 0);
 		assert_string_equal(st->guardrail.gate, "pass");
@@ -80,27 +54,27 @@ test_missing_file_gives_defaults(void **state)
 		assert_int_equal(st->health.failure_streak, 0);
 		gw_state_free(st);
 	}
-	assert_false(gw_fs_exists(f->path)); /* loading never creates it */
+	assert_false(gw_fs_exists(f->state)); /* loading never creates it */
 }
 
 static void
 test_read_existing_requires_file(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_state *st = (gw_state *)1;
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), -ENOENT);
 	assert_null(st);
 	assert_int_equal(err.exit_code, GW_EXIT_NOINPUT);
-	ut_assert_contains(err.msg, f->path);
+	ut_assert_contains(err.msg, f->state);
 	ut_assert_contains(err.msg, "does not exist");
 }
 
 static void
 test_absent_fields_take_defaults(void **state)
 {
-	fx *f = *state;
-	ut_write(f->path, "{\"health\":{\"failure_streak\":2},\"service\":{\"startup_attempts\":3},"
+	ut_statedir *f = *state;
+	ut_write(f->state, "{\"health\":{\"failure_streak\":2},\"service\":{\"startup_attempts\":3},"
 	    "\"guardrail\":{\"gate\":\"hold\"},\"requests\":[{\"case_key\":\"k\"}],\"unknown\":[1]}");
 	gw_state *st;
 	gw_err err;
@@ -118,7 +92,7 @@ test_absent_fields_take_defaults(void **state)
 	assert_string_equal(r->outcome, "");
 	assert_string_equal(r->response_body, "null");
 	gw_state_free(st);
-	ut_write(f->path, "{}");
+	ut_write(f->state, "{}");
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
 	assert_int_equal(st->nkeys, 0);
 	gw_state_free(st);
@@ -147,9 +121,9 @@ static const char *const corrupt_docs[] = {
 static void
 test_wrong_types_are_corrupt_and_readers_touch_nothing(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	for (size_t i = 0; i < sizeof(corrupt_docs) / sizeof(corrupt_docs[0]); i++) {
-		ut_write(f->path, corrupt_docs[i]);
+		ut_write(f->state, corrupt_docs[i]);
 		gw_state_mode modes[] = { GW_STATE_READ, GW_STATE_READ_EXISTING };
 		for (int m = 0; m < 2; m++) {
 			gw_state *st = (gw_state *)1;
@@ -162,9 +136,9 @@ test_wrong_types_are_corrupt_and_readers_touch_nothing(void **state)
 			assert_null(st);
 			assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
 			char want[1200];
-			snprintf(want, sizeof(want), "state file %s is corrupt: ", f->path);
+			snprintf(want, sizeof(want), "state file %s is corrupt: ", f->state);
 			ut_assert_contains(err.msg, want);
-			char *after = ut_read(f->path);
+			char *after = ut_read(f->state);
 			assert_string_equal(after, corrupt_docs[i]);
 			free(after);
 			assert_int_equal(corrupt_files(f->dir, NULL, 0), 0);
@@ -175,8 +149,8 @@ test_wrong_types_are_corrupt_and_readers_touch_nothing(void **state)
 static void
 test_writer_moves_corrupt_file_aside(void **state)
 {
-	fx *f = *state;
-	ut_write(f->path, "{\"processed_case_keys\":[\"a\"],\"health\":7}");
+	ut_statedir *f = *state;
+	ut_write(f->state, "{\"processed_case_keys\":[\"a\"],\"health\":7}");
 	gw_state *st;
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), 0);
@@ -196,7 +170,7 @@ test_writer_moves_corrupt_file_aside(void **state)
 	ut_assert_contains(st->notice, "is corrupt");
 	ut_assert_contains(st->notice, "moved it to ");
 	ut_assert_contains(st->notice, moved);
-	assert_false(gw_fs_exists(f->path));
+	assert_false(gw_fs_exists(f->state));
 	/* the recovery is recorded in the event log */
 	char *events = ut_join(f->dir, "runtime-events.jsonl");
 	char *log = ut_read(events);
@@ -204,7 +178,7 @@ test_writer_moves_corrupt_file_aside(void **state)
 	assert_int_equal(ut_count_lines(events), 1);
 	/* the next save starts fresh and keeps the moved file */
 	assert_int_equal(gw_state_save(st, &err), 0);
-	assert_true(gw_fs_is_file(f->path));
+	assert_true(gw_fs_is_file(f->state));
 	assert_true(gw_fs_is_file(moved));
 	gw_state_free(st);
 	free(log);
@@ -216,9 +190,9 @@ test_writer_moves_corrupt_file_aside(void **state)
 static void
 test_other_schema_version_is_refused_and_untouched(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	const char *doc = "{\"schema_version\":2,\"processed_case_keys\":[\"x\"]}";
-	ut_write(f->path, doc);
+	ut_write(f->state, doc);
 	gw_state_mode modes[] = { GW_STATE_READ, GW_STATE_READ_EXISTING, GW_STATE_WRITE };
 	for (int m = 0; m < 3; m++) {
 		gw_state *st = (gw_state *)1;
@@ -228,7 +202,7 @@ test_other_schema_version_is_refused_and_untouched(void **state)
 		assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
 		ut_assert_contains(err.msg, "unsupported state schema 2 in ");
 		ut_assert_contains(err.msg, "refusing to touch it");
-		char *after = ut_read(f->path);
+		char *after = ut_read(f->state);
 		assert_string_equal(after, doc);
 		free(after);
 		assert_int_equal(corrupt_files(f->dir, NULL, 0), 0);
@@ -348,14 +322,14 @@ fill_known(gw_state *st)
 static void
 test_exact_pretty_output_without_trailing_newline(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_state *st;
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), 0);
 	fill_known(st);
 	assert_int_equal(gw_state_save(st, &err), 0);
 	gw_state_free(st);
-	char *text = ut_read(f->path);
+	char *text = ut_read(f->state);
 	assert_string_equal(text, known_state);
 	free(text);
 }
@@ -363,8 +337,8 @@ test_exact_pretty_output_without_trailing_newline(void **state)
 static void
 test_round_trip_is_byte_identical(void **state)
 {
-	fx *f = *state;
-	ut_write(f->path, known_state);
+	ut_statedir *f = *state;
+	ut_write(f->state, known_state);
 	gw_state *st;
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), 0);
@@ -375,7 +349,7 @@ test_round_trip_is_byte_identical(void **state)
 	assert_string_equal(st->service.last_stop_reason, "demo \"done\"");
 	assert_int_equal(gw_state_save(st, &err), 0);
 	gw_state_free(st);
-	char *text = ut_read(f->path);
+	char *text = ut_read(f->state);
 	assert_string_equal(text, known_state);
 	free(text);
 }
@@ -383,8 +357,8 @@ test_round_trip_is_byte_identical(void **state)
 static void
 test_posture_mode_skips_keys_and_records(void **state)
 {
-	fx *f = *state;
-	ut_write(f->path, known_state);
+	ut_statedir *f = *state;
+	ut_write(f->state, known_state);
 	gw_state *st;
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_POSTURE, &st, &err), 0);
@@ -400,7 +374,7 @@ test_posture_mode_skips_keys_and_records(void **state)
 	    &err), -ENOENT);
 	free(other);
 	/* a requests member that is not an array is still corrupt */
-	ut_write(f->path, "{\"schema_version\": 1, \"requests\": 5}");
+	ut_write(f->state, "{\"schema_version\": 1, \"requests\": 5}");
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_POSTURE, &st, &err), -EINVAL);
 	ut_assert_contains(err.msg, "requests must be an array");
 }
@@ -408,13 +382,13 @@ test_posture_mode_skips_keys_and_records(void **state)
 static void
 test_empty_state_output(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_state *st;
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), 0);
 	assert_int_equal(gw_state_save(st, &err), 0);
 	gw_state_free(st);
-	char *text = ut_read(f->path);
+	char *text = ut_read(f->state);
 	ut_assert_contains(text, "{\n  \"schema_version\": 1,\n  \"processed_case_keys\": [],\n  \"requests\": [],\n  \"health\": {\n");
 	assert_int_not_equal(text[strlen(text) - 1], '\n');
 	free(text);
@@ -423,8 +397,8 @@ test_empty_state_output(void **state)
 static void
 test_processed_keys_normalised_on_load(void **state)
 {
-	fx *f = *state;
-	ut_write(f->path, "{\"processed_case_keys\":[\" b \",\"\",\"  \",\"a\",\"b\",\"c\\u0041\",\"a\"]}");
+	ut_statedir *f = *state;
+	ut_write(f->state, "{\"processed_case_keys\":[\" b \",\"\",\"  \",\"a\",\"b\",\"c\\u0041\",\"a\"]}");
 	gw_state *st;
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
@@ -438,7 +412,7 @@ test_processed_keys_normalised_on_load(void **state)
 static void
 test_processed_key_cap_keeps_newest(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_state *st;
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
@@ -467,7 +441,7 @@ test_processed_key_cap_keeps_newest(void **state)
 static void
 test_request_index_and_sorting(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	gw_state *st;
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
@@ -489,8 +463,8 @@ test_request_index_and_sorting(void **state)
 static void
 test_normalize_service(void **state)
 {
-	fx *f = *state;
-	ut_write(f->path, "{\"service\":{\"status\":\" STOPPED \",\"startup_failure_streak\":3,"
+	ut_statedir *f = *state;
+	ut_write(f->state, "{\"service\":{\"status\":\" STOPPED \",\"startup_failure_streak\":3,"
 	    "\"last_transition_unix_ms\":0}}");
 	gw_state *st;
 	gw_err err;
@@ -501,7 +475,7 @@ test_normalize_service(void **state)
 	assert_int_equal(st->service.last_transition_unix_ms, 500);
 	gw_state_free(st);
 
-	ut_write(f->path, "{\"service\":{\"status\":\"weird\",\"startup_failure_streak\":3,"
+	ut_write(f->state, "{\"service\":{\"status\":\"weird\",\"startup_failure_streak\":3,"
 	    "\"last_startup_error\":\"  boom \",\"last_started_unix_ms\":0,\"last_transition_unix_ms\":40}}");
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
 	assert_false(st->service.stopped);
@@ -517,20 +491,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_missing_file_gives_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_existing_requires_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_absent_fields_take_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_types_are_corrupt_and_readers_touch_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_writer_moves_corrupt_file_aside, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_other_schema_version_is_refused_and_untouched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exact_pretty_output_without_trailing_newline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_round_trip_is_byte_identical, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_posture_mode_skips_keys_and_records, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_state_output, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_processed_keys_normalised_on_load, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_processed_key_cap_keeps_newest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_request_index_and_sorting, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_normalize_service, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file_gives_defaults, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_read_existing_requires_file, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_absent_fields_take_defaults, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_types_are_corrupt_and_readers_touch_nothing, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_writer_moves_corrupt_file_aside, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_other_schema_version_is_refused_and_untouched, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_exact_pretty_output_without_trailing_newline, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip_is_byte_identical, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_posture_mode_skips_keys_and_records, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_empty_state_output, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_processed_keys_normalised_on_load, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_processed_key_cap_keeps_newest, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_request_index_and_sorting, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_normalize_service, ut_statedir_setup, ut_statedir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,35 +8,6 @@
 
 #include "core/status.h"
 
-typedef struct {
-	char *dir;
-	char *state;
-	char *events;
-} fx;
-
-static int
-setup(void **state)
-{
-	fx *f = gw_xcalloc(1, sizeof(*f));
-	f->dir = ut_tmpdir();
-	f->state = ut_join(f->dir, "state.json");
-	f->events = ut_join(f->dir, "runtime-events.jsonl");
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	fx *f = *state;
-	ut_rmrf(f->dir);
-	free(f->dir);
-	free(f->state);
-	free(f->events);
-	free(f);
-	return 0;
-}
-
 static const char example_state[] =
 	"{\"schema_version\":1,\"processed_case_keys\":[\"POST:/v1/tasks:a\",\"x\"],\"requests\":["
 	"{\"case_key\":\"POST:/v1/tasks:a\",\"case_id\":\"a\",\"method\":\"POST\",\"endpoint\":\"/v1/tasks\","
@@ -62,7 +33,7 @@ static const char example_events[] =
 static void
 test_missing_state_is_noinput_and_creates_nothing(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	char *dir = ut_join(f->dir, "absent");
 	gw_status_report r;
 	gw_err err;
@@ -78,7 +49,7 @@ test_missing_state_is_noinput_and_creates_nothing(void **state)
 static void
 test_reference_example_text_line(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	ut_write(f->state, example_state);
 	ut_write(f->events, example_events);
 	char *before = ut_snapshot(f->dir);
@@ -116,7 +87,7 @@ test_reference_example_text_line(void **state)
 static void
 test_health_reason_from_last_cycle_line(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	ut_write(f->state, example_state);
 	ut_write(f->events, "{\"kind\":\"cycle\",\"health_reason\":\"from the log\",\"reason_codes\":[]}\n");
 	gw_status_report r;
@@ -129,7 +100,7 @@ test_health_reason_from_last_cycle_line(void **state)
 static void
 test_json_key_order(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	ut_write(f->state, example_state);
 	ut_write(f->events, example_events);
 	gw_status_report r;
@@ -171,7 +142,7 @@ test_json_key_order(void **state)
 static void
 test_empty_maps_and_missing_log(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	ut_write(f->state, "{}");
 	gw_status_report r;
 	gw_err err;
@@ -194,7 +165,7 @@ test_empty_maps_and_missing_log(void **state)
 static void
 test_stopped_service_holds_rollout(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	ut_write(f->state, "{\"service\":{\"status\":\"stopped\",\"last_stop_reason\":\"demo_complete\"}}");
 	gw_status_report r;
 	gw_err err;
@@ -213,7 +184,7 @@ test_stopped_service_holds_rollout(void **state)
 static void
 test_corrupt_state_reported_and_untouched(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	ut_write(f->state, "{\"health\":\"bad\"}");
 	char *before = ut_snapshot(f->dir);
 	gw_status_report r;
@@ -231,7 +202,7 @@ test_corrupt_state_reported_and_untouched(void **state)
 static void
 test_health_inspect_text_and_json(void **state)
 {
-	fx *f = *state;
+	ut_statedir *f = *state;
 	ut_write(f->state, "{\"health\":{\"updated_unix_ms\":1,\"cycle_duration_ms\":2,\"queue_depth\":3,"
 	    "\"active_runs\":4,\"failure_streak\":5,\"last_cycle_discovered\":6,\"last_cycle_processed\":7,"
 	    "\"last_cycle_completed\":8,\"last_cycle_failed\":9,\"last_cycle_duplicates\":10},"
@@ -267,14 +238,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_missing_state_is_noinput_and_creates_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reference_example_text_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_health_reason_from_last_cycle_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_json_key_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_maps_and_missing_log, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stopped_service_holds_rollout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_state_reported_and_untouched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_health_inspect_text_and_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_state_is_noinput_and_creates_nothing, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_reference_example_text_line, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_health_reason_from_last_cycle_line, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_json_key_order, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_empty_maps_and_missing_log, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_stopped_service_holds_rollout, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_state_reported_and_untouched, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_health_inspect_text_and_json, ut_statedir_setup, ut_statedir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

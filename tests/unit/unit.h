@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,53 @@ ut_snapshot(const char *dir)
 	ut_snap_entries = NULL;
 	ut_snap_n = ut_snap_cap = 0;
 	return gw_buf_detach(&out);
+}
+
+/*
+ * A state directory for one test (a cmocka setup/teardown pair): root is a
+ * fresh temporary directory, removed with everything in it on teardown;
+ * dir is root itself, or root/gw not yet created (ut_statedir_setup_absent,
+ * for code that must create it); state and events name the files in dir.
+ */
+typedef struct ut_statedir {
+	char *root, *dir, *state, *events;
+} ut_statedir;
+
+static inline int
+ut_statedir_make(void **state, bool absent)
+{
+	ut_statedir *f = gw_xcalloc(1, sizeof(*f));
+	f->root = ut_tmpdir();
+	f->dir = absent ? ut_join(f->root, "gw") : gw_xstrdup(f->root);
+	f->state = ut_join(f->dir, "state.json");
+	f->events = ut_join(f->dir, "runtime-events.jsonl");
+	*state = f;
+	return 0;
+}
+
+static inline int
+ut_statedir_setup(void **state)
+{
+	return ut_statedir_make(state, false);
+}
+
+static inline int
+ut_statedir_setup_absent(void **state)
+{
+	return ut_statedir_make(state, true);
+}
+
+static inline int
+ut_statedir_teardown(void **state)
+{
+	ut_statedir *f = *state;
+	ut_rmrf(f->root);
+	free(f->root);
+	free(f->dir);
+	free(f->state);
+	free(f->events);
+	free(f);
+	return 0;
 }
 
 #endif
