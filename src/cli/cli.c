@@ -232,12 +232,11 @@ cli_bad(gw_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 static int
 cli_bad(gw_err *err, const char *fmt, ...)
 {
-	char msg[900];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int rc = gw_err_vset(err, -EINVAL, GW_EXIT_USAGE, fmt, ap);
 	va_end(ap);
-	return gw_err_set(err, -EINVAL, GW_EXIT_USAGE, "%s", msg);
+	return rc;
 }
 
 static int

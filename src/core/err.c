@@ -26,16 +26,23 @@ gw_err_flatten(char *s)
 }
 
 int
-gw_err_set(gw_err *e, int ret, int exit_code, const char *fmt, ...)
+gw_err_vset(gw_err *e, int ret, int exit_code, const char *fmt, va_list ap)
 {
 	if (e == NULL)
 		return ret;
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
 	gw_err_flatten(e->msg);
 	e->exit_code = exit_code;
+	return ret;
+}
+
+int
+gw_err_set(gw_err *e, int ret, int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	gw_err_vset(e, ret, exit_code, fmt, ap);
+	va_end(ap);
 	return ret;
 }
 

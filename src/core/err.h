@@ -8,6 +8,8 @@
 #ifndef GW_ERR_H
 #define GW_ERR_H
 
+#include <stdarg.h>
+
 /* Exit statuses (sysexits.h numbering), documented in tau-gateway(1). */
 enum gw_exit {
 	GW_EXIT_OK = 0,
@@ -30,6 +32,9 @@ typedef struct gw_err {
 void gw_err_clear(gw_err *e);
 /* Sets e's class and message; returns ret so callers can `return gw_err_set(...)`. */
 int gw_err_set(gw_err *e, int ret, int exit_code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* gw_err_set for wrappers that take their own variable arguments. */
+int gw_err_vset(gw_err *e, int ret, int exit_code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 /* Prefixes e's message with formatted text followed by ": ". */
 void gw_err_prefix(gw_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
