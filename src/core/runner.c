@@ -63,6 +63,7 @@ typedef struct gw_eval {
 
 typedef struct gw_actor {
 	const char *name;     /* trimmed actor id (arena) */
+	char *dir;            /* its channel directory, set when writing (malloc'ed) */
 	gw_buf log, ctx, memory;
 } gw_actor;
 
@@ -232,22 +233,25 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 	/* the appends are journalled so a crash before the state save is undone */
 	gw_journal *journal = gw_journal_new(o->state_dir, st->health.updated_unix_ms);
 	static const char *const files[2] = { "log.jsonl", "context.jsonl" };
+	/* journal paths are relative to the state dir: skip what precedes
+	 * "channel-store" in root (the state dir and its separator) */
+	size_t state_prefix = strlen(root) - strlen("channel-store");
 	int rc = 0;
 	for (size_t i = 0; i < nactors && rc == 0; i++) {
-		char *rel = gw_chanstore_dir("channel-store", "gateway", actors[i].name);
+		gw_actor *a = &actors[i];
+		a->dir = gw_chanstore_dir(root, "gateway", a->name);
 		for (size_t k = 0; k < 2 && rc == 0; k++) {
-			char *p = gw_path_join(rel, files[k]);
+			char *p = gw_path_join(a->dir + state_prefix, files[k]);
 			rc = gw_journal_add(journal, p, err);
 			free(p);
 		}
-		free(rel);
 	}
 	if (rc == 0)
 		rc = gw_journal_write(journal, err);
 	gw_journal_free(journal);
 	for (size_t i = 0; i < nactors && rc == 0; i++) {
 		gw_actor *a = &actors[i];
-		char *dir = gw_chanstore_dir(root, "gateway", a->name);
+		const char *dir = a->dir;
 		rc = gw_chanstore_open(dir, "gateway", a->name, batch, err);
 		const gw_buf *bufs[2] = { &a->log, &a->ctx };
 		for (size_t k = 0; k < 2 && rc == 0; k++) {
@@ -269,7 +273,6 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 			free(p);
 			gw_buf_free(&m);
 		}
-		free(dir);
 		if ((i & 63) == 63)
 			gw_progress(o, "write", i + 1, nactors);
 	}
@@ -434,6 +437,7 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		gw_buf_free(&actors[i].log);
 		gw_buf_free(&actors[i].ctx);
 		gw_buf_free(&actors[i].memory);
+		free(actors[i].dir);
 	}
 	free(actors);
 	gw_strmap_free(actor_index);
