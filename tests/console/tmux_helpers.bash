@@ -5,8 +5,10 @@
 #   tc_start [ARGS...]   start `tau-gateway --console --gateway-state-dir $SD
 #                        ARGS` in a 120x40 pane (TC_COLS/TC_ROWS override,
 #                        TC_ENV adds "VAR=value ..." to its environment).
-#                        After the console exits the pane prints
-#                        "CONSOLE_EXIT=<status>" and the stty flags, and stays.
+#                        After the console exits the pane prints the stty
+#                        flags ("STTY ...") and then "CONSOLE_EXIT=<status>",
+#                        in that order, so a test that has seen CONSOLE_EXIT
+#                        can read the STTY line; then the pane stays.
 #   tc_keys KEYS...      tmux send-keys
 #   tc_type TEXT         send TEXT literally
 #   tc_screen            the pane's text
@@ -42,7 +44,7 @@ tc_start() {
 	for a in "$@"; do args+=" $(printf '%q' "$a")"; done
 	local cmd="cd $(printf '%q' "$T") && env XDG_STATE_HOME=$(printf '%q' "$T/xdg") ${TC_ENV:-} \
 $(printf '%q' "$TAU_BIN") --console --gateway-state-dir $(printf '%q' "$SD")$args; \
-echo CONSOLE_EXIT=\$?; echo STTY \$(stty -a | tr ' ;' '\n\n' | grep -Ex -- '-?(icanon|echo|isig|icrnl)'); \
+st=\$?; echo STTY \$(stty -a | tr ' ;' '\n\n' | grep -Ex -- '-?(icanon|echo|isig|icrnl)'); echo CONSOLE_EXIT=\$st; \
 exec sleep 600"
 	# a fresh server per start: reusing a socket races with the old server's exit
 	tc_stop
