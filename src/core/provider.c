@@ -1,12 +1,18 @@
 /*
- * provider.c - "local/echo" and "openai/<model>" behind gw_provider_run.
+ * provider.c - "local/echo" and "openai/<model>" behind gw_provider_start.
  *
- * The OpenAI-compatible path drives one libcurl easy handle inside a
- * private multi handle, polling at most 100 ms at a time, so a cancel flag
- * or a deadline ends the transfer promptly.  (multi, easy) pairs are pooled
- * so upstream connections are reused across requests.  Retries happen only
- * before anything reached the sink.  This module must never install signal
- * handlers (CURLOPT_NOSIGNAL) and never pass an upstream body to a client.
+ * The OpenAI-compatible path runs on one transfer thread per provider: a
+ * single libcurl multi handle holds every upstream call in flight, so the
+ * calls share a connection cache and the thread sleeps in curl_multi_poll
+ * until a socket, a wakeup (new work) or the next deadline.  At most every
+ * GW_PROVIDER_SWEEP_MS the thread checks each call's cancel flag and
+ * deadline, so a cancel or a silent upstream ends a call promptly.  A
+ * failed attempt is retried (a timer on the same thread) only before
+ * anything reached the sink.  Only the transfer thread touches the multi
+ * handle, the easy handles and the list of calls; other threads hand it
+ * calls through the locked incoming list.  This module must never install
+ * signal handlers (CURLOPT_NOSIGNAL) and never pass an upstream body to a
+ * client.
  */
 #include "core/provider.h"
 #include "core/chat.h"
@@ -18,6 +24,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,16 +35,14 @@
 
 #include <curl/curl.h>
 
-#define GW_PROVIDER_POOL_MAX 64
-#define GW_PROVIDER_POLL_MS 100
+#define GW_PROVIDER_SPARE_MAX 256   /* idle easy handles kept for reuse */
+#define GW_PROVIDER_SWEEP_MS 50     /* cancel and deadline checks */
+#define GW_PROVIDER_IDLE_MS 60000   /* poll bound with no call in flight */
 #define GW_PROVIDER_MAX_BODY (16u << 20)
 
 typedef enum { GW_PROVIDER_ECHO, GW_PROVIDER_OPENAI } gw_provider_kind;
 
-typedef struct gw_curl_slot {
-	CURLM *multi;
-	CURL *easy;
-} gw_curl_slot;
+typedef struct gw_xfer gw_xfer;
 
 struct gw_provider {
 	gw_provider_kind kind;
@@ -49,9 +54,16 @@ struct gw_provider {
 	gw_provider_attempt_fn attempt;
 	gw_provider_log_fn log;
 	void *ctx;
-	pthread_mutex_t lock;
-	gw_curl_slot pool[GW_PROVIDER_POOL_MAX];
-	size_t npool;
+	/* the transfer thread (openai), started by the first call */
+	pthread_mutex_t lock;       /* guards the four fields below */
+	bool loop_started, loop_stop;
+	gw_xfer *incoming, *incoming_tail;
+	pthread_t loop;
+	CURLM *multi;               /* created in gw_provider_new; wakeups are thread-safe */
+	/* transfer thread only */
+	gw_xfer *calls;             /* in flight or waiting to retry */
+	CURL *spare[GW_PROVIDER_SPARE_MAX];
+	size_t nspare;
 };
 
 static pthread_once_t gw_provider_once = PTHREAD_ONCE_INIT;
@@ -107,6 +119,13 @@ gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err)
 			gw_buf_printf(&a, "Authorization: Bearer %s", cfg->api_key);
 			p->auth = gw_buf_detach(&a);
 		}
+		p->multi = curl_multi_init();
+		if (p->multi == NULL)
+			abort(); /* out of memory, like gw_xmalloc */
+		/* keep an idle connection per call that may be in flight, rather
+		 * than curl's default of 4 per handle added, which drops and
+		 * reconnects as the load moves */
+		curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)GW_PROVIDER_SPARE_MAX);
 	}
 	*out = p;
 	return 0;
@@ -117,10 +136,18 @@ gw_provider_free(gw_provider *p)
 {
 	if (p == NULL)
 		return;
-	for (size_t i = 0; i < p->npool; i++) {
-		curl_easy_cleanup(p->pool[i].easy);
-		curl_multi_cleanup(p->pool[i].multi);
+	pthread_mutex_lock(&p->lock);
+	bool started = p->loop_started;
+	p->loop_stop = true;
+	pthread_mutex_unlock(&p->lock);
+	if (started) {
+		curl_multi_wakeup(p->multi);
+		pthread_join(p->loop, NULL); /* it ends every open call first */
 	}
+	for (size_t i = 0; i < p->nspare; i++)
+		curl_easy_cleanup(p->spare[i]);
+	if (p->multi != NULL)
+		curl_multi_cleanup(p->multi);
 	pthread_mutex_destroy(&p->lock);
 	if (p->auth) {
 		memset(p->auth, 0, strlen(p->auth));
@@ -276,21 +303,46 @@ gw_provider_echo(gw_provider *p, const gw_provider_call *call, const gw_provider
 	return 0;
 }
 
-/* ---- openai/<model> ----------------------------------------------------------- */
+/* ---- openai/<model>: one call, its attempts --------------------------------- */
 
-typedef struct gw_xfer {
+typedef enum {
+	GW_XFER_OK,          /* 2xx reply read completely */
+	GW_XFER_STATUS,      /* non-2xx status */
+	GW_XFER_CONNECT,     /* no connection / nothing received: retryable */
+	GW_XFER_BROKEN,      /* transfer failed part-way */
+	GW_XFER_TIMEOUT,
+	GW_XFER_CANCELLED,
+	GW_XFER_PROTO        /* reply unusable */
+} gw_xfer_result;
+
+/* One model call from gw_provider_start to its done callback, across its
+ * attempts.  Owned by the transfer thread once handed over. */
+struct gw_xfer {
 	gw_provider *p;
+	gw_xfer *next, *prev;       /* p->incoming (singly), then p->calls */
+	gw_buf req;                 /* the upstream request body */
+	bool stream;
+	gw_provider_sink sink;
+	const atomic_bool *cancel;
+	gw_provider_done_fn done;
+	void *done_ctx;
+	gw_provider_outcome out;
+	unsigned attempt;           /* the current (or next) attempt, from 0 */
+	uint64_t started_ms;        /* the first attempt's start */
+	uint64_t retry_at_ms;       /* waiting to retry when easy == NULL */
+	/* the current attempt */
 	CURL *easy;
-	const gw_provider_sink *sink;
+	struct curl_slist *hdrs;
+	char errbuf[CURL_ERROR_SIZE];
+	uint64_t attempt_ms, last_data_ms;
 	gw_chat_state st;
 	gw_chat_sse sse;
 	gw_buf body;                /* non-stream reply, or a discarded error body */
 	int decided;                /* 0 unknown, 1 SSE, 2 JSON, 3 error status */
 	long status;
 	uint64_t retry_after_ms;    /* from Retry-After, 0 when absent */
-	uint64_t last_data_ms;
 	bool proto_error;
-} gw_xfer;
+};
 
 static uint64_t
 gw_provider_retry_after(const char *v, size_t n)
@@ -337,7 +389,7 @@ gw_provider_sse_event(void *ctx, const char *data, size_t n)
 	gw_xfer *x = ctx;
 	if (x->st.done)
 		return 0;
-	return gw_chat_apply_chunk(data, n, x->sink, &x->st);
+	return gw_chat_apply_chunk(data, n, &x->sink, &x->st);
 }
 
 static size_t
@@ -377,120 +429,53 @@ gw_provider_write_cb(char *buf, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-static gw_curl_slot
-gw_provider_slot_get(gw_provider *p)
-{
-	gw_curl_slot s = { NULL, NULL };
-	pthread_mutex_lock(&p->lock);
-	if (p->npool > 0)
-		s = p->pool[--p->npool];
-	pthread_mutex_unlock(&p->lock);
-	if (s.multi == NULL) {
-		s.multi = curl_multi_init();
-		s.easy = curl_easy_init();
-		if (s.multi == NULL || s.easy == NULL)
-			abort(); /* out of memory, like gw_xmalloc */
-	}
-	return s;
-}
-
-/* Returns a slot to the pool.  The easy handle is not reset: every run sets
- * the same options again, and a reset would free curl's buffers. */
+/* Starts attempt x->attempt: an easy handle (a spare one when there is
+ * one; it is not reset, since every attempt sets the same options and a
+ * reset would free curl's buffers) added to the multi handle. */
 static void
-gw_provider_slot_put(gw_provider *p, gw_curl_slot s, bool reusable)
+gw_xfer_attempt_begin(gw_xfer *x)
 {
-	curl_easy_setopt(s.easy, CURLOPT_ERRORBUFFER, NULL); /* it pointed at a stack array */
-	curl_easy_setopt(s.easy, CURLOPT_HTTPHEADER, NULL);
-	pthread_mutex_lock(&p->lock);
-	if (reusable && p->npool < GW_PROVIDER_POOL_MAX) {
-		p->pool[p->npool++] = s;
-		s.multi = NULL;
-	}
-	pthread_mutex_unlock(&p->lock);
-	if (s.multi != NULL) {
-		curl_easy_cleanup(s.easy);
-		curl_multi_cleanup(s.multi);
-	}
-}
-
-typedef enum {
-	GW_XFER_OK,          /* 2xx reply read completely */
-	GW_XFER_STATUS,      /* non-2xx status */
-	GW_XFER_CONNECT,     /* no connection / nothing received: retryable */
-	GW_XFER_BROKEN,      /* transfer failed part-way */
-	GW_XFER_TIMEOUT,
-	GW_XFER_CANCELLED,
-	GW_XFER_PROTO        /* reply unusable */
-} gw_xfer_result;
-
-static gw_xfer_result
-gw_provider_transfer(gw_provider *p, gw_curl_slot *slot, gw_xfer *x, const char *body,
-    size_t body_len, bool stream, unsigned attempt, const atomic_bool *cancel,
-    char *curl_msg, size_t curl_msg_len)
-{
-	CURL *e = slot->easy;
+	gw_provider *p = x->p;
+	CURL *e = p->nspare > 0 ? p->spare[--p->nspare] : curl_easy_init();
+	if (e == NULL)
+		abort(); /* out of memory, like gw_xmalloc */
 	struct curl_slist *hdrs = NULL;
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, stream ? "Accept: text/event-stream" : "Accept: application/json");
+	hdrs = curl_slist_append(hdrs, x->stream ? "Accept: text/event-stream" : "Accept: application/json");
 	if (p->auth)
 		hdrs = curl_slist_append(hdrs, p->auth);
 	char hdr[64];
-	snprintf(hdr, sizeof(hdr), "X-Tau-Retry-Attempt: %u", attempt);
+	snprintf(hdr, sizeof(hdr), "X-Tau-Retry-Attempt: %u", x->attempt);
 	hdrs = curl_slist_append(hdrs, hdr);
 	hdrs = curl_slist_append(hdrs, "Expect:");
-	char errbuf[CURL_ERROR_SIZE] = "";
+	x->hdrs = hdrs;
+	x->errbuf[0] = '\0';
 	curl_easy_setopt(e, CURLOPT_URL, p->url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req.data);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.len);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, gw_provider_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, gw_provider_header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(p->timeout_ms < 10000 ? p->timeout_ms : 10000));
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "tau-gateway/" TAU_VERSION);
 	x->easy = e;
-	uint64_t start = gw_clock_mono_ms();
-	x->last_data_ms = start;
-	curl_multi_add_handle(slot->multi, e);
-	gw_xfer_result res = GW_XFER_OK;
-	int running = 1;
-	CURLcode cc = CURLE_OK;
-	while (running) {
-		if (curl_multi_perform(slot->multi, &running) != CURLM_OK) {
-			cc = CURLE_FAILED_INIT;
-			break;
-		}
-		int left;
-		CURLMsg *m;
-		while ((m = curl_multi_info_read(slot->multi, &left)) != NULL)
-			if (m->msg == CURLMSG_DONE)
-				cc = m->data.result;
-		if (!running)
-			break;
-		if (gw_provider_cancelled(cancel)) {
-			res = GW_XFER_CANCELLED;
-			break;
-		}
-		uint64_t now = gw_clock_mono_ms();
-		uint64_t since = stream && x->decided == 1 ? x->last_data_ms : start;
-		if (now - since >= p->timeout_ms) {
-			res = GW_XFER_TIMEOUT;
-			break;
-		}
-		curl_multi_poll(slot->multi, NULL, 0, GW_PROVIDER_POLL_MS, NULL);
-	}
-	curl_multi_remove_handle(slot->multi, e);
-	curl_slist_free_all(hdrs);
-	snprintf(curl_msg, curl_msg_len, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-	if (res != GW_XFER_OK)
-		return res;
+	x->attempt_ms = x->last_data_ms = gw_clock_mono_ms();
+	curl_multi_add_handle(p->multi, e);
+}
+
+/* What a finished transfer (curl result cc) amounts to. */
+static gw_xfer_result
+gw_xfer_classify(gw_xfer *x, CURLcode cc)
+{
 	if (x->status == 0)
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x->status);
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
 	if (x->proto_error)
 		return GW_XFER_PROTO;
 	if (cc == CURLE_OPERATION_TIMEDOUT)
@@ -503,6 +488,15 @@ gw_provider_transfer(gw_provider *p, gw_curl_slot *slot, gw_xfer *x, const char 
 	}
 	if (x->status < 200 || x->status > 299)
 		return GW_XFER_STATUS;
+	/* the whole reply is in: hand what remains to the sink */
+	if (x->decided == 1) {
+		gw_chat_sse_end(&x->sse, gw_provider_sse_event, x);
+		if (!x->st.done && x->st.finish[0] == '\0')
+			return GW_XFER_BROKEN; /* the stream ended without [DONE] or a finish_reason */
+	} else if (x->decided == 2 &&
+	    gw_chat_apply_reply(x->body.data ? x->body.data : "", x->body.len, &x->sink, &x->st) != 0) {
+		return GW_XFER_PROTO;
+	}
 	return GW_XFER_OK;
 }
 
@@ -510,21 +504,6 @@ static bool
 gw_provider_retryable_status(long s)
 {
 	return s == 408 || s == 429 || s >= 500;
-}
-
-/* Sleeps ms, waking early on cancel.  False when cancelled. */
-static bool
-gw_provider_wait(uint64_t ms, const atomic_bool *cancel)
-{
-	uint64_t end = gw_clock_mono_ms() + ms;
-	for (;;) {
-		if (gw_provider_cancelled(cancel))
-			return false;
-		uint64_t now = gw_clock_mono_ms();
-		if (now >= end)
-			return true;
-		gw_clock_sleep_ms(end - now < 50 ? end - now : 50);
-	}
 }
 
 static uint64_t
@@ -537,92 +516,267 @@ gw_provider_backoff_ms(unsigned attempt)
 	return base / 2 + r % (base / 2 + 1); /* jitter in [base/2, base] */
 }
 
-static int
-gw_provider_openai(gw_provider *p, const gw_provider_call *call, const gw_provider_sink *sink,
-    const atomic_bool *cancel, gw_provider_outcome *o)
+/* Calls done and frees x.  x must be off every list. */
+static void
+gw_xfer_deliver(gw_xfer *x, int rc)
 {
-	gw_buf body = GW_BUF_INIT;
-	gw_chat_request_body(call, p->upstream_model, &body);
-	uint64_t started = gw_clock_mono_ms();
+	x->done(x->done_ctx, rc, &x->out);
+	gw_buf_free(&x->req);
+	free(x);
+}
+
+static void
+gw_xfer_unlink(gw_xfer *x)
+{
+	gw_provider *p = x->p;
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		p->calls = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	x->next = x->prev = NULL;
+}
+
+/* Ends the current attempt with result res: maps it onto the outcome,
+ * then either schedules the next attempt or delivers the call. */
+static void
+gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
+{
+	gw_provider *p = x->p;
+	gw_provider_outcome *o = &x->out;
+	curl_multi_remove_handle(p->multi, x->easy);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	/* a connection in an unknown state is not reused */
+	if ((res == GW_XFER_OK || res == GW_XFER_STATUS) && p->nspare < GW_PROVIDER_SPARE_MAX)
+		p->spare[p->nspare++] = x->easy;
+	else
+		curl_easy_cleanup(x->easy);
+	x->easy = NULL;
+	o->attempts = x->attempt + 1;
+	o->upstream_status = (unsigned)x->status;
+	o->emitted = o->emitted || x->st.emitted;
+	if (p->attempt)
+		p->attempt(p->ctx, (unsigned)x->status);
+	bool retry = false;
 	int rc = 0;
-	for (unsigned attempt = 0;; attempt++) {
-		gw_xfer x;
-		memset(&x, 0, sizeof(x));
-		x.p = p;
-		x.sink = sink;
-		gw_curl_slot slot = gw_provider_slot_get(p);
-		char cmsg[CURL_ERROR_SIZE];
-		gw_xfer_result res = gw_provider_transfer(p, &slot, &x, body.data, body.len,
-		    call->stream, attempt, cancel, cmsg, sizeof(cmsg));
-		if (res == GW_XFER_OK && x.decided == 1)
-			gw_chat_sse_end(&x.sse, gw_provider_sse_event, &x);
-		if (res == GW_XFER_OK && x.decided == 2 &&
-		    gw_chat_apply_reply(x.body.data ? x.body.data : "", x.body.len, sink, &x.st) != 0)
-			res = GW_XFER_PROTO;
-		if (res == GW_XFER_OK && x.decided == 1 && !x.st.done && x.st.finish[0] == '\0')
-			res = GW_XFER_BROKEN; /* the stream ended without [DONE] or a finish_reason */
-		gw_provider_slot_put(p, slot, res == GW_XFER_OK || res == GW_XFER_STATUS);
-		o->attempts = attempt + 1;
-		o->upstream_status = (unsigned)x.status;
-		o->emitted = o->emitted || x.st.emitted;
-		if (p->attempt)
-			p->attempt(p->ctx, (unsigned)x.status);
-		bool retry = false;
-		switch (res) {
-		case GW_XFER_OK:
-			o->usage = x.st.usage;
-			snprintf(o->finish, sizeof(o->finish), "%s", x.st.finish[0] ? x.st.finish : "stop");
-			rc = 0;
-			break;
-		case GW_XFER_CANCELLED:
-			rc = gw_provider_fail(o, -ECANCELED, 499, "cancelled",
-			    "the request was cancelled before the upstream answered");
-			break;
-		case GW_XFER_TIMEOUT:
-			rc = gw_provider_fail(o, -ETIMEDOUT, 504, "upstream_timeout",
-			    "upstream did not answer within %llu ms",
-			    (unsigned long long)p->timeout_ms);
-			break;
-		case GW_XFER_STATUS:
-			retry = gw_provider_retryable_status(x.status);
-			rc = gw_provider_fail(o, -EIO, 502, "upstream_error",
-			    "upstream returned HTTP status %ld", x.status);
-			break;
-		case GW_XFER_CONNECT:
-			retry = true;
-			rc = gw_provider_fail(o, -EIO, 502, "upstream_error",
-			    "upstream connection failed: %s", cmsg);
-			break;
-		case GW_XFER_BROKEN:
-			rc = gw_provider_fail(o, -EIO, 502, "upstream_error",
-			    "upstream closed the reply early (HTTP status %ld): %s", x.status, cmsg);
-			break;
-		case GW_XFER_PROTO:
-			rc = gw_provider_fail(o, -EIO, 502, "upstream_error",
-			    "upstream sent an invalid reply (HTTP status %ld): %s", x.status,
-			    x.st.error[0] ? x.st.error : "unreadable stream");
-			break;
-		}
-		uint64_t retry_after = x.retry_after_ms;
-		gw_chat_sse_free(&x.sse);
-		gw_buf_free(&x.body);
-		if (!retry || o->emitted || attempt >= p->max_retries)
-			break;
-		uint64_t delay = retry_after ? retry_after : gw_provider_backoff_ms(attempt);
-		uint64_t spent = gw_clock_mono_ms() - started;
-		if (spent + delay >= p->timeout_ms)
-			break;
-		gw_provider_logf(p, "upstream attempt %u failed (%s); retrying in %llu ms", attempt + 1,
-		    o->message, (unsigned long long)delay);
-		if (!gw_provider_wait(delay, cancel)) {
-			rc = gw_provider_fail(o, -ECANCELED, 499, "cancelled",
-			    "the request was cancelled while waiting to retry");
-			break;
-		}
-		memset(o, 0, sizeof(*o));
+	switch (res) {
+	case GW_XFER_OK:
+		o->usage = x->st.usage;
+		snprintf(o->finish, sizeof(o->finish), "%s", x->st.finish[0] ? x->st.finish : "stop");
+		break;
+	case GW_XFER_CANCELLED:
+		rc = gw_provider_fail(o, -ECANCELED, 499, "cancelled",
+		    "the request was cancelled before the upstream answered");
+		break;
+	case GW_XFER_TIMEOUT:
+		rc = gw_provider_fail(o, -ETIMEDOUT, 504, "upstream_timeout",
+		    "upstream did not answer within %llu ms", (unsigned long long)p->timeout_ms);
+		break;
+	case GW_XFER_STATUS:
+		retry = gw_provider_retryable_status(x->status);
+		rc = gw_provider_fail(o, -EIO, 502, "upstream_error",
+		    "upstream returned HTTP status %ld", x->status);
+		break;
+	case GW_XFER_CONNECT:
+		retry = true;
+		rc = gw_provider_fail(o, -EIO, 502, "upstream_error",
+		    "upstream connection failed: %s", x->errbuf[0] ? x->errbuf : "no reply");
+		break;
+	case GW_XFER_BROKEN:
+		rc = gw_provider_fail(o, -EIO, 502, "upstream_error",
+		    "upstream closed the reply early (HTTP status %ld): %s", x->status,
+		    x->errbuf[0] ? x->errbuf : "incomplete reply");
+		break;
+	case GW_XFER_PROTO:
+		rc = gw_provider_fail(o, -EIO, 502, "upstream_error",
+		    "upstream sent an invalid reply (HTTP status %ld): %s", x->status,
+		    x->st.error[0] ? x->st.error : "unreadable stream");
+		break;
 	}
-	gw_buf_free(&body);
-	return rc;
+	uint64_t retry_after = x->retry_after_ms;
+	gw_chat_sse_free(&x->sse);
+	gw_buf_free(&x->body);
+	bool again = retry && !o->emitted && x->attempt < p->max_retries;
+	uint64_t now = gw_clock_mono_ms();
+	uint64_t delay = !again ? 0 : retry_after ? retry_after : gw_provider_backoff_ms(x->attempt);
+	if (again && now - x->started_ms + delay < p->timeout_ms) {
+		gw_provider_logf(p, "upstream attempt %u failed (%s); retrying in %llu ms",
+		    x->attempt + 1, o->message, (unsigned long long)delay);
+		memset(o, 0, sizeof(*o));
+		memset(&x->st, 0, sizeof(x->st));
+		memset(&x->sse, 0, sizeof(x->sse));
+		x->decided = 0;
+		x->status = 0;
+		x->retry_after_ms = 0;
+		x->proto_error = false;
+		x->attempt++;
+		x->retry_at_ms = now + delay; /* the sweep starts it when due */
+		return;
+	}
+	gw_xfer_unlink(x);
+	gw_xfer_deliver(x, rc);
+}
+
+/* ---- openai/<model>: the transfer thread ------------------------------------ */
+
+/* Cancels, times out and restarts calls as their flags and clocks say.
+ * Runs at least every GW_PROVIDER_SWEEP_MS while any call is open, which
+ * bounds how late a cancel, a deadline or a due retry is noticed. */
+static void
+gw_provider_sweep(gw_provider *p, uint64_t now)
+{
+	for (gw_xfer *x = p->calls, *n; x; x = n) {
+		n = x->next;
+		if (x->easy == NULL) { /* waiting to retry */
+			if (gw_provider_cancelled(x->cancel)) {
+				gw_xfer_unlink(x);
+				gw_xfer_deliver(x, gw_provider_fail(&x->out, -ECANCELED, 499, "cancelled",
+				    "the request was cancelled while waiting to retry"));
+			} else if (now >= x->retry_at_ms) {
+				gw_xfer_attempt_begin(x);
+			}
+			continue;
+		}
+		uint64_t since = x->stream && x->decided == 1 ? x->last_data_ms : x->attempt_ms;
+		if (gw_provider_cancelled(x->cancel))
+			gw_xfer_attempt_end(x, GW_XFER_CANCELLED);
+		else if (now - since >= p->timeout_ms)
+			gw_xfer_attempt_end(x, GW_XFER_TIMEOUT);
+	}
+}
+
+/* Takes the calls other threads handed over; true when asked to stop. */
+static bool
+gw_provider_take_incoming(gw_provider *p)
+{
+	pthread_mutex_lock(&p->lock);
+	gw_xfer *in = p->incoming;
+	p->incoming = p->incoming_tail = NULL;
+	bool stop = p->loop_stop;
+	pthread_mutex_unlock(&p->lock);
+	for (gw_xfer *x = in, *n; x; x = n) {
+		n = x->next;
+		x->prev = NULL;
+		x->next = p->calls;
+		if (p->calls)
+			p->calls->prev = x;
+		p->calls = x;
+		gw_xfer_attempt_begin(x);
+	}
+	return stop;
+}
+
+static void *
+gw_provider_loop(void *arg)
+{
+	gw_provider *p = arg;
+	pthread_setname_np(pthread_self(), "tau-upstream"); /* for top -H, ps -L */
+	uint64_t last_sweep = gw_clock_mono_ms();
+	for (;;) {
+		if (gw_provider_take_incoming(p)) {
+			/* asked to stop: end what is open as cancelled */
+			static const atomic_bool yes = true;
+			for (gw_xfer *x = p->calls; x; x = x->next)
+				x->cancel = &yes;
+			gw_provider_sweep(p, gw_clock_mono_ms());
+			if (p->calls == NULL)
+				break;
+		}
+		int running = 0;
+		curl_multi_perform(p->multi, &running);
+		CURLMsg *m;
+		int left;
+		while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			char *priv = NULL;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+			gw_xfer *x = (gw_xfer *)priv;
+			gw_xfer_attempt_end(x, gw_xfer_classify(x, m->data.result));
+		}
+		uint64_t now = gw_clock_mono_ms();
+		if (now - last_sweep >= GW_PROVIDER_SWEEP_MS) {
+			gw_provider_sweep(p, now);
+			last_sweep = now;
+		}
+		/* sleep until a socket is ready, a wakeup (new work, stop) or the next sweep */
+		curl_multi_poll(p->multi, NULL, 0, p->calls ? GW_PROVIDER_SWEEP_MS : GW_PROVIDER_IDLE_MS, NULL);
+	}
+	return NULL;
+}
+
+/* Hands x to the transfer thread, starting it on first use. */
+static void
+gw_provider_submit(gw_provider *p, gw_xfer *x)
+{
+	pthread_mutex_lock(&p->lock);
+	x->next = NULL;
+	if (p->incoming_tail)
+		p->incoming_tail->next = x;
+	else
+		p->incoming = x;
+	p->incoming_tail = x;
+	if (!p->loop_started) {
+		/* the thread must not take the process's signals */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		if (pthread_create(&p->loop, NULL, gw_provider_loop, p) != 0)
+			abort(); /* no thread, no upstream: like an allocation failure */
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		p->loop_started = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	curl_multi_wakeup(p->multi);
+}
+
+/* ---- the interface ------------------------------------------------------------ */
+
+void
+gw_provider_start(gw_provider *p, const gw_provider_call *call, const gw_provider_sink *sink,
+    const atomic_bool *cancel, gw_provider_done_fn done, void *done_ctx)
+{
+	if (p->kind == GW_PROVIDER_ECHO) {
+		gw_provider_outcome o;
+		memset(&o, 0, sizeof(o));
+		int rc = gw_provider_echo(p, call, sink, cancel, &o);
+		done(done_ctx, rc, &o);
+		return;
+	}
+	gw_xfer *x = gw_xcalloc(1, sizeof(*x));
+	x->p = p;
+	gw_chat_request_body(call, p->upstream_model, &x->req);
+	x->stream = call->stream;
+	x->sink = *sink;
+	x->cancel = cancel;
+	x->done = done;
+	x->done_ctx = done_ctx;
+	x->started_ms = gw_clock_mono_ms();
+	gw_provider_submit(p, x);
+}
+
+typedef struct gw_provider_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	int rc;
+	gw_provider_outcome *out;
+} gw_provider_wait;
+
+static void
+gw_provider_wait_done(void *ctx, int rc, const gw_provider_outcome *o)
+{
+	gw_provider_wait *w = ctx;
+	pthread_mutex_lock(&w->lock);
+	w->rc = rc;
+	*w->out = *o;
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
 }
 
 int
@@ -630,7 +784,15 @@ gw_provider_run(gw_provider *p, const gw_provider_call *call, const gw_provider_
     const atomic_bool *cancel, gw_provider_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (p->kind == GW_PROVIDER_ECHO)
-		return gw_provider_echo(p, call, sink, cancel, out);
-	return gw_provider_openai(p, call, sink, cancel, out);
+	gw_provider_wait w = { .done = false, .out = out };
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	gw_provider_start(p, call, sink, cancel, gw_provider_wait_done, &w);
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	return w.rc;
 }

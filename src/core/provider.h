@@ -7,11 +7,17 @@
  * (see responses.h) and reports what the model produces through a sink, as
  * it arrives, so streaming and non-streaming callers share one code path.
  * A run can be cancelled from another thread through an atomic flag; it
- * then returns within about 100 ms.
+ * then ends within about 100 ms.
+ *
+ * Runs are asynchronous (gw_provider_start): an "openai/<model>" provider owns
+ * one transfer thread that drives every upstream call through a single
+ * libcurl multi handle, so many calls share one thread and one connection
+ * cache, and a caller never blocks on the network.  gw_provider_run is the
+ * blocking form for callers that can wait.
  *
  * Ownership: a gw_provider is created by gw_provider_new and released by
- * gw_provider_free; config strings are copied.  gw_provider_run may be
- * called from many threads at once.
+ * gw_provider_free; config strings are copied.  gw_provider_start and
+ * gw_provider_run may be called from many threads at once.
  */
 #ifndef GW_PROVIDER_H
 #define GW_PROVIDER_H
@@ -82,6 +88,8 @@ void gw_provider_global_init(void);
 
 /* Creates a provider.  0, or -EINVAL with err set (unknown model). */
 int gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err);
+/* Ends the transfer thread and frees p.  Runs still open are ended as
+ * cancelled (their done is called) first. */
 void gw_provider_free(gw_provider *p);
 /* The model name reported in responses (owned by p). */
 const char *gw_provider_model(const gw_provider *p);
@@ -89,10 +97,24 @@ const char *gw_provider_model(const gw_provider *p);
  * a caller may run it on a thread that must not block. */
 bool gw_provider_offline(const gw_provider *p);
 
-/* Runs one model call.  Returns 0 on success or -EIO / -ETIMEDOUT /
- * -ECANCELED with out->http_status, code and message set.  Retries (with
- * backoff and jitter, honouring Retry-After) happen only while nothing has
- * reached the sink. */
+/* Called once when a run ends: rc is 0 on success or -EIO / -ETIMEDOUT /
+ * -ECANCELED with out->http_status, code and message set.  out is valid
+ * for the call only. */
+typedef void (*gw_provider_done_fn)(void *ctx, int rc, const gw_provider_outcome *out);
+
+/* Starts one model call.  call is borrowed for this function only (the
+ * upstream request is built before it returns); *sink is copied, but
+ * sink->ctx, cancel and done_ctx must stay valid until done has been
+ * called.  The sink and done run on the provider's transfer thread, or,
+ * for the offline provider, on the caller's thread before this returns.
+ * Retries (with backoff and jitter, honouring Retry-After) happen only
+ * while nothing has reached the sink. */
+void gw_provider_start(gw_provider *p, const gw_provider_call *call, const gw_provider_sink *sink,
+    const atomic_bool *cancel, gw_provider_done_fn done, void *done_ctx);
+
+/* Runs one model call and waits for it: gw_provider_start plus the wait.
+ * Returns done's rc, with its outcome copied into *out.  Everything is
+ * borrowed for the call. */
 int gw_provider_run(gw_provider *p, const gw_provider_call *call, const gw_provider_sink *sink,
     const atomic_bool *cancel, gw_provider_outcome *out);
 

@@ -2,11 +2,15 @@
  * test_provider.c - the offline provider (deterministic reply quoting the
  * last user text and the instructions, several deltas, word-count usage,
  * max_output_tokens, forced tool calls, cancellation) and the
- * OpenAI-compatible provider's failure mapping when nothing listens.
+ * OpenAI-compatible provider's failure mapping when nothing listens, and
+ * its asynchronous interface: a cancel while a retry is pending, and
+ * gw_provider_free ending the calls still open.
  */
 #include "unit.h"
 
 #include "core/provider.h"
+
+#include <pthread.h>
 
 typedef struct rec {
 	gw_buf text, args;
@@ -121,6 +125,63 @@ test_openai_unreachable(void **state)
 	assert_int_equal(gw_provider_new(&cfg, &p, &err), -EINVAL);
 }
 
+/* done callbacks, counted under a lock so the test can wait for them */
+typedef struct done_log {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int n, cancelled;
+	unsigned status[4];
+} done_log;
+
+static done_log dl = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, { 0 } };
+
+static void
+on_done(void *ctx, int rc, const gw_provider_outcome *o)
+{
+	size_t i = (size_t)(uintptr_t)ctx;
+	pthread_mutex_lock(&dl.lock);
+	dl.n++;
+	dl.cancelled += rc == -ECANCELED;
+	dl.status[i] = o->http_status;
+	pthread_cond_broadcast(&dl.cond);
+	pthread_mutex_unlock(&dl.lock);
+}
+
+static void
+test_openai_async_cancel_and_free(void **state)
+{
+	(void)state;
+	/* nothing listens: every attempt fails at once and is retried after a
+	 * backoff of at least 100 ms, so the calls stay open for seconds */
+	gw_provider_config cfg = { .model = "openai/m", .base_url = "http://127.0.0.1:1/v1",
+		.timeout_ms = 60000, .max_retries = 5 };
+	gw_provider *p;
+	gw_err err;
+	assert_int_equal(gw_provider_new(&cfg, &p, &err), 0);
+	cJSON *items = cJSON_Parse("[]");
+	gw_provider_call call = { .items = items };
+	rec r = { GW_BUF_INIT, GW_BUF_INIT, 0, "" };
+	gw_provider_sink sink = { &r, r_text, r_begin, r_args };
+	atomic_bool cancel[4] = { false, false, false, false };
+	for (uintptr_t i = 0; i < 4; i++)
+		gw_provider_start(p, &call, &sink, &cancel[i], on_done, (void *)i);
+	cJSON_Delete(items); /* the call is borrowed only by gw_provider_start */
+	/* one call cancelled: it ends (499) while the other three go on */
+	atomic_store(&cancel[0], true);
+	pthread_mutex_lock(&dl.lock);
+	while (dl.n < 1)
+		pthread_cond_wait(&dl.cond, &dl.lock);
+	assert_int_equal(dl.n, 1);
+	assert_int_equal(dl.status[0], 499);
+	pthread_mutex_unlock(&dl.lock);
+	/* freeing the provider ends the three still open, as cancelled, first */
+	gw_provider_free(p);
+	assert_int_equal(dl.n, 4);
+	assert_int_equal(dl.cancelled, 4);
+	for (int i = 1; i < 4; i++)
+		assert_int_equal(dl.status[i], 499);
+}
+
 int
 main(void)
 {
@@ -128,6 +189,7 @@ main(void)
 		cmocka_unit_test(test_echo_reply),
 		cmocka_unit_test(test_echo_tool_and_cancel),
 		cmocka_unit_test(test_openai_unreachable),
+		cmocka_unit_test(test_openai_async_cancel_and_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
