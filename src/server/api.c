@@ -4,15 +4,20 @@
  *
  * A request becomes a job: validate (on the MHD thread), then load the
  * previous response, lock the session, call the provider through the
- * response builder, persist, and answer.  Jobs that cannot block (the
- * offline provider without a session) run inline; the rest run on the
- * worker pool while the connection is suspended.  An SSE job feeds a frame
- * queue that the content-reader callback drains one frame per call; when
- * the queue is empty the connection is suspended (never polled), and a
- * 250 ms ticker resumes it so a vanished client is noticed and keepalives
- * go out.  The same ticker peeks at the sockets of suspended non-stream
- * requests, so a client that hangs up cancels its upstream call too.  Nothing here may block an MHD thread on the network or on a
- * lock held across an upstream call.
+ * response builder, persist, and answer (srv_job_begin, the provider,
+ * srv_job_end).  Jobs that cannot block (the offline provider without a
+ * session) run inline.  Upstream jobs without a session are handed to the
+ * provider's transfer thread with the connection suspended; when the call
+ * ends, the connection is resumed and its MHD thread finishes the job
+ * (srv_api_resume).  Jobs with a session, whose lock may have to be waited
+ * for, run on the worker pool.  An SSE job feeds a frame queue that the
+ * content-reader callback drains one frame per call; when the queue is
+ * empty the connection is suspended (never polled), and a 250 ms ticker
+ * resumes it so a vanished client is noticed and keepalives go out.  The
+ * same ticker peeks at the sockets of suspended non-stream requests, so a
+ * client that hangs up cancels its upstream call too.  Nothing here may
+ * block an MHD thread on the network or on a lock held across an upstream
+ * call.
  */
 #include "server/api.h"
 #include "core/clock.h"
@@ -53,6 +58,15 @@ typedef struct srv_job {
 	bool suspended, producer_done, conn_gone;
 	uint64_t last_write_ms;
 	int fd;                     /* the client socket while ours to peek at, else -1 */
+	/* the run, from srv_job_begin to srv_job_end (one thread at a time) */
+	bool resume;                /* non-stream: the connection waits suspended for the answer */
+	int provider_rc;            /* the provider's result, kept for srv_api_resume */
+	gw_provider_outcome outcome;
+	gw_resp_error e;            /* set when the run failed before or in the provider */
+	bool cancelled;
+	gw_session *sess;
+	cJSON *context;
+	gw_resp_builder *b;
 	/* under srv->lock */
 	int refs;
 	struct srv_job *next, *prev_job;
@@ -253,100 +267,115 @@ srv_job_answer(srv_job *j, bool suspended, unsigned status, gw_buf *body)
 		MHD_resume_connection(j->conn);
 }
 
+/* The first half of a run: the model context (previous response, session
+ * history) and the response builder.  Opening the session may wait for
+ * its lock, so only a job with no session key may begin on a thread that
+ * must not block.  On failure j->e is set and the provider is not called. */
 static void
-srv_job_run(srv_job *j, bool suspended)
+srv_job_begin(srv_job *j)
 {
 	srv_server *s = j->srv;
 	gw_err err;
 	gw_err_clear(&err);
-	gw_resp_error e;
-	memset(&e, 0, sizeof(e));
-	gw_session *sess = NULL;
-	cJSON *context = cJSON_CreateArray();
-	gw_resp_builder *b = gw_resp_builder_new(&j->rq, gw_provider_model(s->provider),
-	    (uint64_t)time(NULL), j->stream ? srv_job_frame : NULL, j);
-	gw_resp_builder_begin(b);
+	j->context = cJSON_CreateArray();
+	j->b = gw_resp_builder_new(&j->rq, gw_provider_model(s->provider), (uint64_t)time(NULL),
+	    j->stream ? srv_job_frame : NULL, j);
+	gw_resp_builder_begin(j->b);
 	if (j->prev != NULL) {
-		srv_append_copies(context, cJSON_GetObjectItemCaseSensitive(j->prev, "input_items"));
+		srv_append_copies(j->context, cJSON_GetObjectItemCaseSensitive(j->prev, "input_items"));
 		const cJSON *resp = cJSON_GetObjectItemCaseSensitive(j->prev, "response");
-		srv_append_copies(context, cJSON_GetObjectItemCaseSensitive(resp, "output"));
+		srv_append_copies(j->context, cJSON_GetObjectItemCaseSensitive(resp, "output"));
 	}
-	bool cancelled = false;
 	if (j->session_key[0] != '\0') {
 		/* another request on this key holds the session for its whole
 		 * exchange: wait for it no longer than an upstream call may take */
 		int rc = gw_session_open(s->cfg.state_dir, j->session_key, s->cfg.session_max_messages,
-		    s->cfg.request_timeout_ms, &j->cancel, &sess, &err);
+		    s->cfg.request_timeout_ms, &j->cancel, &j->sess, &err);
 		if (rc == -ETIMEDOUT) {
-			gw_resp_error_set(&e, 503, "session_busy", NULL,
+			gw_resp_error_set(&j->e, 503, "session_busy", NULL,
 			    "session '%s' is busy: another request held it for %llu ms; retry later",
 			    j->session_key, (unsigned long long)s->cfg.request_timeout_ms);
 		} else if (rc == -ECANCELED) {
-			cancelled = true;
+			j->cancelled = true;
 			if (atomic_load(&s->stopping))
-				gw_resp_error_set(&e, 503, "server_shutdown", NULL,
+				gw_resp_error_set(&j->e, 503, "server_shutdown", NULL,
 				    "the gateway is shutting down");
 			else
-				gw_resp_error_set(&e, 499, "cancelled", NULL,
+				gw_resp_error_set(&j->e, 499, "cancelled", NULL,
 				    "the client went away while waiting for session '%s'", j->session_key);
 		} else if (rc != 0) {
-			gw_resp_error_set(&e, 500, "internal_error", NULL,
+			gw_resp_error_set(&j->e, 500, "internal_error", NULL,
 			    "failed to open session '%s': %s", j->session_key, err.msg);
 		} else if (j->prev == NULL) {
-			srv_append_copies(context, gw_session_history(sess));
+			srv_append_copies(j->context, gw_session_history(j->sess));
 		}
 		if (rc != 0)
-			srv_log(s, "response %s failed: %s %s", gw_resp_builder_id(b), e.code, e.message);
+			srv_log(s, "response %s failed: %s %s", gw_resp_builder_id(j->b), j->e.code,
+			    j->e.message);
 	}
-	gw_provider_outcome o;
-	memset(&o, 0, sizeof(o));
-	if (e.status == 0) {
-		srv_append_copies(context, j->rq.input);
-		gw_provider_call call = {
-			.instructions = j->rq.instructions,
-			.items = context,
-			.tools = j->rq.tools,
-			.tool_choice = j->rq.tool_choice,
-			.parallel_tool_calls = j->rq.parallel_tool_calls,
-			.has_temperature = j->rq.has_temperature,
-			.has_top_p = j->rq.has_top_p,
-			.has_max_output_tokens = j->rq.has_max_output_tokens,
-			.temperature = j->rq.temperature,
-			.top_p = j->rq.top_p,
-			.max_output_tokens = j->rq.max_output_tokens,
-			.stream = j->stream,
-		};
-		gw_provider_sink sink = { b, srv_sink_text, srv_sink_tool_begin, srv_sink_tool_args };
-		if (gw_provider_run(s->provider, &call, &sink, &j->cancel, &o) != 0) {
-			cancelled = o.http_status == 499;
-			if (cancelled)
-				atomic_fetch_add(&s->metrics.upstream_cancelled, 1);
-			if (cancelled && atomic_load(&s->stopping))
-				gw_resp_error_set(&e, 503, "server_shutdown", NULL,
-				    "the gateway is shutting down");
-			else
-				gw_resp_error_set(&e, o.http_status, o.code, NULL, "%s", o.message);
-			srv_log(s, "response %s failed: %s %s", gw_resp_builder_id(b), e.code, e.message);
-		}
+	if (j->e.status == 0)
+		srv_append_copies(j->context, j->rq.input);
+}
+
+/* The provider call of a begun job; it borrows from j. */
+static gw_provider_call
+srv_job_call(const srv_job *j)
+{
+	return (gw_provider_call){
+		.instructions = j->rq.instructions,
+		.items = j->context,
+		.tools = j->rq.tools,
+		.tool_choice = j->rq.tool_choice,
+		.parallel_tool_calls = j->rq.parallel_tool_calls,
+		.has_temperature = j->rq.has_temperature,
+		.has_top_p = j->rq.has_top_p,
+		.has_max_output_tokens = j->rq.has_max_output_tokens,
+		.temperature = j->rq.temperature,
+		.top_p = j->rq.top_p,
+		.max_output_tokens = j->rq.max_output_tokens,
+		.stream = j->stream,
+	};
+}
+
+/* The second half: the provider's result (rc, o; rc 0 when it was not
+ * called) becomes the answer, which is persisted and then handed to the
+ * client.  Frees what srv_job_begin made. */
+static void
+srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
+{
+	srv_server *s = j->srv;
+	gw_err err;
+	gw_err_clear(&err);
+	gw_resp_builder *b = j->b;
+	if (rc != 0) {
+		j->cancelled = o->http_status == 499;
+		if (j->cancelled)
+			atomic_fetch_add(&s->metrics.upstream_cancelled, 1);
+		if (j->cancelled && atomic_load(&s->stopping))
+			gw_resp_error_set(&j->e, 503, "server_shutdown", NULL, "the gateway is shutting down");
+		else
+			gw_resp_error_set(&j->e, o->http_status, o->code, NULL, "%s", o->message);
+		srv_log(s, "response %s failed: %s %s", gw_resp_builder_id(b), j->e.code, j->e.message);
 	}
 	gw_buf json = GW_BUF_INIT;
-	if (e.status == 0) {
-		gw_resp_builder_finish(b, &o.usage,
-		    strcmp(o.finish, "length") == 0 ? "max_output_tokens" : NULL);
+	if (j->e.status == 0) {
+		gw_resp_builder_finish(b, &o->usage,
+		    strcmp(o->finish, "length") == 0 ? "max_output_tokens" : NULL);
 		gw_resp_builder_json(b, &json);
 		/* persist before anyone can see the response finished */
 		if (j->rq.store && gw_respstore_save(s->cfg.state_dir, gw_resp_builder_id(b),
-		    j->session_key, context, json.data, json.len, &err) != 0)
+		    j->session_key, j->context, json.data, json.len, &err) != 0)
 			srv_log(s, "cannot store response %s: %s", gw_resp_builder_id(b), err.msg);
-		if (sess != NULL && gw_session_append(sess, gw_resp_builder_id(b), j->rq.input,
+		if (j->sess != NULL && gw_session_append(j->sess, gw_resp_builder_id(b), j->rq.input,
 		    gw_resp_builder_output(b), &err) != 0)
 			srv_log(s, "cannot append to session %s: %s", j->session_key, err.msg);
 	} else {
-		gw_resp_builder_fail(b, e.code, e.message);
+		gw_resp_builder_fail(b, j->e.code, j->e.message);
 	}
-	gw_session_close(sess);
+	gw_session_close(j->sess);
+	j->sess = NULL;
 	if (j->stream) {
-		bool client_gone = cancelled && !atomic_load(&s->stopping);
+		bool client_gone = j->cancelled && !atomic_load(&s->stopping);
 		if (!client_gone) {
 			gw_resp_builder_end(b);
 			srv_job_push(j, GW_RESP_SSE_DONE, sizeof(GW_RESP_SSE_DONE) - 1);
@@ -355,24 +384,95 @@ srv_job_run(srv_job *j, bool suspended)
 		j->producer_done = true;
 		srv_job_wake_locked(j);
 		pthread_mutex_unlock(&j->lock);
-	} else if (e.status == 0) {
-		srv_job_answer(j, suspended, 200, &json);
+	} else if (j->e.status == 0) {
+		srv_job_answer(j, j->resume, 200, &json);
 	} else {
 		gw_buf eb = GW_BUF_INIT;
-		gw_resp_error_json(&e, &eb);
-		srv_job_answer(j, suspended, e.status, &eb);
+		gw_resp_error_json(&j->e, &eb);
+		srv_job_answer(j, j->resume, j->e.status, &eb);
 	}
 	gw_buf_free(&json);
 	gw_resp_builder_free(b);
-	cJSON_Delete(context);
+	j->b = NULL;
+	cJSON_Delete(j->context);
+	j->context = NULL;
+}
+
+static gw_provider_sink
+srv_job_sink(srv_job *j)
+{
+	return (gw_provider_sink){ j->b, srv_sink_text, srv_sink_tool_begin, srv_sink_tool_args };
+}
+
+/* Runs a job to its end on this thread (inline, or on the worker pool). */
+static void
+srv_job_run(srv_job *j)
+{
+	gw_provider_outcome o;
+	memset(&o, 0, sizeof(o));
+	int rc = 0;
+	srv_job_begin(j);
+	if (j->e.status == 0) {
+		gw_provider_call call = srv_job_call(j);
+		gw_provider_sink sink = srv_job_sink(j);
+		rc = gw_provider_run(j->srv->provider, &call, &sink, &j->cancel, &o);
+	}
+	srv_job_end(j, rc, &o);
 }
 
 static void
 srv_job_main(void *arg)
 {
 	srv_job *j = arg;
-	srv_job_run(j, !j->stream);
+	srv_job_run(j);
 	srv_job_unref(j);
+}
+
+/* The provider's done callback, on its transfer thread.  A stream ends
+ * here (its frames are already flowing).  A non-stream job is handed back
+ * to its connection's MHD thread (srv_api_resume), which builds and
+ * persists the answer: the transfer thread stays free for transfers, and
+ * the request's memory is freed by the thread that allocated it. */
+static void
+srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
+{
+	srv_job *j = ctx;
+	if (j->stream || !j->resume) {
+		srv_job_end(j, rc, o);
+		srv_job_unref(j);
+		return;
+	}
+	j->provider_rc = rc;
+	j->outcome = *o;
+	pthread_mutex_lock(&j->lock);
+	j->fd = -1; /* once resumed, MHD may close the socket: stop peeking */
+	pthread_mutex_unlock(&j->lock);
+	j->req->pending = j;
+	j->req->phase = SRV_PHASE_PROVIDED;
+	MHD_resume_connection(j->conn);
+}
+
+enum MHD_Result
+srv_api_resume(struct MHD_Connection *c, srv_req *r)
+{
+	srv_job *j = r->pending;
+	r->pending = NULL;
+	j->resume = false; /* answered here, on the connection's own thread */
+	srv_job_end(j, j->provider_rc, &j->outcome);
+	srv_job_unref(j);
+	return srv_reply(c, r, r->result_status, r->result_type, r->result.data, r->result.len);
+}
+
+/* Starts a job that waits on nothing but the provider and returns at
+ * once; srv_job_done ends it.  Takes the caller's reference on j.  j has
+ * no session key, so srv_job_begin cannot fail (only a session can). */
+static void
+srv_job_start(srv_job *j)
+{
+	srv_job_begin(j);
+	gw_provider_call call = srv_job_call(j);
+	gw_provider_sink sink = srv_job_sink(j);
+	gw_provider_start(j->srv->provider, &call, &sink, &j->cancel, srv_job_done, j);
 }
 
 /* ---- routes ------------------------------------------------------------------- */
@@ -426,7 +526,12 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 		if (pk != NULL && srv_key_ok(pk))
 			snprintf(key, sizeof(key), "%s", pk);
 	}
+	/* Three ways to run: inline when nothing can block (the offline
+	 * provider, no session), on the provider's transfer thread when only
+	 * the upstream is waited for (no session), else on the worker pool,
+	 * where the session lock may be waited for. */
 	bool inline_run = gw_provider_offline(s->provider) && key[0] == '\0';
+	bool async_run = !inline_run && key[0] == '\0';
 	bool stream = rq.stream;
 	srv_job *j = srv_job_new(s, c, r, stream && !inline_run ? 2 : 1, stream);
 	j->rq = rq;
@@ -442,7 +547,7 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 			pthread_mutex_lock(&s->lock);
 			j->refs++;
 			pthread_mutex_unlock(&s->lock);
-			srv_job_run(j, false);
+			srv_job_run(j);
 		}
 		struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
 		    64 * 1024, srv_job_read, j, NULL);
@@ -458,12 +563,14 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 		MHD_destroy_response(resp);
 		if (inline_run)
 			srv_job_unref(j); /* the run's reference; the connection keeps one */
+		else if (async_run)
+			srv_job_start(j);
 		else
 			srv_workq_push(s->workq, srv_job_main, j);
 		return ret;
 	}
 	if (inline_run) {
-		srv_job_run(j, false);
+		srv_job_run(j);
 		srv_job_unref(j);
 		r->phase = SRV_PHASE_REPLIED;
 		return srv_reply(c, r, r->result_status, r->result_type, r->result.data, r->result.len);
@@ -476,8 +583,12 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 	pthread_mutex_lock(&j->lock);
 	j->fd = ci ? ci->connect_fd : -1;
 	pthread_mutex_unlock(&j->lock);
-	MHD_suspend_connection(c);
-	srv_workq_push(s->workq, srv_job_main, j);
+	j->resume = true;
+	MHD_suspend_connection(c); /* before the run can answer */
+	if (async_run)
+		srv_job_start(j);
+	else
+		srv_workq_push(s->workq, srv_job_main, j);
 	return MHD_YES;
 }
 
@@ -681,6 +792,13 @@ srv_api_delete(struct MHD_Connection *c, srv_req *r, const char *id)
 void
 srv_api_request_done(srv_req *r)
 {
+	if (r->pending != NULL) { /* closed before srv_api_resume ran */
+		srv_job *pj = r->pending;
+		r->pending = NULL;
+		pj->resume = false;
+		srv_job_end(pj, pj->provider_rc, &pj->outcome);
+		srv_job_unref(pj);
+	}
 	srv_job *j = r->stream;
 	if (j == NULL)
 		return;

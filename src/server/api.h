@@ -2,9 +2,10 @@
  * api.h - the Open Responses routes: POST /v1/responses (JSON and SSE),
  * GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items.
  *
- * Work that may block (an upstream call, a session lock) runs on the
- * server's worker pool while the connection is suspended; SSE frames reach
- * the connection through a per-stream queue, one frame per write.
+ * Work that may block runs while the connection is suspended: an upstream
+ * call without a session on the provider's transfer thread, anything that
+ * may wait for a session lock on the server's worker pool.  SSE frames
+ * reach the connection through a per-stream queue, one frame per write.
  *
  * Ownership: jobs and streams are reference-counted internally; the
  * connection side lets go in srv_api_request_done.
@@ -25,6 +26,10 @@ enum MHD_Result srv_api_delete(struct MHD_Connection *c, srv_req *r, const char 
  * response's model call saw as input, as an OpenAI-style list (query:
  * limit 1..100, order asc|desc, after). */
 enum MHD_Result srv_api_input_items(struct MHD_Connection *c, srv_req *r, const char *id);
+/* Phase PROVIDED: finishes the job whose provider call ended while the
+ * connection waited (persist, build the answer) and queues the answer, on
+ * the MHD thread that owns the connection. */
+enum MHD_Result srv_api_resume(struct MHD_Connection *c, srv_req *r);
 /* The connection is finished with r: detaches and cancels its stream. */
 void srv_api_request_done(srv_req *r);
 /* Starts the ticker that lets suspended streams check for a vanished

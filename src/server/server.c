@@ -5,11 +5,12 @@
  *
  * MHD runs an epoll thread pool (one thread per core); handlers on those
  * threads never block on the network or on a session lock - such work is
- * handed to the worker pool with the connection suspended.  Refusals (401,
- * 404, 405, 413) are decided on the first, headers-only call: a request
- * with a body is refused there and then, so the body is never read; one
- * without a body is answered on the next call, which keeps keep-alive
- * connections open (MHD 0.9.75 closes them when the first call queues).
+ * handed to the provider's transfer thread or the worker pool with the
+ * connection suspended (see api.c).  Refusals (401, 404, 405, 413) are
+ * decided on the first, headers-only call: a request with a body is
+ * refused there and then, so the body is never read; one without a body is
+ * answered on the next call, which keeps keep-alive connections open (MHD
+ * 0.9.75 closes them when the first call queues).
  * A chunked body that outgrows the limit is drained without being stored
  * and refused with 413 when it ends (MHD cannot queue a reply mid-upload).
  * This module must never print to the terminal when embedded: every line
@@ -480,6 +481,8 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	switch (r->phase) {
 	case SRV_PHASE_READY:
 		return srv_reply(c, r, r->result_status, r->result_type, r->result.data, r->result.len);
+	case SRV_PHASE_PROVIDED:
+		return srv_api_resume(c, r);
 	case SRV_PHASE_NEW:
 		break;
 	default:

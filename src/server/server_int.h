@@ -58,7 +58,8 @@ struct srv_server {
 
 typedef enum srv_phase {
 	SRV_PHASE_NEW,                  /* headers seen */
-	SRV_PHASE_WAITING,              /* suspended; a worker is answering */
+	SRV_PHASE_WAITING,              /* suspended; a worker or the provider is answering */
+	SRV_PHASE_PROVIDED,             /* resumed: the provider's outcome waits in pending */
 	SRV_PHASE_READY,                /* the worker's answer is in result */
 	SRV_PHASE_REPLIED
 } srv_phase;
@@ -80,6 +81,7 @@ typedef struct srv_req {
 	gw_buf result;
 	const char *result_type;
 	struct srv_job *stream;         /* SSE job, if any (api.c) */
+	struct srv_job *pending;        /* phase PROVIDED: the job to finish (api.c) */
 } srv_req;
 
 /* Queues a reply with a copy of body; records the status.  Returns MHD's

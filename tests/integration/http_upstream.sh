@@ -3,7 +3,8 @@
 # what the stub recorded) and reply translation, JSON and SSE; tool calls;
 # usage; finish_reason length; retries on 500/429 (Retry-After) and none
 # after the first streamed byte; timeouts (504), garbage and a broken stream
-# (502 naming the status); split UTF-8 in the SSE stream.
+# (502 naming the status); split UTF-8 in the SSE stream; 32 concurrent
+# calls on the provider's one transfer thread; a session with an upstream.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 
@@ -116,6 +117,45 @@ curl -s -N -o "$T/sse" -H "Authorization: Bearer $TOKEN" -d '{"input":"[stub:clo
 t_eq "close mid stream: failed event" upstream_error "$(grep '^data: {"type":"response.failed"' "$T/sse" | cut -c7- | jq -r .response.error.code)"
 t_eq "close mid stream: ends with [DONE]" "data: [DONE]" "$(tail -2 "$T/sse" | head -1)"
 t_eq "close mid stream: no retry after first byte" 1 "$(($(nrec) - n0))"
+
+# many calls at once share the provider's one transfer thread: 32 stateless
+# requests (half JSON, half SSE) held by the stub together ("slow": 0.9 s
+# before a JSON reply, 0.3 s between stream chunks), each answered with its
+# own text and sent upstream once
+n0=$(nrec)
+pids=()
+for i in $(seq 1 32); do
+	stream=false
+	((i % 2)) || stream=true
+	curl -s -N -o "$T/par$i" -H "Authorization: Bearer $TOKEN" \
+		-d "{\"input\":\"[stub:slow] parallel $i\",\"stream\":$stream,\"store\":false}" \
+		"http://$ADDR/v1/responses" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+own=0
+for i in $(seq 1 32); do
+	if ((i % 2)); then
+		text=$(jq -r .output_text "$T/par$i")
+	else
+		text=$(grep '^data: {"type":"response.completed"' "$T/par$i" | cut -c7- | jq -r .response.output_text)
+	fi
+	[ "$text" == "stub reply: [stub:slow] parallel $i" ] && own=$((own + 1))
+done
+t_eq "32 concurrent calls: each answered with its own text" 32 "$own"
+t_eq "32 concurrent calls: each sent upstream once" 32 "$(($(nrec) - n0))"
+t_match "32 concurrent calls: held by the stub together (>= 8 at once)" '^([89]|[1-9][0-9]+)$' \
+	"$(tail -32 "$STUB_REC" | jq -s 'map(.in_flight) | max')"
+
+# a session with an upstream model (worker pool, blocking provider call):
+# the second turn sends the first exchange upstream
+h_post '{"input":"remember the colour teal","metadata":{"session_id":"up-1"}}'
+t_eq "session turn 1: 200" 200 "$HS"
+h_post '{"input":"what colour?","metadata":{"session_id":"up-1"}}'
+t_eq "session turn 2: 200" 200 "$HS"
+t_eq "session turn 2: history sent upstream" \
+	"user:remember the colour teal assistant:stub reply: remember the colour teal user:what colour?" \
+	"$(last | jq -r '[.body.messages[] | .role + ":" + (.content | if type == "string" then . else map(.text) | join("") end)] | join(" ")')"
 
 # metrics: upstream attempts and errors by status
 h_req GET /metrics

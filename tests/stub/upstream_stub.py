@@ -58,7 +58,10 @@ answered as "ok" (one counter per mode string, e.g. "status429-once").
 An unknown mode is answered with HTTP 400 (code "stub_unknown_mode").
 
 --record FILE appends one JSON line per received request (flushed per line):
-    {"method":..., "path":..., "headers":{lower-cased...}, "body":<json|string>}
+    {"method":..., "path":..., "headers":{lower-cased...}, "body":<json|string>,
+     "in_flight":N}
+where N counts the POST requests the stub was handling when this one came
+in, itself included (so N > 1 proves requests overlapped).
 
 SIGTERM / SIGINT shut the server down cleanly (exit status 0).
 """
@@ -125,6 +128,7 @@ class StubState:
         self.counter_lock = threading.Lock()
         self.counters = {}
         self.seq = 0
+        self.in_flight = 0
         self.stopping = threading.Event()
 
     def next_id(self):
@@ -321,7 +325,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def record(self, body_obj):
+    def record(self, body_obj, in_flight=1):
         st = self.server.stub
         if st.record_file is None:
             return
@@ -330,7 +334,7 @@ class Handler(BaseHTTPRequestHandler):
             k = k.lower()
             headers[k] = headers[k] + ", " + v if k in headers else v
         st.record({"method": self.command, "path": self.path, "headers": headers,
-                   "body": body_obj})
+                   "body": body_obj, "in_flight": in_flight})
 
     # ---- routes
     def do_GET(self):
@@ -345,6 +349,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send_full(404, error_body(404, "not found", "not_found"))
 
     def do_POST(self):
+        st = self.server.stub
+        with st.counter_lock:
+            st.in_flight += 1
+            in_flight = st.in_flight
+        try:
+            self.handle_post(in_flight)
+        finally:
+            with st.counter_lock:
+                st.in_flight -= 1
+
+    def handle_post(self, in_flight):
         raw = self.read_body()
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
@@ -352,7 +367,7 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError):
             body = None
             body_rec = raw.decode("utf-8", "replace")
-        self.record(body_rec)
+        self.record(body_rec, in_flight)
 
         path = self.path.split("?", 1)[0]
         if path not in ("/v1/chat/completions", "/chat/completions"):
