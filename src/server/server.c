@@ -747,6 +747,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	unsigned pool = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
 	unsigned idle_s = (unsigned)((s->cfg.idle_timeout_ms + 999) / 1000);
 	s->workq = srv_workq_new(s->cfg.max_connections);
+	s->started_mono_ms = gw_clock_mono_ms(); /* before MHD threads can read it */
 	/* server threads never take the process's signals */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -773,7 +774,6 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		srv_free(s);
 		return rc;
 	}
-	s->started_mono_ms = gw_clock_mono_ms();
 	if (foreground) {
 		printf("gateway openresponses server listening: endpoint=/v1/responses addr=%s state_dir=%s\n",
 		    s->bind, s->cfg.state_dir);
