@@ -21,7 +21,8 @@ void gw_hash_sha256(const void *data, size_t n, uint8_t out[GW_SHA256_LEN]);
 /* Appends the standard (padded) base64 encoding of the n bytes at p to b. */
 void gw_hash_base64(gw_buf *b, const void *p, size_t n);
 /* Appends 2*nbytes lowercase hex digits from the kernel's CSPRNG
- * (getrandom), so ids never repeat across restarts. */
+ * (getrandom, buffered per thread), so ids never repeat across restarts.
+ * Thread-safe. */
 void gw_hash_random_hex(gw_buf *b, size_t nbytes);
 /* Compares a (alen bytes) with b (blen bytes) in time that depends only on
  * the lengths, never on where they differ.  True when equal. */
