@@ -55,8 +55,9 @@ struct gw_provider {
 	gw_provider_log_fn log;
 	void *ctx;
 	/* the transfer thread (openai), started by the first call */
-	pthread_mutex_t lock;       /* guards the four fields below */
+	pthread_mutex_t lock;       /* guards the five fields below */
 	bool loop_started, loop_stop;
+	bool sleeping;              /* the thread is in (or entering) curl_multi_poll */
 	gw_xfer *incoming, *incoming_tail;
 	pthread_t loop;
 	CURLM *multi;               /* created in gw_provider_new; wakeups are thread-safe */
@@ -703,8 +704,20 @@ gw_provider_loop(void *arg)
 			gw_provider_sweep(p, now);
 			last_sweep = now;
 		}
-		/* sleep until a socket is ready, a wakeup (new work, stop) or the next sweep */
-		curl_multi_poll(p->multi, NULL, 0, p->calls ? GW_PROVIDER_SWEEP_MS : GW_PROVIDER_IDLE_MS, NULL);
+		/* sleep until a socket is ready, a wakeup (new work, stop) or the
+		 * next sweep.  Only a sleeping thread is woken: while it works,
+		 * submitters just queue, and the next pass takes their calls. */
+		pthread_mutex_lock(&p->lock);
+		bool idle = p->incoming == NULL && !p->loop_stop;
+		p->sleeping = idle;
+		pthread_mutex_unlock(&p->lock);
+		if (idle) {
+			curl_multi_poll(p->multi, NULL, 0, p->calls ? GW_PROVIDER_SWEEP_MS : GW_PROVIDER_IDLE_MS,
+			    NULL);
+			pthread_mutex_lock(&p->lock);
+			p->sleeping = false;
+			pthread_mutex_unlock(&p->lock);
+		}
 	}
 	return NULL;
 }
@@ -730,8 +743,13 @@ gw_provider_submit(gw_provider *p, gw_xfer *x)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		p->loop_started = true;
 	}
+	/* a wakeup written after sleeping was set ends the poll at once, even
+	 * if the thread has not reached it yet; one wakeup per sleep is enough */
+	bool wake = p->sleeping;
+	p->sleeping = false;
 	pthread_mutex_unlock(&p->lock);
-	curl_multi_wakeup(p->multi);
+	if (wake)
+		curl_multi_wakeup(p->multi);
 }
 
 /* ---- the interface ------------------------------------------------------------ */
