@@ -16,7 +16,14 @@
 #   2. POST /v1/responses, local/echo, store false and default store, vs nginx
 #   3. POST /v1/responses, openai/* -> upstream stub, vs the stub directly and
 #      vs Portkey in front of the same stub (non-stream), and the added SSE
-#      time to the first data: line over BENCH_SSE_N sequential requests
+#      time to the first data: line over BENCH_SSE_N sequential requests.
+#      The upstream is bench/upstream_stub.mjs (Node's http module, canned
+#      replies): the kind of stub the issue's Portkey anchor was measured
+#      against.  (The Python test stub tops out near 6k req/s here, below
+#      10x Portkey, so it would measure itself.)
+#   4. The gateway's own ceiling: the same requests in front of
+#      bench/upstream_stub.c (tau-bench-stub, built here, one libmicrohttpd
+#      thread), an upstream that costs almost nothing.  No target.
 # Each server's peak RSS (VmHWM) is printed after its load.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +33,8 @@ if [ "${BENCH_IN_NS:-}" != 1 ]; then
 	for t in wrk nginx curl python3; do
 		command -v "$t" >/dev/null || { echo "bench/http.sh: needs $t (apt-get install wrk nginx-light curl python3)" >&2; exit 69; }
 	done
+	cmake --build "$(dirname "$BIN")" --target tau-bench-stub >/dev/null ||
+		{ echo "bench/http.sh: cannot build tau-bench-stub in $(dirname "$BIN")" >&2; exit 70; }
 	PORTKEY_DIR=${PORTKEY_DIR:-$HOME/.cache/tau-bench/portkey}
 	if [ ! -f "$PORTKEY_DIR/node_modules/@portkey-ai/gateway/build/start-server.js" ] && command -v npm >/dev/null; then
 		mkdir -p "$PORTKEY_DIR"
@@ -109,12 +118,18 @@ EOF
 
 echo "tau-gateway HTTP bench: wrk -t1 -c$CONNS -d${SECS}s, $RUNS runs (medians), $(nproc) cores, loopback in a private netns"
 
-# --- upstream stub (python, for measurement 3) ---
-python3 "$ROOT/tests/stub/upstream_stub.py" --port 0 >"$W/stub.out" 2>/dev/null &
-PIDS+=($!)
-STUB_PID=$!
-for ((i = 0; i < 100; i++)); do grep -q 'port=' "$W/stub.out" 2>/dev/null && break; sleep 0.05; done
-STUB_PORT=$(sed -n 's/.*port=//p' "$W/stub.out")
+# --- upstream stubs: Node (measurement 3) and C (measurement 4) ---
+start_stub() { # NAME COMMAND...: sets NAME_PID and NAME_PORT
+	local name=$1 i
+	shift
+	"$@" >"$W/$name.out" 2>/dev/null &
+	PIDS+=($!)
+	eval "${name}_PID=$!"
+	for ((i = 0; i < 200; i++)); do grep -q 'port=' "$W/$name.out" 2>/dev/null && break; sleep 0.05; done
+	eval "${name}_PORT=$(sed -n 's/.*port=//p' "$W/$name.out")"
+}
+start_stub STUB node "$ROOT/bench/upstream_stub.mjs" 0
+start_stub CSTUB "$(dirname "$BIN")/tau-bench-stub" 0
 
 # --- tau-gateway, local/echo ---
 start_gw() { # NAME STATE_DIR [flags]
@@ -172,7 +187,7 @@ echo "  ratio echo(store)/echo(store false): $(ratio "${RPS[echo_store_default]}
 echo "  peak RSS: tau-gateway $(hwm "$GW_PID")   nginx worker $(hwm "$NGINX_WORKER")"
 
 echo
-echo "3. openai/* in front of the upstream stub (python) vs the stub directly vs Portkey"
+echo "3. openai/* in front of the upstream stub (node) vs the stub directly vs Portkey"
 start_gw UP "$W/state-up" --model openai/bench --provider-base-url "http://127.0.0.1:$STUB_PORT/v1"
 post_lua chat '{"model":"bench","messages":[{"role":"user","content":"benchmark prompt"}]}'
 cat >>"$W/chat.lua" <<'EOF'
@@ -253,3 +268,10 @@ if [ -n "$PK" ]; then
 	echo "  added by Portkey: p50 $(python3 -c "print('%.3f' % ($k50 - $d50))") ms"
 fi
 echo "  peak RSS after all runs: tau-gateway(echo) $(hwm "$GW_PID")   tau-gateway(upstream) $(hwm "$UP_PID")${PK:+   portkey $(hwm "$PK_PID")}"
+
+echo
+echo "4. the gateway's ceiling: openai/* in front of tau-bench-stub (C, canned replies; no target)"
+start_gw UP4 "$W/state-up4" --model openai/bench --provider-base-url "http://127.0.0.1:$CSTUB_PORT/v1"
+wrk_med cstub_direct "http://127.0.0.1:$CSTUB_PORT/v1/chat/completions" -s "$W/chat.lua"
+wrk_med gw_upstream_cstub "http://$UP4_ADDR/v1/responses" -s "$W/nostore.lua"
+echo "  peak RSS: tau-gateway $(hwm "$UP4_PID")   tau-bench-stub $(hwm "$CSTUB_PID")"
