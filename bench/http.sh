@@ -17,10 +17,12 @@
 #   3. POST /v1/responses, openai/* -> upstream stub, vs the stub directly and
 #      vs Portkey in front of the same stub (non-stream), and the added SSE
 #      time to the first data: line over BENCH_SSE_N sequential requests.
-#      The upstream is bench/upstream_stub.mjs (Node's http module, canned
-#      replies): the kind of stub the Portkey anchor was measured
-#      against.  (The Python test stub tops out near 6k req/s here, below
-#      10x Portkey, so it would measure itself.)
+#      The upstream is bench/upstream_stub.mjs: the test stub's "ok"
+#      behaviour (parse the request, echo the last user text, tool calls,
+#      word-count usage, SSE chunks) in Node's http module, the kind of stub
+#      the Portkey anchor was measured against.  (The Python test
+#      stub tops out near 6k req/s here, below 10x Portkey, so it would
+#      measure itself.)
 #   4. The gateway's own ceiling: the same requests in front of
 #      bench/upstream_stub.c (tau-bench-stub, built here, one libmicrohttpd
 #      thread), an upstream that costs almost nothing.  No target.
