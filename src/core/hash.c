@@ -147,14 +147,21 @@ gw_hash_random_hex(gw_buf *b, size_t nbytes)
 }
 
 bool
+gw_hash_matches_digest_ct(const void *a, size_t alen, const uint8_t digest[GW_SHA256_LEN])
+{
+	/* Compare digests, so the loop length never depends on the input. */
+	uint8_t da[GW_SHA256_LEN];
+	gw_hash_sha256(a, alen, da);
+	volatile uint8_t diff = 0;
+	for (size_t i = 0; i < GW_SHA256_LEN; i++)
+		diff |= da[i] ^ digest[i];
+	return diff == 0;
+}
+
+bool
 gw_hash_equal_ct(const void *a, size_t alen, const void *b, size_t blen)
 {
-	/* Compare digests, so the loop length never depends on either input. */
-	uint8_t da[GW_SHA256_LEN], db[GW_SHA256_LEN];
-	gw_hash_sha256(a, alen, da);
+	uint8_t db[GW_SHA256_LEN];
 	gw_hash_sha256(b, blen, db);
-	volatile uint8_t diff = (uint8_t)(alen != blen);
-	for (size_t i = 0; i < GW_SHA256_LEN; i++)
-		diff |= da[i] ^ db[i];
-	return diff == 0;
+	return gw_hash_matches_digest_ct(a, alen, db) & (alen == blen); /* no short circuit */
 }

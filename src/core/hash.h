@@ -27,5 +27,8 @@ void gw_hash_random_hex(gw_buf *b, size_t nbytes);
 /* Compares a (alen bytes) with b (blen bytes) in time that depends only on
  * the lengths, never on where they differ.  True when equal. */
 bool gw_hash_equal_ct(const void *a, size_t alen, const void *b, size_t blen);
+/* Like gw_hash_equal_ct against a secret known by its SHA-256 digest
+ * (hashed once, e.g. a configured token): true when a hashes to digest. */
+bool gw_hash_matches_digest_ct(const void *a, size_t alen, const uint8_t digest[GW_SHA256_LEN]);
 
 #endif

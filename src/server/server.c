@@ -168,17 +168,25 @@ srv_method_ok(const char *allow, const char *method)
 	return false;
 }
 
-static bool
-srv_authorized(srv_server *s, struct MHD_Connection *c)
+/* Hashes the configured token (trimmed) once, for srv_authorized. */
+static void
+srv_token_init(srv_server *s)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	const char *tok = s->cfg.auth_token ? s->cfg.auth_token : "";
 	while (isspace((unsigned char)*tok))
 		tok++;
 	size_t tn = strlen(tok);
 	while (tn > 0 && isspace((unsigned char)tok[tn - 1]))
 		tn--;
-	if (h == NULL || tn == 0 || strncasecmp(h, "Bearer ", 7) != 0)
+	s->has_token = tn > 0;
+	gw_hash_sha256(tok, tn, s->token_digest);
+}
+
+static bool
+srv_authorized(srv_server *s, struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h == NULL || !s->has_token || strncasecmp(h, "Bearer ", 7) != 0)
 		return false;
 	const char *v = h + 7;
 	while (*v == ' ' || *v == '\t')
@@ -186,7 +194,7 @@ srv_authorized(srv_server *s, struct MHD_Connection *c)
 	size_t vn = strlen(v);
 	while (vn > 0 && isspace((unsigned char)v[vn - 1]))
 		vn--;
-	return gw_hash_equal_ct(v, vn, tok, tn);
+	return gw_hash_matches_digest_ct(v, vn, s->token_digest);
 }
 
 static bool
@@ -670,6 +678,7 @@ srv_new(const srv_config *cfg)
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	s->csp = srv_webchat_csp();
+	srv_token_init(s);
 	gw_jw w;
 	gw_jw_init(&w, &s->status_gateway, false);
 	gw_jw_obj_begin(&w);

@@ -19,6 +19,7 @@
 #include <microhttpd.h>
 
 #include "core/buf.h"
+#include "core/hash.h"
 #include "core/provider.h"
 #include "core/responses.h"
 #include "server/metrics.h"
@@ -40,6 +41,8 @@ struct srv_server {
 	int event_fd;
 	atomic_bool notify_pending;     /* event_fd written since the last srv_get_stats */
 	char *csp;                      /* webchat Content-Security-Policy */
+	bool has_token;                 /* a non-blank bearer token was configured */
+	uint8_t token_digest[GW_SHA256_LEN]; /* SHA-256 of the trimmed token */
 	uint64_t body_limit;            /* 8 x max_input_chars */
 	/* /gateway/status cache, keyed by state.json's identity */
 	pthread_mutex_t status_lock;

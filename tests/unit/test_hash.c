@@ -66,6 +66,24 @@ test_random_and_compare(void **state)
 	assert_false(gw_hash_equal_ct("secret", 6, "secreT", 6));
 	assert_false(gw_hash_equal_ct("secret", 6, "secret1", 7));
 	assert_false(gw_hash_equal_ct("", 0, "x", 1));
+	uint8_t d[GW_SHA256_LEN];
+	gw_hash_sha256("secret", 6, d);
+	assert_true(gw_hash_matches_digest_ct("secret", 6, d));
+	assert_false(gw_hash_matches_digest_ct("secreT", 6, d));
+	assert_false(gw_hash_matches_digest_ct("secret1", 7, d));
+	/* ids drawn across several refills of the per-thread pool (256 bytes)
+	 * are all lowercase hex and all distinct */
+	char ids[40][33];
+	for (int i = 0; i < 40; i++) {
+		gw_buf id = GW_BUF_INIT;
+		gw_hash_random_hex(&id, 16);
+		assert_int_equal(id.len, 32);
+		assert_int_equal(strspn(id.data, "0123456789abcdef"), 32);
+		snprintf(ids[i], sizeof(ids[i]), "%s", id.data);
+		gw_buf_free(&id);
+		for (int k = 0; k < i; k++)
+			assert_string_not_equal(ids[i], ids[k]);
+	}
 }
 
 int
