@@ -100,15 +100,23 @@ test_echo_tool_and_cancel(void **state)
 	gw_provider_free(p);
 }
 
+/* An "openai/<model>" provider whose upstream refuses every connection. */
+static gw_provider *
+unreachable(uint64_t timeout_ms, uint64_t max_retries)
+{
+	gw_provider_config cfg = { .model = "openai/m", .base_url = "http://127.0.0.1:1/v1/",
+		.timeout_ms = timeout_ms, .max_retries = max_retries };
+	gw_provider *p;
+	gw_err err;
+	assert_int_equal(gw_provider_new(&cfg, &p, &err), 0);
+	return p;
+}
+
 static void
 test_openai_unreachable(void **state)
 {
 	(void)state;
-	gw_provider_config cfg = { .model = "openai/m", .base_url = "http://127.0.0.1:1/v1/",
-		.timeout_ms = 2000, .max_retries = 1 };
-	gw_provider *p;
-	gw_err err;
-	assert_int_equal(gw_provider_new(&cfg, &p, &err), 0);
+	gw_provider *p = unreachable(2000, 1);
 	cJSON *items = cJSON_Parse("[]");
 	gw_provider_call call = { .items = items };
 	rec r = { GW_BUF_INIT, GW_BUF_INIT, 0, "" };
@@ -121,8 +129,9 @@ test_openai_unreachable(void **state)
 	assert_false(o.emitted);
 	cJSON_Delete(items);
 	gw_provider_free(p);
-	cfg.model = "anthropic/x";
-	assert_int_equal(gw_provider_new(&cfg, &p, &err), -EINVAL);
+	gw_provider_config other = { .model = "anthropic/x" };
+	gw_err err;
+	assert_int_equal(gw_provider_new(&other, &p, &err), -EINVAL);
 }
 
 /* done callbacks, counted under a lock so the test can wait for them */
@@ -151,13 +160,9 @@ static void
 test_openai_async_cancel_and_free(void **state)
 {
 	(void)state;
-	/* nothing listens: every attempt fails at once and is retried after a
-	 * backoff of at least 100 ms, so the calls stay open for seconds */
-	gw_provider_config cfg = { .model = "openai/m", .base_url = "http://127.0.0.1:1/v1",
-		.timeout_ms = 60000, .max_retries = 5 };
-	gw_provider *p;
-	gw_err err;
-	assert_int_equal(gw_provider_new(&cfg, &p, &err), 0);
+	/* every attempt fails at once and is retried after a backoff of at
+	 * least 100 ms, so the calls stay open for seconds */
+	gw_provider *p = unreachable(60000, 5);
 	cJSON *items = cJSON_Parse("[]");
 	gw_provider_call call = { .items = items };
 	rec r = { GW_BUF_INIT, GW_BUF_INIT, 0, "" };
