@@ -437,7 +437,7 @@ static void
 srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
 {
 	srv_job *j = ctx;
-	if (j->stream || !j->resume) {
+	if (j->stream) {
 		srv_job_end(j, rc, o);
 		srv_job_unref(j);
 		return;
@@ -452,14 +452,22 @@ srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
 	MHD_resume_connection(j->conn);
 }
 
-enum MHD_Result
-srv_api_resume(struct MHD_Connection *c, srv_req *r)
+/* Finishes r's pending job on this (the connection's) thread: its answer
+ * lands in r->result, and the job is let go. */
+static void
+srv_job_finish_pending(srv_req *r)
 {
 	srv_job *j = r->pending;
 	r->pending = NULL;
-	j->resume = false; /* answered here, on the connection's own thread */
+	j->resume = false; /* the connection is not suspended any more */
 	srv_job_end(j, j->provider_rc, &j->outcome);
 	srv_job_unref(j);
+}
+
+enum MHD_Result
+srv_api_resume(struct MHD_Connection *c, srv_req *r)
+{
+	srv_job_finish_pending(r);
 	return srv_reply(c, r, r->result_status, r->result_type, r->result.data, r->result.len);
 }
 
@@ -792,13 +800,8 @@ srv_api_delete(struct MHD_Connection *c, srv_req *r, const char *id)
 void
 srv_api_request_done(srv_req *r)
 {
-	if (r->pending != NULL) { /* closed before srv_api_resume ran */
-		srv_job *pj = r->pending;
-		r->pending = NULL;
-		pj->resume = false;
-		srv_job_end(pj, pj->provider_rc, &pj->outcome);
-		srv_job_unref(pj);
-	}
+	if (r->pending != NULL) /* closed before srv_api_resume ran */
+		srv_job_finish_pending(r);
 	srv_job *j = r->stream;
 	if (j == NULL)
 		return;
