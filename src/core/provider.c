@@ -343,6 +343,7 @@ struct gw_xfer {
 	long status;
 	uint64_t retry_after_ms;    /* from Retry-After, 0 when absent */
 	bool proto_error;
+	CURLcode cc;                /* curl's result, once the transfer finished */
 };
 
 static uint64_t
@@ -475,6 +476,7 @@ gw_xfer_attempt_begin(gw_xfer *x)
 static gw_xfer_result
 gw_xfer_classify(gw_xfer *x, CURLcode cc)
 {
+	x->cc = cc;
 	if (x->status == 0)
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
 	if (x->proto_error)
@@ -585,12 +587,12 @@ gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
 	case GW_XFER_CONNECT:
 		retry = true;
 		rc = gw_provider_fail(o, -EIO, 502, "upstream_error",
-		    "upstream connection failed: %s", x->errbuf[0] ? x->errbuf : "no reply");
+		    "upstream connection failed: %s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->cc));
 		break;
 	case GW_XFER_BROKEN:
 		rc = gw_provider_fail(o, -EIO, 502, "upstream_error",
 		    "upstream closed the reply early (HTTP status %ld): %s", x->status,
-		    x->errbuf[0] ? x->errbuf : "incomplete reply");
+		    x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->cc));
 		break;
 	case GW_XFER_PROTO:
 		rc = gw_provider_fail(o, -EIO, 502, "upstream_error",
@@ -614,6 +616,7 @@ gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
 		x->status = 0;
 		x->retry_after_ms = 0;
 		x->proto_error = false;
+		x->cc = CURLE_OK;
 		x->attempt++;
 		x->retry_at_ms = now + delay; /* the sweep starts it when due */
 		return;

@@ -126,6 +126,10 @@ test_openai_unreachable(void **state)
 	assert_int_equal(o.http_status, 502);
 	assert_string_equal(o.code, "upstream_error");
 	assert_int_equal(o.attempts, 2); /* a connect error is retried */
+	/* the message names curl's reason after the fixed prefix */
+	const char *pre = "upstream connection failed: ";
+	assert_memory_equal(o.message, pre, strlen(pre));
+	assert_true(strlen(o.message) > strlen(pre));
 	assert_false(o.emitted);
 	cJSON_Delete(items);
 	gw_provider_free(p);
