@@ -55,6 +55,8 @@ static const char stub_sse[] =
     STUB_CHUNK("{}", "\"stop\"")
     "data: [DONE]\n\n";
 
+static const char stub_404[] = "{\"error\":{\"message\":\"not found\"}}";
+
 static struct MHD_Response *stub_json_resp, *stub_sse_resp, *stub_404_resp;
 static volatile sig_atomic_t stub_quit;
 
@@ -134,7 +136,7 @@ main(int argc, char **argv)
 	}
 	stub_json_resp = stub_response(stub_json, sizeof(stub_json) - 1, "application/json");
 	stub_sse_resp = stub_response(stub_sse, sizeof(stub_sse) - 1, "text/event-stream");
-	stub_404_resp = stub_response("{\"error\":{\"message\":\"not found\"}}", 34, "application/json");
+	stub_404_resp = stub_response(stub_404, sizeof(stub_404) - 1, "application/json");
 
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
