@@ -3,8 +3,12 @@
  *
  * The OpenAI-compatible path runs on one transfer thread per provider: a
  * single libcurl multi handle holds every upstream call in flight, so the
- * calls share a connection cache and the thread sleeps in curl_multi_poll
- * until a socket, a wakeup (new work) or the next deadline.  At most every
+ * calls share a connection cache.  The thread sleeps in epoll_wait on the
+ * sockets curl asks it to watch (CURLMOPT_SOCKETFUNCTION) plus an eventfd
+ * for wakeups (new work, stop), until one is ready or curl's next timeout
+ * is due; curl_multi_socket_action then runs only the transfer whose
+ * socket is ready, and tells curl which way it is ready, so no pass polls
+ * every call's socket the way curl_multi_perform does.  At most every
  * GW_PROVIDER_SWEEP_MS the thread checks each call's cancel flag and
  * deadline, so a cancel or a silent upstream ends a call promptly.  A
  * failed attempt is retried (a timer on the same thread) only before
@@ -30,8 +34,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -57,11 +64,13 @@ struct gw_provider {
 	/* the transfer thread (openai), started by the first call */
 	pthread_mutex_t lock;       /* guards the five fields below */
 	bool loop_started, loop_stop;
-	bool sleeping;              /* the thread is in (or entering) curl_multi_poll */
+	bool sleeping;              /* the thread is in (or entering) epoll_wait */
 	gw_xfer *incoming, *incoming_tail;
 	pthread_t loop;
-	CURLM *multi;               /* created in gw_provider_new; wakeups are thread-safe */
-	/* transfer thread only */
+	int wake_fd;                /* eventfd; any thread may write it */
+	/* transfer thread only (created in gw_provider_new) */
+	CURLM *multi;
+	int epfd;                   /* watches wake_fd and the sockets curl names */
 	gw_xfer *calls;             /* in flight or waiting to retry */
 	CURL *spare[GW_PROVIDER_SPARE_MAX];
 	size_t nspare;
@@ -80,6 +89,9 @@ gw_provider_global_init(void)
 {
 	pthread_once(&gw_provider_once, gw_provider_curl_init);
 }
+
+static int gw_provider_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp);
+static void gw_provider_wake(gw_provider *p);
 
 int
 gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err)
@@ -121,8 +133,14 @@ gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err)
 			p->auth = gw_buf_detach(&a);
 		}
 		p->multi = curl_multi_init();
-		if (p->multi == NULL)
-			abort(); /* out of memory, like gw_xmalloc */
+		p->epfd = epoll_create1(EPOLL_CLOEXEC);
+		p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = p->wake_fd };
+		if (p->multi == NULL || p->epfd < 0 || p->wake_fd < 0 ||
+		    epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wake_fd, &ev) != 0)
+			abort(); /* out of memory or descriptors, like gw_xmalloc */
+		curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, gw_provider_socket_cb);
+		curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
 		/* keep an idle connection per call that may be in flight, rather
 		 * than curl's default of 4 per handle added, which drops and
 		 * reconnects as the load moves */
@@ -142,13 +160,16 @@ gw_provider_free(gw_provider *p)
 	p->loop_stop = true;
 	pthread_mutex_unlock(&p->lock);
 	if (started) {
-		curl_multi_wakeup(p->multi);
+		gw_provider_wake(p);
 		pthread_join(p->loop, NULL); /* it ends every open call first */
 	}
 	for (size_t i = 0; i < p->nspare; i++)
 		curl_easy_cleanup(p->spare[i]);
-	if (p->multi != NULL)
+	if (p->multi != NULL) {
 		curl_multi_cleanup(p->multi);
+		close(p->epfd);
+		close(p->wake_fd);
+	}
 	pthread_mutex_destroy(&p->lock);
 	if (p->auth) {
 		memset(p->auth, 0, strlen(p->auth));
@@ -674,12 +695,55 @@ gw_provider_take_incoming(gw_provider *p)
 	return stop;
 }
 
+/* CURLMOPT_SOCKETFUNCTION: mirrors what curl wants watched on fd into
+ * the epoll set.  curl calls it with CURL_POLL_REMOVE before it closes a
+ * socket, so a descriptor number reused by a new connection is added
+ * afresh; ADD and MOD fall back on each other all the same, so the set can
+ * never miss a socket curl is waiting on. */
+static int
+gw_provider_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	(void)e;
+	(void)socketp;
+	gw_provider *p = userp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT/EBADF: already gone */
+		return 0;
+	}
+	struct epoll_event ev = { .events = 0, .data.fd = fd };
+	if (what & CURL_POLL_IN)
+		ev.events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+		epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
+	return 0;
+}
+
+/* Ends every transfer curl reports done. */
+static void
+gw_provider_reap(gw_provider *p)
+{
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		char *priv = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		gw_xfer *x = (gw_xfer *)priv;
+		gw_xfer_attempt_end(x, gw_xfer_classify(x, m->data.result));
+	}
+}
+
 static void *
 gw_provider_loop(void *arg)
 {
 	gw_provider *p = arg;
 	pthread_setname_np(pthread_self(), "tau-upstream"); /* for top -H, ps -L */
 	uint64_t last_sweep = gw_clock_mono_ms();
+	struct epoll_event ev[64];
+	int running = 0;
 	for (;;) {
 		if (gw_provider_take_incoming(p)) {
 			/* asked to stop: end what is open as cancelled */
@@ -690,39 +754,67 @@ gw_provider_loop(void *arg)
 			if (p->calls == NULL)
 				break;
 		}
-		int running = 0;
-		curl_multi_perform(p->multi, &running);
-		CURLMsg *m;
-		int left;
-		while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			char *priv = NULL;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-			gw_xfer *x = (gw_xfer *)priv;
-			gw_xfer_attempt_end(x, gw_xfer_classify(x, m->data.result));
+		/* curl's timers: asked for afresh each pass (curl_multi_timeout),
+		 * since CURLMOPT_TIMERFUNCTION reports only changes, and a copy
+		 * cleared when it fired could miss one that curl set again */
+		long t = -1;
+		curl_multi_timeout(p->multi, &t);
+		if (t == 0) {
+			curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+			gw_provider_reap(p);
+			curl_multi_timeout(p->multi, &t);
 		}
 		uint64_t now = gw_clock_mono_ms();
 		if (now - last_sweep >= GW_PROVIDER_SWEEP_MS) {
 			gw_provider_sweep(p, now);
 			last_sweep = now;
 		}
-		/* sleep until a socket is ready, a wakeup (new work, stop) or the
-		 * next sweep.  Only a sleeping thread is woken: while it works,
-		 * submitters just queue, and the next pass takes their calls. */
+		/* sleep until a socket is ready, a wakeup (new work, stop), curl's
+		 * next timeout or the next sweep.  Only a sleeping thread is woken:
+		 * while it works, submitters just queue, and the next pass takes
+		 * their calls. */
+		uint64_t bound = p->calls ? GW_PROVIDER_SWEEP_MS - (now - last_sweep) : GW_PROVIDER_IDLE_MS;
+		if (t >= 0 && (uint64_t)t < bound)
+			bound = (uint64_t)t;
 		pthread_mutex_lock(&p->lock);
 		bool idle = p->incoming == NULL && !p->loop_stop;
 		p->sleeping = idle;
 		pthread_mutex_unlock(&p->lock);
+		int n = epoll_wait(p->epfd, ev, 64, idle ? (int)bound : 0);
 		if (idle) {
-			curl_multi_poll(p->multi, NULL, 0, p->calls ? GW_PROVIDER_SWEEP_MS : GW_PROVIDER_IDLE_MS,
-			    NULL);
 			pthread_mutex_lock(&p->lock);
 			p->sleeping = false;
 			pthread_mutex_unlock(&p->lock);
 		}
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.fd == p->wake_fd) {
+				uint64_t v;
+				ssize_t r = read(p->wake_fd, &v, sizeof(v));
+				(void)r;
+				continue;
+			}
+			int flags = 0;
+			if (ev[i].events & EPOLLIN)
+				flags |= CURL_CSELECT_IN;
+			if (ev[i].events & EPOLLOUT)
+				flags |= CURL_CSELECT_OUT;
+			if (ev[i].events & (EPOLLERR | EPOLLHUP))
+				flags |= CURL_CSELECT_ERR;
+			curl_multi_socket_action(p->multi, ev[i].data.fd, flags, &running);
+		}
+		gw_provider_reap(p);
 	}
 	return NULL;
+}
+
+/* Ends the transfer thread's sleep; a no-op for a thread awake already,
+ * since an eventfd keeps one count however often it is written. */
+static void
+gw_provider_wake(gw_provider *p)
+{
+	uint64_t one = 1;
+	ssize_t w = write(p->wake_fd, &one, sizeof(one));
+	(void)w;
 }
 
 /* Hands x to the transfer thread, starting it on first use. */
@@ -752,7 +844,7 @@ gw_provider_submit(gw_provider *p, gw_xfer *x)
 	p->sleeping = false;
 	pthread_mutex_unlock(&p->lock);
 	if (wake)
-		curl_multi_wakeup(p->multi);
+		gw_provider_wake(p);
 }
 
 /* ---- the interface ------------------------------------------------------------ */
