@@ -558,7 +558,7 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 			srv_job_run(j);
 		}
 		struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
-		    64 * 1024, srv_job_read, j, NULL);
+		    SRV_CONN_MEMORY, srv_job_read, j, NULL);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 		MHD_add_response_header(resp, "X-Accel-Buffering", "no");

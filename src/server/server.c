@@ -771,7 +771,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections_per_ip,
 		    MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, SRV_CONN_MEMORY,
 		    MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
 		    MHD_OPTION_END);
 	}

@@ -2,7 +2,8 @@
 # SSE ("stream": true): Content-Type, the standard event sequence with full
 # response snapshots, sequence_numbers rising by one, event: matching type,
 # one-line JSON data, "\n" endings, data: [DONE] last; function-call
-# argument events; response.incomplete; a streamed response is stored.
+# argument events; response.incomplete; a streamed response is stored;
+# events larger than the connection buffer.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 
@@ -79,6 +80,16 @@ args=$(grep '^data: {"type":"response.function_call_arguments.delta"' "$T/sse" |
 t_eq "argument deltas add up" '{"input":"call"}' "$args"
 t_eq "arguments.done" "$args" "$(data response.function_call_arguments.done | jq -r .arguments)"
 t_eq "item done is a function_call" function_call "$(data response.output_item.done | jq -r .item.type)"
+
+# events larger than the connection's 16 KiB buffer go out in pieces and
+# still frame correctly (the response snapshots quote a 24,000-char input)
+python3 -c 'import json; print(json.dumps({"input": "long " * 4800, "stream": True}))' >"$T/long.json"
+sse @"$T/long.json"
+frames >"$T/types"
+t_eq "a long stream frames ok" 0 $?
+t_eq "a long stream completes" response.completed "$(tail -1 "$T/types")"
+t_eq "the long completed event is whole" true \
+    "$(data response.completed | jq '(.response.output_text | length) > 24000')"
 
 # incomplete
 sse '{"input":"one two three four five","stream":true,"max_output_tokens":2}'
