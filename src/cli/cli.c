@@ -567,6 +567,11 @@ cli_usage(gw_buf *b)
 	    "See tau-gateway(1) for files, reason codes and the HTTP API.\n");
 }
 
+/* jemalloc's control interface, present only when the binary links it
+ * (TAU_JEMALLOC); weak, so the test programs need not. */
+extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+    __attribute__((weak));
+
 void
 cli_version(gw_buf *b)
 {
@@ -574,6 +579,12 @@ cli_version(gw_buf *b)
 	gw_buf_printf(b, "tau-gateway %s\n", TAU_VERSION);
 	gw_buf_printf(b, "  cJSON %s\n  libcurl %s\n  libmicrohttpd %s\n  %s\n  readline %s\n",
 	    cJSON_Version(), cv->version, MHD_get_version(), curses_version(), rl_library_version);
+	const char *je = NULL;
+	size_t n = sizeof(je);
+	if (mallctl != NULL && mallctl("version", &je, &n, NULL, 0) == 0 && je != NULL)
+		gw_buf_printf(b, "  jemalloc %s\n", je);
+	else
+		gw_buf_puts(b, "  glibc malloc\n");
 	gw_buf_puts(b, "License GPL-3.0-or-later: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>\n");
 }
 

@@ -187,6 +187,12 @@ t_match "--version: program version" "^tau-gateway [0-9]+\.[0-9]+\.[0-9]+\$" "$(
 for lib in cJSON libcurl libmicrohttpd ncurses readline; do
 	t_match "--version: $lib version" "^  $lib [0-9]" "$(grep "^  $lib " "$T/out")"
 done
+# the allocator line names the malloc the binary really links (sanitizer builds: glibc's)
+if ldd "$TAU_BIN" | grep -q libjemalloc; then
+	t_match "--version: jemalloc version" "^  jemalloc [0-9]" "$(grep "^  jemalloc " "$T/out")"
+else
+	t_eq "--version: glibc malloc" "  glibc malloc" "$(grep "malloc" "$T/out")"
+fi
 
 # --- openai/* without a key ------------------------------------------------------------------
 env -u OPENAI_API_KEY -u OPENAI_BASE_URL "$TAU_BIN" --gateway-state-dir "$T/k" --gateway-openresponses-server \
