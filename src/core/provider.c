@@ -1,22 +1,20 @@
 /*
  * provider.c - "local/echo" and "openai/<model>" behind gw_provider_start.
  *
- * The OpenAI-compatible path runs on one transfer thread per provider: a
- * single libcurl multi handle holds every upstream call in flight, so the
- * calls share a connection cache.  The thread sleeps in epoll_wait on the
- * sockets curl asks it to watch (CURLMOPT_SOCKETFUNCTION) plus an eventfd
- * for wakeups (new work, stop), until one is ready or curl's next timeout
- * is due; curl_multi_socket_action then runs only the transfer whose
- * socket is ready, and tells curl which way it is ready, so no pass polls
- * every call's socket the way curl_multi_perform does.  At most every
- * GW_PROVIDER_SWEEP_MS the thread checks each call's cancel flag and
- * deadline, so a cancel or a silent upstream ends a call promptly.  A
- * failed attempt is retried (a timer on the same thread) only before
- * anything reached the sink.  Only the transfer thread touches the multi
- * handle, the easy handles and the list of calls; other threads hand it
- * calls through the locked incoming list.  This module must never install
- * signal handlers (CURLOPT_NOSIGNAL) and never pass an upstream body to a
- * client.
+ * The OpenAI-compatible path runs on engines.  An engine is one libcurl
+ * multi handle (its calls share a connection cache) plus an epoll set that
+ * mirrors the sockets curl names (CURLMOPT_SOCKETFUNCTION), so a step runs
+ * only the transfers whose sockets are ready (curl_multi_socket_action)
+ * and tells curl which way they are ready; curl's timers are read with
+ * curl_multi_timeout.  An engine belongs to the thread that steps it: a
+ * server event loop (gw_provider_start_on), or the provider's own transfer
+ * thread, which other threads feed through a locked incoming list and an
+ * eventfd (gw_provider_start).  At most every GW_PROVIDER_SWEEP_MS a step
+ * checks each call's cancel flag and deadline, so a cancel or a silent
+ * upstream ends a call promptly.  A failed attempt is retried (a timer on
+ * the same engine) only before anything reached the sink.  This module
+ * must never install signal handlers (CURLOPT_NOSIGNAL) and never pass an
+ * upstream body to a client.
  */
 #include "core/provider.h"
 #include "core/chat.h"
@@ -27,6 +25,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -51,6 +50,20 @@ typedef enum { GW_PROVIDER_ECHO, GW_PROVIDER_OPENAI } gw_provider_kind;
 
 typedef struct gw_xfer gw_xfer;
 
+/* The transfer engine: one multi handle with its connection cache, an
+ * epoll set of curl's sockets, curl's timer, the calls in flight or
+ * waiting to retry and spare easy handles.  Only the thread that steps an
+ * engine touches it. */
+struct gw_provider_engine {
+	gw_provider *p;
+	CURLM *multi;
+	int epfd;                   /* curl's sockets (CURLMOPT_SOCKETFUNCTION) */
+	uint64_t last_sweep_ms;
+	gw_xfer *calls;
+	CURL *spare[GW_PROVIDER_SPARE_MAX];
+	size_t nspare;
+};
+
 struct gw_provider {
 	gw_provider_kind kind;
 	char *model;                /* as configured: "openai/gpt-4o-mini" */
@@ -61,19 +74,14 @@ struct gw_provider {
 	gw_provider_attempt_fn attempt;
 	gw_provider_log_fn log;
 	void *ctx;
-	/* the transfer thread (openai), started by the first call */
+	/* the provider's own transfer thread (openai), started by the first
+	 * gw_provider_start: an engine fed through the incoming list */
 	pthread_mutex_t lock;       /* guards the five fields below */
 	bool loop_started, loop_stop;
-	bool sleeping;              /* the thread is in (or entering) epoll_wait */
+	bool sleeping;              /* the thread is in (or entering) its poll */
 	gw_xfer *incoming, *incoming_tail;
 	pthread_t loop;
-	int wake_fd;                /* eventfd; any thread may write it */
-	/* transfer thread only (created in gw_provider_new) */
-	CURLM *multi;
-	int epfd;                   /* watches wake_fd and the sockets curl names */
-	gw_xfer *calls;             /* in flight or waiting to retry */
-	CURL *spare[GW_PROVIDER_SPARE_MAX];
-	size_t nspare;
+	int wake_fd;                /* eventfd that ends the thread's poll */
 };
 
 static pthread_once_t gw_provider_once = PTHREAD_ONCE_INIT;
@@ -89,9 +97,6 @@ gw_provider_global_init(void)
 {
 	pthread_once(&gw_provider_once, gw_provider_curl_init);
 }
-
-static int gw_provider_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp);
-static void gw_provider_wake(gw_provider *p);
 
 int
 gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err)
@@ -132,20 +137,8 @@ gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err)
 			gw_buf_printf(&a, "Authorization: Bearer %s", cfg->api_key);
 			p->auth = gw_buf_detach(&a);
 		}
-		p->multi = curl_multi_init();
-		p->epfd = epoll_create1(EPOLL_CLOEXEC);
-		p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = p->wake_fd };
-		if (p->multi == NULL || p->epfd < 0 || p->wake_fd < 0 ||
-		    epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wake_fd, &ev) != 0)
-			abort(); /* out of memory or descriptors, like gw_xmalloc */
-		curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, gw_provider_socket_cb);
-		curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
-		/* keep an idle connection per call that may be in flight, rather
-		 * than curl's default of 4 per handle added, which drops and
-		 * reconnects as the load moves */
-		curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)GW_PROVIDER_SPARE_MAX);
 	}
+	p->wake_fd = -1;
 	*out = p;
 	return 0;
 }
@@ -160,16 +153,13 @@ gw_provider_free(gw_provider *p)
 	p->loop_stop = true;
 	pthread_mutex_unlock(&p->lock);
 	if (started) {
-		gw_provider_wake(p);
+		uint64_t one = 1;
+		ssize_t w = write(p->wake_fd, &one, sizeof(one));
+		(void)w;
 		pthread_join(p->loop, NULL); /* it ends every open call first */
 	}
-	for (size_t i = 0; i < p->nspare; i++)
-		curl_easy_cleanup(p->spare[i]);
-	if (p->multi != NULL) {
-		curl_multi_cleanup(p->multi);
-		close(p->epfd);
+	if (p->wake_fd >= 0)
 		close(p->wake_fd);
-	}
 	pthread_mutex_destroy(&p->lock);
 	if (p->auth) {
 		memset(p->auth, 0, strlen(p->auth));
@@ -338,10 +328,11 @@ typedef enum {
 } gw_xfer_result;
 
 /* One model call from gw_provider_start to its done callback, across its
- * attempts.  Owned by the transfer thread once handed over. */
+ * attempts.  Owned by the engine's thread once handed over. */
 struct gw_xfer {
 	gw_provider *p;
-	gw_xfer *next, *prev;       /* p->incoming (singly), then p->calls */
+	gw_provider_engine *g;      /* the engine running it, once started */
+	gw_xfer *next, *prev;       /* p->incoming (singly), then g->calls */
 	gw_buf req;                 /* the upstream request body */
 	bool stream;
 	gw_provider_sink sink;
@@ -459,7 +450,8 @@ static void
 gw_xfer_attempt_begin(gw_xfer *x)
 {
 	gw_provider *p = x->p;
-	CURL *e = p->nspare > 0 ? p->spare[--p->nspare] : curl_easy_init();
+	gw_provider_engine *g = x->g;
+	CURL *e = g->nspare > 0 ? g->spare[--g->nspare] : curl_easy_init();
 	if (e == NULL)
 		abort(); /* out of memory, like gw_xmalloc */
 	struct curl_slist *hdrs = NULL;
@@ -490,7 +482,7 @@ gw_xfer_attempt_begin(gw_xfer *x)
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "tau-gateway/" TAU_VERSION);
 	x->easy = e;
 	x->attempt_ms = x->last_data_ms = gw_clock_mono_ms();
-	curl_multi_add_handle(p->multi, e);
+	curl_multi_add_handle(g->multi, e);
 }
 
 /* What a finished transfer (curl result cc) amounts to. */
@@ -552,11 +544,11 @@ gw_xfer_deliver(gw_xfer *x, int rc)
 static void
 gw_xfer_unlink(gw_xfer *x)
 {
-	gw_provider *p = x->p;
+	gw_provider_engine *g = x->g;
 	if (x->prev)
 		x->prev->next = x->next;
 	else
-		p->calls = x->next;
+		g->calls = x->next;
 	if (x->next)
 		x->next->prev = x->prev;
 	x->next = x->prev = NULL;
@@ -568,15 +560,16 @@ static void
 gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
 {
 	gw_provider *p = x->p;
+	gw_provider_engine *g = x->g;
 	gw_provider_outcome *o = &x->out;
-	curl_multi_remove_handle(p->multi, x->easy);
+	curl_multi_remove_handle(g->multi, x->easy);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(x->hdrs);
 	x->hdrs = NULL;
 	/* a connection in an unknown state is not reused */
-	if ((res == GW_XFER_OK || res == GW_XFER_STATUS) && p->nspare < GW_PROVIDER_SPARE_MAX)
-		p->spare[p->nspare++] = x->easy;
+	if ((res == GW_XFER_OK || res == GW_XFER_STATUS) && g->nspare < GW_PROVIDER_SPARE_MAX)
+		g->spare[g->nspare++] = x->easy;
 	else
 		curl_easy_cleanup(x->easy);
 	x->easy = NULL;
@@ -646,15 +639,88 @@ gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
 	gw_xfer_deliver(x, rc);
 }
 
-/* ---- openai/<model>: the transfer thread ------------------------------------ */
+/* ---- openai/<model>: the engine ----------------------------------------------- */
+
+/* CURLMOPT_SOCKETFUNCTION: mirrors what curl wants watched on fd into
+ * the engine's epoll set.  curl calls it with CURL_POLL_REMOVE before it
+ * closes a socket, so a descriptor number reused by a new connection is
+ * added afresh; MOD and ADD fall back on each other all the same, so the
+ * set can never miss a socket curl is waiting on. */
+static int
+gw_engine_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	(void)e;
+	(void)socketp;
+	gw_provider_engine *g = userp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(g->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT/EBADF: already gone */
+		return 0;
+	}
+	struct epoll_event ev = { .events = 0, .data.fd = fd };
+	if (what & CURL_POLL_IN)
+		ev.events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+	if (epoll_ctl(g->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+		epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev);
+	return 0;
+}
+
+gw_provider_engine *
+gw_provider_engine_new(gw_provider *p)
+{
+	gw_provider_engine *g = gw_xcalloc(1, sizeof(*g));
+	g->p = p;
+	g->last_sweep_ms = gw_clock_mono_ms();
+	g->epfd = epoll_create1(EPOLL_CLOEXEC);
+	g->multi = curl_multi_init();
+	if (g->epfd < 0 || g->multi == NULL)
+		abort(); /* out of memory or descriptors, like gw_xmalloc */
+	curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, gw_engine_socket_cb);
+	curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g);
+	/* keep an idle connection per call that may be in flight, rather than
+	 * curl's default of 4 per handle added, which drops and reconnects as
+	 * the load moves */
+	curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, (long)GW_PROVIDER_SPARE_MAX);
+	return g;
+}
+
+int
+gw_provider_engine_fd(const gw_provider_engine *g)
+{
+	return g->epfd;
+}
+
+int
+gw_provider_engine_timeout(const gw_provider_engine *g)
+{
+	/* curl's timers are asked for afresh (curl_multi_timeout) each time:
+	 * CURLMOPT_TIMERFUNCTION reports only changes, so a copy cleared when
+	 * it fired could miss a timer curl set again to the same time */
+	uint64_t now = gw_clock_mono_ms();
+	uint64_t t = UINT64_MAX;
+	long ct = -1;
+	curl_multi_timeout(g->multi, &ct);
+	if (ct >= 0)
+		t = (uint64_t)ct;
+	if (g->calls != NULL) {
+		uint64_t since = now - g->last_sweep_ms;
+		uint64_t sweep = since >= GW_PROVIDER_SWEEP_MS ? 0 : GW_PROVIDER_SWEEP_MS - since;
+		if (sweep < t)
+			t = sweep;
+	}
+	return t == UINT64_MAX ? -1 : t > INT32_MAX ? INT32_MAX : (int)t;
+}
 
 /* Cancels, times out and restarts calls as their flags and clocks say.
  * Runs at least every GW_PROVIDER_SWEEP_MS while any call is open, which
  * bounds how late a cancel, a deadline or a due retry is noticed. */
 static void
-gw_provider_sweep(gw_provider *p, uint64_t now)
+gw_engine_sweep(gw_provider_engine *g, uint64_t now)
 {
-	for (gw_xfer *x = p->calls, *n; x; x = n) {
+	gw_provider *p = g->p;
+	g->last_sweep_ms = now;
+	for (gw_xfer *x = g->calls, *n; x; x = n) {
 		n = x->next;
 		if (x->easy == NULL) { /* waiting to retry */
 			if (gw_provider_cancelled(x->cancel)) {
@@ -674,9 +740,76 @@ gw_provider_sweep(gw_provider *p, uint64_t now)
 	}
 }
 
+void
+gw_provider_engine_step(gw_provider_engine *g)
+{
+	struct epoll_event ev[64];
+	int running = 0;
+	int n = epoll_wait(g->epfd, ev, 64, 0);
+	for (int i = 0; i < n; i++) {
+		int flags = 0;
+		if (ev[i].events & EPOLLIN)
+			flags |= CURL_CSELECT_IN;
+		if (ev[i].events & EPOLLOUT)
+			flags |= CURL_CSELECT_OUT;
+		if (ev[i].events & (EPOLLERR | EPOLLHUP))
+			flags |= CURL_CSELECT_ERR;
+		curl_multi_socket_action(g->multi, ev[i].data.fd, flags, &running);
+	}
+	/* curl's due timers; a pass can make another due at once (a transfer
+	 * just added, data already buffered), so a few passes run here */
+	long ct = -1;
+	for (int pass = 0; pass < 4 && curl_multi_timeout(g->multi, &ct) == CURLM_OK && ct == 0; pass++)
+		curl_multi_socket_action(g->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	uint64_t now = gw_clock_mono_ms();
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(g->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		char *priv = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		gw_xfer *x = (gw_xfer *)priv;
+		gw_xfer_attempt_end(x, gw_xfer_classify(x, m->data.result));
+	}
+	if (g->calls != NULL && now - g->last_sweep_ms >= GW_PROVIDER_SWEEP_MS)
+		gw_engine_sweep(g, now);
+}
+
+/* Starts x's first attempt on g. */
+static void
+gw_engine_add(gw_provider_engine *g, gw_xfer *x)
+{
+	x->g = g;
+	x->prev = NULL;
+	x->next = g->calls;
+	if (g->calls)
+		g->calls->prev = x;
+	g->calls = x;
+	gw_xfer_attempt_begin(x);
+}
+
+void
+gw_provider_engine_free(gw_provider_engine *g)
+{
+	if (g == NULL)
+		return;
+	static const atomic_bool yes = true;
+	for (gw_xfer *x = g->calls; x; x = x->next)
+		x->cancel = &yes;
+	gw_engine_sweep(g, gw_clock_mono_ms()); /* ends them all, as cancelled */
+	for (size_t i = 0; i < g->nspare; i++)
+		curl_easy_cleanup(g->spare[i]);
+	curl_multi_cleanup(g->multi);
+	close(g->epfd);
+	free(g);
+}
+
+/* ---- openai/<model>: the provider's own transfer thread ----------------------- */
+
 /* Takes the calls other threads handed over; true when asked to stop. */
 static bool
-gw_provider_take_incoming(gw_provider *p)
+gw_provider_take_incoming(gw_provider *p, gw_provider_engine *g)
 {
 	pthread_mutex_lock(&p->lock);
 	gw_xfer *in = p->incoming;
@@ -685,55 +818,9 @@ gw_provider_take_incoming(gw_provider *p)
 	pthread_mutex_unlock(&p->lock);
 	for (gw_xfer *x = in, *n; x; x = n) {
 		n = x->next;
-		x->prev = NULL;
-		x->next = p->calls;
-		if (p->calls)
-			p->calls->prev = x;
-		p->calls = x;
-		gw_xfer_attempt_begin(x);
+		gw_engine_add(g, x);
 	}
 	return stop;
-}
-
-/* CURLMOPT_SOCKETFUNCTION: mirrors what curl wants watched on fd into
- * the epoll set.  curl calls it with CURL_POLL_REMOVE before it closes a
- * socket, so a descriptor number reused by a new connection is added
- * afresh; ADD and MOD fall back on each other all the same, so the set can
- * never miss a socket curl is waiting on. */
-static int
-gw_provider_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	(void)e;
-	(void)socketp;
-	gw_provider *p = userp;
-	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT/EBADF: already gone */
-		return 0;
-	}
-	struct epoll_event ev = { .events = 0, .data.fd = fd };
-	if (what & CURL_POLL_IN)
-		ev.events |= EPOLLIN;
-	if (what & CURL_POLL_OUT)
-		ev.events |= EPOLLOUT;
-	if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
-		epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
-	return 0;
-}
-
-/* Ends every transfer curl reports done. */
-static void
-gw_provider_reap(gw_provider *p)
-{
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		char *priv = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-		gw_xfer *x = (gw_xfer *)priv;
-		gw_xfer_attempt_end(x, gw_xfer_classify(x, m->data.result));
-	}
 }
 
 static void *
@@ -741,80 +828,31 @@ gw_provider_loop(void *arg)
 {
 	gw_provider *p = arg;
 	pthread_setname_np(pthread_self(), "tau-upstream"); /* for top -H, ps -L */
-	uint64_t last_sweep = gw_clock_mono_ms();
-	struct epoll_event ev[64];
-	int running = 0;
-	for (;;) {
-		if (gw_provider_take_incoming(p)) {
-			/* asked to stop: end what is open as cancelled */
-			static const atomic_bool yes = true;
-			for (gw_xfer *x = p->calls; x; x = x->next)
-				x->cancel = &yes;
-			gw_provider_sweep(p, gw_clock_mono_ms());
-			if (p->calls == NULL)
-				break;
-		}
-		/* curl's timers: asked for afresh each pass (curl_multi_timeout),
-		 * since CURLMOPT_TIMERFUNCTION reports only changes, and a copy
-		 * cleared when it fired could miss one that curl set again */
-		long t = -1;
-		curl_multi_timeout(p->multi, &t);
-		if (t == 0) {
-			curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-			gw_provider_reap(p);
-			curl_multi_timeout(p->multi, &t);
-		}
-		uint64_t now = gw_clock_mono_ms();
-		if (now - last_sweep >= GW_PROVIDER_SWEEP_MS) {
-			gw_provider_sweep(p, now);
-			last_sweep = now;
-		}
-		/* sleep until a socket is ready, a wakeup (new work, stop), curl's
-		 * next timeout or the next sweep.  Only a sleeping thread is woken:
-		 * while it works, submitters just queue, and the next pass takes
-		 * their calls. */
-		uint64_t bound = p->calls ? GW_PROVIDER_SWEEP_MS - (now - last_sweep) : GW_PROVIDER_IDLE_MS;
-		if (t >= 0 && (uint64_t)t < bound)
-			bound = (uint64_t)t;
+	gw_provider_engine *g = gw_provider_engine_new(p);
+	while (!gw_provider_take_incoming(p, g)) {
+		gw_provider_engine_step(g);
+		/* sleep until a socket is ready, a wakeup (new work, stop) or curl's
+		 * or the sweep's time.  Only a sleeping thread is woken: while it
+		 * works, submitters just queue, and the next pass takes their calls. */
 		pthread_mutex_lock(&p->lock);
 		bool idle = p->incoming == NULL && !p->loop_stop;
 		p->sleeping = idle;
 		pthread_mutex_unlock(&p->lock);
-		int n = epoll_wait(p->epfd, ev, 64, idle ? (int)bound : 0);
-		if (idle) {
-			pthread_mutex_lock(&p->lock);
-			p->sleeping = false;
-			pthread_mutex_unlock(&p->lock);
+		if (!idle)
+			continue;
+		struct pollfd pf[2] = { { g->epfd, POLLIN, 0 }, { p->wake_fd, POLLIN, 0 } };
+		int t = gw_provider_engine_timeout(g);
+		if (poll(pf, 2, t < 0 ? GW_PROVIDER_IDLE_MS : t) > 0 && (pf[1].revents & POLLIN)) {
+			uint64_t v;
+			ssize_t r = read(p->wake_fd, &v, sizeof(v));
+			(void)r;
 		}
-		for (int i = 0; i < n; i++) {
-			if (ev[i].data.fd == p->wake_fd) {
-				uint64_t v;
-				ssize_t r = read(p->wake_fd, &v, sizeof(v));
-				(void)r;
-				continue;
-			}
-			int flags = 0;
-			if (ev[i].events & EPOLLIN)
-				flags |= CURL_CSELECT_IN;
-			if (ev[i].events & EPOLLOUT)
-				flags |= CURL_CSELECT_OUT;
-			if (ev[i].events & (EPOLLERR | EPOLLHUP))
-				flags |= CURL_CSELECT_ERR;
-			curl_multi_socket_action(p->multi, ev[i].data.fd, flags, &running);
-		}
-		gw_provider_reap(p);
+		pthread_mutex_lock(&p->lock);
+		p->sleeping = false;
+		pthread_mutex_unlock(&p->lock);
 	}
+	gw_provider_engine_free(g); /* ends what is open as cancelled */
 	return NULL;
-}
-
-/* Ends the transfer thread's sleep; a no-op for a thread awake already,
- * since an eventfd keeps one count however often it is written. */
-static void
-gw_provider_wake(gw_provider *p)
-{
-	uint64_t one = 1;
-	ssize_t w = write(p->wake_fd, &one, sizeof(one));
-	(void)w;
 }
 
 /* Hands x to the transfer thread, starting it on first use. */
@@ -829,6 +867,9 @@ gw_provider_submit(gw_provider *p, gw_xfer *x)
 		p->incoming = x;
 	p->incoming_tail = x;
 	if (!p->loop_started) {
+		p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->wake_fd < 0)
+			abort(); /* out of descriptors: like an allocation failure */
 		/* the thread must not take the process's signals */
 		sigset_t all, old;
 		sigfillset(&all);
@@ -843,14 +884,18 @@ gw_provider_submit(gw_provider *p, gw_xfer *x)
 	bool wake = p->sleeping;
 	p->sleeping = false;
 	pthread_mutex_unlock(&p->lock);
-	if (wake)
-		gw_provider_wake(p);
+	if (wake) {
+		uint64_t one = 1;
+		ssize_t w = write(p->wake_fd, &one, sizeof(one));
+		(void)w;
+	}
 }
 
 /* ---- the interface ------------------------------------------------------------ */
 
-void
-gw_provider_start(gw_provider *p, const gw_provider_call *call, const gw_provider_sink *sink,
+/* A new call for call; NULL when the provider is offline (echo ran it). */
+static gw_xfer *
+gw_provider_call_new(gw_provider *p, const gw_provider_call *call, const gw_provider_sink *sink,
     const atomic_bool *cancel, gw_provider_done_fn done, void *done_ctx)
 {
 	if (p->kind == GW_PROVIDER_ECHO) {
@@ -858,7 +903,7 @@ gw_provider_start(gw_provider *p, const gw_provider_call *call, const gw_provide
 		memset(&o, 0, sizeof(o));
 		int rc = gw_provider_echo(p, call, sink, cancel, &o);
 		done(done_ctx, rc, &o);
-		return;
+		return NULL;
 	}
 	gw_xfer *x = gw_xcalloc(1, sizeof(*x));
 	x->p = p;
@@ -869,7 +914,26 @@ gw_provider_start(gw_provider *p, const gw_provider_call *call, const gw_provide
 	x->done = done;
 	x->done_ctx = done_ctx;
 	x->started_ms = gw_clock_mono_ms();
-	gw_provider_submit(p, x);
+	return x;
+}
+
+void
+gw_provider_start(gw_provider *p, const gw_provider_call *call, const gw_provider_sink *sink,
+    const atomic_bool *cancel, gw_provider_done_fn done, void *done_ctx)
+{
+	gw_xfer *x = gw_provider_call_new(p, call, sink, cancel, done, done_ctx);
+	if (x != NULL)
+		gw_provider_submit(p, x);
+}
+
+void
+gw_provider_start_on(gw_provider_engine *g, const gw_provider_call *call,
+    const gw_provider_sink *sink, const atomic_bool *cancel, gw_provider_done_fn done,
+    void *done_ctx)
+{
+	gw_xfer *x = gw_provider_call_new(g->p, call, sink, cancel, done, done_ctx);
+	if (x != NULL)
+		gw_engine_add(g, x);
 }
 
 typedef struct gw_provider_wait {

@@ -9,11 +9,13 @@
  * A run can be cancelled from another thread through an atomic flag; it
  * then ends within about 100 ms.
  *
- * Runs are asynchronous (gw_provider_start): an "openai/<model>" provider owns
- * one transfer thread that drives every upstream call through a single
- * libcurl multi handle, so many calls share one thread and one connection
- * cache, and a caller never blocks on the network.  gw_provider_run is the
- * blocking form for callers that can wait.
+ * Runs are asynchronous and run on an engine: one libcurl multi handle,
+ * its connection cache and an epoll set of curl's sockets, stepped by the
+ * thread that owns it, so many calls share one thread and a caller never
+ * blocks on the network.  An event loop may own engines and start calls on
+ * them (gw_provider_start_on); any other thread uses gw_provider_start,
+ * whose calls run on the provider's own transfer thread and engine.
+ * gw_provider_run is the blocking form for callers that can wait.
  *
  * Ownership: a gw_provider is created by gw_provider_new and released by
  * gw_provider_free; config strings are copied.  gw_provider_start and
@@ -88,8 +90,9 @@ void gw_provider_global_init(void);
 
 /* Creates a provider.  0, or -EINVAL with err set (unknown model). */
 int gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err);
-/* Ends the transfer thread and frees p.  Runs still open are ended as
- * cancelled (their done is called) first. */
+/* Ends the provider's transfer thread and frees p.  Runs still open on it
+ * are ended as cancelled (their done is called) first.  Engines made for p
+ * must be freed before. */
 void gw_provider_free(gw_provider *p);
 /* The model name reported in responses (owned by p). */
 const char *gw_provider_model(const gw_provider *p);
@@ -111,6 +114,29 @@ typedef void (*gw_provider_done_fn)(void *ctx, int rc, const gw_provider_outcome
  * while nothing has reached the sink. */
 void gw_provider_start(gw_provider *p, const gw_provider_call *call, const gw_provider_sink *sink,
     const atomic_bool *cancel, gw_provider_done_fn done, void *done_ctx);
+
+/* An engine runs upstream calls on the thread that steps it, so an event
+ * loop can drive its own calls with no hand-off to another thread.  One
+ * thread at a time uses an engine; handing it over (made on one thread,
+ * stepped on a loop thread, freed after that thread is joined) needs a
+ * happens-before such as pthread_create and pthread_join.  The caller owns
+ * it; gw_provider_engine_free ends calls still open as cancelled (their
+ * done is called).  The provider must outlive its engines. */
+typedef struct gw_provider_engine gw_provider_engine;
+gw_provider_engine *gw_provider_engine_new(gw_provider *p);
+void gw_provider_engine_free(gw_provider_engine *g);
+/* A descriptor that polls readable when gw_provider_engine_step has
+ * socket work, and the ms until it has timed work (-1: none). */
+int gw_provider_engine_fd(const gw_provider_engine *g);
+int gw_provider_engine_timeout(const gw_provider_engine *g);
+/* Does what is ready (never blocks): transfers, done callbacks, retries,
+ * cancels and deadlines. */
+void gw_provider_engine_step(gw_provider_engine *g);
+/* gw_provider_start on g: sink and done run inside gw_provider_engine_step
+ * (or, for the offline provider, before this returns). */
+void gw_provider_start_on(gw_provider_engine *g, const gw_provider_call *call,
+    const gw_provider_sink *sink, const atomic_bool *cancel, gw_provider_done_fn done,
+    void *done_ctx);
 
 /* Runs one model call and waits for it: gw_provider_start plus the wait.
  * Returns done's rc, with its outcome copied into *out.  Everything is

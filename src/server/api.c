@@ -6,10 +6,10 @@
  * previous response, lock the session, call the provider through the
  * response builder, persist, and answer (srv_job_begin, the provider,
  * srv_job_end).  Jobs that cannot block (the offline provider without a
- * session) run inline.  Upstream jobs without a session are handed to the
- * provider's transfer thread with the connection suspended; when the call
- * ends, the connection is resumed and its MHD thread finishes the job
- * (srv_api_resume).  Jobs with a session, whose lock may have to be waited
+ * session) run inline.  Upstream jobs without a session are started on the
+ * handler's own event loop engine with the connection suspended; when the
+ * call ends, on the same thread, the connection is resumed and MHD finishes
+ * the job (srv_api_resume).  Jobs with a session, whose lock may have to be waited
  * for, run on the worker pool.  An SSE job feeds a frame queue that the
  * content-reader callback drains one frame per call; when the queue is
  * empty the connection is suspended (never polled), and a 250 ms ticker
@@ -45,6 +45,7 @@ typedef struct srv_frame {
 
 typedef struct srv_job {
 	srv_server *srv;
+	srv_loop *loop;             /* the event loop that owns conn */
 	struct MHD_Connection *conn;
 	srv_req *req;               /* non-stream: valid until the job resumes it */
 	gw_resp_request rq;
@@ -79,6 +80,7 @@ srv_job_new(srv_server *s, struct MHD_Connection *c, srv_req *r, int refs, bool 
 {
 	srv_job *j = gw_xcalloc(1, sizeof(*j));
 	j->srv = s;
+	j->loop = srv_loop_current(); /* jobs are made by handlers, on the loop's thread */
 	j->conn = c;
 	j->req = r;
 	j->stream = stream;
@@ -131,7 +133,7 @@ srv_job_wake_locked(srv_job *j)
 {
 	if (j->suspended && !j->conn_gone) {
 		j->suspended = false;
-		MHD_resume_connection(j->conn);
+		srv_loop_resume(j->loop, j->conn);
 	}
 }
 
@@ -264,7 +266,7 @@ srv_job_answer(srv_job *j, bool suspended, unsigned status, gw_buf *body)
 	memset(body, 0, sizeof(*body));
 	r->phase = SRV_PHASE_READY;
 	if (suspended)
-		MHD_resume_connection(j->conn);
+		srv_loop_resume(j->loop, j->conn);
 }
 
 /* The first half of a run: the model context (previous response, session
@@ -428,11 +430,11 @@ srv_job_main(void *arg)
 	srv_job_unref(j);
 }
 
-/* The provider's done callback, on its transfer thread.  A stream ends
- * here (its frames are already flowing).  A non-stream job is handed back
- * to its connection's MHD thread (srv_api_resume), which builds and
- * persists the answer: the transfer thread stays free for transfers, and
- * the request's memory is freed by the thread that allocated it. */
+/* The provider's done callback, inside an engine step: the loop's own
+ * (no session) or the provider's transfer thread.  A stream ends here (its
+ * frames are already flowing).  A non-stream job is handed back to its
+ * connection (srv_api_resume), whose MHD_run builds and persists the
+ * answer outside the engine step. */
 static void
 srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
 {
@@ -449,7 +451,7 @@ srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
 	pthread_mutex_unlock(&j->lock);
 	j->req->pending = j;
 	j->req->phase = SRV_PHASE_PROVIDED;
-	MHD_resume_connection(j->conn);
+	srv_loop_resume(j->loop, j->conn);
 }
 
 /* Finishes r's pending job on this (the connection's) thread: its answer
@@ -472,15 +474,18 @@ srv_api_resume(struct MHD_Connection *c, srv_req *r)
 }
 
 /* Starts a job that waits on nothing but the provider and returns at
- * once; srv_job_done ends it.  Takes the caller's reference on j.  j has
- * no session key, so srv_job_begin cannot fail (only a session can). */
+ * once; srv_job_done ends it.  Takes the caller's reference on j.  Called
+ * by a handler (so j->loop is this thread's loop, with an engine, the
+ * provider being an upstream one); j has no session key, so srv_job_begin
+ * cannot fail (only a session can). */
 static void
 srv_job_start(srv_job *j)
 {
 	srv_job_begin(j);
 	gw_provider_call call = srv_job_call(j);
 	gw_provider_sink sink = srv_job_sink(j);
-	gw_provider_start(j->srv->provider, &call, &sink, &j->cancel, srv_job_done, j);
+	/* the handler's own loop runs the call: no hand-off */
+	gw_provider_start_on(j->loop->engine, &call, &sink, &j->cancel, srv_job_done, j);
 }
 
 /* ---- routes ------------------------------------------------------------------- */
@@ -535,9 +540,9 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 			snprintf(key, sizeof(key), "%s", pk);
 	}
 	/* Three ways to run: inline when nothing can block (the offline
-	 * provider, no session), on the provider's transfer thread when only
-	 * the upstream is waited for (no session), else on the worker pool,
-	 * where the session lock may be waited for. */
+	 * provider, no session), on this loop's engine when only the upstream
+	 * is waited for (no session), else on the worker pool, where the
+	 * session lock may be waited for. */
 	bool inline_run = gw_provider_offline(s->provider) && key[0] == '\0';
 	bool async_run = !inline_run && key[0] == '\0';
 	bool stream = rq.stream;

@@ -3,7 +3,7 @@
  * GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items.
  *
  * Work that may block runs while the connection is suspended: an upstream
- * call without a session on the provider's transfer thread, anything that
+ * call without a session on the handler's event loop engine, anything that
  * may wait for a session lock on the server's worker pool.  SSE frames
  * reach the connection through a per-stream queue, one frame per write.
  *

@@ -3,10 +3,14 @@
  * authentication, and the small routes (/gateway/status, /webchat,
  * /healthz, /metrics).  The Open Responses routes live in api.c.
  *
- * MHD runs an epoll thread pool (one thread per core); handlers on those
- * threads never block on the network or on a session lock - such work is
- * handed to the provider's transfer thread or the worker pool with the
- * connection suspended (see api.c).  Refusals (401, 404, 405, 413) are
+ * The server runs one event loop thread per core, each with its own MHD
+ * daemon (external epoll mode, one shared listen socket) and, for an
+ * upstream model, its own provider engine, so an upstream call starts,
+ * ends and is answered on one thread.  Handlers never block on the network
+ * or on a session lock: an upstream call goes to the loop's engine, work
+ * that may wait for a session lock to the worker pool, with the
+ * connection suspended (see api.c).  The connection caps are counted here
+ * across all daemons.  Refusals (401, 404, 405, 413) are
  * decided on the first, headers-only call: a request with a body is
  * refused there and then, so the body is never read; one without a body is
  * answered on the next call, which keeps keep-alive connections open (MHD
@@ -35,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -533,6 +538,243 @@ srv_mhd_log(void *cls, const char *fmt, va_list ap)
 	srv_log(cls, "libmicrohttpd: %s", line);
 }
 
+/* ---- connection caps ---------------------------------------------------------- */
+
+/* The caps are the server's, not one daemon's: every loop's daemon asks
+ * srv_accept before it takes a connection, which reserves a slot (total
+ * and per address) under conn_lock, and srv_conn_notify gives it back
+ * when the connection closes.  Each daemon's own limit sits above ours
+ * (SRV_MHD_LIMIT_MARGIN), so MHD never refuses a connection we reserved. */
+#define SRV_MHD_LIMIT_MARGIN 16
+
+typedef struct srv_peer {
+	char addr[INET6_ADDRSTRLEN];
+	size_t n;
+} srv_peer;
+
+static void
+srv_addr_text(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
+{
+	out[0] = '\0';
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, INET6_ADDRSTRLEN);
+	else if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, INET6_ADDRSTRLEN);
+}
+
+/* The entry for addr, or NULL.  Caller holds conn_lock. */
+static srv_peer *
+srv_peer_find(srv_server *s, const char *addr)
+{
+	for (size_t i = 0; i < s->npeers; i++)
+		if (strcmp(s->peers[i].addr, addr) == 0)
+			return &s->peers[i];
+	return NULL;
+}
+
+static enum MHD_Result
+srv_accept(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	(void)len;
+	srv_server *s = cls;
+	char addr[INET6_ADDRSTRLEN];
+	srv_addr_text(sa, addr);
+	pthread_mutex_lock(&s->conn_lock);
+	srv_peer *pe = srv_peer_find(s, addr);
+	const char *why = NULL;
+	uint64_t limit = 0;
+	if (s->nconns >= s->cfg.max_connections) {
+		why = "the connection limit";
+		limit = s->cfg.max_connections;
+	} else if (pe != NULL && pe->n >= s->cfg.max_connections_per_ip) {
+		why = "the per-client connection limit";
+		limit = s->cfg.max_connections_per_ip;
+	}
+	if (why == NULL) {
+		if (pe == NULL) {
+			if (s->npeers == s->peers_cap) {
+				s->peers_cap = s->peers_cap ? 2 * s->peers_cap : 16;
+				s->peers = gw_xrealloc(s->peers, s->peers_cap * sizeof(*s->peers));
+			}
+			pe = &s->peers[s->npeers++];
+			snprintf(pe->addr, sizeof(pe->addr), "%s", addr);
+			pe->n = 0;
+		}
+		pe->n++;
+		s->nconns++;
+	}
+	pthread_mutex_unlock(&s->conn_lock);
+	if (why != NULL)
+		srv_log(s, "connection from %s refused: %s (%llu) is reached", addr, why,
+		    (unsigned long long)limit);
+	return why == NULL ? MHD_YES : MHD_NO;
+}
+
+static void
+srv_conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	(void)socket_ctx;
+	srv_server *s = cls;
+	if (code != MHD_CONNECTION_NOTIFY_CLOSED)
+		return;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char addr[INET6_ADDRSTRLEN];
+	srv_addr_text(ci ? ci->client_addr : NULL, addr);
+	pthread_mutex_lock(&s->conn_lock);
+	srv_peer *pe = srv_peer_find(s, addr);
+	if (pe != NULL && --pe->n == 0)
+		*pe = s->peers[--s->npeers]; /* the last entry takes its place */
+	if (s->nconns > 0)
+		s->nconns--;
+	pthread_mutex_unlock(&s->conn_lock);
+}
+
+/* ---- event loops ---------------------------------------------------------------- */
+
+static _Thread_local srv_loop *srv_loop_self;
+
+srv_loop *
+srv_loop_current(void)
+{
+	return srv_loop_self;
+}
+
+static void
+srv_loop_wake(srv_loop *l)
+{
+	uint64_t one = 1;
+	ssize_t w = write(l->wake_fd, &one, sizeof(one));
+	(void)w;
+}
+
+void
+srv_loop_resume(srv_loop *l, struct MHD_Connection *c)
+{
+	MHD_resume_connection(c);
+	if (l == srv_loop_self)
+		l->resumed++;
+	else
+		srv_loop_wake(l);
+}
+
+/* One thread: MHD's epoll set, the engine's and a wake eventfd in one
+ * epoll_wait; then MHD_run and an engine step.  A call started by a
+ * handler on this thread runs and ends here, and the connection it
+ * resumes is served by the MHD_run after the step, with no other thread
+ * involved.  Everything that touches the daemon happens on this thread
+ * (MHD's external polling mode is not thread-safe), quiescing included. */
+static void *
+srv_loop_main(void *arg)
+{
+	srv_loop *l = arg;
+	srv_server *s = l->srv;
+	srv_loop_self = l;
+	pthread_setname_np(pthread_self(), "tau-http");
+	for (;;) {
+		if (atomic_load(&s->stopping) && !l->quiesced) {
+			MHD_quiesce_daemon(l->daemon); /* srv_stop closes the shared socket */
+			l->quiesced = true;
+			pthread_mutex_lock(&s->lock);
+			s->loops_quiesced++;
+			pthread_cond_broadcast(&s->cond);
+			pthread_mutex_unlock(&s->lock);
+		}
+		if (atomic_load(&l->quit))
+			break;
+		int timeout = -1;
+		MHD_UNSIGNED_LONG_LONG mt;
+		if (MHD_get_timeout(l->daemon, &mt) == MHD_YES)
+			timeout = mt > 60000 ? 60000 : (int)mt;
+		if (l->engine != NULL) {
+			int et = gw_provider_engine_timeout(l->engine);
+			if (et >= 0 && (timeout < 0 || et < timeout))
+				timeout = et;
+		}
+		struct epoll_event ev[4];
+		int n = epoll_wait(l->epfd, ev, 4, timeout);
+		bool mhd = n <= 0, eng = n <= 0;
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.fd == l->wake_fd) {
+				uint64_t v;
+				ssize_t r = read(l->wake_fd, &v, sizeof(v));
+				(void)r;
+				mhd = true; /* a resume from another thread */
+			} else if (l->engine && ev[i].data.fd == gw_provider_engine_fd(l->engine)) {
+				eng = true;
+			} else {
+				mhd = true;
+			}
+		}
+		if (mhd)
+			MHD_run(l->daemon);
+		if (l->engine != NULL && (eng || gw_provider_engine_timeout(l->engine) == 0)) {
+			unsigned before = l->resumed;
+			gw_provider_engine_step(l->engine);
+			if (l->resumed != before)
+				MHD_run(l->daemon); /* serve what the step's calls answered */
+		}
+	}
+	return NULL;
+}
+
+static int
+srv_loop_start(srv_loop *l)
+{
+	srv_server *s = l->srv;
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (di == NULL || l->epfd < 0 || l->wake_fd < 0)
+		return -EIO;
+	if (!gw_provider_offline(s->provider))
+		l->engine = gw_provider_engine_new(s->provider);
+	int fds[3] = { di->epoll_fd, l->wake_fd, l->engine ? gw_provider_engine_fd(l->engine) : -1 };
+	for (size_t i = 0; i < 3; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
+		if (fds[i] >= 0 && epoll_ctl(l->epfd, EPOLL_CTL_ADD, fds[i], &ev) != 0)
+			return -errno;
+	}
+	if (pthread_create(&l->thread, NULL, srv_loop_main, l) != 0)
+		return -EAGAIN;
+	l->running = true;
+	return 0;
+}
+
+/* Stops and joins every loop, then ends the engines' open calls and stops
+ * the daemons, in that order (a call ending may still resume a connection). */
+static void
+srv_loops_stop(srv_server *s)
+{
+	for (size_t i = 0; i < s->nloops; i++) {
+		srv_loop *l = &s->loops[i];
+		if (l->running) {
+			atomic_store(&l->quit, true);
+			srv_loop_wake(l);
+			pthread_join(l->thread, NULL);
+			l->running = false;
+		}
+	}
+	for (size_t i = 0; i < s->nloops; i++) {
+		srv_loop *l = &s->loops[i];
+		gw_provider_engine_free(l->engine);
+		l->engine = NULL;
+		/* its thread is gone, so this thread may touch the daemon; a
+		 * quiesced daemon leaves the shared listen socket to srv_free */
+		if (!l->quiesced)
+			MHD_quiesce_daemon(l->daemon);
+		MHD_stop_daemon(l->daemon);
+		l->daemon = NULL;
+		if (l->epfd >= 0)
+			close(l->epfd);
+		if (l->wake_fd >= 0)
+			close(l->wake_fd);
+	}
+	s->nloops = 0;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------- */
 
 /* Parses "a.b.c.d:port" or "[v6]:port" into ss.  0 or -EINVAL. */
@@ -643,6 +885,8 @@ srv_free(srv_server *s)
 	gw_buf_free(&s->status_service);
 	gw_buf_free(&s->status_gateway);
 	pthread_mutex_destroy(&s->status_lock);
+	pthread_mutex_destroy(&s->conn_lock);
+	free(s->peers);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s->csp);
@@ -671,6 +915,7 @@ srv_new(const srv_config *cfg)
 	s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	srv_metrics_init(&s->metrics);
 	pthread_mutex_init(&s->status_lock, NULL);
+	pthread_mutex_init(&s->conn_lock, NULL);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -753,7 +998,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		return rc;
 	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned pool = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
+	unsigned pool = ncpu < 1 ? 1 : ncpu > SRV_LOOPS_MAX ? SRV_LOOPS_MAX : (unsigned)ncpu;
 	unsigned idle_s = (unsigned)((s->cfg.idle_timeout_ms + 999) / 1000);
 	s->workq = srv_workq_new(s->cfg.max_connections);
 	s->started_mono_ms = gw_clock_mono_ms(); /* before MHD threads can read it */
@@ -762,23 +1007,31 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = srv_api_start(s);
-	if (rc == 0) {
-		s->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-		    MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL, srv_access, s,
+	for (unsigned i = 0; rc == 0 && i < pool; i++) {
+		srv_loop *l = &s->loops[s->nloops];
+		l->srv = s;
+		l->epfd = l->wake_fd = -1;
+		l->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+		    MHD_USE_ERROR_LOG, 0, srv_accept, s, srv_access, s,
 		    MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, s,
 		    MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-		    MHD_OPTION_THREAD_POOL_SIZE, pool,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections_per_ip,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections + SRV_MHD_LIMIT_MARGIN,
+		    MHD_OPTION_NOTIFY_CONNECTION, srv_conn_notify, s,
 		    MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, SRV_CONN_MEMORY,
 		    MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
 		    MHD_OPTION_END);
+		if (l->daemon == NULL) {
+			rc = -EIO;
+			break;
+		}
+		s->nloops++;
+		rc = srv_loop_start(l);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (s->daemon == NULL) {
-		rc = gw_err_set(err, rc ? rc : -EIO, GW_EXIT_SOFTWARE,
-		    "cannot start the HTTP daemon on %s", s->bind);
+	if (rc != 0) {
+		rc = gw_err_set(err, rc, GW_EXIT_SOFTWARE, "cannot start the HTTP daemon on %s", s->bind);
+		srv_loops_stop(s);
 		srv_api_shutdown(s, 0);
 		srv_free(s);
 		return rc;
@@ -808,14 +1061,20 @@ srv_stop_internal(srv_server *s, bool foreground)
 		return;
 	atomic_store(&s->stopping, true);
 	/* stop accepting; then end streams and wait a bounded time */
-	MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
-	if (lfd != MHD_INVALID_SOCKET && lfd == s->listen_fd) {
-		close(lfd);
+	/* each loop quiesces its own daemon when it sees stopping; once all
+	 * have, the listen socket is closed, so new clients are refused */
+	for (size_t i = 0; i < s->nloops; i++)
+		srv_loop_wake(&s->loops[i]);
+	pthread_mutex_lock(&s->lock);
+	while (s->loops_quiesced < s->nloops)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
 		s->listen_fd = -1;
 	}
 	srv_api_shutdown(s, SRV_SHUTDOWN_WAIT_MS);
-	MHD_stop_daemon(s->daemon);
-	s->daemon = NULL;
+	srv_loops_stop(s);
 	srv_workq_free(s->workq);
 	s->workq = NULL;
 	gw_service_report rep;

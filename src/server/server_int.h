@@ -36,9 +36,27 @@
 
 struct srv_job;
 
+/* One event loop thread: an MHD daemon in external-epoll mode and, for an
+ * upstream provider, the engine that runs its calls, stepped together. */
+typedef struct srv_loop {
+	struct srv_server *srv;
+	struct MHD_Daemon *daemon;
+	gw_provider_engine *engine;     /* NULL for the offline provider */
+	int epfd, wake_fd;              /* wake_fd: an eventfd other threads poke */
+	pthread_t thread;
+	bool running;
+	atomic_bool quit;               /* set by srv_loops_stop before the poke */
+	/* loop thread only */
+	bool quiesced;                  /* the daemon no longer accepts */
+	unsigned resumed;               /* connections resumed on this thread */
+} srv_loop;
+
+#define SRV_LOOPS_MAX 8
+
 struct srv_server {
 	srv_config cfg;                 /* strings borrowed from the caller */
-	struct MHD_Daemon *daemon;
+	srv_loop loops[SRV_LOOPS_MAX];
+	size_t nloops;
 	int listen_fd;
 	char bind[64];
 	gw_provider *provider;
@@ -53,6 +71,11 @@ struct srv_server {
 	uint8_t token_digest[GW_SHA256_LEN]; /* SHA-256 of the trimmed token */
 	uint64_t body_limit;            /* 8 x max_input_chars */
 	/* /gateway/status cache, keyed by state.json's identity */
+	/* connections by client address, shared by every loop's daemon */
+	pthread_mutex_t conn_lock;
+	size_t nconns;
+	struct srv_peer *peers;         /* addresses with open connections */
+	size_t npeers, peers_cap;
 	pthread_mutex_t status_lock;
 	bool status_valid;
 	struct stat status_st;
@@ -63,6 +86,7 @@ struct srv_server {
 	pthread_cond_t cond;
 	struct srv_job *jobs;
 	size_t njobs;
+	size_t loops_quiesced;          /* loops that stopped accepting (stopping) */
 	pthread_t ticker;
 	bool ticker_running;
 };
@@ -101,6 +125,12 @@ enum MHD_Result srv_reply(struct MHD_Connection *c, srv_req *r, unsigned status,
     const char *ctype, const char *body, size_t n);
 /* Queues the JSON error body for e. */
 enum MHD_Result srv_reply_error(struct MHD_Connection *c, srv_req *r, const gw_resp_error *e);
+/* The loop running on this thread, or NULL. */
+srv_loop *srv_loop_current(void);
+/* Resumes c, a connection of loop l, from any thread: a loop in external
+ * polling mode is not woken by MHD itself, so another thread pokes it, and
+ * its own thread notes it so the loop runs MHD again before sleeping. */
+void srv_loop_resume(srv_loop *l, struct MHD_Connection *c);
 /* Logs one formatted line through the configured sink. */
 void srv_log(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Wakes srv_event_fd readers. */
