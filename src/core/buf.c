@@ -39,14 +39,6 @@ gw_buf_puts(gw_buf *b, const char *s)
 }
 
 void
-gw_buf_putc(gw_buf *b, char c)
-{
-	gw_buf_reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
-}
-
-void
 gw_buf_vprintf(gw_buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

@@ -26,8 +26,16 @@ void gw_buf_reserve(gw_buf *b, size_t n);
 void gw_buf_append(gw_buf *b, const void *p, size_t n);
 /* Appends the C string s. */
 void gw_buf_puts(gw_buf *b, const char *s);
-/* Appends one byte. */
-void gw_buf_putc(gw_buf *b, char c);
+/* Appends one byte.  Inline: the JSON writer calls it for every
+ * separator, so the common case (room left) must not be a call. */
+static inline void
+gw_buf_putc(gw_buf *b, char c)
+{
+	if (b->cap - b->len <= 1)
+		gw_buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
 /* Appends formatted text (vsnprintf semantics). */
 void gw_buf_printf(gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gw_buf_vprintf(gw_buf *b, const char *fmt, va_list ap);

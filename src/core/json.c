@@ -242,17 +242,32 @@ void gw_jw_kstr(gw_jw *w, const char *k, const char *s) { gw_jw_key(w, k); gw_jw
 void gw_jw_ku64(gw_jw *w, const char *k, uint64_t v) { gw_jw_key(w, k); gw_jw_u64(w, v); }
 void gw_jw_kbool(gw_jw *w, const char *k, bool v) { gw_jw_key(w, k); gw_jw_bool(w, v); }
 
+/* The bytes a JSON string cannot hold as they are: controls, '"', '\\'. */
+static const unsigned char gw_json_special[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1, [0x07] = 1,
+	[0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1,
+	[0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1,
+	['"'] = 1, ['\\'] = 1,
+};
+
 void
 gw_json_escape(gw_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	gw_buf_reserve(b, n + 2);
 	gw_buf_putc(b, '"');
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *rep = NULL;
+	size_t i = 0;
+	while (i < n) {
+		size_t run = i;
+		while (run < n && !gw_json_special[(unsigned char)s[run]])
+			run++;
+		gw_buf_append(b, s + i, run - i); /* the plain stretch, in one copy */
+		if (run == n)
+			break;
+		unsigned char c = (unsigned char)s[run];
 		char u[7];
+		const char *rep = u;
 		switch (c) {
 		case '"': rep = "\\\""; break;
 		case '\\': rep = "\\\\"; break;
@@ -262,21 +277,12 @@ gw_json_escape(gw_buf *b, const char *s, size_t n)
 		case '\b': rep = "\\b"; break;
 		case '\f': rep = "\\f"; break;
 		default:
-			if (c < 0x20) {
-				u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
-				u[4] = hex[c >> 4]; u[5] = hex[c & 15]; u[6] = '\0';
-				rep = u;
-			}
+			u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
+			u[4] = hex[c >> 4]; u[5] = hex[c & 15]; u[6] = '\0';
 		}
-		if (rep != NULL) {
-			gw_buf_append(b, s + i - run, run);
-			run = 0;
-			gw_buf_puts(b, rep);
-		} else {
-			run++;
-		}
+		gw_buf_puts(b, rep);
+		i = run + 1;
 	}
-	gw_buf_append(b, s + n - run, run);
 	gw_buf_putc(b, '"');
 }
 

@@ -992,6 +992,7 @@ gw_resp_builder_json(const gw_resp_builder *b, gw_buf *out)
 {
 	gw_jw w;
 	gw_jw_init(&w, out, false);
+	gw_buf_reserve(out, 2048); /* a small response fits: no regrowth */
 	gw_resp_write_response(&w, b);
 }
 
