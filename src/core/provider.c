@@ -70,6 +70,7 @@ struct gw_provider {
 	char *upstream_model;       /* "gpt-4o-mini" */
 	char *url;                  /* {base}/chat/completions */
 	char *auth;                 /* "Authorization: Bearer ..." or NULL */
+	struct curl_slist *hdrs0[2]; /* first-attempt headers: [0] JSON, [1] SSE */
 	uint64_t timeout_ms, max_retries;
 	gw_provider_attempt_fn attempt;
 	gw_provider_log_fn log;
@@ -96,6 +97,24 @@ void
 gw_provider_global_init(void)
 {
 	pthread_once(&gw_provider_once, gw_provider_curl_init);
+}
+
+/* The request headers of attempt n (from 0); the caller frees the list. */
+static struct curl_slist *
+gw_provider_headers(const gw_provider *p, bool stream, unsigned n)
+{
+	struct curl_slist *h = NULL;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, stream ? "Accept: text/event-stream" : "Accept: application/json");
+	if (p->auth)
+		h = curl_slist_append(h, p->auth);
+	char hdr[64];
+	snprintf(hdr, sizeof(hdr), "X-Tau-Retry-Attempt: %u", n);
+	h = curl_slist_append(h, hdr);
+	h = curl_slist_append(h, "Expect:");
+	if (h == NULL)
+		abort(); /* out of memory, like gw_xmalloc */
+	return h;
 }
 
 int
@@ -137,6 +156,8 @@ gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err)
 			gw_buf_printf(&a, "Authorization: Bearer %s", cfg->api_key);
 			p->auth = gw_buf_detach(&a);
 		}
+		p->hdrs0[0] = gw_provider_headers(p, false, 0);
+		p->hdrs0[1] = gw_provider_headers(p, true, 0);
 	}
 	p->wake_fd = -1;
 	*out = p;
@@ -161,6 +182,8 @@ gw_provider_free(gw_provider *p)
 	if (p->wake_fd >= 0)
 		close(p->wake_fd);
 	pthread_mutex_destroy(&p->lock);
+	curl_slist_free_all(p->hdrs0[0]);
+	curl_slist_free_all(p->hdrs0[1]);
 	if (p->auth) {
 		memset(p->auth, 0, strlen(p->auth));
 		free(p->auth);
@@ -345,7 +368,7 @@ struct gw_xfer {
 	uint64_t retry_at_ms;       /* waiting to retry when easy == NULL */
 	/* the current attempt */
 	CURL *easy;
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs;    /* a retry's own header list, else NULL */
 	char errbuf[CURL_ERROR_SIZE];
 	uint64_t attempt_ms, last_data_ms;
 	gw_chat_state st;
@@ -443,43 +466,49 @@ gw_provider_write_cb(char *buf, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* A new easy handle with the options every attempt shares. */
+static CURL *
+gw_provider_easy_new(const gw_provider *p)
+{
+	CURL *e = curl_easy_init();
+	if (e == NULL)
+		abort(); /* out of memory, like gw_xmalloc */
+	curl_easy_setopt(e, CURLOPT_URL, p->url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, gw_provider_write_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, gw_provider_header_cb);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(p->timeout_ms < 10000 ? p->timeout_ms : 10000));
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "tau-gateway/" TAU_VERSION);
+	return e;
+}
+
 /* Starts attempt x->attempt: an easy handle (a spare one when there is
- * one; it is not reset, since every attempt sets the same options and a
- * reset would free curl's buffers) added to the multi handle. */
+ * one; it is not reset, since a reset would free curl's buffers, and it
+ * keeps the shared options) added to the multi handle with this call's
+ * options. */
 static void
 gw_xfer_attempt_begin(gw_xfer *x)
 {
 	gw_provider *p = x->p;
 	gw_provider_engine *g = x->g;
-	CURL *e = g->nspare > 0 ? g->spare[--g->nspare] : curl_easy_init();
-	if (e == NULL)
-		abort(); /* out of memory, like gw_xmalloc */
-	struct curl_slist *hdrs = NULL;
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, x->stream ? "Accept: text/event-stream" : "Accept: application/json");
-	if (p->auth)
-		hdrs = curl_slist_append(hdrs, p->auth);
-	char hdr[64];
-	snprintf(hdr, sizeof(hdr), "X-Tau-Retry-Attempt: %u", x->attempt);
-	hdrs = curl_slist_append(hdrs, hdr);
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	x->hdrs = hdrs;
+	CURL *e = g->nspare > 0 ? g->spare[--g->nspare] : gw_provider_easy_new(p);
+	/* the first attempt's headers are made once per provider (curl only
+	 * reads them); a retry's carry its attempt number and are its own */
+	struct curl_slist *hdrs;
+	if (x->attempt == 0)
+		hdrs = p->hdrs0[x->stream];
+	else
+		hdrs = x->hdrs = gw_provider_headers(p, x->stream, x->attempt);
 	x->errbuf[0] = '\0';
-	curl_easy_setopt(e, CURLOPT_URL, p->url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req.data);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.len);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, gw_provider_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, gw_provider_header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(p->timeout_ms < 10000 ? p->timeout_ms : 10000));
-	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "tau-gateway/" TAU_VERSION);
 	x->easy = e;
 	x->attempt_ms = x->last_data_ms = gw_clock_mono_ms();
 	curl_multi_add_handle(g->multi, e);
@@ -565,7 +594,7 @@ gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
 	curl_multi_remove_handle(g->multi, x->easy);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(x->hdrs);
+	curl_slist_free_all(x->hdrs); /* NULL for the shared first-attempt list */
 	x->hdrs = NULL;
 	/* a connection in an unknown state is not reused */
 	if ((res == GW_XFER_OK || res == GW_XFER_STATUS) && g->nspare < GW_PROVIDER_SPARE_MAX)

@@ -470,7 +470,7 @@ enum MHD_Result
 srv_api_resume(struct MHD_Connection *c, srv_req *r)
 {
 	srv_job_finish_pending(r);
-	return srv_reply(c, r, r->result_status, r->result_type, r->result.data, r->result.len);
+	return srv_reply_result(c, r);
 }
 
 /* Starts a job that waits on nothing but the provider and returns at
@@ -586,7 +586,7 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 		srv_job_run(j);
 		srv_job_unref(j);
 		r->phase = SRV_PHASE_REPLIED;
-		return srv_reply(c, r, r->result_status, r->result_type, r->result.data, r->result.len);
+		return srv_reply_result(c, r);
 	}
 	r->phase = SRV_PHASE_WAITING;
 	/* MHD does not watch a suspended connection: the ticker peeks at the

@@ -102,6 +102,18 @@ srv_reply(struct MHD_Connection *c, srv_req *r, unsigned status, const char *cty
 	return srv_queue(c, r, status, resp, NULL);
 }
 
+enum MHD_Result
+srv_reply_result(struct MHD_Connection *c, srv_req *r)
+{
+	size_t n = r->result.len;
+	char *body = n ? gw_buf_detach(&r->result) : NULL;
+	struct MHD_Response *resp = body ? MHD_create_response_from_buffer(n, body, MHD_RESPMEM_MUST_FREE)
+	    : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->result_type);
+	r->bytes_out += n;
+	return srv_queue(c, r, r->result_status, resp, NULL);
+}
+
 static enum MHD_Result
 srv_reply_error_allow(struct MHD_Connection *c, srv_req *r, const gw_resp_error *e,
     const char *allow)
@@ -493,7 +505,7 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	}
 	switch (r->phase) {
 	case SRV_PHASE_READY:
-		return srv_reply(c, r, r->result_status, r->result_type, r->result.data, r->result.len);
+		return srv_reply_result(c, r);
 	case SRV_PHASE_PROVIDED:
 		return srv_api_resume(c, r);
 	case SRV_PHASE_NEW:

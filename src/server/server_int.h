@@ -123,6 +123,9 @@ typedef struct srv_req {
  * verdict. */
 enum MHD_Result srv_reply(struct MHD_Connection *c, srv_req *r, unsigned status,
     const char *ctype, const char *body, size_t n);
+/* Queues r->result (status r->result_status), handing its memory to MHD
+ * without a copy; r->result is left empty. */
+enum MHD_Result srv_reply_result(struct MHD_Connection *c, srv_req *r);
 /* Queues the JSON error body for e. */
 enum MHD_Result srv_reply_error(struct MHD_Connection *c, srv_req *r, const gw_resp_error *e);
 /* The loop running on this thread, or NULL. */
