@@ -7,7 +7,11 @@
 #   t_wait_line FILE REGEX [SECS]   wait (polling the file, bounded) for a line
 #   t_ok / t_fail / t_eq / t_match / t_contains   assertions that count
 #   t_done         prints "N passed, N failed" and exits non-zero on failure
-# Every process started with t_spawn is killed by PID on exit.
+# Every process started with t_spawn is killed by PID on exit.  Then any
+# sanitizer report that a process (started with t_spawn or not) wrote into
+# a file under $T fails the test, so a sanitizer build (scripts/test
+# --sanitize / --tsan) checks the servers and tools a test runs, not just
+# its own assertions.
 set -u
 TAU_SOURCE_DIR=${TAU_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 TAU_BIN=${TAU_BIN:-$TAU_SOURCE_DIR/build/tau-gateway}
@@ -17,12 +21,19 @@ T_PIDS=()
 T_PASS=0
 T_FAIL=0
 
+T_SANITIZER_RE='ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|SUMMARY: UndefinedBehaviorSanitizer'
 t_cleanup() {
-	local pid
+	local pid f bad=0
 	for pid in "${T_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	done
+	while IFS= read -r f; do
+		echo "not ok - sanitizer report in ${f#"$T"/}:" >&2
+		grep -m 5 -E -A 3 "$T_SANITIZER_RE" "$f" >&2
+		bad=1
+	done < <(grep -rlE "$T_SANITIZER_RE" "$T" 2>/dev/null)
 	rm -rf "$T"
+	[ "$bad" -eq 0 ] || exit 1
 }
 trap t_cleanup EXIT
 
