@@ -51,9 +51,8 @@ typedef enum { GW_PROVIDER_ECHO, GW_PROVIDER_OPENAI } gw_provider_kind;
 typedef struct gw_xfer gw_xfer;
 
 /* The transfer engine: one multi handle with its connection cache, an
- * epoll set of curl's sockets, curl's timer, the calls in flight or
- * waiting to retry and spare easy handles.  Only the thread that steps an
- * engine touches it. */
+ * epoll set of curl's sockets, the calls in flight or waiting to retry and
+ * spare easy handles.  Only the thread that steps an engine touches it. */
 struct gw_provider_engine {
 	gw_provider *p;
 	CURLM *multi;
@@ -117,6 +116,16 @@ gw_provider_headers(const gw_provider *p, bool stream, unsigned n)
 	return h;
 }
 
+/* Ends the transfer thread's poll; one write is enough however many come
+ * before it reads, since an eventfd only counts. */
+static void
+gw_provider_wake(gw_provider *p)
+{
+	uint64_t one = 1;
+	ssize_t w = write(p->wake_fd, &one, sizeof(one));
+	(void)w;
+}
+
 int
 gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err)
 {
@@ -174,9 +183,7 @@ gw_provider_free(gw_provider *p)
 	p->loop_stop = true;
 	pthread_mutex_unlock(&p->lock);
 	if (started) {
-		uint64_t one = 1;
-		ssize_t w = write(p->wake_fd, &one, sizeof(one));
-		(void)w;
+		gw_provider_wake(p);
 		pthread_join(p->loop, NULL); /* it ends every open call first */
 	}
 	if (p->wake_fd >= 0)
@@ -913,11 +920,8 @@ gw_provider_submit(gw_provider *p, gw_xfer *x)
 	bool wake = p->sleeping;
 	p->sleeping = false;
 	pthread_mutex_unlock(&p->lock);
-	if (wake) {
-		uint64_t one = 1;
-		ssize_t w = write(p->wake_fd, &one, sizeof(one));
-		(void)w;
-	}
+	if (wake)
+		gw_provider_wake(p);
 }
 
 /* ---- the interface ------------------------------------------------------------ */
