@@ -484,3 +484,19 @@ gw_lock_release(gw_lock *l)
 		l->fd = -1;
 	}
 }
+
+void
+gw_fs_eventfd_signal(int fd)
+{
+	uint64_t one = 1;
+	ssize_t w = write(fd, &one, sizeof(one));
+	(void)w;
+}
+
+void
+gw_fs_eventfd_drain(int fd)
+{
+	uint64_t v;
+	ssize_t r = read(fd, &v, sizeof(v));
+	(void)r;
+}

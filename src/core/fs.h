@@ -64,6 +64,12 @@ int gw_fs_write_all(int fd, const void *data, size_t n, const char *path, gw_err
  * killed writer left (no '\n') is cut off first. */
 int gw_fs_append(const char *path, const void *data, size_t n, gw_err *err);
 
+/* An eventfd that wakes a poll loop.  signal adds one (a saturated
+ * counter is already readable, so a failed write is no loss); drain reads
+ * it back to zero.  Both never block on a descriptor made EFD_NONBLOCK. */
+void gw_fs_eventfd_signal(int fd);
+void gw_fs_eventfd_drain(int fd);
+
 /* Returns true when path exists (any type). */
 bool gw_fs_exists(const char *path);
 /* Returns true when path is a regular file. */

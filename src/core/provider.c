@@ -19,6 +19,7 @@
 #include "core/provider.h"
 #include "core/chat.h"
 #include "core/clock.h"
+#include "core/fs.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/mem.h"
@@ -121,9 +122,7 @@ gw_provider_headers(const gw_provider *p, bool stream, unsigned n)
 static void
 gw_provider_wake(gw_provider *p)
 {
-	uint64_t one = 1;
-	ssize_t w = write(p->wake_fd, &one, sizeof(one));
-	(void)w;
+	gw_fs_eventfd_signal(p->wake_fd);
 }
 
 int
@@ -878,11 +877,8 @@ gw_provider_loop(void *arg)
 			continue;
 		struct pollfd pf[2] = { { g->epfd, POLLIN, 0 }, { p->wake_fd, POLLIN, 0 } };
 		int t = gw_provider_engine_timeout(g);
-		if (poll(pf, 2, t < 0 ? GW_PROVIDER_IDLE_MS : t) > 0 && (pf[1].revents & POLLIN)) {
-			uint64_t v;
-			ssize_t r = read(p->wake_fd, &v, sizeof(v));
-			(void)r;
-		}
+		if (poll(pf, 2, t < 0 ? GW_PROVIDER_IDLE_MS : t) > 0 && (pf[1].revents & POLLIN))
+			gw_fs_eventfd_drain(p->wake_fd);
 		pthread_mutex_lock(&p->lock);
 		p->sleeping = false;
 		pthread_mutex_unlock(&p->lock);

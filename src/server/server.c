@@ -73,9 +73,7 @@ srv_notify(srv_server *s)
 {
 	if (s->event_fd < 0 || atomic_exchange(&s->notify_pending, true))
 		return;
-	uint64_t one = 1;
-	ssize_t w = write(s->event_fd, &one, sizeof(one));
-	(void)w; /* EAGAIN: the counter is already non-zero, readers will wake */
+	gw_fs_eventfd_signal(s->event_fd);
 }
 
 static enum MHD_Result
@@ -657,9 +655,7 @@ srv_loop_current(void)
 static void
 srv_loop_wake(srv_loop *l)
 {
-	uint64_t one = 1;
-	ssize_t w = write(l->wake_fd, &one, sizeof(one));
-	(void)w;
+	gw_fs_eventfd_signal(l->wake_fd);
 }
 
 void
@@ -710,9 +706,7 @@ srv_loop_main(void *arg)
 		bool mhd = n <= 0, eng = n <= 0;
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.fd == l->wake_fd) {
-				uint64_t v;
-				ssize_t r = read(l->wake_fd, &v, sizeof(v));
-				(void)r;
+				gw_fs_eventfd_drain(l->wake_fd);
 				mhd = true; /* a resume from another thread */
 			} else if (l->engine && ev[i].data.fd == gw_provider_engine_fd(l->engine)) {
 				eng = true;

@@ -136,14 +136,6 @@ tui_signals_restore(void)
 /* ---- helpers ------------------------------------------------------------ */
 
 static void
-tui_wake(int fd)
-{
-	uint64_t one = 1;
-	ssize_t w = write(fd, &one, sizeof(one));
-	(void)w; /* a saturated eventfd is already readable */
-}
-
-static void
 tui_drain(int fd)
 {
 	char buf[4096];
@@ -211,7 +203,7 @@ tui_job_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
 		j->last_poke_ms = now;
 	pthread_mutex_unlock(&j->mu);
 	if (poke)
-		tui_wake(j->wake_fd);
+		gw_fs_eventfd_signal(j->wake_fd);
 }
 
 static void *
@@ -222,7 +214,7 @@ tui_job_main(void *arg)
 	pthread_mutex_lock(&j->mu);
 	j->finished = true;
 	pthread_mutex_unlock(&j->mu);
-	tui_wake(j->wake_fd);
+	gw_fs_eventfd_signal(j->wake_fd);
 	return NULL;
 }
 
@@ -1044,9 +1036,7 @@ tui_loop(tui_app *app)
 		if (fds[TUI_FD_INOTIFY].revents & POLLIN)
 			tui_inotify(app);
 		if (app->srv != NULL && (fds[TUI_FD_SERVER].revents & POLLIN)) {
-			uint64_t v;
-			ssize_t r = read(srv_event_fd(app->srv), &v, sizeof(v));
-			(void)r;
+			gw_fs_eventfd_drain(srv_event_fd(app->srv));
 			srv_get_stats(app->srv, &app->ui.srv);
 			app->dirty = true;
 		}

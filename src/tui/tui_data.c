@@ -231,11 +231,8 @@ tui_log_add(tui_log *log, const char *line)
 	}
 	pthread_mutex_unlock(&log->mu);
 	gw_buf_free(&stamp);
-	if (log->wake_fd >= 0) {
-		uint64_t one = 1;
-		ssize_t w = write(log->wake_fd, &one, sizeof(one));
-		(void)w; /* a full eventfd already wakes the loop */
-	}
+	if (log->wake_fd >= 0)
+		gw_fs_eventfd_signal(log->wake_fd);
 }
 
 void
