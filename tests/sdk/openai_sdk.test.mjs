@@ -115,3 +115,36 @@ test('an unknown previous_response_id is a BadRequestError with code previous_re
     return true;
   });
 });
+
+// ---- through an openai/* model: the SDK -> tau-gateway -> the upstream stub.
+// GATEWAY_UPSTREAM_URL is a second gateway in front of tests/stub (mode ok).
+const upURL = process.env.GATEWAY_UPSTREAM_URL;
+const up = upURL ? new OpenAI({ apiKey: process.env.GATEWAY_TOKEN, baseURL: `${upURL}/v1`, maxRetries: 0 }) : null;
+
+test('upstream: responses.create is translated both ways', { skip: !up && 'no upstream gateway' }, async () => {
+  const r = await up.responses.create({ model: 'gpt-4o-mini', input: 'hi upstream' });
+  assert.equal(r.status, 'completed');
+  assert.equal(r.output_text, 'stub reply: hi upstream');
+  assert.equal(r.model, 'openai/stub-model');
+});
+
+test('upstream: a tool call and its result, then streamed text', { skip: !up && 'no upstream gateway' }, async () => {
+  const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+  const first = await up.responses.create({ model: 'm', input: 'weather?', tools, store: false });
+  const call = first.output.find((o) => o.type === 'function_call');
+  assert.equal(call.name, 'get_weather');
+  assert.equal(call.call_id, 'call_stub_1');
+  assert.deepEqual(JSON.parse(call.arguments), { city: 'Paris' });
+  const stream = up.responses.stream({
+    model: 'm',
+    input: [
+      { role: 'user', content: 'weather?' },
+      { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+      { type: 'function_call_output', call_id: call.call_id, output: 'sunny' },
+    ],
+    tools,
+  });
+  const final = await stream.finalResponse();
+  assert.equal(final.status, 'completed');
+  assert.equal(final.output_text, 'stub saw tool result: sunny');
+});
