@@ -7,14 +7,14 @@
  * reports as text or JSON; it must not implement gateway behaviour itself.
  */
 #include "cli/cli.h"
-#include "core/chanstore.h"
-#include "core/clock.h"
-#include "core/fs.h"
-#include "core/mem.h"
-#include "core/runner.h"
-#include "core/service.h"
-#include "core/status.h"
-#include "core/str.h"
+#include "core/gateway/chanstore.h"
+#include "core/base/clock.h"
+#include "core/base/fs.h"
+#include "core/base/mem.h"
+#include "core/gateway/runner.h"
+#include "core/gateway/service.h"
+#include "core/gateway/status.h"
+#include "core/base/str.h"
 #include "server/server.h"
 #include "tui/tui.h"
 

@@ -20,11 +20,11 @@
  * call.
  */
 #include "server/api.h"
-#include "core/clock.h"
-#include "core/json.h"
-#include "core/mem.h"
-#include "core/respstore.h"
-#include "core/session.h"
+#include "core/base/clock.h"
+#include "core/base/json.h"
+#include "core/base/mem.h"
+#include "core/openresponses/respstore.h"
+#include "core/openresponses/session.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -23,12 +23,12 @@
 #include "server/server.h"
 #include "server/api.h"
 #include "server/server_int.h"
-#include "core/clock.h"
-#include "core/fs.h"
-#include "core/hash.h"
-#include "core/json.h"
-#include "core/mem.h"
-#include "core/service.h"
+#include "core/base/clock.h"
+#include "core/base/fs.h"
+#include "core/base/hash.h"
+#include "core/base/json.h"
+#include "core/base/mem.h"
+#include "core/gateway/service.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

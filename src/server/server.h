@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/err.h"
+#include "core/base/err.h"
 
 /* Log sink: one line, no newline.  NULL = stderr.  Called from server
  * threads; it must be thread-safe.  MHD and libcurl messages go here too,

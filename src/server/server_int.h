@@ -18,10 +18,10 @@
 
 #include <microhttpd.h>
 
-#include "core/buf.h"
-#include "core/hash.h"
-#include "core/provider.h"
-#include "core/responses.h"
+#include "core/base/buf.h"
+#include "core/base/hash.h"
+#include "core/openresponses/provider.h"
+#include "core/openresponses/responses.h"
 #include "server/metrics.h"
 #include "server/server.h"
 #include "server/workq.h"

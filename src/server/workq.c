@@ -3,7 +3,7 @@
  * sleep on a condition variable (no polling); the queue never drops a job.
  */
 #include "server/workq.h"
-#include "core/mem.h"
+#include "core/base/mem.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -14,11 +14,11 @@
  * mode on any exit path it controls.
  */
 #include "tui/tui.h"
-#include "core/clock.h"
-#include "core/fs.h"
-#include "core/json.h"
-#include "core/mem.h"
-#include "core/runner.h"
+#include "core/base/clock.h"
+#include "core/base/fs.h"
+#include "core/base/json.h"
+#include "core/base/mem.h"
+#include "core/gateway/runner.h"
 #include "server/server.h"
 #include "tui/tui_cmd.h"
 #include "tui/tui_data.h"

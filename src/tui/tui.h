@@ -6,7 +6,7 @@
 #define TUI_TUI_H
 
 #include "cli/cli.h"
-#include "core/err.h"
+#include "core/base/err.h"
 
 /* Runs the console until the operator quits.  The terminal is restored on
  * every exit path before this returns.  Returns the exit status; err holds

@@ -7,7 +7,7 @@
  */
 #include "tui/tui_cmd.h"
 #include "cli/cli.h"
-#include "core/mem.h"
+#include "core/base/mem.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "core/buf.h"
-#include "core/err.h"
+#include "core/base/buf.h"
+#include "core/base/err.h"
 
 typedef enum tui_line_kind {
 	TUI_LINE_EMPTY,     /* blank line: nothing to do */

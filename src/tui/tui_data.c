@@ -7,11 +7,11 @@
  * terminal; the log ring is the only part used from other threads.
  */
 #include "tui/tui_data.h"
-#include "core/clock.h"
-#include "core/events.h"
-#include "core/fs.h"
-#include "core/mem.h"
-#include "core/state.h"
+#include "core/base/clock.h"
+#include "core/gateway/events.h"
+#include "core/base/fs.h"
+#include "core/base/mem.h"
+#include "core/gateway/state.h"
 
 #include <errno.h>
 #include <fcntl.h>

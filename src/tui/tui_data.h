@@ -12,10 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/err.h"
-#include "core/guardrail.h"
-#include "core/health.h"
-#include "core/service.h"
+#include "core/base/err.h"
+#include "core/gateway/guardrail.h"
+#include "core/gateway/health.h"
+#include "core/gateway/service.h"
 #include "tui/tui_render.h"
 
 /* ---- posture ------------------------------------------------------------ */

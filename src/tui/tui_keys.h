@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "core/buf.h"
+#include "core/base/buf.h"
 
 typedef enum tui_cmd {
 	TUI_CMD_NONE,

@@ -10,8 +10,8 @@
  */
 #include "tui/tui_prompt.h"
 #include "cli/cli.h"
-#include "core/buf.h"
-#include "core/mem.h"
+#include "core/base/buf.h"
+#include "core/base/mem.h"
 #include "tui/tui_cmd.h"
 
 #include <errno.h>

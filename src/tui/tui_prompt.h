@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/err.h"
+#include "core/base/err.h"
 
 typedef enum tui_prompt_kind {
 	TUI_PROMPT_COMMAND,   /* ':' - words and flag lines; completion, history */

@@ -6,7 +6,7 @@
  * curses, read files or keep state between calls.
  */
 #include "tui/tui_render.h"
-#include "core/json.h"
+#include "core/base/json.h"
 
 #include <ctype.h>
 #include <stdio.h>

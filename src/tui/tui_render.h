@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/buf.h"
+#include "core/base/buf.h"
 
 /* How close a gauge is to its threshold; the screen picks the colour. */
 typedef enum tui_level {

@@ -8,7 +8,7 @@
  * of colours.
  */
 #include "tui/tui_screen.h"
-#include "core/mem.h"
+#include "core/base/mem.h"
 #include "tui/tui_cmd.h"
 #include "tui/tui_prompt.h"
 #include "tui/tui_render.h"

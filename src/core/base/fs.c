@@ -1,0 +1,502 @@
+/*
+ * fs.c - durable writes, appends and the state-directory lock.
+ *
+ * Must never leave a partially written target file behind: whole files go
+ * through a temp file and rename; appends are single write(2) calls on an
+ * O_APPEND descriptor, made under the state lock by their callers.
+ */
+#include "core/base/fs.h"
+#include "core/base/clock.h"
+#include "core/base/mem.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *
+gw_path_join(const char *a, const char *b)
+{
+	gw_buf out = GW_BUF_INIT;
+	gw_buf_puts(&out, a);
+	if (out.len > 0 && out.data[out.len - 1] != '/')
+		gw_buf_putc(&out, '/');
+	gw_buf_puts(&out, b);
+	return gw_buf_detach(&out);
+}
+
+static int
+gw_fs_class(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+		return GW_EXIT_NOINPUT;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+	case ENOSPC:
+	case EEXIST:
+		return GW_EXIT_CANTCREAT;
+	default:
+		return GW_EXIT_IOERR;
+	}
+}
+
+int
+gw_fs_mkdirs(const char *dir, gw_err *err)
+{
+	char *p = gw_xstrdup(dir);
+	size_t n = strlen(p);
+	int rc = 0;
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		char saved = p[i];
+		p[i] = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			int e = errno;
+			rc = gw_err_set(err, -e, GW_EXIT_CANTCREAT,
+			    "cannot create directory %s: %s", p, strerror(e));
+			break;
+		}
+		p[i] = saved;
+	}
+	if (rc == 0 && !gw_fs_is_dir(dir))
+		rc = gw_err_set(err, -ENOTDIR, GW_EXIT_CANTCREAT,
+		    "cannot create directory %s: a file is in the way", dir);
+	free(p);
+	return rc;
+}
+
+int
+gw_fs_read_file(const char *path, gw_buf *out, gw_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		int e = errno;
+		return gw_err_set(err, -e, e == ENOENT ? GW_EXIT_NOINPUT : GW_EXIT_IOERR,
+		    "cannot read %s: %s", path, strerror(e));
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		gw_buf_reserve(out, (size_t)st.st_size);
+	for (;;) {
+		gw_buf_reserve(out, 65536);
+		ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s: %s",
+			    path, strerror(e));
+		}
+		out->len += (size_t)r;
+		out->data[out->len] = '\0';
+	}
+	close(fd);
+	return 0;
+}
+
+int
+gw_fs_write_all(int fd, const void *data, size_t n, const char *path, gw_err *err)
+{
+	const char *p = data;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ?
+			    GW_EXIT_IOERR : gw_fs_class(e), "cannot write %s: %s", path, strerror(e));
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+gw_fs_fsync_dir(const char *path)
+{
+	char *dir = gw_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL) {
+		free(dir);
+		dir = gw_xstrdup(".");
+	} else if (slash == dir) {
+		slash[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd == -1)
+		return -errno;
+	int rc = fsync(fd) == -1 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+/* Writes data to a fresh temp file beside path (name in tmp), fsyncing it
+ * when sync is set.  0 or -errno with err set; no temp is left on failure. */
+static int
+gw_fs_write_temp(const char *path, const void *data, size_t n, bool sync, char *tmp,
+    size_t tmpsz, gw_err *err)
+{
+	static atomic_uint seq;
+	const char *base = strrchr(path, '/');
+	size_t dirlen = base ? (size_t)(base - path) + 1 : 0;
+	base = base ? base + 1 : path;
+	int len = snprintf(tmp, tmpsz, "%.*s.%s" GW_FS_TEMP_MARK "%ld-%u-%llu", (int)dirlen, path,
+	    base, (long)getpid(), atomic_fetch_add(&seq, 1),
+	    (unsigned long long)gw_clock_mono_ns());
+	if (len < 0 || (size_t)len >= tmpsz)
+		return gw_err_set(err, -ENAMETOOLONG, GW_EXIT_CANTCREAT, "path too long: %s", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		int e = errno;
+		return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ?
+		    GW_EXIT_CANTCREAT : gw_fs_class(e), "cannot write %s: %s", path, strerror(e));
+	}
+	int rc = gw_fs_write_all(fd, data, n, path, err);
+	if (rc == 0 && sync && fsync(fd) == -1) {
+		int e = errno;
+		rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot sync %s: %s", path, strerror(e));
+	}
+	if (close(fd) == -1 && rc == 0) {
+		int e = errno;
+		rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot write %s: %s", path, strerror(e));
+	}
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+static int
+gw_fs_rename(const char *tmp, const char *path, gw_err *err)
+{
+	if (rename(tmp, path) == -1) {
+		int e = errno;
+		unlink(tmp);
+		return gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot replace %s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
+int
+gw_fs_write_atomic(const char *path, const void *data, size_t n, gw_err *err)
+{
+	char tmp[PATH_MAX];
+	int rc = gw_fs_write_temp(path, data, n, true, tmp, sizeof(tmp), err);
+	if (rc == 0)
+		rc = gw_fs_rename(tmp, path, err);
+	if (rc == 0)
+		gw_fs_fsync_dir(path);
+	return rc;
+}
+
+struct gw_fs_batch {
+	char **tmp, **path;
+	size_t n, cap;
+};
+
+gw_fs_batch *
+gw_fs_batch_new(void)
+{
+	return gw_xcalloc(1, sizeof(gw_fs_batch));
+}
+
+int
+gw_fs_batch_add(gw_fs_batch *b, const char *path, const void *data, size_t n, gw_err *err)
+{
+	char tmp[PATH_MAX];
+	int rc = gw_fs_write_temp(path, data, n, false, tmp, sizeof(tmp), err);
+	if (rc != 0)
+		return rc;
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->tmp = gw_xrealloc(b->tmp, b->cap * sizeof(*b->tmp));
+		b->path = gw_xrealloc(b->path, b->cap * sizeof(*b->path));
+	}
+	b->tmp[b->n] = gw_xstrdup(tmp);
+	b->path[b->n] = gw_xstrdup(path);
+	b->n++;
+	return 0;
+}
+
+/* syncfs(2) on the file system holding path. */
+static int
+gw_fs_syncfs(const char *path, gw_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || syncfs(fd) == -1) {
+		int e = errno;
+		if (fd != -1)
+			close(fd);
+		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot sync %s: %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+int
+gw_fs_batch_commit(gw_fs_batch *b, gw_err *err)
+{
+	if (b->n == 0)
+		return 0;
+	/* one sync makes every temp's data durable before any rename ... */
+	int rc = gw_fs_syncfs(b->tmp[0], err);
+	size_t i = 0;
+	for (; rc == 0 && i < b->n; i++) {
+		rc = gw_fs_rename(b->tmp[i], b->path[i], err);
+		free(b->tmp[i]);
+		b->tmp[i] = NULL;
+	}
+	/* ... and one more makes the renames durable */
+	if (rc == 0)
+		rc = gw_fs_syncfs(b->path[0], err);
+	return rc;
+}
+
+void
+gw_fs_batch_free(gw_fs_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->tmp[i] != NULL) {
+			unlink(b->tmp[i]);
+			free(b->tmp[i]);
+		}
+		free(b->path[i]);
+	}
+	free(b->tmp);
+	free(b->path);
+	free(b);
+}
+
+int
+gw_fs_remove_stale_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	int removed = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' && strstr(e->d_name, GW_FS_TEMP_MARK) != NULL &&
+		    unlinkat(dirfd(d), e->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
+int
+gw_fs_open_append(const char *path, gw_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		int e = errno;
+		return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ?
+		    GW_EXIT_CANTCREAT : gw_fs_class(e), "cannot open %s for appending: %s",
+		    path, strerror(e));
+	}
+	return fd;
+}
+
+/*
+ * A write(2) to a regular file is not atomic against SIGKILL: the kernel
+ * copies page by page and stops between pages when a fatal signal is
+ * pending, so a killed writer can leave a partial last record.  Every
+ * appender holds the lock all writers of the file hold, so a last line
+ * without '\n' can only be such a remnant: cut it off before appending.
+ * Returns 0 or -errno.
+ */
+static int
+gw_fs_cut_torn_tail(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) == -1)
+		return -errno;
+	off_t end = st.st_size;
+	char c;
+	if (end == 0 || (pread(fd, &c, 1, end - 1) == 1 && c == '\n'))
+		return 0;
+	char block[4096];
+	off_t keep = 0;
+	for (off_t pos = end; pos > 0 && keep == 0;) {
+		size_t n = pos > (off_t)sizeof(block) ? sizeof(block) : (size_t)pos;
+		pos -= (off_t)n;
+		if (pread(fd, block, n, pos) != (ssize_t)n)
+			return -EIO;
+		for (size_t i = n; i > 0; i--) {
+			if (block[i - 1] == '\n') {
+				keep = pos + (off_t)i;
+				break;
+			}
+		}
+	}
+	return ftruncate(fd, keep) == -1 ? -errno : 0;
+}
+
+int
+gw_fs_append(const char *path, const void *data, size_t n, gw_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		int e = errno;
+		return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ?
+		    GW_EXIT_CANTCREAT : gw_fs_class(e), "cannot open %s for appending: %s",
+		    path, strerror(e));
+	}
+	int rc = gw_fs_cut_torn_tail(fd);
+	if (rc != 0)
+		rc = gw_err_set(err, rc, GW_EXIT_IOERR, "cannot repair the torn end of %s: %s", path,
+		    strerror(-rc));
+	else
+		rc = gw_fs_write_all(fd, data, n, path, err);
+	close(fd);
+	return rc;
+}
+
+bool
+gw_fs_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+bool
+gw_fs_is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool
+gw_fs_is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Opens and flocks path (which it frees); dir only names the lock in messages. */
+static int
+gw_lock_open_path(gw_lock *l, const char *dir, char *path, int op, gw_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		int e = errno;
+		gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot open lock file %s: %s",
+		    path, strerror(e));
+		free(path);
+		return -e;
+	}
+	while (flock(fd, op) == -1) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK) {
+			gw_err_set(err, -e, GW_EXIT_UNAVAILABLE,
+			    "state directory %s is locked by another process", dir);
+		} else {
+			gw_err_set(err, -e, GW_EXIT_IOERR, "cannot lock %s: %s", path, strerror(e));
+		}
+		free(path);
+		return -e;
+	}
+	free(path);
+	l->fd = fd;
+	return 0;
+}
+
+static int
+gw_lock_open(gw_lock *l, const char *dir, int op, gw_err *err)
+{
+	l->fd = -1;
+	int rc = gw_fs_mkdirs(dir, err);
+	if (rc != 0)
+		return rc;
+	return gw_lock_open_path(l, dir, gw_path_join(dir, ".lock"), op, err);
+}
+
+int
+gw_lock_acquire_file(gw_lock *l, const char *path, gw_err *err)
+{
+	l->fd = -1;
+	return gw_lock_open_path(l, path, gw_xstrdup(path), LOCK_EX, err);
+}
+
+int
+gw_lock_acquire_file_wait(gw_lock *l, const char *path, uint64_t wait_ms,
+    const atomic_bool *cancel, gw_err *err)
+{
+	uint64_t start = gw_clock_mono_ms(), nap = 1;
+	for (;;) {
+		l->fd = -1;
+		int rc = gw_lock_open_path(l, path, gw_xstrdup(path), LOCK_EX | LOCK_NB, err);
+		if (rc != -EWOULDBLOCK)
+			return rc;
+		if (cancel != NULL && atomic_load(cancel))
+			return gw_err_set(err, -ECANCELED, GW_EXIT_UNAVAILABLE,
+			    "gave up waiting for the lock %s", path);
+		uint64_t waited = gw_clock_mono_ms() - start;
+		if (waited >= wait_ms)
+			return gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
+			    "%s is still locked after %llu ms", path, (unsigned long long)wait_ms);
+		gw_clock_sleep_ms(nap < wait_ms - waited ? nap : wait_ms - waited);
+		nap = nap * 2 > 10 ? 10 : nap * 2;
+	}
+}
+
+int
+gw_lock_acquire(gw_lock *l, const char *dir, gw_err *err)
+{
+	return gw_lock_open(l, dir, LOCK_EX, err);
+}
+
+int
+gw_lock_try(gw_lock *l, const char *dir, gw_err *err)
+{
+	return gw_lock_open(l, dir, LOCK_EX | LOCK_NB, err);
+}
+
+void
+gw_lock_release(gw_lock *l)
+{
+	if (l->fd >= 0) {
+		flock(l->fd, LOCK_UN);
+		close(l->fd);
+		l->fd = -1;
+	}
+}
+
+void
+gw_fs_eventfd_signal(int fd)
+{
+	uint64_t one = 1;
+	ssize_t w = write(fd, &one, sizeof(one));
+	(void)w;
+}
+
+void
+gw_fs_eventfd_drain(int fd)
+{
+	uint64_t v;
+	ssize_t r = read(fd, &v, sizeof(v));
+	(void)r;
+}

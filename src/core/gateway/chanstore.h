@@ -1,0 +1,48 @@
+/*
+ * chanstore.h - the per-actor channel store:
+ * <root>/<transport>/<channel>/{log.jsonl,context.jsonl,MEMORY.md,schema.json}.
+ *
+ * Names are sanitised ([A-Za-z0-9._-], no leading '.' or '_', at most 128
+ * bytes) so no input can escape the root.  Inspection is read-only.
+ */
+#ifndef GW_CHANSTORE_H
+#define GW_CHANSTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/base/fs.h"
+
+#define GW_CHANSTORE_NAME_MAX 128
+
+/* Appends the sanitised form of name to out. */
+void gw_chanstore_sanitize(const char *name, gw_buf *out);
+/* Returns malloc'ed <root>/<sanitize(transport)>/<sanitize(channel)>; caller frees. */
+char *gw_chanstore_dir(const char *root, const char *transport, const char *channel);
+/* Creates the channel directory and its schema.json if missing (through
+ * batch when it is not NULL, else with its own atomic write); an existing
+ * schema.json must have schema_version 1 (else -EINVAL, 65).  The caller
+ * holds the state lock, so temp files a killed writer left are removed. */
+int gw_chanstore_open(const char *dir, const char *transport, const char *channel,
+    gw_fs_batch *batch, gw_err *err);
+
+typedef struct gw_chanstore_report {
+	char transport[256];
+	char channel_id[256];
+	char dir[1024];
+	uint64_t log_records, context_records;
+	uint64_t invalid_log_lines, invalid_context_lines;
+	uint64_t artifact_records, invalid_artifact_lines, active_artifacts, expired_artifacts;
+	bool memory_exists;
+	uint64_t memory_bytes;
+} gw_chanstore_report;
+
+/* Inspects "<transport>/<channel_id>" under root without creating anything.
+ * Bad ref: -EINVAL (64); missing channel dir: -ENOENT (66). */
+int gw_chanstore_inspect(const char *root, const char *ref, gw_chanstore_report *out, gw_err *err);
+/* Appends the "channel store inspect: ..." line (no newline). */
+void gw_chanstore_report_text(const gw_chanstore_report *r, gw_buf *out);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * journal.c - the runner's cycle journal (see journal.h).  This module
+ * must never truncate a file that is not listed, nor follow a listed path
+ * out of the state directory.
+ */
+#include "core/gateway/journal.h"
+#include "core/base/buf.h"
+#include "core/base/fs.h"
+#include "core/base/mem.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define GW_JOURNAL_MAGIC "tau-gateway cycle journal 1 "
+
+struct gw_journal {
+	char *dir;
+	gw_buf text;
+};
+
+gw_journal *
+gw_journal_new(const char *state_dir, uint64_t stamp)
+{
+	gw_journal *j = gw_xcalloc(1, sizeof(*j));
+	j->dir = gw_xstrdup(state_dir);
+	gw_buf_printf(&j->text, GW_JOURNAL_MAGIC "%" PRIu64 "\n", stamp);
+	return j;
+}
+
+void
+gw_journal_free(gw_journal *j)
+{
+	if (j == NULL)
+		return;
+	gw_buf_free(&j->text);
+	free(j->dir);
+	free(j);
+}
+
+/* Size of the file through its last '\n' (0 when missing or none). */
+static int
+gw_journal_clean_size(const char *path, uint64_t *out)
+{
+	*out = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -errno;
+	struct stat st;
+	if (fstat(fd, &st) == -1) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	char block[4096];
+	off_t pos = st.st_size;
+	while (pos > 0) {
+		size_t n = pos > (off_t)sizeof(block) ? sizeof(block) : (size_t)pos;
+		pos -= (off_t)n;
+		if (pread(fd, block, n, pos) != (ssize_t)n) {
+			close(fd);
+			return -EIO;
+		}
+		for (size_t i = n; i > 0; i--) {
+			if (block[i - 1] == '\n') {
+				*out = (uint64_t)pos + i;
+				close(fd);
+				return 0;
+			}
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* A listed path must stay inside the state directory. */
+static bool
+gw_journal_path_ok(const char *rel)
+{
+	if (rel[0] == '\0' || rel[0] == '/')
+		return false;
+	for (const char *p = rel; *p; p++)
+		if (p[0] == '.' && p[1] == '.' && (p == rel || p[-1] == '/') && (p[2] == '/' || p[2] == '\0'))
+			return false;
+	return strchr(rel, '\n') == NULL;
+}
+
+int
+gw_journal_add(gw_journal *j, const char *relpath, gw_err *err)
+{
+	if (!gw_journal_path_ok(relpath))
+		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "journal path %s leaves the state directory",
+		    relpath);
+	char *path = gw_path_join(j->dir, relpath);
+	uint64_t size;
+	int rc = gw_journal_clean_size(path, &size);
+	if (rc != 0)
+		gw_err_set(err, rc, GW_EXIT_IOERR, "cannot read %s: %s", path, strerror(-rc));
+	else
+		gw_buf_printf(&j->text, "%" PRIu64 " %s\n", size, relpath);
+	free(path);
+	return rc;
+}
+
+int
+gw_journal_write(gw_journal *j, gw_err *err)
+{
+	char *path = gw_path_join(j->dir, GW_JOURNAL_FILE);
+	int rc = gw_fs_write_atomic(path, j->text.data, j->text.len, err);
+	free(path);
+	return rc;
+}
+
+void
+gw_journal_commit(const char *state_dir)
+{
+	char *path = gw_path_join(state_dir, GW_JOURNAL_FILE);
+	unlink(path);
+	free(path);
+}
+
+int
+gw_journal_recover(const char *state_dir, uint64_t committed_stamp, unsigned *rolled_back,
+    gw_err *err)
+{
+	*rolled_back = 0;
+	char *path = gw_path_join(state_dir, GW_JOURNAL_FILE);
+	gw_buf text = GW_BUF_INIT;
+	int rc = gw_fs_read_file(path, &text, err);
+	if (rc == -ENOENT) {
+		gw_err_clear(err);
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	const char *p = gw_buf_cstr(&text);
+	size_t ml = strlen(GW_JOURNAL_MAGIC);
+	char *end;
+	if (strncmp(p, GW_JOURNAL_MAGIC, ml) != 0) {
+		rc = gw_err_set(err, -EINVAL, GW_EXIT_DATAERR, "%s is not a cycle journal", path);
+		goto out;
+	}
+	uint64_t stamp = strtoull(p + ml, &end, 10);
+	if (*end != '\n') {
+		rc = gw_err_set(err, -EINVAL, GW_EXIT_DATAERR, "%s: bad header", path);
+		goto out;
+	}
+	if (stamp != committed_stamp) {
+		/* the cycle died before its state was saved: undo its appends */
+		for (p = end + 1; *p; p = end + 1) {
+			uint64_t size = strtoull(p, &end, 10);
+			if (end == p || *end != ' ') {
+				rc = gw_err_set(err, -EINVAL, GW_EXIT_DATAERR, "%s: bad entry", path);
+				goto out;
+			}
+			const char *rel = end + 1;
+			end = strchr(rel, '\n');
+			if (end == NULL)
+				break; /* a journal is written atomically; ignore a partial tail */
+			char *r = gw_xstrndup(rel, (size_t)(end - rel));
+			if (gw_journal_path_ok(r)) {
+				char *target = gw_path_join(state_dir, r);
+				struct stat st;
+				if (stat(target, &st) == 0 && (uint64_t)st.st_size > size &&
+				    truncate(target, (off_t)size) == 0)
+					(*rolled_back)++;
+				free(target);
+			}
+			free(r);
+		}
+	}
+	unlink(path);
+out:
+	gw_buf_free(&text);
+	free(path);
+	return rc;
+}

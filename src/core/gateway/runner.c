@@ -1,0 +1,502 @@
+/*
+ * runner.c - the contract runner cycle.
+ *
+ * Work per cycle is O(n log n) in the number of cases and records: hash
+ * lookups for dedupe and upserts, one sort of the pending queue, one merge
+ * of new records, one append per channel file and one MEMORY.md per
+ * touched actor.  This module must not write anything before every queued
+ * case has passed its contract check.
+ */
+#include "core/gateway/runner.h"
+#include "core/gateway/chanstore.h"
+#include "core/base/clock.h"
+#include "core/gateway/events.h"
+#include "core/gateway/fixture.h"
+#include "core/base/fs.h"
+#include "core/gateway/journal.h"
+#include "core/base/json.h"
+#include "core/base/mem.h"
+#include "core/gateway/state.h"
+#include "core/base/str.h"
+#include "core/base/strmap.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+gw_runner_opts_default(gw_runner_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->queue_limit = GW_RUNNER_DEFAULT_QUEUE_LIMIT;
+	o->processed_case_cap = GW_RUNNER_DEFAULT_PROCESSED_CAP;
+	o->retry_max_attempts = GW_RUNNER_DEFAULT_RETRY_MAX_ATTEMPTS;
+	o->retry_base_delay_ms = GW_RUNNER_DEFAULT_RETRY_BASE_DELAY_MS;
+	o->failure_streak_threshold = GW_GUARDRAIL_DEFAULT_THRESHOLD;
+	o->retryable_failures_threshold = GW_GUARDRAIL_DEFAULT_THRESHOLD;
+}
+
+uint64_t
+gw_runner_retry_delay_ms(uint64_t base, uint64_t attempt)
+{
+	if (base == 0)
+		return 0;
+	uint64_t shift = attempt > 0 ? attempt - 1 : 0;
+	if (shift > 10)
+		shift = 10;
+	if (base > UINT64_MAX >> shift)
+		return UINT64_MAX;
+	return base << shift;
+}
+
+/* One evaluated queue entry. */
+typedef struct gw_eval {
+	const gw_case *c;
+	gw_outcome outcome;
+	uint64_t status;
+	const char *error_code;
+	const char *body;     /* arena */
+	char method[16];
+} gw_eval;
+
+typedef struct gw_actor {
+	const char *name;     /* trimmed actor id (arena) */
+	char *dir;            /* its channel directory, set when writing (malloc'ed) */
+	gw_buf log, ctx, memory;
+} gw_actor;
+
+/* Sort context for the pending queue. */
+static const gw_state *gw_sort_state;
+
+static int
+gw_pending_cmp(const void *a, const void *b)
+{
+	const gw_case *x = *(const gw_case *const *)a, *y = *(const gw_case *const *)b;
+	/* never-failed cases first, so retrying failures cannot starve new work */
+	const gw_request *rx = gw_state_find_request(gw_sort_state, x->key);
+	const gw_request *ry = gw_state_find_request(gw_sort_state, y->key);
+	int fx = rx != NULL && strcmp(rx->outcome, "retryable_failure") == 0;
+	int fy = ry != NULL && strcmp(ry->outcome, "retryable_failure") == 0;
+	if (fx != fy)
+		return fx - fy;
+	int c = strcmp(x->case_id, y->case_id);
+	if (c == 0)
+		c = strcmp(x->method, y->method);
+	if (c == 0)
+		c = strcmp(x->endpoint, y->endpoint);
+	return c;
+}
+
+static void
+gw_progress(const gw_runner_opts *o, const char *phase, uint64_t done, uint64_t total)
+{
+	if (o->progress != NULL)
+		o->progress(o->progress_ctx, phase, done, total);
+}
+
+static void
+gw_log_line(gw_buf *b, uint64_t now, const gw_eval *e, const char *endpoint)
+{
+	gw_jw w;
+	gw_jw_init(&w, b, false);
+	gw_jw_obj_begin(&w);
+	gw_jw_ku64(&w, "timestamp_unix_ms", now);
+	gw_jw_kstr(&w, "direction", "system");
+	gw_jw_kstr(&w, "event_key", e->c->key);
+	gw_jw_kstr(&w, "source", "tau-gateway-runner");
+	gw_jw_key(&w, "payload");
+	gw_jw_obj_begin(&w);
+	gw_jw_kstr(&w, "case_id", e->c->case_id);
+	gw_jw_kstr(&w, "endpoint", endpoint);
+	if (e->outcome != GW_OUTCOME_SUCCESS)
+		gw_jw_kstr(&w, "error_code", e->error_code);
+	gw_jw_kstr(&w, "method", e->method);
+	gw_jw_kstr(&w, "outcome", gw_outcome_name(e->outcome));
+	if (e->outcome == GW_OUTCOME_SUCCESS) {
+		gw_jw_key(&w, "response_body");
+		gw_jw_raw_json(&w, e->body, strlen(e->body));
+	}
+	gw_jw_ku64(&w, "status_code", e->status);
+	gw_jw_obj_end(&w);
+	gw_jw_obj_end(&w);
+	gw_buf_putc(b, '\n');
+}
+
+static void
+gw_ctx_line(gw_buf *b, uint64_t now, const gw_eval *e, const char *endpoint)
+{
+	gw_buf text = GW_BUF_INIT;
+	if (e->outcome == GW_OUTCOME_SUCCESS)
+		gw_buf_printf(&text, "gateway case %s applied method=%s endpoint=%s status=%llu",
+		    e->c->case_id, e->method, endpoint, (unsigned long long)e->status);
+	else
+		gw_buf_printf(&text, "gateway case %s outcome=%s error_code=%s status=%llu",
+		    e->c->case_id, gw_outcome_name(e->outcome), e->error_code,
+		    (unsigned long long)e->status);
+	gw_jw w;
+	gw_jw_init(&w, b, false);
+	gw_jw_obj_begin(&w);
+	gw_jw_ku64(&w, "timestamp_unix_ms", now);
+	gw_jw_kstr(&w, "role", "system");
+	gw_jw_kstr(&w, "text", gw_buf_cstr(&text));
+	gw_jw_obj_end(&w);
+	gw_buf_putc(b, '\n');
+	gw_buf_free(&text);
+}
+
+/* Evaluates the queue; 0, or -EPROTO on the first contract mismatch. */
+static int
+gw_evaluate_queue(const gw_runner_opts *o, gw_eval *evals, size_t nq, gw_arena *arena,
+    gw_cycle_report *r, gw_err *err)
+{
+	gw_result res = { 0 };
+	uint64_t max_attempts = o->retry_max_attempts ? o->retry_max_attempts : 1;
+	int rc = 0;
+	for (size_t i = 0; i < nq && rc == 0; i++) {
+		gw_eval *e = &evals[i];
+		for (uint64_t attempt = 1;; attempt++) {
+			gw_case_evaluate(e->c, &res);
+			if ((rc = gw_case_check(e->c, &res, err)) != 0)
+				break;
+			if (res.outcome == GW_OUTCOME_SUCCESS) {
+				r->applied++;
+				break;
+			}
+			if (res.outcome == GW_OUTCOME_MALFORMED_INPUT) {
+				r->malformed++;
+				break;
+			}
+			if (attempt == 1)
+				r->retryable_failures++; /* per case, not per attempt */
+			if (attempt >= max_attempts) {
+				r->failed++;
+				break;
+			}
+			r->retry_attempts++;
+			gw_clock_sleep_ms(gw_runner_retry_delay_ms(o->retry_base_delay_ms, attempt));
+		}
+		if (rc != 0)
+			break;
+		e->outcome = res.outcome;
+		e->status = res.status;
+		e->error_code = res.error_code;
+		e->body = gw_arena_strndup(arena, gw_buf_cstr(&res.body), res.body.len);
+		memcpy(e->method, res.method, sizeof(e->method));
+		if ((i & 1023) == 1023)
+			gw_progress(o, "evaluate", i + 1, nq);
+	}
+	gw_buf_free(&res.body);
+	return rc;
+}
+
+static void
+gw_reason_codes(gw_cycle_report *r)
+{
+	r->nreason_codes = 0;
+	if (r->backlog > 0)
+		r->reason_codes[r->nreason_codes++] = "queue_backpressure_applied";
+	if (r->duplicate_skips > 0)
+		r->reason_codes[r->nreason_codes++] = "duplicate_cases_skipped";
+	if (r->malformed > 0)
+		r->reason_codes[r->nreason_codes++] = "malformed_inputs_observed";
+	if (r->retry_attempts > 0)
+		r->reason_codes[r->nreason_codes++] = "retry_attempted";
+	if (r->retryable_failures > 0)
+		r->reason_codes[r->nreason_codes++] = "retryable_failures_observed";
+	if (r->failed > 0)
+		r->reason_codes[r->nreason_codes++] = "case_processing_failed";
+	if (r->nreason_codes == 0)
+		r->reason_codes[r->nreason_codes++] = "healthy_cycle";
+}
+
+/* Writes every touched actor's files: one append per file, one MEMORY.md. */
+static int
+gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_t nactors,
+    gw_strmap *actor_index, gw_err *err)
+{
+	/* MEMORY.md lists all of the actor's records, in case_key order */
+	gw_state_sort_requests(st);
+	for (size_t i = 0; i < st->nreqs; i++) {
+		const gw_request *q = st->reqs[i];
+		size_t ai;
+		if (!gw_strmap_get(actor_index, q->actor_id, &ai))
+			continue;
+		gw_buf_printf(&actors[ai].memory, "- %s %s %s status=%llu outcome=%s\n", q->case_id,
+		    q->method, q->endpoint, (unsigned long long)q->status_code, q->outcome);
+	}
+	char *root = gw_path_join(o->state_dir, "channel-store");
+	/* MEMORY.md and schema.json are small derived files: replace them all
+	 * atomically but sync them together (two syncs, not two per actor) */
+	gw_fs_batch *batch = gw_fs_batch_new();
+	/* the appends are journalled so a crash before the state save is undone */
+	gw_journal *journal = gw_journal_new(o->state_dir, st->health.updated_unix_ms);
+	static const char *const files[2] = { "log.jsonl", "context.jsonl" };
+	/* journal paths are relative to the state dir: skip what precedes
+	 * "channel-store" in root (the state dir and its separator) */
+	size_t state_prefix = strlen(root) - strlen("channel-store");
+	int rc = 0;
+	for (size_t i = 0; i < nactors && rc == 0; i++) {
+		gw_actor *a = &actors[i];
+		a->dir = gw_chanstore_dir(root, "gateway", a->name);
+		for (size_t k = 0; k < 2 && rc == 0; k++) {
+			char *p = gw_path_join(a->dir + state_prefix, files[k]);
+			rc = gw_journal_add(journal, p, err);
+			free(p);
+		}
+	}
+	if (rc == 0)
+		rc = gw_journal_write(journal, err);
+	gw_journal_free(journal);
+	for (size_t i = 0; i < nactors && rc == 0; i++) {
+		gw_actor *a = &actors[i];
+		const char *dir = a->dir;
+		rc = gw_chanstore_open(dir, "gateway", a->name, batch, err);
+		const gw_buf *bufs[2] = { &a->log, &a->ctx };
+		for (size_t k = 0; k < 2 && rc == 0; k++) {
+			if (bufs[k]->len == 0)
+				continue;
+			char *p = gw_path_join(dir, files[k]);
+			rc = gw_fs_append(p, bufs[k]->data, bufs[k]->len, err);
+			free(p);
+		}
+		if (rc == 0) {
+			gw_buf m = GW_BUF_INIT;
+			gw_buf_printf(&m, "# Tau Gateway Snapshot (%s)\n\n", a->name);
+			if (a->memory.len == 0)
+				gw_buf_puts(&m, "- No persisted requests\n");
+			else
+				gw_buf_append(&m, a->memory.data, a->memory.len);
+			char *p = gw_path_join(dir, "MEMORY.md");
+			rc = gw_fs_batch_add(batch, p, m.data, m.len, err);
+			free(p);
+			gw_buf_free(&m);
+		}
+		if ((i & 63) == 63)
+			gw_progress(o, "write", i + 1, nactors);
+	}
+	if (rc == 0)
+		rc = gw_fs_batch_commit(batch, err);
+	gw_fs_batch_free(batch);
+	free(root);
+	return rc;
+}
+
+int
+gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	uint64_t t0 = gw_clock_mono_ms();
+	gw_fixture *f;
+	int rc = gw_fixture_load(o->fixture_path, &f, err);
+	if (rc != 0)
+		return rc;
+	snprintf(r->fixture_name, sizeof(r->fixture_name), "%s", gw_fixture_name(f));
+	gw_lock lock;
+	rc = o->lock_nowait ? gw_lock_try(&lock, o->state_dir, err) :
+	    gw_lock_acquire(&lock, o->state_dir, err);
+	if (rc != 0) {
+		gw_fixture_free(f);
+		return rc;
+	}
+	gw_state *st = NULL;
+	rc = gw_state_load(o->state_dir, GW_STATE_WRITE, &st, err);
+	if (rc != 0) {
+		gw_lock_release(&lock);
+		gw_fixture_free(f);
+		return rc;
+	}
+	/* a cycle that died before saving its state is undone first */
+	unsigned rolled_back = 0;
+	rc = gw_journal_recover(o->state_dir, st->health.updated_unix_ms, &rolled_back, err);
+	if (rc != 0) {
+		gw_state_free(st);
+		gw_lock_release(&lock);
+		gw_fixture_free(f);
+		return rc;
+	}
+	r->rolled_back_files = rolled_back;
+	snprintf(r->notice, sizeof(r->notice), "%s", st->notice);
+	gw_state_normalize_service(st, gw_clock_unix_ms());
+	gw_state_cap_processed(st, o->processed_case_cap);
+
+	/* dedupe before the queue limit, so big fixtures drain across cycles */
+	size_t n = gw_fixture_count(f), npending = 0;
+	const gw_case **pending = gw_xmalloc((n ? n : 1) * sizeof(*pending));
+	for (size_t i = 0; i < n; i++) {
+		const gw_case *c = gw_fixture_case(f, i);
+		if (gw_state_is_processed(st, c->key))
+			r->duplicate_skips++;
+		else
+			pending[npending++] = c;
+	}
+	gw_sort_state = st;
+	qsort(pending, npending, sizeof(*pending), gw_pending_cmp);
+	gw_sort_state = NULL;
+	r->discovered = n;
+	r->queued = npending < o->queue_limit ? npending : o->queue_limit;
+	r->backlog = npending - r->queued;
+
+	gw_arena *arena = gw_arena_new();
+	gw_eval *evals = gw_xcalloc(r->queued ? r->queued : 1, sizeof(*evals));
+	for (size_t i = 0; i < r->queued; i++)
+		evals[i].c = pending[i];
+	free(pending);
+	gw_progress(o, "evaluate", 0, r->queued);
+	rc = gw_evaluate_queue(o, evals, r->queued, arena, r, err);
+
+	gw_actor *actors = NULL;
+	size_t nactors = 0, actors_cap = 0;
+	gw_strmap *actor_index = gw_strmap_new(64);
+	if (rc == 0) {
+		/* the cycle's stamp (health.updated_unix_ms) identifies it in the
+		 * journal, so it must differ from the last committed one */
+		uint64_t now = gw_clock_unix_ms();
+		if (now <= st->health.updated_unix_ms)
+			now = st->health.updated_unix_ms + 1;
+		for (size_t i = 0; i < r->queued; i++) {
+			gw_eval *e = &evals[i];
+			const char *endpoint = gw_str_trimdup(arena, e->c->endpoint);
+			const char *actor = gw_str_trimdup(arena, e->c->actor_id);
+			gw_request *q = gw_state_upsert_request(st, e->c->key);
+			q->case_id = gw_state_strdup(st, e->c->case_id);
+			q->method = gw_state_strdup(st, e->method);
+			q->endpoint = gw_state_strdup(st, endpoint);
+			q->actor_id = gw_state_strdup(st, actor);
+			q->status_code = e->status;
+			q->outcome = gw_outcome_name(e->outcome);
+			q->error_code = e->error_code;
+			q->response_body = gw_state_strdup(st, e->body);
+			q->updated_unix_ms = now;
+			r->upserted_requests++;
+			if (e->outcome != GW_OUTCOME_RETRYABLE_FAILURE)
+				gw_state_mark_processed(st, e->c->key);
+			if (actor[0] == '\0')
+				continue;
+			size_t ai;
+			if (!gw_strmap_get(actor_index, actor, &ai)) {
+				if (nactors == actors_cap) {
+					actors_cap = actors_cap ? actors_cap * 2 : 16;
+					actors = gw_xrealloc(actors, actors_cap * sizeof(*actors));
+				}
+				ai = nactors++;
+				actors[ai] = (gw_actor){ .name = actor };
+				gw_strmap_put(actor_index, actor, ai);
+			}
+			gw_log_line(&actors[ai].log, now, e, endpoint);
+			gw_ctx_line(&actors[ai].ctx, now, e, endpoint);
+		}
+		gw_state_cap_processed(st, o->processed_case_cap);
+
+		gw_health *h = &st->health;
+		uint64_t prev_streak = h->failure_streak;
+		h->updated_unix_ms = now;
+		h->cycle_duration_ms = gw_clock_mono_ms() - t0;
+		h->queue_depth = r->backlog;
+		h->active_runs = 0;
+		h->failure_streak = r->failed > 0 ? prev_streak + 1 : 0;
+		h->last_cycle_discovered = r->discovered;
+		h->last_cycle_processed = r->applied + r->malformed + r->failed + r->duplicate_skips;
+		h->last_cycle_completed = r->applied + r->malformed;
+		h->last_cycle_failed = r->failed;
+		h->last_cycle_duplicates = r->duplicate_skips;
+		gw_guardrail_input gi = {
+			.failure_streak_threshold = o->failure_streak_threshold,
+			.retryable_failures_threshold = o->retryable_failures_threshold,
+			.failure_streak = h->failure_streak,
+			.failed = r->failed,
+			.retryable_failures = r->retryable_failures,
+			.malformed = r->malformed,
+			.now_unix_ms = now,
+		};
+		gw_guardrail_evaluate(&st->guardrail, &gi);
+		gw_reason_codes(r);
+		r->timestamp_unix_ms = now;
+		r->health = *h;
+		r->health_state = gw_health_classify(h, r->health_reason, sizeof(r->health_reason));
+		r->guardrail = st->guardrail;
+		gw_gates_compute(&r->gates, &st->guardrail, h, st->service.stopped);
+
+		/* channel files (journalled), then the state that commits them,
+		 * then the event */
+		rc = gw_write_channels(o, st, actors, nactors, actor_index, err);
+		if (rc == 0)
+			rc = gw_state_save(st, err);
+		if (rc == 0)
+			gw_journal_commit(o->state_dir);
+		if (rc == 0) {
+			gw_buf line = GW_BUF_INIT;
+			gw_cycle_report_json(r, &line);
+			rc = gw_events_append(o->state_dir, line.data, line.len, err);
+			gw_buf_free(&line);
+		}
+		gw_progress(o, "done", r->queued, r->queued);
+	}
+	for (size_t i = 0; i < nactors; i++) {
+		gw_buf_free(&actors[i].log);
+		gw_buf_free(&actors[i].ctx);
+		gw_buf_free(&actors[i].memory);
+		free(actors[i].dir);
+	}
+	free(actors);
+	gw_strmap_free(actor_index);
+	free(evals);
+	gw_state_free(st);
+	gw_lock_release(&lock);
+	gw_arena_free(arena);
+	gw_fixture_free(f);
+	return rc;
+}
+
+void
+gw_cycle_report_text(const gw_cycle_report *r, gw_buf *b)
+{
+	gw_buf_printf(b,
+	    "gateway runner summary: discovered=%llu queued=%llu applied=%llu duplicate_skips=%llu "
+	    "malformed=%llu retryable_failures=%llu retries=%llu failed=%llu upserted_requests=%llu\n"
+	    "gateway runner health: state=%s failure_streak=%llu queue_depth=%llu reason=%s",
+	    (unsigned long long)r->discovered, (unsigned long long)r->queued,
+	    (unsigned long long)r->applied, (unsigned long long)r->duplicate_skips,
+	    (unsigned long long)r->malformed, (unsigned long long)r->retryable_failures,
+	    (unsigned long long)r->retry_attempts, (unsigned long long)r->failed,
+	    (unsigned long long)r->upserted_requests, gw_health_state_name(r->health_state),
+	    (unsigned long long)r->health.failure_streak, (unsigned long long)r->health.queue_depth,
+	    r->health_reason);
+}
+
+void
+gw_cycle_report_json(const gw_cycle_report *r, gw_buf *out)
+{
+	gw_jw w;
+	gw_jw_init(&w, out, false);
+	gw_jw_obj_begin(&w);
+	gw_jw_ku64(&w, "timestamp_unix_ms", r->timestamp_unix_ms);
+	gw_jw_kstr(&w, "kind", "cycle");
+	gw_jw_kstr(&w, "health_state", gw_health_state_name(r->health_state));
+	gw_jw_kstr(&w, "health_reason", r->health_reason);
+	gw_jw_kstr(&w, "rollout_gate", r->guardrail.gate);
+	gw_jw_kstr(&w, "rollout_reason_code", r->guardrail.reason_code);
+	gw_jw_ku64(&w, "guardrail_failure_streak_threshold", r->guardrail.failure_streak_threshold);
+	gw_jw_ku64(&w, "guardrail_retryable_failures_threshold",
+	    r->guardrail.retryable_failures_threshold);
+	gw_jw_key(&w, "reason_codes");
+	gw_jw_arr_begin(&w);
+	for (size_t i = 0; i < r->nreason_codes; i++)
+		gw_jw_str(&w, r->reason_codes[i]);
+	gw_jw_arr_end(&w);
+	gw_jw_ku64(&w, "discovered_cases", r->discovered);
+	gw_jw_ku64(&w, "queued_cases", r->queued);
+	gw_jw_ku64(&w, "applied_cases", r->applied);
+	gw_jw_ku64(&w, "duplicate_skips", r->duplicate_skips);
+	gw_jw_ku64(&w, "malformed_cases", r->malformed);
+	gw_jw_ku64(&w, "retryable_failures", r->retryable_failures);
+	gw_jw_ku64(&w, "retry_attempts", r->retry_attempts);
+	gw_jw_ku64(&w, "failed_cases", r->failed);
+	gw_jw_ku64(&w, "upserted_requests", r->upserted_requests);
+	gw_jw_ku64(&w, "backlog_cases", r->backlog);
+	gw_jw_ku64(&w, "failure_streak", r->health.failure_streak);
+	gw_jw_ku64(&w, "cycle_duration_ms", r->health.cycle_duration_ms);
+	gw_jw_kstr(&w, "fixture", r->fixture_name);
+	gw_jw_obj_end(&w);
+}

@@ -1,0 +1,74 @@
+/*
+ * runner.h - one contract-runner cycle over a fixture.
+ *
+ * A cycle loads the fixture (outside the lock), then under the state lock:
+ * skips processed cases, queues at most queue_limit pending ones, evaluates
+ * and contract-checks every queued case (with retries), and only when all
+ * checks pass writes the channel store, state.json and one event line.  A
+ * contract mismatch writes nothing.
+ */
+#ifndef GW_RUNNER_H
+#define GW_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/gateway/guardrail.h"
+#include "core/gateway/health.h"
+
+#define GW_RUNNER_DEFAULT_QUEUE_LIMIT 64
+#define GW_RUNNER_DEFAULT_PROCESSED_CAP 10000
+#define GW_RUNNER_DEFAULT_RETRY_MAX_ATTEMPTS 4
+#define GW_RUNNER_DEFAULT_RETRY_BASE_DELAY_MS 0
+
+/* Progress: phase is "evaluate" or "write"; done/total count cases. */
+typedef void (*gw_runner_progress_fn)(void *ctx, const char *phase, uint64_t done, uint64_t total);
+
+typedef struct gw_runner_opts {
+	const char *state_dir;
+	const char *fixture_path;
+	uint64_t queue_limit;
+	uint64_t processed_case_cap;
+	uint64_t retry_max_attempts;
+	uint64_t retry_base_delay_ms;
+	uint64_t failure_streak_threshold;
+	uint64_t retryable_failures_threshold;
+	bool lock_nowait;                 /* fail at once if another writer holds the lock */
+	gw_runner_progress_fn progress;   /* optional; called from the running thread */
+	void *progress_ctx;
+} gw_runner_opts;
+
+typedef struct gw_cycle_report {
+	uint64_t timestamp_unix_ms;
+	uint64_t discovered, queued, applied, duplicate_skips, malformed;
+	uint64_t retryable_failures, retry_attempts, failed, upserted_requests, backlog;
+	gw_health health;
+	gw_health_state health_state;
+	char health_reason[GW_HEALTH_REASON_MAX];
+	gw_guardrail guardrail;
+	gw_gates gates;                   /* service-aware rollout gate after the cycle */
+	const char *reason_codes[8];      /* static strings */
+	size_t nreason_codes;
+	char fixture_name[256];
+	char notice[1200];                /* non-empty when a corrupt state was moved aside */
+	unsigned rolled_back_files;       /* channel files an interrupted cycle's journal undid */
+} gw_cycle_report;
+
+/* Fills o with the defaults (state_dir and fixture_path NULL). */
+void gw_runner_opts_default(gw_runner_opts *o);
+/* Runs one cycle.  0 on success (whatever the gate); -errno with err set
+ * otherwise: fixture errors (65/66), contract mismatch (1), lock busy (69),
+ * I/O (73/74). */
+int gw_runner_run(const gw_runner_opts *o, gw_cycle_report *out, gw_err *err);
+/* Backoff before retry `attempt` (1-based): 0 if base is 0, else
+ * base * 2^min(attempt-1, 10), saturating. */
+uint64_t gw_runner_retry_delay_ms(uint64_t base, uint64_t attempt);
+/* Appends the two summary lines, separated by '\n', no trailing newline. */
+void gw_cycle_report_text(const gw_cycle_report *r, gw_buf *out);
+/* Appends the event-line object (compact). */
+void gw_cycle_report_json(const gw_cycle_report *r, gw_buf *out);
+
+#endif

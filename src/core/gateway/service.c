@@ -1,0 +1,169 @@
+/*
+ * service.c - lifecycle transitions.  Every transition holds the state
+ * lock across load, change, save and event append, so a stop issued during
+ * a runner cycle is never lost.
+ */
+#include "core/gateway/service.h"
+#include "core/base/clock.h"
+#include "core/gateway/events.h"
+#include "core/base/fs.h"
+#include "core/base/str.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+void
+gw_service_report_from_state(gw_service_report *r, const gw_state *st)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->state_path, sizeof(r->state_path), "%s", st->path);
+	r->service = st->service;
+	r->health = st->health;
+	gw_gates_compute(&r->gates, &st->guardrail, &st->health, st->service.stopped);
+	snprintf(r->notice, sizeof(r->notice), "%s", st->notice);
+}
+
+typedef enum { GW_OP_START, GW_OP_STOP, GW_OP_FAILED } gw_service_op;
+
+static int
+gw_service_transition(const char *dir, gw_service_op op, const char *text,
+    gw_service_report *out, gw_err *err)
+{
+	gw_lock lock;
+	int rc = gw_lock_acquire(&lock, dir, err);
+	if (rc != 0)
+		return rc;
+	gw_state *st;
+	rc = gw_state_load(dir, GW_STATE_WRITE, &st, err);
+	if (rc != 0) {
+		gw_lock_release(&lock);
+		return rc;
+	}
+	uint64_t now = gw_clock_unix_ms();
+	gw_state_normalize_service(st, now);
+	gw_service_block *s = &st->service;
+	const char *transition, *reason = "";
+	char trimmed[sizeof(s->last_stop_reason)];
+	switch (op) {
+	case GW_OP_START:
+		s->stopped = false;
+		s->startup_attempts++;
+		s->startup_failure_streak = 0;
+		s->last_startup_error[0] = '\0';
+		s->last_started_unix_ms = s->last_transition_unix_ms = now;
+		transition = "start";
+		break;
+	case GW_OP_STOP: {
+		if (gw_str_copy_trim(trimmed, sizeof(trimmed), text ? text : "", GW_STR_KEEP) == 0)
+			snprintf(trimmed, sizeof(trimmed), "%s", GW_STOP_REASON_DEFAULT);
+		s->stopped = true;
+		s->last_stopped_unix_ms = s->last_transition_unix_ms = now;
+		snprintf(s->last_stop_reason, sizeof(s->last_stop_reason), "%s", trimmed);
+		transition = "stop";
+		reason = trimmed;
+		break;
+	}
+	default:
+		s->stopped = true;
+		s->startup_failure_streak++;
+		snprintf(s->last_startup_error, sizeof(s->last_startup_error), "%s", text ? text : "");
+		s->last_stopped_unix_ms = s->last_transition_unix_ms = now;
+		snprintf(s->last_stop_reason, sizeof(s->last_stop_reason), "startup_failed");
+		transition = "startup_failed";
+		reason = s->last_startup_error;
+		break;
+	}
+	rc = gw_state_save(st, err);
+	if (rc == 0)
+		rc = gw_events_append_lifecycle(dir, now, transition, s->stopped ? "stopped" : "running",
+		    reason, s->startup_attempts, err);
+	if (rc == 0 && out != NULL)
+		gw_service_report_from_state(out, st);
+	gw_state_free(st);
+	gw_lock_release(&lock);
+	return rc;
+}
+
+int
+gw_service_start(const char *dir, gw_service_report *out, gw_err *err)
+{
+	return gw_service_transition(dir, GW_OP_START, NULL, out, err);
+}
+
+int
+gw_service_stop(const char *dir, const char *reason, gw_service_report *out, gw_err *err)
+{
+	return gw_service_transition(dir, GW_OP_STOP, reason, out, err);
+}
+
+int
+gw_service_startup_failed(const char *dir, const char *error, gw_service_report *out, gw_err *err)
+{
+	return gw_service_transition(dir, GW_OP_FAILED, error, out, err);
+}
+
+int
+gw_service_status(const char *dir, gw_service_report *out, gw_err *err)
+{
+	gw_state *st;
+	int rc = gw_state_load(dir, GW_STATE_READ_POSTURE, &st, err);
+	if (rc != 0)
+		return rc;
+	gw_state_normalize_service(st, gw_clock_unix_ms());
+	gw_service_report_from_state(out, st);
+	gw_state_free(st);
+	return 0;
+}
+
+void
+gw_service_report_text(const gw_service_report *r, gw_buf *b)
+{
+	const gw_service_block *s = &r->service;
+	gw_buf_printf(b,
+	    "gateway service status: state_path=%s service_status=%s rollout_gate=%s "
+	    "rollout_reason_code=%s guardrail_gate=%s guardrail_reason_code=%s startup_attempts=%llu "
+	    "startup_failure_streak=%llu last_startup_error=%s last_started_unix_ms=%llu "
+	    "last_stopped_unix_ms=%llu last_transition_unix_ms=%llu last_stop_reason=%s "
+	    "queue_depth=%llu failure_streak=%llu last_cycle_failed=%llu last_cycle_completed=%llu",
+	    r->state_path, s->stopped ? "stopped" : "running", r->gates.rollout_gate,
+	    r->gates.rollout_reason_code, r->gates.guardrail_gate, r->gates.guardrail_reason_code,
+	    (unsigned long long)s->startup_attempts, (unsigned long long)s->startup_failure_streak,
+	    gw_str_or_none(s->last_startup_error), (unsigned long long)s->last_started_unix_ms,
+	    (unsigned long long)s->last_stopped_unix_ms, (unsigned long long)s->last_transition_unix_ms,
+	    gw_str_or_none(s->last_stop_reason), (unsigned long long)r->health.queue_depth,
+	    (unsigned long long)r->health.failure_streak, (unsigned long long)r->health.last_cycle_failed,
+	    (unsigned long long)r->health.last_cycle_completed);
+}
+
+void
+gw_service_report_write(gw_jw *w, const gw_service_report *r)
+{
+	const gw_service_block *s = &r->service;
+	gw_jw_obj_begin(w);
+	gw_jw_kstr(w, "state_path", r->state_path);
+	gw_jw_kstr(w, "service_status", s->stopped ? "stopped" : "running");
+	gw_jw_kstr(w, "rollout_gate", r->gates.rollout_gate);
+	gw_jw_kstr(w, "rollout_reason_code", r->gates.rollout_reason_code);
+	gw_jw_kstr(w, "guardrail_gate", r->gates.guardrail_gate);
+	gw_jw_kstr(w, "guardrail_reason_code", r->gates.guardrail_reason_code);
+	gw_jw_ku64(w, "service_startup_attempts", s->startup_attempts);
+	gw_jw_ku64(w, "service_startup_failure_streak", s->startup_failure_streak);
+	gw_jw_kstr(w, "service_last_startup_error", s->last_startup_error);
+	gw_jw_ku64(w, "service_last_started_unix_ms", s->last_started_unix_ms);
+	gw_jw_ku64(w, "service_last_stopped_unix_ms", s->last_stopped_unix_ms);
+	gw_jw_ku64(w, "service_last_transition_unix_ms", s->last_transition_unix_ms);
+	gw_jw_kstr(w, "service_last_stop_reason", s->last_stop_reason);
+	gw_jw_key(w, "health");
+	gw_health_write_json(w, &r->health);
+	gw_jw_obj_end(w);
+}
+
+void
+gw_service_report_json(const gw_service_report *r, gw_buf *out, bool pretty)
+{
+	gw_jw w;
+	gw_jw_init(&w, out, pretty);
+	gw_service_report_write(&w, r);
+}
