@@ -17,8 +17,10 @@ foreach(src ${TAU_UNIT_TESTS})
     set(lib taugateway)
   elseif(EXISTS ${PROJECT_SOURCE_DIR}/src/core/openresponses/${mod}.c)
     set(lib tauopenresponses)
+  elseif(mod STREQUAL "cli")
+    set(lib taucli)
   else()
-    set(lib tauapp)
+    set(lib tautui)
   endif()
   target_link_libraries(${name} PRIVATE ${lib} PkgConfig::CMOCKA)
   target_compile_definitions(${name} PRIVATE TAU_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
@@ -33,10 +35,12 @@ foreach(src ${TAU_UNIT_TESTS})
 endforeach()
 
 # Shell tests: tests/<dir>/<name>.sh -> ctest name <name> (the file names
-# carry the gateway_contract_ / gateway_runtime_ / http_ / console_ prefixes).
+# carry the gateway_contract_ / gateway_runtime_ / http_ / console_ /
+# build_ prefixes).
 file(GLOB TAU_SHELL_TESTS CONFIGURE_DEPENDS
   ${PROJECT_SOURCE_DIR}/tests/integration/*.sh
-  ${PROJECT_SOURCE_DIR}/tests/console/*.sh)
+  ${PROJECT_SOURCE_DIR}/tests/console/*.sh
+  ${PROJECT_SOURCE_DIR}/tests/build/*.sh)
 foreach(script ${TAU_SHELL_TESTS})
   get_filename_component(name ${script} NAME_WE)
   add_test(NAME ${name} COMMAND bash ${script})

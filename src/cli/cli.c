@@ -14,209 +14,293 @@
 #include "core/gateway/runner.h"
 #include "core/gateway/service.h"
 #include "core/gateway/status.h"
+#include "core/openresponses/provider.h"
 #include "core/base/str.h"
-#include "server/server.h"
-#include "tui/tui.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <getopt.h>
-#include <microhttpd.h>
-#include <ncurses.h>
-#include <readline/readline.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum cli_opt_id {
-	O_SERVICE_START = 1000, O_SERVICE_STOP, O_STOP_REASON, O_SERVICE_STATUS, O_SERVICE_STATUS_JSON,
-	O_RUNNER, O_FIXTURE, O_QUEUE_LIMIT, O_PROCESSED_CAP, O_RETRY_MAX, O_RETRY_DELAY,
-	O_FS_THRESHOLD, O_RF_THRESHOLD, O_FAIL_ON_HOLD,
-	O_SERVER, O_BIND, O_TOKEN, O_MAX_INPUT, O_MAX_CONN, O_MAX_CONN_IP, O_IDLE, O_SESSION_MAX,
-	O_HEALTH, O_HEALTH_JSON, O_STATUS, O_STATUS_JSON, O_CHANNEL, O_CHANNEL_ROOT,
-	O_CONSOLE, O_CONSOLE_LOG,
-	O_STATE_DIR, O_MODEL, O_BASE_URL, O_TIMEOUT, O_MAX_RETRIES,
-	O_HELP, O_VERSION
+/* What an option's value is, and so what its target field is. */
+enum cli_kind {
+	K_ACTION,   /* a switch that selects the action; no field */
+	K_SWITCH,   /* a switch setting a bool field; its env variable takes true/false */
+	K_BOOL,     /* --name[=BOOL] into a bool field */
+	K_STR,      /* an owned string field (char *, or const char * the table owns) */
+	K_U64       /* a uint64_t field, bounded by [min, max] */
 };
 
-enum cli_kind { K_SWITCH, K_BOOL, K_STR, K_U64 };
-
+/* One option: everything about it is written here and nowhere else.
+ * Parsing, environment variables, defaults, bounds, --help, the
+ * "requires its action" check and the man-page test all read this row. */
 typedef struct cli_opt {
-	int id;
 	const char *name;
 	enum cli_kind kind;
-	const char *env;
-	const char *meta;
-	const char *def;          /* default shown in --help */
-	int needs;                /* option id of the action it requires, or 0 */
-	cli_action action;        /* for action switches */
-	uint64_t min;             /* for K_U64 */
+	size_t off;               /* the target in cli_config (offsetof); unused for K_ACTION */
+	union {
+		uint64_t u;
+		const char *s;
+		bool b;
+	} def;                    /* typed default (a NULL string: none) */
+	uint64_t min, max;        /* for K_U64 */
+	const char *env;          /* environment variable, or NULL */
+	const char *meta;         /* the value's placeholder in --help */
+	cli_action action;        /* K_ACTION: the action it selects */
+	cli_action needs;         /* the action this option requires, or CLI_ACTION_NONE */
 	const char *help;
+	const char *def_text;     /* --help's default when it is not the value itself */
 	const char *section;      /* starts a --help section when set */
 } cli_opt;
 
+#define F(field) offsetof(cli_config, field)
+#define CLI_U64(v) { .u = (v) }
+#define CLI_STR(v) { .s = (v) }
+
 static const cli_opt cli_opts[] = {
-	{ O_SERVICE_START, "gateway-service-start", K_SWITCH, "TAU_GATEWAY_SERVICE_START", NULL, NULL, 0,
-	  CLI_ACTION_SERVICE_START, 0, "mark the service running (startup_attempts += 1)", "Service lifecycle" },
-	{ O_SERVICE_STOP, "gateway-service-stop", K_SWITCH, "TAU_GATEWAY_SERVICE_STOP", NULL, NULL, 0,
-	  CLI_ACTION_SERVICE_STOP, 0, "mark the service stopped (rollout gate holds)", NULL },
-	{ O_STOP_REASON, "gateway-service-stop-reason", K_STR, "TAU_GATEWAY_SERVICE_STOP_REASON", "REASON",
-	  "operator_requested", O_SERVICE_STOP, 0, 0, "reason recorded with the stop", NULL },
-	{ O_SERVICE_STATUS, "gateway-service-status", K_SWITCH, "TAU_GATEWAY_SERVICE_STATUS", NULL, NULL, 0,
-	  CLI_ACTION_SERVICE_STATUS, 0, "print the lifecycle posture", NULL },
-	{ O_SERVICE_STATUS_JSON, "gateway-service-status-json", K_BOOL, "TAU_GATEWAY_SERVICE_STATUS_JSON",
-	  "[=BOOL]", "false", O_SERVICE_STATUS, 0, 0, "print it as pretty JSON", NULL },
+	{ .name = "gateway-service-start", .kind = K_ACTION, .env = "TAU_GATEWAY_SERVICE_START",
+	  .action = CLI_ACTION_SERVICE_START, .section = "Service lifecycle",
+	  .help = "mark the service running (startup_attempts += 1)" },
+	{ .name = "gateway-service-stop", .kind = K_ACTION, .env = "TAU_GATEWAY_SERVICE_STOP",
+	  .action = CLI_ACTION_SERVICE_STOP, .help = "mark the service stopped (rollout gate holds)" },
+	{ .name = "gateway-service-stop-reason", .kind = K_STR, .off = F(stop_reason),
+	  .env = "TAU_GATEWAY_SERVICE_STOP_REASON", .meta = "REASON", .needs = CLI_ACTION_SERVICE_STOP,
+	  .def_text = GW_STOP_REASON_DEFAULT, .help = "reason recorded with the stop" },
+	{ .name = "gateway-service-status", .kind = K_ACTION, .env = "TAU_GATEWAY_SERVICE_STATUS",
+	  .action = CLI_ACTION_SERVICE_STATUS, .help = "print the lifecycle posture" },
+	{ .name = "gateway-service-status-json", .kind = K_BOOL, .off = F(service_status_json),
+	  .env = "TAU_GATEWAY_SERVICE_STATUS_JSON", .needs = CLI_ACTION_SERVICE_STATUS,
+	  .help = "print it as pretty JSON" },
 
-	{ O_RUNNER, "gateway-contract-runner", K_SWITCH, "TAU_GATEWAY_CONTRACT_RUNNER", NULL, NULL, 0,
-	  CLI_ACTION_RUNNER, 0, "run one contract-runner cycle over a fixture", "Contract runner" },
-	{ O_FIXTURE, "gateway-fixture", K_STR, "TAU_GATEWAY_FIXTURE", "FILE", CLI_DEFAULT_FIXTURE, O_RUNNER,
-	  0, 0, "fixture to replay (schema v1)", NULL },
-	{ O_QUEUE_LIMIT, "gateway-queue-limit", K_U64, "TAU_GATEWAY_QUEUE_LIMIT", "N", "64", O_RUNNER, 0, 1,
-	  "pending cases processed per cycle; the rest drain in later cycles", NULL },
-	{ O_PROCESSED_CAP, "gateway-processed-case-cap", K_U64, "TAU_GATEWAY_PROCESSED_CASE_CAP", "N",
-	  "10000", O_RUNNER, 0, 1, "processed case keys remembered for dedupe", NULL },
-	{ O_RETRY_MAX, "gateway-retry-max-attempts", K_U64, "TAU_GATEWAY_RETRY_MAX_ATTEMPTS", "N", "4",
-	  O_RUNNER, 0, 1, "attempts per retryable case", NULL },
-	{ O_RETRY_DELAY, "gateway-retry-base-delay-ms", K_U64, "TAU_GATEWAY_RETRY_BASE_DELAY_MS", "MS", "0",
-	  O_RUNNER, 0, 0, "backoff base: base * 2^(attempt-1), capped at 2^10", NULL },
-	{ O_FS_THRESHOLD, "gateway-guardrail-failure-streak-threshold", K_U64,
-	  "TAU_GATEWAY_GUARDRAIL_FAILURE_STREAK_THRESHOLD", "N", "2", O_RUNNER, 0, 1,
-	  "hold the rollout when the failure streak reaches N", NULL },
-	{ O_RF_THRESHOLD, "gateway-guardrail-retryable-failures-threshold", K_U64,
-	  "TAU_GATEWAY_GUARDRAIL_RETRYABLE_FAILURES_THRESHOLD", "N", "2", O_RUNNER, 0, 1,
-	  "hold the rollout when a cycle has N retryable failures", NULL },
-	{ O_FAIL_ON_HOLD, "gateway-fail-on-hold", K_SWITCH, "TAU_GATEWAY_FAIL_ON_HOLD", NULL, NULL, O_RUNNER,
-	  0, 0, "exit 1 when the rollout gate is hold after the cycle (guardrail or stopped service)", NULL },
+	{ .name = "gateway-contract-runner", .kind = K_ACTION, .env = "TAU_GATEWAY_CONTRACT_RUNNER",
+	  .action = CLI_ACTION_RUNNER, .section = "Contract runner",
+	  .help = "run one contract-runner cycle over a fixture" },
+	{ .name = "gateway-fixture", .kind = K_STR, .off = F(runner.fixture_path),
+	  .def = CLI_STR(CLI_DEFAULT_FIXTURE), .env = "TAU_GATEWAY_FIXTURE", .meta = "FILE",
+	  .needs = CLI_ACTION_RUNNER, .help = "fixture to replay (schema v1)" },
+	{ .name = "gateway-queue-limit", .kind = K_U64, .off = F(runner.queue_limit),
+	  .def = CLI_U64(GW_RUNNER_DEFAULT_QUEUE_LIMIT), .min = 1, .max = 1000000,
+	  .env = "TAU_GATEWAY_QUEUE_LIMIT", .meta = "N", .needs = CLI_ACTION_RUNNER,
+	  .help = "pending cases processed per cycle; the rest drain in later cycles" },
+	{ .name = "gateway-processed-case-cap", .kind = K_U64, .off = F(runner.processed_case_cap),
+	  .def = CLI_U64(GW_RUNNER_DEFAULT_PROCESSED_CAP), .min = 1, .max = 100000000,
+	  .env = "TAU_GATEWAY_PROCESSED_CASE_CAP", .meta = "N", .needs = CLI_ACTION_RUNNER,
+	  .help = "processed case keys remembered for dedupe" },
+	{ .name = "gateway-retry-max-attempts", .kind = K_U64, .off = F(runner.retry_max_attempts),
+	  .def = CLI_U64(GW_RUNNER_DEFAULT_RETRY_MAX_ATTEMPTS), .min = 1, .max = 100,
+	  .env = "TAU_GATEWAY_RETRY_MAX_ATTEMPTS", .meta = "N", .needs = CLI_ACTION_RUNNER,
+	  .help = "attempts per retryable case" },
+	{ .name = "gateway-retry-base-delay-ms", .kind = K_U64, .off = F(runner.retry_base_delay_ms),
+	  .def = CLI_U64(GW_RUNNER_DEFAULT_RETRY_BASE_DELAY_MS), .min = 0, .max = 60000,
+	  .env = "TAU_GATEWAY_RETRY_BASE_DELAY_MS", .meta = "MS", .needs = CLI_ACTION_RUNNER,
+	  .help = "backoff base: base * 2^(attempt-1), capped at 2^10" },
+	{ .name = "gateway-guardrail-failure-streak-threshold", .kind = K_U64,
+	  .off = F(runner.failure_streak_threshold), .def = CLI_U64(GW_GUARDRAIL_DEFAULT_THRESHOLD),
+	  .min = 1, .max = 1000000, .env = "TAU_GATEWAY_GUARDRAIL_FAILURE_STREAK_THRESHOLD", .meta = "N",
+	  .needs = CLI_ACTION_RUNNER, .help = "hold the rollout when the failure streak reaches N" },
+	{ .name = "gateway-guardrail-retryable-failures-threshold", .kind = K_U64,
+	  .off = F(runner.retryable_failures_threshold), .def = CLI_U64(GW_GUARDRAIL_DEFAULT_THRESHOLD),
+	  .min = 1, .max = 1000000, .env = "TAU_GATEWAY_GUARDRAIL_RETRYABLE_FAILURES_THRESHOLD",
+	  .meta = "N", .needs = CLI_ACTION_RUNNER,
+	  .help = "hold the rollout when a cycle has N retryable failures" },
+	{ .name = "gateway-fail-on-hold", .kind = K_SWITCH, .off = F(fail_on_hold),
+	  .env = "TAU_GATEWAY_FAIL_ON_HOLD", .needs = CLI_ACTION_RUNNER,
+	  .help = "exit 1 when the rollout gate is hold after the cycle (guardrail or stopped service)" },
 
-	{ O_SERVER, "gateway-openresponses-server", K_SWITCH, "TAU_GATEWAY_OPENRESPONSES_SERVER", NULL, NULL,
-	  0, CLI_ACTION_SERVER, 0, "serve /v1/responses, /gateway/status and /webchat", "HTTP server" },
-	{ O_BIND, "gateway-openresponses-bind", K_STR, "TAU_GATEWAY_OPENRESPONSES_BIND", "IP:PORT",
-	  CLI_DEFAULT_BIND, O_SERVER, 0, 0, "listen address (IPv4:port or [IPv6]:port; port 0 = ephemeral)", NULL },
-	{ O_TOKEN, "gateway-openresponses-auth-token", K_STR, "TAU_GATEWAY_OPENRESPONSES_AUTH_TOKEN", "TOKEN",
-	  NULL, O_SERVER, 0, 0, "bearer token required by the API (prefer the env variable)", NULL },
-	{ O_MAX_INPUT, "gateway-openresponses-max-input-chars", K_U64,
-	  "TAU_GATEWAY_OPENRESPONSES_MAX_INPUT_CHARS", "N", "32000", O_SERVER, 0, 1,
-	  "largest translated input; bodies are bounded at 8x this in bytes", NULL },
-	{ O_MAX_CONN, "gateway-openresponses-max-connections", K_U64,
-	  "TAU_GATEWAY_OPENRESPONSES_MAX_CONNECTIONS", "N", "256", O_SERVER, 0, 1,
-	  "concurrent connection cap", NULL },
-	{ O_MAX_CONN_IP, "gateway-openresponses-max-connections-per-ip", K_U64,
-	  "TAU_GATEWAY_OPENRESPONSES_MAX_CONNECTIONS_PER_IP", "N", "64", O_SERVER, 0, 1,
-	  "concurrent connections from one client address; more are closed at once", NULL },
-	{ O_IDLE, "gateway-openresponses-idle-timeout-ms", K_U64,
-	  "TAU_GATEWAY_OPENRESPONSES_IDLE_TIMEOUT_MS", "MS", "30000", O_SERVER, 0, 1000,
-	  "close connections idle this long", NULL },
-	{ O_SESSION_MAX, "gateway-session-max-messages", K_U64, "TAU_GATEWAY_SESSION_MAX_MESSAGES", "N",
-	  "200", O_SERVER, 0, 2, "conversation history kept per session", NULL },
+	{ .name = "gateway-openresponses-server", .kind = K_ACTION,
+	  .env = "TAU_GATEWAY_OPENRESPONSES_SERVER", .action = CLI_ACTION_SERVER, .section = "HTTP server",
+	  .help = "serve /v1/responses, /gateway/status and /webchat" },
+	{ .name = "gateway-openresponses-bind", .kind = K_STR, .off = F(server.bind),
+	  .def = CLI_STR(SRV_DEFAULT_BIND), .env = "TAU_GATEWAY_OPENRESPONSES_BIND", .meta = "IP:PORT",
+	  .needs = CLI_ACTION_SERVER,
+	  .help = "listen address (IPv4:port or [IPv6]:port; port 0 = ephemeral)" },
+	{ .name = "gateway-openresponses-auth-token", .kind = K_STR, .off = F(server.auth_token),
+	  .env = "TAU_GATEWAY_OPENRESPONSES_AUTH_TOKEN", .meta = "TOKEN", .needs = CLI_ACTION_SERVER,
+	  .help = "bearer token required by the API (prefer the env variable)" },
+	{ .name = "gateway-openresponses-max-input-chars", .kind = K_U64, .off = F(server.max_input_chars),
+	  .def = CLI_U64(SRV_DEFAULT_MAX_INPUT_CHARS), .min = 1, .max = 8388608,
+	  .env = "TAU_GATEWAY_OPENRESPONSES_MAX_INPUT_CHARS", .meta = "N", .needs = CLI_ACTION_SERVER,
+	  .help = "largest translated input; bodies are bounded at 8x this in bytes" },
+	{ .name = "gateway-openresponses-max-connections", .kind = K_U64, .off = F(server.max_connections),
+	  .def = CLI_U64(SRV_DEFAULT_MAX_CONNECTIONS), .min = 1, .max = 65536,
+	  .env = "TAU_GATEWAY_OPENRESPONSES_MAX_CONNECTIONS", .meta = "N", .needs = CLI_ACTION_SERVER,
+	  .help = "concurrent connection cap" },
+	{ .name = "gateway-openresponses-max-connections-per-ip", .kind = K_U64,
+	  .off = F(server.max_connections_per_ip), .def = CLI_U64(SRV_DEFAULT_MAX_CONNECTIONS_PER_IP),
+	  .min = 1, .max = 65536, .env = "TAU_GATEWAY_OPENRESPONSES_MAX_CONNECTIONS_PER_IP", .meta = "N",
+	  .needs = CLI_ACTION_SERVER,
+	  .help = "concurrent connections from one client address; more are closed at once" },
+	{ .name = "gateway-openresponses-idle-timeout-ms", .kind = K_U64, .off = F(server.idle_timeout_ms),
+	  .def = CLI_U64(SRV_DEFAULT_IDLE_TIMEOUT_MS), .min = 1000, .max = 86400000,
+	  .env = "TAU_GATEWAY_OPENRESPONSES_IDLE_TIMEOUT_MS", .meta = "MS", .needs = CLI_ACTION_SERVER,
+	  .help = "close connections idle this long" },
+	{ .name = "gateway-session-max-messages", .kind = K_U64, .off = F(server.session_max_messages),
+	  .def = CLI_U64(SRV_DEFAULT_SESSION_MAX_MESSAGES), .min = 2, .max = 100000,
+	  .env = "TAU_GATEWAY_SESSION_MAX_MESSAGES", .meta = "N", .needs = CLI_ACTION_SERVER,
+	  .help = "conversation history kept per session" },
 
-	{ O_HEALTH, "transport-health-inspect", K_STR, "TAU_TRANSPORT_HEALTH_INSPECT", "gateway", NULL, 0,
-	  CLI_ACTION_HEALTH_INSPECT, 0, "print the transport health snapshot", "Inspection (read-only)" },
-	{ O_HEALTH_JSON, "transport-health-json", K_BOOL, "TAU_TRANSPORT_HEALTH_JSON", "[=BOOL]", "false",
-	  O_HEALTH, 0, 0, "as a pretty JSON array", NULL },
-	{ O_STATUS, "gateway-status-inspect", K_SWITCH, "TAU_GATEWAY_STATUS_INSPECT", NULL, NULL, 0,
-	  CLI_ACTION_STATUS_INSPECT, 0, "print the operator status and guardrail report", NULL },
-	{ O_STATUS_JSON, "gateway-status-json", K_BOOL, "TAU_GATEWAY_STATUS_JSON", "[=BOOL]", "false",
-	  O_STATUS, 0, 0, "as pretty JSON", NULL },
-	{ O_CHANNEL, "channel-store-inspect", K_STR, "TAU_CHANNEL_STORE_INSPECT", "gateway/ACTOR", NULL, 0,
-	  CLI_ACTION_CHANNEL_INSPECT, 0, "count an actor's channel-store records", NULL },
-	{ O_CHANNEL_ROOT, "channel-store-root", K_STR, "TAU_CHANNEL_STORE_ROOT", "DIR",
-	  "<state-dir>/channel-store", 0, 0, 0, "channel-store root", NULL },
+	{ .name = "transport-health-inspect", .kind = K_STR, .off = F(health_target),
+	  .env = "TAU_TRANSPORT_HEALTH_INSPECT", .meta = "gateway", .action = CLI_ACTION_HEALTH_INSPECT,
+	  .section = "Inspection (read-only)", .help = "print the transport health snapshot" },
+	{ .name = "transport-health-json", .kind = K_BOOL, .off = F(health_json),
+	  .env = "TAU_TRANSPORT_HEALTH_JSON", .needs = CLI_ACTION_HEALTH_INSPECT,
+	  .help = "as a pretty JSON array" },
+	{ .name = "gateway-status-inspect", .kind = K_ACTION, .env = "TAU_GATEWAY_STATUS_INSPECT",
+	  .action = CLI_ACTION_STATUS_INSPECT, .help = "print the operator status and guardrail report" },
+	{ .name = "gateway-status-json", .kind = K_BOOL, .off = F(status_json),
+	  .env = "TAU_GATEWAY_STATUS_JSON", .needs = CLI_ACTION_STATUS_INSPECT, .help = "as pretty JSON" },
+	{ .name = "channel-store-inspect", .kind = K_STR, .off = F(channel_ref),
+	  .env = "TAU_CHANNEL_STORE_INSPECT", .meta = "gateway/ACTOR", .action = CLI_ACTION_CHANNEL_INSPECT,
+	  .help = "count an actor's channel-store records" },
+	{ .name = "channel-store-root", .kind = K_STR, .off = F(channel_root),
+	  .env = "TAU_CHANNEL_STORE_ROOT", .meta = "DIR", .def_text = "<state-dir>/channel-store",
+	  .help = "channel-store root" },
 
-	{ O_CONSOLE, "console", K_SWITCH, NULL, NULL, NULL, 0, CLI_ACTION_CONSOLE, 0,
-	  "open the operator console (default on a terminal)", "Console" },
-	{ O_CONSOLE_LOG, "console-log", K_STR, "TAU_CONSOLE_LOG", "FILE", NULL, 0, 0, 0,
-	  "also append console log lines to FILE", NULL },
+	{ .name = "console", .kind = K_ACTION, .action = CLI_ACTION_CONSOLE, .section = "Console",
+	  .help = "open the operator console (default on a terminal)" },
+	{ .name = "console-log", .kind = K_STR, .off = F(console_log), .env = "TAU_CONSOLE_LOG",
+	  .meta = "FILE", .help = "also append console log lines to FILE" },
 
-	{ O_STATE_DIR, "gateway-state-dir", K_STR, "TAU_GATEWAY_STATE_DIR", "DIR", CLI_DEFAULT_STATE_DIR, 0, 0,
-	  0, "state directory shared by every action", "Shared" },
-	{ O_MODEL, "model", K_STR, "TAU_MODEL", "PROVIDER/MODEL", CLI_DEFAULT_MODEL, 0, 0, 0,
-	  "local/echo (offline) or openai/<model> (OpenAI-compatible upstream)", NULL },
-	{ O_BASE_URL, "provider-base-url", K_STR, "OPENAI_BASE_URL", "URL", CLI_DEFAULT_BASE_URL, 0, 0, 0,
-	  "OpenAI-compatible base URL; the key comes from OPENAI_API_KEY", NULL },
-	{ O_TIMEOUT, "request-timeout-ms", K_U64, "TAU_REQUEST_TIMEOUT_MS", "MS", "120000", 0, 0, 1,
-	  "upstream request timeout", NULL },
-	{ O_MAX_RETRIES, "provider-max-retries", K_U64, "TAU_PROVIDER_MAX_RETRIES", "N", "2", 0, 0, 0,
-	  "upstream retries on connect errors, 408, 429 and 5xx", NULL },
-	{ O_HELP, "help", K_SWITCH, NULL, NULL, NULL, 0, CLI_ACTION_HELP, 0, "show this help", NULL },
-	{ O_VERSION, "version", K_SWITCH, NULL, NULL, NULL, 0, CLI_ACTION_VERSION, 0,
-	  "show the version and library versions", NULL },
+	{ .name = "gateway-state-dir", .kind = K_STR, .off = F(state_dir), .def = CLI_STR(".tau/gateway"),
+	  .env = "TAU_GATEWAY_STATE_DIR", .meta = "DIR", .section = "Shared",
+	  .help = "state directory shared by every action" },
+	{ .name = "model", .kind = K_STR, .off = F(server.provider.model), .def = CLI_STR("local/echo"),
+	  .env = "TAU_MODEL", .meta = "PROVIDER/MODEL",
+	  .help = "local/echo (offline) or openai/<model> (OpenAI-compatible upstream)" },
+	{ .name = "provider-base-url", .kind = K_STR, .off = F(server.provider.base_url),
+	  .def = CLI_STR(GW_PROVIDER_DEFAULT_BASE_URL), .env = "OPENAI_BASE_URL", .meta = "URL",
+	  .help = "OpenAI-compatible base URL; the key comes from OPENAI_API_KEY" },
+	{ .name = "request-timeout-ms", .kind = K_U64, .off = F(server.provider.timeout_ms),
+	  .def = CLI_U64(GW_PROVIDER_DEFAULT_TIMEOUT_MS), .min = 1, .max = 3600000,
+	  .env = "TAU_REQUEST_TIMEOUT_MS", .meta = "MS", .help = "upstream request timeout" },
+	{ .name = "provider-max-retries", .kind = K_U64, .off = F(server.provider.max_retries),
+	  .def = CLI_U64(GW_PROVIDER_DEFAULT_MAX_RETRIES), .min = 0, .max = 10,
+	  .env = "TAU_PROVIDER_MAX_RETRIES", .meta = "N",
+	  .help = "upstream retries on connect errors, 408, 429 and 5xx" },
+	{ .name = "help", .kind = K_ACTION, .action = CLI_ACTION_HELP, .help = "show this help" },
+	{ .name = "version", .kind = K_ACTION, .action = CLI_ACTION_VERSION,
+	  .help = "show the version and library versions" },
 };
 #define CLI_NOPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
+#undef F
+
+/* Typed access to an option's field in c. */
+#define CLI_FIELD(c, o, type) ((type *)(void *)((char *)(c) + (o)->off))
 
 static const cli_opt *
-cli_find(int id)
+cli_opt_named(const char *name)
 {
 	for (size_t i = 0; i < CLI_NOPTS; i++)
-		if (cli_opts[i].id == id)
+		if (strcmp(cli_opts[i].name, name) == 0)
 			return &cli_opts[i];
 	return NULL;
+}
+
+static const cli_opt *
+cli_opt_for_action(cli_action a)
+{
+	for (size_t i = 0; i < CLI_NOPTS; i++)
+		if (cli_opts[i].action == a)
+			return &cli_opts[i];
+	return NULL;
+}
+
+/* The string fields are owned by c even where the target struct declares
+ * them const (the runner's and the server's borrow from c); this is the
+ * one place that casts the const away. */
+static char **
+cli_str_field(cli_config *c, const cli_opt *o)
+{
+	return CLI_FIELD(c, o, char *);
+}
+
+/* Points the aliases at the owned strings they share. */
+static void
+cli_config_link(cli_config *c)
+{
+	c->runner.state_dir = c->state_dir;
+	c->server.state_dir = c->state_dir;
 }
 
 void
 cli_config_init(cli_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->state_dir = gw_xstrdup(CLI_DEFAULT_STATE_DIR);
-	c->fixture = gw_xstrdup(CLI_DEFAULT_FIXTURE);
-	c->queue_limit = GW_RUNNER_DEFAULT_QUEUE_LIMIT;
-	c->processed_case_cap = GW_RUNNER_DEFAULT_PROCESSED_CAP;
-	c->retry_max_attempts = GW_RUNNER_DEFAULT_RETRY_MAX_ATTEMPTS;
-	c->retry_base_delay_ms = GW_RUNNER_DEFAULT_RETRY_BASE_DELAY_MS;
-	c->failure_streak_threshold = GW_GUARDRAIL_DEFAULT_THRESHOLD;
-	c->retryable_failures_threshold = GW_GUARDRAIL_DEFAULT_THRESHOLD;
-	c->bind = gw_xstrdup(CLI_DEFAULT_BIND);
-	c->max_input_chars = 32000;
-	c->max_connections = 256;
-	c->max_connections_per_ip = 64;
-	c->idle_timeout_ms = 30000;
-	c->session_max_messages = 200;
-	c->model = gw_xstrdup(CLI_DEFAULT_MODEL);
-	c->provider_base_url = gw_xstrdup(CLI_DEFAULT_BASE_URL);
-	c->request_timeout_ms = 120000;
-	c->provider_max_retries = 2;
-}
-
-/* The owned string members of c, for free and copy. */
-#define CLI_NSTRS 12
-static void
-cli_config_strings(cli_config *c, char **strs[CLI_NSTRS])
-{
-	char **all[CLI_NSTRS] = { &c->state_dir, &c->stop_reason, &c->fixture, &c->health_target,
-		&c->channel_ref, &c->channel_root, &c->bind, &c->auth_token, &c->model,
-		&c->provider_base_url, &c->provider_api_key, &c->console_log };
-	memcpy(strs, all, sizeof(all));
+	gw_runner_opts_default(&c->runner);
+	for (size_t i = 0; i < CLI_NOPTS; i++) {
+		const cli_opt *o = &cli_opts[i];
+		switch (o->kind) {
+		case K_STR:
+			*cli_str_field(c, o) = o->def.s ? gw_xstrdup(o->def.s) : NULL;
+			break;
+		case K_U64:
+			*CLI_FIELD(c, o, uint64_t) = o->def.u;
+			break;
+		case K_BOOL:
+		case K_SWITCH:
+			*CLI_FIELD(c, o, bool) = o->def.b;
+			break;
+		case K_ACTION:
+			break;
+		}
+	}
+	cli_config_link(c);
 }
 
 void
 cli_config_free(cli_config *c)
 {
-	char **strs[CLI_NSTRS];
-	cli_config_strings(c, strs);
-	for (size_t i = 0; i < CLI_NSTRS; i++) {
-		free(*strs[i]);
-		*strs[i] = NULL;
-	}
+	for (size_t i = 0; i < CLI_NOPTS; i++)
+		if (cli_opts[i].kind == K_STR) {
+			char **f = cli_str_field(c, &cli_opts[i]);
+			free(*f);
+			*f = NULL;
+		}
+	free((char *)c->server.provider.api_key);
+	c->server.provider.api_key = NULL;
+	cli_config_link(c);
 }
 
 void
 cli_config_copy(cli_config *dst, const cli_config *src)
 {
 	*dst = *src;
-	char **strs[CLI_NSTRS];
-	cli_config_strings(dst, strs);
-	for (size_t i = 0; i < CLI_NSTRS; i++)
-		*strs[i] = gw_xstrdup(*strs[i]);
+	for (size_t i = 0; i < CLI_NOPTS; i++)
+		if (cli_opts[i].kind == K_STR) {
+			char **f = cli_str_field(dst, &cli_opts[i]);
+			*f = gw_xstrdup(*f);
+		}
+	dst->server.provider.api_key = gw_xstrdup(src->server.provider.api_key);
+	cli_config_link(dst);
 }
 
 const char *
 cli_option_name(size_t i)
 {
 	return i < CLI_NOPTS ? cli_opts[i].name : NULL;
+}
+
+const char *
+cli_option_env(size_t i)
+{
+	return i < CLI_NOPTS ? cli_opts[i].env : NULL;
+}
+
+bool
+cli_option_bounds(size_t i, uint64_t *min, uint64_t *max)
+{
+	if (i >= CLI_NOPTS || cli_opts[i].kind != K_U64)
+		return false;
+	*min = cli_opts[i].min;
+	*max = cli_opts[i].max;
+	return true;
 }
 
 static void
@@ -253,9 +337,12 @@ cli_parse_u64(const cli_opt *o, const char *v, uint64_t *out, gw_err *err)
 	unsigned long long x = strtoull(p, &end, 10);
 	while (isspace((unsigned char)*end))
 		end++;
-	if (errno == ERANGE || *end != '\0')
+	if (*end != '\0')
 		return cli_bad(err, "invalid value '%s' for '--%s <%s>': expected a non-negative integer",
 		    v, o->name, o->meta);
+	if (errno == ERANGE || x > o->max)
+		return cli_bad(err, "invalid value '%s' for '--%s <%s>': value must be at most %llu",
+		    v, o->name, o->meta, (unsigned long long)o->max);
 	if (x < o->min && o->min == 1)
 		return cli_bad(err, "invalid value '%s' for '--%s <%s>': value must be greater than 0",
 		    v, o->name, o->meta);
@@ -280,55 +367,41 @@ cli_parse_bool(const cli_opt *o, const char *v, bool *out, gw_err *err)
 	return cli_bad(err, "invalid value '%s' for '--%s': expected true or false", v, o->name);
 }
 
-/* Applies one option value to c. */
+/* Applies one option value (NULL for a switch given as a flag) to c.
+ * *on says whether a switch is on, so an action counts only then. */
 static int
-cli_apply(cli_config *c, const cli_opt *o, const char *v, bool *switch_on, gw_err *err)
+cli_apply(cli_config *c, const cli_opt *o, const char *v, bool *on, gw_err *err)
 {
-	bool b = false;
-	switch (o->id) {
-	case O_STOP_REASON: cli_set_str(&c->stop_reason, v); return 0;
-	case O_SERVICE_STATUS_JSON: return cli_parse_bool(o, v, &c->service_status_json, err);
-	case O_FIXTURE: cli_set_str(&c->fixture, v); return 0;
-	case O_QUEUE_LIMIT: return cli_parse_u64(o, v, &c->queue_limit, err);
-	case O_PROCESSED_CAP: return cli_parse_u64(o, v, &c->processed_case_cap, err);
-	case O_RETRY_MAX: return cli_parse_u64(o, v, &c->retry_max_attempts, err);
-	case O_RETRY_DELAY: return cli_parse_u64(o, v, &c->retry_base_delay_ms, err);
-	case O_FS_THRESHOLD: return cli_parse_u64(o, v, &c->failure_streak_threshold, err);
-	case O_RF_THRESHOLD: return cli_parse_u64(o, v, &c->retryable_failures_threshold, err);
-	case O_BIND: cli_set_str(&c->bind, v); return 0;
-	case O_TOKEN: cli_set_str(&c->auth_token, v); return 0;
-	case O_MAX_INPUT: return cli_parse_u64(o, v, &c->max_input_chars, err);
-	case O_MAX_CONN: return cli_parse_u64(o, v, &c->max_connections, err);
-	case O_MAX_CONN_IP: return cli_parse_u64(o, v, &c->max_connections_per_ip, err);
-	case O_IDLE: return cli_parse_u64(o, v, &c->idle_timeout_ms, err);
-	case O_SESSION_MAX: return cli_parse_u64(o, v, &c->session_max_messages, err);
-	case O_HEALTH: cli_set_str(&c->health_target, v); return 0;
-	case O_HEALTH_JSON: return cli_parse_bool(o, v, &c->health_json, err);
-	case O_STATUS_JSON: return cli_parse_bool(o, v, &c->status_json, err);
-	case O_CHANNEL: cli_set_str(&c->channel_ref, v); return 0;
-	case O_CHANNEL_ROOT: cli_set_str(&c->channel_root, v); return 0;
-	case O_CONSOLE_LOG: cli_set_str(&c->console_log, v); return 0;
-	case O_STATE_DIR: cli_set_str(&c->state_dir, v); return 0;
-	case O_MODEL: cli_set_str(&c->model, v); return 0;
-	case O_BASE_URL:
-		cli_set_str(&c->provider_base_url, v);
-		c->provider_base_url_set = true;
+	*on = true;
+	switch (o->kind) {
+	case K_STR:
+		cli_set_str(cli_str_field(c, o), v);
 		return 0;
-	case O_TIMEOUT: return cli_parse_u64(o, v, &c->request_timeout_ms, err);
-	case O_MAX_RETRIES: return cli_parse_u64(o, v, &c->provider_max_retries, err);
-	case O_FAIL_ON_HOLD:
-		if (cli_parse_bool(o, v, &b, err) != 0)
+	case K_U64:
+		return cli_parse_u64(o, v, CLI_FIELD(c, o, uint64_t), err);
+	case K_BOOL:
+		return cli_parse_bool(o, v, CLI_FIELD(c, o, bool), err);
+	case K_SWITCH:
+		if (cli_parse_bool(o, v, on, err) != 0)
 			return -EINVAL;
-		c->fail_on_hold = b;
-		*switch_on = b;
+		*CLI_FIELD(c, o, bool) = *on;
 		return 0;
-	default:
-		/* action switches */
-		if (cli_parse_bool(o, v, &b, err) != 0)
-			return -EINVAL;
-		*switch_on = b;
-		return 0;
+	case K_ACTION:
+		return cli_parse_bool(o, v, on, err);
 	}
+	return 0;
+}
+
+int
+cli_config_set(cli_config *c, const char *name, const char *value, gw_err *err)
+{
+	const cli_opt *o = cli_opt_named(name);
+	if (o == NULL || o->kind == K_ACTION)
+		return cli_bad(err, "unknown option '--%s'", name);
+	bool on;
+	int rc = cli_apply(c, o, value, &on, err);
+	cli_config_link(c);
+	return rc;
 }
 
 /* Checks "IPv4:port" or "[IPv6]:port". */
@@ -365,18 +438,18 @@ cli_bind_ok(const char *bind)
 }
 
 static int
-cli_validate(cli_config *c, const bool *given, gw_err *err)
+cli_validate(cli_config *c, bool model_given, gw_err *err)
 {
 	if (c->action == CLI_ACTION_SERVICE_STOP && c->stop_reason != NULL && c->stop_reason[0] != '\0' &&
 	    gw_str_blank(c->stop_reason))
 		return cli_bad(err, "--gateway-service-stop-reason cannot be empty or whitespace");
 	if (c->action == CLI_ACTION_RUNNER) {
-		if (!gw_fs_exists(c->fixture))
-			return gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "--gateway-fixture '%s' does not exist",
-			    c->fixture);
-		if (!gw_fs_is_file(c->fixture))
-			return gw_err_set(err, -EINVAL, GW_EXIT_NOINPUT,
-			    "--gateway-fixture '%s' must point to a file", c->fixture);
+		const char *f = c->runner.fixture_path;
+		if (!gw_fs_exists(f))
+			return gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "--gateway-fixture '%s' does not exist", f);
+		if (!gw_fs_is_file(f))
+			return gw_err_set(err, -EINVAL, GW_EXIT_NOINPUT, "--gateway-fixture '%s' must point to a file",
+			    f);
 	}
 	if (c->action == CLI_ACTION_HEALTH_INSPECT) {
 		static const char *known[] = { "slack", "github", "multi-channel", "multichannel",
@@ -397,21 +470,21 @@ cli_validate(cli_config *c, const bool *given, gw_err *err)
 		}
 	}
 	bool server = c->action == CLI_ACTION_SERVER || c->action == CLI_ACTION_CONSOLE;
-	if (server || given[O_MODEL - O_SERVICE_START]) {
-		const char *m = c->model;
+	const char *m = c->server.provider.model;
+	if (server || model_given) {
 		if (strcmp(m, "local/echo") != 0 && !(strncmp(m, "openai/", 7) == 0 && !gw_str_blank(m + 7)))
 			return cli_bad(err, "unsupported --model '%s' (expected local/echo or openai/<model>)", m);
 	}
 	if (c->action == CLI_ACTION_SERVER) {
-		if (gw_str_blank(c->auth_token))
+		if (gw_str_blank(c->server.auth_token))
 			return cli_bad(err, "--gateway-openresponses-auth-token is required when --gateway-openresponses-server is set (or set TAU_GATEWAY_OPENRESPONSES_AUTH_TOKEN)");
-		if (!cli_bind_ok(c->bind))
+		if (!cli_bind_ok(c->server.bind))
 			return cli_bad(err, "invalid gateway socket address '%s' (expected IPv4:port or [IPv6]:port)",
-			    c->bind);
-		if (strncmp(c->model, "openai/", 7) == 0 && gw_str_blank(c->provider_api_key) &&
+			    c->server.bind);
+		if (strncmp(m, "openai/", 7) == 0 && gw_str_blank(c->server.provider.api_key) &&
 		    !c->provider_base_url_set)
 			return cli_bad(err, "--model %s needs OPENAI_API_KEY in the environment (or --provider-base-url for a server that needs no key)",
-			    c->model);
+			    m);
 	}
 	return 0;
 }
@@ -419,117 +492,117 @@ cli_validate(cli_config *c, const bool *given, gw_err *err)
 int
 cli_parse(int argc, char **argv, bool use_env, cli_config *c, gw_err *err)
 {
-	struct option longopts[CLI_NOPTS + 3];
+	enum { CLI_VAL0 = 256 }; /* getopt_long's value for option i is CLI_VAL0 + i */
+	struct option longopts[CLI_NOPTS + 1];
 	for (size_t i = 0; i < CLI_NOPTS; i++) {
 		const cli_opt *o = &cli_opts[i];
-		int has = o->kind == K_SWITCH ? no_argument : o->kind == K_BOOL ? optional_argument :
-		    required_argument;
-		longopts[i] = (struct option){ o->name, has, NULL, o->id };
+		int has = o->kind == K_ACTION || o->kind == K_SWITCH ? no_argument :
+		    o->kind == K_BOOL ? optional_argument : required_argument;
+		longopts[i] = (struct option){ o->name, has, NULL, CLI_VAL0 + (int)i };
 	}
 	memset(&longopts[CLI_NOPTS], 0, sizeof(longopts[0]));
-	enum { NGIVEN = O_VERSION - O_SERVICE_START + 1 };
-	bool given[NGIVEN] = { false };
-	bool from_env[NGIVEN] = { false };
-	cli_action actions[NGIVEN];
-	int action_ids[NGIVEN], nactions = 0;
+	bool given[CLI_NOPTS] = { false };
+	bool from_env[CLI_NOPTS] = { false };
+	const cli_opt *actions[CLI_NOPTS];
+	size_t nactions = 0;
 
 	optind = 0; /* full re-initialisation: the console parses many lines */
 	opterr = 0;
 	int ch, rc = 0;
 	while ((ch = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
-		if (ch == 'h')
-			ch = O_HELP;
-		if (ch == 'V')
-			ch = O_VERSION;
-		if (ch == '?' || ch == ':') {
+		const cli_opt *o;
+		if (ch == 'h' || ch == 'V') {
+			o = cli_opt_for_action(ch == 'h' ? CLI_ACTION_HELP : CLI_ACTION_VERSION);
+		} else if (ch >= CLI_VAL0 && ch < CLI_VAL0 + (int)CLI_NOPTS) {
+			o = &cli_opts[ch - CLI_VAL0];
+		} else {
 			const char *arg = argv[optind - 1];
-			if (optopt != 0 && ch == ':')
-				return cli_bad(err, "option '%s' requires a value", arg);
 			if (arg != NULL && strncmp(arg, "--", 2) == 0) {
-				/* distinguish unknown flags from missing values */
+				/* distinguish unknown flags from missing or unwanted values */
 				char name[128];
 				snprintf(name, sizeof(name), "%s", arg + 2);
 				char *eq = strchr(name, '=');
 				if (eq)
 					*eq = '\0';
-				for (size_t i = 0; i < CLI_NOPTS; i++)
-					if (strcmp(cli_opts[i].name, name) == 0) {
-						if (cli_opts[i].kind == K_SWITCH && eq)
-							return cli_bad(err, "option '--%s' takes no value", name);
-						return cli_bad(err, "option '--%s' requires a value <%s>", name,
-						    cli_opts[i].meta ? cli_opts[i].meta : "VALUE");
-					}
+				const cli_opt *known = cli_opt_named(name);
+				if (known != NULL && eq != NULL &&
+				    (known->kind == K_ACTION || known->kind == K_SWITCH))
+					return cli_bad(err, "option '--%s' takes no value", name);
+				if (known != NULL)
+					return cli_bad(err, "option '--%s' requires a value <%s>", name,
+					    known->meta ? known->meta : "VALUE");
 			}
 			return cli_bad(err, "unknown option '%s' (see --help)", arg ? arg : "?");
 		}
-		const cli_opt *o = cli_find(ch);
-		bool on = true;
+		size_t i = (size_t)(o - cli_opts);
+		bool on;
 		if ((rc = cli_apply(c, o, optarg, &on, err)) != 0)
 			return rc;
-		bool repeat = given[o->id - O_SERVICE_START]; /* a repeated flag is one action */
-		given[o->id - O_SERVICE_START] = true;
-		if (o->action != CLI_ACTION_NONE && on && !repeat) {
-			actions[nactions] = o->action;
-			action_ids[nactions++] = o->id;
-		}
+		bool repeat = given[i]; /* a repeated flag is one action */
+		given[i] = true;
+		if (o->action != CLI_ACTION_NONE && on && !repeat)
+			actions[nactions++] = o;
 	}
 	if (optind < argc)
 		return cli_bad(err, "unexpected argument '%s' (see --help)", argv[optind]);
 
 	/* help and version win over everything */
-	for (int i = 0; i < nactions; i++)
-		if (actions[i] == CLI_ACTION_HELP || actions[i] == CLI_ACTION_VERSION) {
-			c->action = actions[i];
+	for (size_t k = 0; k < nactions; k++)
+		if (actions[k]->action == CLI_ACTION_HELP || actions[k]->action == CLI_ACTION_VERSION) {
+			c->action = actions[k]->action;
 			return 0;
 		}
 
 	if (use_env) {
 		for (size_t i = 0; i < CLI_NOPTS; i++) {
 			const cli_opt *o = &cli_opts[i];
-			if (o->env == NULL || given[o->id - O_SERVICE_START])
+			if (o->env == NULL || given[i])
 				continue;
 			const char *v = getenv(o->env);
 			if (v == NULL || v[0] == '\0')
 				continue;
-			bool on = true;
+			bool on;
 			if ((rc = cli_apply(c, o, v, &on, err)) != 0) {
 				gw_err_prefix(err, "environment variable %s", o->env);
 				return rc;
 			}
-			from_env[o->id - O_SERVICE_START] = true;
-			if (o->action != CLI_ACTION_NONE && on) {
-				actions[nactions] = o->action;
-				action_ids[nactions++] = o->id;
-			}
+			from_env[i] = true;
+			if (o->action != CLI_ACTION_NONE && on)
+				actions[nactions++] = o;
 		}
 		const char *key = getenv("OPENAI_API_KEY");
-		if (key != NULL && key[0] != '\0')
-			cli_set_str(&c->provider_api_key, key);
+		if (key != NULL && key[0] != '\0') {
+			free((char *)c->server.provider.api_key);
+			c->server.provider.api_key = gw_xstrdup(key);
+		}
 	}
+	cli_config_link(c);
+	const cli_opt *base_url = cli_opt_named("provider-base-url");
+	c->provider_base_url_set = c->provider_base_url_set || given[base_url - cli_opts] ||
+	    from_env[base_url - cli_opts];
 
 	/* the action families are mutually exclusive */
 	if (nactions > 1) {
-		const cli_opt *a = cli_find(action_ids[0]), *b = cli_find(action_ids[1]);
-		bool ea = from_env[a->id - O_SERVICE_START], eb = from_env[b->id - O_SERVICE_START];
+		const cli_opt *a = actions[0], *b = actions[1];
+		bool ea = from_env[a - cli_opts], eb = from_env[b - cli_opts];
 		return cli_bad(err, "the argument '--%s'%s%s%s cannot be used with '--%s'%s%s%s", a->name,
 		    ea ? " (from " : "", ea ? a->env : "", ea ? ")" : "", b->name,
 		    eb ? " (from " : "", eb ? b->env : "", eb ? ")" : "");
 	}
-	c->action = nactions == 1 ? actions[0] : CLI_ACTION_NONE;
+	c->action = nactions == 1 ? actions[0]->action : CLI_ACTION_NONE;
 
 	/* dependent flags given on the command line need their action */
 	for (size_t i = 0; i < CLI_NOPTS; i++) {
 		const cli_opt *o = &cli_opts[i];
-		if (o->needs == 0 || !given[o->id - O_SERVICE_START])
+		if (o->needs == CLI_ACTION_NONE || !given[i])
 			continue;
-		const cli_opt *need = cli_find(o->needs);
 		/* the console can start the server with the server's flags */
-		bool console_ok = need->action == CLI_ACTION_SERVER &&
+		bool console_ok = o->needs == CLI_ACTION_SERVER &&
 		    (c->action == CLI_ACTION_CONSOLE || c->action == CLI_ACTION_NONE);
-		if (c->action != need->action && !console_ok)
-			return cli_bad(err, "--%s requires --%s", o->name, need->name);
+		if (c->action != o->needs && !console_ok)
+			return cli_bad(err, "--%s requires --%s", o->name, cli_opt_for_action(o->needs)->name);
 	}
-	return cli_validate(c, given, err);
+	return cli_validate(c, given[cli_opt_named("model") - cli_opts], err);
 }
 
 /* ---- help and version --------------------------------------------------- */
@@ -549,13 +622,20 @@ cli_usage(gw_buf *b)
 		char left[96];
 		if (o->kind == K_BOOL)
 			snprintf(left, sizeof(left), "--%s[=BOOL]", o->name);
-		else if (o->kind == K_SWITCH)
+		else if (o->kind == K_SWITCH || o->kind == K_ACTION)
 			snprintf(left, sizeof(left), "--%s", o->name);
 		else
 			snprintf(left, sizeof(left), "--%s %s", o->name, o->meta);
 		gw_buf_printf(b, "  %s\n      %s", left, o->help);
-		if (o->def)
-			gw_buf_printf(b, " [default: %s]", o->def);
+		if (o->def_text)
+			gw_buf_printf(b, " [default: %s]", o->def_text);
+		else if (o->kind == K_STR && o->def.s)
+			gw_buf_printf(b, " [default: %s]", o->def.s);
+		else if (o->kind == K_U64)
+			gw_buf_printf(b, " [default: %llu] [range: %llu..%llu]", (unsigned long long)o->def.u,
+			    (unsigned long long)o->min, (unsigned long long)o->max);
+		else if (o->kind == K_BOOL)
+			gw_buf_printf(b, " [default: %s]", o->def.b ? "true" : "false");
 		if (o->env)
 			gw_buf_printf(b, " [env: %s]", o->env);
 		gw_buf_putc(b, '\n');
@@ -573,12 +653,12 @@ extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, si
     __attribute__((weak));
 
 void
-cli_version(gw_buf *b)
+cli_version(gw_buf *b, const cli_libraries_fn *faces)
 {
-	curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 	gw_buf_printf(b, "tau-gateway %s\n", TAU_VERSION);
-	gw_buf_printf(b, "  cJSON %s\n  libcurl %s\n  libmicrohttpd %s\n  %s\n  readline %s\n",
-	    cJSON_Version(), cv->version, MHD_get_version(), curses_version(), rl_library_version);
+	gw_buf_printf(b, "  cJSON %s\n  %s\n", cJSON_Version(), gw_provider_library());
+	for (; faces != NULL && *faces != NULL; faces++)
+		(*faces)(b);
 	const char *je = NULL;
 	size_t n = sizeof(je);
 	if (mallctl != NULL && mallctl("version", &je, &n, NULL, 0) == 0 && je != NULL)
@@ -631,7 +711,7 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 		else
 			rc = gw_service_status(c->state_dir, &r, err);
 		if (rc != 0)
-			return err->exit_code ? err->exit_code : GW_EXIT_SOFTWARE;
+			return gw_err_exit(err);
 		if (r.notice[0])
 			gw_buf_printf(diag, "tau-gateway: warning: %s\n", r.notice);
 		if (c->action == CLI_ACTION_SERVICE_STATUS && c->service_status_json)
@@ -642,16 +722,7 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 		return 0;
 	}
 	case CLI_ACTION_RUNNER: {
-		gw_runner_opts o;
-		gw_runner_opts_default(&o);
-		o.state_dir = c->state_dir;
-		o.fixture_path = c->fixture;
-		o.queue_limit = c->queue_limit;
-		o.processed_case_cap = c->processed_case_cap;
-		o.retry_max_attempts = c->retry_max_attempts;
-		o.retry_base_delay_ms = c->retry_base_delay_ms;
-		o.failure_streak_threshold = c->failure_streak_threshold;
-		o.retryable_failures_threshold = c->retryable_failures_threshold;
+		gw_runner_opts o = c->runner;
 		cli_progress progress = { gw_clock_mono_ms(), false };
 		if (c->progress_tty) {
 			o.progress = cli_progress_fn;
@@ -662,7 +733,7 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 		if (rc != 0 && progress.shown)
 			fputs("\r\033[K", stderr);
 		if (rc != 0)
-			return err->exit_code ? err->exit_code : GW_EXIT_SOFTWARE;
+			return gw_err_exit(err);
 		if (r.notice[0])
 			gw_buf_printf(diag, "tau-gateway: warning: %s\n", r.notice);
 		if (r.rolled_back_files > 0)
@@ -682,7 +753,7 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 	case CLI_ACTION_HEALTH_INSPECT: {
 		gw_health_row row;
 		if ((rc = gw_health_inspect(c->state_dir, &row, err)) != 0)
-			return err->exit_code ? err->exit_code : GW_EXIT_SOFTWARE;
+			return gw_err_exit(err);
 		if (c->health_json)
 			gw_health_row_json(&row, out, true);
 		else
@@ -693,7 +764,7 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 	case CLI_ACTION_STATUS_INSPECT: {
 		gw_status_report r;
 		if ((rc = gw_status_inspect(c->state_dir, &r, err)) != 0)
-			return err->exit_code ? err->exit_code : GW_EXIT_SOFTWARE;
+			return gw_err_exit(err);
 		if (c->status_json)
 			gw_status_report_json(&r, out, true);
 		else
@@ -709,16 +780,13 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 		rc = gw_chanstore_inspect(root, c->channel_ref, &r, err);
 		free(root);
 		if (rc != 0)
-			return err->exit_code ? err->exit_code : GW_EXIT_SOFTWARE;
+			return gw_err_exit(err);
 		gw_chanstore_report_text(&r, out);
 		gw_buf_putc(out, '\n');
 		return 0;
 	}
 	case CLI_ACTION_HELP:
 		cli_usage(out);
-		return 0;
-	case CLI_ACTION_VERSION:
-		cli_version(out);
 		return 0;
 	default:
 		gw_err_set(err, -EINVAL, GW_EXIT_USAGE, "this action cannot run here");
@@ -797,82 +865,55 @@ cli_flush(FILE *f, gw_buf *b)
 	}
 }
 
-void
-cli_srv_config(const cli_config *c, srv_config *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->state_dir = c->state_dir;
-	s->bind = c->bind;
-	s->auth_token = c->auth_token;
-	s->max_input_chars = c->max_input_chars;
-	s->max_connections = c->max_connections;
-	s->max_connections_per_ip = c->max_connections_per_ip;
-	s->idle_timeout_ms = c->idle_timeout_ms;
-	s->session_max_messages = c->session_max_messages;
-	s->model = c->model;
-	s->provider_base_url = c->provider_base_url;
-	s->provider_api_key = c->provider_api_key;
-	s->request_timeout_ms = c->request_timeout_ms;
-	s->provider_max_retries = c->provider_max_retries;
-}
-
 int
-cli_main(int argc, char **argv)
+cli_start(int argc, char **argv, cli_config *c)
 {
-	cli_config c;
-	cli_config_init(&c);
+	cli_config_init(c);
 	gw_err err;
 	gw_err_clear(&err);
-	int status;
-	if (cli_parse(argc, argv, true, &c, &err) != 0) {
-		fprintf(stderr, "tau-gateway: %s\n", err.msg);
-		status = err.exit_code ? err.exit_code : GW_EXIT_USAGE;
-		cli_config_free(&c);
-		return status;
-	}
-	if (c.action == CLI_ACTION_NONE) {
-		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
-			c.action = CLI_ACTION_CONSOLE;
-		} else {
+	if (cli_parse(argc, argv, true, c, &err) != 0)
+		return cli_finish(c, gw_err_exit(&err), &err);
+	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	if (c->action == CLI_ACTION_NONE) {
+		if (!tty) {
 			gw_buf u = GW_BUF_INIT;
 			cli_usage(&u);
 			fprintf(stderr, "tau-gateway: no action given and no terminal for the console\n");
 			cli_flush(stderr, &u);
 			gw_buf_free(&u);
-			cli_config_free(&c);
-			return GW_EXIT_USAGE;
+			return cli_finish(c, GW_EXIT_USAGE, NULL);
 		}
+		c->action = CLI_ACTION_CONSOLE;
 	}
-	if (c.action == CLI_ACTION_CONSOLE) {
-		if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-			fprintf(stderr, "tau-gateway: --console needs a terminal on stdin and stdout\n");
-			cli_config_free(&c);
-			return GW_EXIT_USAGE;
-		}
-		status = tui_run(&c, &err);
-		if (status != 0 && err.msg[0])
-			fprintf(stderr, "tau-gateway: %s\n", err.msg);
-		cli_config_free(&c);
-		return status;
+	if (c->action == CLI_ACTION_CONSOLE && !tty) {
+		gw_err_set(&err, -ENOTTY, GW_EXIT_USAGE, "--console needs a terminal on stdin and stdout");
+		return cli_finish(c, GW_EXIT_USAGE, &err);
 	}
-	if (c.action == CLI_ACTION_SERVER) {
-		srv_config s;
-		cli_srv_config(&c, &s);
-		status = srv_run_foreground(&s, &err);
-		if (status != 0 && err.msg[0])
-			fprintf(stderr, "tau-gateway: %s\n", err.msg);
-		cli_config_free(&c);
-		return status;
-	}
+	c->progress_tty = isatty(STDERR_FILENO);
+	return -1;
+}
+
+int
+cli_run(const cli_config *c)
+{
 	gw_buf out = GW_BUF_INIT, diag = GW_BUF_INIT;
-	c.progress_tty = isatty(STDERR_FILENO);
-	status = cli_execute(&c, &out, &diag, &err);
+	gw_err err;
+	gw_err_clear(&err);
+	int status = cli_execute(c, &out, &diag, &err);
 	cli_flush(stderr, &diag);
 	cli_flush(stdout, &out);
 	if (status != 0 && err.msg[0])
 		fprintf(stderr, "tau-gateway: %s\n", err.msg);
 	gw_buf_free(&out);
 	gw_buf_free(&diag);
-	cli_config_free(&c);
+	return status;
+}
+
+int
+cli_finish(cli_config *c, int status, const gw_err *err)
+{
+	if (status != 0 && err != NULL && err->msg[0])
+		fprintf(stderr, "tau-gateway: %s\n", err->msg);
+	cli_config_free(c);
 	return status;
 }

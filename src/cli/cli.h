@@ -4,7 +4,9 @@
  * The parser is shared with the console prompt, so a runbook flag line
  * typed at ':' gets exactly the checks and messages of the command line.
  * cli_execute renders core reports into caller-supplied buffers and never
- * writes to the terminal itself.
+ * writes to the terminal itself.  This layer knows no face: main.c opens
+ * the console or the server for the actions that need one, and the
+ * console uses this parser, never the reverse.
  */
 #ifndef CLI_CLI_H
 #define CLI_CLI_H
@@ -15,6 +17,8 @@
 
 #include "core/base/buf.h"
 #include "core/base/err.h"
+#include "core/gateway/runner.h"
+#include "server/srv_config.h"
 
 typedef enum cli_action {
 	CLI_ACTION_NONE,
@@ -31,17 +35,20 @@ typedef enum cli_action {
 	CLI_ACTION_VERSION
 } cli_action;
 
-/* A validated configuration.  Strings are owned (cli_config_free). */
+/* A validated configuration.  The flag table (cli.c) writes each option
+ * straight into its field here, inside the core's and the server's own
+ * option structs, so nothing is copied field by field afterwards.
+ * cli_config owns every string it points to, those inside runner and
+ * server included (cli_config_free); runner.state_dir and server.state_dir
+ * alias state_dir. */
 typedef struct cli_config {
 	cli_action action;
 	char *state_dir;
 	/* service */
 	char *stop_reason;
 	bool service_status_json;
-	/* runner */
-	char *fixture;
-	uint64_t queue_limit, processed_case_cap, retry_max_attempts, retry_base_delay_ms;
-	uint64_t failure_streak_threshold, retryable_failures_threshold;
+	/* runner: fixture_path and the numbers are the flags' */
+	gw_runner_opts runner;
 	bool fail_on_hold;
 	/* inspect */
 	char *health_target;
@@ -49,27 +56,16 @@ typedef struct cli_config {
 	bool status_json;
 	char *channel_ref;
 	char *channel_root;           /* NULL: <state_dir>/channel-store */
-	/* server and provider */
-	char *bind;
-	char *auth_token;
-	uint64_t max_input_chars, max_connections, max_connections_per_ip;
-	uint64_t idle_timeout_ms, session_max_messages;
-	char *model;
-	char *provider_base_url;
+	/* server and provider (server.provider.api_key from OPENAI_API_KEY) */
+	srv_config server;
 	bool provider_base_url_set;   /* given by flag or OPENAI_BASE_URL */
-	char *provider_api_key;       /* OPENAI_API_KEY */
-	uint64_t request_timeout_ms, provider_max_retries;
 	/* console */
 	char *console_log;
-	/* set by cli_main when stderr is a terminal: the runner reports progress there */
+	/* set by cli_start when stderr is a terminal: the runner reports progress there */
 	bool progress_tty;
 } cli_config;
 
-#define CLI_DEFAULT_STATE_DIR ".tau/gateway"
 #define CLI_DEFAULT_FIXTURE "fixtures/gateway-contract/mixed-outcomes.json"
-#define CLI_DEFAULT_MODEL "local/echo"
-#define CLI_DEFAULT_BIND "127.0.0.1:8787"
-#define CLI_DEFAULT_BASE_URL "https://api.openai.com/v1"
 
 /* Sets every default. */
 void cli_config_init(cli_config *c);
@@ -86,23 +82,31 @@ int cli_parse(int argc, char **argv, bool use_env, cli_config *c, gw_err *err);
  * status; on failure err has the message. */
 int cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err);
 
+/* Sets the option named name (long name, no dashes) to value, as if
+ * given as a flag but without the action and dependency checks (the
+ * console seeds a line's defaults with it).  0, or -EINVAL with err set
+ * (unknown option, bad value). */
+int cli_config_set(cli_config *c, const char *name, const char *value, gw_err *err);
+
 /* Deep-copies src into dst (dst need not be initialised); free dst with
  * cli_config_free.  The console seeds prompt-line parses with it. */
 void cli_config_copy(cli_config *dst, const cli_config *src);
 
-/* The long option names of the flag table ("gateway-service-start", no
- * dashes), for completion: returns the i-th name, or NULL past the end.
- * The strings are static. */
-const char *cli_option_name(size_t i);
-
-/* Fills the server configuration from c; its strings stay borrowed from c,
- * which must outlive the server. */
-struct srv_config;
-void cli_srv_config(const cli_config *c, struct srv_config *s);
-
-/* Appends the --help text / the --version text. */
+/* Appends the --help text. */
 void cli_usage(gw_buf *out);
-void cli_version(gw_buf *out);
+/* Appends the --version text: the program, the core's libraries, then
+ * each face's (faces: a NULL-terminated list of functions that append
+ * "  name version" lines), the allocator and the licence. */
+typedef void (*cli_libraries_fn)(gw_buf *out);
+void cli_version(gw_buf *out, const cli_libraries_fn *faces);
+
+/* The options of the flag table, for completion, the man-page check and
+ * tests: the i-th option's long name (no dashes) and environment variable
+ * (NULL when it has none); NULL past the end.  The strings are static. */
+const char *cli_option_name(size_t i);
+const char *cli_option_env(size_t i);
+/* True when the i-th option takes a number, with its bounds. */
+bool cli_option_bounds(size_t i, uint64_t *min, uint64_t *max);
 
 /* Splits a prompt line into words (shell-like quoting: '...', "...", \).
  * Returns a malloc'ed NULL-terminated argv whose argv[0] is "tau-gateway";
@@ -110,7 +114,16 @@ void cli_version(gw_buf *out);
 int cli_split(const char *line, int *argc, char ***argv, gw_err *err);
 void cli_argv_free(char **argv);
 
-/* The whole program: parse, dispatch, print, return the exit status. */
-int cli_main(int argc, char **argv);
+/* The first half of the program: initialises c and parses argv and the
+ * environment.  Returns -1 when c.action is to be run (the console when
+ * no action was given on a terminal), or an exit status after printing
+ * what was wrong (c is then freed).  main.c picks the face for c.action. */
+int cli_start(int argc, char **argv, cli_config *c);
+/* Runs a non-interactive action of c, printing its report to stdout and
+ * its notices to stderr.  Returns the exit status. */
+int cli_run(const cli_config *c);
+/* The end of every path: prints err's message when status is a failure
+ * and frees c.  Returns status. */
+int cli_finish(cli_config *c, int status, const gw_err *err);
 
 #endif

@@ -292,11 +292,11 @@ srv_job_begin(srv_job *j)
 		/* another request on this key holds the session for its whole
 		 * exchange: wait for it no longer than an upstream call may take */
 		int rc = gw_session_open(s->cfg.state_dir, j->session_key, s->cfg.session_max_messages,
-		    s->cfg.request_timeout_ms, &j->cancel, &j->sess, &err);
+		    s->cfg.provider.timeout_ms, &j->cancel, &j->sess, &err);
 		if (rc == -ETIMEDOUT) {
 			gw_resp_error_set(&j->e, 503, "session_busy", NULL,
 			    "session '%s' is busy: another request held it for %llu ms; retry later",
-			    j->session_key, (unsigned long long)s->cfg.request_timeout_ms);
+			    j->session_key, (unsigned long long)s->cfg.provider.timeout_ms);
 		} else if (rc == -ECANCELED) {
 			j->cancelled = true;
 			if (atomic_load(&s->stopping))

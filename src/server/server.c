@@ -904,18 +904,6 @@ srv_new(const srv_config *cfg)
 {
 	srv_server *s = gw_xcalloc(1, sizeof(*s));
 	s->cfg = *cfg;
-	if (s->cfg.max_input_chars == 0)
-		s->cfg.max_input_chars = 32000;
-	if (s->cfg.max_connections == 0)
-		s->cfg.max_connections = 256;
-	if (s->cfg.max_connections_per_ip == 0)
-		s->cfg.max_connections_per_ip = 64;
-	if (s->cfg.idle_timeout_ms == 0)
-		s->cfg.idle_timeout_ms = 30000;
-	if (s->cfg.session_max_messages == 0)
-		s->cfg.session_max_messages = 200;
-	if (s->cfg.request_timeout_ms == 0)
-		s->cfg.request_timeout_ms = 120000;
 	s->body_limit = s->cfg.max_input_chars * 8;
 	s->listen_fd = -1;
 	s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -935,7 +923,7 @@ srv_new(const srv_config *cfg)
 	gw_jw_obj_begin(&w);
 	gw_jw_kstr(&w, "healthz_endpoint", "/healthz");
 	gw_jw_kstr(&w, "metrics_endpoint", "/metrics");
-	gw_jw_kstr(&w, "model", cfg->model ? cfg->model : "local/echo");
+	gw_jw_kstr(&w, "model", cfg->provider.model ? cfg->provider.model : "local/echo");
 	gw_jw_kstr(&w, "responses_endpoint", "/v1/responses");
 	gw_jw_kstr(&w, "state_dir", cfg->state_dir);
 	gw_jw_kstr(&w, "status_endpoint", "/gateway/status");
@@ -972,16 +960,10 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		return rc;
 	}
 	srv_say_report(s, foreground, &rep);
-	gw_provider_config pc = {
-		.model = s->cfg.model,
-		.base_url = s->cfg.provider_base_url,
-		.api_key = s->cfg.provider_api_key,
-		.timeout_ms = s->cfg.request_timeout_ms,
-		.max_retries = s->cfg.provider_max_retries,
-		.attempt = srv_upstream_attempt,
-		.log = srv_provider_log,
-		.ctx = s,
-	};
+	gw_provider_config pc = s->cfg.provider;
+	pc.attempt = srv_upstream_attempt;
+	pc.log = srv_provider_log;
+	pc.ctx = s;
 	rc = gw_provider_new(&pc, &s->provider, err);
 	if (rc == 0)
 		rc = srv_listen(s, err);
@@ -1130,7 +1112,7 @@ srv_run_foreground(const srv_config *cfg, gw_err *err)
 	int rc = srv_start_internal(cfg, true, &s, err);
 	if (rc != 0) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		return err->exit_code ? err->exit_code : GW_EXIT_SOFTWARE;
+		return gw_err_exit(err);
 	}
 	int sig = 0;
 	while (sigwait(&set, &sig) != 0)
@@ -1139,4 +1121,10 @@ srv_run_foreground(const srv_config *cfg, gw_err *err)
 	srv_stop_internal(s, true);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return GW_EXIT_OK;
+}
+
+void
+srv_libraries(gw_buf *out)
+{
+	gw_buf_printf(out, "  libmicrohttpd %s\n", MHD_get_version());
 }

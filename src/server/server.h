@@ -4,7 +4,8 @@
  * the console embeds it on background threads (srv_start / srv_stop) and
  * reads live counters (srv_get_stats), woken by srv_event_fd.
  *
- * Ownership: srv_config strings are borrowed and must outlive the server.
+ * Ownership: srv_config strings are borrowed and must outlive the server
+ * (srv_config.h).
  * A srv_server is owned by the caller of srv_start and released by srv_stop.
  */
 #ifndef SRV_SERVER_H
@@ -13,30 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/base/buf.h"
 #include "core/base/err.h"
-
-/* Log sink: one line, no newline.  NULL = stderr.  Called from server
- * threads; it must be thread-safe.  MHD and libcurl messages go here too,
- * so nothing reaches the terminal while the console owns it. */
-typedef void (*srv_log_fn)(void *ctx, const char *line);
-
-typedef struct srv_config {
-	const char *state_dir;
-	const char *bind;                 /* "127.0.0.1:8787", "[::1]:0" */
-	const char *auth_token;
-	uint64_t max_input_chars;         /* default 32000 */
-	uint64_t max_connections;         /* default 256 */
-	uint64_t max_connections_per_ip;  /* from one client address; default 64 */
-	uint64_t idle_timeout_ms;         /* default 30000 */
-	uint64_t session_max_messages;    /* default 200 */
-	const char *model;                /* "local/echo" or "openai/<model>" */
-	const char *provider_base_url;    /* default https://api.openai.com/v1 */
-	const char *provider_api_key;     /* from OPENAI_API_KEY; may be NULL */
-	uint64_t request_timeout_ms;      /* default 120000 */
-	uint64_t provider_max_retries;    /* default 2 */
-	srv_log_fn log;                   /* NULL: stderr */
-	void *log_ctx;
-} srv_config;
+#include "server/srv_config.h"
 
 #define SRV_RECENT_MAX 16
 
@@ -79,5 +59,9 @@ void srv_get_stats(srv_server *s, srv_stats *out);
 /* A descriptor that becomes readable whenever the stats change (an eventfd;
  * read 8 bytes to clear it).  Owned by the server. */
 int srv_event_fd(srv_server *s);
+
+/* Appends the server's libraries, one "  name version" line each, for
+ * --version. */
+void srv_libraries(gw_buf *out);
 
 #endif

@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <locale.h>
 #include <ncurses.h>
+#include <readline/readline.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -90,6 +91,7 @@ typedef struct tui_app {
 	uint64_t start_ms, first_frame_ms, min_gap_ms;
 	bool curses_on;
 	SCREEN *screen;
+	const cli_libraries_fn *faces; /* for --version at the prompt */
 } tui_app;
 
 /* ---- signals ------------------------------------------------------------ */
@@ -183,8 +185,7 @@ tui_seed(const tui_app *app, cli_config *c)
 {
 	cli_config_copy(c, &app->cfg);
 	c->action = CLI_ACTION_NONE;
-	free(c->fixture);
-	c->fixture = gw_xstrdup(app->fixture);
+	cli_config_set(c, "gateway-fixture", app->fixture, NULL);
 }
 
 /* ---- fixture runs --------------------------------------------------------- */
@@ -229,18 +230,10 @@ tui_job_start(tui_app *app, cli_config *c)
 		return;
 	}
 	free(app->fixture);
-	app->fixture = gw_xstrdup(c->fixture);
+	app->fixture = gw_xstrdup(c->runner.fixture_path);
 	j->cfg = *c;
 	memset(c, 0, sizeof(*c));
-	gw_runner_opts_default(&j->opts);
-	j->opts.state_dir = j->cfg.state_dir;
-	j->opts.fixture_path = j->cfg.fixture;
-	j->opts.queue_limit = j->cfg.queue_limit;
-	j->opts.processed_case_cap = j->cfg.processed_case_cap;
-	j->opts.retry_max_attempts = j->cfg.retry_max_attempts;
-	j->opts.retry_base_delay_ms = j->cfg.retry_base_delay_ms;
-	j->opts.failure_streak_threshold = j->cfg.failure_streak_threshold;
-	j->opts.retryable_failures_threshold = j->cfg.retryable_failures_threshold;
+	j->opts = j->cfg.runner;
 	j->opts.lock_nowait = true;
 	j->opts.progress = tui_job_progress;
 	j->opts.progress_ctx = j;
@@ -248,7 +241,7 @@ tui_job_start(tui_app *app, cli_config *c)
 	j->done = j->total = 0;
 	snprintf(j->phase, sizeof(j->phase), "load");
 	gw_err_clear(&j->err);
-	app->ui.queue_limit = j->cfg.queue_limit;
+	app->ui.queue_limit = j->cfg.runner.queue_limit;
 	if (pthread_create(&j->th, NULL, tui_job_main, j) != 0) {
 		tui_report(app, true, "cannot start the runner thread");
 		cli_config_free(&j->cfg);
@@ -256,8 +249,8 @@ tui_job_start(tui_app *app, cli_config *c)
 	}
 	j->active = true;
 	app->ui.run_active = true;
-	snprintf(app->ui.run_fixture, sizeof(app->ui.run_fixture), "%s", j->cfg.fixture);
-	tui_reportf(app, false, "running %s ...", j->cfg.fixture);
+	snprintf(app->ui.run_fixture, sizeof(app->ui.run_fixture), "%s", j->opts.fixture_path);
+	tui_reportf(app, false, "running %s ...", j->opts.fixture_path);
 }
 
 /* Called when the worker poked: copies progress, reaps a finished run. */
@@ -280,11 +273,11 @@ tui_job_poll(tui_app *app)
 	j->active = false;
 	app->ui.run_active = false;
 	if (j->rc != 0) {
-		tui_reportf(app, true, "run %s failed (exit %d): %s", j->cfg.fixture,
-		    j->err.exit_code ? j->err.exit_code : GW_EXIT_SOFTWARE, j->err.msg);
+		tui_reportf(app, true, "run %s failed (exit %d): %s", j->opts.fixture_path,
+		    gw_err_exit(&j->err), j->err.msg);
 	} else {
 		gw_buf b = GW_BUF_INIT;
-		gw_buf_printf(&b, "run %s: rollout %s %s, health %s", j->cfg.fixture,
+		gw_buf_printf(&b, "run %s: rollout %s %s, health %s", j->opts.fixture_path,
 		    strcmp(j->report.guardrail.gate, "pass") == 0 ? "PASS" : "HOLD",
 		    j->report.guardrail.reason_code, gw_health_state_name(j->report.health_state));
 		if (j->report.notice[0])
@@ -317,8 +310,7 @@ tui_serve_parsed(tui_app *app, cli_config *c)
 	}
 	app->srv_cfg = *c;
 	memset(c, 0, sizeof(*c));
-	srv_config sc;
-	cli_srv_config(&app->srv_cfg, &sc);
+	srv_config sc = app->srv_cfg.server;
 	sc.log = tui_srv_log;
 	sc.log_ctx = &app->log;
 	gw_err err;
@@ -333,7 +325,7 @@ tui_serve_parsed(tui_app *app, cli_config *c)
 	srv_get_stats(app->srv, &app->ui.srv);
 	app->ui.srv_running = true;
 	tui_reportf(app, false, "server listening on %s (model %s)", app->ui.srv.bind,
-	    app->srv_cfg.model);
+	    app->srv_cfg.server.provider.model);
 	app->posture_stale = true;
 }
 
@@ -364,16 +356,16 @@ tui_serve_begin(tui_app *app, const char *bind, bool ask_bind)
 		return;
 	}
 	free(app->pending_bind);
-	app->pending_bind = gw_xstrdup(bind ? bind : app->cfg.bind);
+	app->pending_bind = gw_xstrdup(bind ? bind : app->cfg.server.bind);
 	if (ask_bind) {
 		tui_prompt_open(TUI_PROMPT_BIND, "server bind: ", app->pending_bind);
 		return;
 	}
-	if (tui_blank(app->cfg.auth_token)) {
+	if (tui_blank(app->cfg.server.auth_token)) {
 		tui_prompt_open(TUI_PROMPT_TOKEN, "server auth token: ", NULL);
 		return;
 	}
-	tui_serve(app, app->pending_bind, app->cfg.auth_token);
+	tui_serve(app, app->pending_bind, app->cfg.server.auth_token);
 }
 
 static void
@@ -422,6 +414,10 @@ tui_exec_argv(tui_app *app, int argc, char **argv)
 		break;
 	case CLI_ACTION_HELP:
 		cli_usage(&out);
+		tui_screen_show_detail(&app->ui, gw_buf_cstr(&out));
+		break;
+	case CLI_ACTION_VERSION:
+		cli_version(&out, app->faces);
 		tui_screen_show_detail(&app->ui, gw_buf_cstr(&out));
 		break;
 	case CLI_ACTION_SERVICE_START:
@@ -545,7 +541,7 @@ tui_prompt_done(void *ctx, tui_prompt_kind kind, const char *line)
 		    tui_blank(line) ? app->fixture : line);
 		break;
 	case TUI_PROMPT_BIND:
-		tui_serve_begin(app, tui_blank(line) ? app->cfg.bind : line, false);
+		tui_serve_begin(app, tui_blank(line) ? app->cfg.server.bind : line, false);
 		break;
 	case TUI_PROMPT_TOKEN:
 		if (tui_blank(line)) {
@@ -644,7 +640,7 @@ tui_on_key(tui_app *app, int code)
 		if (app->srv != NULL)
 			tui_unserve(app);
 		else
-			tui_serve_begin(app, NULL, strcmp(app->cfg.bind, CLI_DEFAULT_BIND) == 0);
+			tui_serve_begin(app, NULL, strcmp(app->cfg.server.bind, SRV_DEFAULT_BIND) == 0);
 		break;
 	case TUI_CMD_LOG:
 		ui->log_view = !ui->log_view;
@@ -909,7 +905,7 @@ tui_open(tui_app *app, const cli_config *cfg, gw_err *err)
 	app->stats_fd = -1;
 	app->start_ms = gw_clock_mono_ms();
 	cli_config_copy(&app->cfg, cfg);
-	app->fixture = gw_xstrdup(cfg->fixture);
+	app->fixture = gw_xstrdup(cfg->runner.fixture_path);
 	pthread_mutex_init(&app->job.mu, NULL);
 	int rc = tui_log_init(&app->log, TUI_LOG_MAX, cfg->console_log, err);
 	if (rc != 0)
@@ -940,7 +936,7 @@ tui_open(tui_app *app, const cli_config *cfg, gw_err *err)
 	ui->posture = &app->posture;
 	ui->events = &app->events;
 	ui->log = &app->log;
-	ui->queue_limit = cfg->queue_limit;
+	ui->queue_limit = cfg->runner.queue_limit;
 	ui->follow = true;
 	ui->log_follow = true;
 	snprintf(ui->message, sizeof(ui->message),
@@ -1055,15 +1051,16 @@ tui_loop(tui_app *app)
 }
 
 int
-tui_run(const cli_config *cfg, gw_err *err)
+tui_run(const cli_config *cfg, const cli_libraries_fn *faces, gw_err *err)
 {
 	setlocale(LC_ALL, "");
 	tui_app *app = gw_xcalloc(1, sizeof(*app));
+	app->faces = faces;
 	int status = 0;
 	tui_sig_quit = 0;
 	tui_sig_winch = 0;
 	if (tui_open(app, cfg, err) != 0) {
-		status = err->exit_code ? err->exit_code : GW_EXIT_SOFTWARE;
+		status = gw_err_exit(err);
 		goto out;
 	}
 	tui_signals_install();
@@ -1088,4 +1085,10 @@ out:
 	if (!app->job.active)
 		free(app);
 	return status;
+}
+
+void
+tui_libraries(gw_buf *out)
+{
+	gw_buf_printf(out, "  %s\n  readline %s\n", curses_version(), rl_library_version);
 }

@@ -57,13 +57,13 @@ test_defaults(void **state)
 	cli_config c;
 	expect_ok("", CLI_ACTION_NONE, &c);
 	assert_string_equal(c.state_dir, ".tau/gateway");
-	assert_string_equal(c.fixture, CLI_DEFAULT_FIXTURE);
-	assert_int_equal(c.queue_limit, 64);
-	assert_int_equal(c.processed_case_cap, 10000);
-	assert_int_equal(c.retry_max_attempts, 4);
-	assert_int_equal(c.retry_base_delay_ms, 0);
-	assert_int_equal(c.failure_streak_threshold, 2);
-	assert_int_equal(c.retryable_failures_threshold, 2);
+	assert_string_equal(c.runner.fixture_path, CLI_DEFAULT_FIXTURE);
+	assert_int_equal(c.runner.queue_limit, 64);
+	assert_int_equal(c.runner.processed_case_cap, 10000);
+	assert_int_equal(c.runner.retry_max_attempts, 4);
+	assert_int_equal(c.runner.retry_base_delay_ms, 0);
+	assert_int_equal(c.runner.failure_streak_threshold, 2);
+	assert_int_equal(c.runner.retryable_failures_threshold, 2);
 	assert_false(c.fail_on_hold);
 	assert_null(c.channel_root);
 	cli_config_free(&c);
@@ -132,7 +132,7 @@ test_zero_thresholds_rejected(void **state)
 	expect_usage("--gateway-contract-runner --gateway-queue-limit -1",
 	    "invalid value '-1' for '--gateway-queue-limit <N>': expected a non-negative integer");
 	expect_usage("--gateway-contract-runner --gateway-queue-limit 99999999999999999999999",
-	    "invalid value '99999999999999999999999' for '--gateway-queue-limit <N>': expected a non-negative integer");
+	    "invalid value '99999999999999999999999' for '--gateway-queue-limit <N>': value must be at most 1000000");
 }
 
 static void
@@ -205,11 +205,11 @@ test_runner_fixture_checks(void **state)
 	    "--gateway-guardrail-failure-streak-threshold 5 --gateway-guardrail-retryable-failures-threshold 6 "
 	    "--gateway-fail-on-hold", fx);
 	expect_ok(line.data, CLI_ACTION_RUNNER, &c);
-	assert_int_equal(c.queue_limit, 3);
-	assert_int_equal(c.processed_case_cap, 7);
-	assert_int_equal(c.retry_max_attempts, 2);
-	assert_int_equal(c.failure_streak_threshold, 5);
-	assert_int_equal(c.retryable_failures_threshold, 6);
+	assert_int_equal(c.runner.queue_limit, 3);
+	assert_int_equal(c.runner.processed_case_cap, 7);
+	assert_int_equal(c.runner.retry_max_attempts, 2);
+	assert_int_equal(c.runner.failure_streak_threshold, 5);
+	assert_int_equal(c.runner.retryable_failures_threshold, 6);
 	assert_true(c.fail_on_hold);
 	cli_config_free(&c);
 	gw_buf_free(&line);
@@ -240,7 +240,7 @@ test_help_and_version_win(void **state)
 	gw_buf b = GW_BUF_INIT;
 	cli_usage(&b);
 	ut_assert_contains(b.data, "--gateway-queue-limit N");
-	ut_assert_contains(b.data, "[default: 64] [env: TAU_GATEWAY_QUEUE_LIMIT]");
+	ut_assert_contains(b.data, "[default: 64] [range: 1..1000000] [env: TAU_GATEWAY_QUEUE_LIMIT]");
 	ut_assert_contains(b.data, "--gateway-status-json[=BOOL]");
 	ut_assert_contains(b.data, "[default: .tau/gateway] [env: TAU_GATEWAY_STATE_DIR]");
 	gw_buf_free(&b);
@@ -416,6 +416,167 @@ test_execute_runner_fail_on_hold(void **state)
 	free(root);
 }
 
+
+/* The text of the man page's entry for --name: from its .It line to the
+ * next .It or list end.  NULL when there is none.  Caller frees. */
+static char *
+man_entry(const char *man, const char *name)
+{
+	char key[160];
+	snprintf(key, sizeof(key), "Fl -%s", name);
+	size_t kn = strlen(key);
+	for (const char *p = strstr(man, "\n.It "); p != NULL; p = strstr(p + 1, "\n.It ")) {
+		const char *eol = strchr(p + 1, '\n');
+		const char *k = strstr(p + 1, key);
+		if (k == NULL || eol == NULL || k > eol || !(k[kn] == ' ' || k[kn] == '\n'))
+			continue;
+		p++;
+		const char *end = strstr(p, "\n.It ");
+		const char *el = strstr(p, "\n.El");
+		if (end == NULL || (el != NULL && el < end))
+			end = el;
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char *e = malloc(n + 1);
+		memcpy(e, p, n);
+		e[n] = '\0';
+		return e;
+	}
+	return NULL;
+}
+
+/* Every option of the table is in --help and in the man page, with its
+ * environment variable and, for numbers, its range: the table is the one
+ * source, and this is what keeps the documents from drifting. */
+static void
+test_every_option_documented(void **state)
+{
+	(void)state;
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/man/tau-gateway.1", TAU_SOURCE_DIR);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	gw_buf man = GW_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		gw_buf_append(&man, chunk, n);
+	fclose(f);
+	gw_buf help = GW_BUF_INIT;
+	cli_usage(&help);
+	size_t count = 0;
+	for (size_t i = 0; cli_option_name(i) != NULL; i++, count++) {
+		const char *name = cli_option_name(i), *env = cli_option_env(i);
+		char flag[160];
+		snprintf(flag, sizeof(flag), "  --%s", name);
+		if (strstr(help.data, flag) == NULL)
+			fail_msg("--help does not list --%s", name);
+		char *entry = man_entry(man.data, name);
+		if (entry == NULL)
+			fail_msg("man/tau-gateway.1 has no .It Fl -%s entry", name);
+		if (env != NULL) {
+			char ev[160];
+			snprintf(ev, sizeof(ev), "Bq Ev %s\n", env);
+			if (strstr(entry, ev) == NULL)
+				fail_msg("man entry of --%s does not name %s", name, env);
+			snprintf(ev, sizeof(ev), "[env: %s]", env);
+			if (strstr(help.data, ev) == NULL)
+				fail_msg("--help does not name %s", env);
+		}
+		uint64_t lo, hi;
+		if (cli_option_bounds(i, &lo, &hi)) {
+			char range[96];
+			snprintf(range, sizeof(range), "%llu to %llu", (unsigned long long)lo,
+			    (unsigned long long)hi);
+			if (strstr(entry, range) == NULL)
+				fail_msg("man entry of --%s does not give its range %s", name, range);
+			snprintf(range, sizeof(range), "[range: %llu..%llu]", (unsigned long long)lo,
+			    (unsigned long long)hi);
+			if (strstr(help.data, range) == NULL)
+				fail_msg("--help does not give the range of --%s", name);
+		}
+		free(entry);
+	}
+	assert_true(count >= 30);
+	gw_buf_free(&help);
+	gw_buf_free(&man);
+}
+
+/* The table writes into the core's and the server's own structs, so what
+ * a flag says is what the runner, the server and the provider get. */
+static void
+test_options_land_in_core_structs(void **state)
+{
+	(void)state;
+	cli_config c;
+	expect_ok("", CLI_ACTION_NONE, &c);
+	assert_int_equal(c.server.max_input_chars, SRV_DEFAULT_MAX_INPUT_CHARS);
+	assert_int_equal(c.server.max_connections, SRV_DEFAULT_MAX_CONNECTIONS);
+	assert_int_equal(c.server.idle_timeout_ms, SRV_DEFAULT_IDLE_TIMEOUT_MS);
+	assert_int_equal(c.server.provider.timeout_ms, GW_PROVIDER_DEFAULT_TIMEOUT_MS);
+	assert_int_equal(c.server.provider.max_retries, GW_PROVIDER_DEFAULT_MAX_RETRIES);
+	assert_string_equal(c.server.provider.model, "local/echo");
+	assert_string_equal(c.server.bind, SRV_DEFAULT_BIND);
+	assert_string_equal(c.runner.state_dir, ".tau/gateway");
+	assert_ptr_equal(c.server.state_dir, c.state_dir);
+	cli_config_free(&c);
+	expect_ok("--gateway-openresponses-server --gateway-openresponses-auth-token t "
+	          "--gateway-openresponses-max-input-chars 7 --request-timeout-ms 9 --provider-max-retries 0 "
+	          "--gateway-state-dir /x --gateway-openresponses-bind 127.0.0.1:0",
+	    CLI_ACTION_SERVER, &c);
+	assert_int_equal(c.server.max_input_chars, 7);
+	assert_int_equal(c.server.provider.timeout_ms, 9);
+	assert_int_equal(c.server.provider.max_retries, 0);
+	assert_string_equal(c.server.auth_token, "t");
+	assert_string_equal(c.server.state_dir, "/x");
+	assert_string_equal(c.runner.state_dir, "/x");
+	/* a copy owns its strings and its aliases point at them */
+	cli_config d;
+	cli_config_copy(&d, &c);
+	cli_config_free(&c);
+	assert_string_equal(d.server.auth_token, "t");
+	assert_ptr_equal(d.server.state_dir, d.state_dir);
+	assert_string_equal(d.runner.state_dir, "/x");
+	assert_int_equal(cli_config_set(&d, "gateway-fixture", "f.json", NULL), 0);
+	assert_string_equal(d.runner.fixture_path, "f.json");
+	cli_config_free(&d);
+}
+
+/* Every number has an upper bound: values that used to wrap, truncate or
+ * abort are usage errors that name the bound. */
+static void
+test_numeric_bounds(void **state)
+{
+	(void)state;
+	expect_usage("--gateway-openresponses-server --gateway-openresponses-max-connections 18446744073709551615",
+	    "invalid value '18446744073709551615' for '--gateway-openresponses-max-connections <N>': value must be at most 65536");
+	expect_usage("--gateway-openresponses-server --gateway-openresponses-max-connections 4294967290",
+	    "invalid value '4294967290' for '--gateway-openresponses-max-connections <N>': value must be at most 65536");
+	expect_usage("--gateway-openresponses-server --gateway-session-max-messages 2147483648",
+	    "invalid value '2147483648' for '--gateway-session-max-messages <N>': value must be at most 100000");
+	expect_usage("--gateway-openresponses-server --gateway-openresponses-max-input-chars 2305843009213693952",
+	    "invalid value '2305843009213693952' for '--gateway-openresponses-max-input-chars <N>': value must be at most 8388608");
+	expect_usage("--gateway-openresponses-server --gateway-openresponses-idle-timeout-ms 4294967296000",
+	    "invalid value '4294967296000' for '--gateway-openresponses-idle-timeout-ms <MS>': value must be at most 86400000");
+	expect_usage("--gateway-contract-runner --gateway-retry-base-delay-ms 99999999999",
+	    "invalid value '99999999999' for '--gateway-retry-base-delay-ms <MS>': value must be at most 60000");
+	expect_usage("--gateway-contract-runner --gateway-queue-limit 99999999999999999999999",
+	    "invalid value '99999999999999999999999' for '--gateway-queue-limit <N>': value must be at most 1000000");
+	cli_config c;
+	expect_ok("--gateway-openresponses-server --gateway-openresponses-auth-token t --gateway-openresponses-max-connections 65536",
+	    CLI_ACTION_SERVER, &c);
+	assert_int_equal(c.server.max_connections, 65536);
+	cli_config_free(&c);
+	/* the environment gets the same bounds */
+	setenv("TAU_GATEWAY_SESSION_MAX_MESSAGES", "4294967296", 1);
+	gw_err err;
+	assert_int_equal(parse_line("--gateway-service-status", true, &c, &err), -EINVAL);
+	assert_int_equal(err.exit_code, GW_EXIT_USAGE);
+	ut_assert_contains(err.msg, "environment variable TAU_GATEWAY_SESSION_MAX_MESSAGES");
+	ut_assert_contains(err.msg, "at most 100000");
+	unsetenv("TAU_GATEWAY_SESSION_MAX_MESSAGES");
+	cli_config_free(&c);
+}
+
 int
 main(void)
 {
@@ -435,6 +596,9 @@ main(void)
 		cmocka_unit_test(test_split_quoting),
 		cmocka_unit_test(test_execute_service_and_inspect),
 		cmocka_unit_test(test_execute_runner_fail_on_hold),
+		cmocka_unit_test(test_every_option_documented),
+		cmocka_unit_test(test_options_land_in_core_structs),
+		cmocka_unit_test(test_numeric_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,3 +60,9 @@ gw_err_prefix(gw_err *e, const char *fmt, ...)
 	snprintf(e->msg, sizeof(e->msg), "%s: %s", pre, old);
 	gw_err_flatten(e->msg);
 }
+
+int
+gw_err_exit(const gw_err *e)
+{
+	return e != NULL && e->exit_code != 0 ? e->exit_code : GW_EXIT_SOFTWARE;
+}

@@ -35,6 +35,9 @@ int gw_err_set(gw_err *e, int ret, int exit_code, const char *fmt, ...) __attrib
 /* gw_err_set for wrappers that take their own variable arguments. */
 int gw_err_vset(gw_err *e, int ret, int exit_code, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
+/* The exit status of a failure reported in e: its class, or
+ * GW_EXIT_SOFTWARE when the failure set none. */
+int gw_err_exit(const gw_err *e);
 /* Prefixes e's message with formatted text followed by ": ". */
 void gw_err_prefix(gw_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

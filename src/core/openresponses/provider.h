@@ -93,6 +93,8 @@ typedef struct gw_provider gw_provider;
 
 /* Initializes libcurl once per process; call before any thread starts. */
 void gw_provider_global_init(void);
+/* "libcurl <version>", for --version (static). */
+const char *gw_provider_library(void);
 
 /* Creates a provider.  0, or -EINVAL with err set (unknown model). */
 int gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err);

@@ -1,0 +1,47 @@
+/*
+ * srv_config.h - what the HTTP server is configured with: plain data, no
+ * libmicrohttpd.  The flag table (src/cli) writes into it directly, so the
+ * flags and the server share one set of fields and one set of defaults.
+ *
+ * Ownership: every string is borrowed and must outlive the server; the
+ * flags' cli_config owns them when it filled the struct.
+ */
+#ifndef SRV_CONFIG_H
+#define SRV_CONFIG_H
+
+#include <stdint.h>
+
+#include "core/openresponses/provider.h"
+
+/* Defaults, the one place these numbers are written; the flag table
+ * (src/cli/cli.c) fills every field from them.  The server takes the
+ * values as given. */
+#define SRV_DEFAULT_BIND "127.0.0.1:8787"
+#define SRV_DEFAULT_MAX_INPUT_CHARS 32000
+#define SRV_DEFAULT_MAX_CONNECTIONS 256
+#define SRV_DEFAULT_MAX_CONNECTIONS_PER_IP 64
+#define SRV_DEFAULT_IDLE_TIMEOUT_MS 30000
+#define SRV_DEFAULT_SESSION_MAX_MESSAGES 200
+
+/* Log sink: one line, no newline.  NULL = stderr.  Called from server
+ * threads; it must be thread-safe.  MHD and libcurl messages go here too,
+ * so nothing reaches the terminal while the console owns it. */
+typedef void (*srv_log_fn)(void *ctx, const char *line);
+
+typedef struct srv_config {
+	const char *state_dir;
+	const char *bind;                 /* "127.0.0.1:8787", "[::1]:0" */
+	const char *auth_token;
+	uint64_t max_input_chars;         /* bodies are bounded at 8x this in bytes */
+	uint64_t max_connections;         /* in total */
+	uint64_t max_connections_per_ip;  /* from one client address */
+	uint64_t idle_timeout_ms;
+	uint64_t session_max_messages;
+	/* the model: its model, base_url, api_key, timeout_ms (also the session
+	 * lock wait) and max_retries; the server sets its attempt, log and ctx */
+	gw_provider_config provider;
+	srv_log_fn log;                   /* NULL: stderr */
+	void *log_ctx;
+} srv_config;
+
+#endif
