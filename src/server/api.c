@@ -524,9 +524,13 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 				gw_resp_error_set(&e, 400, "previous_response_not_found",
 				    "previous_response_id", "previous response '%.128s' was not found",
 				    rq.previous_response_id);
-			else
-				gw_resp_error_set(&e, 500, "internal_error", NULL,
-				    "cannot load the previous response: %s", err.msg);
+			else {
+				srv_log(s, "stored response %s cannot be used: %s", rq.previous_response_id,
+				    err.msg);
+				gw_resp_error_set(&e, 500, "stored_response_invalid", "previous_response_id",
+				    "previous response '%.128s' cannot be read; see the server log",
+				    rq.previous_response_id);
+			}
 			gw_resp_request_free(&rq);
 			return srv_reply_error(c, r, &e);
 		}
@@ -627,8 +631,11 @@ srv_load_record(struct MHD_Connection *c, srv_req *r, const char *id, cJSON **re
 		return false;
 	}
 	if (rc != 0) {
+		/* a damaged record fails its own requests, never the server */
+		srv_log(r->srv, "stored response %s cannot be used: %s", id, err.msg);
 		gw_resp_error e;
-		gw_resp_error_set(&e, 500, "internal_error", NULL, "%s", err.msg);
+		gw_resp_error_set(&e, 500, "stored_response_invalid", NULL,
+		    "stored response '%.128s' cannot be read; see the server log", id);
 		*ret = srv_reply_error(c, r, &e);
 		return false;
 	}

@@ -2,8 +2,9 @@
 # Every route of the HTTP gateway: /healthz, /webchat (CSP), /gateway/status
 # (bearer, sorted keys, server counters), /metrics (bearer, Prometheus),
 # POST/GET/DELETE /v1/responses[/{id}], GET /v1/responses/{id}/input_items
-# (list shape, order, limit, after), 404 JSON, 405 with Allow, and
-# keep-alive reuse for GET and POST.
+# (list shape, order, limit, after), 404 JSON, 405 with Allow,
+# keep-alive reuse for GET and POST, and a damaged stored record (500, logged,
+# the server keeps serving).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 
@@ -144,6 +145,20 @@ h_req DELETE "/v1/responses/$id/input_items"
 t_eq "input_items DELETE is 405" 405 "$HS"
 h_req GET "/v1/responses/$id/other"
 t_eq "other sub-resource is 404" 404 "$HS"
+
+# a damaged stored response fails its own requests with a 500 and a log
+# line, never the server (it crashed on input_items [[1,2]])
+printf '%s\n' '{"id":"resp_bad","session_key":"","input_items":[[1,2]],"response":{"id":"resp_bad","output":[]}}' \
+	>"$T/state/openresponses/responses/resp_bad.json"
+h_req GET /v1/responses/resp_bad/input_items
+t_eq "damaged record: input_items is 500" "500 stored_response_invalid" "$HS $(h_jq .error.code)"
+h_req GET /v1/responses/resp_bad
+t_eq "damaged record: GET is 500" "500 stored_response_invalid" "$HS $(h_jq .error.code)"
+h_post '{"input":"go on","previous_response_id":"resp_bad"}'
+t_eq "damaged record as previous_response_id: 500" "500 previous_response_id" "$HS $(h_jq .error.param)"
+t_contains "damaged record is logged with its file and item" "resp_bad.json: input_items[0]" "$(cat "$T/GW.err")"
+HS=$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR/healthz")
+t_eq "the server still serves after a damaged record" 200 "$HS"
 
 h_stop "$GW"
 t_eq "clean exit" 0 "$HRC"

@@ -5,6 +5,7 @@
 #include "unit.h"
 
 #include "core/openresponses/respstore.h"
+#include "core/base/fs.h"
 
 static void
 test_roundtrip_and_delete(void **state)
@@ -43,12 +44,67 @@ test_ids(void **state)
 	assert_int_equal(gw_respstore_load("/nonexistent", "../../etc/passwd", &rec, &err), -ENOENT);
 }
 
+/* A record whose items are not what the providers and the API read is
+ * refused on load, naming the file and the item, never handed on. */
+static void
+test_malformed_records_refused(void **state)
+{
+	(void)state;
+	static const char *bad[] = {
+		"{\"id\":\"resp_b\",\"session_key\":\"\",\"input_items\":[[1,2]],\"response\":{}}",
+		"{\"input_items\":[{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\"}]}],\"response\":{}}",
+		"{\"input_items\":[{\"type\":\"message\",\"content\":[]}],\"response\":{}}",
+		"{\"input_items\":[{\"type\":\"function_call\",\"name\":\"f\"}],\"response\":{}}",
+		"{\"input_items\":[{\"type\":\"function_call_output\",\"call_id\":7}],\"response\":{}}",
+		"{\"input_items\":[{\"type\":\"message\",\"role\":\"user\",\"content\":[],\"id\":3}],\"response\":{}}",
+		"{\"input_items\":[],\"response\":{\"output\":[{\"type\":\"mystery\"}]}}",
+		"{\"input_items\":[],\"response\":{\"output\":{}}}",
+		"{\"input_items\":[],\"response\":{},\"session_key\":5}",
+		"{\"input_items\":[],\"response\":[]}",
+		"[1]",
+		"{\"input_items\":[",
+	};
+	char *dir = ut_tmpdir();
+	char *rdir = gw_path_join(dir, "openresponses/responses");
+	gw_err err;
+	assert_int_equal(gw_fs_mkdirs(rdir, &err), 0);
+	char *path = gw_path_join(rdir, "resp_b.json");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		FILE *f = fopen(path, "w");
+		fputs(bad[i], f);
+		fclose(f);
+		cJSON *rec = (cJSON *)1;
+		gw_err_clear(&err);
+		int rc = gw_respstore_load(dir, "resp_b", &rec, &err);
+		if (rc != -EINVAL)
+			fail_msg("record %zu [%s] gave rc %d", i, bad[i], rc);
+		assert_null(rec);
+		assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
+		ut_assert_contains(err.msg, "resp_b.json");
+	}
+	/* what the gateway itself writes loads */
+	cJSON *items = cJSON_Parse("[{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"hi\"},{\"type\":\"input_image\",\"image_url\":\"data:,\"}]},"
+	    "{\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"{}\"},"
+	    "{\"type\":\"function_call_output\",\"call_id\":\"c\",\"output\":\"ok\"}]");
+	const char *resp = "{\"id\":\"resp_b\",\"output\":[{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"x\"}]}]}";
+	assert_int_equal(gw_respstore_save(dir, "resp_b", "", items, resp, strlen(resp), &err), 0);
+	cJSON *rec = NULL;
+	assert_int_equal(gw_respstore_load(dir, "resp_b", &rec, &err), 0);
+	cJSON_Delete(rec);
+	cJSON_Delete(items);
+	free(path);
+	free(rdir);
+	ut_rmrf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_and_delete),
 		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_malformed_records_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,6 +98,98 @@ gw_respstore_save(const char *state_dir, const char *id, const char *session_key
 	return rc;
 }
 
+/* True when v is an object whose member k is a string. */
+static bool
+gw_respstore_has_str(const cJSON *v, const char *k)
+{
+	return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, k));
+}
+
+/* Checks one stored item: the normalized forms responses.c writes, with
+ * every member the providers and the API read of the right type.  On
+ * failure, why says what is wrong. */
+static bool
+gw_respstore_item_ok(const cJSON *it, char *why, size_t n)
+{
+	if (!cJSON_IsObject(it) || !gw_respstore_has_str(it, "type")) {
+		snprintf(why, n, "is not an object with a string type");
+		return false;
+	}
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+	if (id != NULL && !cJSON_IsString(id)) {
+		snprintf(why, n, "has an id that is not a string");
+		return false;
+	}
+	const char *type = cJSON_GetObjectItemCaseSensitive(it, "type")->valuestring;
+	if (strcmp(type, "message") == 0) {
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(it, "content");
+		if (!gw_respstore_has_str(it, "role") || !cJSON_IsArray(content)) {
+			snprintf(why, n, "is a message without a string role and a content array");
+			return false;
+		}
+		for (const cJSON *p = content->child; p != NULL; p = p->next) {
+			const char *pt = cJSON_IsObject(p) ? gw_json_str(p, "type") : NULL;
+			bool ok = pt != NULL;
+			if (ok && strcmp(pt, "input_image") == 0)
+				ok = gw_respstore_has_str(p, "image_url");
+			else if (ok && strcmp(pt, "refusal") == 0)
+				ok = gw_respstore_has_str(p, "refusal");
+			else if (ok)
+				ok = gw_respstore_has_str(p, "text");
+			if (!ok) {
+				snprintf(why, n, "has a content part without its type and string value");
+				return false;
+			}
+		}
+		return true;
+	}
+	if (strcmp(type, "function_call") == 0) {
+		if (gw_respstore_has_str(it, "call_id") && gw_respstore_has_str(it, "name") &&
+		    gw_respstore_has_str(it, "arguments"))
+			return true;
+		snprintf(why, n, "is a function_call without string call_id, name and arguments");
+		return false;
+	}
+	if (strcmp(type, "function_call_output") == 0) {
+		if (gw_respstore_has_str(it, "call_id") && gw_respstore_has_str(it, "output"))
+			return true;
+		snprintf(why, n, "is a function_call_output without string call_id and output");
+		return false;
+	}
+	snprintf(why, n, "has an unknown type '%.40s'", type);
+	return false;
+}
+
+/* Checks a whole record as loaded; 0 or -EINVAL with err naming the path
+ * and what is wrong. */
+static int
+gw_respstore_check(const cJSON *root, const char *path, gw_err *err)
+{
+	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(root, "response");
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "input_items");
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(root, "session_key");
+	if (!cJSON_IsObject(root) || !cJSON_IsObject(resp) || !cJSON_IsArray(items) ||
+	    (key != NULL && !cJSON_IsString(key)))
+		return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
+		    "%s is not a stored response (expected an object with input_items, response and a string session_key)",
+		    path);
+	const cJSON *out = cJSON_GetObjectItemCaseSensitive(resp, "output");
+	if (out != NULL && !cJSON_IsArray(out))
+		return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR, "%s: response.output is not an array", path);
+	const cJSON *lists[2] = { items, out };
+	const char *names[2] = { "input_items", "response.output" };
+	for (int l = 0; l < 2; l++) {
+		size_t i = 0;
+		for (const cJSON *it = lists[l] ? lists[l]->child : NULL; it != NULL; it = it->next, i++) {
+			char why[128];
+			if (!gw_respstore_item_ok(it, why, sizeof(why)))
+				return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR, "%s: %s[%zu] %s", path,
+				    names[l], i, why);
+		}
+	}
+	return 0;
+}
+
 int
 gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *err)
 {
@@ -111,15 +203,12 @@ gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *er
 		gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "no stored response '%s'", id);
 	if (rc == 0) {
 		cJSON *root = gw_json_parse(text.data ? text.data : "", text.len, path, err);
-		if (!cJSON_IsObject(root) ||
-		    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "response")) ||
-		    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "input_items"))) {
+		if (root == NULL)
+			rc = -EINVAL;
+		else if ((rc = gw_respstore_check(root, path, err)) != 0)
 			cJSON_Delete(root);
-			rc = gw_err_set(err, -EINVAL, GW_EXIT_DATAERR, "%s is not a stored response",
-			    path);
-		} else {
+		else
 			*out = root;
-		}
 	}
 	gw_buf_free(&text);
 	free(path);

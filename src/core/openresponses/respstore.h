@@ -28,7 +28,11 @@ int gw_respstore_save(const char *state_dir, const char *id, const char *session
     const cJSON *input_items, const char *response_json, size_t n, gw_err *err);
 
 /* Loads a record into *out (a cJSON object the caller frees with
- * cJSON_Delete).  0, -ENOENT for an unknown or invalid id, or -errno. */
+ * cJSON_Delete).  The record is checked in full on load: every item of
+ * input_items and response.output has the members the providers and the
+ * API read, with their types, so nothing downstream meets a malformed
+ * one.  0, -ENOENT for an unknown or invalid id, -EINVAL (exit class 65)
+ * naming the file and the bad item, or -errno. */
 int gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *err);
 
 /* Removes a record.  0, -ENOENT when unknown, or -errno. */
