@@ -303,6 +303,15 @@ tui_prompt_key(int code)
 		tui_prompt_special(code);
 		return;
 	}
+	if (code >= 32 && code != 127 && rl_end >= TUI_PROMPT_MAX) {
+		/* a paste past the cap is dropped, said once */
+		if (tui_p.hint.len == 0) {
+			gw_buf_printf(&tui_p.hint, "the line is limited to %d bytes; the rest was dropped",
+			    TUI_PROMPT_MAX);
+			tui_p.dirty = true;
+		}
+		return;
+	}
 	tui_p.pending = code;
 	rl_callback_read_char();
 	tui_p.pending = -1;

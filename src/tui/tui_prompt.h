@@ -13,6 +13,9 @@
 
 #include "core/base/err.h"
 
+/* The longest prompt line in bytes; keys past it are dropped with a hint. */
+#define TUI_PROMPT_MAX 4096
+
 typedef enum tui_prompt_kind {
 	TUI_PROMPT_COMMAND,   /* ':' - words and flag lines; completion, history */
 	TUI_PROMPT_FILTER,    /* '/' */

@@ -236,6 +236,26 @@ tui_render_clip(const char *s, size_t cols)
 	return i;
 }
 
+size_t
+tui_render_tail(const char *s, size_t point, size_t cols)
+{
+	size_t start = point, used = 0;
+	while (start > 0) {
+		size_t j = start - 1;
+		while (j > 0 && start - j < 4 && ((unsigned char)s[j] & 0xC0) == 0x80)
+			j--;
+		int w;
+		size_t k = tui_char(s + j, start - j, &w);
+		if (k != start - j) /* not one whole character: step one byte */
+			j = start - 1, w = 1;
+		if (used + (size_t)w > cols)
+			break;
+		used += (size_t)w;
+		start = j;
+	}
+	return start;
+}
+
 bool
 tui_render_match(const char *hay, const char *needle)
 {

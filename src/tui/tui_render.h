@@ -69,6 +69,10 @@ size_t tui_render_width(const char *s, size_t n);
 /* The number of leading bytes of s that fit in cols display columns,
  * never splitting a UTF-8 sequence. */
 size_t tui_render_clip(const char *s, size_t cols);
+/* The byte offset where a window of at most cols columns that ends at
+ * byte point of s begins: the horizontal scroll of a prompt line.  Walks
+ * back from point only, so a long line costs what is shown. */
+size_t tui_render_tail(const char *s, size_t point, size_t cols);
 
 /* Appends text with every run of whitespace (newlines included) collapsed
  * into one space and the ends trimmed: multi-line results as one line. */

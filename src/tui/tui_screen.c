@@ -450,9 +450,7 @@ tui_draw_bottom(tui_ui *ui)
 		int x = tui_put(ui, y, 0, COLS, TUI_STYLE_LABEL, v.label);
 		int avail = COLS - x - 1;
 		/* scroll horizontally so the cursor stays visible */
-		size_t start = 0;
-		while (start < v.point && (int)tui_render_width(v.text + start, v.point - start) > avail)
-			start++;
+		size_t start = tui_render_tail(v.text, v.point, avail > 0 ? (size_t)avail : 0);
 		const char *s = v.text + start;
 		tui_put(ui, y, x, avail, TUI_STYLE_NORMAL, s);
 		move(y, x + (int)tui_render_width(s, v.point - start));

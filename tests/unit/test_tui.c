@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <locale.h>
+#include <stdlib.h>
 #include <ncurses.h>
 #include <string.h>
 
@@ -174,6 +175,22 @@ test_width_clip(void **state)
 	}
 	/* invalid bytes count one column each */
 	assert_int_equal(tui_render_width("\xff\xfe", 2), 2);
+	/* the prompt's horizontal scroll: the window that ends at the cursor */
+	size_t big = 100000;
+	char *line = malloc(big + 1);
+	memset(line, 'a', big);
+	line[big] = '\0';
+	assert_int_equal(tui_render_tail(line, big, 10), big - 10);
+	assert_int_equal(tui_render_tail(line, 5, 10), 0);
+	assert_int_equal(tui_render_tail(line, big, 0), big);
+	free(line);
+	if (setlocale(LC_CTYPE, "C.UTF-8") != NULL) {
+		const char *wide = "ab\u4e2d\u4e2dc"; /* 2 + 2x2 + 1 columns, 9 bytes */
+		assert_int_equal(tui_render_tail(wide, 9, 3), 5); /* one CJK + c */
+		assert_int_equal(tui_render_tail(wide, 9, 4), 5); /* never half a character */
+		assert_int_equal(tui_render_tail(wide, 8, 4), 2);
+		setlocale(LC_CTYPE, "C");
+	}
 }
 
 static void

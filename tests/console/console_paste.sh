@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# A 100 KB paste into the ':' prompt: the line stops at its documented cap
+# (TUI_PROMPT_MAX, 4096 bytes) with a hint, the view scrolls to the cursor
+# without re-measuring the line from its start for every step (it froze
+# the console for two minutes), and the prompt still edits, cancels and
+# runs the next line.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/tmux_helpers.bash"
+
+tc_start
+tc_expect "console up" 'Service RUNNING'
+
+head -c 100000 /dev/zero | tr '\0' 'x' >"$T/paste"
+tc_keys :
+tc_wait '^:' 5 || true
+tc_tmux load-buffer -b big "$T/paste"
+tc_tmux paste-buffer -b big -t tc
+tc_expect "the paste stops at the cap, with a hint" 'limited to 4096 bytes; the rest was dropped'
+tc_expect "the view ends at the cursor" ':x+$'
+tc_keys C-g
+tc_expect "Ctrl-G still cancels" 'cancelled'
+
+tc_keys :
+tc_wait '^:' 5 || true
+tc_type "stop after_paste"
+tc_keys Enter
+tc_expect "the next line runs" 'last stop: after_paste'
+t_done
