@@ -5,7 +5,7 @@
  */
 #include "unit.h"
 
-#include "core/chanstore.h"
+#include "core/gateway/chanstore.h"
 
 static char *
 sanitized(const char *name)

@@ -6,7 +6,7 @@
  */
 #include "unit.h"
 
-#include "core/chat.h"
+#include "core/openresponses/chat.h"
 
 typedef struct rec {
 	gw_buf text, args;

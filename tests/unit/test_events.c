@@ -6,7 +6,7 @@
  */
 #include "unit.h"
 
-#include "core/events.h"
+#include "core/gateway/events.h"
 
 /* Collects lines handed to a gw_events_line_fn, joined with '|'. */
 static void

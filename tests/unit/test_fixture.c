@@ -6,7 +6,7 @@
  */
 #include "unit.h"
 
-#include "core/fixture.h"
+#include "core/gateway/fixture.h"
 
 #define OK_CASE(id) \
 	"{\"case_id\":\"" id "\",\"method\":\"POST\",\"endpoint\":\"/v1/tasks\",\"actor_id\":\"bot\"," \

@@ -5,7 +5,7 @@
  */
 #include "unit.h"
 
-#include "core/guardrail.h"
+#include "core/gateway/guardrail.h"
 
 static gw_guardrail
 eval(uint64_t fs_t, uint64_t rf_t, uint64_t streak, uint64_t failed, uint64_t retryable,

@@ -4,7 +4,7 @@
  */
 #include "unit.h"
 
-#include "core/hash.h"
+#include "core/base/hash.h"
 
 static void
 hex(const uint8_t *d, char *out)

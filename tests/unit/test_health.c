@@ -4,7 +4,7 @@
  */
 #include "unit.h"
 
-#include "core/health.h"
+#include "core/gateway/health.h"
 
 static gw_health_state
 classify(uint64_t streak, uint64_t failed, char *reason)

@@ -5,7 +5,7 @@
  */
 #include "unit.h"
 
-#include "core/journal.h"
+#include "core/gateway/journal.h"
 
 static void
 test_no_journal_is_nothing_to_do(void **state)

@@ -7,7 +7,7 @@
  */
 #include "unit.h"
 
-#include "core/json.h"
+#include "core/base/json.h"
 
 static void
 test_compact_writer(void **state)

@@ -8,7 +8,7 @@
  */
 #include "unit.h"
 
-#include "core/provider.h"
+#include "core/openresponses/provider.h"
 
 #include <pthread.h>
 

@@ -5,7 +5,7 @@
  */
 #include "unit.h"
 
-#include "core/responses.h"
+#include "core/openresponses/responses.h"
 
 static int
 parse(const char *body, gw_resp_request *r, gw_resp_error *e)

@@ -4,7 +4,7 @@
  */
 #include "unit.h"
 
-#include "core/respstore.h"
+#include "core/openresponses/respstore.h"
 
 static void
 test_roundtrip_and_delete(void **state)

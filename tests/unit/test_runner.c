@@ -9,8 +9,8 @@
  */
 #include "unit.h"
 
-#include "core/runner.h"
-#include "core/state.h"
+#include "core/gateway/runner.h"
+#include "core/gateway/state.h"
 
 typedef struct {
 	char *root;

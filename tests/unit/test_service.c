@@ -5,7 +5,7 @@
  */
 #include "unit.h"
 
-#include "core/service.h"
+#include "core/gateway/service.h"
 
 static void
 test_status_on_missing_state_writes_nothing(void **state)

@@ -7,7 +7,7 @@
 
 #include <pthread.h>
 
-#include "core/session.h"
+#include "core/openresponses/session.h"
 
 static void
 test_key_sanitisation(void **state)

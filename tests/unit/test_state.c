@@ -7,7 +7,7 @@
  */
 #include "unit.h"
 
-#include "core/state.h"
+#include "core/gateway/state.h"
 
 #include <dirent.h>
 

@@ -6,7 +6,7 @@
  */
 #include "unit.h"
 
-#include "core/status.h"
+#include "core/gateway/status.h"
 
 static const char example_state[] =
 	"{\"schema_version\":1,\"processed_case_keys\":[\"POST:/v1/tasks:a\",\"x\"],\"requests\":["

@@ -6,7 +6,7 @@
  */
 #include "unit.h"
 
-#include "core/strmap.h"
+#include "core/base/strmap.h"
 
 #define NKEYS 4096
 

@@ -25,9 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/buf.h"
-#include "core/fs.h"
-#include "core/mem.h"
+#include "core/base/buf.h"
+#include "core/base/fs.h"
+#include "core/base/mem.h"
 
 /* Fails the test unless needle occurs in hay; prints both otherwise. */
 #define ut_assert_contains(hay, needle) \
