@@ -6,6 +6,9 @@
 #                  and in the cleanup list; stdout/stderr go to $T/<VAR>.out/.err
 #   t_wait_line FILE REGEX [SECS]   wait (polling the file, bounded) for a line
 #   t_ok / t_fail / t_eq / t_match / t_contains   assertions that count
+#   t_check NAME cmd...   t_ok NAME when cmd succeeds, t_fail NAME when it
+#                  fails (for waits: t_check "x" t_wait_line F RE, never a
+#                  bare `wait && t_ok`, which cannot fail)
 #   t_done         prints "N passed, N failed" and exits non-zero on failure
 # Every process started with t_spawn is killed by PID on exit.  Then any
 # sanitizer report that a process (started with t_spawn or not) wrote into
@@ -72,6 +75,12 @@ t_match() {
 # t_contains NAME NEEDLE TEXT
 t_contains() {
 	case "$3" in *"$2"*) t_ok "$1" ;; *) t_fail "$1: [$2] not in [$3]" ;; esac
+}
+# t_check NAME CMD...: the assertion is that CMD exits 0
+t_check() {
+	local name=$1
+	shift
+	if "$@"; then t_ok "$name"; else t_fail "$name"; fi
 }
 t_done() {
 	echo "$T_PASS passed, $T_FAIL failed"

@@ -734,7 +734,7 @@ srv_loop_start(srv_loop *l)
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (di == NULL || l->epfd < 0 || l->wake_fd < 0)
-		return -EIO;
+		return di != NULL && errno > 0 ? -errno : -EIO;
 	if (!gw_provider_offline(s->provider))
 		l->engine = gw_provider_engine_new(s->provider);
 	int fds[3] = { di->epoll_fd, l->wake_fd, l->engine ? gw_provider_engine_fd(l->engine) : -1 };
@@ -999,6 +999,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		srv_loop *l = &s->loops[s->nloops];
 		l->srv = s;
 		l->epfd = l->wake_fd = -1;
+		errno = 0; /* MHD does not always say why it failed */
 		l->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 		    MHD_USE_ERROR_LOG, 0, srv_accept, s, srv_access, s,
 		    MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, s,
@@ -1010,7 +1011,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		    MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
 		    MHD_OPTION_END);
 		if (l->daemon == NULL) {
-			rc = -EIO;
+			rc = errno > 0 ? -errno : -EIO;
 			break;
 		}
 		s->nloops++;
@@ -1018,9 +1019,20 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		rc = gw_err_set(err, rc, GW_EXIT_SOFTWARE, "cannot start the HTTP daemon on %s", s->bind);
+		/* recorded like a bind failure: the service is not running */
+		gw_err_set(err, rc, GW_EXIT_UNAVAILABLE,
+		    "failed to start gateway openresponses server on %s: %s", s->bind, strerror(-rc));
 		srv_loops_stop(s);
 		srv_api_shutdown(s, 0);
+		/* the record needs descriptors (lock, state file) that a failure
+		 * to get one may have used up: give the listen socket back first,
+		 * as a failed bind holds none */
+		close(s->listen_fd);
+		s->listen_fd = -1;
+		gw_service_report frep;
+		gw_err ferr;
+		if (gw_service_startup_failed(s->cfg.state_dir, err->msg, &frep, &ferr) == 0)
+			srv_say_report(s, foreground, &frep);
 		srv_free(s);
 		return rc;
 	}

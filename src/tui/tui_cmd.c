@@ -1,6 +1,9 @@
 /*
  * tui_cmd.c - prompt words to flag lines (see tui_cmd.h).
  *
+ * Every word is one entry of tui_words (name, alias, argument bounds, help,
+ * translation); the lookup, the usage and "unknown command" messages and the
+ * help text are all read from it, so there is no second list to keep in step.
  * This module only rewrites words; it must never validate values itself
  * (cli_parse does, with the same messages as the command line) and never
  * execute anything.
@@ -13,37 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const tui_word tui_words[] = {
-	{ "start", "", "start the service" },
-	{ "stop", "[reason]", "stop the service (reason defaults to operator_requested)" },
-	{ "status", "", "print the service posture" },
-	{ "run", "[fixture]", "run one contract-runner cycle (default: the last fixture)" },
-	{ "serve", "[bind]", "start the HTTP server inside the console" },
-	{ "unserve", "", "stop the HTTP server" },
-	{ "health", "", "print the transport health snapshot" },
-	{ "inspect", "<actor>", "count an actor's channel-store records" },
-	{ "help", "", "show the keys and these words" },
-	{ "quit", "", "leave the console" },
-};
-#define TUI_NWORDS (sizeof(tui_words) / sizeof(tui_words[0]))
-
-const tui_word *
-tui_cmd_words(size_t *n)
-{
-	*n = TUI_NWORDS;
-	return tui_words;
-}
-
-void
-tui_cmd_help(gw_buf *out)
-{
-	for (size_t i = 0; i < TUI_NWORDS; i++) {
-		char left[32];
-		snprintf(left, sizeof(left), "%s %s", tui_words[i].name, tui_words[i].args);
-		gw_buf_printf(out, "  %-18s %s\n", left, tui_words[i].help);
-	}
-}
 
 /* Replaces l->argv with "tau-gateway" followed by the given words. */
 static void
@@ -74,6 +46,146 @@ tui_join(char **argv, int from, int argc)
 	return gw_buf_detach(&b);
 }
 
+/* ---- the words: one translation each, then the table ------------------ */
+
+/* Sets out to the flag line "tau-gateway <flag>". */
+static void
+tui_one_flag(tui_line *out, const char *flag)
+{
+	const char *v[] = { flag };
+	tui_set_argv(out, v, 1);
+}
+
+static void
+tui_w_start(tui_line *out, char **args, int nargs, const char *default_fixture)
+{
+	(void)args, (void)nargs, (void)default_fixture;
+	tui_one_flag(out, "--gateway-service-start");
+}
+
+static void
+tui_w_stop(tui_line *out, char **args, int nargs, const char *default_fixture)
+{
+	(void)default_fixture;
+	char *reason = nargs > 0 ? tui_join(args, 0, nargs) : NULL;
+	const char *v[] = { "--gateway-service-stop", "--gateway-service-stop-reason", reason };
+	tui_set_argv(out, v, reason ? 3 : 1);
+	free(reason);
+}
+
+static void
+tui_w_status(tui_line *out, char **args, int nargs, const char *default_fixture)
+{
+	(void)args, (void)nargs, (void)default_fixture;
+	tui_one_flag(out, "--gateway-service-status");
+}
+
+static void
+tui_w_run(tui_line *out, char **args, int nargs, const char *default_fixture)
+{
+	const char *v[] = { "--gateway-contract-runner", "--gateway-fixture",
+		nargs > 0 ? args[0] : default_fixture };
+	tui_set_argv(out, v, 3);
+}
+
+static void
+tui_w_serve(tui_line *out, char **args, int nargs, const char *default_fixture)
+{
+	(void)default_fixture;
+	out->kind = TUI_LINE_SERVE;
+	out->arg = nargs > 0 ? gw_xstrdup(args[0]) : NULL;
+}
+
+static void
+tui_w_unserve(tui_line *out, char **args, int nargs, const char *default_fixture)
+{
+	(void)args, (void)nargs, (void)default_fixture;
+	out->kind = TUI_LINE_UNSERVE;
+}
+
+static void
+tui_w_health(tui_line *out, char **args, int nargs, const char *default_fixture)
+{
+	(void)args, (void)nargs, (void)default_fixture;
+	const char *v[] = { "--transport-health-inspect", "gateway" };
+	tui_set_argv(out, v, 2);
+}
+
+static void
+tui_w_inspect(tui_line *out, char **args, int nargs, const char *default_fixture)
+{
+	(void)nargs, (void)default_fixture;
+	gw_buf ref = GW_BUF_INIT;
+	if (strchr(args[0], '/') == NULL)
+		gw_buf_puts(&ref, "gateway/");
+	gw_buf_puts(&ref, args[0]);
+	const char *v[] = { "--channel-store-inspect", gw_buf_cstr(&ref) };
+	tui_set_argv(out, v, 2);
+	gw_buf_free(&ref);
+}
+
+static void
+tui_w_help(tui_line *out, char **args, int nargs, const char *default_fixture)
+{
+	(void)args, (void)nargs, (void)default_fixture;
+	out->kind = TUI_LINE_HELP;
+}
+
+static void
+tui_w_quit(tui_line *out, char **args, int nargs, const char *default_fixture)
+{
+	(void)args, (void)nargs, (void)default_fixture;
+	out->kind = TUI_LINE_QUIT;
+}
+
+static const tui_word tui_words[] = {
+	{ "start", NULL, "", "start the service", 0, 0, tui_w_start },
+	{ "stop", NULL, "[reason]", "stop the service (reason defaults to operator_requested)",
+	    0, -1, tui_w_stop },
+	{ "status", NULL, "", "print the service posture", 0, 0, tui_w_status },
+	{ "run", NULL, "[fixture]", "run one contract-runner cycle (default: the last fixture)",
+	    0, 1, tui_w_run },
+	{ "serve", NULL, "[bind]", "start the HTTP server inside the console", 0, 1, tui_w_serve },
+	{ "unserve", NULL, "", "stop the HTTP server", 0, 0, tui_w_unserve },
+	{ "health", NULL, "", "print the transport health snapshot", 0, 0, tui_w_health },
+	{ "inspect", NULL, "<actor>", "count an actor's channel-store records", 1, 1, tui_w_inspect },
+	{ "help", NULL, "", "show the keys and these words", 0, 0, tui_w_help },
+	{ "quit", "exit", "", "leave the console", 0, 0, tui_w_quit },
+};
+#define TUI_NWORDS (sizeof(tui_words) / sizeof(tui_words[0]))
+
+const tui_word *
+tui_cmd_words(size_t *n)
+{
+	*n = TUI_NWORDS;
+	return tui_words;
+}
+
+void
+tui_cmd_help(gw_buf *out)
+{
+	for (size_t i = 0; i < TUI_NWORDS; i++) {
+		const tui_word *w = &tui_words[i];
+		char left[32];
+		snprintf(left, sizeof(left), "%s %s", w->name, w->args);
+		gw_buf_printf(out, "  %-18s %s", left, w->help);
+		if (w->alias != NULL)
+			gw_buf_printf(out, " (also '%s')", w->alias);
+		gw_buf_putc(out, '\n');
+	}
+}
+
+/* The table entry named or aliased w, or NULL. */
+static const tui_word *
+tui_word_find(const char *w)
+{
+	for (size_t i = 0; i < TUI_NWORDS; i++)
+		if (strcmp(w, tui_words[i].name) == 0 ||
+		    (tui_words[i].alias != NULL && strcmp(w, tui_words[i].alias) == 0))
+			return &tui_words[i];
+	return NULL;
+}
+
 int
 tui_cmd_translate(const char *line, const char *default_fixture, tui_line *out, gw_err *err)
 {
@@ -93,67 +205,25 @@ tui_cmd_translate(const char *line, const char *default_fixture, tui_line *out, 
 		out->kind = TUI_LINE_FLAGS;
 		return 0;
 	}
-	int nargs = argc - 2;
-	const tui_word *word = NULL;
-	for (size_t i = 0; i < TUI_NWORDS; i++)
-		if (strcmp(w, tui_words[i].name) == 0)
-			word = &tui_words[i];
-	if (word == NULL && strcmp(w, "exit") == 0)
-		word = &tui_words[TUI_NWORDS - 1];
+	const tui_word *word = tui_word_find(w);
 	if (word == NULL) {
+		gw_buf names = GW_BUF_INIT;
+		for (size_t i = 0; i < TUI_NWORDS; i++)
+			gw_buf_printf(&names, "%s%s", i ? ", " : "", tui_words[i].name);
 		gw_err_set(err, -EINVAL, GW_EXIT_USAGE,
-		    "unknown command '%s' (words: start, stop, status, run, serve, unserve, health, inspect, help, quit; or a flag line)",
-		    w);
+		    "unknown command '%s' (words: %s; or a flag line)", w, gw_buf_cstr(&names));
+		gw_buf_free(&names);
 		goto fail;
 	}
-	bool takes_arg = word->args[0] != '\0';
-	bool multi = strcmp(word->name, "stop") == 0;
-	if ((!takes_arg && nargs > 0) || (!multi && nargs > 1)) {
+	int nargs = argc - 2;
+	if (nargs < word->min_args || (word->max_args >= 0 && nargs > word->max_args)) {
 		gw_err_set(err, -EINVAL, GW_EXIT_USAGE, "usage: %s%s%s", word->name,
-		    takes_arg ? " " : "", word->args);
+		    word->args[0] != '\0' ? " " : "", word->args);
 		goto fail;
 	}
-	const char *name = word->name;
-	if (strcmp(name, "start") == 0) {
-		const char *v[] = { "--gateway-service-start" };
-		tui_set_argv(out, v, 1);
-	} else if (strcmp(name, "stop") == 0) {
-		char *reason = nargs > 0 ? tui_join(argv, 2, argc) : NULL;
-		const char *v[] = { "--gateway-service-stop", "--gateway-service-stop-reason", reason };
-		tui_set_argv(out, v, reason ? 3 : 1);
-		free(reason);
-	} else if (strcmp(name, "status") == 0) {
-		const char *v[] = { "--gateway-service-status" };
-		tui_set_argv(out, v, 1);
-	} else if (strcmp(name, "run") == 0) {
-		const char *fx = nargs > 0 ? argv[2] : default_fixture;
-		const char *v[] = { "--gateway-contract-runner", "--gateway-fixture", fx };
-		tui_set_argv(out, v, 3);
-	} else if (strcmp(name, "serve") == 0) {
-		out->kind = TUI_LINE_SERVE;
-		out->arg = nargs > 0 ? gw_xstrdup(argv[2]) : NULL;
-	} else if (strcmp(name, "unserve") == 0) {
-		out->kind = TUI_LINE_UNSERVE;
-	} else if (strcmp(name, "health") == 0) {
-		const char *v[] = { "--transport-health-inspect", "gateway" };
-		tui_set_argv(out, v, 2);
-	} else if (strcmp(name, "inspect") == 0) {
-		if (nargs != 1) {
-			gw_err_set(err, -EINVAL, GW_EXIT_USAGE, "usage: inspect <actor>");
-			goto fail;
-		}
-		gw_buf ref = GW_BUF_INIT;
-		if (strchr(argv[2], '/') == NULL)
-			gw_buf_puts(&ref, "gateway/");
-		gw_buf_puts(&ref, argv[2]);
-		const char *v[] = { "--channel-store-inspect", gw_buf_cstr(&ref) };
-		tui_set_argv(out, v, 2);
-		gw_buf_free(&ref);
-	} else if (strcmp(name, "help") == 0) {
-		out->kind = TUI_LINE_HELP;
-	} else {
-		out->kind = TUI_LINE_QUIT;
-	}
+	/* args point into out->argv, which the translation may replace:
+	 * tui_set_argv copies its words before it frees the old vector */
+	word->translate(out, argv + 2, nargs, default_fixture);
 	return 0;
 fail:
 	tui_line_free(out);

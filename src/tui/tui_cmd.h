@@ -1,8 +1,8 @@
 /*
- * tui_cmd.h - the console prompt's language: the words (start, stop
- * [reason], status, run [fixture], serve [bind], unserve, health, inspect
- * <actor>, help, quit) translate into runbook flag lines, so words and
- * flag lines both go through cli_parse and its validation.
+ * tui_cmd.h - the console prompt's language: the words of one table
+ * (tui_cmd_words: start, stop [reason], run [fixture], quit, ...) translate
+ * into runbook flag lines, so words and flag lines both go through
+ * cli_parse and its validation.
  */
 #ifndef TUI_CMD_H
 #define TUI_CMD_H
@@ -28,22 +28,35 @@ typedef struct tui_line {
 	char *arg;          /* TUI_LINE_SERVE: the bind, or NULL */
 } tui_line;
 
+/* Fills out for one word (out->argv still holds the split line; the
+ * word's arguments are args[0..nargs), within the word's bounds). */
+typedef void (*tui_word_fn)(tui_line *out, char **args, int nargs, const char *default_fixture);
+
+/* One prompt word.  The table of these is the only list of words: the
+ * lookup, the usage and "unknown command" messages, the help overlay and
+ * completion all read it. */
 typedef struct tui_word {
 	const char *name;
-	const char *args;   /* "[reason]", or "" */
+	const char *alias;      /* another name for the same word ("exit"), or NULL */
+	const char *args;       /* "[reason]", "<actor>", or "" */
 	const char *help;
+	int min_args, max_args; /* max_args -1: any number, joined with single spaces */
+	tui_word_fn translate;
 } tui_word;
 
-/* The prompt words (static storage); *n receives the count. */
+/* The prompt words (static storage, not to be freed); *n receives the count. */
 const tui_word *tui_cmd_words(size_t *n);
 
 /* Translates a prompt line.  default_fixture is what a bare "run" replays.
- * Returns 0 and fills out (release with tui_line_free), or -EINVAL with a
- * one-line message in err (unknown word, missing argument, bad quoting). */
+ * Returns 0 and fills out (the caller releases it with tui_line_free), or
+ * -EINVAL with a one-line message in err (unknown word, wrong number of
+ * arguments, bad quoting) and out empty. */
 int tui_cmd_translate(const char *line, const char *default_fixture, tui_line *out, gw_err *err);
+/* Frees what l holds (argv, arg) and empties it; l itself is the caller's. */
 void tui_line_free(tui_line *l);
 
-/* Appends the prompt-word help: one "  word args  help" line per word. */
+/* Appends the prompt-word help to out (the caller's buffer): one
+ * "  word args  help" line per word, an alias named in its help. */
 void tui_cmd_help(gw_buf *out);
 
 #endif

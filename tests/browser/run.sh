@@ -10,8 +10,9 @@
 # Environment:
 #   CHROMIUM_PATH       browser binary (default /usr/bin/chromium)
 #   READY_TIMEOUT_S     how long to wait for the listening line (default 30)
-#   WEBCHAT_SCREENSHOT  screenshot path (default /tmp/webchat.png)
-#   KEEP_TMP=1          keep the temporary state dir and logs
+#   WEBCHAT_SCREENSHOT  screenshot path (default: webchat.png in the temporary
+#                       directory, removed with it unless KEEP_TMP=1)
+#   KEEP_TMP=1          keep the temporary directory (state dir, logs, screenshot)
 set -euo pipefail
 
 if [ "$#" -ne 1 ]; then
@@ -127,7 +128,15 @@ done
 
 export GATEWAY_URL="http://$addr"
 export GATEWAY_TOKEN="$token"
+shot=${WEBCHAT_SCREENSHOT:-$tmp/webchat.png}
+export WEBCHAT_SCREENSHOT=$shot
 echo "run.sh: gateway pid $gw_pid at $GATEWAY_URL (state dir $state_dir)" >&2
 
 cd "$here"
 node --test webchat.test.mjs
+# the screenshot went where it was asked to (by default into $tmp, which
+# the cleanup removes), not to a fixed path shared with other runs
+if [ ! -s "$shot" ]; then
+    echo "run.sh: no screenshot at $shot" >&2
+    exit 1
+fi

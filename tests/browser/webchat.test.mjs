@@ -4,7 +4,9 @@
 //   GATEWAY_URL    base URL, e.g. http://127.0.0.1:41234
 //   GATEWAY_TOKEN  the bearer token the gateway was started with
 // Optional: CHROMIUM_PATH (default /usr/bin/chromium),
-//           WEBCHAT_SCREENSHOT (default /tmp/webchat.png).
+//           WEBCHAT_SCREENSHOT (run.sh sets it inside its temporary directory;
+//           unset, the screenshot goes into a temporary directory of our own,
+//           removed at the end).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +18,10 @@ import { chromium } from 'playwright-core';
 const GATEWAY_URL = (process.env.GATEWAY_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.GATEWAY_TOKEN || '';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SCREENSHOT = process.env.WEBCHAT_SCREENSHOT || '/tmp/webchat.png';
+// never a fixed path: parallel runs would overwrite each other's screenshot
+const ownShotDir = process.env.WEBCHAT_SCREENSHOT
+  ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'tau-webchat-shot-'));
+const SCREENSHOT = process.env.WEBCHAT_SCREENSHOT || path.join(ownShotDir, 'webchat.png');
 const WAIT_MS = 20000;
 const T = { timeout: 60000 };
 
@@ -97,6 +102,7 @@ before(async () => {
 after(async () => {
   if (context) await context.close();
   if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  if (ownShotDir) fs.rmSync(ownShotDir, { recursive: true, force: true });
 });
 
 test('GET /webchat serves the page with its title and controls', T, async () => {

@@ -172,12 +172,14 @@ t_eq "--help: nothing written" "no" "$([ -e "$T/.tau" ] && echo yes || echo no)"
 flags_in_help=$(grep -oE '^  --[a-z0-9-]+' "$T/help" | sed 's/^  //' | LC_ALL=C sort -u)
 mkdir -p "$T/scratch"
 cd "$T/scratch" || exit 1 # lone actions (e.g. a service start) write here
+rejected=""
 for f in $flags_in_help; do
 	# each listed flag is known to the parser: it never says "unknown option"
 	"$TAU_BIN" "$f" </dev/null >/dev/null 2>"$T/err"
-	if grep -q "unknown option" "$T/err"; then t_fail "--help lists $f but the parser rejects it"; fi
+	if grep -q "unknown option" "$T/err"; then rejected="$rejected $f"; fi
 done
-t_ok "every flag in --help is accepted by the parser"
+t_match "--help lists flags" '^--' "$flags_in_help"
+t_eq "every flag in --help is accepted by the parser (those it rejects)" "" "$rejected"
 cd "$T" || exit 1
 
 # --- --version ----------------------------------------------------------------------------
@@ -208,9 +210,11 @@ env -u OPENAI_API_KEY "$TAU_BIN" --gateway-state-dir "$T/k2" --gateway-openrespo
 	--model openai/llama3 --provider-base-url http://127.0.0.1:9/v1 >"$T/k2.out" 2>"$T/k2.err" &
 k2=$!
 T_PIDS+=("$k2")
-t_wait_line "$T/k2.out" "^gateway openresponses server listening: " 10 &&
-	t_ok "openai model with --provider-base-url and no key: the server starts" ||
+if t_wait_line "$T/k2.out" "^gateway openresponses server listening: " 10; then
+	t_ok "openai model with --provider-base-url and no key: the server starts"
+else
 	t_fail "openai model with --provider-base-url and no key did not start: $(cat "$T/k2.err")"
+fi
 kill "$k2" 2>/dev/null
 wait "$k2" 2>/dev/null
 

@@ -17,7 +17,7 @@ upstream_conns() {
 
 t_spawn CL curl -s -o "$T/cl.body" -H "Authorization: Bearer $TOKEN" -d '{"input":"[stub:hang] x"}' \
 	"http://$ADDR/v1/responses"
-t_wait_line "$STUB_REC" 'stub:hang' 10 && t_ok "upstream request sent"
+t_check "upstream request sent" t_wait_line "$STUB_REC" 'stub:hang' 10
 peers=$(upstream_conns)
 t_eq "one upstream connection open" 1 "$(wc -w <<<"$peers")"
 kill "$CL"
@@ -32,7 +32,7 @@ for ((i = 0; i < 40; i++)); do
 	sleep 0.05
 done
 t_eq "client hang-up closes the upstream connection" yes "$gone"
-h_wait_metric tau_gateway_upstream_cancelled_total 1 && t_ok "cancel counted"
+t_check "cancel counted" h_wait_metric tau_gateway_upstream_cancelled_total 1
 t_contains "cancel logged" "cancelled" "$(cat "$T/GW.err")"
 h_post '{"input":"still fine"}'
 t_eq "server serves the next request" 200 "$HS"

@@ -18,12 +18,11 @@ attempts=$(jq -r .service.startup_attempts "$T/state/state.json")
 
 # disconnect mid-stream: the upstream transfer is cancelled
 t_spawn CL curl -s -N -H "Authorization: Bearer $TOKEN" -d '{"input":"[stub:hang] x","stream":true}' "http://$ADDR/v1/responses"
-t_wait_line "$T/CL.out" '^event: response.in_progress' 10
-h_wait_metric tau_gateway_active_streams 1
-t_ok "stream open"
+t_check "stream started" t_wait_line "$T/CL.out" '^event: response.in_progress' 10
+t_check "stream open" h_wait_metric tau_gateway_active_streams 1
 kill "$CL"
-h_wait_metric tau_gateway_upstream_cancelled_total 1 && t_ok "disconnect cancels the upstream"
-h_wait_metric tau_gateway_active_streams 0 && t_ok "stream closed"
+t_check "disconnect cancels the upstream" h_wait_metric tau_gateway_upstream_cancelled_total 1
+t_check "stream closed" h_wait_metric tau_gateway_active_streams 0
 t_contains "cancel logged" "cancelled" "$(cat "$T/GW.err")"
 
 # bind failure on the same address: exit 69, recorded
@@ -37,7 +36,7 @@ t_eq "attempt counted" $((attempts + 1)) "$(jq -r .service.startup_attempts "$T/
 
 # SIGTERM with a stream open: terminal event, [DONE], clean exit, stop recorded
 t_spawn CL2 curl -s -N -H "Authorization: Bearer $TOKEN" -d '{"input":"[stub:hang] y","stream":true}' "http://$ADDR/v1/responses"
-t_wait_line "$T/CL2.out" '^event: response.in_progress' 10
+t_check "SIGTERM: stream started" t_wait_line "$T/CL2.out" '^event: response.in_progress' 10
 h_stop "$GW"
 t_eq "SIGTERM: exit 0" 0 "$HRC"
 wait "$CL2"
@@ -59,7 +58,7 @@ t_eq "SIGINT: reason" openresponses_server_shutdown "$(jq -r .service.last_stop_
 if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 2>/dev/null; then
 	t_spawn GW3 "$TAU_BIN" --gateway-state-dir "$T/s3" --gateway-openresponses-server \
 		--gateway-openresponses-bind '[::1]:0' --gateway-openresponses-auth-token "$TOKEN"
-	t_wait_line "$T/GW3.out" 'listening: .*addr=\[::1\]:[0-9]+ ' 10 && t_ok "IPv6 bind"
+	t_check "IPv6 bind" t_wait_line "$T/GW3.out" 'listening: .*addr=\[::1\]:[0-9]+ ' 10
 	a6=$(sed -n 's/.*addr=\(\[::1\]:[0-9]*\) .*/\1/p' "$T/GW3.out")
 	t_eq "IPv6 healthz" '{"status":"ok"}' "$(curl -s "http://$a6/healthz")"
 	h_stop "$GW3"

@@ -5,9 +5,14 @@
  * records but not marked processed, malformed cases stored and processed,
  * upserted_requests counting every record written.  Also retry delays,
  * queue draining, the processed-key cap, reason codes, and that a
- * contract mismatch writes nothing.
+ * contract mismatch writes nothing.  The pending queue's order (cases that
+ * never failed first, then case_id) is checked in one cycle and in two
+ * cycles sorting at the same time on two threads, which must not see each
+ * other's state.
  */
 #include "unit.h"
+
+#include <pthread.h>
 
 #include "core/gateway/runner.h"
 #include "core/gateway/state.h"
@@ -88,6 +93,243 @@ write_success_fixture(const char *path, int n)
 	gw_buf_puts(&b, "]}");
 	ut_write(path, b.data);
 	gw_buf_free(&b);
+}
+
+/* Appends one case "<id>" (GET /o/<id>, actor "sorter") to b: a success,
+ * or a simulated retryable failure. */
+static void
+put_order_case(gw_buf *b, const char *id, bool fails, bool first)
+{
+	gw_buf_printf(b, "%s{\"case_id\":\"%s\",\"method\":\"GET\",\"endpoint\":\"/o/%s\","
+	    "\"actor_id\":\"sorter\",", first ? "" : ",", id, id);
+	if (fails)
+		gw_buf_puts(b, "\"simulate_retryable_failure\":true,\"expected\":{\"outcome\":"
+		    "\"retryable_failure\",\"status_code\":503,\"error_code\":"
+		    "\"gateway_backend_unavailable\",\"response_body\":{\"status\":\"retryable\","
+		    "\"reason\":\"backend_unavailable\"}}}");
+	else
+		gw_buf_printf(b, "\"expected\":{\"outcome\":\"success\",\"status_code\":200,"
+		    "\"response_body\":{\"actor_id\":\"sorter\",\"endpoint\":\"/o/%s\","
+		    "\"method\":\"GET\",\"status\":\"accepted\"}}}", id);
+}
+
+/* Returns the malloc'ed case_ids of the log lines of actor "sorter" from
+ * line `skip` on, each followed by ' '. */
+static char *
+logged_order(const char *dir, size_t skip)
+{
+	char *path = ut_join(dir, "channel-store/gateway/sorter/log.jsonl");
+	char *text = ut_read(path);
+	gw_buf out = GW_BUF_INIT;
+	size_t line = 0;
+	for (const char *p = text; *p != '\0'; line++) {
+		const char *nl = strchr(p, '\n');
+		assert_non_null(nl);
+		if (line >= skip) {
+			const char *k = strstr(p, "\"case_id\":\"");
+			assert_true(k != NULL && k < nl);
+			k += strlen("\"case_id\":\"");
+			const char *e = strchr(k, '"');
+			gw_buf_append(&out, k, (size_t)(e - k));
+			gw_buf_putc(&out, ' ');
+		}
+		p = nl + 1;
+	}
+	free(text);
+	free(path);
+	return gw_buf_detach(&out);
+}
+
+static int
+run_limited(const char *dir, const char *fixture, uint64_t queue_limit, gw_cycle_report *r,
+    gw_err *err)
+{
+	gw_runner_opts o;
+	gw_runner_opts_default(&o);
+	o.state_dir = dir;
+	o.fixture_path = fixture;
+	o.queue_limit = queue_limit;
+	o.retry_max_attempts = 1;
+	gw_err_clear(err);
+	return gw_runner_run(&o, r, err);
+}
+
+static void
+test_pending_order(void **state)
+{
+	fx *f = *state;
+	gw_cycle_report r;
+	gw_err err;
+	/* cycle 1: "b" and "d" fail and stay pending with a failed record */
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"order1\",\"cases\":[");
+	put_order_case(&b, "d", true, true);
+	put_order_case(&b, "b", true, false);
+	gw_buf_puts(&b, "]}");
+	ut_write(f->fixture, b.data);
+	assert_int_equal(run_limited(f->dir, f->fixture, 64, &r, &err), 0);
+	assert_int_equal(r.failed, 2);
+	char *order = logged_order(f->dir, 0);
+	assert_string_equal(order, "b d ");
+	free(order);
+
+	/* cycle 2, fixture in reverse order: the new cases come first, in
+	 * case_id order, then the ones that failed before */
+	gw_buf_reset(&b);
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"order2\",\"cases\":[");
+	put_order_case(&b, "e", false, true);
+	put_order_case(&b, "d", true, false);
+	put_order_case(&b, "c", false, false);
+	put_order_case(&b, "b", true, false);
+	put_order_case(&b, "a", false, false);
+	put_order_case(&b, "B", false, false);
+	gw_buf_puts(&b, "]}");
+	ut_write(f->fixture, b.data);
+	assert_int_equal(run_limited(f->dir, f->fixture, 64, &r, &err), 0);
+	order = logged_order(f->dir, 2);
+	assert_string_equal(order, "B a c e b d ");
+	free(order);
+
+	/* the queue limit takes the head of that order: a failed case waits */
+	ut_rmrf(f->dir);
+	gw_buf_reset(&b);
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"order3\",\"cases\":[");
+	put_order_case(&b, "a", true, true);
+	gw_buf_puts(&b, "]}");
+	ut_write(f->fixture, b.data);
+	assert_int_equal(run_limited(f->dir, f->fixture, 64, &r, &err), 0);
+	gw_buf_reset(&b);
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"order4\",\"cases\":[");
+	put_order_case(&b, "a", true, true);
+	put_order_case(&b, "z", false, false);
+	gw_buf_puts(&b, "]}");
+	ut_write(f->fixture, b.data);
+	assert_int_equal(run_limited(f->dir, f->fixture, 1, &r, &err), 0);
+	assert_int_equal(r.queued, 1);
+	assert_int_equal(r.backlog, 1);
+	order = logged_order(f->dir, 1);
+	assert_string_equal(order, "z ");
+	free(order);
+	gw_buf_free(&b);
+}
+
+/*
+ * Two cycles sorting at once on two threads.  Each state directory has a
+ * different half of ORDER_N cases recorded as failed (even ids in one, odd
+ * in the other) and gets the cases in a different fixture order, so a sort
+ * that consulted the other thread's state (or none) would put the wrong
+ * half first.  The sort of ORDER_N cases takes long enough that the two
+ * overlap; the rounds make a miss of the overlap in all of them unlikely.
+ */
+#define ORDER_N 6000
+#define ORDER_ROUNDS 4
+
+typedef struct {
+	char *dir, *fixture;
+	int parity;          /* cases whose index has this parity failed before */
+	int rc;
+	char msg[256];
+	pthread_barrier_t *start;
+} order_job;
+
+static void
+order_prepare(order_job *j)
+{
+	gw_buf b = GW_BUF_INIT;
+	char id[16];
+	/* cycle 1 (here, single-threaded): record this parity's cases as failed */
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"fail\",\"cases\":[");
+	bool first = true;
+	for (int i = j->parity; i < ORDER_N; i += 2) {
+		snprintf(id, sizeof(id), "k%05d", i);
+		put_order_case(&b, id, true, first);
+		first = false;
+	}
+	gw_buf_puts(&b, "]}");
+	ut_write(j->fixture, b.data);
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(run_limited(j->dir, j->fixture, ORDER_N, &r, &err), 0);
+	assert_int_equal(r.failed, ORDER_N / 2);
+	/* cycle 2's fixture: every case, in a permuted order of its own */
+	gw_buf_reset(&b);
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"all\",\"cases\":[");
+	for (int k = 0; k < ORDER_N; k++) {
+		int i = j->parity ? ORDER_N - 1 - k : (int)(((long)k * 7919) % ORDER_N);
+		snprintf(id, sizeof(id), "k%05d", i);
+		put_order_case(&b, id, i % 2 == j->parity, k == 0);
+	}
+	gw_buf_puts(&b, "]}");
+	ut_write(j->fixture, b.data);
+	gw_buf_free(&b);
+}
+
+static void *
+order_thread(void *arg)
+{
+	order_job *j = arg;
+	gw_cycle_report r;
+	gw_err err;
+	pthread_barrier_wait(j->start);
+	j->rc = run_limited(j->dir, j->fixture, ORDER_N, &r, &err);
+	snprintf(j->msg, sizeof(j->msg), "%s", j->rc ? err.msg : "");
+	return NULL;
+}
+
+static void
+order_check(const order_job *j)
+{
+	gw_buf want = GW_BUF_INIT;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < ORDER_N; i++)
+			if ((i % 2 == j->parity) == (pass == 1))
+				gw_buf_printf(&want, "k%05d ", i);
+	char *got = logged_order(j->dir, ORDER_N / 2);
+	if (strcmp(got, want.data) != 0) {
+		size_t at = 0;
+		while (got[at] == want.data[at])
+			at++;
+		print_error("state %s: queue order differs at byte %zu: got [%.40s] want [%.40s]\n",
+		    j->dir, at, got + at, want.data + at);
+		fail();
+	}
+	free(got);
+	gw_buf_free(&want);
+}
+
+static void
+test_pending_order_two_threads(void **state)
+{
+	fx *f = *state;
+	for (int round = 0; round < ORDER_ROUNDS; round++) {
+		order_job jobs[2];
+		pthread_barrier_t start;
+		assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+		for (int t = 0; t < 2; t++) {
+			char name[32];
+			snprintf(name, sizeof(name), "gw%d-%d", round, t);
+			jobs[t] = (order_job){ .dir = ut_join(f->root, name), .parity = t, .start = &start };
+			snprintf(name, sizeof(name), "fixture%d-%d.json", round, t);
+			jobs[t].fixture = ut_join(f->root, name);
+			order_prepare(&jobs[t]);
+		}
+		pthread_t th[2];
+		for (int t = 0; t < 2; t++)
+			assert_int_equal(pthread_create(&th[t], NULL, order_thread, &jobs[t]), 0);
+		for (int t = 0; t < 2; t++)
+			assert_int_equal(pthread_join(th[t], NULL), 0);
+		pthread_barrier_destroy(&start);
+		for (int t = 0; t < 2; t++) {
+			if (jobs[t].rc != 0) {
+				print_error("cycle in %s: %d %s\n", jobs[t].dir, jobs[t].rc, jobs[t].msg);
+				fail();
+			}
+			order_check(&jobs[t]);
+			ut_rmrf(jobs[t].dir);
+			free(jobs[t].dir);
+			free(jobs[t].fixture);
+		}
+	}
 }
 
 static void
@@ -552,6 +794,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lock_nowait_when_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_progress_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_state_is_moved_aside_by_runner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_order_two_threads, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,9 @@
 /*
  * test_tui.c - the console's pure logic: gauges, line formatting, width
- * clipping, the key table and the prompt-word translation.
+ * clipping, the key table and the prompt-word translation.  The word
+ * checks walk the word table, so a word added there is checked too: every
+ * word translates, only quit (and its alias exit) leaves, and the
+ * unknown-word message lists exactly the table's words.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +13,7 @@
 
 #include <errno.h>
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <ncurses.h>
 #include <string.h>
@@ -342,12 +346,99 @@ test_cmd_errors(void **state)
 	}
 	size_t n;
 	const tui_word *w = tui_cmd_words(&n);
-	assert_int_equal(n, 10);
+	/* the runbook's words are all in the table */
+	static const char *const runbook[] = { "start", "stop", "status", "run", "serve",
+		"unserve", "health", "inspect", "help", "quit" };
+	for (size_t k = 0; k < sizeof(runbook) / sizeof(runbook[0]); k++) {
+		size_t i = 0;
+		while (i < n && strcmp(w[i].name, runbook[k]) != 0)
+			i++;
+		assert_true(i < n);
+	}
 	gw_buf help = GW_BUF_INIT;
 	tui_cmd_help(&help);
 	for (size_t i = 0; i < n; i++)
 		assert_non_null(strstr(gw_buf_cstr(&help), w[i].name));
 	gw_buf_free(&help);
+}
+
+/* Translates line; returns its kind, or -1 when it was refused. */
+static int
+kind_of(const char *line)
+{
+	tui_line l;
+	gw_err err;
+	gw_err_clear(&err);
+	if (tui_cmd_translate(line, "fx/default.json", &l, &err) != 0)
+		return -1;
+	int kind = (int)l.kind;
+	tui_line_free(&l);
+	return kind;
+}
+
+static void
+test_cmd_every_word(void **state)
+{
+	(void)state;
+	size_t n;
+	const tui_word *w = tui_cmd_words(&n);
+	assert_true(n > 0);
+	for (size_t i = 0; i < n; i++) {
+		/* with as many arguments as it requires, and with as many as it takes */
+		char line[64];
+		snprintf(line, sizeof(line), "%s%s", w[i].name, w[i].min_args > 0 ? " x" : "");
+		int kind = kind_of(line);
+		if (w[i].max_args != 0) {
+			char longer[64];
+			snprintf(longer, sizeof(longer), "%s x", w[i].name);
+			assert_int_equal(kind_of(longer), kind);
+		}
+		if (kind < 0)
+			print_error("table word '%s' was refused\n", line);
+		assert_true(kind >= 0);
+		/* only quit leaves the console */
+		if (strcmp(w[i].name, "quit") != 0 && kind == TUI_LINE_QUIT)
+			print_error("table word '%s' quits\n", line);
+		assert_true(strcmp(w[i].name, "quit") == 0 || kind != TUI_LINE_QUIT);
+	}
+}
+
+static void
+test_cmd_exit_is_quit(void **state)
+{
+	(void)state;
+	assert_int_equal(kind_of("quit"), TUI_LINE_QUIT);
+	assert_int_equal(kind_of("exit"), TUI_LINE_QUIT);
+	assert_int_equal(kind_of("  exit  "), TUI_LINE_QUIT);
+	/* and takes no argument, like quit */
+	tui_line l;
+	gw_err err;
+	gw_err_clear(&err);
+	assert_int_equal(tui_cmd_translate("exit now", "x", &l, &err), -EINVAL);
+	assert_string_equal(err.msg, "usage: quit");
+	gw_err_clear(&err);
+	assert_int_equal(tui_cmd_translate("quit now", "x", &l, &err), -EINVAL);
+	assert_string_equal(err.msg, "usage: quit");
+}
+
+static void
+test_cmd_unknown_lists_words(void **state)
+{
+	(void)state;
+	tui_line l;
+	gw_err err;
+	gw_err_clear(&err);
+	assert_int_equal(tui_cmd_translate("bogus", "x", &l, &err), -EINVAL);
+	assert_int_equal(err.exit_code, GW_EXIT_USAGE);
+	size_t n;
+	const tui_word *w = tui_cmd_words(&n);
+	gw_buf want = GW_BUF_INIT;
+	gw_buf_puts(&want, "unknown command 'bogus' (words: ");
+	for (size_t i = 0; i < n; i++)
+		gw_buf_printf(&want, "%s%s", i ? ", " : "", w[i].name);
+	gw_buf_puts(&want, "; or a flag line)");
+	assert_string_equal(err.msg, gw_buf_cstr(&want));
+	gw_buf_free(&want);
 }
 
 int
@@ -365,6 +456,9 @@ main(void)
 		cmocka_unit_test(test_key_table),
 		cmocka_unit_test(test_cmd_words),
 		cmocka_unit_test(test_cmd_errors),
+		cmocka_unit_test(test_cmd_every_word),
+		cmocka_unit_test(test_cmd_exit_is_quit),
+		cmocka_unit_test(test_cmd_unknown_lists_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,25 +67,31 @@ typedef struct gw_actor {
 	gw_buf log, ctx, memory;
 } gw_actor;
 
-/* Sort context for the pending queue. */
-static const gw_state *gw_sort_state;
+/*
+ * A pending case with its sort key, computed once before the sort: the
+ * comparison needs no state lookup and no shared context, so sorting is
+ * reentrant (the console runs cycles on a worker thread), and a comparison
+ * is a flag test and a strcmp of the case_ids (unique in a fixture, so the
+ * method and endpoint tie-breaks are reached only for equal ids).
+ */
+typedef struct gw_pending {
+	const char *case_id;       /* c->case_id, kept here to save a load per comparison */
+	const gw_case *c;          /* borrowed from the fixture */
+	bool failed;               /* has a record whose outcome is retryable_failure */
+} gw_pending;
 
 static int
 gw_pending_cmp(const void *a, const void *b)
 {
-	const gw_case *x = *(const gw_case *const *)a, *y = *(const gw_case *const *)b;
+	const gw_pending *x = a, *y = b;
 	/* never-failed cases first, so retrying failures cannot starve new work */
-	const gw_request *rx = gw_state_find_request(gw_sort_state, x->key);
-	const gw_request *ry = gw_state_find_request(gw_sort_state, y->key);
-	int fx = rx != NULL && strcmp(rx->outcome, "retryable_failure") == 0;
-	int fy = ry != NULL && strcmp(ry->outcome, "retryable_failure") == 0;
-	if (fx != fy)
-		return fx - fy;
+	if (x->failed != y->failed)
+		return (int)x->failed - (int)y->failed;
 	int c = strcmp(x->case_id, y->case_id);
 	if (c == 0)
-		c = strcmp(x->method, y->method);
+		c = strcmp(x->c->method, y->c->method);
 	if (c == 0)
-		c = strcmp(x->endpoint, y->endpoint);
+		c = strcmp(x->c->endpoint, y->c->endpoint);
 	return c;
 }
 
@@ -323,17 +329,21 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 
 	/* dedupe before the queue limit, so big fixtures drain across cycles */
 	size_t n = gw_fixture_count(f), npending = 0;
-	const gw_case **pending = gw_xmalloc((n ? n : 1) * sizeof(*pending));
+	gw_pending *pending = gw_xmalloc((n ? n : 1) * sizeof(*pending));
 	for (size_t i = 0; i < n; i++) {
 		const gw_case *c = gw_fixture_case(f, i);
-		if (gw_state_is_processed(st, c->key))
+		if (gw_state_is_processed(st, c->key)) {
 			r->duplicate_skips++;
-		else
-			pending[npending++] = c;
+			continue;
+		}
+		const gw_request *q = gw_state_find_request(st, c->key);
+		pending[npending++] = (gw_pending){
+			.case_id = c->case_id,
+			.c = c,
+			.failed = q != NULL && strcmp(q->outcome, "retryable_failure") == 0,
+		};
 	}
-	gw_sort_state = st;
 	qsort(pending, npending, sizeof(*pending), gw_pending_cmp);
-	gw_sort_state = NULL;
 	r->discovered = n;
 	r->queued = npending < o->queue_limit ? npending : o->queue_limit;
 	r->backlog = npending - r->queued;
@@ -341,7 +351,7 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	gw_arena *arena = gw_arena_new();
 	gw_eval *evals = gw_xcalloc(r->queued ? r->queued : 1, sizeof(*evals));
 	for (size_t i = 0; i < r->queued; i++)
-		evals[i].c = pending[i];
+		evals[i].c = pending[i].c;
 	free(pending);
 	gw_progress(o, "evaluate", 0, r->queued);
 	rc = gw_evaluate_queue(o, evals, r->queued, arena, r, err);

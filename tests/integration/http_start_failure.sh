@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# A server whose HTTP daemon cannot start after its bind succeeded records
+# the start-up failure exactly as a failed bind does: exit 69, the error on
+# stderr, state.json stopped with startup_failure_streak and
+# last_startup_error, a startup_failed event, and the same
+# --gateway-service-status report (text and JSON) up to the message,
+# the paths and the times.
+#
+# The daemon is made to fail with a descriptor limit (ulimit -n), no test
+# hook: the limit is raised one at a time from 3 and the first run that
+# gets past its bind is the one checked.  The bind's socket takes the last
+# free descriptor there, so the event loops' epoll and eventfd cannot be
+# created.  Scanning instead of fixing N keeps the test independent of
+# the descriptors a harness or a sanitizer runtime holds.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib/http.sh"
+
+# status_shape DIR: the text status with the variable parts blanked
+status_shape() {
+	"$TAU_BIN" --gateway-state-dir "$1" --gateway-service-status |
+		sed -E -e 's/state_path=[^ ]* /state_path=P /' -e 's/_unix_ms=[0-9]+/_unix_ms=N/g' \
+			-e 's/last_startup_error=.* last_started_unix_ms=/last_startup_error=E last_started_unix_ms=/'
+}
+# status_json_shape DIR: the JSON status without its variable members
+status_json_shape() {
+	"$TAU_BIN" --gateway-state-dir "$1" --gateway-service-status --gateway-service-status-json |
+		jq -S -c 'del(.state_path, .service_last_startup_error, .service_last_started_unix_ms,
+			.service_last_stopped_unix_ms, .service_last_transition_unix_ms)'
+}
+
+# --- the reference: a bind failure on an address in use -------------------------------------
+h_gateway GW --gateway-state-dir "$T/running"
+"$TAU_BIN" --gateway-state-dir "$T/bind" --gateway-openresponses-server \
+	--gateway-openresponses-bind "$ADDR" --gateway-openresponses-auth-token x >"$T/bind.out" 2>"$T/bind.err"
+t_eq "bind failure: exit 69" 69 "$?"
+bind_error=$(jq -r .service.last_startup_error "$T/bind/state.json")
+t_eq "bind failure: the recorded error is the one on stderr" "tau-gateway: $bind_error" "$(cat "$T/bind.err")"
+t_contains "bind failure: message" "failed to bind gateway openresponses server on $ADDR: " "$bind_error"
+h_stop "$GW"
+
+# --- the daemon fails after the bind ---------------------------------------------------------
+found=""
+for ((n = 3; n <= 64; n++)); do
+	rm -rf "$T/daemon"
+	timeout 20 bash -c 'ulimit -n "$1" && shift && exec "$@"' _ "$n" \
+		"$TAU_BIN" --gateway-state-dir "$T/daemon" --gateway-openresponses-server \
+		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token x \
+		>"$T/daemon.out" 2>"$T/daemon.err" </dev/null
+	rc=$?
+	# runs that fail before the bind succeeds (the state cannot be read,
+	# the socket cannot be made) do not test anything here
+	if ! grep -q 'service_status=running' "$T/daemon.out" || grep -q 'failed to bind' "$T/daemon.err"; then
+		continue
+	fi
+	found=$n
+	break
+done
+echo "# descriptor limit: ${found:-none found}"
+if [ -z "$found" ]; then
+	t_fail "no descriptor limit lets the bind succeed: $(tail -2 "$T/daemon.err")"
+	t_done
+	exit
+fi
+t_eq "daemon failure: not listening" 0 "$(grep -c 'listening' "$T/daemon.out")"
+t_eq "daemon failure: exit 69, as for a failed bind" 69 "$rc"
+# the error on stderr (libmicrohttpd's own log lines aside)
+daemon_error=$(grep -v '^tau-gateway: libmicrohttpd: ' "$T/daemon.err" | sed 's/^tau-gateway: //')
+t_match "daemon failure: message" \
+	'^failed to start gateway openresponses server on 127\.0\.0\.1:[1-9][0-9]*: Too many open files$' "$daemon_error"
+t_eq "daemon failure: the error on stderr is recorded" "$daemon_error" \
+	"$(jq -r .service.last_startup_error "$T/daemon/state.json")"
+t_eq "daemon failure: state stopped" stopped "$(jq -r .service.status "$T/daemon/state.json")"
+t_eq "daemon failure: failure streak" 1 "$(jq -r .service.startup_failure_streak "$T/daemon/state.json")"
+t_eq "daemon failure: stop reason" startup_failed "$(jq -r .service.last_stop_reason "$T/daemon/state.json")"
+
+# --- recorded and reported exactly alike -----------------------------------------------------
+t_eq "same state.json service block (but the error and the times)" \
+	"$(jq -S -c '.service | del(.last_startup_error, .last_started_unix_ms, .last_stopped_unix_ms, .last_transition_unix_ms)' "$T/bind/state.json")" \
+	"$(jq -S -c '.service | del(.last_startup_error, .last_started_unix_ms, .last_stopped_unix_ms, .last_transition_unix_ms)' "$T/daemon/state.json")"
+t_eq "same lines on stdout (but the paths and times)" \
+	"$(sed -E -e 's/state_path=[^ ]* /state_path=P /' -e 's/_unix_ms=[0-9]+/_unix_ms=N/g' -e 's/last_startup_error=.* last_started/last_startup_error=E last_started/' "$T/bind.out")" \
+	"$(sed -E -e 's/state_path=[^ ]* /state_path=P /' -e 's/_unix_ms=[0-9]+/_unix_ms=N/g' -e 's/last_startup_error=.* last_started/last_startup_error=E last_started/' "$T/daemon.out")"
+event_shape='select(.kind == "lifecycle") | del(.timestamp_unix_ms, .reason) | tojson'
+t_eq "same lifecycle events (but the times and the error)" \
+	"$(jq -r "$event_shape" "$T/bind/runtime-events.jsonl")" \
+	"$(jq -r "$event_shape" "$T/daemon/runtime-events.jsonl")"
+t_eq "daemon failure: the event carries the error" "$daemon_error" \
+	"$(jq -r 'select(.kind == "lifecycle") | .reason' "$T/daemon/runtime-events.jsonl" | tail -1)"
+want=$(status_shape "$T/bind")
+t_match "--gateway-service-status after a bind failure" \
+	'service_status=stopped .*startup_failure_streak=1 last_startup_error=E .*last_stop_reason=startup_failed' "$want"
+t_eq "--gateway-service-status: the same report after a daemon failure" "$want" "$(status_shape "$T/daemon")"
+t_contains "--gateway-service-status names the daemon failure" \
+	"last_startup_error=$daemon_error last_started_unix_ms=" \
+	"$("$TAU_BIN" --gateway-state-dir "$T/daemon" --gateway-service-status)"
+t_eq "--gateway-service-status-json: the same report" "$(status_json_shape "$T/bind")" \
+	"$(status_json_shape "$T/daemon")"
+t_eq "--gateway-service-status-json: the recorded error" "$daemon_error" \
+	"$("$TAU_BIN" --gateway-state-dir "$T/daemon" --gateway-service-status --gateway-service-status-json |
+		jq -r .service_last_startup_error)"
+t_done
