@@ -213,12 +213,19 @@ cli_opt_for_action(cli_action a)
 }
 
 /* The string fields are owned by c even where the target struct declares
- * them const (the runner's and the server's borrow from c); this is the
- * one place that casts the const away. */
+ * them const (the runner's and the server's borrow from c); these two are
+ * the only places that cast the const away. */
 static char **
 cli_str_field(cli_config *c, const cli_opt *o)
 {
 	return CLI_FIELD(c, o, char *);
+}
+
+/* The provider's key: from OPENAI_API_KEY only, so no table row owns it. */
+static char **
+cli_api_key(cli_config *c)
+{
+	return (char **)(void *)&c->server.provider.api_key;
 }
 
 /* Points the aliases at the owned strings they share. */
@@ -233,7 +240,6 @@ void
 cli_config_init(cli_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	gw_runner_opts_default(&c->runner);
 	for (size_t i = 0; i < CLI_NOPTS; i++) {
 		const cli_opt *o = &cli_opts[i];
 		switch (o->kind) {
@@ -263,8 +269,8 @@ cli_config_free(cli_config *c)
 			free(*f);
 			*f = NULL;
 		}
-	free((char *)c->server.provider.api_key);
-	c->server.provider.api_key = NULL;
+	free(*cli_api_key(c));
+	*cli_api_key(c) = NULL;
 	cli_config_link(c);
 }
 
@@ -277,7 +283,7 @@ cli_config_copy(cli_config *dst, const cli_config *src)
 			char **f = cli_str_field(dst, &cli_opts[i]);
 			*f = gw_xstrdup(*f);
 		}
-	dst->server.provider.api_key = gw_xstrdup(src->server.provider.api_key);
+	*cli_api_key(dst) = gw_xstrdup(src->server.provider.api_key);
 	cli_config_link(dst);
 }
 
@@ -572,8 +578,7 @@ cli_parse(int argc, char **argv, bool use_env, cli_config *c, gw_err *err)
 		}
 		const char *key = getenv("OPENAI_API_KEY");
 		if (key != NULL && key[0] != '\0') {
-			free((char *)c->server.provider.api_key);
-			c->server.provider.api_key = gw_xstrdup(key);
+			cli_set_str(cli_api_key(c), key);
 		}
 	}
 	cli_config_link(c);
@@ -656,7 +661,7 @@ void
 cli_version(gw_buf *b, const cli_libraries_fn *faces)
 {
 	gw_buf_printf(b, "tau-gateway %s\n", TAU_VERSION);
-	gw_buf_printf(b, "  cJSON %s\n  %s\n", cJSON_Version(), gw_provider_library());
+	gw_buf_printf(b, "  cJSON %s\n  libcurl %s\n", cJSON_Version(), gw_provider_curl_version());
 	for (; faces != NULL && *faces != NULL; faces++)
 		(*faces)(b);
 	const char *je = NULL;

@@ -502,6 +502,18 @@ srv_key_ok(const char *k)
 	return n > 0 && n <= GW_SESSION_KEY_MAX;
 }
 
+/* A stored response id that exists but cannot be loaded (err says why):
+ * logs the file and the bad item, and sets e to the 500 the request gets.
+ * A damaged record fails its own requests, never the server. */
+static void
+srv_stored_invalid(srv_server *s, const char *id, const char *param, const gw_err *err,
+    gw_resp_error *e)
+{
+	srv_log(s, "stored response %s cannot be used: %s", id, err->msg);
+	gw_resp_error_set(e, 500, "stored_response_invalid", param,
+	    "stored response '%.128s' cannot be read; see the server log", id);
+}
+
 enum MHD_Result
 srv_api_post(struct MHD_Connection *c, srv_req *r)
 {
@@ -524,13 +536,8 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 				gw_resp_error_set(&e, 400, "previous_response_not_found",
 				    "previous_response_id", "previous response '%.128s' was not found",
 				    rq.previous_response_id);
-			else {
-				srv_log(s, "stored response %s cannot be used: %s", rq.previous_response_id,
-				    err.msg);
-				gw_resp_error_set(&e, 500, "stored_response_invalid", "previous_response_id",
-				    "previous response '%.128s' cannot be read; see the server log",
-				    rq.previous_response_id);
-			}
+			else
+				srv_stored_invalid(s, rq.previous_response_id, "previous_response_id", &err, &e);
 			gw_resp_request_free(&rq);
 			return srv_reply_error(c, r, &e);
 		}
@@ -631,11 +638,8 @@ srv_load_record(struct MHD_Connection *c, srv_req *r, const char *id, cJSON **re
 		return false;
 	}
 	if (rc != 0) {
-		/* a damaged record fails its own requests, never the server */
-		srv_log(r->srv, "stored response %s cannot be used: %s", id, err.msg);
 		gw_resp_error e;
-		gw_resp_error_set(&e, 500, "stored_response_invalid", NULL,
-		    "stored response '%.128s' cannot be read; see the server log", id);
+		srv_stored_invalid(r->srv, id, NULL, &err, &e);
 		*ret = srv_reply_error(c, r, &e);
 		return false;
 	}

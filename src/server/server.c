@@ -947,6 +947,17 @@ srv_say_report(srv_server *s, bool foreground, const gw_service_report *rep)
 	gw_buf_free(&b);
 }
 
+/* Records a start that failed with err (the service is not running) and
+ * says so as a start would; err is left as it is. */
+static void
+srv_record_startup_failure(srv_server *s, bool foreground, const gw_err *err)
+{
+	gw_service_report rep;
+	gw_err ferr;
+	if (gw_service_startup_failed(s->cfg.state_dir, err->msg, &rep, &ferr) == 0)
+		srv_say_report(s, foreground, &rep);
+}
+
 static int
 srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_err *err)
 {
@@ -974,12 +985,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		free(d);
 	}
 	if (rc != 0) {
-		gw_err failure = *err;
-		gw_service_report frep;
-		gw_err ferr;
-		if (gw_service_startup_failed(s->cfg.state_dir, failure.msg, &frep, &ferr) == 0)
-			srv_say_report(s, foreground, &frep);
-		*err = failure;
+		srv_record_startup_failure(s, foreground, err);
 		if (err->exit_code == 0 || rc == -EADDRINUSE || rc == -EACCES || rc == -EADDRNOTAVAIL)
 			err->exit_code = GW_EXIT_UNAVAILABLE;
 		srv_free(s);
@@ -1029,10 +1035,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		 * as a failed bind holds none */
 		close(s->listen_fd);
 		s->listen_fd = -1;
-		gw_service_report frep;
-		gw_err ferr;
-		if (gw_service_startup_failed(s->cfg.state_dir, err->msg, &frep, &ferr) == 0)
-			srv_say_report(s, foreground, &frep);
+		srv_record_startup_failure(s, foreground, err);
 		srv_free(s);
 		return rc;
 	}

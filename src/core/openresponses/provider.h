@@ -93,8 +93,9 @@ typedef struct gw_provider gw_provider;
 
 /* Initializes libcurl once per process; call before any thread starts. */
 void gw_provider_global_init(void);
-/* "libcurl <version>", for --version (static). */
-const char *gw_provider_library(void);
+/* The version of the libcurl the upstreams run on, for --version
+ * (static). */
+const char *gw_provider_curl_version(void);
 
 /* Creates a provider.  0, or -EINVAL with err set (unknown model). */
 int gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err);

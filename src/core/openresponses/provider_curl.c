@@ -85,15 +85,6 @@ gw_provider_curl_init(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static char gw_provider_libname[64];
-
-static void
-gw_provider_library_name(void)
-{
-	snprintf(gw_provider_libname, sizeof(gw_provider_libname), "libcurl %s",
-	    curl_version_info(CURLVERSION_NOW)->version);
-}
-
 void
 gw_provider_global_init(void)
 {
@@ -101,11 +92,9 @@ gw_provider_global_init(void)
 }
 
 const char *
-gw_provider_library(void)
+gw_provider_curl_version(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, gw_provider_library_name);
-	return gw_provider_libname;
+	return curl_version_info(CURLVERSION_NOW)->version;
 }
 
 /* The request headers of attempt n (from 0); the caller frees the list. */
