@@ -2,7 +2,7 @@
  * tui_cmd.c - prompt words to flag lines (see tui_cmd.h).
  *
  * Every word is one entry of tui_words (name, alias, argument bounds, help,
- * translation); the lookup, the usage and "unknown command" messages and the
+ * and what it becomes: a translation, a fixed flag line or a line kind); the lookup, the usage and "unknown command" messages and the
  * help text are all read from it, so there is no second list to keep in step.
  * This module only rewrites words; it must never validate values itself
  * (cli_parse does, with the same messages as the command line) and never
@@ -48,21 +48,6 @@ tui_join(char **argv, int from, int argc)
 
 /* ---- the words: one translation each, then the table ------------------ */
 
-/* Sets out to the flag line "tau-gateway <flag>". */
-static void
-tui_one_flag(tui_line *out, const char *flag)
-{
-	const char *v[] = { flag };
-	tui_set_argv(out, v, 1);
-}
-
-static void
-tui_w_start(tui_line *out, char **args, int nargs, const char *default_fixture)
-{
-	(void)args, (void)nargs, (void)default_fixture;
-	tui_one_flag(out, "--gateway-service-start");
-}
-
 static void
 tui_w_stop(tui_line *out, char **args, int nargs, const char *default_fixture)
 {
@@ -71,13 +56,6 @@ tui_w_stop(tui_line *out, char **args, int nargs, const char *default_fixture)
 	const char *v[] = { "--gateway-service-stop", "--gateway-service-stop-reason", reason };
 	tui_set_argv(out, v, reason ? 3 : 1);
 	free(reason);
-}
-
-static void
-tui_w_status(tui_line *out, char **args, int nargs, const char *default_fixture)
-{
-	(void)args, (void)nargs, (void)default_fixture;
-	tui_one_flag(out, "--gateway-service-status");
 }
 
 static void
@@ -97,21 +75,6 @@ tui_w_serve(tui_line *out, char **args, int nargs, const char *default_fixture)
 }
 
 static void
-tui_w_unserve(tui_line *out, char **args, int nargs, const char *default_fixture)
-{
-	(void)args, (void)nargs, (void)default_fixture;
-	out->kind = TUI_LINE_UNSERVE;
-}
-
-static void
-tui_w_health(tui_line *out, char **args, int nargs, const char *default_fixture)
-{
-	(void)args, (void)nargs, (void)default_fixture;
-	const char *v[] = { "--transport-health-inspect", "gateway" };
-	tui_set_argv(out, v, 2);
-}
-
-static void
 tui_w_inspect(tui_line *out, char **args, int nargs, const char *default_fixture)
 {
 	(void)nargs, (void)default_fixture;
@@ -124,33 +87,23 @@ tui_w_inspect(tui_line *out, char **args, int nargs, const char *default_fixture
 	gw_buf_free(&ref);
 }
 
-static void
-tui_w_help(tui_line *out, char **args, int nargs, const char *default_fixture)
-{
-	(void)args, (void)nargs, (void)default_fixture;
-	out->kind = TUI_LINE_HELP;
-}
-
-static void
-tui_w_quit(tui_line *out, char **args, int nargs, const char *default_fixture)
-{
-	(void)args, (void)nargs, (void)default_fixture;
-	out->kind = TUI_LINE_QUIT;
-}
-
 static const tui_word tui_words[] = {
-	{ "start", NULL, "", "start the service", 0, 0, tui_w_start },
+	{ "start", NULL, "", "start the service", 0, 0, .flags = { "--gateway-service-start" } },
 	{ "stop", NULL, "[reason]", "stop the service (reason defaults to operator_requested)",
-	    0, -1, tui_w_stop },
-	{ "status", NULL, "", "print the service posture", 0, 0, tui_w_status },
+	    0, -1, .translate = tui_w_stop },
+	{ "status", NULL, "", "print the service posture", 0, 0,
+	    .flags = { "--gateway-service-status" } },
 	{ "run", NULL, "[fixture]", "run one contract-runner cycle (default: the last fixture)",
-	    0, 1, tui_w_run },
-	{ "serve", NULL, "[bind]", "start the HTTP server inside the console", 0, 1, tui_w_serve },
-	{ "unserve", NULL, "", "stop the HTTP server", 0, 0, tui_w_unserve },
-	{ "health", NULL, "", "print the transport health snapshot", 0, 0, tui_w_health },
-	{ "inspect", NULL, "<actor>", "count an actor's channel-store records", 1, 1, tui_w_inspect },
-	{ "help", NULL, "", "show the keys and these words", 0, 0, tui_w_help },
-	{ "quit", "exit", "", "leave the console", 0, 0, tui_w_quit },
+	    0, 1, .translate = tui_w_run },
+	{ "serve", NULL, "[bind]", "start the HTTP server inside the console", 0, 1,
+	    .translate = tui_w_serve },
+	{ "unserve", NULL, "", "stop the HTTP server", 0, 0, .kind = TUI_LINE_UNSERVE },
+	{ "health", NULL, "", "print the transport health snapshot", 0, 0,
+	    .flags = { "--transport-health-inspect", "gateway" } },
+	{ "inspect", NULL, "<actor>", "count an actor's channel-store records", 1, 1,
+	    .translate = tui_w_inspect },
+	{ "help", NULL, "", "show the keys and these words", 0, 0, .kind = TUI_LINE_HELP },
+	{ "quit", "exit", "", "leave the console", 0, 0, .kind = TUI_LINE_QUIT },
 };
 #define TUI_NWORDS (sizeof(tui_words) / sizeof(tui_words[0]))
 
@@ -223,7 +176,12 @@ tui_cmd_translate(const char *line, const char *default_fixture, tui_line *out, 
 	}
 	/* args point into out->argv, which the translation may replace:
 	 * tui_set_argv copies its words before it frees the old vector */
-	word->translate(out, argv + 2, nargs, default_fixture);
+	if (word->translate != NULL)
+		word->translate(out, argv + 2, nargs, default_fixture);
+	else if (word->flags[0] != NULL)
+		tui_set_argv(out, word->flags, word->flags[1] != NULL ? 2 : 1);
+	else
+		out->kind = word->kind;
 	return 0;
 fail:
 	tui_line_free(out);

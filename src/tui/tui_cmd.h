@@ -41,7 +41,11 @@ typedef struct tui_word {
 	const char *args;       /* "[reason]", "<actor>", or "" */
 	const char *help;
 	int min_args, max_args; /* max_args -1: any number, joined with single spaces */
+	/* what the word becomes: translate when it takes arguments; else the
+	 * fixed flag line flags (one or two words); else kind */
 	tui_word_fn translate;
+	const char *flags[2];
+	tui_line_kind kind;
 } tui_word;
 
 /* The prompt words (static storage, not to be freed); *n receives the count. */
