@@ -98,20 +98,14 @@ gw_respstore_save(const char *state_dir, const char *id, const char *session_key
 	return rc;
 }
 
-/* True when v is an object whose member k is a string. */
-static bool
-gw_respstore_has_str(const cJSON *v, const char *k)
-{
-	return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, k));
-}
-
 /* Checks one stored item: the normalized forms responses.c writes, with
  * every member the providers and the API read of the right type.  On
  * failure, why says what is wrong. */
 static bool
 gw_respstore_item_ok(const cJSON *it, char *why, size_t n)
 {
-	if (!cJSON_IsObject(it) || !gw_respstore_has_str(it, "type")) {
+	const char *type = cJSON_IsObject(it) ? gw_json_str(it, "type") : NULL;
+	if (type == NULL) {
 		snprintf(why, n, "is not an object with a string type");
 		return false;
 	}
@@ -120,10 +114,9 @@ gw_respstore_item_ok(const cJSON *it, char *why, size_t n)
 		snprintf(why, n, "has an id that is not a string");
 		return false;
 	}
-	const char *type = cJSON_GetObjectItemCaseSensitive(it, "type")->valuestring;
 	if (strcmp(type, "message") == 0) {
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(it, "content");
-		if (!gw_respstore_has_str(it, "role") || !cJSON_IsArray(content)) {
+		if (gw_json_str(it, "role") == NULL || !cJSON_IsArray(content)) {
 			snprintf(why, n, "is a message without a string role and a content array");
 			return false;
 		}
@@ -131,11 +124,11 @@ gw_respstore_item_ok(const cJSON *it, char *why, size_t n)
 			const char *pt = cJSON_IsObject(p) ? gw_json_str(p, "type") : NULL;
 			bool ok = pt != NULL;
 			if (ok && strcmp(pt, "input_image") == 0)
-				ok = gw_respstore_has_str(p, "image_url");
+				ok = gw_json_str(p, "image_url") != NULL;
 			else if (ok && strcmp(pt, "refusal") == 0)
-				ok = gw_respstore_has_str(p, "refusal");
+				ok = gw_json_str(p, "refusal") != NULL;
 			else if (ok)
-				ok = gw_respstore_has_str(p, "text");
+				ok = gw_json_str(p, "text") != NULL;
 			if (!ok) {
 				snprintf(why, n, "has a content part without its type and string value");
 				return false;
@@ -144,14 +137,14 @@ gw_respstore_item_ok(const cJSON *it, char *why, size_t n)
 		return true;
 	}
 	if (strcmp(type, "function_call") == 0) {
-		if (gw_respstore_has_str(it, "call_id") && gw_respstore_has_str(it, "name") &&
-		    gw_respstore_has_str(it, "arguments"))
+		if (gw_json_str(it, "call_id") != NULL && gw_json_str(it, "name") != NULL &&
+		    gw_json_str(it, "arguments") != NULL)
 			return true;
 		snprintf(why, n, "is a function_call without string call_id, name and arguments");
 		return false;
 	}
 	if (strcmp(type, "function_call_output") == 0) {
-		if (gw_respstore_has_str(it, "call_id") && gw_respstore_has_str(it, "output"))
+		if (gw_json_str(it, "call_id") != NULL && gw_json_str(it, "output") != NULL)
 			return true;
 		snprintf(why, n, "is a function_call_output without string call_id and output");
 		return false;
