@@ -28,11 +28,11 @@ rule() {
 		bad=1
 	fi
 }
-faces='cli/|tui/|server/|ncurses|curses\.h|readline/|microhttpd\.h'
+face_libs='ncurses|curses\.h|readline/|microhttpd\.h'
 rule src/core/base 'core/gateway/|core/openresponses/|curl/' 'base includes no other layer and no libcurl'
 rule src/core/gateway 'core/openresponses/|curl/' 'gateway never includes openresponses or libcurl'
 rule src/core/openresponses 'core/gateway/' 'openresponses never includes gateway'
-rule src/core "$faces" 'the core includes no face and no face library'
-rule src/cli 'tui/|server/|ncurses|curses\.h|readline/|microhttpd\.h' 'the flags include no console or server code and no face library' '"server/srv_config\.h"'
+rule src/core "cli/|tui/|server/|$face_libs" 'the core includes no face and no face library'
+rule src/cli "tui/|server/|$face_libs" 'the flags include no console or server code and no face library' '"server/srv_config\.h"'
 [ "$bad" -eq 0 ] || exit 1
 echo "check-layers: ok"
