@@ -15,12 +15,17 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 
+# blank_vars: status lines on stdin with the variable parts blanked
+blank_vars() {
+	sed -E -e 's/state_path=[^ ]* /state_path=P /' -e 's/_unix_ms=[0-9]+/_unix_ms=N/g' \
+		-e 's/last_startup_error=.* last_started/last_startup_error=E last_started/'
+}
 # status_shape DIR: the text status with the variable parts blanked
 status_shape() {
-	"$TAU_BIN" --gateway-state-dir "$1" --gateway-service-status |
-		sed -E -e 's/state_path=[^ ]* /state_path=P /' -e 's/_unix_ms=[0-9]+/_unix_ms=N/g' \
-			-e 's/last_startup_error=.* last_started_unix_ms=/last_startup_error=E last_started_unix_ms=/'
+	"$TAU_BIN" --gateway-state-dir "$1" --gateway-service-status | blank_vars
 }
+# the state.json service block without the error and the times
+service_shape='.service | del(.last_startup_error, .last_started_unix_ms, .last_stopped_unix_ms, .last_transition_unix_ms)'
 # status_json_shape DIR: the JSON status without its variable members
 status_json_shape() {
 	"$TAU_BIN" --gateway-state-dir "$1" --gateway-service-status --gateway-service-status-json |
@@ -75,11 +80,9 @@ t_eq "daemon failure: stop reason" startup_failed "$(jq -r .service.last_stop_re
 
 # --- recorded and reported exactly alike -----------------------------------------------------
 t_eq "same state.json service block (but the error and the times)" \
-	"$(jq -S -c '.service | del(.last_startup_error, .last_started_unix_ms, .last_stopped_unix_ms, .last_transition_unix_ms)' "$T/bind/state.json")" \
-	"$(jq -S -c '.service | del(.last_startup_error, .last_started_unix_ms, .last_stopped_unix_ms, .last_transition_unix_ms)' "$T/daemon/state.json")"
+	"$(jq -S -c "$service_shape" "$T/bind/state.json")" "$(jq -S -c "$service_shape" "$T/daemon/state.json")"
 t_eq "same lines on stdout (but the paths and times)" \
-	"$(sed -E -e 's/state_path=[^ ]* /state_path=P /' -e 's/_unix_ms=[0-9]+/_unix_ms=N/g' -e 's/last_startup_error=.* last_started/last_startup_error=E last_started/' "$T/bind.out")" \
-	"$(sed -E -e 's/state_path=[^ ]* /state_path=P /' -e 's/_unix_ms=[0-9]+/_unix_ms=N/g' -e 's/last_startup_error=.* last_started/last_startup_error=E last_started/' "$T/daemon.out")"
+	"$(blank_vars <"$T/bind.out")" "$(blank_vars <"$T/daemon.out")"
 event_shape='select(.kind == "lifecycle") | del(.timestamp_unix_ms, .reason) | tojson'
 t_eq "same lifecycle events (but the times and the error)" \
 	"$(jq -r "$event_shape" "$T/bind/runtime-events.jsonl")" \
