@@ -266,7 +266,10 @@ tui_prompt_finish(const char *line)
 	tui_p.active = false;
 	tui_p.dirty = true;
 	gw_buf_reset(&tui_p.hint);
-	if (line != NULL && kind == TUI_PROMPT_COMMAND && line[0] != '\0') {
+	/* a line that carries the bearer token (getopt takes any unambiguous
+	 * prefix of its flag) stays out of the history and its file */
+	if (line != NULL && kind == TUI_PROMPT_COMMAND && line[0] != '\0' &&
+	    strstr(line, "--gateway-openresponses-a") == NULL) {
 		HIST_ENTRY *last = history_get(history_base + history_length - 1);
 		if (last == NULL || strcmp(last->line, line) != 0) {
 			add_history(line);
