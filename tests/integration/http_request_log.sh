@@ -88,34 +88,32 @@ t_eq "text: the state dir was written (sessions, responses, events)" yes \
 	"$([ -s "$T/state/runtime-events.jsonl" ] && [ -s "$T/state/openresponses/sessions/s1.jsonl" ] && [ -s "$T/state/openresponses/responses/$RID.json" ] && echo yes || echo no)"
 
 # --- json --------------------------------------------------------------------------------
-rm -f "$T/GW.err"
-h_gateway GW --log-format json
+h_gateway GWJ --log-format json
 req GET /healthz
 h_post '{"input":"json"}'
 RID=$(h_jq .id)
 req GET "/$TOKEN?token=$TOKEN"
 req GET /gateway/status -H "Authorization: Bearer $WRONG"
-h_stop "$GW"
+h_stop "$GWJ"
 t_eq "json: exit 0" 0 "$HRC"
-t_eq "json: every stderr line is a JSON object" "$(grep -c . "$T/GW.err")" \
-	"$(jq -c 'select(type == "object")' "$T/GW.err" 2>/dev/null | grep -c .)"
+t_eq "json: every stderr line is a JSON object" "$(grep -c . "$T/GWJ.err")" \
+	"$(jq -c 'select(type == "object")' "$T/GWJ.err" 2>/dev/null | grep -c .)"
 t_eq "json: the request lines" "GET /healthz 200|POST /v1/responses 200 $RID|GET /[redacted] 404|GET /gateway/status 401" \
-	"$(jq -r 'select(.event == "request") | [.method, .path, (.status | tostring), .response_id // empty] | join(" ")' "$T/GW.err" | paste -sd '|')"
+	"$(jq -r 'select(.event == "request") | [.method, .path, (.status | tostring), .response_id // empty] | join(" ")' "$T/GWJ.err" | paste -sd '|')"
 t_eq "json: durations are numbers, times integers" 4 \
-	"$(jq -c 'select(.event == "request" and (.duration_ms | type) == "number" and (.time_unix_ms | type) == "number")' "$T/GW.err" | grep -c .)"
-t_contains "json: a message line" '"event":"message","message":"received SIGTERM; shutting down"' "$(cat "$T/GW.err")"
-t_eq "json: no token on stdout, stderr or in the state dir" "" "$(leaks "$T/GW.out" "$T/GW.err" "$T/state")"
+	"$(jq -c 'select(.event == "request" and (.duration_ms | type) == "number" and (.time_unix_ms | type) == "number")' "$T/GWJ.err" | grep -c .)"
+t_contains "json: a message line" '"event":"message","message":"received SIGTERM; shutting down"' "$(cat "$T/GWJ.err")"
+t_eq "json: no token on stdout, stderr or in the state dir" "" "$(leaks "$T/GWJ.out" "$T/GWJ.err" "$T/state")"
 
 # --- quiet -------------------------------------------------------------------------------
-rm -f "$T/GW.err"
-h_gateway GW --quiet
+h_gateway GWQ --quiet
 req GET /healthz
 h_post '{"input":"quiet"}'
 t_eq "quiet: still serves" 200 "$HS"
-h_stop "$GW"
+h_stop "$GWQ"
 t_eq "quiet: exit 0" 0 "$HRC"
-t_eq "quiet: nothing on stderr" "" "$(cat "$T/GW.err")"
-t_check "quiet: the listening line stays on stdout" grep -q '^gateway openresponses server listening: ' "$T/GW.out"
+t_eq "quiet: nothing on stderr" "" "$(cat "$T/GWQ.err")"
+t_check "quiet: the listening line stays on stdout" grep -q '^gateway openresponses server listening: ' "$T/GWQ.out"
 
 # --- the flags -----------------------------------------------------------------------------
 "$TAU_BIN" --gateway-openresponses-server --gateway-openresponses-auth-token x --log-format xml \
