@@ -9,7 +9,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tmux_helpers.bash"
 
-TC_ENV="ASAN_OPTIONS=${ASAN_OPTIONS:-}:log_path=$T/console-asan UBSAN_OPTIONS=${UBSAN_OPTIONS:-}:log_path=$T/console-ubsan"
 tc_start
 tc_expect "console up" 'Service RUNNING'
 
