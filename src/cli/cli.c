@@ -35,7 +35,8 @@ enum cli_kind {
 	K_SWITCH,   /* a switch setting a bool field; its env variable takes true/false */
 	K_BOOL,     /* --name[=BOOL] into a bool field */
 	K_STR,      /* an owned string field (char *, or const char * the table owns) */
-	K_U64       /* a uint64_t field, bounded by [min, max] */
+	K_U64,      /* a uint64_t field, bounded by [min, max] */
+	K_ENUM      /* one word of values into an unsigned field: its index */
 };
 
 /* One option: everything about it is written here and nowhere else.
@@ -51,6 +52,7 @@ typedef struct cli_opt {
 		bool b;
 	} def;                    /* typed default (a NULL string: none) */
 	uint64_t min, max;        /* for K_U64 */
+	const char *const *values;/* for K_ENUM: the words, NULL-terminated; the default is def.u */
 	const char *env;          /* environment variable, or NULL */
 	const char *meta;         /* the value's placeholder in --help */
 	cli_action action;        /* K_ACTION: the action it selects */
@@ -63,6 +65,9 @@ typedef struct cli_opt {
 #define F(field) offsetof(cli_config, field)
 #define CLI_U64(v) { .u = (v) }
 #define CLI_STR(v) { .s = (v) }
+
+/* --log-format's words, in the order of srv_log_format */
+static const char *const cli_log_formats[] = { "text", "json", NULL };
 
 static const cli_opt cli_opts[] = {
 	{ .name = "gateway-service-start", .kind = K_ACTION, .env = "TAU_GATEWAY_SERVICE_START",
@@ -145,6 +150,13 @@ static const cli_opt cli_opts[] = {
 	  .def = CLI_U64(SRV_DEFAULT_SESSION_MAX_MESSAGES), .min = 2, .max = 100000,
 	  .env = "TAU_GATEWAY_SESSION_MAX_MESSAGES", .meta = "N", .needs = CLI_ACTION_SERVER,
 	  .help = "conversation history kept per session" },
+	{ .name = "log-format", .kind = K_ENUM, .off = F(server.log_format),
+	  .def = CLI_U64(SRV_LOG_TEXT), .values = cli_log_formats, .env = "TAU_LOG_FORMAT",
+	  .meta = "FORMAT", .needs = CLI_ACTION_SERVER,
+	  .help = "request log and server messages on stderr: one text or JSON line each" },
+	{ .name = "quiet", .kind = K_SWITCH, .off = F(server.quiet), .env = "TAU_QUIET",
+	  .needs = CLI_ACTION_SERVER,
+	  .help = "no request log and no notices on stderr; errors and warnings only" },
 
 	{ .name = "transport-health-inspect", .kind = K_STR, .off = F(health_target),
 	  .env = "TAU_TRANSPORT_HEALTH_INSPECT", .meta = "gateway", .action = CLI_ACTION_HEALTH_INSPECT,
@@ -248,6 +260,9 @@ cli_config_init(cli_config *c)
 			break;
 		case K_U64:
 			*CLI_FIELD(c, o, uint64_t) = o->def.u;
+			break;
+		case K_ENUM:
+			*CLI_FIELD(c, o, unsigned) = (unsigned)o->def.u;
 			break;
 		case K_BOOL:
 		case K_SWITCH:
@@ -360,6 +375,24 @@ cli_parse_u64(const cli_opt *o, const char *v, uint64_t *out, gw_err *err)
 }
 
 static int
+cli_parse_enum(const cli_opt *o, const char *v, unsigned *out, gw_err *err)
+{
+	gw_buf words = GW_BUF_INIT;
+	for (unsigned k = 0; o->values[k] != NULL; k++) {
+		if (strcmp(v, o->values[k]) == 0) {
+			gw_buf_free(&words);
+			*out = k;
+			return 0;
+		}
+		gw_buf_printf(&words, "%s%s", k == 0 ? "" : o->values[k + 1] ? ", " : " or ", o->values[k]);
+	}
+	int rc = cli_bad(err, "invalid value '%s' for '--%s <%s>': expected %s", v, o->name, o->meta,
+	    gw_buf_cstr(&words));
+	gw_buf_free(&words);
+	return rc;
+}
+
+static int
 cli_parse_bool(const cli_opt *o, const char *v, bool *out, gw_err *err)
 {
 	if (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0) {
@@ -385,6 +418,8 @@ cli_apply(cli_config *c, const cli_opt *o, const char *v, bool *on, gw_err *err)
 		return 0;
 	case K_U64:
 		return cli_parse_u64(o, v, CLI_FIELD(c, o, uint64_t), err);
+	case K_ENUM:
+		return cli_parse_enum(o, v, CLI_FIELD(c, o, unsigned), err);
 	case K_BOOL:
 		return cli_parse_bool(o, v, CLI_FIELD(c, o, bool), err);
 	case K_SWITCH:
@@ -641,6 +676,12 @@ cli_usage(gw_buf *b)
 			    (unsigned long long)o->min, (unsigned long long)o->max);
 		else if (o->kind == K_BOOL)
 			gw_buf_printf(b, " [default: %s]", o->def.b ? "true" : "false");
+		if (o->kind == K_ENUM) {
+			gw_buf_printf(b, " [default: %s] [values:", o->values[o->def.u]);
+			for (size_t k = 0; o->values[k] != NULL; k++)
+				gw_buf_printf(b, "%s%s", k == 0 ? " " : ", ", o->values[k]);
+			gw_buf_putc(b, ']');
+		}
 		if (o->env)
 			gw_buf_printf(b, " [env: %s]", o->env);
 		gw_buf_putc(b, '\n');

@@ -51,6 +51,7 @@ typedef struct srv_job {
 	gw_resp_request rq;
 	cJSON *prev;                /* the stored previous response, or NULL */
 	char session_key[GW_SESSION_KEY_MAX + 1];
+	char req_id[48];            /* the response id, chosen on the loop thread ("": the builder's) */
 	bool stream;
 	atomic_bool cancel;
 	/* stream side, under lock */
@@ -282,6 +283,8 @@ srv_job_begin(srv_job *j)
 	j->context = cJSON_CreateArray();
 	j->b = gw_resp_builder_new(&j->rq, gw_provider_model(s->provider), (uint64_t)time(NULL),
 	    j->stream ? srv_job_frame : NULL, j);
+	if (j->req_id[0] != '\0')
+		gw_resp_builder_set_id(j->b, j->req_id); /* named by srv_api_post */
 	gw_resp_builder_begin(j->b);
 	if (j->prev != NULL) {
 		srv_append_copies(j->context, cJSON_GetObjectItemCaseSensitive(j->prev, "input_items"));
@@ -561,6 +564,13 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 	j->rq = rq;
 	j->prev = prev;
 	snprintf(j->session_key, sizeof(j->session_key), "%s", key);
+	/* the id is chosen here, on the loop thread, so the request log can
+	 * name it whichever thread builds the response */
+	gw_buf id = GW_BUF_INIT;
+	gw_resp_new_id(&id, "resp_");
+	snprintf(j->req_id, sizeof(j->req_id), "%s", gw_buf_cstr(&id));
+	snprintf(r->resp_id, sizeof(r->resp_id), "%s", gw_buf_cstr(&id));
+	gw_buf_free(&id);
 	if (stream) {
 		const union MHD_ConnectionInfo *ci =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);

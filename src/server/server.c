@@ -22,6 +22,8 @@
  */
 #include "server/server.h"
 #include "server/api.h"
+#include "server/reqlog.h"
+#include "server/sdnotify.h"
 #include "server/server_int.h"
 #include "core/base/clock.h"
 #include "core/base/fs.h"
@@ -62,10 +64,13 @@ srv_log(srv_server *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	gw_buf safe = GW_BUF_INIT;
+	srv_reqlog_redact(&s->cfg, line, &safe); /* the token never reaches a log */
 	if (s->cfg.log != NULL)
-		s->cfg.log(s->cfg.log_ctx, line);
+		s->cfg.log(s->cfg.log_ctx, gw_buf_cstr(&safe));
 	else
-		fprintf(stderr, "tau-gateway: %s\n", line);
+		srv_reqlog_message(&s->cfg, gw_buf_cstr(&safe));
+	gw_buf_free(&safe);
 }
 
 void
@@ -531,6 +536,7 @@ srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	uint64_t us = (gw_clock_mono_ns() - r->start_ns) / 1000;
 	srv_metrics_request(&s->metrics, r->route, r->method, r->path, r->status ? r->status : 499,
 	    us, r->bytes_in, r->bytes_out);
+	srv_reqlog_request(&s->cfg, r->method, r->path, r->status ? r->status : 499, us, r->resp_id);
 	srv_notify(s);
 	gw_buf_free(&r->body);
 	gw_buf_free(&r->result);
@@ -1129,11 +1135,22 @@ srv_run_foreground(const srv_config *cfg, gw_err *err)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return gw_err_exit(err);
 	}
-	int sig = 0;
-	while (sigwait(&set, &sig) != 0)
-		;
-	srv_log(s, "received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* under systemd (Type=notify): ready once bound, watchdog pings while
+	 * waiting, stopping when a signal ends it */
+	srv_sdnotify sd;
+	srv_sdnotify_open(&sd);
+	if (sd.error[0] != '\0')
+		srv_log(s, "%s; not notifying the service manager", sd.error);
+	gw_buf st = GW_BUF_INIT;
+	gw_buf_printf(&st, "READY=1\nSTATUS=listening on %s", s->bind);
+	srv_sdnotify_send(&sd, gw_buf_cstr(&st));
+	gw_buf_free(&st);
+	int sig = srv_sdnotify_wait_signal(&sd, &set);
+	srv_sdnotify_send(&sd, "STOPPING=1");
+	if (!s->cfg.quiet)
+		srv_log(s, "received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	srv_stop_internal(s, true);
+	srv_sdnotify_close(&sd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return GW_EXIT_OK;
 }

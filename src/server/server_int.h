@@ -117,6 +117,7 @@ typedef struct srv_req {
 	const char *result_type;
 	struct srv_job *stream;         /* SSE job, if any (api.c) */
 	struct srv_job *pending;        /* phase PROVIDED: the job to finish (api.c) */
+	char resp_id[48];               /* the response made or named, for the request log ("": none) */
 } srv_req;
 
 /* Queues a reply with a copy of body; records the status.  Returns MHD's

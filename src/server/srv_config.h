@@ -9,6 +9,7 @@
 #ifndef SRV_CONFIG_H
 #define SRV_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/openresponses/provider.h"
@@ -28,6 +29,13 @@
  * so nothing reaches the terminal while the console owns it. */
 typedef void (*srv_log_fn)(void *ctx, const char *line);
 
+/* --log-format: how the foreground server writes its stderr lines (the
+ * order of the flag's words). */
+typedef enum srv_log_format {
+	SRV_LOG_TEXT,                     /* "tau-gateway: ..." */
+	SRV_LOG_JSON                      /* one JSON object a line */
+} srv_log_format;
+
 typedef struct srv_config {
 	const char *state_dir;
 	const char *bind;                 /* "127.0.0.1:8787", "[::1]:0" */
@@ -42,6 +50,10 @@ typedef struct srv_config {
 	gw_provider_config provider;
 	srv_log_fn log;                   /* NULL: stderr */
 	void *log_ctx;
+	/* stderr only (log NULL, the foreground server): the line format, and
+	 * quiet, which drops the request log and notices (errors stay) */
+	unsigned log_format;              /* a srv_log_format */
+	bool quiet;
 } srv_config;
 
 #endif

@@ -135,6 +135,40 @@ tui_rl_complete(const char *text, int start, int end)
 	}
 }
 
+/*
+ * Throws the open line away the way readline's own newline ends a line
+ * (readline_internal_teardown with revert-all-at-newline), minus the line:
+ * a history entry that was recalled and edited owns its undo list, so the
+ * edits go back into their entries, every edited entry is reverted to its
+ * original text and its list freed, and then the new line's own list is
+ * freed.  Clearing only the text left rl_undo_list pointing into a history
+ * entry's list; the next prompt freed it and a later Up reverted the freed
+ * list (issue 9, defect 2: a double free in rl_do_undo).
+ */
+static void
+tui_rl_discard_line(void)
+{
+	rl_callback_sigcleanup();   /* leaves an incremental search, a numeric argument */
+	rl_end_of_history(1, 0);    /* the edits into their entry; back at the new line */
+	rl_free_undo_list();        /* the new line's own list */
+	HIST_ENTRY **list = history_list();
+	for (int i = 0; list != NULL && i < history_length; i++) {
+		UNDO_LIST *ul = (UNDO_LIST *)list[i]->data;
+		if (ul == NULL)
+			continue;
+		list[i]->data = NULL;
+		rl_replace_line(list[i]->line, 0);
+		rl_undo_list = ul;
+		rl_revert_line(1, 0); /* undoes and frees the whole list */
+		HIST_ENTRY *old = replace_history_entry(i, rl_line_buffer, NULL);
+		if (old != NULL)
+			free_history_entry(old);
+	}
+	rl_undo_list = NULL;
+	rl_replace_line("", 0);
+	rl_point = rl_end = 0;
+}
+
 /* Makes sure the history file exists, so append_history can open it. */
 static void
 tui_history_touch(const char *path)
@@ -170,6 +204,9 @@ tui_prompt_init(const char *history_path, tui_prompt_done_fn done, void *ctx, gw
 	rl_variable_bind("bell-style", "none");
 	rl_variable_bind("horizontal-scroll-mode", "on");
 	rl_variable_bind("show-all-if-ambiguous", "on");
+	/* Enter puts back every history line edited on the way, as a cancel
+	 * does (tui_rl_discard_line): the history holds what was run */
+	rl_variable_bind("revert-all-at-newline", "on");
 	using_history();
 	stifle_history(TUI_HISTORY_MAX);
 	if (history_path != NULL) {
@@ -182,12 +219,14 @@ tui_prompt_init(const char *history_path, tui_prompt_done_fn done, void *ctx, gw
 void
 tui_prompt_shutdown(void)
 {
-	if (tui_p.active)
+	if (tui_p.active && tui_p.kind != TUI_PROMPT_CONFIRM) {
+		tui_rl_discard_line();
 		rl_callback_handler_remove();
+	}
 	tui_p.active = false;
 	if (tui_p.history_path != NULL)
 		history_truncate_file(tui_p.history_path, TUI_HISTORY_MAX);
-	clear_history();
+	rl_clear_history(); /* frees readline's undo lists kept in entries too */
 	free(tui_p.history_path);
 	tui_p.history_path = NULL;
 	gw_buf_free(&tui_p.hint);
@@ -227,7 +266,10 @@ tui_prompt_finish(const char *line)
 	tui_p.active = false;
 	tui_p.dirty = true;
 	gw_buf_reset(&tui_p.hint);
-	if (line != NULL && kind == TUI_PROMPT_COMMAND && line[0] != '\0') {
+	/* a line that carries the bearer token (getopt takes any unambiguous
+	 * prefix of its flag) stays out of the history and its file */
+	if (line != NULL && kind == TUI_PROMPT_COMMAND && line[0] != '\0' &&
+	    strstr(line, "--gateway-openresponses-a") == NULL) {
 		HIST_ENTRY *last = history_get(history_base + history_length - 1);
 		if (last == NULL || strcmp(last->line, line) != 0) {
 			add_history(line);
@@ -246,8 +288,7 @@ tui_prompt_cancel(void)
 	if (!tui_p.active)
 		return;
 	if (tui_p.kind != TUI_PROMPT_CONFIRM) {
-		rl_replace_line("", 0);
-		rl_callback_sigcleanup();
+		tui_rl_discard_line();
 		rl_callback_handler_remove();
 	}
 	tui_prompt_finish(NULL);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # build_install: `cmake --install BUILD --prefix P` puts tau-gateway, the
-# tau-coding-agent alias and the man page under P and nowhere else; the alias
-# is a relative symlink (tau-coding-agent -> tau-gateway) that runs.  The
+# tau-coding-agent alias, the man page and the bash completion (with its
+# tau-coding-agent link) under P and nowhere else; the alias is a relative
+# symlink (tau-coding-agent -> tau-gateway) that runs.  The
 # same with DESTDIR (staged under $DESTDIR/P, nothing in P itself).  The
 # prefix the build was configured with is left alone.  Installs from
 # $TAU_BUILD_DIR (which gets its install_manifest.txt, as any install does).
@@ -14,7 +15,10 @@ BINDIR=$(cache CMAKE_INSTALL_BINDIR)
 MANDIR=$(cache CMAKE_INSTALL_MANDIR)
 BINDIR=${BINDIR:-bin}
 MANDIR=${MANDIR:-share/man}
-EXPECTED=$(printf '%s\n' "$BINDIR/tau-coding-agent" "$BINDIR/tau-gateway" "$MANDIR/man1/tau-gateway.1" | sort)
+DATADIR=$(cache CMAKE_INSTALL_DATADIR)
+COMPDIR=${DATADIR:-share}/bash-completion/completions
+EXPECTED=$(printf '%s\n' "$BINDIR/tau-coding-agent" "$BINDIR/tau-gateway" "$MANDIR/man1/tau-gateway.1" \
+	"$COMPDIR/tau-gateway" "$COMPDIR/tau-coding-agent" | sort)
 
 # installed_files ROOT: every file and link under ROOT, relative, sorted
 installed_files() { (cd "$1" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort); }
@@ -53,6 +57,10 @@ else
 	cat "$T/install.log" >&2
 fi
 check_alias prefix "$P/$BINDIR"
+t_eq "prefix: the completion is the contrib script" "" \
+	"$(cmp "$TAU_SOURCE_DIR/contrib/completion/tau-gateway.bash" "$P/$COMPDIR/tau-gateway" 2>&1)"
+t_eq "prefix: the alias's completion is a relative link to it" "tau-gateway" \
+	"$(readlink "$P/$COMPDIR/tau-coding-agent")"
 t_eq "prefix: exactly our files under the prefix" "$EXPECTED" "$(installed_files "$P")"
 t_eq "prefix: the manifest lists only files under the prefix" "" \
 	"$(grep -v "^$P/" "$B/install_manifest.txt")"

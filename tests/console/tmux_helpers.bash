@@ -4,7 +4,8 @@
 #
 #   tc_start [ARGS...]   start `tau-gateway --console --gateway-state-dir $SD
 #                        ARGS` in a 120x40 pane (TC_COLS/TC_ROWS override,
-#                        TC_ENV adds "VAR=value ..." to its environment).
+#                        TC_ENV adds "VAR=value ..." to its environment;
+#                        ASan/UBSan reports go to $T/console-asan.<pid>).
 #                        After the console exits the pane prints the stty
 #                        flags ("STTY ...") and then "CONSOLE_EXIT=<status>",
 #                        in that order, so a test that has seen CONSOLE_EXIT
@@ -42,7 +43,11 @@ trap tc_cleanup EXIT
 tc_start() {
 	local args="" a
 	for a in "$@"; do args+=" $(printf '%q' "$a")"; done
-	local cmd="cd $(printf '%q' "$T") && env XDG_STATE_HOME=$(printf '%q' "$T/xdg") ${TC_ENV:-} \
+	# a sanitizer build's report goes under $T (lib.sh fails the test on
+	# it), not into the pane where nothing would read it
+	local san="ASAN_OPTIONS=$(printf '%q' "${ASAN_OPTIONS:-}:log_path=$T/console-asan") \
+UBSAN_OPTIONS=$(printf '%q' "${UBSAN_OPTIONS:-}:log_path=$T/console-ubsan")"
+	local cmd="cd $(printf '%q' "$T") && env XDG_STATE_HOME=$(printf '%q' "$T/xdg") $san ${TC_ENV:-} \
 $(printf '%q' "$TAU_BIN") --console --gateway-state-dir $(printf '%q' "$SD")$args; \
 st=\$?; echo STTY \$(stty -a | tr ' ;' '\n\n' | grep -Ex -- '-?(icanon|echo|isig|icrnl)'); echo CONSOLE_EXIT=\$st; \
 exec sleep 600"

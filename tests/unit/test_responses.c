@@ -203,6 +203,40 @@ test_builder_text_sequence(void **state)
 	gw_resp_request_free(&r);
 }
 
+/* A caller-chosen id (the server picks it on its loop thread) is the one
+ * every frame and the final object carry. */
+static void
+test_builder_set_id(void **state)
+{
+	(void)state;
+	gw_resp_request r;
+	gw_resp_error e;
+	assert_int_equal(parse("{\"input\":\"x\",\"stream\":true}", &r, &e), 0);
+	frames fr = { GW_BUF_INIT, 0 };
+	gw_resp_builder *b = gw_resp_builder_new(&r, "local/echo", 1700000000, on_frame, &fr);
+	gw_buf id = GW_BUF_INIT;
+	gw_resp_new_id(&id, "resp_");
+	assert_string_not_equal(gw_resp_builder_id(b), id.data);
+	gw_resp_builder_set_id(b, id.data);
+	assert_string_equal(gw_resp_builder_id(b), id.data);
+	gw_resp_builder_begin(b);
+	gw_resp_builder_text(b, "hi", 2);
+	gw_resp_usage u = { 1, 1, 0 };
+	gw_resp_builder_finish(b, &u, NULL);
+	gw_buf want = GW_BUF_INIT;
+	gw_buf_printf(&want, "\"id\":\"%s\"", id.data);
+	ut_assert_contains(fr.all.data, want.data);
+	gw_buf json = GW_BUF_INIT;
+	gw_resp_builder_json(b, &json);
+	ut_assert_contains(json.data, want.data);
+	gw_buf_free(&json);
+	gw_buf_free(&want);
+	gw_buf_free(&id);
+	gw_buf_free(&fr.all);
+	gw_resp_builder_free(b);
+	gw_resp_request_free(&r);
+}
+
 static void
 test_builder_tool_then_fail(void **state)
 {
@@ -262,6 +296,7 @@ main(void)
 		cmocka_unit_test(test_error_table),
 		cmocka_unit_test(test_error_json_shape),
 		cmocka_unit_test(test_builder_text_sequence),
+		cmocka_unit_test(test_builder_set_id),
 		cmocka_unit_test(test_builder_tool_then_fail),
 		cmocka_unit_test(test_utf8_and_words),
 	};

@@ -848,6 +848,12 @@ gw_resp_builder_free(gw_resp_builder *b)
 	free(b);
 }
 
+void
+gw_resp_builder_set_id(gw_resp_builder *b, const char *id)
+{
+	snprintf(b->id, sizeof(b->id), "%s", id);
+}
+
 const char *
 gw_resp_builder_id(const gw_resp_builder *b)
 {

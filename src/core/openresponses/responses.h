@@ -98,6 +98,11 @@ typedef struct gw_resp_usage {
 gw_resp_builder *gw_resp_builder_new(const gw_resp_request *req, const char *model,
     uint64_t created_at, gw_resp_frame_fn frame, void *ctx);
 void gw_resp_builder_free(gw_resp_builder *b);
+/* Replaces the id gw_resp_builder_new chose with id (copied; one made by
+ * gw_resp_new_id with "resp_"), so a caller can name the response before
+ * the builder is made on another thread.  Call before
+ * gw_resp_builder_begin. */
+void gw_resp_builder_set_id(gw_resp_builder *b, const char *id);
 /* The response id ("resp_..."), owned by the builder. */
 const char *gw_resp_builder_id(const gw_resp_builder *b);
 /* Emits response.created and response.in_progress. */
