@@ -83,11 +83,12 @@ id3=$(h_jq .id)
 touch -d '2000-01-01' "$T/state3/openresponses/responses/$id3.json" \
 	"$T/state3/openresponses/sessions/keep.jsonl"
 h_stop "$GW3"
-h_gateway GW3 --gateway-state-dir "$T/state3" --gateway-session-ttl 0 --gateway-response-ttl 0
+# (a new variable: h_gateway waits for the listening line in $T/<VAR>.out)
+h_gateway GW3B --gateway-state-dir "$T/state3" --gateway-session-ttl 0 --gateway-response-ttl 0
 h_req GET "/v1/responses/$id3"
 t_eq "ttl 0: an old response stays" 200 "$HS"
 t_check "ttl 0: an old session stays" test -f "$T/state3/openresponses/sessions/keep.jsonl"
-h_stop "$GW3"
+h_stop "$GW3B"
 # (a restart with a TTL sweeps at once)
 h_gateway GW4 --gateway-state-dir "$T/state3" --gateway-session-ttl 86400 --gateway-response-ttl 86400
 t_check "a start sweeps at once" t_wait_line "$T/GW4.err" 'expired: removed 1 session\(s\) and 1 stored response\(s\)' 10

@@ -332,7 +332,7 @@ test_sweep_removes_expired_sessions(void **state)
 	exchange(dir, "old", 10, 1);
 	exchange(dir, "fresh", 10, 2);
 	exchange(dir, "busy", 10, 3);
-	ut_write_in(sd, "lonely.lock", "");
+	free(ut_write_in(sd, "lonely.lock", ""));
 	time_t now = time(NULL);
 	set_mtime(sd, "old.jsonl", now - 3600);
 	set_mtime(sd, "busy.jsonl", now - 3600);
