@@ -294,7 +294,9 @@ srv_job_begin(srv_job *j)
 	if (j->session_key[0] != '\0') {
 		/* another request on this key holds the session for its whole
 		 * exchange: wait for it no longer than an upstream call may take */
-		int rc = gw_session_open(s->cfg.state_dir, j->session_key, s->cfg.session_max_messages,
+		/* both bounds fit a size_t: the flag table caps them far below */
+		int rc = gw_session_open(s->cfg.state_dir, j->session_key,
+		    (size_t)s->cfg.session_max_messages, (size_t)s->cfg.session_max_bytes,
 		    s->cfg.provider.timeout_ms, &j->cancel, &j->sess, &err);
 		if (rc == -ETIMEDOUT) {
 			gw_resp_error_set(&j->e, 503, "session_busy", NULL,
@@ -877,13 +879,88 @@ srv_ticker_main(void *arg)
 	return NULL;
 }
 
+/* ---- expiry sweep ------------------------------------------------------------------ */
+
+/* How often to sweep: half the shorter non-zero TTL, within 250 ms..60 s;
+ * 0 when nothing expires. */
+static uint64_t
+srv_sweep_every_ms(const srv_config *c)
+{
+	uint64_t ttl = c->session_ttl_s;
+	if (ttl == 0 || (c->response_ttl_s != 0 && c->response_ttl_s < ttl))
+		ttl = c->response_ttl_s;
+	if (ttl == 0)
+		return 0;
+	uint64_t ms = ttl > 120 ? 60000 : ttl * 500;
+	return ms < 250 ? 250 : ms;
+}
+
+/* One sweep: the core removes what expired by now; the server only logs. */
+static void
+srv_sweep(srv_server *s)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	size_t sessions = 0, responses = 0;
+	gw_err err;
+	gw_err_clear(&err);
+	if (gw_session_sweep(s->cfg.state_dir, now, s->cfg.session_ttl_s, &sessions, &err) != 0)
+		srv_log(s, "session sweep: %s", err.msg);
+	gw_err_clear(&err);
+	if (gw_respstore_sweep(s->cfg.state_dir, now, s->cfg.response_ttl_s, &responses, &err) != 0)
+		srv_log(s, "stored response sweep: %s", err.msg);
+	if (sessions > 0 || responses > 0)
+		srv_log(s, "expired: removed %zu session(s) and %zu stored response(s)", sessions,
+		    responses);
+}
+
+static void *
+srv_sweeper_main(void *arg)
+{
+	srv_server *s = arg;
+	uint64_t every = srv_sweep_every_ms(&s->cfg);
+	pthread_mutex_lock(&s->lock);
+	while (s->sweeper_running) {
+		pthread_mutex_unlock(&s->lock);
+		srv_sweep(s);
+		pthread_mutex_lock(&s->lock);
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)(every / 1000);
+		ts.tv_nsec += (long)(every % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (s->sweeper_running &&
+		    pthread_cond_timedwait(&s->sweep_cond, &s->lock, &ts) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
 int
 srv_api_start(srv_server *s)
 {
 	s->ticker_running = true;
 	int rc = pthread_create(&s->ticker, NULL, srv_ticker_main, s);
-	if (rc != 0)
+	if (rc != 0) {
 		s->ticker_running = false;
+		return -rc;
+	}
+	if (srv_sweep_every_ms(&s->cfg) == 0)
+		return 0;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->sweep_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	s->sweeper_running = true;
+	rc = pthread_create(&s->sweeper, NULL, srv_sweeper_main, s);
+	if (rc != 0) {
+		s->sweeper_running = false;
+		pthread_cond_destroy(&s->sweep_cond);
+	}
 	return -rc;
 }
 
@@ -919,10 +996,17 @@ srv_api_shutdown(srv_server *s, uint64_t wait_ms)
 		srv_job_wake_locked(j);
 		pthread_mutex_unlock(&j->lock);
 	}
-	bool running = s->ticker_running;
+	bool running = s->ticker_running, sweeping = s->sweeper_running;
 	s->ticker_running = false;
+	s->sweeper_running = false;
 	pthread_cond_broadcast(&s->cond);
+	if (sweeping)
+		pthread_cond_broadcast(&s->sweep_cond);
 	pthread_mutex_unlock(&s->lock);
 	if (running)
 		pthread_join(s->ticker, NULL);
+	if (sweeping) {
+		pthread_join(s->sweeper, NULL);
+		pthread_cond_destroy(&s->sweep_cond);
+	}
 }

@@ -33,11 +33,13 @@ enum MHD_Result srv_api_resume(struct MHD_Connection *c, srv_req *r);
 /* The connection is finished with r: detaches and cancels its stream. */
 void srv_api_request_done(srv_req *r);
 /* Starts the ticker that lets suspended streams check for a vanished
- * client and send keepalives.  0 or -errno. */
+ * client and send keepalives, and, when a session or response TTL is set,
+ * the sweeper thread that removes what expired (gw_session_sweep,
+ * gw_respstore_sweep) at start and then periodically.  0 or -errno. */
 int srv_api_start(srv_server *s);
 /* Cancels every job (streams end with a terminal event), waits up to
  * wait_ms for them to finish, resumes what is still suspended and stops
- * the ticker. */
+ * the ticker and the sweeper. */
 void srv_api_shutdown(srv_server *s, uint64_t wait_ms);
 
 #endif

@@ -202,19 +202,59 @@ srv_token_init(srv_server *s)
 	gw_hash_sha256(tok, tn, s->token_digest);
 }
 
+/* The value is compared by the length libmicrohttpd reports
+ * (MHD_lookup_connection_value_n), never by strlen, so whatever bytes MHD
+ * keeps are all part of the comparison.  libmicrohttpd 0.9.75 itself stores
+ * a header value only up to an embedded NUL byte ("Bearer tok\0x" reaches
+ * us as "Bearer tok", length 10), so on that version the bytes after a NUL
+ * cannot be seen here at all. */
 static bool
 srv_authorized(srv_server *s, struct MHD_Connection *c)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (h == NULL || !s->has_token || strncasecmp(h, "Bearer ", 7) != 0)
+	const char *h = NULL;
+	size_t hn = 0;
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+	    sizeof(MHD_HTTP_HEADER_AUTHORIZATION) - 1, &h, &hn) != MHD_YES || h == NULL ||
+	    !s->has_token || hn < 7 || strncasecmp(h, "Bearer ", 7) != 0)
 		return false;
 	const char *v = h + 7;
-	while (*v == ' ' || *v == '\t')
+	size_t vn = hn - 7;
+	while (vn > 0 && (*v == ' ' || *v == '\t')) {
 		v++;
-	size_t vn = strlen(v);
+		vn--;
+	}
 	while (vn > 0 && isspace((unsigned char)v[vn - 1]))
 		vn--;
 	return gw_hash_matches_digest_ct(v, vn, s->token_digest);
+}
+
+static int
+srv_hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* MHD's unescaper for the path and query arguments: decodes %HH as MHD's
+ * own does, except %00, which is left as written.  A decoded NUL would end
+ * the C string the handler gets, so "/v1/responses/<id>%00junk" would be
+ * taken for <id>; kept literal, the route refuses it (srv_dispatch). */
+static size_t
+srv_unescape(void *cls, struct MHD_Connection *c, char *str)
+{
+	(void)cls;
+	(void)c;
+	char *w = str;
+	for (const char *p = str; *p != '\0';) {
+		if (p[0] == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2]) &&
+		    !(p[1] == '0' && p[2] == '0')) {
+			*w++ = (char)(srv_hexval(p[1]) * 16 + srv_hexval(p[2]));
+			p += 3;
+		} else {
+			*w++ = *p++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - str);
 }
 
 static bool
@@ -435,6 +475,13 @@ srv_first_call(struct MHD_Connection *c, srv_req *r)
 static enum MHD_Result
 srv_dispatch(struct MHD_Connection *c, srv_req *r)
 {
+	if ((r->route == SRV_ROUTE_RESPONSE_ID || r->route == SRV_ROUTE_INPUT_ITEMS) &&
+	    strstr(r->path + sizeof(SRV_RESPONSES_PREFIX) - 1, "%00") != NULL) {
+		gw_resp_error e;
+		gw_resp_error_set(&e, 400, "invalid_value", "response_id",
+		    "response_id: a NUL character (%%00) in the path is not allowed");
+		return srv_reply_error(c, r, &e);
+	}
 	switch (r->route) {
 	case SRV_ROUTE_RESPONSES:
 		if (r->too_large)
@@ -1021,6 +1068,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		    MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, SRV_CONN_MEMORY,
 		    MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
+		    MHD_OPTION_UNESCAPE_CALLBACK, srv_unescape, NULL,
 		    MHD_OPTION_END);
 		if (l->daemon == NULL) {
 			rc = errno > 0 ? -errno : -EIO;

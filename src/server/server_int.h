@@ -89,6 +89,10 @@ struct srv_server {
 	size_t loops_quiesced;          /* loops that stopped accepting (stopping) */
 	pthread_t ticker;
 	bool ticker_running;
+	/* the expiry sweep (sessions, stored responses), under lock */
+	pthread_t sweeper;
+	pthread_cond_t sweep_cond;
+	bool sweeper_running;
 };
 
 typedef enum srv_phase {

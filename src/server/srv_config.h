@@ -23,6 +23,9 @@
 #define SRV_DEFAULT_MAX_CONNECTIONS_PER_IP 64
 #define SRV_DEFAULT_IDLE_TIMEOUT_MS 30000
 #define SRV_DEFAULT_SESSION_MAX_MESSAGES 200
+#define SRV_DEFAULT_SESSION_MAX_BYTES 4194304   /* 4 MiB of stored history per session */
+#define SRV_DEFAULT_SESSION_TTL_S 2592000       /* 30 days since a session's last exchange */
+#define SRV_DEFAULT_RESPONSE_TTL_S 2592000      /* 30 days since a response was stored */
 
 /* Log sink: one line, no newline.  NULL = stderr.  Called from server
  * threads; it must be thread-safe.  MHD and libcurl messages go here too,
@@ -44,7 +47,10 @@ typedef struct srv_config {
 	uint64_t max_connections;         /* in total */
 	uint64_t max_connections_per_ip;  /* from one client address */
 	uint64_t idle_timeout_ms;
-	uint64_t session_max_messages;
+	uint64_t session_max_messages;    /* items of history kept per session */
+	uint64_t session_max_bytes;       /* bytes of stored history kept per session */
+	uint64_t session_ttl_s;           /* sessions idle this long are removed; 0 never */
+	uint64_t response_ttl_s;          /* stored responses this old are removed; 0 never */
 	/* the model: its model, base_url, api_key, timeout_ms (also the session
 	 * lock wait) and max_retries; the server sets its attempt, log and ctx */
 	gw_provider_config provider;

@@ -547,6 +547,81 @@ test_valid_members_reports_top_level_only(void **state)
 	gw_buf_free(&b);
 }
 
+/* gw_json_text_clean on a literal of n bytes: the result, and when it is
+ * false the fault's kind, offset and path. */
+static void
+check_clean(int line, const char *text, size_t n, bool clean, bool nul, size_t off,
+    const char *path)
+{
+	gw_json_text_fault f;
+	char *copy = malloc(n ? n : 1); /* exactly n bytes: ASan sees any over-read */
+	memcpy(copy, text, n);
+	bool ok = gw_json_text_clean(copy, n, &f);
+	free(copy);
+	if (ok != clean || (!ok && (f.nul != nul || f.offset != off || strcmp(f.path, path) != 0))) {
+		print_error("line %d: gw_json_text_clean([%.*s]) = %d nul=%d offset=%zu path=[%s]\n",
+		    line, (int)n, text, ok, f.nul, f.offset, f.path);
+		fail();
+	}
+}
+#define CLEAN(lit) check_clean(__LINE__, lit, sizeof(lit) - 1, true, false, 0, "")
+#define NUL_AT(lit, off, path) check_clean(__LINE__, lit, sizeof(lit) - 1, false, true, off, path)
+#define BAD_AT(lit, off, path) check_clean(__LINE__, lit, sizeof(lit) - 1, false, false, off, path)
+
+static void
+test_text_clean_accepts_utf8_and_escapes(void **state)
+{
+	(void)state;
+	CLEAN("{\"input\":\"hi\"}");
+	CLEAN("{\"a\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\",\"b\":[1,\"\\u0001\\u00e9\"]}");
+	CLEAN("{\"k\\\"\\\\\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\ud83d\\ude00\"}");
+	CLEAN("\"\\u0100\\u1000\"");
+	CLEAN("[]");
+	CLEAN("");
+}
+
+static void
+test_text_clean_finds_nul_and_names_the_member(void **state)
+{
+	(void)state;
+	/* the \u0000 escape cJSON would cut the string at */
+	NUL_AT("{\"input\":\"hi\\u0000secret\"}", 12, "input");
+	NUL_AT("{\"metadata\":{\"session_id\":\"a\\u0000b\"}}", 28, "metadata.session_id");
+	NUL_AT("{\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"x\\u0000\"}]}]}",
+	    66, "input[0].content[0].text");
+	NUL_AT("{\"a\":[1,2,\"\\u0000\"]}", 11, "a[2]");
+	/* in a key: the path names the key read so far */
+	NUL_AT("{\"inp\\u0000ut\":\"x\"}", 5, "inp");
+	NUL_AT("{\"a\":{\"b\\u0000\":1}}", 8, "a.b");
+	/* a raw NUL byte, inside a string or between tokens */
+	NUL_AT("{\"input\":\"hi\0x\"}", 12, "input");
+	NUL_AT("{\"a\":1\0}", 6, "a");
+	/* upper-case hex digits name the same character; a top-level string */
+	NUL_AT("\"\\u0000\"", 1, "");
+	CLEAN("\"\\u00A0\\u0010\"");
+	/* an escaped backslash followed by u0000 text is not an escape */
+	CLEAN("{\"a\":\"\\\\u0000\"}");
+}
+
+static void
+test_text_clean_finds_invalid_utf8(void **state)
+{
+	(void)state;
+	BAD_AT("{\"input\":\"\xff\xfe\"}", 10, "input");
+	BAD_AT("{\"a\":\"ok\",\"b\":[\"x\",{\"c\":\"\xc3\"}]}", 25, "b[1].c");
+	/* overlong, surrogate, above U+10FFFF, stray continuation, truncated */
+	BAD_AT("\"\xc0\xaf\"", 1, "");
+	BAD_AT("\"\xed\xa0\x80\"", 1, "");
+	BAD_AT("\"\xf4\x90\x80\x80\"", 1, "");
+	BAD_AT("\"a\x80\"", 2, "");
+	BAD_AT("\"\xe2\x82", 1, "");
+	/* in a key, shown with '?' */
+	BAD_AT("{\"k\xff\":1}", 3, "k");
+	BAD_AT("{\"a\xc3\xa9\":{\"b\":\"\xfe\"}}", 13, "a??.b");
+	/* the path is that of the member, also after earlier siblings */
+	BAD_AT("{\"x\":[1,{\"y\":2}],\"z\":\"\xff\"}", 22, "z");
+}
+
 int
 main(void)
 {
@@ -571,6 +646,9 @@ main(void)
 		cmocka_unit_test(test_valid_mutations_never_pass_what_cjson_rejects),
 		cmocka_unit_test(test_valid_nesting_limit_without_recursion),
 		cmocka_unit_test(test_valid_members_reports_top_level_only),
+		cmocka_unit_test(test_text_clean_accepts_utf8_and_escapes),
+		cmocka_unit_test(test_text_clean_finds_nul_and_names_the_member),
+		cmocka_unit_test(test_text_clean_finds_invalid_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

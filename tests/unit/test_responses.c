@@ -285,6 +285,68 @@ test_utf8_and_words(void **state)
 	gw_buf_free(&id);
 }
 
+/* Strings cJSON would keep as invalid UTF-8 or cut at a NUL are refused,
+ * naming the member and the byte. */
+static void
+test_invalid_utf8_and_nul_refused(void **state)
+{
+	(void)state;
+	gw_resp_request r;
+	gw_resp_error e;
+	static const char bad[] = "{\"input\":\"\xff\xfe\"}";
+	assert_int_equal(gw_resp_request_parse(bad, sizeof(bad) - 1, 1000, &r, &e), -EINVAL);
+	assert_int_equal(e.status, 400);
+	assert_string_equal(e.code, "invalid_value");
+	assert_string_equal(e.param, "input");
+	assert_string_equal(e.message, "input: invalid UTF-8 at byte 10");
+	gw_resp_request_free(&r);
+	assert_int_equal(parse("{\"input\":\"hi\\u0000secret\"}", &r, &e), -EINVAL);
+	assert_int_equal(e.status, 400);
+	assert_string_equal(e.param, "input");
+	assert_string_equal(e.message, "input: NUL character (\\u0000) at byte 12 is not allowed");
+	gw_resp_request_free(&r);
+	assert_int_equal(parse("{\"input\":\"x\",\"metadata\":{\"session_id\":\"a\\u0000b\"}}", &r, &e),
+	    -EINVAL);
+	assert_string_equal(e.param, "metadata.session_id");
+	gw_resp_request_free(&r);
+	assert_int_equal(parse("{\"input\":\"x\",\"instructions\":\"i\\u0000\"}", &r, &e), -EINVAL);
+	assert_string_equal(e.param, "instructions");
+	gw_resp_request_free(&r);
+	/* a raw NUL byte in a string */
+	static const char raw[] = "{\"input\":\"a\0b\"}";
+	assert_int_equal(gw_resp_request_parse(raw, sizeof(raw) - 1, 1000, &r, &e), -EINVAL);
+	assert_string_equal(e.param, "input");
+	gw_resp_request_free(&r);
+	/* other escapes and real UTF-8 still pass */
+	assert_int_equal(parse("{\"input\":\"caf\xc3\xa9 \\u00e9\\n\"}", &r, &e), 0);
+	gw_resp_request_free(&r);
+}
+
+/* An input_image URL (a data URL carries the image) counts toward the
+ * input limit like text. */
+static void
+test_image_url_counts_toward_input_limit(void **state)
+{
+	(void)state;
+	gw_resp_request r;
+	gw_resp_error e;
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_puts(&b, "{\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"hi\"},"
+	    "{\"type\":\"input_image\",\"image_url\":\"data:image/png;base64,");
+	for (int i = 0; i < 2000; i++)
+		gw_buf_putc(&b, 'A');
+	gw_buf_puts(&b, "\"}]}]}");
+	/* 2 + 22 + 2000 characters */
+	assert_int_equal(gw_resp_request_parse(b.data, b.len, 3000, &r, &e), 0);
+	assert_int_equal(r.input_chars, 2024);
+	gw_resp_request_free(&r);
+	assert_int_equal(gw_resp_request_parse(b.data, b.len, 2023, &r, &e), -EINVAL);
+	assert_int_equal(e.status, 413);
+	assert_string_equal(e.code, "input_too_large");
+	gw_resp_request_free(&r);
+	gw_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -299,6 +361,8 @@ main(void)
 		cmocka_unit_test(test_builder_set_id),
 		cmocka_unit_test(test_builder_tool_then_fail),
 		cmocka_unit_test(test_utf8_and_words),
+		cmocka_unit_test(test_invalid_utf8_and_nul_refused),
+		cmocka_unit_test(test_image_url_counts_toward_input_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

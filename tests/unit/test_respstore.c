@@ -7,6 +7,9 @@
 #include "core/openresponses/respstore.h"
 #include "core/base/fs.h"
 
+#include <fcntl.h>
+#include <time.h>
+
 static void
 test_roundtrip_and_delete(void **state)
 {
@@ -98,6 +101,54 @@ test_malformed_records_refused(void **state)
 	free(dir);
 }
 
+static void
+age(const char *dir, const char *id, const char *suffix, time_t t)
+{
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_printf(&b, "%s/openresponses/responses/%s%s", dir, id, suffix);
+	struct timespec ts[2] = { { t, 0 }, { t, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, b.data, ts, 0), 0);
+	gw_buf_free(&b);
+}
+
+/* Records older than the TTL (and a crash's old temp file) are removed;
+ * younger ones stay; "now" is a parameter, so nothing sleeps. */
+static void
+test_sweep_removes_expired_records(void **state)
+{
+	(void)state;
+	char *dir = ut_tmpdir();
+	gw_err err;
+	size_t removed = 99;
+	assert_int_equal(gw_respstore_sweep(dir, (uint64_t)time(NULL), 60, &removed, &err), 0);
+	assert_int_equal(removed, 0);
+	cJSON *items = cJSON_Parse("[]");
+	const char *resp = "{\"output\":[]}";
+	assert_int_equal(gw_respstore_save(dir, "resp_old", "", items, resp, strlen(resp), &err), 0);
+	assert_int_equal(gw_respstore_save(dir, "resp_new", "", items, resp, strlen(resp), &err), 0);
+	char *tmp = gw_path_join(dir, "openresponses/responses/resp_x.json.tmp");
+	ut_write(tmp, "{");
+	time_t now = time(NULL);
+	age(dir, "resp_old", ".json", now - 7200);
+	age(dir, "resp_x", ".json.tmp", now - 7200);
+	assert_int_equal(gw_respstore_sweep(dir, (uint64_t)now, 0, &removed, &err), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(gw_respstore_sweep(dir, (uint64_t)now, 3600, &removed, &err), 0);
+	assert_int_equal(removed, 1);
+	cJSON *rec;
+	assert_int_equal(gw_respstore_load(dir, "resp_old", &rec, &err), -ENOENT);
+	assert_false(gw_fs_exists(tmp));
+	assert_int_equal(gw_respstore_load(dir, "resp_new", &rec, &err), 0);
+	cJSON_Delete(rec);
+	assert_int_equal(gw_respstore_sweep(dir, (uint64_t)now + 3600, 3600, &removed, &err), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(gw_respstore_load(dir, "resp_new", &rec, &err), -ENOENT);
+	free(tmp);
+	cJSON_Delete(items);
+	ut_rmrf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -105,6 +156,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_and_delete),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_malformed_records_refused),
+		cmocka_unit_test(test_sweep_removes_expired_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,12 @@
  */
 #include "unit.h"
 
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "core/openresponses/session.h"
 
@@ -70,11 +75,11 @@ msg(const char *role, const char *text)
 }
 
 static void
-exchange(const char *dir, const char *key, uint64_t max, int i)
+exchange(const char *dir, const char *key, size_t max, int i)
 {
 	gw_session *s;
 	gw_err err;
-	assert_int_equal(gw_session_open(dir, key, max, 60000, NULL, &s, &err), 0);
+	assert_int_equal(gw_session_open(dir, key, max, 0, 60000, NULL, &s, &err), 0);
 	cJSON *in = cJSON_CreateArray(), *out = cJSON_CreateArray();
 	char t[32];
 	snprintf(t, sizeof(t), "q%d", i);
@@ -96,7 +101,7 @@ test_history_bounded_at_turn_boundary(void **state)
 		exchange(dir, "k", 3, i);
 	gw_session *s;
 	gw_err err;
-	assert_int_equal(gw_session_open(dir, "k", 3, 60000, NULL, &s, &err), 0);
+	assert_int_equal(gw_session_open(dir, "k", 3, 0, 60000, NULL, &s, &err), 0);
 	const cJSON *h = gw_session_history(s);
 	/* last 3 items would start with an assistant reply: skipped */
 	assert_int_equal(cJSON_GetArraySize(h), 2);
@@ -145,7 +150,7 @@ test_threads_serialised(void **state)
 		pthread_join(t[i], NULL);
 	gw_session *s;
 	gw_err err;
-	assert_int_equal(gw_session_open(dir, "shared", 1000, 60000, NULL, &s, &err), 0);
+	assert_int_equal(gw_session_open(dir, "shared", 1000, 0, 60000, NULL, &s, &err), 0);
 	assert_int_equal(cJSON_GetArraySize(gw_session_history(s)), 80);
 	gw_session_close(s);
 	ut_rmrf(dir);
@@ -161,19 +166,271 @@ test_lock_wait_bounded(void **state)
 	char *dir = ut_tmpdir();
 	gw_session *holder, *s = NULL;
 	gw_err err;
-	assert_int_equal(gw_session_open(dir, "busy", 10, 60000, NULL, &holder, &err), 0);
-	assert_int_equal(gw_session_open(dir, "busy", 10, 30, NULL, &s, &err), -ETIMEDOUT);
+	assert_int_equal(gw_session_open(dir, "busy", 10, 0, 60000, NULL, &holder, &err), 0);
+	assert_int_equal(gw_session_open(dir, "busy", 10, 0, 30, NULL, &s, &err), -ETIMEDOUT);
 	assert_null(s);
 	ut_assert_contains(err.msg, "busy.lock is still locked after 30 ms");
 	atomic_bool cancel = true;
-	assert_int_equal(gw_session_open(dir, "busy", 10, 60000, &cancel, &s, &err), -ECANCELED);
+	assert_int_equal(gw_session_open(dir, "busy", 10, 0, 60000, &cancel, &s, &err), -ECANCELED);
 	assert_null(s);
 	/* another key is not affected */
-	assert_int_equal(gw_session_open(dir, "other", 10, 0, NULL, &s, &err), 0);
+	assert_int_equal(gw_session_open(dir, "other", 10, 0, 0, NULL, &s, &err), 0);
 	gw_session_close(s);
 	gw_session_close(holder);
-	assert_int_equal(gw_session_open(dir, "busy", 10, 0, NULL, &s, &err), 0);
+	assert_int_equal(gw_session_open(dir, "busy", 10, 0, 0, NULL, &s, &err), 0);
 	gw_session_close(s);
+	ut_rmrf(dir);
+	free(dir);
+}
+
+/* Writes a session file of n user messages "m0".."m<n-1>" (each line
+ * padded to about pad bytes) for key under dir. */
+static void
+write_history(const char *dir, const char *key, size_t n, size_t pad)
+{
+	char *sd = gw_path_join(dir, "openresponses/sessions");
+	gw_err err;
+	assert_int_equal(gw_fs_mkdirs(sd, &err), 0);
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_puts(&b, "{\"record_type\":\"meta\",\"schema_version\":1}\n");
+	for (size_t i = 0; i < n; i++) {
+		size_t start = b.len;
+		gw_buf_printf(&b, "{\"record_type\":\"item\",\"response_id\":\"r\",\"item\":{\"type\":\"message\","
+		    "\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"m%zu ", i);
+		while (b.len - start < pad)
+			gw_buf_putc(&b, 'x');
+		gw_buf_puts(&b, "\"}]}}\n");
+	}
+	gw_buf nb = GW_BUF_INIT;
+	gw_buf_printf(&nb, "%s/%s.jsonl", sd, key);
+	ut_write(nb.data, b.data);
+	gw_buf_free(&nb);
+	gw_buf_free(&b);
+	free(sd);
+}
+
+/* The text of history item i ("m<k> xxx..."). */
+static const char *
+item_text(const cJSON *h, int i)
+{
+	const cJSON *it = cJSON_GetArrayItem(h, i);
+	return cJSON_GetArrayItem(cJSON_GetObjectItem(it, "content"), 0)->child->next->valuestring;
+}
+
+/* Caps are size_t all the way: a cap beyond INT_MAX (the flag table stops
+ * at 100000, the core must not care) keeps everything, and a history
+ * longer than a large cap keeps exactly the newest cap items. */
+static void
+test_history_cap_is_size_t(void **state)
+{
+	(void)state;
+	char *dir = ut_tmpdir();
+	write_history(dir, "k", 5, 0);
+	gw_session *s;
+	gw_err err;
+	const size_t caps[] = { (size_t)INT_MAX + 1, (size_t)UINT_MAX + 1, SIZE_MAX };
+	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		assert_int_equal(gw_session_open(dir, "k", caps[c], 0, 60000, NULL, &s, &err), 0);
+		assert_int_equal(cJSON_GetArraySize(gw_session_history(s)), 5);
+		gw_session_close(s);
+	}
+	write_history(dir, "big", 100050, 0);
+	assert_int_equal(gw_session_open(dir, "big", 100000, 0, 60000, NULL, &s, &err), 0);
+	const cJSON *h = gw_session_history(s);
+	assert_int_equal(cJSON_GetArraySize(h), 100000);
+	assert_memory_equal(item_text(h, 0), "m50 ", 4);
+	assert_memory_equal(item_text(h, 99999), "m100049 ", 8);
+	gw_session_close(s);
+	ut_rmrf(dir);
+	free(dir);
+}
+
+/* History is bounded in bytes too: the newest items whose stored lines
+ * fit, oldest dropped first; appends compact the file at twice the bound. */
+static void
+test_history_bounded_in_bytes(void **state)
+{
+	(void)state;
+	char *dir = ut_tmpdir();
+	write_history(dir, "k", 50, 200); /* lines of about 210 bytes */
+	gw_session *s;
+	gw_err err;
+	assert_int_equal(gw_session_open(dir, "k", 1000, 1000, 60000, NULL, &s, &err), 0);
+	const cJSON *h = gw_session_history(s);
+	/* four lines fit in 1000 bytes, five do not */
+	assert_int_equal(cJSON_GetArraySize(h), 4);
+	assert_memory_equal(item_text(h, 0), "m46 ", 4);
+	assert_memory_equal(item_text(h, 3), "m49 ", 4);
+	gw_session_close(s);
+	/* 0: no byte bound */
+	assert_int_equal(gw_session_open(dir, "k", 1000, 0, 60000, NULL, &s, &err), 0);
+	assert_int_equal(cJSON_GetArraySize(gw_session_history(s)), 50);
+	gw_session_close(s);
+	/* one exchange larger than the bound leaves only itself, and the
+	 * file never holds much more than twice the bound */
+	char *path = gw_path_join(dir, "openresponses/sessions/k.jsonl");
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(gw_session_open(dir, "k", 1000, 4096, 60000, NULL, &s, &err), 0);
+		cJSON *in = cJSON_CreateArray(), *out = cJSON_CreateArray();
+		char t[300];
+		memset(t, 'y', sizeof(t) - 1);
+		t[sizeof(t) - 1] = '\0';
+		cJSON_AddItemToArray(in, msg("user", t));
+		cJSON_AddItemToArray(out, msg("assistant", t));
+		assert_int_equal(gw_session_append(s, "resp_x", in, out, &err), 0);
+		cJSON_Delete(in);
+		cJSON_Delete(out);
+		gw_session_close(s);
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(st.st_size <= 2 * 4096 + 1000);
+	}
+	assert_int_equal(gw_session_open(dir, "k", 1000, 4096, 60000, NULL, &s, &err), 0);
+	h = gw_session_history(s);
+	assert_true(cJSON_GetArraySize(h) >= 2);
+	assert_true(cJSON_GetArraySize(h) <= 4096 / 300);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(h, 0), "role")->valuestring, "user");
+	gw_session_close(s);
+	free(path);
+	ut_rmrf(dir);
+	free(dir);
+}
+
+/* Sets path's mtime to t (Unix seconds). */
+static void
+set_mtime(const char *dir, const char *name, time_t t)
+{
+	char *p = gw_path_join(dir, name);
+	struct timespec ts[2] = { { t, 0 }, { t, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	free(p);
+}
+
+static bool
+exists_in(const char *dir, const char *name)
+{
+	char *p = gw_path_join(dir, name);
+	bool r = gw_fs_exists(p);
+	free(p);
+	return r;
+}
+
+/* The sweep removes sessions idle for the TTL (history and lock) and lone
+ * old locks; a fresh session and one whose lock is held stay.  "now" is a
+ * parameter, so nothing sleeps. */
+static void
+test_sweep_removes_expired_sessions(void **state)
+{
+	(void)state;
+	char *dir = ut_tmpdir();
+	char *sd = gw_path_join(dir, "openresponses/sessions");
+	size_t removed = 99;
+	gw_err err;
+	/* no sessions directory yet: nothing to do */
+	assert_int_equal(gw_session_sweep(dir, (uint64_t)time(NULL), 60, &removed, &err), 0);
+	assert_int_equal(removed, 0);
+	exchange(dir, "old", 10, 1);
+	exchange(dir, "fresh", 10, 2);
+	exchange(dir, "busy", 10, 3);
+	free(ut_write_in(sd, "lonely.lock", ""));
+	time_t now = time(NULL);
+	set_mtime(sd, "old.jsonl", now - 3600);
+	set_mtime(sd, "busy.jsonl", now - 3600);
+	set_mtime(sd, "lonely.lock", now - 3600);
+	gw_session *held;
+	assert_int_equal(gw_session_open(dir, "busy", 10, 0, 0, NULL, &held, &err), 0);
+	/* ttl 0: never */
+	assert_int_equal(gw_session_sweep(dir, (uint64_t)now, 0, &removed, &err), 0);
+	assert_int_equal(removed, 0);
+	assert_true(exists_in(sd, "old.jsonl"));
+	/* younger than the TTL: kept */
+	assert_int_equal(gw_session_sweep(dir, (uint64_t)now, 7200, &removed, &err), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(gw_session_sweep(dir, (uint64_t)now, 1800, &removed, &err), 0);
+	assert_int_equal(removed, 2);
+	assert_false(exists_in(sd, "old.jsonl"));
+	assert_false(exists_in(sd, "old.lock"));
+	assert_false(exists_in(sd, "lonely.lock"));
+	assert_true(exists_in(sd, "fresh.jsonl"));
+	assert_true(exists_in(sd, "fresh.lock"));
+	assert_true(exists_in(sd, "busy.jsonl")); /* in use */
+	assert_true(exists_in(sd, "busy.lock"));
+	gw_session_close(held);
+	assert_int_equal(gw_session_sweep(dir, (uint64_t)now, 1800, &removed, &err), 0);
+	assert_int_equal(removed, 1);
+	assert_false(exists_in(sd, "busy.jsonl"));
+	assert_false(exists_in(sd, "busy.lock"));
+	/* the clock passed in decides: an hour later "fresh" has expired too */
+	assert_int_equal(gw_session_sweep(dir, (uint64_t)now + 3600, 1800, &removed, &err), 0);
+	assert_int_equal(removed, 1);
+	assert_false(exists_in(sd, "fresh.jsonl"));
+	/* a removed session starts again empty */
+	gw_session *s;
+	assert_int_equal(gw_session_open(dir, "old", 10, 0, 0, NULL, &s, &err), 0);
+	assert_int_equal(cJSON_GetArraySize(gw_session_history(s)), 0);
+	gw_session_close(s);
+	free(sd);
+	ut_rmrf(dir);
+	free(dir);
+}
+
+typedef struct stress {
+	const char *dir;
+	atomic_int inside;       /* holders of session "k" right now */
+	atomic_int overlaps;     /* times a holder found another inside */
+	atomic_bool done;
+} stress;
+
+static void *
+run_holder(void *arg)
+{
+	stress *st = arg;
+	for (int i = 0; i < 200; i++) {
+		gw_session *s;
+		gw_err err;
+		if (gw_session_open(st->dir, "k", 10, 0, 60000, NULL, &s, &err) != 0) {
+			atomic_fetch_add(&st->overlaps, 1000); /* an open must not fail */
+			continue;
+		}
+		if (atomic_fetch_add(&st->inside, 1) != 0)
+			atomic_fetch_add(&st->overlaps, 1);
+		atomic_fetch_sub(&st->inside, 1);
+		gw_session_close(s);
+	}
+	return NULL;
+}
+
+static void *
+run_sweeper(void *arg)
+{
+	stress *st = arg;
+	while (!atomic_load(&st->done)) {
+		size_t removed;
+		gw_err err;
+		/* everything is expired from this clock's point of view */
+		gw_session_sweep(st->dir, (uint64_t)time(NULL) + 1000000, 1, &removed, &err);
+	}
+	return NULL;
+}
+
+/* Sweeps racing with requests on one key never let two requests hold it at
+ * once: the sweep removes a session only while holding its lock, and an
+ * opener whose lock file was removed under it takes the new one. */
+static void
+test_sweep_keeps_sessions_exclusive(void **state)
+{
+	(void)state;
+	char *dir = ut_tmpdir();
+	stress st = { .dir = dir };
+	pthread_t h[4], sw;
+	pthread_create(&sw, NULL, run_sweeper, &st);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&h[i], NULL, run_holder, &st);
+	for (int i = 0; i < 4; i++)
+		pthread_join(h[i], NULL);
+	atomic_store(&st.done, true);
+	pthread_join(sw, NULL);
+	assert_int_equal(atomic_load(&st.overlaps), 0);
 	ut_rmrf(dir);
 	free(dir);
 }
@@ -187,6 +444,10 @@ main(void)
 		cmocka_unit_test(test_history_bounded_at_turn_boundary),
 		cmocka_unit_test(test_threads_serialised),
 		cmocka_unit_test(test_lock_wait_bounded),
+		cmocka_unit_test(test_history_cap_is_size_t),
+		cmocka_unit_test(test_history_bounded_in_bytes),
+		cmocka_unit_test(test_sweep_removes_expired_sessions),
+		cmocka_unit_test(test_sweep_keeps_sessions_exclusive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

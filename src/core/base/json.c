@@ -874,3 +874,125 @@ gw_json_valid_members(const char *text, size_t n, gw_json_member_fn fn, void *ct
 		}
 	}
 }
+
+/* ---- text checks ---------------------------------------------------------- */
+
+/* One open container while gw_json_text_clean walks a text. */
+typedef struct gw_jt_frame {
+	bool obj;
+	bool want_key;     /* objects: the next string is a key */
+	size_t index;      /* arrays: the element being read */
+	size_t key, keyn;  /* objects: the current member's raw key */
+} gw_jt_frame;
+
+static void
+gw_jt_key(gw_buf *b, const unsigned char *t, size_t key, size_t keyn)
+{
+	for (size_t i = 0; i < keyn; i++)
+		gw_buf_putc(b, t[key + i] >= 0x20 && t[key + i] < 0x7f ? (char)t[key + i] : '?');
+}
+
+/* Renders the path of the string at depth d (frames 0..d-1); inkey: the
+ * fault is in the key at key..key+keyn of the innermost object. */
+static void
+gw_jt_path(gw_json_text_fault *f, const unsigned char *t, const gw_jt_frame *fr, size_t d,
+    bool inkey, size_t key, size_t keyn)
+{
+	gw_buf b = GW_BUF_INIT;
+	for (size_t i = 0; i < d; i++) {
+		if (fr[i].obj) {
+			bool here = i == d - 1 && inkey;
+			if (!here && fr[i].want_key)
+				break; /* between members: the object itself */
+			if (b.len > 0)
+				gw_buf_putc(&b, '.');
+			if (here)
+				gw_jt_key(&b, t, key, keyn);
+			else
+				gw_jt_key(&b, t, fr[i].key, fr[i].keyn);
+		} else {
+			gw_buf_printf(&b, "[%zu]", fr[i].index);
+		}
+	}
+	snprintf(f->path, sizeof(f->path), "%s", gw_buf_cstr(&b));
+	gw_buf_free(&b);
+}
+
+bool
+gw_json_text_clean(const char *text, size_t n, gw_json_text_fault *f)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	gw_jt_frame fr[GW_JSON_MAX_NESTING];
+	size_t depth = 0; /* may exceed the frames kept; only they are named */
+	memset(f, 0, sizeof(*f));
+	for (size_t p = 0; p < n;) {
+		gw_jt_frame *top = depth > 0 && depth <= GW_JSON_MAX_NESTING ? &fr[depth - 1] : NULL;
+		size_t shown = depth < GW_JSON_MAX_NESTING ? depth : GW_JSON_MAX_NESTING;
+		switch (t[p]) {
+		case '{':
+		case '[':
+			if (depth < GW_JSON_MAX_NESTING)
+				fr[depth] = (gw_jt_frame){ .obj = t[p] == '{', .want_key = t[p] == '{' };
+			depth++;
+			p++;
+			continue;
+		case '}':
+		case ']':
+			depth -= depth > 0;
+			p++;
+			continue;
+		case ',':
+			if (top != NULL && top->obj)
+				top->want_key = true;
+			else if (top != NULL)
+				top->index++;
+			p++;
+			continue;
+		case ':':
+			if (top != NULL)
+				top->want_key = false;
+			p++;
+			continue;
+		case '\0':
+			f->offset = p;
+			f->nul = true;
+			gw_jt_path(f, t, fr, shown, false, 0, 0);
+			return false;
+		case '"':
+			break;
+		default:
+			p++;
+			continue;
+		}
+		/* a string: a key when its object waits for one */
+		bool inkey = top != NULL && top->obj && top->want_key;
+		size_t start = ++p;
+		while (p < n && t[p] != '"') {
+			size_t next = p + 1;
+			bool nul = t[p] == 0, bad = false;
+			if (t[p] == '\\') {
+				next = p + 2;
+				if (p + 1 < n && t[p + 1] == 'u') {
+					nul = gw_jv_hex4(t, n, p + 2) == 0;
+					next = p + 6;
+				}
+			} else if (t[p] >= 0x80) {
+				next = gw_jv_utf8(t, n, p);
+				bad = next == 0;
+			}
+			if (nul || bad) {
+				f->offset = p;
+				f->nul = nul;
+				gw_jt_path(f, t, fr, shown, inkey, start, p - start);
+				return false;
+			}
+			p = next;
+		}
+		if (inkey) {
+			top->key = start;
+			top->keyn = (p < n ? p : n) - start;
+		}
+		p++;
+	}
+	return true;
+}

@@ -144,4 +144,29 @@ typedef void (*gw_json_member_fn)(void *ctx, const char *key, size_t keylen,
  * proceeds: when false is returned, discard what fn was told. */
 bool gw_json_valid_members(const char *text, size_t n, gw_json_member_fn fn, void *ctx);
 
+/* ---- text checks ---------------------------------------------------------- */
+
+/* Where gw_json_text_clean found a string that cannot be kept as a C string
+ * of well-formed UTF-8. */
+typedef struct gw_json_text_fault {
+	size_t offset;  /* the offending byte (or the backslash of \u0000) in the text */
+	bool nul;       /* a NUL (raw byte or \u0000 escape); else invalid UTF-8 */
+	char path[160]; /* the member holding it: "input[0].content[1].text",
+	                 * "metadata.session_id"; "" for a top-level string;
+	                 * bytes of a key that are not printable ASCII shown as '?' */
+} gw_json_text_fault;
+
+/*
+ * Checks every string of a JSON text, keys included, for what a parser
+ * that decodes into C strings (cJSON) would silently lose or pass on: bytes
+ * that are not well-formed UTF-8 (Unicode table 3-7) and NUL characters,
+ * raw or written as \u0000 (which would cut the string short).  Meant for a
+ * text a parser has accepted; on anything else it stays in bounds and
+ * reports what it meets.  Returns true when clean, else false with *f
+ * describing the first fault.  Never allocates and never recurses (paths
+ * deeper than GW_JSON_MAX_NESTING show the outer levels only); text stays
+ * owned by the caller.
+ */
+bool gw_json_text_clean(const char *text, size_t n, gw_json_text_fault *f);
+
 #endif

@@ -644,8 +644,11 @@ gw_resp_items_chars(const cJSON *items)
 				n += gw_resp_utf8_chars(s, strlen(s));
 		}
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(it, "content");
+		/* an image's URL (a data URL holds the whole image) counts too */
 		for (const cJSON *p = content ? content->child : NULL; p; p = p->next) {
 			const char *t = gw_json_str(p, "text");
+			if (t == NULL)
+				t = gw_json_str(p, "image_url");
 			if (t)
 				n += gw_resp_utf8_chars(t, strlen(t));
 		}
@@ -681,6 +684,18 @@ gw_resp_request_parse(const char *body, size_t n, uint64_t max_input_chars,
 		cJSON_Delete(root);
 		return gw_resp_error_set(e, 400, "malformed_json", NULL,
 		    "failed to parse request body: expected a JSON object");
+	}
+	/* cJSON keeps invalid UTF-8 and cuts a string at \u0000: refuse both,
+	 * naming the member, before any string is read */
+	gw_json_text_fault f;
+	if (!gw_json_text_clean(body, n, &f)) {
+		cJSON_Delete(root);
+		const char *where = f.path[0] ? f.path : "body";
+		if (f.nul)
+			return gw_resp_error_set(e, 400, "invalid_value", f.path[0] ? f.path : NULL,
+			    "%s: NUL character (\\u0000) at byte %zu is not allowed", where, f.offset);
+		return gw_resp_error_set(e, 400, "invalid_value", f.path[0] ? f.path : NULL,
+		    "%s: invalid UTF-8 at byte %zu", where, f.offset);
 	}
 	char *conversation = NULL;
 	int rc = 0;

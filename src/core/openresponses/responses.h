@@ -52,7 +52,9 @@ typedef struct gw_resp_request {
 	bool has_temperature, has_top_p, has_max_output_tokens;
 	double temperature, top_p;
 	uint64_t max_output_tokens;
-	uint64_t input_chars;       /* Unicode scalar values of the translated input */
+	uint64_t input_chars;       /* Unicode scalar values of the translated input:
+	                             * texts, call names, arguments, outputs, the
+	                             * instructions and input_image URLs */
 	cJSON *ignored;             /* sorted array of ignored field names */
 } gw_resp_request;
 
@@ -61,7 +63,10 @@ typedef struct gw_resp_request {
  * ->ignored ("model" included: the command line picks the model).  Returns
  * 0, or -EINVAL with e set (400 malformed_json / missing_input /
  * invalid_input / invalid_type / invalid_value /
- * invalid_function_call_output, 413 input_too_large).  The caller frees
+ * invalid_function_call_output, 413 input_too_large).  A body with a
+ * string (key or value) that is not well-formed UTF-8 or holds a NUL
+ * (raw, or \u0000) is a 400 invalid_value whose param and message name
+ * the member and the byte offset.  The caller frees
  * *out with gw_resp_request_free, on failure too. */
 int gw_resp_request_parse(const char *body, size_t n, uint64_t max_input_chars,
     gw_resp_request *out, gw_resp_error *e);

@@ -12,11 +12,13 @@
 #include "core/base/mem.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define GW_RESPSTORE_DIR "openresponses/responses"
@@ -222,4 +224,43 @@ gw_respstore_delete(const char *state_dir, const char *id, gw_err *err)
 	}
 	free(path);
 	return rc;
+}
+
+int
+gw_respstore_sweep(const char *state_dir, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+    gw_err *err)
+{
+	*removed = 0;
+	if (ttl_s == 0)
+		return 0;
+	char *dir = gw_path_join(state_dir, GW_RESPSTORE_DIR);
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		int e = errno;
+		free(dir);
+		if (e == ENOENT)
+			return 0;
+		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s/" GW_RESPSTORE_DIR ": %s",
+		    state_dir, strerror(e));
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		size_t n = strlen(name);
+		bool record = n > 5 && strcmp(name + n - 5, ".json") == 0;
+		bool tmp = n > 9 && strcmp(name + n - 9, ".json.tmp") == 0; /* left by a crash */
+		if (!record && !tmp)
+			continue;
+		char *path = gw_path_join(dir, name);
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			uint64_t m = st.st_mtime > 0 ? (uint64_t)st.st_mtime : 0;
+			if (m <= now_s && now_s - m >= ttl_s && unlink(path) == 0 && record)
+				(*removed)++;
+		}
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	return 0;
 }

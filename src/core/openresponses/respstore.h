@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -37,5 +38,13 @@ int gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err
 
 /* Removes a record.  0, -ENOENT when unknown, or -errno. */
 int gw_respstore_delete(const char *state_dir, const char *id, gw_err *err);
+
+/* Removes the records of state_dir written ttl_s or more seconds before
+ * now_s (Unix seconds), and temp files a crash left that old.  Records are
+ * written once, so a record's mtime is its creation.  ttl_s 0 removes
+ * nothing.  *removed counts the records removed.  0, or -errno with err
+ * set when the directory cannot be read (absent is fine). */
+int gw_respstore_sweep(const char *state_dir, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+    gw_err *err);
 
 #endif

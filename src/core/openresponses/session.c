@@ -16,10 +16,12 @@
 #include "core/base/mem.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define GW_SESSION_META "{\"record_type\":\"meta\",\"schema_version\":1}\n"
@@ -28,8 +30,10 @@ struct gw_session {
 	char *path;
 	gw_lock lock;
 	cJSON *history;
-	uint64_t max_items;
-	uint64_t lines;          /* item lines in the file */
+	size_t max_items;
+	size_t max_bytes;        /* 0: no byte bound */
+	size_t lines;            /* item lines in the file */
+	size_t bytes;            /* bytes in the file */
 };
 
 int
@@ -84,31 +88,57 @@ gw_session_starts_turn(const cJSON *it)
 	    strcmp(role, "assistant") != 0;
 }
 
-/* Parses the file text into s->history, keeping the last max_items items
- * and starting at a turn boundary (never at a tool result or reply). */
+/* The number of oldest items to drop from n items whose lines take
+ * size[0..n-1] bytes: keep at most max_items and, when max_bytes is not 0,
+ * at most max_bytes of lines, oldest dropped first.  All in size_t: a cap
+ * never passes through a narrower type. */
+static size_t
+gw_session_drop_count(const gw_session *s, const size_t *size, size_t n)
+{
+	size_t drop = n > s->max_items ? n - s->max_items : 0;
+	if (s->max_bytes > 0) {
+		size_t kept = 0;
+		for (size_t i = drop; i < n; i++)
+			kept += size[i];
+		while (drop < n && kept > s->max_bytes)
+			kept -= size[drop++];
+	}
+	return drop;
+}
+
+/* Parses the file text into s->history, keeping what gw_session_drop_count
+ * leaves. */
 static int
 gw_session_load(gw_session *s, const gw_buf *text, gw_err *err)
 {
 	s->history = cJSON_CreateArray();
+	s->bytes = text->len;
 	const char *p = gw_buf_cstr(text), *end = p + text->len;
+	size_t *size = NULL, cap = 0, n = 0;
 	unsigned lineno = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		lineno++;
-		if (n > 0) {
-			cJSON *rec = cJSON_ParseWithLength(p, n);
+		if (len > 0) {
+			cJSON *rec = cJSON_ParseWithLength(p, len);
 			const char *rt = gw_json_str(rec, "record_type");
 			if (rec == NULL || rt == NULL) {
 				cJSON_Delete(rec);
 				if (nl == NULL)
 					break; /* a torn last line from a crash: ignore it */
+				free(size);
 				return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
 				    "%s: line %u is not a session record", s->path, lineno);
 			}
 			if (strcmp(rt, "item") == 0) {
 				cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(rec, "item");
 				if (cJSON_IsObject(item)) {
+					if (n == cap) {
+						cap = cap ? 2 * cap : 64;
+						size = gw_xrealloc(size, cap * sizeof(*size));
+					}
+					size[n++] = len + 1;
 					cJSON_AddItemToArray(s->history, item);
 					s->lines++;
 				} else {
@@ -117,21 +147,37 @@ gw_session_load(gw_session *s, const gw_buf *text, gw_err *err)
 			}
 			cJSON_Delete(rec);
 		}
-		p += n + 1;
+		p += len + 1;
 	}
-	/* keep the newest max_items, beginning with a user/system turn */
-	int total = cJSON_GetArraySize(s->history);
-	int drop = total > (int)s->max_items ? total - (int)s->max_items : 0;
-	while (drop < total && !gw_session_starts_turn(cJSON_GetArrayItem(s->history, drop)))
+	size_t drop = gw_session_drop_count(s, size, n);
+	free(size);
+	/* then begin with a user/system turn */
+	cJSON *first = s->history->child;
+	for (size_t i = 0; i < drop && first != NULL; i++)
+		first = first->next;
+	while (first != NULL && !gw_session_starts_turn(first)) {
+		first = first->next;
 		drop++;
-	for (int i = 0; i < drop; i++)
-		cJSON_DeleteItemFromArray(s->history, 0);
+	}
+	for (size_t i = 0; i < drop; i++)
+		cJSON_Delete(cJSON_DetachItemViaPointer(s->history, s->history->child));
 	return 0;
 }
 
+/* True when the lock l holds is still the file at path: the sweep removes
+ * an expired session's lock file while holding it, so a request that was
+ * waiting on it must take the new one instead. */
+static bool
+gw_session_lock_current(const gw_lock *l, const char *path)
+{
+	struct stat a, b;
+	return fstat(l->fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino;
+}
+
 int
-gw_session_open(const char *state_dir, const char *key, uint64_t max_items, uint64_t wait_ms,
-    const atomic_bool *cancel, gw_session **out, gw_err *err)
+gw_session_open(const char *state_dir, const char *key, size_t max_items, size_t max_bytes,
+    uint64_t wait_ms, const atomic_bool *cancel, gw_session **out, gw_err *err)
 {
 	*out = NULL;
 	char *dir = gw_path_join(state_dir, "openresponses/sessions");
@@ -143,6 +189,7 @@ gw_session_open(const char *state_dir, const char *key, uint64_t max_items, uint
 	gw_session *s = gw_xcalloc(1, sizeof(*s));
 	s->lock.fd = -1;
 	s->max_items = max_items ? max_items : 1;
+	s->max_bytes = max_bytes;
 	gw_buf name = GW_BUF_INIT;
 	gw_buf_printf(&name, "%s.lock", key);
 	char *lockpath = gw_path_join(dir, name.data);
@@ -151,7 +198,9 @@ gw_session_open(const char *state_dir, const char *key, uint64_t max_items, uint
 	s->path = gw_path_join(dir, name.data);
 	gw_buf_free(&name);
 	free(dir);
-	rc = gw_lock_acquire_file_wait(&s->lock, lockpath, wait_ms, cancel, err);
+	while ((rc = gw_lock_acquire_file_wait(&s->lock, lockpath, wait_ms, cancel, err)) == 0 &&
+	    !gw_session_lock_current(&s->lock, lockpath))
+		gw_lock_release(&s->lock); /* removed by a sweep while we waited */
 	free(lockpath);
 	gw_buf text = GW_BUF_INIT;
 	if (rc == 0) {
@@ -198,27 +247,33 @@ int
 gw_session_append(gw_session *s, const char *response_id, const cJSON *input,
     const cJSON *output, gw_err *err)
 {
-	uint64_t added = (uint64_t)cJSON_GetArraySize(input) + (uint64_t)cJSON_GetArraySize(output);
-	gw_buf b = GW_BUF_INIT;
+	size_t added = (size_t)cJSON_GetArraySize(input) + (size_t)cJSON_GetArraySize(output);
+	gw_buf ex = GW_BUF_INIT, b = GW_BUF_INIT;
+	gw_session_put_items(&ex, response_id, input);
+	gw_session_put_items(&ex, response_id, output);
 	int rc;
-	if (s->lines + added > 2 * s->max_items) {
+	if (s->lines + added > 2 * s->max_items ||
+	    (s->max_bytes > 0 && s->bytes + ex.len > 2 * s->max_bytes)) {
 		/* compact: rewrite with the bounded history plus this exchange */
 		gw_buf_puts(&b, GW_SESSION_META);
 		gw_session_put_items(&b, "", s->history);
-		gw_session_put_items(&b, response_id, input);
-		gw_session_put_items(&b, response_id, output);
+		gw_buf_append(&b, ex.data, ex.len);
 		rc = gw_fs_write_atomic(s->path, b.data, b.len, err);
-		if (rc == 0)
-			s->lines = (uint64_t)cJSON_GetArraySize(s->history) + added;
+		if (rc == 0) {
+			s->lines = (size_t)cJSON_GetArraySize(s->history) + added;
+			s->bytes = b.len;
+		}
 	} else {
 		if (s->lines == 0 && !gw_fs_exists(s->path))
 			gw_buf_puts(&b, GW_SESSION_META);
-		gw_session_put_items(&b, response_id, input);
-		gw_session_put_items(&b, response_id, output);
+		gw_buf_append(&b, ex.data, ex.len);
 		rc = gw_fs_append(s->path, b.data, b.len, err);
-		if (rc == 0)
+		if (rc == 0) {
 			s->lines += added;
+			s->bytes += b.len;
+		}
 	}
+	gw_buf_free(&ex);
 	gw_buf_free(&b);
 	return rc;
 }
@@ -232,4 +287,96 @@ gw_session_close(gw_session *s)
 	cJSON_Delete(s->history);
 	free(s->path);
 	free(s);
+}
+
+/* True when path's mtime is at least ttl_s seconds before now_s; false
+ * when it cannot be read (gone, or not ours to judge). */
+static bool
+gw_session_expired(const char *path, uint64_t now_s, uint64_t ttl_s)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	uint64_t m = st.st_mtime > 0 ? (uint64_t)st.st_mtime : 0;
+	return m <= now_s && now_s - m >= ttl_s;
+}
+
+/* Removes the session key (its .jsonl and .lock) if it is still expired
+ * once its lock is held; a session in use (locked) is left alone.
+ * Returns true when something was removed. */
+static bool
+gw_session_sweep_key(const char *dir, const char *key, size_t keylen, uint64_t now_s,
+    uint64_t ttl_s)
+{
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_printf(&b, "%s/%.*s.jsonl", dir, (int)keylen, key);
+	char *path = gw_buf_detach(&b);
+	gw_buf_printf(&b, "%s/%.*s.lock", dir, (int)keylen, key);
+	char *lockpath = gw_buf_detach(&b);
+	bool has_file = gw_fs_exists(path), removed = false;
+	/* the history's age, or for a lock with no history, the lock's */
+	if (gw_session_expired(has_file ? path : lockpath, now_s, ttl_s)) {
+		gw_lock l = { .fd = -1 };
+		gw_err err;
+		gw_err_clear(&err);
+		/* never wait: a session in use is not expired */
+		if (gw_lock_acquire_file_wait(&l, lockpath, 0, NULL, &err) == 0) {
+			if (gw_session_lock_current(&l, lockpath) && (has_file ?
+			    gw_session_expired(path, now_s, ttl_s) : !gw_fs_exists(path))) {
+				if (!has_file || unlink(path) == 0) {
+					unlink(lockpath);
+					removed = true;
+				}
+			}
+			gw_lock_release(&l);
+		}
+	}
+	free(path);
+	free(lockpath);
+	return removed;
+}
+
+int
+gw_session_sweep(const char *state_dir, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+    gw_err *err)
+{
+	*removed = 0;
+	if (ttl_s == 0)
+		return 0;
+	char *dir = gw_path_join(state_dir, "openresponses/sessions");
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		int e = errno;
+		free(dir);
+		if (e == ENOENT)
+			return 0;
+		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s/openresponses/sessions: %s",
+		    state_dir, strerror(e));
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		size_t n = strlen(name), keylen;
+		if (n > 6 && strcmp(name + n - 6, ".jsonl") == 0) {
+			keylen = n - 6;
+		} else if (n > 5 && strcmp(name + n - 5, ".lock") == 0) {
+			keylen = n - 5;
+			/* a lock beside a history is judged with that history */
+			gw_buf b = GW_BUF_INIT;
+			gw_buf_printf(&b, "%s/%.*s.jsonl", dir, (int)keylen, name);
+			bool paired = gw_fs_exists(b.data);
+			gw_buf_free(&b);
+			if (paired)
+				continue;
+		} else {
+			continue;
+		}
+		if (keylen == 0 || keylen > GW_SESSION_KEY_MAX)
+			continue;
+		if (gw_session_sweep_key(dir, name, keylen, now_s, ttl_s))
+			(*removed)++;
+	}
+	closedir(d);
+	free(dir);
+	return 0;
 }

@@ -7,8 +7,9 @@
  * concurrent requests on one key - threads of one server or separate
  * processes - are serialised and none is dropped.  The wait for the lock
  * is bounded by the caller.  History is bounded: at
- * most max_items items are loaded, and the file is compacted when it grows
- * past twice that.
+ * most max_items items and max_bytes bytes of them are loaded, and the
+ * file is compacted when it grows past twice either.  Expired sessions are
+ * removed by gw_session_sweep.
  *
  * Ownership: gw_session_open returns a session the caller releases with
  * gw_session_close (which also releases the lock).
@@ -37,9 +38,12 @@ typedef struct gw_session gw_session;
 
 /* Creates the sessions directory if needed, waits up to wait_ms for the
  * session's lock (giving up early once *cancel, which may be NULL, is set)
- * and loads its last max_items items.  0, -ETIMEDOUT when another request
- * still holds the session, -ECANCELED, or -errno; err is set on failure. */
-int gw_session_open(const char *state_dir, const char *key, uint64_t max_items,
+ * and loads its history: at most the last max_items items and, when
+ * max_bytes is not 0, at most max_bytes of their stored lines, oldest
+ * dropped first, then starting at a user/system turn.  0, -ETIMEDOUT when
+ * another request still holds the session, -ECANCELED, or -errno; err is
+ * set on failure. */
+int gw_session_open(const char *state_dir, const char *key, size_t max_items, size_t max_bytes,
     uint64_t wait_ms, const atomic_bool *cancel, gw_session **out, gw_err *err);
 /* The loaded history (normalized items), oldest first; owned by s. */
 const cJSON *gw_session_history(const gw_session *s);
@@ -49,5 +53,16 @@ int gw_session_append(gw_session *s, const char *response_id, const cJSON *input
     const cJSON *output, gw_err *err);
 /* Releases the lock and frees s (NULL is a no-op). */
 void gw_session_close(gw_session *s);
+
+/* Removes the sessions (history .jsonl and its .lock) of state_dir whose
+ * history was last written ttl_s or more seconds before now_s (Unix
+ * seconds; a lock without a history is judged by its own mtime).  A
+ * session is removed only while its lock is held, taken without waiting:
+ * one in use is left for a later sweep, and a request that was waiting for
+ * a removed lock takes the new one (gw_session_open checks).  ttl_s 0
+ * removes nothing.  *removed counts the sessions removed.  0, or -errno
+ * with err set when the directory cannot be read (absent is fine). */
+int gw_session_sweep(const char *state_dir, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+    gw_err *err);
 
 #endif
