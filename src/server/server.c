@@ -980,9 +980,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		rc = srv_listen(s, err);
 	if (rc == 0) {
 		/* sessions and stored responses live here; create them once */
-		char *d = gw_path_join(s->cfg.state_dir, "openresponses/responses");
-		rc = gw_fs_mkdirs(d, err);
-		free(d);
+		rc = gw_fs_mkdirs_under(s->cfg.state_dir, "openresponses/responses", NULL, err);
 	}
 	if (rc != 0) {
 		srv_record_startup_failure(s, foreground, err);

@@ -135,7 +135,7 @@ gw_session_open(const char *state_dir, const char *key, uint64_t max_items, uint
 {
 	*out = NULL;
 	char *dir = gw_path_join(state_dir, "openresponses/sessions");
-	int rc = gw_fs_mkdirs(dir, err);
+	int rc = gw_fs_mkdirs_under(state_dir, "openresponses/sessions", NULL, err);
 	if (rc != 0) {
 		free(dir);
 		return rc;
