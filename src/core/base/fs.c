@@ -547,6 +547,20 @@ gw_fs_cut_torn_tail(int fd)
 }
 
 int
+gw_fs_repair_tail(const char *path, gw_err *err)
+{
+	int fd = gw_fs_open_file(path, O_RDWR, 0, err);
+	if (fd < 0)
+		return fd;
+	int rc = gw_fs_cut_torn_tail(fd);
+	if (rc != 0)
+		gw_err_set(err, rc, GW_EXIT_IOERR, "cannot repair the torn end of %s: %s", path,
+		    strerror(-rc));
+	close(fd);
+	return rc;
+}
+
+int
 gw_fs_append(const char *path, const void *data, size_t n, gw_err *err)
 {
 	int fd = gw_fs_open_file(path, O_RDWR | O_CREAT | O_APPEND, 0644, err);

@@ -88,6 +88,11 @@ int gw_fs_write_all(int fd, const void *data, size_t n, const char *path, gw_err
  * killed writer left (no '\n') is cut off first. */
 int gw_fs_append(const char *path, const void *data, size_t n, gw_err *err);
 
+/* Cuts a partial last line (no '\n') a killed appender left, as
+ * gw_fs_append does before it writes.  The caller holds the lock every
+ * writer of path holds.  0 or -errno with err set (-ENOENT: missing). */
+int gw_fs_repair_tail(const char *path, gw_err *err);
+
 /* An eventfd that wakes a poll loop.  signal adds one (a saturated
  * counter is already readable, so a failed write is no loss); drain reads
  * it back to zero.  Both never block on a descriptor made EFD_NONBLOCK. */

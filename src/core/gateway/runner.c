@@ -436,6 +436,8 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 			rc = gw_state_save(st, err);
 		if (rc == 0)
 			gw_journal_commit(o->state_dir);
+		else /* (a full disk) undo this cycle's appends now, not at the next run */
+			gw_journal_recover(o->state_dir, 0, &rolled_back, NULL);
 		if (rc == 0) {
 			gw_buf line = GW_BUF_INIT;
 			gw_cycle_report_json(r, &line);

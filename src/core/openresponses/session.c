@@ -155,7 +155,10 @@ gw_session_open(const char *state_dir, const char *key, uint64_t max_items, uint
 	free(lockpath);
 	gw_buf text = GW_BUF_INIT;
 	if (rc == 0) {
-		rc = gw_fs_read_file(s->path, &text, err);
+		/* a torn last line a killed writer left is cut, as the event log's is */
+		rc = gw_fs_repair_tail(s->path, err);
+		if (rc == 0 || rc == -ENOENT)
+			rc = gw_fs_read_file(s->path, &text, err);
 		if (rc == -ENOENT) {
 			gw_err_clear(err);
 			rc = 0;
