@@ -675,6 +675,26 @@ gw_lock_acquire_file_wait(gw_lock *l, const char *path, uint64_t wait_ms,
 }
 
 int
+gw_lock_try_file(gw_lock *l, const char *path, bool exclusive, gw_err *err)
+{
+	l->fd = -1;
+	return gw_lock_open_path(l, path, gw_xstrdup(path), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB,
+	    err);
+}
+
+int
+gw_lock_convert(gw_lock *l, bool exclusive)
+{
+	if (l->fd < 0)
+		return -EBADF;
+	while (flock(l->fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == -1) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int
 gw_lock_acquire(gw_lock *l, const char *dir, gw_err *err)
 {
 	return gw_lock_open(l, dir, LOCK_EX, err);

@@ -124,6 +124,13 @@ int gw_lock_acquire_file_wait(gw_lock *l, const char *path, uint64_t wait_ms,
     const atomic_bool *cancel, gw_err *err);
 /* Like gw_lock_acquire but returns -EWOULDBLOCK at once if it is held. */
 int gw_lock_try(gw_lock *l, const char *dir, gw_err *err);
+/* Opens path (created 0644) and takes an exclusive (else shared) flock
+ * without waiting: 0, -EWOULDBLOCK when a conflicting lock is held, or
+ * another -errno with err set. */
+int gw_lock_try_file(gw_lock *l, const char *path, bool exclusive, gw_err *err);
+/* Converts a held lock to exclusive (else shared) without waiting: 0 or
+ * -EWOULDBLOCK when another holder prevents it. */
+int gw_lock_convert(gw_lock *l, bool exclusive);
 /* Releases the lock (no-op when not held). */
 void gw_lock_release(gw_lock *l);
 
