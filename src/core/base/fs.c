@@ -88,9 +88,9 @@ gw_fs_openat_file(int dfd, const char *name, const char *path, int flags, mode_t
 		if ((e == ELOOP || e == ENXIO || e == EISDIR || e == ENOTDIR) &&
 		    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
 			return gw_fs_refuse(path, st.st_mode, err);
-		int ex = e == ENOENT ? GW_EXIT_NOINPUT : (flags & (O_WRONLY | O_RDWR)) ?
+		int ex = (flags & (O_WRONLY | O_RDWR | O_CREAT)) ?
 		    (gw_fs_class(e) == GW_EXIT_NOINPUT ? GW_EXIT_CANTCREAT : gw_fs_class(e)) :
-		    GW_EXIT_IOERR;
+		    e == ENOENT ? GW_EXIT_NOINPUT : GW_EXIT_IOERR;
 		if (flags & O_APPEND)
 			return gw_err_set(err, -e, ex, "cannot open %s for appending: %s", path,
 			    strerror(e));
