@@ -73,13 +73,10 @@ gw_respstore_save(const char *state_dir, const char *id, const char *session_key
 	gw_buf_putc(&b, '\n');
 	char *tmp = gw_respstore_path(state_dir, id, ".json.tmp");
 	char *path = gw_respstore_path(state_dir, id, ".json");
-	int fd = gw_respstore_create(tmp, err);
-	if (fd == -ENOENT) {
-		gw_err_clear(err);
-		fd = gw_fs_mkdirs_under(state_dir, GW_RESPSTORE_DIR, NULL, err);
-		if (fd == 0)
-			fd = gw_respstore_create(tmp, err);
-	}
+	/* (re)made and checked each time: a link in its place is refused */
+	int fd = gw_fs_mkdirs_under(state_dir, GW_RESPSTORE_DIR, NULL, err);
+	if (fd == 0)
+		fd = gw_respstore_create(tmp, err);
 	int rc = fd < 0 ? fd : 0;
 	if (fd >= 0) {
 		rc = gw_fs_write_all(fd, b.data, b.len, tmp, err);
