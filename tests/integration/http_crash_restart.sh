@@ -76,7 +76,8 @@ for f in sorted(os.listdir(resp)):
 print("files=%d bad=%s" % (n, ",".join(bad)))
 EOF
 t_match "every session and stored response parses" '^files=[0-9]+ bad=$' "$(cat "$T/parse")"
-t_check "the earlier sessions are there" test "$(ls "$SESS" | grep -c '^b[0-9]\.jsonl$')" -eq 5
+earlier=("$SESS"/b[0-9].jsonl)
+t_eq "the earlier sessions are there" 5 "${#earlier[@]}"
 
 # --- the restart records the unclean end -------------------------------------------------------
 gw GW2

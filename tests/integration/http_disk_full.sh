@@ -17,7 +17,16 @@ if ! mount -t tmpfs -o size=1m tmpfs "$MNT" 2>"$T/mount.err"; then
 	echo "# skipped: cannot mount a tmpfs here ($(cat "$T/mount.err"))"
 	exit 0
 fi
-trap 'for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done; umount "$MNT"; t_cleanup' EXIT
+# the servers go first (they hold files on the mount), then the mount, then $T
+unmount_after_kill() {
+	local pid
+	for pid in "${T_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
+	umount "$MNT"
+	t_cleanup
+}
+trap unmount_after_kill EXIT
 D=$MNT/state
 SESS=$D/openresponses/sessions
 RESP=$D/openresponses/responses
