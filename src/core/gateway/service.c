@@ -7,9 +7,8 @@
 #include "core/base/clock.h"
 #include "core/gateway/events.h"
 #include "core/base/fs.h"
-#include "core/base/str.h"
-
 #include "core/base/json.h"
+#include "core/base/str.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -119,6 +118,8 @@ gw_service_transition(const char *dir, gw_service_op op, const char *text, gw_lo
 	gw_state *st;
 	rc = gw_state_load(dir, GW_STATE_WRITE, &st, err);
 	if (rc != 0) {
+		if (run != NULL && op != GW_OP_START)
+			gw_service_run_leave(dir, run, false);
 		gw_lock_release(&lock);
 		return rc;
 	}
