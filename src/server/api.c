@@ -310,6 +310,10 @@ srv_job_begin(srv_job *j)
 			else
 				gw_resp_error_set(&j->e, 499, "cancelled", NULL,
 				    "the client went away while waiting for session '%s'", j->session_key);
+		} else if (rc == -ENOSPC || rc == -EDQUOT || rc == -EROFS || rc == -EIO) {
+			gw_resp_error_set(&j->e, 503, "storage_unavailable", NULL,
+			    "session '%s' could not be opened: %s; retry later", j->session_key,
+			    strerror(-rc));
 		} else if (rc != 0) {
 			gw_resp_error_set(&j->e, 500, "internal_error", NULL,
 			    "failed to open session '%s': %s", j->session_key, err.msg);
@@ -369,13 +373,28 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 		gw_resp_builder_finish(b, &o->usage,
 		    strcmp(o->finish, "length") == 0 ? "max_output_tokens" : NULL);
 		gw_resp_builder_json(b, &json);
-		/* persist before anyone can see the response finished */
-		if (j->rq.store && gw_respstore_save(s->cfg.state_dir, gw_resp_builder_id(b),
-		    j->session_key, j->context, json.data, json.len, &err) != 0)
-			srv_log(s, "cannot store response %s: %s", gw_resp_builder_id(b), err.msg);
-		if (j->sess != NULL && gw_session_append(j->sess, gw_resp_builder_id(b), j->rq.input,
-		    gw_resp_builder_output(b), &err) != 0)
+		/* persist before anyone can see the response finished; what
+		 * was not written is never acknowledged: a failed store or
+		 * session append fails the response (503 storage_unavailable,
+		 * or response.failed on a stream) and undoes the other */
+		const char *id = gw_resp_builder_id(b), *what = NULL;
+		int src = 0;
+		if (j->rq.store && (src = gw_respstore_save(s->cfg.state_dir, id, j->session_key,
+		    j->context, json.data, json.len, &err)) != 0) {
+			what = "the response could not be stored";
+			srv_log(s, "cannot store response %s: %s", id, err.msg);
+		} else if (j->sess != NULL && (src = gw_session_append(j->sess, id, j->rq.input,
+		    gw_resp_builder_output(b), &err)) != 0) {
+			what = "the session could not be saved";
 			srv_log(s, "cannot append to session %s: %s", j->session_key, err.msg);
+			if (j->rq.store)
+				gw_respstore_delete(s->cfg.state_dir, id, NULL);
+		}
+		if (what != NULL) {
+			gw_resp_error_set(&j->e, 503, "storage_unavailable", NULL, "%s: %s; retry later",
+			    what, strerror(-src));
+			gw_resp_builder_fail(b, j->e.code, j->e.message);
+		}
 	} else {
 		gw_resp_builder_fail(b, j->e.code, j->e.message);
 	}

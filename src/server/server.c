@@ -949,6 +949,7 @@ srv_free(srv_server *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s->csp);
+	gw_lock_release(&s->run);
 	free(s);
 }
 
@@ -959,6 +960,7 @@ srv_new(const srv_config *cfg)
 	s->cfg = *cfg;
 	s->body_limit = s->cfg.max_input_chars * 8;
 	s->listen_fd = -1;
+	s->run.fd = -1;
 	s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	srv_metrics_init(&s->metrics);
 	pthread_mutex_init(&s->status_lock, NULL);
@@ -1007,7 +1009,7 @@ srv_record_startup_failure(srv_server *s, bool foreground, const gw_err *err)
 {
 	gw_service_report rep;
 	gw_err ferr;
-	if (gw_service_startup_failed(s->cfg.state_dir, err->msg, &rep, &ferr) == 0)
+	if (gw_service_run_failed(s->cfg.state_dir, &s->run, err->msg, &rep, &ferr) == 0)
 		srv_say_report(s, foreground, &rep);
 }
 
@@ -1018,7 +1020,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	gw_provider_global_init(); /* before any thread starts */
 	srv_server *s = srv_new(cfg);
 	gw_service_report rep;
-	int rc = gw_service_start(s->cfg.state_dir, &rep, err);
+	int rc = gw_service_run_start(s->cfg.state_dir, &s->run, &rep, err);
 	if (rc != 0) {
 		srv_free(s);
 		return rc;
@@ -1033,9 +1035,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		rc = srv_listen(s, err);
 	if (rc == 0) {
 		/* sessions and stored responses live here; create them once */
-		char *d = gw_path_join(s->cfg.state_dir, "openresponses/responses");
-		rc = gw_fs_mkdirs(d, err);
-		free(d);
+		rc = gw_fs_mkdirs_under(s->cfg.state_dir, "openresponses/responses", NULL, err);
 	}
 	if (rc != 0) {
 		srv_record_startup_failure(s, foreground, err);
@@ -1137,7 +1137,7 @@ srv_stop_internal(srv_server *s, bool foreground)
 	gw_service_report rep;
 	gw_err err;
 	gw_err_clear(&err);
-	if (gw_service_stop(s->cfg.state_dir, SRV_STOP_REASON, &rep, &err) == 0)
+	if (gw_service_run_stop(s->cfg.state_dir, &s->run, SRV_STOP_REASON, &rep, &err) == 0)
 		srv_say_report(s, foreground, &rep);
 	else
 		srv_log(s, "cannot record the service stop: %s", err.msg);

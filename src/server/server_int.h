@@ -19,6 +19,7 @@
 #include <microhttpd.h>
 
 #include "core/base/buf.h"
+#include "core/base/fs.h"
 #include "core/base/hash.h"
 #include "core/openresponses/provider.h"
 #include "core/openresponses/responses.h"
@@ -58,6 +59,7 @@ struct srv_server {
 	srv_loop loops[SRV_LOOPS_MAX];
 	size_t nloops;
 	int listen_fd;
+	gw_lock run;                    /* this run's share of <state-dir>/.run.lock */
 	char bind[64];
 	gw_provider *provider;
 	srv_workq *workq;

@@ -98,11 +98,11 @@ for args in "--gateway-contract-runner --gateway-fixture $FIXTURES/rollout-pass.
 done
 t_eq "the regular file is untouched" "0" "$(stat -c %s "$T/regular-file")"
 
-# state.json that is a directory: a clear I/O error, nothing replaced
+# state.json that is a directory: refused as not a regular file (65), nothing replaced
 mkdir -p "$T/dirstate/state.json"
 "$TAU_BIN" --gateway-state-dir "$T/dirstate" --gateway-service-start >"$T/out" 2>"$T/err"
-t_eq "state.json is a directory: exit 74" "74" "$?"
-t_eq "state.json is a directory: message" "tau-gateway: cannot read $T/dirstate/state.json: Is a directory" "$(cat "$T/err")"
+t_eq "state.json is a directory: exit 65" "65" "$?"
+t_eq "state.json is a directory: message" "tau-gateway: refusing $T/dirstate/state.json: it is a directory, not a regular file" "$(cat "$T/err")"
 t_eq "state.json is a directory: still a directory" "yes" "$([ -d "$T/dirstate/state.json" ] && echo yes)"
 
 # Non-root users also get the permission case (tests usually run as root,

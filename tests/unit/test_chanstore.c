@@ -6,6 +6,8 @@
 #include "unit.h"
 
 #include "core/gateway/chanstore.h"
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char *
 sanitized(const char *name)
@@ -93,19 +95,30 @@ test_open_creates_layout_and_checks_schema(void **state)
 	char *root = ut_tmpdir();
 	char *dir = gw_chanstore_dir(root, "gateway", "ops-bot");
 	gw_err err;
-	assert_int_equal(gw_chanstore_open(dir, "gateway", "ops-bot", NULL, &err), 0);
+	assert_int_equal(gw_chanstore_open(root, "gateway/ops-bot", "gateway", "ops-bot", NULL, &err), 0);
 	assert_true(gw_fs_is_dir(dir));
 	char *schema = ut_join(dir, "schema.json");
 	char *text = ut_read(schema);
 	assert_string_equal(text, "{\n  \"schema_version\": 1,\n  \"transport\": \"gateway\",\n  \"channel_id\": \"ops-bot\"\n}\n");
 	free(text);
-	assert_int_equal(gw_chanstore_open(dir, "gateway", "ops-bot", NULL, &err), 0); /* idempotent */
+	assert_int_equal(gw_chanstore_open(root, "gateway/ops-bot", "gateway", "ops-bot", NULL, &err), 0); /* idempotent */
 	ut_write(schema, "{\"schema_version\":2}");
-	assert_int_equal(gw_chanstore_open(dir, "gateway", "ops-bot", NULL, &err), -EINVAL);
+	assert_int_equal(gw_chanstore_open(root, "gateway/ops-bot", "gateway", "ops-bot", NULL, &err), -EINVAL);
 	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
 	ut_assert_contains(err.msg, "unsupported channel store schema");
 	ut_write(schema, "garbage");
-	assert_int_equal(gw_chanstore_open(dir, "gateway", "ops-bot", NULL, &err), -EINVAL);
+	assert_int_equal(gw_chanstore_open(root, "gateway/ops-bot", "gateway", "ops-bot", NULL, &err), -EINVAL);
+	/* an actor directory that is a symlink is refused, not followed */
+	char *out = ut_join(root, "outside");
+	assert_int_equal(mkdir(out, 0755), 0);
+	char *link = ut_join(root, "gateway/evil");
+	assert_int_equal(symlink(out, link), 0);
+	assert_int_equal(gw_chanstore_open(root, "gateway/evil", "gateway", "evil", NULL, &err), -ELOOP);
+	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
+	ut_assert_contains(err.msg, "refusing");
+	ut_assert_contains(err.msg, "gateway/evil: it is a symbolic link");
+	free(out);
+	free(link);
 	ut_rmrf(root);
 	free(schema);
 	free(dir);
@@ -119,7 +132,7 @@ test_inspect_counts_and_text_line(void **state)
 	char *root = ut_tmpdir();
 	char *dir = gw_chanstore_dir(root, "gateway", "ops-bot");
 	gw_err err;
-	assert_int_equal(gw_chanstore_open(dir, "gateway", "ops-bot", NULL, &err), 0);
+	assert_int_equal(gw_chanstore_open(root, "gateway/ops-bot", "gateway", "ops-bot", NULL, &err), 0);
 	free(ut_write_in(dir, "log.jsonl", "{\"a\":1}\n\n  \nnot json\n[1]\n\"s\"\n"));
 	free(ut_write_in(dir, "context.jsonl", "{\"t\":1}\n{bad\n"));
 	free(ut_write_in(dir, "MEMORY.md", "# snap\n"));

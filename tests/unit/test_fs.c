@@ -6,7 +6,10 @@
 #include "unit.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 static size_t
@@ -402,6 +405,144 @@ test_remove_stale_temps_keeps_real_files(void **state)
 	free(root);
 }
 
+/* A symlink is refused (not followed) and a FIFO is refused at once (the
+ * reader would otherwise block in open until a writer came). */
+static void
+test_open_refuses_links_and_fifos(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *target = ut_join(root, "target"), *link = ut_join(root, "link");
+	char *fifo = ut_join(root, "fifo");
+	ut_write(target, "keep");
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	gw_err err;
+	gw_buf b = GW_BUF_INIT;
+	assert_int_equal(gw_fs_read_file(link, &b, &err), -ELOOP);
+	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
+	ut_assert_contains(err.msg, "refusing ");
+	ut_assert_contains(err.msg, "/link: it is a symbolic link, not a regular file");
+	assert_int_equal(gw_fs_append(link, "x\n", 2, &err), -ELOOP);
+	assert_int_equal(gw_fs_read_file(fifo, &b, &err), -EINVAL);
+	ut_assert_contains(err.msg, "/fifo: it is a FIFO, not a regular file");
+	assert_int_equal(gw_fs_append(fifo, "x\n", 2, &err), -EINVAL);
+	assert_int_equal(gw_fs_open_append(fifo, &err), -EINVAL);
+	assert_int_equal(gw_fs_read_file(root, &b, &err), -EINVAL);
+	ut_assert_contains(err.msg, "it is a directory");
+	gw_lock l;
+	assert_int_equal(gw_lock_acquire_file(&l, link, &err), -ELOOP);
+	char *got = ut_read(target);
+	assert_string_equal(got, "keep");
+	free(got);
+	gw_buf_free(&b);
+	ut_rmrf(root);
+	free(target);
+	free(link);
+	free(fifo);
+	free(root);
+}
+
+static void
+test_mkdirs_and_truncate_under_refuse_links(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *out = ut_join(root, "out"), *in = ut_join(root, "in");
+	char *victim = ut_join(root, "out/f"), *link = ut_join(root, "in/a/b");
+	gw_err err;
+	bool made;
+	assert_int_equal(gw_fs_mkdirs_under(in, "a", &made, &err), 0);
+	assert_true(made);
+	assert_int_equal(gw_fs_mkdirs_under(in, "a", &made, &err), 0);
+	assert_false(made);
+	assert_int_equal(gw_fs_mkdirs(out, &err), 0);
+	ut_write(victim, "0123456789");
+	assert_int_equal(symlink(out, link), 0);
+	assert_int_equal(gw_fs_mkdirs_under(in, "a/b/c", NULL, &err), -ELOOP);
+	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
+	ut_assert_contains(err.msg, "/in/a/b: it is a symbolic link, not a directory");
+	char *c = ut_join(out, "c");
+	assert_false(gw_fs_exists(c));
+	free(c);
+	assert_int_equal(gw_fs_truncate_under(in, "a/b/f", 0, &err), -ELOOP);
+	ut_assert_contains(err.msg, "/in/a/b: it is a symbolic link, not a directory");
+	char *flink = ut_join(root, "in/a/f");
+	assert_int_equal(symlink(victim, flink), 0);
+	assert_int_equal(gw_fs_truncate_under(in, "a/f", 0, &err), -ELOOP);
+	char *got = ut_read(victim);
+	assert_string_equal(got, "0123456789");
+	free(got);
+	char *real = ut_join(root, "in/a/g");
+	ut_write(real, "line\npart");
+	assert_int_equal(gw_fs_truncate_under(in, "a/g", 5, &err), 1);
+	assert_int_equal(gw_fs_truncate_under(in, "a/g", 5, &err), 0);
+	assert_int_equal(gw_fs_truncate_under(in, "a/none", 5, &err), -ENOENT);
+	got = ut_read(real);
+	assert_string_equal(got, "line\n");
+	free(got);
+	ut_rmrf(root);
+	free(real);
+	free(flink);
+	free(out);
+	free(in);
+	free(victim);
+	free(link);
+	free(root);
+}
+
+/* An append that cannot be written whole (here: past RLIMIT_FSIZE, as a
+ * full disk would) leaves the file as it was, not with its first lines. */
+static void
+test_append_is_all_or_nothing(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *f = ut_join(root, "log.jsonl");
+	ut_write(f, "{\"a\":1}\n");
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGXFSZ, SIG_IGN);
+		struct rlimit rl = { 20, 20 };
+		setrlimit(RLIMIT_FSIZE, &rl);
+		gw_err err;
+		const char rec[] = "{\"b\":2}\n{\"c\":3}\n{\"d\":4}\n";
+		int rc = gw_fs_append(f, rec, sizeof(rec) - 1, &err);
+		_exit(rc == -EFBIG ? 0 : 1);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	char *got = ut_read(f);
+	assert_string_equal(got, "{\"a\":1}\n");
+	free(got);
+	ut_rmrf(root);
+	free(f);
+	free(root);
+}
+
+static void
+test_repair_tail_cuts_a_torn_line(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *f = ut_join(root, "s.jsonl");
+	ut_write(f, "{\"a\":1}\n{\"b\":");
+	gw_err err;
+	assert_int_equal(gw_fs_repair_tail(f, &err), 0);
+	char *got = ut_read(f);
+	assert_string_equal(got, "{\"a\":1}\n");
+	free(got);
+	char *none = ut_join(root, "none");
+	assert_int_equal(gw_fs_repair_tail(none, &err), -ENOENT);
+	ut_rmrf(root);
+	free(none);
+	free(f);
+	free(root);
+}
+
 int
 main(void)
 {
@@ -421,6 +562,10 @@ main(void)
 		cmocka_unit_test(test_batch_commit_replaces_every_file),
 		cmocka_unit_test(test_batch_free_without_commit_discards_temps),
 		cmocka_unit_test(test_remove_stale_temps_keeps_real_files),
+		cmocka_unit_test(test_open_refuses_links_and_fifos),
+		cmocka_unit_test(test_mkdirs_and_truncate_under_refuse_links),
+		cmocka_unit_test(test_append_is_all_or_nothing),
+		cmocka_unit_test(test_repair_tail_cuts_a_torn_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

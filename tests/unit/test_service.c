@@ -228,6 +228,43 @@ test_foreign_schema_is_never_overwritten(void **state)
 	assert_false(gw_fs_exists(f->events));
 }
 
+/* Runs: overlapping runs record nothing; the last clean stop closes the
+ * run; a run that ends without a stop (its lock dropped, as by kill -9)
+ * makes the next run start record unclean_shutdown before its start. */
+static void
+test_runs_and_unclean_shutdown(void **state)
+{
+	ut_statedir *f = *state;
+	gw_service_report r;
+	gw_err err;
+	gw_lock a, b, c;
+	char *marker = gw_path_join(f->dir, GW_SERVICE_RUN_MARKER);
+	assert_int_equal(gw_service_run_start(f->dir, &a, &r, &err), 0);
+	assert_true(gw_fs_exists(marker));
+	assert_int_equal(gw_service_run_start(f->dir, &b, &r, &err), 0); /* a is alive */
+	assert_int_equal(gw_service_run_stop(f->dir, &a, NULL, &r, &err), 0);
+	assert_int_equal(a.fd, -1);
+	assert_true(gw_fs_exists(marker)); /* b still runs */
+	assert_int_equal(gw_service_run_stop(f->dir, &b, NULL, &r, &err), 0);
+	assert_false(gw_fs_exists(marker));
+	char *text = ut_read(f->events);
+	assert_null(strstr(text, "unclean_shutdown"));
+	free(text);
+	/* c dies without a stop */
+	assert_int_equal(gw_service_run_start(f->dir, &c, &r, &err), 0);
+	gw_lock_release(&c);
+	assert_int_equal(gw_service_run_start(f->dir, &a, &r, &err), 0);
+	text = ut_read(f->events);
+	char *u = strstr(text, "\"transition\":\"unclean_shutdown\",\"service_status\":\"stopped\",\"reason\":\"the previous run (pid ");
+	assert_non_null(u);
+	assert_non_null(strstr(u, "\"transition\":\"start\""));
+	assert_null(strstr(u + strlen("\"transition\":\"unclean_shutdown\""), "unclean_shutdown"));
+	free(text);
+	assert_int_equal(gw_service_run_failed(f->dir, &a, "bind failed", &r, &err), 0);
+	assert_false(gw_fs_exists(marker)); /* a recorded failed start closes the run too */
+	free(marker);
+}
+
 int
 main(void)
 {
@@ -238,6 +275,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stop_without_reason_is_operator_requested, ut_statedir_setup_absent, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_transitions_append_lifecycle_lines, ut_statedir_setup_absent, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_startup_failed_then_start_clears_it, ut_statedir_setup_absent, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_runs_and_unclean_shutdown, ut_statedir_setup_absent, ut_statedir_teardown),
 		cmocka_unit_test(test_text_line_format),
 		cmocka_unit_test(test_json_key_order),
 		cmocka_unit_test_setup_teardown(test_corrupt_state_is_moved_aside_on_start, ut_statedir_setup_absent, ut_statedir_teardown),

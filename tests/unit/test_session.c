@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/openresponses/session.h"
 
@@ -435,6 +436,55 @@ test_sweep_keeps_sessions_exclusive(void **state)
 	free(dir);
 }
 
+/* A torn last line a killed writer left is cut when the session opens;
+ * a sessions directory or session file that is a symlink is refused. */
+static void
+test_torn_tail_cut_and_links_refused(void **state)
+{
+	(void)state;
+	char *dir = ut_tmpdir();
+	exchange(dir, "t", 10, 0);
+	char *path = gw_path_join(dir, "openresponses/sessions/t.jsonl");
+	char *whole = ut_read(path);
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("{\"record_type\":\"item\",\"resp", f);
+	fclose(f);
+	gw_session *s;
+	gw_err err;
+	assert_int_equal(gw_session_open(dir, "t", 10, 0, 60000, NULL, &s, &err), 0);
+	gw_session_close(s);
+	char *now = ut_read(path);
+	assert_string_equal(now, whole);
+	free(now);
+	free(whole);
+	char *victim = gw_path_join(dir, "victim"), *link = gw_path_join(dir, "openresponses/sessions/l.jsonl");
+	ut_write(victim, "keep");
+	assert_int_equal(symlink(victim, link), 0);
+	assert_int_equal(gw_session_open(dir, "l", 10, 0, 60000, NULL, &s, &err), -ELOOP);
+	ut_assert_contains(err.msg, "l.jsonl: it is a symbolic link");
+	char *other = ut_tmpdir(), *sess = gw_path_join(other, "openresponses");
+	assert_int_equal(mkdir(sess, 0755), 0);
+	char *outdir = gw_path_join(dir, "openresponses");
+	char *slink = gw_path_join(sess, "sessions");
+	assert_int_equal(symlink(outdir, slink), 0);
+	free(slink);
+	assert_int_equal(gw_session_open(other, "x", 10, 0, 60000, NULL, &s, &err), -ELOOP);
+	ut_assert_contains(err.msg, "openresponses/sessions: it is a symbolic link, not a directory");
+	char *got = ut_read(victim);
+	assert_string_equal(got, "keep");
+	free(got);
+	ut_rmrf(other);
+	ut_rmrf(dir);
+	free(outdir);
+	free(sess);
+	free(other);
+	free(victim);
+	free(link);
+	free(path);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -448,6 +498,7 @@ main(void)
 		cmocka_unit_test(test_history_bounded_in_bytes),
 		cmocka_unit_test(test_sweep_removes_expired_sessions),
 		cmocka_unit_test(test_sweep_keeps_sessions_exclusive),
+		cmocka_unit_test(test_torn_tail_cut_and_links_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,210 @@ gw_fs_class(int e)
 	}
 }
 
+/* What a non-regular file is, for the refusal message. */
+static const char *
+gw_fs_kind(mode_t m)
+{
+	if (S_ISLNK(m))
+		return "a symbolic link";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	return "not a regular file";
+}
+
+static int
+gw_fs_refuse(const char *path, mode_t m, gw_err *err)
+{
+	return gw_err_set(err, S_ISLNK(m) ? -ELOOP : -EINVAL, GW_EXIT_DATAERR,
+	    "refusing %s: it is %s, not a regular file", path, gw_fs_kind(m));
+}
+
+/* Opens (dfd, name) as gw_fs_open_file does; path names it in messages. */
+static int
+gw_fs_openat_file(int dfd, const char *name, const char *path, int flags, mode_t mode,
+    gw_err *err)
+{
+	int fd = openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+	if (fd == -1) {
+		int e = errno;
+		struct stat st;
+		/* ELOOP: a symlink; ENXIO: a FIFO with no reader (O_WRONLY);
+		 * EISDIR: a directory opened for writing */
+		if ((e == ELOOP || e == ENXIO || e == EISDIR || e == ENOTDIR) &&
+		    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+			return gw_fs_refuse(path, st.st_mode, err);
+		int ex = (flags & (O_WRONLY | O_RDWR | O_CREAT)) ?
+		    (gw_fs_class(e) == GW_EXIT_NOINPUT ? GW_EXIT_CANTCREAT : gw_fs_class(e)) :
+		    e == ENOENT ? GW_EXIT_NOINPUT : GW_EXIT_IOERR;
+		if (flags & O_APPEND)
+			return gw_err_set(err, -e, ex, "cannot open %s for appending: %s", path,
+			    strerror(e));
+		return gw_err_set(err, -e, ex, "cannot %s %s: %s",
+		    (flags & (O_WRONLY | O_RDWR)) ? "open" : "read", path, strerror(e));
+	}
+	struct stat st;
+	if (fstat(fd, &st) == -1) {
+		int e = errno;
+		close(fd);
+		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot stat %s: %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return gw_fs_refuse(path, st.st_mode, err);
+	}
+	/* a regular file ignores O_NONBLOCK; clear it anyway for honesty */
+	int fl = fcntl(fd, F_GETFL);
+	if (fl != -1)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+}
+
+int
+gw_fs_open_file(const char *path, int flags, mode_t mode, gw_err *err)
+{
+	return gw_fs_openat_file(AT_FDCWD, path, path, flags, mode, err);
+}
+
+/*
+ * Walks the directories of rel below root one component at a time with
+ * openat(O_NOFOLLOW | O_DIRECTORY), so no link is followed.  On success
+ * *dfd is a descriptor of the directory holding the last component and
+ * *last points at that component within rel.  0 or -errno with err set.
+ */
+static int
+gw_fs_walk(const char *root, const char *rel, int *dfd, const char **last, gw_err *err)
+{
+	*dfd = -1;
+	*last = rel;
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1) {
+		int e = errno;
+		return gw_err_set(err, -e, e == ENOENT ? GW_EXIT_NOINPUT : GW_EXIT_IOERR,
+		    "cannot open directory %s: %s", root, strerror(e));
+	}
+	gw_buf seen = GW_BUF_INIT;
+	gw_buf_puts(&seen, root);
+	const char *p = rel;
+	int rc = 0;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		const char *slash = strchr(p, '/');
+		if (slash == NULL) {
+			*last = p;
+			break;
+		}
+		size_t n = (size_t)(slash - p);
+		char *comp = gw_xstrndup(p, n);
+		gw_buf_putc(&seen, '/');
+		gw_buf_append(&seen, p, n);
+		int sub = strcmp(comp, "..") == 0 ? -1 :
+		    openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = strcmp(comp, "..") == 0 ? EINVAL : errno;
+		struct stat st;
+		if (sub == -1 && (e == ELOOP || e == ENOTDIR) &&
+		    fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			rc = gw_err_set(err, S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR, GW_EXIT_DATAERR,
+			    "refusing %s: it is %s, not a directory", gw_buf_cstr(&seen),
+			    gw_fs_kind(st.st_mode));
+		else if (sub == -1)
+			rc = gw_err_set(err, -e, e == ENOENT ? GW_EXIT_NOINPUT : GW_EXIT_IOERR,
+			    "cannot open directory %s: %s", gw_buf_cstr(&seen), strerror(e));
+		free(comp);
+		if (rc != 0)
+			break;
+		close(fd);
+		fd = sub;
+		p = slash + 1;
+	}
+	gw_buf_free(&seen);
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	*dfd = fd;
+	return 0;
+}
+
+/* Needs no descriptor (a server may be at its descriptor limit here): each
+ * component is made with mkdir and checked with lstat. */
+int
+gw_fs_mkdirs_under(const char *root, const char *rel, bool *created, gw_err *err)
+{
+	if (created != NULL)
+		*created = false;
+	int rc = gw_fs_mkdirs(root, err);
+	if (rc != 0)
+		return rc;
+	char *path = gw_path_join(root, rel);
+	size_t start = strlen(path) - strlen(rel);
+	size_t n = strlen(path);
+	while (n > start && path[n - 1] == '/')
+		path[--n] = '\0';
+	for (size_t i = start; rc == 0 && i <= n; i++) {
+		if (i < n && path[i] != '/')
+			continue;
+		if (i > start && path[i - 1] == '/')
+			continue;
+		char saved = path[i];
+		path[i] = '\0';
+		bool made = mkdir(path, 0755) == 0;
+		int e = errno;
+		struct stat st;
+		if (!made && e != EEXIST)
+			rc = gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ? GW_EXIT_CANTCREAT :
+			    gw_fs_class(e), "cannot create directory %s: %s", path, strerror(e));
+		else if (lstat(path, &st) == -1)
+			rc = gw_err_set(err, -errno, GW_EXIT_IOERR, "cannot stat %s: %s", path,
+			    strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			rc = gw_err_set(err, S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR, GW_EXIT_DATAERR,
+			    "refusing %s: it is %s, not a directory", path, gw_fs_kind(st.st_mode));
+		if (created != NULL)
+			*created = made;
+		path[i] = saved;
+	}
+	free(path);
+	return rc;
+}
+
+int
+gw_fs_truncate_under(const char *root, const char *rel, uint64_t size, gw_err *err)
+{
+	int dfd;
+	const char *last;
+	int rc = gw_fs_walk(root, rel, &dfd, &last, err);
+	if (rc != 0)
+		return rc;
+	char *path = gw_path_join(root, rel);
+	int fd = gw_fs_openat_file(dfd, last, path, O_WRONLY, 0, err);
+	close(dfd);
+	if (fd < 0) {
+		free(path);
+		return fd;
+	}
+	struct stat st;
+	rc = 0;
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > size) {
+		if (ftruncate(fd, (off_t)size) == 0) {
+			rc = 1;
+		} else {
+			int e = errno;
+			rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot truncate %s: %s", path,
+			    strerror(e));
+		}
+	}
+	close(fd);
+	free(path);
+	return rc;
+}
+
 int
 gw_fs_mkdirs(const char *dir, gw_err *err)
 {
@@ -79,14 +283,11 @@ gw_fs_mkdirs(const char *dir, gw_err *err)
 int
 gw_fs_read_file(const char *path, gw_buf *out, gw_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		int e = errno;
-		return gw_err_set(err, -e, e == ENOENT ? GW_EXIT_NOINPUT : GW_EXIT_IOERR,
-		    "cannot read %s: %s", path, strerror(e));
-	}
+	int fd = gw_fs_open_file(path, O_RDONLY, 0, err);
+	if (fd < 0)
+		return fd;
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
 		gw_buf_reserve(out, (size_t)st.st_size);
 	for (;;) {
 		gw_buf_reserve(out, 65536);
@@ -164,7 +365,7 @@ gw_fs_write_temp(const char *path, const void *data, size_t n, bool sync, char *
 	    (unsigned long long)gw_clock_mono_ns());
 	if (len < 0 || (size_t)len >= tmpsz)
 		return gw_err_set(err, -ENAMETOOLONG, GW_EXIT_CANTCREAT, "path too long: %s", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd == -1) {
 		int e = errno;
 		return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ?
@@ -307,14 +508,7 @@ gw_fs_remove_stale_temps(const char *dir)
 int
 gw_fs_open_append(const char *path, gw_err *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		int e = errno;
-		return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ?
-		    GW_EXIT_CANTCREAT : gw_fs_class(e), "cannot open %s for appending: %s",
-		    path, strerror(e));
-	}
-	return fd;
+	return gw_fs_open_file(path, O_WRONLY | O_CREAT | O_APPEND, 0644, err);
 }
 
 /*
@@ -353,21 +547,39 @@ gw_fs_cut_torn_tail(int fd)
 }
 
 int
-gw_fs_append(const char *path, const void *data, size_t n, gw_err *err)
+gw_fs_repair_tail(const char *path, gw_err *err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		int e = errno;
-		return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ?
-		    GW_EXIT_CANTCREAT : gw_fs_class(e), "cannot open %s for appending: %s",
-		    path, strerror(e));
-	}
+	int fd = gw_fs_open_file(path, O_RDWR, 0, err);
+	if (fd < 0)
+		return fd;
 	int rc = gw_fs_cut_torn_tail(fd);
 	if (rc != 0)
+		gw_err_set(err, rc, GW_EXIT_IOERR, "cannot repair the torn end of %s: %s", path,
+		    strerror(-rc));
+	close(fd);
+	return rc;
+}
+
+int
+gw_fs_append(const char *path, const void *data, size_t n, gw_err *err)
+{
+	int fd = gw_fs_open_file(path, O_RDWR | O_CREAT | O_APPEND, 0644, err);
+	if (fd < 0)
+		return fd;
+	int rc = gw_fs_cut_torn_tail(fd);
+	struct stat st;
+	if (rc == 0 && fstat(fd, &st) == -1)
+		rc = -errno;
+	if (rc != 0) {
 		rc = gw_err_set(err, rc, GW_EXIT_IOERR, "cannot repair the torn end of %s: %s", path,
 		    strerror(-rc));
-	else
+	} else {
 		rc = gw_fs_write_all(fd, data, n, path, err);
+		/* all or nothing: a short write (a full disk) must not leave
+		 * part of the records behind, whole lines included */
+		if (rc != 0 && ftruncate(fd, st.st_size) == -1)
+			gw_err_prefix(err, "%s keeps a partial record", path);
+	}
 	close(fd);
 	return rc;
 }
@@ -397,13 +609,12 @@ gw_fs_is_dir(const char *path)
 static int
 gw_lock_open_path(gw_lock *l, const char *dir, char *path, int op, gw_err *err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		int e = errno;
-		gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot open lock file %s: %s",
-		    path, strerror(e));
+	int fd = gw_fs_open_file(path, O_RDWR | O_CREAT, 0644, err);
+	if (fd < 0) {
+		if (err != NULL && err->exit_code != GW_EXIT_DATAERR)
+			err->exit_code = GW_EXIT_CANTCREAT;
 		free(path);
-		return -e;
+		return fd;
 	}
 	while (flock(fd, op) == -1) {
 		if (errno == EINTR)
@@ -461,6 +672,26 @@ gw_lock_acquire_file_wait(gw_lock *l, const char *path, uint64_t wait_ms,
 		gw_clock_sleep_ms(nap < wait_ms - waited ? nap : wait_ms - waited);
 		nap = nap * 2 > 10 ? 10 : nap * 2;
 	}
+}
+
+int
+gw_lock_try_file(gw_lock *l, const char *path, bool exclusive, gw_err *err)
+{
+	l->fd = -1;
+	return gw_lock_open_path(l, path, gw_xstrdup(path), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB,
+	    err);
+}
+
+int
+gw_lock_convert(gw_lock *l, bool exclusive)
+{
+	if (l->fd < 0)
+		return -EBADF;
+	while (flock(l->fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == -1) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
 }
 
 int

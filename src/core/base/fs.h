@@ -14,12 +14,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/base/buf.h"
 #include "core/base/err.h"
 
 /* Creates dir and its parents (mode 0755).  0 or -errno with err set. */
 int gw_fs_mkdirs(const char *dir, gw_err *err);
+
+/*
+ * Every state file is opened through gw_fs_open_file: O_NOFOLLOW (a
+ * symbolic link is refused, never followed), O_NONBLOCK while opening (a
+ * FIFO never hangs the caller) and anything that is not a regular file is
+ * refused with "refusing <path>: it is a FIFO, not a regular file" (exit
+ * class 65, -ELOOP for a link, -EINVAL otherwise).  Returns the fd, which
+ * the caller closes, or -errno with err set (-ENOENT: missing, class 66).
+ */
+int gw_fs_open_file(const char *path, int flags, mode_t mode, gw_err *err);
+
+/* Creates the directories of rel below root (root itself as gw_fs_mkdirs
+ * does; it may be a symlink the operator chose), refusing a component of
+ * rel that is a symlink or not a directory (class 65).  *created (may be
+ * NULL) is set when the last directory was made by this call.  0 or -errno
+ * with err set. */
+int gw_fs_mkdirs_under(const char *root, const char *rel, bool *created, gw_err *err);
+
+/* Cuts the regular file rel below root to size bytes when it is longer,
+ * walking rel with openat(O_NOFOLLOW) so no link is followed.  1 when cut,
+ * 0 when not (already that short), -errno with err set (-ENOENT: missing). */
+int gw_fs_truncate_under(const char *root, const char *rel, uint64_t size, gw_err *err);
 
 /* Reads the whole file into out (appending).  0, or -errno with err set
  * (-ENOENT: missing, exit class 66; others 74). */
@@ -59,10 +82,16 @@ int gw_fs_open_append(const char *path, gw_err *err);
 /* Writes all n bytes with a single write(2) when possible (looping only on
  * short writes).  0 or -errno with err set. */
 int gw_fs_write_all(int fd, const void *data, size_t n, const char *path, gw_err *err);
-/* Appends records (which must end in '\n') to path in one write.  The
+/* Appends records (which must end in '\n') to path in one write, all or
+ * nothing: a failed or short write (a full disk) is cut back off.  The
  * caller holds the lock every writer of path holds; a partial last line a
  * killed writer left (no '\n') is cut off first. */
 int gw_fs_append(const char *path, const void *data, size_t n, gw_err *err);
+
+/* Cuts a partial last line (no '\n') a killed appender left, as
+ * gw_fs_append does before it writes.  The caller holds the lock every
+ * writer of path holds.  0 or -errno with err set (-ENOENT: missing). */
+int gw_fs_repair_tail(const char *path, gw_err *err);
 
 /* An eventfd that wakes a poll loop.  signal adds one (a saturated
  * counter is already readable, so a failed write is no loss); drain reads
@@ -95,6 +124,13 @@ int gw_lock_acquire_file_wait(gw_lock *l, const char *path, uint64_t wait_ms,
     const atomic_bool *cancel, gw_err *err);
 /* Like gw_lock_acquire but returns -EWOULDBLOCK at once if it is held. */
 int gw_lock_try(gw_lock *l, const char *dir, gw_err *err);
+/* Opens path (created 0644) and takes an exclusive (else shared) flock
+ * without waiting: 0, -EWOULDBLOCK when a conflicting lock is held, or
+ * another -errno with err set. */
+int gw_lock_try_file(gw_lock *l, const char *path, bool exclusive, gw_err *err);
+/* Converts a held lock to exclusive (else shared) without waiting: 0 or
+ * -EWOULDBLOCK when another holder prevents it. */
+int gw_lock_convert(gw_lock *l, bool exclusive);
 /* Releases the lock (no-op when not held). */
 void gw_lock_release(gw_lock *l);
 

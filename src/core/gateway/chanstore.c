@@ -59,23 +59,18 @@ gw_chanstore_dir(const char *root, const char *transport, const char *channel)
 }
 
 int
-gw_chanstore_open(const char *dir, const char *transport, const char *channel,
-    gw_fs_batch *batch, gw_err *err)
+gw_chanstore_open(const char *state_dir, const char *rel, const char *transport,
+    const char *channel, gw_fs_batch *batch, gw_err *err)
 {
-	/* One mkdir in the common cases: the directory exists (a later cycle)
-	 * or only it is missing.  A fresh directory has no schema and no temps
-	 * to look for, which saves two opens per new actor. */
-	int rc = 0;
-	bool fresh = mkdir(dir, 0755) == 0;
-	if (!fresh && errno == ENOENT) {
-		if ((rc = gw_fs_mkdirs(dir, err)) != 0)
-			return rc;
-		fresh = true;
-	} else if (!fresh && errno != EEXIST) {
-		int e = errno;
-		return gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot create directory %s: %s", dir,
-		    strerror(e));
-	}
+	/* Each component is opened without following links (a symlinked
+	 * actor directory would send the appends out of the state directory).
+	 * A fresh directory has no schema and no temps to look for, which
+	 * saves two opens per new actor. */
+	bool fresh;
+	int rc = gw_fs_mkdirs_under(state_dir, rel, &fresh, err);
+	if (rc != 0)
+		return rc;
+	char *dir = gw_path_join(state_dir, rel);
 	char *schema = gw_path_join(dir, "schema.json");
 	gw_buf text = GW_BUF_INIT;
 	if (fresh) {
@@ -109,6 +104,7 @@ gw_chanstore_open(const char *dir, const char *transport, const char *channel,
 	}
 	gw_buf_free(&text);
 	free(schema);
+	free(dir);
 	return rc;
 }
 
@@ -117,9 +113,13 @@ static void
 gw_count_lines(const char *path, uint64_t *valid, uint64_t *invalid, uint64_t now,
     uint64_t *active, uint64_t *expired)
 {
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
+	int fd = gw_fs_open_file(path, O_RDONLY, 0, NULL);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;

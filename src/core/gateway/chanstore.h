@@ -21,12 +21,13 @@
 void gw_chanstore_sanitize(const char *name, gw_buf *out);
 /* Returns malloc'ed <root>/<sanitize(transport)>/<sanitize(channel)>; caller frees. */
 char *gw_chanstore_dir(const char *root, const char *transport, const char *channel);
-/* Creates the channel directory and its schema.json if missing (through
- * batch when it is not NULL, else with its own atomic write); an existing
+/* Creates the channel directory state_dir/rel (a component of rel that is
+ * a symlink is refused, 65) and its schema.json if missing (through batch
+ * when it is not NULL, else with its own atomic write); an existing
  * schema.json must have schema_version 1 (else -EINVAL, 65).  The caller
  * holds the state lock, so temp files a killed writer left are removed. */
-int gw_chanstore_open(const char *dir, const char *transport, const char *channel,
-    gw_fs_batch *batch, gw_err *err);
+int gw_chanstore_open(const char *state_dir, const char *rel, const char *transport,
+    const char *channel, gw_fs_batch *batch, gw_err *err);
 
 typedef struct gw_chanstore_report {
 	char transport[256];

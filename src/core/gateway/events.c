@@ -289,13 +289,10 @@ gw_sum_raw(void *ctx, const char *line, size_t n)
 static int
 gw_events_open(const char *path, gw_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd != -1)
-		return fd;
-	int e = errno;
-	if (e == ENOENT)
-		return -ENOENT;
-	return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s: %s", path, strerror(e));
+	int fd = gw_fs_open_file(path, O_RDONLY, 0, err);
+	if (fd == -ENOENT)
+		gw_err_clear(err);
+	return fd;
 }
 
 int

@@ -46,12 +46,15 @@ gw_journal_free(gw_journal *j)
 
 /* Size of the file through its last '\n' (0 when missing or none). */
 static int
-gw_journal_clean_size(const char *path, uint64_t *out)
+gw_journal_clean_size(const char *path, uint64_t *out, gw_err *err)
 {
 	*out = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return errno == ENOENT ? 0 : -errno;
+	int fd = gw_fs_open_file(path, O_RDONLY, 0, err);
+	if (fd < 0) {
+		if (fd == -ENOENT)
+			gw_err_clear(err);
+		return fd == -ENOENT ? 0 : fd;
+	}
 	struct stat st;
 	if (fstat(fd, &st) == -1) {
 		int e = errno;
@@ -99,10 +102,10 @@ gw_journal_add(gw_journal *j, const char *relpath, gw_err *err)
 		    relpath);
 	char *path = gw_path_join(j->dir, relpath);
 	uint64_t size;
-	int rc = gw_journal_clean_size(path, &size);
-	if (rc != 0)
+	int rc = gw_journal_clean_size(path, &size, err);
+	if (rc == -EIO)
 		gw_err_set(err, rc, GW_EXIT_IOERR, "cannot read %s: %s", path, strerror(-rc));
-	else
+	else if (rc == 0)
 		gw_buf_printf(&j->text, "%" PRIu64 " %s\n", size, relpath);
 	free(path);
 	return rc;
@@ -165,15 +168,20 @@ gw_journal_recover(const char *state_dir, uint64_t committed_stamp, unsigned *ro
 			if (end == NULL)
 				break; /* a journal is written atomically; ignore a partial tail */
 			char *r = gw_xstrndup(rel, (size_t)(end - rel));
-			if (gw_journal_path_ok(r)) {
-				char *target = gw_path_join(state_dir, r);
-				struct stat st;
-				if (stat(target, &st) == 0 && (uint64_t)st.st_size > size &&
-				    truncate(target, (off_t)size) == 0)
-					(*rolled_back)++;
-				free(target);
-			}
+			/* never through a link: a listed file or directory
+			 * replaced by a symlink would cut its target */
+			gw_err cut;
+			gw_err_clear(&cut);
+			int t = gw_journal_path_ok(r) ? gw_fs_truncate_under(state_dir, r, size, &cut) : 0;
 			free(r);
+			if (t == 1) {
+				(*rolled_back)++;
+			} else if (t < 0 && t != -ENOENT) {
+				if (err != NULL)
+					*err = cut;
+				rc = t;
+				goto out;
+			}
 		}
 	}
 	unlink(path);

@@ -258,7 +258,8 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 	for (size_t i = 0; i < nactors && rc == 0; i++) {
 		gw_actor *a = &actors[i];
 		const char *dir = a->dir;
-		rc = gw_chanstore_open(dir, "gateway", a->name, batch, err);
+		rc = gw_chanstore_open(o->state_dir, dir + state_prefix, "gateway", a->name, batch,
+		    err);
 		const gw_buf *bufs[2] = { &a->log, &a->ctx };
 		for (size_t k = 0; k < 2 && rc == 0; k++) {
 			if (bufs[k]->len == 0)
@@ -435,6 +436,8 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 			rc = gw_state_save(st, err);
 		if (rc == 0)
 			gw_journal_commit(o->state_dir);
+		else /* (a full disk) undo this cycle's appends now, not at the next run */
+			gw_journal_recover(o->state_dir, 0, &rolled_back, NULL);
 		if (rc == 0) {
 			gw_buf line = GW_BUF_INIT;
 			gw_cycle_report_json(r, &line);

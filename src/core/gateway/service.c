@@ -7,12 +7,15 @@
 #include "core/base/clock.h"
 #include "core/gateway/events.h"
 #include "core/base/fs.h"
+#include "core/base/json.h"
 #include "core/base/str.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void
 gw_service_report_from_state(gw_service_report *r, const gw_state *st)
@@ -27,23 +30,108 @@ gw_service_report_from_state(gw_service_report *r, const gw_state *st)
 
 typedef enum { GW_OP_START, GW_OP_STOP, GW_OP_FAILED } gw_service_op;
 
+/* Joins a run (the state lock is held): a shared lock on .run.lock, and,
+ * when no other run holds it while the marker of an earlier run is there,
+ * the "unclean_shutdown" event.  0 or -errno with err set (run released). */
 static int
-gw_service_transition(const char *dir, gw_service_op op, const char *text,
+gw_service_run_join(const char *dir, gw_lock *run, const gw_service_block *s, uint64_t now,
+    gw_err *err)
+{
+	char *lockpath = gw_path_join(dir, GW_SERVICE_RUN_LOCK);
+	char *marker = gw_path_join(dir, GW_SERVICE_RUN_MARKER);
+	gw_err tmp;
+	gw_err_clear(&tmp);
+	int rc = gw_lock_try_file(run, lockpath, true, &tmp);
+	bool alone = rc == 0;
+	if (rc == 0)
+		rc = gw_lock_convert(run, false) == 0 ? 0 :
+		    gw_err_set(err, -EIO, GW_EXIT_IOERR, "cannot share the lock %s", lockpath);
+	else if (rc == -EWOULDBLOCK)
+		rc = gw_lock_try_file(run, lockpath, false, err);
+	else if (err != NULL)
+		*err = tmp;
+	if (rc == 0 && alone) {
+		gw_buf text = GW_BUF_INIT;
+		int mr = gw_fs_read_file(marker, &text, NULL);
+		if (mr == 0) {
+			cJSON *m = cJSON_ParseWithLength(gw_buf_cstr(&text), text.len);
+			uint64_t pid = 0, started = 0;
+			gw_json_as_u64(cJSON_GetObjectItemCaseSensitive(m, "pid"), &pid);
+			gw_json_as_u64(cJSON_GetObjectItemCaseSensitive(m, "started_unix_ms"), &started);
+			cJSON_Delete(m);
+			gw_buf why = GW_BUF_INIT;
+			gw_buf_printf(&why, "the previous run (pid %llu, started_unix_ms %llu) ended without a clean stop",
+			    (unsigned long long)pid, (unsigned long long)started);
+			rc = gw_events_append_lifecycle(dir, now, GW_TRANSITION_UNCLEAN, "stopped",
+			    gw_buf_cstr(&why), s->startup_attempts, err);
+			gw_buf_free(&why);
+		}
+		gw_buf_free(&text);
+	}
+	if (rc != 0)
+		gw_lock_release(run);
+	free(lockpath);
+	free(marker);
+	return rc;
+}
+
+/* Marks the run open (after its start was recorded). */
+static int
+gw_service_run_mark(const char *dir, uint64_t now, gw_err *err)
+{
+	char *marker = gw_path_join(dir, GW_SERVICE_RUN_MARKER);
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_printf(&b, "{\"pid\":%ld,\"started_unix_ms\":%llu}\n", (long)getpid(),
+	    (unsigned long long)now);
+	int rc = gw_fs_write_atomic(marker, b.data, b.len, err);
+	gw_buf_free(&b);
+	free(marker);
+	return rc;
+}
+
+/* Leaves a run: the last one out (its shared lock converts to exclusive)
+ * removes the marker when its stop was recorded; run is released. */
+static void
+gw_service_run_leave(const char *dir, gw_lock *run, bool recorded)
+{
+	if (run->fd < 0)
+		return;
+	if (recorded && gw_lock_convert(run, true) == 0) {
+		char *marker = gw_path_join(dir, GW_SERVICE_RUN_MARKER);
+		unlink(marker);
+		free(marker);
+	}
+	gw_lock_release(run);
+}
+
+static int
+gw_service_transition(const char *dir, gw_service_op op, const char *text, gw_lock *run,
     gw_service_report *out, gw_err *err)
 {
 	gw_lock lock;
 	int rc = gw_lock_acquire(&lock, dir, err);
-	if (rc != 0)
+	if (rc != 0) {
+		if (run != NULL && op != GW_OP_START)
+			gw_service_run_leave(dir, run, false);
 		return rc;
+	}
 	gw_state *st;
 	rc = gw_state_load(dir, GW_STATE_WRITE, &st, err);
 	if (rc != 0) {
+		if (run != NULL && op != GW_OP_START)
+			gw_service_run_leave(dir, run, false);
 		gw_lock_release(&lock);
 		return rc;
 	}
 	uint64_t now = gw_clock_unix_ms();
 	gw_state_normalize_service(st, now);
 	gw_service_block *s = &st->service;
+	if (run != NULL && op == GW_OP_START &&
+	    (rc = gw_service_run_join(dir, run, s, now, err)) != 0) {
+		gw_state_free(st);
+		gw_lock_release(&lock);
+		return rc;
+	}
 	const char *transition, *reason = "";
 	char trimmed[sizeof(s->last_stop_reason)];
 	switch (op) {
@@ -79,6 +167,14 @@ gw_service_transition(const char *dir, gw_service_op op, const char *text,
 	if (rc == 0)
 		rc = gw_events_append_lifecycle(dir, now, transition, s->stopped ? "stopped" : "running",
 		    reason, s->startup_attempts, err);
+	if (run != NULL && op == GW_OP_START) {
+		if (rc == 0)
+			rc = gw_service_run_mark(dir, now, err);
+		if (rc != 0)
+			gw_lock_release(run);
+	} else if (run != NULL) {
+		gw_service_run_leave(dir, run, rc == 0);
+	}
 	if (rc == 0 && out != NULL)
 		gw_service_report_from_state(out, st);
 	gw_state_free(st);
@@ -89,19 +185,40 @@ gw_service_transition(const char *dir, gw_service_op op, const char *text,
 int
 gw_service_start(const char *dir, gw_service_report *out, gw_err *err)
 {
-	return gw_service_transition(dir, GW_OP_START, NULL, out, err);
+	return gw_service_transition(dir, GW_OP_START, NULL, NULL, out, err);
+}
+
+int
+gw_service_run_start(const char *dir, gw_lock *run, gw_service_report *out, gw_err *err)
+{
+	run->fd = -1;
+	return gw_service_transition(dir, GW_OP_START, NULL, run, out, err);
+}
+
+int
+gw_service_run_stop(const char *dir, gw_lock *run, const char *reason, gw_service_report *out,
+    gw_err *err)
+{
+	return gw_service_transition(dir, GW_OP_STOP, reason, run, out, err);
+}
+
+int
+gw_service_run_failed(const char *dir, gw_lock *run, const char *error,
+    gw_service_report *out, gw_err *err)
+{
+	return gw_service_transition(dir, GW_OP_FAILED, error, run, out, err);
 }
 
 int
 gw_service_stop(const char *dir, const char *reason, gw_service_report *out, gw_err *err)
 {
-	return gw_service_transition(dir, GW_OP_STOP, reason, out, err);
+	return gw_service_transition(dir, GW_OP_STOP, reason, NULL, out, err);
 }
 
 int
 gw_service_startup_failed(const char *dir, const char *error, gw_service_report *out, gw_err *err)
 {
-	return gw_service_transition(dir, GW_OP_FAILED, error, out, err);
+	return gw_service_transition(dir, GW_OP_FAILED, error, NULL, out, err);
 }
 
 int

@@ -14,6 +14,7 @@
 
 #include "core/base/buf.h"
 #include "core/base/err.h"
+#include "core/base/fs.h"
 #include "core/gateway/guardrail.h"
 #include "core/gateway/health.h"
 #include "core/gateway/state.h"
@@ -38,6 +39,28 @@ int gw_service_status(const char *dir, gw_service_report *out, gw_err *err);
  * last_startup_error = error, reason "startup_failed". */
 int gw_service_startup_failed(const char *dir, const char *error, gw_service_report *out,
     gw_err *err);
+
+/*
+ * A run: a server (foreground or inside the console) serving the state
+ * directory from its start to its stop.  gw_service_run_start is
+ * gw_service_start that also takes a shared flock on <dir>/.run.lock for
+ * the run's life (run, owned by the caller until run_stop or run_failed
+ * releases it) and leaves the marker <dir>/.run (pid, start time) while
+ * any run is open.  A start that finds the marker while no run holds the
+ * lock knows the previous run ended without a clean stop (kill -9, a
+ * crash, power loss) and first records an "unclean_shutdown" lifecycle
+ * event.  The run that stops last removes the marker.
+ */
+#define GW_SERVICE_RUN_MARKER ".run"
+#define GW_SERVICE_RUN_LOCK ".run.lock"
+#define GW_TRANSITION_UNCLEAN "unclean_shutdown"
+int gw_service_run_start(const char *dir, gw_lock *run, gw_service_report *out, gw_err *err);
+/* gw_service_stop for a run; releases run. */
+int gw_service_run_stop(const char *dir, gw_lock *run, const char *reason, gw_service_report *out,
+    gw_err *err);
+/* gw_service_startup_failed for a run; releases run. */
+int gw_service_run_failed(const char *dir, gw_lock *run, const char *error,
+    gw_service_report *out, gw_err *err);
 
 /* Fills a report from a loaded state (no I/O). */
 void gw_service_report_from_state(gw_service_report *r, const gw_state *st);

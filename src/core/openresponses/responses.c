@@ -1303,9 +1303,11 @@ gw_resp_builder_finish(gw_resp_builder *b, const gw_resp_usage *u, const char *i
 void
 gw_resp_builder_fail(gw_resp_builder *b, const char *code, const char *message)
 {
-	if (b->done)
+	if (b->ended)
 		return;
-	gw_resp_close_all(b, "incomplete");
+	if (!b->done)
+		gw_resp_close_all(b, "incomplete");
+	b->completed_at = 0;
 	b->status = "failed";
 	snprintf(b->err_code, sizeof(b->err_code), "%s", code);
 	snprintf(b->err_message, sizeof(b->err_message), "%s", message);

@@ -128,7 +128,8 @@ void gw_resp_builder_tool_args(gw_resp_builder *b, size_t index, const char *s, 
 void gw_resp_builder_finish(gw_resp_builder *b, const gw_resp_usage *u,
     const char *incomplete_reason);
 /* Closes open items as incomplete and settles the status "failed" with the
- * error (code, message). */
+ * error (code, message).  A finished response whose terminal event was not
+ * sent yet may still be failed (its store failed). */
 void gw_resp_builder_fail(gw_resp_builder *b, const char *code, const char *message);
 /* Emits the terminal event: response.completed, response.incomplete or
  * response.failed (once; a no-op before finish or fail). */

@@ -44,7 +44,9 @@ gw_respstore_path(const char *state_dir, const char *id, const char *suffix)
 static int
 gw_respstore_create(const char *path, gw_err *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* a fresh file, never through a link a stale temp name could be */
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		int e = errno;
 		return gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot create %s: %s", path,
@@ -73,15 +75,10 @@ gw_respstore_save(const char *state_dir, const char *id, const char *session_key
 	gw_buf_putc(&b, '\n');
 	char *tmp = gw_respstore_path(state_dir, id, ".json.tmp");
 	char *path = gw_respstore_path(state_dir, id, ".json");
-	int fd = gw_respstore_create(tmp, err);
-	if (fd == -ENOENT) {
-		char *dir = gw_path_join(state_dir, GW_RESPSTORE_DIR);
-		gw_err_clear(err);
-		fd = gw_fs_mkdirs(dir, err);
-		free(dir);
-		if (fd == 0)
-			fd = gw_respstore_create(tmp, err);
-	}
+	/* (re)made and checked each time: a link in its place is refused */
+	int fd = gw_fs_mkdirs_under(state_dir, GW_RESPSTORE_DIR, NULL, err);
+	if (fd == 0)
+		fd = gw_respstore_create(tmp, err);
 	int rc = fd < 0 ? fd : 0;
 	if (fd >= 0) {
 		rc = gw_fs_write_all(fd, b.data, b.len, tmp, err);

@@ -181,7 +181,7 @@ gw_session_open(const char *state_dir, const char *key, size_t max_items, size_t
 {
 	*out = NULL;
 	char *dir = gw_path_join(state_dir, "openresponses/sessions");
-	int rc = gw_fs_mkdirs(dir, err);
+	int rc = gw_fs_mkdirs_under(state_dir, "openresponses/sessions", NULL, err);
 	if (rc != 0) {
 		free(dir);
 		return rc;
@@ -204,7 +204,10 @@ gw_session_open(const char *state_dir, const char *key, size_t max_items, size_t
 	free(lockpath);
 	gw_buf text = GW_BUF_INIT;
 	if (rc == 0) {
-		rc = gw_fs_read_file(s->path, &text, err);
+		/* a torn last line a killed writer left is cut, as the event log's is */
+		rc = gw_fs_repair_tail(s->path, err);
+		if (rc == 0 || rc == -ENOENT)
+			rc = gw_fs_read_file(s->path, &text, err);
 		if (rc == -ENOENT) {
 			gw_err_clear(err);
 			rc = 0;
