@@ -10,11 +10,17 @@
  * or on a session lock: an upstream call goes to the loop's engine, work
  * that may wait for a session lock to the worker pool, with the
  * connection suspended (see api.c).  The connection caps are counted here
- * across all daemons.  Refusals (401, 404, 405, 413) are
+ * across all daemons.  Refusals (401, 404, 405, 413, 431) are
  * decided on the first, headers-only call: a request with a body is
  * refused there and then, so the body is never read; one without a body is
  * answered on the next call, which keeps keep-alive connections open (MHD
- * 0.9.75 closes them when the first call queues).
+ * 0.9.75 closes them when the first call queues).  A route that takes no
+ * body refuses one that announces a body (413) and too many query
+ * parameters are refused (431), both with the connection closed.  Each
+ * loop also watches its connections itself (srv_conn): a peer's hang-up
+ * and a request that does not arrive whole within the idle timeout end
+ * the connection; and when accept() runs out of descriptors the loop keeps
+ * running MHD until it accepts again (srv_loop_accept_wait).
  * A chunked body that outgrows the limit is drained without being stored
  * and refused with 413 when it ends (MHD cannot queue a reply mid-upload).
  * This module must never print to the terminal when embedded: every line
@@ -40,9 +46,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
