@@ -10,11 +10,17 @@
  * or on a session lock: an upstream call goes to the loop's engine, work
  * that may wait for a session lock to the worker pool, with the
  * connection suspended (see api.c).  The connection caps are counted here
- * across all daemons.  Refusals (401, 404, 405, 413) are
+ * across all daemons.  Refusals (401, 404, 405, 413, 431) are
  * decided on the first, headers-only call: a request with a body is
  * refused there and then, so the body is never read; one without a body is
  * answered on the next call, which keeps keep-alive connections open (MHD
- * 0.9.75 closes them when the first call queues).
+ * 0.9.75 closes them when the first call queues).  A route that takes no
+ * body refuses one that announces a body (413) and too many query
+ * parameters are refused (431), both with the connection closed.  Each
+ * loop also watches its connections itself (srv_conn): a peer's hang-up
+ * and a request that does not arrive whole within the idle timeout end
+ * the connection; and when accept() runs out of descriptors the loop keeps
+ * running MHD until it accepts again (srv_loop_accept_wait).
  * A chunked body that outgrows the limit is drained without being stored
  * and refused with 413 when it ends (MHD cannot queue a reply mid-upload).
  * This module must never print to the terminal when embedded: every line
@@ -43,6 +49,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,6 +58,15 @@ extern const char srv_webchat_html[];
 extern const size_t srv_webchat_html_len;
 
 #define SRV_SHUTDOWN_WAIT_MS 5000
+/* how often a loop retries accept() after it failed (descriptors ran out) */
+#define SRV_ACCEPT_RETRY_MS 100
+/* descriptors the server needs besides two per connection (srv_fd_check) */
+#define SRV_FD_BASE 32
+#define SRV_FD_PER_LOOP 8
+/* query parameters a request may carry (more: 431, see srv_uri_log) */
+#define SRV_MAX_QUERY_PARAMS 64
+/* how often a loop checks its connections' request deadline */
+#define SRV_SWEEP_MS 250
 #define SRV_STOP_REASON "openresponses_server_shutdown"
 /* how much of an oversized chunked body is drained before hanging up */
 #define SRV_DRAIN_MAX(limit) ((limit) * 4 > (8u << 20) ? (limit) * 4 : (8u << 20))
@@ -285,8 +302,18 @@ srv_refusal(srv_server *s, srv_req *r, unsigned status, gw_resp_error *e)
 		    r->method, r->path);
 		break;
 	case 413:
+		if (r->route != SRV_ROUTE_RESPONSES) {
+			gw_resp_error_set(e, 413, "body_not_allowed", NULL, "%s %s takes no request body",
+			    r->method, r->path);
+			break;
+		}
 		gw_resp_error_set(e, 413, "input_too_large", NULL,
 		    "request body exceeds max size of %llu bytes", (unsigned long long)s->body_limit);
+		break;
+	case 431:
+		gw_resp_error_set(e, 431, "too_many_query_parameters", NULL,
+		    "the request has %u query parameters; at most %d are accepted", r->query_params,
+		    SRV_MAX_QUERY_PARAMS);
 		break;
 	default:
 		gw_resp_error_set(e, 404, "not_found", NULL, "no route for %s %s", r->method, r->path);
@@ -464,10 +491,15 @@ srv_first_call(struct MHD_Connection *c, srv_req *r)
 		refusal = 401;
 	else if (r->route == SRV_ROUTE_RESPONSES && has_len && clen > s->body_limit)
 		refusal = 413;
+	else if (r->route != SRV_ROUTE_RESPONSES && body)
+		refusal = 413; /* a route that takes no body: never wait for one */
+	else if (r->query_params > 0)
+		refusal = 431;
 	if (refusal == 0)
 		return MHD_YES;
-	if (body)
-		return srv_refuse(c, r, refusal); /* now: the body is never read */
+	if (body || refusal == 431)
+		return srv_refuse(c, r, refusal); /* now: the body is never read, and the
+						    * connection closes after the answer */
 	r->deferred = refusal;
 	return MHD_YES;
 }
@@ -513,6 +545,49 @@ srv_dispatch(struct MHD_Connection *c, srv_req *r)
 	}
 }
 
+static srv_req *
+srv_req_new(srv_server *s)
+{
+	srv_req *r = gw_xcalloc(1, sizeof(*r));
+	r->srv = s;
+	r->start_ns = gw_clock_mono_ns();
+	return r;
+}
+
+/* MHD's URI callback, called with the raw request line's target before
+ * MHD parses the query.  MHD 0.9.75 stores every query parameter in the
+ * connection's memory pool and, when the pool runs out, logs a 431 but
+ * neither sends it nor closes (its error state is overwritten), so the
+ * socket lingers until the idle timeout.  Over SRV_MAX_QUERY_PARAMS the
+ * query is cut here, in MHD's own (writable) copy of the line, so MHD
+ * parses none of it, and the request is answered 431 on its first call. */
+static void *
+srv_uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)c;
+	char *q = strchr(uri, '?');
+	if (q == NULL)
+		return NULL;
+	unsigned n = 1;
+	for (const char *p = q + 1; *p != '\0'; p++)
+		n += *p == '&';
+	if (n <= SRV_MAX_QUERY_PARAMS)
+		return NULL;
+	q[1] = '\0';
+	srv_req *r = srv_req_new(cls);
+	r->query_params = n;
+	return r;
+}
+
+/* The connection's watch record (srv_conn_notify), or NULL. */
+static srv_conn *
+srv_conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result
 srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -520,10 +595,13 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	(void)version;
 	srv_server *s = cls;
 	srv_req *r = *con_cls;
-	if (r == NULL) {
-		r = gw_xcalloc(1, sizeof(*r));
-		r->srv = s;
-		r->start_ns = gw_clock_mono_ns();
+	if (r == NULL || !r->begun) {
+		if (r == NULL)
+			r = srv_req_new(s);
+		r->begun = true;
+		srv_conn *sc = srv_conn_of(c);
+		if (sc != NULL)
+			sc->in_request = true; /* whole headers: the deadline is met */
 		snprintf(r->method, sizeof(r->method), "%s", method);
 		snprintf(r->path, sizeof(r->path), "%s", url);
 		if (strlen(url) >= sizeof(r->path))
@@ -572,33 +650,63 @@ static void
 srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
-	(void)c;
 	(void)toe;
 	srv_server *s = cls;
 	srv_req *r = *con_cls;
+	srv_conn *sc = srv_conn_of(c);
+	if (sc != NULL) {
+		sc->in_request = false; /* waits for the next request from now */
+		sc->since_ms = gw_clock_mono_ms();
+	}
 	if (r == NULL)
 		return;
 	*con_cls = NULL;
 	srv_api_request_done(r);
 	uint64_t us = (gw_clock_mono_ns() - r->start_ns) / 1000;
-	srv_metrics_request(&s->metrics, r->route, r->method, r->path, r->status ? r->status : 499,
-	    us, r->bytes_in, r->bytes_out);
-	srv_reqlog_request(&s->cfg, r->method, r->path, r->status ? r->status : 499, us, r->resp_id);
+	if (r->begun) { /* else MHD ended it before its headers were whole */
+		srv_metrics_request(&s->metrics, r->route, r->method, r->path,
+		    r->status ? r->status : 499, us, r->bytes_in, r->bytes_out);
+		srv_reqlog_request(&s->cfg, r->method, r->path, r->status ? r->status : 499, us,
+		    r->resp_id);
+	}
 	srv_notify(s);
 	gw_buf_free(&r->body);
 	gw_buf_free(&r->result);
 	free(r);
 }
 
+static _Thread_local srv_loop *srv_loop_self;
+
+/* MHD's lines.  A failed accept() (out of descriptors) is only visible
+ * here: the loop that logged it (this thread's) notes it, and such lines
+ * are logged at most once a second per loop, with a count of the rest. */
 static void
 srv_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	srv_server *s = cls;
 	char line[1024];
 	vsnprintf(line, sizeof(line), fmt, ap);
 	size_t n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
-	srv_log(cls, "libmicrohttpd: %s", line);
+	srv_loop *l = srv_loop_self;
+	if (l != NULL && l->srv == s && (strstr(line, "accept") != NULL ||
+	    strstr(line, "resource limit") != NULL)) {
+		l->accept_failed = true;
+		uint64_t now = gw_clock_mono_ms();
+		if (l->accept_log_ms != 0 && now - l->accept_log_ms < 1000) {
+			l->accept_log_dropped++;
+			return;
+		}
+		l->accept_log_ms = now;
+		if (l->accept_log_dropped > 0) {
+			srv_log(s, "libmicrohttpd: %s (and %u such lines in the last second)", line,
+			    l->accept_log_dropped);
+			l->accept_log_dropped = 0;
+			return;
+		}
+	}
+	srv_log(s, "libmicrohttpd: %s", line);
 }
 
 /* ---- connection caps ---------------------------------------------------------- */
@@ -642,6 +750,8 @@ srv_accept(void *cls, const struct sockaddr *sa, socklen_t len)
 {
 	(void)len;
 	srv_server *s = cls;
+	if (srv_loop_self != NULL)
+		srv_loop_self->accept_stalled = false; /* accept() works again */
 	char addr[INET6_ADDRSTRLEN];
 	srv_addr_text(sa, addr);
 	pthread_mutex_lock(&s->conn_lock);
@@ -675,14 +785,96 @@ srv_accept(void *cls, const struct sockaddr *sa, socklen_t len)
 	return why == NULL ? MHD_YES : MHD_NO;
 }
 
+/* Starts watching a new connection of this thread's loop (see srv_conn):
+ * its socket joins the loop's set for the peer's hang-up, once. */
+static srv_conn *
+srv_conn_watch(struct MHD_Connection *c)
+{
+	srv_loop *l = srv_loop_self;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (l == NULL || ci == NULL)
+		return NULL;
+	srv_conn *sc = gw_xcalloc(1, sizeof(*sc));
+	sc->loop = l;
+	sc->c = c;
+	sc->fd = ci->connect_fd;
+	sc->since_ms = gw_clock_mono_ms();
+	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLONESHOT, .data.ptr = sc };
+	epoll_ctl(l->epfd, EPOLL_CTL_ADD, sc->fd, &ev);
+	sc->next = l->conns;
+	if (l->conns != NULL)
+		l->conns->prev = sc;
+	l->conns = sc;
+	return sc;
+}
+
+static void
+srv_conn_unwatch(srv_conn *sc)
+{
+	srv_loop *l = sc->loop;
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, sc->fd, NULL);
+	if (sc->prev != NULL)
+		sc->prev->next = sc->next;
+	else
+		l->conns = sc->next;
+	if (sc->next != NULL)
+		sc->next->prev = sc->prev;
+	free(sc);
+}
+
+/* Ends a connection MHD would keep: shut down, its socket reports a
+ * hang-up to MHD's set, and MHD closes it on its next run. */
+static void
+srv_conn_drop(srv_conn *sc)
+{
+	shutdown(sc->fd, SHUT_RDWR);
+}
+
+/* The peer of sc hung up: a connection that waits for a request whose
+ * bytes MHD has all read can never get one, so it ends now; one that is
+ * serving a request is left to it (a half-closed client still gets its
+ * answer). */
+static void
+srv_conn_hangup(srv_conn *sc)
+{
+	int unread = 0;
+	if (!sc->in_request && ioctl(sc->fd, FIONREAD, &unread) == 0 && unread == 0)
+		srv_conn_drop(sc);
+}
+
+/* Every SRV_SWEEP_MS: ends connections that waited longer than the idle
+ * timeout for a whole request (slow headers), and those whose peer hung up
+ * once they have no request left to answer. */
+static void
+srv_loop_sweep(srv_loop *l, uint64_t now)
+{
+	uint64_t idle = l->srv->cfg.idle_timeout_ms;
+	for (srv_conn *sc = l->conns; sc != NULL; sc = sc->next) {
+		if (sc->in_request)
+			continue;
+		if (now - sc->since_ms >= idle)
+			srv_conn_drop(sc);
+		else if (sc->peer_gone)
+			srv_conn_hangup(sc);
+	}
+}
+
 static void
 srv_conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
     enum MHD_ConnectionNotificationCode code)
 {
-	(void)socket_ctx;
 	srv_server *s = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_ctx = srv_conn_watch(c);
+		return;
+	}
 	if (code != MHD_CONNECTION_NOTIFY_CLOSED)
 		return;
+	if (*socket_ctx != NULL) {
+		srv_conn_unwatch(*socket_ctx);
+		*socket_ctx = NULL;
+	}
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char addr[INET6_ADDRSTRLEN];
 	srv_addr_text(ci ? ci->client_addr : NULL, addr);
@@ -696,8 +888,6 @@ srv_conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
 }
 
 /* ---- event loops ---------------------------------------------------------------- */
-
-static _Thread_local srv_loop *srv_loop_self;
 
 srv_loop *
 srv_loop_current(void)
@@ -719,6 +909,39 @@ srv_loop_resume(srv_loop *l, struct MHD_Connection *c)
 		l->resumed++;
 	else
 		srv_loop_wake(l);
+}
+
+/* Puts MHD's epoll set into the loop's set (on) or takes it out. */
+static void
+srv_loop_mhd_watch(srv_loop *l, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)l->mhd_fd };
+	epoll_ctl(l->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, l->mhd_fd, &ev);
+	l->mhd_paused = !on;
+}
+
+/* Bounds the next wait while accept() fails for want of descriptors.
+ * MHD then takes the listen socket out of its set and puts it back only
+ * inside an MHD_run after one of its connections was cleaned up; with no
+ * connection left to wake the loop, an unbounded wait would never see a
+ * client again.  So until an accept succeeds (srv_accept) the loop runs
+ * MHD at least every SRV_ACCEPT_RETRY_MS.  A daemon that had no
+ * connection when accept() failed keeps the listen socket in its set (MHD
+ * busy-waits): its set is left out of the next wait, as nginx pauses
+ * accepting after EMFILE, so the loop does not spin. */
+static void
+srv_loop_accept_wait(srv_loop *l, int *timeout)
+{
+	if (l->accept_failed) {
+		l->accept_failed = false;
+		l->accept_stalled = true;
+		const union MHD_DaemonInfo *ci = MHD_get_daemon_info(l->daemon,
+		    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (ci != NULL && ci->num_connections == 0 && !l->mhd_paused)
+			srv_loop_mhd_watch(l, false);
+	}
+	if (l->accept_stalled && (*timeout < 0 || *timeout > SRV_ACCEPT_RETRY_MS))
+		*timeout = SRV_ACCEPT_RETRY_MS;
 }
 
 /* One thread: MHD's epoll set, the engine's and a wake eventfd in one
@@ -749,26 +972,53 @@ srv_loop_main(void *arg)
 		MHD_UNSIGNED_LONG_LONG mt;
 		if (MHD_get_timeout(l->daemon, &mt) == MHD_YES)
 			timeout = mt > 60000 ? 60000 : (int)mt;
+		srv_loop_accept_wait(l, &timeout);
 		if (l->engine != NULL) {
 			int et = gw_provider_engine_timeout(l->engine);
 			if (et >= 0 && (timeout < 0 || et < timeout))
 				timeout = et;
 		}
-		struct epoll_event ev[4];
-		int n = epoll_wait(l->epfd, ev, 4, timeout);
-		bool mhd = n <= 0, eng = n <= 0;
+		if (l->conns != NULL) {
+			uint64_t now = gw_clock_mono_ms();
+			if (now >= l->sweep_ms) {
+				srv_loop_sweep(l, now);
+				l->sweep_ms = now + SRV_SWEEP_MS;
+			}
+			int st = (int)(l->sweep_ms - now);
+			if (timeout < 0 || st < timeout)
+				timeout = st;
+		}
+		struct epoll_event ev[16];
+		int n = epoll_wait(l->epfd, ev, 16, timeout);
+		bool mhd = n <= 0, eng = n <= 0, hangups = false;
+		if (l->mhd_paused) {
+			srv_loop_mhd_watch(l, true);
+			mhd = true;
+		}
 		for (int i = 0; i < n; i++) {
-			if (ev[i].data.fd == l->wake_fd) {
+			if (ev[i].data.u64 == (uint64_t)l->wake_fd) {
 				gw_fs_eventfd_drain(l->wake_fd);
 				mhd = true; /* a resume from another thread */
-			} else if (l->engine && ev[i].data.fd == gw_provider_engine_fd(l->engine)) {
+			} else if (l->engine &&
+			    ev[i].data.u64 == (uint64_t)gw_provider_engine_fd(l->engine)) {
 				eng = true;
-			} else {
+			} else if (ev[i].data.u64 == (uint64_t)l->mhd_fd) {
 				mhd = true;
+			} else {
+				/* reported once (EPOLLONESHOT); acted on after MHD
+				 * has read what the peer sent before hanging up */
+				((srv_conn *)ev[i].data.ptr)->peer_gone = true;
+				hangups = true;
 			}
 		}
-		if (mhd)
+		if (mhd || hangups)
 			MHD_run(l->daemon);
+		if (hangups) {
+			for (srv_conn *sc = l->conns; sc != NULL; sc = sc->next)
+				if (sc->peer_gone)
+					srv_conn_hangup(sc);
+			MHD_run(l->daemon); /* close what was dropped */
+		}
 		if (l->engine != NULL && (eng || gw_provider_engine_timeout(l->engine) == 0)) {
 			unsigned before = l->resumed;
 			gw_provider_engine_step(l->engine);
@@ -790,9 +1040,12 @@ srv_loop_start(srv_loop *l)
 		return di != NULL && errno > 0 ? -errno : -EIO;
 	if (!gw_provider_offline(s->provider))
 		l->engine = gw_provider_engine_new(s->provider);
+	l->mhd_fd = di->epoll_fd;
+	/* these are told apart from srv_conn pointers by value: no pointer is
+	 * below the first page */
 	int fds[3] = { di->epoll_fd, l->wake_fd, l->engine ? gw_provider_engine_fd(l->engine) : -1 };
 	for (size_t i = 0; i < 3; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)fds[i] };
 		if (fds[i] >= 0 && epoll_ctl(l->epfd, EPOLL_CTL_ADD, fds[i], &ev) != 0)
 			return -errno;
 	}
@@ -1013,14 +1266,49 @@ srv_record_startup_failure(srv_server *s, bool foreground, const gw_err *err)
 		srv_say_report(s, foreground, &rep);
 }
 
+/* Raises the soft RLIMIT_NOFILE to the hard limit, then refuses (usage,
+ * nothing recorded) a connection cap whose descriptors do not fit under
+ * it: each connection may hold its socket and one more (a file, an
+ * upstream socket), and the server itself needs SRV_FD_BASE plus
+ * SRV_FD_PER_LOOP for each event loop.  The per-address cap is bounded by
+ * the total cap, so the total is what must fit. */
+static int
+srv_fd_check(const srv_config *cfg, unsigned nloops, gw_err *err)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur != RLIM_INFINITY && (rl.rlim_max == RLIM_INFINITY || rl.rlim_cur < rl.rlim_max)) {
+		struct rlimit up = rl;
+		up.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	uint64_t need = 2 * cfg->max_connections + SRV_FD_BASE + (uint64_t)SRV_FD_PER_LOOP * nloops;
+	if (need <= rl.rlim_cur)
+		return 0;
+	return gw_err_set(err, -EMFILE, GW_EXIT_USAGE,
+	    "--gateway-openresponses-max-connections %llu needs %llu descriptors, more than the "
+	    "limit of %llu (RLIMIT_NOFILE); lower the cap or raise the limit",
+	    (unsigned long long)cfg->max_connections, (unsigned long long)need,
+	    (unsigned long long)rl.rlim_cur);
+}
+
 static int
 srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_err *err)
 {
 	*out = NULL;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned pool = ncpu < 1 ? 1 : ncpu > SRV_LOOPS_MAX ? SRV_LOOPS_MAX : (unsigned)ncpu;
+	int rc = srv_fd_check(cfg, pool, err);
+	if (rc != 0)
+		return rc; /* before anything is recorded */
 	gw_provider_global_init(); /* before any thread starts */
 	srv_server *s = srv_new(cfg);
 	gw_service_report rep;
-	int rc = gw_service_run_start(s->cfg.state_dir, &s->run, &rep, err);
+	rc = gw_service_run_start(s->cfg.state_dir, &s->run, &rep, err);
 	if (rc != 0) {
 		srv_free(s);
 		return rc;
@@ -1044,8 +1332,6 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		srv_free(s);
 		return rc;
 	}
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned pool = ncpu < 1 ? 1 : ncpu > SRV_LOOPS_MAX ? SRV_LOOPS_MAX : (unsigned)ncpu;
 	unsigned idle_s = (unsigned)((s->cfg.idle_timeout_ms + 999) / 1000);
 	s->workq = srv_workq_new(s->cfg.max_connections);
 	s->started_mono_ms = gw_clock_mono_ms(); /* before MHD threads can read it */
@@ -1069,6 +1355,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, SRV_CONN_MEMORY,
 		    MHD_OPTION_NOTIFY_COMPLETED, srv_completed, s,
 		    MHD_OPTION_UNESCAPE_CALLBACK, srv_unescape, NULL,
+		    MHD_OPTION_URI_LOG_CALLBACK, srv_uri_log, s,
 		    MHD_OPTION_END);
 		if (l->daemon == NULL) {
 			rc = errno > 0 ? -errno : -EIO;

@@ -36,6 +36,23 @@
 #define SRV_CONN_MEMORY ((size_t)16 * 1024)
 
 struct srv_job;
+struct srv_loop;
+
+/* One client connection, watched by its loop besides MHD (server.c): the
+ * loop's own epoll set reports the peer's hang-up, which MHD's
+ * edge-triggered set can miss (data and FIN that arrived before accept()
+ * are one edge, and MHD reads the data only), and a request must arrive
+ * whole within the idle timeout of the connection becoming ready for one,
+ * however slowly its bytes trickle in.  Loop thread only. */
+typedef struct srv_conn {
+	struct srv_loop *loop;
+	struct MHD_Connection *c;
+	int fd;
+	bool in_request;                /* headers complete: the request is being served */
+	bool peer_gone;                 /* the peer hung up (RDHUP) */
+	uint64_t since_ms;              /* when it began waiting for a request */
+	struct srv_conn *prev, *next;
+} srv_conn;
 
 /* One event loop thread: an MHD daemon in external-epoll mode and, for an
  * upstream provider, the engine that runs its calls, stepped together. */
@@ -44,12 +61,23 @@ typedef struct srv_loop {
 	struct MHD_Daemon *daemon;
 	gw_provider_engine *engine;     /* NULL for the offline provider */
 	int epfd, wake_fd;              /* wake_fd: an eventfd other threads poke */
+	int mhd_fd;                     /* the daemon's epoll set, in epfd */
 	pthread_t thread;
 	bool running;
 	atomic_bool quit;               /* set by srv_loops_stop before the poke */
 	/* loop thread only */
 	bool quiesced;                  /* the daemon no longer accepts */
 	unsigned resumed;               /* connections resumed on this thread */
+	/* accept() failed (descriptors ran out): MHD may have taken the listen
+	 * socket out of its set and re-arms it only inside a later MHD_run, so
+	 * the loop's waits stay bounded until an accept succeeds again */
+	bool accept_failed;             /* in the MHD_run just made (the log says so) */
+	bool accept_stalled;            /* since then, no accept has succeeded */
+	bool mhd_paused;                /* MHD's set is out of the loop's set for one wait */
+	uint64_t accept_log_ms;         /* last accept-failure line logged */
+	unsigned accept_log_dropped;    /* lines held back since */
+	srv_conn *conns;                /* this daemon's connections */
+	uint64_t sweep_ms;              /* next check of the request deadline */
 } srv_loop;
 
 #define SRV_LOOPS_MAX 8
@@ -113,6 +141,8 @@ typedef struct srv_req {
 	uint64_t start_ns;
 	unsigned status;                /* status queued (0: none yet) */
 	unsigned deferred;              /* refusal to queue on the next call (0: none) */
+	bool begun;                     /* the access handler has seen it */
+	unsigned query_params;          /* over SRV_MAX_QUERY_PARAMS: refused with 431 */
 	uint64_t bytes_in, bytes_out;
 	gw_buf body;
 	bool too_large;
