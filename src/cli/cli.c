@@ -171,6 +171,11 @@ static const cli_opt cli_opts[] = {
 	{ .name = "gateway-state-dir", .kind = K_STR, .off = F(state_dir), .def = CLI_STR(".tau/gateway"),
 	  .env = "TAU_GATEWAY_STATE_DIR", .meta = "DIR", .section = "Shared",
 	  .help = "state directory shared by every action" },
+	{ .name = "gateway-lock-wait-ms", .kind = K_U64, .off = F(lock_wait_ms),
+	  .def = CLI_U64(GW_LOCK_DEFAULT_WAIT_MS), .min = 0, .max = 3600000,
+	  .env = "TAU_GATEWAY_LOCK_WAIT_MS", .meta = "MS",
+	  .help = "longest wait for the state-directory lock, then exit 69 (0: do not wait); "
+	          "after 1 s the wait names the holder" },
 	{ .name = "model", .kind = K_STR, .off = F(server.provider.model), .def = CLI_STR("local/echo"),
 	  .env = "TAU_MODEL", .meta = "PROVIDER/MODEL",
 	  .help = "local/echo (offline) or openai/<model> (OpenAI-compatible upstream)" },
@@ -648,7 +653,8 @@ cli_usage(gw_buf *b)
 	gw_buf_puts(b,
 	    "\nExit status: 0 ok; 1 ran and reported failure (contract mismatch, gate hold with\n"
 	    "--gateway-fail-on-hold); 64 usage; 65 bad fixture or state data; 66 missing input;\n"
-	    "69 unavailable (bind failed, state locked); 70 internal; 73 cannot create; 74 I/O.\n"
+	    "69 unavailable (bind failed, state locked, lock wait too long); 70 internal;\n"
+	    "73 cannot create; 74 I/O.\n"
 	    "See tau-gateway(1) for files, reason codes and the HTTP API.\n");
 }
 
@@ -870,6 +876,15 @@ cli_flush(FILE *f, gw_buf *b)
 	}
 }
 
+/* A state-lock wait that lasts: one stderr line naming the holder. */
+static void
+cli_lock_notice(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "tau-gateway: %s\n", msg);
+	fflush(stderr);
+}
+
 int
 cli_start(int argc, char **argv, cli_config *c)
 {
@@ -895,6 +910,7 @@ cli_start(int argc, char **argv, cli_config *c)
 		return cli_finish(c, GW_EXIT_USAGE, &err);
 	}
 	c->progress_tty = isatty(STDERR_FILENO);
+	gw_lock_set_wait(c->lock_wait_ms, cli_lock_notice, NULL);
 	return -1;
 }
 
