@@ -747,6 +747,11 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 			return gw_err_exit(err);
 		if (r.notice[0])
 			gw_buf_printf(diag, "tau-gateway: warning: %s\n", r.notice);
+		if (r.service_stopped)
+			gw_buf_printf(diag,
+			    "tau-gateway: warning: the service was stopped during the cycle (reason %s); "
+			    "the cycle ended early and applied no case\n",
+			    r.stop_reason[0] ? r.stop_reason : "none");
 		if (r.rolled_back_files > 0)
 			gw_buf_printf(diag,
 			    "tau-gateway: warning: undid the channel-store appends of an interrupted cycle (%u files)\n",

@@ -106,16 +106,33 @@ gw_state_mark_processed(gw_state *st, const char *key)
 	gw_state_push_key(st, gw_arena_strdup(st->arena, key));
 }
 
+/* key_set values: 1 processed, 2 processed and pinned */
+#define GW_KEY_PINNED 2
+
+void
+gw_state_pin_processed(gw_state *st, const char *key)
+{
+	if (gw_strmap_get(st->key_set, key, NULL))
+		gw_strmap_put(st->key_set, key, GW_KEY_PINNED); /* keeps the arena key */
+}
+
 void
 gw_state_cap_processed(gw_state *st, size_t cap)
 {
 	if (st->nkeys <= cap)
 		return;
-	size_t drop = st->nkeys - cap;
-	for (size_t i = 0; i < drop; i++)
-		gw_strmap_del(st->key_set, st->keys[i]);
-	memmove(st->keys, st->keys + drop, cap * sizeof(*st->keys));
-	st->nkeys = cap;
+	size_t drop = st->nkeys - cap, o = 0;
+	for (size_t i = 0; i < st->nkeys; i++) {
+		const char *k = st->keys[i];
+		size_t v = 0;
+		if (drop > 0 && !(gw_strmap_get(st->key_set, k, &v) && v == GW_KEY_PINNED)) {
+			gw_strmap_del(st->key_set, k);
+			drop--;
+			continue;
+		}
+		st->keys[o++] = k;
+	}
+	st->nkeys = o;
 }
 
 gw_request *
