@@ -671,6 +671,75 @@ test_processed_case_cap(void **state)
 	free(other);
 }
 
+/* Case keys escape '%' and ':' in their parts: `b:c` at `/a` and `c` at
+ * `/a:b` are two cases with two records (unescaped, both were
+ * "GET:/a:b:c": two applied, one record). */
+static void
+test_case_keys_do_not_collide(void **state)
+{
+	fx *f = *state;
+	static const char *const cases[][2] = { { "b:c", "/a" }, { "c", "/a:b" }, { "5%", "/p" },
+		{ "5%25", "/p" } };
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"keys\",\"cases\":[");
+	for (size_t i = 0; i < 4; i++)
+		gw_buf_printf(&b, "%s{\"case_id\":\"%s\",\"method\":\"get\",\"endpoint\":\"%s\","
+		    "\"actor_id\":\"k\",\"expected\":{\"outcome\":\"success\",\"status_code\":200,"
+		    "\"response_body\":{\"actor_id\":\"k\",\"endpoint\":\"%s\",\"method\":\"GET\","
+		    "\"status\":\"accepted\"}}}", i ? "," : "", cases[i][0], cases[i][1], cases[i][1]);
+	gw_buf_puts(&b, "]}");
+	ut_write(f->fixture, b.data);
+	gw_buf_free(&b);
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(run(f, f->fixture, 0, &r, &err), 0);
+	assert_int_equal(r.applied, 4);
+	gw_state *st;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	assert_int_equal(st->nreqs, 4);
+	assert_int_equal(st->nkeys, 4);
+	assert_non_null(gw_state_find_request(st, "GET:/a:b%3Ac"));
+	assert_non_null(gw_state_find_request(st, "GET:/a%3Ab:c"));
+	assert_non_null(gw_state_find_request(st, "GET:/p:5%25"));
+	assert_non_null(gw_state_find_request(st, "GET:/p:5%2525"));
+	gw_state_free(st);
+	assert_int_equal(run(f, f->fixture, 0, &r, &err), 0);
+	assert_int_equal(r.duplicate_skips, 4);
+	assert_int_equal(r.applied, 0);
+}
+
+/* A state file written with the unescaped keys of earlier versions: the
+ * record (and its processed key) is renamed on load, so its case stays
+ * processed; keys without ':' or '%' never changed. */
+static void
+test_legacy_case_keys_migrate(void **state)
+{
+	fx *f = *state;
+	assert_int_equal(mkdir(f->dir, 0755), 0);
+	char *path = ut_join(f->dir, "state.json");
+	ut_write(path, "{\"schema_version\":1,\"processed_case_keys\":[\"GET:/a:b:c\",\"GET:/x:plain\"],"
+	    "\"requests\":[{\"case_key\":\"GET:/a:b:c\",\"case_id\":\"c\",\"method\":\"GET\","
+	    "\"endpoint\":\"/a:b\",\"actor_id\":\"k\",\"status_code\":200,\"outcome\":\"success\","
+	    "\"error_code\":\"\",\"response_body\":{},\"updated_unix_ms\":1},"
+	    "{\"case_key\":\"GET:/x:plain\",\"case_id\":\"plain\",\"method\":\"GET\","
+	    "\"endpoint\":\"/x\",\"actor_id\":\"k\",\"status_code\":200,\"outcome\":\"success\","
+	    "\"error_code\":\"\",\"response_body\":{},\"updated_unix_ms\":1}]}");
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	assert_int_equal(st->nreqs, 2);
+	assert_null(gw_state_find_request(st, "GET:/a:b:c"));
+	assert_non_null(gw_state_find_request(st, "GET:/a%3Ab:c"));
+	assert_non_null(gw_state_find_request(st, "GET:/x:plain"));
+	assert_int_equal(st->nkeys, 2);
+	assert_string_equal(st->keys[0], "GET:/a%3Ab:c");
+	assert_string_equal(st->keys[1], "GET:/x:plain");
+	assert_true(gw_state_is_processed(st, "GET:/a%3Ab:c"));
+	assert_false(gw_state_is_processed(st, "GET:/a:b:c"));
+	gw_state_free(st);
+	free(path);
+}
+
 static void
 test_retry_max_attempts_option(void **state)
 {
@@ -934,6 +1003,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_event_line_key_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_drains_across_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processed_case_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_case_keys_do_not_collide, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_case_keys_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_during_cycle_ends_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cases_processed_meanwhile_are_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_max_attempts_option, setup, teardown),

@@ -9,6 +9,10 @@
  * state.json.corrupt-<unix_ms> and start fresh; readers report it and
  * change nothing.  A state.json from another schema version is never
  * touched.  Request records and keys live in the state's arena.
+ *
+ * Case keys are gw_case_key's escaped form; a record a state file stores
+ * under the unescaped form of an earlier version is renamed on load
+ * (together with its processed key), so old state files stay valid.
  */
 #ifndef GW_STATE_H
 #define GW_STATE_H
