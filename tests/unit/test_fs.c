@@ -372,6 +372,36 @@ test_lock_names_its_holder(void **state)
 	free(root);
 }
 
+/* The holder line is never written through a symlinked (or hard-linked)
+ * .lock: the file it names keeps its bytes, whether or not the lock is
+ * taken. */
+static void
+test_lock_mark_never_writes_through_links(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *dir = ut_join(root, "state");
+	assert_int_equal(mkdir(dir, 0755), 0);
+	char *victim = ut_write_in(root, "victim", "precious\n");
+	char *lockfile = ut_join(dir, ".lock");
+	for (int hard = 0; hard < 2; hard++) {
+		assert_int_equal(hard ? link(victim, lockfile) : symlink(victim, lockfile), 0);
+		gw_lock l;
+		gw_err err;
+		if (gw_lock_acquire_as(&l, dir, "unit test", &err) == 0)
+			gw_lock_release(&l);
+		char *text = ut_read(victim);
+		assert_string_equal(text, "precious\n");
+		free(text);
+		assert_int_equal(unlink(lockfile), 0);
+	}
+	ut_rmrf(root);
+	free(lockfile);
+	free(victim);
+	free(dir);
+	free(root);
+}
+
 static void
 test_lock_on_uncreatable_dir(void **state)
 {
@@ -507,6 +537,7 @@ main(void)
 		cmocka_unit_test(test_lock_blocks_until_released),
 		cmocka_unit_test(test_lock_on_uncreatable_dir),
 		cmocka_unit_test(test_lock_names_its_holder),
+		cmocka_unit_test(test_lock_mark_never_writes_through_links),
 		cmocka_unit_test(test_append_cuts_a_torn_last_line),
 		cmocka_unit_test(test_batch_commit_replaces_every_file),
 		cmocka_unit_test(test_batch_free_without_commit_discards_temps),

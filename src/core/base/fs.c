@@ -468,11 +468,17 @@ gw_lock_holder(const char *dir, char *out, size_t n)
 	}
 }
 
-/* Records "<pid> <who>" in the held lock file; best effort (a waiter that
- * cannot read it says "another process"). */
+/* Records "<pid> <who>" in the held lock file at path; best effort (a
+ * waiter that cannot read it says "another process").  Only a plain file
+ * that path names itself is written: never through a symlink or into a
+ * file with other names, which would truncate someone else's file. */
 static void
-gw_lock_mark(gw_lock *l, const char *who)
+gw_lock_mark(gw_lock *l, const char *path, const char *who)
 {
+	struct stat fst, lst;
+	if (fstat(l->fd, &fst) != 0 || lstat(path, &lst) != 0 || !S_ISREG(lst.st_mode) ||
+	    fst.st_dev != lst.st_dev || fst.st_ino != lst.st_ino || fst.st_nlink != 1)
+		return;
 	char line[128];
 	int n = snprintf(line, sizeof(line), "%ld %s\n", (long)getpid(), who ? who : "tau-gateway");
 	if (n < 0 || (size_t)n >= sizeof(line))
@@ -497,7 +503,9 @@ gw_lock_open(gw_lock *l, const char *dir, const char *who, uint64_t wait_ms, gw_
 	for (;;) {
 		rc = gw_lock_open_path(l, dir, gw_path_join(dir, ".lock"), LOCK_EX | LOCK_NB, err);
 		if (rc == 0) {
-			gw_lock_mark(l, who);
+			char *path = gw_path_join(dir, ".lock");
+			gw_lock_mark(l, path, who);
+			free(path);
 			return 0;
 		}
 		if (rc != -EWOULDBLOCK)
