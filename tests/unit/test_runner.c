@@ -935,6 +935,7 @@ test_stop_during_cycle_ends_it(void **state)
 	gw_state_free(st);
 	/* a cycle started on the stopped service runs (nothing lands during it) */
 	m = (meanwhile){ .done = true };
+	o.retry_base_delay_ms = 0;
 	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
 	assert_false(r.service_stopped);
 	assert_int_equal(r.applied, 1);
