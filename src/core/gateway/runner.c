@@ -165,25 +165,41 @@ gw_ctx_line(gw_buf *b, uint64_t now, const gw_eval *e, const char *endpoint)
  */
 #define GW_RUNNER_STOP_POLL_MS 20
 
+/* Which file a path names: any rename over it (every state.json write is
+ * one) changes the inode, and the times and size say the rest. */
+typedef struct gw_file_id {
+	bool ok;                    /* it exists */
+	struct stat st;
+} gw_file_id;
+
+static void
+gw_file_id_get(const char *path, gw_file_id *id)
+{
+	id->ok = stat(path, &id->st) == 0;
+	if (!id->ok)
+		memset(&id->st, 0, sizeof(id->st));
+}
+
+static bool
+gw_file_id_same(const gw_file_id *x, const gw_file_id *y)
+{
+	const struct stat *a = &x->st, *b = &y->st;
+	return x->ok == y->ok && a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 typedef struct gw_stopwatch {
 	const char *dir;
 	char *state_path;
-	struct stat seen;
-	bool seen_ok;
+	gw_file_id seen;
 	bool was_stopped;
 	uint64_t last_stopped_unix_ms;
 	uint64_t next_poll_ms;
 	bool stopped;               /* a stop landed during the cycle */
 	char reason[256];
 } gw_stopwatch;
-
-static void
-gw_stopwatch_stat(gw_stopwatch *w, struct stat *st, bool *ok)
-{
-	*ok = stat(w->state_path, st) == 0;
-	if (!*ok)
-		memset(st, 0, sizeof(*st));
-}
 
 /* Remembers the service block and state.json's identity (lock held). */
 static void
@@ -194,7 +210,7 @@ gw_stopwatch_init(gw_stopwatch *w, const char *dir, const gw_service_block *s)
 	w->state_path = gw_path_join(dir, "state.json");
 	w->was_stopped = s->stopped;
 	w->last_stopped_unix_ms = s->last_stopped_unix_ms;
-	gw_stopwatch_stat(w, &w->seen, &w->seen_ok);
+	gw_file_id_get(w->state_path, &w->seen);
 }
 
 /* True (and remembered) when s shows a stop that landed during the cycle. */
@@ -209,14 +225,6 @@ gw_stopwatch_check(gw_stopwatch *w, const gw_service_block *s)
 	return w->stopped;
 }
 
-static bool
-gw_stat_same(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	    a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	    a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 /* Polls without the lock (rate-limited unless force).  True once stopped. */
 static bool
 gw_stopwatch_poll(gw_stopwatch *w, bool force)
@@ -227,17 +235,15 @@ gw_stopwatch_poll(gw_stopwatch *w, bool force)
 	if (!force && now < w->next_poll_ms)
 		return false;
 	w->next_poll_ms = now + GW_RUNNER_STOP_POLL_MS;
-	struct stat cur;
-	bool ok;
-	gw_stopwatch_stat(w, &cur, &ok);
-	if (ok == w->seen_ok && gw_stat_same(&cur, &w->seen))
+	gw_file_id cur;
+	gw_file_id_get(w->state_path, &cur);
+	if (gw_file_id_same(&cur, &w->seen))
 		return false;
 	gw_state *st;
 	gw_err ignored;
 	if (gw_state_load(w->dir, GW_STATE_READ | GW_STATE_READ_POSTURE, &st, &ignored) != 0)
 		return false; /* e.g. corrupt: the locked re-read decides */
 	w->seen = cur;
-	w->seen_ok = ok;
 	bool stopped = gw_stopwatch_check(w, &st->service);
 	gw_state_free(st);
 	return stopped;
@@ -395,17 +401,36 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 	return rc;
 }
 
-/* Takes the lock, loads the state for writing and undoes an interrupted
- * cycle's appends.  On failure nothing is held. */
+/*
+ * Takes the lock and makes *st the state to write: the one already in *st
+ * when state.json is still the file *id names (nobody wrote it since, so a
+ * large state is not parsed twice per cycle), else a fresh load; records
+ * state.json's identity in *id, undoes an interrupted cycle's appends and
+ * normalises the service block.  On failure nothing is held and *st is
+ * NULL.
+ */
 static int
 gw_runner_lock_load(const gw_runner_opts *o, bool nowait, gw_lock *lock, gw_state **st,
-    gw_cycle_report *r, gw_err *err)
+    gw_file_id *id, gw_cycle_report *r, gw_err *err)
 {
 	int rc = nowait ? gw_lock_try_as(lock, o->state_dir, "runner cycle", err) :
 	    gw_lock_acquire_as(lock, o->state_dir, "runner cycle", err);
-	if (rc != 0)
+	if (rc != 0) {
+		gw_state_free(*st);
+		*st = NULL;
 		return rc;
-	rc = gw_state_load(o->state_dir, GW_STATE_WRITE, st, err);
+	}
+	char *path = gw_path_join(o->state_dir, "state.json");
+	gw_file_id cur;
+	gw_file_id_get(path, &cur);
+	if (*st == NULL || !gw_file_id_same(&cur, id)) {
+		gw_state_free(*st);
+		*st = NULL;
+		rc = gw_state_load(o->state_dir, GW_STATE_WRITE, st, err);
+		gw_file_id_get(path, &cur); /* a corrupt file was moved aside */
+	}
+	free(path);
+	*id = cur;
 	if (rc != 0) {
 		gw_lock_release(lock);
 		return rc;
@@ -479,7 +504,8 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	/* A: the queue */
 	gw_lock lock;
 	gw_state *st = NULL;
-	rc = gw_runner_lock_load(o, o->lock_nowait, &lock, &st, r, err);
+	gw_file_id state_id = { 0 };
+	rc = gw_runner_lock_load(o, o->lock_nowait, &lock, &st, &state_id, r, err);
 	if (rc != 0) {
 		gw_fixture_free(f);
 		return rc;
@@ -504,9 +530,7 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 			.failed = q != NULL && strcmp(q->outcome, "retryable_failure") == 0,
 		};
 	}
-	gw_state_free(st);
-	st = NULL;
-	gw_lock_release(&lock);
+	gw_lock_release(&lock); /* st is kept: step C reuses it if nobody wrote meanwhile */
 
 	qsort(pending, npending, sizeof(*pending), gw_pending_cmp);
 	r->discovered = n;
@@ -528,7 +552,7 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	/* C: apply, locked again (waiting, bounded, even with lock_nowait:
 	 * the work is done and the lock is only ever held briefly) */
 	if (rc == 0)
-		rc = gw_runner_lock_load(o, false, &lock, &st, r, err);
+		rc = gw_runner_lock_load(o, false, &lock, &st, &state_id, r, err);
 	if (rc == 0 && gw_stopwatch_check(&watch, &st->service)) {
 		rc = gw_runner_stopped(o, st, &watch, npending, t0, r, err);
 	} else if (rc == 0) {
@@ -649,10 +673,8 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	free(actors);
 	gw_strmap_free(actor_index);
 	free(evals);
-	if (st != NULL) {
-		gw_state_free(st);
-		gw_lock_release(&lock);
-	}
+	gw_state_free(st);
+	gw_lock_release(&lock); /* no-op when not held */
 	free(watch.state_path);
 	gw_arena_free(arena);
 	gw_fixture_free(f);
