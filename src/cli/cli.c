@@ -92,7 +92,7 @@ static const cli_opt cli_opts[] = {
 	{ .name = "gateway-processed-case-cap", .kind = K_U64, .off = F(runner.processed_case_cap),
 	  .def = CLI_U64(GW_RUNNER_DEFAULT_PROCESSED_CAP), .min = 1, .max = 100000000,
 	  .env = "TAU_GATEWAY_PROCESSED_CASE_CAP", .meta = "N", .needs = CLI_ACTION_RUNNER,
-	  .help = "processed case keys remembered for dedupe" },
+	  .help = "processed case keys remembered for dedupe; the running fixture's are always kept" },
 	{ .name = "gateway-retry-max-attempts", .kind = K_U64, .off = F(runner.retry_max_attempts),
 	  .def = CLI_U64(GW_RUNNER_DEFAULT_RETRY_MAX_ATTEMPTS), .min = 1, .max = 100,
 	  .env = "TAU_GATEWAY_RETRY_MAX_ATTEMPTS", .meta = "N", .needs = CLI_ACTION_RUNNER,
