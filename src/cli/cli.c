@@ -97,7 +97,7 @@ static const cli_opt cli_opts[] = {
 	{ .name = "gateway-processed-case-cap", .kind = K_U64, .off = F(runner.processed_case_cap),
 	  .def = CLI_U64(GW_RUNNER_DEFAULT_PROCESSED_CAP), .min = 1, .max = 100000000,
 	  .env = "TAU_GATEWAY_PROCESSED_CASE_CAP", .meta = "N", .needs = CLI_ACTION_RUNNER,
-	  .help = "processed case keys remembered for dedupe" },
+	  .help = "processed case keys remembered for dedupe; the running fixture's are always kept" },
 	{ .name = "gateway-retry-max-attempts", .kind = K_U64, .off = F(runner.retry_max_attempts),
 	  .def = CLI_U64(GW_RUNNER_DEFAULT_RETRY_MAX_ATTEMPTS), .min = 1, .max = 100,
 	  .env = "TAU_GATEWAY_RETRY_MAX_ATTEMPTS", .meta = "N", .needs = CLI_ACTION_RUNNER,
@@ -195,6 +195,11 @@ static const cli_opt cli_opts[] = {
 	{ .name = "gateway-state-dir", .kind = K_STR, .off = F(state_dir), .def = CLI_STR(".tau/gateway"),
 	  .env = "TAU_GATEWAY_STATE_DIR", .meta = "DIR", .section = "Shared",
 	  .help = "state directory shared by every action" },
+	{ .name = "gateway-lock-wait-ms", .kind = K_U64, .off = F(lock_wait_ms),
+	  .def = CLI_U64(GW_LOCK_DEFAULT_WAIT_MS), .min = 0, .max = 3600000,
+	  .env = "TAU_GATEWAY_LOCK_WAIT_MS", .meta = "MS",
+	  .help = "longest wait for the state-directory lock, then exit 69 (0: do not wait); "
+	          "after 1 s the wait names the holder" },
 	{ .name = "model", .kind = K_STR, .off = F(server.provider.model), .def = CLI_STR("local/echo"),
 	  .env = "TAU_MODEL", .meta = "PROVIDER/MODEL",
 	  .help = "local/echo (offline) or openai/<model> (OpenAI-compatible upstream)" },
@@ -701,7 +706,8 @@ cli_usage(gw_buf *b)
 	gw_buf_puts(b,
 	    "\nExit status: 0 ok; 1 ran and reported failure (contract mismatch, gate hold with\n"
 	    "--gateway-fail-on-hold); 64 usage; 65 bad fixture or state data; 66 missing input;\n"
-	    "69 unavailable (bind failed, state locked); 70 internal; 73 cannot create; 74 I/O.\n"
+	    "69 unavailable (bind failed, state locked, lock wait too long); 70 internal;\n"
+	    "73 cannot create; 74 I/O.\n"
 	    "See tau-gateway(1) for files, reason codes and the HTTP API.\n");
 }
 
@@ -794,6 +800,11 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 			return gw_err_exit(err);
 		if (r.notice[0])
 			gw_buf_printf(diag, "tau-gateway: warning: %s\n", r.notice);
+		if (r.service_stopped)
+			gw_buf_printf(diag,
+			    "tau-gateway: warning: the service was stopped during the cycle (reason %s); "
+			    "the cycle ended early and applied no case\n",
+			    r.stop_reason[0] ? r.stop_reason : "none");
 		if (r.rolled_back_files > 0)
 			gw_buf_printf(diag,
 			    "tau-gateway: warning: undid the channel-store appends of an interrupted cycle (%u files)\n",
@@ -923,6 +934,15 @@ cli_flush(FILE *f, gw_buf *b)
 	}
 }
 
+/* A state-lock wait that lasts: one stderr line naming the holder. */
+static void
+cli_lock_notice(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "tau-gateway: %s\n", msg);
+	fflush(stderr);
+}
+
 int
 cli_start(int argc, char **argv, cli_config *c)
 {
@@ -948,6 +968,7 @@ cli_start(int argc, char **argv, cli_config *c)
 		return cli_finish(c, GW_EXIT_USAGE, &err);
 	}
 	c->progress_tty = isatty(STDERR_FILENO);
+	gw_lock_set_wait(c->lock_wait_ms, cli_lock_notice, NULL);
 	return -1;
 }
 

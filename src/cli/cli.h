@@ -44,6 +44,7 @@ typedef enum cli_action {
 typedef struct cli_config {
 	cli_action action;
 	char *state_dir;
+	uint64_t lock_wait_ms;        /* state-lock wait bound, applied by cli_start */
 	/* service */
 	char *stop_reason;
 	bool service_status_json;

@@ -282,6 +282,9 @@ tui_job_poll(tui_app *app)
 		    j->report.guardrail.reason_code, gw_health_state_name(j->report.health_state));
 		if (j->report.notice[0])
 			gw_buf_printf(&b, " (%s)", j->report.notice);
+		if (j->report.service_stopped)
+			gw_buf_printf(&b, " (ended early: the service was stopped, reason %s; nothing applied)",
+			    j->report.stop_reason[0] ? j->report.stop_reason : "none");
 		gw_buf_putc(&b, '\n');
 		gw_cycle_report_text(&j->report, &b);
 		tui_report(app, false, gw_buf_cstr(&b));

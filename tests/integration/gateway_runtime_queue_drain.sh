@@ -2,7 +2,8 @@
 # gateway_runtime_queue_drain: a fixture larger than --gateway-queue-limit
 # drains over successive cycles (processed cases are skipped before the
 # limit applies), queue_depth reports the unprocessed remainder, and the
-# processed-case cap bounds the dedupe memory.
+# processed-case cap bounds the dedupe memory without ever dropping the
+# running fixture's keys.
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 GEN=$TAU_SOURCE_DIR/bench/gen_fixture.py
@@ -40,14 +41,33 @@ t_contains "status inspect: queue empty" " queue_depth=0 " "$(cat "$T/out")"
 t_eq "channel store: one log line per case" "150" "$(cat "$S"/channel-store/gateway/*/log.jsonl | wc -l)"
 t_eq "channel store: 7 actors" "7" "$(ls "$S/channel-store/gateway" | wc -l)"
 
-# The processed-case cap keeps only the newest keys.
+# The processed-case cap never drops a key of the fixture being run: a
+# fixture larger than the cap (120 cases, cap 50) drains in two cycles of
+# 64 and then applies nothing, and no channel-store line is written twice.
+# (It used to drop the overflow every cycle and re-apply it forever.)
+python3 "$GEN" 120 "$T/f120.json" --actors 3 --malformed-every 0 --name cap-120
 C=$T/capped
-"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/f150.json" --gateway-state-dir "$C" \
-	--gateway-queue-limit 1000 --gateway-processed-case-cap 100 >"$T/out" 2>&1
-t_eq "cap: first cycle applies all 150" "gateway runner summary: discovered=150 queued=150 applied=150 duplicate_skips=0 malformed=0 retryable_failures=0 retries=0 failed=0 upserted_requests=150" "$(sed -n 1p "$T/out")"
-t_eq "cap: 100 keys kept, the newest" '100 case-00000050 case-00000149' "$(python3 -c '
+capped() {
+	local n=$1 queued=$2 applied=$3 dups=$4 out
+	out=$("$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/f120.json" --gateway-state-dir "$C" \
+		--gateway-processed-case-cap 50 2>&1)
+	t_eq "cap 50, cycle $n: exit 0" "0" "$?"
+	t_eq "cap 50, cycle $n: summary" "gateway runner summary: discovered=120 queued=$queued applied=$applied duplicate_skips=$dups malformed=0 retryable_failures=0 retries=0 failed=0 upserted_requests=$applied" "$(sed -n 1p <<<"$out")"
+}
+capped 1 64 64 0
+capped 2 56 56 64
+capped 3 0 0 120
+capped 4 0 0 120
+t_eq "cap 50: every case applied once (120 log lines, 120 context lines)" "120 120" \
+	"$(cat "$C"/channel-store/gateway/*/log.jsonl | wc -l) $(cat "$C"/channel-store/gateway/*/context.jsonl | wc -l)"
+t_eq "cap 50: no event_key logged twice" "" "$(cat "$C"/channel-store/gateway/*/log.jsonl | jq -r .event_key | sort | uniq -d)"
+t_eq "cap 50: the running fixture's 120 keys kept" "120" "$(jq '.processed_case_keys | length' "$C/state.json")"
+# another fixture then: the cap drops the older fixture's keys first
+"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$FIXTURES/rollout-pass.json" --gateway-state-dir "$C" \
+	--gateway-processed-case-cap 50 >"$T/out" 2>&1
+t_eq "cap 50, other fixture: 50 keys kept, the newest, its own last" '50 case-00000072 2' "$(python3 -c '
 import json, sys
 k = json.load(open(sys.argv[1]))["processed_case_keys"]
-print(len(k), k[0].split(":")[-1], k[-1].split(":")[-1])' "$C/state.json")"
+print(len(k), k[0].split(":")[-1], sum(1 for x in k if not x.split(":")[-1].startswith("case-")))' "$C/state.json")"
 
 t_done

@@ -523,6 +523,91 @@ test_unknown_fields_are_ignored(void **state)
 	gw_fixture_free(f);
 }
 
+/* ---- repeated keys and case keys ------------------------------------------- */
+
+/* Two `cases` arrays used to be run both, and a case_id repeated across
+ * them went unnoticed: any repeated top-level key is refused, naming it and
+ * both lines; keys compare decoded ("case\u0073" is `cases`). */
+static void
+test_duplicate_top_level_key_rejected(void **state)
+{
+	(void)state;
+	expect_fixture_error("{\"schema_version\":1,\"name\":\"t\",\n\"cases\":[" OK_CASE("c1") "],\n"
+	    "\"cases\":[" OK_CASE("c2") "]}",
+	    "duplicate top-level key `cases` at line 3 (first at line 2)");
+	expect_fixture_error("{\"schema_version\":1,\"name\":\"t\",\"cases\":[" OK_CASE("c1") "],"
+	    "\"case\\u0073\":[" OK_CASE("c1") "]}",
+	    "duplicate top-level key `cases` at line 1 (first at line 1)");
+	expect_fixture_error("{\"name\":\"a\",\"schema_version\":1,\"name\":\"b\",\"cases\":[" OK_CASE("c1")
+	    "]}", "duplicate top-level key `name` at line 1 (first at line 1)");
+	expect_fixture_error("{\"schema_version\":1,\"description\":\"\",\"name\":\"t\",\"description\":\"\","
+	    "\"cases\":[" OK_CASE("c1") "]}",
+	    "duplicate top-level key `description` at line 1 (first at line 1)");
+}
+
+/* cJSON keeps a repeated member as a sibling and lookups see the first:
+ * a case naming two case_ids (or an expected block two outcomes) is refused. */
+static void
+test_duplicate_case_field_rejected(void **state)
+{
+	(void)state;
+	expect_case_error("{\"case_id\":\"c2\",\"case_id\":\"c1\",\"method\":\"GET\",\"endpoint\":\"/x\","
+	    "\"actor_id\":\"a\",\"expected\":{\"outcome\":\"success\",\"status_code\":200,"
+	    "\"response_body\":{}}}",
+	    "case index 1 (line 1): duplicate field `case_id`");
+	expect_case_error("{\"case_id\":\"c2\",\"method\":\"GET\",\"endpoint\":\"/x\",\"actor_id\":\"a\","
+	    "\"expected\":{\"outcome\":\"success\",\"status_code\":200,\"outcome\":\"malformed_input\","
+	    "\"response_body\":{}}}",
+	    "case index 1 (line 1): duplicate field `expected.outcome`");
+	/* unknown fields may repeat: they are ignored */
+	gw_err err;
+	char *t = with_second_case("{\"case_id\":\"c2\",\"x\":1,\"x\":2,\"method\":\"GET\",\"endpoint\":\"/x\","
+	    "\"actor_id\":\"a\",\"expected\":{\"outcome\":\"malformed_input\",\"status_code\":400,"
+	    "\"error_code\":\"gateway_invalid_request\",\"response_body\":{}}}");
+	assert_int_equal(parse_text(t, &err), 0);
+	free(t);
+}
+
+/* Case keys escape '%' and ':' in each part, so distinct cases never share
+ * a key; parts without them read as before.  The legacy form is the
+ * unescaped join. */
+static void
+test_case_key_escapes_parts(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *m, *e, *id, *key, *legacy;
+	} t[] = {
+		{ " post ", " /v1/tasks ", " c1 ", "POST:/v1/tasks:c1", "POST:/v1/tasks:c1" },
+		{ "GET", "/a", "b:c", "GET:/a:b%3Ac", "GET:/a:b:c" },
+		{ "GET", "/a:b", "c", "GET:/a%3Ab:c", "GET:/a:b:c" },
+		{ "GET", "/p", "5%", "GET:/p:5%25", "GET:/p:5%" },
+		{ "GET", "/p", "5%3A", "GET:/p:5%253A", "GET:/p:5%3A" },
+		{ "GE:T", "/", "::", "GE%3AT:/:%3A%3A", "GE:T:/:::" },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		gw_buf b = GW_BUF_INIT;
+		gw_case_key(&b, t[i].m, t[i].e, t[i].id, false);
+		assert_string_equal(gw_buf_cstr(&b), t[i].key);
+		gw_buf_reset(&b);
+		gw_case_key(&b, t[i].m, t[i].e, t[i].id, true);
+		assert_string_equal(gw_buf_cstr(&b), t[i].legacy);
+		gw_buf_free(&b);
+	}
+	/* the fixture's keys are these */
+	const char *text = "{\"schema_version\":1,\"name\":\"t\",\"cases\":["
+	    "{\"case_id\":\"b:c\",\"method\":\"GET\",\"endpoint\":\"/a\",\"actor_id\":\"a\","
+	    "\"expected\":{\"outcome\":\"success\",\"status_code\":200,\"response_body\":{}}},"
+	    "{\"case_id\":\"c\",\"method\":\"GET\",\"endpoint\":\"/a:b\",\"actor_id\":\"a\","
+	    "\"expected\":{\"outcome\":\"success\",\"status_code\":200,\"response_body\":{}}}]}";
+	gw_fixture *f;
+	gw_err err;
+	assert_int_equal(gw_fixture_parse("t.json", text, strlen(text), &f, &err), 0);
+	assert_string_equal(gw_fixture_case(f, 0)->key, "GET:/a:b%3Ac");
+	assert_string_equal(gw_fixture_case(f, 1)->key, "GET:/a%3Ab:c");
+	gw_fixture_free(f);
+}
+
 /* ---- loading the shipped fixtures ------------------------------------------ */
 
 static void
@@ -803,6 +888,9 @@ main(void)
 		cmocka_unit_test(test_parse_nul_byte),
 		cmocka_unit_test(test_case_nested_10000_levels_is_clean_error),
 		cmocka_unit_test(test_unknown_fields_are_ignored),
+		cmocka_unit_test(test_duplicate_top_level_key_rejected),
+		cmocka_unit_test(test_duplicate_case_field_rejected),
+		cmocka_unit_test(test_case_key_escapes_parts),
 		cmocka_unit_test(test_load_reference_fixtures),
 		cmocka_unit_test(test_load_missing_file_is_noinput),
 		cmocka_unit_test(test_case_key_is_upper_trimmed),

@@ -287,6 +287,125 @@ test_lock_blocks_until_released(void **state)
 }
 
 static void
+record_notice(void *ctx, const char *msg)
+{
+	gw_buf_printf(ctx, "%s;", msg);
+}
+
+/* The holder of a state-directory lock writes "<pid> <what>" into .lock and
+ * empties it on release; a waiter names it ("pid N (what)"), and with a
+ * wait bound of 0 gives up at once with exit class 69.  (The one-second
+ * "waiting for" notice and the bounded wait are timed, so
+ * gateway_runtime_lock_wait checks them.) */
+static void
+test_lock_names_its_holder(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *dir = ut_join(root, "state");
+	char *lockfile = ut_join(dir, ".lock");
+	gw_lock l;
+	gw_err err;
+	assert_int_equal(gw_lock_acquire_as(&l, dir, "unit test", &err), 0);
+	char want[96], holder[200];
+	snprintf(want, sizeof(want), "%ld unit test\n", (long)getpid());
+	char *text = ut_read(lockfile);
+	assert_string_equal(text, want);
+	free(text);
+	gw_lock_holder(dir, holder, sizeof(holder));
+	snprintf(want, sizeof(want), "pid %ld (unit test)", (long)getpid());
+	assert_string_equal(holder, want);
+	gw_lock_release(&l);
+	text = ut_read(lockfile);
+	assert_string_equal(text, "");
+	free(text);
+	gw_lock_holder(dir, holder, sizeof(holder));
+	assert_string_equal(holder, "another process");
+	ut_write(lockfile, "12x nonsense\n"); /* not a holder line */
+	gw_lock_holder(dir, holder, sizeof(holder));
+	assert_string_equal(holder, "another process");
+
+	/* a child holds it; the parent is told who, without waiting */
+	int ready[2], go[2];
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gw_lock cl;
+		char c = 'r';
+		if (gw_lock_acquire_as(&cl, dir, "runner cycle", &err) != 0)
+			_exit(2);
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		gw_lock_release(&cl);
+		_exit(0);
+	}
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	assert_int_equal(gw_lock_try_as(&l, dir, "service stop", &err), -EWOULDBLOCK);
+	assert_int_equal(err.exit_code, GW_EXIT_UNAVAILABLE);
+	snprintf(want, sizeof(want), "state directory %s is locked by pid %ld (runner cycle)", dir,
+	    (long)pid);
+	assert_string_equal(err.msg, want);
+	gw_buf notices = GW_BUF_INIT;
+	gw_lock_set_wait(0, record_notice, &notices);
+	assert_int_equal(gw_lock_acquire(&l, dir, &err), -EWOULDBLOCK);
+	assert_int_equal(l.fd, -1);
+	assert_string_equal(err.msg, want);
+	gw_lock_set_wait(GW_LOCK_DEFAULT_WAIT_MS, NULL, NULL);
+	assert_int_equal(notices.len, 0); /* no notice before a second of waiting */
+	assert_int_equal(write(go[1], "g", 1), 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(gw_lock_acquire(&l, dir, &err), 0);
+	gw_lock_holder(dir, holder, sizeof(holder));
+	snprintf(want, sizeof(want), "pid %ld (tau-gateway)", (long)getpid());
+	assert_string_equal(holder, want);
+	gw_lock_release(&l);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	gw_buf_free(&notices);
+	ut_rmrf(root);
+	free(lockfile);
+	free(dir);
+	free(root);
+}
+
+/* The holder line is never written through a symlinked (or hard-linked)
+ * .lock: the file it names keeps its bytes, whether or not the lock is
+ * taken. */
+static void
+test_lock_mark_never_writes_through_links(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *dir = ut_join(root, "state");
+	assert_int_equal(mkdir(dir, 0755), 0);
+	char *victim = ut_write_in(root, "victim", "precious\n");
+	char *lockfile = ut_join(dir, ".lock");
+	for (int hard = 0; hard < 2; hard++) {
+		assert_int_equal(hard ? link(victim, lockfile) : symlink(victim, lockfile), 0);
+		gw_lock l;
+		gw_err err;
+		if (gw_lock_acquire_as(&l, dir, "unit test", &err) == 0)
+			gw_lock_release(&l);
+		char *text = ut_read(victim);
+		assert_string_equal(text, "precious\n");
+		free(text);
+		assert_int_equal(unlink(lockfile), 0);
+	}
+	ut_rmrf(root);
+	free(lockfile);
+	free(victim);
+	free(dir);
+	free(root);
+}
+
+static void
 test_lock_on_uncreatable_dir(void **state)
 {
 	(void)state;
@@ -558,6 +677,8 @@ main(void)
 		cmocka_unit_test(test_lock_excludes_another_process),
 		cmocka_unit_test(test_lock_blocks_until_released),
 		cmocka_unit_test(test_lock_on_uncreatable_dir),
+		cmocka_unit_test(test_lock_names_its_holder),
+		cmocka_unit_test(test_lock_mark_never_writes_through_links),
 		cmocka_unit_test(test_append_cuts_a_torn_last_line),
 		cmocka_unit_test(test_batch_commit_replaces_every_file),
 		cmocka_unit_test(test_batch_free_without_commit_discards_temps),

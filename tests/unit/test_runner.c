@@ -15,6 +15,7 @@
 #include <pthread.h>
 
 #include "core/gateway/runner.h"
+#include "core/gateway/service.h"
 #include "core/gateway/state.h"
 
 typedef struct {
@@ -614,6 +615,10 @@ test_queue_drains_across_cycles(void **state)
 	assert_int_equal(ut_count_lines(f->events), 5);
 }
 
+/* The cap keeps the newest keys but never drops a key of the fixture being
+ * run: a fixture larger than the cap drains and re-applies nothing (it
+ * used to re-apply the overflow every cycle); keys of other fixtures go
+ * first. */
 static void
 test_processed_case_cap(void **state)
 {
@@ -624,19 +629,115 @@ test_processed_case_cap(void **state)
 	o.state_dir = f->dir;
 	o.fixture_path = f->fixture;
 	o.processed_case_cap = 2;
+	o.queue_limit = 3;
 	gw_cycle_report r;
 	gw_err err;
 	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
-	assert_int_equal(r.applied, 5);
+	assert_int_equal(r.applied, 3);
+	assert_int_equal(r.backlog, 2);
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_int_equal(r.duplicate_skips, 3);
+	assert_int_equal(r.applied, 2);
+	assert_int_equal(r.backlog, 0);
 	gw_state *st;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
-	assert_int_equal(st->nkeys, 2);
-	assert_string_equal(st->keys[0], "GET:/v1/x/3:c003"); /* the newest survive */
-	assert_string_equal(st->keys[1], "GET:/v1/x/4:c004");
+	assert_int_equal(st->nkeys, 5); /* all of the running fixture's keys */
 	gw_state_free(st);
 	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
-	assert_int_equal(r.duplicate_skips, 2);
+	assert_int_equal(r.duplicate_skips, 5); /* drained: nothing re-applied */
+	assert_int_equal(r.applied, 0);
+	char *log = ut_join(f->dir, "channel-store/gateway/a0/log.jsonl");
+	assert_int_equal(ut_count_lines(log), 2); /* c000 and c003, once each */
+	free(log);
+
+	/* another fixture: the first one's keys are dropped first */
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"other\",\"cases\":[");
+	put_order_case(&b, "o1", false, true);
+	put_order_case(&b, "o2", false, false);
+	put_order_case(&b, "o3", false, false);
+	gw_buf_puts(&b, "]}");
+	char *other = ut_join(f->root, "other.json");
+	ut_write(other, b.data);
+	gw_buf_free(&b);
+	o.fixture_path = other;
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
 	assert_int_equal(r.applied, 3);
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	assert_int_equal(st->nkeys, 3);
+	assert_string_equal(st->keys[0], "GET:/o/o1:o1");
+	assert_string_equal(st->keys[2], "GET:/o/o3:o3");
+	gw_state_free(st);
+	free(other);
+}
+
+/* Case keys escape '%' and ':' in their parts: `b:c` at `/a` and `c` at
+ * `/a:b` are two cases with two records (unescaped, both were
+ * "GET:/a:b:c": two applied, one record). */
+static void
+test_case_keys_do_not_collide(void **state)
+{
+	fx *f = *state;
+	static const char *const cases[][2] = { { "b:c", "/a" }, { "c", "/a:b" }, { "5%", "/p" },
+		{ "5%25", "/p" } };
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"keys\",\"cases\":[");
+	for (size_t i = 0; i < 4; i++)
+		gw_buf_printf(&b, "%s{\"case_id\":\"%s\",\"method\":\"get\",\"endpoint\":\"%s\","
+		    "\"actor_id\":\"k\",\"expected\":{\"outcome\":\"success\",\"status_code\":200,"
+		    "\"response_body\":{\"actor_id\":\"k\",\"endpoint\":\"%s\",\"method\":\"GET\","
+		    "\"status\":\"accepted\"}}}", i ? "," : "", cases[i][0], cases[i][1], cases[i][1]);
+	gw_buf_puts(&b, "]}");
+	ut_write(f->fixture, b.data);
+	gw_buf_free(&b);
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(run(f, f->fixture, 0, &r, &err), 0);
+	assert_int_equal(r.applied, 4);
+	gw_state *st;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	assert_int_equal(st->nreqs, 4);
+	assert_int_equal(st->nkeys, 4);
+	assert_non_null(gw_state_find_request(st, "GET:/a:b%3Ac"));
+	assert_non_null(gw_state_find_request(st, "GET:/a%3Ab:c"));
+	assert_non_null(gw_state_find_request(st, "GET:/p:5%25"));
+	assert_non_null(gw_state_find_request(st, "GET:/p:5%2525"));
+	gw_state_free(st);
+	assert_int_equal(run(f, f->fixture, 0, &r, &err), 0);
+	assert_int_equal(r.duplicate_skips, 4);
+	assert_int_equal(r.applied, 0);
+}
+
+/* A state file written with the unescaped keys of earlier versions: the
+ * record (and its processed key) is renamed on load, so its case stays
+ * processed; keys without ':' or '%' never changed. */
+static void
+test_legacy_case_keys_migrate(void **state)
+{
+	fx *f = *state;
+	assert_int_equal(mkdir(f->dir, 0755), 0);
+	char *path = ut_join(f->dir, "state.json");
+	ut_write(path, "{\"schema_version\":1,\"processed_case_keys\":[\"GET:/a:b:c\",\"GET:/x:plain\"],"
+	    "\"requests\":[{\"case_key\":\"GET:/a:b:c\",\"case_id\":\"c\",\"method\":\"GET\","
+	    "\"endpoint\":\"/a:b\",\"actor_id\":\"k\",\"status_code\":200,\"outcome\":\"success\","
+	    "\"error_code\":\"\",\"response_body\":{},\"updated_unix_ms\":1},"
+	    "{\"case_key\":\"GET:/x:plain\",\"case_id\":\"plain\",\"method\":\"GET\","
+	    "\"endpoint\":\"/x\",\"actor_id\":\"k\",\"status_code\":200,\"outcome\":\"success\","
+	    "\"error_code\":\"\",\"response_body\":{},\"updated_unix_ms\":1}]}");
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	assert_int_equal(st->nreqs, 2);
+	assert_null(gw_state_find_request(st, "GET:/a:b:c"));
+	assert_non_null(gw_state_find_request(st, "GET:/a%3Ab:c"));
+	assert_non_null(gw_state_find_request(st, "GET:/x:plain"));
+	assert_int_equal(st->nkeys, 2);
+	assert_string_equal(st->keys[0], "GET:/a%3Ab:c");
+	assert_string_equal(st->keys[1], "GET:/x:plain");
+	assert_true(gw_state_is_processed(st, "GET:/a%3Ab:c"));
+	assert_false(gw_state_is_processed(st, "GET:/a:b:c"));
+	gw_state_free(st);
+	free(path);
 }
 
 static void
@@ -759,6 +860,121 @@ test_progress_callback(void **state)
 	free(fixture);
 }
 
+/* What a progress callback does when the evaluation starts (unlocked). */
+typedef struct meanwhile {
+	const char *dir;
+	const char *fixture;
+	const char *stop_reason;   /* stop the service */
+	bool run_other;            /* run a whole other cycle on the fixture */
+	int rc;
+	bool done;
+} meanwhile;
+
+static void
+meanwhile_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+	meanwhile *m = ctx;
+	(void)done;
+	(void)total;
+	if (m->done || strcmp(phase, "evaluate") != 0)
+		return;
+	m->done = true;
+	gw_err err;
+	if (m->stop_reason != NULL) {
+		gw_service_report rep;
+		m->rc = gw_service_stop(m->dir, m->stop_reason, &rep, &err);
+	}
+	if (m->run_other) {
+		gw_runner_opts o;
+		gw_runner_opts_default(&o);
+		o.state_dir = m->dir;
+		o.fixture_path = m->fixture;
+		gw_cycle_report r;
+		m->rc = gw_runner_run(&o, &r, &err);
+	}
+}
+
+/* A stop that lands while the cycle evaluates (the runner holds no lock
+ * then, so the stop does not wait) ends the cycle: nothing applied, the
+ * event line says service_stopped, the state is as the stop left it. */
+static void
+test_stop_during_cycle_ends_it(void **state)
+{
+	fx *f = *state;
+	char *fixture = ut_fixture("mixed-outcomes.json");
+	gw_service_report rep;
+	gw_err err;
+	assert_int_equal(gw_service_start(f->dir, &rep, &err), 0);
+	meanwhile m = { .dir = f->dir, .stop_reason = "emergency_rollback" };
+	gw_runner_opts o;
+	gw_runner_opts_default(&o);
+	o.state_dir = f->dir;
+	o.fixture_path = fixture;
+	o.retry_base_delay_ms = 60000; /* never slept: the stop is seen first */
+	o.progress = meanwhile_progress;
+	o.progress_ctx = &m;
+	gw_cycle_report r;
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_int_equal(m.rc, 0);
+	assert_true(r.service_stopped);
+	assert_string_equal(r.stop_reason, "emergency_rollback");
+	assert_int_equal(r.queued, 3);
+	assert_int_equal(r.applied + r.malformed + r.failed + r.upserted_requests, 0);
+	assert_int_equal(r.backlog, 3);
+	assert_int_equal(r.nreason_codes, 1);
+	assert_string_equal(r.reason_codes[0], "service_stopped");
+	assert_string_equal(r.gates.rollout_reason_code, "service_stopped");
+	char *events = ut_read(f->events);
+	ut_assert_contains(events, "\"reason_codes\":[\"service_stopped\"],");
+	free(events);
+	gw_state *st;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	assert_int_equal(st->nkeys, 0);
+	assert_int_equal(st->nreqs, 0);
+	assert_true(st->service.stopped);
+	gw_state_free(st);
+	/* a cycle started on the stopped service runs (nothing lands during it) */
+	m = (meanwhile){ .done = true };
+	o.retry_base_delay_ms = 0;
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_false(r.service_stopped);
+	assert_int_equal(r.applied, 1);
+	free(fixture);
+}
+
+/* Another runner applies the fixture while this one evaluates it: this one
+ * re-reads the state under the lock and skips what is now processed, so no
+ * case is logged twice. */
+static void
+test_cases_processed_meanwhile_are_skipped(void **state)
+{
+	fx *f = *state;
+	write_success_fixture(f->fixture, 6);
+	meanwhile m = { .dir = f->dir, .fixture = f->fixture, .run_other = true };
+	gw_runner_opts o;
+	gw_runner_opts_default(&o);
+	o.state_dir = f->dir;
+	o.fixture_path = f->fixture;
+	o.progress = meanwhile_progress;
+	o.progress_ctx = &m;
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_int_equal(m.rc, 0);
+	assert_int_equal(r.queued, 6);
+	assert_int_equal(r.applied, 0);
+	assert_int_equal(r.upserted_requests, 0);
+	assert_int_equal(r.duplicate_skips, 6);
+	for (int a = 0; a < 3; a++) {
+		char rel[64];
+		snprintf(rel, sizeof(rel), "channel-store/gateway/a%d/log.jsonl", a);
+		char *log = ut_join(f->dir, rel);
+		assert_int_equal(ut_count_lines(log), 2);
+		free(log);
+	}
+	assert_int_equal(ut_count_lines(f->events), 2);
+}
+
 static void
 test_corrupt_state_is_moved_aside_by_runner(void **state)
 {
@@ -788,6 +1004,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_event_line_key_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_drains_across_cycles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processed_case_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_case_keys_do_not_collide, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_case_keys_migrate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_during_cycle_ends_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cases_processed_meanwhile_are_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_max_attempts_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contract_mismatch_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fixture_errors_create_nothing, setup, teardown),

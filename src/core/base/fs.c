@@ -635,20 +635,124 @@ gw_lock_open_path(gw_lock *l, const char *dir, char *path, int op, gw_err *err)
 	return 0;
 }
 
+/* The lock-wait settings (gw_lock_set_wait): written before threads start. */
+static uint64_t gw_lock_wait_ms = GW_LOCK_DEFAULT_WAIT_MS;
+static gw_lock_notice_fn gw_lock_notice;
+static void *gw_lock_notice_ctx;
+
+void
+gw_lock_set_wait(uint64_t wait_ms, gw_lock_notice_fn fn, void *ctx)
+{
+	gw_lock_wait_ms = wait_ms;
+	gw_lock_notice = fn;
+	gw_lock_notice_ctx = ctx;
+}
+
+void
+gw_lock_holder(const char *dir, char *out, size_t n)
+{
+	char *path = gw_path_join(dir, ".lock");
+	char line[160];
+	ssize_t got = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd >= 0) {
+		got = read(fd, line, sizeof(line) - 1);
+		close(fd);
+	}
+	free(path);
+	/* "<pid> <what>\n", written by gw_lock_mark; anything else says nothing */
+	long pid = 0;
+	size_t i = 0;
+	if (got > 0) {
+		line[got] = '\0';
+		line[strcspn(line, "\n")] = '\0';
+		while (line[i] >= '0' && line[i] <= '9' && pid < 100000000)
+			pid = pid * 10 + (line[i++] - '0');
+	}
+	if (pid > 0 && line[i] == ' ' && line[i + 1] != '\0') {
+		for (char *p = line + i + 1; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		snprintf(out, n, "pid %ld (%s)", pid, line + i + 1);
+	} else {
+		snprintf(out, n, "another process");
+	}
+}
+
+/* Records "<pid> <who>" in the held lock file at path; best effort (a
+ * waiter that cannot read it says "another process").  Only a plain file
+ * that path names itself is written: never through a symlink or into a
+ * file with other names, which would truncate someone else's file. */
+static void
+gw_lock_mark(gw_lock *l, const char *path, const char *who)
+{
+	struct stat fst, lst;
+	if (fstat(l->fd, &fst) != 0 || lstat(path, &lst) != 0 || !S_ISREG(lst.st_mode) ||
+	    fst.st_dev != lst.st_dev || fst.st_ino != lst.st_ino || fst.st_nlink != 1)
+		return;
+	char line[128];
+	int n = snprintf(line, sizeof(line), "%ld %s\n", (long)getpid(), who ? who : "tau-gateway");
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	if (ftruncate(l->fd, 0) == 0 && pwrite(l->fd, line, (size_t)n, 0) == n)
+		l->marked = true;
+}
+
+/* Takes <dir>/.lock, waiting at most wait_ms (polling; one notice after
+ * GW_LOCK_NOTICE_MS naming the holder). */
 static int
-gw_lock_open(gw_lock *l, const char *dir, int op, gw_err *err)
+gw_lock_open(gw_lock *l, const char *dir, const char *who, uint64_t wait_ms, gw_err *err)
 {
 	l->fd = -1;
+	l->marked = false;
 	int rc = gw_fs_mkdirs(dir, err);
 	if (rc != 0)
 		return rc;
-	return gw_lock_open_path(l, dir, gw_path_join(dir, ".lock"), op, err);
+	uint64_t start = gw_clock_mono_ms(), nap = 1;
+	bool noticed = false;
+	char holder[200];
+	for (;;) {
+		rc = gw_lock_open_path(l, dir, gw_path_join(dir, ".lock"), LOCK_EX | LOCK_NB, err);
+		if (rc == 0) {
+			char *path = gw_path_join(dir, ".lock");
+			gw_lock_mark(l, path, who);
+			free(path);
+			return 0;
+		}
+		if (rc != -EWOULDBLOCK)
+			return rc;
+		uint64_t waited = gw_clock_mono_ms() - start;
+		if (waited >= wait_ms) {
+			gw_lock_holder(dir, holder, sizeof(holder));
+			if (wait_ms == 0)
+				return gw_err_set(err, -EWOULDBLOCK, GW_EXIT_UNAVAILABLE,
+				    "state directory %s is locked by %s", dir, holder);
+			return gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
+			    "gave up waiting for state lock %s/.lock after %llu ms: held by %s "
+			    "(--gateway-lock-wait-ms sets the bound)",
+			    dir, (unsigned long long)wait_ms, holder);
+		}
+		if (!noticed && waited >= GW_LOCK_NOTICE_MS) {
+			noticed = true;
+			if (gw_lock_notice != NULL) {
+				char msg[1200];
+				gw_lock_holder(dir, holder, sizeof(holder));
+				snprintf(msg, sizeof(msg), "waiting for state lock %s/.lock held by %s", dir,
+				    holder);
+				gw_lock_notice(gw_lock_notice_ctx, msg);
+			}
+		}
+		uint64_t left = wait_ms - waited;
+		gw_clock_sleep_ms(nap < left ? nap : left);
+		nap = nap * 2 > 10 ? 10 : nap * 2;
+	}
 }
 
 int
 gw_lock_acquire_file(gw_lock *l, const char *path, gw_err *err)
 {
 	l->fd = -1;
+	l->marked = false;
 	return gw_lock_open_path(l, path, gw_xstrdup(path), LOCK_EX, err);
 }
 
@@ -659,6 +763,7 @@ gw_lock_acquire_file_wait(gw_lock *l, const char *path, uint64_t wait_ms,
 	uint64_t start = gw_clock_mono_ms(), nap = 1;
 	for (;;) {
 		l->fd = -1;
+		l->marked = false;
 		int rc = gw_lock_open_path(l, path, gw_xstrdup(path), LOCK_EX | LOCK_NB, err);
 		if (rc != -EWOULDBLOCK)
 			return rc;
@@ -678,6 +783,7 @@ int
 gw_lock_try_file(gw_lock *l, const char *path, bool exclusive, gw_err *err)
 {
 	l->fd = -1;
+	l->marked = false;
 	return gw_lock_open_path(l, path, gw_xstrdup(path), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB,
 	    err);
 }
@@ -695,21 +801,39 @@ gw_lock_convert(gw_lock *l, bool exclusive)
 }
 
 int
+gw_lock_acquire_as(gw_lock *l, const char *dir, const char *who, gw_err *err)
+{
+	return gw_lock_open(l, dir, who, gw_lock_wait_ms, err);
+}
+
+int
 gw_lock_acquire(gw_lock *l, const char *dir, gw_err *err)
 {
-	return gw_lock_open(l, dir, LOCK_EX, err);
+	return gw_lock_acquire_as(l, dir, NULL, err);
+}
+
+int
+gw_lock_try_as(gw_lock *l, const char *dir, const char *who, gw_err *err)
+{
+	return gw_lock_open(l, dir, who, 0, err);
 }
 
 int
 gw_lock_try(gw_lock *l, const char *dir, gw_err *err)
 {
-	return gw_lock_open(l, dir, LOCK_EX | LOCK_NB, err);
+	return gw_lock_try_as(l, dir, NULL, err);
 }
 
 void
 gw_lock_release(gw_lock *l)
 {
 	if (l->fd >= 0) {
+		/* empty the holder line while still holding the lock */
+		if (l->marked) {
+			int rc = ftruncate(l->fd, 0); /* a stale line only misnames a later holder */
+			(void)rc;
+			l->marked = false;
+		}
 		flock(l->fd, LOCK_UN);
 		close(l->fd);
 		l->fd = -1;

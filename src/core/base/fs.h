@@ -106,13 +106,38 @@ bool gw_fs_is_file(const char *path);
 /* Returns true when path is a directory. */
 bool gw_fs_is_dir(const char *path);
 
-/* An exclusive lock on <dir>/.lock.  fd is -1 when not held. */
+/* An exclusive lock on <dir>/.lock.  fd is -1 when not held; marked when
+ * the holder wrote its line into the lock file (cleared on release). */
 typedef struct gw_lock {
 	int fd;
+	bool marked;
 } gw_lock;
 
-/* Creates dir if needed and blocks until the exclusive lock is held.
- * 0 or -errno with err set (exit class 73 when the dir cannot be created). */
+/*
+ * State-directory lock waits are bounded.  The holder of <dir>/.lock
+ * writes one line "<pid> <what>" into it (e.g. "4242 runner cycle") and
+ * empties it on release, so a waiter can say whom it waits for: after
+ * GW_LOCK_NOTICE_MS it passes "waiting for state lock <path> held by pid
+ * 4242 (runner cycle)" to the notice function (once), and after the wait
+ * bound it gives up with -ETIMEDOUT, exit class 69.
+ */
+#define GW_LOCK_DEFAULT_WAIT_MS 60000
+#define GW_LOCK_NOTICE_MS 1000
+
+/* Receives a one-line notice (no newline); called on the waiting thread. */
+typedef void (*gw_lock_notice_fn)(void *ctx, const char *msg);
+
+/* Process-wide: how long gw_lock_acquire* waits for a state-directory lock
+ * (0: fail at once if it is held), and where the "waiting for" notice goes
+ * (fn NULL: nowhere).  Call it before threads start; ctx is borrowed. */
+void gw_lock_set_wait(uint64_t wait_ms, gw_lock_notice_fn fn, void *ctx);
+
+/* Creates dir if needed and waits (bounded, see above) until the exclusive
+ * lock on <dir>/.lock is held, then records "<pid> <who>" in it (who NULL:
+ * "tau-gateway").  0 or -errno with err set: -ETIMEDOUT (69) when the wait
+ * bound passed, exit class 73 when the dir cannot be created. */
+int gw_lock_acquire_as(gw_lock *l, const char *dir, const char *who, gw_err *err);
+/* gw_lock_acquire_as with who NULL. */
 int gw_lock_acquire(gw_lock *l, const char *dir, gw_err *err);
 /* Blocks until an exclusive flock on the file at path (created 0644 if
  * missing; its directory must exist) is held.  0 or -errno with err set. */
@@ -122,7 +147,10 @@ int gw_lock_acquire_file(gw_lock *l, const char *path, gw_err *err);
  * with err set when the lock was not taken. */
 int gw_lock_acquire_file_wait(gw_lock *l, const char *path, uint64_t wait_ms,
     const atomic_bool *cancel, gw_err *err);
-/* Like gw_lock_acquire but returns -EWOULDBLOCK at once if it is held. */
+/* Like gw_lock_acquire_as but returns -EWOULDBLOCK (69, naming the holder)
+ * at once if it is held. */
+int gw_lock_try_as(gw_lock *l, const char *dir, const char *who, gw_err *err);
+/* gw_lock_try_as with who NULL. */
 int gw_lock_try(gw_lock *l, const char *dir, gw_err *err);
 /* Opens path (created 0644) and takes an exclusive (else shared) flock
  * without waiting: 0, -EWOULDBLOCK when a conflicting lock is held, or
@@ -131,7 +159,11 @@ int gw_lock_try_file(gw_lock *l, const char *path, bool exclusive, gw_err *err);
 /* Converts a held lock to exclusive (else shared) without waiting: 0 or
  * -EWOULDBLOCK when another holder prevents it. */
 int gw_lock_convert(gw_lock *l, bool exclusive);
-/* Releases the lock (no-op when not held). */
+/* Writes into out (n bytes) who holds <dir>/.lock as recorded in it:
+ * "pid 4242 (runner cycle)", or "another process" when it says nothing. */
+void gw_lock_holder(const char *dir, char *out, size_t n);
+/* Empties the holder line if this lock wrote one, and releases the lock
+ * (no-op when not held). */
 void gw_lock_release(gw_lock *l);
 
 /* Joins a and b with one '/' into a malloc'ed string the caller frees. */

@@ -76,6 +76,38 @@ gw_upper_trim(const char *m, char *out, size_t n)
 	gw_str_copy_trim(out, n, m, GW_STR_UPPER);
 }
 
+/* Appends part (n bytes) with '%' and ':' escaped (unless legacy). */
+static void
+gw_key_part(gw_buf *b, const char *s, size_t n, bool legacy)
+{
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (legacy || (s[i] != '%' && s[i] != ':'))
+			continue;
+		gw_buf_append(b, s + run, i - run);
+		gw_buf_puts(b, s[i] == '%' ? "%25" : "%3A");
+		run = i + 1;
+	}
+	gw_buf_append(b, s + run, n - run);
+}
+
+void
+gw_case_key(gw_buf *out, const char *method, const char *endpoint, const char *case_id,
+    bool legacy)
+{
+	char m[16];
+	const char *e, *cid;
+	size_t elen, clen;
+	gw_upper_trim(method, m, sizeof(m));
+	gw_str_trim(endpoint, &e, &elen);
+	gw_str_trim(case_id, &cid, &clen);
+	gw_key_part(out, m, strlen(m), legacy);
+	gw_buf_putc(out, ':');
+	gw_key_part(out, e, elen, legacy);
+	gw_buf_putc(out, ':');
+	gw_key_part(out, cid, clen, legacy);
+}
+
 /* ---- parsing ------------------------------------------------------------ */
 
 typedef struct gw_parse_ctx {
@@ -86,6 +118,7 @@ typedef struct gw_parse_ctx {
 	bool validating;     /* gw_fx_case reached the §3.2 checks */
 	bool have_deferred;  /* a case failed validation; parse errors still win */
 	gw_err deferred;     /* that first validation failure */
+	gw_buf key;          /* scratch for gw_case_key */
 	size_t line_off;     /* gw_fx_line: text before line_off ... */
 	unsigned newlines;   /* ... holds this many newlines */
 } gw_parse_ctx;
@@ -163,6 +196,33 @@ gw_fx_u64(gw_parse_ctx *p, const cJSON *v, const char *k, size_t idx, unsigned l
 	return 0;
 }
 
+/* The first of names (at most 32) that obj has more than once, or NULL.
+ * cJSON keeps a repeated member as a sibling and lookups see only the
+ * first, so a case could say two things at once. */
+static const char *
+gw_fx_dup(const cJSON *obj, const char *const *names, size_t n)
+{
+	uint32_t seen = 0;
+	for (const cJSON *m = obj->child; m != NULL; m = m->next) {
+		if (m->string == NULL)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(m->string, names[i]) != 0)
+				continue;
+			if (seen & (UINT32_C(1) << i))
+				return names[i];
+			seen |= UINT32_C(1) << i;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static const char *const gw_case_fields[] = { "schema_version", "case_id", "method", "endpoint",
+	"actor_id", "body", "simulate_retryable_failure", "expected" };
+static const char *const gw_expected_fields[] = { "outcome", "status_code", "error_code",
+	"response_body" };
+
 static int
 gw_fx_case(gw_parse_ctx *p, gw_fixture *f, const cJSON *obj, size_t idx, unsigned line,
     gw_case *c)
@@ -172,6 +232,11 @@ gw_fx_case(gw_parse_ctx *p, gw_fixture *f, const cJSON *obj, size_t idx, unsigne
 	if (!cJSON_IsObject(obj))
 		return gw_fx_fail(p, GW_EXIT_DATAERR, "case index %zu (line %u): must be an object",
 		    idx, line);
+	const char *dup = gw_fx_dup(obj, gw_case_fields,
+	    sizeof(gw_case_fields) / sizeof(gw_case_fields[0]));
+	if (dup != NULL)
+		return gw_fx_fail(p, GW_EXIT_DATAERR, "case index %zu (line %u): duplicate field `%s`",
+		    idx, line, dup);
 	uint64_t schema = 1;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "schema_version");
 	if (v != NULL && gw_fx_u64(p, v, "schema_version", idx, line, UINT32_MAX, &schema))
@@ -195,6 +260,11 @@ gw_fx_case(gw_parse_ctx *p, gw_fixture *f, const cJSON *obj, size_t idx, unsigne
 	if (!cJSON_IsObject(exp))
 		return gw_fx_fail(p, GW_EXIT_DATAERR,
 		    "case index %zu (line %u): field `expected` must be an object", idx, line);
+	dup = gw_fx_dup(exp, gw_expected_fields,
+	    sizeof(gw_expected_fields) / sizeof(gw_expected_fields[0]));
+	if (dup != NULL)
+		return gw_fx_fail(p, GW_EXIT_DATAERR,
+		    "case index %zu (line %u): duplicate field `expected.%s`", idx, line, dup);
 	const char *outcome;
 	if (gw_fx_str(p, f, exp, "outcome", idx, line, true, &outcome))
 		return -EINVAL;
@@ -273,22 +343,24 @@ gw_fx_case(gw_parse_ctx *p, gw_fixture *f, const cJSON *obj, size_t idx, unsigne
 	c->expected_body = gw_arena_strndup(f->arena, canon.data, canon.len);
 	gw_buf_free(&canon);
 
-	char m[16];
-	const char *e, *cid;
-	size_t elen, clen;
-	gw_upper_trim(c->method, m, sizeof(m));
-	gw_str_trim(c->endpoint, &e, &elen);
-	gw_str_trim(c->case_id, &cid, &clen);
-	size_t ml = strlen(m), klen = ml + 1 + elen + 1 + clen;
-	char *key = gw_arena_alloc(f->arena, klen + 1);
-	memcpy(key, m, ml);
-	key[ml] = ':';
-	memcpy(key + ml + 1, e, elen);
-	key[ml + 1 + elen] = ':';
-	memcpy(key + ml + 2 + elen, cid, clen);
-	key[klen] = '\0';
+	gw_buf_reset(&p->key);
+	gw_case_key(&p->key, c->method, c->endpoint, c->case_id, false);
+	const char *key = gw_arena_strndup(f->arena, p->key.data, p->key.len);
 	c->key = key;
 	return 0;
+}
+
+/* The decoded text of a raw (still escaped) object key, in f's arena. */
+static const char *
+gw_fx_key(gw_fixture *f, const char *raw, size_t n)
+{
+	if (memchr(raw, '\\', n) == NULL)
+		return gw_arena_strndup(f->arena, raw, n);
+	/* the scanner checked the string: parse it with its quotes */
+	cJSON *v = cJSON_ParseWithLength(raw - 1, n + 2);
+	const char *out = gw_arena_strdup(f->arena, cJSON_IsString(v) ? v->valuestring : "");
+	cJSON_Delete(v);
+	return out;
 }
 
 static int
@@ -354,6 +426,7 @@ gw_fixture_parse(const char *path, const char *text, size_t len, gw_fixture **ou
 	size_t klen, vs, ve;
 	bool have_schema = false, have_name = false, have_cases = false;
 	uint64_t schema = 0;
+	gw_strmap *top = gw_strmap_new(16); /* decoded top-level key -> its line */
 	int rc;
 	if (memchr(text, '\0', len) != NULL) {
 		rc = gw_fx_fail(&p, GW_EXIT_DATAERR, "file contains a NUL byte");
@@ -365,6 +438,19 @@ gw_fixture_parse(const char *path, const char *text, size_t len, gw_fixture **ou
 		goto fail;
 	}
 	while ((rc = gw_json_scan_next(&s, &key, &klen, &vs, &ve, "", err)) == 1) {
+		/* a repeated key is ambiguous (two `cases` arrays were both run):
+		 * refuse it, comparing decoded keys ("case\u0073" is `cases`) */
+		unsigned line = gw_fx_line(&p, (size_t)(key - text));
+		const char *name = gw_fx_key(f, key, klen);
+		klen = strlen(name);
+		key = name;
+		size_t first;
+		if (gw_strmap_get(top, name, &first)) {
+			rc = gw_fx_fail(&p, GW_EXIT_DATAERR,
+			    "duplicate top-level key `%s` at line %u (first at line %zu)", name, line, first);
+			goto fail;
+		}
+		gw_strmap_put(top, name, line);
 		if (klen == 5 && memcmp(key, "cases", 5) == 0) {
 			if (text[vs] != '[') {
 				rc = gw_fx_fail(&p, GW_EXIT_DATAERR, "field `cases` must be an array");
@@ -450,9 +536,13 @@ gw_fixture_parse(const char *path, const char *text, size_t len, gw_fixture **ou
 			goto fail;
 		}
 	}
+	gw_buf_free(&p.key);
+	gw_strmap_free(top);
 	*out = f;
 	return 0;
 fail:
+	gw_buf_free(&p.key);
+	gw_strmap_free(top);
 	gw_fixture_free(f);
 	*out = NULL;
 	return rc < 0 ? rc : -EINVAL;

@@ -34,7 +34,7 @@ typedef struct gw_case {
 	const char *method;          /* raw */
 	const char *endpoint;        /* raw */
 	const char *actor_id;        /* raw */
-	const char *key;             /* UPPER(trim(method)):trim(endpoint):trim(case_id) */
+	const char *key;             /* gw_case_key(method, endpoint, case_id) */
 	bool simulate_retryable_failure;
 	gw_outcome expected_outcome;
 	uint64_t expected_status;
@@ -59,6 +59,19 @@ const char *gw_fixture_name(const gw_fixture *f);
 size_t gw_fixture_count(const gw_fixture *f);
 /* Returns case i (borrowed; valid until gw_fixture_free). */
 const gw_case *gw_fixture_case(const gw_fixture *f, size_t i);
+
+/*
+ * The case key that state.json's processed_case_keys and request records
+ * use: UPPER(trim(method)) ":" trim(endpoint) ":" trim(case_id), where each
+ * part is written with '%' as "%25" and ':' as "%3A", so two distinct cases
+ * never share a key (unescaped, `b:c` at `/a` and `c` at `/a:b` did).  Parts
+ * with neither byte are written as they are, so most keys read the same as
+ * the unescaped keys of earlier state files; gw_state_load renames a record
+ * stored under the unescaped (legacy) form.  method is truncated to 15 bytes
+ * like gw_result.method.  Appends to out (owned by the caller).
+ */
+void gw_case_key(gw_buf *out, const char *method, const char *endpoint, const char *case_id,
+    bool legacy);
 
 /* ---- evaluation (one attempt) ------------------------------------------ */
 

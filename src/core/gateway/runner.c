@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void
 gw_runner_opts_default(gw_runner_opts *o)
@@ -58,6 +59,7 @@ typedef struct gw_eval {
 	uint64_t status;
 	const char *error_code;
 	const char *body;     /* arena */
+	uint64_t retries;     /* attempts after the first */
 	char method[16];
 } gw_eval;
 
@@ -152,38 +154,147 @@ gw_ctx_line(gw_buf *b, uint64_t now, const gw_eval *e, const char *endpoint)
 	gw_buf_free(&text);
 }
 
-/* Evaluates the queue; 0, or -EPROTO on the first contract mismatch. */
+/*
+ * Watches, without the lock, for a stop that lands during the cycle: the
+ * service block the cycle started from is remembered, state.json is
+ * stat'ed at most every GW_RUNNER_STOP_POLL_MS, and only when it was
+ * replaced is its posture (no records) read again.  A stop has landed when
+ * the service is stopped and was not, or was stopped again (a new
+ * last_stopped_unix_ms).  A cycle that started on a stopped service runs,
+ * as the reference's runner does.
+ */
+#define GW_RUNNER_STOP_POLL_MS 20
+
+/* Which file a path names: any rename over it (every state.json write is
+ * one) changes the inode, and the times and size say the rest. */
+typedef struct gw_file_id {
+	bool ok;                    /* it exists */
+	struct stat st;
+} gw_file_id;
+
+static void
+gw_file_id_get(const char *path, gw_file_id *id)
+{
+	id->ok = stat(path, &id->st) == 0;
+	if (!id->ok)
+		memset(&id->st, 0, sizeof(id->st));
+}
+
+static bool
+gw_file_id_same(const gw_file_id *x, const gw_file_id *y)
+{
+	const struct stat *a = &x->st, *b = &y->st;
+	return x->ok == y->ok && a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+typedef struct gw_stopwatch {
+	const char *dir;
+	char *state_path;
+	gw_file_id seen;
+	bool was_stopped;
+	uint64_t last_stopped_unix_ms;
+	uint64_t next_poll_ms;
+	bool stopped;               /* a stop landed during the cycle */
+	char reason[256];
+} gw_stopwatch;
+
+/* Remembers the service block and state.json's identity (lock held). */
+static void
+gw_stopwatch_init(gw_stopwatch *w, const char *dir, const gw_service_block *s)
+{
+	memset(w, 0, sizeof(*w));
+	w->dir = dir;
+	w->state_path = gw_path_join(dir, "state.json");
+	w->was_stopped = s->stopped;
+	w->last_stopped_unix_ms = s->last_stopped_unix_ms;
+	gw_file_id_get(w->state_path, &w->seen);
+}
+
+/* True (and remembered) when s shows a stop that landed during the cycle. */
+static bool
+gw_stopwatch_check(gw_stopwatch *w, const gw_service_block *s)
+{
+	if (!w->stopped && s->stopped &&
+	    (!w->was_stopped || s->last_stopped_unix_ms != w->last_stopped_unix_ms)) {
+		w->stopped = true;
+		snprintf(w->reason, sizeof(w->reason), "%s", s->last_stop_reason);
+	}
+	return w->stopped;
+}
+
+/* Polls without the lock (rate-limited unless force).  True once stopped. */
+static bool
+gw_stopwatch_poll(gw_stopwatch *w, bool force)
+{
+	if (w->stopped)
+		return true;
+	uint64_t now = gw_clock_mono_ms();
+	if (!force && now < w->next_poll_ms)
+		return false;
+	w->next_poll_ms = now + GW_RUNNER_STOP_POLL_MS;
+	gw_file_id cur;
+	gw_file_id_get(w->state_path, &cur);
+	if (gw_file_id_same(&cur, &w->seen))
+		return false;
+	gw_state *st;
+	gw_err ignored;
+	if (gw_state_load(w->dir, GW_STATE_READ | GW_STATE_READ_POSTURE, &st, &ignored) != 0)
+		return false; /* e.g. corrupt: the locked re-read decides */
+	w->seen = cur;
+	bool stopped = gw_stopwatch_check(w, &st->service);
+	gw_state_free(st);
+	return stopped;
+}
+
+/* Sleeps ms in slices, waking early when a stop lands.  True if stopped. */
+static bool
+gw_stopwatch_sleep(gw_stopwatch *w, uint64_t ms)
+{
+	uint64_t end = gw_clock_mono_ms() + ms;
+	if (end < ms)
+		end = UINT64_MAX;
+	for (;;) {
+		if (gw_stopwatch_poll(w, true))
+			return true;
+		uint64_t now = gw_clock_mono_ms();
+		if (now >= end)
+			return false;
+		gw_clock_sleep_ms(end - now < GW_RUNNER_STOP_POLL_MS ? end - now : GW_RUNNER_STOP_POLL_MS);
+	}
+}
+
+/* Evaluates the queue without the lock; *nevaluated receives how many
+ * entries have their final result (fewer when a stop landed).  0, or
+ * -EPROTO on the first contract mismatch. */
 static int
 gw_evaluate_queue(const gw_runner_opts *o, gw_eval *evals, size_t nq, gw_arena *arena,
-    gw_cycle_report *r, gw_err *err)
+    gw_stopwatch *w, size_t *nevaluated, gw_err *err)
 {
 	gw_result res = { 0 };
 	uint64_t max_attempts = o->retry_max_attempts ? o->retry_max_attempts : 1;
 	int rc = 0;
-	for (size_t i = 0; i < nq && rc == 0; i++) {
+	size_t i;
+	for (i = 0; i < nq && rc == 0; i++) {
+		if (gw_stopwatch_poll(w, false))
+			break;
 		gw_eval *e = &evals[i];
+		bool stopped = false;
 		for (uint64_t attempt = 1;; attempt++) {
 			gw_case_evaluate(e->c, &res);
 			if ((rc = gw_case_check(e->c, &res, err)) != 0)
 				break;
-			if (res.outcome == GW_OUTCOME_SUCCESS) {
-				r->applied++;
+			if (res.outcome != GW_OUTCOME_RETRYABLE_FAILURE || attempt >= max_attempts)
+				break;
+			e->retries++;
+			if (gw_stopwatch_sleep(w, gw_runner_retry_delay_ms(o->retry_base_delay_ms, attempt))) {
+				stopped = true;
 				break;
 			}
-			if (res.outcome == GW_OUTCOME_MALFORMED_INPUT) {
-				r->malformed++;
-				break;
-			}
-			if (attempt == 1)
-				r->retryable_failures++; /* per case, not per attempt */
-			if (attempt >= max_attempts) {
-				r->failed++;
-				break;
-			}
-			r->retry_attempts++;
-			gw_clock_sleep_ms(gw_runner_retry_delay_ms(o->retry_base_delay_ms, attempt));
 		}
-		if (rc != 0)
+		if (rc != 0 || stopped)
 			break;
 		e->outcome = res.outcome;
 		e->status = res.status;
@@ -193,6 +304,7 @@ gw_evaluate_queue(const gw_runner_opts *o, gw_eval *evals, size_t nq, gw_arena *
 		if ((i & 1023) == 1023)
 			gw_progress(o, "evaluate", i + 1, nq);
 	}
+	*nevaluated = i;
 	gw_buf_free(&res.body);
 	return rc;
 }
@@ -290,6 +402,95 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 	return rc;
 }
 
+/*
+ * Takes the lock and makes *st the state to write: the one already in *st
+ * when state.json is still the file *id names (nobody wrote it since, so a
+ * large state is not parsed twice per cycle), else a fresh load; records
+ * state.json's identity in *id, undoes an interrupted cycle's appends and
+ * normalises the service block.  On failure nothing is held and *st is
+ * NULL.
+ */
+static int
+gw_runner_lock_load(const gw_runner_opts *o, bool nowait, gw_lock *lock, gw_state **st,
+    gw_file_id *id, gw_cycle_report *r, gw_err *err)
+{
+	int rc = nowait ? gw_lock_try_as(lock, o->state_dir, "runner cycle", err) :
+	    gw_lock_acquire_as(lock, o->state_dir, "runner cycle", err);
+	if (rc != 0) {
+		gw_state_free(*st);
+		*st = NULL;
+		return rc;
+	}
+	char *path = gw_path_join(o->state_dir, "state.json");
+	gw_file_id cur;
+	gw_file_id_get(path, &cur);
+	if (*st == NULL || !gw_file_id_same(&cur, id)) {
+		gw_state_free(*st);
+		*st = NULL;
+		rc = gw_state_load(o->state_dir, GW_STATE_WRITE, st, err);
+		gw_file_id_get(path, &cur); /* a corrupt file was moved aside */
+	}
+	free(path);
+	*id = cur;
+	if (rc != 0) {
+		gw_lock_release(lock);
+		return rc;
+	}
+	/* a cycle that died before saving its state is undone first */
+	unsigned rolled_back = 0;
+	rc = gw_journal_recover(o->state_dir, (*st)->health.updated_unix_ms, &rolled_back, err);
+	if (rc != 0) {
+		gw_state_free(*st);
+		*st = NULL;
+		gw_lock_release(lock);
+		return rc;
+	}
+	r->rolled_back_files += rolled_back;
+	if (r->notice[0] == '\0')
+		snprintf(r->notice, sizeof(r->notice), "%s", (*st)->notice);
+	gw_state_normalize_service(*st, gw_clock_unix_ms());
+	return 0;
+}
+
+/* Fills the report of a cycle a stop ended: nothing of it is applied, the
+ * state is as the stop left it, and the event line says service_stopped. */
+static int
+gw_runner_stopped(const gw_runner_opts *o, const gw_state *st, const gw_stopwatch *w,
+    uint64_t npending, uint64_t t0, gw_cycle_report *r, gw_err *err)
+{
+	r->service_stopped = true;
+	snprintf(r->stop_reason, sizeof(r->stop_reason), "%s", w->reason);
+	r->applied = r->malformed = r->retryable_failures = r->retry_attempts = 0;
+	r->failed = r->upserted_requests = 0;
+	r->backlog = npending; /* every pending case is still pending */
+	r->nreason_codes = 0;
+	r->reason_codes[r->nreason_codes++] = "service_stopped";
+	r->timestamp_unix_ms = gw_clock_unix_ms();
+	r->health = st->health;
+	r->health.cycle_duration_ms = gw_clock_mono_ms() - t0;
+	r->health_state = gw_health_classify(&st->health, r->health_reason, sizeof(r->health_reason));
+	r->guardrail = st->guardrail;
+	gw_gates_compute(&r->gates, &st->guardrail, &st->health, st->service.stopped);
+	gw_buf line = GW_BUF_INIT;
+	gw_cycle_report_json(r, &line);
+	int rc = gw_events_append(o->state_dir, line.data, line.len, err);
+	gw_buf_free(&line);
+	gw_progress(o, "done", 0, r->queued);
+	return rc;
+}
+
+/*
+ * One cycle in three steps, so the state lock is held only for short
+ * read-modify-write sections and never across an evaluation or a backoff
+ * sleep (a service stop waits milliseconds, not a cycle):
+ *   A. locked: load the state, dedupe, build the queue; release.
+ *   B. unlocked: evaluate and contract-check the queue, sleeping through
+ *      backoff in slices that watch for a stop.
+ *   C. locked: load the state again, skip cases another writer processed
+ *      meanwhile, apply, write channels, state.json and the event line.
+ * A stop that lands during the cycle (seen in B, or in C's fresh state)
+ * ends it: nothing is applied and the event line says service_stopped.
+ */
 int
 gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 {
@@ -300,35 +501,21 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	if (rc != 0)
 		return rc;
 	snprintf(r->fixture_name, sizeof(r->fixture_name), "%s", gw_fixture_name(f));
-	gw_lock lock;
-	rc = o->lock_nowait ? gw_lock_try(&lock, o->state_dir, err) :
-	    gw_lock_acquire(&lock, o->state_dir, err);
-	if (rc != 0) {
-		gw_fixture_free(f);
-		return rc;
-	}
-	gw_state *st = NULL;
-	rc = gw_state_load(o->state_dir, GW_STATE_WRITE, &st, err);
-	if (rc != 0) {
-		gw_lock_release(&lock);
-		gw_fixture_free(f);
-		return rc;
-	}
-	/* a cycle that died before saving its state is undone first */
-	unsigned rolled_back = 0;
-	rc = gw_journal_recover(o->state_dir, st->health.updated_unix_ms, &rolled_back, err);
-	if (rc != 0) {
-		gw_state_free(st);
-		gw_lock_release(&lock);
-		gw_fixture_free(f);
-		return rc;
-	}
-	r->rolled_back_files = rolled_back;
-	snprintf(r->notice, sizeof(r->notice), "%s", st->notice);
-	gw_state_normalize_service(st, gw_clock_unix_ms());
-	gw_state_cap_processed(st, o->processed_case_cap);
 
-	/* dedupe before the queue limit, so big fixtures drain across cycles */
+	/* A: the queue */
+	gw_lock lock;
+	gw_state *st = NULL;
+	gw_file_id state_id = { 0 };
+	rc = gw_runner_lock_load(o, o->lock_nowait, &lock, &st, &state_id, r, err);
+	if (rc != 0) {
+		gw_fixture_free(f);
+		return rc;
+	}
+	gw_stopwatch watch;
+	gw_stopwatch_init(&watch, o->state_dir, &st->service);
+	/* dedupe against every stored key before the queue limit, so big
+	 * fixtures drain across cycles (the cap is applied only when saving,
+	 * and never drops this fixture's keys) */
 	size_t n = gw_fixture_count(f), npending = 0;
 	gw_pending *pending = gw_xmalloc((n ? n : 1) * sizeof(*pending));
 	for (size_t i = 0; i < n; i++) {
@@ -344,30 +531,58 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 			.failed = q != NULL && strcmp(q->outcome, "retryable_failure") == 0,
 		};
 	}
+	gw_lock_release(&lock); /* st is kept: step C reuses it if nobody wrote meanwhile */
+
 	qsort(pending, npending, sizeof(*pending), gw_pending_cmp);
 	r->discovered = n;
 	r->queued = npending < o->queue_limit ? npending : o->queue_limit;
-	r->backlog = npending - r->queued;
 
+	/* B: evaluate, unlocked */
 	gw_arena *arena = gw_arena_new();
 	gw_eval *evals = gw_xcalloc(r->queued ? r->queued : 1, sizeof(*evals));
 	for (size_t i = 0; i < r->queued; i++)
 		evals[i].c = pending[i].c;
 	free(pending);
 	gw_progress(o, "evaluate", 0, r->queued);
-	rc = gw_evaluate_queue(o, evals, r->queued, arena, r, err);
+	size_t nevaluated = 0;
+	rc = gw_evaluate_queue(o, evals, r->queued, arena, &watch, &nevaluated, err);
 
 	gw_actor *actors = NULL;
 	size_t nactors = 0, actors_cap = 0;
 	gw_strmap *actor_index = gw_strmap_new(64);
-	if (rc == 0) {
+	/* C: apply, locked again (waiting, bounded, even with lock_nowait:
+	 * the work is done and the lock is only ever held briefly) */
+	if (rc == 0)
+		rc = gw_runner_lock_load(o, false, &lock, &st, &state_id, r, err);
+	if (rc == 0 && gw_stopwatch_check(&watch, &st->service)) {
+		rc = gw_runner_stopped(o, st, &watch, npending, t0, r, err);
+	} else if (rc == 0) {
 		/* the cycle's stamp (health.updated_unix_ms) identifies it in the
 		 * journal, so it must differ from the last committed one */
 		uint64_t now = gw_clock_unix_ms();
 		if (now <= st->health.updated_unix_ms)
 			now = st->health.updated_unix_ms + 1;
-		for (size_t i = 0; i < r->queued; i++) {
+		uint64_t late_skips = 0;
+		for (size_t i = 0; i < nevaluated; i++) {
 			gw_eval *e = &evals[i];
+			/* another runner may have processed it while we evaluated */
+			if (gw_state_is_processed(st, e->c->key)) {
+				late_skips++;
+				continue;
+			}
+			switch (e->outcome) {
+			case GW_OUTCOME_SUCCESS:
+				r->applied++;
+				break;
+			case GW_OUTCOME_MALFORMED_INPUT:
+				r->malformed++;
+				break;
+			case GW_OUTCOME_RETRYABLE_FAILURE:
+				r->retryable_failures++; /* per case, not per attempt */
+				r->failed++;
+				break;
+			}
+			r->retry_attempts += e->retries;
 			const char *endpoint = gw_str_trimdup(arena, e->c->endpoint);
 			const char *actor = gw_str_trimdup(arena, e->c->actor_id);
 			gw_request *q = gw_state_upsert_request(st, e->c->key);
@@ -398,7 +613,13 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 			gw_log_line(&actors[ai].log, now, e, endpoint);
 			gw_ctx_line(&actors[ai].ctx, now, e, endpoint);
 		}
+		r->duplicate_skips += late_skips;
+		/* the cap never drops a key of the fixture being run: a fixture
+		 * larger than the cap drains and re-applies nothing */
+		for (size_t i = 0; i < n; i++)
+			gw_state_pin_processed(st, gw_fixture_case(f, i)->key);
 		gw_state_cap_processed(st, o->processed_case_cap);
+		r->backlog = npending - r->queued;
 
 		gw_health *h = &st->health;
 		uint64_t prev_streak = h->failure_streak;
@@ -436,8 +657,10 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 			rc = gw_state_save(st, err);
 		if (rc == 0)
 			gw_journal_commit(o->state_dir);
-		else /* (a full disk) undo this cycle's appends now, not at the next run */
-			gw_journal_recover(o->state_dir, 0, &rolled_back, NULL);
+		else { /* (a full disk) undo this cycle's appends now, not at the next run */
+			unsigned undone = 0;
+			gw_journal_recover(o->state_dir, 0, &undone, NULL);
+		}
 		if (rc == 0) {
 			gw_buf line = GW_BUF_INIT;
 			gw_cycle_report_json(r, &line);
@@ -456,7 +679,8 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	gw_strmap_free(actor_index);
 	free(evals);
 	gw_state_free(st);
-	gw_lock_release(&lock);
+	gw_lock_release(&lock); /* no-op when not held */
+	free(watch.state_path);
 	gw_arena_free(arena);
 	gw_fixture_free(f);
 	return rc;

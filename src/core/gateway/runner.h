@@ -1,11 +1,15 @@
 /*
  * runner.h - one contract-runner cycle over a fixture.
  *
- * A cycle loads the fixture (outside the lock), then under the state lock:
- * skips processed cases, queues at most queue_limit pending ones, evaluates
- * and contract-checks every queued case (with retries), and only when all
- * checks pass writes the channel store, state.json and one event line.  A
- * contract mismatch writes nothing.
+ * A cycle loads the fixture (outside the lock); under the state lock it
+ * skips processed cases and queues at most queue_limit pending ones; with
+ * the lock released it evaluates and contract-checks every queued case
+ * (with retries and backoff); then under the lock again, on a fresh read of
+ * the state, it writes the channel store, state.json and one event line.
+ * A contract mismatch writes nothing.  A service stop that lands during the
+ * cycle ends it early: nothing is applied, and the event line has the
+ * reason code service_stopped.  The lock is never held across an
+ * evaluation or a sleep.
  */
 #ifndef GW_RUNNER_H
 #define GW_RUNNER_H
@@ -36,7 +40,8 @@ typedef struct gw_runner_opts {
 	uint64_t retry_base_delay_ms;
 	uint64_t failure_streak_threshold;
 	uint64_t retryable_failures_threshold;
-	bool lock_nowait;                 /* fail at once if another writer holds the lock */
+	bool lock_nowait;                 /* fail at once if another writer holds the lock
+	                                   * when the cycle starts */
 	gw_runner_progress_fn progress;   /* optional; called from the running thread */
 	void *progress_ctx;
 } gw_runner_opts;
@@ -55,13 +60,18 @@ typedef struct gw_cycle_report {
 	char fixture_name[256];
 	char notice[1200];                /* non-empty when a corrupt state was moved aside */
 	unsigned rolled_back_files;       /* channel files an interrupted cycle's journal undid */
+	bool service_stopped;             /* a stop landed during the cycle: it ended early and
+	                                   * applied nothing (reason code service_stopped) */
+	char stop_reason[256];            /* that stop's reason */
 } gw_cycle_report;
 
 /* Fills o with the defaults (state_dir and fixture_path NULL). */
 void gw_runner_opts_default(gw_runner_opts *o);
-/* Runs one cycle.  0 on success (whatever the gate); -errno with err set
- * otherwise: fixture errors (65/66), contract mismatch (1), lock busy (69),
- * I/O (73/74). */
+/* Runs one cycle.  0 on success (whatever the gate, also when a stop ended
+ * it: out->service_stopped); -errno with err set otherwise: fixture errors
+ * (65/66), contract mismatch (1), lock busy or waited for too long (69),
+ * I/O (73/74).  With lock_nowait only the first lock is tried without
+ * waiting; the second, after the evaluation, waits (bounded). */
 int gw_runner_run(const gw_runner_opts *o, gw_cycle_report *out, gw_err *err);
 /* Backoff before retry `attempt` (1-based): 0 if base is 0, else
  * base * 2^min(attempt-1, 10), saturating. */

@@ -1,7 +1,9 @@
 /*
  * service.c - lifecycle transitions.  Every transition holds the state
  * lock across load, change, save and event append, so a stop issued during
- * a runner cycle is never lost.
+ * a runner cycle is never lost.  The runner holds that lock only for its
+ * short read-modify-write sections, never across an evaluation or a
+ * backoff sleep, so a stop waits milliseconds, not a cycle.
  */
 #include "core/gateway/service.h"
 #include "core/base/clock.h"
@@ -108,8 +110,9 @@ static int
 gw_service_transition(const char *dir, gw_service_op op, const char *text, gw_lock *run,
     gw_service_report *out, gw_err *err)
 {
+	static const char *const who[] = { "service start", "service stop", "service startup_failed" };
 	gw_lock lock;
-	int rc = gw_lock_acquire(&lock, dir, err);
+	int rc = gw_lock_acquire_as(&lock, dir, who[op], err);
 	if (rc != 0) {
 		if (run != NULL && op != GW_OP_START)
 			gw_service_run_leave(dir, run, false);

@@ -9,6 +9,7 @@
 #include "core/gateway/state.h"
 #include "core/base/clock.h"
 #include "core/gateway/events.h"
+#include "core/gateway/fixture.h"
 #include "core/base/fs.h"
 #include "core/base/json.h"
 #include "core/base/str.h"
@@ -106,16 +107,33 @@ gw_state_mark_processed(gw_state *st, const char *key)
 	gw_state_push_key(st, gw_arena_strdup(st->arena, key));
 }
 
+/* key_set values: 1 processed, 2 processed and pinned */
+#define GW_KEY_PINNED 2
+
+void
+gw_state_pin_processed(gw_state *st, const char *key)
+{
+	if (gw_strmap_get(st->key_set, key, NULL))
+		gw_strmap_put(st->key_set, key, GW_KEY_PINNED); /* keeps the arena key */
+}
+
 void
 gw_state_cap_processed(gw_state *st, size_t cap)
 {
 	if (st->nkeys <= cap)
 		return;
-	size_t drop = st->nkeys - cap;
-	for (size_t i = 0; i < drop; i++)
-		gw_strmap_del(st->key_set, st->keys[i]);
-	memmove(st->keys, st->keys + drop, cap * sizeof(*st->keys));
-	st->nkeys = cap;
+	size_t drop = st->nkeys - cap, o = 0;
+	for (size_t i = 0; i < st->nkeys; i++) {
+		const char *k = st->keys[i];
+		size_t v = 0;
+		if (drop > 0 && !(gw_strmap_get(st->key_set, k, &v) && v == GW_KEY_PINNED)) {
+			gw_strmap_del(st->key_set, k);
+			drop--;
+			continue;
+		}
+		st->keys[o++] = k;
+	}
+	st->nkeys = o;
 }
 
 gw_request *
@@ -308,6 +326,57 @@ gw_state_load_key(gw_state *st, const char *t, size_t n, size_t idx, gw_err *err
 	return 0;
 }
 
+static bool
+gw_key_special(const char *s)
+{
+	return strpbrk(s, ":%") != NULL;
+}
+
+/*
+ * Renames records (and their processed keys) stored under the unescaped
+ * case key of earlier versions to gw_case_key's escaped form.  Only parts
+ * holding ':' or '%' differ, so only such records are looked at.  A record
+ * whose stored key is neither form (edited by hand) is left alone.  Where
+ * two cases had collided on one legacy key, the record belongs to the case
+ * written last and the other case runs once more.
+ */
+static void
+gw_state_migrate_keys(gw_state *st)
+{
+	gw_buf nk = GW_BUF_INIT, lk = GW_BUF_INIT;
+	for (size_t i = 0; i < st->nreqs; i++) {
+		gw_request *r = st->reqs[i];
+		if (!gw_key_special(r->method) && !gw_key_special(r->endpoint) &&
+		    !gw_key_special(r->case_id))
+			continue;
+		gw_buf_reset(&nk);
+		gw_buf_reset(&lk);
+		gw_case_key(&nk, r->method, r->endpoint, r->case_id, false);
+		gw_case_key(&lk, r->method, r->endpoint, r->case_id, true);
+		const char *nkey = gw_buf_cstr(&nk);
+		if (strcmp(r->case_key, nkey) == 0 || strcmp(r->case_key, gw_buf_cstr(&lk)) != 0 ||
+		    gw_state_find_request(st, nkey) != NULL)
+			continue;
+		const char *old = r->case_key;
+		gw_strmap_del(st->req_index, old);
+		r->case_key = gw_arena_strdup(st->arena, nkey);
+		gw_strmap_put(st->req_index, r->case_key, (size_t)r);
+		if (gw_strmap_del(st->key_set, old)) {
+			for (size_t k = 0; k < st->nkeys; k++)
+				if (strcmp(st->keys[k], old) == 0) {
+					if (gw_strmap_put(st->key_set, r->case_key, 1))
+						st->keys[k] = r->case_key;
+					else /* already there under the new key: drop the old */
+						memmove(st->keys + k, st->keys + k + 1,
+						    (--st->nkeys - k) * sizeof(*st->keys));
+					break;
+				}
+		}
+	}
+	gw_buf_free(&nk);
+	gw_buf_free(&lk);
+}
+
 static int
 gw_state_parse(gw_state *st, const char *text, size_t len, bool posture_only, gw_err *err)
 {
@@ -390,6 +459,8 @@ gw_state_parse(gw_state *st, const char *text, size_t len, bool posture_only, gw
 	}
 	if (rc < 0 || gw_json_scan_finish(&s, what, err) != 0)
 		return gw_state_bad(st, err, "%s", err->msg);
+	if (!posture_only)
+		gw_state_migrate_keys(st);
 	/* records must be sorted for the merge in gw_state_sort_requests */
 	st->nsorted = 0;
 	gw_state_sort_requests(st);

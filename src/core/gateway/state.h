@@ -9,6 +9,10 @@
  * state.json.corrupt-<unix_ms> and start fresh; readers report it and
  * change nothing.  A state.json from another schema version is never
  * touched.  Request records and keys live in the state's arena.
+ *
+ * Case keys are gw_case_key's escaped form; a record a state file stores
+ * under the unescaped form of an earlier version is renamed on load
+ * (together with its processed key), so old state files stay valid.
  */
 #ifndef GW_STATE_H
 #define GW_STATE_H
@@ -94,7 +98,12 @@ void gw_state_normalize_service(gw_state *st, uint64_t now_unix_ms);
 bool gw_state_is_processed(const gw_state *st, const char *key);
 /* Appends key (copied) if new. */
 void gw_state_mark_processed(gw_state *st, const char *key);
-/* Keeps only the newest cap keys. */
+/* Pins key, if processed, so gw_state_cap_processed keeps it (the runner
+ * pins every key of the fixture it runs, so a fixture larger than the cap
+ * still drains and never re-applies a case). */
+void gw_state_pin_processed(gw_state *st, const char *key);
+/* Drops the oldest unpinned keys until at most cap remain; pinned keys are
+ * never dropped, so more than cap remain when more than cap are pinned. */
 void gw_state_cap_processed(gw_state *st, size_t cap);
 
 /* Returns the record for case_key, or NULL. */
