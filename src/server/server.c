@@ -22,6 +22,7 @@
  */
 #include "server/server.h"
 #include "server/api.h"
+#include "server/auth.h"
 #include "server/server_int.h"
 #include "core/base/clock.h"
 #include "core/base/fs.h"
@@ -201,15 +202,7 @@ static bool
 srv_authorized(srv_server *s, struct MHD_Connection *c)
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (h == NULL || !s->has_token || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	const char *v = h + 7;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	size_t vn = strlen(v);
-	while (vn > 0 && isspace((unsigned char)v[vn - 1]))
-		vn--;
-	return gw_hash_matches_digest_ct(v, vn, s->token_digest);
+	return h != NULL && s->has_token && srv_auth_bearer_ok(h, strlen(h), s->token_digest);
 }
 
 static bool
