@@ -58,8 +58,11 @@ run_one() {
 	mkdir -p "$work"
 	# -timeout: one input taking 10 s is a hang; -rss_limit_mb: a leak or a
 	# blow-up; leaks are reported by ASan (detect_leaks)
+	local dict=()
+	[ -f "$SRC/tests/fuzz/$t.dict" ] && dict=(-dict="$SRC/tests/fuzz/$t.dict")
 	"$B/fuzz_$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$ART/$t-" "$work" "$SRC/tests/fuzz/corpus/$t" >"$LOG/$t.log" 2>&1 || true
+		"${dict[@]}" -artifact_prefix="$ART/$t-" "$work" "$SRC/tests/fuzz/corpus/$t" \
+		>"$LOG/$t.log" 2>&1 || true
 }
 
 running=0

@@ -43,8 +43,10 @@ for src in "$TAU_SOURCE_DIR"/tests/fuzz/fuzz_*.c; do
 	# lives outside $T: a fuzzer's own sanitizer report is judged here,
 	# with its input, not by lib.sh's scan.
 	log=$B/build_fuzz-$t.log
+	dict=()
+	[ -f "$TAU_SOURCE_DIR/tests/fuzz/$t.dict" ] && dict=(-dict="$TAU_SOURCE_DIR/tests/fuzz/$t.dict")
 	if "$B/fuzz_$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$T/$t-" "$T/corpus-$t" "$seeds" >"$log" 2>&1; then
+		"${dict[@]}" -artifact_prefix="$T/$t-" "$T/corpus-$t" "$seeds" >"$log" 2>&1; then
 		t_ok "$t: $(sed -n 's/^stat::number_of_executed_units: *//p' "$log") runs, no crash"
 	else
 		t_fail "$t: the fuzzer found a failure (log $log):"

@@ -1,7 +1,7 @@
 /*
  * fuzz_sse - a chat-completions SSE reply as the openai provider reads it:
  * bytes fed to gw_chat_sse_feed in the chunk sizes the first bytes of the
- * input pick (a cursor cycling through them, 1..64 bytes each, 0 meaning
+ * input pick (a cursor cycling through them, 1..63 bytes each, 0 meaning
  * 256), each event applied with gw_chat_apply_chunk to a sink that builds
  * a streaming response.  The same bytes fed in one piece must give the
  * same events: reassembly across reads never changes what is read.  The

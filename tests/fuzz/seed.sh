@@ -123,6 +123,12 @@ auth tok "Basic dG9rOg=="
 { printf '\003tokBearer tok\000x'; } >"$T/s"
 seed auth "$T/s"
 
+# dictionaries: every JSON member name in a target's seeds
+for t in fixture state events respstore request sse; do
+	grep -haoE '"[A-Za-z_]+" ?:' "$C/$t"/* | sed 's/ \?:$//; s/"$//; s/^"//' | sort -u |
+		sed 's/.*/"\\"&\\":"/' >"$TAU_SOURCE_DIR/tests/fuzz/$t.dict"
+done
+
 for d in "$C"/*/; do
 	echo "seed.sh: $(basename "$d"): $(find "$d" -type f | wc -l) seeds"
 done
