@@ -49,7 +49,7 @@ typedef struct gw_events_summary {
 int gw_events_summarize(const char *path, gw_events_summary *out, gw_err *err);
 void gw_events_summary_free(gw_events_summary *s);
 
-/* Calls fn for each of the last max_lines non-blank lines of path, oldest
+/* Calls fn for each of the last max_lines non-empty lines of path, oldest
  * first, reading backwards from the end (cost independent of file size).
  * Returns in *size_out the offset just past the last complete line (the
  * file size unless it ends in a partial line), where following with
