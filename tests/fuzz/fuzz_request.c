@@ -5,13 +5,39 @@
  * the max-input-chars limit, the rest is the body.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/openresponses/responses.h"
 #include "fuzz_provider.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Normalized items are valid input, and normalizing them again changes
+ * nothing (sessions and stored responses keep them in this form). */
+static void
+fuzz_reparse(const gw_resp_request *req)
+{
+	cJSON *body = cJSON_CreateObject();
+	cJSON_AddItemToObject(body, "input", cJSON_Duplicate(req->input, 1));
+	char *text = cJSON_PrintUnformatted(body);
+	gw_resp_request again;
+	gw_resp_error e = { 0 };
+	if (gw_resp_request_parse(text, strlen(text), UINT64_MAX, &again, &e) != 0) {
+		fprintf(stderr, "normalized items refused (%s): %s\n", e.message, text);
+		abort();
+	}
+	if (!cJSON_Compare(again.input, req->input, true)) {
+		char *t2 = cJSON_PrintUnformatted(again.input);
+		fprintf(stderr, "normalized items changed:\n%s\n%s\n", text, t2);
+		abort();
+	}
+	gw_resp_request_free(&again);
+	free(text);
+	cJSON_Delete(body);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -27,6 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (req.input_chars > limit)
 			abort(); /* over the limit yet accepted */
 		fuzz_run(&req, req.input);
+		fuzz_reparse(&req);
 	} else {
 		if (e.status < 400 || e.status > 499 || e.message[0] == '\0')
 			abort(); /* a refusal is a 4xx that says why */
