@@ -28,6 +28,7 @@
  */
 #include "server/server.h"
 #include "server/api.h"
+#include "server/auth.h"
 #include "server/reqlog.h"
 #include "server/sdnotify.h"
 #include "server/server_int.h"
@@ -230,19 +231,9 @@ srv_authorized(srv_server *s, struct MHD_Connection *c)
 {
 	const char *h = NULL;
 	size_t hn = 0;
-	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
-	    sizeof(MHD_HTTP_HEADER_AUTHORIZATION) - 1, &h, &hn) != MHD_YES || h == NULL ||
-	    !s->has_token || hn < 7 || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	const char *v = h + 7;
-	size_t vn = hn - 7;
-	while (vn > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		vn--;
-	}
-	while (vn > 0 && isspace((unsigned char)v[vn - 1]))
-		vn--;
-	return gw_hash_matches_digest_ct(v, vn, s->token_digest);
+	return MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+	           sizeof(MHD_HTTP_HEADER_AUTHORIZATION) - 1, &h, &hn) == MHD_YES &&
+	    h != NULL && s->has_token && srv_auth_bearer_ok(h, hn, s->token_digest);
 }
 
 static int

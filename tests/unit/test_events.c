@@ -236,6 +236,31 @@ test_tail_last_lines_oldest_first(void **state)
 	gw_buf_free(&b);
 }
 
+/* Found by fuzz_events: blank lines counted toward the tail, so fewer
+ * than max_lines lines came back, and a 64 KiB read ending in blank lines
+ * stopped before the lines wanted. */
+static void
+test_tail_blank_lines_do_not_count(void **state)
+{
+	ut_statedir *f = *state;
+	ut_write(f->events, "l1\nl2\nl3\n\n\n\nl4\n\n");
+	gw_buf b = GW_BUF_INIT;
+	uint64_t size = 0;
+	gw_err err;
+	assert_int_equal(gw_events_tail(f->events, 3, collect, &b, &size, &err), 0);
+	assert_string_equal(gw_buf_cstr(&b), "l2|l3|l4");
+	gw_buf_reset(&b);
+	FILE *out = fopen(f->events, "w");
+	assert_non_null(out);
+	fputs("first\nsecond\n", out);
+	for (int i = 0; i < 70000; i++)
+		fputc('\n', out);
+	fclose(out);
+	assert_int_equal(gw_events_tail(f->events, 2, collect, &b, &size, &err), 0);
+	assert_string_equal(gw_buf_cstr(&b), "first|second");
+	gw_buf_free(&b);
+}
+
 static void
 test_tail_missing_file(void **state)
 {
@@ -323,6 +348,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_summarize_escaped_and_duplicate_keys, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_summarize_streams_a_large_file, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_tail_last_lines_oldest_first, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_tail_blank_lines_do_not_count, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_tail_missing_file, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_tail_big_file, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_read_from_follows_complete_lines, ut_statedir_setup, ut_statedir_teardown),

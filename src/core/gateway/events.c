@@ -336,6 +336,20 @@ gw_events_summary_free(gw_events_summary *s)
 
 /* ---- tail and follow ---------------------------------------------------- */
 
+/* The non-empty lines ended by a '\n' in the n bytes at p (blank lines
+ * are never shown, so they never count toward a tail's lines). */
+static size_t
+gw_events_count_lines(const char *p, size_t n)
+{
+	size_t lines = 0;
+	for (size_t i = 0, start = 0; i < n; i++)
+		if (p[i] == '\n') {
+			lines += i > start;
+			start = i + 1;
+		}
+	return lines;
+}
+
 int
 gw_events_tail(const char *path, size_t max_lines, gw_events_line_fn fn, void *ctx,
     uint64_t *size_out, gw_err *err)
@@ -370,10 +384,7 @@ gw_events_tail(const char *path, size_t max_lines, gw_events_line_fn fn, void *c
 		gw_buf_append(&tmp, back.data ? back.data : "", back.len);
 		gw_buf_free(&back);
 		back = tmp;
-		lines = 0;
-		for (size_t i = 0; i < back.len; i++)
-			if (back.data[i] == '\n')
-				lines++;
+		lines = gw_events_count_lines(back.data, back.len);
 	}
 	close(fd);
 	/* drop the trailing partial line */
@@ -381,22 +392,20 @@ gw_events_tail(const char *path, size_t max_lines, gw_events_line_fn fn, void *c
 	while (end > 0 && back.data[end - 1] != '\n')
 		end--;
 	*size_out = start + end;
-	/* collect line starts, emit the last max_lines */
-	size_t total = 0;
-	for (size_t i = 0; i < end; i++)
-		if (back.data[i] == '\n')
-			total++;
+	/* emit the last max_lines non-empty lines */
+	size_t total = gw_events_count_lines(back.data, end);
 	size_t skip = total > max_lines ? total - max_lines : 0;
 	/* when start > 0 the first line may be partial: it is always skipped
-	 * because we read at least max_lines + 1 newlines */
+	 * because we read at least max_lines + 1 non-empty lines */
 	size_t pos = 0;
 	for (size_t i = 0; i < end; i++) {
 		if (back.data[i] != '\n')
 			continue;
-		if (skip > 0) {
-			skip--;
-		} else if (i > pos) {
-			fn(back.data + pos, i - pos, ctx);
+		if (i > pos) {
+			if (skip > 0)
+				skip--;
+			else
+				fn(back.data + pos, i - pos, ctx);
 		}
 		pos = i + 1;
 	}

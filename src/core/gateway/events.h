@@ -49,10 +49,11 @@ typedef struct gw_events_summary {
 int gw_events_summarize(const char *path, gw_events_summary *out, gw_err *err);
 void gw_events_summary_free(gw_events_summary *s);
 
-/* Calls fn for each of the last max_lines non-blank lines of path, oldest
+/* Calls fn for each of the last max_lines non-empty lines of path, oldest
  * first, reading backwards from the end (cost independent of file size).
- * Returns the file size in *size_out (for following with
- * gw_events_read_from).  Missing file: 0 lines, size 0, returns 0. */
+ * Returns in *size_out the offset just past the last complete line (the
+ * file size unless it ends in a partial line), where following with
+ * gw_events_read_from starts.  Missing file: 0 lines, size 0, returns 0. */
 typedef void (*gw_events_line_fn)(const char *line, size_t n, void *ctx);
 int gw_events_tail(const char *path, size_t max_lines, gw_events_line_fn fn, void *ctx,
     uint64_t *size_out, gw_err *err);
