@@ -597,6 +597,22 @@ test_mkdirs_and_truncate_under_refuse_links(void **state)
 	assert_int_equal(gw_fs_truncate_under(in, "a/g", 5, &err), 1);
 	assert_int_equal(gw_fs_truncate_under(in, "a/g", 5, &err), 0);
 	assert_int_equal(gw_fs_truncate_under(in, "a/none", 5, &err), -ENOENT);
+	/* directories are read without following a link either (the expiry
+	 * sweeps unlink what they list) */
+	DIR *d;
+	assert_int_equal(gw_fs_opendir_under(in, "a/b", &d, &err), -ELOOP);
+	assert_null(d);
+	ut_assert_contains(err.msg, "/in/a/b: it is a symbolic link, not a directory");
+	assert_int_equal(gw_fs_opendir_under(in, "a/b/c", &d, &err), -ELOOP);
+	assert_null(d);
+	assert_int_equal(gw_fs_opendir_under(in, "a/none", &d, &err), 0);
+	assert_null(d);
+	assert_int_equal(gw_fs_opendir_under(in, "none/deeper", &d, &err), 0);
+	assert_null(d);
+	assert_int_equal(gw_fs_opendir_under(in, "a", &d, &err), 0);
+	assert_non_null(d);
+	closedir(d);
+
 	got = ut_read(real);
 	assert_string_equal(got, "line\n");
 	free(got);

@@ -224,6 +224,42 @@ gw_fs_mkdirs_under(const char *root, const char *rel, bool *created, gw_err *err
 }
 
 int
+gw_fs_opendir_under(const char *root, const char *rel, DIR **out, gw_err *err)
+{
+	*out = NULL;
+	int dfd;
+	const char *last;
+	gw_err tmp;
+	gw_err_clear(&tmp);
+	int rc = gw_fs_walk(root, rel, &dfd, &last, &tmp);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc != 0) {
+		if (err != NULL)
+			*err = tmp;
+		return rc;
+	}
+	int fd = openat(dfd, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int e = errno;
+	struct stat st;
+	if (fd == -1 && e != ENOENT && fstatat(dfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISDIR(st.st_mode))
+		rc = gw_err_set(err, S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR, GW_EXIT_DATAERR,
+		    "refusing %s/%s: it is %s, not a directory", root, rel, gw_fs_kind(st.st_mode));
+	else if (fd == -1 && e != ENOENT)
+		rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s/%s: %s", root, rel,
+		    strerror(e));
+	close(dfd);
+	if (fd >= 0 && (*out = fdopendir(fd)) == NULL) {
+		e = errno;
+		close(fd);
+		rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s/%s: %s", root, rel,
+		    strerror(e));
+	}
+	return rc;
+}
+
+int
 gw_fs_truncate_under(const char *root, const char *rel, uint64_t size, gw_err *err)
 {
 	int dfd;

@@ -10,6 +10,7 @@
 #ifndef GW_FS_H
 #define GW_FS_H
 
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,6 +40,11 @@ int gw_fs_open_file(const char *path, int flags, mode_t mode, gw_err *err);
  * with err set. */
 int gw_fs_mkdirs_under(const char *root, const char *rel, bool *created, gw_err *err);
 
+/* Opens the directory rel below root for readdir, following no link in
+ * rel (a symlinked component is refused, class 65).  0 with *out set (the
+ * caller closedir()s it), 0 with *out NULL when it does not exist, or
+ * -errno with err set. */
+int gw_fs_opendir_under(const char *root, const char *rel, DIR **out, gw_err *err);
 /* Cuts the regular file rel below root to size bytes when it is longer,
  * walking rel with openat(O_NOFOLLOW) so no link is followed.  1 when cut,
  * 0 when not (already that short), -errno with err set (-ENOENT: missing). */

@@ -230,16 +230,11 @@ gw_respstore_sweep(const char *state_dir, uint64_t now_s, uint64_t ttl_s, size_t
 	*removed = 0;
 	if (ttl_s == 0)
 		return 0;
+	DIR *d;
+	int rc = gw_fs_opendir_under(state_dir, GW_RESPSTORE_DIR, &d, err);
+	if (d == NULL)
+		return rc;
 	char *dir = gw_path_join(state_dir, GW_RESPSTORE_DIR);
-	DIR *d = opendir(dir);
-	if (d == NULL) {
-		int e = errno;
-		free(dir);
-		if (e == ENOENT)
-			return 0;
-		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot read %s/" GW_RESPSTORE_DIR ": %s",
-		    state_dir, strerror(e));
-	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		const char *name = de->d_name;
