@@ -169,7 +169,7 @@ tui_log_init(tui_log *log, size_t cap, const char *file, gw_err *err)
 	log->file_fd = -1;
 	log->wake_fd = -1;
 	if (file != NULL) {
-		int fd = gw_fs_open_append(file, err);
+		int fd = gw_fs_open_named_append(file, err);
 		if (fd < 0) {
 			gw_err_prefix(err, "--console-log");
 			return fd;

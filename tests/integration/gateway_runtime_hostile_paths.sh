@@ -5,7 +5,9 @@
 # an interrupted cycle) refuses the link with exit 65 and a one-line message
 # naming the refused path; the link's target, outside the state directory,
 # keeps its bytes.  A FIFO as state.json fails every command at once (65)
-# instead of hanging it.
+# instead of hanging it.  Files the operator names are theirs: a fixture
+# through a symlink or on standard input, a console log through a symlink,
+# are used as given.
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 FIX=$FIXTURES/rollout-pass.json
@@ -112,5 +114,18 @@ for args in "--gateway-service-status" "--gateway-status-inspect" "--gateway-ser
 		"tau-gateway: refusing $D/state.json: it is a FIFO, not a regular file" "$(cat "$T/err")"
 done
 t_check "fifo state.json: still a FIFO (not replaced)" test -p "$D/state.json"
+
+# --- files the operator names are not state files --------------------------------
+D=$T/named
+mkdir -p "$D"
+ln -s "$FIX" "$T/fixture-link.json"
+run "$D" --gateway-contract-runner --gateway-fixture "$T/fixture-link.json"
+rc=$?
+t_eq "a fixture through a symlink is read (exit 0): $(cat "$T/err")" 0 "$rc"
+timeout 10 "$TAU_BIN" --gateway-state-dir "$T/named-stdin" --gateway-contract-runner \
+	--gateway-fixture /dev/stdin <"$FIX" >"$T/out" 2>"$T/err"
+rc=$?
+t_eq "a fixture on /dev/stdin is read (exit 0): $(cat "$T/err")" 0 "$rc"
+t_match "the stdin cycle applied cases" 'applied=[1-9]' "$(cat "$T/out")"
 
 t_done

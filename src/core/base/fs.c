@@ -316,14 +316,13 @@ gw_fs_mkdirs(const char *dir, gw_err *err)
 	return rc;
 }
 
-int
-gw_fs_read_file(const char *path, gw_buf *out, gw_err *err)
+/* Reads fd to its end into out (appending) and closes it; path names it in
+ * messages.  0 or -errno with err set. */
+static int
+gw_fs_read_fd(int fd, const char *path, gw_buf *out, gw_err *err)
 {
-	int fd = gw_fs_open_file(path, O_RDONLY, 0, err);
-	if (fd < 0)
-		return fd;
 	struct stat st;
-	if (fstat(fd, &st) == 0 && st.st_size > 0)
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
 		gw_buf_reserve(out, (size_t)st.st_size);
 	for (;;) {
 		gw_buf_reserve(out, 65536);
@@ -343,6 +342,27 @@ gw_fs_read_file(const char *path, gw_buf *out, gw_err *err)
 	}
 	close(fd);
 	return 0;
+}
+
+int
+gw_fs_read_file(const char *path, gw_buf *out, gw_err *err)
+{
+	int fd = gw_fs_open_file(path, O_RDONLY, 0, err);
+	if (fd < 0)
+		return fd;
+	return gw_fs_read_fd(fd, path, out, err);
+}
+
+int
+gw_fs_read_named(const char *path, gw_buf *out, gw_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		int e = errno;
+		return gw_err_set(err, -e, e == ENOENT ? GW_EXIT_NOINPUT : GW_EXIT_IOERR,
+		    "cannot read %s: %s", path, strerror(e));
+	}
+	return gw_fs_read_fd(fd, path, out, err);
 }
 
 int
@@ -542,9 +562,15 @@ gw_fs_remove_stale_temps(const char *dir)
 }
 
 int
-gw_fs_open_append(const char *path, gw_err *err)
+gw_fs_open_named_append(const char *path, gw_err *err)
 {
-	return gw_fs_open_file(path, O_WRONLY | O_CREAT | O_APPEND, 0644, err);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		int e = errno;
+		int ex = gw_fs_class(e) == GW_EXIT_NOINPUT ? GW_EXIT_CANTCREAT : gw_fs_class(e);
+		return gw_err_set(err, -e, ex, "cannot open %s for appending: %s", path, strerror(e));
+	}
+	return fd;
 }
 
 /*

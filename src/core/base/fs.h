@@ -50,9 +50,15 @@ int gw_fs_opendir_under(const char *root, const char *rel, DIR **out, gw_err *er
  * 0 when not (already that short), -errno with err set (-ENOENT: missing). */
 int gw_fs_truncate_under(const char *root, const char *rel, uint64_t size, gw_err *err);
 
-/* Reads the whole file into out (appending).  0, or -errno with err set
- * (-ENOENT: missing, exit class 66; others 74). */
+/* Reads the whole state file into out (appending), opened as
+ * gw_fs_open_file opens it (no link followed, a regular file only).  0, or
+ * -errno with err set (-ENOENT: missing, exit class 66; a refused path 65;
+ * others 74). */
 int gw_fs_read_file(const char *path, gw_buf *out, gw_err *err);
+/* Reads the whole of a file the operator named (a fixture) into out
+ * (appending).  Unlike a state file it may be a symlink, a FIFO or
+ * /dev/stdin: the operator chose it.  0, or -errno with err set. */
+int gw_fs_read_named(const char *path, gw_buf *out, gw_err *err);
 
 /* Atomically replaces path with the n bytes at data (temp + fsync + rename
  * + directory fsync).  0 or -errno with err set. */
@@ -83,8 +89,10 @@ void gw_fs_batch_free(gw_fs_batch *b);
  * Returns how many were removed. */
 int gw_fs_remove_stale_temps(const char *dir);
 
-/* Opens path for appending (created 0644).  Returns the fd or -errno. */
-int gw_fs_open_append(const char *path, gw_err *err);
+/* Opens a file the operator named (a console log) for appending, created
+ * 0644; links are followed and /dev/null or a FIFO are fine.  Returns the
+ * fd (the caller closes it) or -errno with err set. */
+int gw_fs_open_named_append(const char *path, gw_err *err);
 /* Writes all n bytes with a single write(2) when possible (looping only on
  * short writes).  0 or -errno with err set. */
 int gw_fs_write_all(int fd, const void *data, size_t n, const char *path, gw_err *err);

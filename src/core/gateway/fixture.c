@@ -553,7 +553,7 @@ gw_fixture_load(const char *path, gw_fixture **out, gw_err *err)
 {
 	gw_buf text = GW_BUF_INIT;
 	*out = NULL;
-	int rc = gw_fs_read_file(path, &text, err);
+	int rc = gw_fs_read_named(path, &text, err);
 	if (rc != 0)
 		gw_err_set(err, rc, err ? err->exit_code : GW_EXIT_IOERR,
 		    "failed to read fixture %s: %s", path, strerror(-rc));
