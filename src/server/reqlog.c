@@ -84,10 +84,11 @@ srv_reqlog_request(const srv_config *cfg, const char *method, const char *path, 
 	if (cfg->quiet || cfg->log != NULL)
 		return;
 	gw_buf clean = GW_BUF_INIT, safe = GW_BUF_INIT, m = GW_BUF_INIT, b = GW_BUF_INIT;
-	srv_reqlog_path(path, &clean);
+	/* redact first: percent-encoding would hide a token with unusual bytes */
+	srv_reqlog_redact(cfg, path, &clean);
+	srv_reqlog_path(gw_buf_cstr(&clean), &safe);
 	srv_reqlog_path(method, &m);
 	method = gw_buf_cstr(&m);
-	srv_reqlog_redact(cfg, gw_buf_cstr(&clean), &safe);
 	bool has_id = response_id != NULL && response_id[0] != '\0';
 	char ms[32];
 	snprintf(ms, sizeof(ms), "%llu.%03llu", (unsigned long long)(duration_us / 1000),

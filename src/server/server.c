@@ -77,17 +77,18 @@ extern const size_t srv_webchat_html_len;
 void
 srv_log(srv_server *s, const char *fmt, ...)
 {
-	char line[1024];
+	gw_buf line = GW_BUF_INIT, safe = GW_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	gw_buf_vprintf(&line, fmt, ap);
 	va_end(ap);
-	gw_buf safe = GW_BUF_INIT;
-	srv_reqlog_redact(&s->cfg, line, &safe); /* the token never reaches a log */
+	/* the token never reaches a log: redacted whole, before any cut */
+	srv_reqlog_redact(&s->cfg, gw_buf_cstr(&line), &safe);
 	if (s->cfg.log != NULL)
 		s->cfg.log(s->cfg.log_ctx, gw_buf_cstr(&safe));
 	else
 		srv_reqlog_message(&s->cfg, gw_buf_cstr(&safe));
+	gw_buf_free(&line);
 	gw_buf_free(&safe);
 }
 

@@ -458,7 +458,10 @@ static void tui_quit_request(tui_app *app);
 static void
 tui_exec_line(tui_app *app, const char *line)
 {
-	tui_log_addf(&app->log, "> %s", line);
+	gw_buf shown = GW_BUF_INIT;
+	tui_cmd_mask_secret(line, &shown); /* the token never reaches the log */
+	tui_log_addf(&app->log, "> %s", gw_buf_cstr(&shown));
+	gw_buf_free(&shown);
 	tui_line l;
 	gw_err err;
 	gw_err_clear(&err);

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "core/base/mem.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,4 +195,40 @@ tui_line_free(tui_line *l)
 	cli_argv_free(l->argv);
 	free(l->arg);
 	memset(l, 0, sizeof(*l));
+}
+
+/* the shortest prefix getopt_long takes for --gateway-openresponses-auth-token */
+#define TUI_SECRET_FLAG "--gateway-openresponses-a"
+
+bool
+tui_cmd_mask_secret(const char *line, gw_buf *out)
+{
+	bool masked = false;
+	const char *p = line;
+	for (const char *hit; (hit = strstr(p, TUI_SECRET_FLAG)) != NULL;) {
+		/* the flag word ends at '=' or a blank; its value follows */
+		const char *q = hit + strlen(TUI_SECRET_FLAG);
+		while (*q != '\0' && *q != '=' && !isspace((unsigned char)*q))
+			q++;
+		if (*q == '=')
+			q++;
+		else
+			while (isspace((unsigned char)*q))
+				q++;
+		gw_buf_append(out, p, (size_t)(q - p));
+		const char *end = q;
+		if (*end == '"' || *end == '\'') {
+			const char *close = strchr(end + 1, *end);
+			end = close != NULL ? close + 1 : end + strlen(end);
+		} else {
+			while (*end != '\0' && !isspace((unsigned char)*end))
+				end++;
+		}
+		if (end > q)
+			gw_buf_puts(out, "[redacted]");
+		masked = true;
+		p = end;
+	}
+	gw_buf_puts(out, p);
+	return masked;
 }

@@ -7,6 +7,7 @@
 #ifndef TUI_CMD_H
 #define TUI_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/base/buf.h"
@@ -58,6 +59,13 @@ const tui_word *tui_cmd_words(size_t *n);
 int tui_cmd_translate(const char *line, const char *default_fixture, tui_line *out, gw_err *err);
 /* Frees what l holds (argv, arg) and empties it; l itself is the caller's. */
 void tui_line_free(tui_line *l);
+
+/* Appends line to out (which the caller owns) with the value of the bearer
+ * token flag replaced by "[redacted]": any unambiguous prefix of
+ * --gateway-openresponses-auth-token, as "--flag VALUE" or "--flag=VALUE".
+ * Returns true when the line carried one (the prompt keeps such a line out
+ * of its history; the log shows the masked form). */
+bool tui_cmd_mask_secret(const char *line, gw_buf *out);
 
 /* Appends the prompt-word help to out (the caller's buffer): one
  * "  word args  help" line per word, an alias named in its help. */

@@ -268,8 +268,9 @@ tui_prompt_finish(const char *line)
 	gw_buf_reset(&tui_p.hint);
 	/* a line that carries the bearer token (getopt takes any unambiguous
 	 * prefix of its flag) stays out of the history and its file */
+	gw_buf masked = GW_BUF_INIT;
 	if (line != NULL && kind == TUI_PROMPT_COMMAND && line[0] != '\0' &&
-	    strstr(line, "--gateway-openresponses-a") == NULL) {
+	    !tui_cmd_mask_secret(line, &masked)) {
 		HIST_ENTRY *last = history_get(history_base + history_length - 1);
 		if (last == NULL || strcmp(last->line, line) != 0) {
 			add_history(line);
@@ -279,6 +280,7 @@ tui_prompt_finish(const char *line)
 			}
 		}
 	}
+	gw_buf_free(&masked);
 	tui_p.done(tui_p.ctx, kind, line);
 }
 

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tmux_helpers.bash"
 
-tc_start
+tc_start --console-log "$T/console.log"
 tc_expect "console up" 'Service RUNNING'
 
 # `:` abc Enter: an unknown word, now in the history
@@ -84,5 +84,8 @@ tc_type quit
 tc_keys Enter
 tc_expect "quit exits 0" 'CONSOLE_EXIT=0'
 t_contains "the history file has the lines run" "stop after history" "$(cat "$T/xdg/tau-gateway/history")"
-t_eq "no file of the console or the state dir holds the token" "" "$(grep -rlF "$TOK" "$T/xdg" "$SD")"
+t_eq "no file of the console or the state dir holds the token" "" \
+	"$(grep -rlF "$TOK" "$T/xdg" "$SD" "$T/console.log")"
+t_contains "the console log shows the line, its token masked" \
+	"--gateway-openresponses-auth-token [redacted]" "$(cat "$T/console.log")"
 t_done

@@ -441,6 +441,29 @@ test_cmd_unknown_lists_words(void **state)
 	gw_buf_free(&want);
 }
 
+/* The bearer token's value is masked in every spelling getopt accepts, and
+ * nothing else of the line changes. */
+static void
+test_cmd_mask_secret(void **state)
+{
+	(void)state;
+	static const struct { const char *in, *out; bool masked; } cases[] = {
+		{ "--gateway-openresponses-auth-token s3cret serve", "--gateway-openresponses-auth-token [redacted] serve", true },
+		{ "--gateway-openresponses-auth-token=s3cret", "--gateway-openresponses-auth-token=[redacted]", true },
+		{ "--gateway-openresponses-au  s3cret", "--gateway-openresponses-au  [redacted]", true },
+		{ "--gateway-openresponses-auth-token 'a b' x", "--gateway-openresponses-auth-token [redacted] x", true },
+		{ "--gateway-openresponses-auth-token", "--gateway-openresponses-auth-token", true },
+		{ "--gateway-openresponses-bind 127.0.0.1:0", "--gateway-openresponses-bind 127.0.0.1:0", false },
+		{ "start", "start", false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		gw_buf b = GW_BUF_INIT;
+		assert_int_equal(tui_cmd_mask_secret(cases[i].in, &b), cases[i].masked);
+		assert_string_equal(gw_buf_cstr(&b), cases[i].out);
+		gw_buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -459,6 +482,7 @@ main(void)
 		cmocka_unit_test(test_cmd_every_word),
 		cmocka_unit_test(test_cmd_exit_is_quit),
 		cmocka_unit_test(test_cmd_unknown_lists_words),
+		cmocka_unit_test(test_cmd_mask_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
