@@ -370,6 +370,15 @@ test_sweep_removes_expired_sessions(void **state)
 	assert_int_equal(gw_session_open(dir, "old", 10, 0, 0, NULL, &s, &err), 0);
 	assert_int_equal(cJSON_GetArraySize(gw_session_history(s)), 0);
 	gw_session_close(s);
+	/* a compaction temp a crash left is removed once past the TTL, and
+	 * counts as no session */
+	free(ut_write_in(sd, ".k.jsonl.tmp-1-2-3", "{"));
+	free(ut_write_in(sd, ".k.jsonl.tmp-1-2-4", "{"));
+	set_mtime(sd, ".k.jsonl.tmp-1-2-3", now - 3600);
+	assert_int_equal(gw_session_sweep(dir, (uint64_t)now, 1800, &removed, &err), 0);
+	assert_int_equal(removed, 0);
+	assert_false(exists_in(sd, ".k.jsonl.tmp-1-2-3"));
+	assert_true(exists_in(sd, ".k.jsonl.tmp-1-2-4"));
 	free(sd);
 	ut_rmrf(dir);
 	free(dir);

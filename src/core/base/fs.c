@@ -647,6 +647,16 @@ gw_fs_append(const char *path, const void *data, size_t n, gw_err *err)
 }
 
 bool
+gw_fs_expired(const char *path, uint64_t now_s, uint64_t ttl_s)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	uint64_t m = st.st_mtime > 0 ? (uint64_t)st.st_mtime : 0;
+	return m <= now_s && now_s - m >= ttl_s;
+}
+
+bool
 gw_fs_exists(const char *path)
 {
 	struct stat st;

@@ -113,6 +113,10 @@ int gw_fs_repair_tail(const char *path, gw_err *err);
 void gw_fs_eventfd_signal(int fd);
 void gw_fs_eventfd_drain(int fd);
 
+/* True when path is a regular file (not followed through a link) last
+ * modified at least ttl_s seconds before now_s (Unix seconds); false when it
+ * cannot be read.  The expiry sweeps' test. */
+bool gw_fs_expired(const char *path, uint64_t now_s, uint64_t ttl_s);
 /* Returns true when path exists (any type). */
 bool gw_fs_exists(const char *path);
 /* Returns true when path is a regular file. */

@@ -163,9 +163,10 @@ typedef struct gw_json_text_fault {
  * raw or written as \u0000 (which would cut the string short).  Meant for a
  * text a parser has accepted; on anything else it stays in bounds and
  * reports what it meets.  Returns true when clean, else false with *f
- * describing the first fault.  Never allocates and never recurses (paths
- * deeper than GW_JSON_MAX_NESTING show the outer levels only); text stays
- * owned by the caller.
+ * describing the first fault.  Allocates only to name a fault's path (a
+ * clean text costs no allocation) and never recurses (paths deeper than
+ * GW_JSON_MAX_NESTING show the outer levels only); text stays owned by the
+ * caller.
  */
 bool gw_json_text_clean(const char *text, size_t n, gw_json_text_fault *f);
 

@@ -44,7 +44,8 @@ gw_journal_free(gw_journal *j)
 	free(j);
 }
 
-/* Size of the file through its last '\n' (0 when missing or none). */
+/* Size of the file through its last '\n' (0 when missing or none).  0 or
+ * -errno with err set. */
 static int
 gw_journal_clean_size(const char *path, uint64_t *out, gw_err *err)
 {
@@ -59,7 +60,7 @@ gw_journal_clean_size(const char *path, uint64_t *out, gw_err *err)
 	if (fstat(fd, &st) == -1) {
 		int e = errno;
 		close(fd);
-		return -e;
+		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot stat %s: %s", path, strerror(e));
 	}
 	char block[4096];
 	off_t pos = st.st_size;
@@ -68,7 +69,8 @@ gw_journal_clean_size(const char *path, uint64_t *out, gw_err *err)
 		pos -= (off_t)n;
 		if (pread(fd, block, n, pos) != (ssize_t)n) {
 			close(fd);
-			return -EIO;
+			return gw_err_set(err, -EIO, GW_EXIT_IOERR, "cannot read %s: %s", path,
+			    strerror(EIO));
 		}
 		for (size_t i = n; i > 0; i--) {
 			if (block[i - 1] == '\n') {
@@ -103,9 +105,7 @@ gw_journal_add(gw_journal *j, const char *relpath, gw_err *err)
 	char *path = gw_path_join(j->dir, relpath);
 	uint64_t size;
 	int rc = gw_journal_clean_size(path, &size, err);
-	if (rc == -EIO)
-		gw_err_set(err, rc, GW_EXIT_IOERR, "cannot read %s: %s", path, strerror(-rc));
-	else if (rc == 0)
+	if (rc == 0)
 		gw_buf_printf(&j->text, "%" PRIu64 " %s\n", size, relpath);
 	free(path);
 	return rc;

@@ -82,7 +82,9 @@ gw_respstore_save(const char *state_dir, const char *id, const char *session_key
 	int rc = fd < 0 ? fd : 0;
 	if (fd >= 0) {
 		rc = gw_fs_write_all(fd, b.data, b.len, tmp, err);
-		close(fd);
+		if (close(fd) != 0 && rc == 0) /* (NFS reports a failed write here) */
+			rc = gw_err_set(err, -errno, GW_EXIT_IOERR, "cannot write %s: %s", tmp,
+			    strerror(errno));
 		if (rc == 0 && rename(tmp, path) != 0) {
 			int e = errno;
 			rc = gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot rename %s: %s", tmp,
@@ -244,12 +246,8 @@ gw_respstore_sweep(const char *state_dir, uint64_t now_s, uint64_t ttl_s, size_t
 		if (!record && !tmp)
 			continue;
 		char *path = gw_path_join(dir, name);
-		struct stat st;
-		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			uint64_t m = st.st_mtime > 0 ? (uint64_t)st.st_mtime : 0;
-			if (m <= now_s && now_s - m >= ttl_s && unlink(path) == 0 && record)
-				(*removed)++;
-		}
+		if (gw_fs_expired(path, now_s, ttl_s) && unlink(path) == 0 && record)
+			(*removed)++;
 		free(path);
 	}
 	closedir(d);

@@ -292,18 +292,6 @@ gw_session_close(gw_session *s)
 	free(s);
 }
 
-/* True when path's mtime is at least ttl_s seconds before now_s; false
- * when it cannot be read (gone, or not ours to judge). */
-static bool
-gw_session_expired(const char *path, uint64_t now_s, uint64_t ttl_s)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
-		return false;
-	uint64_t m = st.st_mtime > 0 ? (uint64_t)st.st_mtime : 0;
-	return m <= now_s && now_s - m >= ttl_s;
-}
-
 /* Removes the session key (its .jsonl and .lock) if it is still expired
  * once its lock is held; a session in use (locked) is left alone.
  * Returns true when something was removed. */
@@ -318,14 +306,14 @@ gw_session_sweep_key(const char *dir, const char *key, size_t keylen, uint64_t n
 	char *lockpath = gw_buf_detach(&b);
 	bool has_file = gw_fs_exists(path), removed = false;
 	/* the history's age, or for a lock with no history, the lock's */
-	if (gw_session_expired(has_file ? path : lockpath, now_s, ttl_s)) {
+	if (gw_fs_expired(has_file ? path : lockpath, now_s, ttl_s)) {
 		gw_lock l = { .fd = -1 };
 		gw_err err;
 		gw_err_clear(&err);
 		/* never wait: a session in use is not expired */
 		if (gw_lock_acquire_file_wait(&l, lockpath, 0, NULL, &err) == 0) {
 			if (gw_session_lock_current(&l, lockpath) && (has_file ?
-			    gw_session_expired(path, now_s, ttl_s) : !gw_fs_exists(path))) {
+			    gw_fs_expired(path, now_s, ttl_s) : !gw_fs_exists(path))) {
 				if (!has_file || unlink(path) == 0) {
 					unlink(lockpath);
 					removed = true;
@@ -367,6 +355,13 @@ gw_session_sweep(const char *state_dir, uint64_t now_s, uint64_t ttl_s, size_t *
 			if (paired)
 				continue;
 		} else {
+			/* a compaction's temp file that a crash left behind */
+			if (name[0] == '.' && strstr(name, GW_FS_TEMP_MARK) != NULL) {
+				char *tmp = gw_path_join(dir, name);
+				if (gw_fs_expired(tmp, now_s, ttl_s))
+					unlink(tmp);
+				free(tmp);
+			}
 			continue;
 		}
 		if (keylen == 0 || keylen > GW_SESSION_KEY_MAX)
