@@ -928,7 +928,7 @@ srv_sweep(srv_server *s)
 	if (gw_respstore_sweep(s->cfg.state_dir, now, s->cfg.response_ttl_s, &responses, &err) != 0)
 		srv_log(s, "stored response sweep: %s", err.msg);
 	if (sessions > 0 || responses > 0)
-		srv_log(s, "expired: removed %zu session(s) and %zu stored response(s)", sessions,
+		srv_notice(s, "expired: removed %zu session(s) and %zu stored response(s)", sessions,
 		    responses);
 }
 

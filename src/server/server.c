@@ -74,14 +74,11 @@ extern const size_t srv_webchat_html_len;
 
 /* ---- helpers shared with api.c ---------------------------------------------- */
 
-void
-srv_log(srv_server *s, const char *fmt, ...)
+static void
+srv_vlog(srv_server *s, const char *fmt, va_list ap)
 {
 	gw_buf line = GW_BUF_INIT, safe = GW_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
 	gw_buf_vprintf(&line, fmt, ap);
-	va_end(ap);
 	/* the token never reaches a log: redacted whole, before any cut */
 	srv_reqlog_redact(&s->cfg, gw_buf_cstr(&line), &safe);
 	if (s->cfg.log != NULL)
@@ -90,6 +87,27 @@ srv_log(srv_server *s, const char *fmt, ...)
 		srv_reqlog_message(&s->cfg, gw_buf_cstr(&safe));
 	gw_buf_free(&line);
 	gw_buf_free(&safe);
+}
+
+void
+srv_log(srv_server *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	srv_vlog(s, fmt, ap);
+	va_end(ap);
+}
+
+void
+srv_notice(srv_server *s, const char *fmt, ...)
+{
+	/* the console (cfg.log set) shows notices whatever --quiet says */
+	if (s->cfg.quiet && s->cfg.log == NULL)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	srv_vlog(s, fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -1474,8 +1492,7 @@ srv_run_foreground(const srv_config *cfg, gw_err *err)
 	gw_buf_free(&st);
 	int sig = srv_sdnotify_wait_signal(&sd, &set);
 	srv_sdnotify_send(&sd, "STOPPING=1");
-	if (!s->cfg.quiet)
-		srv_log(s, "received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	srv_notice(s, "received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	srv_stop_internal(s, true);
 	srv_sdnotify_close(&sd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

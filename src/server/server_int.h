@@ -173,6 +173,8 @@ srv_loop *srv_loop_current(void);
 void srv_loop_resume(srv_loop *l, struct MHD_Connection *c);
 /* Logs one formatted line through the configured sink. */
 void srv_log(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* srv_log for a notice, not an error or a warning: --quiet drops it. */
+void srv_notice(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Wakes srv_event_fd readers. */
 void srv_notify(srv_server *s);
 

@@ -93,6 +93,27 @@ h_stop "$GW3B"
 h_gateway GW4 --gateway-state-dir "$T/state3" --gateway-session-ttl 86400 --gateway-response-ttl 86400
 t_check "a start sweeps at once" t_wait_line "$T/GW4.err" 'expired: removed 1 session\(s\) and 1 stored response\(s\)' 10
 h_stop "$GW4"
+# (--quiet: the sweep still runs, and says nothing)
+h_gateway GW5 --gateway-state-dir "$T/state5" --gateway-session-ttl 0 --gateway-response-ttl 0
+h_post '{"input":"old","metadata":{"session_id":"old"}}'
+id5=$(h_jq .id)
+touch -d '2000-01-01' "$T/state5/openresponses/responses/$id5.json" \
+	"$T/state5/openresponses/sessions/old.jsonl"
+h_stop "$GW5"
+h_gateway GW5Q --quiet --gateway-state-dir "$T/state5" --gateway-session-ttl 86400 \
+	--gateway-response-ttl 86400
+gone5() {
+	local i
+	for ((i = 0; i < 200; i++)); do # at most 10 s
+		[ ! -e "$T/state5/openresponses/responses/$id5.json" ] &&
+			[ ! -e "$T/state5/openresponses/sessions/old.jsonl" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+t_check "--quiet: the start still sweeps" gone5
+h_stop "$GW5Q"
+t_eq "--quiet: the sweep writes nothing on stderr" "" "$(cat "$T/GW5Q.err")"
 
 for flag in gateway-session-ttl gateway-response-ttl; do
 	"$TAU_BIN" --gateway-openresponses-server --"$flag" 315360001 >/dev/null 2>"$T/err"
