@@ -12,6 +12,8 @@
  */
 #include "unit.h"
 
+#include <dirent.h>
+
 #include <pthread.h>
 
 #include "core/gateway/runner.h"
@@ -894,6 +896,20 @@ meanwhile_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
 	}
 }
 
+/* Descriptors this process has open (a cycle must give back every one,
+ * the pins on state.json included). */
+static size_t
+open_fds(void)
+{
+	size_t n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
 /* A stop that lands while the cycle evaluates (the runner holds no lock
  * then, so the stop does not wait) ends the cycle: nothing applied, the
  * event line says service_stopped, the state is as the stop left it. */
@@ -914,7 +930,9 @@ test_stop_during_cycle_ends_it(void **state)
 	o.progress = meanwhile_progress;
 	o.progress_ctx = &m;
 	gw_cycle_report r;
+	size_t fds = open_fds();
 	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_int_equal(open_fds(), fds);
 	assert_int_equal(m.rc, 0);
 	assert_true(r.service_stopped);
 	assert_string_equal(r.stop_reason, "emergency_rollback");
@@ -959,7 +977,9 @@ test_cases_processed_meanwhile_are_skipped(void **state)
 	o.progress_ctx = &m;
 	gw_cycle_report r;
 	gw_err err;
+	size_t fds = open_fds();
 	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_int_equal(open_fds(), fds);
 	assert_int_equal(m.rc, 0);
 	assert_int_equal(r.queued, 6);
 	assert_int_equal(r.applied, 0);

@@ -22,10 +22,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void
 gw_runner_opts_default(gw_runner_opts *o)
@@ -167,17 +169,48 @@ gw_ctx_line(gw_buf *b, uint64_t now, const gw_eval *e, const char *endpoint)
 
 /* Which file a path names: any rename over it (every state.json write is
  * one) changes the inode, and the times and size say the rest. */
+/* A file's identity.  A pinned one (gw_file_id_pin) also holds a
+ * descriptor of the file: while it is open the inode cannot be freed, so
+ * no other file can take its number, and an equal identity later means the
+ * very same file (state.json is only ever replaced by rename, never
+ * rewritten in place).  Without the pin, two quick renames could land on a
+ * reused inode with equal size and times inside one clock tick. */
 typedef struct gw_file_id {
 	bool ok;                    /* it exists */
+	int pin;                    /* descriptor holding the inode, or -1 */
 	struct stat st;
 } gw_file_id;
 
+/* Reads path's identity without pinning it (for a comparison). */
 static void
-gw_file_id_get(const char *path, gw_file_id *id)
+gw_file_id_peek(const char *path, gw_file_id *id)
 {
+	id->pin = -1;
 	id->ok = stat(path, &id->st) == 0;
 	if (!id->ok)
 		memset(&id->st, 0, sizeof(id->st));
+}
+
+/* Drops id's pin (if any); id is then no identity at all. */
+static void
+gw_file_id_drop(gw_file_id *id)
+{
+	if (id->pin >= 0)
+		close(id->pin);
+	id->pin = -1;
+	id->ok = false;
+	memset(&id->st, 0, sizeof(id->st));
+}
+
+/* Replaces *id with path's identity, pinned. */
+static void
+gw_file_id_pin(const char *path, gw_file_id *id)
+{
+	gw_file_id_drop(id);
+	id->pin = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	id->ok = id->pin >= 0 && fstat(id->pin, &id->st) == 0;
+	if (!id->ok)
+		gw_file_id_drop(id);
 }
 
 static bool
@@ -210,7 +243,8 @@ gw_stopwatch_init(gw_stopwatch *w, const char *dir, const gw_service_block *s)
 	w->state_path = gw_path_join(dir, "state.json");
 	w->was_stopped = s->stopped;
 	w->last_stopped_unix_ms = s->last_stopped_unix_ms;
-	gw_file_id_get(w->state_path, &w->seen);
+	w->seen.pin = -1;
+	gw_file_id_pin(w->state_path, &w->seen);
 }
 
 /* True (and remembered) when s shows a stop that landed during the cycle. */
@@ -236,14 +270,14 @@ gw_stopwatch_poll(gw_stopwatch *w, bool force)
 		return false;
 	w->next_poll_ms = now + GW_RUNNER_STOP_POLL_MS;
 	gw_file_id cur;
-	gw_file_id_get(w->state_path, &cur);
+	gw_file_id_peek(w->state_path, &cur);
 	if (gw_file_id_same(&cur, &w->seen))
 		return false;
+	gw_file_id_pin(w->state_path, &w->seen); /* before the load: a later write shows */
 	gw_state *st;
 	gw_err ignored;
 	if (gw_state_load(w->dir, GW_STATE_READ | GW_STATE_READ_POSTURE, &st, &ignored) != 0)
 		return false; /* e.g. corrupt: the locked re-read decides */
-	w->seen = cur;
 	bool stopped = gw_stopwatch_check(w, &st->service);
 	gw_state_free(st);
 	return stopped;
@@ -423,15 +457,16 @@ gw_runner_lock_load(const gw_runner_opts *o, bool nowait, gw_lock *lock, gw_stat
 	}
 	char *path = gw_path_join(o->state_dir, "state.json");
 	gw_file_id cur;
-	gw_file_id_get(path, &cur);
+	gw_file_id_peek(path, &cur);
 	if (*st == NULL || !gw_file_id_same(&cur, id)) {
 		gw_state_free(*st);
 		*st = NULL;
 		rc = gw_state_load(o->state_dir, GW_STATE_WRITE, st, err);
-		gw_file_id_get(path, &cur); /* a corrupt file was moved aside */
+		/* (after the load: a corrupt file was moved aside; the lock
+		 * keeps writers out meanwhile) */
+		gw_file_id_pin(path, id);
 	}
 	free(path);
-	*id = cur;
 	if (rc != 0) {
 		gw_lock_release(lock);
 		return rc;
@@ -505,9 +540,10 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	/* A: the queue */
 	gw_lock lock;
 	gw_state *st = NULL;
-	gw_file_id state_id = { 0 };
+	gw_file_id state_id = { .pin = -1 };
 	rc = gw_runner_lock_load(o, o->lock_nowait, &lock, &st, &state_id, r, err);
 	if (rc != 0) {
+		gw_file_id_drop(&state_id);
 		gw_fixture_free(f);
 		return rc;
 	}
@@ -681,6 +717,8 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	gw_state_free(st);
 	gw_lock_release(&lock); /* no-op when not held */
 	free(watch.state_path);
+	gw_file_id_drop(&watch.seen);
+	gw_file_id_drop(&state_id);
 	gw_arena_free(arena);
 	gw_fixture_free(f);
 	return rc;
