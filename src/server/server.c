@@ -34,6 +34,7 @@
 #include "server/server_int.h"
 #include "core/base/clock.h"
 #include "core/base/fs.h"
+#include "core/base/str.h"
 #include "core/base/hash.h"
 #include "core/base/json.h"
 #include "core/base/mem.h"
@@ -229,12 +230,11 @@ srv_method_ok(const char *allow, const char *method)
 static void
 srv_token_init(srv_server *s)
 {
-	const char *tok = s->cfg.auth_token ? s->cfg.auth_token : "";
-	while (isspace((unsigned char)*tok))
-		tok++;
-	size_t tn = strlen(tok);
-	while (tn > 0 && isspace((unsigned char)tok[tn - 1]))
-		tn--;
+	/* trimmed as srv_reqlog_redact trims it, so what is redacted is
+	 * exactly what authenticates */
+	const char *tok;
+	size_t tn;
+	gw_str_trim(s->cfg.auth_token ? s->cfg.auth_token : "", &tok, &tn);
 	s->has_token = tn > 0;
 	gw_hash_sha256(tok, tn, s->token_digest);
 }

@@ -38,7 +38,7 @@ status_json_shape() {
 # --- the reference: a bind failure on an address in use -------------------------------------
 h_gateway GW --gateway-state-dir "$T/running"
 "$TAU_BIN" --gateway-state-dir "$T/bind" --gateway-openresponses-server \
-	--gateway-openresponses-bind "$ADDR" --gateway-openresponses-auth-token x >"$T/bind.out" 2>"$T/bind.err"
+	--gateway-openresponses-bind "$ADDR" --gateway-openresponses-auth-token start-failure-token >"$T/bind.out" 2>"$T/bind.err"
 t_eq "bind failure: exit 69" 69 "$?"
 bind_error=$(jq -r .service.last_startup_error "$T/bind/state.json")
 t_eq "bind failure: the recorded error is the one on stderr" "tau-gateway: $bind_error" "$(cat "$T/bind.err")"
@@ -53,7 +53,7 @@ for ((n = 125; n >= 0; n--)); do
 	timeout 20 bash -c 'ulimit -n 128 && for ((i = 0; i < $1; i++)); do exec {fd}</dev/null || exit 71; done &&
 		shift && exec "$@"' _ "$n" \
 		"$TAU_BIN" --gateway-state-dir "$T/daemon" --gateway-openresponses-server \
-		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token x \
+		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token start-failure-token \
 		--gateway-openresponses-max-connections 1 \
 		>"$T/daemon.out" 2>"$T/daemon.err" </dev/null
 	rc=$?
@@ -75,7 +75,7 @@ t_eq "daemon failure: not listening" 0 "$(grep -c 'listening' "$T/daemon.out")"
 t_eq "daemon failure: exit 69, as for a failed bind" 69 "$rc"
 # the error on stderr (libmicrohttpd's own log lines aside, and the expiry
 # sweep's warnings: it is starved of descriptors too)
-daemon_error=$(grep -v -e '^tau-gateway: libmicrohttpd: ' -e '^tau-gateway: [a-z ]* sweep: cannot read ' \
+daemon_error=$(grep -v -e '^tau-gateway: libmicrohttpd: ' -e '^tau-gateway: [a-z ]* sweep: ' \
 	"$T/daemon.err" | sed 's/^tau-gateway: //')
 t_match "daemon failure: message" \
 	'^failed to start gateway openresponses server on 127\.0\.0\.1:[1-9][0-9]*: Too many open files$' "$daemon_error"
