@@ -770,44 +770,41 @@ gw_lock_mark(gw_lock *l, const char *path, const char *who)
 		l->marked = true;
 }
 
-/* Takes <dir>/.lock, waiting at most wait_ms (polling; one notice after
- * GW_LOCK_NOTICE_MS naming the holder). */
+/*
+ * Takes an exclusive flock on path, polling with LOCK_NB for at most
+ * wait_ms (naps of 1 ms doubling to 10 ms) and giving up early once *cancel
+ * (may be NULL) is set.  When dir is not NULL, one notice naming the holder
+ * of <dir>/.lock goes to the face's notice function after
+ * GW_LOCK_NOTICE_MS.  0; -EWOULDBLOCK (wait_ms 0), -ETIMEDOUT or -ECANCELED
+ * with err untouched, for the caller to word; any other -errno with err set.
+ */
 static int
-gw_lock_open(gw_lock *l, const char *dir, const char *who, uint64_t wait_ms, gw_err *err)
+gw_lock_poll(gw_lock *l, const char *path, const char *dir, uint64_t wait_ms,
+    const atomic_bool *cancel, gw_err *err)
 {
-	l->fd = -1;
-	l->marked = false;
-	int rc = gw_fs_mkdirs(dir, err);
-	if (rc != 0)
-		return rc;
 	uint64_t start = gw_clock_mono_ms(), nap = 1;
 	bool noticed = false;
-	char holder[200];
 	for (;;) {
-		rc = gw_lock_open_path(l, dir, gw_path_join(dir, ".lock"), LOCK_EX | LOCK_NB, err);
-		if (rc == 0) {
-			char *path = gw_path_join(dir, ".lock");
-			gw_lock_mark(l, path, who);
-			free(path);
-			return 0;
-		}
-		if (rc != -EWOULDBLOCK)
+		l->fd = -1;
+		l->marked = false;
+		gw_err tmp;
+		gw_err_clear(&tmp);
+		int rc = gw_lock_open_path(l, dir ? dir : path, gw_xstrdup(path), LOCK_EX | LOCK_NB,
+		    &tmp);
+		if (rc != -EWOULDBLOCK) {
+			if (rc != 0 && err != NULL)
+				*err = tmp;
 			return rc;
-		uint64_t waited = gw_clock_mono_ms() - start;
-		if (waited >= wait_ms) {
-			gw_lock_holder(dir, holder, sizeof(holder));
-			if (wait_ms == 0)
-				return gw_err_set(err, -EWOULDBLOCK, GW_EXIT_UNAVAILABLE,
-				    "state directory %s is locked by %s", dir, holder);
-			return gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
-			    "gave up waiting for state lock %s/.lock after %llu ms: held by %s "
-			    "(--gateway-lock-wait-ms sets the bound)",
-			    dir, (unsigned long long)wait_ms, holder);
 		}
-		if (!noticed && waited >= GW_LOCK_NOTICE_MS) {
+		if (cancel != NULL && atomic_load(cancel))
+			return -ECANCELED;
+		uint64_t waited = gw_clock_mono_ms() - start;
+		if (waited >= wait_ms)
+			return wait_ms == 0 ? -EWOULDBLOCK : -ETIMEDOUT;
+		if (dir != NULL && !noticed && waited >= GW_LOCK_NOTICE_MS) {
 			noticed = true;
 			if (gw_lock_notice != NULL) {
-				char msg[1200];
+				char holder[200], msg[1200];
 				gw_lock_holder(dir, holder, sizeof(holder));
 				snprintf(msg, sizeof(msg), "waiting for state lock %s/.lock held by %s", dir,
 				    holder);
@@ -818,6 +815,35 @@ gw_lock_open(gw_lock *l, const char *dir, const char *who, uint64_t wait_ms, gw_
 		gw_clock_sleep_ms(nap < left ? nap : left);
 		nap = nap * 2 > 10 ? 10 : nap * 2;
 	}
+}
+
+/* Takes <dir>/.lock, waiting at most wait_ms (gw_lock_poll: one notice
+ * after GW_LOCK_NOTICE_MS naming the holder), and records who holds it. */
+static int
+gw_lock_open(gw_lock *l, const char *dir, const char *who, uint64_t wait_ms, gw_err *err)
+{
+	l->fd = -1;
+	l->marked = false;
+	int rc = gw_fs_mkdirs(dir, err);
+	if (rc != 0)
+		return rc;
+	char *path = gw_path_join(dir, ".lock");
+	rc = gw_lock_poll(l, path, dir, wait_ms, NULL, err);
+	if (rc == 0)
+		gw_lock_mark(l, path, who);
+	free(path);
+	if (rc == -EWOULDBLOCK || rc == -ETIMEDOUT) {
+		char holder[200];
+		gw_lock_holder(dir, holder, sizeof(holder));
+		if (rc == -EWOULDBLOCK)
+			return gw_err_set(err, rc, GW_EXIT_UNAVAILABLE,
+			    "state directory %s is locked by %s", dir, holder);
+		return gw_err_set(err, rc, GW_EXIT_UNAVAILABLE,
+		    "gave up waiting for state lock %s/.lock after %llu ms: held by %s "
+		    "(--gateway-lock-wait-ms sets the bound)",
+		    dir, (unsigned long long)wait_ms, holder);
+	}
+	return rc;
 }
 
 int
@@ -832,23 +858,14 @@ int
 gw_lock_acquire_file_wait(gw_lock *l, const char *path, uint64_t wait_ms,
     const atomic_bool *cancel, gw_err *err)
 {
-	uint64_t start = gw_clock_mono_ms(), nap = 1;
-	for (;;) {
-		l->fd = -1;
-		l->marked = false;
-		int rc = gw_lock_open_path(l, path, gw_xstrdup(path), LOCK_EX | LOCK_NB, err);
-		if (rc != -EWOULDBLOCK)
-			return rc;
-		if (cancel != NULL && atomic_load(cancel))
-			return gw_err_set(err, -ECANCELED, GW_EXIT_UNAVAILABLE,
-			    "gave up waiting for the lock %s", path);
-		uint64_t waited = gw_clock_mono_ms() - start;
-		if (waited >= wait_ms)
-			return gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
-			    "%s is still locked after %llu ms", path, (unsigned long long)wait_ms);
-		gw_clock_sleep_ms(nap < wait_ms - waited ? nap : wait_ms - waited);
-		nap = nap * 2 > 10 ? 10 : nap * 2;
-	}
+	int rc = gw_lock_poll(l, path, NULL, wait_ms, cancel, err);
+	if (rc == -ECANCELED)
+		return gw_err_set(err, rc, GW_EXIT_UNAVAILABLE, "gave up waiting for the lock %s",
+		    path);
+	if (rc == -EWOULDBLOCK || rc == -ETIMEDOUT)
+		return gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE, "%s is still locked after %llu ms",
+		    path, (unsigned long long)wait_ms);
+	return rc;
 }
 
 int
