@@ -8,26 +8,13 @@
 # for mount(8); skipped (with a message) where mounting a tmpfs is refused.
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
-MNT=$T/mnt
-mkdir -p "$MNT"
-if ! mount -t tmpfs -o size=512k tmpfs "$MNT" 2>"$T/mount.err"; then
-	echo "# skipped: cannot mount a tmpfs here ($(cat "$T/mount.err"))"
-	exit 0
-fi
-trap 'umount "$MNT" 2>/dev/null; t_cleanup' EXIT
+. "$TAU_SOURCE_DIR/tests/integration/lib/diskfull.sh"
+df_mount 512k
 
 D=$MNT/state
 FIX=$FIXTURES/rollout-pass.json
 snapshot() { (cd "$D" && find . -type f ! -name .lock -exec md5sum {} + | LC_ALL=C sort); }
 run() { timeout 20 "$TAU_BIN" --gateway-state-dir "$D" "$@" >"$T/out" 2>"$T/err"; }
-fill() { dd if=/dev/zero of="$MNT/filler" bs=4k 2>/dev/null; }
-jsonl_ok() { python3 -c '
-import json, sys
-data = open(sys.argv[1]).read()
-assert data.endswith("\n"), "no final newline"
-for line in data.splitlines():
-    json.loads(line)
-print("ok")' "$1" 2>&1; }
 
 # --- the previous state -----------------------------------------------------------
 run --gateway-service-start
@@ -38,7 +25,7 @@ before=$(snapshot)
 status_before=$("$TAU_BIN" --gateway-state-dir "$D" --gateway-service-status --gateway-service-status-json)
 
 # --- the disk fills --------------------------------------------------------------------
-fill
+df_fill
 t_eq "the file system is full" "" "$( (printf 'x' >"$MNT/probe") 2>&1 >/dev/null | grep -v 'No space left' )"
 t_check "the probe could not be written" test ! -s "$MNT/probe"
 
@@ -67,9 +54,9 @@ done
 
 # the previous state is still readable, by the files and by the commands
 t_eq "state.json parses" ok "$(python3 -c 'import json,sys; json.load(open(sys.argv[1])); print("ok")' "$D/state.json" 2>&1)"
-t_eq "runtime-events.jsonl parses line by line" ok "$(jsonl_ok "$D/runtime-events.jsonl")"
+t_eq "runtime-events.jsonl parses line by line" ok "$(df_jsonl_ok "$D/runtime-events.jsonl")"
 for f in "$D"/channel-store/gateway/*/log.jsonl "$D"/channel-store/gateway/*/context.jsonl; do
-	t_eq "${f#"$D"/} parses line by line" ok "$(jsonl_ok "$f")"
+	t_eq "${f#"$D"/} parses line by line" ok "$(df_jsonl_ok "$f")"
 done
 t_eq "service status still answers, unchanged" "$status_before" \
 	"$("$TAU_BIN" --gateway-state-dir "$D" --gateway-service-status --gateway-service-status-json 2>&1)"
@@ -91,7 +78,7 @@ for c in f["cases"]:
 json.dump(f, open(sys.argv[2], "w"))
 EOF
 	rm -f "$MNT/filler"
-	fill
+	df_fill
 	truncate -s -$((k * 4096)) "$MNT/filler"
 	prev=$(snapshot)
 	run --gateway-contract-runner --gateway-fixture "$T/k$k.json"
@@ -105,7 +92,7 @@ EOF
 	fi
 	t_eq "$k free pages: state.json parses" ok "$(python3 -c 'import json,sys; json.load(open(sys.argv[1])); print("ok")' "$D/state.json" 2>&1)"
 	for f in "$D"/runtime-events.jsonl "$D"/channel-store/gateway/*/*.jsonl; do
-		t_eq "$k free pages: ${f#"$D"/} parses" ok "$(jsonl_ok "$f")"
+		t_eq "$k free pages: ${f#"$D"/} parses" ok "$(df_jsonl_ok "$f")"
 	done
 done
 t_check "some nearly-full cycle failed part-way (else the sweep tests nothing)" test "$failed" -gt 0
@@ -118,6 +105,6 @@ t_eq "after freeing space: the cycle runs" 0 "$?"
 t_contains "after freeing space: the new cases are applied" "applied=2 " "$(cat "$T/out")"
 run --gateway-service-stop --gateway-service-stop-reason disk_full_drill
 t_eq "after freeing space: stop" 0 "$?"
-t_eq "runtime-events.jsonl still parses" ok "$(jsonl_ok "$D/runtime-events.jsonl")"
+t_eq "runtime-events.jsonl still parses" ok "$(df_jsonl_ok "$D/runtime-events.jsonl")"
 
 t_done

@@ -11,33 +11,11 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 
-MNT=$T/mnt
-mkdir -p "$MNT"
-if ! mount -t tmpfs -o size=1m tmpfs "$MNT" 2>"$T/mount.err"; then
-	echo "# skipped: cannot mount a tmpfs here ($(cat "$T/mount.err"))"
-	exit 0
-fi
-# the servers go first (they hold files on the mount), then the mount, then $T
-unmount_after_kill() {
-	local pid
-	for pid in "${T_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	done
-	umount "$MNT"
-	t_cleanup
-}
-trap unmount_after_kill EXIT
+. "$TAU_SOURCE_DIR/tests/integration/lib/diskfull.sh"
+df_mount 1m
 D=$MNT/state
 SESS=$D/openresponses/sessions
 RESP=$D/openresponses/responses
-fill() { dd if=/dev/zero of="$MNT/filler" bs=4k 2>/dev/null; }
-jsonl_ok() { python3 -c '
-import json, sys
-data = open(sys.argv[1]).read()
-assert data.endswith("\n"), "no final newline"
-for line in data.splitlines():
-    json.loads(line)
-print("ok")' "$1" 2>&1; }
 ctx() { h_jq .output_text | sed -n 's/.*Context: \([0-9]*\) item.*/\1/p'; }
 storage_error() {
 	t_eq "$1: 503" 503 "$HS"
@@ -56,7 +34,7 @@ t_eq "setup: second turn sees the first" 3 "$(ctx)"
 old_session=$(cat "$SESS/s1.jsonl")
 
 stored=$(ls -A "$RESP")
-fill
+df_fill
 
 # --- store: true on a full disk: 503, nothing stored -------------------------------------
 h_post '{"input":"lost"}'
@@ -94,7 +72,7 @@ for ((i = 0; i < 200 && HS == 200; i++)); do
 	[ "$HS" = 200 ] && ok=$((ok + 1))
 done
 storage_error "session append on a full disk"
-t_eq "session on a full disk: the file parses" ok "$(jsonl_ok "$SESS/s1.jsonl")"
+t_eq "session on a full disk: the file parses" ok "$(df_jsonl_ok "$SESS/s1.jsonl")"
 t_eq "session on a full disk: it holds the answered exchanges and no more" $((5 + 2 * ok)) \
 	"$(wc -l <"$SESS/s1.jsonl")"
 t_eq "session on a full disk: it begins with the previous records" "$old_session" \
