@@ -679,6 +679,23 @@ test_repair_tail_cuts_a_torn_line(void **state)
 	char *got = ut_read(f);
 	assert_string_equal(got, "{\"a\":1}\n");
 	free(got);
+	/* a torn line longer than one 4 KiB block is cut back to the line end
+	 * found blocks earlier; a file with no '\n' at all is emptied */
+	gw_buf big = GW_BUF_INIT;
+	gw_buf_puts(&big, "{\"a\":1}\n");
+	for (int i = 0; i < 10000; i++)
+		gw_buf_putc(&big, 'x');
+	ut_write(f, gw_buf_cstr(&big));
+	assert_int_equal(gw_fs_repair_tail(f, &err), 0);
+	got = ut_read(f);
+	assert_string_equal(got, "{\"a\":1}\n");
+	free(got);
+	ut_write(f, gw_buf_cstr(&big) + 8);
+	assert_int_equal(gw_fs_repair_tail(f, &err), 0);
+	got = ut_read(f);
+	assert_string_equal(got, "");
+	free(got);
+	gw_buf_free(&big);
 	char *none = ut_join(root, "none");
 	assert_int_equal(gw_fs_repair_tail(none, &err), -ENOENT);
 	ut_rmrf(root);

@@ -573,6 +573,26 @@ gw_fs_open_named_append(const char *path, gw_err *err)
 	return fd;
 }
 
+int
+gw_fs_line_end(int fd, uint64_t size, uint64_t *end)
+{
+	*end = 0;
+	char block[4096];
+	for (uint64_t pos = size; pos > 0;) {
+		size_t n = pos > sizeof(block) ? sizeof(block) : (size_t)pos;
+		pos -= n;
+		if (pread(fd, block, n, (off_t)pos) != (ssize_t)n)
+			return -EIO;
+		for (size_t i = n; i > 0; i--) {
+			if (block[i - 1] == '\n') {
+				*end = pos + i;
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
 /*
  * A write(2) to a regular file is not atomic against SIGKILL: the kernel
  * copies page by page and stops between pages when a fatal signal is
@@ -587,25 +607,14 @@ gw_fs_cut_torn_tail(int fd)
 	struct stat st;
 	if (fstat(fd, &st) == -1)
 		return -errno;
-	off_t end = st.st_size;
 	char c;
-	if (end == 0 || (pread(fd, &c, 1, end - 1) == 1 && c == '\n'))
+	if (st.st_size == 0 || (pread(fd, &c, 1, st.st_size - 1) == 1 && c == '\n'))
 		return 0;
-	char block[4096];
-	off_t keep = 0;
-	for (off_t pos = end; pos > 0 && keep == 0;) {
-		size_t n = pos > (off_t)sizeof(block) ? sizeof(block) : (size_t)pos;
-		pos -= (off_t)n;
-		if (pread(fd, block, n, pos) != (ssize_t)n)
-			return -EIO;
-		for (size_t i = n; i > 0; i--) {
-			if (block[i - 1] == '\n') {
-				keep = pos + (off_t)i;
-				break;
-			}
-		}
-	}
-	return ftruncate(fd, keep) == -1 ? -errno : 0;
+	uint64_t keep;
+	int rc = gw_fs_line_end(fd, (uint64_t)st.st_size, &keep);
+	if (rc != 0)
+		return rc;
+	return ftruncate(fd, (off_t)keep) == -1 ? -errno : 0;
 }
 
 int

@@ -106,6 +106,10 @@ int gw_fs_append(const char *path, const void *data, size_t n, gw_err *err);
  * gw_fs_append does before it writes.  The caller holds the lock every
  * writer of path holds.  0 or -errno with err set (-ENOENT: missing). */
 int gw_fs_repair_tail(const char *path, gw_err *err);
+/* Sets *end to the offset just past the last '\n' within the first size
+ * bytes of fd (0 when there is none), reading backwards in 4 KiB blocks.
+ * 0, or -EIO when a read falls short. */
+int gw_fs_line_end(int fd, uint64_t size, uint64_t *end);
 
 /* An eventfd that wakes a poll loop.  signal adds one (a saturated
  * counter is already readable, so a failed write is no loss); drain reads

@@ -62,25 +62,10 @@ gw_journal_clean_size(const char *path, uint64_t *out, gw_err *err)
 		close(fd);
 		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot stat %s: %s", path, strerror(e));
 	}
-	char block[4096];
-	off_t pos = st.st_size;
-	while (pos > 0) {
-		size_t n = pos > (off_t)sizeof(block) ? sizeof(block) : (size_t)pos;
-		pos -= (off_t)n;
-		if (pread(fd, block, n, pos) != (ssize_t)n) {
-			close(fd);
-			return gw_err_set(err, -EIO, GW_EXIT_IOERR, "cannot read %s: %s", path,
-			    strerror(EIO));
-		}
-		for (size_t i = n; i > 0; i--) {
-			if (block[i - 1] == '\n') {
-				*out = (uint64_t)pos + i;
-				close(fd);
-				return 0;
-			}
-		}
-	}
+	int rc = gw_fs_line_end(fd, (uint64_t)st.st_size, out);
 	close(fd);
+	if (rc != 0)
+		return gw_err_set(err, rc, GW_EXIT_IOERR, "cannot read %s: %s", path, strerror(-rc));
 	return 0;
 }
 
