@@ -53,11 +53,14 @@ def src_addr(i, naddr, first=2):
     return "127.0.0.%d" % (first + i % naddr)
 
 
-def read_reply(s, limit=5.0):
-    """Reads until the peer closes or limit: (bytes, closed)."""
+def read_reply(s, limit=5.0, done=None):
+    """Reads until the peer closes, limit, or done(data) says the reply is
+    whole: (bytes, closed)."""
     data = b""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
+        if done is not None and done(data):
+            return data, False
         r, _, _ = select.select([s], [], [], max(0.0, deadline - time.monotonic()))
         if not r:
             break
@@ -69,31 +72,22 @@ def read_reply(s, limit=5.0):
             return data, True
         data += chunk
     return data, False
+
+
+def _content_length_whole(data):
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if sep:
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length" and len(body) >= int(v):
+                return True
+    return False
 
 
 def read_response(s, limit=5.0):
     """Reads one response with a Content-Length (or until the peer closes
     or limit): (bytes, closed)."""
-    data = b""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        head, sep, body = data.partition(b"\r\n\r\n")
-        if sep:
-            for line in head.split(b"\r\n")[1:]:
-                k, _, v = line.partition(b":")
-                if k.strip().lower() == b"content-length" and len(body) >= int(v):
-                    return data, False
-        r, _, _ = select.select([s], [], [], max(0.0, deadline - time.monotonic()))
-        if not r:
-            break
-        try:
-            chunk = s.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            return data, True
-        if not chunk:
-            return data, True
-        data += chunk
-    return data, False
+    return read_reply(s, limit, _content_length_whole)
 
 
 def healthz_ok(host, port, src="127.0.0.1", timeout=2.0):
