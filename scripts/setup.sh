@@ -10,13 +10,15 @@ set -euo pipefail
 
 TAU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-TAU_PKGS_BUILD="cmake gcc make pkg-config libncurses-dev libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libreadline-dev libcmocka-dev libjemalloc-dev"
+TAU_PKGS_BUILD="cmake gcc make pkg-config libncurses-dev libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libreadline-dev libcmocka-dev libjemalloc-dev libpq-dev"
 # tests: tmux drives the console, curl, jq and python3 (upstream stub) the HTTP
 # tests, chromium + node the webchat test; procps/time/util-linux for ps,
 # /usr/bin/time and unshare; clang for build_clang (and CC=clang scripts/test),
 # libclang-rt-14-dev for its libFuzzer and sanitizer runtimes (build_fuzz);
-# mandoc for build_manlint (mandoc -Tlint on the man page).
-TAU_PKGS_TEST="tmux curl jq python3 chromium procps time util-linux ncurses-bin clang libclang-rt-14-dev mandoc"
+# mandoc for build_manlint (mandoc -Tlint on the man page); postgresql
+# (server and psql) for the throwaway cluster of the fleet tests
+# (tests/integration/lib/pg.sh; libpq-dev is a build package).
+TAU_PKGS_TEST="tmux curl jq python3 chromium procps time util-linux ncurses-bin clang libclang-rt-14-dev mandoc postgresql"
 TAU_PKGS_BENCH="wrk nginx-light iproute2 linux-perf"
 
 tau_missing() {
