@@ -3,8 +3,11 @@
 # (docs/architecture.md, "Shape").  Prints each broken rule as
 # file:line: rule, and exits 1 when there is any; 0 otherwise.
 #   src/core/base           includes no other layer, no libcurl
-#   src/core/gateway        includes base only (never openresponses), no libcurl
+#   src/core/store          includes base only, no libcurl
+#   src/core/gateway        includes base and store (never openresponses), no
+#                           libcurl
 #   src/core/openresponses  includes base only (never gateway)
+#   libpq                   only in the PostgreSQL backend, store_pg.c
 #   src/core/**             includes no face (cli, tui, server), no curses,
 #                           readline or libmicrohttpd
 #   src/cli                 includes no console or server code (only the
@@ -29,7 +32,9 @@ rule() {
 	fi
 }
 face_libs='ncurses|curses\.h|readline/|microhttpd\.h'
-rule src/core/base 'core/gateway/|core/openresponses/|curl/' 'base includes no other layer and no libcurl'
+rule src/core/base 'core/gateway/|core/openresponses/|core/store/|curl/' 'base includes no other layer and no libcurl'
+rule src/core/store 'core/gateway/|core/openresponses/|curl/' 'the store includes base only'
+rule src 'libpq-fe\.h|libpq/|postgresql/' 'libpq is called only by the PostgreSQL backend' '^src/core/store/store_pg\.c:'
 rule src/core/gateway 'core/openresponses/|curl/' 'gateway never includes openresponses or libcurl'
 rule src/core/openresponses 'core/gateway/' 'openresponses never includes gateway'
 rule src/core "cli/|tui/|server/|$face_libs" 'the core includes no face and no face library'

@@ -17,6 +17,8 @@ foreach(src ${TAU_UNIT_TESTS})
     set(lib taugateway)
   elseif(EXISTS ${PROJECT_SOURCE_DIR}/src/core/openresponses/${mod}.c)
     set(lib tauopenresponses)
+  elseif(EXISTS ${PROJECT_SOURCE_DIR}/src/core/store/${mod}.c)
+    set(lib taustore)
   elseif(mod STREQUAL "cli")
     set(lib taucli)
   else()
@@ -34,6 +36,11 @@ foreach(src ${TAU_UNIT_TESTS})
   set_tests_properties(${label} PROPERTIES ENVIRONMENT "TAU_SOURCE_DIR=${PROJECT_SOURCE_DIR}" TIMEOUT 120)
 endforeach()
 
+# Test tools the shell tests run (tests/tools/): tau-store-listen waits on
+# the store's change feed (gateway_pg_feed).
+add_executable(tau-store-listen ${PROJECT_SOURCE_DIR}/tests/tools/store_listen.c)
+target_link_libraries(tau-store-listen PRIVATE taustore)
+
 # Shell tests: tests/<dir>/<name>.sh -> ctest name <name> (the file names
 # carry the gateway_contract_ / gateway_runtime_ / http_ / console_ /
 # build_ prefixes).
@@ -45,7 +52,7 @@ foreach(script ${TAU_SHELL_TESTS})
   get_filename_component(name ${script} NAME_WE)
   add_test(NAME ${name} COMMAND bash ${script})
   set_tests_properties(${name} PROPERTIES
-    ENVIRONMENT "TAU_BIN=$<TARGET_FILE:tau-gateway>;TAU_SOURCE_DIR=${PROJECT_SOURCE_DIR};TAU_BUILD_DIR=${PROJECT_BINARY_DIR}"
+    ENVIRONMENT "TAU_BIN=$<TARGET_FILE:tau-gateway>;TAU_STORE_LISTEN=$<TARGET_FILE:tau-store-listen>;TAU_SOURCE_DIR=${PROJECT_SOURCE_DIR};TAU_BUILD_DIR=${PROJECT_BINARY_DIR}"
     TIMEOUT 600)
 endforeach()
 

@@ -15,6 +15,7 @@
 #include "core/gateway/service.h"
 #include "core/gateway/status.h"
 #include "core/openresponses/provider.h"
+#include "core/store/store.h"
 #include "core/base/str.h"
 
 #include <arpa/inet.h>
@@ -195,11 +196,18 @@ static const cli_opt cli_opts[] = {
 	{ .name = "gateway-state-dir", .kind = K_STR, .off = F(state_dir), .def = CLI_STR(".tau/gateway"),
 	  .env = "TAU_GATEWAY_STATE_DIR", .meta = "DIR", .section = "Shared",
 	  .help = "state directory shared by every action" },
+	{ .name = "gateway-state-url", .kind = K_STR, .off = F(state_url),
+	  .env = "TAU_GATEWAY_STATE_URL", .meta = "URL",
+	  .help = "fleet mode: keep the state in PostgreSQL (a libpq connection string or "
+	          "postgresql:// URI; PG* variables apply) instead of a state directory" },
+	{ .name = "gateway-deployment", .kind = K_STR, .off = F(deployment),
+	  .def = CLI_STR(GW_STORE_DEPLOYMENT_DEFAULT), .env = "TAU_GATEWAY_DEPLOYMENT", .meta = "NAME",
+	  .help = "fleet mode: the deployment inside the database (a-z 0-9 _ -, at most 48)" },
 	{ .name = "gateway-lock-wait-ms", .kind = K_U64, .off = F(lock_wait_ms),
 	  .def = CLI_U64(GW_LOCK_DEFAULT_WAIT_MS), .min = 0, .max = 3600000,
 	  .env = "TAU_GATEWAY_LOCK_WAIT_MS", .meta = "MS",
-	  .help = "longest wait for the state-directory lock, then exit 69 (0: do not wait); "
-	          "after 1 s the wait names the holder" },
+	  .help = "longest wait for the state-directory lock (fleet mode: the deployment's row), "
+	          "then exit 69 (0: do not wait); after 1 s a state-directory wait names the holder" },
 	{ .name = "model", .kind = K_STR, .off = F(server.provider.model), .def = CLI_STR("local/echo"),
 	  .env = "TAU_MODEL", .meta = "PROVIDER/MODEL",
 	  .help = "local/echo (offline) or openai/<model> (OpenAI-compatible upstream)" },
@@ -495,9 +503,42 @@ cli_bind_ok(const char *bind)
 	return atoi(port) <= 65535;
 }
 
+/* Fleet mode (a state URL) runs the service lifecycle and the read-only
+ * posture views so far; every other action refuses rather than quietly
+ * using a state directory. */
+static int
+cli_fleet_covers(cli_action a, gw_err *err)
+{
+	const cli_opt *o = cli_opt_for_action(a);
+	switch (a) {
+	case CLI_ACTION_RUNNER:
+	case CLI_ACTION_SERVER:
+	case CLI_ACTION_CONSOLE:
+	case CLI_ACTION_CHANNEL_INSPECT:
+		return cli_bad(err,
+		    "--%s does not run on PostgreSQL yet: fleet mode (--gateway-state-url) covers only "
+		    "--gateway-service-start, --gateway-service-stop, --gateway-service-status, "
+		    "--gateway-status-inspect and --transport-health-inspect so far (use --gateway-state-dir)",
+		    o != NULL ? o->name : "this action");
+	default:
+		return 0;
+	}
+}
+
 static int
 cli_validate(cli_config *c, bool model_given, gw_err *err)
 {
+	if (c->state_url != NULL) {
+		if (gw_str_blank(c->state_url))
+			return cli_bad(err, "--gateway-state-url cannot be empty");
+		if (!gw_store_deployment_ok(c->deployment))
+			return cli_bad(err,
+			    "invalid --gateway-deployment '%s' (expected 1 to %d of a-z, 0-9, '_' and '-', starting with a letter or digit)",
+			    c->deployment, GW_STORE_DEPLOYMENT_MAX);
+		int rc = cli_fleet_covers(c->action, err);
+		if (rc != 0)
+			return rc;
+	}
 	if (c->action == CLI_ACTION_SERVICE_STOP && c->stop_reason != NULL && c->stop_reason[0] != '\0' &&
 	    gw_str_blank(c->stop_reason))
 		return cli_bad(err, "--gateway-service-stop-reason cannot be empty or whitespace");
@@ -638,6 +679,17 @@ cli_parse(int argc, char **argv, bool use_env, cli_config *c, gw_err *err)
 	c->provider_base_url_set = c->provider_base_url_set || given[base_url - cli_opts] ||
 	    from_env[base_url - cli_opts];
 
+	/* one state store: a directory or a database, never both */
+	const cli_opt *sd = cli_opt_named("gateway-state-dir"), *su = cli_opt_named("gateway-state-url");
+	size_t isd = (size_t)(sd - cli_opts), isu = (size_t)(su - cli_opts);
+	if ((given[isd] || from_env[isd]) && (given[isu] || from_env[isu]))
+		return cli_bad(err, "--gateway-state-dir%s%s%s cannot be used with --gateway-state-url%s%s%s "
+		    "(the state lives in a directory or in PostgreSQL, not both)",
+		    from_env[isd] ? " (from " : "", from_env[isd] ? sd->env : "", from_env[isd] ? ")" : "",
+		    from_env[isu] ? " (from " : "", from_env[isu] ? su->env : "", from_env[isu] ? ")" : "");
+	if (given[cli_opt_named("gateway-deployment") - cli_opts] && !given[isu] && !from_env[isu])
+		return cli_bad(err, "--gateway-deployment requires --gateway-state-url");
+
 	/* the action families are mutually exclusive */
 	if (nactions > 1) {
 		const cli_opt *a = actions[0], *b = actions[1];
@@ -759,8 +811,19 @@ cli_progress_fn(void *ctx, const char *phase, uint64_t done, uint64_t total)
 	    (unsigned long long)done, (unsigned long long)total);
 }
 
-int
-cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
+/* Opens the store the configuration names: the database and deployment
+ * of --gateway-state-url, else the state directory. */
+static int
+cli_store_open(const cli_config *c, gw_store **store, gw_err *err)
+{
+	if (c->state_url != NULL)
+		return gw_store_open_url(c->state_url, c->deployment, store, err);
+	return gw_store_open_dir(c->state_dir, store, err);
+}
+
+/* The actions that run on any store. */
+static int
+cli_execute_on(const cli_config *c, gw_store *store, gw_buf *out, gw_buf *diag, gw_err *err)
 {
 	int rc = 0;
 	switch (c->action) {
@@ -769,11 +832,11 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 	case CLI_ACTION_SERVICE_STATUS: {
 		gw_service_report r;
 		if (c->action == CLI_ACTION_SERVICE_START)
-			rc = gw_service_start(c->state_dir, &r, err);
+			rc = gw_service_start_in(store, &r, err);
 		else if (c->action == CLI_ACTION_SERVICE_STOP)
-			rc = gw_service_stop(c->state_dir, c->stop_reason, &r, err);
+			rc = gw_service_stop_in(store, c->stop_reason, &r, err);
 		else
-			rc = gw_service_status(c->state_dir, &r, err);
+			rc = gw_service_status_in(store, &r, err);
 		if (rc != 0)
 			return gw_err_exit(err);
 		if (r.notice[0])
@@ -784,6 +847,52 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 			gw_service_report_text(&r, out);
 		gw_buf_putc(out, '\n');
 		return 0;
+	}
+	case CLI_ACTION_HEALTH_INSPECT: {
+		gw_health_row row;
+		if ((rc = gw_health_inspect_in(store, &row, err)) != 0)
+			return gw_err_exit(err);
+		if (c->health_json)
+			gw_health_row_json(&row, out, true);
+		else
+			gw_health_row_text(&row, out);
+		gw_buf_putc(out, '\n');
+		return 0;
+	}
+	case CLI_ACTION_STATUS_INSPECT: {
+		gw_status_report r;
+		if ((rc = gw_status_inspect_in(store, &r, err)) != 0)
+			return gw_err_exit(err);
+		if (c->status_json)
+			gw_status_report_json(&r, out, true);
+		else
+			gw_status_report_text(&r, out);
+		gw_buf_putc(out, '\n');
+		gw_status_report_free(&r);
+		return 0;
+	}
+	default:
+		gw_err_set(err, -EINVAL, GW_EXIT_USAGE, "this action cannot run here");
+		return GW_EXIT_USAGE;
+	}
+}
+
+int
+cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
+{
+	int rc = 0;
+	switch (c->action) {
+	case CLI_ACTION_SERVICE_START:
+	case CLI_ACTION_SERVICE_STOP:
+	case CLI_ACTION_SERVICE_STATUS:
+	case CLI_ACTION_HEALTH_INSPECT:
+	case CLI_ACTION_STATUS_INSPECT: {
+		gw_store *store;
+		if ((rc = cli_store_open(c, &store, err)) != 0)
+			return gw_err_exit(err);
+		int status = cli_execute_on(c, store, out, diag, err);
+		gw_store_close(store);
+		return status;
 	}
 	case CLI_ACTION_RUNNER: {
 		gw_runner_opts o = c->runner;
@@ -817,29 +926,6 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 			    r.gates.rollout_reason_code);
 			return GW_EXIT_FAIL;
 		}
-		return 0;
-	}
-	case CLI_ACTION_HEALTH_INSPECT: {
-		gw_health_row row;
-		if ((rc = gw_health_inspect(c->state_dir, &row, err)) != 0)
-			return gw_err_exit(err);
-		if (c->health_json)
-			gw_health_row_json(&row, out, true);
-		else
-			gw_health_row_text(&row, out);
-		gw_buf_putc(out, '\n');
-		return 0;
-	}
-	case CLI_ACTION_STATUS_INSPECT: {
-		gw_status_report r;
-		if ((rc = gw_status_inspect(c->state_dir, &r, err)) != 0)
-			return gw_err_exit(err);
-		if (c->status_json)
-			gw_status_report_json(&r, out, true);
-		else
-			gw_status_report_text(&r, out);
-		gw_buf_putc(out, '\n');
-		gw_status_report_free(&r);
 		return 0;
 	}
 	case CLI_ACTION_CHANNEL_INSPECT: {
@@ -962,6 +1048,8 @@ cli_start(int argc, char **argv, cli_config *c)
 			return cli_finish(c, GW_EXIT_USAGE, NULL);
 		}
 		c->action = CLI_ACTION_CONSOLE;
+		if (c->state_url != NULL && cli_fleet_covers(c->action, &err) != 0)
+			return cli_finish(c, gw_err_exit(&err), &err);
 	}
 	if (c->action == CLI_ACTION_CONSOLE && !tty) {
 		gw_err_set(&err, -ENOTTY, GW_EXIT_USAGE, "--console needs a terminal on stdin and stdout");

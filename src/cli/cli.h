@@ -44,6 +44,8 @@ typedef enum cli_action {
 typedef struct cli_config {
 	cli_action action;
 	char *state_dir;
+	char *state_url;              /* fleet mode: a libpq connection string, or NULL */
+	char *deployment;             /* the fleet inside that database */
 	uint64_t lock_wait_ms;        /* state-lock wait bound, applied by cli_start */
 	/* service */
 	char *stop_reason;

@@ -20,6 +20,8 @@ edges=$(sed -n 's|.*// \(tau[^ ]*\) -> \(.*\)$|\1 -> \2|p' "$T/dot/deps.dot" 2>/
 t_match "the graph has our edges" '^tau-gateway -> ' "$edges"
 t_eq "our targets link libraries only through imported targets" "" \
 	"$(printf '%s\n' "$edges" | awk '$3 !~ /^(tau|PkgConfig::|Threads::Threads$|m$)/')"
+t_match "libpq is linked as PkgConfig::PQ, by the store alone" '^taustore -> PkgConfig::PQ$' "$edges"
+t_eq "no other target links libpq directly" "" "$(printf '%s\n' "$edges" | grep -- '-> PkgConfig::PQ$' | grep -v '^taustore ')"
 t_match "readline is linked as PkgConfig::READLINE" '^tau[^ ]* -> PkgConfig::READLINE$' "$edges"
 t_eq "the readline that pkg-config names" "$(pkg-config --modversion readline)" \
 	"$(sed -n 's/^READLINE_VERSION:INTERNAL=//p' "$T/build/CMakeCache.txt")"

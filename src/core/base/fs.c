@@ -729,6 +729,12 @@ gw_lock_set_wait(uint64_t wait_ms, gw_lock_notice_fn fn, void *ctx)
 	gw_lock_notice_ctx = ctx;
 }
 
+uint64_t
+gw_lock_wait_bound(void)
+{
+	return gw_lock_wait_ms;
+}
+
 void
 gw_lock_holder(const char *dir, char *out, size_t n)
 {

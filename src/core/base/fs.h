@@ -153,6 +153,9 @@ typedef void (*gw_lock_notice_fn)(void *ctx, const char *msg);
  * (0: fail at once if it is held), and where the "waiting for" notice goes
  * (fn NULL: nowhere).  Call it before threads start; ctx is borrowed. */
 void gw_lock_set_wait(uint64_t wait_ms, gw_lock_notice_fn fn, void *ctx);
+/* The wait bound gw_lock_set_wait set (other lock kinds, such as a
+ * database row lock, apply it too). */
+uint64_t gw_lock_wait_bound(void);
 
 /* Creates dir if needed and waits (bounded, see above) until the exclusive
  * lock on <dir>/.lock is held, then records "<pid> <who>" in it (who NULL:

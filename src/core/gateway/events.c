@@ -41,13 +41,12 @@ gw_events_append(const char *dir, const char *json, size_t n, gw_err *err)
 	return rc;
 }
 
-int
-gw_events_append_lifecycle(const char *dir, uint64_t now, const char *transition,
-    const char *service_status, const char *reason, uint64_t startup_attempts, gw_err *err)
+void
+gw_events_lifecycle_line(gw_buf *b, uint64_t now, const char *transition,
+    const char *service_status, const char *reason, uint64_t startup_attempts)
 {
-	gw_buf b = GW_BUF_INIT;
 	gw_jw w;
-	gw_jw_init(&w, &b, false);
+	gw_jw_init(&w, b, false);
 	gw_jw_obj_begin(&w);
 	gw_jw_ku64(&w, "timestamp_unix_ms", now);
 	gw_jw_kstr(&w, "kind", "lifecycle");
@@ -56,6 +55,14 @@ gw_events_append_lifecycle(const char *dir, uint64_t now, const char *transition
 	gw_jw_kstr(&w, "reason", reason ? reason : "");
 	gw_jw_ku64(&w, "startup_attempts", startup_attempts);
 	gw_jw_obj_end(&w);
+}
+
+int
+gw_events_append_lifecycle(const char *dir, uint64_t now, const char *transition,
+    const char *service_status, const char *reason, uint64_t startup_attempts, gw_err *err)
+{
+	gw_buf b = GW_BUF_INIT;
+	gw_events_lifecycle_line(&b, now, transition, service_status, reason, startup_attempts);
 	int rc = gw_events_append(dir, b.data, b.len, err);
 	gw_buf_free(&b);
 	return rc;
@@ -319,6 +326,37 @@ gw_events_summarize(const char *path, gw_events_summary *out, gw_err *err)
 	if (out->ncounts > 1) /* counts is NULL when empty; qsort wants non-NULL */
 		qsort(out->counts, out->ncounts, sizeof(*out->counts), gw_count_cmp);
 	return 0;
+}
+
+struct gw_events_summarizer {
+	gw_sum_ctx c;
+};
+
+gw_events_summarizer *
+gw_events_summarizer_new(gw_events_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	gw_events_summarizer *z = gw_xcalloc(1, sizeof(*z));
+	z->c = (gw_sum_ctx){ out, gw_strmap_new(32), GW_BUF_INIT, 0 };
+	return z;
+}
+
+void
+gw_events_summarizer_line(void *z, const char *line, size_t n)
+{
+	gw_sum_line(&((gw_events_summarizer *)z)->c, line, n);
+}
+
+void
+gw_events_summarizer_finish(gw_events_summarizer *z, bool present)
+{
+	gw_events_summary *out = z->c.s;
+	out->present = present;
+	gw_strmap_free(z->c.index);
+	gw_buf_free(&z->c.key);
+	free(z);
+	if (out->ncounts > 1)
+		qsort(out->counts, out->ncounts, sizeof(*out->counts), gw_count_cmp);
 }
 
 void

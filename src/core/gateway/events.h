@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/base/buf.h"
 #include "core/base/err.h"
 
 #define GW_EVENTS_FILE "runtime-events.jsonl"
@@ -25,6 +26,10 @@ int gw_events_append(const char *dir, const char *json, size_t n, gw_err *err);
 /* Appends a lifecycle line: transition "start" | "stop" | "startup_failed". */
 int gw_events_append_lifecycle(const char *dir, uint64_t now_unix_ms, const char *transition,
     const char *service_status, const char *reason, uint64_t startup_attempts, gw_err *err);
+
+/* Appends to b the compact lifecycle line gw_events_append_lifecycle writes. */
+void gw_events_lifecycle_line(gw_buf *b, uint64_t now_unix_ms, const char *transition,
+    const char *service_status, const char *reason, uint64_t startup_attempts);
 
 typedef struct gw_events_count {
 	char *code;
@@ -48,6 +53,14 @@ typedef struct gw_events_summary {
  * owns its strings; free with gw_events_summary_free. */
 int gw_events_summarize(const char *path, gw_events_summary *out, gw_err *err);
 void gw_events_summary_free(gw_events_summary *s);
+/* The same summary over lines that come from elsewhere (a store's event
+ * rows): new clears *out and returns a summarizer the caller owns until
+ * finish (which frees it and sets out->present); line takes one line, as
+ * gw_store_line_fn does (ctx: the summarizer). */
+typedef struct gw_events_summarizer gw_events_summarizer;
+gw_events_summarizer *gw_events_summarizer_new(gw_events_summary *out);
+void gw_events_summarizer_line(void *summarizer, const char *line, size_t n);
+void gw_events_summarizer_finish(gw_events_summarizer *z, bool present);
 
 /* Calls fn for each of the last max_lines non-empty lines of path, oldest
  * first, reading backwards from the end (cost independent of file size).

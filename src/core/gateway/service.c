@@ -1,13 +1,16 @@
 /*
  * service.c - lifecycle transitions.  Every transition holds the state
  * lock across load, change, save and event append, so a stop issued during
- * a runner cycle is never lost.  The runner holds that lock only for its
+ * a runner cycle is never lost.  The lock is the store's exclusive section
+ * (the file store's flock, or a PostgreSQL transaction holding the
+ * deployment's row), so the same code serves both backends.  The runner holds that lock only for its
  * short read-modify-write sections, never across an evaluation or a
  * backoff sleep, so a stop waits milliseconds, not a cycle.
  */
 #include "core/gateway/service.h"
 #include "core/base/clock.h"
 #include "core/gateway/events.h"
+#include "core/gateway/posture.h"
 #include "core/base/fs.h"
 #include "core/base/json.h"
 #include "core/base/str.h"
@@ -106,24 +109,28 @@ gw_service_run_leave(const char *dir, gw_lock *run, bool recorded)
 	gw_lock_release(run);
 }
 
+/* One transition inside the store's exclusive section (files: the flock
+ * on .lock; PostgreSQL: the deployment's row FOR UPDATE): load, change,
+ * save, lifecycle event, commit.  run (files only) joins or leaves a
+ * server run as well. */
 static int
-gw_service_transition(const char *dir, gw_service_op op, const char *text, gw_lock *run,
+gw_service_transition(gw_store *store, gw_service_op op, const char *text, gw_lock *run,
     gw_service_report *out, gw_err *err)
 {
 	static const char *const who[] = { "service start", "service stop", "service startup_failed" };
-	gw_lock lock;
-	int rc = gw_lock_acquire_as(&lock, dir, who[op], err);
+	const char *dir = gw_store_dir(store);
+	int rc = gw_store_begin(store, who[op], err);
 	if (rc != 0) {
 		if (run != NULL && op != GW_OP_START)
 			gw_service_run_leave(dir, run, false);
 		return rc;
 	}
 	gw_state *st;
-	rc = gw_state_load(dir, GW_STATE_WRITE, &st, err);
+	rc = gw_posture_load(store, GW_STATE_WRITE, &st, err);
 	if (rc != 0) {
 		if (run != NULL && op != GW_OP_START)
 			gw_service_run_leave(dir, run, false);
-		gw_lock_release(&lock);
+		gw_store_abort(store);
 		return rc;
 	}
 	uint64_t now = gw_clock_unix_ms();
@@ -132,7 +139,7 @@ gw_service_transition(const char *dir, gw_service_op op, const char *text, gw_lo
 	if (run != NULL && op == GW_OP_START &&
 	    (rc = gw_service_run_join(dir, run, s, now, err)) != 0) {
 		gw_state_free(st);
-		gw_lock_release(&lock);
+		gw_store_abort(store);
 		return rc;
 	}
 	const char *transition, *reason = "";
@@ -166,10 +173,14 @@ gw_service_transition(const char *dir, gw_service_op op, const char *text, gw_lo
 		reason = s->last_startup_error;
 		break;
 	}
-	rc = gw_state_save(st, err);
-	if (rc == 0)
-		rc = gw_events_append_lifecycle(dir, now, transition, s->stopped ? "stopped" : "running",
-		    reason, s->startup_attempts, err);
+	rc = gw_posture_save(store, st, err);
+	if (rc == 0) {
+		gw_buf line = GW_BUF_INIT;
+		gw_events_lifecycle_line(&line, now, transition, s->stopped ? "stopped" : "running", reason,
+		    s->startup_attempts);
+		rc = gw_store_event_append(store, line.data, line.len, err);
+		gw_buf_free(&line);
+	}
 	if (run != NULL && op == GW_OP_START) {
 		if (rc == 0)
 			rc = gw_service_run_mark(dir, now, err);
@@ -178,63 +189,101 @@ gw_service_transition(const char *dir, gw_service_op op, const char *text, gw_lo
 	} else if (run != NULL) {
 		gw_service_run_leave(dir, run, rc == 0);
 	}
+	/* nothing is reported done before the store says it is */
+	if (rc == 0)
+		rc = gw_store_commit(store, err);
+	else
+		gw_store_abort(store);
 	if (rc == 0 && out != NULL)
 		gw_service_report_from_state(out, st);
 	gw_state_free(st);
-	gw_lock_release(&lock);
+	return rc;
+}
+
+/* A transition on the file store of dir. */
+static int
+gw_service_transition_dir(const char *dir, gw_service_op op, const char *text, gw_lock *run,
+    gw_service_report *out, gw_err *err)
+{
+	gw_store *store;
+	gw_store_open_dir(dir, &store, err);
+	int rc = gw_service_transition(store, op, text, run, out, err);
+	gw_store_close(store);
 	return rc;
 }
 
 int
 gw_service_start(const char *dir, gw_service_report *out, gw_err *err)
 {
-	return gw_service_transition(dir, GW_OP_START, NULL, NULL, out, err);
+	return gw_service_transition_dir(dir, GW_OP_START, NULL, NULL, out, err);
+}
+
+int
+gw_service_start_in(gw_store *store, gw_service_report *out, gw_err *err)
+{
+	return gw_service_transition(store, GW_OP_START, NULL, NULL, out, err);
 }
 
 int
 gw_service_run_start(const char *dir, gw_lock *run, gw_service_report *out, gw_err *err)
 {
 	run->fd = -1;
-	return gw_service_transition(dir, GW_OP_START, NULL, run, out, err);
+	return gw_service_transition_dir(dir, GW_OP_START, NULL, run, out, err);
 }
 
 int
 gw_service_run_stop(const char *dir, gw_lock *run, const char *reason, gw_service_report *out,
     gw_err *err)
 {
-	return gw_service_transition(dir, GW_OP_STOP, reason, run, out, err);
+	return gw_service_transition_dir(dir, GW_OP_STOP, reason, run, out, err);
 }
 
 int
 gw_service_run_failed(const char *dir, gw_lock *run, const char *error,
     gw_service_report *out, gw_err *err)
 {
-	return gw_service_transition(dir, GW_OP_FAILED, error, run, out, err);
+	return gw_service_transition_dir(dir, GW_OP_FAILED, error, run, out, err);
 }
 
 int
 gw_service_stop(const char *dir, const char *reason, gw_service_report *out, gw_err *err)
 {
-	return gw_service_transition(dir, GW_OP_STOP, reason, NULL, out, err);
+	return gw_service_transition_dir(dir, GW_OP_STOP, reason, NULL, out, err);
+}
+
+int
+gw_service_stop_in(gw_store *store, const char *reason, gw_service_report *out, gw_err *err)
+{
+	return gw_service_transition(store, GW_OP_STOP, reason, NULL, out, err);
 }
 
 int
 gw_service_startup_failed(const char *dir, const char *error, gw_service_report *out, gw_err *err)
 {
-	return gw_service_transition(dir, GW_OP_FAILED, error, NULL, out, err);
+	return gw_service_transition_dir(dir, GW_OP_FAILED, error, NULL, out, err);
 }
 
 int
-gw_service_status(const char *dir, gw_service_report *out, gw_err *err)
+gw_service_status_in(gw_store *store, gw_service_report *out, gw_err *err)
 {
 	gw_state *st;
-	int rc = gw_state_load(dir, GW_STATE_READ_POSTURE, &st, err);
+	int rc = gw_posture_load(store, GW_STATE_READ_POSTURE, &st, err);
 	if (rc != 0)
 		return rc;
 	gw_state_normalize_service(st, gw_clock_unix_ms());
 	gw_service_report_from_state(out, st);
 	gw_state_free(st);
 	return 0;
+}
+
+int
+gw_service_status(const char *dir, gw_service_report *out, gw_err *err)
+{
+	gw_store *store;
+	gw_store_open_dir(dir, &store, err);
+	int rc = gw_service_status_in(store, out, err);
+	gw_store_close(store);
+	return rc;
 }
 
 void

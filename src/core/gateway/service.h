@@ -2,10 +2,11 @@
  * service.h - the service lifecycle posture: start, stop with a reason,
  * status, and a recorded start-up failure.
  *
- * Each operation is one locked read-modify-write of state.json plus a
- * lifecycle event line, and returns a report every face renders: a text
- * line (gw_service_report_text), JSON (gw_service_report_json), a console
- * header or an HTTP body.
+ * Each operation is one locked read-modify-write of the posture plus a
+ * lifecycle event line (state.json and runtime-events.jsonl, or a
+ * PostgreSQL deployment's rows in one transaction), and returns a report
+ * every face renders: a text line (gw_service_report_text), JSON
+ * (gw_service_report_json), a console header or an HTTP body.
  */
 #ifndef GW_SERVICE_H
 #define GW_SERVICE_H
@@ -18,6 +19,7 @@
 #include "core/gateway/guardrail.h"
 #include "core/gateway/health.h"
 #include "core/gateway/state.h"
+#include "core/store/store.h"
 
 typedef struct gw_service_report {
 	char state_path[1024];
@@ -35,6 +37,11 @@ int gw_service_start(const char *dir, gw_service_report *out, gw_err *err);
 int gw_service_stop(const char *dir, const char *reason, gw_service_report *out, gw_err *err);
 /* Reads the posture without writing (missing state: defaults). */
 int gw_service_status(const char *dir, gw_service_report *out, gw_err *err);
+/* The same three on any store (the functions above open dir's file store
+ * and call these); store stays the caller's. */
+int gw_service_start_in(gw_store *store, gw_service_report *out, gw_err *err);
+int gw_service_stop_in(gw_store *store, const char *reason, gw_service_report *out, gw_err *err);
+int gw_service_status_in(gw_store *store, gw_service_report *out, gw_err *err);
 /* Records a failed start (e.g. bind failure): stopped, streak += 1,
  * last_startup_error = error, reason "startup_failed". */
 int gw_service_startup_failed(const char *dir, const char *error, gw_service_report *out,

@@ -603,3 +603,50 @@ gw_state_save(gw_state *st, gw_err *err)
 	gw_buf_free(&out);
 	return rc;
 }
+
+/* ---- the posture as a document (stores whose posture is its own) ------- */
+
+int
+gw_state_load_text(const char *label, const char *text, size_t len, unsigned mode,
+    gw_state **out, gw_err *err)
+{
+	*out = NULL;
+	gw_state *st = gw_state_new("");
+	free(st->path);
+	st->path = gw_xstrdup(label);
+	gw_state_defaults(st, gw_clock_unix_ms());
+	if (text == NULL) {
+		if (mode & GW_STATE_READ_EXISTING) {
+			gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT,
+			    "state %s does not exist (run --gateway-service-start first)", st->path);
+			gw_state_free(st);
+			return -ENOENT;
+		}
+		*out = st;
+		return 0;
+	}
+	int rc = gw_state_parse(st, text, len, true, err);
+	if (rc != 0) {
+		gw_state_free(st);
+		return rc;
+	}
+	st->existed = true;
+	*out = st;
+	return 0;
+}
+
+void
+gw_state_render_posture(const gw_state *st, gw_buf *out)
+{
+	gw_jw w;
+	gw_jw_init(&w, out, true);
+	gw_jw_obj_begin(&w);
+	gw_jw_ku64(&w, "schema_version", GW_STATE_SCHEMA);
+	gw_jw_key(&w, "health");
+	gw_health_write_json(&w, &st->health);
+	gw_jw_key(&w, "guardrail");
+	gw_guardrail_write_json(&w, &st->guardrail);
+	gw_jw_key(&w, "service");
+	gw_state_write_service(&w, &st->service);
+	gw_jw_obj_end(&w);
+}

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/base/buf.h"
 #include "core/base/err.h"
 #include "core/gateway/guardrail.h"
 #include "core/gateway/health.h"
@@ -91,6 +92,18 @@ void gw_state_free(gw_state *st);
 /* Writes the state atomically (pretty JSON, reference field order).  The
  * caller holds the directory lock. */
 int gw_state_save(gw_state *st, gw_err *err);
+
+/* The posture as a document of its own, for a store that keeps it apart
+ * from the records (PostgreSQL): gw_state_load_text parses text (NULL: none
+ * stored yet, so defaults, or -ENOENT (66) with GW_STATE_READ_EXISTING) as
+ * gw_state_load parses state.json with GW_STATE_READ_POSTURE, naming label
+ * in its messages and in st->path; a corrupt text is -EINVAL (65) in every
+ * mode (nothing is moved aside).  *out is the caller's (gw_state_free).
+ * gw_state_render_posture appends the pretty document: schema_version,
+ * health, guardrail, service (no records, no processed keys). */
+int gw_state_load_text(const char *label, const char *text, size_t len, unsigned mode,
+    gw_state **out, gw_err *err);
+void gw_state_render_posture(const gw_state *st, gw_buf *out);
 
 /* Normalises the service block (reference §6.3) using now. */
 void gw_state_normalize_service(gw_state *st, uint64_t now_unix_ms);

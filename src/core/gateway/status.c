@@ -3,6 +3,7 @@
  * never create, lock or write anything in the state directory.
  */
 #include "core/gateway/status.h"
+#include "core/gateway/posture.h"
 #include "core/base/clock.h"
 #include "core/base/fs.h"
 #include "core/base/json.h"
@@ -42,16 +43,24 @@ gw_count_cmp(const void *a, const void *b)
 int
 gw_status_inspect(const char *dir, gw_status_report *r, gw_err *err)
 {
+	gw_store *store;
+	gw_store_open_dir(dir, &store, err);
+	int rc = gw_status_inspect_in(store, r, err);
+	gw_store_close(store);
+	return rc;
+}
+
+int
+gw_status_inspect_in(gw_store *store, gw_status_report *r, gw_err *err)
+{
 	memset(r, 0, sizeof(*r));
 	gw_state *st;
-	int rc = gw_state_load(dir, GW_STATE_READ_EXISTING, &st, err);
+	int rc = gw_posture_load(store, GW_STATE_READ_EXISTING, &st, err);
 	if (rc != 0)
 		return rc;
-	char *events = gw_events_path(dir);
 	snprintf(r->state_path, sizeof(r->state_path), "%s", st->path);
-	snprintf(r->events_log_path, sizeof(r->events_log_path), "%s", events);
-	rc = gw_events_summarize(events, &r->events, err);
-	free(events);
+	snprintf(r->events_log_path, sizeof(r->events_log_path), "%s", gw_store_events_label(store));
+	rc = gw_posture_events_summary(store, &r->events, err);
 	if (rc != 0) {
 		gw_state_free(st);
 		return rc;
@@ -230,9 +239,19 @@ gw_status_report_json(const gw_status_report *r, gw_buf *out, bool pretty)
 int
 gw_health_inspect(const char *dir, gw_health_row *out, gw_err *err)
 {
+	gw_store *store;
+	gw_store_open_dir(dir, &store, err);
+	int rc = gw_health_inspect_in(store, out, err);
+	gw_store_close(store);
+	return rc;
+}
+
+int
+gw_health_inspect_in(gw_store *store, gw_health_row *out, gw_err *err)
+{
 	memset(out, 0, sizeof(*out));
 	gw_state *st;
-	int rc = gw_state_load(dir, GW_STATE_READ_EXISTING | GW_STATE_READ_POSTURE, &st, err);
+	int rc = gw_posture_load(store, GW_STATE_READ_EXISTING | GW_STATE_READ_POSTURE, &st, err);
 	if (rc != 0)
 		return rc;
 	snprintf(out->state_path, sizeof(out->state_path), "%s", st->path);

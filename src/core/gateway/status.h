@@ -15,6 +15,7 @@
 #include "core/gateway/guardrail.h"
 #include "core/gateway/health.h"
 #include "core/gateway/state.h"
+#include "core/store/store.h"
 
 typedef struct gw_count {
 	char key[64];
@@ -46,6 +47,9 @@ typedef struct gw_status_report {
  * (66); a corrupt one is reported (65) and left alone.  Free with
  * gw_status_report_free. */
 int gw_status_inspect(const char *dir, gw_status_report *out, gw_err *err);
+/* The same on any store (gw_status_inspect opens dir's file store); store
+ * stays the caller's. */
+int gw_status_inspect_in(gw_store *store, gw_status_report *out, gw_err *err);
 void gw_status_report_free(gw_status_report *r);
 /* Appends the "gateway status inspect: ..." line (no newline). */
 void gw_status_report_text(const gw_status_report *r, gw_buf *out);
@@ -61,6 +65,8 @@ typedef struct gw_health_row {
 
 /* Reads the health block of <dir>/state.json (missing file: error 66). */
 int gw_health_inspect(const char *dir, gw_health_row *out, gw_err *err);
+/* The same on any store; store stays the caller's. */
+int gw_health_inspect_in(gw_store *store, gw_health_row *out, gw_err *err);
 /* "transport health inspect: transport=gateway target=gateway-service ..." */
 void gw_health_row_text(const gw_health_row *r, gw_buf *out);
 /* A JSON array with the one row (reference §7.1). */

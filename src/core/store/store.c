@@ -1,0 +1,195 @@
+/*
+ * store.c - the store interface and its file backend.
+ *
+ * The file backend is today's state directory, unchanged: the exclusive
+ * section is the flock on <dir>/.lock (gw_lock_acquire_as, with its
+ * bounded wait and holder line), and event lines go to
+ * runtime-events.jsonl in one write(2) each, as events.c writes them.  It
+ * must never create anything before a writer asks (opening a directory
+ * store touches nothing), so the read-only views stay read-only.
+ */
+#include "core/store/store_int.h"
+#include "core/base/mem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool
+gw_store_deployment_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > GW_STORE_DEPLOYMENT_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '_' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+int
+gw_store_open_dir(const char *dir, gw_store **out, gw_err *err)
+{
+	(void)err;
+	gw_store *s = gw_xcalloc(1, sizeof(*s));
+	s->kind = GW_STORE_FILES;
+	s->dir = gw_xstrdup(dir);
+	s->posture_label = gw_path_join(dir, "state.json");
+	s->events_label = gw_path_join(dir, "runtime-events.jsonl");
+	s->lock.fd = -1;
+	*out = s;
+	return 0;
+}
+
+int
+gw_store_open_url(const char *url, const char *deployment, gw_store **out, gw_err *err)
+{
+	*out = NULL;
+	if (!gw_store_deployment_ok(deployment))
+		return gw_err_set(err, -EINVAL, GW_EXIT_USAGE,
+		    "invalid deployment name '%s' (expected 1 to %d of a-z, 0-9, '_' and '-', starting with a letter or digit)",
+		    deployment ? deployment : "", GW_STORE_DEPLOYMENT_MAX);
+	gw_store *s = gw_xcalloc(1, sizeof(*s));
+	s->kind = GW_STORE_POSTGRES;
+	s->lock.fd = -1;
+	int rc = gw_store_pg_open(s, url, deployment, err);
+	if (rc != 0) {
+		gw_store_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+gw_store_close(gw_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->pg != NULL)
+		gw_store_pg_close(s->pg);
+	gw_lock_release(&s->lock);
+	free(s->dir);
+	free(s->posture_label);
+	free(s->events_label);
+	free(s);
+}
+
+gw_store_kind
+gw_store_kind_of(const gw_store *s)
+{
+	return s->kind;
+}
+
+const char *
+gw_store_dir(const gw_store *s)
+{
+	return s->kind == GW_STORE_FILES ? s->dir : NULL;
+}
+
+const char *
+gw_store_posture_label(const gw_store *s)
+{
+	return s->posture_label;
+}
+
+const char *
+gw_store_events_label(const gw_store *s)
+{
+	return s->events_label;
+}
+
+static int
+gw_store_files_only_pg(gw_err *err, const char *what)
+{
+	return gw_err_set(err, -ENOTSUP, GW_EXIT_SOFTWARE, "%s is not a file-store operation", what);
+}
+
+int
+gw_store_begin(gw_store *s, const char *who, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_begin(s->pg, err);
+	return gw_lock_acquire_as(&s->lock, s->dir, who, err);
+}
+
+int
+gw_store_commit(gw_store *s, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_commit(s->pg, err);
+	gw_lock_release(&s->lock);
+	return 0;
+}
+
+void
+gw_store_abort(gw_store *s)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		gw_store_pg_abort(s->pg);
+	else
+		gw_lock_release(&s->lock);
+}
+
+int
+gw_store_posture_read(gw_store *s, gw_buf *out, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_posture_read(s->pg, out, err);
+	return gw_store_files_only_pg(err, "reading the posture as a document");
+}
+
+int
+gw_store_posture_write(gw_store *s, const char *text, size_t n, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_posture_write(s->pg, text, n, err);
+	return gw_store_files_only_pg(err, "writing the posture as a document");
+}
+
+int
+gw_store_event_append(gw_store *s, const char *line, size_t n, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_event_append(s->pg, line, n, err);
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_append(&b, line, n);
+	gw_buf_putc(&b, '\n');
+	int rc = gw_fs_append(s->events_label, b.data, b.len, err);
+	gw_buf_free(&b);
+	return rc;
+}
+
+int
+gw_store_events_each(gw_store *s, gw_store_line_fn fn, void *ctx, bool *present, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_events_each(s->pg, fn, ctx, present, err);
+	return gw_store_files_only_pg(err, "reading event rows");
+}
+
+int
+gw_store_listen(gw_store *s, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_listen(s->pg, err);
+	return gw_store_files_only_pg(err, "listening for changes");
+}
+
+int
+gw_store_fd(const gw_store *s)
+{
+	return s->kind == GW_STORE_POSTGRES ? gw_store_pg_fd(s->pg) : -1;
+}
+
+int
+gw_store_drain(gw_store *s, unsigned *changes, gw_err *err)
+{
+	*changes = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_drain(s->pg, changes, err);
+	return gw_store_files_only_pg(err, "draining notifications");
+}

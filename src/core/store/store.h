@@ -1,0 +1,123 @@
+/*
+ * store.h - one interface for the gateway's shared state, with two
+ * backends: the state directory (files, the embedded default) and
+ * PostgreSQL (fleet mode, libpq).
+ *
+ * A store is opened from a state directory or from a libpq connection
+ * string plus a deployment name (the fleet inside one database).  The
+ * store knows no domain words: the posture document (service block,
+ * guardrail, health and counters; state.c parses and renders it) and event
+ * lines (events.c builds them) pass through it as text.
+ *
+ *   read     gw_store_posture_read outside a transaction: no lock, the last
+ *            committed posture.
+ *   write    gw_store_begin (files: the exclusive flock on <dir>/.lock; PG:
+ *            a transaction holding the deployment's row FOR UPDATE), then
+ *            gw_store_posture_read / _posture_write / _event_append, then
+ *            gw_store_commit or gw_store_abort.  On PostgreSQL nothing is
+ *            visible before the commit, and the commit sends a NOTIFY on the
+ *            deployment's channel; on files each write lands as it is made
+ *            (atomic rename, one-write append) and commit releases the lock.
+ *   feed     gw_store_listen, then poll gw_store_fd for input and call
+ *            gw_store_drain: a loop learns of another process's commit
+ *            without polling the database (PostgreSQL only; files have
+ *            inotify).
+ *
+ * The file backend's posture is state.json, which still carries the
+ * runner's records and processed keys, so state.c reads and writes it
+ * itself (gw_state_load / gw_state_save) under this store's lock;
+ * gw_store_posture_* are for backends whose posture is its own document.
+ * No libpq call is made outside store_pg.c.
+ */
+#ifndef GW_STORE_H
+#define GW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/buf.h"
+#include "core/base/err.h"
+
+typedef struct gw_store gw_store;
+
+typedef enum gw_store_kind {
+	GW_STORE_FILES,      /* a state directory */
+	GW_STORE_POSTGRES    /* a PostgreSQL database, one deployment of it */
+} gw_store_kind;
+
+#define GW_STORE_DEPLOYMENT_DEFAULT "default"
+#define GW_STORE_DEPLOYMENT_MAX 48
+/* The newest database schema this binary knows (tau_schema.version). */
+#define GW_STORE_SCHEMA_VERSION 1
+
+/* True when name is a deployment name: 1 to GW_STORE_DEPLOYMENT_MAX bytes
+ * of a-z, 0-9, '_' and '-', starting with a letter or a digit. */
+bool gw_store_deployment_ok(const char *name);
+
+/* Opens the store of a state directory (nothing is created or locked
+ * yet).  *out is the caller's (gw_store_close).  Always 0. */
+int gw_store_open_dir(const char *dir, gw_store **out, gw_err *err);
+/* Connects to the database that url (a libpq connection string or URI;
+ * PG* variables and service files apply) names and creates or migrates
+ * the schema under an advisory lock.  *out is the caller's.  Errors: a bad
+ * URL, an unreachable server, a refused login or a missing database are
+ * -ECONNREFUSED with exit class 69 and libpq's message (any password
+ * redacted); a schema newer than GW_STORE_SCHEMA_VERSION is
+ * -EPROTONOSUPPORT (65) and the database is left alone; a deployment name
+ * that fails gw_store_deployment_ok is -EINVAL (64). */
+int gw_store_open_url(const char *url, const char *deployment, gw_store **out, gw_err *err);
+/* Aborts an open transaction, releases the lock, disconnects, frees s. */
+void gw_store_close(gw_store *s);
+
+gw_store_kind gw_store_kind_of(const gw_store *s);
+/* The state directory (files), or NULL (PostgreSQL).  Borrowed from s. */
+const char *gw_store_dir(const gw_store *s);
+/* What reports name as the posture's and the event log's place: the file
+ * paths, or "postgresql:<database>/<deployment>/posture" and ".../events"
+ * (never a host, user or password).  Borrowed from s. */
+const char *gw_store_posture_label(const gw_store *s);
+const char *gw_store_events_label(const gw_store *s);
+
+/* Starts the exclusive section (who names it in the file lock's holder
+ * line).  0 or -errno with err set (files: gw_lock_acquire_as's errors;
+ * PostgreSQL: 69 when the database fails). */
+int gw_store_begin(gw_store *s, const char *who, gw_err *err);
+/* Ends it, making its writes durable and visible (PostgreSQL: COMMIT and
+ * the NOTIFY; a failed commit is an error, and nothing was written). */
+int gw_store_commit(gw_store *s, gw_err *err);
+/* Ends it without committing (PostgreSQL: ROLLBACK; files: the lock is
+ * released, writes already made stay). */
+void gw_store_abort(gw_store *s);
+
+/* Replaces out's content with the posture document: inside gw_store_begin
+ * the locked row, else the last committed one.  -ENOENT (err untouched)
+ * when there is none yet; -ENOTSUP for files (see the top). */
+int gw_store_posture_read(gw_store *s, gw_buf *out, gw_err *err);
+/* Stores text as the posture (inside gw_store_begin only). */
+int gw_store_posture_write(gw_store *s, const char *text, size_t n, gw_err *err);
+/* Appends one event line (compact JSON object text, no newline): files
+ * append it with '\n' to <dir>/runtime-events.jsonl in one write (as
+ * gw_events_append does); PostgreSQL inserts it in the transaction. */
+int gw_store_event_append(gw_store *s, const char *line, size_t n, gw_err *err);
+/* Calls fn for each event line, oldest first (PostgreSQL only; -ENOTSUP
+ * for files, whose log events.c streams).  *present is set when the
+ * deployment has any line. */
+typedef void (*gw_store_line_fn)(void *ctx, const char *line, size_t n);
+int gw_store_events_each(gw_store *s, gw_store_line_fn fn, void *ctx, bool *present, gw_err *err);
+
+/* The change feed (PostgreSQL): LISTEN on the deployment's channel.
+ * Afterwards gw_store_fd is readable when a notification may have come,
+ * and gw_store_drain reads what arrived without blocking, setting
+ * *changes to the number of posture commits seen (0 is possible after a
+ * wakeup).  Files: -ENOTSUP. */
+int gw_store_listen(gw_store *s, gw_err *err);
+int gw_store_fd(const gw_store *s);
+int gw_store_drain(gw_store *s, unsigned *changes, gw_err *err);
+
+/* Appends text to out with every password that url carries (password=...
+ * in key/value or query form, user:password@ in a URI, raw and
+ * percent-decoded) replaced by "***". */
+void gw_store_redact(const char *url, const char *text, gw_buf *out);
+
+#endif

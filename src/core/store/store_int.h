@@ -1,0 +1,45 @@
+/*
+ * store_int.h - what the store's files share, and nothing outside them
+ * includes.
+ *
+ * The store is split the way the provider is:
+ *   store.c     the interface and the file backend (the state directory:
+ *               its flock, runtime-events.jsonl appends);
+ *   store_pg.c  the PostgreSQL backend, the only file that calls libpq:
+ *               connection, schema creation and migration, the posture row,
+ *               event rows, LISTEN/NOTIFY and password redaction.
+ */
+#ifndef GW_STORE_INT_H
+#define GW_STORE_INT_H
+
+#include "core/base/fs.h"
+#include "core/store/store.h"
+
+/* The PostgreSQL half of a store, opaque outside store_pg.c. */
+typedef struct gw_store_pg gw_store_pg;
+
+struct gw_store {
+	gw_store_kind kind;
+	char *dir;              /* files: the state directory */
+	char *posture_label;    /* what reports name as the posture's place */
+	char *events_label;     /* and the event log's */
+	gw_lock lock;           /* files: the held <dir>/.lock, fd -1 when not held */
+	gw_store_pg *pg;        /* PostgreSQL */
+};
+
+/* Connects and prepares s (kind, labels and pg set on success). */
+int gw_store_pg_open(gw_store *s, const char *url, const char *deployment, gw_err *err);
+void gw_store_pg_close(gw_store_pg *pg);
+int gw_store_pg_begin(gw_store_pg *pg, gw_err *err);
+int gw_store_pg_commit(gw_store_pg *pg, gw_err *err);
+void gw_store_pg_abort(gw_store_pg *pg);
+int gw_store_pg_posture_read(gw_store_pg *pg, gw_buf *out, gw_err *err);
+int gw_store_pg_posture_write(gw_store_pg *pg, const char *text, size_t n, gw_err *err);
+int gw_store_pg_event_append(gw_store_pg *pg, const char *line, size_t n, gw_err *err);
+int gw_store_pg_events_each(gw_store_pg *pg, gw_store_line_fn fn, void *ctx, bool *present,
+    gw_err *err);
+int gw_store_pg_listen(gw_store_pg *pg, gw_err *err);
+int gw_store_pg_fd(const gw_store_pg *pg);
+int gw_store_pg_drain(gw_store_pg *pg, unsigned *changes, gw_err *err);
+
+#endif

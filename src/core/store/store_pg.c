@@ -1,0 +1,621 @@
+/*
+ * store_pg.c - the PostgreSQL backend of the store: the only file that
+ * calls libpq.
+ *
+ * Schema (versioned in tau_schema, created or migrated on open while
+ * holding a session advisory lock, so two processes opening a new database
+ * at once do not race; a version newer than GW_STORE_SCHEMA_VERSION is
+ * refused and left alone):
+ *   tau_schema      (id = 1, version)
+ *   tau_deployment  (name PRIMARY KEY, posture text, created/updated ms)
+ *   tau_event       (deployment, seq identity, unix_ms, line) keyed by
+ *                   (deployment, seq)
+ * Every statement is PQexecParams with bind parameters; user data is never
+ * spliced into SQL.  The one exception is LISTEN, which takes no parameter:
+ * its channel is the deployment name (already restricted to a-z 0-9 _ -)
+ * quoted with PQescapeIdentifier.  The write path is a transaction that
+ * holds the deployment's row FOR UPDATE, so writers on any host serialise
+ * and none loses another's update; its commit sends pg_notify on the
+ * deployment's channel.  libpq's notices never reach the terminal (the core
+ * never prints), and no message leaves this file before the password in the
+ * connection string is redacted from it.
+ */
+#include "core/store/store_int.h"
+#include "core/base/clock.h"
+#include "core/base/mem.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* pg_advisory_lock key of schema creation and migration ("tau-gw" + 1) */
+#define GW_PG_SCHEMA_LOCK "8391736572543233"
+#define GW_PG_CONNECT_TIMEOUT "10"
+#define GW_PG_CHANNEL_PREFIX "tau_gateway."
+
+struct gw_store_pg {
+	PGconn *conn;
+	char *url;              /* for redaction only */
+	char *deployment;
+	char *channel;          /* GW_PG_CHANNEL_PREFIX + deployment */
+	bool in_tx;
+	bool dirty;             /* the posture was written in this transaction */
+	bool locked_present;    /* the locked row has a posture */
+	gw_buf locked;          /* its text */
+};
+
+/* ---- redaction ---------------------------------------------------------- */
+
+typedef struct gw_secrets {
+	char *v[16];
+	size_t n;
+} gw_secrets;
+
+static void
+gw_secret_add(gw_secrets *s, const char *p, size_t len)
+{
+	if (len == 0 || s->n == sizeof(s->v) / sizeof(s->v[0]))
+		return;
+	char *t = gw_xmalloc(len + 1);
+	memcpy(t, p, len);
+	t[len] = '\0';
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], t) == 0) {
+			free(t);
+			return;
+		}
+	s->v[s->n++] = t;
+	/* and its percent-decoded form, as libpq decodes URI parts */
+	if (memchr(p, '%', len) == NULL || s->n == sizeof(s->v) / sizeof(s->v[0]))
+		return;
+	char *d = gw_xmalloc(len + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '%' && i + 2 < len && isxdigit((unsigned char)p[i + 1]) &&
+		    isxdigit((unsigned char)p[i + 2])) {
+			char hex[3] = { p[i + 1], p[i + 2], '\0' };
+			d[o++] = (char)strtol(hex, NULL, 16);
+			i += 2;
+		} else {
+			d[o++] = p[i];
+		}
+	}
+	d[o] = '\0';
+	if (o > 0 && strcmp(d, t) != 0)
+		s->v[s->n++] = d;
+	else
+		free(d);
+}
+
+static void
+gw_secrets_collect(const char *url, gw_secrets *s)
+{
+	s->n = 0;
+	if (url == NULL)
+		return;
+	/* what libpq itself makes of it */
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &errmsg);
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
+			gw_secret_add(s, o->val, strlen(o->val));
+	PQconninfoFree(opts);
+	if (errmsg != NULL)
+		PQfreemem(errmsg);
+	/* and, for strings libpq refuses, every password=VALUE ... */
+	for (const char *p = url; (p = strcasestr(p, "password")) != NULL;) {
+		p += 8;
+		const char *v = p;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v != '=')
+			continue;
+		v++;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		const char *e;
+		if (*v == '\'') {
+			v++;
+			for (e = v; *e && *e != '\''; e++)
+				if (*e == '\\' && e[1])
+					e++;
+		} else {
+			e = v + strcspn(v, " \t\r\n&");
+		}
+		gw_secret_add(s, v, (size_t)(e - v));
+	}
+	/* ... and the user:password@ of a URI */
+	const char *u = strstr(url, "://");
+	if (u != NULL) {
+		u += 3;
+		const char *q = strchr(u, '?');
+		const char *end = q ? q : u + strlen(u);
+		const char *at = NULL;
+		for (const char *p = u; p < end; p++)
+			if (*p == '@')
+				at = p;
+		if (at != NULL) {
+			const char *colon = memchr(u, ':', (size_t)(at - u));
+			if (colon != NULL)
+				gw_secret_add(s, colon + 1, (size_t)(at - colon - 1));
+		}
+	}
+}
+
+void
+gw_store_redact(const char *url, const char *text, gw_buf *out)
+{
+	gw_secrets s;
+	gw_secrets_collect(url, &s);
+	gw_buf cur = GW_BUF_INIT, next = GW_BUF_INIT;
+	gw_buf_puts(&cur, text ? text : "");
+	/* longest first, so a secret that contains another goes whole */
+	for (size_t i = 0; i < s.n; i++)
+		for (size_t j = i + 1; j < s.n; j++)
+			if (strlen(s.v[j]) > strlen(s.v[i])) {
+				char *t = s.v[i];
+				s.v[i] = s.v[j];
+				s.v[j] = t;
+			}
+	for (size_t i = 0; i < s.n; i++) {
+		const char *p = gw_buf_cstr(&cur), *hit;
+		size_t sl = strlen(s.v[i]);
+		gw_buf_reset(&next);
+		while ((hit = strstr(p, s.v[i])) != NULL) {
+			gw_buf_append(&next, p, (size_t)(hit - p));
+			gw_buf_puts(&next, "***");
+			p = hit + sl;
+		}
+		gw_buf_puts(&next, p);
+		gw_buf t = cur;
+		cur = next;
+		next = t;
+	}
+	gw_buf_append(out, cur.data ? cur.data : "", cur.len);
+	gw_buf_free(&cur);
+	gw_buf_free(&next);
+	for (size_t i = 0; i < s.n; i++)
+		free(s.v[i]);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* Sets err to "<what>: <libpq's message>" on one line, redacted. */
+static int
+gw_pg_fail(gw_store_pg *pg, const PGresult *res, int ret, int exit_code, const char *what,
+    gw_err *err)
+{
+	const char *m = res != NULL ? PQresultErrorMessage(res) : "";
+	if ((m == NULL || m[0] == '\0') && pg->conn != NULL)
+		m = PQerrorMessage(pg->conn);
+	gw_buf b = GW_BUF_INIT;
+	gw_store_redact(pg->url, m ? m : "", &b);
+	char *t = b.data ? b.data : "";
+	for (char *c = t; *c; c++)
+		if (*c == '\n' || *c == '\r' || *c == '\t')
+			*c = ' ';
+	size_t n = strlen(t);
+	while (n > 0 && t[n - 1] == ' ')
+		t[--n] = '\0';
+	/* collapse runs of spaces libpq's multi-line messages leave */
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(t[i] == ' ' && o > 0 && t[o - 1] == ' '))
+			t[o++] = t[i];
+	t[o] = '\0';
+	gw_err_set(err, ret, exit_code, "%s: %s", what, o ? t : "no detail from libpq");
+	gw_buf_free(&b);
+	return ret;
+}
+
+/* Runs sql with nparams text parameters; returns the result when its
+ * status is want, else NULL with err set (69: the database failed). */
+static PGresult *
+gw_pg_exec(gw_store_pg *pg, const char *sql, int nparams, const char *const *params,
+    ExecStatusType want, const char *what, gw_err *err)
+{
+	PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (res != NULL && PQresultStatus(res) == want)
+		return res;
+	gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, what, err);
+	PQclear(res);
+	return NULL;
+}
+
+static int
+gw_pg_run(gw_store_pg *pg, const char *sql, int nparams, const char *const *params,
+    const char *what, gw_err *err)
+{
+	PGresult *res = gw_pg_exec(pg, sql, nparams, params, PGRES_COMMAND_OK, what, err);
+	if (res == NULL)
+		return -EIO;
+	PQclear(res);
+	return 0;
+}
+
+static void
+gw_pg_quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* ---- schema ------------------------------------------------------------- */
+
+static const char *const gw_pg_schema_v1[] = {
+	"CREATE TABLE tau_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL)",
+	"CREATE TABLE tau_deployment (name text PRIMARY KEY, posture text,"
+	" created_unix_ms bigint NOT NULL, updated_unix_ms bigint NOT NULL DEFAULT 0)",
+	"CREATE TABLE tau_event (deployment text NOT NULL REFERENCES tau_deployment (name),"
+	" seq bigint GENERATED ALWAYS AS IDENTITY, unix_ms bigint NOT NULL, line text NOT NULL,"
+	" PRIMARY KEY (deployment, seq))",
+	"INSERT INTO tau_schema (id, version) VALUES (1, 1)",
+	NULL
+};
+
+/* The migrations: gw_pg_migrations[v] takes a database from version v to
+ * v + 1 (0: an empty database).  Each runs in one transaction. */
+static const char *const *const gw_pg_migrations[GW_STORE_SCHEMA_VERSION] = { gw_pg_schema_v1 };
+
+static int
+gw_pg_schema_locked(gw_store_pg *pg, gw_err *err)
+{
+	PGresult *res = gw_pg_exec(pg, "SELECT to_regclass('tau_schema') IS NOT NULL", 0, NULL,
+	    PGRES_TUPLES_OK, "cannot read the state database's schema", err);
+	if (res == NULL)
+		return -EIO;
+	bool exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	long version = 0;
+	if (exists) {
+		res = gw_pg_exec(pg, "SELECT version FROM tau_schema WHERE id = 1", 0, NULL,
+		    PGRES_TUPLES_OK, "cannot read the state database's schema version", err);
+		if (res == NULL)
+			return -EIO;
+		if (PQntuples(res) != 1) {
+			PQclear(res);
+			return gw_err_set(err, -EPROTO, GW_EXIT_DATAERR,
+			    "the state database %s has a tau_schema table without its version row; refusing to touch it",
+			    PQdb(pg->conn));
+		}
+		version = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+	}
+	if (version > GW_STORE_SCHEMA_VERSION || version < 0)
+		return gw_err_set(err, -EPROTONOSUPPORT, GW_EXIT_DATAERR,
+		    "the state database %s has schema version %ld, newer than this tau-gateway knows (%d); "
+		    "refusing to touch it (upgrade tau-gateway)",
+		    PQdb(pg->conn), version, GW_STORE_SCHEMA_VERSION);
+	for (long v = version; v < GW_STORE_SCHEMA_VERSION; v++) {
+		int rc = gw_pg_run(pg, "BEGIN", 0, NULL, "cannot create the schema", err);
+		for (const char *const *sql = gw_pg_migrations[v]; rc == 0 && *sql; sql++)
+			rc = gw_pg_run(pg, *sql, 0, NULL, "cannot create the schema", err);
+		if (rc == 0 && v > 0) {
+			char next[24];
+			snprintf(next, sizeof(next), "%ld", v + 1);
+			const char *p[] = { next };
+			rc = gw_pg_run(pg, "UPDATE tau_schema SET version = $1::integer WHERE id = 1", 1, p,
+			    "cannot record the schema version", err);
+		}
+		if (rc == 0)
+			rc = gw_pg_run(pg, "COMMIT", 0, NULL, "cannot create the schema", err);
+		if (rc != 0) {
+			PQclear(PQexec(pg->conn, "ROLLBACK"));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+gw_pg_schema(gw_store_pg *pg, gw_err *err)
+{
+	const char *key[] = { GW_PG_SCHEMA_LOCK };
+	PGresult *res = gw_pg_exec(pg, "SELECT pg_advisory_lock($1::bigint)", 1, key, PGRES_TUPLES_OK,
+	    "cannot lock the state database's schema", err);
+	if (res == NULL)
+		return -EIO;
+	PQclear(res);
+	int rc = gw_pg_schema_locked(pg, err);
+	PQclear(PQexecParams(pg->conn, "SELECT pg_advisory_unlock($1::bigint)", 1, NULL, key, NULL,
+	    NULL, 0));
+	return rc;
+}
+
+/* ---- open and close ----------------------------------------------------- */
+
+int
+gw_store_pg_open(gw_store *s, const char *url, const char *deployment, gw_err *err)
+{
+	gw_store_pg *pg = gw_xcalloc(1, sizeof(*pg));
+	s->pg = pg;
+	pg->url = gw_xstrdup(url ? url : "");
+	pg->deployment = gw_xstrdup(deployment);
+	gw_buf ch = GW_BUF_INIT;
+	gw_buf_printf(&ch, "%s%s", GW_PG_CHANNEL_PREFIX, deployment);
+	pg->channel = gw_buf_detach(&ch);
+	/* the URL's own values override these defaults (they come first) */
+	const char *keys[] = { "connect_timeout", "fallback_application_name", "dbname", NULL };
+	const char *vals[] = { GW_PG_CONNECT_TIMEOUT, "tau-gateway", pg->url, NULL };
+	pg->conn = PQconnectdbParams(keys, vals, 1);
+	if (pg->conn == NULL)
+		return gw_err_set(err, -ENOMEM, GW_EXIT_SOFTWARE, "cannot allocate a database connection");
+	if (PQstatus(pg->conn) != CONNECTION_OK)
+		return gw_pg_fail(pg, NULL, -ECONNREFUSED, GW_EXIT_UNAVAILABLE,
+		    "cannot connect to the state database", err);
+	PQsetNoticeProcessor(pg->conn, gw_pg_quiet, NULL);
+	int rc = gw_pg_schema(pg, err);
+	if (rc != 0)
+		return rc;
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_printf(&b, "postgresql:%s/%s/posture", PQdb(pg->conn), deployment);
+	s->posture_label = gw_buf_detach(&b);
+	gw_buf_printf(&b, "postgresql:%s/%s/events", PQdb(pg->conn), deployment);
+	s->events_label = gw_buf_detach(&b);
+	return 0;
+}
+
+void
+gw_store_pg_close(gw_store_pg *pg)
+{
+	if (pg->conn != NULL) {
+		if (pg->in_tx)
+			gw_store_pg_abort(pg);
+		PQfinish(pg->conn);
+	}
+	gw_buf_free(&pg->locked);
+	free(pg->url);
+	free(pg->deployment);
+	free(pg->channel);
+	free(pg);
+}
+
+/* ---- the posture -------------------------------------------------------- */
+
+static void
+gw_pg_now(char *out, size_t n)
+{
+	snprintf(out, n, "%" PRIu64, gw_clock_unix_ms());
+}
+
+int
+gw_store_pg_begin(gw_store_pg *pg, gw_err *err)
+{
+	if (pg->in_tx)
+		return gw_err_set(err, -EBUSY, GW_EXIT_SOFTWARE, "a state transaction is already open");
+	char now[24];
+	gw_pg_now(now, sizeof(now));
+	const char *p[] = { pg->deployment, now };
+	int rc = gw_pg_run(pg, "BEGIN", 0, NULL, "cannot begin a state transaction", err);
+	if (rc != 0)
+		return rc;
+	pg->in_tx = true;
+	pg->dirty = false;
+	/* the state lock's wait bound applies to the row lock too (0: do not
+	 * wait, which lock_timeout spells 1 ms: 0 would be forever) */
+	char bound[24];
+	uint64_t wait_ms = gw_lock_wait_bound();
+	snprintf(bound, sizeof(bound), "%" PRIu64, wait_ms > 0 ? wait_ms : 1);
+	const char *lt[] = { bound };
+	PGresult *set = gw_pg_exec(pg, "SELECT set_config('lock_timeout', $1, true)", 1, lt,
+	    PGRES_TUPLES_OK, "cannot set the lock wait", err);
+	if (set == NULL) {
+		gw_store_pg_abort(pg);
+		return -EIO;
+	}
+	PQclear(set);
+	rc = gw_pg_run(pg,
+	    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
+	    " ON CONFLICT (name) DO NOTHING",
+	    2, p, "cannot register the deployment", err);
+	PGresult *res = NULL;
+	if (rc == 0) {
+		res = PQexecParams(pg->conn, "SELECT posture FROM tau_deployment WHERE name = $1 FOR UPDATE",
+		    1, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			if (state != NULL && strcmp(state, "55P03") == 0) /* lock_not_available */
+				gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
+				    "waited %" PRIu64 " ms for deployment '%s' of %s, locked by another writer "
+				    "(--gateway-lock-wait-ms)",
+				    wait_ms, pg->deployment, PQdb(pg->conn));
+			else
+				gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE,
+				    "cannot lock the deployment's posture", err);
+			PQclear(res);
+			res = NULL;
+			rc = -EIO;
+		}
+	}
+	if (res == NULL) {
+		gw_store_pg_abort(pg);
+		return rc != 0 ? rc : -EIO;
+	}
+	gw_buf_reset(&pg->locked);
+	pg->locked_present = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
+	if (pg->locked_present)
+		gw_buf_append(&pg->locked, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+int
+gw_store_pg_commit(gw_store_pg *pg, gw_err *err)
+{
+	if (!pg->in_tx)
+		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "no state transaction is open");
+	int rc = 0;
+	if (pg->dirty) {
+		const char *p[] = { pg->channel, "posture" };
+		PGresult *res = gw_pg_exec(pg, "SELECT pg_notify($1, $2)", 2, p, PGRES_TUPLES_OK,
+		    "cannot announce the posture change", err);
+		if (res == NULL)
+			rc = -EIO;
+		PQclear(res);
+	}
+	if (rc != 0) {
+		gw_store_pg_abort(pg);
+		return rc;
+	}
+	PGresult *res = PQexecParams(pg->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+	pg->in_tx = false;
+	/* a transaction that failed answers COMMIT with ROLLBACK: not a success */
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK ||
+	    strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK)
+			gw_err_set(err, -EIO, GW_EXIT_UNAVAILABLE,
+			    "the state transaction was rolled back by the database; nothing was written");
+		else
+			gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE,
+			    "cannot commit the state transaction (nothing is known to be written)", err);
+		PQclear(res);
+		return -EIO;
+	}
+	PQclear(res);
+	return 0;
+}
+
+void
+gw_store_pg_abort(gw_store_pg *pg)
+{
+	if (!pg->in_tx)
+		return;
+	pg->in_tx = false;
+	PQclear(PQexecParams(pg->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0));
+}
+
+int
+gw_store_pg_posture_read(gw_store_pg *pg, gw_buf *out, gw_err *err)
+{
+	gw_buf_reset(out);
+	if (pg->in_tx) {
+		if (!pg->locked_present)
+			return -ENOENT;
+		gw_buf_append(out, pg->locked.data, pg->locked.len);
+		return 0;
+	}
+	const char *p[] = { pg->deployment };
+	PGresult *res = gw_pg_exec(pg, "SELECT posture FROM tau_deployment WHERE name = $1", 1, p,
+	    PGRES_TUPLES_OK, "cannot read the deployment's posture", err);
+	if (res == NULL)
+		return -EIO;
+	int rc = -ENOENT;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+		gw_buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+gw_store_pg_posture_write(gw_store_pg *pg, const char *text, size_t n, gw_err *err)
+{
+	if (!pg->in_tx)
+		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "the posture is written only in a state transaction");
+	gw_buf t = GW_BUF_INIT;
+	gw_buf_append(&t, text, n);
+	char now[24];
+	gw_pg_now(now, sizeof(now));
+	const char *p[] = { pg->deployment, gw_buf_cstr(&t), now };
+	int rc = gw_pg_run(pg, "UPDATE tau_deployment SET posture = $2, updated_unix_ms = $3::bigint WHERE name = $1",
+	    3, p, "cannot write the deployment's posture", err);
+	if (rc == 0) {
+		pg->dirty = true;
+		gw_buf_reset(&pg->locked);
+		gw_buf_append(&pg->locked, text, n);
+		pg->locked_present = true;
+	}
+	gw_buf_free(&t);
+	return rc;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+int
+gw_store_pg_event_append(gw_store_pg *pg, const char *line, size_t n, gw_err *err)
+{
+	gw_buf t = GW_BUF_INIT;
+	gw_buf_append(&t, line, n);
+	char now[24];
+	gw_pg_now(now, sizeof(now));
+	const char *p[] = { pg->deployment, now, gw_buf_cstr(&t) };
+	/* outside a transaction the deployment's row may not exist yet */
+	int rc = 0;
+	if (!pg->in_tx)
+		rc = gw_pg_run(pg,
+		    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
+		    " ON CONFLICT (name) DO NOTHING",
+		    2, p, "cannot register the deployment", err);
+	if (rc == 0)
+		rc = gw_pg_run(pg, "INSERT INTO tau_event (deployment, unix_ms, line) VALUES ($1, $2::bigint, $3)",
+		    3, p, "cannot append the event", err);
+	gw_buf_free(&t);
+	return rc;
+}
+
+int
+gw_store_pg_events_each(gw_store_pg *pg, gw_store_line_fn fn, void *ctx, bool *present,
+    gw_err *err)
+{
+	*present = false;
+	const char *p[] = { pg->deployment };
+	if (!PQsendQueryParams(pg->conn, "SELECT line FROM tau_event WHERE deployment = $1 ORDER BY seq",
+	    1, NULL, p, NULL, NULL, 0))
+		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the events", err);
+	/* one row at a time: a long log never sits in memory whole */
+	PQsetSingleRowMode(pg->conn);
+	int rc = 0;
+	PGresult *res;
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE) {
+			*present = true;
+			fn(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+		} else if (st != PGRES_TUPLES_OK && rc == 0) {
+			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the events", err);
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* ---- the change feed ---------------------------------------------------- */
+
+int
+gw_store_pg_listen(gw_store_pg *pg, gw_err *err)
+{
+	char *ident = PQescapeIdentifier(pg->conn, pg->channel, strlen(pg->channel));
+	if (ident == NULL)
+		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot listen for changes", err);
+	gw_buf sql = GW_BUF_INIT;
+	gw_buf_printf(&sql, "LISTEN %s", ident);
+	PQfreemem(ident);
+	int rc = gw_pg_run(pg, gw_buf_cstr(&sql), 0, NULL, "cannot listen for changes", err);
+	gw_buf_free(&sql);
+	return rc;
+}
+
+int
+gw_store_pg_fd(const gw_store_pg *pg)
+{
+	return PQsocket(pg->conn);
+}
+
+int
+gw_store_pg_drain(gw_store_pg *pg, unsigned *changes, gw_err *err)
+{
+	if (!PQconsumeInput(pg->conn))
+		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "lost the change feed", err);
+	PGnotify *n;
+	while ((n = PQnotifies(pg->conn)) != NULL) {
+		if (strcmp(n->relname, pg->channel) == 0)
+			(*changes)++;
+		PQfreemem(n);
+	}
+	return 0;
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# gateway_pg_lifecycle: the runbook's lifecycle and inspect commands on
+# PostgreSQL (--gateway-state-url) give what they give on a state
+# directory; writers on PostgreSQL serialise; deployments are apart.
+#  1. one sequence of start / stop (reason) / status (text, JSON) / status
+#     inspect (text, JSON) / transport health (text, JSON) / start, run on a
+#     state directory and on a database: every exit status and every output
+#     is the same once the place (state_path, events_log_path) and the clock
+#     (*_unix_ms) are masked (and the "does not exist" message, whose
+#     advice differs: only the file store runs the contract runner yet);
+#  2. the posture row holds the same service block state.json does, and
+#     the event rows the same lifecycle lines runtime-events.jsonl does;
+#  3. 20 starts at once: startup_attempts is 20, and 20 start events with
+#     attempts 1..20 each once (no lost update);
+#  4. two deployments in one database do not see each other;
+#  5. a writer waits for a held row no longer than --gateway-lock-wait-ms
+#     (exit 69 naming the deployment), and gets in once it is free.
+# Uses $TAU_TEST_PG_URL (scripts/test starts one cluster) or starts its own.
+. "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
+. "$TAU_SOURCE_DIR/tests/integration/lib/pg.sh"
+pg_ensure
+pg_createdb URL "tau_lifecycle_$$" || { t_fail "create the test database"; t_done; exit 1; }
+
+D=$T/state
+mask() {
+	sed -E -e 's/(state_path|events_log_path)=[^ ]*/\1=PLACE/g' \
+		-e 's/"(state_path|events_log_path)": "[^"]*"/"\1": "PLACE"/g' \
+		-e 's/(unix_ms[=":]+ ?)[0-9]+/\1N/g' \
+		-e 's/^tau-gateway: state (file )?[^ ]+ does not exist .*/tau-gateway: MISSING/'
+}
+# seq STORE-ARGS...: the sequence; prints each command's exit status and masked output
+seq_run() {
+	local cmd
+	while IFS= read -r cmd; do
+		# shellcheck disable=SC2086
+		out=$("$TAU_BIN" "$@" $cmd 2>&1)
+		printf '== %s -> %s\n%s\n' "$cmd" "$?" "$(printf '%s\n' "$out" | mask)"
+	done <<'EOF'
+--gateway-status-inspect
+--gateway-service-status
+--gateway-service-start
+--gateway-service-status --gateway-service-status-json
+--gateway-service-stop --gateway-service-stop-reason emergency_rollback
+--gateway-service-status
+--gateway-status-inspect
+--gateway-status-inspect --gateway-status-json
+--transport-health-inspect gateway
+--transport-health-inspect gateway --transport-health-json
+--gateway-service-start
+--gateway-service-status --gateway-service-status-json
+EOF
+}
+files=$(seq_run --gateway-state-dir "$D")
+pg=$(seq_run --gateway-state-url "$URL")
+t_match "the sequence ran on files" '== --gateway-service-stop --gateway-service-stop-reason emergency_rollback -> 0' "$files"
+t_contains "before any start, inspect is 66 on files" "== --gateway-status-inspect -> 66" "$files"
+t_contains "the stop is recorded on PostgreSQL" "last_stop_reason=emergency_rollback" "$pg"
+if [ "$files" == "$pg" ]; then
+	t_ok "PostgreSQL and files: same exit statuses and outputs"
+else
+	t_fail "PostgreSQL and files differ:"
+	diff <(printf '%s\n' "$files") <(printf '%s\n' "$pg") | head -20 >&2
+fi
+t_contains "PostgreSQL names its place, not a path" \
+	"state_path=postgresql:tau_lifecycle_$$/default/posture" \
+	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status)"
+t_contains "no password-free URL part leaks into the report either" "events_log_path=postgresql:tau_lifecycle_$$/default/events " \
+	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-status-inspect)"
+
+# --- 2. the rows hold what the files hold ------------------------------------
+row_service=$(pg_sql "$URL" "SELECT posture FROM tau_deployment WHERE name = 'default'" |
+	python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["service"]))' | mask)
+file_service=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["service"]))' \
+	"$D/state.json" | mask)
+t_eq "the posture row's service block is state.json's" "$file_service" "$row_service"
+t_eq "the event rows are the event log's lines" \
+	"$(mask <"$D/runtime-events.jsonl")" \
+	"$(pg_sql "$URL" "SELECT line FROM tau_event WHERE deployment = 'default' ORDER BY seq" | mask)"
+
+# --- 3. 20 concurrent starts serialise ----------------------------------------
+pids=()
+for i in $(seq 1 20); do
+	"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment conc --gateway-service-start \
+		>"$T/conc.$i.out" 2>"$T/conc.$i.err" &
+	pids+=($!)
+done
+bad=0
+for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+t_eq "20 concurrent starts: all exit 0" 0 "$bad"
+t_contains "20 concurrent starts: startup_attempts counts every one" "startup_attempts=20 " \
+	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment conc --gateway-service-status)"
+t_eq "20 start events, attempts 1..20 each once" "$(seq 1 20 | tr '\n' ' ')" \
+	"$(pg_sql "$URL" "SELECT line::json->>'startup_attempts' FROM tau_event WHERE deployment = 'conc' ORDER BY 1::int" |
+		sort -n | tr '\n' ' ')"
+t_eq "each start answered with its own attempt number" "$(seq 1 20 | tr '\n' ' ')" \
+	"$(cat "$T"/conc.*.out | sed -E 's/.* startup_attempts=([0-9]+) .*/\1/' | sort -n | tr '\n' ' ')"
+
+# --- 4. deployments are apart ----------------------------------------------------
+"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment staging --gateway-service-start >/dev/null
+"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment staging --gateway-service-stop \
+	--gateway-service-stop-reason staging_only >/dev/null
+t_contains "staging is stopped" "service_status=stopped" \
+	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment staging --gateway-service-status)"
+prod=$("$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment production --gateway-service-status)
+t_contains "production, never started, has the defaults" "service_status=running" "$prod"
+t_contains "production saw no start of staging's" "startup_attempts=0 " "$prod"
+t_contains "the default deployment kept its own posture" "startup_attempts=2 " \
+	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status)"
+"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment production --gateway-status-inspect >"$T/p.out" 2>"$T/p.err"
+t_eq "production has no posture to inspect: 66" 66 "$?"
+t_contains "and says which deployment" "tau_lifecycle_$$/production/posture" "$(cat "$T/p.err")"
+t_eq "staging's events are staging's alone" "2" \
+	"$(pg_sql "$URL" "SELECT count(*) FROM tau_event WHERE deployment = 'staging'")"
+TAU_GATEWAY_DEPLOYMENT=staging "$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status >"$T/env.out"
+t_contains "TAU_GATEWAY_DEPLOYMENT picks the deployment" "last_stop_reason=staging_only" "$(cat "$T/env.out")"
+TAU_GATEWAY_STATE_URL=$URL "$TAU_BIN" --gateway-service-status >"$T/env.out"
+t_contains "TAU_GATEWAY_STATE_URL picks the database" "state_path=postgresql:tau_lifecycle_$$/default/posture" \
+	"$(cat "$T/env.out")"
+
+# --- 5. the row lock's wait is bounded ------------------------------------------------
+mkfifo "$T/hold.sql"
+PGAPPNAME=tau-holder t_spawn H psql -X -q -At -d "$URL" -f "$T/hold.sql"
+exec 7>"$T/hold.sql"
+echo "BEGIN; SELECT 1 FROM tau_deployment WHERE name = 'default' FOR UPDATE;" >&7
+held() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(pg_sql "$URL" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tau-holder' AND state = 'idle in transaction'")" = 1 ] &&
+			return 0
+		sleep 0.05
+	done
+	return 1
+}
+t_check "another session holds the default deployment's row" held
+t0=$(date +%s%N)
+"$TAU_BIN" --gateway-state-url "$URL" --gateway-lock-wait-ms 300 --gateway-service-stop >"$T/w.out" 2>"$T/w.err"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+t_eq "a held row: the stop gives up with 69" 69 "$rc"
+t_contains "and says whom it waited for" "waited 300 ms for deployment 'default' of tau_lifecycle_$$, locked by another writer (--gateway-lock-wait-ms)" \
+	"$(cat "$T/w.err")"
+echo "# gave up after ${ms} ms (bound 300 ms)"
+[ "$ms" -ge 300 ] && [ "$ms" -lt 5000 ]
+t_eq "it waited the bound, not forever" 0 "$?"
+t_contains "nothing was written" "startup_attempts=2 " \
+	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status)"
+echo "ROLLBACK;" >&7
+exec 7>&-
+wait "$H"
+"$TAU_BIN" --gateway-state-url "$URL" --gateway-lock-wait-ms 300 --gateway-service-stop >"$T/w.out" 2>"$T/w.err"
+t_eq "the row free again: the stop exits 0" 0 "$?"
+t_done

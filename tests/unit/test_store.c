@@ -1,0 +1,277 @@
+/*
+ * test_store.c - the store interface.
+ *
+ * Without a database: deployment names, password redaction (key/value,
+ * quoted, URI, percent-encoded, PGPASSWORD-free URLs untouched), and the
+ * file backend (opening touches nothing; begin is the .lock flock, which
+ * commit and abort release; an event line lands with its newline; the
+ * PostgreSQL-only operations say so).
+ *
+ * With TAU_TEST_PG_URL (scripts/test starts a throwaway cluster; skipped
+ * otherwise): a transaction's posture is invisible until its commit, an
+ * aborted one leaves the last committed posture and sends no notification,
+ * and a listener's fd wakes for the commit (poll(2) bounded generously: a
+ * readiness wait, not a timing assertion).
+ */
+#include "unit.h"
+
+#include "core/store/store.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
+
+static void
+test_deployment_names(void **state)
+{
+	(void)state;
+	assert_true(gw_store_deployment_ok("default"));
+	assert_true(gw_store_deployment_ok("prod-eu_1"));
+	assert_true(gw_store_deployment_ok("0"));
+	assert_true(gw_store_deployment_ok("a23456789012345678901234567890123456789012345678"));
+	assert_false(gw_store_deployment_ok("a234567890123456789012345678901234567890123456789"));
+	assert_false(gw_store_deployment_ok(""));
+	assert_false(gw_store_deployment_ok(NULL));
+	assert_false(gw_store_deployment_ok("-x"));
+	assert_false(gw_store_deployment_ok("_x"));
+	assert_false(gw_store_deployment_ok("Prod"));
+	assert_false(gw_store_deployment_ok("a b"));
+	assert_false(gw_store_deployment_ok("a.b"));
+	assert_false(gw_store_deployment_ok("a\"b"));
+}
+
+static char *
+redact(const char *url, const char *text)
+{
+	gw_buf b = GW_BUF_INIT;
+	gw_store_redact(url, text, &b);
+	return gw_buf_detach(&b);
+}
+
+static void
+test_redaction(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *url, *text, *want;
+	} cases[] = {
+		{ "host=h password=s3cret user=u", "bad s3cret here", "bad *** here" },
+		{ "host=h password = 's3 cr\\'et' user=u", "x s3 cr\\'et y", "x *** y" },
+		{ "host=h password='Sekr1t", "unterminated quoted string 'Sekr1t",
+		  "unterminated quoted string '***" },
+		{ "postgresql://gw:pa55@db1:5432/tau", "user gw:pa55@db1 failed", "user gw:***@db1 failed" },
+		{ "postgresql://gw:p%40ss@db1/tau", "p%40ss and p@ss", "*** and ***" },
+		{ "postgresql:///tau?host=/run&password=qu3ry&user=x", "qu3ry!", "***!" },
+		{ "postgres://gw:a/b@db1/tau", "a/b", "***" },
+		{ "PASSWORD=UP user=x", "UP", "***" },
+		{ "postgresql://gw@db1/tau", "gw@db1/tau unchanged", "gw@db1/tau unchanged" },
+		{ "host=h user=u", "nothing to hide", "nothing to hide" },
+		{ NULL, "no url", "no url" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = redact(cases[i].url, cases[i].text);
+		if (strcmp(got, cases[i].want) != 0)
+			print_error("case %zu: [%s] -> [%s], want [%s]\n", i, cases[i].text, got,
+			    cases[i].want);
+		assert_string_equal(got, cases[i].want);
+		free(got);
+	}
+}
+
+/* True when someone holds an exclusive flock on path. */
+static bool
+locked(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	bool held = flock(fd, LOCK_EX | LOCK_NB) != 0;
+	if (!held)
+		flock(fd, LOCK_UN);
+	close(fd);
+	return held;
+}
+
+static void
+test_file_backend(void **state)
+{
+	(void)state;
+	char *tmp = ut_tmpdir();
+	char *dir = ut_join(tmp, "state");
+	gw_err err;
+	gw_err_clear(&err);
+	gw_store *s;
+	assert_int_equal(gw_store_open_dir(dir, &s, &err), 0);
+	assert_int_equal(gw_store_kind_of(s), GW_STORE_FILES);
+	assert_string_equal(gw_store_dir(s), dir);
+	char *want = ut_join(dir, "state.json");
+	assert_string_equal(gw_store_posture_label(s), want);
+	free(want);
+	assert_false(gw_fs_exists(dir)); /* opening touches nothing */
+
+	char *lock = ut_join(dir, ".lock");
+	assert_int_equal(gw_store_begin(s, "unit test", &err), 0);
+	assert_true(locked(lock));
+	char *holder = ut_read(lock);
+	ut_assert_contains(holder, "unit test");
+	free(holder);
+	assert_int_equal(gw_store_event_append(s, "{\"a\":1}", 7, &err), 0);
+	assert_int_equal(gw_store_event_append(s, "{\"b\":2}", 7, &err), 0);
+	assert_int_equal(gw_store_commit(s, &err), 0);
+	assert_false(locked(lock));
+	char *events = ut_read(gw_store_events_label(s));
+	assert_string_equal(events, "{\"a\":1}\n{\"b\":2}\n");
+	free(events);
+
+	assert_int_equal(gw_store_begin(s, NULL, &err), 0);
+	assert_true(locked(lock));
+	gw_store_abort(s);
+	assert_false(locked(lock));
+
+	gw_buf b = GW_BUF_INIT;
+	assert_int_equal(gw_store_posture_read(s, &b, &err), -ENOTSUP);
+	assert_int_equal(gw_store_listen(s, &err), -ENOTSUP);
+	assert_int_equal(gw_store_fd(s), -1);
+	gw_buf_free(&b);
+	gw_store_close(s);
+	free(lock);
+	free(dir);
+	ut_rmrf(tmp);
+	free(tmp);
+}
+
+/* ---- PostgreSQL ------------------------------------------------------------ */
+
+static const char *
+pg_url(void)
+{
+	const char *u = getenv("TAU_TEST_PG_URL");
+	return u != NULL && u[0] != '\0' ? u : NULL;
+}
+
+static gw_store *
+pg_open(const char *deployment)
+{
+	gw_err err;
+	gw_err_clear(&err);
+	gw_store *s = NULL;
+	int rc = gw_store_open_url(pg_url(), deployment, &s, &err);
+	if (rc != 0)
+		print_error("open: %s\n", err.msg);
+	assert_int_equal(rc, 0);
+	return s;
+}
+
+static char *
+posture(gw_store *s)
+{
+	gw_err err;
+	gw_buf b = GW_BUF_INIT;
+	int rc = gw_store_posture_read(s, &b, &err);
+	if (rc == -ENOENT) {
+		gw_buf_free(&b);
+		return gw_xstrdup("(none)");
+	}
+	assert_int_equal(rc, 0);
+	return gw_buf_detach(&b);
+}
+
+/* Waits (bounded) until the listener has seen at least want changes;
+ * returns how many it saw. */
+static unsigned
+await_changes(gw_store *l, unsigned want)
+{
+	unsigned seen = 0;
+	gw_err err;
+	for (int rounds = 0; seen < want && rounds < 100; rounds++) {
+		struct pollfd p = { .fd = gw_store_fd(l), .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		unsigned n = 0;
+		assert_int_equal(gw_store_drain(l, &n, &err), 0);
+		seen += n;
+	}
+	return seen;
+}
+
+static void
+test_pg_transactions_and_feed(void **state)
+{
+	(void)state;
+	if (pg_url() == NULL)
+		skip();
+	char dep[32];
+	snprintf(dep, sizeof(dep), "unit-%ld", (long)getpid());
+	gw_store *w = pg_open(dep), *r = pg_open(dep), *l = pg_open(dep);
+	gw_err err;
+	gw_err_clear(&err);
+	assert_int_equal(gw_store_kind_of(w), GW_STORE_POSTGRES);
+	assert_null(gw_store_dir(w));
+	ut_assert_contains(gw_store_posture_label(w), dep);
+	assert_int_equal(gw_store_listen(l, &err), 0);
+	assert_true(gw_store_fd(l) >= 0);
+
+	char *p = posture(r);
+	assert_string_equal(p, "(none)");
+	free(p);
+	/* aborted: never visible, never announced */
+	assert_int_equal(gw_store_begin(w, NULL, &err), 0);
+	assert_int_equal(gw_store_posture_write(w, "{\"n\":0}", 7, &err), 0);
+	p = posture(w);
+	assert_string_equal(p, "{\"n\":0}");
+	free(p);
+	gw_store_abort(w);
+	p = posture(r);
+	assert_string_equal(p, "(none)");
+	free(p);
+	/* committed: invisible until the commit, then there and announced */
+	assert_int_equal(gw_store_begin(w, NULL, &err), 0);
+	assert_int_equal(gw_store_posture_write(w, "{\"n\":1}", 7, &err), 0);
+	assert_int_equal(gw_store_event_append(w, "{\"e\":1}", 7, &err), 0);
+	p = posture(r);
+	assert_string_equal(p, "(none)");
+	free(p);
+	assert_int_equal(gw_store_commit(w, &err), 0);
+	p = posture(r);
+	assert_string_equal(p, "{\"n\":1}");
+	free(p);
+	/* one change.  A query on the listener's connection is a round trip:
+	 * every notification sent before it has arrived when it returns */
+	assert_int_equal(await_changes(l, 1), 1);
+	free(posture(l));
+	unsigned extra = 0;
+	assert_int_equal(gw_store_drain(l, &extra, &err), 0);
+	assert_int_equal(extra, 0);
+	/* a transaction that only appends an event announces no posture change,
+	 * and the next posture commit is the next change */
+	assert_int_equal(gw_store_begin(w, NULL, &err), 0);
+	assert_int_equal(gw_store_event_append(w, "{\"e\":2}", 7, &err), 0);
+	assert_int_equal(gw_store_commit(w, &err), 0);
+	assert_int_equal(gw_store_begin(w, NULL, &err), 0);
+	p = posture(w); /* the locked row */
+	assert_string_equal(p, "{\"n\":1}");
+	free(p);
+	assert_int_equal(gw_store_posture_write(w, "{\"n\":2}", 7, &err), 0);
+	assert_int_equal(gw_store_commit(w, &err), 0);
+	/* had the event-only commit announced a change, it would be the first
+	 * to arrive and the posture's would follow: two */
+	assert_int_equal(await_changes(l, 1), 1);
+	free(posture(l));
+	assert_int_equal(gw_store_drain(l, &extra, &err), 0);
+	assert_int_equal(extra, 0);
+	gw_store_close(w);
+	gw_store_close(r);
+	gw_store_close(l);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_deployment_names),
+		cmocka_unit_test(test_redaction),
+		cmocka_unit_test(test_file_backend),
+		cmocka_unit_test(test_pg_transactions_and_feed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
