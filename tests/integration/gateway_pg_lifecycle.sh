@@ -9,7 +9,10 @@
 #     (*_unix_ms) are masked (and the "does not exist" message, whose
 #     advice differs: only the file store runs the contract runner yet);
 #  2. the posture row holds the same service block state.json does, and
-#     the event rows the same lifecycle lines runtime-events.jsonl does;
+#     the event rows the same lifecycle lines runtime-events.jsonl does; a
+#     posture with a runner's health and guardrail (copied from a state
+#     directory after a cycle) keeps them through a stop, and the health,
+#     service and guardrail views match the directory's;
 #  3. 20 starts at once: startup_attempts is 20, and 20 start events with
 #     attempts 1..20 each once (no lost update);
 #  4. two deployments in one database do not see each other;
@@ -76,6 +79,34 @@ t_eq "the posture row's service block is state.json's" "$file_service" "$row_ser
 t_eq "the event rows are the event log's lines" \
 	"$(mask <"$D/runtime-events.jsonl")" \
 	"$(pg_sql "$URL" "SELECT line FROM tau_event WHERE deployment = 'default' ORDER BY seq" | mask)"
+
+# a runner's posture, carried over: health and guardrail survive a transition
+D2=$T/state2
+"$TAU_BIN" --gateway-state-dir "$D2" --gateway-contract-runner \
+	--gateway-fixture "$FIXTURES/mixed-outcomes.json" --gateway-retry-base-delay-ms 0 >/dev/null 2>&1
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({k: d[k] for k in ("schema_version","health","guardrail","service")}))' \
+	"$D2/state.json" >"$T/posture.json"
+t_match "the cycle left a health block worth carrying" '"last_cycle_discovered": [1-9]' "$(cat "$T/posture.json")"
+"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment seeded --gateway-service-status >/dev/null
+# (psql quotes the variable; it interpolates only in what it reads, not in -c)
+echo "INSERT INTO tau_deployment (name, posture, created_unix_ms) VALUES ('seeded', :'p', 0)" |
+	psql -X -q -v ON_ERROR_STOP=1 -d "$URL" -v p="$(cat "$T/posture.json")" >/dev/null
+t_eq "seeded a deployment with that posture" 0 "$?"
+views() { # STORE-ARGS...: the posture views, masked
+	"$TAU_BIN" "$@" --transport-health-inspect gateway --transport-health-json | mask
+	"$TAU_BIN" "$@" --gateway-service-status --gateway-service-status-json | mask
+	"$TAU_BIN" "$@" --gateway-status-inspect --gateway-status-json |
+		jq -c '{health_state, health_reason, rollout_gate, rollout_reason_code, guardrail_gate, guardrail_failure_streak, guardrail_last_failed_cases, guardrail_last_retryable_failures}'
+}
+t_eq "health, service and guardrail views: the database's are the directory's" \
+	"$(views --gateway-state-dir "$D2")" "$(views --gateway-state-url "$URL" --gateway-deployment seeded)"
+"$TAU_BIN" --gateway-state-dir "$D2" --gateway-service-stop --gateway-service-stop-reason r >/dev/null
+"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment seeded --gateway-service-stop --gateway-service-stop-reason r >/dev/null
+t_eq "after a stop on both: still the same" \
+	"$(views --gateway-state-dir "$D2")" "$(views --gateway-state-url "$URL" --gateway-deployment seeded)"
+t_eq "the row kept the runner's health and guardrail through the stop" \
+	"$(jq -cS '{health, guardrail}' "$T/posture.json")" \
+	"$(pg_sql "$URL" "SELECT posture FROM tau_deployment WHERE name = 'seeded'" | jq -cS '{health, guardrail}')"
 
 # --- 3. 20 concurrent starts serialise ----------------------------------------
 pids=()
