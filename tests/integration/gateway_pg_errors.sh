@@ -4,7 +4,8 @@
 #    PGPASSWORD) and a missing database exit 69 with libpq's reason, and
 #    the password appears nowhere in stdout or stderr;
 #  - a database whose schema is newer than the binary's exits 65, naming
-#    both versions, and is left exactly as it was;
+#    both versions, and is left exactly as it was; a stop reason that is not
+#    UTF-8, which the database refuses, exits 65 and writes nothing;
 #  - a state directory and a URL together exit 64 (flags or environment),
 #    as do --gateway-deployment without a URL and a bad deployment name;
 #  - the actions fleet mode does not cover yet (runner, server, console,
@@ -87,6 +88,15 @@ t_eq "libpq's service files and PG* variables work: PGDATABASE names the databas
 
 run ok_deployment --gateway-state-url "$URL" --gateway-deployment "a-0_$(printf 'b%.0s' $(seq 1 44))" --gateway-service-status
 t_eq "a 48-byte deployment name of a-z 0-9 _ - is accepted" 0 "$?"
+
+# --- 65: text the database refuses (not UTF-8) -----------------------------------------
+run before_bad_reason --gateway-state-url "$URL" --gateway-deployment utf --gateway-service-start
+refused bad_reason 65 'invalid byte sequence for encoding "UTF8"' '' \
+	--gateway-state-url "$URL" --gateway-deployment utf --gateway-service-stop \
+	--gateway-service-stop-reason "$(printf 'bad\377reason')"
+t_contains "bad_reason: nothing was written" "service_status=running" \
+	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment utf --gateway-service-status)"
+t_eq "bad_reason: no event row either" 1 "$(pg_sql "$URL" "SELECT count(*) FROM tau_event WHERE deployment = 'utf'")"
 
 # --- 65: a newer schema is refused and left alone ---------------------------------
 run setup --gateway-state-url "$URL" --gateway-service-start

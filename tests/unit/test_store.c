@@ -10,7 +10,8 @@
  * With TAU_TEST_PG_URL (scripts/test starts a throwaway cluster; skipped
  * otherwise): a transaction's posture is invisible until its commit, an
  * aborted one leaves the last committed posture and sends no notification,
- * and a listener's fd wakes for the commit (poll(2) bounded generously: a
+ * a transaction the database failed cannot commit (the commit reports the
+ * failure and nothing is written), and a listener's fd wakes for the commit (poll(2) bounded generously: a
  * readiness wait, not a timing assertion).
  */
 #include "unit.h"
@@ -195,6 +196,14 @@ await_changes(gw_store *l, unsigned want)
 }
 
 static void
+count_line(void *ctx, const char *line, size_t n)
+{
+	(void)line;
+	(void)n;
+	(*(unsigned *)ctx)++;
+}
+
+static void
 test_pg_transactions_and_feed(void **state)
 {
 	(void)state;
@@ -259,6 +268,27 @@ test_pg_transactions_and_feed(void **state)
 	free(posture(l));
 	assert_int_equal(gw_store_drain(l, &extra, &err), 0);
 	assert_int_equal(extra, 0);
+	/* a statement the database refuses (text that is not UTF-8) fails the
+	 * transaction: its commit is a failure, never a success, and nothing of
+	 * it is written */
+	assert_int_equal(gw_store_begin(w, NULL, &err), 0);
+	assert_int_equal(gw_store_event_append(w, "{\"e\":3}", 7, &err), 0);
+	gw_err_clear(&err);
+	assert_int_not_equal(gw_store_posture_write(w, "{\"n\":\"\xff\"}", 9, &err), 0);
+	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
+	ut_assert_contains(err.msg, "UTF8");
+	gw_err_clear(&err);
+	assert_int_not_equal(gw_store_commit(w, &err), 0);
+	assert_int_equal(err.exit_code, GW_EXIT_UNAVAILABLE);
+	ut_assert_contains(err.msg, "rolled back");
+	p = posture(r);
+	assert_string_equal(p, "{\"n\":2}");
+	free(p);
+	bool present = false;
+	unsigned nlines = 0;
+	assert_int_equal(gw_store_events_each(r, count_line, &nlines, &present, &err), 0);
+	assert_true(present);
+	assert_int_equal(nlines, 2); /* e:1 and e:2, not e:3 */
 	gw_store_close(w);
 	gw_store_close(r);
 	gw_store_close(l);

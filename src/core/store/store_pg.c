@@ -213,7 +213,8 @@ gw_pg_fail(gw_store_pg *pg, const PGresult *res, int ret, int exit_code, const c
 }
 
 /* Runs sql with nparams text parameters; returns the result when its
- * status is want, else NULL with err set (69: the database failed). */
+ * status is want, else NULL with err set (69: the database failed; 65: it
+ * refused the data). */
 static PGresult *
 gw_pg_exec(gw_store_pg *pg, const char *sql, int nparams, const char *const *params,
     ExecStatusType want, const char *what, gw_err *err)
@@ -221,7 +222,12 @@ gw_pg_exec(gw_store_pg *pg, const char *sql, int nparams, const char *const *par
 	PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (res != NULL && PQresultStatus(res) == want)
 		return res;
-	gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, what, err);
+	/* SQLSTATE class 22, a data exception (text that is not UTF-8, say), is
+	 * the data's fault, not the database's */
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	bool data = state != NULL && strncmp(state, "22", 2) == 0;
+	gw_pg_fail(pg, res, data ? -EINVAL : -EIO, data ? GW_EXIT_DATAERR : GW_EXIT_UNAVAILABLE, what,
+	    err);
 	PQclear(res);
 	return NULL;
 }
