@@ -59,7 +59,8 @@ bool gw_store_deployment_ok(const char *name);
  * yet).  *out is the caller's (gw_store_close).  Always 0. */
 int gw_store_open_dir(const char *dir, gw_store **out, gw_err *err);
 /* Connects to the database that url (a libpq connection string or URI;
- * PG* variables and service files apply) names and creates or migrates
+ * PG* variables and service files apply; connect_timeout 10 s unless url
+ * sets one) names and creates or migrates
  * the schema under an advisory lock.  *out is the caller's.  Errors: a bad
  * URL, an unreachable server, a refused login or a missing database are
  * -ECONNREFUSED with exit class 69 and libpq's message (any password
