@@ -17,7 +17,9 @@
 #     attempts 1..20 each once (no lost update);
 #  4. two deployments in one database do not see each other;
 #  5. a writer waits for a held row no longer than --gateway-lock-wait-ms
-#     (exit 69 naming the deployment), and gets in once it is free.
+#     (exit 69 naming the deployment), gets in once it is free, and after a
+#     second names the holder when the holder is a gateway (its
+#     application_name), as a state directory's lock wait does.
 # Uses $TAU_TEST_PG_URL (scripts/test starts one cluster) or starts its own.
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/pg.sh"
@@ -168,7 +170,7 @@ t0=$(date +%s%N)
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 t_eq "a held row: the stop gives up with 69" 69 "$rc"
-t_contains "and says whom it waited for" "waited 300 ms for deployment 'default' of tau_lifecycle_$$, locked by another writer (--gateway-lock-wait-ms)" \
+t_eq "and says what it waited for, once" "tau-gateway: gave up waiting for deployment 'default' of tau_lifecycle_$$ after 300 ms: held by another session (--gateway-lock-wait-ms sets the bound)" \
 	"$(cat "$T/w.err")"
 echo "# gave up after ${ms} ms (bound 300 ms)"
 [ "$ms" -ge 300 ] && [ "$ms" -lt 5000 ]
@@ -180,4 +182,33 @@ exec 7>&-
 wait "$H"
 "$TAU_BIN" --gateway-state-url "$URL" --gateway-lock-wait-ms 300 --gateway-service-stop >"$T/w.out" 2>"$T/w.err"
 t_eq "the row free again: the stop exits 0" 0 "$?"
+
+# a writer names itself (application_name) for the length of its transaction,
+# so a waiter says whom it waits for after a second, as a directory's does;
+# here a session that names itself the way a runner cycle would holds the row
+mkfifo "$T/hold2.sql"
+PGAPPNAME="tau-gateway default pid 4242 (runner cycle)" t_spawn H2 psql -X -q -At -d "$URL" -f "$T/hold2.sql"
+exec 8>"$T/hold2.sql"
+echo "BEGIN; SELECT 1 FROM tau_deployment WHERE name = 'default' FOR UPDATE;" >&8
+held() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(pg_sql "$URL" "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'tau-gateway default pid 4242 %' AND state = 'idle in transaction'")" = 1 ] &&
+			return 0
+		sleep 0.05
+	done
+	return 1
+}
+t_check "a 'runner cycle' holds the row" held
+t_spawn WAITER "$TAU_BIN" --gateway-state-url "$URL" --gateway-lock-wait-ms 20000 --gateway-service-start
+t_check "after a second the waiter names the holder" t_wait_line "$T/WAITER.err" \
+	"^tau-gateway: waiting for deployment 'default' of tau_lifecycle_$$ held by pid 4242 \\(runner cycle\\) on local$" 10
+t_eq "and has written nothing meanwhile" "" "$(cat "$T/WAITER.out")"
+echo "ROLLBACK;" >&8
+exec 8>&-
+wait "$H2"
+wait "$WAITER"
+t_eq "the holder gone, the waiter's start goes through" 0 "$?"
+t_contains "and is recorded" "service_status=running" "$(cat "$T/WAITER.out")"
+t_eq "the notice was said once" 1 "$(grep -c 'waiting for deployment' "$T/WAITER.err")"
 t_done

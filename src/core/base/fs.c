@@ -736,6 +736,13 @@ gw_lock_wait_bound(void)
 }
 
 void
+gw_lock_notice_say(const char *msg)
+{
+	if (gw_lock_notice != NULL)
+		gw_lock_notice(gw_lock_notice_ctx, msg);
+}
+
+void
 gw_lock_holder(const char *dir, char *out, size_t n)
 {
 	char *path = gw_path_join(dir, ".lock");

@@ -156,6 +156,9 @@ void gw_lock_set_wait(uint64_t wait_ms, gw_lock_notice_fn fn, void *ctx);
 /* The wait bound gw_lock_set_wait set (other lock kinds, such as a
  * database row lock, apply it too). */
 uint64_t gw_lock_wait_bound(void);
+/* Passes msg to the notice function gw_lock_set_wait set (nothing when it
+ * set none), for waits on other lock kinds that name their holder too. */
+void gw_lock_notice_say(const char *msg);
 
 /* Creates dir if needed and waits (bounded, see above) until the exclusive
  * lock on <dir>/.lock is held, then records "<pid> <who>" in it (who NULL:

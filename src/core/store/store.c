@@ -112,7 +112,7 @@ int
 gw_store_begin(gw_store *s, const char *who, gw_err *err)
 {
 	if (s->kind == GW_STORE_POSTGRES)
-		return gw_store_pg_begin(s->pg, err);
+		return gw_store_pg_begin(s->pg, who, err);
 	return gw_lock_acquire_as(&s->lock, s->dir, who, err);
 }
 

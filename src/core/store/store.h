@@ -81,8 +81,11 @@ const char *gw_store_posture_label(const gw_store *s);
 const char *gw_store_events_label(const gw_store *s);
 
 /* Starts the exclusive section (who names it in the file lock's holder
- * line).  0 or -errno with err set (files: gw_lock_acquire_as's errors;
- * PostgreSQL: 69 when the database fails). */
+ * line, or in the transaction's application_name).  Both backends wait at
+ * most gw_lock_wait_bound() ms and pass a "waiting for ... held by ..."
+ * notice to gw_lock_notice_say after GW_LOCK_NOTICE_MS.  0 or -errno with
+ * err set (files: gw_lock_acquire_as's errors; PostgreSQL: -ETIMEDOUT (69)
+ * when the bound passed, 69 when the database fails). */
 int gw_store_begin(gw_store *s, const char *who, gw_err *err);
 /* Ends it, making its writes durable and visible (PostgreSQL: COMMIT and
  * the NOTIFY; a failed commit is an error, and nothing was written). */

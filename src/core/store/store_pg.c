@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* pg_advisory_lock key of schema creation and migration ("tau-gw" + 1) */
 #define GW_PG_SCHEMA_LOCK "8391736572543233"
@@ -388,8 +389,70 @@ gw_pg_now(char *out, size_t n)
 	snprintf(out, n, "%" PRIu64, gw_clock_unix_ms());
 }
 
+/* Sets a transaction-local setting (set_config(name, value, true)). */
+static int
+gw_pg_set_local(gw_store_pg *pg, const char *name, const char *value, gw_err *err)
+{
+	const char *p[] = { name, value };
+	PGresult *res = gw_pg_exec(pg, "SELECT set_config($1, $2, true)", 2, p, PGRES_TUPLES_OK,
+	    "cannot configure the state transaction", err);
+	PQclear(res);
+	return res != NULL ? 0 : -EIO;
+}
+
+static int
+gw_pg_lock_timeout(gw_store_pg *pg, uint64_t ms, gw_err *err)
+{
+	char v[24];
+	snprintf(v, sizeof(v), "%" PRIu64, ms > 0 ? ms : 1); /* 0 would be forever */
+	return gw_pg_set_local(pg, "lock_timeout", v, err);
+}
+
+/* SELECT ... FOR UPDATE of the deployment's row: the result, or NULL with
+ * *timed_out set when lock_timeout passed (else err set). */
+static PGresult *
+gw_pg_lock_row(gw_store_pg *pg, bool *timed_out, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	*timed_out = false;
+	PGresult *res = PQexecParams(pg->conn,
+	    "SELECT posture FROM tau_deployment WHERE name = $1 FOR UPDATE", 1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (state != NULL && strcmp(state, "55P03") == 0) /* lock_not_available */
+		*timed_out = true;
+	else
+		gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot lock the deployment's posture", err);
+	PQclear(res);
+	return NULL;
+}
+
+/* Who holds the deployment's row, as its application_name says (a writer
+ * names itself "tau-gateway <deployment> pid N (what)" for the length of
+ * its transaction), or "another session". */
+static void
+gw_pg_holder(gw_store_pg *pg, char *out, size_t n)
+{
+	char prefix[96];
+	snprintf(prefix, sizeof(prefix), "tau-gateway %s %%", pg->deployment);
+	const char *p[] = { prefix };
+	PGresult *res = PQexecParams(pg->conn,
+	    "SELECT application_name, coalesce(host(client_addr), 'local') FROM pg_stat_activity"
+	    " WHERE application_name LIKE $1 AND pid <> pg_backend_pid()"
+	    " AND datname = current_database() AND xact_start IS NOT NULL ORDER BY xact_start LIMIT 1",
+	    1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		const char *app = PQgetvalue(res, 0, 0) + strlen(prefix) - 1;
+		snprintf(out, n, "%s on %s", app, PQgetvalue(res, 0, 1));
+	} else {
+		snprintf(out, n, "another session");
+	}
+	PQclear(res);
+}
+
 int
-gw_store_pg_begin(gw_store_pg *pg, gw_err *err)
+gw_store_pg_begin(gw_store_pg *pg, const char *who, gw_err *err)
 {
 	if (pg->in_tx)
 		return gw_err_set(err, -EBUSY, GW_EXIT_SOFTWARE, "a state transaction is already open");
@@ -401,44 +464,54 @@ gw_store_pg_begin(gw_store_pg *pg, gw_err *err)
 		return rc;
 	pg->in_tx = true;
 	pg->dirty = false;
-	/* the state lock's wait bound applies to the row lock too (0: do not
-	 * wait, which lock_timeout spells 1 ms: 0 would be forever) */
-	char bound[24];
-	uint64_t wait_ms = gw_lock_wait_bound();
-	snprintf(bound, sizeof(bound), "%" PRIu64, wait_ms > 0 ? wait_ms : 1);
-	const char *lt[] = { bound };
-	PGresult *set = gw_pg_exec(pg, "SELECT set_config('lock_timeout', $1, true)", 1, lt,
-	    PGRES_TUPLES_OK, "cannot set the lock wait", err);
-	if (set == NULL) {
-		gw_store_pg_abort(pg);
-		return -EIO;
-	}
-	PQclear(set);
-	rc = gw_pg_run(pg,
-	    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
-	    " ON CONFLICT (name) DO NOTHING",
-	    2, p, "cannot register the deployment", err);
+	/* name this writer for whoever waits behind it (see gw_pg_holder) */
+	char app[160];
+	snprintf(app, sizeof(app), "tau-gateway %s pid %ld (%s)", pg->deployment, (long)getpid(),
+	    who != NULL ? who : "tau-gateway");
+	rc = gw_pg_set_local(pg, "application_name", app, err);
+	/* the state lock's wait bound applies to the row lock too; after
+	 * GW_LOCK_NOTICE_MS of it the wait names the holder, as a state
+	 * directory's does */
+	uint64_t wait_ms = gw_lock_wait_bound(), t0 = gw_clock_mono_ms();
+	bool notice = wait_ms > GW_LOCK_NOTICE_MS;
+	if (rc == 0)
+		rc = gw_pg_lock_timeout(pg, notice ? GW_LOCK_NOTICE_MS : wait_ms, err);
+	if (rc == 0)
+		rc = gw_pg_run(pg,
+		    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
+		    " ON CONFLICT (name) DO NOTHING",
+		    2, p, "cannot register the deployment", err);
+	if (rc == 0 && notice)
+		rc = gw_pg_run(pg, "SAVEPOINT tau_row_wait", 0, NULL, "cannot begin a state transaction", err);
 	PGresult *res = NULL;
-	if (rc == 0) {
-		res = PQexecParams(pg->conn, "SELECT posture FROM tau_deployment WHERE name = $1 FOR UPDATE",
-		    1, NULL, p, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-			if (state != NULL && strcmp(state, "55P03") == 0) /* lock_not_available */
-				gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
-				    "waited %" PRIu64 " ms for deployment '%s' of %s, locked by another writer "
-				    "(--gateway-lock-wait-ms)",
-				    wait_ms, pg->deployment, PQdb(pg->conn));
-			else
-				gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE,
-				    "cannot lock the deployment's posture", err);
-			PQclear(res);
-			res = NULL;
-			rc = -EIO;
+	bool timed_out = false;
+	if (rc == 0)
+		res = gw_pg_lock_row(pg, &timed_out, err);
+	if (res == NULL && timed_out && notice) {
+		rc = gw_pg_run(pg, "ROLLBACK TO SAVEPOINT tau_row_wait", 0, NULL,
+		    "cannot wait for the deployment's posture", err);
+		if (rc == 0) {
+			char holder[200], msg[600];
+			gw_pg_holder(pg, holder, sizeof(holder));
+			snprintf(msg, sizeof(msg), "waiting for deployment '%s' of %s held by %s",
+			    pg->deployment, PQdb(pg->conn), holder);
+			gw_lock_notice_say(msg);
+			uint64_t waited = gw_clock_mono_ms() - t0;
+			rc = gw_pg_lock_timeout(pg, wait_ms > waited ? wait_ms - waited : 1, err);
 		}
+		if (rc == 0)
+			res = gw_pg_lock_row(pg, &timed_out, err);
 	}
 	if (res == NULL) {
 		gw_store_pg_abort(pg);
+		if (rc == 0 && timed_out) { /* asked outside the failed transaction */
+			char holder[200];
+			gw_pg_holder(pg, holder, sizeof(holder));
+			return gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
+			    "gave up waiting for deployment '%s' of %s after %" PRIu64 " ms: held by %s "
+			    "(--gateway-lock-wait-ms sets the bound)",
+			    pg->deployment, PQdb(pg->conn), wait_ms, holder);
+		}
 		return rc != 0 ? rc : -EIO;
 	}
 	gw_buf_reset(&pg->locked);
