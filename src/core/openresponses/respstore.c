@@ -206,8 +206,10 @@ gw_respstore_check(const cJSON *root, const char *path, gw_err *err)
 	return 0;
 }
 
-int
-gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *err)
+/* gw_respstore_load, also giving the file's length (*len may be NULL). */
+static int
+gw_respstore_load_len(const char *state_dir, const char *id, cJSON **out, size_t *len,
+    gw_err *err)
 {
 	*out = NULL;
 	if (!gw_respstore_id_ok(id))
@@ -225,10 +227,18 @@ gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *er
 			cJSON_Delete(root);
 		else
 			*out = root;
+		if (len != NULL)
+			*len = text.len;
 	}
 	gw_buf_free(&text);
 	free(path);
 	return rc;
+}
+
+int
+gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *err)
+{
+	return gw_respstore_load_len(state_dir, id, out, NULL, err);
 }
 
 /* One item's weight against the byte bound: its compact JSON and a line
@@ -275,6 +285,20 @@ gw_respstore_rec_move(cJSON *dst, cJSON *rec)
 	}
 }
 
+/* The exact weight of rec's items against the byte bound. */
+static size_t
+gw_respstore_rec_bytes(const cJSON *rec, gw_buf *scratch)
+{
+	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
+	const cJSON *lists[2] = { cJSON_GetObjectItemCaseSensitive(rec, "input_items"),
+		cJSON_GetObjectItemCaseSensitive(resp, "output") };
+	size_t bytes = 0;
+	for (int l = 0; l < 2; l++)
+		for (const cJSON *it = lists[l] ? lists[l]->child : NULL; it; it = it->next)
+			bytes += gw_respstore_item_bytes(it, scratch);
+	return bytes;
+}
+
 int
 gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
     size_t max_bytes, gw_respstore_chain *out, gw_err *err)
@@ -285,14 +309,19 @@ gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
 	/* the records read, newest first; the map holds their ids (borrowed
 	 * from the records, which live until the end) */
 	cJSON **recs = NULL;
-	size_t n = 0, cap = 0, have = 0, bytes = 0;
+	size_t n = 0, cap = 0, have = 0;
+	/* the byte bound: a record's file length bounds its items' weight
+	 * from above, so items are weighed (printed) only once the files
+	 * together reach the bound; weighed counts the records weighed */
+	size_t upper = 0, bytes = 0, weighed = 0;
 	gw_strmap *seen = gw_strmap_new(16);
 	gw_buf scratch = GW_BUF_INIT;
 	int rc = 0;
 	const char *next = id;
 	while (next != NULL) {
 		cJSON *rec = NULL;
-		rc = gw_respstore_load(state_dir, next, &rec, err);
+		size_t len = 0;
+		rc = gw_respstore_load_len(state_dir, next, &rec, &len, err);
 		if (rc == -ENOENT && n > 0) {
 			/* deleted or expired: the context is cut here */
 			snprintf(out->cut, sizeof(out->cut), "%s", next);
@@ -316,14 +345,10 @@ gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
 		gw_strmap_put(seen, next, 0);
 		const char *prev = gw_json_str(rec, "previous_response_id");
 		have += gw_respstore_rec_count(rec);
-		if (max_bytes > 0 && have < max_items) {
-			const cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
-			const cJSON *lists[2] = { cJSON_GetObjectItemCaseSensitive(rec, "input_items"),
-				cJSON_GetObjectItemCaseSensitive(resp, "output") };
-			for (int l = 0; l < 2; l++)
-				for (const cJSON *it = lists[l] ? lists[l]->child : NULL; it; it = it->next)
-					bytes += gw_respstore_item_bytes(it, &scratch);
-		}
+		upper += len;
+		if (max_bytes > 0 && upper >= max_bytes)
+			for (; weighed < n; weighed++)
+				bytes += gw_respstore_rec_bytes(recs[weighed], &scratch);
 		if (have >= max_items || (max_bytes > 0 && bytes >= max_bytes) || prev == NULL)
 			break;
 		if (gw_strmap_get(seen, prev, NULL)) {
@@ -338,18 +363,20 @@ gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
 	if (rc == 0) {
 		for (size_t i = n; i-- > 0;)
 			gw_respstore_rec_move(out->items, recs[i]);
-		/* keep the newest: at most max_items, then at most max_bytes */
+		/* keep the newest: at most max_items, then at most max_bytes
+		 * (weighed newest first, and only when the files reached it) */
 		size_t total = (size_t)cJSON_GetArraySize(out->items);
 		size_t drop = total > max_items ? total - max_items : 0;
-		if (max_bytes > 0) {
-			size_t kept = 0, k = 0;
-			size_t *size = gw_xcalloc(total ? total : 1, sizeof(*size));
-			for (const cJSON *it = out->items->child; it; it = it->next, k++)
-				if (k >= drop)
-					kept += size[k] = gw_respstore_item_bytes(it, &scratch);
-			while (drop < total && kept > max_bytes)
-				kept -= size[drop++];
-			free(size);
+		if (max_bytes > 0 && upper >= max_bytes) {
+			const cJSON **v = gw_xcalloc(total ? total : 1, sizeof(*v));
+			size_t k = 0, kept = 0, keep = 0;
+			for (const cJSON *it = out->items->child; it != NULL && k < total; it = it->next)
+				v[k++] = it;
+			while (keep < total - drop &&
+			    (kept += gw_respstore_item_bytes(v[total - 1 - keep], &scratch)) <= max_bytes)
+				keep++;
+			drop = total - keep;
+			free(v);
 		}
 		cJSON *first = out->items->child;
 		for (size_t i = 0; i < drop && first != NULL; i++)
