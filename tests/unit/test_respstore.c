@@ -104,6 +104,15 @@ test_malformed_records_refused(void **state)
 		assert_null(rec);
 		assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
 		ut_assert_contains(err.msg, "resp_b.json");
+		/* a chain walk reads records its own (lean) way: refused as well */
+		gw_respstore_chain c;
+		gw_err_clear(&err);
+		rc = gw_respstore_chain_load(dir, "resp_b", 100, 0, &c, &err);
+		if (rc != -EINVAL)
+			fail_msg("walk of record %zu [%s] gave rc %d", i, bad[i], rc);
+		assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
+		ut_assert_contains(err.msg, "resp_b.json");
+		gw_respstore_chain_free(&c);
 	}
 	/* what the gateway itself writes loads */
 	cJSON *items = cJSON_Parse("[{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"hi\"},{\"type\":\"input_image\",\"image_url\":\"data:,\"}]},"

@@ -6,8 +6,9 @@
  * Records are written once into a fresh temp file and renamed into place,
  * and hold only their own turn plus the id of the response they continue;
  * gw_respstore_chain_load walks those links back to rebuild a context.  A
- * walk keeps the ids it has seen (a loop is an error, never a hang) and
- * stops once it holds enough items.  This module never holds a lock:
+ * walk keeps the ids it has seen (a loop is an error, never a hang),
+ * stops once it holds enough items, and parses of each record only the
+ * members it reads (the response's output, not the rest of it).  This module never holds a lock:
  * records are immutable once renamed into place.
  */
 #include "core/openresponses/respstore.h"
@@ -206,10 +207,77 @@ gw_respstore_check(const cJSON *root, const char *path, gw_err *err)
 	return 0;
 }
 
-/* gw_respstore_load, also giving the file's length (*len may be NULL). */
+/* The members of a record text (n bytes) a chain walk reads, each parsed
+ * on its own: id, session_key, previous_response_id, history_items,
+ * input_items, and of the response object only its output (the rest of a
+ * ResponseResource, most of the bytes, is scanned past, never built).
+ * NULL with err set (naming path) when the text is not an object, a
+ * member read is not JSON, or the scan fails. */
+static cJSON *
+gw_respstore_parse_lean(const char *t, size_t n, const char *path, gw_err *err)
+{
+	static const char *const members[] = { "id", "session_key", "previous_response_id",
+		"history_items", "input_items" };
+	gw_json_scan s, r;
+	const char *key;
+	size_t klen, vs, ve;
+	if (gw_json_scan_open(&s, t, n, 0, '{', path, err) != 0)
+		return NULL;
+	cJSON *root = cJSON_CreateObject();
+	int rc;
+	while ((rc = gw_json_scan_next(&s, &key, &klen, &vs, &ve, path, err)) == 1) {
+		if (klen == 8 && memcmp(key, "response", 8) == 0) {
+			if (t[vs] != '{') {
+				/* not an object: gw_respstore_check refuses it */
+				cJSON_AddItemToObject(root, "response", cJSON_CreateNull());
+				continue;
+			}
+			cJSON *resp = cJSON_CreateObject();
+			cJSON_AddItemToObject(root, "response", resp);
+			size_t es, ee;
+			if ((rc = gw_json_scan_open(&r, t, ve, vs, '{', path, err)) != 0)
+				break;
+			while ((rc = gw_json_scan_next(&r, &key, &klen, &es, &ee, path, err)) == 1) {
+				if (klen != 6 || memcmp(key, "output", 6) != 0)
+					continue;
+				cJSON *v = gw_json_parse(t + es, ee - es, path, err);
+				if (v == NULL) {
+					rc = -EINVAL;
+					break;
+				}
+				cJSON_AddItemToObject(resp, "output", v);
+			}
+			if (rc != 0)
+				break;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+			if (klen != strlen(members[i]) || memcmp(key, members[i], klen) != 0)
+				continue;
+			cJSON *v = gw_json_parse(t + vs, ve - vs, path, err);
+			if (v == NULL) {
+				rc = -EINVAL;
+				break;
+			}
+			cJSON_AddItemToObject(root, members[i], v);
+		}
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0)
+		rc = gw_json_scan_finish(&s, path, err);
+	if (rc != 0) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* gw_respstore_load, also giving the file's length (*len may be NULL);
+ * lean: the record as gw_respstore_parse_lean reads it (for walks). */
 static int
 gw_respstore_load_len(const char *state_dir, const char *id, cJSON **out, size_t *len,
-    gw_err *err)
+    bool lean, gw_err *err)
 {
 	*out = NULL;
 	if (!gw_respstore_id_ok(id))
@@ -220,7 +288,9 @@ gw_respstore_load_len(const char *state_dir, const char *id, cJSON **out, size_t
 	if (rc == -ENOENT)
 		gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "no stored response '%s'", id);
 	if (rc == 0) {
-		cJSON *root = gw_json_parse(text.data ? text.data : "", text.len, path, err);
+		const char *t = text.data ? text.data : "";
+		cJSON *root = lean ? gw_respstore_parse_lean(t, text.len, path, err) :
+		    gw_json_parse(t, text.len, path, err);
 		if (root == NULL)
 			rc = -EINVAL;
 		else if ((rc = gw_respstore_check(root, path, err)) != 0)
@@ -238,7 +308,7 @@ gw_respstore_load_len(const char *state_dir, const char *id, cJSON **out, size_t
 int
 gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *err)
 {
-	return gw_respstore_load_len(state_dir, id, out, NULL, err);
+	return gw_respstore_load_len(state_dir, id, out, NULL, false, err);
 }
 
 /* One item's weight against the byte bound: its compact JSON and a line
@@ -321,7 +391,7 @@ gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
 	while (next != NULL) {
 		cJSON *rec = NULL;
 		size_t len = 0;
-		rc = gw_respstore_load_len(state_dir, next, &rec, &len, err);
+		rc = gw_respstore_load_len(state_dir, next, &rec, &len, true, err);
 		if (rc == -ENOENT && n > 0) {
 			/* deleted or expired: the context is cut here */
 			snprintf(out->cut, sizeof(out->cut), "%s", next);
