@@ -500,6 +500,26 @@ test_chain_old_record(void **state)
 	free(dir);
 }
 
+/* The walk reads members by their decoded names, as a full load does:
+ * escaped keys name the same members. */
+static void
+test_chain_escaped_keys(void **state)
+{
+	(void)state;
+	char *dir = ut_tmpdir();
+	save_turn(dir, "resp_1", NULL, 0, "1");
+	char *p = gw_path_join(dir, "openresponses/responses/resp_2.json");
+	ut_write(p, "{\"previous\\u005fresponse_id\":\"resp_1\",\"history_items\":2,"
+	    "\"input_items\":[{\"type\":\"message\",\"role\":\"user\",\"content\":"
+	    "[{\"type\":\"input_text\",\"text\":\"u2\"}]}],\"\\u0072esponse\":{\"x\":[1,{\"y\":\"}\"}],"
+	    "\"outp\\u0075t\":[{\"type\":\"message\",\"role\":\"assistant\",\"content\":"
+	    "[{\"type\":\"output_text\",\"text\":\"a2\"}]}]}}\n");
+	assert_chain(dir, "resp_2", 100, 0, "u1 a1 u2 a2", 2, "");
+	free(p);
+	ut_rmrf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -514,6 +534,7 @@ main(void)
 		cmocka_unit_test(test_chain_missing_link),
 		cmocka_unit_test(test_chain_input_items),
 		cmocka_unit_test(test_chain_old_record),
+		cmocka_unit_test(test_chain_escaped_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

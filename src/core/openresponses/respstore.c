@@ -213,6 +213,20 @@ gw_respstore_check(const cJSON *root, const char *path, gw_err *err)
  * ResponseResource, most of the bytes, is scanned past, never built).
  * NULL with err set (naming path) when the text is not an object, a
  * member read is not JSON, or the scan fails. */
+/* True when the raw (still escaped) key of klen bytes, as the scanner
+ * gives it between its quotes, names name: an escaped key is decoded as
+ * cJSON decodes it for a full load, so both read the same members. */
+static bool
+gw_respstore_key_is(const char *key, size_t klen, const char *name)
+{
+	if (memchr(key, '\\', klen) == NULL)
+		return klen == strlen(name) && memcmp(key, name, klen) == 0;
+	cJSON *k = cJSON_ParseWithLength(key - 1, klen + 2);
+	bool is = cJSON_IsString(k) && strcmp(k->valuestring, name) == 0;
+	cJSON_Delete(k);
+	return is;
+}
+
 static cJSON *
 gw_respstore_parse_lean(const char *t, size_t n, const char *path, gw_err *err)
 {
@@ -226,7 +240,7 @@ gw_respstore_parse_lean(const char *t, size_t n, const char *path, gw_err *err)
 	cJSON *root = cJSON_CreateObject();
 	int rc;
 	while ((rc = gw_json_scan_next(&s, &key, &klen, &vs, &ve, path, err)) == 1) {
-		if (klen == 8 && memcmp(key, "response", 8) == 0) {
+		if (gw_respstore_key_is(key, klen, "response")) {
 			if (t[vs] != '{') {
 				/* not an object: gw_respstore_check refuses it */
 				cJSON_AddItemToObject(root, "response", cJSON_CreateNull());
@@ -238,7 +252,7 @@ gw_respstore_parse_lean(const char *t, size_t n, const char *path, gw_err *err)
 			if ((rc = gw_json_scan_open(&r, t, ve, vs, '{', path, err)) != 0)
 				break;
 			while ((rc = gw_json_scan_next(&r, &key, &klen, &es, &ee, path, err)) == 1) {
-				if (klen != 6 || memcmp(key, "output", 6) != 0)
+				if (!gw_respstore_key_is(key, klen, "output"))
 					continue;
 				cJSON *v = gw_json_parse(t + es, ee - es, path, err);
 				if (v == NULL) {
@@ -252,7 +266,7 @@ gw_respstore_parse_lean(const char *t, size_t n, const char *path, gw_err *err)
 			continue;
 		}
 		for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
-			if (klen != strlen(members[i]) || memcmp(key, members[i], klen) != 0)
+			if (!gw_respstore_key_is(key, klen, members[i]))
 				continue;
 			cJSON *v = gw_json_parse(t + vs, ve - vs, path, err);
 			if (v == NULL) {
