@@ -87,7 +87,9 @@ typedef struct gw_respstore_chain {
  * when max_bytes is not 0, at most max_bytes of their compact JSON, then
  * starting at a user/system turn, as session history is bounded.  The
  * walk reads records newest first and stops as soon as it holds enough
- * items, at a root, or at a missing ancestor (out->cut names it).  0, or
+ * items, at a root, or at a missing ancestor (out->cut names it); of each
+ * record it parses only the members it uses (the links, input_items,
+ * response.output), checked as gw_respstore_load checks them.  0, or
  * -ENOENT when id itself is not stored, -EINVAL for a malformed record,
  * -ELOOP for a loop (exit class 65, err names the file), or -errno.  The
  * caller frees *out with gw_respstore_chain_free, on failure too. */
