@@ -3,7 +3,7 @@
  * /v1/responses/{id}/input_items.
  *
  * A request becomes a job: validate (on the MHD thread), then load the
- * previous response, lock the session, call the provider through the
+ * previous response's chain, lock the session, call the provider through the
  * response builder, persist, and answer (srv_job_begin, the provider,
  * srv_job_end).  Jobs that cannot block (the offline provider without a
  * session) run inline.  Upstream jobs without a session are started on the
@@ -49,7 +49,9 @@ typedef struct srv_job {
 	struct MHD_Connection *conn;
 	srv_req *req;               /* non-stream: valid until the job resumes it */
 	gw_resp_request rq;
-	cJSON *prev;                /* the stored previous response, or NULL */
+	cJSON *history;             /* the chain previous_response_id continues (its
+	                             * context, bounded), or NULL */
+	size_t history_items;       /* how many of those items the context holds */
 	char session_key[GW_SESSION_KEY_MAX + 1];
 	char req_id[48];            /* the response id, chosen on the loop thread ("": the builder's) */
 	bool stream;
@@ -123,7 +125,7 @@ srv_job_unref(srv_job *j)
 		free(f);
 	}
 	gw_resp_request_free(&j->rq);
-	cJSON_Delete(j->prev);
+	cJSON_Delete(j->history);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
 }
@@ -270,8 +272,8 @@ srv_job_answer(srv_job *j, bool suspended, unsigned status, gw_buf *body)
 		srv_loop_resume(j->loop, j->conn);
 }
 
-/* The first half of a run: the model context (previous response, session
- * history) and the response builder.  Opening the session may wait for
+/* The first half of a run: the model context (the chain the previous
+ * response ends, or the session history) and the response builder.  Opening the session may wait for
  * its lock, so only a job with no session key may begin on a thread that
  * must not block.  On failure j->e is set and the provider is not called. */
 static void
@@ -280,17 +282,16 @@ srv_job_begin(srv_job *j)
 	srv_server *s = j->srv;
 	gw_err err;
 	gw_err_clear(&err);
-	j->context = cJSON_CreateArray();
+	/* the chain's context, loaded and bounded by srv_api_post, becomes
+	 * the head of this one */
+	j->context = j->history != NULL ? j->history : cJSON_CreateArray();
+	j->history = NULL;
+	j->history_items = (size_t)cJSON_GetArraySize(j->context);
 	j->b = gw_resp_builder_new(&j->rq, gw_provider_model(s->provider), (uint64_t)time(NULL),
 	    j->stream ? srv_job_frame : NULL, j);
 	if (j->req_id[0] != '\0')
 		gw_resp_builder_set_id(j->b, j->req_id); /* named by srv_api_post */
 	gw_resp_builder_begin(j->b);
-	if (j->prev != NULL) {
-		srv_append_copies(j->context, cJSON_GetObjectItemCaseSensitive(j->prev, "input_items"));
-		const cJSON *resp = cJSON_GetObjectItemCaseSensitive(j->prev, "response");
-		srv_append_copies(j->context, cJSON_GetObjectItemCaseSensitive(resp, "output"));
-	}
 	if (j->session_key[0] != '\0') {
 		/* another request on this key holds the session for its whole
 		 * exchange: wait for it no longer than an upstream call may take */
@@ -317,7 +318,7 @@ srv_job_begin(srv_job *j)
 		} else if (rc != 0) {
 			gw_resp_error_set(&j->e, 500, "internal_error", NULL,
 			    "failed to open session '%s': %s", j->session_key, err.msg);
-		} else if (j->prev == NULL) {
+		} else if (j->rq.previous_response_id == NULL) {
 			srv_append_copies(j->context, gw_session_history(j->sess));
 		}
 		if (rc != 0)
@@ -378,9 +379,20 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 		 * session append fails the response (503 storage_unavailable,
 		 * or response.failed on a stream) and undoes the other */
 		const char *id = gw_resp_builder_id(b), *what = NULL;
+		/* a continuation stores its own input and a reference to the
+		 * response it continues, never the earlier turns again */
+		bool chained = j->rq.previous_response_id != NULL;
+		gw_respstore_rec rec = {
+			.id = id,
+			.session_key = j->session_key,
+			.previous_id = j->rq.previous_response_id,
+			.history_items = chained ? j->history_items : 0,
+			.input_items = chained ? j->rq.input : j->context,
+			.response_json = json.data,
+			.response_len = json.len,
+		};
 		int src = 0;
-		if (j->rq.store && (src = gw_respstore_save(s->cfg.state_dir, id, j->session_key,
-		    j->context, json.data, json.len, &err)) != 0) {
+		if (j->rq.store && (src = gw_respstore_save(s->cfg.state_dir, &rec, &err)) != 0) {
 			what = "the response could not be stored";
 			srv_log(s, "cannot store response %s: %s", id, err.msg);
 		} else if (j->sess != NULL && (src = gw_session_append(j->sess, id, j->rq.input,
@@ -550,12 +562,17 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 		return srv_reply_error(c, r, &e);
 	}
 	gw_buf_free(&r->body);
-	cJSON *prev = NULL;
+	/* the context a continuation sees: the chain's newest items, bounded
+	 * as a session's history is (the walk reads no more records than
+	 * that takes) */
+	gw_respstore_chain chain = { 0 };
 	if (rq.previous_response_id != NULL) {
 		gw_err err;
 		gw_err_clear(&err);
-		int rc = gw_respstore_load(s->cfg.state_dir, rq.previous_response_id, &prev, &err);
+		int rc = gw_respstore_chain_load(s->cfg.state_dir, rq.previous_response_id,
+		    (size_t)s->cfg.session_max_messages, (size_t)s->cfg.session_max_bytes, &chain, &err);
 		if (rc != 0) {
+			gw_respstore_chain_free(&chain);
 			if (rc == -ENOENT)
 				gw_resp_error_set(&e, 400, "previous_response_not_found",
 				    "previous_response_id", "previous response '%.128s' was not found",
@@ -569,10 +586,8 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 	char key[GW_SESSION_KEY_MAX + 1] = "";
 	if (rq.session_seed != NULL) {
 		gw_session_key(rq.session_seed, key);
-	} else if (prev != NULL) {
-		const char *pk = gw_json_str(prev, "session_key");
-		if (pk != NULL && srv_key_ok(pk))
-			snprintf(key, sizeof(key), "%s", pk);
+	} else if (chain.session_key != NULL && srv_key_ok(chain.session_key)) {
+		snprintf(key, sizeof(key), "%s", chain.session_key);
 	}
 	/* Three ways to run: inline when nothing can block (the offline
 	 * provider, no session), on this loop's engine when only the upstream
@@ -583,7 +598,9 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 	bool stream = rq.stream;
 	srv_job *j = srv_job_new(s, c, r, stream && !inline_run ? 2 : 1, stream);
 	j->rq = rq;
-	j->prev = prev;
+	j->history = chain.items; /* NULL without a previous_response_id */
+	chain.items = NULL;
+	gw_respstore_chain_free(&chain);
 	snprintf(j->session_key, sizeof(j->session_key), "%s", key);
 	/* the id is chosen here, on the loop thread, so the request log can
 	 * name it whichever thread builds the response */
@@ -750,7 +767,16 @@ srv_api_input_items(struct MHD_Connection *c, srv_req *r, const char *id)
 	enum MHD_Result ret;
 	if (!srv_load_record(c, r, id, &rec, &ret))
 		return ret;
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(rec, "input_items");
+	/* the context the model saw: a continuation's comes from its chain */
+	cJSON *items = NULL;
+	gw_err err;
+	gw_err_clear(&err);
+	int rc = gw_respstore_input_items(r->srv->cfg.state_dir, rec, &items, &err);
+	cJSON_Delete(rec);
+	if (rc != 0) {
+		srv_stored_invalid(r->srv, id, NULL, &err, &e);
+		return srv_reply_error(c, r, &e);
+	}
 	size_t n = (size_t)cJSON_GetArraySize(items);
 	const cJSON **v = gw_xcalloc(n ? n : 1, sizeof(*v));
 	size_t k = 0;
@@ -768,7 +794,7 @@ srv_api_input_items(struct MHD_Connection *c, srv_req *r, const char *id)
 		}
 		if (!found) {
 			free(v);
-			cJSON_Delete(rec);
+			cJSON_Delete(items);
 			gw_resp_error_set(&e, 400, "invalid_value", "after",
 			    "no input item '%.128s' in response '%.128s'", after, id);
 			return srv_reply_error(c, r, &e);
@@ -812,7 +838,7 @@ srv_api_input_items(struct MHD_Connection *c, srv_req *r, const char *id)
 	gw_jw_kbool(&w, "has_more", pos < n);
 	gw_jw_obj_end(&w);
 	free(v);
-	cJSON_Delete(rec);
+	cJSON_Delete(items);
 	ret = srv_reply(c, r, 200, "application/json", b.data, b.len);
 	gw_buf_free(&b);
 	return ret;

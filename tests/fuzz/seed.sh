@@ -72,6 +72,11 @@ for f in "$T"/srv/openresponses/responses/*.json; do
 done
 # issue 9 defect 3: an item that is not an object
 seed_text respstore '{"id":"resp_bad","session_key":"","input_items":[[1,2]],"response":{"id":"resp_bad","output":[]}}'
+# chains (issue 10): a continuation of the target's fixed parent, one of a
+# missing record, and a record that continues itself (a loop)
+for prev in resp_fuzzp resp_gone resp_fuzz; do
+	seed_text respstore "{\"id\":\"resp_fuzz\",\"session_key\":\"\",\"previous_response_id\":\"$prev\",\"history_items\":2,\"input_items\":[{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"u\"}]}],\"response\":{\"id\":\"resp_fuzz\",\"output\":[{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"a\"}]}]}}"
+done
 
 # sse: chat-completions streams from the stub; the first byte (0: no
 # sizes) makes fuzz_sse.c feed the stream in 256-byte chunks

@@ -3,13 +3,20 @@
  *
  * Ids are checked against a strict alphabet before they become file names,
  * so a request can never name a path outside the responses directory.
- * Records are written once into a fresh temp file and renamed into place.
+ * Records are written once into a fresh temp file and renamed into place,
+ * and hold only their own turn plus the id of the response they continue;
+ * gw_respstore_chain_load walks those links back to rebuild a context.  A
+ * walk keeps the ids it has seen (a loop is an error, never a hang),
+ * stops once it holds enough items, and parses of each record only the
+ * members it reads (the response's output, not the rest of it).  This module never holds a lock:
+ * records are immutable once renamed into place.
  */
 #include "core/openresponses/respstore.h"
 #include "core/base/buf.h"
 #include "core/base/fs.h"
 #include "core/base/json.h"
 #include "core/base/mem.h"
+#include "core/base/strmap.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -56,21 +63,28 @@ gw_respstore_create(const char *path, gw_err *err)
 }
 
 int
-gw_respstore_save(const char *state_dir, const char *id, const char *session_key,
-    const cJSON *input_items, const char *response_json, size_t n, gw_err *err)
+gw_respstore_save(const char *state_dir, const gw_respstore_rec *rec, gw_err *err)
 {
+	const char *id = rec->id;
 	if (!gw_respstore_id_ok(id))
 		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "invalid response id '%s'", id);
+	if (rec->previous_id != NULL && !gw_respstore_id_ok(rec->previous_id))
+		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "invalid previous response id '%s'",
+		    rec->previous_id);
 	gw_buf b = GW_BUF_INIT;
 	gw_jw w;
 	gw_jw_init(&w, &b, false);
 	gw_jw_obj_begin(&w);
 	gw_jw_kstr(&w, "id", id);
-	gw_jw_kstr(&w, "session_key", session_key ? session_key : "");
+	gw_jw_kstr(&w, "session_key", rec->session_key ? rec->session_key : "");
+	if (rec->previous_id != NULL) {
+		gw_jw_kstr(&w, "previous_response_id", rec->previous_id);
+		gw_jw_ku64(&w, "history_items", rec->history_items);
+	}
 	gw_jw_key(&w, "input_items");
-	gw_jw_cjson(&w, input_items);
+	gw_jw_cjson(&w, rec->input_items);
 	gw_jw_key(&w, "response");
-	gw_jw_raw_json(&w, response_json, n);
+	gw_jw_raw_json(&w, rec->response_json, rec->response_len);
 	gw_jw_obj_end(&w);
 	gw_buf_putc(&b, '\n');
 	char *tmp = gw_respstore_path(state_dir, id, ".json.tmp");
@@ -167,6 +181,15 @@ gw_respstore_check(const cJSON *root, const char *path, gw_err *err)
 		return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
 		    "%s is not a stored response (expected an object with input_items, response and a string session_key)",
 		    path);
+	const cJSON *prev = cJSON_GetObjectItemCaseSensitive(root, "previous_response_id");
+	const cJSON *hist = cJSON_GetObjectItemCaseSensitive(root, "history_items");
+	uint64_t nhist;
+	if (prev != NULL && (!cJSON_IsString(prev) || !gw_respstore_id_ok(prev->valuestring)))
+		return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
+		    "%s: previous_response_id is not a response id", path);
+	if (hist != NULL && (prev == NULL || !gw_json_as_u64(hist, &nhist)))
+		return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
+		    "%s: history_items is not a count after a previous_response_id", path);
 	const cJSON *out = cJSON_GetObjectItemCaseSensitive(resp, "output");
 	if (out != NULL && !cJSON_IsArray(out))
 		return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR, "%s: response.output is not an array", path);
@@ -184,8 +207,91 @@ gw_respstore_check(const cJSON *root, const char *path, gw_err *err)
 	return 0;
 }
 
-int
-gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *err)
+/* The members of a record text (n bytes) a chain walk reads, each parsed
+ * on its own: id, session_key, previous_response_id, history_items,
+ * input_items, and of the response object only its output (the rest of a
+ * ResponseResource, most of the bytes, is scanned past, never built).
+ * NULL with err set (naming path) when the text is not an object, a
+ * member read is not JSON, or the scan fails. */
+/* True when the raw (still escaped) key of klen bytes, as the scanner
+ * gives it between its quotes, names name: an escaped key is decoded as
+ * cJSON decodes it for a full load, so both read the same members. */
+static bool
+gw_respstore_key_is(const char *key, size_t klen, const char *name)
+{
+	if (memchr(key, '\\', klen) == NULL)
+		return klen == strlen(name) && memcmp(key, name, klen) == 0;
+	cJSON *k = cJSON_ParseWithLength(key - 1, klen + 2);
+	bool is = cJSON_IsString(k) && strcmp(k->valuestring, name) == 0;
+	cJSON_Delete(k);
+	return is;
+}
+
+static cJSON *
+gw_respstore_parse_lean(const char *t, size_t n, const char *path, gw_err *err)
+{
+	static const char *const members[] = { "id", "session_key", "previous_response_id",
+		"history_items", "input_items" };
+	gw_json_scan s, r;
+	const char *key;
+	size_t klen, vs, ve;
+	if (gw_json_scan_open(&s, t, n, 0, '{', path, err) != 0)
+		return NULL;
+	cJSON *root = cJSON_CreateObject();
+	int rc;
+	while ((rc = gw_json_scan_next(&s, &key, &klen, &vs, &ve, path, err)) == 1) {
+		if (gw_respstore_key_is(key, klen, "response")) {
+			if (t[vs] != '{') {
+				/* not an object: gw_respstore_check refuses it */
+				cJSON_AddItemToObject(root, "response", cJSON_CreateNull());
+				continue;
+			}
+			cJSON *resp = cJSON_CreateObject();
+			cJSON_AddItemToObject(root, "response", resp);
+			size_t es, ee;
+			if ((rc = gw_json_scan_open(&r, t, ve, vs, '{', path, err)) != 0)
+				break;
+			while ((rc = gw_json_scan_next(&r, &key, &klen, &es, &ee, path, err)) == 1) {
+				if (!gw_respstore_key_is(key, klen, "output"))
+					continue;
+				cJSON *v = gw_json_parse(t + es, ee - es, path, err);
+				if (v == NULL) {
+					rc = -EINVAL;
+					break;
+				}
+				cJSON_AddItemToObject(resp, "output", v);
+			}
+			if (rc != 0)
+				break;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+			if (!gw_respstore_key_is(key, klen, members[i]))
+				continue;
+			cJSON *v = gw_json_parse(t + vs, ve - vs, path, err);
+			if (v == NULL) {
+				rc = -EINVAL;
+				break;
+			}
+			cJSON_AddItemToObject(root, members[i], v);
+		}
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0)
+		rc = gw_json_scan_finish(&s, path, err);
+	if (rc != 0) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* gw_respstore_load, also giving the file's length (*len may be NULL);
+ * lean: the record as gw_respstore_parse_lean reads it (for walks). */
+static int
+gw_respstore_load_len(const char *state_dir, const char *id, cJSON **out, size_t *len,
+    bool lean, gw_err *err)
 {
 	*out = NULL;
 	if (!gw_respstore_id_ok(id))
@@ -196,17 +302,224 @@ gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *er
 	if (rc == -ENOENT)
 		gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "no stored response '%s'", id);
 	if (rc == 0) {
-		cJSON *root = gw_json_parse(text.data ? text.data : "", text.len, path, err);
+		const char *t = text.data ? text.data : "";
+		cJSON *root = lean ? gw_respstore_parse_lean(t, text.len, path, err) :
+		    gw_json_parse(t, text.len, path, err);
 		if (root == NULL)
 			rc = -EINVAL;
 		else if ((rc = gw_respstore_check(root, path, err)) != 0)
 			cJSON_Delete(root);
 		else
 			*out = root;
+		if (len != NULL)
+			*len = text.len;
 	}
 	gw_buf_free(&text);
 	free(path);
 	return rc;
+}
+
+int
+gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *err)
+{
+	return gw_respstore_load_len(state_dir, id, out, NULL, false, err);
+}
+
+/* One item's weight against the byte bound: its compact JSON and a line
+ * end, as a session counts its stored lines. */
+static size_t
+gw_respstore_item_bytes(const cJSON *it, gw_buf *scratch)
+{
+	gw_buf_reset(scratch);
+	gw_jw w;
+	gw_jw_init(&w, scratch, false);
+	gw_jw_cjson(&w, it);
+	return scratch->len + 1;
+}
+
+static bool
+gw_respstore_starts_turn(const cJSON *it)
+{
+	const char *type = gw_json_str(it, "type"), *role = gw_json_str(it, "role");
+	return type != NULL && strcmp(type, "message") == 0 && role != NULL &&
+	    strcmp(role, "assistant") != 0;
+}
+
+/* The items a record adds to its chain: its input_items, then its
+ * response's output (both checked arrays, or absent output). */
+static size_t
+gw_respstore_rec_count(const cJSON *rec)
+{
+	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
+	return (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "input_items")) +
+	    (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(resp, "output"));
+}
+
+/* Moves rec's items (input_items, then response.output) onto the end of
+ * dst. */
+static void
+gw_respstore_rec_move(cJSON *dst, cJSON *rec)
+{
+	cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
+	cJSON *lists[2] = { cJSON_GetObjectItemCaseSensitive(rec, "input_items"),
+		cJSON_GetObjectItemCaseSensitive(resp, "output") };
+	for (int l = 0; l < 2; l++) {
+		while (lists[l] != NULL && lists[l]->child != NULL)
+			cJSON_AddItemToArray(dst, cJSON_DetachItemViaPointer(lists[l], lists[l]->child));
+	}
+}
+
+/* The exact weight of rec's items against the byte bound. */
+static size_t
+gw_respstore_rec_bytes(const cJSON *rec, gw_buf *scratch)
+{
+	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
+	const cJSON *lists[2] = { cJSON_GetObjectItemCaseSensitive(rec, "input_items"),
+		cJSON_GetObjectItemCaseSensitive(resp, "output") };
+	size_t bytes = 0;
+	for (int l = 0; l < 2; l++)
+		for (const cJSON *it = lists[l] ? lists[l]->child : NULL; it; it = it->next)
+			bytes += gw_respstore_item_bytes(it, scratch);
+	return bytes;
+}
+
+int
+gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
+    size_t max_bytes, gw_respstore_chain *out, gw_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->items = cJSON_CreateArray();
+	out->session_key = gw_xstrdup("");
+	/* the records read, newest first; the map holds their ids (borrowed
+	 * from the records, which live until the end) */
+	cJSON **recs = NULL;
+	size_t n = 0, cap = 0, have = 0;
+	/* the byte bound: a record's file length bounds its items' weight
+	 * from above, so items are weighed (printed) only once the files
+	 * together reach the bound; weighed counts the records weighed */
+	size_t upper = 0, bytes = 0, weighed = 0;
+	gw_strmap *seen = gw_strmap_new(16);
+	gw_buf scratch = GW_BUF_INIT;
+	int rc = 0;
+	const char *next = id;
+	while (next != NULL) {
+		cJSON *rec = NULL;
+		size_t len = 0;
+		rc = gw_respstore_load_len(state_dir, next, &rec, &len, true, err);
+		if (rc == -ENOENT && n > 0) {
+			/* deleted or expired: the context is cut here */
+			snprintf(out->cut, sizeof(out->cut), "%s", next);
+			gw_err_clear(err);
+			rc = 0;
+			break;
+		}
+		if (rc != 0)
+			break;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			recs = gw_xrealloc(recs, cap * sizeof(*recs));
+		}
+		recs[n++] = rec;
+		if (n == 1 && gw_json_str(rec, "session_key") != NULL) {
+			free(out->session_key);
+			out->session_key = gw_xstrdup(gw_json_str(rec, "session_key"));
+		}
+		/* keyed on the name it was loaded by (the file's own id member is
+		 * not trusted); next is id or lives in recs[n - 2] */
+		gw_strmap_put(seen, next, 0);
+		const char *prev = gw_json_str(rec, "previous_response_id");
+		have += gw_respstore_rec_count(rec);
+		upper += len;
+		if (max_bytes > 0 && upper >= max_bytes)
+			for (; weighed < n; weighed++)
+				bytes += gw_respstore_rec_bytes(recs[weighed], &scratch);
+		if (have >= max_items || (max_bytes > 0 && bytes >= max_bytes) || prev == NULL)
+			break;
+		if (gw_strmap_get(seen, prev, NULL)) {
+			rc = gw_err_set(err, -ELOOP, GW_EXIT_DATAERR,
+			    "response chain of '%s' loops: '%s' continues '%s', which is already in the chain",
+			    id, next, prev);
+			break;
+		}
+		next = prev;
+	}
+	out->records = n;
+	if (rc == 0) {
+		for (size_t i = n; i-- > 0;)
+			gw_respstore_rec_move(out->items, recs[i]);
+		/* keep the newest: at most max_items, then at most max_bytes
+		 * (weighed newest first, and only when the files reached it) */
+		size_t total = (size_t)cJSON_GetArraySize(out->items);
+		size_t drop = total > max_items ? total - max_items : 0;
+		if (max_bytes > 0 && upper >= max_bytes) {
+			const cJSON **v = gw_xcalloc(total ? total : 1, sizeof(*v));
+			size_t k = 0, kept = 0, keep = 0;
+			for (const cJSON *it = out->items->child; it != NULL && k < total; it = it->next)
+				v[k++] = it;
+			while (keep < total - drop &&
+			    (kept += gw_respstore_item_bytes(v[total - 1 - keep], &scratch)) <= max_bytes)
+				keep++;
+			drop = total - keep;
+			free(v);
+		}
+		cJSON *first = out->items->child;
+		for (size_t i = 0; i < drop && first != NULL; i++)
+			first = first->next;
+		/* then begin with a user/system turn */
+		while (first != NULL && !gw_respstore_starts_turn(first)) {
+			first = first->next;
+			drop++;
+		}
+		for (size_t i = 0; i < drop; i++)
+			cJSON_Delete(cJSON_DetachItemViaPointer(out->items, out->items->child));
+	}
+	for (size_t i = 0; i < n; i++)
+		cJSON_Delete(recs[i]);
+	free(recs);
+	gw_strmap_free(seen);
+	gw_buf_free(&scratch);
+	return rc;
+}
+
+void
+gw_respstore_chain_free(gw_respstore_chain *c)
+{
+	cJSON_Delete(c->items);
+	free(c->session_key);
+	c->items = NULL;
+	c->session_key = NULL;
+}
+
+int
+gw_respstore_input_items(const char *state_dir, const cJSON *rec, cJSON **items, gw_err *err)
+{
+	*items = NULL;
+	const char *prev = gw_json_str(rec, "previous_response_id");
+	uint64_t nhist = 0;
+	gw_json_as_u64(cJSON_GetObjectItemCaseSensitive(rec, "history_items"), &nhist);
+	cJSON *all = NULL;
+	if (prev != NULL && nhist > 0) {
+		gw_respstore_chain c;
+		/* the count the model saw, exactly: no byte bound, no new cap */
+		int rc = gw_respstore_chain_load(state_dir, prev,
+		    nhist > SIZE_MAX ? SIZE_MAX : (size_t)nhist, 0, &c, err);
+		if (rc == -ENOENT) {
+			gw_err_clear(err); /* deleted or expired: no history left */
+		} else if (rc != 0) {
+			gw_respstore_chain_free(&c);
+			return rc;
+		}
+		all = c.items;
+		c.items = NULL;
+		gw_respstore_chain_free(&c);
+	}
+	if (all == NULL)
+		all = cJSON_CreateArray();
+	const cJSON *own = cJSON_GetObjectItemCaseSensitive(rec, "input_items");
+	for (const cJSON *it = own ? own->child : NULL; it; it = it->next)
+		cJSON_AddItemToArray(all, cJSON_Duplicate(it, 1));
+	*items = all;
+	return 0;
 }
 
 int

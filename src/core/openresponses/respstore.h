@@ -1,13 +1,38 @@
 /*
  * respstore.h - stored responses, one file per response in
- * <state-dir>/openresponses/responses/<id>.json:
- *   {"id":..,"session_key":..,"input_items":[..],"response":{..}}
- * input_items is the whole context the model saw (earlier turns included),
- * so previous_response_id continues a conversation across restarts.
+ * <state-dir>/openresponses/responses/<id>.json.
+ *
+ * A record holds what is new in its turn and a reference to the response
+ * it continues, never a copy of the earlier turns:
+ *   {"id":..,"session_key":..,"previous_response_id":..,"history_items":N,
+ *    "input_items":[this request's items],"response":{..}}
+ * A record without previous_response_id is a root: its input_items is the
+ * whole context the model saw (a session's history and the request's
+ * input).  Records written before chains existed are roots of this kind,
+ * so they load and continue unchanged.  A continuation's context is
+ * rebuilt by walking previous_response_id links back (gw_respstore_chain),
+ * newest first, and the walk stops once it has enough items, so a chain
+ * of any length stores O(turns) bytes and a turn reads at most the records
+ * its bounded context needs.  history_items says how many items of the
+ * chain before input_items the model saw, so GET .../input_items lists
+ * exactly that context while every record of it is still stored.
+ *
+ * Deleting a record (or its expiry) removes its content from every chain
+ * through it: a descendant's context is cut where the walk meets the
+ * missing record, and it keeps the turns after it.  Only the response a
+ * request names itself must exist (-ENOENT otherwise).  A record that
+ * names itself or a descendant (a loop, which only a hand-edited file can
+ * make) and a malformed record anywhere in the walked part of a chain are
+ * errors (-ELOOP, -EINVAL) naming the file; a walk never loops.
+ *
+ * These are the operations a store backend provides (save with the
+ * previous id, load one, walk a chain, delete, sweep); this file store is
+ * one backend.
  *
  * Durability: each record is written once, with one write(2) into a new
  * file and a rename; it is not fsynced (a crash may lose the newest
- * records, never tear one).
+ * records, never tear one).  Records are never rewritten, so a walk needs
+ * no lock: a concurrent delete or sweep only cuts it earlier.
  */
 #ifndef GW_RESPSTORE_H
 #define GW_RESPSTORE_H
@@ -23,18 +48,63 @@
 /* True when id can name a stored response ([A-Za-z0-9_-], 1..128 bytes). */
 bool gw_respstore_id_ok(const char *id);
 
-/* Saves a record.  session_key may be "" ; response_json is the rendered
- * ResponseResource (n bytes).  0 or -errno with err set. */
-int gw_respstore_save(const char *state_dir, const char *id, const char *session_key,
-    const cJSON *input_items, const char *response_json, size_t n, gw_err *err);
+/* One record to save; every pointer is borrowed. */
+typedef struct gw_respstore_rec {
+	const char *id;
+	const char *session_key;    /* NULL or "": none */
+	const char *previous_id;    /* NULL: a root */
+	uint64_t history_items;     /* continuation: items of the chain before
+	                             * input_items the model saw (0 for a root) */
+	const cJSON *input_items;   /* root: the whole context; continuation:
+	                             * this turn's input items only */
+	const char *response_json;  /* the rendered ResponseResource */
+	size_t response_len;
+} gw_respstore_rec;
 
-/* Loads a record into *out (a cJSON object the caller frees with
- * cJSON_Delete).  The record is checked in full on load: every item of
- * input_items and response.output has the members the providers and the
- * API read, with their types, so nothing downstream meets a malformed
- * one.  0, -ENOENT for an unknown or invalid id, -EINVAL (exit class 65)
- * naming the file and the bad item, or -errno. */
+/* Saves rec.  0 or -errno with err set. */
+int gw_respstore_save(const char *state_dir, const gw_respstore_rec *rec, gw_err *err);
+
+/* Loads one record, as stored, into *out (a cJSON object the caller frees
+ * with cJSON_Delete).  The record is checked in full on load: every item
+ * of input_items and response.output has the members the providers and
+ * the API read, with their types, previous_response_id (when present) is
+ * a valid id and history_items a count, so nothing downstream meets a
+ * malformed one.  0, -ENOENT for an unknown or invalid id, -EINVAL (exit
+ * class 65) naming the file and the bad item, or -errno. */
 int gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *err);
+
+/* A continuation's context, rebuilt from a chain of records. */
+typedef struct gw_respstore_chain {
+	cJSON *items;        /* the context, oldest first (owned) */
+	char *session_key;   /* the named record's session key, "" when none (owned) */
+	size_t records;      /* records read, the named one included */
+	char cut[129];       /* "" or the id of the missing ancestor the walk stopped at */
+} gw_respstore_chain;
+
+/* Rebuilds the context that continues response id: the items of its chain
+ * (each record's input_items, then its response's output, oldest record
+ * first), the newest kept: at most max_items items (0: none at all) and,
+ * when max_bytes is not 0, at most max_bytes of their compact JSON, then
+ * starting at a user/system turn, as session history is bounded.  The
+ * walk reads records newest first and stops as soon as it holds enough
+ * items, at a root, or at a missing ancestor (out->cut names it); of each
+ * record it parses only the members it uses (the links, input_items,
+ * response.output), checked as gw_respstore_load checks them.  0, or
+ * -ENOENT when id itself is not stored, -EINVAL for a malformed record,
+ * -ELOOP for a loop (exit class 65, err names the file), or -errno.  The
+ * caller frees *out with gw_respstore_chain_free, on failure too. */
+int gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
+    size_t max_bytes, gw_respstore_chain *out, gw_err *err);
+/* Frees what gw_respstore_chain_load put in c (c itself is the caller's). */
+void gw_respstore_chain_free(gw_respstore_chain *c);
+
+/* The context the model saw for the loaded record rec (from
+ * gw_respstore_load): for a root its input_items; for a continuation the
+ * newest history_items items of the chain it continues, then its
+ * input_items.  A deleted or expired ancestor cuts the history there.
+ * *items is a new array the caller frees with cJSON_Delete.  0, or the
+ * errors of gw_respstore_chain_load except -ENOENT. */
+int gw_respstore_input_items(const char *state_dir, const cJSON *rec, cJSON **items, gw_err *err);
 
 /* Removes a record.  0, -ENOENT when unknown, or -errno. */
 int gw_respstore_delete(const char *state_dir, const char *id, gw_err *err);
