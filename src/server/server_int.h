@@ -24,6 +24,7 @@
 #include "core/openresponses/provider.h"
 #include "core/openresponses/responses.h"
 #include "server/metrics.h"
+#include "server/proxy.h"
 #include "server/server.h"
 #include "server/workq.h"
 
@@ -101,7 +102,11 @@ struct srv_server {
 	uint8_t token_digest[GW_SHA256_LEN]; /* SHA-256 of the trimmed token */
 	uint64_t body_limit;            /* 8 x max_input_chars */
 	/* /gateway/status cache, keyed by state.json's identity */
-	/* connections by client address, shared by every loop's daemon */
+	/* connections by client address, shared by every loop's daemon; a
+	 * trusted proxy's connections are counted in total only, and each of
+	 * their requests per client (the X-Forwarded-For client) instead */
+	srv_proxy_list proxies;         /* --gateway-openresponses-trusted-proxies */
+	uint64_t per_ip_cap;            /* max_connections_per_ip, 0 resolved to the total */
 	pthread_mutex_t conn_lock;
 	size_t nconns;
 	struct srv_peer *peers;         /* addresses with open connections */
@@ -154,6 +159,9 @@ typedef struct srv_req {
 	struct srv_job *stream;         /* SSE job, if any (api.c) */
 	struct srv_job *pending;        /* phase PROVIDED: the job to finish (api.c) */
 	char resp_id[48];               /* the response made or named, for the request log ("": none) */
+	char client[SRV_PROXY_TEXT];    /* the client: the peer, or whom a trusted proxy names */
+	bool via_proxy;                 /* the peer is a trusted proxy */
+	bool client_counted;            /* holds a per-client slot (via_proxy), given back at the end */
 } srv_req;
 
 /* Queues a reply with a copy of body; records the status.  Returns MHD's
