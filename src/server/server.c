@@ -489,7 +489,7 @@ srv_webchat_csp(void)
 
 static bool srv_client_take(srv_server *s, srv_req *r);
 static void srv_client_give(srv_server *s, srv_req *r);
-static void srv_client_of(srv_server *s, struct MHD_Connection *c, srv_req *r);
+static void srv_client_of(srv_server *s, struct MHD_Connection *c, srv_conn *sc, srv_req *r);
 
 static enum MHD_Result
 srv_first_call(struct MHD_Connection *c, srv_req *r)
@@ -627,7 +627,7 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			sc->in_request = true; /* whole headers: the deadline is met */
 		snprintf(r->method, sizeof(r->method), "%s", method);
 		snprintf(r->path, sizeof(r->path), "%s", url);
-		srv_client_of(s, c, r);
+		srv_client_of(s, c, sc, r);
 		if (strlen(url) >= sizeof(r->path))
 			r->path[sizeof(r->path) - 1] = '\0';
 		*con_cls = r;
@@ -826,18 +826,28 @@ srv_xff_add(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size
 }
 
 /* Names r's client: the peer, or, when the peer is a trusted proxy, the
- * client its X-Forwarded-For headers name (srv_proxy_client). */
+ * client its X-Forwarded-For headers name (srv_proxy_client).  The peer
+ * comes from the connection's watch record sc when there is one. */
 static void
-srv_client_of(srv_server *s, struct MHD_Connection *c, srv_req *r)
+srv_client_of(srv_server *s, struct MHD_Connection *c, srv_conn *sc, srv_req *r)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	srv_proxy_addr peer;
-	srv_proxy_from_sockaddr(ci ? ci->client_addr : NULL, &peer);
-	r->via_proxy = s->proxies.n > 0 && srv_proxy_trusted(&s->proxies, &peer);
-	if (!r->via_proxy) {
-		srv_proxy_text(&peer, r->client);
-		return;
+	if (sc != NULL) {
+		peer = sc->peer;
+		r->via_proxy = sc->peer_trusted;
+		if (!r->via_proxy) {
+			memcpy(r->client, sc->peer_text, sizeof(r->client));
+			return;
+		}
+	} else {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		srv_proxy_from_sockaddr(ci ? ci->client_addr : NULL, &peer);
+		r->via_proxy = s->proxies.n > 0 && srv_proxy_trusted(&s->proxies, &peer);
+		if (!r->via_proxy) {
+			srv_proxy_text(&peer, r->client);
+			return;
+		}
 	}
 	srv_xff x;
 	x.n = 0;
@@ -922,6 +932,11 @@ srv_conn_watch(struct MHD_Connection *c)
 	sc->loop = l;
 	sc->c = c;
 	sc->fd = ci->connect_fd;
+	const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	srv_proxy_from_sockaddr(ai ? ai->client_addr : NULL, &sc->peer);
+	srv_proxy_text(&sc->peer, sc->peer_text);
+	sc->peer_trusted = l->srv->proxies.n > 0 && srv_proxy_trusted(&l->srv->proxies, &sc->peer);
 	sc->since_ms = gw_clock_mono_ms();
 	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLONESHOT, .data.ptr = sc };
 	epoll_ctl(l->epfd, EPOLL_CTL_ADD, sc->fd, &ev);

@@ -52,6 +52,10 @@ typedef struct srv_conn {
 	bool in_request;                /* headers complete: the request is being served */
 	bool peer_gone;                 /* the peer hung up (RDHUP) */
 	uint64_t since_ms;              /* when it began waiting for a request */
+	/* the peer, read once per connection (keep-alive requests reuse it) */
+	srv_proxy_addr peer;
+	char peer_text[SRV_PROXY_TEXT];
+	bool peer_trusted;              /* a trusted proxy (--gateway-openresponses-trusted-proxies) */
 	struct srv_conn *prev, *next;
 } srv_conn;
 
