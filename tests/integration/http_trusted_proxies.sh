@@ -16,7 +16,7 @@ PROXY_FLAG=--gateway-openresponses-trusted-proxies
 xff() {
 	local a=() v
 	for v in "$@"; do a+=(-H "X-Forwarded-For: $v"); done
-	HS=$(curl -s -o "$T/body" -w '%{http_code}' "${a[@]}" "http://$ADDR/healthz")
+	HS=$(curl -gs -o "$T/body" -w '%{http_code}' "${a[@]}" "http://$ADDR/healthz")
 }
 # clients FILE: the client= of every request line, one per line
 clients() { sed -n 's/^tau-gateway: request .* client=\([^ ]*\).*/\1/p' "$1"; }
@@ -93,6 +93,17 @@ xff "10.0.0.1"
 h_stop "$GW4"
 t_eq "a peer outside the list: the header is ignored" "127.0.0.1 127.0.0.1 127.0.0.1" \
 	"$(clients "$T/GW3.err" | head -1) $(clients "$T/GW4.err" | paste -sd ' ')"
+
+# --- IPv6 peers ------------------------------------------------------------------------------------
+h_gateway GW6 --gateway-state-dir "$T/s6" --gateway-openresponses-bind "[::1]:0" $PROXY_FLAG ::1/128
+xff "2001:db8::42, [2001:db8::43]:8080"
+xff "192.0.2.1"
+h_stop "$GW6"
+h_gateway GW7 --gateway-state-dir "$T/s7" --gateway-openresponses-bind "[::1]:0" $PROXY_FLAG 127.0.0.1
+xff "2001:db8::42"
+h_stop "$GW7"
+t_eq "an IPv6 proxy names IPv6 and IPv4 clients; an untrusted IPv6 peer is the client" \
+	"2001:db8::43 192.0.2.1 ::1" "$(clients "$T/GW6.err" | paste -sd ' ') $(clients "$T/GW7.err")"
 
 # --- hostile headers through a trusted proxy ---------------------------------------------------
 h_gateway GW5 --gateway-state-dir "$T/s5" $PROXY_FLAG 127.0.0.0/8,10.0.0.0/8
