@@ -38,6 +38,7 @@
 #include "core/base/hash.h"
 #include "core/base/json.h"
 #include "core/base/mem.h"
+#include "core/base/strmap.h"
 #include "core/gateway/service.h"
 
 #include <arpa/inet.h>
@@ -748,18 +749,17 @@ srv_mhd_log(void *cls, const char *fmt, va_list ap)
 #define SRV_MHD_LIMIT_MARGIN 16
 
 typedef struct srv_peer {
-	char addr[SRV_PROXY_TEXT];
-	size_t n;
+	char addr[SRV_PROXY_TEXT];      /* the index's key */
+	size_t n;                       /* slots held */
+	struct srv_peer *prev, *next;
 } srv_peer;
 
 /* The entry for addr, or NULL.  Caller holds conn_lock. */
 static srv_peer *
 srv_peer_find(srv_server *s, const char *addr)
 {
-	for (size_t i = 0; i < s->npeers; i++)
-		if (strcmp(s->peers[i].addr, addr) == 0)
-			return &s->peers[i];
-	return NULL;
+	size_t v;
+	return gw_strmap_get(s->peer_index, addr, &v) ? (srv_peer *)(uintptr_t)v : NULL;
 }
 
 /* Takes one of addr's per-address slots; false when it has none left.
@@ -771,13 +771,13 @@ srv_peer_take(srv_server *s, const char *addr)
 	if (pe != NULL && pe->n >= s->per_ip_cap)
 		return false;
 	if (pe == NULL) {
-		if (s->npeers == s->peers_cap) {
-			s->peers_cap = s->peers_cap ? 2 * s->peers_cap : 16;
-			s->peers = gw_xrealloc(s->peers, s->peers_cap * sizeof(*s->peers));
-		}
-		pe = &s->peers[s->npeers++];
+		pe = gw_xcalloc(1, sizeof(*pe));
 		snprintf(pe->addr, sizeof(pe->addr), "%s", addr);
-		pe->n = 0;
+		gw_strmap_put(s->peer_index, pe->addr, (size_t)(uintptr_t)pe);
+		pe->next = s->peers;
+		if (s->peers != NULL)
+			s->peers->prev = pe;
+		s->peers = pe;
 	}
 	pe->n++;
 	return true;
@@ -788,8 +788,16 @@ static void
 srv_peer_give(srv_server *s, const char *addr)
 {
 	srv_peer *pe = srv_peer_find(s, addr);
-	if (pe != NULL && --pe->n == 0)
-		*pe = s->peers[--s->npeers]; /* the last entry takes its place */
+	if (pe == NULL || --pe->n > 0)
+		return;
+	gw_strmap_del(s->peer_index, pe->addr);
+	if (pe->prev != NULL)
+		pe->prev->next = pe->next;
+	else
+		s->peers = pe->next;
+	if (pe->next != NULL)
+		pe->next->prev = pe->prev;
+	free(pe);
 }
 
 /* Whether the peer sa is a trusted proxy; its text into addr. */
@@ -1335,7 +1343,11 @@ srv_free(srv_server *s)
 	gw_buf_free(&s->status_gateway);
 	pthread_mutex_destroy(&s->status_lock);
 	pthread_mutex_destroy(&s->conn_lock);
-	free(s->peers);
+	gw_strmap_free(s->peer_index);
+	for (srv_peer *pe = s->peers, *next; pe != NULL; pe = next) {
+		next = pe->next;
+		free(pe);
+	}
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s->csp);
@@ -1355,6 +1367,7 @@ srv_new(const srv_config *cfg)
 	srv_metrics_init(&s->metrics);
 	pthread_mutex_init(&s->status_lock, NULL);
 	pthread_mutex_init(&s->conn_lock, NULL);
+	s->peer_index = gw_strmap_new(64);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

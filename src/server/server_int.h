@@ -113,8 +113,10 @@ struct srv_server {
 	uint64_t per_ip_cap;            /* max_connections_per_ip, 0 resolved to the total */
 	pthread_mutex_t conn_lock;
 	size_t nconns;
-	struct srv_peer *peers;         /* addresses with open connections */
-	size_t npeers, peers_cap;
+	/* addresses holding slots: address text -> its srv_peer (O(1) per
+	 * accept and per proxied request, however many clients there are) */
+	struct gw_strmap *peer_index;
+	struct srv_peer *peers;         /* the same entries, listed (srv_free) */
 	pthread_mutex_t status_lock;
 	bool status_valid;
 	struct stat status_st;
