@@ -76,11 +76,13 @@ run() {
 echo "A: $A"
 echo "B: $B"
 echo "wrk -t1 -c$CONNS -d${SECS}s, POST /v1/responses local/echo store:false, $ROUNDS rounds"
+# in this shell, not a pipeline's subshell, so the EXIT trap sees PID
 for ((r = 1; r <= ROUNDS; r++)); do
 	run A "$A" "$W/plain.lua"
 	run B "$B" "$W/plain.lua"
 	run B+xff "$B" "$W/xff.lua" --gateway-openresponses-trusted-proxies 127.0.0.1
-done | tee "$W/res"
+done > >(tee "$W/res")
+wait $! 2>/dev/null || sleep 0.2 # tee has written everything
 med() { # column name
 	grep "^$2 " "$W/res" | awk -v c="$1" '{print $c}' | sort -n |
 		awk '{a[NR] = $1} END {printf "%.2f (%.2f..%.2f)", a[int((NR + 1) / 2)], a[1], a[NR]}'
