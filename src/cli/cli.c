@@ -140,9 +140,15 @@ static const cli_opt cli_opts[] = {
 	  .help = "concurrent connection cap" },
 	{ .name = "gateway-openresponses-max-connections-per-ip", .kind = K_U64,
 	  .off = F(server.max_connections_per_ip), .def = CLI_U64(SRV_DEFAULT_MAX_CONNECTIONS_PER_IP),
-	  .min = 1, .max = 65536, .env = "TAU_GATEWAY_OPENRESPONSES_MAX_CONNECTIONS_PER_IP", .meta = "N",
+	  .min = 0, .max = 65536, .env = "TAU_GATEWAY_OPENRESPONSES_MAX_CONNECTIONS_PER_IP", .meta = "N",
 	  .needs = CLI_ACTION_SERVER,
-	  .help = "concurrent connections from one client address; more are closed at once" },
+	  .help = "concurrent connections from one client address, 0 = the total cap (a load "
+	          "balancer's clients share its address); more are closed at once, or answered 429 "
+	          "through a trusted proxy" },
+	{ .name = "gateway-openresponses-trusted-proxies", .kind = K_STR, .off = F(server.trusted_proxies),
+	  .env = "TAU_GATEWAY_OPENRESPONSES_TRUSTED_PROXIES", .meta = "CIDR,...", .needs = CLI_ACTION_SERVER,
+	  .help = "proxies whose X-Forwarded-For names the client for the per-address cap, the request "
+	          "log and the console (at most 64 networks or addresses)" },
 	{ .name = "gateway-openresponses-idle-timeout-ms", .kind = K_U64, .off = F(server.idle_timeout_ms),
 	  .def = CLI_U64(SRV_DEFAULT_IDLE_TIMEOUT_MS), .min = 1000, .max = 86400000,
 	  .env = "TAU_GATEWAY_OPENRESPONSES_IDLE_TIMEOUT_MS", .meta = "MS", .needs = CLI_ACTION_SERVER,

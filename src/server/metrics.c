@@ -42,7 +42,7 @@ srv_metrics_destroy(srv_metrics *m)
 
 void
 srv_metrics_request(srv_metrics *m, srv_route route, const char *method, const char *path,
-    unsigned status, uint64_t duration_us, uint64_t bytes_in, uint64_t bytes_out)
+    const char *client, unsigned status, uint64_t duration_us, uint64_t bytes_in, uint64_t bytes_out)
 {
 	if (route >= SRV_ROUTE_COUNT)
 		route = SRV_ROUTE_OTHER;
@@ -67,6 +67,7 @@ srv_metrics_request(srv_metrics *m, srv_route route, const char *method, const c
 	r.unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	snprintf(r.method, sizeof(r.method), "%s", method ? method : "");
 	snprintf(r.path, sizeof(r.path), "%s", path ? path : "");
+	snprintf(r.client, sizeof(r.client), "%s", client ? client : "");
 	r.status = status;
 	r.duration_us = duration_us;
 	pthread_mutex_lock(&m->lock);

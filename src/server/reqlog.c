@@ -78,8 +78,8 @@ srv_reqlog_path(const char *path, gw_buf *out)
 }
 
 void
-srv_reqlog_request(const srv_config *cfg, const char *method, const char *path, unsigned status,
-    uint64_t duration_us, const char *response_id)
+srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
+    const char *client, unsigned status, uint64_t duration_us, const char *response_id)
 {
 	if (cfg->quiet || cfg->log != NULL)
 		return;
@@ -90,6 +90,7 @@ srv_reqlog_request(const srv_config *cfg, const char *method, const char *path, 
 	srv_reqlog_path(method, &m);
 	method = gw_buf_cstr(&m);
 	bool has_id = response_id != NULL && response_id[0] != '\0';
+	bool has_client = client != NULL && client[0] != '\0';
 	char ms[32];
 	snprintf(ms, sizeof(ms), "%llu.%03llu", (unsigned long long)(duration_us / 1000),
 	    (unsigned long long)(duration_us % 1000));
@@ -104,12 +105,16 @@ srv_reqlog_request(const srv_config *cfg, const char *method, const char *path, 
 		gw_jw_ku64(&w, "status", status);
 		gw_jw_key(&w, "duration_ms");
 		gw_jw_raw_json(&w, ms, strlen(ms));
+		if (has_client)
+			gw_jw_kstr(&w, "client", client);
 		if (has_id)
 			gw_jw_kstr(&w, "response_id", response_id);
 		gw_jw_obj_end(&w);
 	} else {
 		gw_buf_printf(&b, "tau-gateway: request method=%s path=%s status=%u duration_ms=%s", method,
 		    gw_buf_cstr(&safe), status, ms);
+		if (has_client)
+			gw_buf_printf(&b, " client=%s", client);
 		if (has_id)
 			gw_buf_printf(&b, " response_id=%s", response_id);
 	}

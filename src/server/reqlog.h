@@ -26,13 +26,16 @@ void srv_reqlog_message(const srv_config *cfg, const char *line);
 
 /* Writes the request log line of one finished request to stderr, unless
  * cfg is quiet or logs to a sink of its own (cfg->log: the console):
- *   tau-gateway: request method=GET path=/healthz status=200 duration_ms=0.214 [response_id=resp_...]
+ *   tau-gateway: request method=GET path=/healthz status=200 duration_ms=0.214 client=127.0.0.1
+ *       [response_id=resp_...]
  *   {"time_unix_ms":..,"event":"request","method":"GET","path":"/healthz","status":200,
- *    "duration_ms":0.214[,"response_id":"resp_..."]}
+ *    "duration_ms":0.214,"client":"127.0.0.1"[,"response_id":"resp_..."]}
  * path is the decoded URL path (never the query string); bytes that are
  * not printable ASCII, and '%', are written percent-encoded, and the token
- * is redacted.  response_id may be NULL or "". */
-void srv_reqlog_request(const srv_config *cfg, const char *method, const char *path, unsigned status,
-    uint64_t duration_us, const char *response_id);
+ * is redacted.  client is the client's address (the peer's, or the one a
+ * trusted proxy named; proxy.h), left out when NULL or "".  response_id
+ * may be NULL or "". */
+void srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
+    const char *client, unsigned status, uint64_t duration_us, const char *response_id);
 
 #endif

@@ -38,6 +38,7 @@
 #include "core/base/hash.h"
 #include "core/base/json.h"
 #include "core/base/mem.h"
+#include "core/base/strmap.h"
 #include "core/gateway/service.h"
 
 #include <arpa/inet.h>
@@ -49,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -320,6 +322,12 @@ srv_refusal(srv_server *s, srv_req *r, unsigned status, gw_resp_error *e)
 		gw_resp_error_set(e, 413, "input_too_large", NULL,
 		    "request body exceeds max size of %llu bytes", (unsigned long long)s->body_limit);
 		break;
+	case 429:
+		gw_resp_error_set(e, 429, "too_many_connections", NULL,
+		    "client %s has %llu requests in progress through a trusted proxy, the per-client "
+		    "limit (--gateway-openresponses-max-connections-per-ip)", r->client,
+		    (unsigned long long)s->per_ip_cap);
+		break;
 	case 431:
 		gw_resp_error_set(e, 431, "too_many_query_parameters", NULL,
 		    "the request has %u query parameters; at most %d are accepted", r->query_params,
@@ -480,6 +488,10 @@ srv_webchat_csp(void)
 
 /* ---- the access handler ----------------------------------------------------------- */
 
+static bool srv_client_take(srv_server *s, srv_req *r);
+static void srv_client_give(srv_server *s, srv_req *r);
+static void srv_client_of(srv_server *s, struct MHD_Connection *c, srv_conn *sc, srv_req *r);
+
 static enum MHD_Result
 srv_first_call(struct MHD_Connection *c, srv_req *r)
 {
@@ -505,6 +517,8 @@ srv_first_call(struct MHD_Connection *c, srv_req *r)
 		refusal = 413; /* a route that takes no body: never wait for one */
 	else if (r->query_params > 0)
 		refusal = 431;
+	else if (r->via_proxy && !srv_client_take(s, r))
+		refusal = 429;
 	if (refusal == 0)
 		return MHD_YES;
 	if (body || refusal == 431)
@@ -614,6 +628,7 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			sc->in_request = true; /* whole headers: the deadline is met */
 		snprintf(r->method, sizeof(r->method), "%s", method);
 		snprintf(r->path, sizeof(r->path), "%s", url);
+		srv_client_of(s, c, sc, r);
 		if (strlen(url) >= sizeof(r->path))
 			r->path[sizeof(r->path) - 1] = '\0';
 		*con_cls = r;
@@ -672,12 +687,13 @@ srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	*con_cls = NULL;
 	srv_api_request_done(r);
+	srv_client_give(s, r);
 	uint64_t us = (gw_clock_mono_ns() - r->start_ns) / 1000;
 	if (r->begun) { /* else MHD ended it before its headers were whole */
-		srv_metrics_request(&s->metrics, r->route, r->method, r->path,
+		srv_metrics_request(&s->metrics, r->route, r->method, r->path, r->client,
 		    r->status ? r->status : 499, us, r->bytes_in, r->bytes_out);
-		srv_reqlog_request(&s->cfg, r->method, r->path, r->status ? r->status : 499, us,
-		    r->resp_id);
+		srv_reqlog_request(&s->cfg, r->method, r->path, r->client, r->status ? r->status : 499,
+		    us, r->resp_id);
 	}
 	srv_notify(s);
 	gw_buf_free(&r->body);
@@ -725,34 +741,161 @@ srv_mhd_log(void *cls, const char *fmt, va_list ap)
  * srv_accept before it takes a connection, which reserves a slot (total
  * and per address) under conn_lock, and srv_conn_notify gives it back
  * when the connection closes.  Each daemon's own limit sits above ours
- * (SRV_MHD_LIMIT_MARGIN), so MHD never refuses a connection we reserved. */
+ * (SRV_MHD_LIMIT_MARGIN), so MHD never refuses a connection we reserved.
+ * A trusted proxy's connection takes a total slot only: it carries many
+ * clients' requests, so each request takes a slot for its client once its
+ * headers name it (srv_client_take) and gives it back when it ends; a
+ * client over the per-address cap is answered 429. */
 #define SRV_MHD_LIMIT_MARGIN 16
 
 typedef struct srv_peer {
-	char addr[INET6_ADDRSTRLEN];
-	size_t n;
+	char addr[SRV_PROXY_TEXT];      /* the index's key */
+	size_t n;                       /* slots held */
+	struct srv_peer *prev, *next;
 } srv_peer;
-
-static void
-srv_addr_text(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
-{
-	out[0] = '\0';
-	if (sa == NULL)
-		return;
-	if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, INET6_ADDRSTRLEN);
-	else if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, INET6_ADDRSTRLEN);
-}
 
 /* The entry for addr, or NULL.  Caller holds conn_lock. */
 static srv_peer *
 srv_peer_find(srv_server *s, const char *addr)
 {
-	for (size_t i = 0; i < s->npeers; i++)
-		if (strcmp(s->peers[i].addr, addr) == 0)
-			return &s->peers[i];
-	return NULL;
+	size_t v;
+	return gw_strmap_get(s->peer_index, addr, &v) ? (srv_peer *)(uintptr_t)v : NULL;
+}
+
+/* Takes one of addr's per-address slots; false when it has none left.
+ * Caller holds conn_lock. */
+static bool
+srv_peer_take(srv_server *s, const char *addr)
+{
+	srv_peer *pe = srv_peer_find(s, addr);
+	if (pe != NULL && pe->n >= s->per_ip_cap)
+		return false;
+	if (pe == NULL) {
+		pe = gw_xcalloc(1, sizeof(*pe));
+		snprintf(pe->addr, sizeof(pe->addr), "%s", addr);
+		gw_strmap_put(s->peer_index, pe->addr, (size_t)(uintptr_t)pe);
+		pe->next = s->peers;
+		if (s->peers != NULL)
+			s->peers->prev = pe;
+		s->peers = pe;
+	}
+	pe->n++;
+	return true;
+}
+
+/* Gives back one of addr's slots.  Caller holds conn_lock. */
+static void
+srv_peer_give(srv_server *s, const char *addr)
+{
+	srv_peer *pe = srv_peer_find(s, addr);
+	if (pe == NULL || --pe->n > 0)
+		return;
+	gw_strmap_del(s->peer_index, pe->addr);
+	if (pe->prev != NULL)
+		pe->prev->next = pe->next;
+	else
+		s->peers = pe->next;
+	if (pe->next != NULL)
+		pe->next->prev = pe->prev;
+	free(pe);
+}
+
+/* Whether the peer sa is a trusted proxy; its text into addr. */
+static bool
+srv_peer_of(srv_server *s, const struct sockaddr *sa, char addr[SRV_PROXY_TEXT])
+{
+	srv_proxy_addr a;
+	srv_proxy_from_sockaddr(sa, &a);
+	srv_proxy_text(&a, addr);
+	return s->proxies.n > 0 && srv_proxy_trusted(&s->proxies, &a);
+}
+
+/* MHD's header iterator: keeps the values of the last SRV_PROXY_MAX_HOPS
+ * X-Forwarded-For headers (a walk reads no further), in a ring. */
+typedef struct srv_xff {
+	const char *vals[SRV_PROXY_MAX_HOPS];
+	size_t lens[SRV_PROXY_MAX_HOPS];
+	size_t n;                       /* headers seen */
+} srv_xff;
+
+static enum MHD_Result
+srv_xff_add(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+    const char *value, size_t value_size)
+{
+	(void)kind;
+	srv_xff *x = cls;
+	static const char name[] = "x-forwarded-for";
+	if (key_size != sizeof(name) - 1 || strncasecmp(key, name, key_size) != 0 || value == NULL)
+		return MHD_YES;
+	x->vals[x->n % SRV_PROXY_MAX_HOPS] = value;
+	x->lens[x->n % SRV_PROXY_MAX_HOPS] = value_size;
+	x->n++;
+	return MHD_YES;
+}
+
+/* Names r's client: the peer, or, when the peer is a trusted proxy, the
+ * client its X-Forwarded-For headers name (srv_proxy_client).  The peer
+ * comes from the connection's watch record sc when there is one. */
+static void
+srv_client_of(srv_server *s, struct MHD_Connection *c, srv_conn *sc, srv_req *r)
+{
+	srv_proxy_addr peer;
+	if (sc != NULL) {
+		peer = sc->peer;
+		r->via_proxy = sc->peer_trusted;
+		if (!r->via_proxy) {
+			memcpy(r->client, sc->peer_text, sizeof(r->client));
+			return;
+		}
+	} else {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		srv_proxy_from_sockaddr(ci ? ci->client_addr : NULL, &peer);
+		r->via_proxy = s->proxies.n > 0 && srv_proxy_trusted(&s->proxies, &peer);
+		if (!r->via_proxy) {
+			srv_proxy_text(&peer, r->client);
+			return;
+		}
+	}
+	srv_xff x;
+	x.n = 0;
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, srv_xff_add, &x);
+	/* the ring in arrival order */
+	const char *vals[SRV_PROXY_MAX_HOPS];
+	size_t lens[SRV_PROXY_MAX_HOPS];
+	size_t n = x.n < SRV_PROXY_MAX_HOPS ? x.n : SRV_PROXY_MAX_HOPS;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (x.n - n + i) % SRV_PROXY_MAX_HOPS;
+		vals[i] = x.vals[k];
+		lens[i] = x.lens[k];
+	}
+	srv_proxy_addr client = srv_proxy_client(&s->proxies, &peer, vals, lens, n);
+	srv_proxy_text(&client, r->client);
+}
+
+/* A request through a trusted proxy takes a per-client slot for r->client;
+ * false (logged) when the client has none left. */
+static bool
+srv_client_take(srv_server *s, srv_req *r)
+{
+	pthread_mutex_lock(&s->conn_lock);
+	r->client_counted = srv_peer_take(s, r->client);
+	pthread_mutex_unlock(&s->conn_lock);
+	if (!r->client_counted)
+		srv_log(s, "request from %s through a trusted proxy refused: the per-client connection "
+		    "limit (%llu) is reached", r->client, (unsigned long long)s->per_ip_cap);
+	return r->client_counted;
+}
+
+static void
+srv_client_give(srv_server *s, srv_req *r)
+{
+	if (!r->client_counted)
+		return;
+	pthread_mutex_lock(&s->conn_lock);
+	srv_peer_give(s, r->client);
+	pthread_mutex_unlock(&s->conn_lock);
+	r->client_counted = false;
 }
 
 static enum MHD_Result
@@ -762,32 +905,20 @@ srv_accept(void *cls, const struct sockaddr *sa, socklen_t len)
 	srv_server *s = cls;
 	if (srv_loop_self != NULL)
 		srv_loop_self->accept_stalled = false; /* accept() works again */
-	char addr[INET6_ADDRSTRLEN];
-	srv_addr_text(sa, addr);
+	char addr[SRV_PROXY_TEXT];
+	bool proxy = srv_peer_of(s, sa, addr);
 	pthread_mutex_lock(&s->conn_lock);
-	srv_peer *pe = srv_peer_find(s, addr);
 	const char *why = NULL;
 	uint64_t limit = 0;
 	if (s->nconns >= s->cfg.max_connections) {
 		why = "the connection limit";
 		limit = s->cfg.max_connections;
-	} else if (pe != NULL && pe->n >= s->cfg.max_connections_per_ip) {
+	} else if (!proxy && !srv_peer_take(s, addr)) {
 		why = "the per-client connection limit";
-		limit = s->cfg.max_connections_per_ip;
+		limit = s->per_ip_cap;
 	}
-	if (why == NULL) {
-		if (pe == NULL) {
-			if (s->npeers == s->peers_cap) {
-				s->peers_cap = s->peers_cap ? 2 * s->peers_cap : 16;
-				s->peers = gw_xrealloc(s->peers, s->peers_cap * sizeof(*s->peers));
-			}
-			pe = &s->peers[s->npeers++];
-			snprintf(pe->addr, sizeof(pe->addr), "%s", addr);
-			pe->n = 0;
-		}
-		pe->n++;
+	if (why == NULL)
 		s->nconns++;
-	}
 	pthread_mutex_unlock(&s->conn_lock);
 	if (why != NULL)
 		srv_log(s, "connection from %s refused: %s (%llu) is reached", addr, why,
@@ -809,6 +940,11 @@ srv_conn_watch(struct MHD_Connection *c)
 	sc->loop = l;
 	sc->c = c;
 	sc->fd = ci->connect_fd;
+	const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	srv_proxy_from_sockaddr(ai ? ai->client_addr : NULL, &sc->peer);
+	srv_proxy_text(&sc->peer, sc->peer_text);
+	sc->peer_trusted = l->srv->proxies.n > 0 && srv_proxy_trusted(&l->srv->proxies, &sc->peer);
 	sc->since_ms = gw_clock_mono_ms();
 	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLONESHOT, .data.ptr = sc };
 	epoll_ctl(l->epfd, EPOLL_CTL_ADD, sc->fd, &ev);
@@ -886,12 +1022,11 @@ srv_conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
 		*socket_ctx = NULL;
 	}
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char addr[INET6_ADDRSTRLEN];
-	srv_addr_text(ci ? ci->client_addr : NULL, addr);
+	char addr[SRV_PROXY_TEXT];
+	bool proxy = srv_peer_of(s, ci ? ci->client_addr : NULL, addr);
 	pthread_mutex_lock(&s->conn_lock);
-	srv_peer *pe = srv_peer_find(s, addr);
-	if (pe != NULL && --pe->n == 0)
-		*pe = s->peers[--s->npeers]; /* the last entry takes its place */
+	if (!proxy)
+		srv_peer_give(s, addr);
 	if (s->nconns > 0)
 		s->nconns--;
 	pthread_mutex_unlock(&s->conn_lock);
@@ -1208,7 +1343,11 @@ srv_free(srv_server *s)
 	gw_buf_free(&s->status_gateway);
 	pthread_mutex_destroy(&s->status_lock);
 	pthread_mutex_destroy(&s->conn_lock);
-	free(s->peers);
+	gw_strmap_free(s->peer_index);
+	for (srv_peer *pe = s->peers, *next; pe != NULL; pe = next) {
+		next = pe->next;
+		free(pe);
+	}
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s->csp);
@@ -1228,6 +1367,7 @@ srv_new(const srv_config *cfg)
 	srv_metrics_init(&s->metrics);
 	pthread_mutex_init(&s->status_lock, NULL);
 	pthread_mutex_init(&s->conn_lock, NULL);
+	s->peer_index = gw_strmap_new(64);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -1315,8 +1455,21 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	int rc = srv_fd_check(cfg, pool, err);
 	if (rc != 0)
 		return rc; /* before anything is recorded */
+	srv_proxy_list proxies;
+	gw_buf why = GW_BUF_INIT;
+	if (srv_proxy_parse_list(cfg->trusted_proxies, &proxies, &why) != 0) {
+		rc = gw_err_set(err, -EINVAL, GW_EXIT_USAGE, "--gateway-openresponses-trusted-proxies: %s",
+		    gw_buf_cstr(&why));
+		gw_buf_free(&why);
+		return rc; /* as a bad cap: before anything is recorded */
+	}
+	gw_buf_free(&why);
 	gw_provider_global_init(); /* before any thread starts */
 	srv_server *s = srv_new(cfg);
+	s->proxies = proxies;
+	s->per_ip_cap = cfg->max_connections_per_ip == 0 ||
+	    cfg->max_connections_per_ip > cfg->max_connections ? cfg->max_connections :
+	    cfg->max_connections_per_ip;
 	gw_service_report rep;
 	rc = gw_service_run_start(s->cfg.state_dir, &s->run, &rep, err);
 	if (rc != 0) {

@@ -24,6 +24,7 @@ typedef struct srv_recent {
 	uint64_t unix_ms;
 	char method[8];
 	char path[64];
+	char client[46];                  /* the client address (a trusted proxy's client) */
 	unsigned status;
 	uint64_t duration_us;
 } srv_recent;

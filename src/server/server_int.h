@@ -24,6 +24,7 @@
 #include "core/openresponses/provider.h"
 #include "core/openresponses/responses.h"
 #include "server/metrics.h"
+#include "server/proxy.h"
 #include "server/server.h"
 #include "server/workq.h"
 
@@ -51,6 +52,10 @@ typedef struct srv_conn {
 	bool in_request;                /* headers complete: the request is being served */
 	bool peer_gone;                 /* the peer hung up (RDHUP) */
 	uint64_t since_ms;              /* when it began waiting for a request */
+	/* the peer, read once per connection (keep-alive requests reuse it) */
+	srv_proxy_addr peer;
+	char peer_text[SRV_PROXY_TEXT];
+	bool peer_trusted;              /* a trusted proxy (--gateway-openresponses-trusted-proxies) */
 	struct srv_conn *prev, *next;
 } srv_conn;
 
@@ -101,11 +106,17 @@ struct srv_server {
 	uint8_t token_digest[GW_SHA256_LEN]; /* SHA-256 of the trimmed token */
 	uint64_t body_limit;            /* 8 x max_input_chars */
 	/* /gateway/status cache, keyed by state.json's identity */
-	/* connections by client address, shared by every loop's daemon */
+	/* connections by client address, shared by every loop's daemon; a
+	 * trusted proxy's connections are counted in total only, and each of
+	 * their requests per client (the X-Forwarded-For client) instead */
+	srv_proxy_list proxies;         /* --gateway-openresponses-trusted-proxies */
+	uint64_t per_ip_cap;            /* max_connections_per_ip, 0 resolved to the total */
 	pthread_mutex_t conn_lock;
 	size_t nconns;
-	struct srv_peer *peers;         /* addresses with open connections */
-	size_t npeers, peers_cap;
+	/* addresses holding slots: address text -> its srv_peer (O(1) per
+	 * accept and per proxied request, however many clients there are) */
+	struct gw_strmap *peer_index;
+	struct srv_peer *peers;         /* the same entries, listed (srv_free) */
 	pthread_mutex_t status_lock;
 	bool status_valid;
 	struct stat status_st;
@@ -154,6 +165,9 @@ typedef struct srv_req {
 	struct srv_job *stream;         /* SSE job, if any (api.c) */
 	struct srv_job *pending;        /* phase PROVIDED: the job to finish (api.c) */
 	char resp_id[48];               /* the response made or named, for the request log ("": none) */
+	char client[SRV_PROXY_TEXT];    /* the client: the peer, or whom a trusted proxy names */
+	bool via_proxy;                 /* the peer is a trusted proxy */
+	bool client_counted;            /* holds a per-client slot (via_proxy), given back at the end */
 } srv_req;
 
 /* Queues a reply with a copy of body; records the status.  Returns MHD's

@@ -20,7 +20,11 @@
 #define SRV_DEFAULT_BIND "127.0.0.1:8787"
 #define SRV_DEFAULT_MAX_INPUT_CHARS 32000
 #define SRV_DEFAULT_MAX_CONNECTIONS 256
-#define SRV_DEFAULT_MAX_CONNECTIONS_PER_IP 64
+/* 0: the total cap.  Behind a load balancer every client shares its
+ * address, so any lower default would refuse most of the balancer's
+ * connections; a per-address limit is the operator's choice, and
+ * --gateway-openresponses-trusted-proxies makes it count clients. */
+#define SRV_DEFAULT_MAX_CONNECTIONS_PER_IP 0
 #define SRV_DEFAULT_IDLE_TIMEOUT_MS 30000
 #define SRV_DEFAULT_SESSION_MAX_MESSAGES 200
 #define SRV_DEFAULT_SESSION_MAX_BYTES 4194304   /* 4 MiB of stored history per session */
@@ -45,7 +49,10 @@ typedef struct srv_config {
 	const char *auth_token;
 	uint64_t max_input_chars;         /* bodies are bounded at 8x this in bytes */
 	uint64_t max_connections;         /* in total */
-	uint64_t max_connections_per_ip;  /* from one client address */
+	uint64_t max_connections_per_ip;  /* from one client address; 0: max_connections */
+	/* "CIDR,..." whose X-Forwarded-For names the client (proxy.h); NULL or
+	 * blank: none.  Parsed at start: a bad entry is a usage error. */
+	const char *trusted_proxies;
 	uint64_t idle_timeout_ms;
 	uint64_t session_max_messages;    /* items of history kept per session */
 	uint64_t session_max_bytes;       /* bytes of stored history kept per session */

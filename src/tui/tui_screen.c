@@ -317,6 +317,8 @@ tui_draw_server(tui_ui *ui, int y, int max_rows)
 		tui_render_clock(&b, r->unix_ms);
 		gw_buf_printf(&b, "  %-6s %-28s %3u  ", r->method, r->path, r->status);
 		tui_render_duration(&b, r->duration_us / 1000);
+		if (r->client[0] != '\0')
+			gw_buf_printf(&b, "  %s", r->client); /* whom a trusted proxy named, or the peer */
 		tui_put(ui, y++, 1, COLS - 1, r->status >= 500 ? TUI_STYLE_OVER :
 		    r->status >= 400 ? TUI_STYLE_WARN : TUI_STYLE_NORMAL, gw_buf_cstr(&b));
 	}

@@ -128,6 +128,18 @@ auth tok "Basic dG9rOg=="
 { printf '\003tokBearer tok\000x'; } >"$T/s"
 seed auth "$T/s"
 
+# proxy: <trusted list>\n<peer>\n<X-Forwarded-For value>\n... (the
+# headers http_trusted_proxies.sh sends, and bad lists)
+proxy() { printf '%s\n' "$@" | head -c -1 >"$T/s"; seed proxy "$T/s"; }
+proxy "10.0.0.0/8, 127.0.0.0/8" 10.0.0.1 "198.51.100.1, 203.0.113.8, 10.1.2.3"
+proxy 10.0.0.0/8 10.0.0.1 192.0.2.9 10.0.0.9
+proxy "2001:db8:f::/48,::1" 2001:db8:f::1 "[2001:db8::7]:4711, [2001:db8:f::2]:80"
+proxy 127.0.0.1 127.0.0.1 "203.0.113.10, unknown, 10.0.0.2" "fe80::1%eth0"
+proxy "::ffff:198.51.100.0/120,0.0.0.0/0" 198.51.100.9 "1.2.3.4:5678,::ffff:192.0.2.77"
+proxy 192.168.1.7 192.0.2.50 203.0.113.7
+proxy 10.0.0.0/33
+proxy "10.0.0.1/8,foo,,"
+
 # dictionaries: every JSON member name in a target's seeds
 for t in fixture state events respstore request sse; do
 	grep -haoE '"[A-Za-z_]+" ?:' "$C/$t"/* | sed 's/ \?:$//; s/"$//; s/^"//' | sort -u |

@@ -68,8 +68,8 @@ t_eq "text: exit 0" 0 "$HRC"
 
 LOG=$(grep ' request ' "$T/GW.err")
 t_eq "text: one request line per request" "$nreq" "$(printf '%s\n' "$LOG" | grep -c .)"
-t_eq "text: every line has method, path, status and duration" "$nreq" \
-	"$(printf '%s\n' "$LOG" | grep -cE '^tau-gateway: request method=[A-Z]+ path=/[^ ]* status=[0-9]{3} duration_ms=[0-9]+\.[0-9]{3}( response_id=resp_[0-9a-f]{32})?$')"
+t_eq "text: every line has method, path, status, duration and client" "$nreq" \
+	"$(printf '%s\n' "$LOG" | grep -cE '^tau-gateway: request method=[A-Z]+ path=/[^ ]* status=[0-9]{3} duration_ms=[0-9]+\.[0-9]{3} client=127\.0\.0\.1( response_id=resp_[0-9a-f]{32})?$')"
 t_contains "text: healthz" "request method=GET path=/healthz status=200 duration_ms=" "$LOG"
 t_contains "text: the POST names its response" "path=/v1/responses status=200 duration_ms=" "$(printf '%s\n' "$LOG" | grep "response_id=$RID")"
 t_match "text: the streamed POST names its response" "response_id=$SID\$" "$(printf '%s\n' "$LOG" | grep -F "$SID")"
