@@ -57,6 +57,10 @@ refused pct_userinfo 69 'invalid percent-encoded token: "***"' 'Sekr%zzit' \
 refused pct_query 69 'invalid percent-encoded token: "***"' 'Qu3ry%zz' \
 	--gateway-state-url 'postgresql://gw@localhost/tau?password=Qu3ry%zz&sslmode=disable' \
 	--gateway-service-status
+# an unencoded '/' in a URI password: libpq quotes the piece before it as
+# the port, which is redacted too
+refused slash_password 69 'for connection option "port"' 'Pr0d' \
+	--gateway-state-url 'postgres://gw:Pr0d/Secret@localhost/tau' --gateway-service-status
 refused unreachable 69 'No such file or directory' 'Sekr1t-sock' \
 	--gateway-state-url "postgresql:///postgres?host=$T/no-server-here&password=Sekr1t-sock" \
 	--gateway-service-status

@@ -64,6 +64,10 @@ test_redaction(void **state)
 		{ "postgresql://gw:p%40ss@db1/tau", "p%40ss and p@ss", "*** and ***" },
 		{ "postgresql:///tau?host=/run&password=qu3ry&user=x", "qu3ry!", "***!" },
 		{ "postgres://gw:a/b@db1/tau", "a/b", "***" },
+		/* libpq quotes the piece before an unencoded '/' as the port */
+		{ "postgres://gw:Pr0d/Secret@db1/tau", "invalid integer value \"Pr0d\" for port",
+		  "invalid integer value \"***\" for port" },
+		{ "postgres://gw:12?Se#cret@db1/tau", "port 12, db Se, cret", "port ***, db ***, ***" },
 		{ "PASSWORD=UP user=x", "UP", "***" },
 		{ "postgresql://gw@db1/tau", "gw@db1/tau unchanged", "gw@db1/tau unchanged" },
 		{ "host=h user=u", "nothing to hide", "nothing to hide" },

@@ -129,20 +129,29 @@ gw_secrets_collect(const char *url, gw_secrets *s)
 		}
 		gw_secret_add(s, v, (size_t)(e - v));
 	}
-	/* ... and the user:password@ of a URI */
+	/* ... and the user:password@ of a URI.  The password runs from the
+	 * first ':' to the last '@' anywhere in the URI: a password with an
+	 * unencoded '/', '?' or '#' ends libpq's authority early, and libpq then
+	 * quotes the pieces of it as a port or a database name, so each piece is
+	 * a secret too (over-redacting an odd URL beats printing part of a
+	 * password). */
 	const char *u = strstr(url, "://");
 	if (u != NULL) {
 		u += 3;
-		const char *q = strchr(u, '?');
-		const char *end = q ? q : u + strlen(u);
-		const char *at = NULL;
-		for (const char *p = u; p < end; p++)
-			if (*p == '@')
-				at = p;
-		if (at != NULL) {
-			const char *colon = memchr(u, ':', (size_t)(at - u));
-			if (colon != NULL)
-				gw_secret_add(s, colon + 1, (size_t)(at - colon - 1));
+		const char *at = strrchr(u, '@');
+		const char *colon = at != NULL ? memchr(u, ':', (size_t)(at - u)) : NULL;
+		if (colon != NULL) {
+			const char *pw = colon + 1;
+			size_t len = (size_t)(at - pw);
+			gw_secret_add(s, pw, len);
+			if (strcspn(pw, "/?#") < len)
+				for (size_t i = 0; i < len;) {
+					size_t k = strcspn(pw + i, "/?#");
+					if (k > len - i)
+						k = len - i;
+					gw_secret_add(s, pw + i, k);
+					i += k + 1;
+				}
 		}
 	}
 }
@@ -434,16 +443,20 @@ gw_pg_lock_row(gw_store_pg *pg, bool *timed_out, gw_err *err)
 static void
 gw_pg_holder(gw_store_pg *pg, char *out, size_t n)
 {
+	/* compared as a plain prefix (a LIKE pattern would read a '_' of the
+	 * deployment as a wildcard); sessions that are themselves waiting for a
+	 * lock are other waiters, not the holder */
 	char prefix[96];
-	snprintf(prefix, sizeof(prefix), "tau-gateway %s %%", pg->deployment);
+	snprintf(prefix, sizeof(prefix), "tau-gateway %s ", pg->deployment);
 	const char *p[] = { prefix };
 	PGresult *res = PQexecParams(pg->conn,
 	    "SELECT application_name, coalesce(host(client_addr), 'local') FROM pg_stat_activity"
-	    " WHERE application_name LIKE $1 AND pid <> pg_backend_pid()"
+	    " WHERE left(application_name, length($1)) = $1 AND pid <> pg_backend_pid()"
+	    " AND wait_event_type IS DISTINCT FROM 'Lock'"
 	    " AND datname = current_database() AND xact_start IS NOT NULL ORDER BY xact_start LIMIT 1",
 	    1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		const char *app = PQgetvalue(res, 0, 0) + strlen(prefix) - 1;
+		const char *app = PQgetvalue(res, 0, 0) + strlen(prefix);
 		snprintf(out, n, "%s on %s", app, PQgetvalue(res, 0, 1));
 	} else {
 		snprintf(out, n, "another session");
@@ -459,7 +472,16 @@ gw_store_pg_begin(gw_store_pg *pg, const char *who, gw_err *err)
 	char now[24];
 	gw_pg_now(now, sizeof(now));
 	const char *p[] = { pg->deployment, now };
-	int rc = gw_pg_run(pg, "BEGIN", 0, NULL, "cannot begin a state transaction", err);
+	/* the deployment's row is made in its own autocommit statement, before
+	 * the transaction, so a first writer never holds an uncommitted insert
+	 * that a second would wait on outside the bounded row wait below */
+	int rc = gw_pg_run(pg,
+	    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
+	    " ON CONFLICT (name) DO NOTHING",
+	    2, p, "cannot register the deployment", err);
+	if (rc != 0)
+		return rc;
+	rc = gw_pg_run(pg, "BEGIN", 0, NULL, "cannot begin a state transaction", err);
 	if (rc != 0)
 		return rc;
 	pg->in_tx = true;
@@ -476,11 +498,6 @@ gw_store_pg_begin(gw_store_pg *pg, const char *who, gw_err *err)
 	bool notice = wait_ms > GW_LOCK_NOTICE_MS;
 	if (rc == 0)
 		rc = gw_pg_lock_timeout(pg, notice ? GW_LOCK_NOTICE_MS : wait_ms, err);
-	if (rc == 0)
-		rc = gw_pg_run(pg,
-		    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
-		    " ON CONFLICT (name) DO NOTHING",
-		    2, p, "cannot register the deployment", err);
 	if (rc == 0 && notice)
 		rc = gw_pg_run(pg, "SAVEPOINT tau_row_wait", 0, NULL, "cannot begin a state transaction", err);
 	PGresult *res = NULL;
