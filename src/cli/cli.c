@@ -213,7 +213,7 @@ static const cli_opt cli_opts[] = {
 	  .def = CLI_U64(GW_LOCK_DEFAULT_WAIT_MS), .min = 0, .max = 3600000,
 	  .env = "TAU_GATEWAY_LOCK_WAIT_MS", .meta = "MS",
 	  .help = "longest wait for the state-directory lock (fleet mode: the deployment's row), "
-	          "then exit 69 (0: do not wait); after 1 s a state-directory wait names the holder" },
+	          "then exit 69 (0: do not wait); after 1 s the wait names the holder" },
 	{ .name = "model", .kind = K_STR, .off = F(server.provider.model), .def = CLI_STR("local/echo"),
 	  .env = "TAU_MODEL", .meta = "PROVIDER/MODEL",
 	  .help = "local/echo (offline) or openai/<model> (OpenAI-compatible upstream)" },

@@ -175,8 +175,9 @@ t_eq "and says what it waited for, once" "tau-gateway: gave up waiting for deplo
 echo "# gave up after ${ms} ms (bound 300 ms)"
 [ "$ms" -ge 300 ] && [ "$ms" -lt 5000 ]
 t_eq "it waited the bound, not forever" 0 "$?"
-t_contains "nothing was written" "startup_attempts=2 " \
-	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status)"
+st=$("$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status)
+t_contains "nothing was written: still running" "service_status=running " "$st"
+t_contains "nothing was written: no stop counted" "startup_attempts=2 " "$st"
 echo "ROLLBACK;" >&7
 exec 7>&-
 wait "$H"
