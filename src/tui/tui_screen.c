@@ -358,14 +358,17 @@ tui_draw_replicas(tui_ui *ui, int y, int max_rows)
 		gw_buf_free(&b);
 		return y;
 	}
+	/* the host column takes what the fixed columns leave, 14 to 40 */
+	int hc = COLS - 1 - TUI_REPLICA_FIXED_COLS;
+	size_t host_cols = hc < 14 ? 14 : hc > 40 ? 40 : (size_t)hc;
 	gw_buf_reset(&b);
-	tui_render_replica_head(&b);
+	tui_render_replica_head(&b, host_cols);
 	tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_LABEL, gw_buf_cstr(&b));
 	if (ui->nreplicas == 0 && room > 0)
 		tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_NORMAL, "(no replica registered)");
 	for (size_t i = 0; i < show; i++) {
 		gw_buf_reset(&b);
-		tui_render_replica(&b, &ui->replicas[i]);
+		tui_render_replica(&b, &ui->replicas[i], host_cols);
 		tui_put(ui, y++, 1, COLS - 1, ui->replicas[i].stale ? TUI_STYLE_OVER : TUI_STYLE_NORMAL,
 		    gw_buf_cstr(&b));
 	}

@@ -13,7 +13,9 @@
 #  - when its connection is cut (the backend terminated while the database
 #    refuses new connections) the status line says so and the console keeps
 #    running; once the database takes connections again it reconnects,
-#    LISTENs again, and the next stop from elsewhere shows within 1 s.
+#    LISTENs again, and the next stop from elsewhere shows within 1 s;
+#  - at 80x24 with NO_COLOR the rows fit whole and STALE is a word;
+#  - an unreachable database ends the console with the flags' exit 69.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tmux_helpers.bash"
 . "$TAU_SOURCE_DIR/tests/integration/lib/pg.sh"
@@ -90,7 +92,7 @@ t_eq "not even the default one" "no" "$([ -e "$T/.tau" ] && echo yes || echo no)
 # --- a replica stops heartbeating -----------------------------------------------------
 kill -9 "$B"
 wait "$B" 2>/dev/null
-tc_expect "host-b goes STALE (heartbeat > 5 s)" "host-b +10\.0\.0\.2:8080 +$B .*STALE" 15
+tc_expect "host-b goes STALE (heartbeat > 5 s)" "STALE +host-b +10\.0\.0\.2:8080 +$B " 15
 tc_expect "the title counts it" 'Replicas 2 \(1 stale\)'
 t_eq "host-a stays live" "" "$(tc_screen | grep host-a | grep STALE)"
 
@@ -118,4 +120,17 @@ t_eq "after the reconnect, a stop still shows within 1 s (${lag} ms)" 0 "$?"
 
 tc_keys q
 tc_expect "q quits" 'CONSOLE_EXIT=0'
+
+# --- 80x24 without colour: whole rows, the stale mark in words -------------------
+TC_ENV="NO_COLOR=1" TC_COLS=80 TC_ROWS=24 TC_STATE_URL=$URL tc_start
+tc_expect "80x24 NO_COLOR: the panel's heads, 5xx column included" '^ +host +bind +pid +hb age +requests +strms +4xx +5xx$'
+tc_expect "80x24 NO_COLOR: host-b marked STALE" "^ STALE +host-b +10\.0\.0\.2:8080 +$B "
+tc_expect "80x24 NO_COLOR: host-a's whole row" "^ +host-a +10\.0\.0\.1:8080 +$A +[0-9.]+ m?s +[0-9]+ +2 +[0-9.]+% +[0-9.]+%$"
+tc_keys q
+tc_expect "q quits" 'CONSOLE_EXIT=0'
+
+# --- an unreachable database: the flags' exit 69, before the screen ---------------
+TC_STATE_URL="postgresql:///nope?host=$T/no-such-socket-dir&connect_timeout=2" tc_start
+tc_expect "a bad URL exits 69" 'CONSOLE_EXIT=69'
+tc_expect "with libpq's reason" 'cannot connect to the state database'
 t_done

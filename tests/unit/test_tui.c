@@ -490,22 +490,31 @@ test_replica_row(void **state)
 	r.pid = 4242;
 	r.heartbeat_age_ms = 400;
 	r.counters = (gw_store_replica_counters){ 200, 3, 10, 1 };
-	tui_render_replica(&b, &r);
+	tui_render_replica(&b, &r, 14);
 	assert_string_equal(gw_buf_cstr(&b),
-	    "host-a               10.0.0.1:8080            4242    400 ms       200       3   5.0%   0.5%");
+	    "      host-a         10.0.0.1:8080     4242  400 ms      200     3  5.0%  0.5%");
+	/* at the narrowest host column a row fits an 80-column screen */
+	assert_int_equal(strlen(gw_buf_cstr(&b)), 14 + TUI_REPLICA_FIXED_COLS);
+	assert_true(14 + TUI_REPLICA_FIXED_COLS <= 79);
 	gw_buf_reset(&b);
 	r.heartbeat_age_ms = 6200;
 	r.stale = true;
-	tui_render_replica(&b, &r);
-	assert_non_null(strstr(gw_buf_cstr(&b), "  6.2 s "));
-	assert_true(strlen(gw_buf_cstr(&b)) > 7);
-	assert_string_equal(gw_buf_cstr(&b) + strlen(gw_buf_cstr(&b)) - 7, "  STALE");
-	/* the heads line up with the row's columns */
-	gw_buf h = GW_BUF_INIT;
-	tui_render_replica_head(&h);
-	assert_int_equal(strstr(gw_buf_cstr(&h), "5xx") + 3 - gw_buf_cstr(&h),
-	    strstr(gw_buf_cstr(&b), "0.5%") + 4 - gw_buf_cstr(&b));
-	gw_buf_free(&h);
+	snprintf(r.host, sizeof(r.host), "a-very-long-host-name.example");
+	tui_render_replica(&b, &r, 14);
+	assert_non_null(strstr(gw_buf_cstr(&b), " 6.2 s "));
+	assert_string_equal(gw_buf_cstr(&b), "STALE a-very-long-ho 10.0.0.1:8080     4242   6.2 s      200     3  5.0%  0.5%");
+	/* the heads line up with the row's columns, at any host width */
+	for (size_t hc = 14; hc <= 40; hc += 26) {
+		gw_buf h = GW_BUF_INIT, row = GW_BUF_INIT;
+		tui_render_replica_head(&h, hc);
+		tui_render_replica(&row, &r, hc);
+		assert_int_equal(h.len, row.len);
+		assert_int_equal(strstr(gw_buf_cstr(&h), "5xx") + 3 - gw_buf_cstr(&h), (long)row.len);
+		assert_int_equal(strstr(gw_buf_cstr(&h), "bind") - gw_buf_cstr(&h),
+		    strstr(gw_buf_cstr(&row), "10.0.0.1") - gw_buf_cstr(&row));
+		gw_buf_free(&h);
+		gw_buf_free(&row);
+	}
 	gw_buf_free(&b);
 }
 

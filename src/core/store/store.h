@@ -120,7 +120,10 @@ int gw_store_events_each(gw_store *s, gw_store_line_fn fn, void *ctx, bool *pres
  * came), and moves *cursor past the last one: a reader that keeps a ring
  * of max lines follows the log with it (PostgreSQL only; -ENOTSUP for
  * files, whose log events.c tails).  The cursor is the rows' sequence
- * number, opaque to the caller. */
+ * number, opaque to the caller.  Writers append inside gw_store_begin,
+ * which serialises them, so rows commit in sequence order; a line
+ * appended outside a transaction while another writer's is open could
+ * commit behind a higher number and be missed by a follower. */
 int gw_store_events_since(gw_store *s, uint64_t *cursor, size_t max, gw_store_line_fn fn,
     void *ctx, gw_err *err);
 
