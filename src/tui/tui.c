@@ -6,8 +6,9 @@
  * One poll() loop waits on the keyboard, an inotify descriptor on the
  * state directory (or a 500 ms stat tick when there is none) - in fleet
  * mode instead the store's change feed (LISTEN/NOTIFY) and the replica
- * registry's 1 s timer (tui_fleet.c) - the embedded server's event fd, an eventfd the runner worker and log writers poke, a
- * self-pipe for signals and a pipe that stands in for stderr.  Nothing is
+ * registry's 1 s timer (tui_fleet.c) - the embedded server's event fd, an
+ * eventfd the runner worker and log writers poke, a self-pipe for signals
+ * and a pipe that stands in for stderr.  Nothing is
  * drawn unless something changed, and data-driven redraws come at most
  * every 100 ms.  Every action goes through cli_parse and the core; this
  * module must never write to the terminal outside curses, never write to
