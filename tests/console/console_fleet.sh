@@ -14,7 +14,8 @@
 #    refuses new connections) the status line says so and the console keeps
 #    running; once the database takes connections again it reconnects,
 #    LISTENs again, and the next stop from elsewhere shows within 1 s;
-#  - at 80x24 with NO_COLOR the rows fit whole and STALE is a word;
+#  - at 80x24 with NO_COLOR the rows fit whole and STALE is a word; on a
+#    state directory there is no Replicas panel;
 #  - an unreachable database ends the console with the flags' exit 69.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tmux_helpers.bash"
@@ -126,6 +127,14 @@ TC_ENV="NO_COLOR=1" TC_COLS=80 TC_ROWS=24 TC_STATE_URL=$URL tc_start
 tc_expect "80x24 NO_COLOR: the panel's heads, 5xx column included" '^ +host +bind +pid +hb age +requests +strms +4xx +5xx$'
 tc_expect "80x24 NO_COLOR: host-b marked STALE" "^ STALE +host-b +10\.0\.0\.2:8080 +$B "
 tc_expect "80x24 NO_COLOR: host-a's whole row" "^ +host-a +10\.0\.0\.1:8080 +$A +[0-9.]+ m?s +[0-9]+ +2 +[0-9.]+% +[0-9.]+%$"
+tc_keys q
+tc_expect "q quits" 'CONSOLE_EXIT=0'
+
+# --- on a state directory there is no registry, so no panel -----------------------
+tc_start
+tc_expect "file mode: console up" 'Service RUNNING'
+tc_expect "file mode: the event list is drawn" 'Events [0-9]+'
+t_eq "file mode: no Replicas panel" "" "$(tc_screen | grep -E 'Replicas|hb age')"
 tc_keys q
 tc_expect "q quits" 'CONSOLE_EXIT=0'
 
