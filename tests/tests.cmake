@@ -37,9 +37,12 @@ foreach(src ${TAU_UNIT_TESTS})
 endforeach()
 
 # Test tools the shell tests run (tests/tools/): tau-store-listen waits on
-# the store's change feed (gateway_pg_feed).
+# the store's change feed (gateway_pg_feed); tau-replica plays a replica in
+# the registry (gateway_pg_replicas, console_fleet).
 add_executable(tau-store-listen ${PROJECT_SOURCE_DIR}/tests/tools/store_listen.c)
 target_link_libraries(tau-store-listen PRIVATE taustore)
+add_executable(tau-replica ${PROJECT_SOURCE_DIR}/tests/tools/replica.c)
+target_link_libraries(tau-replica PRIVATE taustore)
 
 # Shell tests: tests/<dir>/<name>.sh -> ctest name <name> (the file names
 # carry the gateway_contract_ / gateway_runtime_ / http_ / console_ /
@@ -52,7 +55,7 @@ foreach(script ${TAU_SHELL_TESTS})
   get_filename_component(name ${script} NAME_WE)
   add_test(NAME ${name} COMMAND bash ${script})
   set_tests_properties(${name} PROPERTIES
-    ENVIRONMENT "TAU_BIN=$<TARGET_FILE:tau-gateway>;TAU_STORE_LISTEN=$<TARGET_FILE:tau-store-listen>;TAU_SOURCE_DIR=${PROJECT_SOURCE_DIR};TAU_BUILD_DIR=${PROJECT_BINARY_DIR}"
+    ENVIRONMENT "TAU_BIN=$<TARGET_FILE:tau-gateway>;TAU_STORE_LISTEN=$<TARGET_FILE:tau-store-listen>;TAU_REPLICA=$<TARGET_FILE:tau-replica>;TAU_SOURCE_DIR=${PROJECT_SOURCE_DIR};TAU_BUILD_DIR=${PROJECT_BINARY_DIR}"
     TIMEOUT 600)
 endforeach()
 

@@ -509,9 +509,10 @@ cli_bind_ok(const char *bind)
 	return atoi(port) <= 65535;
 }
 
-/* Fleet mode (a state URL) runs the service lifecycle and the read-only
- * posture views so far; every other action refuses rather than quietly
- * using a state directory. */
+/* Fleet mode (a state URL) runs the service lifecycle, the read-only
+ * posture views and the console so far; every other action refuses rather
+ * than quietly using a state directory (the console's prompt and keys get
+ * the same refusal, through cli_parse). */
 static int
 cli_fleet_covers(cli_action a, gw_err *err)
 {
@@ -519,12 +520,12 @@ cli_fleet_covers(cli_action a, gw_err *err)
 	switch (a) {
 	case CLI_ACTION_RUNNER:
 	case CLI_ACTION_SERVER:
-	case CLI_ACTION_CONSOLE:
 	case CLI_ACTION_CHANNEL_INSPECT:
 		return cli_bad(err,
 		    "--%s does not run on PostgreSQL yet: fleet mode (--gateway-state-url) covers only "
 		    "--gateway-service-start, --gateway-service-stop, --gateway-service-status, "
-		    "--gateway-status-inspect and --transport-health-inspect so far (use --gateway-state-dir)",
+		    "--gateway-status-inspect, --transport-health-inspect and --console so far "
+		    "(use --gateway-state-dir)",
 		    o != NULL ? o->name : "this action");
 	default:
 		return 0;
@@ -1054,8 +1055,6 @@ cli_start(int argc, char **argv, cli_config *c)
 			return cli_finish(c, GW_EXIT_USAGE, NULL);
 		}
 		c->action = CLI_ACTION_CONSOLE;
-		if (c->state_url != NULL && cli_fleet_covers(c->action, &err) != 0)
-			return cli_finish(c, gw_err_exit(&err), &err);
 	}
 	if (c->action == CLI_ACTION_CONSOLE && !tty) {
 		gw_err_set(&err, -ENOTTY, GW_EXIT_USAGE, "--console needs a terminal on stdin and stdout");

@@ -4,9 +4,11 @@
  * lines.
  *
  * One poll() loop waits on the keyboard, an inotify descriptor on the
- * state directory (or a 500 ms stat tick when there is none), the embedded
- * server's event fd, an eventfd the runner worker and log writers poke, a
- * self-pipe for signals and a pipe that stands in for stderr.  Nothing is
+ * state directory (or a 500 ms stat tick when there is none) - in fleet
+ * mode instead the store's change feed (LISTEN/NOTIFY) and the replica
+ * registry's 1 s timer (tui_fleet.c) - the embedded server's event fd, an
+ * eventfd the runner worker and log writers poke, a self-pipe for signals
+ * and a pipe that stands in for stderr.  Nothing is
  * drawn unless something changed, and data-driven redraws come at most
  * every 100 ms.  Every action goes through cli_parse and the core; this
  * module must never write to the terminal outside curses, never write to
@@ -22,6 +24,7 @@
 #include "server/server.h"
 #include "tui/tui_cmd.h"
 #include "tui/tui_data.h"
+#include "tui/tui_fleet.h"
 #include "tui/tui_keys.h"
 #include "tui/tui_prompt.h"
 #include "tui/tui_render.h"
@@ -77,6 +80,9 @@ typedef struct tui_app {
 	tui_log log;
 	tui_ui ui;
 	tui_job job;
+	/* fleet mode: the database instead of the state directory */
+	bool fleet_on, fleet_down;
+	tui_fleet fleet;
 	/* the embedded server and the parsed line whose strings it borrows */
 	srv_server *srv;
 	cli_config srv_cfg;
@@ -453,6 +459,7 @@ tui_exec_argv(tui_app *app, int argc, char **argv)
 }
 
 static void tui_quit_request(tui_app *app);
+static void tui_exec_words(tui_app *app, const char *a, const char *b, const char *c);
 
 /* Runs one prompt line: a word or a flag line. */
 static void
@@ -476,7 +483,10 @@ tui_exec_line(tui_app *app, const char *line)
 		tui_exec_argv(app, l.argc, l.argv);
 		break;
 	case TUI_LINE_SERVE:
-		tui_serve_begin(app, l.arg, false);
+		if (app->fleet_on)
+			tui_exec_words(app, "--gateway-openresponses-server", NULL, NULL);
+		else
+			tui_serve_begin(app, l.arg, false);
 		break;
 	case TUI_LINE_UNSERVE:
 		tui_unserve(app);
@@ -637,13 +647,17 @@ tui_on_key(tui_app *app, int code)
 		tui_prompt_open(TUI_PROMPT_REASON, "stop reason (empty: operator_requested): ", NULL);
 		break;
 	case TUI_CMD_RUN:
-		if (app->job.active)
+		if (app->fleet_on) /* the flags' own refusal, word for word */
+			tui_exec_words(app, "--gateway-contract-runner", NULL, NULL);
+		else if (app->job.active)
 			tui_report(app, true, "a fixture run is already in progress");
 		else
 			tui_prompt_open(TUI_PROMPT_FIXTURE, "fixture: ", app->fixture);
 		break;
 	case TUI_CMD_SERVE:
-		if (app->srv != NULL)
+		if (app->fleet_on)
+			tui_exec_words(app, "--gateway-openresponses-server", NULL, NULL);
+		else if (app->srv != NULL)
 			tui_unserve(app);
 		else
 			tui_serve_begin(app, NULL, strcmp(app->cfg.server.bind, SRV_DEFAULT_BIND) == 0);
@@ -677,7 +691,7 @@ tui_on_key(tui_app *app, int code)
 static void
 tui_watch(tui_app *app)
 {
-	if (app->ino_fd < 0 || app->ino_wd >= 0)
+	if (app->fleet_on || app->ino_fd < 0 || app->ino_wd >= 0)
 		return;
 	app->ino_wd = inotify_add_watch(app->ino_fd, app->cfg.state_dir,
 	    IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
@@ -747,6 +761,24 @@ tui_refresh_data(tui_app *app)
 {
 	gw_err err;
 	gw_err_clear(&err);
+	if (app->fleet_on) {
+		if (app->events_stale) {
+			app->events_stale = false;
+			if (tui_fleet_events(&app->fleet, &app->events, &err) < 0)
+				tui_log_addf(&app->log, "events: %s", err.msg);
+		}
+		if (app->posture_stale) {
+			app->posture_stale = false;
+			tui_fleet_posture(&app->fleet, &app->posture);
+		}
+		/* a notification that came in while those queries ran sits in
+		 * libpq's buffer, where poll(2) cannot see it */
+		if (tui_fleet_drain(&app->fleet) > 0)
+			app->posture_stale = app->events_stale = true;
+		app->ui.replicas = app->fleet.replicas;
+		app->ui.nreplicas = app->fleet.nreplicas;
+		return;
+	}
 	if (app->events_stale) {
 		app->events_stale = false;
 		if (tui_events_follow(&app->events, &err) < 0)
@@ -927,18 +959,36 @@ tui_open(tui_app *app, const cli_config *cfg, gw_err *err)
 		app->stats_fd = open(stats, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
 	/* data first, so the first frame is a full one */
-	tui_events_init(&app->events, cfg->state_dir, TUI_EVENTS_MAX);
-	if (tui_events_load_tail(&app->events, err) != 0)
-		tui_log_addf(&app->log, "events: %s", err->msg);
-	gw_err_clear(err);
-	tui_posture_load(cfg->state_dir, &app->posture);
-	tui_watch(app);
-	app->posture_stale = app->events_stale = false;
-	app->state_sig = tui_file_sig(cfg->state_dir, "state.json");
-	app->events_sig = tui_file_sig(cfg->state_dir, "runtime-events.jsonl");
-
 	tui_ui *ui = &app->ui;
-	ui->state_dir = app->cfg.state_dir;
+	if (cfg->state_url != NULL) {
+		/* fleet mode: an unreachable database is the flags' exit 69 */
+		app->fleet_on = true;
+		rc = tui_fleet_open(&app->fleet, cfg->state_url, cfg->deployment, err);
+		if (rc != 0)
+			return rc;
+		tui_events_init(&app->events, app->fleet.label, TUI_EVENTS_MAX);
+		if (tui_fleet_events(&app->fleet, &app->events, err) < 0)
+			tui_log_addf(&app->log, "events: %s", err->msg);
+		gw_err_clear(err);
+		tui_fleet_posture(&app->fleet, &app->posture);
+		ui->state_dir = app->fleet.label;
+		ui->fleet = true;
+		ui->fleet_status = app->fleet.status;
+		ui->replicas = app->fleet.replicas;
+		ui->nreplicas = app->fleet.nreplicas;
+	} else {
+		tui_events_init(&app->events, cfg->state_dir, TUI_EVENTS_MAX);
+		if (tui_events_load_tail(&app->events, err) != 0)
+			tui_log_addf(&app->log, "events: %s", err->msg);
+		gw_err_clear(err);
+		tui_posture_load(cfg->state_dir, &app->posture);
+		tui_watch(app);
+		app->state_sig = tui_file_sig(cfg->state_dir, "state.json");
+		app->events_sig = tui_file_sig(cfg->state_dir, "runtime-events.jsonl");
+		ui->state_dir = app->cfg.state_dir;
+	}
+	app->posture_stale = app->events_stale = false;
+
 	ui->posture = &app->posture;
 	ui->events = &app->events;
 	ui->log = &app->log;
@@ -969,6 +1019,7 @@ tui_close(tui_app *app)
 		pthread_mutex_destroy(&app->job.mu);
 	}
 	tui_events_free(&app->events);
+	tui_fleet_close(&app->fleet);
 	tui_screen_free(&app->ui);
 	int fds[] = { app->wake_fd, app->ino_fd, app->stats_fd, tui_sig_pipe[0], tui_sig_pipe[1] };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -983,7 +1034,32 @@ tui_close(tui_app *app)
 	free(app->pending_bind);
 }
 
-enum { TUI_FD_TTY, TUI_FD_SIG, TUI_FD_WAKE, TUI_FD_INOTIFY, TUI_FD_SERVER, TUI_FD_STDERR, TUI_NFDS };
+enum { TUI_FD_TTY, TUI_FD_SIG, TUI_FD_WAKE, TUI_FD_INOTIFY, TUI_FD_SERVER, TUI_FD_STDERR, TUI_FD_STORE,
+	TUI_NFDS };
+
+/* Fleet mode after poll(2): the change feed, the reconnect and registry
+ * timer, and a line in the log when the connection goes or comes back. */
+static void
+tui_fleet_step(tui_app *app, bool readable)
+{
+	if (readable && tui_fleet_drain(&app->fleet) > 0)
+		app->posture_stale = app->events_stale = true;
+	if (tui_fleet_tick(&app->fleet, gw_clock_mono_ms()))
+		app->dirty = true;
+	if (app->fleet.reconnected) {
+		app->fleet.reconnected = false;
+		app->posture_stale = app->events_stale = true; /* what we missed */
+	}
+	bool down = app->fleet.store == NULL;
+	if (down != app->fleet_down) {
+		app->fleet_down = down;
+		if (down)
+			tui_log_addf(&app->log, "%s", app->fleet.status);
+		else
+			tui_log_add(&app->log, "reconnected to the state database; listening again");
+		app->dirty = app->urgent = true;
+	}
+}
 
 static void
 tui_loop(tui_app *app)
@@ -1000,7 +1076,11 @@ tui_loop(tui_app *app)
 				timeout = (int)(TUI_FRAME_MS - since);
 			}
 		}
-		if (app->ino_wd < 0) {
+		if (app->fleet_on) {
+			int t = tui_fleet_timeout(&app->fleet, gw_clock_mono_ms());
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		} else if (app->ino_wd < 0) {
 			uint64_t since = gw_clock_mono_ms() - app->last_tick_ms;
 			int t = since >= TUI_TICK_MS ? 0 : (int)(TUI_TICK_MS - since);
 			if (timeout < 0 || t < timeout)
@@ -1013,10 +1093,13 @@ tui_loop(tui_app *app)
 		fds[TUI_FD_INOTIFY] = (struct pollfd){ app->ino_fd, POLLIN, 0 };
 		fds[TUI_FD_SERVER] = (struct pollfd){ app->srv ? srv_event_fd(app->srv) : -1, POLLIN, 0 };
 		fds[TUI_FD_STDERR] = (struct pollfd){ app->err_rd, POLLIN, 0 };
+		fds[TUI_FD_STORE] = (struct pollfd){ app->fleet_on ? tui_fleet_fd(&app->fleet) : -1, POLLIN, 0 };
 		int n = poll(fds, TUI_NFDS, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
-		if (app->ino_wd < 0 && gw_clock_mono_ms() - app->last_tick_ms >= TUI_TICK_MS)
+		if (app->fleet_on)
+			tui_fleet_step(app, n > 0 && (fds[TUI_FD_STORE].revents & (POLLIN | POLLHUP | POLLERR)));
+		else if (app->ino_wd < 0 && gw_clock_mono_ms() - app->last_tick_ms >= TUI_TICK_MS)
 			tui_tick(app);
 		if (n <= 0 && !tui_sig_winch)
 			continue;

@@ -121,6 +121,12 @@ tui_events_follow(tui_events *ev, gw_err *err)
 }
 
 void
+tui_events_add_line(tui_events *ev, const char *line, size_t n)
+{
+	tui_events_line(line, n, ev);
+}
+
+void
 tui_events_add_local(tui_events *ev, uint64_t unix_ms, const char *kind, const char *text)
 {
 	tui_event *e = tui_events_push(ev);

@@ -63,6 +63,9 @@ int tui_events_load_tail(tui_events *ev, gw_err *err);
 /* Reads complete lines appended since the last call.  Returns the number of
  * new lines (0 when nothing changed) or -errno. */
 int tui_events_follow(tui_events *ev, gw_err *err);
+/* Adds one event line read elsewhere (a PostgreSQL event row) as the
+ * newest, as the file tail and follower add theirs. */
+void tui_events_add_line(tui_events *ev, const char *line, size_t n);
 /* Adds a console message (a result or an error) to the list. */
 void tui_events_add_local(tui_events *ev, uint64_t unix_ms, const char *kind, const char *text);
 /* The i-th event, oldest first (i < count). */

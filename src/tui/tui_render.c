@@ -86,6 +86,43 @@ tui_render_duration(gw_buf *out, uint64_t ms)
 		    (unsigned long long)(ms % 3600000 / 60000));
 }
 
+void
+tui_render_rate(gw_buf *out, uint64_t errors, uint64_t requests)
+{
+	if (requests == 0) {
+		gw_buf_putc(out, '-');
+		return;
+	}
+	/* tenths of a percent, rounded; errors > requests is a replica's bug,
+	 * shown as it is */
+	uint64_t t = (errors * 2000 / requests + 1) / 2;
+	gw_buf_printf(out, "%llu.%llu%%", (unsigned long long)(t / 10), (unsigned long long)(t % 10));
+}
+
+void
+tui_render_replica_head(gw_buf *out, size_t host_cols)
+{
+	int h = (int)host_cols;
+	gw_buf_printf(out, "%-5s %-*s %-14s %7s %7s %8s %5s %5s %5s", "", h, "host", "bind", "pid",
+	    "hb age", "requests", "strms", "4xx", "5xx");
+}
+
+void
+tui_render_replica(gw_buf *out, const gw_store_replica *r, size_t host_cols)
+{
+	int h = (int)host_cols;
+	gw_buf age = GW_BUF_INIT, e4 = GW_BUF_INIT, e5 = GW_BUF_INIT;
+	tui_render_duration(&age, r->heartbeat_age_ms);
+	tui_render_rate(&e4, r->counters.errors_4xx, r->counters.requests);
+	tui_render_rate(&e5, r->counters.errors_5xx, r->counters.requests);
+	gw_buf_printf(out, "%-5s %-*.*s %-14.14s %7ld %7s %8llu %5llu %5s %5s", r->stale ? "STALE" : "",
+	    h, h, r->host, r->bind, r->pid, gw_buf_cstr(&age), (unsigned long long)r->counters.requests,
+	    (unsigned long long)r->counters.active_streams, gw_buf_cstr(&e4), gw_buf_cstr(&e5));
+	gw_buf_free(&age);
+	gw_buf_free(&e4);
+	gw_buf_free(&e5);
+}
+
 static uint64_t
 tui_u64(const cJSON *obj, const char *k)
 {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/base/buf.h"
+#include "core/store/store.h"
 
 /* How close a gauge is to its threshold; the screen picks the colour. */
 typedef enum tui_level {
@@ -62,6 +63,20 @@ void tui_render_event_line(gw_buf *out, const tui_event_sum *e);
 /* Appends the last-cycle counter line ("discovered 3  queued 3 ..."); counters
  * state.json does not record show as "-". */
 void tui_render_cycle(gw_buf *out, const tui_cycle *c);
+
+/* The Replicas panel (fleet mode): the column heads, and one row per
+ * replica: "STALE" first when its heartbeat is older than
+ * GW_STORE_REPLICA_STALE_MS (first, so a narrow terminal never clips it
+ * away), host (host_cols wide, clipped), bind, pid, heartbeat age,
+ * requests, active streams, and 4xx and 5xx as a share of its requests
+ * ("-" before the first request).  The columns after the host take
+ * TUI_REPLICA_FIXED_COLS. */
+#define TUI_REPLICA_FIXED_COLS 64
+void tui_render_replica_head(gw_buf *out, size_t host_cols);
+void tui_render_replica(gw_buf *out, const gw_store_replica *r, size_t host_cols);
+/* Appends errors per requests as a percentage with one decimal ("2.5%"),
+ * or "-" when requests is 0. */
+void tui_render_rate(gw_buf *out, uint64_t errors, uint64_t requests);
 
 /* Display columns of the first n bytes of the UTF-8 text s (invalid bytes
  * count as one column each). */

@@ -205,13 +205,20 @@ tui_draw_header(tui_ui *ui, int y)
 	tui_put(ui, y, x, COLS - x, hs, gw_health_state_name(p->health_state));
 	y++;
 
-	/* health reason, or why state.json could not be read */
+	/* health reason, or why state.json could not be read; in fleet mode
+	 * a lost connection to the database first */
 	gw_buf_reset(&b);
-	if (p->error[0]) {
+	if (ui->fleet && ui->fleet_status != NULL && ui->fleet_status[0]) {
+		tui_put(ui, y, 1, COLS - 1, TUI_STYLE_OVER, ui->fleet_status);
+	} else if (ui->fleet && p->error[0]) {
+		gw_buf_printf(&b, "posture: %s", p->error);
+		tui_put(ui, y, 1, COLS - 1, TUI_STYLE_OVER, gw_buf_cstr(&b));
+	} else if (p->error[0]) {
 		gw_buf_printf(&b, "state.json: %s", p->error);
 		tui_put(ui, y, 1, COLS - 1, TUI_STYLE_OVER, gw_buf_cstr(&b));
 	} else {
-		gw_buf_printf(&b, "%s%s", p->exists ? "" : "(no state.json yet) ", p->health_reason);
+		gw_buf_printf(&b, "%s%s", p->exists ? "" : ui->fleet ? "(no posture yet) " : "(no state.json yet) ",
+		    p->health_reason);
 		tui_put(ui, y, 1, COLS - 1, TUI_STYLE_NORMAL, gw_buf_cstr(&b));
 	}
 	gw_buf_free(&b);
@@ -321,6 +328,51 @@ tui_draw_server(tui_ui *ui, int y, int max_rows)
 			gw_buf_printf(&b, "  %s", r->client); /* whom a trusted proxy named, or the peer */
 		tui_put(ui, y++, 1, COLS - 1, r->status >= 500 ? TUI_STYLE_OVER :
 		    r->status >= 400 ? TUI_STYLE_WARN : TUI_STYLE_NORMAL, gw_buf_cstr(&b));
+	}
+	gw_buf_free(&b);
+	return y;
+}
+
+/* The Replicas panel: a title with the counts, the column heads and one
+ * row per replica (as many as max_rows allows; the title says how many
+ * are not shown).  Stale rows are in the alarm style and end in STALE,
+ * which NO_COLOR terminals show too. */
+static int
+tui_draw_replicas(tui_ui *ui, int y, int max_rows)
+{
+	if (max_rows < 1)
+		return y;
+	size_t stale = 0;
+	for (size_t i = 0; i < ui->nreplicas; i++)
+		stale += ui->replicas[i].stale;
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_printf(&b, "Replicas %zu", ui->nreplicas);
+	if (stale)
+		gw_buf_printf(&b, " (%zu stale)", stale);
+	size_t room = max_rows > 2 ? (size_t)(max_rows - 2) : 0;
+	if (room > 0 && ui->nreplicas == 0)
+		room = 1;
+	size_t show = ui->nreplicas < room ? ui->nreplicas : room;
+	if (show < ui->nreplicas)
+		gw_buf_printf(&b, ", %zu not shown", ui->nreplicas - show);
+	tui_section(ui, y++, gw_buf_cstr(&b));
+	if (max_rows < 2) {
+		gw_buf_free(&b);
+		return y;
+	}
+	/* the host column takes what the fixed columns leave, 14 to 40 */
+	int hc = COLS - 1 - TUI_REPLICA_FIXED_COLS;
+	size_t host_cols = hc < 14 ? 14 : hc > 40 ? 40 : (size_t)hc;
+	gw_buf_reset(&b);
+	tui_render_replica_head(&b, host_cols);
+	tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_LABEL, gw_buf_cstr(&b));
+	if (ui->nreplicas == 0 && room > 0)
+		tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_NORMAL, "(no replica registered)");
+	for (size_t i = 0; i < show; i++) {
+		gw_buf_reset(&b);
+		tui_render_replica(&b, &ui->replicas[i], host_cols);
+		tui_put(ui, y++, 1, COLS - 1, ui->replicas[i].stale ? TUI_STYLE_OVER : TUI_STYLE_NORMAL,
+		    gw_buf_cstr(&b));
 	}
 	gw_buf_free(&b);
 	return y;
@@ -583,6 +635,11 @@ tui_screen_draw(tui_ui *ui)
 		if (ui->srv_running) {
 			int room = bottom - y - 4;
 			y = tui_draw_server(ui, y, room < 6 ? room : 6);
+		}
+		if (ui->fleet) {
+			/* leave the event list its title and three rows */
+			int room = bottom - y - 4;
+			y = tui_draw_replicas(ui, y, room < 12 ? room : 12);
 		}
 		tui_draw_events(ui, y, bottom - y);
 	}

@@ -1,6 +1,7 @@
 /*
  * tui_screen.h - layout and drawing of the console with ncurses: header,
- * guardrail gauges, last cycle, server panel, event list or log view,
+ * guardrail gauges, last cycle, server panel, the Replicas panel (fleet
+ * mode only), event list or log view,
  * message/prompt line, function bar, and the help and detail overlays.
  *
  * The caller decides when to draw (only when something changed, at most
@@ -39,6 +40,12 @@ typedef struct tui_ui {
 	char run_phase[16];
 	uint64_t run_done, run_total;
 	char run_fixture[256];
+	/* fleet mode (--gateway-state-url): the connection's trouble ("" when
+	 * fine) and the replica registry's last read, borrowed from tui_fleet */
+	bool fleet;
+	const char *fleet_status;
+	const gw_store_replica *replicas;
+	size_t nreplicas;
 	/* the embedded server */
 	bool srv_running;
 	srv_stats srv;

@@ -3,7 +3,9 @@
 # registers *.sh.)
 #
 #   tc_start [ARGS...]   start `tau-gateway --console --gateway-state-dir $SD
-#                        ARGS` in a 120x40 pane (TC_COLS/TC_ROWS override,
+#                        ARGS` (with TC_STATE_URL set: --gateway-state-url
+#                        $TC_STATE_URL instead of the directory) in a 120x40
+#                        pane (TC_COLS/TC_ROWS override,
 #                        TC_ENV adds "VAR=value ..." to its environment;
 #                        ASan/UBSan reports go to $T/console-asan.<pid>).
 #                        After the console exits the pane prints the stty
@@ -41,14 +43,19 @@ tc_stop() {
 trap tc_cleanup EXIT
 
 tc_start() {
-	local args="" a
+	local args="" a state
 	for a in "$@"; do args+=" $(printf '%q' "$a")"; done
+	if [ -n "${TC_STATE_URL:-}" ]; then
+		state="--gateway-state-url $(printf '%q' "$TC_STATE_URL")"
+	else
+		state="--gateway-state-dir $(printf '%q' "$SD")"
+	fi
 	# a sanitizer build's report goes under $T (lib.sh fails the test on
 	# it), not into the pane where nothing would read it
 	local san="ASAN_OPTIONS=$(printf '%q' "${ASAN_OPTIONS:-}:log_path=$T/console-asan") \
 UBSAN_OPTIONS=$(printf '%q' "${UBSAN_OPTIONS:-}:log_path=$T/console-ubsan")"
 	local cmd="cd $(printf '%q' "$T") && env XDG_STATE_HOME=$(printf '%q' "$T/xdg") $san ${TC_ENV:-} \
-$(printf '%q' "$TAU_BIN") --console --gateway-state-dir $(printf '%q' "$SD")$args; \
+$(printf '%q' "$TAU_BIN") --console $state$args; \
 st=\$?; echo STTY \$(stty -a | tr ' ;' '\n\n' | grep -Ex -- '-?(icanon|echo|isig|icrnl)'); echo CONSOLE_EXIT=\$st; \
 exec sleep 600"
 	# a fresh server per start: reusing a socket races with the old server's exit

@@ -8,7 +8,7 @@
 #    UTF-8, which the database refuses, exits 65 and writes nothing;
 #  - a state directory and a URL together exit 64 (flags or environment),
 #    as do --gateway-deployment without a URL and a bad deployment name;
-#  - the actions fleet mode does not cover yet (runner, server, console,
+#  - the actions fleet mode does not cover yet (runner, server,
 #    channel-store inspect) exit 64 naming the action, and touch no state
 #    directory.
 # Uses $TAU_TEST_PG_URL (scripts/test starts one cluster) or starts its own.
@@ -110,7 +110,7 @@ dump() { pg_sql "$URL" "SELECT version FROM tau_schema" "SELECT name, md5(postur
 	"SELECT count(*), max(seq) FROM tau_event" "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'tau_%'"; }
 before=$(dump)
 for a in --gateway-service-start --gateway-service-status --gateway-status-inspect; do
-	refused "newer_schema$a" 65 "has schema version 2, newer than this tau-gateway knows (1); refusing to touch it" '' \
+	refused "newer_schema$a" 65 "has schema version 3, newer than this tau-gateway knows (2); refusing to touch it" '' \
 		--gateway-state-url "$URL" "$a"
 done
 t_eq "newer schema: the database is unchanged" "$before" "$(dump)"
@@ -132,12 +132,16 @@ for bad in 'Upper' '-lead' 'a b' 'x/y' "$(printf 'a%.0s' $(seq 1 49))" ''; do
 done
 mkdir -p "$T/cwd" && cd "$T/cwd" || exit 1
 for a in --gateway-contract-runner "--gateway-openresponses-server --gateway-openresponses-auth-token t" \
-	--console "--channel-store-inspect gateway/a"; do
+	"--channel-store-inspect gateway/a"; do
 	# shellcheck disable=SC2086
 	refused "not_yet${a%% *}" 64 "${a%% *} does not run on PostgreSQL yet" '' \
 		--gateway-state-url "$URL" $a
 	t_eq "not_yet${a%% *}: says fleet mode does not cover it" 1 \
 		"$(grep -c 'fleet mode (--gateway-state-url) covers only' "$T/not_yet${a%% *}.err")"
 done
+# the console runs in fleet mode (tests/console/console_fleet.sh); without a
+# terminal it is refused as on files
+refused console_no_tty 64 "--console needs a terminal on stdin and stdout" '' \
+	--gateway-state-url "$URL" --console
 t_eq "the refusals made no state directory" "" "$(ls -A "$T/cwd")"
 t_done

@@ -12,7 +12,11 @@
  * aborted one leaves the last committed posture and sends no notification,
  * a transaction the database failed cannot commit (the commit reports the
  * failure and nothing is written), and a listener's fd wakes for the commit (poll(2) bounded generously: a
- * readiness wait, not a timing assertion).
+ * readiness wait, not a timing assertion).  The replica registry:
+ * register, heartbeat with counters, list (ages from the database, live),
+ * deregister, one deployment never sees another's rows, a heartbeat for a
+ * row that is gone is -ENOENT; events_since pages the event rows; the file
+ * store has no registry (-ENOTSUP).
  */
 #include "unit.h"
 
@@ -134,6 +138,14 @@ test_file_backend(void **state)
 	assert_false(locked(lock));
 
 	gw_buf b = GW_BUF_INIT;
+	uint64_t id = 0;
+	gw_store_replica_info info = { "h", "127.0.0.1:1", "v", 1 };
+	assert_int_equal(gw_store_replica_register(s, &info, &id, &err), -ENOTSUP);
+	gw_store_replica *rows = NULL;
+	size_t nrows = 1;
+	assert_int_equal(gw_store_replica_list(s, &rows, &nrows, &err), -ENOTSUP);
+	assert_int_equal(nrows, 0);
+	assert_true(gw_store_connected(s));
 	assert_int_equal(gw_store_posture_read(s, &b, &err), -ENOTSUP);
 	assert_int_equal(gw_store_listen(s, &err), -ENOTSUP);
 	assert_int_equal(gw_store_fd(s), -1);
@@ -298,6 +310,113 @@ test_pg_transactions_and_feed(void **state)
 	gw_store_close(l);
 }
 
+static gw_store_replica *
+find_replica(gw_store_replica *rows, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].id == id)
+			return &rows[i];
+	return NULL;
+}
+
+static void
+collect_line(void *ctx, const char *line, size_t n)
+{
+	gw_buf *b = ctx;
+	gw_buf_append(b, line, n);
+	gw_buf_putc(b, ';');
+}
+
+static void
+test_pg_replicas(void **state)
+{
+	(void)state;
+	if (pg_url() == NULL)
+		skip();
+	char dep[32], other[40];
+	snprintf(dep, sizeof(dep), "rep-%ld", (long)getpid());
+	snprintf(other, sizeof(other), "rep-other-%ld", (long)getpid());
+	gw_store *a = pg_open(dep), *b = pg_open(dep), *o = pg_open(other);
+	gw_err err;
+	gw_err_clear(&err);
+	gw_store_replica *rows = NULL;
+	size_t n = 99;
+	assert_int_equal(gw_store_replica_list(a, &rows, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(rows);
+
+	uint64_t ia = 0, ib = 0, io = 0;
+	gw_store_replica_info ra = { "host-a", "10.0.0.1:8080", "tau-gateway 1.0", 4242 };
+	gw_store_replica_info rb = { "host-b", "10.0.0.2:8080", "tau-gateway 1.0", 4343 };
+	assert_int_equal(gw_store_replica_register(a, &ra, &ia, &err), 0);
+	assert_int_equal(gw_store_replica_register(b, &rb, &ib, &err), 0);
+	assert_int_equal(gw_store_replica_register(o, &ra, &io, &err), 0);
+	assert_int_not_equal(ia, ib);
+	gw_store_replica_counters ca = { 120, 3, 7, 2 };
+	assert_int_equal(gw_store_replica_heartbeat(a, ia, &ca, &err), 0);
+
+	assert_int_equal(gw_store_replica_list(b, &rows, &n, &err), 0);
+	assert_int_equal(n, 2); /* not the other deployment's row */
+	assert_int_equal(rows[0].id, ia); /* ordered by host */
+	gw_store_replica *x = find_replica(rows, n, ia);
+	assert_non_null(x);
+	assert_string_equal(x->host, "host-a");
+	assert_string_equal(x->bind, "10.0.0.1:8080");
+	assert_string_equal(x->version, "tau-gateway 1.0");
+	assert_int_equal(x->pid, 4242);
+	assert_int_equal(x->counters.requests, 120);
+	assert_int_equal(x->counters.active_streams, 3);
+	assert_int_equal(x->counters.errors_4xx, 7);
+	assert_int_equal(x->counters.errors_5xx, 2);
+	assert_true(x->heartbeat_age_ms < GW_STORE_REPLICA_STALE_MS);
+	assert_false(x->stale);
+	assert_true(x->started_unix_ms > 1700000000000ull);
+	x = find_replica(rows, n, ib);
+	assert_non_null(x);
+	assert_int_equal(x->counters.requests, 0);
+	assert_int_equal(x->pid, 4343);
+	free(rows);
+
+	/* deregistered: gone from the list, and a late heartbeat says so */
+	assert_int_equal(gw_store_replica_deregister(b, ib, &err), 0);
+	assert_int_equal(gw_store_replica_deregister(b, ib, &err), 0);
+	assert_int_equal(gw_store_replica_list(a, &rows, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, ia);
+	free(rows);
+	gw_err_clear(&err);
+	assert_int_equal(gw_store_replica_heartbeat(b, ib, &ca, &err), -ENOENT);
+	ut_assert_contains(err.msg, "not registered");
+	/* another deployment's id is not this deployment's row */
+	gw_err_clear(&err);
+	assert_int_equal(gw_store_replica_heartbeat(a, io, &ca, &err), -ENOENT);
+
+	/* events_since: the newest max rows first, then only what follows */
+	for (int i = 0; i < 5; i++) {
+		char line[16];
+		int len = snprintf(line, sizeof(line), "{\"i\":%d}", i);
+		assert_int_equal(gw_store_event_append(a, line, (size_t)len, &err), 0);
+	}
+	gw_buf got = GW_BUF_INIT;
+	uint64_t cur = 0;
+	assert_int_equal(gw_store_events_since(b, &cur, 3, collect_line, &got, &err), 0);
+	assert_string_equal(gw_buf_cstr(&got), "{\"i\":2};{\"i\":3};{\"i\":4};");
+	gw_buf_reset(&got);
+	assert_int_equal(gw_store_events_since(b, &cur, 3, collect_line, &got, &err), 0);
+	assert_string_equal(gw_buf_cstr(&got), "");
+	assert_int_equal(gw_store_event_append(a, "{\"i\":5}", 7, &err), 0);
+	assert_int_equal(gw_store_events_since(b, &cur, 3, collect_line, &got, &err), 0);
+	assert_string_equal(gw_buf_cstr(&got), "{\"i\":5};");
+	gw_buf_free(&got);
+
+	/* a statement timeout bounds the connection's statements */
+	assert_int_equal(gw_store_set_timeout(b, 500, &err), 0);
+	assert_true(gw_store_connected(b));
+	gw_store_close(a);
+	gw_store_close(b);
+	gw_store_close(o);
+}
+
 int
 main(void)
 {
@@ -306,6 +425,7 @@ main(void)
 		cmocka_unit_test(test_redaction),
 		cmocka_unit_test(test_file_backend),
 		cmocka_unit_test(test_pg_transactions_and_feed),
+		cmocka_unit_test(test_pg_replicas),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

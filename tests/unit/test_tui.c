@@ -1,5 +1,6 @@
 /*
- * test_tui.c - the console's pure logic: gauges, line formatting, width
+ * test_tui.c - the console's pure logic: gauges, line formatting (the
+ * Replicas panel's rows and error rates included), width
  * clipping, the key table and the prompt-word translation.  The word
  * checks walk the word table, so a word added there is checked too: every
  * word translates, only quit (and its alias exit) leaves, and the
@@ -464,11 +465,65 @@ test_cmd_mask_secret(void **state)
 	}
 }
 
+static void
+test_replica_row(void **state)
+{
+	(void)state;
+	gw_buf b = GW_BUF_INIT;
+	tui_render_rate(&b, 0, 0);
+	assert_string_equal(gw_buf_cstr(&b), "-");
+	gw_buf_reset(&b);
+	tui_render_rate(&b, 1, 40);
+	assert_string_equal(gw_buf_cstr(&b), "2.5%");
+	gw_buf_reset(&b);
+	tui_render_rate(&b, 1, 3);
+	assert_string_equal(gw_buf_cstr(&b), "33.3%");
+	gw_buf_reset(&b);
+	tui_render_rate(&b, 2, 3);
+	assert_string_equal(gw_buf_cstr(&b), "66.7%");
+	gw_buf_reset(&b);
+
+	gw_store_replica r;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.host, sizeof(r.host), "host-a");
+	snprintf(r.bind, sizeof(r.bind), "10.0.0.1:8080");
+	r.pid = 4242;
+	r.heartbeat_age_ms = 400;
+	r.counters = (gw_store_replica_counters){ 200, 3, 10, 1 };
+	tui_render_replica(&b, &r, 14);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "      host-a         10.0.0.1:8080     4242  400 ms      200     3  5.0%  0.5%");
+	/* at the narrowest host column a row fits an 80-column screen */
+	assert_int_equal(strlen(gw_buf_cstr(&b)), 14 + TUI_REPLICA_FIXED_COLS);
+	assert_true(14 + TUI_REPLICA_FIXED_COLS <= 79);
+	gw_buf_reset(&b);
+	r.heartbeat_age_ms = 6200;
+	r.stale = true;
+	snprintf(r.host, sizeof(r.host), "a-very-long-host-name.example");
+	tui_render_replica(&b, &r, 14);
+	assert_non_null(strstr(gw_buf_cstr(&b), " 6.2 s "));
+	assert_string_equal(gw_buf_cstr(&b), "STALE a-very-long-ho 10.0.0.1:8080     4242   6.2 s      200     3  5.0%  0.5%");
+	/* the heads line up with the row's columns, at any host width */
+	for (size_t hc = 14; hc <= 40; hc += 26) {
+		gw_buf h = GW_BUF_INIT, row = GW_BUF_INIT;
+		tui_render_replica_head(&h, hc);
+		tui_render_replica(&row, &r, hc);
+		assert_int_equal(h.len, row.len);
+		assert_int_equal(strstr(gw_buf_cstr(&h), "5xx") + 3 - gw_buf_cstr(&h), (long)row.len);
+		assert_int_equal(strstr(gw_buf_cstr(&h), "bind") - gw_buf_cstr(&h),
+		    strstr(gw_buf_cstr(&row), "10.0.0.1") - gw_buf_cstr(&row));
+		gw_buf_free(&h);
+		gw_buf_free(&row);
+	}
+	gw_buf_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gauge_fill),
+		cmocka_unit_test(test_replica_row),
 		cmocka_unit_test(test_gauge_level),
 		cmocka_unit_test(test_gauge_text),
 		cmocka_unit_test(test_duration),

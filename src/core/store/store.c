@@ -172,6 +172,15 @@ gw_store_events_each(gw_store *s, gw_store_line_fn fn, void *ctx, bool *present,
 }
 
 int
+gw_store_events_since(gw_store *s, uint64_t *cursor, size_t max, gw_store_line_fn fn, void *ctx,
+    gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_events_since(s->pg, cursor, max, fn, ctx, err);
+	return gw_store_files_only_pg(err, "reading event rows");
+}
+
+int
 gw_store_listen(gw_store *s, gw_err *err)
 {
 	if (s->kind == GW_STORE_POSTGRES)
@@ -192,4 +201,63 @@ gw_store_drain(gw_store *s, unsigned *changes, gw_err *err)
 	if (s->kind == GW_STORE_POSTGRES)
 		return gw_store_pg_drain(s->pg, changes, err);
 	return gw_store_files_only_pg(err, "draining notifications");
+}
+
+int
+gw_store_set_timeout(gw_store *s, uint64_t ms, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_set_timeout(s->pg, ms, err);
+	return gw_store_files_only_pg(err, "a statement timeout");
+}
+
+bool
+gw_store_connected(const gw_store *s)
+{
+	return s->kind == GW_STORE_POSTGRES ? gw_store_pg_connected(s->pg) : true;
+}
+
+/* ---- the replica registry: PostgreSQL only ------------------------------- */
+
+static int
+gw_store_no_registry(gw_err *err)
+{
+	return gw_err_set(err, -ENOTSUP, GW_EXIT_USAGE,
+	    "a state directory has no replica registry (one host); fleet mode (--gateway-state-url) has");
+}
+
+int
+gw_store_replica_register(gw_store *s, const gw_store_replica_info *info, uint64_t *id,
+    gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_replica_register(s->pg, info, id, err);
+	return gw_store_no_registry(err);
+}
+
+int
+gw_store_replica_heartbeat(gw_store *s, uint64_t id, const gw_store_replica_counters *c,
+    gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_replica_heartbeat(s->pg, id, c, err);
+	return gw_store_no_registry(err);
+}
+
+int
+gw_store_replica_deregister(gw_store *s, uint64_t id, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_replica_deregister(s->pg, id, err);
+	return gw_store_no_registry(err);
+}
+
+int
+gw_store_replica_list(gw_store *s, gw_store_replica **out, size_t *n, gw_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_replica_list(s->pg, out, n, err);
+	return gw_store_no_registry(err);
 }

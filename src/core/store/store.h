@@ -23,6 +23,11 @@
  *            without polling the database (PostgreSQL only; files have
  *            inotify).
  *
+ *   replicas gw_store_replica_register / _heartbeat / _deregister / _list
+ *            (PostgreSQL only): the registry of the servers of a
+ *            deployment, each row's last heartbeat stamped and aged by the
+ *            database's clock, so hosts with skewed clocks agree.
+ *
  * The file backend's posture is state.json, which still carries the
  * runner's records and processed keys, so state.c reads and writes it
  * itself (gw_state_load / gw_state_save) under this store's lock;
@@ -49,7 +54,7 @@ typedef enum gw_store_kind {
 #define GW_STORE_DEPLOYMENT_DEFAULT "default"
 #define GW_STORE_DEPLOYMENT_MAX 48
 /* The newest database schema this binary knows (tau_schema.version). */
-#define GW_STORE_SCHEMA_VERSION 1
+#define GW_STORE_SCHEMA_VERSION 2
 
 /* True when name is a deployment name: 1 to GW_STORE_DEPLOYMENT_MAX bytes
  * of a-z, 0-9, '_' and '-', starting with a letter or a digit. */
@@ -110,6 +115,18 @@ int gw_store_event_append(gw_store *s, const char *line, size_t n, gw_err *err);
 typedef void (*gw_store_line_fn)(void *ctx, const char *line, size_t n);
 int gw_store_events_each(gw_store *s, gw_store_line_fn fn, void *ctx, bool *present, gw_err *err);
 
+/* Calls fn for the deployment's event lines after *cursor (0: from the
+ * start), oldest first, at most max of them (the newest max when more
+ * came), and moves *cursor past the last one: a reader that keeps a ring
+ * of max lines follows the log with it (PostgreSQL only; -ENOTSUP for
+ * files, whose log events.c tails).  The cursor is the rows' sequence
+ * number, opaque to the caller.  Writers append inside gw_store_begin,
+ * which serialises them, so rows commit in sequence order; a line
+ * appended outside a transaction while another writer's is open could
+ * commit behind a higher number and be missed by a follower. */
+int gw_store_events_since(gw_store *s, uint64_t *cursor, size_t max, gw_store_line_fn fn,
+    void *ctx, gw_err *err);
+
 /* The change feed (PostgreSQL): LISTEN on the deployment's channel.
  * Afterwards gw_store_fd is readable when a notification may have come,
  * and gw_store_drain reads what arrived without blocking, setting
@@ -118,6 +135,72 @@ int gw_store_events_each(gw_store *s, gw_store_line_fn fn, void *ctx, bool *pres
 int gw_store_listen(gw_store *s, gw_err *err);
 int gw_store_fd(const gw_store *s);
 int gw_store_drain(gw_store *s, unsigned *changes, gw_err *err);
+
+/* Bounds every later statement of s's connection to ms milliseconds
+ * (statement_timeout; 0 lifts the bound): a one-threaded reader such as
+ * the console keeps its queries short.  PostgreSQL only (-ENOTSUP). */
+int gw_store_set_timeout(gw_store *s, uint64_t ms, gw_err *err);
+/* True while s can reach its database (files: always).  After a failed
+ * call that set exit class 69, false means the connection itself is gone:
+ * close s and open a new store (LISTEN again) to recover. */
+bool gw_store_connected(const gw_store *s);
+
+/* ---- the replica registry (PostgreSQL) ------------------------------------
+ * One row per server of a deployment, keyed by (deployment, id).  The
+ * database stamps registration and every heartbeat with its own now(), and
+ * gw_store_replica_list computes each row's heartbeat age there too; a row
+ * whose age passes GW_STORE_REPLICA_STALE_MS is stale (its server stopped
+ * heartbeating: killed, hung or cut off).  Files: -ENOTSUP (one host, no
+ * registry). */
+
+#define GW_STORE_REPLICA_STALE_MS 5000
+#define GW_STORE_REPLICA_HOST_MAX 256
+#define GW_STORE_REPLICA_BIND_MAX 128
+#define GW_STORE_REPLICA_VERSION_MAX 64
+
+/* What a replica reports with each heartbeat: totals since it started,
+ * and the streams open now. */
+typedef struct gw_store_replica_counters {
+	uint64_t requests;
+	uint64_t active_streams;
+	uint64_t errors_4xx;
+	uint64_t errors_5xx;
+} gw_store_replica_counters;
+
+/* Who a replica is (borrowed strings; cut to the _MAX sizes above). */
+typedef struct gw_store_replica_info {
+	const char *host;
+	const char *bind;
+	const char *version;
+	long pid;
+} gw_store_replica_info;
+
+/* One row of the registry as gw_store_replica_list reads it. */
+typedef struct gw_store_replica {
+	uint64_t id;
+	char host[GW_STORE_REPLICA_HOST_MAX];
+	char bind[GW_STORE_REPLICA_BIND_MAX];
+	char version[GW_STORE_REPLICA_VERSION_MAX];
+	long pid;
+	uint64_t started_unix_ms;     /* the database's clock at registration */
+	uint64_t heartbeat_age_ms;    /* now() - last heartbeat, by the database */
+	bool stale;                   /* heartbeat_age_ms > GW_STORE_REPLICA_STALE_MS */
+	gw_store_replica_counters counters;
+} gw_store_replica;
+
+/* Adds a row for info with zero counters and a heartbeat of now; *id is
+ * the row's id (unique in the database). */
+int gw_store_replica_register(gw_store *s, const gw_store_replica_info *info, uint64_t *id,
+    gw_err *err);
+/* Stores c as the row's counters and stamps its heartbeat.  -ENOENT (err
+ * set, 66) when the row is gone (deregistered by someone else). */
+int gw_store_replica_heartbeat(gw_store *s, uint64_t id, const gw_store_replica_counters *c,
+    gw_err *err);
+/* Removes the row (a clean shutdown); 0 also when it was already gone. */
+int gw_store_replica_deregister(gw_store *s, uint64_t id, gw_err *err);
+/* Every row of the deployment, live and stale, ordered by host, bind and
+ * id.  *out is malloc'ed (the caller frees it; NULL when *n is 0). */
+int gw_store_replica_list(gw_store *s, gw_store_replica **out, size_t *n, gw_err *err);
 
 /* Appends text to out with every password that url carries (password=...
  * in key/value or query form, user:password@ in a URI, raw and

@@ -7,7 +7,8 @@
  *               its flock, runtime-events.jsonl appends);
  *   store_pg.c  the PostgreSQL backend, the only file that calls libpq:
  *               connection, schema creation and migration, the posture row,
- *               event rows, LISTEN/NOTIFY and password redaction.
+ *               event rows, the replica registry, LISTEN/NOTIFY and
+ *               password redaction.
  */
 #ifndef GW_STORE_INT_H
 #define GW_STORE_INT_H
@@ -38,8 +39,18 @@ int gw_store_pg_posture_write(gw_store_pg *pg, const char *text, size_t n, gw_er
 int gw_store_pg_event_append(gw_store_pg *pg, const char *line, size_t n, gw_err *err);
 int gw_store_pg_events_each(gw_store_pg *pg, gw_store_line_fn fn, void *ctx, bool *present,
     gw_err *err);
+int gw_store_pg_events_since(gw_store_pg *pg, uint64_t *cursor, size_t max, gw_store_line_fn fn,
+    void *ctx, gw_err *err);
 int gw_store_pg_listen(gw_store_pg *pg, gw_err *err);
 int gw_store_pg_fd(const gw_store_pg *pg);
 int gw_store_pg_drain(gw_store_pg *pg, unsigned *changes, gw_err *err);
+int gw_store_pg_set_timeout(gw_store_pg *pg, uint64_t ms, gw_err *err);
+bool gw_store_pg_connected(const gw_store_pg *pg);
+int gw_store_pg_replica_register(gw_store_pg *pg, const gw_store_replica_info *info, uint64_t *id,
+    gw_err *err);
+int gw_store_pg_replica_heartbeat(gw_store_pg *pg, uint64_t id, const gw_store_replica_counters *c,
+    gw_err *err);
+int gw_store_pg_replica_deregister(gw_store_pg *pg, uint64_t id, gw_err *err);
+int gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_err *err);
 
 #endif

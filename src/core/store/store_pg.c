@@ -10,6 +10,10 @@
  *   tau_deployment  (name PRIMARY KEY, posture text, created/updated ms)
  *   tau_event       (deployment, seq identity, unix_ms, line) keyed by
  *                   (deployment, seq)
+ *   tau_replica     (version 2: deployment, id identity, host, bind, pid,
+ *                   version, started and heartbeat timestamptz from the
+ *                   database's now(), the counters of the last heartbeat)
+ *                   keyed by (deployment, id)
  * Every statement is PQexecParams with bind parameters; user data is never
  * spliced into SQL.  The one exception is LISTEN, which takes no parameter:
  * its channel is the deployment name (already restricted to a-z 0-9 _ -)
@@ -273,9 +277,23 @@ static const char *const gw_pg_schema_v1[] = {
 	NULL
 };
 
+/* Version 2: the replica registry.  Timestamps are the database's, so the
+ * age of a heartbeat means the same on every host. */
+static const char *const gw_pg_schema_v2[] = {
+	"CREATE TABLE tau_replica (deployment text NOT NULL REFERENCES tau_deployment (name),"
+	" id bigint GENERATED ALWAYS AS IDENTITY, host text NOT NULL, bind text NOT NULL,"
+	" pid bigint NOT NULL, version text NOT NULL,"
+	" started timestamptz NOT NULL DEFAULT now(), heartbeat timestamptz NOT NULL DEFAULT now(),"
+	" requests bigint NOT NULL DEFAULT 0, active_streams bigint NOT NULL DEFAULT 0,"
+	" errors_4xx bigint NOT NULL DEFAULT 0, errors_5xx bigint NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (deployment, id))",
+	NULL
+};
+
 /* The migrations: gw_pg_migrations[v] takes a database from version v to
  * v + 1 (0: an empty database).  Each runs in one transaction. */
-static const char *const *const gw_pg_migrations[GW_STORE_SCHEMA_VERSION] = { gw_pg_schema_v1 };
+static const char *const *const gw_pg_migrations[GW_STORE_SCHEMA_VERSION] = { gw_pg_schema_v1,
+	gw_pg_schema_v2 };
 
 static int
 gw_pg_schema_locked(gw_store_pg *pg, gw_err *err)
@@ -680,6 +698,155 @@ gw_store_pg_events_each(gw_store_pg *pg, gw_store_line_fn fn, void *ctx, bool *p
 	return rc;
 }
 
+int
+gw_store_pg_events_since(gw_store_pg *pg, uint64_t *cursor, size_t max, gw_store_line_fn fn,
+    void *ctx, gw_err *err)
+{
+	char after[24], limit[24];
+	snprintf(after, sizeof(after), "%" PRIu64, *cursor);
+	snprintf(limit, sizeof(limit), "%zu", max);
+	const char *p[] = { pg->deployment, after, limit };
+	PGresult *res = gw_pg_exec(pg,
+	    "SELECT seq, line FROM (SELECT seq, line FROM tau_event WHERE deployment = $1"
+	    " AND seq > $2::bigint ORDER BY seq DESC LIMIT $3::bigint) AS t ORDER BY seq",
+	    3, p, PGRES_TUPLES_OK, "cannot read the events", err);
+	if (res == NULL)
+		return -EIO;
+	for (int i = 0; i < PQntuples(res); i++) {
+		fn(ctx, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+		*cursor = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* ---- the replica registry ----------------------------------------------- */
+
+int
+gw_store_pg_replica_register(gw_store_pg *pg, const gw_store_replica_info *info, uint64_t *id,
+    gw_err *err)
+{
+	char now[24], pid[24];
+	gw_pg_now(now, sizeof(now));
+	snprintf(pid, sizeof(pid), "%ld", info->pid);
+	char host[GW_STORE_REPLICA_HOST_MAX], bind[GW_STORE_REPLICA_BIND_MAX],
+	    version[GW_STORE_REPLICA_VERSION_MAX];
+	snprintf(host, sizeof(host), "%s", info->host ? info->host : "");
+	snprintf(bind, sizeof(bind), "%s", info->bind ? info->bind : "");
+	snprintf(version, sizeof(version), "%s", info->version ? info->version : "");
+	const char *d[] = { pg->deployment, now };
+	int rc = gw_pg_run(pg,
+	    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
+	    " ON CONFLICT (name) DO NOTHING",
+	    2, d, "cannot register the deployment", err);
+	if (rc != 0)
+		return rc;
+	const char *p[] = { pg->deployment, host, bind, pid, version };
+	PGresult *res = gw_pg_exec(pg,
+	    "INSERT INTO tau_replica (deployment, host, bind, pid, version)"
+	    " VALUES ($1, $2, $3, $4::bigint, $5) RETURNING id",
+	    5, p, PGRES_TUPLES_OK, "cannot register the replica", err);
+	if (res == NULL)
+		return -EIO;
+	*id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+int
+gw_store_pg_replica_heartbeat(gw_store_pg *pg, uint64_t id, const gw_store_replica_counters *c,
+    gw_err *err)
+{
+	char v[5][24];
+	snprintf(v[0], sizeof(v[0]), "%" PRIu64, id);
+	snprintf(v[1], sizeof(v[1]), "%" PRIu64, c->requests);
+	snprintf(v[2], sizeof(v[2]), "%" PRIu64, c->active_streams);
+	snprintf(v[3], sizeof(v[3]), "%" PRIu64, c->errors_4xx);
+	snprintf(v[4], sizeof(v[4]), "%" PRIu64, c->errors_5xx);
+	const char *p[] = { pg->deployment, v[0], v[1], v[2], v[3], v[4] };
+	PGresult *res = gw_pg_exec(pg,
+	    "UPDATE tau_replica SET heartbeat = now(), requests = $3::bigint,"
+	    " active_streams = $4::bigint, errors_4xx = $5::bigint, errors_5xx = $6::bigint"
+	    " WHERE deployment = $1 AND id = $2::bigint",
+	    6, p, PGRES_COMMAND_OK, "cannot record the replica's heartbeat", err);
+	if (res == NULL)
+		return -EIO;
+	bool found = strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	if (!found)
+		return gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT,
+		    "replica %" PRIu64 " of deployment '%s' is not registered (any more)", id,
+		    pg->deployment);
+	return 0;
+}
+
+int
+gw_store_pg_replica_deregister(gw_store_pg *pg, uint64_t id, gw_err *err)
+{
+	char v[24];
+	snprintf(v, sizeof(v), "%" PRIu64, id);
+	const char *p[] = { pg->deployment, v };
+	return gw_pg_run(pg, "DELETE FROM tau_replica WHERE deployment = $1 AND id = $2::bigint", 2, p,
+	    "cannot deregister the replica", err);
+}
+
+int
+gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	/* the ages are the database's: one clock for every host's heartbeats */
+	PGresult *res = gw_pg_exec(pg,
+	    "SELECT id, host, bind, pid, version,"
+	    " (extract(epoch FROM started) * 1000)::bigint,"
+	    " greatest(0, (extract(epoch FROM (now() - heartbeat)) * 1000)::bigint),"
+	    " requests, active_streams, errors_4xx, errors_5xx"
+	    " FROM tau_replica WHERE deployment = $1 ORDER BY host, bind, id",
+	    1, p, PGRES_TUPLES_OK, "cannot read the replica registry", err);
+	if (res == NULL)
+		return -EIO;
+	size_t rows = (size_t)PQntuples(res);
+	gw_store_replica *r = rows ? gw_xcalloc(rows, sizeof(*r)) : NULL;
+	for (size_t i = 0; i < rows; i++) {
+		int row = (int)i;
+		r[i].id = strtoull(PQgetvalue(res, row, 0), NULL, 10);
+		snprintf(r[i].host, sizeof(r[i].host), "%s", PQgetvalue(res, row, 1));
+		snprintf(r[i].bind, sizeof(r[i].bind), "%s", PQgetvalue(res, row, 2));
+		r[i].pid = strtol(PQgetvalue(res, row, 3), NULL, 10);
+		snprintf(r[i].version, sizeof(r[i].version), "%s", PQgetvalue(res, row, 4));
+		r[i].started_unix_ms = strtoull(PQgetvalue(res, row, 5), NULL, 10);
+		r[i].heartbeat_age_ms = strtoull(PQgetvalue(res, row, 6), NULL, 10);
+		r[i].stale = r[i].heartbeat_age_ms > GW_STORE_REPLICA_STALE_MS;
+		r[i].counters.requests = strtoull(PQgetvalue(res, row, 7), NULL, 10);
+		r[i].counters.active_streams = strtoull(PQgetvalue(res, row, 8), NULL, 10);
+		r[i].counters.errors_4xx = strtoull(PQgetvalue(res, row, 9), NULL, 10);
+		r[i].counters.errors_5xx = strtoull(PQgetvalue(res, row, 10), NULL, 10);
+	}
+	PQclear(res);
+	*out = r;
+	*n = rows;
+	return 0;
+}
+
+/* ---- the connection ------------------------------------------------------- */
+
+int
+gw_store_pg_set_timeout(gw_store_pg *pg, uint64_t ms, gw_err *err)
+{
+	char v[24];
+	snprintf(v, sizeof(v), "%" PRIu64, ms);
+	const char *p[] = { "statement_timeout", v };
+	PGresult *res = gw_pg_exec(pg, "SELECT set_config($1, $2, false)", 2, p, PGRES_TUPLES_OK,
+	    "cannot set the statement timeout", err);
+	PQclear(res);
+	return res != NULL ? 0 : -EIO;
+}
+
+bool
+gw_store_pg_connected(const gw_store_pg *pg)
+{
+	return pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
+}
+
 /* ---- the change feed ---------------------------------------------------- */
 
 int
@@ -705,7 +872,9 @@ gw_store_pg_fd(const gw_store_pg *pg)
 int
 gw_store_pg_drain(gw_store_pg *pg, unsigned *changes, gw_err *err)
 {
-	if (!PQconsumeInput(pg->conn))
+	/* a server that closed the connection (restarted, the backend
+	 * terminated) makes the socket readable: that is a lost feed too */
+	if (!PQconsumeInput(pg->conn) || PQstatus(pg->conn) != CONNECTION_OK)
 		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "lost the change feed", err);
 	PGnotify *n;
 	while ((n = PQnotifies(pg->conn)) != NULL) {
