@@ -15,8 +15,9 @@ TAU_PKGS_BUILD="cmake gcc make pkg-config libncurses-dev libmicrohttpd-dev libcj
 # tests, chromium + node the webchat test; procps/time/util-linux for ps,
 # /usr/bin/time and unshare; clang for build_clang (and CC=clang scripts/test),
 # libclang-rt-14-dev for its libFuzzer and sanitizer runtimes (build_fuzz);
-# mandoc for build_manlint (mandoc -Tlint on the man page).
-TAU_PKGS_TEST="tmux curl jq python3 chromium procps time util-linux ncurses-bin clang libclang-rt-14-dev mandoc"
+# mandoc for build_manlint (mandoc -Tlint on the man page); strace for
+# gateway_runtime_store_crash (kills a runner on entering one syscall).
+TAU_PKGS_TEST="tmux curl jq python3 chromium procps time util-linux ncurses-bin clang libclang-rt-14-dev mandoc strace"
 TAU_PKGS_BENCH="wrk nginx-light iproute2 linux-perf"
 
 tau_missing() {
