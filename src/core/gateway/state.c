@@ -540,17 +540,8 @@ int
 gw_state_actor_requests(gw_state *st, const char *const *actors, size_t nactors,
     gw_state_actor_fn fn, void *ctx, gw_err *err)
 {
-	gw_strmap *want = gw_strmap_new(nactors ? nactors : 1);
-	for (size_t i = 0; i < nactors; i++)
-		gw_strmap_put(want, actors[i], i);
-	/* touched entries first, in one pass */
-	for (size_t i = 0; i < st->nents; i++) {
-		gw_entry *e = st->ents[i];
-		size_t ai;
-		if (e->has_req && !e->deleted && gw_strmap_get(want, e->req.actor_id, &ai))
-			fn(ctx, ai, &e->req);
-	}
-	gw_strmap_free(want);
+	/* the store's ranges first (each sorted by key already), then the
+	 * touched entries, so a caller's sort has little to do */
 	if (gw_state_store(st) != NULL) {
 		gw_actor_walk a = { .w = { .st = st, .ctx = ctx, .tmp = gw_arena_new() }, .fn = fn };
 		gw_buf lit = GW_BUF_INIT;
@@ -569,6 +560,16 @@ gw_state_actor_requests(gw_state *st, const char *const *actors, size_t nactors,
 		gw_buf_free(&a.w.k);
 		gw_buf_free(&lit);
 	}
+	gw_strmap *want = gw_strmap_new(nactors ? nactors : 1);
+	for (size_t i = 0; i < nactors; i++)
+		gw_strmap_put(want, actors[i], i);
+	for (size_t i = 0; i < st->nents && st->store_rc == 0; i++) {
+		gw_entry *e = st->ents[i];
+		size_t ai;
+		if (e->has_req && !e->deleted && gw_strmap_get(want, e->req.actor_id, &ai))
+			fn(ctx, ai, &e->req);
+	}
+	gw_strmap_free(want);
 	return gw_state_store_error(st, err);
 }
 
@@ -669,6 +670,9 @@ gw_state_load_records(gw_state *st, const cJSON *obj, gw_err *err)
 			return gw_state_bad(st, err, "records.%s must be an object", maps[i]);
 		for (const cJSON *c = m->child; c != NULL; c = c->next) {
 			uint64_t n;
+			if (strlen(c->string) >= sizeof(md[i]->items[0].key))
+				return gw_state_bad(st, err, "records.%s has a key longer than %zu bytes", maps[i],
+				    sizeof(md[i]->items[0].key) - 1);
 			if (!gw_json_as_u64(c, &n) || n == 0 || n > INT32_MAX)
 				return gw_state_bad(st, err, "records.%s.%s must be a positive count", maps[i],
 				    c->string);
