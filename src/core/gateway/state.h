@@ -137,8 +137,8 @@ void gw_state_mark_processed(gw_state *st, const char *key);
 void gw_state_pin_processed(gw_state *st, const char *key);
 /* Drops the oldest unpinned keys until at most cap remain; pinned keys are
  * never dropped, so more than cap remain when more than cap are pinned.
- * Reads every key of the store, but only when more than cap are
- * processed (so its cost is bounded by the cap, not the history). */
+ * Walks the whole store (keys and records) when more than cap are
+ * processed, and costs nothing otherwise. */
 void gw_state_cap_processed(gw_state *st, size_t cap);
 
 /* Returns the record for case_key, or NULL. */
