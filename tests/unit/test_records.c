@@ -2,7 +2,7 @@
  * test_records.c - the records store behind state.json: appends and
  * lookups across reloads, compaction into the next snapshot generation (the
  * old one removed, overrides and deletions applied), the processed-key cap
- * over snapshot and log, the counters against a full walk, an actor's
+ * over log and memory and over the snapshot's processing-order index, the counters against a full walk, an actor's
  * records for MEMORY.md, uncommitted and torn log tails, damaged and newer
  * snapshots, and the line format itself.
  */
@@ -323,6 +323,56 @@ test_cap_drops_oldest_unpinned_across_store(void **state)
 	gw_state_free(st);
 }
 
+/* The cap on a store with a snapshot: the oldest keys come from its
+ * processing-order index merged with the log's and the touched ones, a
+ * key the log changed is taken at its place, pins are passed over. */
+static void
+test_cap_takes_oldest_from_snapshot_log_and_memory(void **state)
+{
+	ut_statedir *f = *state;
+	char key[64];
+	gw_state *st = load_w(f);
+	for (int i = 0; i < 3000; i++)  /* past 1 MiB: a snapshot, key i has seq i + 1 */
+		put(st, i, 200, key, sizeof(key));
+	save(st);
+	gw_state_free(st);
+	assert_int_equal(state_u64(f, "generation"), 1);
+	st = load_w(f);
+	for (int i = 3000; i < 3010; i++)  /* in the log */
+		put(st, i, 200, key, sizeof(key));
+	gw_request *q = gw_state_upsert_request(st, "GET:/e/5:c5");  /* key 5: a log line now */
+	q->status_code = 201;
+	save(st);
+	gw_state_free(st);
+	assert_int_equal(state_u64(f, "generation"), 1);
+	st = load_w(f);
+	for (int i = 3010; i < 3015; i++)  /* touched only */
+		put(st, i, 200, key, sizeof(key));
+	(void)gw_state_find_request(st, "GET:/e/7:c7"); /* touched, unchanged */
+	gw_state_pin_processed(st, "GET:/e/0:c0");
+	gw_state_pin_processed(st, "GET:/e/2:c2");
+	assert_int_equal(st->nkeys, 3015);
+	gw_state_cap_processed(st, 3000);
+	assert_int_equal(st->nkeys, 3000);
+	save(st);
+	gw_state_free(st);
+	st = load_w(f);
+	assert_int_equal(st->nkeys, 3000);
+	ut_list pk = ut_processed(st);
+	assert_int_equal(pk.n, 3000);
+	assert_string_equal(pk.s[0], "GET:/e/0:c0");
+	assert_string_equal(pk.s[1], "GET:/e/2:c2");
+	assert_string_equal(pk.s[2], "GET:/e/17:c17");
+	assert_string_equal(pk.s[2999], "GET:/e/3014:c3014");
+	ut_list_free(&pk);
+	for (int i = 1; i <= 16; i++) {
+		snprintf(key, sizeof(key), "GET:/e/%d:c%d", i, i);
+		assert_true(gw_state_is_processed(st, key) == (i == 2));
+	}
+	assert_int_equal(gw_state_find_request(st, "GET:/e/5:c5")->status_code, 201);
+	gw_state_free(st);
+}
+
 typedef struct actor_seen {
 	int n[3];
 	bool bad;
@@ -491,7 +541,7 @@ test_newer_snapshot_version_is_refused(void **state)
 	int fd = open(snap, O_RDWR);
 	off_t size = lseek(fd, 0, SEEK_END);
 	unsigned char v = 2;  /* version, little-endian at trailer + 8 */
-	assert_int_equal(pwrite(fd, &v, 1, size - 80 + 8), 1);
+	assert_int_equal(pwrite(fd, &v, 1, size - 96 + 8), 1);
 	close(fd);
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), -EPROTONOSUPPORT);
@@ -544,6 +594,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_compaction_writes_next_generation, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_counters_match_a_full_walk, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_cap_drops_oldest_unpinned_across_store, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_cap_takes_oldest_from_snapshot_log_and_memory, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_actor_records_from_snapshot_log_and_memory, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_uncommitted_and_torn_log_tails_are_cut, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_snapshot_is_reported_and_moved_aside_by_writers, ut_statedir_setup, ut_statedir_teardown),

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define GW_SNAP_MAGIC "TAURECS1"
-#define GW_SNAP_TRAILER 80
+#define GW_SNAP_TRAILER 96
 #define GW_SNAP_SLOT 16
 
 struct gw_records {
@@ -36,7 +36,7 @@ struct gw_records {
 	const char *snap;            /* the mapping */
 	size_t snap_len;
 	int snap_fd;                 /* kept open: an actor's range is read with pread */
-	uint64_t entries, data_bytes, dir_off, dir_bytes, slots, table_off;
+	uint64_t entries, data_bytes, dir_off, dir_bytes, slots, table_off, seq_off, nseq;
 	gw_strmap *dir_index;        /* actor literal -> position in dir_start/end */
 	gw_arena *dir_arena;
 	uint64_t *dir_start, *dir_end;
@@ -227,13 +227,16 @@ gw_records_map_snapshot(gw_records *r, gw_err *err)
 	r->dir_bytes = gw_le64(t + 40);
 	r->slots = gw_le64(t + 48);
 	r->table_off = gw_le64(t + 56);
-	if (gw_le64(t + 64) != gw_fnv((const char *)t, 64))
+	r->seq_off = gw_le64(t + 64);
+	r->nseq = gw_le64(t + 72);
+	if (gw_le64(t + 80) != gw_fnv((const char *)t, 80))
 		return gw_records_bad(err, r->snap_path, "snapshot trailer check failed");
 	if (r->slots == 0 || (r->slots & (r->slots - 1)) != 0 || r->slots < r->entries ||
 	    r->dir_off != r->data_bytes || r->dir_bytes > r->table_off - r->dir_off ||
 	    r->data_bytes > r->table_off || r->table_off % 8 != 0 ||
 	    r->slots > (len - GW_SNAP_TRAILER) / GW_SNAP_SLOT ||
-	    r->table_off + r->slots * GW_SNAP_SLOT + GW_SNAP_TRAILER != len ||
+	    r->nseq > r->entries || r->seq_off != r->table_off + r->slots * GW_SNAP_SLOT ||
+	    r->seq_off + r->nseq * 8 + GW_SNAP_TRAILER != len ||
 	    (r->data_bytes > 0 && r->snap[r->data_bytes - 1] != '\n'))
 		return gw_records_bad(err, r->snap_path, "snapshot sizes do not add up");
 	return 0;
@@ -602,6 +605,43 @@ gw_records_each_actor(gw_records *r, const char *actor, size_t actor_len, gw_rec
 	return rc;
 }
 
+int
+gw_records_snap_seq(gw_records *r, uint64_t i, gw_records_line *out, gw_err *err)
+{
+	int rc = gw_records_index_log(r, err);
+	if (rc != 0)
+		return rc;
+	if (r->snap == NULL || i >= r->nseq)
+		return -ENOENT;
+	size_t len;
+	uint64_t off = gw_le64((const unsigned char *)r->snap + r->seq_off + i * 8);
+	if ((rc = gw_records_snap_line(r, off, out, &len, err)) != 0)
+		return rc;
+	if (r->nlog > 0) {
+		gw_buf k = GW_BUF_INIT;
+		gw_buf_append(&k, out->key, out->key_len);
+		bool overridden = gw_strmap_get(r->log_index, gw_buf_cstr(&k), NULL);
+		gw_buf_free(&k);
+		if (overridden)
+			return 0;
+	}
+	return 1;
+}
+
+int
+gw_records_each_log(gw_records *r, gw_records_each_fn fn, void *ctx, gw_err *err)
+{
+	int rc = gw_records_index_log(r, err);
+	for (size_t i = 0; i < r->nlog && rc == 0; i++) {
+		size_t pos = r->log_offs[i];
+		const char *nl = memchr(r->log + pos, '\n', r->log_len - pos);
+		gw_records_line l;
+		gw_records_parse_line(r->log + pos, (size_t)(nl - (r->log + pos)), &l);
+		fn(ctx, &l, r->log + pos, (size_t)(nl - (r->log + pos)) + 1);
+	}
+	return rc;
+}
+
 /* ---- writing ------------------------------------------------------------ */
 
 int
@@ -637,6 +677,7 @@ typedef struct gw_centry {
 	size_t len;
 	const char *key, *actor;
 	size_t key_len, actor_len;
+	uint64_t seq;
 } gw_centry;
 
 typedef struct gw_compact_ctx {
@@ -655,7 +696,7 @@ gw_compact_add(gw_compact_ctx *c, const gw_records_line *l, const char *raw, siz
 		c->cap = c->cap ? c->cap * 2 : 1024;
 		c->e = gw_xrealloc(c->e, c->cap * sizeof(*c->e));
 	}
-	c->e[c->n++] = (gw_centry){ raw, len, l->key, l->actor, l->key_len, l->actor_len };
+	c->e[c->n++] = (gw_centry){ raw, len, l->key, l->actor, l->key_len, l->actor_len, l->seq };
 }
 
 static void
@@ -680,6 +721,17 @@ gw_centry_cmp(const void *x, const void *y)
 	const gw_centry *a = x, *b = y;
 	int c = gw_lit_cmp(a->actor, a->actor_len, b->actor, b->actor_len);
 	return c != 0 ? c : gw_lit_cmp(a->key, a->key_len, b->key, b->key_len);
+}
+
+typedef struct gw_seq_off {
+	uint64_t seq, off;
+} gw_seq_off;
+
+static int
+gw_seq_off_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const gw_seq_off *)a)->seq, y = ((const gw_seq_off *)b)->seq;
+	return (x > y) - (x < y);
 }
 
 int
@@ -742,8 +794,22 @@ gw_records_compact(gw_records *r, gw_records_skip_fn skip, void *skip_ctx, const
 			gw_put_le64(table + j * GW_SNAP_SLOT, offs[i] + 1);
 			gw_put_le64(table + j * GW_SNAP_SLOT + 8, h);
 		}
-		free(offs);
 		data.len += tbytes;
+		/* the processed entries' offsets in processing order, for the cap */
+		gw_seq_off *so = gw_xmalloc((c.n ? c.n : 1) * sizeof(*so));
+		size_t nseq = 0;
+		for (size_t i = 0; i < c.n; i++)
+			if (c.e[i].seq != 0)
+				so[nseq++] = (gw_seq_off){ c.e[i].seq, offs[i] };
+		if (nseq > 1)
+			qsort(so, nseq, sizeof(*so), gw_seq_off_cmp);
+		uint64_t seq_off = data.len;
+		gw_buf_reserve(&data, nseq * 8 + GW_SNAP_TRAILER);
+		for (size_t i = 0; i < nseq; i++)
+			gw_put_le64((unsigned char *)data.data + data.len + i * 8, so[i].off);
+		data.len += nseq * 8;
+		free(so);
+		free(offs);
 		unsigned char t[GW_SNAP_TRAILER];
 		memset(t, 0, sizeof(t));
 		memcpy(t, GW_SNAP_MAGIC, 8);
@@ -754,8 +820,10 @@ gw_records_compact(gw_records *r, gw_records_skip_fn skip, void *skip_ctx, const
 		gw_put_le64(t + 40, dir_bytes);
 		gw_put_le64(t + 48, slots);
 		gw_put_le64(t + 56, table_off);
-		gw_put_le64(t + 64, gw_fnv((const char *)t, 64));
-		memcpy(t + 72, "\nEND\n\n\n\n", 8);
+		gw_put_le64(t + 64, seq_off);
+		gw_put_le64(t + 72, nseq);
+		gw_put_le64(t + 80, gw_fnv((const char *)t, 80));
+		memcpy(t + 88, "\nEND\n\n\n\n", 8);
 		gw_buf_append(&data, (const char *)t, sizeof(t));
 		char *path = gw_records_snap_path(r->dir, m->generation + 1);
 		rc = gw_fs_write_atomic(path, data.data, data.len, err);

@@ -17,9 +17,11 @@
  * actor's records, which its MEMORY.md lists, are one range); then an
  * actor directory (lines ["<actor id>",<start>,<end>]); then (8-aligned)
  * an open-addressing table of 16-byte slots (little-endian offset+1 of a
- * line, FNV-1a hash of its key literal); then an 80-byte trailer
- * ("TAURECS1", version, entries, data bytes, directory offset and bytes,
- * slots, table offset, a check of those).  A lookup hashes the key and
+ * line, FNV-1a hash of its key literal); then the offsets (8 bytes each)
+ * of the processed entries' lines in processing order, so the cap finds
+ * the oldest keys without a walk; then a 96-byte trailer ("TAURECS1",
+ * version, entries, data bytes, directory offset and bytes, slots, table
+ * offset, processing-order offset and count, a check of those).  A lookup hashes the key and
  * reads one slot and one line, so a cycle reads only the keys it needs.  A
  * snapshot is written whole (temp, fsync, rename) and never changed;
  * compaction writes the next generation.
@@ -110,6 +112,13 @@ int gw_records_each(gw_records *r, gw_records_each_fn fn, void *ctx, gw_err *err
  * then the log's.  0 or -EINVAL corrupt with err set. */
 int gw_records_each_actor(gw_records *r, const char *actor, size_t actor_len, gw_records_each_fn fn,
     void *ctx, gw_err *err);
+
+/* The i-th processed entry of the snapshot in processing order (i from
+ * 0): 1 with *out set, 0 when the log has a newer line for its key (skip
+ * it), -ENOENT past the last, -EINVAL corrupt with err set. */
+int gw_records_snap_seq(gw_records *r, uint64_t i, gw_records_line *out, gw_err *err);
+/* Calls fn for the log's last line per key.  0 or -EINVAL corrupt. */
+int gw_records_each_log(gw_records *r, gw_records_each_fn fn, void *ctx, gw_err *err);
 
 /* Appends whole entry lines (one write, fdatasync'ed) at m->log_bytes and
  * advances m->log_bytes; committed once state.json is saved with m. */

@@ -394,22 +394,6 @@ gw_walk_touched(gw_walk *w, const char *lit, size_t len)
 	return gw_strmap_get(w->st->touched, gw_buf_cstr(&w->k), NULL);
 }
 
-static void
-gw_walk_keys(void *ctx, const gw_records_line *l, const char *raw, size_t n)
-{
-	(void)raw;
-	(void)n;
-	gw_walk *w = ctx;
-	if (l->seq == 0 || gw_walk_touched(w, l->key, l->key_len))
-		return;
-	if (w->n == w->cap) {
-		w->cap = w->cap ? w->cap * 2 : 1024;
-		w->keys = gw_xrealloc(w->keys, w->cap * sizeof(*w->keys));
-	}
-	w->keys[w->n++] = (gw_seq_key){ l->seq, gw_arena_strndup(w->st->arena, l->key, l->key_len),
-		l->key_len };
-}
-
 static int
 gw_seq_cmp(const void *a, const void *b)
 {
@@ -417,40 +401,102 @@ gw_seq_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static void
+gw_seq_push(gw_walk *w, uint64_t seq, const char *lit, size_t len)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->keys = gw_xrealloc(w->keys, w->cap * sizeof(*w->keys));
+	}
+	w->keys[w->n++] = (gw_seq_key){ seq, lit, len };
+}
+
+/* The log's processed keys not superseded by a touched entry. */
+static void
+gw_walk_log_keys(void *ctx, const gw_records_line *l, const char *raw, size_t n)
+{
+	(void)raw;
+	(void)n;
+	gw_walk *w = ctx;
+	if (l->seq != 0 && !gw_walk_touched(w, l->key, l->key_len))
+		gw_seq_push(w, l->seq, gw_arena_strndup(w->st->arena, l->key, l->key_len), l->key_len);
+}
+
+/* Drops one processed key (literal) unless pinned; true when dropped. */
+static bool
+gw_state_drop_key(gw_state *st, const char *lit, size_t len)
+{
+	if (st->pins != NULL && gw_strmap_get(st->pins, lit, NULL))
+		return false;
+	gw_entry *e = gw_state_touch_lit(st, lit, len, NULL, true);
+	if (e->seq == 0)
+		return false;
+	e->seq = 0;
+	e->dirty = true;
+	st->nkeys--;
+	return true;
+}
+
+/*
+ * Drops the oldest unpinned keys.  Candidates come in processing order
+ * from two sources merged: the snapshot's processing-order index (entries
+ * the log or this state has since changed are skipped) and the few others
+ * (the log's, the touched ones), sorted here.  So the cost is the keys
+ * looked at - the dropped ones and the pinned ones passed over - not the
+ * store.
+ */
 void
 gw_state_cap_processed(gw_state *st, size_t cap)
 {
 	if (st->nkeys <= cap)
 		return;
 	gw_walk w = { .st = st };
-	if (gw_state_store(st) != NULL) {
-		int rc = gw_records_each(st->store, gw_walk_keys, &w, &st->store_err);
+	gw_records *r = gw_state_store(st);
+	if (r != NULL) {
+		int rc = gw_records_each_log(r, gw_walk_log_keys, &w, &st->store_err);
 		if (rc != 0 && st->store_rc == 0)
 			st->store_rc = rc;
 	}
 	for (size_t i = 0; i < st->nents; i++) {
 		gw_entry *e = st->ents[i];
-		if (e->seq != 0 && !e->deleted) {
-			if (w.n == w.cap) {
-				w.cap = w.cap ? w.cap * 2 : 1024;
-				w.keys = gw_xrealloc(w.keys, w.cap * sizeof(*w.keys));
-			}
-			w.keys[w.n++] = (gw_seq_key){ e->seq, e->lit, e->lit_len };
-		}
+		if (e->seq != 0 && !e->deleted)
+			gw_seq_push(&w, e->seq, e->lit, e->lit_len);
 	}
 	if (w.n > 1)
 		qsort(w.keys, w.n, sizeof(*w.keys), gw_seq_cmp);
-	size_t drop = st->nkeys - cap;
-	for (size_t i = 0; i < w.n && drop > 0; i++) {
-		if (st->pins != NULL && gw_strmap_get(st->pins, w.keys[i].lit, NULL))
-			continue;
-		gw_entry *e = gw_state_touch_lit(st, w.keys[i].lit, w.keys[i].len, NULL, true);
-		if (e->seq == 0)
-			continue;
-		e->seq = 0;
-		e->dirty = true;
-		st->nkeys--;
-		drop--;
+	size_t drop = st->nkeys - cap, j = 0;
+	uint64_t i = 0;
+	gw_records_line l;
+	bool have = false;      /* l holds the next snapshot candidate */
+	while (drop > 0 && st->store_rc == 0) {
+		while (!have && r != NULL) {
+			int rc = gw_records_snap_seq(r, i, &l, &st->store_err);
+			if (rc == -ENOENT) {
+				r = NULL;
+				break;
+			}
+			if (rc < 0) {
+				st->store_rc = rc;
+				r = NULL;
+				break;
+			}
+			i++;
+			have = rc == 1 && !gw_walk_touched(&w, l.key, l.key_len);
+		}
+		if (st->store_rc != 0)
+			break;
+		bool from_snap = have && (j >= w.n || l.seq < w.keys[j].seq);
+		if (!from_snap && j >= w.n)
+			break; /* nothing left to look at */
+		if (from_snap) {
+			have = false;
+			gw_buf_reset(&w.k);
+			gw_buf_append(&w.k, l.key, l.key_len);
+			drop -= gw_state_drop_key(st, gw_buf_cstr(&w.k), l.key_len);
+		} else {
+			drop -= gw_state_drop_key(st, w.keys[j].lit, w.keys[j].len);
+			j++;
+		}
 	}
 	free(w.keys);
 	gw_buf_free(&w.k);

@@ -137,8 +137,8 @@ void gw_state_mark_processed(gw_state *st, const char *key);
 void gw_state_pin_processed(gw_state *st, const char *key);
 /* Drops the oldest unpinned keys until at most cap remain; pinned keys are
  * never dropped, so more than cap remain when more than cap are pinned.
- * Walks the whole store (keys and records) when more than cap are
- * processed, and costs nothing otherwise. */
+ * Costs the keys it looks at (the dropped and the pinned passed over),
+ * not the store: the snapshot keeps its keys in processing order. */
 void gw_state_cap_processed(gw_state *st, size_t cap);
 
 /* Returns the record for case_key, or NULL. */

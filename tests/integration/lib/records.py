@@ -6,7 +6,7 @@ request records as one JSON object, in state.json's schema 1 shape:
 
 It reads the store the way the gateway does, independently of the C code:
 state.json's "records" block names the snapshot generation and the committed
-length of records.log; the snapshot's 80-byte trailer gives its data length;
+length of records.log; the snapshot's 96-byte trailer gives its data length;
 each line is ["key",seq,"actor",record|null] and the log's last line for a
 key wins.  A schema 1 state.json is read directly.  Used by the integration
 tests that look at keys and records.
@@ -32,7 +32,7 @@ def load(d):
     if gen:
         with open(os.path.join(d, "records-%d.snap" % gen), "rb") as f:
             data = f.read()
-        t = data[-80:]
+        t = data[-96:]
         assert t[:8] == b"TAURECS1", "bad snapshot trailer"
         data_bytes = struct.unpack("<Q", t[24:32])[0]
         for line in data[:data_bytes].splitlines():
