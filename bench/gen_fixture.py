@@ -61,6 +61,9 @@ def main():
     ap.add_argument("--retryable-every", type=int, default=0,
                     help="one retryable case per N (0 = none)")
     ap.add_argument("--name", default=None)
+    ap.add_argument("--first", type=int, default=0,
+                    help="number of the first case (cases FIRST..FIRST+cases-1), so a "
+                         "second fixture can bring cases a first one did not have")
     a = ap.parse_args()
     if a.cases < 1 or a.actors < 1:
         ap.error("cases and actors must be positive")
@@ -70,12 +73,12 @@ def main():
               % json.dumps(name))
     enc = json.JSONEncoder(separators=(",", ":"))
     chunk = []
-    for i in range(a.cases):
+    for i in range(a.first, a.first + a.cases):
         chunk.append(enc.encode(case(i, a.actors, a.malformed_every, a.retryable_every)))
         if len(chunk) == 4096:
             out.write(",\n".join(chunk))
             chunk = []
-            if i + 1 < a.cases:
+            if i + 1 < a.first + a.cases:
                 out.write(",\n")
     if chunk:
         out.write(",\n".join(chunk))

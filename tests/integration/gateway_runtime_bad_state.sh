@@ -72,14 +72,14 @@ t_eq "readers: no corrupt copy made" "0" "$(ls "$R" | grep -c corrupt)"
 # --- wrong schema: refused, untouched --------------------------------------------------
 W=$T/wrong-schema
 mkdir -p "$W"
-printf '{\n  "schema_version": 2,\n  "future": true\n}' >"$W/state.json"
+printf '{\n  "schema_version": 3,\n  "future": true\n}' >"$W/state.json"
 before=$(snapshot "$W")
 for args in "--gateway-contract-runner --gateway-fixture $FIXTURES/rollout-pass.json" "--gateway-service-start" \
 	"--gateway-service-stop" "--gateway-service-status" "--gateway-status-inspect" "--transport-health-inspect gateway"; do
 	# shellcheck disable=SC2086
 	"$TAU_BIN" --gateway-state-dir "$W" $args >"$T/out" 2>"$T/err"
 	t_eq "wrong schema '${args%% *}': exit 65" "65" "$?"
-	t_eq "wrong schema '${args%% *}': message" "tau-gateway: unsupported state schema 2 in $W/state.json (expected 1); refusing to touch it" "$(cat "$T/err")"
+	t_eq "wrong schema '${args%% *}': message" "tau-gateway: unsupported state schema 3 in $W/state.json (expected 1 or 2); refusing to touch it" "$(cat "$T/err")"
 	t_eq "wrong schema '${args%% *}': files untouched" "$before" "$(snapshot "$W" | grep -v ' ./.lock$')"
 done
 t_eq "wrong schema: no channel store, no events" "" "$(ls "$W" | grep -vx state.json)"

@@ -18,7 +18,7 @@ S=$T/state
 run() { "$TAU_BIN" --gateway-contract-runner --gateway-fixture "$1" --gateway-state-dir "$2" 2>&1 | sed -n 1p; }
 t_eq "two colliding-looking cases: both applied" "gateway runner summary: discovered=2 queued=2 applied=2 duplicate_skips=0 malformed=0 retryable_failures=0 retries=0 failed=0 upserted_requests=2" "$(run "$T/keys.json" "$S")"
 t_eq "two records and two processed keys, escaped" '["GET:/a%3Ab:c","GET:/a:b%3Ac"] ["GET:/a%3Ab:c","GET:/a:b%3Ac"]' \
-	"$(jq -c '[.requests[].case_key]' "$S/state.json") $(jq -c '.processed_case_keys | sort' "$S/state.json")"
+	"$(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$S" | jq -c '[.requests[].case_key]') $(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$S" | jq -c '.processed_case_keys | sort')"
 t_eq "rerun: both skipped" "gateway runner summary: discovered=2 queued=0 applied=0 duplicate_skips=2 malformed=0 retryable_failures=0 retries=0 failed=0 upserted_requests=0" \
 	"$(run "$T/keys.json" "$S")"
 t_eq "channel store: each case logged once" "b:c c" "$(jq -r .payload.case_id "$S/channel-store/gateway/k/log.jsonl" | sort | xargs)"
@@ -36,7 +36,7 @@ cat >"$L/state.json" <<'JSON'
 JSON
 t_eq "legacy state: its case is still processed, the other runs" "gateway runner summary: discovered=2 queued=1 applied=1 duplicate_skips=1 malformed=0 retryable_failures=0 retries=0 failed=0 upserted_requests=1" "$(run "$T/keys.json" "$L")"
 t_eq "legacy state: the record renamed, not duplicated" '["GET:/a%3Ab:c","GET:/a:b%3Ac"] 2' \
-	"$(jq -c '[.requests[].case_key]' "$L/state.json") $(jq '.processed_case_keys | length' "$L/state.json")"
+	"$(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$L" | jq -c '[.requests[].case_key]') $(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$L" | jq '.processed_case_keys | length')"
 
 # Two `cases` arrays: refused, naming the key and both lines.
 printf '{"schema_version":1,"name":"twice",\n"cases":[%s],\n"cases":[%s]}\n' "$(case_json x GET /x)" "$(case_json x GET /y)" >"$T/twice.json"

@@ -28,7 +28,7 @@ while not os.path.exists(stop):
     reads += 1
     try:
         d = json.loads(text)
-        assert d["schema_version"] == 1
+        assert d["schema_version"] == 2
     except Exception as e:  # noqa: BLE001 - any failure counts
         fails += 1
         first = first or "%s: %r" % (e, text[:120])
@@ -86,6 +86,6 @@ t_contains "status inspect counts only the cycle lines" " cycle_reports=$N_RUN i
 # 40 generated + 3 mixed cases: every one processed once (retryable ones
 # are stored but not marked processed).
 t_eq "processed keys: each non-retryable case once" "42" \
-	"$(python3 -c 'import json,sys; k=json.load(open(sys.argv[1]))["processed_case_keys"]; print(len(k) if len(k)==len(set(k)) else "dupes")' "$S/state.json")"
+	"$(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$S" | python3 -c 'import json,sys; k=json.load(sys.stdin)["processed_case_keys"]; print(len(k) if len(k)==len(set(k)) else "dupes")')"
 
 t_done

@@ -33,7 +33,7 @@ p = os.path.join(d, "state.json")
 if os.path.exists(p):
     try:
         s = json.load(open(p))
-        assert s["schema_version"] == 1
+        assert s["schema_version"] == 2
     except Exception as e:
         bad.append("state.json: %s" % e)
 files = [os.path.join(d, "runtime-events.jsonl")] + glob.glob(os.path.join(d, "channel-store/gateway/*/*.jsonl"))
@@ -115,7 +115,7 @@ else
 fi
 t_eq "final run: invariants" "ok" "$(check_all final)"
 t_eq "final run: every case processed" "$N" \
-	"$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["processed_case_keys"]))' "$S/state.json")"
+	"$(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$S" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["processed_case_keys"]))')"
 "${RUN[@]}" >"$T/out" 2>&1
 t_contains "after recovery a rerun only dedupes" "applied=0 duplicate_skips=$N " "$(cat "$T/out")"
 "$TAU_BIN" --gateway-state-dir "$S" --gateway-status-inspect >"$T/out"

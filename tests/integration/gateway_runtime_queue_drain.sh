@@ -31,8 +31,8 @@ t_contains "cycle 3: drained" '"reason_codes":["duplicate_cases_skipped"],' "$(t
 cycle 4 0 150 0
 t_eq "drained: 150 processed keys, 150 records" "150 150" "$(python3 -c '
 import json, sys
-d = json.load(open(sys.argv[1]))
-print(len(d["processed_case_keys"]), len(d["requests"]))' "$S/state.json")"
+d = json.load(sys.stdin)
+print(len(d["processed_case_keys"]), len(d["requests"]))' <<<"$(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$S")")"
 "$TAU_BIN" --gateway-state-dir "$S" --gateway-status-inspect >"$T/out"
 t_contains "status inspect: 4 cycles" " cycle_reports=4 invalid_cycle_reports=0 " "$(cat "$T/out")"
 t_contains "status inspect: queue empty" " queue_depth=0 " "$(cat "$T/out")"
@@ -61,13 +61,13 @@ capped 4 0 0 120
 t_eq "cap 50: every case applied once (120 log lines, 120 context lines)" "120 120" \
 	"$(cat "$C"/channel-store/gateway/*/log.jsonl | wc -l) $(cat "$C"/channel-store/gateway/*/context.jsonl | wc -l)"
 t_eq "cap 50: no event_key logged twice" "" "$(cat "$C"/channel-store/gateway/*/log.jsonl | jq -r .event_key | sort | uniq -d)"
-t_eq "cap 50: the running fixture's 120 keys kept" "120" "$(jq '.processed_case_keys | length' "$C/state.json")"
+t_eq "cap 50: the running fixture's 120 keys kept" "120" "$(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$C" | jq '.processed_case_keys | length')"
 # another fixture then: the cap drops the older fixture's keys first
 "$TAU_BIN" --gateway-contract-runner --gateway-fixture "$FIXTURES/rollout-pass.json" --gateway-state-dir "$C" \
 	--gateway-processed-case-cap 50 >"$T/out" 2>&1
 t_eq "cap 50, other fixture: 50 keys kept, the newest, its own last" '50 case-00000072 2' "$(python3 -c '
 import json, sys
-k = json.load(open(sys.argv[1]))["processed_case_keys"]
-print(len(k), k[0].split(":")[-1], sum(1 for x in k if not x.split(":")[-1].startswith("case-")))' "$C/state.json")"
+k = json.load(sys.stdin)["processed_case_keys"]
+print(len(k), k[0].split(":")[-1], sum(1 for x in k if not x.split(":")[-1].startswith("case-")))' <<<"$(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$C")")"
 
 t_done

@@ -44,7 +44,7 @@ t_contains "service start: attempts 1, no error, no stop reason" "startup_attemp
 t_contains "service start: last_stop_reason none" "last_stop_reason=none" "$(cat "$T/out")"
 t_eq "service start: quiet stderr" "" "$(cat "$T/err")"
 t_eq "service start: state.json written" "yes" "$([ -f .tau/gateway/state.json ] && echo yes)"
-t_eq "state.json: top-level keys in order" "schema_version,processed_case_keys,requests,health,guardrail,service" "$(keys .tau/gateway/state.json)"
+t_eq "state.json: top-level keys in order" "schema_version,records,health,guardrail,service" "$(keys .tau/gateway/state.json)"
 t_eq "state.json: service keys in order" "status,startup_attempts,startup_failure_streak,last_startup_error,last_started_unix_ms,last_stopped_unix_ms,last_transition_unix_ms,last_stop_reason" "$(keys .tau/gateway/state.json '["service"]')"
 t_eq "state.json: guardrail keys in order" "gate,reason_code,failure_streak_threshold,retryable_failures_threshold,failure_streak,last_failed_cases,last_retryable_failures,updated_unix_ms" "$(keys .tau/gateway/state.json '["guardrail"]')"
 t_eq "state.json: health keys in order" "$HEALTH_KEYS" "$(keys .tau/gateway/state.json '["health"]')"
@@ -57,7 +57,9 @@ t_eq "runner: exit 0" "0" "$?"
 t_eq "runner: summary line" "gateway runner summary: discovered=2 queued=2 applied=2 duplicate_skips=0 malformed=0 retryable_failures=0 retries=0 failed=0 upserted_requests=2" "$(sed -n 1p "$T/out")"
 t_eq "runner: health line" "gateway runner health: state=healthy failure_streak=0 queue_depth=0 reason=no recent transport failures observed" "$(sed -n 2p "$T/out")"
 t_eq "runner: two lines" "2" "$(wc -l <"$T/out")"
-t_eq "state.json: request keys in order" "case_key,case_id,method,endpoint,actor_id,status_code,outcome,error_code,response_body,updated_unix_ms" "$(keys .tau/gateway/state.json '["requests"][0]')"
+t_eq "state.json: records block keys in order" "generation,log_bytes,next_seq,processed_case_count,request_count,method_counts,status_code_counts,error_code_counts" "$(keys .tau/gateway/state.json '["records"]')"
+t_eq "records.log: request record keys in order" "case_id,method,endpoint,actor_id,status_code,outcome,error_code,response_body,updated_unix_ms" \
+	"$(head -n 1 .tau/gateway/records.log | python3 -c 'import json,sys; from collections import OrderedDict; print(",".join(json.loads(sys.stdin.read(), object_pairs_hook=OrderedDict)[3].keys()))')"
 
 # --- service stop with a reason ------------------------------------------------
 "$TAU_BIN" --gateway-state-dir .tau/gateway --gateway-service-stop \

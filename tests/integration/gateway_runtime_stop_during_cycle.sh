@@ -73,7 +73,8 @@ t_contains "event: nothing applied, all pending" '"applied_cases":0,"duplicate_s
 t_eq "state: no case applied, still stopped by the emergency stop" '0 0 stopped emergency_rollback' "$(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-print(len(d["processed_case_keys"]), len(d["requests"]), d["service"]["status"], d["service"]["last_stop_reason"])' "$S/state.json")"
+r = json.loads(sys.argv[2])
+print(len(r["processed_case_keys"]), len(r["requests"]), d["service"]["status"], d["service"]["last_stop_reason"])' "$S/state.json" "$(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$S")")"
 t_eq "channel store: nothing written" "no" "$([ -e "$S/channel-store" ] && echo yes || echo no)"
 t_eq "lock file: emptied by its last holder" "" "$(cat "$S/.lock")"
 

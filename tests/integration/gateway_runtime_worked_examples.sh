@@ -22,6 +22,12 @@ d = json.load(open(sys.argv[1]))
 print(json.dumps(eval(sys.argv[2]), separators=(",", ":")))
 EOF
 }
+# rget DIR PYTHON-EXPR: jget over the state's keys and records (d =
+# {"processed_case_keys": [...], "requests": [...]}, read from the store by
+# lib/records.py).
+rget() {
+	python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$1" >"$T/records.json" && jget "$T/records.json" "$2"
+}
 # untime FILE: the file with every "timestamp_unix_ms":N / "updated_unix_ms":N
 # replaced by <T>, so lines can be compared exactly.
 untime() {
@@ -41,12 +47,12 @@ t_eq "mixed run 1: summary" "gateway runner summary: discovered=3 queued=3 appli
 t_eq "mixed run 1: health" "gateway runner health: state=degraded failure_streak=1 queue_depth=0 reason=recent transport failures observed (failure_streak=1, last_cycle_failed=1)" "$(sed -n 2p "$T/out")"
 t_eq "mixed run 1: processed keys (queue order, retryable not processed)" \
 	'["TRACE:/v1/tasks:gateway-malformed-unsupported-method","POST:/v1/tasks:gateway-success"]' \
-	"$(jget "$S/state.json" 'd["processed_case_keys"]')"
+	"$(rget "$S" 'd["processed_case_keys"]')"
 t_eq "mixed run 1: request records in case_key order, failures included" \
 	'[["GET:/v1/tasks/42:gateway-retryable-backend",503,"retryable_failure","gateway_backend_unavailable"],["POST:/v1/tasks:gateway-success",201,"success",""],["TRACE:/v1/tasks:gateway-malformed-unsupported-method",405,"malformed_input","gateway_unsupported_method"]]' \
-	"$(jget "$S/state.json" '[[r["case_key"],r["status_code"],r["outcome"],r["error_code"]] for r in d["requests"]]')"
+	"$(rget "$S" '[[r["case_key"],r["status_code"],r["outcome"],r["error_code"]] for r in d["requests"]]')"
 t_eq "mixed run 1: success record body" '{"actor_id":"ops-bot","endpoint":"/v1/tasks","method":"POST","status":"accepted"}' \
-	"$(jget "$S/state.json" '[r for r in d["requests"] if r["outcome"]=="success"][0]["response_body"]')"
+	"$(rget "$S" '[r for r in d["requests"] if r["outcome"]=="success"][0]["response_body"]')"
 t_eq "mixed run 1: health block" '[0,0,1,3,3,2,1,0]' \
 	"$(jget "$S/state.json" '[d["health"][k] for k in ("queue_depth","active_runs","failure_streak","last_cycle_discovered","last_cycle_processed","last_cycle_completed","last_cycle_failed","last_cycle_duplicates")]')"
 t_eq "mixed run 1: guardrail hold by malformed input (1 retryable case < threshold 2)" \
@@ -89,7 +95,7 @@ t_eq "mixed run 2: guardrail hold by failure streak" '["hold","failure_streak_th
 	"$(jget "$S/state.json" '[d["guardrail"][k] for k in ("gate","reason_code","failure_streak","last_failed_cases","last_retryable_failures")]')"
 t_eq "mixed run 2: health block" '[2,3,3,0,1,2]' \
 	"$(jget "$S/state.json" '[d["health"][k] for k in ("failure_streak","last_cycle_discovered","last_cycle_processed","last_cycle_completed","last_cycle_failed","last_cycle_duplicates")]')"
-t_eq "mixed run 2: still 3 records, 2 processed keys" '[3,2]' "$(jget "$S/state.json" '[len(d["requests"]),len(d["processed_case_keys"])]')"
+t_eq "mixed run 2: still 3 records, 2 processed keys" '[3,2]' "$(rget "$S" '[len(d["requests"]),len(d["processed_case_keys"])]')"
 t_eq "mixed run 2: reason codes" '["duplicate_cases_skipped","retry_attempted","retryable_failures_observed","case_processing_failed"]' \
 	"$(tail -n 1 "$S/runtime-events.jsonl" | python3 -c 'import json,sys; print(json.dumps(json.loads(sys.stdin.read())["reason_codes"],separators=(",",":")))')"
 t_eq "mixed run 2: one more log and context line (retryable case)" "4 4" "$(wc -l <"$STORE/log.jsonl") $(wc -l <"$STORE/context.jsonl")"
@@ -106,9 +112,9 @@ run "$R" "$FIXTURES/rollout-pass.json"
 t_eq "rollout run 1: exit 0" "0" "$?"
 t_eq "rollout run 1: output" "gateway runner summary: discovered=2 queued=2 applied=2 duplicate_skips=0 malformed=0 retryable_failures=0 retries=0 failed=0 upserted_requests=2
 gateway runner health: state=healthy failure_streak=0 queue_depth=0 reason=no recent transport failures observed" "$(cat "$T/out")"
-t_eq "rollout run 1: processed keys" '["GET:/v1/tasks/42:gateway-rollout-fetch-task","POST:/v1/tasks:gateway-rollout-post-task"]' "$(jget "$R/state.json" 'd["processed_case_keys"]')"
+t_eq "rollout run 1: processed keys" '["GET:/v1/tasks/42:gateway-rollout-fetch-task","POST:/v1/tasks:gateway-rollout-post-task"]' "$(rget "$R" 'd["processed_case_keys"]')"
 t_eq "rollout run 1: GET record" '["GET:/v1/tasks/42:gateway-rollout-fetch-task","gateway-rollout-fetch-task","GET","/v1/tasks/42","ops-release-bot",200,"success","",{"actor_id":"ops-release-bot","endpoint":"/v1/tasks/42","method":"GET","status":"accepted"}]' \
-	"$(jget "$R/state.json" '[d["requests"][0][k] for k in ("case_key","case_id","method","endpoint","actor_id","status_code","outcome","error_code","response_body")]')"
+	"$(rget "$R" '[d["requests"][0][k] for k in ("case_key","case_id","method","endpoint","actor_id","status_code","outcome","error_code","response_body")]')"
 t_eq "rollout run 1: guardrail pass" '["pass","guardrail_checks_passing",2,2,0,0,0]' \
 	"$(jget "$R/state.json" '[d["guardrail"][k] for k in ("gate","reason_code","failure_streak_threshold","retryable_failures_threshold","failure_streak","last_failed_cases","last_retryable_failures")]')"
 t_contains "rollout run 1: events line" '"kind":"cycle","health_state":"healthy","health_reason":"no recent transport failures observed","rollout_gate":"pass","rollout_reason_code":"guardrail_checks_passing","guardrail_failure_streak_threshold":2,"guardrail_retryable_failures_threshold":2,"reason_codes":["healthy_cycle"],"discovered_cases":2,"queued_cases":2,"applied_cases":2,"duplicate_skips":0,"malformed_cases":0,"retryable_failures":0,"retry_attempts":0,"failed_cases":0,"upserted_requests":2,"backlog_cases":0,"failure_streak":0,' "$(cat "$R/runtime-events.jsonl")"

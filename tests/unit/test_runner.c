@@ -11,6 +11,7 @@
  * other's state.
  */
 #include "unit.h"
+#include "state_util.h"
 
 #include <dirent.h>
 
@@ -517,8 +518,11 @@ test_rollout_pass_runs(void **state)
 	gw_state *st;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
 	assert_int_equal(st->nreqs, 2);
-	assert_string_equal(st->reqs[0]->case_key, "GET:/v1/tasks/42:gateway-rollout-fetch-task");
-	assert_string_equal(st->reqs[1]->case_key, "POST:/v1/tasks:gateway-rollout-post-task");
+	ut_list rq = ut_requests(st);
+	assert_int_equal(rq.n, 2);
+	assert_string_equal(rq.s[0], "GET:/v1/tasks/42:gateway-rollout-fetch-task");
+	assert_string_equal(rq.s[1], "POST:/v1/tasks:gateway-rollout-post-task");
+	ut_list_free(&rq);
 	gw_state_free(st);
 
 	/* run 2: everything is a duplicate; the channel store is unchanged */
@@ -610,8 +614,11 @@ test_queue_drains_across_cycles(void **state)
 	gw_state *st;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
 	assert_int_equal(st->nkeys, 10);
-	assert_string_equal(st->keys[0], "GET:/v1/x/0:c000");
-	assert_string_equal(st->keys[9], "GET:/v1/x/9:c009");
+	ut_list pk = ut_processed(st);
+	assert_int_equal(pk.n, 10);
+	assert_string_equal(pk.s[0], "GET:/v1/x/0:c000");
+	assert_string_equal(pk.s[9], "GET:/v1/x/9:c009");
+	ut_list_free(&pk);
 	assert_int_equal(st->nreqs, 10);
 	gw_state_free(st);
 	assert_int_equal(ut_count_lines(f->events), 5);
@@ -667,8 +674,11 @@ test_processed_case_cap(void **state)
 	assert_int_equal(r.applied, 3);
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
 	assert_int_equal(st->nkeys, 3);
-	assert_string_equal(st->keys[0], "GET:/o/o1:o1");
-	assert_string_equal(st->keys[2], "GET:/o/o3:o3");
+	ut_list pk = ut_processed(st);
+	assert_int_equal(pk.n, 3);
+	assert_string_equal(pk.s[0], "GET:/o/o1:o1");
+	assert_string_equal(pk.s[2], "GET:/o/o3:o3");
+	ut_list_free(&pk);
 	gw_state_free(st);
 	free(other);
 }
@@ -734,8 +744,11 @@ test_legacy_case_keys_migrate(void **state)
 	assert_non_null(gw_state_find_request(st, "GET:/a%3Ab:c"));
 	assert_non_null(gw_state_find_request(st, "GET:/x:plain"));
 	assert_int_equal(st->nkeys, 2);
-	assert_string_equal(st->keys[0], "GET:/a%3Ab:c");
-	assert_string_equal(st->keys[1], "GET:/x:plain");
+	ut_list pk = ut_processed(st);
+	assert_int_equal(pk.n, 2);
+	assert_string_equal(pk.s[0], "GET:/a%3Ab:c");
+	assert_string_equal(pk.s[1], "GET:/x:plain");
+	ut_list_free(&pk);
 	assert_true(gw_state_is_processed(st, "GET:/a%3Ab:c"));
 	assert_false(gw_state_is_processed(st, "GET:/a:b:c"));
 	gw_state_free(st);

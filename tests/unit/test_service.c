@@ -217,13 +217,13 @@ test_foreign_schema_is_never_overwritten(void **state)
 	ut_statedir *f = *state;
 	gw_err err;
 	assert_int_equal(gw_fs_mkdirs(f->dir, &err), 0);
-	ut_write(f->state, "{\"schema_version\":2}");
+	ut_write(f->state, "{\"schema_version\":3}");
 	gw_service_report r;
 	assert_int_equal(gw_service_stop(f->dir, "x", &r, &err), -EPROTONOSUPPORT);
 	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
 	assert_int_equal(gw_service_status(f->dir, &r, &err), -EPROTONOSUPPORT);
 	char *text = ut_read(f->state);
-	assert_string_equal(text, "{\"schema_version\":2}");
+	assert_string_equal(text, "{\"schema_version\":3}");
 	free(text);
 	assert_false(gw_fs_exists(f->events));
 }

@@ -6,6 +6,7 @@
  * normalisation.
  */
 #include "unit.h"
+#include "state_util.h"
 
 #include "core/gateway/state.h"
 
@@ -191,7 +192,7 @@ static void
 test_other_schema_version_is_refused_and_untouched(void **state)
 {
 	ut_statedir *f = *state;
-	const char *doc = "{\"schema_version\":2,\"processed_case_keys\":[\"x\"]}";
+	const char *doc = "{\"schema_version\":3,\"processed_case_keys\":[\"x\"]}";
 	ut_write(f->state, doc);
 	gw_state_mode modes[] = { GW_STATE_READ, GW_STATE_READ_EXISTING, GW_STATE_WRITE };
 	for (int m = 0; m < 3; m++) {
@@ -200,7 +201,7 @@ test_other_schema_version_is_refused_and_untouched(void **state)
 		assert_int_equal(gw_state_load(f->dir, modes[m], &st, &err), -EPROTONOSUPPORT);
 		assert_null(st);
 		assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
-		ut_assert_contains(err.msg, "unsupported state schema 2 in ");
+		ut_assert_contains(err.msg, "unsupported state schema 3 in ");
 		ut_assert_contains(err.msg, "refusing to touch it");
 		char *after = ut_read(f->state);
 		assert_string_equal(after, doc);
@@ -212,6 +213,7 @@ test_other_schema_version_is_refused_and_untouched(void **state)
 	free(events);
 }
 
+/* A schema 1 file (every key and record inside state.json). */
 static const char known_state[] =
 	"{\n"
 	"  \"schema_version\": 1,\n"
@@ -319,6 +321,33 @@ fill_known(gw_state *st)
 	snprintf(st->service.last_stop_reason, sizeof(st->service.last_stop_reason), "demo \"done\"");
 }
 
+/* What fill_known's save appends to records.log: the touched keys in the
+ * order they were first touched. */
+static const char known_log[] =
+	"[\"GET:/a:c1\",1,\"bot\",{\"case_id\":\"c1\",\"method\":\"GET\",\"endpoint\":\"/a\","
+	"\"actor_id\":\"bot\",\"status_code\":200,\"outcome\":\"success\",\"error_code\":\"\","
+	"\"response_body\":{\"actor_id\":\"bot\",\"status\":\"accepted\"},\"updated_unix_ms\":5}]\n"
+	"[\"POST:/b:c2\",2,\"bot\",{\"case_id\":\"c2\",\"method\":\"POST\",\"endpoint\":\"/b\","
+	"\"actor_id\":\"bot\",\"status_code\":503,\"outcome\":\"retryable_failure\","
+	"\"error_code\":\"gateway_backend_unavailable\",\"response_body\":{},\"updated_unix_ms\":6}]\n";
+
+/* The schema 2 state.json for known_state's data, records in a log of
+ * log_bytes bytes and (gen) a snapshot. */
+static char *
+known_state_v2(unsigned gen, size_t log_bytes)
+{
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_printf(&b, "{\n  \"schema_version\": 2,\n  \"records\": {\n    \"generation\": %u,\n"
+	    "    \"log_bytes\": %zu,\n    \"next_seq\": 3,\n    \"processed_case_count\": 2,\n"
+	    "    \"request_count\": 2,\n    \"method_counts\": {\n      \"GET\": 1,\n      \"POST\": 1\n    },\n"
+	    "    \"status_code_counts\": {\n      \"200\": 1,\n      \"503\": 1\n    },\n"
+	    "    \"error_code_counts\": {\n      \"gateway_backend_unavailable\": 1\n    }\n  },\n",
+	    gen, log_bytes);
+	const char *h = strstr(known_state, "  \"health\"");
+	gw_buf_puts(&b, h);
+	return gw_buf_detach(&b);
+}
+
 static void
 test_exact_pretty_output_without_trailing_newline(void **state)
 {
@@ -330,17 +359,28 @@ test_exact_pretty_output_without_trailing_newline(void **state)
 	assert_int_equal(gw_state_save(st, &err), 0);
 	gw_state_free(st);
 	char *text = ut_read(f->state);
-	assert_string_equal(text, known_state);
+	char *want = known_state_v2(0, strlen(known_log));
+	assert_string_equal(text, want);
+	free(want);
 	free(text);
+	char *log = ut_join(f->dir, "records.log");
+	text = ut_read(log);
+	assert_string_equal(text, known_log);
+	free(text);
+	free(log);
 }
 
 static void
 test_round_trip_is_byte_identical(void **state)
 {
 	ut_statedir *f = *state;
-	ut_write(f->state, known_state);
 	gw_state *st;
 	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), 0);
+	fill_known(st);
+	assert_int_equal(gw_state_save(st, &err), 0);
+	gw_state_free(st);
+	char *before = ut_read(f->state);
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), 0);
 	assert_true(st->existed);
 	assert_int_equal(st->nkeys, 2);
@@ -350,8 +390,52 @@ test_round_trip_is_byte_identical(void **state)
 	assert_int_equal(gw_state_save(st, &err), 0);
 	gw_state_free(st);
 	char *text = ut_read(f->state);
-	assert_string_equal(text, known_state);
+	assert_string_equal(text, before);
 	free(text);
+	free(before);
+}
+
+/* A schema 1 file loads as before; the first save migrates it: a
+ * generation 1 snapshot, an empty log, the same keys, records and counts. */
+static void
+test_legacy_file_migrates_on_save(void **state)
+{
+	ut_statedir *f = *state;
+	ut_write(f->state, known_state);
+	gw_state *st;
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	assert_int_equal(st->nkeys, 2);
+	assert_int_equal(st->nreqs, 2);
+	assert_int_equal(st->method_counts.n, 2);
+	assert_string_equal(gw_state_find_request(st, "POST:/b:c2")->outcome, "retryable_failure");
+	gw_state_free(st);
+	char *text = ut_read(f->state);
+	assert_string_equal(text, known_state); /* a reader changed nothing */
+	free(text);
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), 0);
+	assert_int_equal(gw_state_save(st, &err), 0);
+	gw_state_free(st);
+	text = ut_read(f->state);
+	char *want = known_state_v2(1, 0);
+	assert_string_equal(text, want);
+	free(want);
+	free(text);
+	char *snap = ut_join(f->dir, "records-1.snap");
+	assert_true(gw_fs_is_file(snap));
+	free(snap);
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ_EXISTING, &st, &err), 0);
+	ut_list pk = ut_processed(st);
+	assert_int_equal(pk.n, 2);
+	assert_string_equal(pk.s[0], "GET:/a:c1");
+	assert_string_equal(pk.s[1], "POST:/b:c2");
+	ut_list_free(&pk);
+	gw_request *q = gw_state_find_request(st, "GET:/a:c1");
+	assert_non_null(q);
+	assert_string_equal(q->response_body, "{\"actor_id\":\"bot\",\"status\":\"accepted\"}");
+	assert_string_equal(q->actor_id, "bot");
+	assert_int_equal(q->updated_unix_ms, 5);
+	gw_state_free(st);
 }
 
 static void
@@ -389,7 +473,10 @@ test_empty_state_output(void **state)
 	assert_int_equal(gw_state_save(st, &err), 0);
 	gw_state_free(st);
 	char *text = ut_read(f->state);
-	ut_assert_contains(text, "{\n  \"schema_version\": 1,\n  \"processed_case_keys\": [],\n  \"requests\": [],\n  \"health\": {\n");
+	ut_assert_contains(text, "{\n  \"schema_version\": 2,\n  \"records\": {\n    \"generation\": 0,\n"
+	    "    \"log_bytes\": 0,\n    \"next_seq\": 1,\n    \"processed_case_count\": 0,\n"
+	    "    \"request_count\": 0,\n    \"method_counts\": {},\n    \"status_code_counts\": {},\n"
+	    "    \"error_code_counts\": {}\n  },\n  \"health\": {\n");
 	assert_int_not_equal(text[strlen(text) - 1], '\n');
 	free(text);
 }
@@ -403,9 +490,12 @@ test_processed_keys_normalised_on_load(void **state)
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
 	assert_int_equal(st->nkeys, 3);
-	assert_string_equal(st->keys[0], "b");
-	assert_string_equal(st->keys[1], "a");
-	assert_string_equal(st->keys[2], "cA");
+	ut_list pk = ut_processed(st);
+	assert_int_equal(pk.n, 3);
+	assert_string_equal(pk.s[0], "b");
+	assert_string_equal(pk.s[1], "a");
+	assert_string_equal(pk.s[2], "cA");
+	ut_list_free(&pk);
 	gw_state_free(st);
 }
 
@@ -425,8 +515,11 @@ test_processed_key_cap_keeps_newest(void **state)
 	assert_int_equal(st->nkeys, 100);
 	gw_state_cap_processed(st, 10);
 	assert_int_equal(st->nkeys, 10);
-	assert_string_equal(st->keys[0], "k90");
-	assert_string_equal(st->keys[9], "k99");
+	ut_list pk = ut_processed(st);
+	assert_int_equal(pk.n, 10);
+	assert_string_equal(pk.s[0], "k90");
+	assert_string_equal(pk.s[9], "k99");
+	ut_list_free(&pk);
 	assert_false(gw_state_is_processed(st, "k89"));
 	assert_true(gw_state_is_processed(st, "k90"));
 	/* a dropped key can be marked again */
@@ -448,14 +541,15 @@ test_request_index_and_sorting(void **state)
 	const char *keys[] = { "m", "c", "x", "a", "q" };
 	for (int i = 0; i < 5; i++)
 		gw_state_upsert_request(st, keys[i]);
-	gw_state_sort_requests(st);
 	gw_state_upsert_request(st, "b");
 	assert_ptr_equal(gw_state_upsert_request(st, "m"), gw_state_find_request(st, "m"));
 	assert_int_equal(st->nreqs, 6);
-	gw_state_sort_requests(st);
+	ut_list rq = ut_requests(st);
 	const char *sorted[] = { "a", "b", "c", "m", "q", "x" };
+	assert_int_equal(rq.n, 6);
 	for (int i = 0; i < 6; i++)
-		assert_string_equal(st->reqs[i]->case_key, sorted[i]);
+		assert_string_equal(rq.s[i], sorted[i]);
+	ut_list_free(&rq);
 	assert_null(gw_state_find_request(st, "zz"));
 	gw_state_free(st);
 }
@@ -498,6 +592,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_writer_moves_corrupt_file_aside, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_other_schema_version_is_refused_and_untouched, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_exact_pretty_output_without_trailing_newline, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_file_migrates_on_save, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip_is_byte_identical, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_posture_mode_skips_keys_and_records, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_state_output, ut_statedir_setup, ut_statedir_teardown),

@@ -363,21 +363,112 @@ gw_reason_codes(gw_cycle_report *r)
 		r->reason_codes[r->nreason_codes++] = "healthy_cycle";
 }
 
+/* One MEMORY.md line with the key it sorts by. */
+typedef struct gw_mem_line {
+	const char *key, *line;    /* arena */
+} gw_mem_line;
+
+typedef struct gw_mem_ctx {
+	gw_arena *arena;
+	gw_mem_line **lines;       /* per actor */
+	size_t *n, *cap;
+	gw_buf tmp;
+} gw_mem_ctx;
+
+static void
+gw_mem_add(void *ctx, size_t ai, const gw_request *q)
+{
+	gw_mem_ctx *m = ctx;
+	gw_buf_reset(&m->tmp);
+	gw_buf_puts(&m->tmp, "- ");
+	gw_buf_puts(&m->tmp, q->case_id);
+	gw_buf_putc(&m->tmp, ' ');
+	gw_buf_puts(&m->tmp, q->method);
+	gw_buf_putc(&m->tmp, ' ');
+	gw_buf_puts(&m->tmp, q->endpoint);
+	gw_buf_printf(&m->tmp, " status=%llu outcome=", (unsigned long long)q->status_code);
+	gw_buf_puts(&m->tmp, q->outcome);
+	gw_buf_putc(&m->tmp, '\n');
+	if (m->n[ai] == m->cap[ai]) {
+		m->cap[ai] = m->cap[ai] ? m->cap[ai] * 2 : 16;
+		m->lines[ai] = gw_xrealloc(m->lines[ai], m->cap[ai] * sizeof(**m->lines));
+	}
+	m->lines[ai][m->n[ai]++] = (gw_mem_line){ gw_arena_strdup(m->arena, q->case_key),
+		gw_arena_strndup(m->arena, m->tmp.data, m->tmp.len) };
+}
+
+static int
+gw_mem_cmp(const void *a, const void *b)
+{
+	return strcmp(((const gw_mem_line *)a)->key, ((const gw_mem_line *)b)->key);
+}
+
+/* Sorts lines by key.  They come as a long sorted run (the actor's range
+ * of the store) followed by a few others (this cycle's, the log's): the
+ * tail is sorted alone and merged, O(n + k log k) instead of O(n log n). */
+static void
+gw_mem_sort(gw_mem_line *l, size_t n)
+{
+	size_t run = 1;
+	while (run < n && strcmp(l[run - 1].key, l[run].key) <= 0)
+		run++;
+	if (run == n)
+		return;
+	if (run < n / 2) {
+		qsort(l, n, sizeof(*l), gw_mem_cmp);
+		return;
+	}
+	qsort(l + run, n - run, sizeof(*l), gw_mem_cmp);
+	gw_mem_line *out = gw_xmalloc(n * sizeof(*out));
+	size_t i = 0, j = run, o = 0;
+	while (i < run && j < n)
+		out[o++] = strcmp(l[i].key, l[j].key) <= 0 ? l[i++] : l[j++];
+	while (i < run)
+		out[o++] = l[i++];
+	while (j < n)
+		out[o++] = l[j++];
+	memcpy(l, out, n * sizeof(*l));
+	free(out);
+}
+
+/* Fills each actor's memory buffer with its MEMORY.md lines. */
+static int
+gw_actor_memories(gw_state *st, gw_actor *actors, size_t nactors, gw_err *err)
+{
+	const char **names = gw_xmalloc((nactors ? nactors : 1) * sizeof(*names));
+	gw_mem_ctx m = { gw_arena_new(), gw_xcalloc(nactors ? nactors : 1, sizeof(*m.lines)),
+		gw_xcalloc(nactors ? nactors : 1, sizeof(size_t)),
+		gw_xcalloc(nactors ? nactors : 1, sizeof(size_t)), GW_BUF_INIT };
+	for (size_t i = 0; i < nactors; i++)
+		names[i] = actors[i].name;
+	int rc = gw_state_actor_requests(st, names, nactors, gw_mem_add, &m, err);
+	for (size_t i = 0; i < nactors; i++) {
+		if (rc == 0 && m.n[i] > 1)
+			gw_mem_sort(m.lines[i], m.n[i]);
+		for (size_t k = 0; rc == 0 && k < m.n[i]; k++)
+			gw_buf_puts(&actors[i].memory, m.lines[i][k].line);
+		free(m.lines[i]);
+	}
+	free(m.lines);
+	free(m.n);
+	free(m.cap);
+	free(names);
+	gw_buf_free(&m.tmp);
+	gw_arena_free(m.arena);
+	return rc;
+}
+
 /* Writes every touched actor's files: one append per file, one MEMORY.md. */
 static int
 gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_t nactors,
-    gw_strmap *actor_index, gw_err *err)
+    gw_err *err)
 {
-	/* MEMORY.md lists all of the actor's records, in case_key order */
-	gw_state_sort_requests(st);
-	for (size_t i = 0; i < st->nreqs; i++) {
-		const gw_request *q = st->reqs[i];
-		size_t ai;
-		if (!gw_strmap_get(actor_index, q->actor_id, &ai))
-			continue;
-		gw_buf_printf(&actors[ai].memory, "- %s %s %s status=%llu outcome=%s\n", q->case_id,
-		    q->method, q->endpoint, (unsigned long long)q->status_code, q->outcome);
-	}
+	/* MEMORY.md lists all of the actor's records, in case_key order: each
+	 * touched actor's records are read (its range of the store, not the
+	 * whole store) and sorted */
+	int rc = gw_actor_memories(st, actors, nactors, err);
+	if (rc != 0)
+		return rc;
 	char *root = gw_path_join(o->state_dir, "channel-store");
 	/* MEMORY.md and schema.json are small derived files: replace them all
 	 * atomically but sync them together (two syncs, not two per actor) */
@@ -388,7 +479,6 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 	/* journal paths are relative to the state dir: skip what precedes
 	 * "channel-store" in root (the state dir and its separator) */
 	size_t state_prefix = strlen(root) - strlen("channel-store");
-	int rc = 0;
 	for (size_t i = 0; i < nactors && rc == 0; i++) {
 		gw_actor *a = &actors[i];
 		a->dir = gw_chanstore_dir(root, "gateway", a->name);
@@ -568,6 +658,15 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		};
 	}
 	gw_lock_release(&lock); /* st is kept: step C reuses it if nobody wrote meanwhile */
+	if ((rc = gw_state_store_error(st, err)) != 0) { /* a damaged record met on a lookup */
+		free(pending);
+		gw_state_free(st);
+		free(watch.state_path);
+		gw_file_id_drop(&watch.seen);
+		gw_file_id_drop(&state_id);
+		gw_fixture_free(f);
+		return rc;
+	}
 
 	qsort(pending, npending, sizeof(*pending), gw_pending_cmp);
 	r->discovered = n;
@@ -652,9 +751,11 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		r->duplicate_skips += late_skips;
 		/* the cap never drops a key of the fixture being run: a fixture
 		 * larger than the cap drains and re-applies nothing */
-		for (size_t i = 0; i < n; i++)
-			gw_state_pin_processed(st, gw_fixture_case(f, i)->key);
-		gw_state_cap_processed(st, o->processed_case_cap);
+		if (st->nkeys > o->processed_case_cap) { /* (pins cost a set of the fixture) */
+			for (size_t i = 0; i < n; i++)
+				gw_state_pin_processed(st, gw_fixture_case(f, i)->key);
+			gw_state_cap_processed(st, o->processed_case_cap);
+		}
 		r->backlog = npending - r->queued;
 
 		gw_health *h = &st->health;
@@ -688,7 +789,7 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 
 		/* channel files (journalled), then the state that commits them,
 		 * then the event */
-		rc = gw_write_channels(o, st, actors, nactors, actor_index, err);
+		rc = gw_write_channels(o, st, actors, nactors, err);
 		if (rc == 0)
 			rc = gw_state_save(st, err);
 		if (rc == 0)

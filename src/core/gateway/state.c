@@ -1,10 +1,16 @@
 /*
- * state.c - load and save state.json.
+ * state.c - load and save state.json, and the state's view of the records
+ * store.
  *
- * Loading streams the file: the top-level object is walked with
- * gw_json_scan and each request record is parsed alone, so a state with a
- * million records never becomes one cJSON tree.  This module must never
- * overwrite a state.json it could not parse: a writer moves it aside first.
+ * A schema 2 state.json is small (posture and counters) and is parsed
+ * whole; keys and records are looked up in the store one at a time and
+ * the entries a cycle touches are kept in memory (st->touched) until the
+ * save writes the changed ones.  A schema 1 file is streamed: the
+ * top-level object is walked with gw_json_scan and each request record is
+ * parsed alone, so a legacy state with a million records never becomes
+ * one cJSON tree.  This module must never overwrite a state.json it could
+ * not parse (a writer moves it aside first), and must never save a
+ * state.json that commits records it has not written.
  */
 #include "core/gateway/state.h"
 #include "core/base/clock.h"
@@ -15,11 +21,31 @@
 #include "core/base/str.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* A key the state has looked at or changed since the load. */
+struct gw_entry {
+	const char *lit;       /* the key's JSON string literal (arena) */
+	size_t lit_len;
+	uint64_t seq;          /* processing order; 0: not processed */
+	bool has_req;
+	bool dirty;            /* to be written by the next save */
+	bool untallied;        /* the record's values are not in the counters */
+	bool deleted;          /* renamed away (schema 1 key migration) */
+	gw_request req;        /* req.case_key is the plain key */
+};
+
+/* Compaction starts when the log would pass this, or a sixteenth of the
+ * snapshot if that is more: a cycle indexes at most that much log, and a
+ * compaction rewrites the store once per that much appended. */
+#define GW_STATE_LOG_MIN (1u << 20)
+#define GW_STATE_LOG_SHARE 16
 
 static void
 gw_state_defaults(gw_state *st, uint64_t now)
@@ -31,6 +57,37 @@ gw_state_defaults(gw_state *st, uint64_t now)
 	st->service.last_transition_unix_ms = now;
 }
 
+static void
+gw_counts_clear(gw_state *st)
+{
+	gw_count_map *maps[] = { &st->method_counts, &st->status_code_counts, &st->error_code_counts };
+	for (size_t i = 0; i < 3; i++) {
+		free(maps[i]->items);
+		memset(maps[i], 0, sizeof(*maps[i]));
+	}
+	st->nkeys = st->nreqs = 0;
+}
+
+static void
+gw_state_clear_data(gw_state *st)
+{
+	gw_records_close(st->store);
+	st->store = NULL;
+	gw_arena_free(st->arena);
+	st->arena = gw_arena_new();
+	gw_strmap_free(st->touched);
+	st->touched = gw_strmap_new(64);
+	free(st->ents);
+	st->ents = NULL;
+	st->nents = st->ents_cap = 0;
+	gw_strmap_free(st->pins);
+	st->pins = NULL;
+	gw_counts_clear(st);
+	st->meta = (gw_records_meta){ 0, 0, 1 };
+	st->legacy = false;
+	st->store_rc = 0;
+}
+
 static gw_state *
 gw_state_new(const char *dir)
 {
@@ -38,26 +95,9 @@ gw_state_new(const char *dir)
 	st->dir = gw_xstrdup(dir);
 	st->path = gw_path_join(dir, "state.json");
 	st->arena = gw_arena_new();
-	st->key_set = gw_strmap_new(64);
-	st->req_index = gw_strmap_new(64);
+	st->touched = gw_strmap_new(64);
+	st->meta.next_seq = 1;
 	return st;
-}
-
-static void
-gw_state_clear_data(gw_state *st)
-{
-	gw_arena_free(st->arena);
-	st->arena = gw_arena_new();
-	free(st->keys);
-	st->keys = NULL;
-	st->nkeys = st->keys_cap = 0;
-	free(st->reqs);
-	st->reqs = NULL;
-	st->nreqs = st->reqs_cap = st->nsorted = 0;
-	gw_strmap_free(st->key_set);
-	gw_strmap_free(st->req_index);
-	st->key_set = gw_strmap_new(64);
-	st->req_index = gw_strmap_new(64);
 }
 
 void
@@ -65,11 +105,13 @@ gw_state_free(gw_state *st)
 {
 	if (st == NULL)
 		return;
+	gw_records_close(st->store);
 	gw_arena_free(st->arena);
-	free(st->keys);
-	free(st->reqs);
-	gw_strmap_free(st->key_set);
-	gw_strmap_free(st->req_index);
+	gw_strmap_free(st->touched);
+	gw_strmap_free(st->pins);
+	free(st->ents);
+	gw_counts_clear(st);
+	gw_buf_free(&st->scratch);
 	free(st->dir);
 	free(st->path);
 	free(st);
@@ -81,118 +123,500 @@ gw_state_strdup(gw_state *st, const char *s)
 	return gw_arena_strdup(st->arena, s ? s : "");
 }
 
-bool
-gw_state_is_processed(const gw_state *st, const char *key)
+int
+gw_state_store_error(const gw_state *st, gw_err *err)
 {
-	return gw_strmap_get(st->key_set, key, NULL);
+	if (st->store_rc != 0 && err != NULL)
+		*err = st->store_err;
+	return st->store_rc;
+}
+
+/* ---- counters ------------------------------------------------------------ */
+
+/* Adds delta to key's count (kept sorted; a count reaching 0 goes). */
+static void
+gw_count_bump(gw_count_map *m, const char *key, int delta)
+{
+	size_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(m->items[mid].key, key);
+		if (c == 0) {
+			lo = mid;
+			hi = mid + 1;
+			break;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < m->n && lo < hi && strcmp(m->items[lo].key, key) == 0) {
+		if (delta < 0 && m->items[lo].count <= (uint64_t)-delta) {
+			memmove(m->items + lo, m->items + lo + 1, (m->n - lo - 1) * sizeof(*m->items));
+			m->n--;
+		} else {
+			m->items[lo].count += (uint64_t)(int64_t)delta;
+		}
+		return;
+	}
+	if (delta <= 0)
+		return;
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 8;
+		m->items = gw_xrealloc(m->items, m->cap * sizeof(*m->items));
+	}
+	memmove(m->items + lo + 1, m->items + lo, (m->n - lo) * sizeof(*m->items));
+	snprintf(m->items[lo].key, sizeof(m->items[lo].key), "%s", key);
+	m->items[lo].count = (uint64_t)delta;
+	m->n++;
+}
+
+/* Counts (delta +1) or uncounts (-1) a record's method, status and error
+ * code, as the status report names them. */
+static void
+gw_state_tally(gw_state *st, const gw_request *q, int delta)
+{
+	char k[64];
+	if (gw_str_copy_trim(k, sizeof(k), q->method, GW_STR_UPPER) > 0)
+		gw_count_bump(&st->method_counts, k, delta);
+	if (q->status_code > 0) {
+		snprintf(k, sizeof(k), "%llu", (unsigned long long)q->status_code);
+		gw_count_bump(&st->status_code_counts, k, delta);
+	}
+	if (gw_str_copy_trim(k, sizeof(k), q->error_code, GW_STR_KEEP) > 0)
+		gw_count_bump(&st->error_code_counts, k, delta);
+}
+
+void
+gw_state_settle(gw_state *st)
+{
+	for (size_t i = 0; i < st->nents; i++) {
+		gw_entry *e = st->ents[i];
+		if (e->untallied && e->has_req && !e->deleted)
+			gw_state_tally(st, &e->req, +1);
+		e->untallied = false;
+	}
+}
+
+/* ---- entries ------------------------------------------------------------- */
+
+/* The key literal of key, in st->scratch (NUL-terminated). */
+static const char *
+gw_state_lit(gw_state *st, const char *key, size_t *len)
+{
+	gw_buf_reset(&st->scratch);
+	gw_json_escape(&st->scratch, key, strlen(key));
+	*len = st->scratch.len;
+	return gw_buf_cstr(&st->scratch);
+}
+
+/* Opens the store the meta names if it is not open (a reader's first
+ * lookup); a failure is remembered and reported by save. */
+static gw_records *
+gw_state_store(gw_state *st)
+{
+	if (st->store == NULL && st->store_rc == 0 && !st->legacy)
+		st->store_rc = gw_records_open(st->dir, &st->meta, false, &st->store, &st->store_err);
+	return st->store;
+}
+
+/* Looks the literal up in the store: 1 found, 0 not (also after an error,
+ * which is remembered). */
+static int
+gw_state_store_get(gw_state *st, const char *lit, size_t len, gw_records_line *l)
+{
+	gw_records *r = gw_state_store(st);
+	if (r == NULL)
+		return 0;
+	int rc = gw_records_get(r, lit, len, l, &st->store_err);
+	if (rc < 0) {
+		if (st->store_rc == 0)
+			st->store_rc = rc;
+		return 0;
+	}
+	return rc;
+}
+
+static gw_entry *
+gw_state_add_entry(gw_state *st, const char *lit, size_t len)
+{
+	gw_entry *e = gw_arena_alloc(st->arena, sizeof(*e));
+	memset(e, 0, sizeof(*e));
+	e->lit = gw_arena_strndup(st->arena, lit, len);
+	e->lit_len = len;
+	if (st->nents == st->ents_cap) {
+		st->ents_cap = st->ents_cap ? st->ents_cap * 2 : 256;
+		st->ents = gw_xrealloc(st->ents, st->ents_cap * sizeof(*st->ents));
+	}
+	st->ents[st->nents++] = e;
+	gw_strmap_put(st->touched, e->lit, (size_t)e);
+	return e;
 }
 
 static void
-gw_state_push_key(gw_state *st, const char *arena_key)
+gw_state_blank_request(gw_request *q)
 {
-	if (!gw_strmap_put(st->key_set, arena_key, 1))
-		return;
-	if (st->nkeys == st->keys_cap) {
-		st->keys_cap = st->keys_cap ? st->keys_cap * 2 : 256;
-		st->keys = gw_xrealloc(st->keys, st->keys_cap * sizeof(*st->keys));
+	q->case_id = q->method = q->endpoint = q->actor_id = q->outcome = q->error_code = "";
+	q->response_body = "null";
+	q->status_code = q->updated_unix_ms = 0;
+}
+
+/* The entry for the key whose literal is lit (NUL-terminated), from the
+ * touched set or the store; created empty when create is set, else NULL
+ * when the key is nowhere.  key is the plain key (NULL: decoded from lit). */
+static gw_entry *
+gw_state_touch_lit(gw_state *st, const char *lit, size_t len, const char *key, bool create)
+{
+	size_t v;
+	if (gw_strmap_get(st->touched, lit, &v))
+		return (gw_entry *)v;
+	gw_records_line l;
+	int found = gw_state_store_get(st, lit, len, &l);
+	if (!found && !create)
+		return NULL;
+	gw_entry *e = gw_state_add_entry(st, lit, len);
+	if (key == NULL) {
+		cJSON *k = cJSON_ParseWithLength(lit, len);
+		key = cJSON_IsString(k) ? gw_arena_strdup(st->arena, k->valuestring) : "";
+		cJSON_Delete(k);
+	} else {
+		key = gw_arena_strdup(st->arena, key);
 	}
-	st->keys[st->nkeys++] = arena_key;
+	gw_state_blank_request(&e->req);
+	e->req.case_key = key;
+	if (found) {
+		e->seq = l.seq;
+		if (!(l.rec_len == 4 && memcmp(l.rec, "null", 4) == 0)) {
+			e->has_req = gw_records_parse_rec(l.rec, l.rec_len, st->arena, &e->req);
+			if (!e->has_req && st->store_rc == 0)
+				st->store_rc = gw_err_set(&st->store_err, -EINVAL, GW_EXIT_DATAERR,
+				    "records store in %s is corrupt: a bad record for key %s", st->dir, key);
+		}
+	}
+	return e;
+}
+
+static gw_entry *
+gw_state_touch(gw_state *st, const char *key, bool create)
+{
+	size_t len;
+	const char *lit = gw_state_lit(st, key, &len);
+	return gw_state_touch_lit(st, lit, len, key, create);
+}
+
+bool
+gw_state_is_processed(gw_state *st, const char *key)
+{
+	size_t len, v;
+	const char *lit = gw_state_lit(st, key, &len);
+	if (gw_strmap_get(st->touched, lit, &v))
+		return ((gw_entry *)v)->seq != 0;
+	gw_records_line l;
+	return gw_state_store_get(st, lit, len, &l) == 1 && l.seq != 0;
+}
+
+static void
+gw_state_mark_entry(gw_state *st, gw_entry *e)
+{
+	if (e->seq != 0)
+		return;
+	e->seq = st->meta.next_seq++;
+	e->dirty = true;
+	st->nkeys++;
 }
 
 void
 gw_state_mark_processed(gw_state *st, const char *key)
 {
-	if (gw_strmap_get(st->key_set, key, NULL))
-		return;
-	gw_state_push_key(st, gw_arena_strdup(st->arena, key));
+	gw_state_mark_entry(st, gw_state_touch(st, key, true));
 }
-
-/* key_set values: 1 processed, 2 processed and pinned */
-#define GW_KEY_PINNED 2
 
 void
 gw_state_pin_processed(gw_state *st, const char *key)
 {
-	if (gw_strmap_get(st->key_set, key, NULL))
-		gw_strmap_put(st->key_set, key, GW_KEY_PINNED); /* keeps the arena key */
-}
-
-void
-gw_state_cap_processed(gw_state *st, size_t cap)
-{
-	if (st->nkeys <= cap)
-		return;
-	size_t drop = st->nkeys - cap, o = 0;
-	for (size_t i = 0; i < st->nkeys; i++) {
-		const char *k = st->keys[i];
-		size_t v = 0;
-		if (drop > 0 && !(gw_strmap_get(st->key_set, k, &v) && v == GW_KEY_PINNED)) {
-			gw_strmap_del(st->key_set, k);
-			drop--;
-			continue;
-		}
-		st->keys[o++] = k;
-	}
-	st->nkeys = o;
+	size_t len;
+	const char *lit = gw_state_lit(st, key, &len);
+	if (st->pins == NULL)
+		st->pins = gw_strmap_new(1024);
+	if (!gw_strmap_get(st->pins, lit, NULL))
+		gw_strmap_put(st->pins, gw_arena_strndup(st->arena, lit, len), 1);
 }
 
 gw_request *
-gw_state_find_request(const gw_state *st, const char *case_key)
+gw_state_find_request(gw_state *st, const char *case_key)
 {
-	size_t v;
-	return gw_strmap_get(st->req_index, case_key, &v) ? (gw_request *)v : NULL;
+	gw_entry *e = gw_state_touch(st, case_key, false);
+	return e != NULL && e->has_req ? &e->req : NULL;
 }
 
 gw_request *
 gw_state_upsert_request(gw_state *st, const char *case_key)
 {
-	gw_request *r = gw_state_find_request(st, case_key);
-	if (r != NULL)
-		return r;
-	r = gw_arena_alloc(st->arena, sizeof(*r));
-	r->case_key = gw_arena_strdup(st->arena, case_key);
-	r->case_id = r->method = r->endpoint = r->actor_id = r->outcome = r->error_code = "";
-	r->response_body = "null";
-	r->status_code = r->updated_unix_ms = 0;
-	if (st->nreqs == st->reqs_cap) {
-		st->reqs_cap = st->reqs_cap ? st->reqs_cap * 2 : 256;
-		st->reqs = gw_xrealloc(st->reqs, st->reqs_cap * sizeof(*st->reqs));
+	gw_entry *e = gw_state_touch(st, case_key, true);
+	if (!e->has_req) {
+		e->has_req = true;
+		st->nreqs++;
+		gw_state_blank_request(&e->req);
+		e->req.case_key = gw_arena_strdup(st->arena, case_key);
+	} else if (!e->untallied) {
+		gw_state_tally(st, &e->req, -1); /* counted again, as changed, when settled */
 	}
-	st->reqs[st->nreqs++] = r;
-	gw_strmap_put(st->req_index, r->case_key, (size_t)r);
-	return r;
+	e->untallied = true;
+	e->dirty = true;
+	return &e->req;
+}
+
+/* ---- whole-store walks (the cap, tools) ---------------------------------- */
+
+typedef struct gw_seq_key {
+	uint64_t seq;
+	const char *lit;      /* arena */
+	size_t len;
+} gw_seq_key;
+
+typedef struct gw_walk {
+	gw_state *st;
+	gw_seq_key *keys;
+	size_t n, cap;
+	gw_buf k;
+	gw_state_entry_fn fn;
+	void *ctx;
+	gw_arena *tmp;
+} gw_walk;
+
+/* Whether the store's line for this literal is superseded by a touched entry. */
+static bool
+gw_walk_touched(gw_walk *w, const char *lit, size_t len)
+{
+	gw_buf_reset(&w->k);
+	gw_buf_append(&w->k, lit, len);
+	return gw_strmap_get(w->st->touched, gw_buf_cstr(&w->k), NULL);
 }
 
 static int
-gw_req_cmp(const void *a, const void *b)
+gw_seq_cmp(const void *a, const void *b)
 {
-	const gw_request *x = *(gw_request *const *)a, *y = *(gw_request *const *)b;
-	return strcmp(x->case_key, y->case_key);
+	uint64_t x = ((const gw_seq_key *)a)->seq, y = ((const gw_seq_key *)b)->seq;
+	return (x > y) - (x < y);
 }
 
-void
-gw_state_sort_requests(gw_state *st)
+static void
+gw_seq_push(gw_walk *w, uint64_t seq, const char *lit, size_t len)
 {
-	size_t n = st->nreqs, k = st->nsorted;
-	if (k == n)
-		return;
-	qsort(st->reqs + k, n - k, sizeof(*st->reqs), gw_req_cmp);
-	if (k > 0 && strcmp(st->reqs[k - 1]->case_key, st->reqs[k]->case_key) > 0) {
-		/* merge the sorted prefix with the sorted tail */
-		gw_request **out = gw_xmalloc(n * sizeof(*out));
-		size_t i = 0, j = k, o = 0;
-		while (i < k && j < n)
-			out[o++] = strcmp(st->reqs[i]->case_key, st->reqs[j]->case_key) <= 0 ?
-			    st->reqs[i++] : st->reqs[j++];
-		while (i < k)
-			out[o++] = st->reqs[i++];
-		while (j < n)
-			out[o++] = st->reqs[j++];
-		free(st->reqs);
-		st->reqs = out;
-		st->reqs_cap = n;
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->keys = gw_xrealloc(w->keys, w->cap * sizeof(*w->keys));
 	}
-	st->nsorted = n;
+	w->keys[w->n++] = (gw_seq_key){ seq, lit, len };
+}
+
+/* The log's processed keys not superseded by a touched entry. */
+static void
+gw_walk_log_keys(void *ctx, const gw_records_line *l, const char *raw, size_t n)
+{
+	(void)raw;
+	(void)n;
+	gw_walk *w = ctx;
+	if (l->seq != 0 && !gw_walk_touched(w, l->key, l->key_len))
+		gw_seq_push(w, l->seq, gw_arena_strndup(w->st->arena, l->key, l->key_len), l->key_len);
+}
+
+/* Drops one processed key (literal) unless pinned; true when dropped. */
+static bool
+gw_state_drop_key(gw_state *st, const char *lit, size_t len)
+{
+	if (st->pins != NULL && gw_strmap_get(st->pins, lit, NULL))
+		return false;
+	gw_entry *e = gw_state_touch_lit(st, lit, len, NULL, true);
+	if (e->seq == 0)
+		return false;
+	e->seq = 0;
+	e->dirty = true;
+	st->nkeys--;
+	return true;
+}
+
+/*
+ * Drops the oldest unpinned keys.  Candidates come in processing order
+ * from two sources merged: the snapshot's processing-order index (entries
+ * the log or this state has since changed are skipped) and the few others
+ * (the log's, the touched ones), sorted here.  So the cost is the keys
+ * looked at - the dropped ones and the pinned ones passed over - not the
+ * store.
+ */
+void
+gw_state_cap_processed(gw_state *st, size_t cap)
+{
+	if (st->nkeys <= cap)
+		return;
+	gw_walk w = { .st = st };
+	gw_records *r = gw_state_store(st);
+	if (r != NULL) {
+		int rc = gw_records_each_log(r, gw_walk_log_keys, &w, &st->store_err);
+		if (rc != 0 && st->store_rc == 0)
+			st->store_rc = rc;
+	}
+	for (size_t i = 0; i < st->nents; i++) {
+		gw_entry *e = st->ents[i];
+		if (e->seq != 0 && !e->deleted)
+			gw_seq_push(&w, e->seq, e->lit, e->lit_len);
+	}
+	if (w.n > 1)
+		qsort(w.keys, w.n, sizeof(*w.keys), gw_seq_cmp);
+	size_t drop = st->nkeys - cap, j = 0;
+	uint64_t i = 0;
+	gw_records_line l;
+	bool have = false;      /* l holds the next snapshot candidate */
+	while (drop > 0 && st->store_rc == 0) {
+		while (!have && r != NULL) {
+			int rc = gw_records_snap_seq(r, i, &l, &st->store_err);
+			if (rc == -ENOENT) {
+				r = NULL;
+				break;
+			}
+			if (rc < 0) {
+				st->store_rc = rc;
+				r = NULL;
+				break;
+			}
+			i++;
+			have = rc == 1 && !gw_walk_touched(&w, l.key, l.key_len);
+		}
+		if (st->store_rc != 0)
+			break;
+		bool from_snap = have && (j >= w.n || l.seq < w.keys[j].seq);
+		if (!from_snap && j >= w.n)
+			break; /* nothing left to look at */
+		if (from_snap) {
+			have = false;
+			gw_buf_reset(&w.k);
+			gw_buf_append(&w.k, l.key, l.key_len);
+			drop -= gw_state_drop_key(st, gw_buf_cstr(&w.k), l.key_len);
+		} else {
+			drop -= gw_state_drop_key(st, w.keys[j].lit, w.keys[j].len);
+			j++;
+		}
+	}
+	free(w.keys);
+	gw_buf_free(&w.k);
+}
+
+static void
+gw_walk_entries(void *ctx, const gw_records_line *l, const char *raw, size_t n)
+{
+	(void)raw;
+	(void)n;
+	gw_walk *w = ctx;
+	if (gw_walk_touched(w, l->key, l->key_len))
+		return;
+	bool has_req = !(l->rec_len == 4 && memcmp(l->rec, "null", 4) == 0);
+	if (l->seq == 0 && !has_req)
+		return;
+	gw_request q;
+	gw_state_blank_request(&q);
+	cJSON *k = cJSON_ParseWithLength(l->key, l->key_len);
+	q.case_key = gw_arena_strdup(w->tmp, cJSON_IsString(k) ? k->valuestring : "");
+	cJSON_Delete(k);
+	if (has_req && !gw_records_parse_rec(l->rec, l->rec_len, w->tmp, &q)) {
+		if (w->st->store_rc == 0)
+			w->st->store_rc = gw_err_set(&w->st->store_err, -EINVAL, GW_EXIT_DATAERR,
+			    "records store in %s is corrupt: a bad record for key %s", w->st->dir,
+			    q.case_key);
+		return;
+	}
+	w->fn(w->ctx, q.case_key, l->seq, has_req ? &q : NULL);
+}
+
+int
+gw_state_each_entry(gw_state *st, gw_state_entry_fn fn, void *ctx, gw_err *err)
+{
+	gw_walk w = { .st = st, .fn = fn, .ctx = ctx, .tmp = gw_arena_new() };
+	if (gw_state_store(st) != NULL) {
+		int rc = gw_records_each(st->store, gw_walk_entries, &w, &st->store_err);
+		if (rc != 0 && st->store_rc == 0)
+			st->store_rc = rc;
+	}
+	gw_arena_free(w.tmp);
+	gw_buf_free(&w.k);
+	for (size_t i = 0; i < st->nents && st->store_rc == 0; i++) {
+		const gw_entry *e = st->ents[i];
+		if (!e->deleted && (e->seq != 0 || e->has_req))
+			fn(ctx, e->req.case_key, e->seq, e->has_req ? &e->req : NULL);
+	}
+	return gw_state_store_error(st, err);
+}
+
+typedef struct gw_actor_walk {
+	gw_walk w;
+	size_t actor;
+	gw_state_actor_fn fn;
+} gw_actor_walk;
+
+static void
+gw_walk_actor(void *ctx, const gw_records_line *l, const char *raw, size_t n)
+{
+	(void)raw;
+	(void)n;
+	gw_actor_walk *a = ctx;
+	gw_walk *w = &a->w;
+	if ((l->rec_len == 4 && memcmp(l->rec, "null", 4) == 0) ||
+	    gw_walk_touched(w, l->key, l->key_len))
+		return;
+	gw_request q;
+	gw_state_blank_request(&q);
+	if (memchr(l->key, '\\', l->key_len) == NULL) {
+		q.case_key = gw_arena_strndup(w->tmp, l->key + 1, l->key_len - 2);
+	} else {
+		cJSON *k = cJSON_ParseWithLength(l->key, l->key_len);
+		q.case_key = gw_arena_strdup(w->tmp, cJSON_IsString(k) ? k->valuestring : "");
+		cJSON_Delete(k);
+	}
+	if (!gw_records_parse_rec(l->rec, l->rec_len, w->tmp, &q)) {
+		if (w->st->store_rc == 0)
+			w->st->store_rc = gw_err_set(&w->st->store_err, -EINVAL, GW_EXIT_DATAERR,
+			    "records store in %s is corrupt: a bad record for key %s", w->st->dir,
+			    q.case_key);
+		return;
+	}
+	a->fn(w->ctx, a->actor, &q);
+}
+
+int
+gw_state_actor_requests(gw_state *st, const char *const *actors, size_t nactors,
+    gw_state_actor_fn fn, void *ctx, gw_err *err)
+{
+	/* the store's ranges first (each sorted by key already), then the
+	 * touched entries, so a caller's sort has little to do */
+	if (gw_state_store(st) != NULL) {
+		gw_actor_walk a = { .w = { .st = st, .ctx = ctx, .tmp = gw_arena_new() }, .fn = fn };
+		gw_buf lit = GW_BUF_INIT;
+		for (size_t i = 0; i < nactors && st->store_rc == 0; i++) {
+			gw_buf_reset(&lit);
+			gw_json_escape(&lit, actors[i], strlen(actors[i]));
+			a.actor = i;
+			int rc = gw_records_each_actor(st->store, gw_buf_cstr(&lit), lit.len, gw_walk_actor, &a,
+			    &st->store_err);
+			if (rc != 0 && st->store_rc == 0)
+				st->store_rc = rc;
+			gw_arena_free(a.w.tmp); /* the records were handed out: done with them */
+			a.w.tmp = gw_arena_new();
+		}
+		gw_arena_free(a.w.tmp);
+		gw_buf_free(&a.w.k);
+		gw_buf_free(&lit);
+	}
+	gw_strmap *want = gw_strmap_new(nactors ? nactors : 1);
+	for (size_t i = 0; i < nactors; i++)
+		gw_strmap_put(want, actors[i], i);
+	for (size_t i = 0; i < st->nents && st->store_rc == 0; i++) {
+		gw_entry *e = st->ents[i];
+		size_t ai;
+		if (e->has_req && !e->deleted && gw_strmap_get(want, e->req.actor_id, &ai))
+			fn(ctx, ai, &e->req);
+	}
+	gw_strmap_free(want);
+	return gw_state_store_error(st, err);
 }
 
 void
@@ -262,6 +686,50 @@ gw_state_load_service(gw_state *st, const cJSON *obj, gw_err *err)
 	return 0;
 }
 
+/* The "records" block of a schema 2 file: the store's meta and counters. */
+static int
+gw_state_load_records(gw_state *st, const cJSON *obj, gw_err *err)
+{
+	if (!cJSON_IsObject(obj))
+		return gw_state_bad(st, err, "records must be an object");
+	uint64_t nkeys = 0, nreqs = 0;
+	static const char *nums[] = { "generation", "log_bytes", "next_seq", "processed_case_count",
+		"request_count" };
+	uint64_t *nd[] = { &st->meta.generation, &st->meta.log_bytes, &st->meta.next_seq, &nkeys,
+		&nreqs };
+	for (size_t i = 0; i < 5; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, nums[i]);
+		if (v != NULL && !gw_json_as_u64(v, nd[i]))
+			return gw_state_bad(st, err, "records.%s must be a non-negative integer", nums[i]);
+	}
+	if (st->meta.next_seq == 0)
+		st->meta.next_seq = 1;
+	st->nkeys = (size_t)nkeys;
+	st->nreqs = (size_t)nreqs;
+	static const char *maps[] = { "method_counts", "status_code_counts", "error_code_counts" };
+	gw_count_map *md[] = { &st->method_counts, &st->status_code_counts, &st->error_code_counts };
+	for (size_t i = 0; i < 3; i++) {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, maps[i]);
+		if (m == NULL || cJSON_IsNull(m))
+			continue;
+		if (!cJSON_IsObject(m))
+			return gw_state_bad(st, err, "records.%s must be an object", maps[i]);
+		for (const cJSON *c = m->child; c != NULL; c = c->next) {
+			uint64_t n;
+			if (strlen(c->string) >= sizeof(md[i]->items[0].key))
+				return gw_state_bad(st, err, "records.%s has a key longer than %zu bytes", maps[i],
+				    sizeof(md[i]->items[0].key) - 1);
+			if (!gw_json_as_u64(c, &n) || n == 0 || n > INT32_MAX)
+				return gw_state_bad(st, err, "records.%s.%s must be a positive count", maps[i],
+				    c->string);
+			/* bump in steps that fit an int */
+			gw_count_bump(md[i], c->string, (int)n);
+		}
+	}
+	return 0;
+}
+
+/* A request record of a schema 1 file. */
 static int
 gw_state_load_request(gw_state *st, const cJSON *obj, size_t idx, gw_err *err)
 {
@@ -299,30 +767,22 @@ gw_state_load_request(gw_state *st, const cJSON *obj, size_t idx, gw_err *err)
 	return 0;
 }
 
-/* Adds a processed key from its JSON string literal text. */
+/* Adds a processed key of a schema 1 file from its JSON string literal text. */
 static int
 gw_state_load_key(gw_state *st, const char *t, size_t n, size_t idx, gw_err *err)
 {
 	if (n < 2 || t[0] != '"')
 		return gw_state_bad(st, err, "processed_case_keys[%zu] must be a string", idx);
-	const char *s = t + 1;
-	size_t len = n - 2;
-	char *key;
-	if (memchr(s, '\\', len) == NULL) {
-		key = gw_arena_strndup(st->arena, s, len);
-	} else {
-		cJSON *v = cJSON_ParseWithLength(t, n);
-		if (!cJSON_IsString(v)) {
-			cJSON_Delete(v);
-			return gw_state_bad(st, err, "processed_case_keys[%zu] must be a string", idx);
-		}
-		key = gw_arena_strdup(st->arena, v->valuestring);
+	cJSON *v = cJSON_ParseWithLength(t, n);
+	if (!cJSON_IsString(v)) {
 		cJSON_Delete(v);
+		return gw_state_bad(st, err, "processed_case_keys[%zu] must be a string", idx);
 	}
 	/* normalise: trim, drop empties, keep the first occurrence */
-	gw_str_trim_inplace(key);
-	if (key[0] != '\0')
-		gw_state_push_key(st, key);
+	gw_str_trim_inplace(v->valuestring);
+	if (v->valuestring[0] != '\0')
+		gw_state_mark_processed(st, v->valuestring);
+	cJSON_Delete(v);
 	return 0;
 }
 
@@ -333,48 +793,63 @@ gw_key_special(const char *s)
 }
 
 /*
- * Renames records (and their processed keys) stored under the unescaped
- * case key of earlier versions to gw_case_key's escaped form.  Only parts
- * holding ':' or '%' differ, so only such records are looked at.  A record
- * whose stored key is neither form (edited by hand) is left alone.  Where
- * two cases had collided on one legacy key, the record belongs to the case
- * written last and the other case runs once more.
+ * Renames records (and their processed keys) a schema 1 file stores under
+ * the unescaped case key of earlier versions to gw_case_key's escaped
+ * form.  Only parts holding ':' or '%' differ, so only such records are
+ * looked at.  A record whose stored key is neither form (edited by hand)
+ * is left alone.  Where two cases had collided on one legacy key, the
+ * record belongs to the case written last and the other case runs once
+ * more.
  */
 static void
 gw_state_migrate_keys(gw_state *st)
 {
-	gw_buf nk = GW_BUF_INIT, lk = GW_BUF_INIT;
-	for (size_t i = 0; i < st->nreqs; i++) {
-		gw_request *r = st->reqs[i];
-		if (!gw_key_special(r->method) && !gw_key_special(r->endpoint) &&
-		    !gw_key_special(r->case_id))
+	gw_buf nk = GW_BUF_INIT, lk = GW_BUF_INIT, lit = GW_BUF_INIT;
+	size_t n = st->nents;
+	for (size_t i = 0; i < n; i++) {
+		gw_entry *e = st->ents[i];
+		gw_request *r = &e->req;
+		if (!e->has_req || e->deleted ||
+		    (!gw_key_special(r->method) && !gw_key_special(r->endpoint) &&
+		    !gw_key_special(r->case_id)))
 			continue;
 		gw_buf_reset(&nk);
 		gw_buf_reset(&lk);
 		gw_case_key(&nk, r->method, r->endpoint, r->case_id, false);
 		gw_case_key(&lk, r->method, r->endpoint, r->case_id, true);
 		const char *nkey = gw_buf_cstr(&nk);
-		if (strcmp(r->case_key, nkey) == 0 || strcmp(r->case_key, gw_buf_cstr(&lk)) != 0 ||
-		    gw_state_find_request(st, nkey) != NULL)
+		if (strcmp(r->case_key, nkey) == 0 || strcmp(r->case_key, gw_buf_cstr(&lk)) != 0)
 			continue;
-		const char *old = r->case_key;
-		gw_strmap_del(st->req_index, old);
-		r->case_key = gw_arena_strdup(st->arena, nkey);
-		gw_strmap_put(st->req_index, r->case_key, (size_t)r);
-		if (gw_strmap_del(st->key_set, old)) {
-			for (size_t k = 0; k < st->nkeys; k++)
-				if (strcmp(st->keys[k], old) == 0) {
-					if (gw_strmap_put(st->key_set, r->case_key, 1))
-						st->keys[k] = r->case_key;
-					else /* already there under the new key: drop the old */
-						memmove(st->keys + k, st->keys + k + 1,
-						    (--st->nkeys - k) * sizeof(*st->keys));
-					break;
-				}
+		gw_buf_reset(&lit);
+		gw_json_escape(&lit, nkey, nk.len);
+		size_t v;
+		gw_entry *t = gw_strmap_get(st->touched, gw_buf_cstr(&lit), &v) ? (gw_entry *)v : NULL;
+		if (t != NULL && t->has_req)
+			continue;
+		gw_strmap_del(st->touched, e->lit);
+		if (t != NULL) { /* the new key is processed already: it takes the record */
+			t->has_req = true;
+			t->req = e->req;
+			t->req.case_key = gw_arena_strdup(st->arena, nkey);
+			t->untallied = e->untallied;
+			t->dirty = true;
+			if (t->seq == 0)
+				t->seq = e->seq;
+			else if (e->seq != 0)
+				st->nkeys--; /* already there under the new key: drop the old */
+			e->deleted = true;
+			e->has_req = false;
+			e->untallied = false;
+		} else {
+			e->lit = gw_arena_strndup(st->arena, lit.data, lit.len);
+			e->lit_len = lit.len;
+			r->case_key = gw_arena_strdup(st->arena, nkey);
+			gw_strmap_put(st->touched, e->lit, (size_t)e);
 		}
 	}
 	gw_buf_free(&nk);
 	gw_buf_free(&lk);
+	gw_buf_free(&lit);
 }
 
 static int
@@ -407,6 +882,9 @@ gw_state_parse(gw_state *st, const char *text, size_t len, bool posture_only, gw
 			if (gw_json_scan_open(&a, text, ve, vs, '[', what, err) != 0)
 				return gw_state_bad(st, err, "%s must be an array",
 				    keys ? "processed_case_keys" : "requests");
+			/* a schema 1 file: its data is read into memory, and the
+			 * first save migrates it into the store */
+			st->legacy = true;
 			size_t es, ee, idx = 0;
 			while ((rc = gw_json_scan_next(&a, NULL, NULL, &es, &ee, what, err)) == 1) {
 				if (keys) {
@@ -428,9 +906,10 @@ gw_state_parse(gw_state *st, const char *text, size_t len, bool posture_only, gw
 			continue;
 		}
 		bool is_schema = GW_IS("schema_version"), is_health = GW_IS("health"),
-		     is_guard = GW_IS("guardrail"), is_service = GW_IS("service");
+		     is_guard = GW_IS("guardrail"), is_service = GW_IS("service"),
+		     is_records = GW_IS("records");
 #undef GW_IS
-		if (!is_schema && !is_health && !is_guard && !is_service)
+		if (!is_schema && !is_health && !is_guard && !is_service && !is_records)
 			continue;
 		cJSON *v = cJSON_ParseWithLength(text + vs, ve - vs);
 		if (v == NULL)
@@ -440,16 +919,19 @@ gw_state_parse(gw_state *st, const char *text, size_t len, bool posture_only, gw
 			uint64_t schema;
 			if (!gw_json_as_u64(v, &schema))
 				rc = gw_state_bad(st, err, "schema_version must be a non-negative integer");
-			else if (schema != GW_STATE_SCHEMA)
+			else if (schema != GW_STATE_SCHEMA && schema != GW_STATE_SCHEMA_LEGACY)
 				rc = gw_err_set(err, -EPROTONOSUPPORT, GW_EXIT_DATAERR,
-				    "unsupported state schema %llu in %s (expected %d); refusing to touch it",
-				    (unsigned long long)schema, st->path, GW_STATE_SCHEMA);
+				    "unsupported state schema %llu in %s (expected %d or %d); refusing to touch it",
+				    (unsigned long long)schema, st->path, GW_STATE_SCHEMA_LEGACY, GW_STATE_SCHEMA);
 		} else if (is_health) {
 			if (gw_health_from_json(v, &st->health, "health", err) != 0)
 				rc = gw_state_bad(st, err, "%s", err->msg);
 		} else if (is_guard) {
 			if (gw_guardrail_from_json(v, &st->guardrail, "guardrail", err) != 0)
 				rc = gw_state_bad(st, err, "%s", err->msg);
+		} else if (is_records) {
+			if (!cJSON_IsNull(v))
+				rc = gw_state_load_records(st, v, err);
 		} else if (!cJSON_IsNull(v)) {
 			rc = gw_state_load_service(st, v, err);
 		}
@@ -459,12 +941,107 @@ gw_state_parse(gw_state *st, const char *text, size_t len, bool posture_only, gw
 	}
 	if (rc < 0 || gw_json_scan_finish(&s, what, err) != 0)
 		return gw_state_bad(st, err, "%s", err->msg);
-	if (!posture_only)
+	if (st->legacy) {
+		/* the file's own data is the whole truth: no store behind it */
+		gw_counts_clear(st);
+		st->meta = (gw_records_meta){ 0, 0, st->meta.next_seq };
+		size_t nkeys = 0, nreqs = 0;
 		gw_state_migrate_keys(st);
-	/* records must be sorted for the merge in gw_state_sort_requests */
-	st->nsorted = 0;
-	gw_state_sort_requests(st);
+		for (size_t i = 0; i < st->nents; i++) {
+			const gw_entry *e = st->ents[i];
+			nkeys += !e->deleted && e->seq != 0;
+			nreqs += !e->deleted && e->has_req;
+		}
+		st->nkeys = nkeys;
+		st->nreqs = nreqs;
+		gw_state_settle(st);
+	}
 	return 0;
+}
+
+/* Records a recovery in the event log. */
+static void
+gw_state_recovered_event(gw_state *st, uint64_t now, const char *path, const char *moved)
+{
+	gw_buf line = GW_BUF_INIT;
+	gw_jw w;
+	gw_jw_init(&w, &line, false);
+	gw_jw_obj_begin(&w);
+	gw_jw_ku64(&w, "timestamp_unix_ms", now);
+	gw_jw_kstr(&w, "kind", "state_recovered");
+	gw_jw_kstr(&w, "state_path", path);
+	gw_jw_kstr(&w, "corrupt_path", moved);
+	gw_jw_kstr(&w, "detail", st->notice);
+	gw_jw_obj_end(&w);
+	gw_events_append(st->dir, line.data, line.len, NULL);
+	gw_buf_free(&line);
+}
+
+/* Removes snapshots other than the current one (a compaction killed
+ * before its state.json was saved leaves one).  The caller holds the lock. */
+static void
+gw_state_remove_stale_snapshots(gw_state *st)
+{
+	DIR *d = opendir(st->dir);
+	if (d == NULL)
+		return;
+	char cur[64];
+	snprintf(cur, sizeof(cur), "records-%llu.snap", (unsigned long long)st->meta.generation);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		size_t len = strlen(n);
+		if (strncmp(n, "records-", 8) != 0 || len < 14 || strcmp(n + len - 5, ".snap") != 0 ||
+		    strspn(n + 8, "0123456789") != len - 13 || strcmp(n, cur) == 0)
+			continue;
+		char *p = gw_path_join(st->dir, n);
+		unlink(p);
+		free(p);
+	}
+	closedir(d);
+}
+
+/* Writers: opens the store; a damaged one is moved aside (the keys and
+ * records are lost, as with a corrupt state.json) and the counters start
+ * again from zero. */
+static int
+gw_state_open_store_write(gw_state *st, uint64_t now, gw_err *err)
+{
+	gw_state_remove_stale_snapshots(st);
+	int rc = gw_records_open(st->dir, &st->meta, true, &st->store, err);
+	if (rc != -EINVAL)
+		return rc;
+	char detail[600];
+	snprintf(detail, sizeof(detail), "%s", err->msg);
+	char *paths[2] = { st->meta.generation > 0 ? gw_records_snap_path(st->dir, st->meta.generation) :
+		NULL, gw_path_join(st->dir, GW_RECORDS_LOG_FILE) };
+	char moved[1024] = "";
+	for (size_t i = 0; i < 2; i++) {
+		if (paths[i] == NULL || !gw_fs_exists(paths[i]))
+			continue;
+		char to[1024];
+		snprintf(to, sizeof(to), "%s.corrupt-%llu", paths[i], (unsigned long long)now);
+		if (rename(paths[i], to) == -1) {
+			int e = errno;
+			gw_err_set(err, -e, GW_EXIT_CANTCREAT,
+			    "records file %s is corrupt and cannot be moved aside: %s", paths[i], strerror(e));
+			free(paths[0]);
+			free(paths[1]);
+			return -e;
+		}
+		if (moved[0] == '\0')
+			snprintf(moved, sizeof(moved), "%s", to);
+	}
+	free(paths[0]);
+	free(paths[1]);
+	gw_err_clear(err);
+	gw_counts_clear(st);
+	st->meta = (gw_records_meta){ 0, 0, 1 };
+	snprintf(st->notice, sizeof(st->notice), "%s; moved it to %s and started the records afresh",
+	    detail, moved[0] ? moved : "(nothing to move)");
+	snprintf(st->corrupt_path, sizeof(st->corrupt_path), "%s", moved);
+	gw_state_recovered_event(st, now, st->path, moved);
+	return gw_records_open(st->dir, &st->meta, true, &st->store, err);
 }
 
 int
@@ -473,6 +1050,7 @@ gw_state_load(const char *dir, unsigned mode, gw_state **out, gw_err *err)
 	uint64_t now = gw_clock_unix_ms();
 	gw_state *st = gw_state_new(dir);
 	gw_state_defaults(st, now);
+	st->write = (mode & GW_STATE_WRITE) != 0;
 	*out = NULL;
 	if (mode & GW_STATE_WRITE)
 		gw_fs_remove_stale_temps(dir); /* the caller holds the lock */
@@ -488,6 +1066,11 @@ gw_state_load(const char *dir, unsigned mode, gw_state **out, gw_err *err)
 			return -ENOENT;
 		}
 		gw_err_clear(err);
+		if ((mode & GW_STATE_WRITE) && gw_fs_is_dir(dir) &&
+		    (rc = gw_state_open_store_write(st, now, err)) != 0) {
+			gw_state_free(st);
+			return rc;
+		}
 		*out = st;
 		return 0;
 	}
@@ -500,6 +1083,11 @@ gw_state_load(const char *dir, unsigned mode, gw_state **out, gw_err *err)
 	gw_buf_free(&text);
 	if (rc == 0) {
 		st->existed = true;
+		if ((mode & GW_STATE_WRITE) && !st->legacy &&
+		    (rc = gw_state_open_store_write(st, now, err)) != 0) {
+			gw_state_free(st);
+			return rc;
+		}
 		*out = st;
 		return 0;
 	}
@@ -522,19 +1110,16 @@ gw_state_load(const char *dir, unsigned mode, gw_state **out, gw_err *err)
 	gw_err_clear(err);
 	gw_state_clear_data(st);
 	gw_state_defaults(st, now);
-	/* record the recovery in the event log */
-	gw_buf line = GW_BUF_INIT;
-	gw_jw w;
-	gw_jw_init(&w, &line, false);
-	gw_jw_obj_begin(&w);
-	gw_jw_ku64(&w, "timestamp_unix_ms", now);
-	gw_jw_kstr(&w, "kind", "state_recovered");
-	gw_jw_kstr(&w, "state_path", st->path);
-	gw_jw_kstr(&w, "corrupt_path", st->corrupt_path);
-	gw_jw_kstr(&w, "detail", st->notice);
-	gw_jw_obj_end(&w);
-	gw_events_append(dir, line.data, line.len, NULL);
-	gw_buf_free(&line);
+	gw_state_recovered_event(st, now, st->path, st->corrupt_path);
+	/* the store state.json described is unreachable now: start it afresh
+	 * (the next compaction or append overwrites the old files) */
+	gw_state_remove_stale_snapshots(st);
+	gw_records_truncate_log(dir, 0);
+	rc = gw_records_open(st->dir, &st->meta, true, &st->store, err);
+	if (rc != 0) {
+		gw_state_free(st);
+		return rc;
+	}
 	*out = st;
 	return 0;
 }
@@ -556,40 +1141,35 @@ gw_state_write_service(gw_jw *w, const gw_service_block *s)
 	gw_jw_obj_end(w);
 }
 
-int
-gw_state_save(gw_state *st, gw_err *err)
+static void
+gw_state_write_counts(gw_jw *w, const char *k, const gw_count_map *m)
 {
-	gw_state_sort_requests(st);
+	gw_jw_key(w, k);
+	gw_jw_obj_begin(w);
+	for (size_t i = 0; i < m->n; i++)
+		gw_jw_ku64(w, m->items[i].key, m->items[i].count);
+	gw_jw_obj_end(w);
+}
+
+static int
+gw_state_write_json(gw_state *st, gw_err *err)
+{
 	gw_buf out = GW_BUF_INIT;
-	gw_buf_reserve(&out, 4096 + st->nkeys * 64 + st->nreqs * 420);
 	gw_jw w;
 	gw_jw_init(&w, &out, true);
 	gw_jw_obj_begin(&w);
 	gw_jw_ku64(&w, "schema_version", GW_STATE_SCHEMA);
-	gw_jw_key(&w, "processed_case_keys");
-	gw_jw_arr_begin(&w);
-	for (size_t i = 0; i < st->nkeys; i++)
-		gw_jw_str(&w, st->keys[i]);
-	gw_jw_arr_end(&w);
-	gw_jw_key(&w, "requests");
-	gw_jw_arr_begin(&w);
-	for (size_t i = 0; i < st->nreqs; i++) {
-		const gw_request *r = st->reqs[i];
-		gw_jw_obj_begin(&w);
-		gw_jw_kstr(&w, "case_key", r->case_key);
-		gw_jw_kstr(&w, "case_id", r->case_id);
-		gw_jw_kstr(&w, "method", r->method);
-		gw_jw_kstr(&w, "endpoint", r->endpoint);
-		gw_jw_kstr(&w, "actor_id", r->actor_id);
-		gw_jw_ku64(&w, "status_code", r->status_code);
-		gw_jw_kstr(&w, "outcome", r->outcome);
-		gw_jw_kstr(&w, "error_code", r->error_code);
-		gw_jw_key(&w, "response_body");
-		gw_jw_raw_json(&w, r->response_body, strlen(r->response_body));
-		gw_jw_ku64(&w, "updated_unix_ms", r->updated_unix_ms);
-		gw_jw_obj_end(&w);
-	}
-	gw_jw_arr_end(&w);
+	gw_jw_key(&w, "records");
+	gw_jw_obj_begin(&w);
+	gw_jw_ku64(&w, "generation", st->meta.generation);
+	gw_jw_ku64(&w, "log_bytes", st->meta.log_bytes);
+	gw_jw_ku64(&w, "next_seq", st->meta.next_seq);
+	gw_jw_ku64(&w, "processed_case_count", st->nkeys);
+	gw_jw_ku64(&w, "request_count", st->nreqs);
+	gw_state_write_counts(&w, "method_counts", &st->method_counts);
+	gw_state_write_counts(&w, "status_code_counts", &st->status_code_counts);
+	gw_state_write_counts(&w, "error_code_counts", &st->error_code_counts);
+	gw_jw_obj_end(&w);
 	gw_jw_key(&w, "health");
 	gw_health_write_json(&w, &st->health);
 	gw_jw_key(&w, "guardrail");
@@ -597,11 +1177,95 @@ gw_state_save(gw_state *st, gw_err *err)
 	gw_jw_key(&w, "service");
 	gw_state_write_service(&w, &st->service);
 	gw_jw_obj_end(&w);
-	int rc = gw_fs_mkdirs(st->dir, err);
-	if (rc == 0)
-		rc = gw_fs_write_atomic(st->path, out.data, out.len, err);
+	int rc = gw_fs_write_atomic(st->path, out.data, out.len, err);
 	gw_buf_free(&out);
 	return rc;
+}
+
+/* Compaction's skip: the store's line for a key the save rewrites. */
+static bool
+gw_state_skip_dirty(void *ctx, const char *lit, size_t len)
+{
+	gw_walk *w = ctx;
+	gw_buf_reset(&w->k);
+	gw_buf_append(&w->k, lit, len);
+	size_t v;
+	return gw_strmap_get(w->st->touched, gw_buf_cstr(&w->k), &v) && ((gw_entry *)v)->dirty;
+}
+
+int
+gw_state_save(gw_state *st, gw_err *err)
+{
+	gw_state_settle(st);
+	if (st->store_rc != 0)
+		return gw_state_store_error(st, err);
+	int rc = gw_fs_mkdirs(st->dir, err);
+	if (rc != 0)
+		return rc;
+	gw_buf lines = GW_BUF_INIT;
+	for (size_t i = 0; i < st->nents; i++) {
+		const gw_entry *e = st->ents[i];
+		if (e->dirty && !e->deleted)
+			gw_records_format_line(&lines, e->lit, e->lit_len, e->seq, e->has_req ? &e->req : NULL);
+	}
+	gw_records_meta old = st->meta;
+	bool compacted = false;
+	if (st->legacy) {
+		/* migration: everything in memory becomes generation old+1 */
+		gw_records_meta empty = { 0, 0, st->meta.next_seq };
+		gw_records_close(st->store);
+		st->store = NULL;
+		gw_state_remove_stale_snapshots(st);
+		rc = gw_records_open(st->dir, &empty, true, &st->store, err);
+		if (rc == 0)
+			rc = gw_records_compact(st->store, NULL, NULL, lines.data, lines.len, &st->meta, err);
+		compacted = rc == 0;
+	} else if (lines.len > 0) {
+		if (gw_state_store(st) == NULL)
+			rc = gw_state_store_error(st, err);
+		uint64_t limit = rc == 0 ? gw_records_snapshot_bytes(st->store) / GW_STATE_LOG_SHARE : 0;
+		if (limit < GW_STATE_LOG_MIN)
+			limit = GW_STATE_LOG_MIN;
+		if (rc == 0 && st->meta.log_bytes + lines.len > limit) {
+			gw_walk w = { .st = st };
+			rc = gw_records_compact(st->store, gw_state_skip_dirty, &w, lines.data, lines.len,
+			    &st->meta, err);
+			gw_buf_free(&w.k);
+			compacted = rc == 0;
+		} else if (rc == 0) {
+			rc = gw_records_append(st->store, lines.data, lines.len, &st->meta, err);
+		}
+	}
+	gw_buf_free(&lines);
+	if (rc == 0)
+		rc = gw_state_write_json(st, err); /* commits the append or the new generation */
+	if (rc != 0) {
+		/* nothing is committed: undo what this save wrote */
+		if (compacted) {
+			char *p = gw_records_snap_path(st->dir, st->meta.generation);
+			unlink(p);
+			free(p);
+		} else if (st->meta.log_bytes != old.log_bytes) {
+			gw_records_truncate_log(st->dir, old.log_bytes);
+		}
+		st->meta = old;
+		return rc;
+	}
+	if (compacted) {
+		gw_records_retire(st->dir, old.generation);
+		gw_records_close(st->store);
+		st->store = NULL;
+		st->legacy = false;
+		if (st->write)
+			st->store_rc = gw_records_open(st->dir, &st->meta, true, &st->store, &st->store_err);
+	} else if (st->store != NULL && st->meta.log_bytes != old.log_bytes) {
+		/* the open store does not see its own append: reopen it */
+		gw_records_close(st->store);
+		st->store = NULL;
+	}
+	for (size_t i = 0; i < st->nents; i++)
+		st->ents[i]->dirty = false;
+	return 0;
 }
 
 /* ---- the posture as a document (stores whose posture is its own) ------- */

@@ -1,18 +1,32 @@
 /*
- * state.h - <state-dir>/state.json: processed case keys, request records,
- * health, guardrail and the service lifecycle block.
+ * state.h - <state-dir>/state.json (health, guardrail, the service
+ * lifecycle block and the store's counters) and, through records.h, the
+ * processed case keys and request records.
  *
  * One loader serves every view (runner, lifecycle, inspect, HTTP status),
  * so they never disagree: absent fields take defaults, a member of the
  * wrong type or invalid JSON makes the file corrupt.  Writers (mode
  * GW_STATE_WRITE, lock held) move a corrupt file aside to
  * state.json.corrupt-<unix_ms> and start fresh; readers report it and
- * change nothing.  A state.json from another schema version is never
- * touched.  Request records and keys live in the state's arena.
+ * change nothing.  A state.json from a newer schema version is never
+ * touched.
  *
- * Case keys are gw_case_key's escaped form; a record a state file stores
- * under the unescaped form of an earlier version is renamed on load
- * (together with its processed key), so old state files stay valid.
+ * state.json stays small: the keys and records live in the records store
+ * (records.h), and state.json keeps its counters (processed keys, records,
+ * and the method, status-code and error-code counts the status report
+ * prints), updated as records change, so no view ever scans the records.
+ * Keys and records are read only when a cycle asks for them (one lookup
+ * each), and a save writes only what changed: an append to records.log,
+ * or, when the log has grown past a sixteenth of the snapshot, a new
+ * snapshot (compaction).  The state's arena owns the strings of every
+ * entry it touched.
+ *
+ * Schema 1 files (every key and record inside state.json) still load: the
+ * data is read into memory as before, readers see it as before, and the
+ * first save migrates it into the store (a snapshot, then the new
+ * state.json).  Case keys are gw_case_key's escaped form; a record a
+ * schema 1 file stores under the unescaped form of an earlier version is
+ * renamed on load (together with its processed key).
  */
 #ifndef GW_STATE_H
 #define GW_STATE_H
@@ -25,10 +39,12 @@
 #include "core/base/err.h"
 #include "core/gateway/guardrail.h"
 #include "core/gateway/health.h"
+#include "core/gateway/records.h"
 #include "core/base/mem.h"
 #include "core/base/strmap.h"
 
-#define GW_STATE_SCHEMA 1
+#define GW_STATE_SCHEMA 2        /* written; schema 1 is read and migrated */
+#define GW_STATE_SCHEMA_LEGACY 1
 
 typedef struct gw_service_block {
 	bool stopped;                    /* status "stopped" (else "running") */
@@ -41,40 +57,51 @@ typedef struct gw_service_block {
 	char last_stop_reason[256];
 } gw_service_block;
 
-typedef struct gw_request {
-	const char *case_key;
-	const char *case_id;
-	const char *method;
-	const char *endpoint;
-	const char *actor_id;
-	const char *outcome;
-	const char *error_code;
-	const char *response_body;  /* compact JSON text */
-	uint64_t status_code;
-	uint64_t updated_unix_ms;
-} gw_request;
+/* One counted value (a method, a status code, an error code). */
+typedef struct gw_count {
+	char key[64];
+	uint64_t count;
+} gw_count;
+
+typedef struct gw_count_map {
+	gw_count *items;  /* sorted by key */
+	size_t n, cap;
+} gw_count_map;
+
+typedef struct gw_entry gw_entry;   /* a key the state has touched (state.c) */
 
 typedef struct gw_state {
 	char *dir;                  /* as given, e.g. ".tau/gateway" */
 	char *path;                 /* <dir>/state.json */
 	bool existed;               /* state.json was present and loaded */
+	bool legacy;                /* loaded from a schema 1 file (migrated on save) */
+	bool write;                 /* loaded with GW_STATE_WRITE */
 	char notice[1200];          /* non-empty when a corrupt file was moved aside */
 	char corrupt_path[1024];    /* where it went */
-	gw_arena *arena;            /* owns keys and request strings */
-	/* processed case keys, oldest first */
-	const char **keys;
-	size_t nkeys, keys_cap;
-	gw_strmap *key_set;         /* key -> 1 */
-	/* request records: reqs[0..nsorted) sorted by case_key, the rest appended */
-	gw_request **reqs;
-	size_t nreqs, reqs_cap, nsorted;
-	gw_strmap *req_index;       /* case_key -> (gw_request *) */
+	gw_arena *arena;            /* owns the touched entries' keys and strings */
+	/* counters, kept in state.json */
+	size_t nkeys;               /* processed case keys */
+	size_t nreqs;               /* request records */
+	gw_count_map method_counts, status_code_counts, error_code_counts;
+	/* the store and the entries touched since the load */
+	gw_records_meta meta;
+	gw_records *store;          /* opened at load (writers) or on the first lookup */
+	gw_strmap *touched;         /* key literal -> gw_entry * */
+	gw_entry **ents;            /* touched entries, in touch order */
+	size_t nents, ents_cap;
+	gw_strmap *pins;            /* key literals pinned for the cap (NULL: none) */
+	gw_buf scratch;             /* a key literal being looked up */
+	int store_rc;               /* first store error met by a lookup (0: none) */
+	gw_err store_err;
 	gw_health health;
 	gw_guardrail guardrail;
 	gw_service_block service;
 } gw_state;
 
-/* Load modes; READ_EXISTING and READ_POSTURE may be combined with '|'. */
+/* Load modes; READ_EXISTING and READ_POSTURE may be combined with '|'.
+ * For a schema 2 file every mode reads only state.json (records are looked
+ * up when asked for); READ_POSTURE matters for schema 1 files, whose keys
+ * and records it skips (counters then read 0). */
 typedef enum gw_state_mode {
 	GW_STATE_READ = 0,           /* never writes; missing file gives defaults */
 	GW_STATE_READ_EXISTING = 1,  /* a missing file is an error (66) */
@@ -89,9 +116,14 @@ typedef enum gw_state_mode {
 int gw_state_load(const char *dir, unsigned mode, gw_state **out, gw_err *err);
 void gw_state_free(gw_state *st);
 
-/* Writes the state atomically (pretty JSON, reference field order).  The
- * caller holds the directory lock. */
+/* Saves what changed: the touched entries (an append to records.log, or a
+ * compaction into the next snapshot; a schema 1 state is migrated), then
+ * state.json atomically (pretty JSON), which commits them.  The caller
+ * holds the directory lock.  0, or -errno with err set (a store error a
+ * lookup met is returned here, class 65). */
 int gw_state_save(gw_state *st, gw_err *err);
+/* The first store error a lookup met (0: none; err filled). */
+int gw_state_store_error(const gw_state *st, gw_err *err);
 
 /* The posture as a document of its own, for a store that keeps it apart
  * from the records (PostgreSQL): gw_state_load_text parses text (NULL: none
@@ -108,25 +140,44 @@ void gw_state_render_posture(const gw_state *st, gw_buf *out);
 /* Normalises the service block (reference §6.3) using now. */
 void gw_state_normalize_service(gw_state *st, uint64_t now_unix_ms);
 
-bool gw_state_is_processed(const gw_state *st, const char *key);
+bool gw_state_is_processed(gw_state *st, const char *key);
 /* Appends key (copied) if new. */
 void gw_state_mark_processed(gw_state *st, const char *key);
-/* Pins key, if processed, so gw_state_cap_processed keeps it (the runner
- * pins every key of the fixture it runs, so a fixture larger than the cap
- * still drains and never re-applies a case). */
+/* Pins key so gw_state_cap_processed keeps it (the runner pins every key
+ * of the fixture it runs, when the cap is exceeded, so a fixture larger
+ * than the cap still drains and never re-applies a case). */
 void gw_state_pin_processed(gw_state *st, const char *key);
 /* Drops the oldest unpinned keys until at most cap remain; pinned keys are
- * never dropped, so more than cap remain when more than cap are pinned. */
+ * never dropped, so more than cap remain when more than cap are pinned.
+ * Costs the keys it looks at (the dropped and the pinned passed over),
+ * not the store: the snapshot keeps its keys in processing order. */
 void gw_state_cap_processed(gw_state *st, size_t cap);
 
 /* Returns the record for case_key, or NULL. */
-gw_request *gw_state_find_request(const gw_state *st, const char *case_key);
+gw_request *gw_state_find_request(gw_state *st, const char *case_key);
 /* Returns the record for case_key, creating an empty one (strings "") if
- * needed.  Its string fields may be replaced with gw_state_strdup'ed text. */
+ * needed.  Its string fields may be replaced with gw_state_strdup'ed text
+ * (or static strings) until the next save or count read, which count it. */
 gw_request *gw_state_upsert_request(gw_state *st, const char *case_key);
 /* Copies s into the state's arena. */
 const char *gw_state_strdup(gw_state *st, const char *s);
-/* Sorts records by case_key (cheap when only a few were appended). */
-void gw_state_sort_requests(gw_state *st);
+/* Calls fn for every key that is processed (seq > 0, its place in
+ * processing order) or has a record (q, else NULL), in no particular
+ * order; key and q are valid during the call only.  Reads the whole store:
+ * for tests and tools, never on a cycle's path.  0 or -errno with err set. */
+typedef void (*gw_state_entry_fn)(void *ctx, const char *key, uint64_t seq, const gw_request *q);
+int gw_state_each_entry(gw_state *st, gw_state_entry_fn fn, void *ctx, gw_err *err);
+
+/* Calls fn for every request record of the named actors (plain actor ids;
+ * actor is the index into actors), in no particular order; the record is
+ * valid during the call only.  Reads each actor's range of the store (what
+ * a touched actor's MEMORY.md lists), not the whole store.  0 or -errno
+ * with err set. */
+typedef void (*gw_state_actor_fn)(void *ctx, size_t actor, const gw_request *q);
+int gw_state_actor_requests(gw_state *st, const char *const *actors, size_t nactors,
+    gw_state_actor_fn fn, void *ctx, gw_err *err);
+/* Brings the counters up to date with records changed since (done by
+ * save; call it before reading nreqs or the count maps after upserts). */
+void gw_state_settle(gw_state *st);
 
 #endif

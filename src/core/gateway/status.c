@@ -16,28 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Copies a counter map of the state (sorted already). */
 static void
-gw_count_add(gw_count_map *m, size_t *cap, const char *key)
+gw_count_copy(gw_count_map *to, const gw_count_map *from)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		if (strcmp(m->items[i].key, key) == 0) {
-			m->items[i].count++;
-			return;
-		}
-	}
-	if (m->n == *cap) {
-		*cap = *cap ? *cap * 2 : 8;
-		m->items = gw_xrealloc(m->items, *cap * sizeof(*m->items));
-	}
-	snprintf(m->items[m->n].key, sizeof(m->items[m->n].key), "%s", key);
-	m->items[m->n].count = 1;
-	m->n++;
-}
-
-static int
-gw_count_cmp(const void *a, const void *b)
-{
-	return strcmp(((const gw_count *)a)->key, ((const gw_count *)b)->key);
+	to->n = to->cap = from->n;
+	to->items = from->n ? gw_xmalloc(from->n * sizeof(*to->items)) : NULL;
+	if (from->n)
+		memcpy(to->items, from->items, from->n * sizeof(*to->items));
 }
 
 int
@@ -78,25 +64,12 @@ gw_status_inspect_in(gw_store *store, gw_status_report *r, gw_err *err)
 	else
 		snprintf(r->health_reason, sizeof(r->health_reason), "%s", hr);
 	gw_gates_compute(&r->gates, &st->guardrail, &st->health, st->service.stopped);
+	/* the counters state.json keeps (no record is read) */
 	r->processed_case_count = st->nkeys;
 	r->request_count = st->nreqs;
-	size_t cm = 0, cs = 0, ce = 0;
-	for (size_t i = 0; i < st->nreqs; i++) {
-		const gw_request *q = st->reqs[i];
-		char k[64];
-		if (gw_str_copy_trim(k, sizeof(k), q->method, GW_STR_UPPER) > 0)
-			gw_count_add(&r->method_counts, &cm, k);
-		if (q->status_code > 0) {
-			snprintf(k, sizeof(k), "%llu", (unsigned long long)q->status_code);
-			gw_count_add(&r->status_code_counts, &cs, k);
-		}
-		if (gw_str_copy_trim(k, sizeof(k), q->error_code, GW_STR_KEEP) > 0)
-			gw_count_add(&r->error_code_counts, &ce, k);
-	}
-	gw_count_map *maps[] = { &r->method_counts, &r->status_code_counts, &r->error_code_counts };
-	for (size_t i = 0; i < 3; i++)
-		if (maps[i]->n > 1) /* items is NULL when empty */
-			qsort(maps[i]->items, maps[i]->n, sizeof(gw_count), gw_count_cmp);
+	gw_count_copy(&r->method_counts, &st->method_counts);
+	gw_count_copy(&r->status_code_counts, &st->status_code_counts);
+	gw_count_copy(&r->error_code_counts, &st->error_code_counts);
 	gw_state_free(st);
 	return 0;
 }

@@ -17,16 +17,6 @@
 #include "core/gateway/state.h"
 #include "core/store/store.h"
 
-typedef struct gw_count {
-	char key[64];
-	uint64_t count;
-} gw_count;
-
-typedef struct gw_count_map {
-	gw_count *items;  /* sorted by key */
-	size_t n;
-} gw_count_map;
-
 typedef struct gw_status_report {
 	char state_path[1024];
 	char events_log_path[1024];
