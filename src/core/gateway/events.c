@@ -31,13 +31,11 @@ gw_events_path(const char *dir)
 int
 gw_events_append(const char *dir, const char *json, size_t n, gw_err *err)
 {
-	gw_buf line = GW_BUF_INIT;
-	gw_buf_append(&line, json, n);
-	gw_buf_putc(&line, '\n');
-	char *path = gw_events_path(dir);
-	int rc = gw_fs_append(path, line.data, line.len, err);
-	free(path);
-	gw_buf_free(&line);
+	/* the file store's append is the one implementation (one write) */
+	gw_store *s;
+	gw_store_open_dir(dir, &s, err);
+	int rc = gw_store_event_append(s, json, n, err);
+	gw_store_close(s);
 	return rc;
 }
 

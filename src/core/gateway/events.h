@@ -14,8 +14,9 @@
 
 #include "core/base/buf.h"
 #include "core/base/err.h"
+#include "core/store/store.h"
 
-#define GW_EVENTS_FILE "runtime-events.jsonl"
+#define GW_EVENTS_FILE GW_STORE_EVENTS_FILE
 
 /* Returns malloc'ed <dir>/runtime-events.jsonl; caller frees. */
 char *gw_events_path(const char *dir);

@@ -38,7 +38,7 @@ gw_store_open_dir(const char *dir, gw_store **out, gw_err *err)
 	s->kind = GW_STORE_FILES;
 	s->dir = gw_xstrdup(dir);
 	s->posture_label = gw_path_join(dir, "state.json");
-	s->events_label = gw_path_join(dir, "runtime-events.jsonl");
+	s->events_label = gw_path_join(dir, GW_STORE_EVENTS_FILE);
 	s->lock.fd = -1;
 	*out = s;
 	return 0;

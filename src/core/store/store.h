@@ -53,6 +53,8 @@ typedef enum gw_store_kind {
 
 #define GW_STORE_DEPLOYMENT_DEFAULT "default"
 #define GW_STORE_DEPLOYMENT_MAX 48
+/* The file store's event log, in the state directory. */
+#define GW_STORE_EVENTS_FILE "runtime-events.jsonl"
 /* The newest database schema this binary knows (tau_schema.version). */
 #define GW_STORE_SCHEMA_VERSION 2
 
