@@ -661,6 +661,8 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return srv_reply_result(c, r);
 	case SRV_PHASE_PROVIDED:
 		return srv_api_resume(c, r);
+	case SRV_PHASE_CHAINED:
+		return srv_api_chained(c, r);
 	case SRV_PHASE_NEW:
 		break;
 	default:
