@@ -6,8 +6,9 @@
  * previous response's chain, lock the session, call the provider through the
  * response builder, persist, and answer (srv_job_begin, the provider,
  * srv_job_end).  A continuation's chain is read on the worker pool
- * (srv_chain_main; up to the bound's worth of record files), which hands
- * the job back to its loop (phase CHAINED) to run as any other; input_items
+ * (srv_chain_main; up to the bound's worth of record files), which runs a
+ * JSON request to its end there and hands a stream back to its loop
+ * (phase CHAINED) to run as any other; input_items
  * is read and rendered on the worker pool too (srv_list_main).  Jobs that
  * cannot block (the offline provider without a session) run inline.  Upstream jobs without a session are started on the
  * handler's own event loop engine with the connection suspended; when the
@@ -576,6 +577,29 @@ srv_job_suspend(srv_job *j, struct MHD_Connection *c, srv_req *r)
 	MHD_suspend_connection(c); /* before the worker can answer */
 }
 
+/* The session key j's request runs under: the one its request names
+ * (metadata.session_id, conversation), else the one its chain's record
+ * carries (put in j->session_key by srv_chain_main), else none. */
+static void
+srv_job_key(srv_job *j)
+{
+	if (j->rq.session_seed != NULL)
+		gw_session_key(j->rq.session_seed, j->session_key);
+}
+
+/* Chooses the id of the response j builds, for it and for r's request
+ * log line.  Called by whichever thread holds r: its loop, or the worker
+ * that answers it while the connection is suspended. */
+static void
+srv_job_name(srv_job *j, srv_req *r)
+{
+	gw_buf id = GW_BUF_INIT;
+	gw_resp_new_id(&id, "resp_");
+	snprintf(j->req_id, sizeof(j->req_id), "%s", gw_buf_cstr(&id));
+	snprintf(r->resp_id, sizeof(r->resp_id), "%s", gw_buf_cstr(&id));
+	gw_buf_free(&id);
+}
+
 /* Runs the job j made for r's POST (its request in j->rq, and for a
  * continuation its chain in j->history and the chain's session key in
  * j->session_key), on the loop thread that owns the connection. */
@@ -583,8 +607,7 @@ static enum MHD_Result
 srv_api_run(struct MHD_Connection *c, srv_req *r, srv_job *j)
 {
 	srv_server *s = r->srv;
-	if (j->rq.session_seed != NULL)
-		gw_session_key(j->rq.session_seed, j->session_key);
+	srv_job_key(j);
 	const char *key = j->session_key;
 	/* Three ways to run: inline when nothing can block (the offline
 	 * provider, no session), on this loop's engine when only the upstream
@@ -600,11 +623,7 @@ srv_api_run(struct MHD_Connection *c, srv_req *r, srv_job *j)
 	}
 	/* the id is chosen here, on the loop thread, so the request log can
 	 * name it whichever thread builds the response */
-	gw_buf id = GW_BUF_INIT;
-	gw_resp_new_id(&id, "resp_");
-	snprintf(j->req_id, sizeof(j->req_id), "%s", gw_buf_cstr(&id));
-	snprintf(r->resp_id, sizeof(r->resp_id), "%s", gw_buf_cstr(&id));
-	gw_buf_free(&id);
+	srv_job_name(j, r);
 	if (stream) {
 		const union MHD_ConnectionInfo *ci =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -656,8 +675,10 @@ srv_api_run(struct MHD_Connection *c, srv_req *r, srv_job *j)
  * previous_response_id ends (up to the session bounds' worth of records,
  * each a file read and parsed), which must never run on a loop thread.
  * A refusal (unknown id: 400, a damaged chain: 500) is the request's
- * answer; otherwise the job goes back to its loop (phase CHAINED,
- * srv_api_chained), which runs it as any other POST. */
+ * answer.  Otherwise a JSON request runs to its end on this worker (the
+ * provider through gw_provider_run, as a session's request does), and a
+ * stream goes back to its loop (phase CHAINED, srv_api_chained), which
+ * queues its text/event-stream answer and runs it as any other POST. */
 static void
 srv_chain_main(void *arg)
 {
@@ -693,6 +714,17 @@ srv_chain_main(void *arg)
 	if (srv_key_ok(chain.session_key))
 		snprintf(j->session_key, sizeof(j->session_key), "%s", chain.session_key);
 	gw_respstore_chain_free(&chain);
+	if (!j->rq.stream) {
+		/* a JSON answer is built right here: the connection stays
+		 * suspended until srv_job_end hands it the answer (a worker may
+		 * block on the session lock or the provider; an offline answer
+		 * is only built), saving a hop back to the loop */
+		srv_job_key(j);
+		srv_job_name(j, r);
+		srv_job_run(j);
+		srv_job_unref(j);
+		return;
+	}
 	pthread_mutex_lock(&j->lock);
 	j->fd = -1; /* once resumed, MHD may close the socket: stop peeking */
 	pthread_mutex_unlock(&j->lock);
