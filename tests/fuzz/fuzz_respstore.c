@@ -8,7 +8,8 @@
  * meet a record the check let through and fail on it.  Properties: a
  * refusal always says why; the context holds at most FUZZ_MAX_ITEMS items
  * weighing at most FUZZ_MAX_BYTES (compact JSON + 1 each) and starts at a
- * user turn; a continuation saved on an accepted chain loads
+ * user turn; a record's items weigh at most GW_RESP_WEIGHT_MAX_GROWTH times
+ * its text; a continuation saved on an accepted chain loads
  * back, and its input_items are exactly the context the run saw; the
  * walk's lean reading refuses no valid record a full load accepts.
  */
@@ -74,6 +75,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (err.msg[0] == '\0')
 			abort(); /* a refusal always says why */
 		return 0;
+	}
+	/* a record's items weigh at most GW_RESP_WEIGHT_MAX_GROWTH times its
+	 * text, which lets a bound skip weighing them (gw_resp_items_bound) */
+	const cJSON *lists[2] = { cJSON_GetObjectItemCaseSensitive(rec, "input_items"),
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "response"),
+		    "output") };
+	size_t grown = 0;
+	for (int l = 0; l < 2; l++) {
+		for (const cJSON *it = lists[l] ? lists[l]->child : NULL; it; it = it->next) {
+			char *t = fuzz_text(it);
+			grown += strlen(t) + 1;
+			free(t);
+		}
+	}
+	if (grown > GW_RESP_WEIGHT_MAX_GROWTH * size) {
+		fprintf(stderr, "items weigh %zu, over %d times the record's %zu bytes\n", grown,
+		    GW_RESP_WEIGHT_MAX_GROWTH, size);
+		abort();
 	}
 	cJSON *listed = NULL;
 	gw_err_clear(&err);

@@ -398,34 +398,52 @@ test_items_bound(void **state)
 	cJSON_Delete(items);
 	/* by count: 4 newest is u4 a4 u5 a5; 3 newest begins at a4: cut */
 	items = bound_items();
-	assert_int_equal(gw_resp_items_bound(items, 4, 0), 6);
+	assert_int_equal(gw_resp_items_bound(items, 4, 0, 0), 6);
 	assert_int_equal(cJSON_GetArraySize(items), 4);
 	cJSON_Delete(items);
 	items = bound_items();
-	assert_int_equal(gw_resp_items_bound(items, 3, 0), 8);
+	assert_int_equal(gw_resp_items_bound(items, 3, 0, 0), 8);
 	assert_int_equal(cJSON_GetArraySize(items), 2);
 	cJSON_Delete(items);
 	/* by bytes, exactly: the 4 newest weigh w6..w9; one byte less keeps 3,
 	 * cut to the turn at u5 (2 items) */
 	size_t four = w[6] + w[7] + w[8] + w[9];
 	items = bound_items();
-	assert_int_equal(gw_resp_items_bound(items, 100, four), 6);
+	assert_int_equal(gw_resp_items_bound(items, 100, four, 0), 6);
 	cJSON_Delete(items);
 	items = bound_items();
-	assert_int_equal(gw_resp_items_bound(items, 100, four - 1), 8);
+	assert_int_equal(gw_resp_items_bound(items, 100, four - 1, 0), 8);
 	assert_string_equal(gw_json_str(items->child, "role"), "user");
 	cJSON_Delete(items);
 	/* the newest alone too heavy: nothing kept; 0 items: nothing */
 	items = bound_items();
-	assert_int_equal(gw_resp_items_bound(items, 100, w[9] - 1), 10);
+	assert_int_equal(gw_resp_items_bound(items, 100, w[9] - 1, 0), 10);
 	assert_null(items->child);
 	cJSON_Delete(items);
 	items = bound_items();
-	assert_int_equal(gw_resp_items_bound(items, 0, 0), 10);
+	assert_int_equal(gw_resp_items_bound(items, 0, 0, 0), 10);
+	cJSON_Delete(items);
+	/* the text the items came from: when GW_RESP_WEIGHT_MAX_GROWTH times
+	 * its length is within the bound, nothing is weighed (a length that
+	 * lies shows it: the byte bound is then not applied); their real
+	 * text's length changes nothing */
+	items = bound_items();
+	char *text = cJSON_PrintUnformatted(items);
+	size_t len = strlen(text);
+	free(text);
+	assert_int_equal(gw_resp_items_bound(items, 100, four - 1, len), 8);
+	cJSON_Delete(items);
+	items = bound_items();
+	assert_int_equal(gw_resp_items_bound(items, 100, four - 1,
+	    (four - 1) / GW_RESP_WEIGHT_MAX_GROWTH), 0);
+	cJSON_Delete(items);
+	items = bound_items();
+	assert_int_equal(gw_resp_items_bound(items, 100, four - 1,
+	    (four - 1) / GW_RESP_WEIGHT_MAX_GROWTH + 1), 8);
 	cJSON_Delete(items);
 	/* no bound reached: nothing dropped */
 	items = bound_items();
-	assert_int_equal(gw_resp_items_bound(items, 10, 100000), 0);
+	assert_int_equal(gw_resp_items_bound(items, 10, 100000, 0), 0);
 	cJSON_Delete(items);
 	gw_buf_free(&scratch);
 }

@@ -811,10 +811,14 @@ gw_resp_item_starts_turn(const cJSON *item)
 }
 
 size_t
-gw_resp_items_bound(cJSON *items, size_t max_items, size_t max_bytes)
+gw_resp_items_bound(cJSON *items, size_t max_items, size_t max_bytes, size_t text_len)
 {
 	if (items == NULL || items->child == NULL)
 		return 0;
+	/* weighing prints every kept item: skipped when the text they came
+	 * from is too short for them to reach the bound */
+	if (max_bytes > 0 && text_len > 0 && text_len <= max_bytes / GW_RESP_WEIGHT_MAX_GROWTH)
+		max_bytes = 0;
 	/* the oldest item kept: walk back from the newest (cJSON's first
 	 * child's prev is the last) while both bounds hold */
 	gw_buf scratch = GW_BUF_INIT;

@@ -376,9 +376,13 @@ gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
 	 * from the records, which live until the end) */
 	cJSON **recs = NULL;
 	size_t n = 0, cap = 0, have = 0;
-	/* the byte bound: a record's file length bounds its items' weight
-	 * from above, so items are weighed (printed) only once the files
-	 * together reach the bound; weighed counts the records weighed */
+	/* the byte bound, for stopping early: a record the gateway wrote
+	 * holds its items as compact JSON, so its file length bounds their
+	 * weight, and items are weighed (printed) only once the files
+	 * together reach the bound; weighed counts the records weighed.
+	 * (A hand-edited record can weigh up to GW_RESP_WEIGHT_MAX_GROWTH
+	 * times its length; then the walk only reads further than it had
+	 * to, and the final gw_resp_items_bound is exact either way.) */
 	size_t upper = 0, bytes = 0, weighed = 0;
 	gw_strmap *seen = gw_strmap_new(16);
 	gw_buf scratch = GW_BUF_INIT;
@@ -430,7 +434,7 @@ gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
 		for (size_t i = n; i-- > 0;)
 			gw_respstore_rec_move(out->items, recs[i]);
 		/* keep the newest, as a session's history is kept */
-		gw_resp_items_bound(out->items, max_items, max_bytes);
+		gw_resp_items_bound(out->items, max_items, max_bytes, upper + 1);
 	}
 	for (size_t i = 0; i < n; i++)
 		cJSON_Delete(recs[i]);

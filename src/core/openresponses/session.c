@@ -117,7 +117,9 @@ gw_session_load(gw_session *s, const gw_buf *text, gw_err *err)
 		}
 		p += len + 1;
 	}
-	gw_resp_items_bound(s->history, s->max_items, s->max_bytes);
+	/* the file's length bounds its items' weights (text->len + 1: never
+	 * 0, which would mean "unknown") */
+	gw_resp_items_bound(s->history, s->max_items, s->max_bytes, text->len + 1);
 	return 0;
 }
 
