@@ -9,6 +9,9 @@
 #   BENCH_CHAIN_ROUNDS=50      latency rounds
 #   BENCH_CHAIN_MAX=200        --gateway-session-max-messages (the bound on
 #                              a continuation's context; the default)
+#   BENCH_CHAIN_LOAD=4         client processes posting turn-N continuations
+#                              back to back while /healthz is timed (0: skip)
+#   BENCH_CHAIN_SECS=3         how long that lasts
 #
 # For each binary: a server (local/echo, default store:true, TTL 0) on a
 # fresh state directory; one client on one keep-alive connection builds a
@@ -20,6 +23,13 @@
 # of turn N-1 (a "turn N"), interleaved within the round (the order
 # rotating by round); each is a branch, so the chain itself does not
 # change.  Printed: median, p10 and p90 (ms), and ratios of the medians.
+# Then, whether a walk holds up other connections: BENCH_CHAIN_LOAD
+# processes post continuations of turn N-1 back to back for
+# BENCH_CHAIN_SECS (their rate, and the server's CPU time per continuation:
+# user + system from /proc), then again while one more client times
+# GET /healthz on its own connection (median, p90, p99).  Connections
+# land on the event loops as the kernel wakes them, so with L load clients
+# the probe shares no loop with any of them once in 2^L runs (on two loops).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -gt 0 ] || set -- "$ROOT/build/tau-gateway"
@@ -56,10 +66,14 @@ for bin in "$@"; do
 	done
 	[ -n "$addr" ] || { echo "bench/chain.sh: $bin did not start" >&2; exit 70; }
 	echo "== $bin ($(git -C "$(dirname "$bin")" rev-parse --short HEAD 2>/dev/null || echo '?'))"
-	python3 - "$addr" "$TOKEN" "$TURNS" "$ROUNDS" "$state/openresponses/responses" "$MAX" <<'PY'
+	python3 - "$addr" "$TOKEN" "$TURNS" "$ROUNDS" "$state/openresponses/responses" "$MAX" "$GW" <<'PY'
 import http.client, json, os, statistics, sys, time
 addr, token, turns, rounds, rdir = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-maxitems = int(sys.argv[6])
+maxitems, gwpid = int(sys.argv[6]), int(sys.argv[7])
+def cpu_s():
+    # the server's user + system CPU time, in seconds
+    f = open("/proc/%d/stat" % gwpid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 host, port = addr.rsplit(":", 1)
 conn = http.client.HTTPConnection(host, int(port))
 hdr = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
@@ -107,6 +121,52 @@ for t, _ in points:
 print("  turn %d / turn 2 (medians): %.2f;  turn %d / turn %d: %.2f" %
       (turns, statistics.median(lat[turns]) / statistics.median(lat[2]),
        turns, mid, statistics.median(lat[turns]) / statistics.median(lat[mid])))
+# other connections while walks run: LOAD client processes post turn-N
+# continuations back to back (each a walk of the bound's worth of records)
+# and one more times GET /healthz on its own connection meanwhile
+load, secs = int(os.environ.get("BENCH_CHAIN_LOAD", "4")), float(os.environ.get("BENCH_CHAIN_SECS", "3"))
+if load > 0:
+    import multiprocessing
+    def hammer(stop, count):
+        c = http.client.HTTPConnection(host, int(port))
+        body = json.dumps({"input": "load", "previous_response_id": ids[-2]})
+        n = 0
+        while not stop.is_set():
+            c.request("POST", "/v1/responses", body, hdr)
+            r = c.getresponse()
+            r.read()
+            n += 1
+        with count.get_lock():
+            count.value += n
+    def run(probe):
+        stop, count = multiprocessing.Event(), multiprocessing.Value("l", 0)
+        procs = [multiprocessing.Process(target=hammer, args=(stop, count)) for _ in range(load)]
+        c0 = cpu_s()
+        for p in procs:
+            p.start()
+        hc = http.client.HTTPConnection(host, int(port))
+        hl = []
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < secs:
+            if not probe:
+                time.sleep(0.05)
+                continue
+            s0 = time.perf_counter()
+            hc.request("GET", "/healthz")
+            r = hc.getresponse()
+            r.read()
+            hl.append((time.perf_counter() - s0) * 1000)
+        stop.set()
+        for p in procs:
+            p.join()
+        return count.value, cpu_s() - c0, hl
+    n, cpu, _ = run(False)
+    print("  %d clients' turn-%d continuations back to back: %.0f/s, server CPU %.0f us each" %
+          (load, turns, n / secs, cpu * 1e6 / max(1, n)))
+    n, cpu, hl = run(True)
+    q = statistics.quantiles(hl, n=100)
+    print("  /healthz meanwhile (its own connection): median %.3f ms, p90 %.3f, p99 %.3f (%d probes; %.0f continuations/s)" %
+          (statistics.median(hl), q[89], q[98], len(hl), n / secs))
 PY
 	kill "$GW" 2>/dev/null && wait "$GW" 2>/dev/null || true
 	GW=

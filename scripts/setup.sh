@@ -18,7 +18,8 @@ TAU_PKGS_BUILD="cmake gcc make pkg-config libncurses-dev libmicrohttpd-dev libcj
 # mandoc for build_manlint (mandoc -Tlint on the man page); postgresql
 # (server and psql) for the throwaway cluster of the fleet tests
 # (tests/integration/lib/pg.sh; libpq-dev is a build package); strace for
-# gateway_runtime_store_crash (kills a runner on entering one syscall).
+# gateway_runtime_store_crash (kills a runner on entering one syscall) and
+# http_chain_offloop (which thread reads stored responses).
 TAU_PKGS_TEST="tmux curl jq python3 chromium procps time util-linux ncurses-bin clang libclang-rt-14-dev mandoc postgresql strace"
 TAU_PKGS_BENCH="wrk nginx-light iproute2 linux-perf"
 

@@ -160,7 +160,8 @@ static const cli_opt cli_opts[] = {
 	{ .name = "gateway-session-max-bytes", .kind = K_U64, .off = F(server.session_max_bytes),
 	  .def = CLI_U64(SRV_DEFAULT_SESSION_MAX_BYTES), .min = 4096, .max = 1073741824,
 	  .env = "TAU_GATEWAY_SESSION_MAX_BYTES", .meta = "BYTES", .needs = CLI_ACTION_SERVER,
-	  .help = "conversation history kept per session, in stored bytes (oldest dropped first)" },
+	  .help = "conversation history kept per session, in bytes of its items' compact JSON (+1 "
+	          "each; oldest dropped first)" },
 	{ .name = "gateway-session-ttl", .kind = K_U64, .off = F(server.session_ttl_s),
 	  .def = CLI_U64(SRV_DEFAULT_SESSION_TTL_S), .min = 0, .max = 315360000,
 	  .env = "TAU_GATEWAY_SESSION_TTL", .meta = "SECONDS", .needs = CLI_ACTION_SERVER,

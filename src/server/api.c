@@ -5,8 +5,12 @@
  * A request becomes a job: validate (on the MHD thread), then load the
  * previous response's chain, lock the session, call the provider through the
  * response builder, persist, and answer (srv_job_begin, the provider,
- * srv_job_end).  Jobs that cannot block (the offline provider without a
- * session) run inline.  Upstream jobs without a session are started on the
+ * srv_job_end).  A continuation's chain is read on the worker pool
+ * (srv_chain_main; up to the bound's worth of record files), which runs a
+ * JSON request to its end there and hands a stream back to its loop
+ * (phase CHAINED) to run as any other; input_items
+ * is read and rendered on the worker pool too (srv_list_main).  Jobs that
+ * cannot block (the offline provider without a session) run inline.  Upstream jobs without a session are started on the
  * handler's own event loop engine with the connection suspended; when the
  * call ends, on the same thread, the connection is resumed and MHD finishes
  * the job (srv_api_resume).  Jobs with a session, whose lock may have to be waited
@@ -54,6 +58,12 @@ typedef struct srv_job {
 	size_t history_items;       /* how many of those items the context holds */
 	char session_key[GW_SESSION_KEY_MAX + 1];
 	char req_id[48];            /* the response id, chosen on the loop thread ("": the builder's) */
+	/* GET .../input_items, read on a worker (srv_list_main): the id and
+	 * the list query, copied from the connection */
+	char list_id[129];
+	char *list_after;           /* NULL: no after */
+	uint64_t list_limit;
+	bool list_asc;
 	bool stream;
 	atomic_bool cancel;
 	/* stream side, under lock */
@@ -126,6 +136,7 @@ srv_job_unref(srv_job *j)
 	}
 	gw_resp_request_free(&j->rq);
 	cJSON_Delete(j->history);
+	free(j->list_after);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
 }
@@ -550,65 +561,69 @@ srv_stored_invalid(srv_server *s, const char *id, const char *param, const gw_er
 	    "stored response '%.128s' cannot be read; see the server log", id);
 }
 
-enum MHD_Result
-srv_api_post(struct MHD_Connection *c, srv_req *r)
+/* Suspends r's connection while a worker (or the provider) works on j, and
+ * lets the ticker peek at its socket: MHD does not watch a suspended
+ * connection, so a client that hangs up still cancels the work. */
+static void
+srv_job_suspend(srv_job *j, struct MHD_Connection *c, srv_req *r)
+{
+	r->phase = SRV_PHASE_WAITING;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	pthread_mutex_lock(&j->lock);
+	j->fd = ci ? ci->connect_fd : -1;
+	pthread_mutex_unlock(&j->lock);
+	j->resume = true;
+	MHD_suspend_connection(c); /* before the worker can answer */
+}
+
+/* The session key j's request runs under: the one its request names
+ * (metadata.session_id, conversation), else the one its chain's record
+ * carries (put in j->session_key by srv_chain_main), else none. */
+static void
+srv_job_key(srv_job *j)
+{
+	if (j->rq.session_seed != NULL)
+		gw_session_key(j->rq.session_seed, j->session_key);
+}
+
+/* Chooses the id of the response j builds, for it and for r's request
+ * log line.  Called by whichever thread holds r: its loop, or the worker
+ * that answers it while the connection is suspended. */
+static void
+srv_job_name(srv_job *j, srv_req *r)
+{
+	gw_buf id = GW_BUF_INIT;
+	gw_resp_new_id(&id, "resp_");
+	snprintf(j->req_id, sizeof(j->req_id), "%s", gw_buf_cstr(&id));
+	snprintf(r->resp_id, sizeof(r->resp_id), "%s", gw_buf_cstr(&id));
+	gw_buf_free(&id);
+}
+
+/* Runs the job j made for r's POST (its request in j->rq, and for a
+ * continuation its chain in j->history and the chain's session key in
+ * j->session_key), on the loop thread that owns the connection. */
+static enum MHD_Result
+srv_api_run(struct MHD_Connection *c, srv_req *r, srv_job *j)
 {
 	srv_server *s = r->srv;
-	gw_resp_request rq;
-	gw_resp_error e;
-	if (gw_resp_request_parse(gw_buf_cstr(&r->body), r->body.len, s->cfg.max_input_chars, &rq,
-	    &e) != 0) {
-		gw_resp_request_free(&rq);
-		return srv_reply_error(c, r, &e);
-	}
-	gw_buf_free(&r->body);
-	/* the context a continuation sees: the chain's newest items, bounded
-	 * as a session's history is (the walk reads no more records than
-	 * that takes) */
-	gw_respstore_chain chain = { 0 };
-	if (rq.previous_response_id != NULL) {
-		gw_err err;
-		gw_err_clear(&err);
-		int rc = gw_respstore_chain_load(s->cfg.state_dir, rq.previous_response_id,
-		    (size_t)s->cfg.session_max_messages, (size_t)s->cfg.session_max_bytes, &chain, &err);
-		if (rc != 0) {
-			gw_respstore_chain_free(&chain);
-			if (rc == -ENOENT)
-				gw_resp_error_set(&e, 400, "previous_response_not_found",
-				    "previous_response_id", "previous response '%.128s' was not found",
-				    rq.previous_response_id);
-			else
-				srv_stored_invalid(s, rq.previous_response_id, "previous_response_id", &err, &e);
-			gw_resp_request_free(&rq);
-			return srv_reply_error(c, r, &e);
-		}
-	}
-	char key[GW_SESSION_KEY_MAX + 1] = "";
-	if (rq.session_seed != NULL) {
-		gw_session_key(rq.session_seed, key);
-	} else if (chain.session_key != NULL && srv_key_ok(chain.session_key)) {
-		snprintf(key, sizeof(key), "%s", chain.session_key);
-	}
+	srv_job_key(j);
+	const char *key = j->session_key;
 	/* Three ways to run: inline when nothing can block (the offline
 	 * provider, no session), on this loop's engine when only the upstream
 	 * is waited for (no session), else on the worker pool, where the
 	 * session lock may be waited for. */
 	bool inline_run = gw_provider_offline(s->provider) && key[0] == '\0';
 	bool async_run = !inline_run && key[0] == '\0';
-	bool stream = rq.stream;
-	srv_job *j = srv_job_new(s, c, r, stream && !inline_run ? 2 : 1, stream);
-	j->rq = rq;
-	j->history = chain.items; /* NULL without a previous_response_id */
-	chain.items = NULL;
-	gw_respstore_chain_free(&chain);
-	snprintf(j->session_key, sizeof(j->session_key), "%s", key);
+	bool stream = j->rq.stream;
+	if (stream && !inline_run) { /* the run's reference; the connection keeps one */
+		pthread_mutex_lock(&s->lock);
+		j->refs++;
+		pthread_mutex_unlock(&s->lock);
+	}
 	/* the id is chosen here, on the loop thread, so the request log can
 	 * name it whichever thread builds the response */
-	gw_buf id = GW_BUF_INIT;
-	gw_resp_new_id(&id, "resp_");
-	snprintf(j->req_id, sizeof(j->req_id), "%s", gw_buf_cstr(&id));
-	snprintf(r->resp_id, sizeof(r->resp_id), "%s", gw_buf_cstr(&id));
-	gw_buf_free(&id);
+	srv_job_name(j, r);
 	if (stream) {
 		const union MHD_ConnectionInfo *ci =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -642,25 +657,111 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 		return ret;
 	}
 	if (inline_run) {
+		j->resume = false;
 		srv_job_run(j);
 		srv_job_unref(j);
 		r->phase = SRV_PHASE_REPLIED;
 		return srv_reply_result(c, r);
 	}
-	r->phase = SRV_PHASE_WAITING;
-	/* MHD does not watch a suspended connection: the ticker peeks at the
-	 * socket so a client that hangs up cancels the upstream call */
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
-	    MHD_CONNECTION_INFO_CONNECTION_FD);
-	pthread_mutex_lock(&j->lock);
-	j->fd = ci ? ci->connect_fd : -1;
-	pthread_mutex_unlock(&j->lock);
-	j->resume = true;
-	MHD_suspend_connection(c); /* before the run can answer */
+	srv_job_suspend(j, c, r);
 	if (async_run)
 		srv_job_start(j);
 	else
 		srv_workq_push(s->workq, srv_job_main, j);
+	return MHD_YES;
+}
+
+/* A continuation's first step, on a worker: the walk of the chain its
+ * previous_response_id ends (up to the session bounds' worth of records,
+ * each a file read and parsed), which must never run on a loop thread.
+ * A refusal (unknown id: 400, a damaged chain: 500) is the request's
+ * answer.  Otherwise a JSON request runs to its end on this worker (the
+ * provider through gw_provider_run, as a session's request does), and a
+ * stream goes back to its loop (phase CHAINED, srv_api_chained), which
+ * queues its text/event-stream answer and runs it as any other POST. */
+static void
+srv_chain_main(void *arg)
+{
+	srv_job *j = arg;
+	srv_server *s = j->srv;
+	srv_req *r = j->req;
+	gw_err err;
+	gw_err_clear(&err);
+	gw_resp_error e;
+	memset(&e, 0, sizeof(e));
+	/* the context a continuation sees: the chain's newest items, bounded
+	 * as a session's history is (the walk reads no more records than
+	 * that takes) */
+	gw_respstore_chain chain;
+	int rc = gw_respstore_chain_load(s->cfg.state_dir, j->rq.previous_response_id,
+	    (size_t)s->cfg.session_max_messages, (size_t)s->cfg.session_max_bytes, &chain, &err);
+	if (rc == -ENOENT)
+		gw_resp_error_set(&e, 400, "previous_response_not_found", "previous_response_id",
+		    "previous response '%.128s' was not found", j->rq.previous_response_id);
+	else if (rc != 0)
+		srv_stored_invalid(s, j->rq.previous_response_id, "previous_response_id", &err, &e);
+	if (rc != 0) {
+		gw_respstore_chain_free(&chain);
+		gw_buf eb = GW_BUF_INIT;
+		gw_resp_error_json(&e, &eb);
+		srv_job_answer(j, true, e.status, &eb);
+		gw_buf_free(&eb);
+		srv_job_unref(j);
+		return;
+	}
+	j->history = chain.items;
+	chain.items = NULL;
+	if (srv_key_ok(chain.session_key))
+		snprintf(j->session_key, sizeof(j->session_key), "%s", chain.session_key);
+	gw_respstore_chain_free(&chain);
+	if (!j->rq.stream) {
+		/* a JSON answer is built right here: the connection stays
+		 * suspended until srv_job_end hands it the answer (a worker may
+		 * block on the session lock or the provider; an offline answer
+		 * is only built), saving a hop back to the loop */
+		srv_job_key(j);
+		srv_job_name(j, r);
+		srv_job_run(j);
+		srv_job_unref(j);
+		return;
+	}
+	pthread_mutex_lock(&j->lock);
+	j->fd = -1; /* once resumed, MHD may close the socket: stop peeking */
+	pthread_mutex_unlock(&j->lock);
+	r->chained = j; /* the job's reference goes with it */
+	r->phase = SRV_PHASE_CHAINED;
+	srv_loop_resume(j->loop, j->conn);
+}
+
+enum MHD_Result
+srv_api_chained(struct MHD_Connection *c, srv_req *r)
+{
+	srv_job *j = r->chained;
+	r->chained = NULL;
+	r->phase = SRV_PHASE_NEW;
+	j->resume = false; /* the connection is not suspended any more */
+	return srv_api_run(c, r, j);
+}
+
+enum MHD_Result
+srv_api_post(struct MHD_Connection *c, srv_req *r)
+{
+	srv_server *s = r->srv;
+	gw_resp_request rq;
+	gw_resp_error e;
+	if (gw_resp_request_parse(gw_buf_cstr(&r->body), r->body.len, s->cfg.max_input_chars, &rq,
+	    &e) != 0) {
+		gw_resp_request_free(&rq);
+		return srv_reply_error(c, r, &e);
+	}
+	gw_buf_free(&r->body);
+	srv_job *j = srv_job_new(s, c, r, 1, rq.stream);
+	j->rq = rq;
+	if (rq.previous_response_id == NULL)
+		return srv_api_run(c, r, j);
+	/* a continuation reads its chain on a worker, never here */
+	srv_job_suspend(j, c, r);
+	srv_workq_push(s->workq, srv_chain_main, j);
 	return MHD_YES;
 }
 
@@ -754,6 +855,101 @@ srv_list_query(struct MHD_Connection *c, uint64_t *limit, bool *asc, const char 
 	return true;
 }
 
+/* GET .../input_items on a worker: the record and the chain it continues
+ * (up to its history_items' worth of records) are read here, never on a
+ * loop thread; the list (or the 404/400/500) is j's answer. */
+static void
+srv_list_main(void *arg)
+{
+	srv_job *j = arg;
+	srv_server *s = j->srv;
+	const char *id = j->list_id, *after = j->list_after;
+	uint64_t limit = j->list_limit;
+	bool asc = j->list_asc;
+	gw_resp_error e;
+	memset(&e, 0, sizeof(e));
+	gw_err err;
+	gw_err_clear(&err);
+	gw_buf b = GW_BUF_INIT;
+	cJSON *rec = NULL, *items = NULL;
+	int rc = gw_respstore_load(s->cfg.state_dir, id, &rec, &err);
+	if (rc == -ENOENT) {
+		gw_resp_error_set(&e, 404, "response_not_found", NULL, "response '%.128s' was not found",
+		    id);
+	} else if (rc == 0) {
+		/* the context the model saw: a continuation's comes from its chain */
+		rc = gw_respstore_input_items(s->cfg.state_dir, rec, &items, &err);
+		cJSON_Delete(rec);
+	}
+	if (rc != 0 && rc != -ENOENT)
+		srv_stored_invalid(s, id, NULL, &err, &e);
+	size_t n = items != NULL ? (size_t)cJSON_GetArraySize(items) : 0;
+	const cJSON **v = gw_xcalloc(n ? n : 1, sizeof(*v));
+	size_t k = 0;
+	for (const cJSON *it = items ? items->child : NULL; it != NULL && k < n; it = it->next)
+		v[k++] = it;
+	char tmp[192], first[192] = "", last[192] = "";
+	/* the position (in the requested order) of the first item to list */
+	size_t start = 0;
+	if (rc == 0 && after != NULL) {
+		bool found = false;
+		while (start < n && !found) {
+			size_t i = asc ? start : n - 1 - start;
+			start++;
+			found = strcmp(srv_item_id(v[i], id, i, tmp, sizeof(tmp)), after) == 0;
+		}
+		if (!found)
+			gw_resp_error_set(&e, 400, "invalid_value", "after",
+			    "no input item '%.128s' in response '%.128s'", after, id);
+	}
+	if (e.status != 0) {
+		gw_resp_error_json(&e, &b);
+		srv_job_answer(j, true, e.status, &b);
+	} else {
+		gw_jw w;
+		gw_jw_init(&w, &b, false);
+		gw_jw_obj_begin(&w);
+		gw_jw_kstr(&w, "object", "list");
+		gw_jw_key(&w, "data");
+		gw_jw_arr_begin(&w);
+		size_t pos = start;
+		for (; pos < n && pos - start < limit; pos++) {
+			size_t i = asc ? pos : n - 1 - pos;
+			const char *iid = srv_item_id(v[i], id, i, tmp, sizeof(tmp));
+			if (pos == start)
+				snprintf(first, sizeof(first), "%s", iid);
+			snprintf(last, sizeof(last), "%s", iid);
+			gw_jw_obj_begin(&w);
+			gw_jw_kstr(&w, "id", iid);
+			for (const cJSON *m = v[i]->child; m != NULL; m = m->next) {
+				if (strcmp(m->string, "id") == 0)
+					continue;
+				gw_jw_key(&w, m->string);
+				gw_jw_cjson(&w, m);
+			}
+			gw_jw_obj_end(&w);
+		}
+		gw_jw_arr_end(&w);
+		gw_jw_key(&w, "first_id");
+		if (first[0] != '\0')
+			gw_jw_str(&w, first);
+		else
+			gw_jw_null(&w);
+		gw_jw_key(&w, "last_id");
+		if (last[0] != '\0')
+			gw_jw_str(&w, last);
+		else
+			gw_jw_null(&w);
+		gw_jw_kbool(&w, "has_more", pos < n);
+		gw_jw_obj_end(&w);
+		srv_job_answer(j, true, 200, &b);
+	}
+	free(v);
+	cJSON_Delete(items);
+	gw_buf_free(&b);
+	srv_job_unref(j);
+}
+
 enum MHD_Result
 srv_api_input_items(struct MHD_Connection *c, srv_req *r, const char *id)
 {
@@ -763,85 +959,17 @@ srv_api_input_items(struct MHD_Connection *c, srv_req *r, const char *id)
 	gw_resp_error e;
 	if (!srv_list_query(c, &limit, &asc, &after, &e))
 		return srv_reply_error(c, r, &e);
-	cJSON *rec = NULL;
-	enum MHD_Result ret;
-	if (!srv_load_record(c, r, id, &rec, &ret))
-		return ret;
-	/* the context the model saw: a continuation's comes from its chain */
-	cJSON *items = NULL;
-	gw_err err;
-	gw_err_clear(&err);
-	int rc = gw_respstore_input_items(r->srv->cfg.state_dir, rec, &items, &err);
-	cJSON_Delete(rec);
-	if (rc != 0) {
-		srv_stored_invalid(r->srv, id, NULL, &err, &e);
-		return srv_reply_error(c, r, &e);
-	}
-	size_t n = (size_t)cJSON_GetArraySize(items);
-	const cJSON **v = gw_xcalloc(n ? n : 1, sizeof(*v));
-	size_t k = 0;
-	for (const cJSON *it = items->child; it != NULL && k < n; it = it->next)
-		v[k++] = it;
-	char tmp[192], first[192] = "", last[192] = "";
-	/* the position (in the requested order) of the first item to list */
-	size_t start = 0;
-	if (after != NULL) {
-		bool found = false;
-		while (start < n && !found) {
-			size_t i = asc ? start : n - 1 - start;
-			start++;
-			found = strcmp(srv_item_id(v[i], id, i, tmp, sizeof(tmp)), after) == 0;
-		}
-		if (!found) {
-			free(v);
-			cJSON_Delete(items);
-			gw_resp_error_set(&e, 400, "invalid_value", "after",
-			    "no input item '%.128s' in response '%.128s'", after, id);
-			return srv_reply_error(c, r, &e);
-		}
-	}
-	gw_buf b = GW_BUF_INIT;
-	gw_jw w;
-	gw_jw_init(&w, &b, false);
-	gw_jw_obj_begin(&w);
-	gw_jw_kstr(&w, "object", "list");
-	gw_jw_key(&w, "data");
-	gw_jw_arr_begin(&w);
-	size_t pos = start;
-	for (; pos < n && pos - start < limit; pos++) {
-		size_t i = asc ? pos : n - 1 - pos;
-		const char *iid = srv_item_id(v[i], id, i, tmp, sizeof(tmp));
-		if (pos == start)
-			snprintf(first, sizeof(first), "%s", iid);
-		snprintf(last, sizeof(last), "%s", iid);
-		gw_jw_obj_begin(&w);
-		gw_jw_kstr(&w, "id", iid);
-		for (const cJSON *m = v[i]->child; m != NULL; m = m->next) {
-			if (strcmp(m->string, "id") == 0)
-				continue;
-			gw_jw_key(&w, m->string);
-			gw_jw_cjson(&w, m);
-		}
-		gw_jw_obj_end(&w);
-	}
-	gw_jw_arr_end(&w);
-	gw_jw_key(&w, "first_id");
-	if (first[0] != '\0')
-		gw_jw_str(&w, first);
-	else
-		gw_jw_null(&w);
-	gw_jw_key(&w, "last_id");
-	if (last[0] != '\0')
-		gw_jw_str(&w, last);
-	else
-		gw_jw_null(&w);
-	gw_jw_kbool(&w, "has_more", pos < n);
-	gw_jw_obj_end(&w);
-	free(v);
-	cJSON_Delete(items);
-	ret = srv_reply(c, r, 200, "application/json", b.data, b.len);
-	gw_buf_free(&b);
-	return ret;
+	/* an id no record can have is answered here, without a read */
+	if (!gw_respstore_id_ok(id))
+		return srv_not_found(c, r, id);
+	srv_job *j = srv_job_new(r->srv, c, r, 1, false);
+	snprintf(j->list_id, sizeof(j->list_id), "%s", id);
+	j->list_after = after != NULL ? gw_xstrdup(after) : NULL;
+	j->list_limit = limit;
+	j->list_asc = asc;
+	srv_job_suspend(j, c, r);
+	srv_workq_push(r->srv->workq, srv_list_main, j);
+	return MHD_YES;
 }
 
 enum MHD_Result
@@ -875,6 +1003,10 @@ srv_api_request_done(srv_req *r)
 {
 	if (r->pending != NULL) /* closed before srv_api_resume ran */
 		srv_job_finish_pending(r);
+	if (r->chained != NULL) { /* closed before srv_api_chained ran */
+		srv_job_unref(r->chained);
+		r->chained = NULL;
+	}
 	srv_job *j = r->stream;
 	if (j == NULL)
 		return;

@@ -4,7 +4,8 @@
  *
  * Work that may block runs while the connection is suspended: an upstream
  * call without a session on the handler's event loop engine, anything that
- * may wait for a session lock on the server's worker pool.  SSE frames
+ * may wait for a session lock or read a chain of stored responses (a
+ * continuation's context, input_items) on the server's worker pool.  SSE frames
  * reach the connection through a per-stream queue, one frame per write.
  *
  * Ownership: jobs and streams are reference-counted internally; the
@@ -30,6 +31,10 @@ enum MHD_Result srv_api_input_items(struct MHD_Connection *c, srv_req *r, const 
  * connection waited (persist, build the answer) and queues the answer, on
  * the MHD thread that owns the connection. */
 enum MHD_Result srv_api_resume(struct MHD_Connection *c, srv_req *r);
+/* Phase CHAINED: runs the continuation whose chain a worker has read
+ * (srv_chain_main) as any other POST, on the MHD thread that owns the
+ * connection. */
+enum MHD_Result srv_api_chained(struct MHD_Connection *c, srv_req *r);
 /* The connection is finished with r: detaches and cancels its stream. */
 void srv_api_request_done(srv_req *r);
 /* Starts the ticker that lets suspended streams check for a vanished

@@ -661,6 +661,8 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return srv_reply_result(c, r);
 	case SRV_PHASE_PROVIDED:
 		return srv_api_resume(c, r);
+	case SRV_PHASE_CHAINED:
+		return srv_api_chained(c, r);
 	case SRV_PHASE_NEW:
 		break;
 	default:
@@ -800,14 +802,19 @@ srv_peer_give(srv_server *s, const char *addr)
 	free(pe);
 }
 
-/* Whether the peer sa is a trusted proxy; its text into addr. */
+/* The one reading of a peer's address sa (NULL: none): its address into
+ * *a (when a is not NULL), its text into text, and whether it is a trusted
+ * proxy (the return).  Every place that meets a peer asks this. */
 static bool
-srv_peer_of(srv_server *s, const struct sockaddr *sa, char addr[SRV_PROXY_TEXT])
+srv_peer_of(const srv_server *s, const struct sockaddr *sa, srv_proxy_addr *a,
+    char text[SRV_PROXY_TEXT])
 {
-	srv_proxy_addr a;
-	srv_proxy_from_sockaddr(sa, &a);
-	srv_proxy_text(&a, addr);
-	return s->proxies.n > 0 && srv_proxy_trusted(&s->proxies, &a);
+	srv_proxy_addr tmp;
+	if (a == NULL)
+		a = &tmp;
+	srv_proxy_from_sockaddr(sa, a);
+	srv_proxy_text(a, text);
+	return s->proxies.n > 0 && srv_proxy_trusted(&s->proxies, a);
 }
 
 /* MHD's header iterator: keeps the values of the last SRV_PROXY_MAX_HOPS
@@ -850,12 +857,9 @@ srv_client_of(srv_server *s, struct MHD_Connection *c, srv_conn *sc, srv_req *r)
 	} else {
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
 		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		srv_proxy_from_sockaddr(ci ? ci->client_addr : NULL, &peer);
-		r->via_proxy = s->proxies.n > 0 && srv_proxy_trusted(&s->proxies, &peer);
-		if (!r->via_proxy) {
-			srv_proxy_text(&peer, r->client);
+		r->via_proxy = srv_peer_of(s, ci ? ci->client_addr : NULL, &peer, r->client);
+		if (!r->via_proxy)
 			return;
-		}
 	}
 	srv_xff x;
 	x.n = 0;
@@ -906,7 +910,7 @@ srv_accept(void *cls, const struct sockaddr *sa, socklen_t len)
 	if (srv_loop_self != NULL)
 		srv_loop_self->accept_stalled = false; /* accept() works again */
 	char addr[SRV_PROXY_TEXT];
-	bool proxy = srv_peer_of(s, sa, addr);
+	bool proxy = srv_peer_of(s, sa, NULL, addr);
 	pthread_mutex_lock(&s->conn_lock);
 	const char *why = NULL;
 	uint64_t limit = 0;
@@ -942,9 +946,7 @@ srv_conn_watch(struct MHD_Connection *c)
 	sc->fd = ci->connect_fd;
 	const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c,
 	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	srv_proxy_from_sockaddr(ai ? ai->client_addr : NULL, &sc->peer);
-	srv_proxy_text(&sc->peer, sc->peer_text);
-	sc->peer_trusted = l->srv->proxies.n > 0 && srv_proxy_trusted(&l->srv->proxies, &sc->peer);
+	sc->peer_trusted = srv_peer_of(l->srv, ai ? ai->client_addr : NULL, &sc->peer, sc->peer_text);
 	sc->since_ms = gw_clock_mono_ms();
 	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLONESHOT, .data.ptr = sc };
 	epoll_ctl(l->epfd, EPOLL_CTL_ADD, sc->fd, &ev);
@@ -1023,7 +1025,7 @@ srv_conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
 	}
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char addr[SRV_PROXY_TEXT];
-	bool proxy = srv_peer_of(s, ci ? ci->client_addr : NULL, addr);
+	bool proxy = srv_peer_of(s, ci ? ci->client_addr : NULL, NULL, addr);
 	pthread_mutex_lock(&s->conn_lock);
 	if (!proxy)
 		srv_peer_give(s, addr);

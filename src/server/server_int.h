@@ -141,6 +141,7 @@ typedef enum srv_phase {
 	SRV_PHASE_WAITING,              /* suspended; a worker or the provider is answering */
 	SRV_PHASE_PROVIDED,             /* resumed: the provider's outcome waits in pending */
 	SRV_PHASE_READY,                /* the worker's answer is in result */
+	SRV_PHASE_CHAINED,              /* resumed: a continuation's chain is read (chained) */
 	SRV_PHASE_REPLIED
 } srv_phase;
 
@@ -164,6 +165,7 @@ typedef struct srv_req {
 	const char *result_type;
 	struct srv_job *stream;         /* SSE job, if any (api.c) */
 	struct srv_job *pending;        /* phase PROVIDED: the job to finish (api.c) */
+	struct srv_job *chained;        /* phase CHAINED: the job to run (api.c) */
 	char resp_id[48];               /* the response made or named, for the request log ("": none) */
 	char client[SRV_PROXY_TEXT];    /* the client: the peer, or whom a trusted proxy names */
 	bool via_proxy;                 /* the peer is a trusted proxy */

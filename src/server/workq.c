@@ -29,6 +29,9 @@ static void *
 srv_workq_main(void *arg)
 {
 	srv_workq *q = arg;
+	/* a thread inherits its creator's name (an event loop's): its own
+	 * tells the two apart (top -H, ps -L, http_chain_offloop) */
+	pthread_setname_np(pthread_self(), "tau-work");
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		while (q->head == NULL && !q->stopping) {

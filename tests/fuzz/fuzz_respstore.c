@@ -6,7 +6,10 @@
  * the record names it; a record naming itself is a loop), and that context
  * is used as a new run uses it (fuzz_provider.h), so nothing downstream may
  * meet a record the check let through and fail on it.  Properties: a
- * refusal always says why; a continuation saved on an accepted chain loads
+ * refusal always says why; the context holds at most FUZZ_MAX_ITEMS items
+ * weighing at most FUZZ_MAX_BYTES (compact JSON + 1 each) and starts at a
+ * user turn; a record's items weigh at most GW_RESP_WEIGHT_MAX_GROWTH times
+ * its text; a continuation saved on an accepted chain loads
  * back, and its input_items are exactly the context the run saw; the
  * walk's lean reading refuses no valid record a full load accepts.
  */
@@ -26,8 +29,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The context bound a server uses by default. */
+/* The context bound a server uses by default, and the smallest byte bound
+ * the flag allows (so fuzzed records reach it). */
 #define FUZZ_MAX_ITEMS 200
+#define FUZZ_MAX_BYTES 4096
 
 static const char fuzz_parent[] =
     "{\"id\":\"resp_fuzzp\",\"session_key\":\"\",\"input_items\":[{\"type\":\"message\","
@@ -71,6 +76,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* a refusal always says why */
 		return 0;
 	}
+	/* a record's items weigh at most GW_RESP_WEIGHT_MAX_GROWTH times its
+	 * text, which lets a bound skip weighing them (gw_resp_items_bound) */
+	const cJSON *lists[2] = { cJSON_GetObjectItemCaseSensitive(rec, "input_items"),
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "response"),
+		    "output") };
+	size_t grown = 0;
+	for (int l = 0; l < 2; l++) {
+		for (const cJSON *it = lists[l] ? lists[l]->child : NULL; it; it = it->next) {
+			char *t = fuzz_text(it);
+			grown += strlen(t) + 1;
+			free(t);
+		}
+	}
+	if (grown > GW_RESP_WEIGHT_MAX_GROWTH * size) {
+		fprintf(stderr, "items weigh %zu, over %d times the record's %zu bytes\n", grown,
+		    GW_RESP_WEIGHT_MAX_GROWTH, size);
+		abort();
+	}
 	cJSON *listed = NULL;
 	gw_err_clear(&err);
 	if (gw_respstore_input_items(dir, rec, &listed, &err) != 0 && err.msg[0] == '\0')
@@ -79,7 +102,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a follow-up request's context: the chain, then a new user turn */
 	gw_respstore_chain chain;
 	gw_err_clear(&err);
-	int rc = gw_respstore_chain_load(dir, "resp_fuzz", FUZZ_MAX_ITEMS, 4096, &chain, &err);
+	int rc = gw_respstore_chain_load(dir, "resp_fuzz", FUZZ_MAX_ITEMS, FUZZ_MAX_BYTES, &chain,
+	    &err);
 	if (rc == -EINVAL && gw_json_valid((const char *)data, size)) {
 		/* the walk reads records lean, yet refuses no strictly valid
 		 * JSON that a full load accepts (only the sound fixed parent
@@ -97,6 +121,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if ((size_t)cJSON_GetArraySize(chain.items) > FUZZ_MAX_ITEMS)
 		abort(); /* the bound holds */
+	/* so does the byte bound: each item weighs its compact JSON and a
+	 * line end (as a session's history does), and the kept items weigh
+	 * FUZZ_MAX_BYTES at most; and the context starts at a user turn */
+	size_t weight = 0;
+	for (const cJSON *it = chain.items->child; it != NULL; it = it->next) {
+		char *t = fuzz_text(it);
+		weight += strlen(t) + 1;
+		free(t);
+	}
+	if (weight > FUZZ_MAX_BYTES) {
+		fprintf(stderr, "the context weighs %zu bytes, over the %d-byte bound\n", weight,
+		    FUZZ_MAX_BYTES);
+		abort();
+	}
+	if (chain.items->child != NULL && !gw_resp_item_starts_turn(chain.items->child))
+		abort(); /* the kept context begins with a user/system turn */
 	static const char follow[] = "{\"input\":\"and then?\",\"previous_response_id\":\"resp_fuzz\"}";
 	gw_resp_request req;
 	gw_resp_error e;

@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include "core/openresponses/responses.h"
+#include "core/base/json.h"
 
 static int
 parse(const char *body, gw_resp_request *r, gw_resp_error *e)
@@ -347,6 +348,106 @@ test_image_url_counts_toward_input_limit(void **state)
 	gw_buf_free(&b);
 }
 
+/* gw_resp_items_bound: newest kept, at most max_items, at most max_bytes
+ * of weights (compact JSON + 1, checked against cJSON's own printer), then
+ * starting at a user/system turn; 0 bytes is no byte bound. */
+static cJSON *
+bound_items(void)
+{
+	/* u1 a1 u2 a2 ... u5 a5, text i of i * 10 bytes */
+	cJSON *items = cJSON_CreateArray();
+	for (int i = 1; i <= 10; i++) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "type", "message");
+		cJSON_AddStringToObject(m, "role", i % 2 ? "user" : "assistant");
+		cJSON *c = cJSON_AddArrayToObject(m, "content");
+		cJSON *part = cJSON_CreateObject();
+		char t[128];
+		memset(t, 'x', sizeof(t));
+		t[0] = i % 2 ? 'u' : 'a';
+		t[1] = (char)('0' + (i + 1) / 2);
+		t[i * 10] = '\0';
+		cJSON_AddStringToObject(part, "type", "input_text");
+		cJSON_AddStringToObject(part, "text", t);
+		cJSON_AddItemToArray(c, part);
+		cJSON_AddItemToArray(items, m);
+	}
+	return items;
+}
+
+static size_t
+cjson_weight(const cJSON *it)
+{
+	char *p = cJSON_PrintUnformatted(it);
+	size_t n = strlen(p) + 1;
+	free(p);
+	return n;
+}
+
+static void
+test_items_bound(void **state)
+{
+	(void)state;
+	gw_buf scratch = GW_BUF_INIT;
+	cJSON *items = bound_items();
+	size_t w[10], k = 0;
+	for (const cJSON *it = items->child; it; it = it->next, k++) {
+		w[k] = cjson_weight(it);
+		assert_int_equal(gw_resp_item_weight(it, &scratch), w[k]);
+	}
+	cJSON_Delete(items);
+	/* by count: 4 newest is u4 a4 u5 a5; 3 newest begins at a4: cut */
+	items = bound_items();
+	assert_int_equal(gw_resp_items_bound(items, 4, 0, 0), 6);
+	assert_int_equal(cJSON_GetArraySize(items), 4);
+	cJSON_Delete(items);
+	items = bound_items();
+	assert_int_equal(gw_resp_items_bound(items, 3, 0, 0), 8);
+	assert_int_equal(cJSON_GetArraySize(items), 2);
+	cJSON_Delete(items);
+	/* by bytes, exactly: the 4 newest weigh w6..w9; one byte less keeps 3,
+	 * cut to the turn at u5 (2 items) */
+	size_t four = w[6] + w[7] + w[8] + w[9];
+	items = bound_items();
+	assert_int_equal(gw_resp_items_bound(items, 100, four, 0), 6);
+	cJSON_Delete(items);
+	items = bound_items();
+	assert_int_equal(gw_resp_items_bound(items, 100, four - 1, 0), 8);
+	assert_string_equal(gw_json_str(items->child, "role"), "user");
+	cJSON_Delete(items);
+	/* the newest alone too heavy: nothing kept; 0 items: nothing */
+	items = bound_items();
+	assert_int_equal(gw_resp_items_bound(items, 100, w[9] - 1, 0), 10);
+	assert_null(items->child);
+	cJSON_Delete(items);
+	items = bound_items();
+	assert_int_equal(gw_resp_items_bound(items, 0, 0, 0), 10);
+	cJSON_Delete(items);
+	/* the text the items came from: when GW_RESP_WEIGHT_MAX_GROWTH times
+	 * its length is within the bound, nothing is weighed (a length that
+	 * lies shows it: the byte bound is then not applied); their real
+	 * text's length changes nothing */
+	items = bound_items();
+	char *text = cJSON_PrintUnformatted(items);
+	size_t len = strlen(text);
+	free(text);
+	assert_int_equal(gw_resp_items_bound(items, 100, four - 1, len), 8);
+	cJSON_Delete(items);
+	items = bound_items();
+	assert_int_equal(gw_resp_items_bound(items, 100, four - 1,
+	    (four - 1) / GW_RESP_WEIGHT_MAX_GROWTH), 0);
+	cJSON_Delete(items);
+	items = bound_items();
+	assert_int_equal(gw_resp_items_bound(items, 100, four - 1,
+	    (four - 1) / GW_RESP_WEIGHT_MAX_GROWTH + 1), 8);
+	cJSON_Delete(items);
+	/* no bound reached: nothing dropped */
+	items = bound_items();
+	assert_int_equal(gw_resp_items_bound(items, 10, 100000, 0), 0);
+	cJSON_Delete(items);
+	gw_buf_free(&scratch);
+}
+
 int
 main(void)
 {
@@ -363,6 +464,7 @@ main(void)
 		cmocka_unit_test(test_utf8_and_words),
 		cmocka_unit_test(test_invalid_utf8_and_nul_refused),
 		cmocka_unit_test(test_image_url_counts_toward_input_limit),
+		cmocka_unit_test(test_items_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include "unit.h"
 
 #include "core/openresponses/respstore.h"
+#include "core/openresponses/session.h"
 #include "core/base/fs.h"
 #include "core/base/json.h"
 
@@ -520,6 +521,70 @@ test_chain_escaped_keys(void **state)
 	free(dir);
 }
 
+/* A chain's context and a session's history holding the same turns are
+ * bounded alike, by count and by bytes (one weight for both:
+ * gw_resp_items_bound), whatever the items' sizes. */
+static void
+test_chain_and_session_bounded_alike(void **state)
+{
+	(void)state;
+	char *dir = ut_tmpdir();
+	gw_session *s;
+	gw_err err;
+	char prev[32] = "", id[32];
+	for (int i = 1; i <= 30; i++) {
+		/* texts of varying length, so the bound falls anywhere */
+		char t[256];
+		size_t len = (size_t)(i * 37 % 200) + 4;
+		memset(t, 'x', len);
+		int n = snprintf(t, sizeof(t), "%d-", i);
+		t[n] = 'x';
+		t[len] = '\0';
+		snprintf(id, sizeof(id), "resp_%d", i);
+		save_turn(dir, id, prev[0] ? prev : NULL, 0, t);
+		memcpy(prev, id, sizeof(prev));
+		assert_int_equal(gw_session_open(dir, "k", 100000, 0, 60000, NULL, &s, &err), 0);
+		cJSON *in = cJSON_CreateArray(), *out = cJSON_CreateArray();
+		gw_buf u = GW_BUF_INIT;
+		gw_buf_printf(&u, "u%s", t);
+		cJSON_AddItemToArray(in, msg("user", u.data));
+		gw_buf_reset(&u);
+		gw_buf_printf(&u, "a%s", t);
+		cJSON_AddItemToArray(out, msg("assistant", u.data));
+		assert_int_equal(gw_session_append(s, id, in, out, &err), 0);
+		gw_session_close(s);
+		cJSON_Delete(in);
+		cJSON_Delete(out);
+		gw_buf_free(&u);
+	}
+	const size_t counts[] = { 0, 3, 7, 20, 60 };
+	const size_t bytes[] = { 0, 4096, 5000, 6000, 7777 };
+	size_t compared = 0;
+	for (size_t a = 0; a < 5; a++) {
+		for (size_t b = 0; b < 5; b++) {
+			if (counts[a] == 0)
+				continue; /* a session keeps at least one item */
+			gw_respstore_chain c;
+			assert_int_equal(gw_respstore_chain_load(dir, "resp_30", counts[a], bytes[b], &c,
+			    &err), 0);
+			assert_int_equal(gw_session_open(dir, "k", counts[a], bytes[b], 60000, NULL, &s,
+			    &err), 0);
+			char *want = texts(gw_session_history(s)), *got = texts(c.items);
+			if (strcmp(want, got) != 0)
+				fail_msg("bound %zu items, %zu bytes: session [%s] chain [%s]", counts[a],
+				    bytes[b], want, got);
+			compared += cJSON_GetArraySize(c.items) > 0;
+			free(want);
+			free(got);
+			gw_session_close(s);
+			gw_respstore_chain_free(&c);
+		}
+	}
+	assert_true(compared >= 15); /* the comparisons were of something */
+	ut_rmrf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -535,6 +600,7 @@ main(void)
 		cmocka_unit_test(test_chain_input_items),
 		cmocka_unit_test(test_chain_old_record),
 		cmocka_unit_test(test_chain_escaped_keys),
+		cmocka_unit_test(test_chain_and_session_bounded_alike),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

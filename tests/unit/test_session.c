@@ -246,22 +246,36 @@ test_history_cap_is_size_t(void **state)
 	free(dir);
 }
 
-/* History is bounded in bytes too: the newest items whose stored lines
- * fit, oldest dropped first; appends compact the file at twice the bound. */
+/* History is bounded in bytes too: the newest items whose weights (each
+ * item's compact JSON and one byte, not the line that wraps it in the
+ * file) fit, oldest dropped first; appends compact the file at twice the
+ * bound. */
 static void
 test_history_bounded_in_bytes(void **state)
 {
 	(void)state;
 	char *dir = ut_tmpdir();
-	write_history(dir, "k", 50, 200); /* lines of about 210 bytes */
+	write_history(dir, "k", 50, 200); /* lines of 206 bytes, items of 157 */
 	gw_session *s;
 	gw_err err;
 	assert_int_equal(gw_session_open(dir, "k", 1000, 1000, 60000, NULL, &s, &err), 0);
 	const cJSON *h = gw_session_history(s);
-	/* four lines fit in 1000 bytes, five do not */
-	assert_int_equal(cJSON_GetArraySize(h), 4);
-	assert_memory_equal(item_text(h, 0), "m46 ", 4);
-	assert_memory_equal(item_text(h, 3), "m49 ", 4);
+	/* each item weighs 158 (cJSON's own compact print, and a line end):
+	 * six fit in 1000 bytes, seven do not; by whole lines only four would */
+	char *one = cJSON_PrintUnformatted(cJSON_GetArrayItem(h, 0));
+	size_t w = strlen(one) + 1;
+	free(one);
+	assert_int_equal(w, 158);
+	assert_int_equal(cJSON_GetArraySize(h), 6);
+	assert_memory_equal(item_text(h, 0), "m44 ", 4);
+	assert_memory_equal(item_text(h, 5), "m49 ", 4);
+	gw_session_close(s);
+	/* the bound is exact: 6 weights fit in 6 * w bytes, not in one less */
+	assert_int_equal(gw_session_open(dir, "k", 1000, 6 * w, 60000, NULL, &s, &err), 0);
+	assert_int_equal(cJSON_GetArraySize(gw_session_history(s)), 6);
+	gw_session_close(s);
+	assert_int_equal(gw_session_open(dir, "k", 1000, 6 * w - 1, 60000, NULL, &s, &err), 0);
+	assert_int_equal(cJSON_GetArraySize(gw_session_history(s)), 5);
 	gw_session_close(s);
 	/* 0: no byte bound */
 	assert_int_equal(gw_session_open(dir, "k", 1000, 0, 60000, NULL, &s, &err), 0);

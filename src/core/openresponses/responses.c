@@ -790,6 +790,64 @@ gw_resp_items_words(const cJSON *items)
 	return n;
 }
 
+/* ---- bounding a conversation ---------------------------------------------- */
+
+size_t
+gw_resp_item_weight(const cJSON *item, gw_buf *scratch)
+{
+	gw_buf_reset(scratch);
+	gw_jw w;
+	gw_jw_init(&w, scratch, false);
+	gw_jw_cjson(&w, item);
+	return scratch->len + 1;
+}
+
+bool
+gw_resp_item_starts_turn(const cJSON *item)
+{
+	const char *type = gw_json_str(item, "type"), *role = gw_json_str(item, "role");
+	return type != NULL && strcmp(type, "message") == 0 && role != NULL &&
+	    strcmp(role, "assistant") != 0;
+}
+
+size_t
+gw_resp_items_bound(cJSON *items, size_t max_items, size_t max_bytes, size_t text_len)
+{
+	if (items == NULL || items->child == NULL)
+		return 0;
+	/* weighing prints every kept item: skipped when the text they came
+	 * from is too short for them to reach the bound */
+	if (max_bytes > 0 && text_len > 0 && text_len <= max_bytes / GW_RESP_WEIGHT_MAX_GROWTH)
+		max_bytes = 0;
+	/* the oldest item kept: walk back from the newest (cJSON's first
+	 * child's prev is the last) while both bounds hold */
+	gw_buf scratch = GW_BUF_INIT;
+	cJSON *first = NULL;
+	size_t kept = 0, bytes = 0;
+	for (cJSON *it = items->child->prev; kept < max_items; it = it->prev) {
+		if (max_bytes > 0) {
+			size_t w = gw_resp_item_weight(it, &scratch);
+			if (w > max_bytes - bytes)
+				break;
+			bytes += w;
+		}
+		first = it;
+		kept++;
+		if (it == items->child)
+			break;
+	}
+	gw_buf_free(&scratch);
+	/* then begin with a user/system turn */
+	while (first != NULL && !gw_resp_item_starts_turn(first))
+		first = first->next;
+	size_t dropped = 0;
+	while (items->child != NULL && items->child != first) {
+		cJSON_Delete(cJSON_DetachItemViaPointer(items, items->child));
+		dropped++;
+	}
+	return dropped;
+}
+
 /* ---- the builder ---------------------------------------------------------- */
 
 typedef struct gw_resp_call {

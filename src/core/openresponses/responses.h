@@ -83,6 +83,34 @@ uint64_t gw_resp_items_words(const cJSON *items);
 /* Counts Unicode scalar values in the n bytes of UTF-8 at s. */
 uint64_t gw_resp_utf8_chars(const char *s, size_t n);
 
+/* ---- bounding a conversation ---------------------------------------------
+ * A session's history and the context a previous_response_id chain gives a
+ * continuation are bounded alike (--gateway-session-max-messages,
+ * --gateway-session-max-bytes), by these helpers only. */
+
+/* The weight of one item against a byte bound: the length of its compact
+ * JSON (as gw_jw writes it; the form it is stored in) plus one, for the
+ * line end a session stores it with.  scratch is the caller's, reused. */
+size_t gw_resp_item_weight(const cJSON *item, gw_buf *scratch);
+/* True when item begins a turn: a message whose role is not assistant. */
+bool gw_resp_item_starts_turn(const cJSON *item);
+/* How many times its JSON text a parsed item's weight can be at most: gw_jw
+ * writes a raw control byte as \u00XX (6 bytes for 1), a number at most 4
+ * times its text ("1e15"), everything else no longer than it was, and the
+ * +1 is covered by the separator or line end after it. */
+#define GW_RESP_WEIGHT_MAX_GROWTH 6
+/* Bounds the array items in place: keeps the newest items, at most
+ * max_items of them and, when max_bytes is not 0, only as many as weigh
+ * (gw_resp_item_weight) at most max_bytes together (an item that would
+ * pass the bound is dropped with every older one), then drops leading
+ * items until one starts a turn.  Items are weighed newest first, and no
+ * older than the first one that passes the bound; text_len, when not 0,
+ * is the length of the JSON text the items were parsed from, and when
+ * GW_RESP_WEIGHT_MAX_GROWTH times it is within max_bytes the items cannot
+ * pass the byte bound and none is weighed.  Returns how many items were
+ * dropped (and freed). */
+size_t gw_resp_items_bound(cJSON *items, size_t max_items, size_t max_bytes, size_t text_len);
+
 /* Appends prefix + 32 random hex digits ("resp_", "msg_", "fc_"). */
 void gw_resp_new_id(gw_buf *b, const char *prefix);
 

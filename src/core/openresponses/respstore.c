@@ -17,6 +17,7 @@
 #include "core/base/json.h"
 #include "core/base/mem.h"
 #include "core/base/strmap.h"
+#include "core/openresponses/responses.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -325,26 +326,6 @@ gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *er
 	return gw_respstore_load_len(state_dir, id, out, NULL, false, err);
 }
 
-/* One item's weight against the byte bound: its compact JSON and a line
- * end, as a session counts its stored lines. */
-static size_t
-gw_respstore_item_bytes(const cJSON *it, gw_buf *scratch)
-{
-	gw_buf_reset(scratch);
-	gw_jw w;
-	gw_jw_init(&w, scratch, false);
-	gw_jw_cjson(&w, it);
-	return scratch->len + 1;
-}
-
-static bool
-gw_respstore_starts_turn(const cJSON *it)
-{
-	const char *type = gw_json_str(it, "type"), *role = gw_json_str(it, "role");
-	return type != NULL && strcmp(type, "message") == 0 && role != NULL &&
-	    strcmp(role, "assistant") != 0;
-}
-
 /* The items a record adds to its chain: its input_items, then its
  * response's output (both checked arrays, or absent output). */
 static size_t
@@ -369,7 +350,8 @@ gw_respstore_rec_move(cJSON *dst, cJSON *rec)
 	}
 }
 
-/* The exact weight of rec's items against the byte bound. */
+/* The exact weight of rec's items against the byte bound
+ * (gw_resp_item_weight, as a session weighs its history). */
 static size_t
 gw_respstore_rec_bytes(const cJSON *rec, gw_buf *scratch)
 {
@@ -379,7 +361,7 @@ gw_respstore_rec_bytes(const cJSON *rec, gw_buf *scratch)
 	size_t bytes = 0;
 	for (int l = 0; l < 2; l++)
 		for (const cJSON *it = lists[l] ? lists[l]->child : NULL; it; it = it->next)
-			bytes += gw_respstore_item_bytes(it, scratch);
+			bytes += gw_resp_item_weight(it, scratch);
 	return bytes;
 }
 
@@ -394,9 +376,13 @@ gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
 	 * from the records, which live until the end) */
 	cJSON **recs = NULL;
 	size_t n = 0, cap = 0, have = 0;
-	/* the byte bound: a record's file length bounds its items' weight
-	 * from above, so items are weighed (printed) only once the files
-	 * together reach the bound; weighed counts the records weighed */
+	/* the byte bound, for stopping early: a record the gateway wrote
+	 * holds its items as compact JSON, so its file length bounds their
+	 * weight, and items are weighed (printed) only once the files
+	 * together reach the bound; weighed counts the records weighed.
+	 * (A hand-edited record can weigh up to GW_RESP_WEIGHT_MAX_GROWTH
+	 * times its length; then the walk only reads further than it had
+	 * to, and the final gw_resp_items_bound is exact either way.) */
 	size_t upper = 0, bytes = 0, weighed = 0;
 	gw_strmap *seen = gw_strmap_new(16);
 	gw_buf scratch = GW_BUF_INIT;
@@ -447,31 +433,8 @@ gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
 	if (rc == 0) {
 		for (size_t i = n; i-- > 0;)
 			gw_respstore_rec_move(out->items, recs[i]);
-		/* keep the newest: at most max_items, then at most max_bytes
-		 * (weighed newest first, and only when the files reached it) */
-		size_t total = (size_t)cJSON_GetArraySize(out->items);
-		size_t drop = total > max_items ? total - max_items : 0;
-		if (max_bytes > 0 && upper >= max_bytes) {
-			const cJSON **v = gw_xcalloc(total ? total : 1, sizeof(*v));
-			size_t k = 0, kept = 0, keep = 0;
-			for (const cJSON *it = out->items->child; it != NULL && k < total; it = it->next)
-				v[k++] = it;
-			while (keep < total - drop &&
-			    (kept += gw_respstore_item_bytes(v[total - 1 - keep], &scratch)) <= max_bytes)
-				keep++;
-			drop = total - keep;
-			free(v);
-		}
-		cJSON *first = out->items->child;
-		for (size_t i = 0; i < drop && first != NULL; i++)
-			first = first->next;
-		/* then begin with a user/system turn */
-		while (first != NULL && !gw_respstore_starts_turn(first)) {
-			first = first->next;
-			drop++;
-		}
-		for (size_t i = 0; i < drop; i++)
-			cJSON_Delete(cJSON_DetachItemViaPointer(out->items, out->items->child));
+		/* keep the newest, as a session's history is kept */
+		gw_resp_items_bound(out->items, max_items, max_bytes, upper + 1);
 	}
 	for (size_t i = 0; i < n; i++)
 		cJSON_Delete(recs[i]);

@@ -83,9 +83,10 @@ typedef struct gw_respstore_chain {
 
 /* Rebuilds the context that continues response id: the items of its chain
  * (each record's input_items, then its response's output, oldest record
- * first), the newest kept: at most max_items items (0: none at all) and,
- * when max_bytes is not 0, at most max_bytes of their compact JSON, then
- * starting at a user/system turn, as session history is bounded.  The
+ * first), bounded by gw_resp_items_bound (responses.h), exactly as a
+ * session's history is: the newest kept, at most max_items items (0: none
+ * at all) and, when max_bytes is not 0, at most max_bytes of their weights
+ * (compact JSON + 1 each), then starting at a user/system turn.  The
  * walk reads records newest first and stops as soon as it holds enough
  * items, at a root, or at a missing ancestor (out->cut names it); of each
  * record it parses only the members it uses (the links, input_items,

@@ -14,6 +14,7 @@
 #include "core/base/hash.h"
 #include "core/base/json.h"
 #include "core/base/mem.h"
+#include "core/openresponses/responses.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -80,41 +81,14 @@ gw_session_key(const char *seed, char out[GW_SESSION_KEY_MAX + 1])
 	return 0;
 }
 
-static bool
-gw_session_starts_turn(const cJSON *it)
-{
-	const char *type = gw_json_str(it, "type"), *role = gw_json_str(it, "role");
-	return type != NULL && strcmp(type, "message") == 0 && role != NULL &&
-	    strcmp(role, "assistant") != 0;
-}
-
-/* The number of oldest items to drop from n items whose lines take
- * size[0..n-1] bytes: keep at most max_items and, when max_bytes is not 0,
- * at most max_bytes of lines, oldest dropped first.  All in size_t: a cap
- * never passes through a narrower type. */
-static size_t
-gw_session_drop_count(const gw_session *s, const size_t *size, size_t n)
-{
-	size_t drop = n > s->max_items ? n - s->max_items : 0;
-	if (s->max_bytes > 0) {
-		size_t kept = 0;
-		for (size_t i = drop; i < n; i++)
-			kept += size[i];
-		while (drop < n && kept > s->max_bytes)
-			kept -= size[drop++];
-	}
-	return drop;
-}
-
-/* Parses the file text into s->history, keeping what gw_session_drop_count
- * leaves. */
+/* Parses the file text into s->history, bounded by gw_resp_items_bound
+ * (the bound a previous_response_id chain's context has too). */
 static int
 gw_session_load(gw_session *s, const gw_buf *text, gw_err *err)
 {
 	s->history = cJSON_CreateArray();
 	s->bytes = text->len;
 	const char *p = gw_buf_cstr(text), *end = p + text->len;
-	size_t *size = NULL, cap = 0, n = 0;
 	unsigned lineno = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -127,18 +101,12 @@ gw_session_load(gw_session *s, const gw_buf *text, gw_err *err)
 				cJSON_Delete(rec);
 				if (nl == NULL)
 					break; /* a torn last line from a crash: ignore it */
-				free(size);
 				return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
 				    "%s: line %u is not a session record", s->path, lineno);
 			}
 			if (strcmp(rt, "item") == 0) {
 				cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(rec, "item");
 				if (cJSON_IsObject(item)) {
-					if (n == cap) {
-						cap = cap ? 2 * cap : 64;
-						size = gw_xrealloc(size, cap * sizeof(*size));
-					}
-					size[n++] = len + 1;
 					cJSON_AddItemToArray(s->history, item);
 					s->lines++;
 				} else {
@@ -149,18 +117,9 @@ gw_session_load(gw_session *s, const gw_buf *text, gw_err *err)
 		}
 		p += len + 1;
 	}
-	size_t drop = gw_session_drop_count(s, size, n);
-	free(size);
-	/* then begin with a user/system turn */
-	cJSON *first = s->history->child;
-	for (size_t i = 0; i < drop && first != NULL; i++)
-		first = first->next;
-	while (first != NULL && !gw_session_starts_turn(first)) {
-		first = first->next;
-		drop++;
-	}
-	for (size_t i = 0; i < drop; i++)
-		cJSON_Delete(cJSON_DetachItemViaPointer(s->history, s->history->child));
+	/* the file's length bounds its items' weights (text->len + 1: never
+	 * 0, which would mean "unknown") */
+	gw_resp_items_bound(s->history, s->max_items, s->max_bytes, text->len + 1);
 	return 0;
 }
 

@@ -7,8 +7,9 @@
  * concurrent requests on one key - threads of one server or separate
  * processes - are serialised and none is dropped.  The wait for the lock
  * is bounded by the caller.  History is bounded: at
- * most max_items items and max_bytes bytes of them are loaded, and the
- * file is compacted when it grows past twice either.  Expired sessions are
+ * most max_items items and max_bytes bytes of their weights are loaded,
+ * and the file is compacted when it holds more than twice max_items
+ * items or its size passes twice max_bytes.  Expired sessions are
  * removed by gw_session_sweep.
  *
  * Ownership: gw_session_open returns a session the caller releases with
@@ -38,9 +39,11 @@ typedef struct gw_session gw_session;
 
 /* Creates the sessions directory if needed, waits up to wait_ms for the
  * session's lock (giving up early once *cancel, which may be NULL, is set)
- * and loads its history: at most the last max_items items and, when
- * max_bytes is not 0, at most max_bytes of their stored lines, oldest
- * dropped first, then starting at a user/system turn.  0, -ETIMEDOUT when
+ * and loads its history, bounded by gw_resp_items_bound (responses.h): at
+ * most the last max_items items and, when max_bytes is not 0, at most
+ * max_bytes of their weights (each item's compact JSON + 1, not its line
+ * in the file), oldest dropped first, then starting at a user/system
+ * turn.  0, -ETIMEDOUT when
  * another request still holds the session, -ECANCELED, or -errno; err is
  * set on failure. */
 int gw_session_open(const char *state_dir, const char *key, size_t max_items, size_t max_bytes,
