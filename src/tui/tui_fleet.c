@@ -25,15 +25,9 @@ static int
 tui_fleet_connect(tui_fleet *f, gw_err *err)
 {
 	gw_store *s = NULL;
-	int rc = gw_store_open_url(f->url, f->deployment, &s, err);
-	if (rc == 0)
-		rc = gw_store_set_timeout(s, TUI_FLEET_STATEMENT_MS, err);
-	if (rc == 0)
-		rc = gw_store_listen(s, err);
-	if (rc != 0) {
-		gw_store_close(s);
+	int rc = gw_reconnect_open(f->url, f->deployment, TUI_FLEET_STATEMENT_MS, &s, err);
+	if (rc != 0)
 		return rc;
-	}
 	f->store = s;
 	if (f->label == NULL) {
 		/* "postgresql:<db>/<deployment>/posture" without its last part */
@@ -42,7 +36,7 @@ tui_fleet_connect(tui_fleet *f, gw_err *err)
 		f->label = gw_xstrndup(l, slash ? (size_t)(slash - l) : strlen(l));
 	}
 	f->status[0] = '\0';
-	f->backoff_ms = 0;
+	gw_reconnect_reset(&f->retry);
 	return 0;
 }
 
@@ -55,8 +49,7 @@ tui_fleet_check(tui_fleet *f, const char *what, const gw_err *err)
 		return;
 	gw_store_close(f->store);
 	f->store = NULL;
-	f->backoff_ms = TUI_FLEET_BACKOFF_MIN_MS;
-	f->retry_at_ms = gw_clock_mono_ms() + f->backoff_ms;
+	gw_reconnect_lost(&f->retry, gw_clock_mono_ms());
 	snprintf(f->status, sizeof(f->status),
 	    "state database connection lost (%s: %s); reconnecting", what, err->msg);
 }
@@ -84,6 +77,7 @@ int
 tui_fleet_open(tui_fleet *f, const char *url, const char *deployment, gw_err *err)
 {
 	memset(f, 0, sizeof(*f));
+	gw_reconnect_init(&f->retry, TUI_FLEET_BACKOFF_MIN_MS, TUI_FLEET_BACKOFF_MAX_MS);
 	f->url = gw_xstrdup(url);
 	f->deployment = gw_xstrdup(deployment);
 	int rc = tui_fleet_connect(f, err);
@@ -127,19 +121,17 @@ bool
 tui_fleet_tick(tui_fleet *f, uint64_t now)
 {
 	bool changed = false;
-	if (f->store == NULL && now >= f->retry_at_ms) {
+	if (f->store == NULL && gw_reconnect_due(&f->retry, now)) {
 		gw_err err;
 		gw_err_clear(&err);
 		if (tui_fleet_connect(f, &err) == 0) {
 			f->reconnected = true;
 			f->replicas_at_ms = 0; /* read it now */
 		} else {
-			f->backoff_ms = f->backoff_ms * 2 > TUI_FLEET_BACKOFF_MAX_MS ?
-			    TUI_FLEET_BACKOFF_MAX_MS : f->backoff_ms * 2;
-			f->retry_at_ms = now + f->backoff_ms;
+			gw_reconnect_failed(&f->retry, now);
 			snprintf(f->status, sizeof(f->status),
 			    "state database unreachable (%s); retrying in %llu ms", err.msg,
-			    (unsigned long long)f->backoff_ms);
+			    (unsigned long long)f->retry.backoff_ms);
 		}
 		changed = true;
 	}
@@ -153,7 +145,7 @@ tui_fleet_tick(tui_fleet *f, uint64_t now)
 int
 tui_fleet_timeout(const tui_fleet *f, uint64_t now)
 {
-	uint64_t due = f->store == NULL ? f->retry_at_ms : f->replicas_at_ms;
+	uint64_t due = f->store == NULL ? f->retry.retry_at_ms : f->replicas_at_ms;
 	return due <= now ? 0 : (int)(due - now);
 }
 

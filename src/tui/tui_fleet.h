@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "core/base/err.h"
+#include "core/store/reconnect.h"
 #include "core/store/store.h"
 #include "tui/tui_data.h"
 
@@ -40,8 +41,7 @@ typedef struct tui_fleet {
 	char *label;                      /* "postgresql:<db>/<deployment>", owned */
 	gw_store *store;                  /* NULL while disconnected */
 	char status[512];                 /* why it is disconnected; "" when connected */
-	uint64_t retry_at_ms;             /* monotonic ms of the next reconnect attempt */
-	uint64_t backoff_ms;
+	gw_reconnect retry;               /* the backoff while store is NULL */
 	uint64_t replicas_at_ms;          /* monotonic ms of the next registry read */
 	gw_store_replica *replicas;       /* the last read, owned */
 	size_t nreplicas;
