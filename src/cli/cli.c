@@ -278,6 +278,8 @@ cli_config_link(cli_config *c)
 {
 	c->runner.state_dir = c->state_dir;
 	c->server.state_dir = c->state_dir;
+	c->server.state_url = c->state_url;
+	c->server.deployment = c->deployment;
 }
 
 void
@@ -511,22 +513,22 @@ cli_bind_ok(const char *bind)
 }
 
 /* Fleet mode (a state URL) runs the service lifecycle, the read-only
- * posture views and the console so far; every other action refuses rather
- * than quietly using a state directory (the console's prompt and keys get
- * the same refusal, through cli_parse). */
+ * posture views, the server (stored responses and sessions refused with
+ * 501, see src/server/fleet.h) and the console so far; every other action
+ * refuses rather than quietly using a state directory (the console's
+ * prompt and keys get the same refusal, through cli_parse). */
 static int
 cli_fleet_covers(cli_action a, gw_err *err)
 {
 	const cli_opt *o = cli_opt_for_action(a);
 	switch (a) {
 	case CLI_ACTION_RUNNER:
-	case CLI_ACTION_SERVER:
 	case CLI_ACTION_CHANNEL_INSPECT:
 		return cli_bad(err,
 		    "--%s does not run on PostgreSQL yet: fleet mode (--gateway-state-url) covers only "
 		    "--gateway-service-start, --gateway-service-stop, --gateway-service-status, "
-		    "--gateway-status-inspect, --transport-health-inspect and --console so far "
-		    "(use --gateway-state-dir)",
+		    "--gateway-status-inspect, --transport-health-inspect, "
+		    "--gateway-openresponses-server and --console so far (use --gateway-state-dir)",
 		    o != NULL ? o->name : "this action");
 	default:
 		return 0;

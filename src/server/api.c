@@ -755,6 +755,17 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 		return srv_reply_error(c, r, &e);
 	}
 	gw_buf_free(&r->body);
+	/* fleet mode shares no stored responses or sessions yet (fleet.h) */
+	const char *unshared = s->fleet == NULL ? NULL :
+	    rq.previous_response_id != NULL ? "stored responses (previous_response_id)" :
+	    rq.session_seed != NULL ? "sessions (metadata.session_id, conversation)" :
+	    rq.store ? "stored responses (store: true, the default; send store: false)" : NULL;
+	if (unshared != NULL) {
+		gw_resp_request_free(&rq);
+		gw_resp_error_set(&e, 501, "not_in_fleet_mode", NULL,
+		    "fleet mode (--gateway-state-url) does not share %s across replicas yet", unshared);
+		return srv_reply_error(c, r, &e);
+	}
 	srv_job *j = srv_job_new(s, c, r, 1, rq.stream);
 	j->rq = rq;
 	if (rq.previous_response_id == NULL)

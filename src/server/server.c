@@ -29,6 +29,7 @@
 #include "server/server.h"
 #include "server/api.h"
 #include "server/auth.h"
+#include "server/fleet.h"
 #include "server/reqlog.h"
 #include "server/sdnotify.h"
 #include "server/server_int.h"
@@ -395,11 +396,21 @@ srv_route_status(struct MHD_Connection *c, srv_req *r)
 	st.status_4xx = atomic_load(&s->metrics.status_4xx);
 	st.status_5xx = atomic_load(&s->metrics.status_5xx);
 	st.uptime_ms = gw_clock_mono_ms() - s->started_mono_ms;
-	gw_buf b = GW_BUF_INIT;
+	gw_buf b = GW_BUF_INIT, fleet = GW_BUF_INIT, service = GW_BUF_INIT;
+	if (s->fleet != NULL) /* the fleet thread's cache: no query from a loop */
+		srv_fleet_status_json(s->fleet, &service, &fleet);
 	pthread_mutex_lock(&s->status_lock);
-	int rc = srv_status_refresh(s, &err);
+	int rc = s->fleet != NULL ? 0 : srv_status_refresh(s, &err);
+	if (rc == 0 && s->fleet == NULL)
+		gw_buf_append(&service, s->status_service.data, s->status_service.len);
 	if (rc == 0) {
-		gw_buf_puts(&b, "{\"gateway\":");
+		gw_buf_putc(&b, '{');
+		if (s->fleet != NULL) {
+			gw_buf_puts(&b, "\"fleet\":");
+			gw_buf_append(&b, fleet.data, fleet.len);
+			gw_buf_putc(&b, ',');
+		}
+		gw_buf_puts(&b, "\"gateway\":");
 		gw_buf_append(&b, s->status_gateway.data, s->status_gateway.len);
 		gw_buf_printf(&b, ",\"server\":{\"active_streams\":%llu,\"bind\":",
 		    (unsigned long long)st.active_streams);
@@ -408,10 +419,12 @@ srv_route_status(struct MHD_Connection *c, srv_req *r)
 		    "\"uptime_ms\":%llu},\"service\":", (unsigned long long)st.requests,
 		    (unsigned long long)st.status_4xx, (unsigned long long)st.status_5xx,
 		    (unsigned long long)st.uptime_ms);
-		gw_buf_append(&b, s->status_service.data, s->status_service.len);
+		gw_buf_append(&b, service.data, service.len);
 		gw_buf_putc(&b, '}');
 	}
 	pthread_mutex_unlock(&s->status_lock);
+	gw_buf_free(&fleet);
+	gw_buf_free(&service);
 	if (rc != 0) {
 		gw_buf_free(&b);
 		gw_resp_error e;
@@ -425,6 +438,35 @@ srv_route_status(struct MHD_Connection *c, srv_req *r)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	r->bytes_out += b.len;
 	return srv_queue(c, r, 200, resp, NULL);
+}
+
+/* {"status":"ok"}; in fleet mode with the state database out of reach
+ * {"status":"degraded","reason":"..."} (still 200: stateless requests
+ * are served). */
+static enum MHD_Result
+srv_route_healthz(struct MHD_Connection *c, srv_req *r)
+{
+	char reason[640];
+	if (r->srv->fleet == NULL || srv_fleet_health(r->srv->fleet, reason, sizeof(reason)))
+		return srv_reply(c, r, 200, "application/json", "{\"status\":\"ok\"}", 15);
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_puts(&b, "{\"status\":\"degraded\",\"reason\":");
+	gw_json_escape(&b, reason, strlen(reason));
+	gw_buf_putc(&b, '}');
+	enum MHD_Result ret = srv_reply(c, r, 200, "application/json", b.data, b.len);
+	gw_buf_free(&b);
+	return ret;
+}
+
+/* Fleet mode: what needs state the replicas do not share yet is refused
+ * with 501 not_in_fleet_mode naming it (see fleet.h). */
+static enum MHD_Result
+srv_not_in_fleet_mode(struct MHD_Connection *c, srv_req *r, const char *what)
+{
+	gw_resp_error e;
+	gw_resp_error_set(&e, 501, "not_in_fleet_mode", NULL,
+	    "fleet mode (--gateway-state-url) does not share %s across replicas yet", what);
+	return srv_reply_error(c, r, &e);
 }
 
 static enum MHD_Result
@@ -538,6 +580,9 @@ srv_dispatch(struct MHD_Connection *c, srv_req *r)
 		    "response_id: a NUL character (%%00) in the path is not allowed");
 		return srv_reply_error(c, r, &e);
 	}
+	if (r->srv->fleet != NULL &&
+	    (r->route == SRV_ROUTE_RESPONSE_ID || r->route == SRV_ROUTE_INPUT_ITEMS))
+		return srv_not_in_fleet_mode(c, r, "stored responses");
 	switch (r->route) {
 	case SRV_ROUTE_RESPONSES:
 		if (r->too_large)
@@ -561,7 +606,7 @@ srv_dispatch(struct MHD_Connection *c, srv_req *r)
 	case SRV_ROUTE_WEBCHAT:
 		return srv_route_webchat(c, r);
 	case SRV_ROUTE_HEALTHZ:
-		return srv_reply(c, r, 200, "application/json", "{\"status\":\"ok\"}", 15);
+		return srv_route_healthz(c, r);
 	case SRV_ROUTE_METRICS:
 		return srv_route_metrics(c, r);
 	default:
@@ -1338,6 +1383,7 @@ srv_free(srv_server *s)
 		close(s->listen_fd);
 	if (s->event_fd >= 0)
 		close(s->event_fd);
+	srv_fleet_close(s->fleet);
 	gw_provider_free(s->provider);
 	srv_workq_free(s->workq);
 	srv_metrics_destroy(&s->metrics);
@@ -1355,6 +1401,25 @@ srv_free(srv_server *s)
 	free(s->csp);
 	gw_lock_release(&s->run);
 	free(s);
+}
+
+/* The /gateway/status "gateway" block, key-sorted; where names the
+ * state: "state_dir" (a directory) or "state_store" (fleet mode). */
+static void
+srv_gateway_block(srv_server *s, const char *where, const char *place)
+{
+	gw_buf_reset(&s->status_gateway);
+	gw_jw w;
+	gw_jw_init(&w, &s->status_gateway, false);
+	gw_jw_obj_begin(&w);
+	gw_jw_kstr(&w, "healthz_endpoint", "/healthz");
+	gw_jw_kstr(&w, "metrics_endpoint", "/metrics");
+	gw_jw_kstr(&w, "model", s->cfg.provider.model ? s->cfg.provider.model : "local/echo");
+	gw_jw_kstr(&w, "responses_endpoint", "/v1/responses");
+	gw_jw_kstr(&w, where, place);
+	gw_jw_kstr(&w, "status_endpoint", "/gateway/status");
+	gw_jw_kstr(&w, "webchat_endpoint", "/webchat");
+	gw_jw_obj_end(&w);
 }
 
 static srv_server *
@@ -1378,17 +1443,7 @@ srv_new(const srv_config *cfg)
 	pthread_condattr_destroy(&ca);
 	s->csp = srv_webchat_csp();
 	srv_token_init(s);
-	gw_jw w;
-	gw_jw_init(&w, &s->status_gateway, false);
-	gw_jw_obj_begin(&w);
-	gw_jw_kstr(&w, "healthz_endpoint", "/healthz");
-	gw_jw_kstr(&w, "metrics_endpoint", "/metrics");
-	gw_jw_kstr(&w, "model", cfg->provider.model ? cfg->provider.model : "local/echo");
-	gw_jw_kstr(&w, "responses_endpoint", "/v1/responses");
-	gw_jw_kstr(&w, "state_dir", cfg->state_dir);
-	gw_jw_kstr(&w, "status_endpoint", "/gateway/status");
-	gw_jw_kstr(&w, "webchat_endpoint", "/webchat");
-	gw_jw_obj_end(&w);
+	srv_gateway_block(s, "state_dir", cfg->state_dir);
 	return s;
 }
 
@@ -1414,7 +1469,9 @@ srv_record_startup_failure(srv_server *s, bool foreground, const gw_err *err)
 {
 	gw_service_report rep;
 	gw_err ferr;
-	if (gw_service_run_failed(s->cfg.state_dir, &s->run, err->msg, &rep, &ferr) == 0)
+	gw_err_clear(&ferr);
+	if (s->fleet != NULL ? srv_fleet_startup_failed(s->fleet, err->msg, &rep, &ferr) == 0 :
+	    gw_service_run_failed(s->cfg.state_dir, &s->run, err->msg, &rep, &ferr) == 0)
 		srv_say_report(s, foreground, &rep);
 }
 
@@ -1473,7 +1530,16 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	    cfg->max_connections_per_ip > cfg->max_connections ? cfg->max_connections :
 	    cfg->max_connections_per_ip;
 	gw_service_report rep;
-	rc = gw_service_run_start(s->cfg.state_dir, &s->run, &rep, err);
+	if (cfg->state_url != NULL) {
+		/* fleet mode: nothing on files (no sweeps of a state directory,
+		 * no run marker); the start is recorded in the database */
+		s->cfg.session_ttl_s = s->cfg.response_ttl_s = 0;
+		rc = srv_fleet_open(s, cfg->state_url, cfg->deployment, &rep, &s->fleet, err);
+		if (rc == 0)
+			srv_gateway_block(s, "state_store", srv_fleet_label(s->fleet));
+	} else {
+		rc = gw_service_run_start(s->cfg.state_dir, &s->run, &rep, err);
+	}
 	if (rc != 0) {
 		srv_free(s);
 		return rc;
@@ -1486,10 +1552,12 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	rc = gw_provider_new(&pc, &s->provider, err);
 	if (rc == 0)
 		rc = srv_listen(s, err);
-	if (rc == 0) {
+	if (rc == 0 && s->fleet == NULL) {
 		/* sessions and stored responses live here; create them once */
 		rc = gw_fs_mkdirs_under(s->cfg.state_dir, "openresponses/responses", NULL, err);
 	}
+	if (rc == 0 && s->fleet != NULL)
+		rc = srv_fleet_run(s->fleet, err); /* registers under the bound address */
 	if (rc != 0) {
 		srv_record_startup_failure(s, foreground, err);
 		if (err->exit_code == 0 || rc == -EADDRINUSE || rc == -EACCES || rc == -EADDRNOTAVAIL)
@@ -1545,13 +1613,15 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		srv_free(s);
 		return rc;
 	}
+	const char *where = s->fleet != NULL ? "state_store" : "state_dir";
+	const char *place = s->fleet != NULL ? srv_fleet_label(s->fleet) : s->cfg.state_dir;
 	if (foreground) {
-		printf("gateway openresponses server listening: endpoint=/v1/responses addr=%s state_dir=%s\n",
-		    s->bind, s->cfg.state_dir);
+		printf("gateway openresponses server listening: endpoint=/v1/responses addr=%s %s=%s\n",
+		    s->bind, where, place);
 		fflush(stdout);
 	} else {
-		srv_log(s, "gateway openresponses server listening: endpoint=/v1/responses addr=%s state_dir=%s",
-		    s->bind, s->cfg.state_dir);
+		srv_log(s, "gateway openresponses server listening: endpoint=/v1/responses addr=%s %s=%s",
+		    s->bind, where, place);
 	}
 	*out = s;
 	return 0;
@@ -1589,7 +1659,8 @@ srv_stop_internal(srv_server *s, bool foreground)
 	gw_service_report rep;
 	gw_err err;
 	gw_err_clear(&err);
-	if (gw_service_run_stop(s->cfg.state_dir, &s->run, SRV_STOP_REASON, &rep, &err) == 0)
+	if (s->fleet != NULL ? srv_fleet_stop(s->fleet, SRV_STOP_REASON, &rep, &err) == 0 :
+	    gw_service_run_stop(s->cfg.state_dir, &s->run, SRV_STOP_REASON, &rep, &err) == 0)
 		srv_say_report(s, foreground, &rep);
 	else
 		srv_log(s, "cannot record the service stop: %s", err.msg);

@@ -122,6 +122,9 @@ struct srv_server {
 	struct stat status_st;
 	gw_buf status_service;          /* sorted-key service report */
 	gw_buf status_gateway;          /* sorted-key gateway block */
+	/* fleet mode (cfg.state_url): the fleet thread and its cache
+	 * (fleet.h); NULL on a state directory */
+	struct srv_fleet *fleet;
 	/* in-flight jobs (list) and the stream ticker */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;

@@ -45,6 +45,10 @@ typedef enum srv_log_format {
 
 typedef struct srv_config {
 	const char *state_dir;
+	/* fleet mode: a libpq connection string (NULL: the state directory)
+	 * and the deployment inside that database (src/server/fleet.h) */
+	const char *state_url;
+	const char *deployment;
 	const char *bind;                 /* "127.0.0.1:8787", "[::1]:0" */
 	const char *auth_token;
 	uint64_t max_input_chars;         /* bodies are bounded at 8x this in bytes */

@@ -308,12 +308,27 @@ tui_srv_log(void *ctx, const char *line)
 	tui_log_add(ctx, line);
 }
 
+/* The foreground server runs in fleet mode (src/server/fleet.h); the
+ * console's embedded one does not yet. */
+static void
+tui_serve_fleet_refusal(tui_app *app)
+{
+	tui_report(app, true, "--gateway-openresponses-server does not run on PostgreSQL yet "
+	    "inside the console: start it with the flags (tau-gateway --gateway-state-url URL "
+	    "--gateway-openresponses-server)");
+}
+
 /* Starts the server from the parsed line c (taken over). */
 static void
 tui_serve_parsed(tui_app *app, cli_config *c)
 {
 	if (app->srv != NULL) {
 		tui_reportf(app, true, "the server is already running on %s", app->ui.srv.bind);
+		cli_config_free(c);
+		return;
+	}
+	if (c->state_url != NULL) {
+		tui_serve_fleet_refusal(app);
 		cli_config_free(c);
 		return;
 	}
@@ -484,7 +499,7 @@ tui_exec_line(tui_app *app, const char *line)
 		break;
 	case TUI_LINE_SERVE:
 		if (app->fleet_on)
-			tui_exec_words(app, "--gateway-openresponses-server", NULL, NULL);
+			tui_serve_fleet_refusal(app);
 		else
 			tui_serve_begin(app, l.arg, false);
 		break;
@@ -656,7 +671,7 @@ tui_on_key(tui_app *app, int code)
 		break;
 	case TUI_CMD_SERVE:
 		if (app->fleet_on)
-			tui_exec_words(app, "--gateway-openresponses-server", NULL, NULL);
+			tui_serve_fleet_refusal(app);
 		else if (app->srv != NULL)
 			tui_unserve(app);
 		else

@@ -131,8 +131,8 @@ for bad in 'Upper' '-lead' 'a b' 'x/y' "$(printf 'a%.0s' $(seq 1 49))" ''; do
 		--gateway-state-url "$URL" --gateway-deployment "$bad" --gateway-service-status
 done
 mkdir -p "$T/cwd" && cd "$T/cwd" || exit 1
-for a in --gateway-contract-runner "--gateway-openresponses-server --gateway-openresponses-auth-token t" \
-	"--channel-store-inspect gateway/a"; do
+# (the server runs in fleet mode: tests/integration/fleet_server_*.sh)
+for a in --gateway-contract-runner "--channel-store-inspect gateway/a"; do
 	# shellcheck disable=SC2086
 	refused "not_yet${a%% *}" 64 "${a%% *} does not run on PostgreSQL yet" '' \
 		--gateway-state-url "$URL" $a

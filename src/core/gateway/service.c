@@ -264,6 +264,13 @@ gw_service_startup_failed(const char *dir, const char *error, gw_service_report 
 }
 
 int
+gw_service_startup_failed_in(gw_store *store, const char *error, gw_service_report *out,
+    gw_err *err)
+{
+	return gw_service_transition(store, GW_OP_FAILED, error, NULL, out, err);
+}
+
+int
 gw_service_status_in(gw_store *store, gw_service_report *out, gw_err *err)
 {
 	gw_state *st;

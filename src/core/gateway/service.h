@@ -46,6 +46,10 @@ int gw_service_status_in(gw_store *store, gw_service_report *out, gw_err *err);
  * last_startup_error = error, reason "startup_failed". */
 int gw_service_startup_failed(const char *dir, const char *error, gw_service_report *out,
     gw_err *err);
+/* The same on any store (a fleet-mode server whose start failed after it
+ * recorded its start); store stays the caller's. */
+int gw_service_startup_failed_in(gw_store *store, const char *error, gw_service_report *out,
+    gw_err *err);
 
 /*
  * A run: a server (foreground or inside the console) serving the state

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# fleet_server_db_down: a fleet-mode server whose database goes away, on
+# the test's own private cluster (never the shared one scripts/test runs).
+#  - PostgreSQL stopped (pg_ctl stop -m fast): /healthz says degraded with
+#    the reason within a few seconds; /gateway/status answers from the
+#    fleet thread's cache marked stale (fleet.state "stale" with
+#    fleet.state_error); store:false requests are still served;
+#  - PostgreSQL started again: /healthz is ok again, the cache live, and a
+#    stop made after the restart reaches /gateway/status (the thread
+#    LISTENs again), all without restarting the server.
+. "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
+. "$TAU_SOURCE_DIR/tests/integration/lib/pg.sh"
+. "$TAU_SOURCE_DIR/tests/integration/lib/http.sh"
+TOKEN=fleet-down-token-9c4e
+# a private cluster whatever scripts/test exported: this test stops it
+unset TAU_TEST_PG_URL
+PG_PRIVATE=1
+pg_cluster_start || { t_fail "start a private cluster"; t_done; exit 1; }
+trap pg_test_cleanup EXIT
+URL=$TAU_TEST_PG_URL
+BIN=$(pg_bindir)
+cd "$T" || exit 1
+
+fd_pg_stop() {
+	pg_as "$BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 20 stop >/dev/null 2>&1
+}
+fd_pg_start() {
+	pg_as "$BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+		-o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c max_connections=100" \
+		start >/dev/null 2>&1
+}
+# fd_wait_health WANT SECS: polls /healthz (bounded) until its status is WANT
+fd_wait_health() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		h_req GET /healthz
+		[ "$(h_jq .status)" = "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "healthz never said $1 (last: $(cat "$T/body"))" >&2
+	return 1
+}
+
+t_spawn S "$TAU_BIN" --gateway-state-url "$URL" --gateway-openresponses-server \
+	--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN"
+t_check "the server starts" t_wait_line "$T/S.out" '^gateway openresponses server listening: ' 20
+ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' "$T/S.out")
+h_req GET /healthz
+t_eq "healthy while the database is up" '{"status":"ok"}' "$(cat "$T/body")"
+
+# --- the database goes away -----------------------------------------------------------------
+t_check "PostgreSQL stops" fd_pg_stop
+t_check "/healthz says degraded within 3 s" fd_wait_health degraded 3
+t_contains "with the reason" "state database" "$(h_jq .reason)"
+h_req GET /gateway/status
+t_eq "/gateway/status answers from the cache" 200 "$HS"
+t_eq "marked stale, with the error, the posture kept" "stale true running" \
+	"$(h_jq '"\(.fleet.state) \(.fleet.state_error | length > 0) \(.service.service_status)"')"
+h_post '{"model":"local/echo","input":"while down","store":false}'
+t_eq "store:false is still served" "200 completed" "$HS $(h_jq .status)"
+h_post '{"model":"local/echo","input":"while down"}'
+t_eq "store:true is still 501 (not a hang)" 501 "$HS"
+t_eq "the server is still running" 0 "$(kill -0 "$S" 2>/dev/null; echo $?)"
+
+# --- and comes back ---------------------------------------------------------------------------
+t_check "PostgreSQL starts again" fd_pg_start
+t_check "/healthz ok again within 10 s, no restart" fd_wait_health ok 10
+h_req GET /gateway/status
+t_eq "the cache is live again" "live" "$(h_jq .fleet.state)"
+"$TAU_BIN" --gateway-state-url "$URL" --gateway-service-stop --gateway-service-stop-reason after_restart \
+	>/dev/null 2>"$T/stop.err"
+t_eq "a stop after the restart exits 0" 0 "$?"
+ok=1
+for ((i = 0; i < 100; i++)); do
+	h_req GET /gateway/status
+	[ "$(h_jq .service.service_last_stop_reason)" = after_restart ] && { ok=0; break; }
+	sleep 0.01
+done
+t_eq "and reaches /gateway/status through the renewed LISTEN (bounded wait)" 0 "$ok"
+t_eq "the same server process throughout" 0 "$(kill -0 "$S" 2>/dev/null; echo $?)"
+h_stop "$S"
+t_eq "SIGTERM: exit 0" 0 "$HRC"
+t_contains "it logged the loss and the recovery" "reachable again" "$(cat "$T/S.err")"
+t_done
