@@ -127,9 +127,14 @@ srv_fleet_register(srv_fleet *f, gw_err *err)
 	gw_store_replica_info info = {
 		.host = host, .bind = f->srv->bind, .version = TAU_VERSION, .pid = (long)getpid(),
 	};
-	int rc = gw_store_replica_register(f->store, &info, &f->replica_id, err);
-	if (rc == 0)
+	uint64_t id = 0;
+	int rc = gw_store_replica_register(f->store, &info, &id, err);
+	if (rc == 0) {
+		pthread_mutex_lock(&f->lock); /* the loops read it in the status */
+		f->replica_id = id;
+		pthread_mutex_unlock(&f->lock);
 		f->registered = true;
+	}
 	return rc;
 }
 

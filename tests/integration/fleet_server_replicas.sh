@@ -13,7 +13,9 @@
 #  - kill -9 of one replica: the others keep serving and, once its
 #    heartbeat is older than the stale bound (aged in SQL rather than
 #    waited for), list it as stale;
-#  - SIGTERM: the stop is recorded in the database and the row is gone.
+#  - SIGTERM: the stop is recorded in the database and the row is gone;
+#  - a server whose bind is refused exits 69 with startup_failed recorded
+#    in the database and no row left behind.
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/pg.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/http.sh"
@@ -142,4 +144,13 @@ t_eq "SIGTERM: replica a exits 0" 0 "$HRC"
 t_eq "its row is gone" 0 "$(pg_sql "$URL" "SELECT count(*) FROM tau_replica WHERE pid = $RA")"
 t_contains "its stop is recorded in the database" "last_stop_reason=openresponses_server_shutdown" \
 	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status)"
+
+# --- a start that fails after it was recorded (bind refused) ----------------------------------
+rows=$(pg_sql "$URL" "SELECT count(*) FROM tau_replica")
+"$TAU_BIN" --gateway-state-url "$URL" --gateway-openresponses-server --gateway-openresponses-bind "$RB_ADDR" \
+	--gateway-openresponses-auth-token "$TOKEN" >"$T/busy.out" 2>"$T/busy.err"
+t_eq "a server on a bound address exits 69" 69 "$?"
+t_contains "its start-up failure is recorded in the database" "last_stop_reason=startup_failed" \
+	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status)"
+t_eq "and it left no replica row" "$rows" "$(pg_sql "$URL" "SELECT count(*) FROM tau_replica")"
 t_done
