@@ -261,6 +261,54 @@ srv_fleet_main(void *arg)
 	return NULL;
 }
 
+/* True when a replica other than this one heartbeats in the registry. */
+static bool
+srv_fleet_others_live(srv_fleet *f)
+{
+	gw_store_replica *rows = NULL;
+	size_t n = 0;
+	gw_err e;
+	gw_err_clear(&e);
+	if (gw_store_replica_list(f->store, &rows, &n, &e) != 0)
+		return false;
+	bool others = false;
+	for (size_t i = 0; i < n; i++)
+		if (!rows[i].stale && !(f->registered && rows[i].id == f->replica_id))
+			others = true;
+	free(rows);
+	return others;
+}
+
+/* True when the posture was stopped by someone other than a replica's own
+ * shutdown or failed start: an operator's stop (flag, console, prompt). */
+static bool
+srv_fleet_operator_stopped(const gw_service_block *b)
+{
+	return b->stopped && strcmp(b->last_stop_reason, SRV_STOP_REASON) != 0 &&
+	    strcmp(b->last_stop_reason, "startup_failed") != 0;
+}
+
+/* A replica joins the deployment's posture; it does not own it.  An
+ * operator's stop holds every replica, so a replica that starts meanwhile
+ * (a restart, an autoscaler) joins on hold instead of undoing it;
+ * otherwise its start is recorded, as a server's on a state directory is.
+ * rep is filled either way. */
+static int
+srv_fleet_start_posture(srv_fleet *f, gw_service_report *rep, gw_err *err)
+{
+	int rc = gw_service_status_in(f->store, rep, err);
+	if (rc != 0)
+		return rc;
+	if (srv_fleet_operator_stopped(&rep->service)) {
+		srv_log(f->srv,
+		    "fleet: deployment '%s' is stopped (%s): this replica joins it on hold; "
+		    "--gateway-service-start resumes it",
+		    f->deployment, rep->service.last_stop_reason);
+		return 0;
+	}
+	return gw_service_start_in(f->store, rep, err);
+}
+
 int
 srv_fleet_open(struct srv_server *s, const char *url, const char *deployment,
     gw_service_report *rep, srv_fleet **out, gw_err *err)
@@ -279,7 +327,7 @@ srv_fleet_open(struct srv_server *s, const char *url, const char *deployment,
 		const char *l = gw_store_posture_label(f->store);
 		const char *slash = strrchr(l, '/');
 		f->label = gw_xstrndup(l, slash ? (size_t)(slash - l) : strlen(l));
-		rc = gw_service_start_in(f->store, rep, err);
+		rc = srv_fleet_start_posture(f, rep, err);
 	}
 	if (rc == 0)
 		rc = srv_fleet_read_posture(f, NULL, err);
@@ -339,8 +387,20 @@ srv_fleet_end(srv_fleet *f, bool failed, const char *text, gw_service_report *re
 		if (rc != 0)
 			return rc;
 	}
-	int rc = failed ? gw_service_startup_failed_in(f->store, text, rep, err) :
-	    gw_service_stop_in(f->store, text, rep, err);
+	/* one replica leaving is not the deployment stopping: while others
+	 * are live, or after an operator's stop (whose reason must stay), the
+	 * posture is left as it is and only the row goes */
+	int rc;
+	if (srv_fleet_others_live(f)) {
+		rc = gw_service_status_in(f->store, rep, err);
+		srv_log(f->srv, "fleet: other replicas of '%s' are live: its posture stays as it is",
+		    f->deployment);
+	} else {
+		rc = gw_service_status_in(f->store, rep, err);
+		if (rc == 0 && !srv_fleet_operator_stopped(&rep->service))
+			rc = failed ? gw_service_startup_failed_in(f->store, text, rep, err) :
+			    gw_service_stop_in(f->store, text, rep, err);
+	}
 	if (f->registered) {
 		gw_err derr;
 		gw_err_clear(&derr);

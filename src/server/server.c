@@ -72,7 +72,6 @@ extern const size_t srv_webchat_html_len;
 #define SRV_MAX_QUERY_PARAMS 64
 /* how often a loop checks its connections' request deadline */
 #define SRV_SWEEP_MS 250
-#define SRV_STOP_REASON "openresponses_server_shutdown"
 /* how much of an oversized chunked body is drained before hanging up */
 #define SRV_DRAIN_MAX(limit) ((limit) * 4 > (8u << 20) ? (limit) * 4 : (8u << 20))
 

@@ -16,6 +16,9 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+/* The stop reason a server records when it shuts down cleanly. */
+#define SRV_STOP_REASON "openresponses_server_shutdown"
+
 #include <microhttpd.h>
 
 #include "core/base/buf.h"

@@ -13,9 +13,12 @@
 #  - kill -9 of one replica: the others keep serving and, once its
 #    heartbeat is older than the stale bound (aged in SQL rather than
 #    waited for), list it as stale;
-#  - SIGTERM: the stop is recorded in the database and the row is gone;
-#  - a server whose bind is refused exits 69 with startup_failed recorded
-#    in the database and no row left behind.
+#  - a replica starting while an operator's stop is in force joins on hold
+#    (its start and its failed bind leave the stop and its reason alone);
+#  - SIGTERM removes the row; while other replicas are live the posture
+#    stays as it is, and the last live replica's stop is recorded;
+#  - a lone server whose bind is refused exits 69 with startup_failed
+#    recorded in the database and no row left behind.
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/pg.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/http.sh"
@@ -138,18 +141,51 @@ for r in RA RB; do
 		"$(jq '[.fleet.replicas[] | select(.stale == false)] | length' "$T/status.json")"
 done
 
-# --- a clean stop deregisters -------------------------------------------------------------
-h_stop "$RA"
-t_eq "SIGTERM: replica a exits 0" 0 "$HRC"
-t_eq "its row is gone" 0 "$(pg_sql "$URL" "SELECT count(*) FROM tau_replica WHERE pid = $RA")"
-t_contains "its stop is recorded in the database" "last_stop_reason=openresponses_server_shutdown" \
-	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status)"
+# fs_field NAME: one field of the deployment's service status line
+fs_field() {
+	"$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status |
+		tr ' ' '\n' | sed -n "s/^$1=//p"
+}
 
-# --- a start that fails after it was recorded (bind refused) ----------------------------------
+# --- an operator's stop holds a replica that starts meanwhile ---------------------------
+# (the stop above, emergency_rollback, is still in force; a and b are live)
+attempts=$(fs_field startup_attempts)
 rows=$(pg_sql "$URL" "SELECT count(*) FROM tau_replica")
 "$TAU_BIN" --gateway-state-url "$URL" --gateway-openresponses-server --gateway-openresponses-bind "$RB_ADDR" \
 	--gateway-openresponses-auth-token "$TOKEN" >"$T/busy.out" 2>"$T/busy.err"
 t_eq "a server on a bound address exits 69" 69 "$?"
+t_contains "it joined the stopped deployment on hold" \
+	"is stopped (emergency_rollback): this replica joins it on hold" "$(cat "$T/busy.err")"
+t_eq "its start and failure did not undo the operator's stop" "stopped emergency_rollback $attempts" \
+	"$(fs_field service_status) $(fs_field last_stop_reason) $(fs_field startup_attempts)"
+t_eq "and it left no replica row" "$rows" "$(pg_sql "$URL" "SELECT count(*) FROM tau_replica")"
+
+# --- one replica leaving is not the deployment stopping ---------------------------------
+"$TAU_BIN" --gateway-state-url "$URL" --gateway-service-start >/dev/null
+t_eq "the operator resumes the deployment" running "$(fs_field service_status)"
+h_stop "$RA"
+t_eq "SIGTERM: replica a exits 0" 0 "$HRC"
+t_eq "its row is gone" 0 "$(pg_sql "$URL" "SELECT count(*) FROM tau_replica WHERE pid = $RA")"
+t_eq "b is still live: the deployment stays running" running "$(fs_field service_status)"
+t_contains "a says why it left the posture alone" "other replicas of 'default' are live" "$(cat "$T/RA.err")"
+# b is now the last live replica (c's row is stale)
+h_stop "$RB"
+t_eq "SIGTERM: replica b exits 0" 0 "$HRC"
+t_eq "the last live replica's stop is recorded" "stopped openresponses_server_shutdown" \
+	"$(fs_field service_status) $(fs_field last_stop_reason)"
+
+# --- the last replica's failed start is recorded ----------------------------------------
+# a replica's own shutdown does not hold the next one; a port another
+# process holds refuses its bind
+t_spawn HOLD python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True); time.sleep(600)'
+t_check "a port is held" t_wait_line "$T/HOLD.out" '^[0-9]+$' 10
+rows=$(pg_sql "$URL" "SELECT count(*) FROM tau_replica")
+"$TAU_BIN" --gateway-state-url "$URL" --gateway-openresponses-server \
+	--gateway-openresponses-bind "127.0.0.1:$(head -n 1 "$T/HOLD.out")" \
+	--gateway-openresponses-auth-token "$TOKEN" >"$T/busy2.out" 2>"$T/busy2.err"
+t_eq "a lone server on a held port exits 69" 69 "$?"
 t_contains "its start-up failure is recorded in the database" "last_stop_reason=startup_failed" \
 	"$("$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status)"
 t_eq "and it left no replica row" "$rows" "$(pg_sql "$URL" "SELECT count(*) FROM tau_replica")"
