@@ -1011,6 +1011,42 @@ test_fast_path_takes_plain_fixtures(void **state)
 	}
 }
 
+/* Whole documents around plain cases: a broken array after them, a
+ * repeated `cases`, members after the array.  Both paths must report the
+ * same (the top-level scan's message for an unbalanced array, even when
+ * the fast path read the cases before it). */
+static void
+test_fast_path_keeps_top_level_errors(void **state)
+{
+	(void)state;
+#define TOP "{\"schema_version\":1,\"name\":\"t\","
+	static const char *const docs[] = {
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2") "]}",
+		TOP "\"cases\" :\n [ " OK_CASE("c1") " ,\n" OK_CASE("c2") " ] , \"x\":{\"y\":[1]}}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c1") "]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c1") "," OK_CASE("c3") "}]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2") "," "{\"case_id\":\"c\x01\"}]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2") "," "{\"case_id\":\"c3]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2") "," "{\"case_id\":[}]}",
+		TOP "\"cases\":[" OK_CASE("c1") " " OK_CASE("c2") "]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2") ",]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2"),
+		TOP "\"cases\":[" OK_CASE("c1") "],\"cases\":[" OK_CASE("c2") "]}",
+		TOP "\"cases\":[" OK_CASE("c1") "],\"cases\":[" OK_CASE("c2") "}",
+		TOP "\"cases\":[" OK_CASE("c1") "] \"x\":1}",
+		TOP "\"cases\":[" OK_CASE("c1") "]} x",
+		TOP "\"cases\":[]}",
+		TOP "\"cases\":[" OK_CASE("c1") ",1]}",
+		"{\"cases\":[" OK_CASE("c1") "],\"schema_version\":2,\"name\":\"t\"}",
+		"{\"cases\":[" OK_CASE("c1") "," OK_CASE("c1") "],\"name\":\" \",\"schema_version\":1}",
+	};
+#undef TOP
+	size_t fast = 0;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		fast += parse_both_ways(docs[i], strlen(docs[i]));
+	assert_true(fast >= 4);
+}
+
 int
 main(void)
 {
@@ -1059,6 +1095,7 @@ main(void)
 		cmocka_unit_test(test_check_passes_for_reference_fixture_cases),
 		cmocka_unit_test(test_fast_path_matches_slow_path),
 		cmocka_unit_test(test_fast_path_takes_plain_fixtures),
+		cmocka_unit_test(test_fast_path_keeps_top_level_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

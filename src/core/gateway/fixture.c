@@ -123,6 +123,9 @@ typedef struct gw_parse_ctx {
 	gw_err deferred;     /* that first validation failure */
 	gw_buf key;          /* scratch for gw_case_key */
 	bool fast;           /* try gw_fp_case before the slow path */
+	bool outer_pending;  /* the top-level scan of `cases` is still owed */
+	gw_json_scan outer;  /* the top-level scanner before the `cases` member */
+	size_t cases_end;    /* gw_fx_cases: the offset after the array */
 	size_t line_off;     /* gw_fx_line: text before line_off ... */
 	unsigned newlines;   /* ... holds this many newlines */
 } gw_parse_ctx;
@@ -726,6 +729,20 @@ gw_fx_key(gw_fixture *f, const char *raw, size_t n)
 	return out;
 }
 
+/* The top-level scan of the `cases` member that the fast path put off
+ * (see gw_fixture_parse_with): run before anything the slow path reports,
+ * so an unbalanced array is still reported first, with its old message. */
+static int
+gw_fx_outer_check(gw_parse_ctx *p)
+{
+	if (!p->outer_pending)
+		return 0;
+	p->outer_pending = false;
+	const char *key;
+	size_t klen, vs, ve;
+	return gw_json_scan_next(&p->outer, &key, &klen, &vs, &ve, "", p->err) < 0 ? -EINVAL : 0;
+}
+
 static int
 gw_fx_cases(gw_parse_ctx *p, gw_fixture *f, size_t start)
 {
@@ -756,6 +773,11 @@ gw_fx_cases(gw_parse_ctx *p, gw_fixture *f, size_t start)
 			vs = at;
 			goto accepted;
 		}
+		/* only plain cases so far and the closing bracket next: the array
+		 * is balanced, the top-level scan cannot fail */
+		at = gw_scan_ws_at(p->text, p->len, s.pos);
+		if (!(at < p->len && p->text[at] == ']') && (rc = gw_fx_outer_check(p)) != 0)
+			break;
 		if ((rc = gw_json_scan_next(&s, NULL, NULL, &vs, &ve, "cases", p->err)) != 1)
 			break;
 		unsigned line = gw_fx_line(p, vs), col;
@@ -795,6 +817,7 @@ accepted:
 			gw_err_prefix(p->err, "invalid fixture %s", p->path);
 		return -EINVAL;
 	}
+	p->cases_end = s.pos;
 	return 0;
 }
 
@@ -821,7 +844,38 @@ gw_fixture_parse_with(const char *path, const char *text, size_t len, bool fast,
 		rc = -EINVAL;
 		goto fail;
 	}
-	while ((rc = gw_json_scan_next(&s, &key, &klen, &vs, &ve, "", err)) == 1) {
+	for (;;) {
+		/* A plain `"cases": [` member not seen before is walked in place:
+		 * the top-level scan would first skip the whole array to find its
+		 * end, a pass over most of the file; gw_fx_cases runs that scan
+		 * (gw_fx_outer_check) only when a case needs the slow path. */
+		size_t at = gw_scan_ws_at(text, len, s.pos);
+		if (!s.first)
+			at = at < len && text[at] == ',' ? gw_scan_ws_at(text, len, at + 1) : len;
+		if (fast && len - at > 8 && memcmp(text + at, "\"cases\"", 7) == 0 &&
+		    !gw_strmap_get(top, "cases", NULL)) {
+			size_t v = gw_scan_ws_at(text, len, at + 7);
+			bool colon = v < len && text[v] == ':';
+			if (colon)
+				v = gw_scan_ws_at(text, len, v + 1);
+			if (colon && v < len && text[v] == '[') {
+				unsigned line = gw_fx_line(&p, at + 1);
+				gw_strmap_put(top, "cases", line);
+				p.outer = s;
+				p.outer_pending = true;
+				if (gw_fx_cases(&p, f, v) != 0) {
+					rc = -EINVAL;
+					goto fail;
+				}
+				p.outer_pending = false;
+				s.pos = p.cases_end;
+				s.first = false;
+				have_cases = true;
+				continue;
+			}
+		}
+		if ((rc = gw_json_scan_next(&s, &key, &klen, &vs, &ve, "", err)) != 1)
+			break;
 		/* a repeated key is ambiguous (two `cases` arrays were both run):
 		 * refuse it, comparing decoded keys ("case\u0073" is `cases`) */
 		unsigned line = gw_fx_line(&p, (size_t)(key - text));
