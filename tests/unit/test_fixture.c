@@ -1047,6 +1047,42 @@ test_fast_path_keeps_top_level_errors(void **state)
 	assert_true(fast >= 4);
 }
 
+/* Enough cases to grow the duplicate table a few times: a late case
+ * repeating an early case_id (after trimming) is still caught. */
+static void
+test_duplicate_case_id_in_large_fixture(void **state)
+{
+	(void)state;
+	for (int dup = 0; dup < 2; dup++) {
+		gw_buf b = GW_BUF_INIT;
+		gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"t\",\"cases\":[");
+		for (int i = 0; i < 5000; i++) {
+			char id[32];
+			snprintf(id, sizeof(id), dup && i == 4999 ? " c%d " : "c%d", dup && i == 4999 ? 7 : i);
+			gw_buf_printf(&b, "%s{\"case_id\":\"%s\",\"method\":\"GET\",\"endpoint\":\"/x\","
+			    "\"actor_id\":\"a\",\"expected\":{\"outcome\":\"success\",\"status_code\":200,"
+			    "\"response_body\":{\"actor_id\":\"a\",\"endpoint\":\"/x\",\"method\":\"GET\","
+			    "\"status\":\"accepted\"}}}", i ? "," : "", id);
+		}
+		gw_buf_puts(&b, "]}");
+		gw_err err;
+		gw_fixture *f = NULL;
+		gw_err_clear(&err);
+		int rc = gw_fixture_parse("t.json", b.data, b.len, &f, &err);
+		if (dup) {
+			assert_int_equal(rc, -EINVAL);
+			assert_string_equal(err.msg, "invalid fixture t.json: fixture contains duplicate case_id ' c7 '");
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(gw_fixture_count(f), 5000);
+			assert_int_equal(gw_fixture_fast_count(f), 5000);
+			gw_fixture_free(f);
+		}
+		parse_both_ways(b.data, b.len);
+		gw_buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -1096,6 +1132,7 @@ main(void)
 		cmocka_unit_test(test_fast_path_matches_slow_path),
 		cmocka_unit_test(test_fast_path_takes_plain_fixtures),
 		cmocka_unit_test(test_fast_path_keeps_top_level_errors),
+		cmocka_unit_test(test_duplicate_case_id_in_large_fixture),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -729,6 +729,81 @@ gw_fx_key(gw_fixture *f, const char *raw, size_t n)
 	return out;
 }
 
+/* ---- duplicate case_ids ------------------------------------------------- */
+
+/* The trimmed case_ids seen so far: an open-addressing table of case
+ * indexes (plus one; 0 is empty) tagged with their hash's high bits, 8
+ * bytes a slot and never more than half full, so a 1M-case fixture's
+ * check stays in a 16 MB table and copies no id. */
+typedef struct gw_fx_ids {
+	uint32_t *slots; /* [2 * i] = index + 1, [2 * i + 1] = tag */
+	size_t cap, count;
+} gw_fx_ids;
+
+static uint64_t
+gw_fx_id_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+static void
+gw_fx_ids_init(gw_fx_ids *t, size_t expected)
+{
+	t->cap = 1024;
+	while (t->cap < expected * 2)
+		t->cap *= 2;
+	t->slots = gw_xcalloc(t->cap * 2, sizeof(*t->slots));
+	t->count = 0;
+}
+
+static void
+gw_fx_ids_place(uint32_t *slots, size_t cap, uint64_t h, uint32_t v)
+{
+	size_t j = (size_t)h & (cap - 1);
+	while (slots[2 * j] != 0)
+		j = (j + 1) & (cap - 1);
+	slots[2 * j] = v;
+	slots[2 * j + 1] = (uint32_t)(h >> 32);
+}
+
+/* Adds case idx's trimmed case_id; false when an earlier case has it. */
+static bool
+gw_fx_ids_add(gw_fx_ids *t, const gw_fixture *f, size_t idx)
+{
+	const char *id, *o;
+	size_t n, on;
+	gw_str_trim(f->cases[idx].case_id, &id, &n);
+	uint64_t h = gw_fx_id_hash(id, n);
+	if ((t->count + 1) * 2 > t->cap) {
+		size_t cap = t->cap * 2;
+		uint32_t *slots = gw_xcalloc(cap * 2, sizeof(*slots));
+		for (size_t i = 0; i < t->cap; i++) {
+			if (t->slots[2 * i] == 0)
+				continue;
+			gw_str_trim(f->cases[t->slots[2 * i] - 1].case_id, &o, &on);
+			gw_fx_ids_place(slots, cap, gw_fx_id_hash(o, on), t->slots[2 * i]);
+		}
+		free(t->slots);
+		t->slots = slots;
+		t->cap = cap;
+	}
+	for (size_t j = (size_t)h & (t->cap - 1); t->slots[2 * j] != 0; j = (j + 1) & (t->cap - 1)) {
+		if (t->slots[2 * j + 1] != (uint32_t)(h >> 32))
+			continue;
+		gw_str_trim(f->cases[t->slots[2 * j] - 1].case_id, &o, &on);
+		if (on == n && memcmp(o, id, n) == 0)
+			return false;
+	}
+	gw_fx_ids_place(t->slots, t->cap, h, (uint32_t)idx + 1);
+	t->count++;
+	return true;
+}
+
 /* The top-level scan of the `cases` member that the fast path put off
  * (see gw_fixture_parse_with): run before anything the slow path reports,
  * so an unbalanced array is still reported first, with its old message. */
@@ -749,7 +824,8 @@ gw_fx_cases(gw_parse_ctx *p, gw_fixture *f, size_t start)
 	gw_json_scan s;
 	/* sized for the cases the text can hold (a plain case takes over 200
 	 * bytes), so a large fixture does not rehash its way up */
-	gw_strmap *seen = gw_strmap_new(p->len / 512 + 1024);
+	gw_fx_ids seen;
+	gw_fx_ids_init(&seen, p->len / 512);
 	int rc = gw_json_scan_open(&s, p->text, p->len, start, '[', "cases", p->err);
 	size_t vs, ve;
 	while (rc == 0) {
@@ -798,11 +874,7 @@ gw_fx_cases(gw_parse_ctx *p, gw_fixture *f, size_t start)
 			gw_fx_defer(p);
 accepted:
 		if (rc == 0 && !p->have_deferred) {
-			const char *t;
-			size_t n;
-			gw_str_trim(c->case_id, &t, &n);
-			char *tid = gw_arena_strndup(f->arena, t, n);
-			if (!gw_strmap_put(seen, tid, f->ncases)) {
+			if (!gw_fx_ids_add(&seen, f, f->ncases)) {
 				gw_fx_fail(p, GW_EXIT_DATAERR, "fixture contains duplicate case_id '%s'",
 				    c->case_id);
 				gw_fx_defer(p);
@@ -811,7 +883,7 @@ accepted:
 		rc = 0;
 		f->ncases++;
 	}
-	gw_strmap_free(seen);
+	free(seen.slots);
 	if (rc < 0) {
 		if (strncmp(p->err->msg, "invalid fixture", 15) != 0)
 			gw_err_prefix(p->err, "invalid fixture %s", p->path);
