@@ -855,6 +855,234 @@ test_check_passes_for_reference_fixture_cases(void **state)
 	free(p);
 }
 
+/* ---- the fast path against the cJSON path -------------------------------- */
+
+/* Case texts the fast path takes and texts it must leave to the slow path
+ * (escapes, odd numbers, nested or unsorted bodies, every rule broken). */
+#define CASE_HEAD "\"case_id\":\"c2\",\"method\":\"POST\",\"endpoint\":\"/v1/tasks\",\"actor_id\":\"bot\""
+#define EXP_OK(body) \
+	"\"expected\":{\"outcome\":\"success\",\"status_code\":201,\"response_body\":" body "}"
+static const char *const fast_slow_cases[] = {
+	"{" CASE_HEAD "," EXP_OK("{\"status\":\"accepted\",\"method\":\"POST\",\"endpoint\":\"/v1/tasks\",\"actor_id\":\"bot\"}") "}",
+	" {\n\t\"schema_version\" : 1 ,\r\n" CASE_HEAD ",\"body\":{\"n\":[1,{\"x\":\"\\u00e9\"}]}," EXP_OK("{ \"b\" : \"2\" , \"a\" : \"1\" }") " } ",
+	"{\"schema_version\":2," CASE_HEAD "," EXP_OK("{}") "}",
+	"{\"schema_version\":1.0," CASE_HEAD "," EXP_OK("{\"a\":\"b\"}") "}",
+	"{\"schema_version\":01," CASE_HEAD "," EXP_OK("{\"a\":\"b\"}") "}",
+	"{\"schema_version\":-1," CASE_HEAD "," EXP_OK("{\"a\":\"b\"}") "}",
+	"{\"schema_version\":4294967297," CASE_HEAD "," EXP_OK("{\"a\":\"b\"}") "}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":201.0,\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":2e2,\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":70000,\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":199,\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":300,\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":65535,\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":201,\"error_code\":null,\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":201,\"error_code\":\" \",\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":201,\"error_code\":\"x\",\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"simulate_retryable_failure\":true,\"expected\":{\"outcome\":\"retryable_failure\",\"status_code\":503,\"error_code\":\" gateway_backend_unavailable \",\"response_body\":{\"reason\":\"backend_unavailable\",\"status\":\"retryable\"}}}",
+	"{" CASE_HEAD ",\"simulate_retryable_failure\":false,\"expected\":{\"outcome\":\"retryable_failure\",\"status_code\":503,\"error_code\":\"gateway_backend_unavailable\",\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"simulate_retryable_failure\":true,\"expected\":{\"outcome\":\"success\",\"status_code\":201,\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"simulate_retryable_failure\":\"true\"," EXP_OK("{\"a\":\"b\"}") "}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"malformed_input\",\"status_code\":405,\"error_code\":\"gateway_unsupported_method\",\"response_body\":{\"reason\":\"unsupported_method\",\"status\":\"rejected\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"malformed_input\",\"status_code\":399,\"error_code\":\"gateway_invalid_request\",\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"malformed_input\",\"status_code\":400,\"error_code\":\"nope\",\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"malformed_input\",\"status_code\":400,\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"sideways\",\"status_code\":201,\"response_body\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":201}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":201,\"response_body\":[]}}",
+	"{" CASE_HEAD ",\"expected\":{\"outcome\":\"success\",\"status_code\":201,\"response\\u005fbody\":{\"a\":\"b\"}}}",
+	"{" CASE_HEAD "," EXP_OK("{\"a\":1,\"b\":{\"c\":true},\"d\":null}") "}",
+	"{" CASE_HEAD "," EXP_OK("{\"a\":\"1\",\"a\":\"2\"}") "}",
+	"{" CASE_HEAD "," EXP_OK("{\"ab\":\"1\",\"a\":\"2\",\"\xc3\xa9\":\"\xc3\xa9\",\"A\":\"\\\"q\\\"\"}") "}",
+	"{" CASE_HEAD ",\"body\":null," EXP_OK("{\"a\":\"b\"}") "}",
+	"{" CASE_HEAD ",\"body\":[1]," EXP_OK("{\"a\":\"b\"}") "}",
+	"{" CASE_HEAD ",\"body\":{\"n\":01}," EXP_OK("{\"a\":\"b\"}") "}",
+	"{" CASE_HEAD ",\"body\":{\"n\":1," EXP_OK("{\"a\":\"b\"}") "}",
+	"{" CASE_HEAD ",\"x\":1," EXP_OK("{\"a\":\"b\"}") "}",
+	"{" CASE_HEAD ",\"case_id\":\"c3\"," EXP_OK("{\"a\":\"b\"}") "}",
+	"{" CASE_HEAD " " EXP_OK("{\"a\":\"b\"}") "}",
+	"{" CASE_HEAD "," EXP_OK("{\"a\":\"b\"}") ",}",
+	"{\"case_id\":\"c\\u0032\",\"method\":\" post \",\"endpoint\":\" /a:b%c \",\"actor_id\":\" \"," EXP_OK("{\"a\":\"b\"}") "}",
+	"{\"case_id\":\"c1\",\"method\":\"POST\",\"endpoint\":\"/x\",\"actor_id\":\"bot\"," EXP_OK("{\"a\":\"b\"}") "}",
+	"{\"case_id\":\" \",\"method\":\"POST\",\"endpoint\":\"/x\",\"actor_id\":\"bot\"," EXP_OK("{\"a\":\"b\"}") "}",
+	"{\"case_id\":\"c2\",\"method\":\"FOO\",\"endpoint\":\"/x\",\"actor_id\":\"bot\"," EXP_OK("{\"a\":\"b\"}") "}",
+	"{\"case_id\":\"c2\",\"method\":\"GET\",\"endpoint\":\"/x\"," EXP_OK("{\"a\":\"b\"}") "}",
+	"{\"case_id\":\"c\t2\",\"method\":\"GET\",\"endpoint\":\"/x\",\"actor_id\":\"bot\"," EXP_OK("{\"a\":\"b\"}") "}",
+	"{\"case_id\":2,\"method\":\"GET\",\"endpoint\":\"/x\",\"actor_id\":\"bot\"," EXP_OK("{\"a\":\"b\"}") "}",
+	"{}",
+	"[]",
+	"{" CASE_HEAD "," EXP_OK("{\"a\":\"b\"}"),
+};
+
+static void
+assert_same_case(const gw_case *a, const gw_case *b)
+{
+	assert_int_equal(a->index, b->index);
+	assert_string_equal(a->case_id, b->case_id);
+	assert_string_equal(a->method, b->method);
+	assert_string_equal(a->endpoint, b->endpoint);
+	assert_string_equal(a->actor_id, b->actor_id);
+	assert_string_equal(a->key, b->key);
+	assert_int_equal(a->simulate_retryable_failure, b->simulate_retryable_failure);
+	assert_int_equal(a->expected_outcome, b->expected_outcome);
+	assert_int_equal(a->expected_status, b->expected_status);
+	assert_string_equal(a->expected_error_code, b->expected_error_code);
+	assert_string_equal(a->expected_body, b->expected_body);
+}
+
+/* Parses text both ways: same result, same message, same cases.  Returns
+ * how many cases the fast path took (0 when the parse failed). */
+static size_t
+parse_both_ways(const char *text, size_t len)
+{
+	gw_fixture *ff = NULL, *fs = NULL;
+	gw_err ef, es;
+	gw_err_clear(&ef);
+	gw_err_clear(&es);
+	int rf = gw_fixture_parse("t.json", text, len, &ff, &ef);
+	int rs = gw_fixture_parse_slow("t.json", text, len, &fs, &es);
+	assert_int_equal(rf, rs);
+	if (rf != 0) {
+		assert_int_equal(ef.exit_code, es.exit_code);
+		assert_string_equal(ef.msg, es.msg);
+		return 0;
+	}
+	assert_int_equal(gw_fixture_fast_count(fs), 0);
+	assert_int_equal(gw_fixture_count(ff), gw_fixture_count(fs));
+	for (size_t i = 0; i < gw_fixture_count(ff); i++)
+		assert_same_case(gw_fixture_case(ff, i), gw_fixture_case(fs, i));
+	size_t fast = gw_fixture_fast_count(ff);
+	gw_fixture_free(ff);
+	gw_fixture_free(fs);
+	return fast;
+}
+
+static void
+test_fast_path_matches_slow_path(void **state)
+{
+	(void)state;
+	size_t n = sizeof(fast_slow_cases) / sizeof(fast_slow_cases[0]);
+	size_t fast_total = 0, accepted = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* the case as index 1 after a plain case, and as the only case */
+		char *text = with_second_case(fast_slow_cases[i]);
+		size_t fast = parse_both_ways(text, strlen(text));
+		fast_total += fast;
+		accepted += fast > 0;
+		free(text);
+		gw_buf b = GW_BUF_INIT;
+		gw_buf_printf(&b, "{\"schema_version\":1,\"name\":\"t\",\"cases\":[%s]}",
+		    fast_slow_cases[i]);
+		fast_total += parse_both_ways(b.data, b.len);
+		gw_buf_free(&b);
+	}
+	/* the plain cases above went the fast way (so this compared it) */
+	assert_true(accepted >= 8);
+	assert_true(fast_total >= 16);
+}
+
+/* The reference fixtures and the bench's generator output: every case is
+ * taken by the fast path and reads the same as through cJSON. */
+static void
+test_fast_path_takes_plain_fixtures(void **state)
+{
+	(void)state;
+	const char *names[] = { "mixed-outcomes.json", "rollout-pass.json",
+		"invalid-duplicate-case-id.json", "invalid-error-code.json" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		gw_buf path = GW_BUF_INIT, text = GW_BUF_INIT;
+		gw_buf_printf(&path, "%s/fixtures/gateway-contract/%s", TAU_SOURCE_DIR, names[i]);
+		FILE *fp = fopen(gw_buf_cstr(&path), "rb");
+		assert_non_null(fp);
+		char chunk[4096];
+		size_t got;
+		while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+			gw_buf_append(&text, chunk, got);
+		fclose(fp);
+		parse_both_ways(gw_buf_cstr(&text), text.len);
+		gw_fixture *f = NULL;
+		gw_err err;
+		if (gw_fixture_parse("t.json", gw_buf_cstr(&text), text.len, &f, &err) == 0) {
+			assert_int_equal(gw_fixture_fast_count(f), gw_fixture_count(f));
+			gw_fixture_free(f);
+		}
+		gw_buf_free(&path);
+		gw_buf_free(&text);
+	}
+}
+
+/* Whole documents around plain cases: a broken array after them, a
+ * repeated `cases`, members after the array.  Both paths must report the
+ * same (the top-level scan's message for an unbalanced array, even when
+ * the fast path read the cases before it). */
+static void
+test_fast_path_keeps_top_level_errors(void **state)
+{
+	(void)state;
+#define TOP "{\"schema_version\":1,\"name\":\"t\","
+	static const char *const docs[] = {
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2") "]}",
+		TOP "\"cases\" :\n [ " OK_CASE("c1") " ,\n" OK_CASE("c2") " ] , \"x\":{\"y\":[1]}}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c1") "]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c1") "," OK_CASE("c3") "}]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2") "," "{\"case_id\":\"c\x01\"}]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2") "," "{\"case_id\":\"c3]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2") "," "{\"case_id\":[}]}",
+		TOP "\"cases\":[" OK_CASE("c1") " " OK_CASE("c2") "]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2") ",]}",
+		TOP "\"cases\":[" OK_CASE("c1") "," OK_CASE("c2"),
+		TOP "\"cases\":[" OK_CASE("c1") "],\"cases\":[" OK_CASE("c2") "]}",
+		TOP "\"cases\":[" OK_CASE("c1") "],\"cases\":[" OK_CASE("c2") "}",
+		TOP "\"cases\":[" OK_CASE("c1") "] \"x\":1}",
+		TOP "\"cases\":[" OK_CASE("c1") "]} x",
+		TOP "\"cases\":[]}",
+		TOP "\"cases\":[" OK_CASE("c1") ",1]}",
+		"{\"cases\":[" OK_CASE("c1") "],\"schema_version\":2,\"name\":\"t\"}",
+		"{\"cases\":[" OK_CASE("c1") "," OK_CASE("c1") "],\"name\":\" \",\"schema_version\":1}",
+	};
+#undef TOP
+	size_t fast = 0;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		fast += parse_both_ways(docs[i], strlen(docs[i]));
+	assert_true(fast >= 4);
+}
+
+/* Enough cases to grow the duplicate table a few times: a late case
+ * repeating an early case_id (after trimming) is still caught. */
+static void
+test_duplicate_case_id_in_large_fixture(void **state)
+{
+	(void)state;
+	for (int dup = 0; dup < 2; dup++) {
+		gw_buf b = GW_BUF_INIT;
+		gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"t\",\"cases\":[");
+		for (int i = 0; i < 5000; i++) {
+			char id[32];
+			snprintf(id, sizeof(id), dup && i == 4999 ? " c%d " : "c%d", dup && i == 4999 ? 7 : i);
+			gw_buf_printf(&b, "%s{\"case_id\":\"%s\",\"method\":\"GET\",\"endpoint\":\"/x\","
+			    "\"actor_id\":\"a\",\"expected\":{\"outcome\":\"success\",\"status_code\":200,"
+			    "\"response_body\":{\"actor_id\":\"a\",\"endpoint\":\"/x\",\"method\":\"GET\","
+			    "\"status\":\"accepted\"}}}", i ? "," : "", id);
+		}
+		gw_buf_puts(&b, "]}");
+		gw_err err;
+		gw_fixture *f = NULL;
+		gw_err_clear(&err);
+		int rc = gw_fixture_parse("t.json", b.data, b.len, &f, &err);
+		if (dup) {
+			assert_int_equal(rc, -EINVAL);
+			assert_string_equal(err.msg, "invalid fixture t.json: fixture contains duplicate case_id ' c7 '");
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(gw_fixture_count(f), 5000);
+			assert_int_equal(gw_fixture_fast_count(f), 5000);
+			gw_fixture_free(f);
+		}
+		parse_both_ways(b.data, b.len);
+		gw_buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -901,6 +1129,10 @@ main(void)
 		cmocka_unit_test(test_method_and_error_code_tables),
 		cmocka_unit_test(test_check_messages),
 		cmocka_unit_test(test_check_passes_for_reference_fixture_cases),
+		cmocka_unit_test(test_fast_path_matches_slow_path),
+		cmocka_unit_test(test_fast_path_takes_plain_fixtures),
+		cmocka_unit_test(test_fast_path_keeps_top_level_errors),
+		cmocka_unit_test(test_duplicate_case_id_in_large_fixture),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

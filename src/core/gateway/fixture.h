@@ -53,7 +53,13 @@ int gw_fixture_load(const char *path, gw_fixture **out, gw_err *err);
  * messages).  Same contract as gw_fixture_load. */
 int gw_fixture_parse(const char *path, const char *text, size_t len, gw_fixture **out,
     gw_err *err);
+/* gw_fixture_parse without its fast path: every case through the cJSON
+ * path.  Same contract and results; the unit tests compare the two. */
+int gw_fixture_parse_slow(const char *path, const char *text, size_t len, gw_fixture **out,
+    gw_err *err);
 void gw_fixture_free(gw_fixture *f);
+/* How many of f's cases the fast path read (for tests and benches). */
+size_t gw_fixture_fast_count(const gw_fixture *f);
 
 const char *gw_fixture_name(const gw_fixture *f);
 size_t gw_fixture_count(const gw_fixture *f);

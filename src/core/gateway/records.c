@@ -880,11 +880,23 @@ gw_rec_str(const char **p, const char *end, gw_arena *a)
 {
 	if (*p >= end || **p != '"')
 		return NULL;
-	size_t e = gw_lit_end(*p, (size_t)(end - *p));
+	/* gw_lit_end that also notes a backslash, in the same pass */
+	const char *s = *p;
+	size_t n = (size_t)(end - s), e = 0;
+	bool esc = false;
+	for (size_t i = 1; i < n; i++) {
+		if (s[i] == '\\') {
+			esc = true;
+			i++;
+		} else if (s[i] == '"') {
+			e = i;
+			break;
+		}
+	}
 	if (e == 0)
 		return NULL;
 	const char *out;
-	if (memchr(*p + 1, '\\', e - 1) == NULL) {
+	if (!esc) {
 		out = gw_arena_strndup(a, *p + 1, e - 1);
 	} else {
 		cJSON *v = cJSON_ParseWithLength(*p, e + 1);

@@ -386,7 +386,10 @@ gw_mem_add(void *ctx, size_t ai, const gw_request *q)
 	gw_buf_puts(&m->tmp, q->method);
 	gw_buf_putc(&m->tmp, ' ');
 	gw_buf_puts(&m->tmp, q->endpoint);
-	gw_buf_printf(&m->tmp, " status=%llu outcome=", (unsigned long long)q->status_code);
+	/* no printf: this runs once per record of every touched actor */
+	gw_buf_append(&m->tmp, " status=", 8);
+	gw_buf_put_u64(&m->tmp, q->status_code);
+	gw_buf_append(&m->tmp, " outcome=", 9);
 	gw_buf_puts(&m->tmp, q->outcome);
 	gw_buf_putc(&m->tmp, '\n');
 	if (m->n[ai] == m->cap[ai]) {
