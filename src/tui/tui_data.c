@@ -25,6 +25,16 @@
 /* ---- posture ------------------------------------------------------------ */
 
 void
+tui_posture_fill(tui_posture *p, const gw_state *st)
+{
+	p->error[0] = '\0';
+	p->exists = st->existed;
+	gw_service_report_from_state(&p->report, st);
+	p->guardrail = st->guardrail;
+	p->health_state = gw_health_classify(&st->health, p->health_reason, sizeof(p->health_reason));
+}
+
+void
 tui_posture_load(const char *dir, tui_posture *p)
 {
 	gw_err err;
@@ -35,11 +45,7 @@ tui_posture_load(const char *dir, tui_posture *p)
 		snprintf(p->error, sizeof(p->error), "%s", err.msg);
 		return;
 	}
-	p->error[0] = '\0';
-	p->exists = st->existed;
-	gw_service_report_from_state(&p->report, st);
-	p->guardrail = st->guardrail;
-	p->health_state = gw_health_classify(&st->health, p->health_reason, sizeof(p->health_reason));
+	tui_posture_fill(p, st);
 	struct stat sb;
 	p->mtime_ms = stat(st->path, &sb) == 0 ?
 	    (uint64_t)sb.st_mtim.tv_sec * 1000 + (uint64_t)sb.st_mtim.tv_nsec / 1000000 : 0;

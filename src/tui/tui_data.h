@@ -16,6 +16,7 @@
 #include "core/gateway/guardrail.h"
 #include "core/gateway/health.h"
 #include "core/gateway/service.h"
+#include "core/gateway/state.h"
 #include "tui/tui_render.h"
 
 /* ---- posture ------------------------------------------------------------ */
@@ -34,6 +35,9 @@ typedef struct tui_posture {
  * defaults).  Never fails: a read error is kept in p->error and the last
  * good values stay. */
 void tui_posture_load(const char *dir, tui_posture *p);
+/* Fills p's report, guardrail and health from a loaded state (st stays the
+ * caller's); mtime_ms is left to the caller, who knows where st came from. */
+void tui_posture_fill(tui_posture *p, const gw_state *st);
 
 /* ---- events ------------------------------------------------------------- */
 

@@ -162,11 +162,7 @@ tui_fleet_posture(tui_fleet *f, tui_posture *p)
 		tui_fleet_check(f, "posture", &err);
 		return;
 	}
-	p->error[0] = '\0';
-	p->exists = st->existed;
-	gw_service_report_from_state(&p->report, st);
-	p->guardrail = st->guardrail;
-	p->health_state = gw_health_classify(&st->health, p->health_reason, sizeof(p->health_reason));
+	tui_posture_fill(p, st);
 	p->mtime_ms = gw_clock_unix_ms(); /* when the console read it */
 	gw_state_free(st);
 }

@@ -466,6 +466,18 @@ gw_records_get(gw_records *r, const char *key, size_t key_len, gw_records_line *
 	return 0;
 }
 
+/* Passes the log entry at byte pos (an indexed line, so it ends in '\n')
+ * to fn, parsed and raw (newline included). */
+static void
+gw_records_log_entry(gw_records *r, size_t pos, gw_records_each_fn fn, void *ctx)
+{
+	const char *p = r->log + pos;
+	const char *nl = memchr(p, '\n', r->log_len - pos);
+	gw_records_line l;
+	gw_records_parse_line(p, (size_t)(nl - p), &l);
+	fn(ctx, &l, p, (size_t)(nl - p) + 1);
+}
+
 int
 gw_records_each(gw_records *r, gw_records_each_fn fn, void *ctx, gw_err *err)
 {
@@ -489,13 +501,8 @@ gw_records_each(gw_records *r, gw_records_each_fn fn, void *ctx, gw_err *err)
 		off += len;
 	}
 	gw_buf_free(&k);
-	for (size_t i = 0; i < r->nlog && rc == 0; i++) {
-		size_t pos = r->log_offs[i];
-		const char *nl = memchr(r->log + pos, '\n', r->log_len - pos);
-		gw_records_line l;
-		gw_records_parse_line(r->log + pos, (size_t)(nl - (r->log + pos)), &l);
-		fn(ctx, &l, r->log + pos, (size_t)(nl - (r->log + pos)) + 1);
-	}
+	for (size_t i = 0; i < r->nlog && rc == 0; i++)
+		gw_records_log_entry(r, r->log_offs[i], fn, ctx);
 	return rc;
 }
 
@@ -594,13 +601,8 @@ gw_records_each_actor(gw_records *r, const char *actor, size_t actor_len, gw_rec
 	}
 	size_t i1 = 0;
 	if (rc == 0 && r->nlog > 0 && gw_strmap_get(r->log_actors, actor, &i1)) {
-		for (; i1 != 0; i1 = r->log_next[i1 - 1]) {
-			size_t pos = r->log_offs[i1 - 1];
-			const char *nl = memchr(r->log + pos, '\n', r->log_len - pos);
-			gw_records_line l;
-			gw_records_parse_line(r->log + pos, (size_t)(nl - (r->log + pos)), &l);
-			fn(ctx, &l, r->log + pos, (size_t)(nl - (r->log + pos)) + 1);
-		}
+		for (; i1 != 0; i1 = r->log_next[i1 - 1])
+			gw_records_log_entry(r, r->log_offs[i1 - 1], fn, ctx);
 	}
 	return rc;
 }
@@ -632,13 +634,8 @@ int
 gw_records_each_log(gw_records *r, gw_records_each_fn fn, void *ctx, gw_err *err)
 {
 	int rc = gw_records_index_log(r, err);
-	for (size_t i = 0; i < r->nlog && rc == 0; i++) {
-		size_t pos = r->log_offs[i];
-		const char *nl = memchr(r->log + pos, '\n', r->log_len - pos);
-		gw_records_line l;
-		gw_records_parse_line(r->log + pos, (size_t)(nl - (r->log + pos)), &l);
-		fn(ctx, &l, r->log + pos, (size_t)(nl - (r->log + pos)) + 1);
-	}
+	for (size_t i = 0; i < r->nlog && rc == 0; i++)
+		gw_records_log_entry(r, r->log_offs[i], fn, ctx);
 	return rc;
 }
 

@@ -1151,6 +1151,19 @@ gw_state_write_counts(gw_jw *w, const char *k, const gw_count_map *m)
 	gw_jw_obj_end(w);
 }
 
+/* The posture members every form of the state carries, in the reference's
+ * order: health, guardrail, service. */
+static void
+gw_state_write_posture(gw_jw *w, const gw_state *st)
+{
+	gw_jw_key(w, "health");
+	gw_health_write_json(w, &st->health);
+	gw_jw_key(w, "guardrail");
+	gw_guardrail_write_json(w, &st->guardrail);
+	gw_jw_key(w, "service");
+	gw_state_write_service(w, &st->service);
+}
+
 static int
 gw_state_write_json(gw_state *st, gw_err *err)
 {
@@ -1170,12 +1183,7 @@ gw_state_write_json(gw_state *st, gw_err *err)
 	gw_state_write_counts(&w, "status_code_counts", &st->status_code_counts);
 	gw_state_write_counts(&w, "error_code_counts", &st->error_code_counts);
 	gw_jw_obj_end(&w);
-	gw_jw_key(&w, "health");
-	gw_health_write_json(&w, &st->health);
-	gw_jw_key(&w, "guardrail");
-	gw_guardrail_write_json(&w, &st->guardrail);
-	gw_jw_key(&w, "service");
-	gw_state_write_service(&w, &st->service);
+	gw_state_write_posture(&w, st);
 	gw_jw_obj_end(&w);
 	int rc = gw_fs_write_atomic(st->path, out.data, out.len, err);
 	gw_buf_free(&out);
@@ -1306,11 +1314,6 @@ gw_state_render_posture(const gw_state *st, gw_buf *out)
 	gw_jw_init(&w, out, true);
 	gw_jw_obj_begin(&w);
 	gw_jw_ku64(&w, "schema_version", GW_STATE_SCHEMA);
-	gw_jw_key(&w, "health");
-	gw_health_write_json(&w, &st->health);
-	gw_jw_key(&w, "guardrail");
-	gw_guardrail_write_json(&w, &st->guardrail);
-	gw_jw_key(&w, "service");
-	gw_state_write_service(&w, &st->service);
+	gw_state_write_posture(&w, st);
 	gw_jw_obj_end(&w);
 }
