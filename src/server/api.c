@@ -426,6 +426,7 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			if (j->rq.store)
 				gw_respstore_delete(st, id, NULL);
 		}
+		srv_respconn_put(s->respconn, st);
 		if (what != NULL && unavailable) {
 			gw_resp_error_set(&j->e, 503, "state_unavailable", NULL,
 			    "%s: the state database is unavailable; retry later", what);
@@ -734,6 +735,7 @@ srv_chain_main(void *arg)
 	int rc = st == NULL ? -ECONNREFUSED :
 	    gw_respstore_chain_load(st, j->rq.previous_response_id,
 	    (size_t)s->cfg.session_max_messages, (size_t)s->cfg.session_max_bytes, &chain, &err);
+	srv_respconn_put(s->respconn, st);
 	if (rc == -ENOENT)
 		gw_resp_error_set(&e, 400, "previous_response_not_found", "previous_response_id",
 		    "previous response '%.128s' was not found", j->rq.previous_response_id);
@@ -972,6 +974,7 @@ srv_list_main(void *arg)
 		else
 			srv_deleted_json(id, &b);
 		cJSON_Delete(rec);
+		srv_respconn_put(s->respconn, st);
 		srv_job_answer(j, true, 200, &b);
 		gw_buf_free(&b);
 		srv_job_unref(j);
@@ -981,6 +984,7 @@ srv_list_main(void *arg)
 		rc = gw_respstore_input_items(st, rec, &items, &err);
 		cJSON_Delete(rec);
 	}
+	srv_respconn_put(s->respconn, st);
 	if (rc != 0 && rc != -ENOENT)
 		srv_store_failed(s, id, NULL, &err, &e);
 	size_t n = items != NULL ? (size_t)cJSON_GetArraySize(items) : 0;

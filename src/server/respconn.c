@@ -1,9 +1,11 @@
 /*
- * respconn.c - one store per thread for stored responses (respconn.h).
+ * respconn.c - a bounded pool of stores for stored responses (respconn.h).
  *
- * The per-thread state lives behind a pthread key whose destructor closes
- * the connection when a worker (or the sweeper) ends, so no connection
- * outlives its thread and none is shared between threads.
+ * Connections are opened on demand up to SRV_RESPCONN_MAX, handed to one
+ * thread at a time (srv_respconn_get .. srv_respconn_put) and kept idle in
+ * between; one found gone is closed and its slot reopened.  The reconnect
+ * backoff is the pool's: after a failed open every request fails at once
+ * until the next attempt is due.
  */
 #include "server/respconn.h"
 #include "core/base/clock.h"
@@ -15,29 +17,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct srv_respconn {
 	gw_store *files;       /* a state directory's store, or NULL */
 	char *url;             /* fleet mode */
 	char *deployment;
-	pthread_key_t key;
-	bool keyed;
-};
-
-/* One thread's connection and its reconnect state. */
-typedef struct srv_respconn_tls {
-	gw_store *st;
+	pthread_mutex_t lock;
+	pthread_cond_t freed;  /* a connection was put back (CLOCK_MONOTONIC) */
+	gw_store *idle[SRV_RESPCONN_MAX];
+	size_t nidle;
+	size_t nopen;          /* handed out + idle + being opened */
 	gw_reconnect rc;
-	char why[512];         /* the last connect failure, for the 503s in between */
-} srv_respconn_tls;
-
-static void
-srv_respconn_tls_free(void *p)
-{
-	srv_respconn_tls *t = p;
-	gw_store_close(t->st);
-	free(t);
-}
+	char why[512];         /* the last open failure, for the 503s in between */
+};
 
 int
 srv_respconn_new(const char *state_dir, const char *url, const char *deployment,
@@ -54,12 +47,13 @@ srv_respconn_new(const char *state_dir, const char *url, const char *deployment,
 		*out = rc;
 		return 0;
 	}
-	int e = pthread_key_create(&rc->key, srv_respconn_tls_free);
-	if (e != 0) {
-		free(rc);
-		return gw_err_set(err, -e, GW_EXIT_SOFTWARE, "cannot create a thread key: %s", strerror(e));
-	}
-	rc->keyed = true;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&rc->freed, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&rc->lock, NULL);
+	gw_reconnect_init(&rc->rc, SRV_RESPCONN_BACKOFF_MIN_MS, SRV_RESPCONN_BACKOFF_MAX_MS);
 	rc->url = gw_xstrdup(url);
 	rc->deployment = gw_xstrdup(deployment != NULL ? deployment : GW_STORE_DEPLOYMENT_DEFAULT);
 	*out = rc;
@@ -71,16 +65,13 @@ srv_respconn_free(srv_respconn *rc)
 {
 	if (rc == NULL)
 		return;
-	gw_store_close(rc->files);
-	if (rc->keyed) {
-		/* the calling thread's own connection, if it made one (the others
-		 * were closed as their threads ended) */
-		srv_respconn_tls *t = pthread_getspecific(rc->key);
-		if (t != NULL) {
-			pthread_setspecific(rc->key, NULL);
-			srv_respconn_tls_free(t);
-		}
-		pthread_key_delete(rc->key);
+	if (rc->files != NULL) {
+		gw_store_close(rc->files);
+	} else {
+		for (size_t i = 0; i < rc->nidle; i++)
+			gw_store_close(rc->idle[i]);
+		pthread_mutex_destroy(&rc->lock);
+		pthread_cond_destroy(&rc->freed);
 	}
 	free(rc->url);
 	free(rc->deployment);
@@ -92,41 +83,85 @@ srv_respconn_get(srv_respconn *rc, gw_err *err)
 {
 	if (rc->files != NULL)
 		return rc->files;
-	srv_respconn_tls *t = pthread_getspecific(rc->key);
-	if (t == NULL) {
-		t = gw_xcalloc(1, sizeof(*t));
-		gw_reconnect_init(&t->rc, SRV_RESPCONN_BACKOFF_MIN_MS, SRV_RESPCONN_BACKOFF_MAX_MS);
-		pthread_setspecific(rc->key, t);
+	uint64_t deadline = gw_clock_mono_ms() + SRV_RESPCONN_WAIT_MS;
+	pthread_mutex_lock(&rc->lock);
+	for (;;) {
+		while (rc->nidle > 0) {
+			gw_store *st = rc->idle[--rc->nidle];
+			if (gw_store_connected(st)) {
+				pthread_mutex_unlock(&rc->lock);
+				return st;
+			}
+			/* gone (the server restarted, the backend was terminated):
+			 * its slot is reopened below, at once */
+			gw_store_close(st);
+			rc->nopen--;
+		}
+		if (rc->nopen < SRV_RESPCONN_MAX)
+			break;
+		uint64_t now = gw_clock_mono_ms();
+		if (now >= deadline) {
+			pthread_mutex_unlock(&rc->lock);
+			gw_err_set(err, -EAGAIN, GW_EXIT_UNAVAILABLE,
+			    "all %d state database connections stayed busy for %d ms", SRV_RESPCONN_MAX,
+			    SRV_RESPCONN_WAIT_MS);
+			return NULL;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t wait = deadline - now;
+		ts.tv_sec += (time_t)(wait / 1000);
+		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&rc->freed, &rc->lock, &ts);
 	}
 	uint64_t now = gw_clock_mono_ms();
-	if (t->st != NULL && !gw_store_connected(t->st)) {
-		/* gone (the server restarted, the backend was terminated): the
-		 * first reconnect is tried now, later ones back off */
-		gw_store_close(t->st);
-		t->st = NULL;
-		snprintf(t->why, sizeof(t->why), "the connection to the state database was lost");
-	}
-	if (t->st != NULL)
-		return t->st;
-	if (t->rc.backoff_ms > 0 && !gw_reconnect_due(&t->rc, now)) {
-		gw_err_set(err, -ECONNREFUSED, GW_EXIT_UNAVAILABLE, "%s (retrying)", t->why);
+	if (rc->rc.backoff_ms > 0 && !gw_reconnect_due(&rc->rc, now)) {
+		gw_err_set(err, -ECONNREFUSED, GW_EXIT_UNAVAILABLE, "%s (retrying)", rc->why);
+		pthread_mutex_unlock(&rc->lock);
 		return NULL;
 	}
-	int r = gw_store_open_url(rc->url, rc->deployment, &t->st, err);
+	rc->nopen++; /* this slot, opened outside the lock */
+	pthread_mutex_unlock(&rc->lock);
+	gw_store *st = NULL;
+	int r = gw_store_open_url(rc->url, rc->deployment, &st, err);
 	if (r == 0)
-		r = gw_store_set_timeout(t->st, SRV_RESPCONN_STATEMENT_MS, err);
+		r = gw_store_set_timeout(st, SRV_RESPCONN_STATEMENT_MS, err);
+	pthread_mutex_lock(&rc->lock);
 	if (r != 0) {
-		gw_store_close(t->st);
-		t->st = NULL;
-		snprintf(t->why, sizeof(t->why), "%s", err->msg);
+		gw_store_close(st);
+		st = NULL;
+		rc->nopen--;
 		if (err->exit_code == 0)
 			err->exit_code = GW_EXIT_UNAVAILABLE;
-		if (t->rc.backoff_ms == 0)
-			gw_reconnect_lost(&t->rc, now);
+		snprintf(rc->why, sizeof(rc->why), "%s", err->msg);
+		if (rc->rc.backoff_ms == 0)
+			gw_reconnect_lost(&rc->rc, now);
 		else
-			gw_reconnect_failed(&t->rc, now);
-		return NULL;
+			gw_reconnect_failed(&rc->rc, now);
+		pthread_cond_signal(&rc->freed);
+	} else {
+		gw_reconnect_reset(&rc->rc);
 	}
-	gw_reconnect_reset(&t->rc);
-	return t->st;
+	pthread_mutex_unlock(&rc->lock);
+	return st;
+}
+
+void
+srv_respconn_put(srv_respconn *rc, gw_store *st)
+{
+	if (st == NULL || rc->files != NULL)
+		return;
+	pthread_mutex_lock(&rc->lock);
+	if (gw_store_connected(st)) {
+		rc->idle[rc->nidle++] = st;
+	} else {
+		gw_store_close(st);
+		rc->nopen--;
+	}
+	pthread_cond_signal(&rc->freed);
+	pthread_mutex_unlock(&rc->lock);
 }

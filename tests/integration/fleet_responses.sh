@@ -11,6 +11,8 @@
 #    an immediate GET on B; DELETE on C, then GET on A is 404;
 #  - a chain continued on a replica with --gateway-session-max-messages 6
 #    is bounded there: the new response's context holds 6 items + its own;
+#  - 3 x 64 concurrent store:true requests all succeed while the replicas
+#    hold at most 8 pooled connections each (plus the fleet thread's);
 #  - the database stopped: store:true answers 503 state_unavailable in
 #    under 1 s, store:false is still 200; started again, store:true works
 #    again without restarting the servers.
@@ -127,6 +129,33 @@ h_req GET "/v1/responses/$B/input_items?order=asc&limit=100"
 t_eq "its context is the 6 newest items of the chain, then its input" \
 	"user:turn 18,assistant,user:turn 19,assistant,user:turn 20,assistant,user:turn 21" \
 	"$(h_jq '[.data[] | if .role == "user" then "user:\(.content[0].text)" else .role end] | join(",")')"
+
+# --- 64 concurrent requests per replica stay inside the connection pool ------------------
+cat >"$T/burst.py" <<'PY'
+import json, sys, threading, urllib.request
+token, addrs = sys.argv[1], sys.argv[2:]
+ok = []
+def one(addr, i):
+    req = urllib.request.Request("http://%s/v1/responses" % addr, method="POST",
+        data=json.dumps({"model": "local/echo", "input": "burst %d" % i}).encode(),
+        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            if r.status == 200 and json.load(r)["status"] == "completed":
+                ok.append(1)
+    except Exception as e:
+        print(addr, e, file=sys.stderr)
+ts = [threading.Thread(target=one, args=(a, i)) for a in addrs for i in range(64)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(len(ok))
+PY
+t_eq "3 x 64 concurrent store:true requests are all 200 completed" 192 \
+	"$(python3 "$T/burst.py" "$TOKEN" "$RA_ADDR" "$RB_ADDR" "$RC_ADDR" 2>"$T/burst.err")"
+conns=$(pg_sql "$URL" "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+	AND application_name = 'tau-gateway'")
+t_eq "the replicas hold at most 4 x (8 pooled + 1 fleet) connections (${conns})" yes \
+	"$([ "$conns" -le 36 ] && echo yes || echo no)"
 
 # --- the database stopped ------------------------------------------------------------------
 t_check "PostgreSQL stops" fr_pg_stop
