@@ -88,7 +88,18 @@ srv_respconn_get(srv_respconn *rc, gw_err *err)
 	for (;;) {
 		while (rc->nidle > 0) {
 			gw_store *st = rc->idle[--rc->nidle];
-			if (gw_store_connected(st)) {
+			/* a server that went away while this connection sat idle
+			 * (restarted, the backend terminated) left an EOF on its
+			 * socket: reading what arrived, without blocking, finds it
+			 * here rather than with the request's statement */
+			unsigned changes = 0;
+			gw_err probe;
+			gw_err_clear(&probe);
+			/* twice: a terminated backend's last message comes first,
+			 * its EOF is seen by the read after it */
+			bool live = gw_store_drain(st, &changes, &probe) == 0 &&
+			    gw_store_drain(st, &changes, &probe) == 0 && gw_store_connected(st);
+			if (live) {
 				pthread_mutex_unlock(&rc->lock);
 				return st;
 			}

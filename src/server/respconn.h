@@ -10,8 +10,10 @@
  * demand; a worker holds one from srv_respconn_get to srv_respconn_put,
  * and waits at most SRV_RESPCONN_WAIT_MS for one to be free.  Statements
  * are bounded by SRV_RESPCONN_STATEMENT_MS, so a request never waits long
- * on a database that stopped answering.  A connection found gone is closed
- * and its slot reopened at once; a failed open makes every request fail at
+ * on a database that stopped answering.  An idle connection is checked
+ * when handed out (what arrived on its socket is read without blocking: a
+ * restarted server's EOF shows there), and one found gone is closed and
+ * its slot reopened at once; a failed open makes every request fail at
  * once (503 state_unavailable) until the next attempt is due (backoff of
  * core/store/reconnect.h, 100 ms doubling to 1 s), instead of each waiting
  * for a connect.  Event loop threads never ask in fleet mode (api.c runs

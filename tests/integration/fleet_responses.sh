@@ -13,6 +13,8 @@
 #    is bounded there: the new response's context holds 6 items + its own;
 #  - 3 x 64 concurrent store:true requests all succeed while the replicas
 #    hold at most 8 pooled connections each (plus the fleet thread's);
+#  - a response deleted on one replica cuts the chains through it on
+#    another (the walk reads rows ahead in one recursive query);
 #  - the database stopped: store:true answers 503 state_unavailable in
 #    under 1 s, store:false is still 200; started again, store:true works
 #    again without restarting the servers.
@@ -79,6 +81,7 @@ for ((i = 1; i <= 20; i++)); do
 	fi
 	[ "$HS $(h_jq .status)" = "200 completed" ] && ok=$((ok + 1))
 	prev=$(h_jq .id)
+	IDS[i]=$prev
 done
 t_eq "20 turns across three replicas, each 200 completed" 20 "$ok"
 LAST=$prev
@@ -190,6 +193,17 @@ for ((i = 0; i < 60; i++)); do
 	sleep 0.05
 done
 t_eq "and another replica finds it" "yes $N" "$ok $(h_jq .id)"
+
+# --- a deleted response cuts the chains through it ---------------------------------------
+fr_on RC
+h_req DELETE "/v1/responses/${IDS[10]}"
+t_eq "DELETE turn 10 on C" 200 "$HS"
+fr_on RB
+h_req GET "/v1/responses/$LAST/input_items?order=asc&limit=100"
+t_eq "input_items on B, its first request since the restart, is 200" 200 "$HS"
+want=$(for ((i = 11; i <= 20; i++)); do printf 'user:turn %d\n' "$i"; done | paste -sd,)
+t_eq "the last response's context on B now starts after turn 10" "$want" \
+	"$(h_jq '[.data[] | select(.role == "user") | "user:\(.content[0].text)"] | join(",")')"
 
 for r in RA RB RC RD; do
 	h_stop "${!r}"

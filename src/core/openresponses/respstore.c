@@ -348,11 +348,58 @@ gw_respstore_parse_lean(const char *t, size_t n, const char *path, gw_err *err)
 	return root;
 }
 
+/* A walk's rows read ahead from PostgreSQL: one recursive query brings
+ * the next `next_max` records of the chain, so a walk of N records costs
+ * a few round trips, not N.  The first batch is small (most walks stop
+ * early at the bound), later ones grow. */
+typedef struct gw_respstore_batch {
+	gw_store_response *rows;
+	size_t n, pos, next_max;
+} gw_respstore_batch;
+
+#define GW_RESPSTORE_BATCH_FIRST 8
+#define GW_RESPSTORE_BATCH_MAX 256
+
+static void
+gw_respstore_batch_free(gw_respstore_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		gw_store_response_free(&b->rows[i]);
+	free(b->rows);
+	b->rows = NULL;
+	b->n = b->pos = 0;
+}
+
+/* The row id from the batch (reading the next batch from id when the
+ * current one does not hold it next); NULL with *rc -ENOENT or the
+ * error. */
+static const gw_store_response *
+gw_respstore_batch_get(gw_store *st, gw_respstore_batch *b, const char *id, int *rc, gw_err *err)
+{
+	if (b->pos < b->n && strcmp(b->rows[b->pos].id, id) == 0)
+		return &b->rows[b->pos++];
+	gw_respstore_batch_free(b);
+	if (b->next_max == 0)
+		b->next_max = GW_RESPSTORE_BATCH_FIRST;
+	*rc = gw_store_response_chain(st, id, b->next_max, &b->rows, &b->n, err);
+	if (b->next_max < GW_RESPSTORE_BATCH_MAX)
+		b->next_max *= 4;
+	if (*rc != 0)
+		return NULL;
+	if (b->n == 0 || strcmp(b->rows[0].id, id) != 0) {
+		*rc = -ENOENT;
+		return NULL;
+	}
+	b->pos = 1;
+	return &b->rows[0];
+}
+
 /* gw_respstore_load, also giving the file's length (*len may be NULL);
- * lean: the record as gw_respstore_parse_lean reads it (for walks). */
+ * lean: the record as gw_respstore_parse_lean reads it (for walks); batch
+ * (walks on PostgreSQL, else NULL): the rows read ahead. */
 static int
 gw_respstore_load_len(gw_store *st, const char *id, cJSON **out, size_t *len,
-    bool lean, gw_err *err)
+    bool lean, gw_respstore_batch *batch, gw_err *err)
 {
 	*out = NULL;
 	if (!gw_respstore_id_ok(id))
@@ -362,6 +409,14 @@ gw_respstore_load_len(gw_store *st, const char *id, cJSON **out, size_t *len,
 	int rc;
 	if (gw_store_kind_of(st) == GW_STORE_FILES) {
 		rc = gw_fs_read_file(path, &text, err);
+	} else if (batch != NULL) {
+		const gw_store_response *row = gw_respstore_batch_get(st, batch, id, &rc, err);
+		if (row != NULL) {
+			rc = 0;
+			gw_respstore_render(&text, row->id, row->session_key, row->previous_id,
+			    row->history_items, row->input_items, strlen(row->input_items), row->response,
+			    strlen(row->response));
+		}
 	} else {
 		/* a row becomes the same record text a file holds */
 		gw_store_response row;
@@ -395,7 +450,7 @@ gw_respstore_load_len(gw_store *st, const char *id, cJSON **out, size_t *len,
 int
 gw_respstore_load(gw_store *st, const char *id, cJSON **out, gw_err *err)
 {
-	return gw_respstore_load_len(st, id, out, NULL, false, err);
+	return gw_respstore_load_len(st, id, out, NULL, false, NULL, err);
 }
 
 /* The items a record adds to its chain: its input_items, then its
@@ -458,12 +513,14 @@ gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
 	size_t upper = 0, bytes = 0, weighed = 0;
 	gw_strmap *seen = gw_strmap_new(16);
 	gw_buf scratch = GW_BUF_INIT;
+	gw_respstore_batch batch = { 0 };
 	int rc = 0;
 	const char *next = id;
 	while (next != NULL) {
 		cJSON *rec = NULL;
 		size_t len = 0;
-		rc = gw_respstore_load_len(st, next, &rec, &len, true, err);
+		rc = gw_respstore_load_len(st, next, &rec, &len, true,
+		    gw_store_kind_of(st) == GW_STORE_FILES ? NULL : &batch, err);
 		if (rc == -ENOENT && n > 0) {
 			/* deleted or expired: the context is cut here */
 			snprintf(out->cut, sizeof(out->cut), "%s", next);
@@ -512,6 +569,7 @@ gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
 		cJSON_Delete(recs[i]);
 	free(recs);
 	gw_strmap_free(seen);
+	gw_respstore_batch_free(&batch);
 	gw_buf_free(&scratch);
 	return rc;
 }

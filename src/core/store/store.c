@@ -316,3 +316,14 @@ gw_store_response_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t *rem
 		return gw_store_pg_response_sweep(s->pg, now_s, ttl_s, removed, err);
 	return gw_store_no_responses(err);
 }
+
+int
+gw_store_response_chain(gw_store *s, const char *id, size_t max, gw_store_response **out,
+    size_t *n, gw_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_response_chain(s->pg, id, max, out, n, err);
+	return gw_store_no_responses(err);
+}

@@ -234,6 +234,13 @@ int gw_store_response_save(gw_store *s, const gw_store_response *r, gw_err *err)
  * 0, -ENOENT (err untouched) when there is none, or -EIO with err set. */
 int gw_store_response_load(gw_store *s, const char *id, gw_store_response *out, gw_err *err);
 void gw_store_response_free(gw_store_response *r);
+/* Loads the chain that ends at id in one query (a recursive CTE): row id,
+ * then the row its previous_response_id names, and so on, newest first,
+ * at most max rows, stopping at a root or a missing row.  *out is
+ * malloc'ed (free each row with gw_store_response_free, then the array);
+ * *n 0 when id itself is absent. */
+int gw_store_response_chain(gw_store *s, const char *id, size_t max, gw_store_response **out,
+    size_t *n, gw_err *err);
 /* Removes row id.  0, -ENOENT (err untouched) when there was none, -EIO. */
 int gw_store_response_delete(gw_store *s, const char *id, gw_err *err);
 /* Removes the rows created at or before now_s - ttl_s (the saver's clock,

@@ -907,6 +907,45 @@ gw_store_pg_response_load(gw_store_pg *pg, const char *id, gw_store_response *ou
 }
 
 int
+gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max, gw_store_response **out,
+    size_t *n, gw_err *err)
+{
+	char lim[24];
+	snprintf(lim, sizeof(lim), "%zu", max > 0 ? max : 1);
+	const char *p[] = { pg->deployment, id, lim };
+	/* the depth bound ends the recursion even on a (hand-made) loop */
+	PGresult *res = gw_pg_exec(pg,
+	    "WITH RECURSIVE c (id, previous_response_id, session_key, history_items, input_items,"
+	    " response, depth) AS ("
+	    " SELECT id, previous_response_id, session_key, history_items, input_items, response, 1"
+	    " FROM tau_response WHERE deployment = $1 AND id = $2"
+	    " UNION ALL"
+	    " SELECT r.id, r.previous_response_id, r.session_key, r.history_items, r.input_items,"
+	    " r.response, c.depth + 1 FROM c JOIN tau_response r"
+	    " ON r.deployment = $1 AND r.id = c.previous_response_id WHERE c.depth < $3::bigint)"
+	    " SELECT id, previous_response_id, session_key, history_items, input_items, response"
+	    " FROM c ORDER BY depth",
+	    3, p, PGRES_TUPLES_OK, "cannot read the response chain", err);
+	if (res == NULL)
+		return -EIO;
+	size_t rows = (size_t)PQntuples(res);
+	gw_store_response *r = rows ? gw_xcalloc(rows, sizeof(*r)) : NULL;
+	for (size_t i = 0; i < rows; i++) {
+		int row = (int)i;
+		r[i].id = gw_xstrdup(PQgetvalue(res, row, 0));
+		r[i].previous_id = PQgetisnull(res, row, 1) ? NULL : gw_xstrdup(PQgetvalue(res, row, 1));
+		r[i].session_key = gw_xstrdup(PQgetvalue(res, row, 2));
+		r[i].history_items = strtoull(PQgetvalue(res, row, 3), NULL, 10);
+		r[i].input_items = gw_xstrdup(PQgetvalue(res, row, 4));
+		r[i].response = gw_xstrdup(PQgetvalue(res, row, 5));
+	}
+	PQclear(res);
+	*out = r;
+	*n = rows;
+	return 0;
+}
+
+int
 gw_store_pg_response_delete(gw_store_pg *pg, const char *id, gw_err *err)
 {
 	const char *p[] = { pg->deployment, id };
