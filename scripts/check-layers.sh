@@ -6,7 +6,7 @@
 #   src/core/store          includes base only, no libcurl
 #   src/core/gateway        includes base and store (never openresponses), no
 #                           libcurl
-#   src/core/openresponses  includes base only (never gateway)
+#   src/core/openresponses  includes base and store (never gateway)
 #   libpq                   only in the PostgreSQL backend, store_pg.c
 #   src/core/**             includes no face (cli, tui, server), no curses,
 #                           readline or libmicrohttpd

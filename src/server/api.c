@@ -28,6 +28,7 @@
 #include "core/base/json.h"
 #include "core/base/mem.h"
 #include "core/openresponses/respstore.h"
+#include "server/respconn.h"
 #include "core/openresponses/session.h"
 
 #include <errno.h>
@@ -40,6 +41,9 @@
 #define SRV_KEEPALIVE_MS 15000
 #define SRV_TICK_MS 250
 #define SRV_KEEPALIVE ": keepalive\n\n"
+
+/* What a stored-response job on the pool does (srv_list_main). */
+enum { SRV_LIST_ITEMS, SRV_LIST_GET, SRV_LIST_DELETE };
 
 typedef struct srv_frame {
 	struct srv_frame *next;
@@ -61,6 +65,7 @@ typedef struct srv_job {
 	/* GET .../input_items, read on a worker (srv_list_main): the id and
 	 * the list query, copied from the connection */
 	char list_id[129];
+	int list_op;                /* SRV_LIST_ITEMS, or (fleet mode) _GET, _DELETE */
 	char *list_after;           /* NULL: no after */
 	uint64_t list_limit;
 	bool list_asc;
@@ -403,7 +408,15 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			.response_len = json.len,
 		};
 		int src = 0;
-		if (j->rq.store && (src = gw_respstore_save(s->cfg.state_dir, &rec, &err)) != 0) {
+		/* fleet mode: this is a worker (srv_api_run), and the save is one
+		 * committed statement, so it is in the database before the answer's
+		 * last byte or the stream's terminal event (read-your-writes) */
+		gw_store *st = j->rq.store ? srv_respconn_get(s->respconn, &err) : NULL;
+		bool unavailable = false;
+		if (j->rq.store && (st == NULL || (src = gw_respstore_save(st, &rec, &err)) != 0)) {
+			if (st == NULL)
+				src = -ECONNREFUSED;
+			unavailable = err.exit_code == GW_EXIT_UNAVAILABLE;
 			what = "the response could not be stored";
 			srv_log(s, "cannot store response %s: %s", id, err.msg);
 		} else if (j->sess != NULL && (src = gw_session_append(j->sess, id, j->rq.input,
@@ -411,9 +424,14 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			what = "the session could not be saved";
 			srv_log(s, "cannot append to session %s: %s", j->session_key, err.msg);
 			if (j->rq.store)
-				gw_respstore_delete(s->cfg.state_dir, id, NULL);
+				gw_respstore_delete(st, id, NULL);
 		}
-		if (what != NULL) {
+		srv_respconn_put(s->respconn, st);
+		if (what != NULL && unavailable) {
+			gw_resp_error_set(&j->e, 503, "state_unavailable", NULL,
+			    "%s: the state database is unavailable; retry later", what);
+			gw_resp_builder_fail(b, j->e.code, j->e.message);
+		} else if (what != NULL) {
 			gw_resp_error_set(&j->e, 503, "storage_unavailable", NULL, "%s: %s; retry later",
 			    what, strerror(-src));
 			gw_resp_builder_fail(b, j->e.code, j->e.message);
@@ -561,6 +579,22 @@ srv_stored_invalid(srv_server *s, const char *id, const char *param, const gw_er
 	    "stored response '%.128s' cannot be read; see the server log", id);
 }
 
+/* Sets e for a store call that failed: 503 state_unavailable when the
+ * state database cannot be reached (fleet mode), else as
+ * srv_stored_invalid. */
+static void
+srv_store_failed(srv_server *s, const char *id, const char *param, const gw_err *err,
+    gw_resp_error *e)
+{
+	if (err->exit_code != GW_EXIT_UNAVAILABLE) {
+		srv_stored_invalid(s, id, param, err, e);
+		return;
+	}
+	srv_log(s, "stored response %s: the state database is unavailable: %s", id, err->msg);
+	gw_resp_error_set(e, 503, "state_unavailable", NULL,
+	    "the state database is unavailable; retry later");
+}
+
 /* Suspends r's connection while a worker (or the provider) works on j, and
  * lets the ticker peek at its socket: MHD does not watch a suspended
  * connection, so a client that hangs up still cancels the work. */
@@ -613,8 +647,11 @@ srv_api_run(struct MHD_Connection *c, srv_req *r, srv_job *j)
 	 * provider, no session), on this loop's engine when only the upstream
 	 * is waited for (no session), else on the worker pool, where the
 	 * session lock may be waited for. */
-	bool inline_run = gw_provider_offline(s->provider) && key[0] == '\0';
-	bool async_run = !inline_run && key[0] == '\0';
+	/* fleet mode: a stored response is saved on a worker, never on a
+	 * loop thread (the database may be slow or gone) */
+	bool pooled = key[0] != '\0' || (s->fleet != NULL && j->rq.store);
+	bool inline_run = gw_provider_offline(s->provider) && !pooled;
+	bool async_run = !inline_run && !pooled;
 	bool stream = j->rq.stream;
 	if (stream && !inline_run) { /* the run's reference; the connection keeps one */
 		pthread_mutex_lock(&s->lock);
@@ -693,13 +730,17 @@ srv_chain_main(void *arg)
 	 * as a session's history is (the walk reads no more records than
 	 * that takes) */
 	gw_respstore_chain chain;
-	int rc = gw_respstore_chain_load(s->cfg.state_dir, j->rq.previous_response_id,
+	memset(&chain, 0, sizeof(chain));
+	gw_store *st = srv_respconn_get(s->respconn, &err);
+	int rc = st == NULL ? -ECONNREFUSED :
+	    gw_respstore_chain_load(st, j->rq.previous_response_id,
 	    (size_t)s->cfg.session_max_messages, (size_t)s->cfg.session_max_bytes, &chain, &err);
+	srv_respconn_put(s->respconn, st);
 	if (rc == -ENOENT)
 		gw_resp_error_set(&e, 400, "previous_response_not_found", "previous_response_id",
 		    "previous response '%.128s' was not found", j->rq.previous_response_id);
 	else if (rc != 0)
-		srv_stored_invalid(s, j->rq.previous_response_id, "previous_response_id", &err, &e);
+		srv_store_failed(s, j->rq.previous_response_id, "previous_response_id", &err, &e);
 	if (rc != 0) {
 		gw_respstore_chain_free(&chain);
 		gw_buf eb = GW_BUF_INIT;
@@ -755,11 +796,9 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 		return srv_reply_error(c, r, &e);
 	}
 	gw_buf_free(&r->body);
-	/* fleet mode shares no stored responses or sessions yet (fleet.h) */
+	/* fleet mode shares stored responses (respconn.h), not sessions yet */
 	const char *unshared = s->fleet == NULL ? NULL :
-	    rq.previous_response_id != NULL ? "stored responses (previous_response_id)" :
-	    rq.session_seed != NULL ? "sessions (metadata.session_id, conversation)" :
-	    rq.store ? "stored responses (store: true, the default; send store: false)" : NULL;
+	    rq.session_seed != NULL ? "sessions (metadata.session_id, conversation)" : NULL;
 	if (unshared != NULL) {
 		gw_resp_request_free(&rq);
 		gw_resp_error_set(&e, 501, "not_in_fleet_mode", NULL,
@@ -775,6 +814,8 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 	srv_workq_push(s->workq, srv_chain_main, j);
 	return MHD_YES;
 }
+
+static void srv_list_main(void *arg);
 
 static enum MHD_Result
 srv_not_found(struct MHD_Connection *c, srv_req *r, const char *id)
@@ -792,7 +833,7 @@ srv_load_record(struct MHD_Connection *c, srv_req *r, const char *id, cJSON **re
 {
 	gw_err err;
 	gw_err_clear(&err);
-	int rc = gw_respstore_load(r->srv->cfg.state_dir, id, rec, &err);
+	int rc = gw_respstore_load(srv_respconn_get(r->srv->respconn, &err), id, rec, &err);
 	if (rc == -ENOENT) {
 		*ret = srv_not_found(c, r, id);
 		return false;
@@ -806,17 +847,54 @@ srv_load_record(struct MHD_Connection *c, srv_req *r, const char *id, cJSON **re
 	return true;
 }
 
+/* A GET's answer: the stored ResponseResource. */
+static void
+srv_stored_json(const cJSON *rec, gw_buf *b)
+{
+	gw_jw w;
+	gw_jw_init(&w, b, false);
+	gw_jw_cjson(&w, cJSON_GetObjectItemCaseSensitive(rec, "response"));
+}
+
+/* A DELETE's answer. */
+static void
+srv_deleted_json(const char *id, gw_buf *b)
+{
+	gw_jw w;
+	gw_jw_init(&w, b, false);
+	gw_jw_obj_begin(&w);
+	gw_jw_kstr(&w, "id", id);
+	gw_jw_kstr(&w, "object", "response");
+	gw_jw_kbool(&w, "deleted", true);
+	gw_jw_obj_end(&w);
+}
+
+/* Fleet mode: a GET or DELETE runs on the pool (srv_list_main), never on
+ * this loop thread. */
+static enum MHD_Result
+srv_api_pooled(struct MHD_Connection *c, srv_req *r, const char *id, int op)
+{
+	if (!gw_respstore_id_ok(id))
+		return srv_not_found(c, r, id);
+	srv_job *j = srv_job_new(r->srv, c, r, 1, false);
+	snprintf(j->list_id, sizeof(j->list_id), "%s", id);
+	j->list_op = op;
+	srv_job_suspend(j, c, r);
+	srv_workq_push(r->srv->workq, srv_list_main, j);
+	return MHD_YES;
+}
+
 enum MHD_Result
 srv_api_get(struct MHD_Connection *c, srv_req *r, const char *id)
 {
+	if (r->srv->fleet != NULL)
+		return srv_api_pooled(c, r, id, SRV_LIST_GET);
 	cJSON *rec = NULL;
 	enum MHD_Result ret;
 	if (!srv_load_record(c, r, id, &rec, &ret))
 		return ret;
 	gw_buf b = GW_BUF_INIT;
-	gw_jw w;
-	gw_jw_init(&w, &b, false);
-	gw_jw_cjson(&w, cJSON_GetObjectItemCaseSensitive(rec, "response"));
+	srv_stored_json(rec, &b);
 	cJSON_Delete(rec);
 	ret = srv_reply(c, r, 200, "application/json", b.data, b.len);
 	gw_buf_free(&b);
@@ -883,17 +961,32 @@ srv_list_main(void *arg)
 	gw_err_clear(&err);
 	gw_buf b = GW_BUF_INIT;
 	cJSON *rec = NULL, *items = NULL;
-	int rc = gw_respstore_load(s->cfg.state_dir, id, &rec, &err);
+	gw_store *st = srv_respconn_get(s->respconn, &err);
+	int rc = st == NULL ? -ECONNREFUSED : j->list_op == SRV_LIST_DELETE ?
+	    gw_respstore_delete(st, id, &err) : gw_respstore_load(st, id, &rec, &err);
 	if (rc == -ENOENT) {
 		gw_resp_error_set(&e, 404, "response_not_found", NULL, "response '%.128s' was not found",
 		    id);
+	} else if (rc == 0 && j->list_op != SRV_LIST_ITEMS) {
+		/* fleet mode's GET and DELETE, answered here off the loop */
+		if (j->list_op == SRV_LIST_GET)
+			srv_stored_json(rec, &b);
+		else
+			srv_deleted_json(id, &b);
+		cJSON_Delete(rec);
+		srv_respconn_put(s->respconn, st);
+		srv_job_answer(j, true, 200, &b);
+		gw_buf_free(&b);
+		srv_job_unref(j);
+		return;
 	} else if (rc == 0) {
 		/* the context the model saw: a continuation's comes from its chain */
-		rc = gw_respstore_input_items(s->cfg.state_dir, rec, &items, &err);
+		rc = gw_respstore_input_items(st, rec, &items, &err);
 		cJSON_Delete(rec);
 	}
+	srv_respconn_put(s->respconn, st);
 	if (rc != 0 && rc != -ENOENT)
-		srv_stored_invalid(s, id, NULL, &err, &e);
+		srv_store_failed(s, id, NULL, &err, &e);
 	size_t n = items != NULL ? (size_t)cJSON_GetArraySize(items) : 0;
 	const cJSON **v = gw_xcalloc(n ? n : 1, sizeof(*v));
 	size_t k = 0;
@@ -986,9 +1079,11 @@ srv_api_input_items(struct MHD_Connection *c, srv_req *r, const char *id)
 enum MHD_Result
 srv_api_delete(struct MHD_Connection *c, srv_req *r, const char *id)
 {
+	if (r->srv->fleet != NULL)
+		return srv_api_pooled(c, r, id, SRV_LIST_DELETE);
 	gw_err err;
 	gw_err_clear(&err);
-	int rc = gw_respstore_delete(r->srv->cfg.state_dir, id, &err);
+	int rc = gw_respstore_delete(srv_respconn_get(r->srv->respconn, &err), id, &err);
 	if (rc == -ENOENT)
 		return srv_not_found(c, r, id);
 	if (rc != 0) {
@@ -997,13 +1092,7 @@ srv_api_delete(struct MHD_Connection *c, srv_req *r, const char *id)
 		return srv_reply_error(c, r, &e);
 	}
 	gw_buf b = GW_BUF_INIT;
-	gw_jw w;
-	gw_jw_init(&w, &b, false);
-	gw_jw_obj_begin(&w);
-	gw_jw_kstr(&w, "id", id);
-	gw_jw_kstr(&w, "object", "response");
-	gw_jw_kbool(&w, "deleted", true);
-	gw_jw_obj_end(&w);
+	srv_deleted_json(id, &b);
 	enum MHD_Result ret = srv_reply(c, r, 200, "application/json", b.data, b.len);
 	gw_buf_free(&b);
 	return ret;
@@ -1094,7 +1183,9 @@ srv_sweep(srv_server *s)
 	if (gw_session_sweep(s->cfg.state_dir, now, s->cfg.session_ttl_s, &sessions, &err) != 0)
 		srv_log(s, "session sweep: %s", err.msg);
 	gw_err_clear(&err);
-	if (gw_respstore_sweep(s->cfg.state_dir, now, s->cfg.response_ttl_s, &responses, &err) != 0)
+	if (s->cfg.response_ttl_s > 0 &&
+	    gw_respstore_sweep(srv_respconn_get(s->respconn, &err), now, s->cfg.response_ttl_s,
+	    &responses, &err) != 0)
 		srv_log(s, "stored response sweep: %s", err.msg);
 	if (sessions > 0 || responses > 0)
 		srv_notice(s, "expired: removed %zu session(s) and %zu stored response(s)", sessions,

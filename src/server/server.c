@@ -30,6 +30,7 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/fleet.h"
+#include "server/respconn.h"
 #include "server/reqlog.h"
 #include "server/sdnotify.h"
 #include "server/server_int.h"
@@ -457,17 +458,6 @@ srv_route_healthz(struct MHD_Connection *c, srv_req *r)
 	return ret;
 }
 
-/* Fleet mode: what needs state the replicas do not share yet is refused
- * with 501 not_in_fleet_mode naming it (see fleet.h). */
-static enum MHD_Result
-srv_not_in_fleet_mode(struct MHD_Connection *c, srv_req *r, const char *what)
-{
-	gw_resp_error e;
-	gw_resp_error_set(&e, 501, "not_in_fleet_mode", NULL,
-	    "fleet mode (--gateway-state-url) does not share %s across replicas yet", what);
-	return srv_reply_error(c, r, &e);
-}
-
 static enum MHD_Result
 srv_route_webchat(struct MHD_Connection *c, srv_req *r)
 {
@@ -579,9 +569,6 @@ srv_dispatch(struct MHD_Connection *c, srv_req *r)
 		    "response_id: a NUL character (%%00) in the path is not allowed");
 		return srv_reply_error(c, r, &e);
 	}
-	if (r->srv->fleet != NULL &&
-	    (r->route == SRV_ROUTE_RESPONSE_ID || r->route == SRV_ROUTE_INPUT_ITEMS))
-		return srv_not_in_fleet_mode(c, r, "stored responses");
 	switch (r->route) {
 	case SRV_ROUTE_RESPONSES:
 		if (r->too_large)
@@ -1385,6 +1372,7 @@ srv_free(srv_server *s)
 	srv_fleet_close(s->fleet);
 	gw_provider_free(s->provider);
 	srv_workq_free(s->workq);
+	srv_respconn_free(s->respconn); /* after the threads that used it ended */
 	srv_metrics_destroy(&s->metrics);
 	gw_buf_free(&s->status_service);
 	gw_buf_free(&s->status_gateway);
@@ -1557,6 +1545,9 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	}
 	if (rc == 0 && s->fleet != NULL)
 		rc = srv_fleet_run(s->fleet, err); /* registers under the bound address */
+	if (rc == 0) /* stored responses: files, or a connection per worker */
+		rc = srv_respconn_new(s->cfg.state_dir, cfg->state_url, cfg->deployment, &s->respconn,
+		    err);
 	if (rc != 0) {
 		srv_record_startup_failure(s, foreground, err);
 		if (err->exit_code == 0 || rc == -EADDRINUSE || rc == -EACCES || rc == -EADDRNOTAVAIL)

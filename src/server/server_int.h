@@ -128,6 +128,8 @@ struct srv_server {
 	/* fleet mode (cfg.state_url): the fleet thread and its cache
 	 * (fleet.h); NULL on a state directory */
 	struct srv_fleet *fleet;
+	/* the store of stored responses, per thread in fleet mode (respconn.h) */
+	struct srv_respconn *respconn;
 	/* in-flight jobs (list) and the stream ticker */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;

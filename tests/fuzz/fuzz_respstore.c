@@ -27,6 +27,20 @@
 #include "fuzz_provider.h"
 #include "fuzz_util.h"
 
+/* The store of a state directory: one at a time, reopened when the
+ * directory changes, kept for the process. */
+static gw_store *st_cur;
+static gw_store *
+ST(const char *dir)
+{
+	if (st_cur == NULL || strcmp(gw_store_dir(st_cur), dir) != 0) {
+		gw_store_close(st_cur);
+		st_cur = NULL;
+		gw_store_open_dir(dir, &st_cur, NULL);
+	}
+	return st_cur;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The context bound a server uses by default, and the smallest byte bound
@@ -71,7 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cJSON *rec = NULL;
 	gw_err err;
 	gw_err_clear(&err);
-	if (gw_respstore_load(dir, "resp_fuzz", &rec, &err) != 0) {
+	if (gw_respstore_load(ST(dir), "resp_fuzz", &rec, &err) != 0) {
 		if (err.msg[0] == '\0')
 			abort(); /* a refusal always says why */
 		return 0;
@@ -96,13 +110,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	cJSON *listed = NULL;
 	gw_err_clear(&err);
-	if (gw_respstore_input_items(dir, rec, &listed, &err) != 0 && err.msg[0] == '\0')
+	if (gw_respstore_input_items(ST(dir), rec, &listed, &err) != 0 && err.msg[0] == '\0')
 		abort();
 	cJSON_Delete(listed);
 	/* a follow-up request's context: the chain, then a new user turn */
 	gw_respstore_chain chain;
 	gw_err_clear(&err);
-	int rc = gw_respstore_chain_load(dir, "resp_fuzz", FUZZ_MAX_ITEMS, FUZZ_MAX_BYTES, &chain,
+	int rc = gw_respstore_chain_load(ST(dir), "resp_fuzz", FUZZ_MAX_ITEMS, FUZZ_MAX_BYTES, &chain,
 	    &err);
 	if (rc == -EINVAL && gw_json_valid((const char *)data, size)) {
 		/* the walk reads records lean, yet refuses no strictly valid
@@ -154,13 +168,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gw_respstore_rec next = { .id = "resp_fuzz2", .session_key = chain.session_key,
 		.previous_id = "resp_fuzz", .history_items = history, .input_items = req.input,
 		.response_json = text, .response_len = strlen(text) };
-	if (gw_respstore_save(dir, &next, &err) == 0) {
+	if (gw_respstore_save(ST(dir), &next, &err) == 0) {
 		cJSON *again = NULL, *items = NULL;
-		if (gw_respstore_load(dir, "resp_fuzz2", &again, &err) != 0) {
+		if (gw_respstore_load(ST(dir), "resp_fuzz2", &again, &err) != 0) {
 			fprintf(stderr, "a saved record does not load back: %s\n", err.msg);
 			abort();
 		}
-		if (gw_respstore_input_items(dir, again, &items, &err) != 0) {
+		if (gw_respstore_input_items(ST(dir), again, &items, &err) != 0) {
 			fprintf(stderr, "a saved record's input items do not load: %s\n", err.msg);
 			abort();
 		}

@@ -4,7 +4,8 @@
 #  - PostgreSQL stopped (pg_ctl stop -m fast): /healthz says degraded with
 #    the reason within a few seconds; /gateway/status answers from the
 #    fleet thread's cache marked stale (fleet.state "stale" with
-#    fleet.state_error); store:false requests are still served;
+#    fleet.state_error); store:false requests are still served, store:true
+#    answers 503 state_unavailable;
 #  - PostgreSQL started again: /healthz is ok again, the cache live, and a
 #    stop made after the restart reaches /gateway/status (the thread
 #    LISTENs again), all without restarting the server.
@@ -59,7 +60,7 @@ t_eq "marked stale, with the error, the posture kept" "stale true running" \
 h_post '{"model":"local/echo","input":"while down","store":false}'
 t_eq "store:false is still served" "200 completed" "$HS $(h_jq .status)"
 h_post '{"model":"local/echo","input":"while down"}'
-t_eq "store:true is still 501 (not a hang)" 501 "$HS"
+t_eq "store:true is 503 state_unavailable (not a hang)" "503 state_unavailable" "$HS $(h_jq .error.code)"
 t_eq "the server is still running" 0 "$(kill -0 "$S" 2>/dev/null; echo $?)"
 
 # --- and comes back ---------------------------------------------------------------------------

@@ -7,9 +7,10 @@
 #  - a --gateway-service-stop from the command line shows on all three
 #    replicas' /gateway/status (stopped, rollout hold service_stopped)
 #    within 1 s of the command's exit, through the change feed;
-#  - store:false without a session is served (200); store:true (the
-#    default), a session, previous_response_id and GET/DELETE/input_items
-#    answer 501 not_in_fleet_mode naming what is not shared;
+#  - store:false and store:true (the default) are served (200); stored
+#    responses are looked up in the database (unknown ids: 400/404,
+#    fleet_responses has the rest); a session or a conversation answers
+#    501 not_in_fleet_mode naming sessions;
 #  - kill -9 of one replica: the others keep serving and, once its
 #    heartbeat is older than the stale bound (aged in SQL rather than
 #    waited for), list it as stale;
@@ -81,16 +82,18 @@ h_post '{"model":"local/echo","input":"hello fleet","store":false,"stream":true}
 t_eq "store:false stream is served" 200 "$HS"
 t_contains "and ends with response.completed" "response.completed" "$(cat "$T/body")"
 h_post '{"model":"local/echo","input":"hello fleet"}'
-t_eq "store:true (the default) is 501 not_in_fleet_mode" "501 not_in_fleet_mode" "$HS $(h_jq .error.code)"
-t_contains "naming stored responses" "stored responses" "$(h_jq .error.message)"
+t_eq "store:true (the default) is served" "200 completed" "$HS $(h_jq .status)"
 h_post '{"model":"local/echo","input":"x","store":false,"metadata":{"session_id":"s1"}}'
 t_eq "a session is 501 not_in_fleet_mode" "501 not_in_fleet_mode" "$HS $(h_jq .error.code)"
 t_contains "naming sessions" "sessions" "$(h_jq .error.message)"
+h_post '{"model":"local/echo","input":"x","conversation":"conv_1"}'
+t_eq "a conversation is 501 not_in_fleet_mode" "501 not_in_fleet_mode" "$HS $(h_jq .error.code)"
 h_post '{"model":"local/echo","input":"x","store":false,"previous_response_id":"resp_abc"}'
-t_eq "previous_response_id is 501 not_in_fleet_mode" "501 not_in_fleet_mode" "$HS $(h_jq .error.code)"
+t_eq "an unknown previous_response_id is 400 (looked up in the database)" \
+	"400 previous_response_not_found" "$HS $(h_jq .error.code)"
 for m in "GET /v1/responses/resp_abc" "DELETE /v1/responses/resp_abc" "GET /v1/responses/resp_abc/input_items"; do
 	h_req ${m% *} "${m#* }"
-	t_eq "$m is 501 not_in_fleet_mode" "501 not_in_fleet_mode" "$HS $(h_jq .error.code)"
+	t_eq "$m of an unknown id is 404" "404 response_not_found" "$HS $(h_jq .error.code)"
 done
 h_req GET /healthz
 t_eq "/healthz ok" '{"status":"ok"}' "$(cat "$T/body")"

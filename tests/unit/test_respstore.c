@@ -16,6 +16,28 @@
 #include <sys/stat.h>
 #include <time.h>
 
+/* The store of a state directory: one at a time, reopened when the
+ * directory changes, closed at the end (ST_close). */
+static gw_store *st_cur;
+static gw_store *
+ST(const char *dir)
+{
+	if (st_cur == NULL || strcmp(gw_store_dir(st_cur), dir) != 0) {
+		gw_store_close(st_cur);
+		st_cur = NULL;
+		gw_store_open_dir(dir, &st_cur, NULL);
+	}
+	return st_cur;
+}
+static int
+ST_close(void **state)
+{
+	(void)state;
+	gw_store_close(st_cur);
+	st_cur = NULL;
+	return 0;
+}
+
 /* Saves a root record (no previous id) with input items and no output. */
 static int
 save_root(const char *dir, const char *id, const char *key, const cJSON *items,
@@ -23,7 +45,7 @@ save_root(const char *dir, const char *id, const char *key, const cJSON *items,
 {
 	gw_respstore_rec rec = { .id = id, .session_key = key, .input_items = items,
 		.response_json = resp, .response_len = strlen(resp) };
-	return gw_respstore_save(dir, &rec, err);
+	return gw_respstore_save(ST(dir), &rec, err);
 }
 
 static void
@@ -36,14 +58,14 @@ test_roundtrip_and_delete(void **state)
 	const char *resp = "{\"id\":\"resp_1\",\"output\":[]}";
 	assert_int_equal(save_root(dir, "resp_1", "k", items, resp, &err), 0);
 	cJSON *rec;
-	assert_int_equal(gw_respstore_load(dir, "resp_1", &rec, &err), 0);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_1", &rec, &err), 0);
 	assert_string_equal(cJSON_GetObjectItem(rec, "session_key")->valuestring, "k");
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "input_items")), 1);
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "response"), "id")->valuestring, "resp_1");
 	cJSON_Delete(rec);
-	assert_int_equal(gw_respstore_delete(dir, "resp_1", &err), 0);
-	assert_int_equal(gw_respstore_load(dir, "resp_1", &rec, &err), -ENOENT);
-	assert_int_equal(gw_respstore_delete(dir, "resp_1", &err), -ENOENT);
+	assert_int_equal(gw_respstore_delete(ST(dir), "resp_1", &err), 0);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_1", &rec, &err), -ENOENT);
+	assert_int_equal(gw_respstore_delete(ST(dir), "resp_1", &err), -ENOENT);
 	cJSON_Delete(items);
 	ut_rmrf(dir);
 	free(dir);
@@ -60,7 +82,7 @@ test_ids(void **state)
 	assert_false(gw_respstore_id_ok("a.json"));
 	cJSON *rec;
 	gw_err err;
-	assert_int_equal(gw_respstore_load("/nonexistent", "../../etc/passwd", &rec, &err), -ENOENT);
+	assert_int_equal(gw_respstore_load(ST("/nonexistent"), "../../etc/passwd", &rec, &err), -ENOENT);
 }
 
 /* A record whose items are not what the providers and the API read is
@@ -99,7 +121,7 @@ test_malformed_records_refused(void **state)
 		fclose(f);
 		cJSON *rec = (cJSON *)1;
 		gw_err_clear(&err);
-		int rc = gw_respstore_load(dir, "resp_b", &rec, &err);
+		int rc = gw_respstore_load(ST(dir), "resp_b", &rec, &err);
 		if (rc != -EINVAL)
 			fail_msg("record %zu [%s] gave rc %d", i, bad[i], rc);
 		assert_null(rec);
@@ -108,7 +130,7 @@ test_malformed_records_refused(void **state)
 		/* a chain walk reads records its own (lean) way: refused as well */
 		gw_respstore_chain c;
 		gw_err_clear(&err);
-		rc = gw_respstore_chain_load(dir, "resp_b", 100, 0, &c, &err);
+		rc = gw_respstore_chain_load(ST(dir), "resp_b", 100, 0, &c, &err);
 		if (rc != -EINVAL)
 			fail_msg("walk of record %zu [%s] gave rc %d", i, bad[i], rc);
 		assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
@@ -122,7 +144,7 @@ test_malformed_records_refused(void **state)
 	const char *resp = "{\"id\":\"resp_b\",\"output\":[{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"x\"}]}]}";
 	assert_int_equal(save_root(dir, "resp_b", "", items, resp, &err), 0);
 	cJSON *rec = NULL;
-	assert_int_equal(gw_respstore_load(dir, "resp_b", &rec, &err), 0);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_b", &rec, &err), 0);
 	cJSON_Delete(rec);
 	cJSON_Delete(items);
 	free(path);
@@ -150,7 +172,7 @@ test_sweep_removes_expired_records(void **state)
 	char *dir = ut_tmpdir();
 	gw_err err;
 	size_t removed = 99;
-	assert_int_equal(gw_respstore_sweep(dir, (uint64_t)time(NULL), 60, &removed, &err), 0);
+	assert_int_equal(gw_respstore_sweep(ST(dir), (uint64_t)time(NULL), 60, &removed, &err), 0);
 	assert_int_equal(removed, 0);
 	cJSON *items = cJSON_Parse("[]");
 	const char *resp = "{\"output\":[]}";
@@ -169,18 +191,18 @@ test_sweep_removes_expired_records(void **state)
 	free(newest);
 	age(dir, "resp_old", ".json", now - 7200);
 	age(dir, "resp_x", ".json.tmp", now - 7200);
-	assert_int_equal(gw_respstore_sweep(dir, (uint64_t)now, 0, &removed, &err), 0);
+	assert_int_equal(gw_respstore_sweep(ST(dir), (uint64_t)now, 0, &removed, &err), 0);
 	assert_int_equal(removed, 0);
-	assert_int_equal(gw_respstore_sweep(dir, (uint64_t)now, 3600, &removed, &err), 0);
+	assert_int_equal(gw_respstore_sweep(ST(dir), (uint64_t)now, 3600, &removed, &err), 0);
 	assert_int_equal(removed, 1);
 	cJSON *rec;
-	assert_int_equal(gw_respstore_load(dir, "resp_old", &rec, &err), -ENOENT);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_old", &rec, &err), -ENOENT);
 	assert_false(gw_fs_exists(tmp));
-	assert_int_equal(gw_respstore_load(dir, "resp_new", &rec, &err), 0);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_new", &rec, &err), 0);
 	cJSON_Delete(rec);
-	assert_int_equal(gw_respstore_sweep(dir, (uint64_t)now + 3600, 3600, &removed, &err), 0);
+	assert_int_equal(gw_respstore_sweep(ST(dir), (uint64_t)now + 3600, 3600, &removed, &err), 0);
 	assert_int_equal(removed, 1);
-	assert_int_equal(gw_respstore_load(dir, "resp_new", &rec, &err), -ENOENT);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_new", &rec, &err), -ENOENT);
 	free(tmp);
 	cJSON_Delete(items);
 	ut_rmrf(dir);
@@ -225,7 +247,7 @@ save_turn(const char *dir, const char *id, const char *prev, uint64_t hist, cons
 		.history_items = hist, .input_items = in, .response_json = rj,
 		.response_len = strlen(rj) };
 	gw_err err;
-	assert_int_equal(gw_respstore_save(dir, &rec, &err), 0);
+	assert_int_equal(gw_respstore_save(ST(dir), &rec, &err), 0);
 	free(rj);
 	cJSON_Delete(resp);
 	cJSON_Delete(in);
@@ -252,7 +274,7 @@ assert_chain(const char *dir, const char *id, size_t max_items, size_t max_bytes
 	gw_respstore_chain c;
 	gw_err err;
 	gw_err_clear(&err);
-	int rc = gw_respstore_chain_load(dir, id, max_items, max_bytes, &c, &err);
+	int rc = gw_respstore_chain_load(ST(dir), id, max_items, max_bytes, &c, &err);
 	if (rc != 0)
 		fail_msg("chain of %s: rc %d (%s)", id, rc, err.msg);
 	char *got = texts(c.items);
@@ -296,7 +318,7 @@ test_chain_walk(void **state)
 	/* the file holds its own turn and the link, nothing earlier */
 	cJSON *rec;
 	gw_err err;
-	assert_int_equal(gw_respstore_load(dir, "resp_3", &rec, &err), 0);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_3", &rec, &err), 0);
 	assert_string_equal(gw_json_str(rec, "previous_response_id"), "resp_2");
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "input_items")), 1);
 	cJSON_Delete(rec);
@@ -309,7 +331,7 @@ test_chain_walk(void **state)
 	assert_chain(dir, "resp_b", 100, 0, "u1 a1 u2 a2 ub ab", 3, "");
 	/* the whole chain, when the bound allows it */
 	gw_respstore_chain c;
-	assert_int_equal(gw_respstore_chain_load(dir, "resp_40", 1000, 0, &c, &err), 0);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_40", 1000, 0, &c, &err), 0);
 	assert_int_equal(cJSON_GetArraySize(c.items), 80);
 	assert_int_equal(c.records, 40);
 	gw_respstore_chain_free(&c);
@@ -367,17 +389,17 @@ test_chain_loop_and_malformed(void **state)
 	gw_respstore_chain c;
 	gw_err err;
 	gw_err_clear(&err);
-	assert_int_equal(gw_respstore_chain_load(dir, "resp_c", 1000, 0, &c, &err), -ELOOP);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_c", 1000, 0, &c, &err), -ELOOP);
 	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
 	ut_assert_contains(err.msg, "loops: 'resp_a' continues 'resp_c'");
 	assert_int_equal(cJSON_GetArraySize(c.items), 0);
 	gw_respstore_chain_free(&c);
-	assert_int_equal(gw_respstore_chain_load(dir, "resp_self", 1000, 0, &c, &err), -ELOOP);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_self", 1000, 0, &c, &err), -ELOOP);
 	gw_respstore_chain_free(&c);
 	/* input_items of a record in a loop: the same error */
 	cJSON *rec, *items = (cJSON *)1;
-	assert_int_equal(gw_respstore_load(dir, "resp_b", &rec, &err), 0);
-	assert_int_equal(gw_respstore_input_items(dir, rec, &items, &err), -ELOOP);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_b", &rec, &err), 0);
+	assert_int_equal(gw_respstore_input_items(ST(dir), rec, &items, &err), -ELOOP);
 	assert_null(items);
 	cJSON_Delete(rec);
 
@@ -387,7 +409,7 @@ test_chain_loop_and_malformed(void **state)
 	char *p = gw_path_join(dir, "openresponses/responses/resp_1.json");
 	ut_write(p, "{\"input_items\":[{\"type\":\"message\",\"content\":[]}],\"response\":{}}");
 	gw_err_clear(&err);
-	assert_int_equal(gw_respstore_chain_load(dir, "resp_3", 1000, 0, &c, &err), -EINVAL);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_3", 1000, 0, &c, &err), -EINVAL);
 	ut_assert_contains(err.msg, "resp_1.json: input_items[0]");
 	gw_respstore_chain_free(&c);
 	free(p);
@@ -407,24 +429,24 @@ test_chain_missing_link(void **state)
 	save_turn(dir, "resp_3", "resp_2", 4, "3");
 	save_turn(dir, "resp_4", "resp_3", 6, "4");
 	gw_err err;
-	assert_int_equal(gw_respstore_delete(dir, "resp_2", &err), 0);
+	assert_int_equal(gw_respstore_delete(ST(dir), "resp_2", &err), 0);
 	assert_chain(dir, "resp_4", 100, 0, "u3 a3 u4 a4", 2, "resp_2");
 	gw_respstore_chain c;
-	assert_int_equal(gw_respstore_chain_load(dir, "resp_2", 100, 0, &c, &err), -ENOENT);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_2", 100, 0, &c, &err), -ENOENT);
 	gw_respstore_chain_free(&c);
 	/* input_items: what is left of the context the model saw */
 	cJSON *rec, *items;
-	assert_int_equal(gw_respstore_load(dir, "resp_4", &rec, &err), 0);
-	assert_int_equal(gw_respstore_input_items(dir, rec, &items, &err), 0);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_4", &rec, &err), 0);
+	assert_int_equal(gw_respstore_input_items(ST(dir), rec, &items, &err), 0);
 	char *got = texts(items);
 	assert_string_equal(got, "u3 a3 u4");
 	free(got);
 	cJSON_Delete(items);
 	cJSON_Delete(rec);
 	/* the parent itself gone: no history at all */
-	assert_int_equal(gw_respstore_load(dir, "resp_3", &rec, &err), 0);
-	assert_int_equal(gw_respstore_delete(dir, "resp_2", &err), -ENOENT);
-	assert_int_equal(gw_respstore_input_items(dir, rec, &items, &err), 0);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_3", &rec, &err), 0);
+	assert_int_equal(gw_respstore_delete(ST(dir), "resp_2", &err), -ENOENT);
+	assert_int_equal(gw_respstore_input_items(ST(dir), rec, &items, &err), 0);
 	got = texts(items);
 	assert_string_equal(got, "u3");
 	free(got);
@@ -446,15 +468,15 @@ test_chain_input_items(void **state)
 	save_turn(dir, "resp_3", "resp_2", 2, "3"); /* the model saw u2 a2 only */
 	gw_err err;
 	cJSON *rec, *items;
-	assert_int_equal(gw_respstore_load(dir, "resp_3", &rec, &err), 0);
-	assert_int_equal(gw_respstore_input_items(dir, rec, &items, &err), 0);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_3", &rec, &err), 0);
+	assert_int_equal(gw_respstore_input_items(ST(dir), rec, &items, &err), 0);
 	char *got = texts(items);
 	assert_string_equal(got, "u2 a2 u3");
 	free(got);
 	cJSON_Delete(items);
 	cJSON_Delete(rec);
-	assert_int_equal(gw_respstore_load(dir, "resp_1", &rec, &err), 0);
-	assert_int_equal(gw_respstore_input_items(dir, rec, &items, &err), 0);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_1", &rec, &err), 0);
+	assert_int_equal(gw_respstore_input_items(ST(dir), rec, &items, &err), 0);
 	got = texts(items);
 	assert_string_equal(got, "u1");
 	free(got);
@@ -482,8 +504,8 @@ test_chain_old_record(void **state)
 	    "\"response\":{\"id\":\"resp_old\",\"previous_response_id\":\"resp_gone\",\"output\":["
 	    "{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"a2\"}]}]}}\n");
 	cJSON *rec, *items;
-	assert_int_equal(gw_respstore_load(dir, "resp_old", &rec, &err), 0);
-	assert_int_equal(gw_respstore_input_items(dir, rec, &items, &err), 0);
+	assert_int_equal(gw_respstore_load(ST(dir), "resp_old", &rec, &err), 0);
+	assert_int_equal(gw_respstore_input_items(ST(dir), rec, &items, &err), 0);
 	char *got = texts(items);
 	assert_string_equal(got, "u1 a1 u2");
 	free(got);
@@ -565,7 +587,7 @@ test_chain_and_session_bounded_alike(void **state)
 			if (counts[a] == 0)
 				continue; /* a session keeps at least one item */
 			gw_respstore_chain c;
-			assert_int_equal(gw_respstore_chain_load(dir, "resp_30", counts[a], bytes[b], &c,
+			assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_30", counts[a], bytes[b], &c,
 			    &err), 0);
 			assert_int_equal(gw_session_open(dir, "k", counts[a], bytes[b], 60000, NULL, &s,
 			    &err), 0);
@@ -602,5 +624,5 @@ main(void)
 		cmocka_unit_test(test_chain_escaped_keys),
 		cmocka_unit_test(test_chain_and_session_bounded_alike),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, ST_close);
 }

@@ -1,5 +1,9 @@
 /*
- * respstore.c - one JSON file per stored response.
+ * respstore.c - stored responses: one JSON file per response in a state
+ * directory, or one row per response in PostgreSQL (fleet mode).  This is
+ * the one place that picks the backend; both hold the same record, and a
+ * row is rendered into the record text a file holds, so one parser and one
+ * check read either.
  *
  * Ids are checked against a strict alphabet before they become file names,
  * so a request can never name a path outside the responses directory.
@@ -18,6 +22,7 @@
 #include "core/base/mem.h"
 #include "core/base/strmap.h"
 #include "core/openresponses/responses.h"
+#include "core/store/store.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -63,8 +68,68 @@ gw_respstore_create(const char *path, gw_err *err)
 	return fd;
 }
 
+/* Renders a record's text: the same bytes for both backends, so one parser
+ * and one check read either.  items and resp are JSON texts. */
+static void
+gw_respstore_render(gw_buf *b, const char *id, const char *session_key, const char *previous_id,
+    uint64_t history_items, const char *items, size_t items_len, const char *resp, size_t resp_len)
+{
+	gw_jw w;
+	gw_jw_init(&w, b, false);
+	gw_jw_obj_begin(&w);
+	gw_jw_kstr(&w, "id", id);
+	gw_jw_kstr(&w, "session_key", session_key ? session_key : "");
+	if (previous_id != NULL) {
+		gw_jw_kstr(&w, "previous_response_id", previous_id);
+		gw_jw_ku64(&w, "history_items", history_items);
+	}
+	gw_jw_key(&w, "input_items");
+	gw_jw_raw_json(&w, items, items_len);
+	gw_jw_key(&w, "response");
+	gw_jw_raw_json(&w, resp, resp_len);
+	gw_jw_obj_end(&w);
+}
+
+/* The record's place as errors name it: its file, or
+ * "postgresql:<database>/<deployment>/responses/<id>". */
+static char *
+gw_respstore_place(gw_store *st, const char *id, const char *suffix)
+{
+	if (gw_store_kind_of(st) == GW_STORE_FILES)
+		return gw_respstore_path(gw_store_dir(st), id, suffix);
+	const char *label = gw_store_posture_label(st); /* .../posture */
+	size_t n = strlen(label);
+	if (n >= 7 && strcmp(label + n - 7, "posture") == 0)
+		n -= 7;
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_printf(&b, "%.*sresponses/%s", (int)n, label, id);
+	return gw_buf_detach(&b);
+}
+
+static int
+gw_respstore_save_db(gw_store *st, const gw_respstore_rec *rec, gw_err *err)
+{
+	gw_buf items = GW_BUF_INIT, resp = GW_BUF_INIT;
+	gw_jw w;
+	gw_jw_init(&w, &items, false);
+	gw_jw_cjson(&w, rec->input_items);
+	gw_buf_append(&resp, rec->response_json, rec->response_len);
+	gw_store_response r = {
+		.id = (char *)rec->id,
+		.session_key = (char *)(rec->session_key ? rec->session_key : ""),
+		.previous_id = (char *)rec->previous_id,
+		.history_items = rec->previous_id != NULL ? rec->history_items : 0,
+		.input_items = (char *)gw_buf_cstr(&items),
+		.response = (char *)gw_buf_cstr(&resp),
+	};
+	int rc = gw_store_response_save(st, &r, err);
+	gw_buf_free(&items);
+	gw_buf_free(&resp);
+	return rc;
+}
+
 int
-gw_respstore_save(const char *state_dir, const gw_respstore_rec *rec, gw_err *err)
+gw_respstore_save(gw_store *st, const gw_respstore_rec *rec, gw_err *err)
 {
 	const char *id = rec->id;
 	if (!gw_respstore_id_ok(id))
@@ -72,21 +137,16 @@ gw_respstore_save(const char *state_dir, const gw_respstore_rec *rec, gw_err *er
 	if (rec->previous_id != NULL && !gw_respstore_id_ok(rec->previous_id))
 		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "invalid previous response id '%s'",
 		    rec->previous_id);
-	gw_buf b = GW_BUF_INIT;
+	if (gw_store_kind_of(st) != GW_STORE_FILES)
+		return gw_respstore_save_db(st, rec, err);
+	const char *state_dir = gw_store_dir(st);
+	gw_buf items = GW_BUF_INIT, b = GW_BUF_INIT;
 	gw_jw w;
-	gw_jw_init(&w, &b, false);
-	gw_jw_obj_begin(&w);
-	gw_jw_kstr(&w, "id", id);
-	gw_jw_kstr(&w, "session_key", rec->session_key ? rec->session_key : "");
-	if (rec->previous_id != NULL) {
-		gw_jw_kstr(&w, "previous_response_id", rec->previous_id);
-		gw_jw_ku64(&w, "history_items", rec->history_items);
-	}
-	gw_jw_key(&w, "input_items");
+	gw_jw_init(&w, &items, false);
 	gw_jw_cjson(&w, rec->input_items);
-	gw_jw_key(&w, "response");
-	gw_jw_raw_json(&w, rec->response_json, rec->response_len);
-	gw_jw_obj_end(&w);
+	gw_respstore_render(&b, id, rec->session_key, rec->previous_id, rec->history_items,
+	    items.data ? items.data : "[]", items.len, rec->response_json, rec->response_len);
+	gw_buf_free(&items);
 	gw_buf_putc(&b, '\n');
 	char *tmp = gw_respstore_path(state_dir, id, ".json.tmp");
 	char *path = gw_respstore_path(state_dir, id, ".json");
@@ -288,18 +348,85 @@ gw_respstore_parse_lean(const char *t, size_t n, const char *path, gw_err *err)
 	return root;
 }
 
+/* A walk's rows read ahead from PostgreSQL: one recursive query brings
+ * the next `next_max` records of the chain, so a walk of N records costs
+ * a few round trips, not N.  The first batch is small (most walks stop
+ * early at the bound), later ones grow. */
+typedef struct gw_respstore_batch {
+	gw_store_response *rows;
+	size_t n, pos, next_max;
+} gw_respstore_batch;
+
+#define GW_RESPSTORE_BATCH_FIRST 8
+#define GW_RESPSTORE_BATCH_MAX 256
+
+static void
+gw_respstore_batch_free(gw_respstore_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		gw_store_response_free(&b->rows[i]);
+	free(b->rows);
+	b->rows = NULL;
+	b->n = b->pos = 0;
+}
+
+/* The row id from the batch (reading the next batch from id when the
+ * current one does not hold it next); NULL with *rc -ENOENT or the
+ * error. */
+static const gw_store_response *
+gw_respstore_batch_get(gw_store *st, gw_respstore_batch *b, const char *id, int *rc, gw_err *err)
+{
+	if (b->pos < b->n && strcmp(b->rows[b->pos].id, id) == 0)
+		return &b->rows[b->pos++];
+	gw_respstore_batch_free(b);
+	if (b->next_max == 0)
+		b->next_max = GW_RESPSTORE_BATCH_FIRST;
+	*rc = gw_store_response_chain(st, id, b->next_max, &b->rows, &b->n, err);
+	if (b->next_max < GW_RESPSTORE_BATCH_MAX)
+		b->next_max *= 4;
+	if (*rc != 0)
+		return NULL;
+	if (b->n == 0 || strcmp(b->rows[0].id, id) != 0) {
+		*rc = -ENOENT;
+		return NULL;
+	}
+	b->pos = 1;
+	return &b->rows[0];
+}
+
 /* gw_respstore_load, also giving the file's length (*len may be NULL);
- * lean: the record as gw_respstore_parse_lean reads it (for walks). */
+ * lean: the record as gw_respstore_parse_lean reads it (for walks); batch
+ * (walks on PostgreSQL, else NULL): the rows read ahead. */
 static int
-gw_respstore_load_len(const char *state_dir, const char *id, cJSON **out, size_t *len,
-    bool lean, gw_err *err)
+gw_respstore_load_len(gw_store *st, const char *id, cJSON **out, size_t *len,
+    bool lean, gw_respstore_batch *batch, gw_err *err)
 {
 	*out = NULL;
 	if (!gw_respstore_id_ok(id))
 		return gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "no stored response '%s'", id);
-	char *path = gw_respstore_path(state_dir, id, ".json");
+	char *path = gw_respstore_place(st, id, ".json");
 	gw_buf text = GW_BUF_INIT;
-	int rc = gw_fs_read_file(path, &text, err);
+	int rc;
+	if (gw_store_kind_of(st) == GW_STORE_FILES) {
+		rc = gw_fs_read_file(path, &text, err);
+	} else if (batch != NULL) {
+		const gw_store_response *row = gw_respstore_batch_get(st, batch, id, &rc, err);
+		if (row != NULL) {
+			rc = 0;
+			gw_respstore_render(&text, row->id, row->session_key, row->previous_id,
+			    row->history_items, row->input_items, strlen(row->input_items), row->response,
+			    strlen(row->response));
+		}
+	} else {
+		/* a row becomes the same record text a file holds */
+		gw_store_response row;
+		rc = gw_store_response_load(st, id, &row, err);
+		if (rc == 0)
+			gw_respstore_render(&text, row.id, row.session_key, row.previous_id,
+			    row.history_items, row.input_items, strlen(row.input_items), row.response,
+			    strlen(row.response));
+		gw_store_response_free(&row);
+	}
 	if (rc == -ENOENT)
 		gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "no stored response '%s'", id);
 	if (rc == 0) {
@@ -321,9 +448,9 @@ gw_respstore_load_len(const char *state_dir, const char *id, cJSON **out, size_t
 }
 
 int
-gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *err)
+gw_respstore_load(gw_store *st, const char *id, cJSON **out, gw_err *err)
 {
-	return gw_respstore_load_len(state_dir, id, out, NULL, false, err);
+	return gw_respstore_load_len(st, id, out, NULL, false, NULL, err);
 }
 
 /* The items a record adds to its chain: its input_items, then its
@@ -366,7 +493,7 @@ gw_respstore_rec_bytes(const cJSON *rec, gw_buf *scratch)
 }
 
 int
-gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
+gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
     size_t max_bytes, gw_respstore_chain *out, gw_err *err)
 {
 	memset(out, 0, sizeof(*out));
@@ -386,12 +513,14 @@ gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
 	size_t upper = 0, bytes = 0, weighed = 0;
 	gw_strmap *seen = gw_strmap_new(16);
 	gw_buf scratch = GW_BUF_INIT;
+	gw_respstore_batch batch = { 0 };
 	int rc = 0;
 	const char *next = id;
 	while (next != NULL) {
 		cJSON *rec = NULL;
 		size_t len = 0;
-		rc = gw_respstore_load_len(state_dir, next, &rec, &len, true, err);
+		rc = gw_respstore_load_len(st, next, &rec, &len, true,
+		    gw_store_kind_of(st) == GW_STORE_FILES ? NULL : &batch, err);
 		if (rc == -ENOENT && n > 0) {
 			/* deleted or expired: the context is cut here */
 			snprintf(out->cut, sizeof(out->cut), "%s", next);
@@ -440,6 +569,7 @@ gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
 		cJSON_Delete(recs[i]);
 	free(recs);
 	gw_strmap_free(seen);
+	gw_respstore_batch_free(&batch);
 	gw_buf_free(&scratch);
 	return rc;
 }
@@ -454,7 +584,7 @@ gw_respstore_chain_free(gw_respstore_chain *c)
 }
 
 int
-gw_respstore_input_items(const char *state_dir, const cJSON *rec, cJSON **items, gw_err *err)
+gw_respstore_input_items(gw_store *st, const cJSON *rec, cJSON **items, gw_err *err)
 {
 	*items = NULL;
 	const char *prev = gw_json_str(rec, "previous_response_id");
@@ -464,7 +594,7 @@ gw_respstore_input_items(const char *state_dir, const cJSON *rec, cJSON **items,
 	if (prev != NULL && nhist > 0) {
 		gw_respstore_chain c;
 		/* the count the model saw, exactly: no byte bound, no new cap */
-		int rc = gw_respstore_chain_load(state_dir, prev,
+		int rc = gw_respstore_chain_load(st, prev,
 		    nhist > SIZE_MAX ? SIZE_MAX : (size_t)nhist, 0, &c, err);
 		if (rc == -ENOENT) {
 			gw_err_clear(err); /* deleted or expired: no history left */
@@ -486,11 +616,17 @@ gw_respstore_input_items(const char *state_dir, const cJSON *rec, cJSON **items,
 }
 
 int
-gw_respstore_delete(const char *state_dir, const char *id, gw_err *err)
+gw_respstore_delete(gw_store *st, const char *id, gw_err *err)
 {
 	if (!gw_respstore_id_ok(id))
 		return gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "no stored response '%s'", id);
-	char *path = gw_respstore_path(state_dir, id, ".json");
+	if (gw_store_kind_of(st) != GW_STORE_FILES) {
+		int rc = gw_store_response_delete(st, id, err);
+		if (rc == -ENOENT)
+			gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "no stored response '%s'", id);
+		return rc;
+	}
+	char *path = gw_respstore_path(gw_store_dir(st), id, ".json");
 	int rc = 0;
 	if (unlink(path) != 0) {
 		int e = errno;
@@ -502,12 +638,15 @@ gw_respstore_delete(const char *state_dir, const char *id, gw_err *err)
 }
 
 int
-gw_respstore_sweep(const char *state_dir, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+gw_respstore_sweep(gw_store *st, uint64_t now_s, uint64_t ttl_s, size_t *removed,
     gw_err *err)
 {
 	*removed = 0;
 	if (ttl_s == 0)
 		return 0;
+	if (gw_store_kind_of(st) != GW_STORE_FILES)
+		return gw_store_response_sweep(st, now_s, ttl_s, removed, err);
+	const char *state_dir = gw_store_dir(st);
 	DIR *d;
 	int rc = gw_fs_opendir_under(state_dir, GW_RESPSTORE_DIR, &d, err);
 	if (d == NULL)

@@ -1,6 +1,12 @@
 /*
- * respstore.h - stored responses, one file per response in
- * <state-dir>/openresponses/responses/<id>.json.
+ * respstore.h - stored responses, in the store st names: a state
+ * directory keeps one file per response in
+ * <state-dir>/openresponses/responses/<id>.json; PostgreSQL (fleet mode)
+ * one row per response of the deployment (store.h, schema version 3), each
+ * save one committed statement.  Every function takes the store and picks
+ * the backend itself, so callers are the same for both.  A PostgreSQL
+ * store is used by one thread at a time (its caller's); its errors are
+ * exit class 69 when the database failed.
  *
  * A record holds what is new in its turn and a reference to the response
  * it continues, never a copy of the earlier turns:
@@ -44,6 +50,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/base/err.h"
+#include "core/store/store.h"
 
 /* True when id can name a stored response ([A-Za-z0-9_-], 1..128 bytes). */
 bool gw_respstore_id_ok(const char *id);
@@ -62,7 +69,7 @@ typedef struct gw_respstore_rec {
 } gw_respstore_rec;
 
 /* Saves rec.  0 or -errno with err set. */
-int gw_respstore_save(const char *state_dir, const gw_respstore_rec *rec, gw_err *err);
+int gw_respstore_save(gw_store *st, const gw_respstore_rec *rec, gw_err *err);
 
 /* Loads one record, as stored, into *out (a cJSON object the caller frees
  * with cJSON_Delete).  The record is checked in full on load: every item
@@ -71,7 +78,7 @@ int gw_respstore_save(const char *state_dir, const gw_respstore_rec *rec, gw_err
  * a valid id and history_items a count, so nothing downstream meets a
  * malformed one.  0, -ENOENT for an unknown or invalid id, -EINVAL (exit
  * class 65) naming the file and the bad item, or -errno. */
-int gw_respstore_load(const char *state_dir, const char *id, cJSON **out, gw_err *err);
+int gw_respstore_load(gw_store *st, const char *id, cJSON **out, gw_err *err);
 
 /* A continuation's context, rebuilt from a chain of records. */
 typedef struct gw_respstore_chain {
@@ -94,7 +101,7 @@ typedef struct gw_respstore_chain {
  * -ENOENT when id itself is not stored, -EINVAL for a malformed record,
  * -ELOOP for a loop (exit class 65, err names the file), or -errno.  The
  * caller frees *out with gw_respstore_chain_free, on failure too. */
-int gw_respstore_chain_load(const char *state_dir, const char *id, size_t max_items,
+int gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
     size_t max_bytes, gw_respstore_chain *out, gw_err *err);
 /* Frees what gw_respstore_chain_load put in c (c itself is the caller's). */
 void gw_respstore_chain_free(gw_respstore_chain *c);
@@ -105,17 +112,17 @@ void gw_respstore_chain_free(gw_respstore_chain *c);
  * input_items.  A deleted or expired ancestor cuts the history there.
  * *items is a new array the caller frees with cJSON_Delete.  0, or the
  * errors of gw_respstore_chain_load except -ENOENT. */
-int gw_respstore_input_items(const char *state_dir, const cJSON *rec, cJSON **items, gw_err *err);
+int gw_respstore_input_items(gw_store *st, const cJSON *rec, cJSON **items, gw_err *err);
 
 /* Removes a record.  0, -ENOENT when unknown, or -errno. */
-int gw_respstore_delete(const char *state_dir, const char *id, gw_err *err);
+int gw_respstore_delete(gw_store *st, const char *id, gw_err *err);
 
 /* Removes the records of state_dir written ttl_s or more seconds before
  * now_s (Unix seconds), and temp files a crash left that old.  Records are
  * written once, so a record's mtime is its creation.  ttl_s 0 removes
  * nothing.  *removed counts the records removed.  0, or -errno with err
  * set when the directory cannot be read (absent is fine). */
-int gw_respstore_sweep(const char *state_dir, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+int gw_respstore_sweep(gw_store *st, uint64_t now_s, uint64_t ttl_s, size_t *removed,
     gw_err *err);
 
 #endif

@@ -261,3 +261,69 @@ gw_store_replica_list(gw_store *s, gw_store_replica **out, size_t *n, gw_err *er
 		return gw_store_pg_replica_list(s->pg, out, n, err);
 	return gw_store_no_registry(err);
 }
+
+/* ---- stored responses: PostgreSQL only (respstore.c keeps the files) ----- */
+
+static int
+gw_store_no_responses(gw_err *err)
+{
+	return gw_err_set(err, -ENOTSUP, GW_EXIT_SOFTWARE,
+	    "a state directory keeps stored responses in files (respstore.c), not in the store");
+}
+
+int
+gw_store_response_save(gw_store *s, const gw_store_response *r, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_response_save(s->pg, r, err);
+	return gw_store_no_responses(err);
+}
+
+int
+gw_store_response_load(gw_store *s, const char *id, gw_store_response *out, gw_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_response_load(s->pg, id, out, err);
+	return gw_store_no_responses(err);
+}
+
+void
+gw_store_response_free(gw_store_response *r)
+{
+	free(r->id);
+	free(r->session_key);
+	free(r->previous_id);
+	free(r->input_items);
+	free(r->response);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+gw_store_response_delete(gw_store *s, const char *id, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_response_delete(s->pg, id, err);
+	return gw_store_no_responses(err);
+}
+
+int
+gw_store_response_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+    gw_err *err)
+{
+	*removed = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_response_sweep(s->pg, now_s, ttl_s, removed, err);
+	return gw_store_no_responses(err);
+}
+
+int
+gw_store_response_chain(gw_store *s, const char *id, size_t max, gw_store_response **out,
+    size_t *n, gw_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_response_chain(s->pg, id, max, out, n, err);
+	return gw_store_no_responses(err);
+}

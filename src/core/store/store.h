@@ -23,6 +23,11 @@
  *            without polling the database (PostgreSQL only; files have
  *            inotify).
  *
+ *   responses gw_store_response_save / _load / _delete / _sweep
+ *            (PostgreSQL only): stored responses of /v1/responses, one row
+ *            per response keyed by (deployment, id); respstore.c owns their
+ *            format and picks this backend or its files.
+ *
  *   replicas gw_store_replica_register / _heartbeat / _deregister / _list
  *            (PostgreSQL only): the registry of the servers of a
  *            deployment, each row's last heartbeat stamped and aged by the
@@ -56,7 +61,7 @@ typedef enum gw_store_kind {
 /* The file store's event log, in the state directory. */
 #define GW_STORE_EVENTS_FILE "runtime-events.jsonl"
 /* The newest database schema this binary knows (tau_schema.version). */
-#define GW_STORE_SCHEMA_VERSION 2
+#define GW_STORE_SCHEMA_VERSION 3
 
 /* True when name is a deployment name: 1 to GW_STORE_DEPLOYMENT_MAX bytes
  * of a-z, 0-9, '_' and '-', starting with a letter or a digit. */
@@ -203,6 +208,45 @@ int gw_store_replica_deregister(gw_store *s, uint64_t id, gw_err *err);
 /* Every row of the deployment, live and stale, ordered by host, bind and
  * id.  *out is malloc'ed (the caller frees it; NULL when *n is 0). */
 int gw_store_replica_list(gw_store *s, gw_store_replica **out, size_t *n, gw_err *err);
+
+/* ---- stored responses (PostgreSQL) ------------------------------------------
+ * One row per stored response of a deployment (schema version 3), keyed by
+ * (deployment, id): the columns of respstore.h's record.  Each call is one
+ * autocommit statement, so a save that returned 0 is committed (read-your-
+ * writes from any replica).  respstore.c is the only caller; the store only
+ * moves the text.  Files: -ENOTSUP (respstore.c keeps its own files). */
+
+/* One stored response as a row; strings are borrowed (save) or owned by
+ * the caller after load (gw_store_response_free). */
+typedef struct gw_store_response {
+	char *id;
+	char *session_key;       /* "" when none */
+	char *previous_id;       /* NULL: a root */
+	uint64_t history_items;
+	char *input_items;       /* JSON array text */
+	char *response;          /* the ResponseResource text */
+} gw_store_response;
+
+/* Inserts r (an existing id is replaced).  0, or -EIO with err set (69
+ * when the database failed, 65 when it refused the text). */
+int gw_store_response_save(gw_store *s, const gw_store_response *r, gw_err *err);
+/* Loads row id into *out (the caller frees it with gw_store_response_free).
+ * 0, -ENOENT (err untouched) when there is none, or -EIO with err set. */
+int gw_store_response_load(gw_store *s, const char *id, gw_store_response *out, gw_err *err);
+void gw_store_response_free(gw_store_response *r);
+/* Loads the chain that ends at id in one query (a recursive CTE): row id,
+ * then the row its previous_response_id names, and so on, newest first,
+ * at most max rows, stopping at a root or a missing row.  *out is
+ * malloc'ed (free each row with gw_store_response_free, then the array);
+ * *n 0 when id itself is absent. */
+int gw_store_response_chain(gw_store *s, const char *id, size_t max, gw_store_response **out,
+    size_t *n, gw_err *err);
+/* Removes row id.  0, -ENOENT (err untouched) when there was none, -EIO. */
+int gw_store_response_delete(gw_store *s, const char *id, gw_err *err);
+/* Removes the rows created at or before now_s - ttl_s (the saver's clock,
+ * Unix seconds); *removed counts them.  ttl_s 0 removes nothing. */
+int gw_store_response_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+    gw_err *err);
 
 /* Appends text to out with every password that url carries (password=...
  * in key/value or query form, user:password@ in a URI, raw and

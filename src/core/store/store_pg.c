@@ -14,6 +14,10 @@
  *                   version, started and heartbeat timestamptz from the
  *                   database's now(), the counters of the last heartbeat)
  *                   keyed by (deployment, id)
+ *   tau_response    (version 3: deployment, id, previous_response_id,
+ *                   session_key, history_items, input_items, response,
+ *                   created_unix_ms) keyed by (deployment, id), and indexed
+ *                   by (deployment, created_unix_ms) for the sweep
  * Every statement is PQexecParams with bind parameters; user data is never
  * spliced into SQL.  The one exception is LISTEN, which takes no parameter:
  * its channel is the deployment name (already restricted to a-z 0-9 _ -)
@@ -290,10 +294,23 @@ static const char *const gw_pg_schema_v2[] = {
 	NULL
 };
 
+/* Version 3: stored responses (respstore.c's records as rows).  A
+ * continuation names the response it continues; rows hold only their own
+ * turn.  No foreign key on previous_response_id: deleting or expiring a
+ * response cuts the chains through it, as the file store does. */
+static const char *const gw_pg_schema_v3[] = {
+	"CREATE TABLE tau_response (deployment text NOT NULL REFERENCES tau_deployment (name),"
+	" id text NOT NULL, previous_response_id text, session_key text NOT NULL DEFAULT '',"
+	" history_items bigint NOT NULL DEFAULT 0, input_items text NOT NULL, response text NOT NULL,"
+	" created_unix_ms bigint NOT NULL, PRIMARY KEY (deployment, id))",
+	"CREATE INDEX tau_response_created ON tau_response (deployment, created_unix_ms)",
+	NULL
+};
+
 /* The migrations: gw_pg_migrations[v] takes a database from version v to
  * v + 1 (0: an empty database).  Each runs in one transaction. */
 static const char *const *const gw_pg_migrations[GW_STORE_SCHEMA_VERSION] = { gw_pg_schema_v1,
-	gw_pg_schema_v2 };
+	gw_pg_schema_v2, gw_pg_schema_v3 };
 
 static int
 gw_pg_schema_locked(gw_store_pg *pg, gw_err *err)
@@ -824,6 +841,139 @@ gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_
 	PQclear(res);
 	*out = r;
 	*n = rows;
+	return 0;
+}
+
+/* ---- stored responses ----------------------------------------------------- */
+
+/* The deployment's row, made in its own autocommit statement when absent. */
+static int
+gw_pg_deployment_ensure(gw_store_pg *pg, gw_err *err)
+{
+	char now[24];
+	gw_pg_now(now, sizeof(now));
+	const char *d[] = { pg->deployment, now };
+	return gw_pg_run(pg,
+	    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
+	    " ON CONFLICT (name) DO NOTHING",
+	    2, d, "cannot register the deployment", err);
+}
+
+int
+gw_store_pg_response_save(gw_store_pg *pg, const gw_store_response *r, gw_err *err)
+{
+	int rc = gw_pg_deployment_ensure(pg, err);
+	if (rc != 0)
+		return rc;
+	char now[24], hist[24];
+	gw_pg_now(now, sizeof(now));
+	snprintf(hist, sizeof(hist), "%" PRIu64, r->history_items);
+	const char *p[] = { pg->deployment, r->id, r->previous_id,
+		r->session_key != NULL ? r->session_key : "", hist, r->input_items, r->response, now };
+	/* one autocommit statement: when it returns, the row is committed */
+	return gw_pg_run(pg,
+	    "INSERT INTO tau_response (deployment, id, previous_response_id, session_key,"
+	    " history_items, input_items, response, created_unix_ms)"
+	    " VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8::bigint)"
+	    " ON CONFLICT (deployment, id) DO UPDATE SET previous_response_id = EXCLUDED.previous_response_id,"
+	    " session_key = EXCLUDED.session_key, history_items = EXCLUDED.history_items,"
+	    " input_items = EXCLUDED.input_items, response = EXCLUDED.response,"
+	    " created_unix_ms = EXCLUDED.created_unix_ms",
+	    8, p, "cannot store the response", err);
+}
+
+int
+gw_store_pg_response_load(gw_store_pg *pg, const char *id, gw_store_response *out, gw_err *err)
+{
+	const char *p[] = { pg->deployment, id };
+	PGresult *res = gw_pg_exec(pg,
+	    "SELECT id, previous_response_id, session_key, history_items, input_items, response"
+	    " FROM tau_response WHERE deployment = $1 AND id = $2",
+	    2, p, PGRES_TUPLES_OK, "cannot read the stored response", err);
+	if (res == NULL)
+		return -EIO;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return -ENOENT;
+	}
+	out->id = gw_xstrdup(PQgetvalue(res, 0, 0));
+	out->previous_id = PQgetisnull(res, 0, 1) ? NULL : gw_xstrdup(PQgetvalue(res, 0, 1));
+	out->session_key = gw_xstrdup(PQgetvalue(res, 0, 2));
+	out->history_items = strtoull(PQgetvalue(res, 0, 3), NULL, 10);
+	out->input_items = gw_xstrdup(PQgetvalue(res, 0, 4));
+	out->response = gw_xstrdup(PQgetvalue(res, 0, 5));
+	PQclear(res);
+	return 0;
+}
+
+int
+gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max, gw_store_response **out,
+    size_t *n, gw_err *err)
+{
+	char lim[24];
+	snprintf(lim, sizeof(lim), "%zu", max > 0 ? max : 1);
+	const char *p[] = { pg->deployment, id, lim };
+	/* the depth bound ends the recursion even on a (hand-made) loop */
+	PGresult *res = gw_pg_exec(pg,
+	    "WITH RECURSIVE c (id, previous_response_id, session_key, history_items, input_items,"
+	    " response, depth) AS ("
+	    " SELECT id, previous_response_id, session_key, history_items, input_items, response, 1"
+	    " FROM tau_response WHERE deployment = $1 AND id = $2"
+	    " UNION ALL"
+	    " SELECT r.id, r.previous_response_id, r.session_key, r.history_items, r.input_items,"
+	    " r.response, c.depth + 1 FROM c JOIN tau_response r"
+	    " ON r.deployment = $1 AND r.id = c.previous_response_id WHERE c.depth < $3::bigint)"
+	    " SELECT id, previous_response_id, session_key, history_items, input_items, response"
+	    " FROM c ORDER BY depth",
+	    3, p, PGRES_TUPLES_OK, "cannot read the response chain", err);
+	if (res == NULL)
+		return -EIO;
+	size_t rows = (size_t)PQntuples(res);
+	gw_store_response *r = rows ? gw_xcalloc(rows, sizeof(*r)) : NULL;
+	for (size_t i = 0; i < rows; i++) {
+		int row = (int)i;
+		r[i].id = gw_xstrdup(PQgetvalue(res, row, 0));
+		r[i].previous_id = PQgetisnull(res, row, 1) ? NULL : gw_xstrdup(PQgetvalue(res, row, 1));
+		r[i].session_key = gw_xstrdup(PQgetvalue(res, row, 2));
+		r[i].history_items = strtoull(PQgetvalue(res, row, 3), NULL, 10);
+		r[i].input_items = gw_xstrdup(PQgetvalue(res, row, 4));
+		r[i].response = gw_xstrdup(PQgetvalue(res, row, 5));
+	}
+	PQclear(res);
+	*out = r;
+	*n = rows;
+	return 0;
+}
+
+int
+gw_store_pg_response_delete(gw_store_pg *pg, const char *id, gw_err *err)
+{
+	const char *p[] = { pg->deployment, id };
+	PGresult *res = gw_pg_exec(pg, "DELETE FROM tau_response WHERE deployment = $1 AND id = $2",
+	    2, p, PGRES_COMMAND_OK, "cannot delete the stored response", err);
+	if (res == NULL)
+		return -EIO;
+	bool found = strcmp(PQcmdTuples(res), "0") != 0;
+	PQclear(res);
+	return found ? 0 : -ENOENT;
+}
+
+int
+gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+    gw_err *err)
+{
+	if (ttl_s == 0 || ttl_s > now_s)
+		return 0;
+	char before[24];
+	snprintf(before, sizeof(before), "%" PRIu64, (now_s - ttl_s) * 1000);
+	const char *p[] = { pg->deployment, before };
+	PGresult *res = gw_pg_exec(pg,
+	    "DELETE FROM tau_response WHERE deployment = $1 AND created_unix_ms <= $2::bigint", 2, p,
+	    PGRES_COMMAND_OK, "cannot sweep the stored responses", err);
+	if (res == NULL)
+		return -EIO;
+	*removed = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
 	return 0;
 }
 

@@ -1,0 +1,53 @@
+/*
+ * respconn.h - the store that stored responses go to, for the thread that
+ * asks.
+ *
+ * On a state directory that is one file store shared by every thread (it
+ * holds only the directory's name).  In fleet mode (--gateway-state-url)
+ * it is a bounded pool of PostgreSQL connections, at most
+ * SRV_RESPCONN_MAX per server however many workers run (three replicas
+ * stay well inside PostgreSQL's default 100 connections), opened on
+ * demand; a worker holds one from srv_respconn_get to srv_respconn_put,
+ * and waits at most SRV_RESPCONN_WAIT_MS for one to be free.  Statements
+ * are bounded by SRV_RESPCONN_STATEMENT_MS, so a request never waits long
+ * on a database that stopped answering.  An idle connection is checked
+ * when handed out (what arrived on its socket is read without blocking: a
+ * restarted server's EOF shows there), and one found gone is closed and
+ * its slot reopened at once; a failed open makes every request fail at
+ * once (503 state_unavailable) until the next attempt is due (backoff of
+ * core/store/reconnect.h, 100 ms doubling to 1 s), instead of each waiting
+ * for a connect.  Event loop threads never ask in fleet mode (api.c runs
+ * every stored-response call on the worker pool).
+ *
+ * Ownership: the srv_respconn belongs to the srv_server (s->respconn),
+ * made by srv_respconn_new and freed by srv_respconn_free once no thread
+ * uses it; a connection belongs to the thread between get and put.
+ */
+#ifndef SRV_RESPCONN_H
+#define SRV_RESPCONN_H
+
+#include "core/base/err.h"
+#include "core/store/store.h"
+
+typedef struct srv_respconn srv_respconn;
+
+#define SRV_RESPCONN_MAX 8               /* connections per server */
+#define SRV_RESPCONN_WAIT_MS 800         /* the longest wait for a free one */
+#define SRV_RESPCONN_STATEMENT_MS 800    /* statement_timeout of each connection */
+#define SRV_RESPCONN_BACKOFF_MIN_MS 100  /* reconnect delay after a failure, doubled */
+#define SRV_RESPCONN_BACKOFF_MAX_MS 1000
+
+/* A source of stores: of state_dir (files) when url is NULL, else of url's
+ * deployment.  The caller owns the result (srv_respconn_free).  0 or
+ * -errno with err set. */
+int srv_respconn_new(const char *state_dir, const char *url, const char *deployment,
+    srv_respconn **out, gw_err *err);
+void srv_respconn_free(srv_respconn *rc);
+/* A store for the calling thread until srv_respconn_put (files: rc's own,
+ * shared), or NULL with err set (exit class 69) when the database cannot
+ * be reached now or no connection came free in time. */
+gw_store *srv_respconn_get(srv_respconn *rc, gw_err *err);
+/* Gives st back (NULL and the file store are ignored). */
+void srv_respconn_put(srv_respconn *rc, gw_store *st);
+
+#endif
