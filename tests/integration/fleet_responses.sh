@@ -22,22 +22,10 @@
 . "$TAU_SOURCE_DIR/tests/integration/lib/pg.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/http.sh"
 TOKEN=fleet-resp-token-3a7f
-unset TAU_TEST_PG_URL # a private cluster: this test stops it
-PG_PRIVATE=1
-pg_cluster_start || { t_fail "start a private cluster"; t_done; exit 1; }
-trap pg_test_cleanup EXIT
+pg_private # this test stops its server
 URL=$TAU_TEST_PG_URL
-BIN=$(pg_bindir)
 cd "$T" || exit 1
 
-fr_pg_stop() {
-	pg_as "$BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 20 stop >/dev/null 2>&1
-}
-fr_pg_start() {
-	pg_as "$BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-		-o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c max_connections=100" \
-		start >/dev/null 2>&1
-}
 # fr_replica VAR [flags...]: a server on URL, port 0; sets VAR (pid) and VAR_ADDR
 fr_replica() {
 	local var=$1
@@ -161,7 +149,7 @@ t_eq "the replicas hold at most 4 x (8 pooled + 1 fleet) connections (${conns})"
 	"$([ "$conns" -le 36 ] && echo yes || echo no)"
 
 # --- the database stopped ------------------------------------------------------------------
-t_check "PostgreSQL stops" fr_pg_stop
+t_check "PostgreSQL stops" pg_server_stop
 for r in RA RB RC; do
 	fr_on $r
 	t0=$(date +%s%N)
@@ -174,7 +162,7 @@ for r in RA RB RC; do
 	h_post '{"model":"local/echo","input":"while down","store":false}'
 	t_eq "$r: store:false is still 200" "200 completed" "$HS $(h_jq .status)"
 done
-t_check "PostgreSQL starts again" fr_pg_start
+t_check "PostgreSQL starts again" pg_server_start
 # each worker reconnects on its next request (its backoff is at most 1 s)
 fr_on RC
 back=no

@@ -14,22 +14,10 @@
 . "$TAU_SOURCE_DIR/tests/integration/lib/http.sh"
 TOKEN=fleet-down-token-9c4e
 # a private cluster whatever scripts/test exported: this test stops it
-unset TAU_TEST_PG_URL
-PG_PRIVATE=1
-pg_cluster_start || { t_fail "start a private cluster"; t_done; exit 1; }
-trap pg_test_cleanup EXIT
+pg_private
 URL=$TAU_TEST_PG_URL
-BIN=$(pg_bindir)
 cd "$T" || exit 1
 
-fd_pg_stop() {
-	pg_as "$BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 20 stop >/dev/null 2>&1
-}
-fd_pg_start() {
-	pg_as "$BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-		-o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c max_connections=100" \
-		start >/dev/null 2>&1
-}
 # fd_wait_health WANT SECS: polls /healthz (bounded) until its status is WANT
 fd_wait_health() {
 	local i
@@ -50,7 +38,7 @@ h_req GET /healthz
 t_eq "healthy while the database is up" '{"status":"ok"}' "$(cat "$T/body")"
 
 # --- the database goes away -----------------------------------------------------------------
-t_check "PostgreSQL stops" fd_pg_stop
+t_check "PostgreSQL stops" pg_server_stop
 t_check "/healthz says degraded within 3 s" fd_wait_health degraded 3
 t_contains "with the reason" "state database" "$(h_jq .reason)"
 h_req GET /gateway/status
@@ -64,7 +52,7 @@ t_eq "store:true is 503 state_unavailable (not a hang)" "503 state_unavailable" 
 t_eq "the server is still running" 0 "$(kill -0 "$S" 2>/dev/null; echo $?)"
 
 # --- and comes back ---------------------------------------------------------------------------
-t_check "PostgreSQL starts again" fd_pg_start
+t_check "PostgreSQL starts again" pg_server_start
 t_check "/healthz ok again within 10 s, no restart" fd_wait_health ok 10
 h_req GET /gateway/status
 t_eq "the cache is live again" "live" "$(h_jq .fleet.state)"

@@ -18,6 +18,10 @@
 #                        own syncs (--no-sync), which a throwaway can afford.
 #   pg_cluster_stop      pg_ctl stop -m fast, then the postmaster's PID if it
 #                        is still there; removes $PG_DIR
+#   pg_server_stop       stops the server of $PG_DIR and keeps its data
+#   pg_server_start      starts it again (as pg_cluster_start does)
+#   pg_private           in a test that stops its server: a private cluster
+#                        whatever scripts/test exported, stopped at exit
 #   pg_ensure            in a test: uses $TAU_TEST_PG_URL when set (scripts/test
 #                        starts one cluster for the whole run), else starts a
 #                        private cluster and stops it at exit
@@ -49,6 +53,17 @@ pg_as() {
 TAU_TEST_PG_PW_USER_DEFAULT=tau_pw_user
 TAU_TEST_PG_PW_SECRET=tau-right-secret-7c2e
 
+# pg_server_start / pg_server_stop: the server of $PG_DIR on its Unix
+# socket (no TCP port), its data kept across a stop
+pg_server_start() {
+	pg_as "$(pg_bindir)/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+		-o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c max_connections=100" \
+		start >"$PG_DIR/pg_ctl.log" 2>&1
+}
+pg_server_stop() {
+	pg_as "$(pg_bindir)/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 20 stop >/dev/null 2>&1
+}
+
 pg_cluster_start() {
 	local bin super
 	bin=$(pg_bindir) || return 1
@@ -68,9 +83,7 @@ pg_cluster_start() {
 	# the password role first: pg_hba takes the first matching line
 	pg_as sh -c "printf '%s\n' 'local all $TAU_TEST_PG_PW_USER scram-sha-256' 'local all all trust' \
 		>'$PG_DIR/data/pg_hba.conf'"
-	if ! pg_as "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-		-o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c max_connections=100" \
-		start >"$PG_DIR/pg_ctl.log" 2>&1; then
+	if ! pg_server_start; then
 		echo "pg.sh: the server did not start:" >&2
 		tail -5 "$PG_DIR/server.log" >&2
 		return 1
@@ -115,6 +128,13 @@ pg_test_cleanup() {
 	done
 	[ -n "${PG_PRIVATE:-}" ] && pg_cluster_stop
 	t_cleanup
+}
+
+pg_private() {
+	unset TAU_TEST_PG_URL
+	PG_PRIVATE=1
+	pg_cluster_start || { t_fail "start a private cluster"; t_done; exit 1; }
+	trap pg_test_cleanup EXIT
 }
 
 pg_ensure() {
