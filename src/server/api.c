@@ -1144,12 +1144,7 @@ srv_ticker_main(void *arg)
 			pthread_mutex_unlock(&j->lock);
 		}
 		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += SRV_TICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		gw_clock_mono_deadline(&ts, SRV_TICK_MS);
 		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -1203,13 +1198,7 @@ srv_sweeper_main(void *arg)
 		srv_sweep(s);
 		pthread_mutex_lock(&s->lock);
 		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t)(every / 1000);
-		ts.tv_nsec += (long)(every % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		gw_clock_mono_deadline(&ts, every);
 		while (s->sweeper_running &&
 		    pthread_cond_timedwait(&s->sweep_cond, &s->lock, &ts) != ETIMEDOUT)
 			;
@@ -1256,12 +1245,7 @@ srv_api_shutdown(srv_server *s, uint64_t wait_ms)
 			break;
 		uint64_t left = end - now < 100 ? end - now : 100;
 		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += (long)left * 1000000L;
-		while (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		gw_clock_mono_deadline(&ts, left);
 		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
 		for (srv_job *j = s->jobs; j; j = j->next)
 			atomic_store(&j->cancel, true);

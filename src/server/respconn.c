@@ -119,14 +119,7 @@ srv_respconn_get(srv_respconn *rc, gw_err *err)
 			return NULL;
 		}
 		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t wait = deadline - now;
-		ts.tv_sec += (time_t)(wait / 1000);
-		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		gw_clock_mono_deadline(&ts, deadline - now);
 		pthread_cond_timedwait(&rc->freed, &rc->lock, &ts);
 	}
 	uint64_t now = gw_clock_mono_ms();
@@ -149,10 +142,7 @@ srv_respconn_get(srv_respconn *rc, gw_err *err)
 		if (err->exit_code == 0)
 			err->exit_code = GW_EXIT_UNAVAILABLE;
 		snprintf(rc->why, sizeof(rc->why), "%s", err->msg);
-		if (rc->rc.backoff_ms == 0)
-			gw_reconnect_lost(&rc->rc, now);
-		else
-			gw_reconnect_failed(&rc->rc, now);
+		gw_reconnect_failed(&rc->rc, now); /* the first failure waits the minimum */
 		pthread_cond_signal(&rc->freed);
 	} else {
 		gw_reconnect_reset(&rc->rc);
