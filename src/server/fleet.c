@@ -63,12 +63,8 @@ srv_fleet_read_posture(srv_fleet *f, gw_service_report *out, gw_err *err)
 		return rc;
 	if (out != NULL)
 		*out = rep;
-	gw_buf raw = GW_BUF_INIT, sorted = GW_BUF_INIT;
-	gw_service_report_json(&rep, &raw, false);
-	cJSON *v = cJSON_ParseWithLength(raw.data, raw.len);
-	gw_json_canonical(&sorted, v);
-	cJSON_Delete(v);
-	gw_buf_free(&raw);
+	gw_buf sorted = GW_BUF_INIT;
+	srv_service_json_sorted(&rep, &sorted);
 	pthread_mutex_lock(&f->lock);
 	gw_buf tmp = f->service;
 	f->service = sorted;
@@ -200,7 +196,7 @@ srv_fleet_reconnect(srv_fleet *f, uint64_t now)
 	gw_err err;
 	gw_err_clear(&err);
 	gw_store *st = NULL;
-	if (gw_reconnect_open(f->url, f->deployment, SRV_FLEET_STATEMENT_MS, &st, &err) != 0) {
+	if (gw_reconnect_open(f->url, f->deployment, SRV_FLEET_STATEMENT_MS, true, &st, &err) != 0) {
 		gw_reconnect_failed(&f->retry, now);
 		char why[sizeof(f->reason)];
 		snprintf(why, sizeof(why), "state database unreachable (%s); retrying in %llu ms",
@@ -321,7 +317,7 @@ srv_fleet_open(struct srv_server *s, const char *url, const char *deployment,
 	f->wake_fd = -1;
 	pthread_mutex_init(&f->lock, NULL);
 	gw_reconnect_init(&f->retry, SRV_FLEET_BACKOFF_MIN_MS, SRV_FLEET_BACKOFF_MAX_MS);
-	int rc = gw_reconnect_open(url, deployment, SRV_FLEET_STATEMENT_MS, &f->store, err);
+	int rc = gw_reconnect_open(url, deployment, SRV_FLEET_STATEMENT_MS, true, &f->store, err);
 	if (rc == 0) {
 		/* "postgresql:<db>/<deployment>/posture" without its last part */
 		const char *l = gw_store_posture_label(f->store);
@@ -383,20 +379,18 @@ srv_fleet_end(srv_fleet *f, bool failed, const char *text, gw_service_report *re
 {
 	srv_fleet_join(f);
 	if (f->store == NULL) {
-		int rc = gw_reconnect_open(f->url, f->deployment, SRV_FLEET_STATEMENT_MS, &f->store, err);
+		int rc = gw_reconnect_open(f->url, f->deployment, SRV_FLEET_STATEMENT_MS, true, &f->store, err);
 		if (rc != 0)
 			return rc;
 	}
 	/* one replica leaving is not the deployment stopping: while others
 	 * are live, or after an operator's stop (whose reason must stay), the
 	 * posture is left as it is and only the row goes */
-	int rc;
+	int rc = gw_service_status_in(f->store, rep, err);
 	if (srv_fleet_others_live(f)) {
-		rc = gw_service_status_in(f->store, rep, err);
 		srv_log(f->srv, "fleet: other replicas of '%s' are live: its posture stays as it is",
 		    f->deployment);
 	} else {
-		rc = gw_service_status_in(f->store, rep, err);
 		if (rc == 0 && !srv_fleet_operator_stopped(&rep->service))
 			rc = failed ? gw_service_startup_failed_in(f->store, text, rep, err) :
 			    gw_service_stop_in(f->store, text, rep, err);

@@ -131,13 +131,9 @@ srv_respconn_get(srv_respconn *rc, gw_err *err)
 	rc->nopen++; /* this slot, opened outside the lock */
 	pthread_mutex_unlock(&rc->lock);
 	gw_store *st = NULL;
-	int r = gw_store_open_url(rc->url, rc->deployment, &st, err);
-	if (r == 0)
-		r = gw_store_set_timeout(st, SRV_RESPCONN_STATEMENT_MS, err);
+	int r = gw_reconnect_open(rc->url, rc->deployment, SRV_RESPCONN_STATEMENT_MS, false, &st, err);
 	pthread_mutex_lock(&rc->lock);
 	if (r != 0) {
-		gw_store_close(st);
-		st = NULL;
 		rc->nopen--;
 		if (err->exit_code == 0)
 			err->exit_code = GW_EXIT_UNAVAILABLE;

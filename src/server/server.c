@@ -352,6 +352,19 @@ srv_refuse(struct MHD_Connection *c, srv_req *r, unsigned status)
 
 /* ---- small routes -------------------------------------------------------------- */
 
+/* Appends the service report's JSON with its keys sorted, as
+ * /gateway/status embeds it (the file store's cache and the fleet's copy). */
+void
+srv_service_json_sorted(const gw_service_report *rep, gw_buf *out)
+{
+	gw_buf raw = GW_BUF_INIT;
+	gw_service_report_json(rep, &raw, false);
+	cJSON *v = cJSON_ParseWithLength(raw.data, raw.len);
+	gw_buf_free(&raw);
+	gw_json_canonical(out, v);
+	cJSON_Delete(v);
+}
+
 /* Refreshes the cached, key-sorted service report if state.json changed.
  * Caller holds status_lock. */
 static int
@@ -370,13 +383,8 @@ srv_status_refresh(srv_server *s, gw_err *err)
 	int rc = gw_service_status(s->cfg.state_dir, &rep, err);
 	if (rc != 0)
 		return rc;
-	gw_buf raw = GW_BUF_INIT;
-	gw_service_report_json(&rep, &raw, false);
-	cJSON *v = cJSON_ParseWithLength(raw.data, raw.len);
-	gw_buf_free(&raw);
 	gw_buf_reset(&s->status_service);
-	gw_json_canonical(&s->status_service, v);
-	cJSON_Delete(v);
+	srv_service_json_sorted(&rep, &s->status_service);
 	s->status_valid = exists; /* a missing file reports "now": never cache it */
 	s->status_st = st;
 	return 0;

@@ -24,6 +24,7 @@
 #include "core/base/buf.h"
 #include "core/base/fs.h"
 #include "core/base/hash.h"
+#include "core/gateway/service.h"
 #include "core/openresponses/provider.h"
 #include "core/openresponses/responses.h"
 #include "server/metrics.h"
@@ -201,5 +202,9 @@ void srv_log(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 
 void srv_notice(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Wakes srv_event_fd readers. */
 void srv_notify(srv_server *s);
+
+/* Appends rep as JSON with sorted keys (the service block /gateway/status
+ * embeds); out is the caller's. */
+void srv_service_json_sorted(const gw_service_report *rep, gw_buf *out);
 
 #endif

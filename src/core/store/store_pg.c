@@ -433,6 +433,19 @@ gw_pg_now(char *out, size_t n)
 	snprintf(out, n, "%" PRIu64, gw_clock_unix_ms());
 }
 
+/* The deployment's row, made in its own autocommit statement when absent. */
+static int
+gw_pg_deployment_ensure(gw_store_pg *pg, gw_err *err)
+{
+	char now[24];
+	gw_pg_now(now, sizeof(now));
+	const char *d[] = { pg->deployment, now };
+	return gw_pg_run(pg,
+	    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
+	    " ON CONFLICT (name) DO NOTHING",
+	    2, d, "cannot register the deployment", err);
+}
+
 /* Sets a transaction-local setting (set_config(name, value, true)). */
 static int
 gw_pg_set_local(gw_store_pg *pg, const char *name, const char *value, gw_err *err)
@@ -504,16 +517,10 @@ gw_store_pg_begin(gw_store_pg *pg, const char *who, gw_err *err)
 {
 	if (pg->in_tx)
 		return gw_err_set(err, -EBUSY, GW_EXIT_SOFTWARE, "a state transaction is already open");
-	char now[24];
-	gw_pg_now(now, sizeof(now));
-	const char *p[] = { pg->deployment, now };
 	/* the deployment's row is made in its own autocommit statement, before
 	 * the transaction, so a first writer never holds an uncommitted insert
 	 * that a second would wait on outside the bounded row wait below */
-	int rc = gw_pg_run(pg,
-	    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
-	    " ON CONFLICT (name) DO NOTHING",
-	    2, p, "cannot register the deployment", err);
+	int rc = gw_pg_deployment_ensure(pg, err);
 	if (rc != 0)
 		return rc;
 	rc = gw_pg_run(pg, "BEGIN", 0, NULL, "cannot begin a state transaction", err);
@@ -678,10 +685,7 @@ gw_store_pg_event_append(gw_store_pg *pg, const char *line, size_t n, gw_err *er
 	/* outside a transaction the deployment's row may not exist yet */
 	int rc = 0;
 	if (!pg->in_tx)
-		rc = gw_pg_run(pg,
-		    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
-		    " ON CONFLICT (name) DO NOTHING",
-		    2, p, "cannot register the deployment", err);
+		rc = gw_pg_deployment_ensure(pg, err);
 	if (rc == 0)
 		rc = gw_pg_run(pg, "INSERT INTO tau_event (deployment, unix_ms, line) VALUES ($1, $2::bigint, $3)",
 		    3, p, "cannot append the event", err);
@@ -743,19 +747,14 @@ int
 gw_store_pg_replica_register(gw_store_pg *pg, const gw_store_replica_info *info, uint64_t *id,
     gw_err *err)
 {
-	char now[24], pid[24];
-	gw_pg_now(now, sizeof(now));
+	char pid[24];
 	snprintf(pid, sizeof(pid), "%ld", info->pid);
 	char host[GW_STORE_REPLICA_HOST_MAX], bind[GW_STORE_REPLICA_BIND_MAX],
 	    version[GW_STORE_REPLICA_VERSION_MAX];
 	snprintf(host, sizeof(host), "%s", info->host ? info->host : "");
 	snprintf(bind, sizeof(bind), "%s", info->bind ? info->bind : "");
 	snprintf(version, sizeof(version), "%s", info->version ? info->version : "");
-	const char *d[] = { pg->deployment, now };
-	int rc = gw_pg_run(pg,
-	    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
-	    " ON CONFLICT (name) DO NOTHING",
-	    2, d, "cannot register the deployment", err);
+	int rc = gw_pg_deployment_ensure(pg, err);
 	if (rc != 0)
 		return rc;
 	const char *p[] = { pg->deployment, host, bind, pid, version };
@@ -845,19 +844,6 @@ gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_
 }
 
 /* ---- stored responses ----------------------------------------------------- */
-
-/* The deployment's row, made in its own autocommit statement when absent. */
-static int
-gw_pg_deployment_ensure(gw_store_pg *pg, gw_err *err)
-{
-	char now[24];
-	gw_pg_now(now, sizeof(now));
-	const char *d[] = { pg->deployment, now };
-	return gw_pg_run(pg,
-	    "INSERT INTO tau_deployment (name, created_unix_ms) VALUES ($1, $2::bigint)"
-	    " ON CONFLICT (name) DO NOTHING",
-	    2, d, "cannot register the deployment", err);
-}
 
 int
 gw_store_pg_response_save(gw_store_pg *pg, const gw_store_response *r, gw_err *err)
