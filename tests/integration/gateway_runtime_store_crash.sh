@@ -28,7 +28,7 @@ python3 "$TAU_SOURCE_DIR/bench/gen_fixture.py" "$N" "$T/big.json" --actors 100 -
 S=$T/state
 
 RECORDS=$TAU_SOURCE_DIR/tests/integration/lib/records.py
-command -v strace >/dev/null || { t_fail "strace is needed (scripts/setup.sh installs it)"; t_done; }
+command -v strace >/dev/null || { t_fail "strace is needed (scripts/setup.sh installs it)"; t_done; exit 1; }
 
 # legacy DIR FIXTURE N: a schema 1 state.json (the layout before the store)
 # with the fixture's first N cases processed and recorded, as an existing
@@ -208,11 +208,12 @@ else
 fi
 
 # Uninterrupted runs finish the work.
+rc=0
 for ((i = 0; i < 12; i++)); do
-	"${RUN[@]}" >"$T/out" 2>"$T/err" || break
+	"${RUN[@]}" >"$T/out" 2>"$T/err" || { rc=$?; break; }
 	grep -q ' applied=0 ' "$T/out" && grep -q ' malformed=0 ' "$T/out" && break
 done
-t_eq "final runs: exit 0" "0" "$?"
+t_eq "final runs: exit 0" "0" "$rc"
 t_eq "final: store consistent, one snapshot, log at its committed length" "ok" "$(check "$S" final)"
 t_eq "final: every case processed once" "$N" "$(processed "$S")"
 "${RUN[@]}" >"$T/out" 2>&1

@@ -485,6 +485,10 @@ test_damaged_snapshot_is_reported_and_moved_aside_by_writers(void **state)
 	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
 	ut_assert_contains(err.msg, "records-1.snap is corrupt");
 	gw_state_free(st);
+	/* and changes nothing: state.json and the damaged snapshot stay */
+	char *after = ut_read(f->state);
+	assert_string_equal(after, before);
+	free(after);
 	assert_true(gw_fs_is_file(snap));
 	/* a writer moves it aside, starts the records afresh, says so */
 	st = load_w(f);
@@ -539,6 +543,7 @@ test_newer_snapshot_version_is_refused(void **state)
 	gw_state_free(st);
 	char *snap = ut_join(f->dir, "records-1.snap");
 	int fd = open(snap, O_RDWR);
+	assert_true(fd >= 0);
 	off_t size = lseek(fd, 0, SEEK_END);
 	unsigned char v = 2;  /* version, little-endian at trailer + 8 */
 	assert_int_equal(pwrite(fd, &v, 1, size - 96 + 8), 1);
