@@ -443,8 +443,8 @@ gw_json_canonical(gw_buf *b, const cJSON *v)
 
 /* ---- streaming scan ----------------------------------------------------- */
 
-static size_t
-gw_scan_ws(const char *t, size_t n, size_t p)
+size_t
+gw_json_skip_ws(const char *t, size_t n, size_t p)
 {
 	while (p < n && (t[p] == ' ' || t[p] == '\n' || t[p] == '\r' || t[p] == '\t'))
 		p++;
@@ -540,7 +540,7 @@ gw_json_scan_open(gw_json_scan *s, const char *text, size_t len, size_t pos,
 {
 	s->text = text;
 	s->len = len;
-	s->pos = gw_scan_ws(text, len, pos);
+	s->pos = gw_json_skip_ws(text, len, pos);
 	s->first = true;
 	if (s->pos >= len || text[s->pos] != open)
 		return gw_scan_fail(s, s->pos, what,
@@ -555,7 +555,7 @@ gw_json_scan_next(gw_json_scan *s, const char **key, size_t *keylen,
     size_t *vstart, size_t *vend, const char *what, gw_err *err)
 {
 	const char *t = s->text, *why = NULL;
-	size_t n = s->len, p = gw_scan_ws(t, n, s->pos);
+	size_t n = s->len, p = gw_json_skip_ws(t, n, s->pos);
 	if (p < n && t[p] == s->close) {
 		s->pos = p + 1;
 		return 0;
@@ -563,7 +563,7 @@ gw_json_scan_next(gw_json_scan *s, const char **key, size_t *keylen,
 	if (!s->first) {
 		if (p >= n || t[p] != ',')
 			return gw_scan_fail(s, p, what, "expected ',' or closing bracket", err);
-		p = gw_scan_ws(t, n, p + 1);
+		p = gw_json_skip_ws(t, n, p + 1);
 	}
 	s->first = false;
 	if (s->close == '}') {
@@ -576,10 +576,10 @@ gw_json_scan_next(gw_json_scan *s, const char **key, size_t *keylen,
 			*key = t + p + 1;
 			*keylen = e - p - 2;
 		}
-		p = gw_scan_ws(t, n, e);
+		p = gw_json_skip_ws(t, n, e);
 		if (p >= n || t[p] != ':')
 			return gw_scan_fail(s, p, what, "expected ':'", err);
-		p = gw_scan_ws(t, n, p + 1);
+		p = gw_json_skip_ws(t, n, p + 1);
 	}
 	size_t e = gw_scan_value(t, n, p, &why);
 	if (!e)
@@ -593,7 +593,7 @@ gw_json_scan_next(gw_json_scan *s, const char **key, size_t *keylen,
 int
 gw_json_scan_finish(gw_json_scan *s, const char *what, gw_err *err)
 {
-	size_t p = gw_scan_ws(s->text, s->len, s->pos);
+	size_t p = gw_json_skip_ws(s->text, s->len, s->pos);
 	if (p != s->len)
 		return gw_scan_fail(s, p, what, "trailing characters", err);
 	return 0;
@@ -797,17 +797,17 @@ gw_json_valid_members(const char *text, size_t n, gw_json_member_fn fn, void *ct
 	/* the top-level member being read, reported to fn once its value ends */
 	bool member = false;
 	size_t key = 0, keyend = 0, vstart = 0;
-	size_t p = gw_scan_ws(text, n, 0);
+	size_t p = gw_json_skip_ws(text, n, 0);
 	for (;;) {
 		if (want == WANT_KEY) {
 			size_t k = p;
 			if (p >= n || t[p] != '"' || (p = gw_jv_string(t, n, p)) == 0)
 				return false;
 			size_t kend = p - 1;
-			p = gw_scan_ws(text, n, p);
+			p = gw_json_skip_ws(text, n, p);
 			if (p >= n || t[p] != ':')
 				return false;
-			p = gw_scan_ws(text, n, p + 1);
+			p = gw_json_skip_ws(text, n, p + 1);
 			if (depth == 1 && fn != NULL) {
 				member = true;
 				key = k + 1;
@@ -826,7 +826,7 @@ gw_json_valid_members(const char *text, size_t n, gw_json_member_fn fn, void *ct
 				if (depth == GW_JSON_MAX_NESTING)
 					return false;
 				close[depth++] = t[p] == '{' ? '}' : ']';
-				p = gw_scan_ws(text, n, p + 1);
+				p = gw_json_skip_ws(text, n, p + 1);
 				if (p < n && t[p] == close[depth - 1]) {
 					depth--;
 					p++;
@@ -857,13 +857,13 @@ gw_json_valid_members(const char *text, size_t n, gw_json_member_fn fn, void *ct
 			fn(ctx, text + key, keyend - key, vstart, p);
 			member = false;
 		}
-		p = gw_scan_ws(text, n, p);
+		p = gw_json_skip_ws(text, n, p);
 		if (depth == 0)
 			return p == n;
 		if (p >= n)
 			return false;
 		if (t[p] == ',') {
-			p = gw_scan_ws(text, n, p + 1);
+			p = gw_json_skip_ws(text, n, p + 1);
 			want = close[depth - 1] == '}' ? WANT_KEY : WANT_VALUE;
 		} else if (t[p] == close[depth - 1]) {
 			depth--;

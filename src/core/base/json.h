@@ -95,6 +95,10 @@ void gw_json_canonical(gw_buf *b, const cJSON *v);
  */
 #define GW_JSON_MAX_NESTING 512
 
+/* The offset of the first byte at or after p in t[0..n) that is not JSON
+ * whitespace (space, \n, \r, \t); n when there is none. */
+size_t gw_json_skip_ws(const char *t, size_t n, size_t p);
+
 typedef struct gw_json_scan {
 	const char *text;
 	size_t len;

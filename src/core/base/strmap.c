@@ -21,14 +21,20 @@ struct gw_strmap {
 };
 
 uint64_t
-gw_strhash(const char *s)
+gw_strhash_n(const char *s, size_t n)
 {
 	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
 		h *= 1099511628211ULL;
 	}
 	return h ^ (h >> 29);
+}
+
+uint64_t
+gw_strhash(const char *s)
+{
+	return gw_strhash_n(s, strlen(s));
 }
 
 gw_strmap *

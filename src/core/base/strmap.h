@@ -28,5 +28,7 @@ bool gw_strmap_del(gw_strmap *m, const char *key);
 size_t gw_strmap_count(const gw_strmap *m);
 /* FNV-1a 64-bit hash of s. */
 uint64_t gw_strhash(const char *s);
+/* The same hash of s[0..n), which need not be NUL-terminated. */
+uint64_t gw_strhash_n(const char *s, size_t n);
 
 #endif

@@ -372,14 +372,6 @@ gw_fx_case(gw_parse_ctx *p, gw_fixture *f, const cJSON *obj, size_t idx, unsigne
  * unit tests compare both paths case by case.
  */
 
-static size_t
-gw_scan_ws_at(const char *t, size_t n, size_t p)
-{
-	while (p < n && (t[p] == ' ' || t[p] == '\n' || t[p] == '\r' || t[p] == '\t'))
-		p++;
-	return p;
-}
-
 typedef struct gw_fp_str {
 	const char *s;
 	size_t n;
@@ -395,9 +387,7 @@ typedef struct gw_fp {
 static void
 gw_fp_ws(gw_fp *f)
 {
-	while (f->p < f->n && (f->t[f->p] == ' ' || f->t[f->p] == '\n' || f->t[f->p] == '\r' ||
-	    f->t[f->p] == '\t'))
-		f->p++;
+	f->p = gw_json_skip_ws(f->t, f->n, f->p);
 }
 
 /* A string without escapes or control bytes (its bytes taken as they are,
@@ -740,16 +730,6 @@ typedef struct gw_fx_ids {
 	size_t cap, count;
 } gw_fx_ids;
 
-static uint64_t
-gw_fx_id_hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h ^ (h >> 29);
-}
 
 static void
 gw_fx_ids_init(gw_fx_ids *t, size_t expected)
@@ -778,7 +758,7 @@ gw_fx_ids_add(gw_fx_ids *t, const gw_fixture *f, size_t idx)
 	const char *id, *o;
 	size_t n, on;
 	gw_str_trim(f->cases[idx].case_id, &id, &n);
-	uint64_t h = gw_fx_id_hash(id, n);
+	uint64_t h = gw_strhash_n(id, n);
 	if ((t->count + 1) * 2 > t->cap) {
 		size_t cap = t->cap * 2;
 		uint32_t *slots = gw_xcalloc(cap * 2, sizeof(*slots));
@@ -786,7 +766,7 @@ gw_fx_ids_add(gw_fx_ids *t, const gw_fixture *f, size_t idx)
 			if (t->slots[2 * i] == 0)
 				continue;
 			gw_str_trim(f->cases[t->slots[2 * i] - 1].case_id, &o, &on);
-			gw_fx_ids_place(slots, cap, gw_fx_id_hash(o, on), t->slots[2 * i]);
+			gw_fx_ids_place(slots, cap, gw_strhash_n(o, on), t->slots[2 * i]);
 		}
 		free(t->slots);
 		t->slots = slots;
@@ -835,9 +815,9 @@ gw_fx_cases(gw_parse_ctx *p, gw_fixture *f, size_t start)
 		}
 		gw_case *c = &f->cases[f->ncases];
 		/* the fast path, where the next member is a plain case */
-		size_t at = gw_scan_ws_at(p->text, p->len, s.pos);
+		size_t at = gw_json_skip_ws(p->text, p->len, s.pos);
 		if (!s.first && at < p->len && p->text[at] == ',')
-			at = gw_scan_ws_at(p->text, p->len, at + 1);
+			at = gw_json_skip_ws(p->text, p->len, at + 1);
 		else if (!s.first)
 			at = p->len;
 		size_t end = p->fast && at < p->len && p->text[at] == '{' ?
@@ -851,7 +831,7 @@ gw_fx_cases(gw_parse_ctx *p, gw_fixture *f, size_t start)
 		}
 		/* only plain cases so far and the closing bracket next: the array
 		 * is balanced, the top-level scan cannot fail */
-		at = gw_scan_ws_at(p->text, p->len, s.pos);
+		at = gw_json_skip_ws(p->text, p->len, s.pos);
 		if (!(at < p->len && p->text[at] == ']') && (rc = gw_fx_outer_check(p)) != 0)
 			break;
 		if ((rc = gw_json_scan_next(&s, NULL, NULL, &vs, &ve, "cases", p->err)) != 1)
@@ -921,15 +901,15 @@ gw_fixture_parse_with(const char *path, const char *text, size_t len, bool fast,
 		 * the top-level scan would first skip the whole array to find its
 		 * end, a pass over most of the file; gw_fx_cases runs that scan
 		 * (gw_fx_outer_check) only when a case needs the slow path. */
-		size_t at = gw_scan_ws_at(text, len, s.pos);
+		size_t at = gw_json_skip_ws(text, len, s.pos);
 		if (!s.first)
-			at = at < len && text[at] == ',' ? gw_scan_ws_at(text, len, at + 1) : len;
+			at = at < len && text[at] == ',' ? gw_json_skip_ws(text, len, at + 1) : len;
 		if (fast && len - at > 8 && memcmp(text + at, "\"cases\"", 7) == 0 &&
 		    !gw_strmap_get(top, "cases", NULL)) {
-			size_t v = gw_scan_ws_at(text, len, at + 7);
+			size_t v = gw_json_skip_ws(text, len, at + 7);
 			bool colon = v < len && text[v] == ':';
 			if (colon)
-				v = gw_scan_ws_at(text, len, v + 1);
+				v = gw_json_skip_ws(text, len, v + 1);
 			if (colon && v < len && text[v] == '[') {
 				unsigned line = gw_fx_line(&p, at + 1);
 				gw_strmap_put(top, "cases", line);

@@ -547,10 +547,9 @@ gw_records_load_dir(gw_records *r, gw_err *err)
 }
 
 int
-gw_records_each_actor(gw_records *r, const char *actor, size_t actor_len, gw_records_each_fn fn,
-    void *ctx, gw_err *err)
+gw_records_each_actor(gw_records *r, const char *actor, gw_records_each_fn fn, void *ctx,
+    gw_err *err)
 {
-	(void)actor_len;
 	int rc = gw_records_index_log(r, err);
 	if (rc == 0)
 		rc = gw_records_load_dir(r, err);

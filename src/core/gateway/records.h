@@ -110,8 +110,8 @@ int gw_records_each(gw_records *r, gw_records_each_fn fn, void *ctx, gw_err *err
 /* Calls fn for every live entry of the actor whose id literal is actor
  * (NUL-terminated after its closing quote): the snapshot's range for it,
  * then the log's.  0 or -EINVAL corrupt with err set. */
-int gw_records_each_actor(gw_records *r, const char *actor, size_t actor_len, gw_records_each_fn fn,
-    void *ctx, gw_err *err);
+int gw_records_each_actor(gw_records *r, const char *actor, gw_records_each_fn fn, void *ctx,
+    gw_err *err);
 
 /* The i-th processed entry of the snapshot in processing order (i from
  * 0): 1 with *out set, 0 when the log has a newer line for its key (skip

@@ -595,7 +595,7 @@ gw_state_actor_requests(gw_state *st, const char *const *actors, size_t nactors,
 			gw_buf_reset(&lit);
 			gw_json_escape(&lit, actors[i], strlen(actors[i]));
 			a.actor = i;
-			int rc = gw_records_each_actor(st->store, gw_buf_cstr(&lit), lit.len, gw_walk_actor, &a,
+			int rc = gw_records_each_actor(st->store, gw_buf_cstr(&lit), gw_walk_actor, &a,
 			    &st->store_err);
 			if (rc != 0 && st->store_rc == 0)
 				st->store_rc = rc;
@@ -961,7 +961,7 @@ gw_state_parse(gw_state *st, const char *text, size_t len, bool posture_only, gw
 
 /* Records a recovery in the event log. */
 static void
-gw_state_recovered_event(gw_state *st, uint64_t now, const char *path, const char *moved)
+gw_state_recovered_event(gw_state *st, uint64_t now, const char *moved)
 {
 	gw_buf line = GW_BUF_INIT;
 	gw_jw w;
@@ -969,7 +969,7 @@ gw_state_recovered_event(gw_state *st, uint64_t now, const char *path, const cha
 	gw_jw_obj_begin(&w);
 	gw_jw_ku64(&w, "timestamp_unix_ms", now);
 	gw_jw_kstr(&w, "kind", "state_recovered");
-	gw_jw_kstr(&w, "state_path", path);
+	gw_jw_kstr(&w, "state_path", st->path);
 	gw_jw_kstr(&w, "corrupt_path", moved);
 	gw_jw_kstr(&w, "detail", st->notice);
 	gw_jw_obj_end(&w);
@@ -1040,7 +1040,7 @@ gw_state_open_store_write(gw_state *st, uint64_t now, gw_err *err)
 	snprintf(st->notice, sizeof(st->notice), "%s; moved it to %s and started the records afresh",
 	    detail, moved[0] ? moved : "(nothing to move)");
 	snprintf(st->corrupt_path, sizeof(st->corrupt_path), "%s", moved);
-	gw_state_recovered_event(st, now, st->path, moved);
+	gw_state_recovered_event(st, now, moved);
 	return gw_records_open(st->dir, &st->meta, true, &st->store, err);
 }
 
@@ -1110,7 +1110,7 @@ gw_state_load(const char *dir, unsigned mode, gw_state **out, gw_err *err)
 	gw_err_clear(err);
 	gw_state_clear_data(st);
 	gw_state_defaults(st, now);
-	gw_state_recovered_event(st, now, st->path, st->corrupt_path);
+	gw_state_recovered_event(st, now, st->corrupt_path);
 	/* the store state.json described is unreachable now: start it afresh
 	 * (the next compaction or append overwrites the old files) */
 	gw_state_remove_stale_snapshots(st);
