@@ -283,12 +283,6 @@ gw_stream_lines(int fd, bool final_partial, gw_raw_line_fn fn, void *ctx)
 	return consumed;
 }
 
-static void
-gw_sum_raw(void *ctx, const char *line, size_t n)
-{
-	gw_sum_line(ctx, line, n);
-}
-
 /* Opens the log for reading.  Returns the fd, -ENOENT when it does not
  * exist (not an error for any reader), or another -errno with err set. */
 static int
@@ -298,32 +292,6 @@ gw_events_open(const char *path, gw_err *err)
 	if (fd == -ENOENT)
 		gw_err_clear(err);
 	return fd;
-}
-
-int
-gw_events_summarize(const char *path, gw_events_summary *out, gw_err *err)
-{
-	memset(out, 0, sizeof(*out));
-	int fd = gw_events_open(path, err);
-	if (fd < 0)
-		return fd == -ENOENT ? 0 : fd;
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	out->present = true;
-	gw_sum_ctx c = { out, gw_strmap_new(32), GW_BUF_INIT, 0 };
-	/* a last line without '\n' is an append in progress (or the remnant of
-	 * a killed writer, which the next writer cuts off): not a report */
-	int64_t rc = gw_stream_lines(fd, false, gw_sum_raw, &c);
-	close(fd);
-	gw_strmap_free(c.index);
-	gw_buf_free(&c.key);
-	if (rc < 0) {
-		gw_events_summary_free(out);
-		return gw_err_set(err, (int)rc, GW_EXIT_IOERR, "cannot read %s: %s", path,
-		    strerror((int)-rc));
-	}
-	if (out->ncounts > 1) /* counts is NULL when empty; qsort wants non-NULL */
-		qsort(out->counts, out->ncounts, sizeof(*out->counts), gw_count_cmp);
-	return 0;
 }
 
 struct gw_events_summarizer {
@@ -355,6 +323,28 @@ gw_events_summarizer_finish(gw_events_summarizer *z, bool present)
 	free(z);
 	if (out->ncounts > 1)
 		qsort(out->counts, out->ncounts, sizeof(*out->counts), gw_count_cmp);
+}
+
+int
+gw_events_summarize(const char *path, gw_events_summary *out, gw_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	int fd = gw_events_open(path, err);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	gw_events_summarizer *z = gw_events_summarizer_new(out);
+	/* a last line without '\n' is an append in progress (or the remnant of
+	 * a killed writer, which the next writer cuts off): not a report */
+	int64_t rc = gw_stream_lines(fd, false, gw_events_summarizer_line, z);
+	close(fd);
+	gw_events_summarizer_finish(z, true);
+	if (rc < 0) {
+		gw_events_summary_free(out);
+		return gw_err_set(err, (int)rc, GW_EXIT_IOERR, "cannot read %s: %s", path,
+		    strerror((int)-rc));
+	}
+	return 0;
 }
 
 void
