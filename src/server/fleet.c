@@ -319,10 +319,7 @@ srv_fleet_open(struct srv_server *s, const char *url, const char *deployment,
 	gw_reconnect_init(&f->retry, SRV_FLEET_BACKOFF_MIN_MS, SRV_FLEET_BACKOFF_MAX_MS);
 	int rc = gw_reconnect_open(url, deployment, SRV_FLEET_STATEMENT_MS, true, &f->store, err);
 	if (rc == 0) {
-		/* "postgresql:<db>/<deployment>/posture" without its last part */
-		const char *l = gw_store_posture_label(f->store);
-		const char *slash = strrchr(l, '/');
-		f->label = gw_xstrndup(l, slash ? (size_t)(slash - l) : strlen(l));
+		f->label = gw_xstrdup(gw_store_label(f->store));
 		rc = srv_fleet_start_posture(f, rep, err);
 	}
 	if (rc == 0)

@@ -29,12 +29,8 @@ tui_fleet_connect(tui_fleet *f, gw_err *err)
 	if (rc != 0)
 		return rc;
 	f->store = s;
-	if (f->label == NULL) {
-		/* "postgresql:<db>/<deployment>/posture" without its last part */
-		const char *l = gw_store_posture_label(s);
-		const char *slash = strrchr(l, '/');
-		f->label = gw_xstrndup(l, slash ? (size_t)(slash - l) : strlen(l));
-	}
+	if (f->label == NULL)
+		f->label = gw_xstrdup(gw_store_label(s));
 	f->status[0] = '\0';
 	gw_reconnect_reset(&f->retry);
 	return 0;

@@ -97,12 +97,8 @@ gw_respstore_place(gw_store *st, const char *id, const char *suffix)
 {
 	if (gw_store_kind_of(st) == GW_STORE_FILES)
 		return gw_respstore_path(gw_store_dir(st), id, suffix);
-	const char *label = gw_store_posture_label(st); /* .../posture */
-	size_t n = strlen(label);
-	if (n >= 7 && strcmp(label + n - 7, "posture") == 0)
-		n -= 7;
 	gw_buf b = GW_BUF_INIT;
-	gw_buf_printf(&b, "%.*sresponses/%s", (int)n, label, id);
+	gw_buf_printf(&b, "%s/responses/%s", gw_store_label(st), id);
 	return gw_buf_detach(&b);
 }
 

@@ -37,6 +37,7 @@ gw_store_open_dir(const char *dir, gw_store **out, gw_err *err)
 	gw_store *s = gw_xcalloc(1, sizeof(*s));
 	s->kind = GW_STORE_FILES;
 	s->dir = gw_xstrdup(dir);
+	s->label = gw_xstrdup(dir);
 	s->posture_label = gw_path_join(dir, "state.json");
 	s->events_label = gw_path_join(dir, GW_STORE_EVENTS_FILE);
 	s->lock.fd = -1;
@@ -73,6 +74,7 @@ gw_store_close(gw_store *s)
 		gw_store_pg_close(s->pg);
 	gw_lock_release(&s->lock);
 	free(s->dir);
+	free(s->label);
 	free(s->posture_label);
 	free(s->events_label);
 	free(s);
@@ -88,6 +90,12 @@ const char *
 gw_store_dir(const gw_store *s)
 {
 	return s->kind == GW_STORE_FILES ? s->dir : NULL;
+}
+
+const char *
+gw_store_label(const gw_store *s)
+{
+	return s->label;
 }
 
 const char *

@@ -86,9 +86,11 @@ void gw_store_close(gw_store *s);
 gw_store_kind gw_store_kind_of(const gw_store *s);
 /* The state directory (files), or NULL (PostgreSQL).  Borrowed from s. */
 const char *gw_store_dir(const gw_store *s);
-/* What reports name as the posture's and the event log's place: the file
- * paths, or "postgresql:<database>/<deployment>/posture" and ".../events"
+/* What reports name as the store's place (the directory, or
+ * "postgresql:<database>/<deployment>"), and as the posture's and the
+ * event log's: the file paths, or that label + "/posture" and "/events"
  * (never a host, user or password).  Borrowed from s. */
+const char *gw_store_label(const gw_store *s);
 const char *gw_store_posture_label(const gw_store *s);
 const char *gw_store_events_label(const gw_store *s);
 

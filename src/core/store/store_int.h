@@ -22,6 +22,7 @@ typedef struct gw_store_pg gw_store_pg;
 struct gw_store {
 	gw_store_kind kind;
 	char *dir;              /* files: the state directory */
+	char *label;            /* the store's place: the directory, or postgresql:<db>/<deployment> */
 	char *posture_label;    /* what reports name as the posture's place */
 	char *events_label;     /* and the event log's */
 	gw_lock lock;           /* files: the held <dir>/.lock, fd -1 when not held */

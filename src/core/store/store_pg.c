@@ -403,9 +403,11 @@ gw_store_pg_open(gw_store *s, const char *url, const char *deployment, gw_err *e
 	if (rc != 0)
 		return rc;
 	gw_buf b = GW_BUF_INIT;
-	gw_buf_printf(&b, "postgresql:%s/%s/posture", PQdb(pg->conn), deployment);
+	gw_buf_printf(&b, "postgresql:%s/%s", PQdb(pg->conn), deployment);
+	s->label = gw_buf_detach(&b);
+	gw_buf_printf(&b, "%s/posture", s->label);
 	s->posture_label = gw_buf_detach(&b);
-	gw_buf_printf(&b, "postgresql:%s/%s/events", PQdb(pg->conn), deployment);
+	gw_buf_printf(&b, "%s/events", s->label);
 	s->events_label = gw_buf_detach(&b);
 	return 0;
 }
