@@ -287,6 +287,38 @@ test_counters_match_a_full_walk(void **state)
 	gw_state_free(st);
 }
 
+/* Counters past 2^31 (a long-lived gateway) load and keep counting: they
+ * are uint64 on disk and in memory, never squeezed through an int. */
+static void
+test_counters_past_int_range_load(void **state)
+{
+	ut_statedir *f = *state;
+	char key[64];
+	gw_state *st = load_w(f);
+	put(st, 1, 200, key, sizeof(key));
+	save(st);
+	gw_state_free(st);
+	/* as if 5e9 GET requests had been counted */
+	char *text = ut_read(f->state);
+	char *at = strstr(text, "\"GET\": 1");
+	assert_non_null(at);
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_append(&b, text, (size_t)(at - text));
+	gw_buf_printf(&b, "\"GET\": 5000000000%s", at + strlen("\"GET\": 1"));
+	ut_write(f->state, gw_buf_cstr(&b));
+	gw_buf_free(&b);
+	free(text);
+	st = load_w(f);
+	assert_int_equal(count_of(&st->method_counts, "GET"), 5000000000ULL);
+	put(st, 3, 200, key, sizeof(key)); /* odd: another GET */
+	save(st);
+	gw_state_free(st);
+	gw_err err;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
+	assert_int_equal(count_of(&st->method_counts, "GET"), 5000000001ULL);
+	gw_state_free(st);
+}
+
 static void
 test_cap_drops_oldest_unpinned_across_store(void **state)
 {
@@ -598,6 +630,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_append_and_lookup_across_reloads, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_writes_next_generation, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_counters_match_a_full_walk, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_counters_past_int_range_load, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_cap_drops_oldest_unpinned_across_store, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_cap_takes_oldest_from_snapshot_log_and_memory, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_actor_records_from_snapshot_log_and_memory, ut_statedir_setup, ut_statedir_teardown),

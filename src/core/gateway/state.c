@@ -133,34 +133,33 @@ gw_state_store_error(const gw_state *st, gw_err *err)
 
 /* ---- counters ------------------------------------------------------------ */
 
-/* Adds delta to key's count (kept sorted; a count reaching 0 goes). */
+/* Adds n to key's count (up), or takes n from it (!up; a count reaching 0
+ * goes).  Items stay sorted by key. */
 static void
-gw_count_bump(gw_count_map *m, const char *key, int delta)
+gw_count_bump(gw_count_map *m, const char *key, uint64_t n, bool up)
 {
 	size_t lo = 0, hi = m->n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		int c = strcmp(m->items[mid].key, key);
 		if (c == 0) {
-			lo = mid;
-			hi = mid + 1;
-			break;
+			gw_count *it = &m->items[mid];
+			if (up) {
+				it->count += n;
+			} else if (it->count > n) {
+				it->count -= n;
+			} else {
+				memmove(it, it + 1, (m->n - mid - 1) * sizeof(*m->items));
+				m->n--;
+			}
+			return;
 		}
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < m->n && lo < hi && strcmp(m->items[lo].key, key) == 0) {
-		if (delta < 0 && m->items[lo].count <= (uint64_t)-delta) {
-			memmove(m->items + lo, m->items + lo + 1, (m->n - lo - 1) * sizeof(*m->items));
-			m->n--;
-		} else {
-			m->items[lo].count += (uint64_t)(int64_t)delta;
-		}
-		return;
-	}
-	if (delta <= 0)
+	if (!up || n == 0)
 		return;
 	if (m->n == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 8;
@@ -168,7 +167,7 @@ gw_count_bump(gw_count_map *m, const char *key, int delta)
 	}
 	memmove(m->items + lo + 1, m->items + lo, (m->n - lo) * sizeof(*m->items));
 	snprintf(m->items[lo].key, sizeof(m->items[lo].key), "%s", key);
-	m->items[lo].count = (uint64_t)delta;
+	m->items[lo].count = n;
 	m->n++;
 }
 
@@ -179,13 +178,13 @@ gw_state_tally(gw_state *st, const gw_request *q, int delta)
 {
 	char k[64];
 	if (gw_str_copy_trim(k, sizeof(k), q->method, GW_STR_UPPER) > 0)
-		gw_count_bump(&st->method_counts, k, delta);
+		gw_count_bump(&st->method_counts, k, 1, delta > 0);
 	if (q->status_code > 0) {
 		snprintf(k, sizeof(k), "%llu", (unsigned long long)q->status_code);
-		gw_count_bump(&st->status_code_counts, k, delta);
+		gw_count_bump(&st->status_code_counts, k, 1, delta > 0);
 	}
 	if (gw_str_copy_trim(k, sizeof(k), q->error_code, GW_STR_KEEP) > 0)
-		gw_count_bump(&st->error_code_counts, k, delta);
+		gw_count_bump(&st->error_code_counts, k, 1, delta > 0);
 }
 
 void
@@ -719,11 +718,10 @@ gw_state_load_records(gw_state *st, const cJSON *obj, gw_err *err)
 			if (strlen(c->string) >= sizeof(md[i]->items[0].key))
 				return gw_state_bad(st, err, "records.%s has a key longer than %zu bytes", maps[i],
 				    sizeof(md[i]->items[0].key) - 1);
-			if (!gw_json_as_u64(c, &n) || n == 0 || n > INT32_MAX)
+			if (!gw_json_as_u64(c, &n) || n == 0)
 				return gw_state_bad(st, err, "records.%s.%s must be a positive count", maps[i],
 				    c->string);
-			/* bump in steps that fit an int */
-			gw_count_bump(md[i], c->string, (int)n);
+			gw_count_bump(md[i], c->string, n, true);
 		}
 	}
 	return 0;
