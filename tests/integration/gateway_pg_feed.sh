@@ -17,6 +17,7 @@ for i in 1 2 3 4 5; do
 	"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment "d$i" --gateway-service-start \
 		>"$T/s$i.out" 2>"$T/s$i.err" &
 	pids+=($!)
+	T_PIDS+=($!) # killed by t_cleanup if the test stops early
 done
 bad=0
 for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done

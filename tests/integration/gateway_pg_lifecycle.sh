@@ -116,6 +116,7 @@ for i in $(seq 1 20); do
 	"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment conc --gateway-service-start \
 		>"$T/conc.$i.out" 2>"$T/conc.$i.err" &
 	pids+=($!)
+	T_PIDS+=($!) # killed by t_cleanup if the test stops early
 done
 bad=0
 for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
