@@ -20,10 +20,14 @@ later.
                  answered 200 (bounded): prints both outcomes.
 """
 import json
+import os
 import select
 import socket
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import abuse  # noqa: E402  (shares its response readers)
 
 BODY = json.dumps({"input": "held through a proxy", "store": False}).encode()
 
@@ -42,33 +46,9 @@ def conn(host, port):
     return s
 
 
-def whole(data):
-    h, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        return False
-    for line in h.split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        if k.strip().lower() == b"content-length":
-            return len(body) >= int(v)
-    return False
-
-
 def read_response(s, limit=10.0):
     """One response (Content-Length), or what came before close/limit."""
-    data = b""
-    deadline = time.monotonic() + limit
-    while not whole(data) and time.monotonic() < deadline:
-        r, _, _ = select.select([s], [], [], max(0.0, deadline - time.monotonic()))
-        if not r:
-            break
-        try:
-            chunk = s.recv(65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data
+    return abuse.read_response(s, limit)[0]
 
 
 def status(data):
@@ -111,20 +91,9 @@ def held(host, port, token, xff):
 
 
 def read_response_after(s, got):
-    data = got
-    deadline = time.monotonic() + 10.0
-    while not whole(data) and time.monotonic() < deadline:
-        r, _, _ = select.select([s], [], [], max(0.0, deadline - time.monotonic()))
-        if not r:
-            break
-        try:
-            chunk = s.recv(65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data[len(got):]
+    """The rest of a response whose first bytes, got, were read already."""
+    data, _ = abuse.read_reply(s, 10.0, lambda d: abuse._content_length_whole(got + d))
+    return data
 
 
 def request(host, port, token, xff, s=None):
