@@ -156,16 +156,18 @@ mkfifo "$T/hold.sql"
 PGAPPNAME=tau-holder t_spawn H psql -X -q -At -d "$URL" -f "$T/hold.sql"
 exec 7>"$T/hold.sql"
 echo "BEGIN; SELECT 1 FROM tau_deployment WHERE name = 'default' FOR UPDATE;" >&7
+# held COND: one session whose application_name matches COND (SQL) sits in
+# its open transaction, so it holds what it locked (polled, bounded: 10 s)
 held() {
 	local i
 	for ((i = 0; i < 200; i++)); do
-		[ "$(pg_sql "$URL" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tau-holder' AND state = 'idle in transaction'")" = 1 ] &&
+		[ "$(pg_sql "$URL" "SELECT count(*) FROM pg_stat_activity WHERE application_name $1 AND state = 'idle in transaction'")" = 1 ] &&
 			return 0
 		sleep 0.05
 	done
 	return 1
 }
-t_check "another session holds the default deployment's row" held
+t_check "another session holds the default deployment's row" held "= 'tau-holder'"
 t0=$(date +%s%N)
 "$TAU_BIN" --gateway-state-url "$URL" --gateway-lock-wait-ms 300 --gateway-service-stop >"$T/w.out" 2>"$T/w.err"
 rc=$?
@@ -192,16 +194,7 @@ mkfifo "$T/hold2.sql"
 PGAPPNAME="tau-gateway default pid 4242 (runner cycle)" t_spawn H2 psql -X -q -At -d "$URL" -f "$T/hold2.sql"
 exec 8>"$T/hold2.sql"
 echo "BEGIN; SELECT 1 FROM tau_deployment WHERE name = 'default' FOR UPDATE;" >&8
-held() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ "$(pg_sql "$URL" "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'tau-gateway default pid 4242 %' AND state = 'idle in transaction'")" = 1 ] &&
-			return 0
-		sleep 0.05
-	done
-	return 1
-}
-t_check "a 'runner cycle' holds the row" held
+t_check "a 'runner cycle' holds the row" held "LIKE 'tau-gateway default pid 4242 %'"
 t_spawn WAITER "$TAU_BIN" --gateway-state-url "$URL" --gateway-lock-wait-ms 20000 --gateway-service-start
 t_check "after a second the waiter names the holder" t_wait_line "$T/WAITER.err" \
 	"^tau-gateway: waiting for deployment 'default' of tau_lifecycle_$$ held by pid 4242 \\(runner cycle\\) on local$" 10
