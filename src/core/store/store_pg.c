@@ -315,13 +315,15 @@ static const char *const gw_pg_schema_v3[] = {
 
 /* Version 4: sessions (session.c's JSONL text as one row per key).  A
  * turn holds its row FOR UPDATE from reading the history to appending its
- * exchange; the sweep's index is the last write. */
+ * exchange; the sweep's index is the last write.  IF NOT EXISTS: the step
+ * can be run again on a database whose version number passed 4 without it
+ * (a build that lacked this step), when a later step needs to. */
 static const char *const gw_pg_schema_v4[] = {
-	"CREATE TABLE tau_session (deployment text NOT NULL REFERENCES tau_deployment (name),"
+	"CREATE TABLE IF NOT EXISTS tau_session (deployment text NOT NULL REFERENCES tau_deployment (name),"
 	" key text NOT NULL, body text NOT NULL DEFAULT '',"
 	" created_unix_ms bigint NOT NULL, updated_unix_ms bigint NOT NULL,"
 	" PRIMARY KEY (deployment, key))",
-	"CREATE INDEX tau_session_updated ON tau_session (deployment, updated_unix_ms)",
+	"CREATE INDEX IF NOT EXISTS tau_session_updated ON tau_session (deployment, updated_unix_ms)",
 	NULL
 };
 
