@@ -105,12 +105,13 @@ t_eq "bad_reason: no event row either" 1 "$(pg_sql "$URL" "SELECT count(*) FROM 
 # --- 65: a newer schema is refused and left alone ---------------------------------
 run setup --gateway-state-url "$URL" --gateway-service-start
 t_eq "setup: start" 0 "$?"
+known=$(pg_sql "$URL" "SELECT version FROM tau_schema")
 pg_sql "$URL" "UPDATE tau_schema SET version = version + 1" >/dev/null
 dump() { pg_sql "$URL" "SELECT version FROM tau_schema" "SELECT name, md5(posture) FROM tau_deployment ORDER BY 1" \
 	"SELECT count(*), max(seq) FROM tau_event" "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'tau_%'"; }
 before=$(dump)
 for a in --gateway-service-start --gateway-service-status --gateway-status-inspect; do
-	refused "newer_schema$a" 65 "has schema version 4, newer than this tau-gateway knows (3); refusing to touch it" '' \
+	refused "newer_schema$a" 65 "has schema version $((known + 1)), newer than this tau-gateway knows ($known); refusing to touch it" '' \
 		--gateway-state-url "$URL" "$a"
 done
 t_eq "newer schema: the database is unchanged" "$before" "$(dump)"
