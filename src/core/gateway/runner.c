@@ -699,6 +699,19 @@ gw_runner_stopped(const gw_runner_opts *o, gw_store *store, const gw_state *st, 
 	return rc;
 }
 
+/* Prefetches the keys of the fixture f's n cases, or of the n evaluated
+ * entries evals (a store's rows; an error is remembered by st and met by
+ * the save). */
+static void
+gw_runner_prefetch(gw_state *st, const gw_fixture *f, const gw_eval *evals, size_t n)
+{
+	const char **keys = gw_xmalloc((n ? n : 1) * sizeof(*keys));
+	for (size_t i = 0; i < n; i++)
+		keys[i] = f != NULL ? gw_fixture_case(f, i)->key : evals[i].c->key;
+	gw_state_prefetch(st, keys, n, NULL);
+	free(keys);
+}
+
 /*
  * One cycle in three steps, so the state lock is held only for short
  * read-modify-write sections and never across an evaluation or a backoff
@@ -750,6 +763,8 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	 * and never drops this fixture's keys) */
 	size_t n = gw_fixture_count(f), npending = 0;
 	gw_pending *pending = gw_xmalloc((n ? n : 1) * sizeof(*pending));
+	if (store != NULL) /* the fixture's keys in a few queries, not two per case */
+		gw_runner_prefetch(st, f, NULL, n);
 	for (size_t i = 0; i < n; i++) {
 		const gw_case *c = gw_fixture_case(f, i);
 		if (gw_state_is_processed(st, c->key)) {
@@ -808,6 +823,8 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		if (now <= st->health.updated_unix_ms)
 			now = st->health.updated_unix_ms + 1;
 		uint64_t late_skips = 0;
+		if (store != NULL)
+			gw_runner_prefetch(st, NULL, evals, nevaluated);
 		for (size_t i = 0; i < nevaluated; i++) {
 			gw_eval *e = &evals[i];
 			/* another runner may have processed it while we evaluated */

@@ -82,6 +82,8 @@ gw_state_clear_data(gw_state *st)
 	st->nents = st->ents_cap = 0;
 	gw_strmap_free(st->pins);
 	st->pins = NULL;
+	gw_strmap_free(st->absent);
+	st->absent = NULL;
 	gw_counts_clear(st);
 	st->meta = (gw_records_meta){ 0, 0, 1 };
 	st->legacy = false;
@@ -109,6 +111,7 @@ gw_state_free(gw_state *st)
 	gw_arena_free(st->arena);
 	gw_strmap_free(st->touched);
 	gw_strmap_free(st->pins);
+	gw_strmap_free(st->absent);
 	free(st->ents);
 	gw_counts_clear(st);
 	gw_buf_free(&st->scratch);
@@ -250,7 +253,7 @@ gw_pg_get_row(void *ctx, const gw_store_record *r)
 static int
 gw_state_pg_get(gw_state *st, const char *lit, size_t len, gw_records_line *l)
 {
-	if (st->store_rc != 0)
+	if (st->store_rc != 0 || (st->absent != NULL && gw_strmap_get(st->absent, lit, NULL)))
 		return 0;
 	gw_buf key = GW_BUF_INIT;
 	gw_state_unlit(lit, len, &key);
@@ -341,6 +344,9 @@ gw_state_blank_request(gw_request *q)
 	q->status_code = q->updated_unix_ms = 0;
 }
 
+static gw_entry *gw_state_fill_entry(gw_state *st, const char *lit, size_t len, const char *key,
+    const gw_records_line *l);
+
 /* The entry for the key whose literal is lit (NUL-terminated), from the
  * touched set or the store; created empty when create is set, else NULL
  * when the key is nowhere.  key is the plain key (NULL: decoded from lit). */
@@ -354,6 +360,15 @@ gw_state_touch_lit(gw_state *st, const char *lit, size_t len, const char *key, b
 	int found = gw_state_store_get(st, lit, len, &l);
 	if (!found && !create)
 		return NULL;
+	return gw_state_fill_entry(st, lit, len, key, found ? &l : NULL);
+}
+
+/* A new touched entry for the literal lit, from the store's line l (NULL:
+ * the key is not stored).  key is the plain key (NULL: decoded from lit). */
+static gw_entry *
+gw_state_fill_entry(gw_state *st, const char *lit, size_t len, const char *key,
+    const gw_records_line *l)
+{
 	gw_entry *e = gw_state_add_entry(st, lit, len);
 	if (key == NULL) {
 		cJSON *k = cJSON_ParseWithLength(lit, len);
@@ -364,10 +379,10 @@ gw_state_touch_lit(gw_state *st, const char *lit, size_t len, const char *key, b
 	}
 	gw_state_blank_request(&e->req);
 	e->req.case_key = key;
-	if (found) {
-		e->seq = l.seq;
-		if (!(l.rec_len == 4 && memcmp(l.rec, "null", 4) == 0)) {
-			e->has_req = gw_records_parse_rec(l.rec, l.rec_len, st->arena, &e->req);
+	if (l != NULL) {
+		e->seq = l->seq;
+		if (!(l->rec_len == 4 && memcmp(l->rec, "null", 4) == 0)) {
+			e->has_req = gw_records_parse_rec(l->rec, l->rec_len, st->arena, &e->req);
 			if (!e->has_req && st->store_rc == 0)
 				st->store_rc = gw_err_set(&st->store_err, -EINVAL, GW_EXIT_DATAERR,
 				    "records store in %s is corrupt: a bad record for key %s", st->dir, key);
@@ -382,6 +397,57 @@ gw_state_touch(gw_state *st, const char *key, bool create)
 	size_t len;
 	const char *lit = gw_state_lit(st, key, &len);
 	return gw_state_touch_lit(st, lit, len, key, create);
+}
+
+typedef struct gw_prefetch {
+	gw_state *st;
+	gw_buf tmp;
+} gw_prefetch;
+
+static void
+gw_prefetch_row(void *ctx, const gw_store_record *r)
+{
+	gw_prefetch *p = ctx;
+	gw_records_line l;
+	gw_state_row_line(p->st->arena, r, &p->tmp, &l); /* l.key: the literal, NUL-terminated */
+	if (!gw_strmap_get(p->st->touched, l.key, NULL))
+		gw_state_fill_entry(p->st, l.key, l.key_len, r->key, &l);
+}
+
+#define GW_STATE_PREFETCH_BATCH 2048
+
+int
+gw_state_prefetch(gw_state *st, const char *const *keys, size_t n, gw_err *err)
+{
+	if (st->rstore == NULL || st->store_rc != 0)
+		return gw_state_store_error(st, err);
+	if (st->absent == NULL)
+		st->absent = gw_strmap_new(n ? n : 1);
+	gw_prefetch p = { .st = st };
+	const char **batch = gw_xmalloc(GW_STATE_PREFETCH_BATCH * sizeof(*batch));
+	const char **lits = gw_xmalloc(GW_STATE_PREFETCH_BATCH * sizeof(*lits));
+	for (size_t i = 0; i < n && st->store_rc == 0;) {
+		size_t k = 0;
+		for (; i < n && k < GW_STATE_PREFETCH_BATCH; i++) {
+			size_t len;
+			const char *lit = gw_state_lit(st, keys[i], &len);
+			if (gw_strmap_get(st->touched, lit, NULL) || gw_strmap_get(st->absent, lit, NULL))
+				continue;
+			lits[k] = gw_arena_strndup(st->arena, lit, len);
+			gw_strmap_put(st->absent, lits[k], 1); /* (a duplicate in keys is asked once) */
+			batch[k++] = keys[i];
+		}
+		int rc = gw_store_records_get(st->rstore, batch, k, gw_prefetch_row, &p, &st->store_err);
+		if (rc != 0)
+			st->store_rc = rc;
+		for (size_t j = 0; j < k; j++) /* found ones are touched now: not absent */
+			if (gw_strmap_get(st->touched, lits[j], NULL))
+				gw_strmap_del(st->absent, lits[j]);
+	}
+	free(batch);
+	free(lits);
+	gw_buf_free(&p.tmp);
+	return gw_state_store_error(st, err);
 }
 
 bool

@@ -89,6 +89,7 @@ typedef struct gw_state {
 	gw_records *store;          /* opened at load (writers) or on the first lookup */
 	gw_store *rstore;           /* PostgreSQL: the records are its rows, not files
 	                             * (gw_state_use_store; borrowed) */
+	gw_strmap *absent;          /* with rstore: key literals known to have no row */
 	gw_strmap *touched;         /* key literal -> gw_entry * */
 	gw_entry **ents;            /* touched entries, in touch order */
 	size_t nents, ents_cap;
@@ -148,6 +149,11 @@ void gw_state_render_posture(const gw_state *st, gw_buf *out);
  * gw_state_save_records writes the touched ones.  The counters stay in the
  * posture document (its "records" block, gw_state_render_posture). */
 void gw_state_use_store(gw_state *st, gw_store *s);
+/* Looks the n keys up at once and keeps what it found, so the lookups that
+ * follow cost no round trip (a store's rows: one query per 2048 keys
+ * instead of one per key; the file store, whose lookups are a hash probe
+ * each: nothing).  0, or the store's error (remembered, as a lookup's). */
+int gw_state_prefetch(gw_state *st, const char *const *keys, size_t n, gw_err *err);
 /* Writes the entries changed since the load to st's store (see
  * gw_state_use_store) and settles the counters; the caller then saves the
  * posture, which counts them, in the same transaction.  0 or -errno with err
