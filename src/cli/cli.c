@@ -193,7 +193,7 @@ static const cli_opt cli_opts[] = {
 	  .help = "count an actor's channel-store records" },
 	{ .name = "channel-store-root", .kind = K_STR, .off = F(channel_root),
 	  .env = "TAU_CHANNEL_STORE_ROOT", .meta = "DIR", .def_text = "<state-dir>/channel-store",
-	  .help = "channel-store root" },
+	  .help = "channel-store root (a state directory's; not with --gateway-state-url)" },
 
 	{ .name = "console", .kind = K_ACTION, .action = CLI_ACTION_CONSOLE, .section = "Console",
 	  .help = "open the operator console (default on a terminal)" },
@@ -277,6 +277,8 @@ static void
 cli_config_link(cli_config *c)
 {
 	c->runner.state_dir = c->state_dir;
+	c->runner.state_url = c->state_url;
+	c->runner.deployment = c->deployment;
 	c->server.state_dir = c->state_dir;
 	c->server.state_url = c->state_url;
 	c->server.deployment = c->deployment;
@@ -512,27 +514,19 @@ cli_bind_ok(const char *bind)
 	return atoi(port) <= 65535;
 }
 
-/* Fleet mode (a state URL) runs the service lifecycle, the read-only
- * posture views, the server (stored responses and sessions shared, see
- * src/server/fleet.h) and the console so far; every other action
- * refuses rather than quietly using a state directory (the console's
- * prompt and keys get the same refusal, through cli_parse). */
+/* Fleet mode (a state URL) runs every action on the database, the
+ * runner and channel-store inspect included; a flag that names a
+ * directory of the state has no meaning there and is refused rather than
+ * quietly used (the console's prompt and keys get the same refusal,
+ * through cli_parse). */
 static int
-cli_fleet_covers(cli_action a, gw_err *err)
+cli_fleet_covers(const cli_config *c, gw_err *err)
 {
-	const cli_opt *o = cli_opt_for_action(a);
-	switch (a) {
-	case CLI_ACTION_RUNNER:
-	case CLI_ACTION_CHANNEL_INSPECT:
+	if (c->action == CLI_ACTION_CHANNEL_INSPECT && c->channel_root != NULL)
 		return cli_bad(err,
-		    "--%s does not run on PostgreSQL yet: fleet mode (--gateway-state-url) covers only "
-		    "--gateway-service-start, --gateway-service-stop, --gateway-service-status, "
-		    "--gateway-status-inspect, --transport-health-inspect, "
-		    "--gateway-openresponses-server and --console so far (use --gateway-state-dir)",
-		    o != NULL ? o->name : "this action");
-	default:
-		return 0;
-	}
+		    "--channel-store-root names a directory: it cannot be used with --gateway-state-url "
+		    "(the channel store is in the database)");
+	return 0;
 }
 
 static int
@@ -545,7 +539,7 @@ cli_validate(cli_config *c, bool model_given, gw_err *err)
 			return cli_bad(err,
 			    "invalid --gateway-deployment '%s' (expected 1 to %d of a-z, 0-9, '_' and '-', starting with a letter or digit)",
 			    c->deployment, GW_STORE_DEPLOYMENT_MAX);
-		int rc = cli_fleet_covers(c->action, err);
+		int rc = cli_fleet_covers(c, err);
 		if (rc != 0)
 			return rc;
 	}
@@ -939,6 +933,19 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 		return 0;
 	}
 	case CLI_ACTION_CHANNEL_INSPECT: {
+		if (c->state_url != NULL) {
+			gw_store *store;
+			if ((rc = cli_store_open(c, &store, err)) != 0)
+				return gw_err_exit(err);
+			gw_chanstore_report r;
+			rc = gw_chanstore_inspect_store(store, c->channel_ref, &r, err);
+			gw_store_close(store);
+			if (rc != 0)
+				return gw_err_exit(err);
+			gw_chanstore_report_text(&r, out);
+			gw_buf_putc(out, '\n');
+			return 0;
+		}
 		char *root = c->channel_root ? gw_xstrdup(c->channel_root) :
 		    gw_path_join(c->state_dir, "channel-store");
 		gw_chanstore_report r;

@@ -8,8 +8,9 @@
 #    pane is read in a loop, the bound asserted on the awaited signal);
 #  - s at the console starts the service in the database (cli_execute's
 #    path, the flags' own);
-#  - run, serve and inspect answer with the flags' "does not run on
-#    PostgreSQL yet" and touch no state directory;
+#  - run and inspect run a cycle on the database and count its channel
+#    (the flags' core calls); serve answers with the flags' "does not run
+#    on PostgreSQL yet"; none touches a state directory;
 #  - when its connection is cut (the backend terminated while the database
 #    refuses new connections) the status line says so and the console keeps
 #    running; once the database takes connections again it reconnects,
@@ -75,17 +76,20 @@ tc_keys s
 tc_expect "s: running again" 'Service RUNNING \(last stop: emergency_rollback\) +Rollout PASS'
 t_contains "the database says running" "service_status=running" "$(gw --gateway-service-status)"
 
-# --- not on PostgreSQL yet: the flags' refusal --------------------------------------
-tc_keys r
-tc_expect "r: the runner refuses" 'gateway-contract-runner does not run on PostgreSQL yet'
+# --- run and inspect work on the database; serve refuses -----------------------------
+tc_keys :
+tc_type "run $TAU_SOURCE_DIR/fixtures/gateway-contract/rollout-pass.json"
+tc_keys Enter
+tc_expect "run: a cycle on the database" 'run .*rollout-pass\.json: rollout PASS guardrail_checks_passing, health healthy'
+t_contains "the database has its records" "processed_case_count=2 request_count=2 " "$(gw --gateway-status-inspect)"
 tc_keys :
 tc_type "serve"
 tc_keys Enter
 tc_expect "serve: the server refuses" 'gateway-openresponses-server does not run on PostgreSQL yet'
 tc_keys :
-tc_type "inspect a"
+tc_type "inspect ops-release-bot"
 tc_keys Enter
-tc_expect "inspect: refuses" 'channel-store-inspect does not run on PostgreSQL yet'
+tc_expect "inspect: the database's channel" "channel store inspect: transport=gateway channel_id=ops-release-bot dir=postgresql:$DB/default/"
 # the pane runs in $T: the default state directory would be $T/.tau/gateway
 t_eq "no state directory was made" "" "$(find "$T/.tau" "$SD" -mindepth 1 2>/dev/null)"
 t_eq "not even the default one" "no" "$([ -e "$T/.tau" ] && echo yes || echo no)"

@@ -2,7 +2,7 @@
 # fleet_sessions: sessions (metadata.session_id, conversation) shared by
 # three servers on one database (fleet mode), ephemeral ports on 127.0.0.1,
 # on a database of its own.
-#  - a version 3 database (no tau_session) is migrated to version 4 by the
+#  - a version 3 database (no tau_session) is migrated to version 5 by the
 #    first replica;
 #  - a 20-turn conversation by metadata.session_id whose turns go round
 #    robin across the three replicas: every turn's answer counts the whole
@@ -68,8 +68,9 @@ t_eq "the database is at version 3, without tau_session" "3|" \
 t_check "replica a starts" fs_replica RA
 t_check "replica b starts" fs_replica RB
 t_check "replica c starts" fs_replica RC
-t_eq "the first replica migrated it to version 4" "4|tau_session" \
-	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_session') FROM tau_schema")"
+# (the runner's tables stay: step 5 finds them and, IF NOT EXISTS, passes on)
+t_eq "the first replica migrated it to version 5" "5|tau_session|tau_record" \
+	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_session'), to_regclass('tau_record') FROM tau_schema")"
 REPS=(RA RB RC)
 
 # --- 20 turns of one session, round robin ----------------------------------------------------

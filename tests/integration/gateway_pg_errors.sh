@@ -8,9 +8,8 @@
 #    UTF-8, which the database refuses, exits 65 and writes nothing;
 #  - a state directory and a URL together exit 64 (flags or environment),
 #    as do --gateway-deployment without a URL and a bad deployment name;
-#  - the actions fleet mode does not cover yet (runner, server,
-#    channel-store inspect) exit 64 naming the action, and touch no state
-#    directory.
+#  - --channel-store-root (a directory) with a URL exits 64, and the
+#    refusals touch no state directory.
 # Uses $TAU_TEST_PG_URL (scripts/test starts one cluster) or starts its own.
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/pg.sh"
@@ -105,12 +104,13 @@ t_eq "bad_reason: no event row either" 1 "$(pg_sql "$URL" "SELECT count(*) FROM 
 # --- 65: a newer schema is refused and left alone ---------------------------------
 run setup --gateway-state-url "$URL" --gateway-service-start
 t_eq "setup: start" 0 "$?"
+known=$(pg_sql "$URL" "SELECT version FROM tau_schema")
 pg_sql "$URL" "UPDATE tau_schema SET version = version + 1" >/dev/null
 dump() { pg_sql "$URL" "SELECT version FROM tau_schema" "SELECT name, md5(posture) FROM tau_deployment ORDER BY 1" \
 	"SELECT count(*), max(seq) FROM tau_event" "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'tau_%'"; }
 before=$(dump)
 for a in --gateway-service-start --gateway-service-status --gateway-status-inspect; do
-	refused "newer_schema$a" 65 "has schema version 5, newer than this tau-gateway knows (4); refusing to touch it" '' \
+	refused "newer_schema$a" 65 "has schema version $((known + 1)), newer than this tau-gateway knows ($known); refusing to touch it" '' \
 		--gateway-state-url "$URL" "$a"
 done
 t_eq "newer schema: the database is unchanged" "$before" "$(dump)"
@@ -132,13 +132,10 @@ for bad in 'Upper' '-lead' 'a b' 'x/y' "$(printf 'a%.0s' $(seq 1 49))" ''; do
 done
 mkdir -p "$T/cwd" && cd "$T/cwd" || exit 1
 # (the server runs in fleet mode: tests/integration/fleet_server_*.sh)
-for a in --gateway-contract-runner "--channel-store-inspect gateway/a"; do
-	# shellcheck disable=SC2086
-	refused "not_yet${a%% *}" 64 "${a%% *} does not run on PostgreSQL yet" '' \
-		--gateway-state-url "$URL" $a
-	t_eq "not_yet${a%% *}: says fleet mode does not cover it" 1 \
-		"$(grep -c 'fleet mode (--gateway-state-url) covers only' "$T/not_yet${a%% *}.err")"
-done
+# the runner and channel-store inspect run there too (gateway_pg_runner); a
+# channel-store root is a directory and has no meaning with a URL
+refused channel_root 64 "--channel-store-root names a directory: it cannot be used with --gateway-state-url" '' \
+	--gateway-state-url "$URL" --channel-store-inspect gateway/a --channel-store-root "$T/cs"
 # the console runs in fleet mode (tests/console/console_fleet.sh); without a
 # terminal it is refused as on files
 refused console_no_tty 64 "--console needs a terminal on stdin and stdout" '' \

@@ -153,10 +153,10 @@ gw_count_lines(const char *path, uint64_t *valid, uint64_t *invalid, uint64_t no
 	fclose(f);
 }
 
-int
-gw_chanstore_inspect(const char *root, const char *ref, gw_chanstore_report *r, gw_err *err)
+/* Splits "<transport>/<channel_id>" (trimmed) into r's names. */
+static int
+gw_chanstore_ref(const char *ref, gw_chanstore_report *r, gw_err *err)
 {
-	memset(r, 0, sizeof(*r));
 	const char *p = ref;
 	while (isspace((unsigned char)*p))
 		p++;
@@ -174,6 +174,48 @@ gw_chanstore_inspect(const char *root, const char *ref, gw_chanstore_report *r, 
 		    "invalid channel ref '%s', expected transport/channel_id", ref);
 	snprintf(r->transport, sizeof(r->transport), "%s", t);
 	snprintf(r->channel_id, sizeof(r->channel_id), "%s", c);
+	return 0;
+}
+
+int
+gw_chanstore_inspect_store(gw_store *s, const char *ref, gw_chanstore_report *r, gw_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	int rc = gw_chanstore_ref(ref, r, err);
+	if (rc != 0)
+		return rc;
+	gw_buf root = GW_BUF_INIT, t = GW_BUF_INIT, c = GW_BUF_INIT;
+	gw_buf_printf(&root, "%s/channel-store", gw_store_label(s));
+	char *dir = gw_chanstore_dir(gw_buf_cstr(&root), r->transport, r->channel_id);
+	snprintf(r->dir, sizeof(r->dir), "%s", dir);
+	gw_chanstore_sanitize(r->transport, &t);
+	gw_chanstore_sanitize(r->channel_id, &c);
+	gw_store_channel_info info;
+	rc = gw_store_channel_inspect(s, gw_buf_cstr(&t), gw_buf_cstr(&c), &info, err);
+	if (rc == -ENOENT)
+		gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "channel store %s/%s not found: %s does not exist",
+		    r->transport, r->channel_id, dir);
+	if (rc == 0) {
+		r->log_records = info.log_lines;
+		r->context_records = info.context_lines;
+		r->memory_exists = info.memory_exists;
+		r->memory_bytes = info.memory_bytes;
+	}
+	free(dir);
+	gw_buf_free(&root);
+	gw_buf_free(&t);
+	gw_buf_free(&c);
+	return rc;
+}
+
+int
+gw_chanstore_inspect(const char *root, const char *ref, gw_chanstore_report *r, gw_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	int rc = gw_chanstore_ref(ref, r, err);
+	if (rc != 0)
+		return rc;
+	const char *t = r->transport, *c = r->channel_id;
 	char *dir = gw_chanstore_dir(root, t, c);
 	snprintf(r->dir, sizeof(r->dir), "%s", dir);
 	if (!gw_fs_is_dir(dir)) {

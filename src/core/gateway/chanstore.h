@@ -3,7 +3,9 @@
  * <root>/<transport>/<channel>/{log.jsonl,context.jsonl,MEMORY.md,schema.json}.
  *
  * Names are sanitised ([A-Za-z0-9._-], no leading '.' or '_', at most 128
- * bytes) so no input can escape the root.  Inspection is read-only.
+ * bytes) so no input can escape the root.  Inspection is read-only.  On
+ * PostgreSQL the runner keeps a channel's lines and MEMORY.md as rows of
+ * the store (gw_store_channel_*), under the same sanitised names.
  */
 #ifndef GW_CHANSTORE_H
 #define GW_CHANSTORE_H
@@ -14,6 +16,7 @@
 #include "core/base/buf.h"
 #include "core/base/err.h"
 #include "core/base/fs.h"
+#include "core/store/store.h"
 
 #define GW_CHANSTORE_NAME_MAX 128
 
@@ -43,6 +46,13 @@ typedef struct gw_chanstore_report {
 /* Inspects "<transport>/<channel_id>" under root without creating anything.
  * Bad ref: -EINVAL (64); missing channel dir: -ENOENT (66). */
 int gw_chanstore_inspect(const char *root, const char *ref, gw_chanstore_report *out, gw_err *err);
+/* The same report for a PostgreSQL store's channel (the runner's rows):
+ * dir is <label>/channel-store/<transport>/<channel> as sanitised, the
+ * counts are its stored lines (all valid: only the runner writes them) and
+ * its stored MEMORY.md; no artifacts.  Bad ref: -EINVAL (64); a channel
+ * the runner never wrote: -ENOENT (66); the database: 69. */
+int gw_chanstore_inspect_store(gw_store *s, const char *ref, gw_chanstore_report *out,
+    gw_err *err);
 /* Appends the "channel store inspect: ..." line (no newline). */
 void gw_chanstore_report_text(const gw_chanstore_report *r, gw_buf *out);
 

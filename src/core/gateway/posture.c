@@ -18,6 +18,8 @@ gw_posture_load(gw_store *s, unsigned mode, gw_state **out, gw_err *err)
 	if (rc == 0 || rc == -ENOENT)
 		rc = gw_state_load_text(gw_store_posture_label(s), rc == 0 ? gw_buf_cstr(&text) : NULL,
 		    text.len, mode, out, err);
+	if (rc == 0)
+		gw_state_use_store(*out, s);
 	gw_buf_free(&text);
 	return rc;
 }
@@ -27,9 +29,13 @@ gw_posture_save(gw_store *s, gw_state *st, gw_err *err)
 {
 	if (gw_store_kind_of(s) == GW_STORE_FILES)
 		return gw_state_save(st, err);
+	/* the records the posture counts first, in the same transaction */
+	int rc = gw_state_save_records(st, err);
+	if (rc != 0)
+		return rc;
 	gw_buf text = GW_BUF_INIT;
 	gw_state_render_posture(st, &text);
-	int rc = gw_store_posture_write(s, text.data, text.len, err);
+	rc = gw_store_posture_write(s, text.data, text.len, err);
 	gw_buf_free(&text);
 	return rc;
 }

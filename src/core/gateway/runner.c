@@ -14,11 +14,13 @@
 #include "core/gateway/fixture.h"
 #include "core/base/fs.h"
 #include "core/gateway/journal.h"
+#include "core/gateway/posture.h"
 #include "core/base/json.h"
 #include "core/base/mem.h"
 #include "core/gateway/state.h"
 #include "core/base/str.h"
 #include "core/base/strmap.h"
+#include "core/store/store.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -225,6 +227,8 @@ gw_file_id_same(const gw_file_id *x, const gw_file_id *y)
 
 typedef struct gw_stopwatch {
 	const char *dir;
+	gw_store *store;            /* PostgreSQL: the posture row is polled instead */
+	gw_buf seen_text;           /* its text when last read */
 	char *state_path;
 	gw_file_id seen;
 	bool was_stopped;
@@ -236,15 +240,17 @@ typedef struct gw_stopwatch {
 
 /* Remembers the service block and state.json's identity (lock held). */
 static void
-gw_stopwatch_init(gw_stopwatch *w, const char *dir, const gw_service_block *s)
+gw_stopwatch_init(gw_stopwatch *w, const char *dir, gw_store *store, const gw_service_block *s)
 {
 	memset(w, 0, sizeof(*w));
 	w->dir = dir;
+	w->store = store;
 	w->state_path = gw_path_join(dir, "state.json");
 	w->was_stopped = s->stopped;
 	w->last_stopped_unix_ms = s->last_stopped_unix_ms;
 	w->seen.pin = -1;
-	gw_file_id_pin(w->state_path, &w->seen);
+	if (store == NULL)
+		gw_file_id_pin(w->state_path, &w->seen);
 }
 
 /* True (and remembered) when s shows a stop that landed during the cycle. */
@@ -259,6 +265,40 @@ gw_stopwatch_check(gw_stopwatch *w, const gw_service_block *s)
 	return w->stopped;
 }
 
+/* Reads the posture row (outside any transaction: the last committed one)
+ * and checks it when its text changed.  True once stopped. */
+static bool
+gw_stopwatch_poll_store(gw_stopwatch *w)
+{
+	gw_buf text = GW_BUF_INIT;
+	gw_err ignored;
+	bool stopped = false;
+	if (gw_store_posture_read(w->store, &text, &ignored) == 0 &&
+	    !(text.len == w->seen_text.len &&
+	        (text.len == 0 || memcmp(text.data, w->seen_text.data, text.len) == 0))) {
+		gw_buf_reset(&w->seen_text);
+		gw_buf_append(&w->seen_text, text.data, text.len);
+		gw_state *st;
+		/* (a posture that does not parse: the locked re-read decides) */
+		if (gw_state_load_text(gw_store_posture_label(w->store), gw_buf_cstr(&text), text.len,
+		        GW_STATE_READ, &st, &ignored) == 0) {
+			stopped = gw_stopwatch_check(w, &st->service);
+			gw_state_free(st);
+		}
+	}
+	gw_buf_free(&text);
+	return stopped;
+}
+
+static void
+gw_stopwatch_free(gw_stopwatch *w)
+{
+	free(w->state_path);
+	w->state_path = NULL;
+	gw_file_id_drop(&w->seen);
+	gw_buf_free(&w->seen_text);
+}
+
 /* Polls without the lock (rate-limited unless force).  True once stopped. */
 static bool
 gw_stopwatch_poll(gw_stopwatch *w, bool force)
@@ -269,6 +309,8 @@ gw_stopwatch_poll(gw_stopwatch *w, bool force)
 	if (!force && now < w->next_poll_ms)
 		return false;
 	w->next_poll_ms = now + GW_RUNNER_STOP_POLL_MS;
+	if (w->store != NULL)
+		return gw_stopwatch_poll_store(w);
 	gw_file_id cur;
 	gw_file_id_peek(w->state_path, &cur);
 	if (gw_file_id_same(&cur, &w->seen))
@@ -461,10 +503,48 @@ gw_actor_memories(gw_state *st, gw_actor *actors, size_t nactors, gw_err *err)
 	return rc;
 }
 
+/* The MEMORY.md text of an actor (its records' lines in a.memory). */
+static void
+gw_actor_memory_text(const gw_actor *a, gw_buf *m)
+{
+	gw_buf_printf(m, "# Tau Gateway Snapshot (%s)\n\n", a->name);
+	if (a->memory.len == 0)
+		gw_buf_puts(m, "- No persisted requests\n");
+	else
+		gw_buf_append(m, a->memory.data, a->memory.len);
+}
+
+/* gw_write_channels on a store (inside its transaction, which makes the
+ * appends all-or-nothing as the journal does for files): each touched
+ * actor's lines and MEMORY.md, under the names its directory would have. */
+static int
+gw_write_channels_store(const gw_runner_opts *o, gw_store *store, gw_actor *actors,
+    size_t nactors, gw_err *err)
+{
+	gw_buf t = GW_BUF_INIT, c = GW_BUF_INIT, m = GW_BUF_INIT;
+	gw_chanstore_sanitize("gateway", &t);
+	int rc = 0;
+	for (size_t i = 0; i < nactors && rc == 0; i++) {
+		gw_actor *a = &actors[i];
+		gw_buf_reset(&c);
+		gw_buf_reset(&m);
+		gw_chanstore_sanitize(a->name, &c);
+		gw_actor_memory_text(a, &m);
+		rc = gw_store_channel_append(store, gw_buf_cstr(&t), gw_buf_cstr(&c), a->log.data,
+		    a->log.len, a->ctx.data, a->ctx.len, m.data, m.len, err);
+		if ((i & 63) == 63)
+			gw_progress(o, "write", i + 1, nactors);
+	}
+	gw_buf_free(&t);
+	gw_buf_free(&c);
+	gw_buf_free(&m);
+	return rc;
+}
+
 /* Writes every touched actor's files: one append per file, one MEMORY.md. */
 static int
-gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_t nactors,
-    gw_err *err)
+gw_write_channels(const gw_runner_opts *o, gw_store *store, gw_state *st, gw_actor *actors,
+    size_t nactors, gw_err *err)
 {
 	/* MEMORY.md lists all of the actor's records, in case_key order: each
 	 * touched actor's records are read (its range of the store, not the
@@ -472,6 +552,8 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 	int rc = gw_actor_memories(st, actors, nactors, err);
 	if (rc != 0)
 		return rc;
+	if (store != NULL)
+		return gw_write_channels_store(o, store, actors, nactors, err);
 	char *root = gw_path_join(o->state_dir, "channel-store");
 	/* MEMORY.md and schema.json are small derived files: replace them all
 	 * atomically but sync them together (two syncs, not two per actor) */
@@ -509,11 +591,7 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 		}
 		if (rc == 0) {
 			gw_buf m = GW_BUF_INIT;
-			gw_buf_printf(&m, "# Tau Gateway Snapshot (%s)\n\n", a->name);
-			if (a->memory.len == 0)
-				gw_buf_puts(&m, "- No persisted requests\n");
-			else
-				gw_buf_append(&m, a->memory.data, a->memory.len);
+			gw_actor_memory_text(a, &m);
 			char *p = gw_path_join(dir, "MEMORY.md");
 			rc = gw_fs_batch_add(batch, p, m.data, m.len, err);
 			free(p);
@@ -538,9 +616,20 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
  * NULL.
  */
 static int
-gw_runner_lock_load(const gw_runner_opts *o, bool nowait, gw_lock *lock, gw_state **st,
-    gw_file_id *id, gw_cycle_report *r, gw_err *err)
+gw_runner_lock_load(const gw_runner_opts *o, gw_store *store, bool nowait, gw_lock *lock,
+    gw_state **st, gw_file_id *id, gw_cycle_report *r, gw_err *err)
 {
+	if (store != NULL) { /* a transaction holding the row; always a fresh read */
+		gw_state_free(*st);
+		*st = NULL;
+		int rc = gw_store_begin(store, "runner cycle", err);
+		if (rc == 0 && (rc = gw_posture_load(store, GW_STATE_WRITE, st, err)) != 0)
+			gw_store_abort(store);
+		if (rc != 0)
+			return rc;
+		gw_state_normalize_service(*st, gw_clock_unix_ms());
+		return 0;
+	}
 	int rc = nowait ? gw_lock_try_as(lock, o->state_dir, "runner cycle", err) :
 	    gw_lock_acquire_as(lock, o->state_dir, "runner cycle", err);
 	if (rc != 0) {
@@ -583,7 +672,7 @@ gw_runner_lock_load(const gw_runner_opts *o, bool nowait, gw_lock *lock, gw_stat
 /* Fills the report of a cycle a stop ended: nothing of it is applied, the
  * state is as the stop left it, and the event line says service_stopped. */
 static int
-gw_runner_stopped(const gw_runner_opts *o, const gw_state *st, const gw_stopwatch *w,
+gw_runner_stopped(const gw_runner_opts *o, gw_store *store, const gw_state *st, const gw_stopwatch *w,
     uint64_t npending, uint64_t t0, gw_cycle_report *r, gw_err *err)
 {
 	r->service_stopped = true;
@@ -601,10 +690,26 @@ gw_runner_stopped(const gw_runner_opts *o, const gw_state *st, const gw_stopwatc
 	gw_gates_compute(&r->gates, &st->guardrail, &st->health, st->service.stopped);
 	gw_buf line = GW_BUF_INIT;
 	gw_cycle_report_json(r, &line);
-	int rc = gw_events_append(o->state_dir, line.data, line.len, err);
+	int rc = store != NULL ? gw_store_event_append(store, line.data, line.len, err) :
+	    gw_events_append(o->state_dir, line.data, line.len, err);
+	if (rc == 0 && store != NULL)
+		rc = gw_store_commit(store, err);
 	gw_buf_free(&line);
 	gw_progress(o, "done", 0, r->queued);
 	return rc;
+}
+
+/* Prefetches the keys of the fixture f's n cases, or of the n evaluated
+ * entries evals (a store's rows; an error is remembered by st and met by
+ * the save). */
+static void
+gw_runner_prefetch(gw_state *st, const gw_fixture *f, const gw_eval *evals, size_t n)
+{
+	const char **keys = gw_xmalloc((n ? n : 1) * sizeof(*keys));
+	for (size_t i = 0; i < n; i++)
+		keys[i] = f != NULL ? gw_fixture_case(f, i)->key : evals[i].c->key;
+	gw_state_prefetch(st, keys, n, NULL);
+	free(keys);
 }
 
 /*
@@ -630,23 +735,36 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		return rc;
 	snprintf(r->fixture_name, sizeof(r->fixture_name), "%s", gw_fixture_name(f));
 
+	/* fleet mode: this cycle's own connection (the console runs cycles on
+	 * a worker thread) */
+	gw_store *store = NULL;
+	if (o->state_url != NULL &&
+	    (rc = gw_store_open_url(o->state_url, o->deployment, &store, err)) != 0) {
+		gw_store_close(store);
+		gw_fixture_free(f);
+		return rc;
+	}
+
 	/* A: the queue */
-	gw_lock lock;
+	gw_lock lock = { .fd = -1 };
 	gw_state *st = NULL;
 	gw_file_id state_id = { .pin = -1 };
-	rc = gw_runner_lock_load(o, o->lock_nowait, &lock, &st, &state_id, r, err);
+	rc = gw_runner_lock_load(o, store, o->lock_nowait, &lock, &st, &state_id, r, err);
 	if (rc != 0) {
 		gw_file_id_drop(&state_id);
+		gw_store_close(store);
 		gw_fixture_free(f);
 		return rc;
 	}
 	gw_stopwatch watch;
-	gw_stopwatch_init(&watch, o->state_dir, &st->service);
+	gw_stopwatch_init(&watch, o->state_dir, store, &st->service);
 	/* dedupe against every stored key before the queue limit, so big
 	 * fixtures drain across cycles (the cap is applied only when saving,
 	 * and never drops this fixture's keys) */
 	size_t n = gw_fixture_count(f), npending = 0;
 	gw_pending *pending = gw_xmalloc((n ? n : 1) * sizeof(*pending));
+	if (store != NULL) /* the fixture's keys in a few queries, not two per case */
+		gw_runner_prefetch(st, f, NULL, n);
 	for (size_t i = 0; i < n; i++) {
 		const gw_case *c = gw_fixture_case(f, i);
 		if (gw_state_is_processed(st, c->key)) {
@@ -660,13 +778,17 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 			.failed = q != NULL && strcmp(q->outcome, "retryable_failure") == 0,
 		};
 	}
-	gw_lock_release(&lock); /* st is kept: step C reuses it if nobody wrote meanwhile */
+	/* st is kept: step C reuses it if nobody wrote meanwhile (files) */
+	if (store != NULL)
+		gw_store_abort(store); /* (it only read) */
+	else
+		gw_lock_release(&lock);
 	if ((rc = gw_state_store_error(st, err)) != 0) { /* a damaged record met on a lookup */
 		free(pending);
 		gw_state_free(st);
-		free(watch.state_path);
-		gw_file_id_drop(&watch.seen);
+		gw_stopwatch_free(&watch);
 		gw_file_id_drop(&state_id);
+		gw_store_close(store);
 		gw_fixture_free(f);
 		return rc;
 	}
@@ -691,9 +813,9 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	/* C: apply, locked again (waiting, bounded, even with lock_nowait:
 	 * the work is done and the lock is only ever held briefly) */
 	if (rc == 0)
-		rc = gw_runner_lock_load(o, false, &lock, &st, &state_id, r, err);
+		rc = gw_runner_lock_load(o, store, false, &lock, &st, &state_id, r, err);
 	if (rc == 0 && gw_stopwatch_check(&watch, &st->service)) {
-		rc = gw_runner_stopped(o, st, &watch, npending, t0, r, err);
+		rc = gw_runner_stopped(o, store, st, &watch, npending, t0, r, err);
 	} else if (rc == 0) {
 		/* the cycle's stamp (health.updated_unix_ms) identifies it in the
 		 * journal, so it must differ from the last committed one */
@@ -701,6 +823,8 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		if (now <= st->health.updated_unix_ms)
 			now = st->health.updated_unix_ms + 1;
 		uint64_t late_skips = 0;
+		if (store != NULL)
+			gw_runner_prefetch(st, NULL, evals, nevaluated);
 		for (size_t i = 0; i < nevaluated; i++) {
 			gw_eval *e = &evals[i];
 			/* another runner may have processed it while we evaluated */
@@ -792,20 +916,34 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 
 		/* channel files (journalled), then the state that commits them,
 		 * then the event */
-		rc = gw_write_channels(o, st, actors, nactors, err);
-		if (rc == 0)
-			rc = gw_state_save(st, err);
-		if (rc == 0)
-			gw_journal_commit(o->state_dir);
-		else { /* (a full disk) undo this cycle's appends now, not at the next run */
-			unsigned undone = 0;
-			gw_journal_recover(o->state_dir, 0, &undone, NULL);
-		}
-		if (rc == 0) {
-			gw_buf line = GW_BUF_INIT;
-			gw_cycle_report_json(r, &line);
-			rc = gw_events_append(o->state_dir, line.data, line.len, err);
-			gw_buf_free(&line);
+		rc = gw_write_channels(o, store, st, actors, nactors, err);
+		if (store != NULL) {
+			/* records, posture and event commit together, or none */
+			if (rc == 0)
+				rc = gw_posture_save(store, st, err);
+			if (rc == 0) {
+				gw_buf line = GW_BUF_INIT;
+				gw_cycle_report_json(r, &line);
+				rc = gw_store_event_append(store, line.data, line.len, err);
+				gw_buf_free(&line);
+			}
+			if (rc == 0)
+				rc = gw_store_commit(store, err);
+		} else {
+			if (rc == 0)
+				rc = gw_state_save(st, err);
+			if (rc == 0)
+				gw_journal_commit(o->state_dir);
+			else { /* (a full disk) undo this cycle's appends now, not at the next run */
+				unsigned undone = 0;
+				gw_journal_recover(o->state_dir, 0, &undone, NULL);
+			}
+			if (rc == 0) {
+				gw_buf line = GW_BUF_INIT;
+				gw_cycle_report_json(r, &line);
+				rc = gw_events_append(o->state_dir, line.data, line.len, err);
+				gw_buf_free(&line);
+			}
 		}
 		gw_progress(o, "done", r->queued, r->queued);
 	}
@@ -820,8 +958,11 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	free(evals);
 	gw_state_free(st);
 	gw_lock_release(&lock); /* no-op when not held */
-	free(watch.state_path);
-	gw_file_id_drop(&watch.seen);
+	if (store != NULL) {
+		gw_store_abort(store); /* no-op after a commit */
+		gw_store_close(store);
+	}
+	gw_stopwatch_free(&watch);
 	gw_file_id_drop(&state_id);
 	gw_arena_free(arena);
 	gw_fixture_free(f);

@@ -10,6 +10,16 @@
  * cycle ends it early: nothing is applied, and the event line has the
  * reason code service_stopped.  The lock is never held across an
  * evaluation or a sleep.
+ *
+ * On PostgreSQL (state_url) the two locked steps are transactions holding
+ * the deployment's row (gw_store_begin): the first only reads, the second
+ * writes the records, the channel store, the posture and the event line
+ * and commits them together, so runners on any host serialise and a case
+ * another runner applied meanwhile is skipped, never applied twice.  The
+ * stop watch reads the posture row (at most every 20 ms) instead of
+ * stat'ing state.json.  lock_nowait does not apply (the row wait is
+ * bounded).  Reports and events are the file backend's, naming the
+ * store's label.
  */
 #ifndef GW_RUNNER_H
 #define GW_RUNNER_H
@@ -33,6 +43,9 @@ typedef void (*gw_runner_progress_fn)(void *ctx, const char *phase, uint64_t don
 
 typedef struct gw_runner_opts {
 	const char *state_dir;
+	const char *state_url;            /* fleet mode: a PostgreSQL connection string (the
+	                                   * cycle opens its own store), else NULL: state_dir */
+	const char *deployment;           /* with state_url: the deployment */
 	const char *fixture_path;
 	uint64_t queue_limit;
 	uint64_t processed_case_cap;

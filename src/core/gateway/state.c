@@ -82,6 +82,8 @@ gw_state_clear_data(gw_state *st)
 	st->nents = st->ents_cap = 0;
 	gw_strmap_free(st->pins);
 	st->pins = NULL;
+	gw_strmap_free(st->absent);
+	st->absent = NULL;
 	gw_counts_clear(st);
 	st->meta = (gw_records_meta){ 0, 0, 1 };
 	st->legacy = false;
@@ -109,6 +111,7 @@ gw_state_free(gw_state *st)
 	gw_arena_free(st->arena);
 	gw_strmap_free(st->touched);
 	gw_strmap_free(st->pins);
+	gw_strmap_free(st->absent);
 	free(st->ents);
 	gw_counts_clear(st);
 	gw_buf_free(&st->scratch);
@@ -198,6 +201,82 @@ gw_state_settle(gw_state *st)
 	}
 }
 
+/* ---- records in a store's rows (PostgreSQL) ---------------------------- */
+
+/* The plain key of a key literal, into out. */
+static void
+gw_state_unlit(const char *lit, size_t len, gw_buf *out)
+{
+	gw_buf_reset(out);
+	if (len >= 2 && memchr(lit, '\\', len) == NULL) {
+		gw_buf_append(out, lit + 1, len - 2);
+		return;
+	}
+	cJSON *k = cJSON_ParseWithLength(lit, len);
+	gw_buf_puts(out, cJSON_IsString(k) ? k->valuestring : "");
+	cJSON_Delete(k);
+}
+
+/* A row as the file store's split line: key literal, seq, record text
+ * ("null" when none), copied into arena a. */
+static void
+gw_state_row_line(gw_arena *a, const gw_store_record *r, gw_buf *tmp, gw_records_line *l)
+{
+	gw_buf_reset(tmp);
+	gw_json_escape(tmp, r->key, strlen(r->key));
+	l->key = gw_arena_strndup(a, tmp->data, tmp->len);
+	l->key_len = tmp->len;
+	l->seq = r->seq;
+	l->actor = "";
+	l->actor_len = 0;
+	l->rec = r->rec != NULL ? gw_arena_strndup(a, r->rec, r->rec_len) : "null";
+	l->rec_len = r->rec != NULL ? r->rec_len : 4;
+}
+
+typedef struct gw_pg_get {
+	gw_state *st;
+	gw_records_line *l;
+	gw_buf tmp;
+	bool found;
+} gw_pg_get;
+
+static void
+gw_pg_get_row(void *ctx, const gw_store_record *r)
+{
+	gw_pg_get *g = ctx;
+	gw_state_row_line(g->st->arena, r, &g->tmp, g->l);
+	g->found = true;
+}
+
+/* gw_state_store_get on a store's rows: 1 found, 0 not (or an error,
+ * remembered). */
+static int
+gw_state_pg_get(gw_state *st, const char *lit, size_t len, gw_records_line *l)
+{
+	if (st->store_rc != 0 || (st->absent != NULL && gw_strmap_get(st->absent, lit, NULL)))
+		return 0;
+	gw_buf key = GW_BUF_INIT;
+	gw_state_unlit(lit, len, &key);
+	gw_pg_get g = { .st = st, .l = l };
+	const char *keys[] = { gw_buf_cstr(&key) };
+	int rc = gw_store_records_get(st->rstore, keys, 1, gw_pg_get_row, &g, &st->store_err);
+	gw_buf_free(&key);
+	gw_buf_free(&g.tmp);
+	if (rc != 0) {
+		st->store_rc = rc;
+		return 0;
+	}
+	return g.found;
+}
+
+void
+gw_state_use_store(gw_state *st, gw_store *s)
+{
+	st->rstore = s;
+	free(st->dir);
+	st->dir = gw_xstrdup(gw_store_label(s)); /* what its messages name */
+}
+
 /* ---- entries ------------------------------------------------------------- */
 
 /* The key literal of key, in st->scratch (NUL-terminated). */
@@ -215,16 +294,20 @@ gw_state_lit(gw_state *st, const char *key, size_t *len)
 static gw_records *
 gw_state_store(gw_state *st)
 {
-	if (st->store == NULL && st->store_rc == 0 && !st->legacy)
+	if (st->store == NULL && st->store_rc == 0 && !st->legacy && st->rstore == NULL)
 		st->store_rc = gw_records_open(st->dir, &st->meta, false, &st->store, &st->store_err);
 	return st->store;
 }
 
 /* Looks the literal up in the store: 1 found, 0 not (also after an error,
  * which is remembered). */
+static int gw_state_pg_get(gw_state *st, const char *lit, size_t len, gw_records_line *l);
+
 static int
 gw_state_store_get(gw_state *st, const char *lit, size_t len, gw_records_line *l)
 {
+	if (st->rstore != NULL)
+		return gw_state_pg_get(st, lit, len, l);
 	gw_records *r = gw_state_store(st);
 	if (r == NULL)
 		return 0;
@@ -261,6 +344,9 @@ gw_state_blank_request(gw_request *q)
 	q->status_code = q->updated_unix_ms = 0;
 }
 
+static gw_entry *gw_state_fill_entry(gw_state *st, const char *lit, size_t len, const char *key,
+    const gw_records_line *l);
+
 /* The entry for the key whose literal is lit (NUL-terminated), from the
  * touched set or the store; created empty when create is set, else NULL
  * when the key is nowhere.  key is the plain key (NULL: decoded from lit). */
@@ -274,6 +360,15 @@ gw_state_touch_lit(gw_state *st, const char *lit, size_t len, const char *key, b
 	int found = gw_state_store_get(st, lit, len, &l);
 	if (!found && !create)
 		return NULL;
+	return gw_state_fill_entry(st, lit, len, key, found ? &l : NULL);
+}
+
+/* A new touched entry for the literal lit, from the store's line l (NULL:
+ * the key is not stored).  key is the plain key (NULL: decoded from lit). */
+static gw_entry *
+gw_state_fill_entry(gw_state *st, const char *lit, size_t len, const char *key,
+    const gw_records_line *l)
+{
 	gw_entry *e = gw_state_add_entry(st, lit, len);
 	if (key == NULL) {
 		cJSON *k = cJSON_ParseWithLength(lit, len);
@@ -284,10 +379,10 @@ gw_state_touch_lit(gw_state *st, const char *lit, size_t len, const char *key, b
 	}
 	gw_state_blank_request(&e->req);
 	e->req.case_key = key;
-	if (found) {
-		e->seq = l.seq;
-		if (!(l.rec_len == 4 && memcmp(l.rec, "null", 4) == 0)) {
-			e->has_req = gw_records_parse_rec(l.rec, l.rec_len, st->arena, &e->req);
+	if (l != NULL) {
+		e->seq = l->seq;
+		if (!(l->rec_len == 4 && memcmp(l->rec, "null", 4) == 0)) {
+			e->has_req = gw_records_parse_rec(l->rec, l->rec_len, st->arena, &e->req);
 			if (!e->has_req && st->store_rc == 0)
 				st->store_rc = gw_err_set(&st->store_err, -EINVAL, GW_EXIT_DATAERR,
 				    "records store in %s is corrupt: a bad record for key %s", st->dir, key);
@@ -302,6 +397,57 @@ gw_state_touch(gw_state *st, const char *key, bool create)
 	size_t len;
 	const char *lit = gw_state_lit(st, key, &len);
 	return gw_state_touch_lit(st, lit, len, key, create);
+}
+
+typedef struct gw_prefetch {
+	gw_state *st;
+	gw_buf tmp;
+} gw_prefetch;
+
+static void
+gw_prefetch_row(void *ctx, const gw_store_record *r)
+{
+	gw_prefetch *p = ctx;
+	gw_records_line l;
+	gw_state_row_line(p->st->arena, r, &p->tmp, &l); /* l.key: the literal, NUL-terminated */
+	if (!gw_strmap_get(p->st->touched, l.key, NULL))
+		gw_state_fill_entry(p->st, l.key, l.key_len, r->key, &l);
+}
+
+#define GW_STATE_PREFETCH_BATCH 2048
+
+int
+gw_state_prefetch(gw_state *st, const char *const *keys, size_t n, gw_err *err)
+{
+	if (st->rstore == NULL || st->store_rc != 0)
+		return gw_state_store_error(st, err);
+	if (st->absent == NULL)
+		st->absent = gw_strmap_new(n ? n : 1);
+	gw_prefetch p = { .st = st };
+	const char **batch = gw_xmalloc(GW_STATE_PREFETCH_BATCH * sizeof(*batch));
+	const char **lits = gw_xmalloc(GW_STATE_PREFETCH_BATCH * sizeof(*lits));
+	for (size_t i = 0; i < n && st->store_rc == 0;) {
+		size_t k = 0;
+		for (; i < n && k < GW_STATE_PREFETCH_BATCH; i++) {
+			size_t len;
+			const char *lit = gw_state_lit(st, keys[i], &len);
+			if (gw_strmap_get(st->touched, lit, NULL) || gw_strmap_get(st->absent, lit, NULL))
+				continue;
+			lits[k] = gw_arena_strndup(st->arena, lit, len);
+			gw_strmap_put(st->absent, lits[k], 1); /* (a duplicate in keys is asked once) */
+			batch[k++] = keys[i];
+		}
+		int rc = gw_store_records_get(st->rstore, batch, k, gw_prefetch_row, &p, &st->store_err);
+		if (rc != 0)
+			st->store_rc = rc;
+		for (size_t j = 0; j < k; j++) /* found ones are touched now: not absent */
+			if (gw_strmap_get(st->touched, lits[j], NULL))
+				gw_strmap_del(st->absent, lits[j]);
+	}
+	free(batch);
+	free(lits);
+	gw_buf_free(&p.tmp);
+	return gw_state_store_error(st, err);
 }
 
 bool
@@ -444,11 +590,90 @@ gw_state_drop_key(gw_state *st, const char *lit, size_t len)
  * looked at - the dropped ones and the pinned ones passed over - not the
  * store.
  */
+/* A page of a store's processed keys in processing order. */
+typedef struct gw_pg_page {
+	gw_walk *w;
+	gw_seq_key *keys;
+	size_t n, cap;
+	gw_buf tmp;
+	uint64_t last;
+} gw_pg_page;
+
+static void
+gw_pg_page_row(void *ctx, const gw_store_record *r)
+{
+	gw_pg_page *p = ctx;
+	p->last = r->seq;
+	gw_buf_reset(&p->tmp);
+	gw_json_escape(&p->tmp, r->key, strlen(r->key));
+	if (gw_walk_touched(p->w, p->tmp.data, p->tmp.len))
+		return; /* the touched entry is the truth, and a candidate of its own */
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 64;
+		p->keys = gw_xrealloc(p->keys, p->cap * sizeof(*p->keys));
+	}
+	p->keys[p->n++] = (gw_seq_key){ r->seq,
+		gw_arena_strndup(p->w->st->arena, p->tmp.data, p->tmp.len), p->tmp.len };
+}
+
+#define GW_STATE_PG_PAGE 1024
+
+/* gw_state_cap_processed on a store's rows: the rows in processing order,
+ * a page at a time, merged with the touched entries. */
+static void
+gw_state_cap_processed_pg(gw_state *st, size_t cap)
+{
+	gw_walk w = { .st = st };
+	for (size_t i = 0; i < st->nents; i++) {
+		gw_entry *e = st->ents[i];
+		if (e->seq != 0 && !e->deleted)
+			gw_seq_push(&w, e->seq, e->lit, e->lit_len);
+	}
+	if (w.n > 1)
+		qsort(w.keys, w.n, sizeof(*w.keys), gw_seq_cmp);
+	size_t drop = st->nkeys - cap, j = 0, k = 0;
+	gw_pg_page page = { .w = &w };
+	bool more = true;
+	while (drop > 0 && st->store_rc == 0) {
+		if (k == page.n && more) {
+			page.n = k = 0;
+			size_t got = 0;
+			int rc = gw_store_records_by_seq(st->rstore, page.last, GW_STATE_PG_PAGE,
+			    gw_pg_page_row, &page, &got, &st->store_err);
+			if (rc != 0) {
+				st->store_rc = rc;
+				break;
+			}
+			more = got == GW_STATE_PG_PAGE;
+			if (page.n == 0 && more)
+				continue;
+		}
+		bool from_page = k < page.n && (j >= w.n || page.keys[k].seq < w.keys[j].seq);
+		if (!from_page && j >= w.n)
+			break; /* nothing left to look at */
+		if (from_page) {
+			drop -= gw_state_drop_key(st, page.keys[k].lit, page.keys[k].len);
+			k++;
+		} else {
+			drop -= gw_state_drop_key(st, w.keys[j].lit, w.keys[j].len);
+			j++;
+		}
+	}
+	free(page.keys);
+	gw_buf_free(&page.tmp);
+	free(w.keys);
+	gw_buf_free(&w.k);
+}
+
 void
 gw_state_cap_processed(gw_state *st, size_t cap)
 {
 	if (st->nkeys <= cap)
 		return;
+	if (st->rstore != NULL) {
+		gw_state_cap_processed_pg(st, cap);
+		return;
+	}
 	gw_walk w = { .st = st };
 	gw_records *r = gw_state_store(st);
 	if (r != NULL) {
@@ -501,6 +726,23 @@ gw_state_cap_processed(gw_state *st, size_t cap)
 	gw_buf_free(&w.k);
 }
 
+/* A store's rows handed to a file-store line walker (each). */
+typedef struct gw_pg_walk {
+	void *ctx;
+	gw_arena *arena;
+	gw_records_each_fn each;
+	gw_buf tmp;
+} gw_pg_walk;
+
+static void
+gw_pg_walk_row(void *ctx, const gw_store_record *r)
+{
+	gw_pg_walk *p = ctx;
+	gw_records_line l;
+	gw_state_row_line(p->arena, r, &p->tmp, &l);
+	p->each(p->ctx, &l, NULL, 0);
+}
+
 static void
 gw_walk_entries(void *ctx, const gw_records_line *l, const char *raw, size_t n)
 {
@@ -531,6 +773,13 @@ int
 gw_state_each_entry(gw_state *st, gw_state_entry_fn fn, void *ctx, gw_err *err)
 {
 	gw_walk w = { .st = st, .fn = fn, .ctx = ctx, .tmp = gw_arena_new() };
+	if (st->rstore != NULL && st->store_rc == 0) {
+		gw_pg_walk p = { .ctx = &w, .arena = w.tmp, .each = gw_walk_entries };
+		int rc = gw_store_records_each(st->rstore, NULL, gw_pg_walk_row, &p, &st->store_err);
+		gw_buf_free(&p.tmp);
+		if (rc != 0 && st->store_rc == 0)
+			st->store_rc = rc;
+	}
 	if (gw_state_store(st) != NULL) {
 		int rc = gw_records_each(st->store, gw_walk_entries, &w, &st->store_err);
 		if (rc != 0 && st->store_rc == 0)
@@ -587,6 +836,23 @@ gw_state_actor_requests(gw_state *st, const char *const *actors, size_t nactors,
 {
 	/* the store's ranges first (each sorted by key already), then the
 	 * touched entries, so a caller's sort has little to do */
+	if (st->rstore != NULL) {
+		gw_actor_walk a = { .w = { .st = st, .ctx = ctx, .tmp = gw_arena_new() }, .fn = fn };
+		gw_pg_walk p = { .ctx = &a, .each = gw_walk_actor };
+		for (size_t i = 0; i < nactors && st->store_rc == 0; i++) {
+			a.actor = i;
+			p.arena = a.w.tmp;
+			int rc = gw_store_records_each(st->rstore, actors[i], gw_pg_walk_row, &p,
+			    &st->store_err);
+			if (rc != 0 && st->store_rc == 0)
+				st->store_rc = rc;
+			gw_arena_free(a.w.tmp);
+			a.w.tmp = gw_arena_new();
+		}
+		gw_arena_free(a.w.tmp);
+		gw_buf_free(&a.w.k);
+		gw_buf_free(&p.tmp);
+	}
 	if (gw_state_store(st) != NULL) {
 		gw_actor_walk a = { .w = { .st = st, .ctx = ctx, .tmp = gw_arena_new() }, .fn = fn };
 		gw_buf lit = GW_BUF_INIT;
@@ -1274,6 +1540,57 @@ gw_state_save(gw_state *st, gw_err *err)
 	return 0;
 }
 
+int
+gw_state_save_records(gw_state *st, gw_err *err)
+{
+	gw_state_settle(st);
+	if (st->store_rc != 0)
+		return gw_state_store_error(st, err);
+	size_t n = 0;
+	for (size_t i = 0; i < st->nents; i++)
+		n += st->ents[i]->dirty && !st->ents[i]->deleted;
+	if (n == 0)
+		return 0;
+	if (st->rstore == NULL)
+		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "the state %s has no records store",
+		    st->path);
+	gw_store_record *recs = gw_xmalloc(n * sizeof(*recs));
+	gw_buf lines = GW_BUF_INIT;
+	size_t *offs = gw_xmalloc(n * sizeof(*offs));
+	n = 0;
+	/* each record in the file store's line format, its object cut out */
+	for (size_t i = 0; i < st->nents; i++) {
+		const gw_entry *e = st->ents[i];
+		if (!e->dirty || e->deleted)
+			continue;
+		offs[n] = lines.len;
+		gw_records_format_line(&lines, e->lit, e->lit_len, e->seq, e->has_req ? &e->req : NULL);
+		recs[n++] = (gw_store_record){ .key = e->req.case_key, .seq = e->seq,
+			.actor = e->has_req ? e->req.actor_id : "" };
+	}
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		size_t end = i + 1 < n ? offs[i + 1] : lines.len;
+		gw_records_line l;
+		if (!gw_records_parse_line(lines.data + offs[i], end - offs[i] - 1, &l))
+			rc = gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "cannot format the record of key %s",
+			    recs[i].key);
+		else if (!(l.rec_len == 4 && memcmp(l.rec, "null", 4) == 0)) {
+			recs[i].rec = l.rec;
+			recs[i].rec_len = l.rec_len;
+		}
+	}
+	if (rc == 0)
+		rc = gw_store_records_put(st->rstore, recs, n, err);
+	if (rc == 0)
+		for (size_t i = 0; i < st->nents; i++)
+			st->ents[i]->dirty = false;
+	free(recs);
+	free(offs);
+	gw_buf_free(&lines);
+	return rc;
+}
+
 /* ---- the posture as a document (stores whose posture is its own) ------- */
 
 int
@@ -1288,7 +1605,8 @@ gw_state_load_text(const char *label, const char *text, size_t len, unsigned mod
 	if (text == NULL) {
 		if (mode & GW_STATE_READ_EXISTING) {
 			gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT,
-			    "state %s does not exist (run --gateway-service-start first)", st->path);
+			    "state %s does not exist (run --gateway-service-start or --gateway-contract-runner first)",
+			    st->path);
 			gw_state_free(st);
 			return -ENOENT;
 		}
@@ -1312,6 +1630,15 @@ gw_state_render_posture(const gw_state *st, gw_buf *out)
 	gw_jw_init(&w, out, true);
 	gw_jw_obj_begin(&w);
 	gw_jw_ku64(&w, "schema_version", GW_STATE_SCHEMA);
+	gw_jw_key(&w, "records");
+	gw_jw_obj_begin(&w);
+	gw_jw_ku64(&w, "next_seq", st->meta.next_seq);
+	gw_jw_ku64(&w, "processed_case_count", st->nkeys);
+	gw_jw_ku64(&w, "request_count", st->nreqs);
+	gw_state_write_counts(&w, "method_counts", &st->method_counts);
+	gw_state_write_counts(&w, "status_code_counts", &st->status_code_counts);
+	gw_state_write_counts(&w, "error_code_counts", &st->error_code_counts);
+	gw_jw_obj_end(&w);
 	gw_state_write_posture(&w, st);
 	gw_jw_obj_end(&w);
 }

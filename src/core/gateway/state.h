@@ -42,6 +42,7 @@
 #include "core/gateway/records.h"
 #include "core/base/mem.h"
 #include "core/base/strmap.h"
+#include "core/store/store.h"
 
 #define GW_STATE_SCHEMA 2        /* written; schema 1 is read and migrated */
 #define GW_STATE_SCHEMA_LEGACY 1
@@ -86,6 +87,9 @@ typedef struct gw_state {
 	/* the store and the entries touched since the load */
 	gw_records_meta meta;
 	gw_records *store;          /* opened at load (writers) or on the first lookup */
+	gw_store *rstore;           /* PostgreSQL: the records are its rows, not files
+	                             * (gw_state_use_store; borrowed) */
+	gw_strmap *absent;          /* with rstore: key literals known to have no row */
 	gw_strmap *touched;         /* key literal -> gw_entry * */
 	gw_entry **ents;            /* touched entries, in touch order */
 	size_t nents, ents_cap;
@@ -132,10 +136,29 @@ int gw_state_store_error(const gw_state *st, gw_err *err);
  * in its messages and in st->path; a corrupt text is -EINVAL (65) in every
  * mode (nothing is moved aside).  *out is the caller's (gw_state_free).
  * gw_state_render_posture appends the pretty document: schema_version,
- * health, guardrail, service (no records, no processed keys). */
+ * the records block's counters (next_seq, processed_case_count,
+ * request_count and the count maps, as state.json has them), health,
+ * guardrail, service (no records, no processed keys themselves). */
 int gw_state_load_text(const char *label, const char *text, size_t len, unsigned mode,
     gw_state **out, gw_err *err);
 void gw_state_render_posture(const gw_state *st, gw_buf *out);
+
+/* Makes s (a PostgreSQL store, borrowed: it must outlive st) the records
+ * store of st, a state gw_state_load_text made: lookups, walks and the cap
+ * read its rows (inside gw_store_begin, the transaction's), and
+ * gw_state_save_records writes the touched ones.  The counters stay in the
+ * posture document (its "records" block, gw_state_render_posture). */
+void gw_state_use_store(gw_state *st, gw_store *s);
+/* Looks the n keys up at once and keeps what it found, so the lookups that
+ * follow cost no round trip (a store's rows: one query per 2048 keys
+ * instead of one per key; the file store, whose lookups are a hash probe
+ * each: nothing).  0, or the store's error (remembered, as a lookup's). */
+int gw_state_prefetch(gw_state *st, const char *const *keys, size_t n, gw_err *err);
+/* Writes the entries changed since the load to st's store (see
+ * gw_state_use_store) and settles the counters; the caller then saves the
+ * posture, which counts them, in the same transaction.  0 or -errno with err
+ * set (a lookup's store error first). */
+int gw_state_save_records(gw_state *st, gw_err *err);
 
 /* Normalises the service block (reference §6.3) using now. */
 void gw_state_normalize_service(gw_state *st, uint64_t now_unix_ms);

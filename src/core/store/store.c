@@ -370,3 +370,69 @@ gw_store_response_chain(gw_store *s, const char *id, size_t max, gw_store_respon
 		return gw_store_pg_response_chain(s->pg, id, max, out, n, err);
 	return gw_store_no_responses(err);
 }
+
+/* ---- runner records and the channel store: PostgreSQL only --------------- */
+
+static int
+gw_store_no_records(gw_err *err)
+{
+	return gw_err_set(err, -ENOTSUP, GW_EXIT_SOFTWARE,
+	    "a state directory keeps the runner's records in files (records.c), not in the store");
+}
+
+int
+gw_store_records_get(gw_store *s, const char *const *keys, size_t n, gw_store_record_fn fn,
+    void *ctx, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_records_get(s->pg, keys, n, fn, ctx, err);
+	return gw_store_no_records(err);
+}
+
+int
+gw_store_records_each(gw_store *s, const char *actor, gw_store_record_fn fn, void *ctx,
+    gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_records_each(s->pg, actor, fn, ctx, err);
+	return gw_store_no_records(err);
+}
+
+int
+gw_store_records_by_seq(gw_store *s, uint64_t after, size_t max, gw_store_record_fn fn,
+    void *ctx, size_t *got, gw_err *err)
+{
+	*got = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_records_by_seq(s->pg, after, max, fn, ctx, got, err);
+	return gw_store_no_records(err);
+}
+
+int
+gw_store_records_put(gw_store *s, const gw_store_record *recs, size_t n, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_records_put(s->pg, recs, n, err);
+	return gw_store_no_records(err);
+}
+
+int
+gw_store_channel_append(gw_store *s, const char *transport, const char *channel,
+    const char *log, size_t log_len, const char *context, size_t context_len, const char *memory,
+    size_t memory_len, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_channel_append(s->pg, transport, channel, log, log_len, context,
+		    context_len, memory, memory_len, err);
+	return gw_store_no_records(err);
+}
+
+int
+gw_store_channel_inspect(gw_store *s, const char *transport, const char *channel,
+    gw_store_channel_info *out, gw_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_channel_inspect(s->pg, transport, channel, out, err);
+	return gw_store_no_records(err);
+}

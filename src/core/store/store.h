@@ -35,6 +35,13 @@
  *            turns on one key serialise fleet-wide; session.c owns the
  *            format and picks this backend or its files.
  *
+ *   records  gw_store_records_get / _each / _by_seq / _put and
+ *            gw_store_channel_append / _inspect (PostgreSQL only, schema
+ *            5): the contract runner's keyed entries (processed keys in
+ *            processing order, request records by key and actor) and its
+ *            channel store (per-channel log and context lines, MEMORY.md),
+ *            written inside gw_store_begin with the posture that counts them.
+ *
  *   replicas gw_store_replica_register / _heartbeat / _deregister / _list
  *            (PostgreSQL only): the registry of the servers of a
  *            deployment, each row's last heartbeat stamped and aged by the
@@ -68,10 +75,10 @@ typedef enum gw_store_kind {
 /* The file store's event log, in the state directory. */
 #define GW_STORE_EVENTS_FILE "runtime-events.jsonl"
 /* The newest database schema this binary knows (tau_schema.version). */
-#define GW_STORE_SCHEMA_VERSION 4
 /* The most rows one sweep call removes (its statement stays short; the
  * next pass takes the rest). */
 #define GW_STORE_SWEEP_MAX 1000
+#define GW_STORE_SCHEMA_VERSION 5
 
 /* True when name is a deployment name: 1 to GW_STORE_DEPLOYMENT_MAX bytes
  * of a-z, 0-9, '_' and '-', starting with a letter or a digit. */
@@ -291,6 +298,59 @@ int gw_store_session_write(gw_store *s, const char *key, const char *text, size_
  * removes nothing. */
 int gw_store_session_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t max,
     size_t *removed, gw_err *err);
+
+/* ---- runner records and the channel store (PostgreSQL, schema 5) -----------
+ * Keyed entries of a deployment: (deployment, key) -> seq (processing order,
+ * 0: not processed), actor ("" when none) and record (compact JSON text, or
+ * NULL when the key has none).  The store moves the text; records.h's
+ * callers own its format.  Reads inside gw_store_begin see the transaction's
+ * own writes.  Files: -ENOTSUP (records.c keeps the state directory's). */
+
+/* One entry; strings borrowed (valid during a callback, or from the caller
+ * for _put).  rec NULL: no record. */
+typedef struct gw_store_record {
+	const char *key;
+	uint64_t seq;
+	const char *actor;
+	const char *rec;
+	size_t rec_len;
+} gw_store_record;
+typedef void (*gw_store_record_fn)(void *ctx, const gw_store_record *r);
+
+/* Calls fn for each of the n keys that has an entry (in no particular
+ * order; one query).  0 or -EIO with err set (69). */
+int gw_store_records_get(gw_store *s, const char *const *keys, size_t n, gw_store_record_fn fn,
+    void *ctx, gw_err *err);
+/* Calls fn for every entry that has a record, of one actor (actor not
+ * NULL) or of all (also entries with only a seq), ordered by key. */
+int gw_store_records_each(gw_store *s, const char *actor, gw_store_record_fn fn, void *ctx,
+    gw_err *err);
+/* Calls fn for at most max processed entries (seq > 0) whose seq is past
+ * after, in processing order; *got counts them (fewer than max: the end). */
+int gw_store_records_by_seq(gw_store *s, uint64_t after, size_t max, gw_store_record_fn fn,
+    void *ctx, size_t *got, gw_err *err);
+/* Writes the n entries (inside gw_store_begin): each replaces its key's;
+ * one with seq 0 and no record removes it. */
+int gw_store_records_put(gw_store *s, const gw_store_record *recs, size_t n, gw_err *err);
+
+/* Appends a channel's lines (text of '\n'-terminated lines; empty lines are
+ * skipped) to its log and context, and stores memory as its MEMORY.md
+ * (inside gw_store_begin).  transport and channel are the sanitised names
+ * (chanstore.c's). */
+int gw_store_channel_append(gw_store *s, const char *transport, const char *channel,
+    const char *log, size_t log_len, const char *context, size_t context_len, const char *memory,
+    size_t memory_len, gw_err *err);
+
+/* What gw_store_channel_inspect counts of one channel. */
+typedef struct gw_store_channel_info {
+	uint64_t log_lines, context_lines;
+	bool memory_exists;
+	uint64_t memory_bytes;
+} gw_store_channel_info;
+/* Fills *out for a channel: 0, -ENOENT (err untouched) when the runner never
+ * wrote it, or -EIO with err set. */
+int gw_store_channel_inspect(gw_store *s, const char *transport, const char *channel,
+    gw_store_channel_info *out, gw_err *err);
 
 /* Appends text to out with every password that url carries (password=...
  * in key/value or query form, user:password@ in a URI, raw and

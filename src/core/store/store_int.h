@@ -69,4 +69,17 @@ int gw_store_pg_session_write(gw_store_pg *pg, const char *key, const char *text
 int gw_store_pg_session_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t max,
     size_t *removed, gw_err *err);
 
+int gw_store_pg_records_get(gw_store_pg *pg, const char *const *keys, size_t n,
+    gw_store_record_fn fn, void *ctx, gw_err *err);
+int gw_store_pg_records_each(gw_store_pg *pg, const char *actor, gw_store_record_fn fn, void *ctx,
+    gw_err *err);
+int gw_store_pg_records_by_seq(gw_store_pg *pg, uint64_t after, size_t max, gw_store_record_fn fn,
+    void *ctx, size_t *got, gw_err *err);
+int gw_store_pg_records_put(gw_store_pg *pg, const gw_store_record *recs, size_t n, gw_err *err);
+int gw_store_pg_channel_append(gw_store_pg *pg, const char *transport, const char *channel,
+    const char *log, size_t log_len, const char *context, size_t context_len, const char *memory,
+    size_t memory_len, gw_err *err);
+int gw_store_pg_channel_inspect(gw_store_pg *pg, const char *transport, const char *channel,
+    gw_store_channel_info *out, gw_err *err);
+
 #endif

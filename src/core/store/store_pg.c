@@ -22,6 +22,14 @@
  *                   text), created/updated ms) keyed by (deployment, key),
  *                   indexed by (deployment, updated_unix_ms) for the sweep;
  *                   a turn holds its row FOR UPDATE for the whole exchange
+ *   tau_record      (version 5: deployment, key, seq, actor, record) keyed
+ *                   by (deployment, key), indexed by processing order and
+ *                   by actor: the contract runner's processed keys and
+ *                   request records
+ *   tau_channel     (version 5: deployment, transport, channel, memory) and
+ *   tau_channel_line (deployment, transport, channel, kind 'log' or
+ *                   'context', seq identity, line): the runner's channel
+ *                   store, MEMORY.md stored as the runner renders it
  * Migration steps are numbered; every step above the stored version runs,
  * in order, so a gap in the numbers is tolerated.
  * Every statement is PQexecParams with bind parameters; user data is never
@@ -36,6 +44,7 @@
  */
 #include "core/store/store_int.h"
 #include "core/base/clock.h"
+#include "core/base/json.h"
 #include "core/base/mem.h"
 
 #include <ctype.h>
@@ -327,6 +336,28 @@ static const char *const gw_pg_schema_v4[] = {
 	NULL
 };
 
+/* Version 5: the contract runner's records and channel store.  Keys and
+ * actors sort bytewise (COLLATE "C"), as the file store's snapshot does, so
+ * an actor's records come out in the order MEMORY.md lists them.  IF NOT
+ * EXISTS, as step 4. */
+static const char *const gw_pg_schema_v5[] = {
+	"CREATE TABLE IF NOT EXISTS tau_record (deployment text NOT NULL REFERENCES tau_deployment (name),"
+	" key text COLLATE \"C\" NOT NULL, seq bigint NOT NULL DEFAULT 0,"
+	" actor text COLLATE \"C\" NOT NULL DEFAULT '', record text,"
+	" PRIMARY KEY (deployment, key))",
+	"CREATE INDEX IF NOT EXISTS tau_record_seq ON tau_record (deployment, seq) WHERE seq > 0",
+	"CREATE INDEX IF NOT EXISTS tau_record_actor ON tau_record (deployment, actor, key) WHERE record IS NOT NULL",
+	"CREATE TABLE IF NOT EXISTS tau_channel (deployment text NOT NULL REFERENCES tau_deployment (name),"
+	" transport text NOT NULL, channel text NOT NULL, memory text,"
+	" PRIMARY KEY (deployment, transport, channel))",
+	"CREATE TABLE IF NOT EXISTS tau_channel_line (deployment text NOT NULL, transport text NOT NULL,"
+	" channel text NOT NULL, kind text NOT NULL CHECK (kind IN ('log', 'context')),"
+	" seq bigint GENERATED ALWAYS AS IDENTITY, line text NOT NULL,"
+	" PRIMARY KEY (deployment, transport, channel, kind, seq),"
+	" FOREIGN KEY (deployment, transport, channel) REFERENCES tau_channel)",
+	NULL
+};
+
 /* The migration steps, each numbered with the version it makes and run in
  * one transaction.  Every step whose number is above the database's
  * version is applied, in order, so the table may have gaps (a branch that
@@ -342,6 +373,7 @@ static const gw_pg_step gw_pg_steps[] = {
 	{ 2, gw_pg_schema_v2 },
 	{ 3, gw_pg_schema_v3 },
 	{ 4, gw_pg_schema_v4 },
+	{ 5, gw_pg_schema_v5 },
 };
 
 static int
@@ -1202,4 +1234,236 @@ gw_store_pg_drain(gw_store_pg *pg, unsigned *changes, gw_err *err)
 		PQfreemem(n);
 	}
 	return 0;
+}
+
+/* ---- runner records and the channel store ------------------------------- */
+
+/* Sends sql and calls fn for each row (key, seq, actor, record) one row at
+ * a time, so a long walk never sits in memory whole; *rows counts them. */
+static int
+gw_pg_records_query(gw_store_pg *pg, const char *sql, int nparams, const char *const *params,
+    gw_store_record_fn fn, void *ctx, size_t *rows, gw_err *err)
+{
+	if (rows != NULL)
+		*rows = 0;
+	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the runner's records",
+		    err);
+	PQsetSingleRowMode(pg->conn);
+	int rc = 0;
+	PGresult *res;
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
+			gw_store_record r = {
+				.key = PQgetvalue(res, 0, 0),
+				.seq = strtoull(PQgetvalue(res, 0, 1), NULL, 10),
+				.actor = PQgetvalue(res, 0, 2),
+				.rec = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3),
+				.rec_len = (size_t)PQgetlength(res, 0, 3),
+			};
+			fn(ctx, &r);
+			if (rows != NULL)
+				(*rows)++;
+		} else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE && rc == 0) {
+			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the runner's records",
+			    err);
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* Appends the JSON array of the n strings (a parameter, never SQL). */
+static void
+gw_pg_json_strings(gw_buf *b, const char *const *v, size_t n)
+{
+	gw_jw w;
+	gw_jw_init(&w, b, false);
+	gw_jw_arr_begin(&w);
+	for (size_t i = 0; i < n; i++)
+		gw_jw_str(&w, v[i]);
+	gw_jw_arr_end(&w);
+}
+
+int
+gw_store_pg_records_get(gw_store_pg *pg, const char *const *keys, size_t n,
+    gw_store_record_fn fn, void *ctx, gw_err *err)
+{
+	if (n == 0)
+		return 0;
+	if (n == 1) {
+		const char *p[] = { pg->deployment, keys[0] };
+		return gw_pg_records_query(pg,
+		    "SELECT key, seq, actor, record FROM tau_record WHERE deployment = $1 AND key = $2", 2, p,
+		    fn, ctx, NULL, err);
+	}
+	gw_buf arr = GW_BUF_INIT;
+	gw_pg_json_strings(&arr, keys, n);
+	const char *p[] = { pg->deployment, gw_buf_cstr(&arr) };
+	int rc = gw_pg_records_query(pg,
+	    "SELECT key, seq, actor, record FROM tau_record WHERE deployment = $1"
+	    " AND key = ANY (ARRAY(SELECT jsonb_array_elements_text($2::jsonb)))",
+	    2, p, fn, ctx, NULL, err);
+	gw_buf_free(&arr);
+	return rc;
+}
+
+int
+gw_store_pg_records_each(gw_store_pg *pg, const char *actor, gw_store_record_fn fn, void *ctx,
+    gw_err *err)
+{
+	if (actor != NULL) {
+		const char *p[] = { pg->deployment, actor };
+		return gw_pg_records_query(pg,
+		    "SELECT key, seq, actor, record FROM tau_record WHERE deployment = $1 AND actor = $2"
+		    " AND record IS NOT NULL ORDER BY key",
+		    2, p, fn, ctx, NULL, err);
+	}
+	const char *p[] = { pg->deployment };
+	return gw_pg_records_query(pg,
+	    "SELECT key, seq, actor, record FROM tau_record WHERE deployment = $1 ORDER BY key", 1, p, fn,
+	    ctx, NULL, err);
+}
+
+int
+gw_store_pg_records_by_seq(gw_store_pg *pg, uint64_t after, size_t max, gw_store_record_fn fn,
+    void *ctx, size_t *got, gw_err *err)
+{
+	char a[24], m[24];
+	snprintf(a, sizeof(a), "%" PRIu64, after);
+	snprintf(m, sizeof(m), "%zu", max);
+	const char *p[] = { pg->deployment, a, m };
+	return gw_pg_records_query(pg,
+	    "SELECT key, seq, actor, record FROM tau_record WHERE deployment = $1 AND seq > $2::bigint"
+	    " ORDER BY seq LIMIT $3::bigint",
+	    3, p, fn, ctx, got, err);
+}
+
+/* Entries per statement of gw_store_pg_records_put. */
+#define GW_PG_PUT_BATCH 2048
+
+int
+gw_store_pg_records_put(gw_store_pg *pg, const gw_store_record *recs, size_t n, gw_err *err)
+{
+	if (!pg->in_tx)
+		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE,
+		    "the runner's records are written only in a state transaction");
+	/* one statement per batch: the rows travel as one JSON parameter */
+	gw_buf up = GW_BUF_INIT, del = GW_BUF_INIT;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0;) {
+		gw_buf_reset(&up);
+		gw_buf_reset(&del);
+		gw_jw wu, wd;
+		gw_jw_init(&wu, &up, false);
+		gw_jw_init(&wd, &del, false);
+		gw_jw_arr_begin(&wu);
+		gw_jw_arr_begin(&wd);
+		size_t nu = 0, nd = 0;
+		for (size_t k = 0; k < GW_PG_PUT_BATCH && i < n; k++, i++) {
+			const gw_store_record *r = &recs[i];
+			if (r->seq == 0 && r->rec == NULL) {
+				gw_jw_str(&wd, r->key);
+				nd++;
+				continue;
+			}
+			gw_jw_obj_begin(&wu);
+			gw_jw_kstr(&wu, "k", r->key);
+			gw_jw_ku64(&wu, "s", r->seq);
+			gw_jw_kstr(&wu, "a", r->actor != NULL ? r->actor : "");
+			gw_jw_key(&wu, "r");
+			if (r->rec != NULL)
+				gw_jw_strn(&wu, r->rec, r->rec_len);
+			else
+				gw_jw_null(&wu);
+			gw_jw_obj_end(&wu);
+			nu++;
+		}
+		gw_jw_arr_end(&wu);
+		gw_jw_arr_end(&wd);
+		if (nu > 0) {
+			const char *p[] = { pg->deployment, gw_buf_cstr(&up) };
+			rc = gw_pg_run(pg,
+			    "INSERT INTO tau_record (deployment, key, seq, actor, record)"
+			    " SELECT $1, x.k, x.s, x.a, x.r FROM jsonb_to_recordset($2::jsonb)"
+			    " AS x(k text, s bigint, a text, r text)"
+			    " ON CONFLICT (deployment, key) DO UPDATE SET seq = excluded.seq,"
+			    " actor = excluded.actor, record = excluded.record",
+			    2, p, "cannot write the runner's records", err);
+		}
+		if (rc == 0 && nd > 0) {
+			const char *p[] = { pg->deployment, gw_buf_cstr(&del) };
+			rc = gw_pg_run(pg,
+			    "DELETE FROM tau_record WHERE deployment = $1"
+			    " AND key = ANY (ARRAY(SELECT jsonb_array_elements_text($2::jsonb)))",
+			    2, p, "cannot write the runner's records", err);
+		}
+	}
+	gw_buf_free(&up);
+	gw_buf_free(&del);
+	return rc;
+}
+
+int
+gw_store_pg_channel_append(gw_store_pg *pg, const char *transport, const char *channel,
+    const char *log, size_t log_len, const char *context, size_t context_len, const char *memory,
+    size_t memory_len, gw_err *err)
+{
+	if (!pg->in_tx)
+		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE,
+		    "the channel store is written only in a state transaction");
+	gw_buf m = GW_BUF_INIT;
+	gw_buf_append(&m, memory, memory_len);
+	const char *p[] = { pg->deployment, transport, channel, gw_buf_cstr(&m) };
+	int rc = gw_pg_run(pg,
+	    "INSERT INTO tau_channel (deployment, transport, channel, memory) VALUES ($1, $2, $3, $4)"
+	    " ON CONFLICT (deployment, transport, channel) DO UPDATE SET memory = excluded.memory",
+	    4, p, "cannot write the channel store", err);
+	gw_buf_free(&m);
+	const char *kinds[2] = { "log", "context" };
+	const char *texts[2] = { log, context };
+	size_t lens[2] = { log_len, context_len };
+	gw_buf t = GW_BUF_INIT;
+	for (size_t k = 0; k < 2 && rc == 0; k++) {
+		if (lens[k] == 0)
+			continue;
+		gw_buf_reset(&t);
+		gw_buf_append(&t, texts[k], lens[k]);
+		const char *q[] = { pg->deployment, transport, channel, kinds[k], gw_buf_cstr(&t) };
+		rc = gw_pg_run(pg,
+		    "INSERT INTO tau_channel_line (deployment, transport, channel, kind, line)"
+		    " SELECT $1, $2, $3, $4, l FROM unnest(string_to_array($5, chr(10))) WITH ORDINALITY"
+		    " AS t(l, n) WHERE l <> '' ORDER BY n",
+		    5, q, "cannot write the channel store", err);
+	}
+	gw_buf_free(&t);
+	return rc;
+}
+
+int
+gw_store_pg_channel_inspect(gw_store_pg *pg, const char *transport, const char *channel,
+    gw_store_channel_info *out, gw_err *err)
+{
+	const char *p[] = { pg->deployment, transport, channel };
+	PGresult *res = gw_pg_exec(pg,
+	    "SELECT c.memory IS NOT NULL, coalesce(octet_length(c.memory), 0),"
+	    " (SELECT count(*) FROM tau_channel_line l WHERE l.deployment = c.deployment"
+	    "  AND l.transport = c.transport AND l.channel = c.channel AND l.kind = 'log'),"
+	    " (SELECT count(*) FROM tau_channel_line l WHERE l.deployment = c.deployment"
+	    "  AND l.transport = c.transport AND l.channel = c.channel AND l.kind = 'context')"
+	    " FROM tau_channel c WHERE c.deployment = $1 AND c.transport = $2 AND c.channel = $3",
+	    3, p, PGRES_TUPLES_OK, "cannot read the channel store", err);
+	if (res == NULL)
+		return -EIO;
+	int rc = -ENOENT;
+	if (PQntuples(res) == 1) {
+		out->memory_exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		out->memory_bytes = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+		out->log_lines = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+		out->context_lines = strtoull(PQgetvalue(res, 0, 3), NULL, 10);
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
 }
