@@ -1178,10 +1178,14 @@ srv_sweep(srv_server *s)
 	if (gw_session_sweep(s->cfg.state_dir, now, s->cfg.session_ttl_s, &sessions, &err) != 0)
 		srv_log(s, "session sweep: %s", err.msg);
 	gw_err_clear(&err);
-	if (s->cfg.response_ttl_s > 0 &&
-	    gw_respstore_sweep(srv_respconn_get(s->respconn, &err), now, s->cfg.response_ttl_s,
-	    &responses, &err) != 0)
-		srv_log(s, "stored response sweep: %s", err.msg);
+	if (s->cfg.response_ttl_s > 0) {
+		/* in fleet mode a pooled connection, given back after the sweep */
+		gw_store *st = srv_respconn_get(s->respconn, &err);
+		if (st == NULL || gw_respstore_sweep(st, now, s->cfg.response_ttl_s, &responses,
+		    &err) != 0)
+			srv_log(s, "stored response sweep: %s", err.msg);
+		srv_respconn_put(s->respconn, st);
+	}
 	if (sessions > 0 || responses > 0)
 		srv_notice(s, "expired: removed %zu session(s) and %zu stored response(s)", sessions,
 		    responses);

@@ -1526,9 +1526,10 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	    cfg->max_connections_per_ip;
 	gw_service_report rep;
 	if (cfg->state_url != NULL) {
-		/* fleet mode: nothing on files (no sweeps of a state directory,
-		 * no run marker); the start is recorded in the database */
-		s->cfg.session_ttl_s = s->cfg.response_ttl_s = 0;
+		/* fleet mode: nothing on files (no session sweep of a state
+		 * directory, no run marker); the start is recorded in the
+		 * database, whose stored responses the sweeper expires */
+		s->cfg.session_ttl_s = 0;
 		rc = srv_fleet_open(s, cfg->state_url, cfg->deployment, &rep, &s->fleet, err);
 		if (rc == 0)
 			srv_gateway_block(s, "state_store", srv_fleet_label(s->fleet));
