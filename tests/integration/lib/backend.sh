@@ -33,6 +33,17 @@
 #   t_posture_jq DIR FILTER   jq -r FILTER on the posture ("" when none)
 #   t_events DIR           prints the event log's lines (runtime-events.jsonl,
 #                          or the deployment's tau_event rows in order)
+#   t_resp_get DIR ID      prints stored response ID as the file store's
+#                          record ({id, previous_response_id, history_items,
+#                          input_items, response}); fails when there is none
+#   t_resp_put DIR JSON [ITEMS]   stores such a record as is (hand-made);
+#                          on pg ITEMS, when given, is the input_items text
+#                          as stored (damaged)
+#   t_resp_size DIR ID     its size in bytes (file, or the row's texts)
+#   t_resp_all DIR         every stored record's text, one per line
+#   t_resp_age DIR ID SECS makes ID look SECS seconds old (mtime / created)
+#   t_resp_where ID        how the server's log names ID's record
+#                          (ID.json, or ID)
 #   t_files_only REASON    false on pg, after printing "skip on pg: REASON":
 #                          guards assertions that only mean something on
 #                          files (bytes of state.json, lock files, disk
@@ -145,11 +156,11 @@ t_state_norm() {
 		-e "s/$p/<state>/g"
 }
 
-# tb_psql SQL DEP: SQL read from stdin by psql so :'dep' is a bound
-# literal (psql -c does no variable interpolation)
+# tb_psql SQL DEP [ID]: SQL read from stdin by psql so :'dep' and :'id'
+# are quoted literals (psql -c does no variable interpolation)
 tb_psql() {
 	printf '%s\n' "$1" | PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -At \
-		-d "$TB_URL" -v dep="$2"
+		-d "$TB_URL" -v dep="$2" -v id="${3-}"
 }
 
 t_posture() {
@@ -198,4 +209,75 @@ t_pg_pending() {
 		;;
 	esac
 	return 0
+}
+
+# --- stored responses --------------------------------------------------------
+tb_resp_file() { printf '%s/openresponses/responses/%s.json\n' "$1" "$2"; }
+
+t_resp_get() {
+	if t_on_pg; then
+		local out
+		out=$(printf '%s\n' "SELECT json_build_object('id', id, 'session_key', session_key,
+			'previous_response_id', previous_response_id, 'history_items', history_items,
+			'input_items', input_items::json, 'response', response::json)
+			FROM tau_response WHERE deployment = :'dep' AND id = :'id'" |
+			PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -At \
+				-d "$TB_URL" -v dep="$(t_state_dep "$1")" -v id="$2") || return 1
+		[ -n "$out" ] || return 1
+		printf '%s\n' "$out"
+	else
+		cat "$(tb_resp_file "$1" "$2")" 2>/dev/null
+	fi
+}
+
+t_resp_put() {
+	if t_on_pg; then
+		printf '%s\n' "INSERT INTO tau_response (deployment, id, previous_response_id, session_key,
+			history_items, input_items, response, created_unix_ms)
+			SELECT :'dep', r->>'id', r->>'previous_response_id', coalesce(r->>'session_key', ''),
+			coalesce((r->>'history_items')::bigint, 0), coalesce(NULLIF(:'raw_items', ''), (r->'input_items')::text),
+			(r->'response')::text, (extract(epoch from now()) * 1000)::bigint
+			FROM (SELECT :'rec'::json AS r) x
+			ON CONFLICT (deployment, id) DO UPDATE SET previous_response_id = EXCLUDED.previous_response_id,
+			session_key = EXCLUDED.session_key, history_items = EXCLUDED.history_items,
+			input_items = EXCLUDED.input_items, response = EXCLUDED.response" |
+			PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -At \
+				-d "$TB_URL" -v dep="$(t_state_dep "$1")" -v rec="$2" -v raw_items="${3-}" >/dev/null
+	else
+		mkdir -p "$1/openresponses/responses"
+		printf '%s\n' "$2" >"$(tb_resp_file "$1" "$(printf '%s' "$2" | jq -r .id)")"
+	fi
+}
+
+t_resp_size() {
+	if t_on_pg; then
+		tb_psql "SELECT octet_length(input_items) + octet_length(response)
+			+ octet_length(coalesce(previous_response_id, '')) FROM tau_response
+			WHERE deployment = :'dep' AND id = :'id'" "$(t_state_dep "$1")" "$2"
+	else
+		stat -c %s "$(tb_resp_file "$1" "$2")"
+	fi
+}
+
+t_resp_all() {
+	if t_on_pg; then
+		tb_psql "SELECT input_items || ' ' || response FROM tau_response WHERE deployment = :'dep'" \
+			"$(t_state_dep "$1")"
+	else
+		cat "$1"/openresponses/responses/*.json 2>/dev/null
+	fi
+	return 0
+}
+
+t_resp_age() {
+	if t_on_pg; then
+		tb_psql "UPDATE tau_response SET created_unix_ms = created_unix_ms - $(($3 * 1000))
+			WHERE deployment = :'dep' AND id = :'id'" "$(t_state_dep "$1")" "$2" >/dev/null
+	else
+		touch -d "@$(($(date +%s) - $3))" "$(tb_resp_file "$1" "$2")"
+	fi
+}
+
+t_resp_where() {
+	if t_on_pg; then printf '%s\n' "$1"; else printf '%s.json\n' "$1"; fi
 }
