@@ -6,6 +6,7 @@
 # the token's end is not the token (401; a NUL after the whole token cannot
 # be seen through libmicrohttpd 0.9.75, see below); a response id followed
 # by %00 in the path is a 400 naming response_id, never the record before it.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 

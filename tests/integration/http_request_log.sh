@@ -9,6 +9,7 @@
 # content, not a credential, and is stored as sent): then
 # no file under the state directory, nothing on the server's stdout or
 # stderr (the request log included) holds the token or the wrong ones.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 TOKEN="tok-Zq7xW3vK-distinctive-$$"
 WRONG="wrong-Pj4mR8-$$"

@@ -6,6 +6,7 @@
 # (in one process, then from two processes): all answered, all stored, none
 # dropped from the history; a session held elsewhere for longer than the
 # request timeout is refused with 503 session_busy.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 SESS=$T/state/openresponses/sessions

@@ -7,6 +7,7 @@
 # closes) while the proxy's own connections count in the total only.  When
 # the peer is not trusted the header changes nothing.  A bad list is a
 # usage error before anything is recorded; hostile headers never crash.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 HOLD=$(dirname "$0")/lib/xffhold.py

@@ -5,6 +5,7 @@
 # after the first streamed byte; timeouts (504), garbage and a broken stream
 # (502 naming the status); split UTF-8 in the SSE stream; 32 concurrent
 # calls on the provider's one transfer thread; a session with an upstream.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 

@@ -44,6 +44,9 @@
 #   t_resp_age DIR ID SECS makes ID look SECS seconds old (mtime / created)
 #   t_resp_where ID        how the server's log names ID's record
 #                          (ID.json, or ID)
+#   t_sess_file DIR KEY    the session's history file on files (sessions on
+#                          PostgreSQL have no accessor yet: part sessions)
+#   t_sess_exists DIR KEY  true when session KEY has a history
 #   t_files_only REASON    false on pg, after printing "skip on pg: REASON":
 #                          guards assertions that only mean something on
 #                          files (bytes of state.json, lock files, disk
@@ -280,4 +283,15 @@ t_resp_age() {
 
 t_resp_where() {
 	if t_on_pg; then printf '%s\n' "$1"; else printf '%s.json\n' "$1"; fi
+}
+
+# --- sessions ----------------------------------------------------------------
+t_sess_file() { printf '%s/openresponses/sessions/%s.jsonl\n' "$1" "$2"; }
+
+t_sess_exists() {
+	if t_on_pg; then
+		echo "backend.sh: no session accessor on pg yet (part sessions: add one for tau_session)" >&2
+		return 2
+	fi
+	[ -e "$(t_sess_file "$1" "$2")" ]
 }
