@@ -39,6 +39,7 @@
 #   t_resp_put DIR JSON [ITEMS]   stores such a record as is (hand-made);
 #                          on pg ITEMS, when given, is the input_items text
 #                          as stored (damaged)
+#   t_resp_count DIR       how many stored responses there are
 #   t_resp_size DIR ID     its size in bytes (file, or the row's texts)
 #   t_resp_all DIR         every stored record's text, one per line
 #   t_resp_age DIR ID SECS makes ID look SECS seconds old (mtime / created)
@@ -47,6 +48,9 @@
 #   t_sess_file DIR KEY    the session's history file on files (sessions on
 #                          PostgreSQL have no accessor yet: part sessions)
 #   t_sess_exists DIR KEY  true when session KEY has a history
+#   t_state_copy DIR       prints a path holding everything stored for DIR,
+#                          for greps: DIR itself, or on pg a data-only
+#                          pg_dump of the test's database in $T
 #   t_files_only REASON    false on pg, after printing "skip on pg: REASON":
 #                          guards assertions that only mean something on
 #                          files (bytes of state.json, lock files, disk
@@ -252,6 +256,14 @@ t_resp_put() {
 	fi
 }
 
+t_resp_count() {
+	if t_on_pg; then
+		tb_psql "SELECT count(*) FROM tau_response WHERE deployment = :'dep'" "$(t_state_dep "$1")"
+	else
+		find "$1/openresponses/responses" -name '*.json' -type f 2>/dev/null | wc -l
+	fi
+}
+
 t_resp_size() {
 	if t_on_pg; then
 		tb_psql "SELECT octet_length(input_items) + octet_length(response)
@@ -294,4 +306,13 @@ t_sess_exists() {
 		return 2
 	fi
 	[ -e "$(t_sess_file "$1" "$2")" ]
+}
+
+t_state_copy() {
+	if t_on_pg; then
+		"$(pg_bindir)/pg_dump" --data-only -d "$TB_URL" >"$T/tb-dump.sql" || return 1
+		printf '%s\n' "$T/tb-dump.sql"
+	else
+		printf '%s\n' "$1"
+	fi
 }
