@@ -128,7 +128,7 @@ t_eq "hostile: the walk stops at the 64th entry from the right (the 431 is not a
 
 # --- the flag -----------------------------------------------------------------------------------
 bad() {
-	"$TAU_BIN" --gateway-state-dir "$T/bad" --gateway-openresponses-server \
+	"$TAU_BIN" $(t_state_args "$T/bad") --gateway-openresponses-server \
 		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token x "$@" \
 		</dev/null >"$T/bad.out" 2>"$T/bad.err"
 	BRC=$?
