@@ -28,6 +28,8 @@
 #                          .../events, the place itself) becomes <posture>,
 #                          <events>, <state>, so outputs compare across
 #                          backends
+#   t_state_reset DIR      removes the state of DIR (the directory, or
+#                          every row of its deployment)
 #   t_posture DIR          prints the posture (state.json, or the
 #                          deployment's posture row); fails when there is none
 #   t_posture_jq DIR FILTER   jq -r FILTER on the posture ("" when none)
@@ -314,5 +316,22 @@ t_state_copy() {
 		printf '%s\n' "$T/tb-dump.sql"
 	else
 		printf '%s\n' "$1"
+	fi
+}
+
+t_state_reset() {
+	if t_on_pg; then
+		# every table with a deployment column, the deployment's row last
+		tb_psql "SELECT set_config('tb.dep', :'dep', false);
+			DO \$\$ DECLARE t text; BEGIN
+			FOR t IN SELECT table_name FROM information_schema.columns
+				WHERE column_name = 'deployment' AND table_schema = current_schema() LOOP
+				EXECUTE format('DELETE FROM %I WHERE deployment = \$1', t) USING current_setting('tb.dep');
+			END LOOP;
+			IF to_regclass('tau_deployment') IS NOT NULL THEN
+				DELETE FROM tau_deployment WHERE name = current_setting('tb.dep');
+			END IF; END \$\$" "$(t_state_dep "$1")" >/dev/null
+	else
+		rm -rf "$1"
 	fi
 }
