@@ -50,6 +50,11 @@
 #   t_sess_file DIR KEY    the session's history file on files (sessions on
 #                          PostgreSQL have no accessor yet: part sessions)
 #   t_sess_exists DIR KEY  true when session KEY has a history
+#   t_state_written DIR    true when anything is stored for DIR (the
+#                          directory exists, or the deployment has a row)
+#   t_state_digest DIR     a digest of everything stored for DIR (every
+#                          file, or every row of every table with a
+#                          deployment column, and the deployment's row)
 #   t_state_copy DIR       prints a path holding everything stored for DIR,
 #                          for greps: DIR itself, or on pg a data-only
 #                          pg_dump of the test's database in $T
@@ -333,5 +338,27 @@ t_state_reset() {
 			END IF; END \$\$" "$(t_state_dep "$1")" >/dev/null
 	else
 		rm -rf "$1"
+	fi
+}
+
+t_state_written() {
+	if t_on_pg; then
+		[ "$(tb_psql "SELECT count(*) FROM tau_deployment WHERE name = :'dep'" "$(t_state_dep "$1")" \
+			2>/dev/null)" = 1 ]
+	else
+		[ -e "$1" ]
+	fi
+}
+
+t_state_digest() {
+	if t_on_pg; then
+		tb_psql "SELECT c.table_name, md5(query_to_xml(format('SELECT * FROM %I WHERE deployment = %L ORDER BY 1, 2',
+			c.table_name, :'dep'), false, false, '')::text)
+			FROM information_schema.columns c WHERE c.column_name = 'deployment'
+			AND c.table_schema = current_schema() ORDER BY 1;
+			SELECT md5(query_to_xml(format('SELECT * FROM tau_deployment WHERE name = %L', :'dep'),
+			false, false, '')::text)" "$(t_state_dep "$1")"
+	else
+		(cd "$1" && find . -type f -exec md5sum {} + | sort)
 	fi
 }
