@@ -91,7 +91,7 @@ pg)
 		exit 77
 	fi
 	trap pg_test_cleanup EXIT
-	TB_DB=$(basename "$0" .sh | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_\n' '_')
+	TB_DB=$(basename "$0" .sh | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9_\n' '_')
 	TB_DB=tb_${TB_DB:0:40}_$$
 	pg_createdb TB_URL "$TB_DB" || {
 		t_fail "create the test database $TB_DB"
@@ -110,7 +110,7 @@ esac
 t_state_dep() {
 	local d=${1%/} n
 	case $d in "$T"/*) d=${d#"$T"/} ;; "$T") d=t ;; esac
-	n=$(printf '%s' "$d" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_-' '-' | sed -E 's/^[^a-z0-9]+//')
+	n=$(printf '%s' "$d" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9_-' '-' | sed -E 's/^[^a-z0-9]+//')
 	[ -n "$n" ] || n=state
 	if [ "${#n}" -gt 48 ]; then
 		n=$(printf '%s' "$d" | cksum | cut -d' ' -f1)-${n: -36}
