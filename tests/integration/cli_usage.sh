@@ -5,7 +5,13 @@
 # default and env variable; --version names the linked libraries; with no
 # action and no terminal the usage goes to stderr and the exit is 64.
 # Nothing is written by a rejected command.
+# On PostgreSQL (pg.cli_usage) the commands that name a state (the openai
+# key checks) name the test database's deployment instead, and "nothing
+# written" means no posture row; the usage errors name no state and run
+# the same on both.
+# backends: files pg
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
+. "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
 
 cd "$T" || exit 1
 
@@ -197,15 +203,16 @@ else
 fi
 
 # --- openai/* without a key ------------------------------------------------------------------
-env -u OPENAI_API_KEY -u OPENAI_BASE_URL "$TAU_BIN" --gateway-state-dir "$T/k" --gateway-openresponses-server \
+env -u OPENAI_API_KEY -u OPENAI_BASE_URL "$TAU_BIN" $(t_state_args "$T/k") --gateway-openresponses-server \
 	--gateway-openresponses-auth-token t --model openai/gpt-4o-mini >"$T/out" 2>"$T/err"
 t_eq "openai model without OPENAI_API_KEY: exit 64" "64" "$?"
 t_eq "openai model without OPENAI_API_KEY: names the variable" \
 	"tau-gateway: --model openai/gpt-4o-mini needs OPENAI_API_KEY in the environment (or --provider-base-url for a server that needs no key)" \
 	"$(cat "$T/err")"
-t_eq "openai model without OPENAI_API_KEY: nothing written" "no" "$([ -e "$T/k" ] && echo yes || echo no)"
+t_eq "openai model without OPENAI_API_KEY: nothing written" "no" \
+	"$({ [ -e "$T/k" ] || t_posture "$T/k" >/dev/null; } && echo yes || echo no)"
 # an explicit base URL (e.g. Ollama) needs no key: the server starts
-env -u OPENAI_API_KEY "$TAU_BIN" --gateway-state-dir "$T/k2" --gateway-openresponses-server \
+env -u OPENAI_API_KEY "$TAU_BIN" $(t_state_args "$T/k2") --gateway-openresponses-server \
 	--gateway-openresponses-auth-token t --gateway-openresponses-bind 127.0.0.1:0 \
 	--model openai/llama3 --provider-base-url http://127.0.0.1:9/v1 >"$T/k2.out" 2>"$T/k2.err" &
 k2=$!
@@ -217,5 +224,7 @@ else
 fi
 kill "$k2" 2>/dev/null
 wait "$k2" 2>/dev/null
+t_eq "openai model with --provider-base-url: its start and stop recorded" stopped \
+	"$(t_posture_jq "$T/k2" .service.status)"
 
 t_done

@@ -3,21 +3,27 @@
 # bad fixture gets one clear message naming the file (and the case where
 # there is one), the documented exit code (65 bad data, 66 missing input),
 # and leaves the state directory untouched (here: never created).
+# On PostgreSQL the same, with each state a deployment of the test's
+# database ("never created": no deployment row); pending there until the
+# contract runner runs on PostgreSQL (part runnerpg).
+# backends: files pg
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
+. "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
+t_pg_pending runner "the contract runner on fixtures" || { t_done; exit; }
 
 # run_bad NAME FIXTURE EXPECTED_RC EXPECTED_STDERR: run one cycle on a fresh
 # state dir and assert the exit code, the exact stderr and that nothing was
 # written.
 run_bad() {
 	local name=$1 fx=$2 want_rc=$3 want_err=$4 state="$T/state-$1" rc
-	"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$fx" --gateway-state-dir "$state" \
+	"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$fx" $(t_state_args "$state") \
 		>"$T/out" 2>"$T/err"
 	rc=$?
 	t_eq "$name: exit code" "$want_rc" "$rc"
 	t_eq "$name: message" "$want_err" "$(cat "$T/err")"
 	t_eq "$name: no stdout" "" "$(cat "$T/out")"
-	if [ -e "$state" ]; then
-		t_fail "$name: state dir $state was created"
+	if t_state_written "$state"; then
+		t_fail "$name: state $state was created"
 	else
 		t_ok "$name: nothing written"
 	fi
@@ -43,7 +49,7 @@ run_bad invalid-error-code "$FIXTURES/invalid-error-code.json" 65 \
 # --- the valid reference fixtures pass the contract --------------------------
 for fx in rollout-pass mixed-outcomes; do
 	"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$FIXTURES/$fx.json" \
-		--gateway-state-dir "$T/ok-$fx" >"$T/out" 2>"$T/err"
+		$(t_state_args "$T/ok-$fx") >"$T/out" 2>"$T/err"
 	t_eq "$fx: valid fixture runs" "0" "$?"
 	t_match "$fx: summary line" '^gateway runner summary: discovered=[0-9]+ ' "$(cat "$T/out")"
 done
@@ -58,7 +64,7 @@ run_bad not-json "$T/not-json.json" 65 \
 	"tau-gateway: invalid fixture $T/not-json.json: invalid JSON at line 1 column 1: expected an object"
 
 : >"$T/empty.json"
-"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/empty.json" --gateway-state-dir "$T/state-empty" 2>"$T/err" >/dev/null
+"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/empty.json" $(t_state_args "$T/state-empty") 2>"$T/err" >/dev/null
 t_eq "empty file: exit 65" "65" "$?"
 t_match "empty file: names the file" "^tau-gateway: invalid fixture $T/empty.json: " "$(cat "$T/err")"
 
@@ -73,10 +79,10 @@ open(sys.argv[1], "w").write(
     '"endpoint":"/v1/x","actor_id":"a","body":' + body +
     ',"expected":{"outcome":"success","status_code":201,"response_body":{}}}]}')
 EOF
-"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/deep.json" --gateway-state-dir "$T/state-deep" 2>"$T/err" >/dev/null
+"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/deep.json" $(t_state_args "$T/state-deep") 2>"$T/err" >/dev/null
 t_eq "deep nesting: exit 65" "65" "$?"
 t_match "deep nesting: message" "^tau-gateway: invalid fixture $T/deep.json: invalid JSON at line 1 column [0-9]+: nested too deeply$" "$(cat "$T/err")"
-t_eq "deep nesting: nothing written" "no" "$([ -e "$T/state-deep" ] && echo yes || echo no)"
+t_eq "deep nesting: nothing written" "no" "$(t_state_written "$T/state-deep" && echo yes || echo no)"
 
 run_bad missing "$T/no-such-fixture.json" 66 \
 	"tau-gateway: --gateway-fixture '$T/no-such-fixture.json' does not exist"
@@ -101,24 +107,24 @@ mutate success-503 'd["cases"][0]["expected"]["status_code"] = 503'
 run_bad success-503 "$T/success-503.json" 65 \
 	"tau-gateway: invalid fixture $T/success-503.json: fixture case 'gateway-rollout-post-task' success outcome requires 2xx status_code (found 503)"
 mutate bad-outcome 'd["cases"][0]["expected"]["outcome"] = "foo"'
-"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/bad-outcome.json" --gateway-state-dir "$T/state-bo" 2>"$T/err" >/dev/null
+"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/bad-outcome.json" $(t_state_args "$T/state-bo") 2>"$T/err" >/dev/null
 t_eq "unknown outcome: exit 65" "65" "$?"
 t_match "unknown outcome: names file and case" "^tau-gateway: invalid fixture $T/bad-outcome.json: .*(case index 0|gateway-rollout-post-task).*foo" "$(cat "$T/err")"
 mutate missing-actor 'del d["cases"][1]["actor_id"]'
-"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/missing-actor.json" --gateway-state-dir "$T/state-ma" 2>"$T/err" >/dev/null
+"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/missing-actor.json" $(t_state_args "$T/state-ma") 2>"$T/err" >/dev/null
 t_eq "missing actor_id: exit 65" "65" "$?"
 t_match "missing actor_id: names file, case and field" "^tau-gateway: invalid fixture $T/missing-actor.json: .*(case index 1|gateway-rollout-fetch-task).*actor_id" "$(cat "$T/err")"
 mutate unknown-fields 'd["extra"] = 1; d["cases"][0]["whatever"] = {"x": [1]}'
-"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/unknown-fields.json" --gateway-state-dir "$T/state-uf" >/dev/null 2>&1
+"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/unknown-fields.json" $(t_state_args "$T/state-uf") >/dev/null 2>&1
 t_eq "unknown fields are ignored" "0" "$?"
 
 # --- a bad fixture never touches an existing state dir -----------------------
 "$TAU_BIN" --gateway-contract-runner --gateway-fixture "$FIXTURES/rollout-pass.json" \
-	--gateway-state-dir "$T/live" >/dev/null 2>&1
-before=$(cd "$T/live" && find . -type f -exec md5sum {} + | sort)
+	$(t_state_args "$T/live") >/dev/null 2>&1
+before=$(t_state_digest "$T/live")
 "$TAU_BIN" --gateway-contract-runner --gateway-fixture "$FIXTURES/invalid-error-code.json" \
-	--gateway-state-dir "$T/live" >/dev/null 2>&1
+	$(t_state_args "$T/live") >/dev/null 2>&1
 t_eq "existing state: bad fixture exits 65" "65" "$?"
-t_eq "existing state: every file unchanged" "$before" "$(cd "$T/live" && find . -type f -exec md5sum {} + | sort)"
+t_eq "existing state: everything stored unchanged" "$before" "$(t_state_digest "$T/live")"
 
 t_done

@@ -4,6 +4,7 @@
 # The caps' connections are answered, the rest closed unanswered, both
 # refusals are logged, and once the flood leaves a normal request is
 # answered again within 3 s (it takes milliseconds; the bound is for load).
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 ABUSE=$(dirname "$0")/lib/abuse.py

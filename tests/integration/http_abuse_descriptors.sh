@@ -6,12 +6,13 @@
 # accept() fails and libmicrohttpd stops watching the listen socket; the
 # server must take it up again once descriptors are free, and connections
 # whose peers hung up before they were accepted must not hold theirs.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 ABUSE=$(dirname "$0")/lib/abuse.py
 
 # --- a cap that does not fit the limit: refused before the start is recorded --------------------
-timeout 10 bash -c 'ulimit -n 100 && exec "$@"' _ "$TAU_BIN" --gateway-state-dir "$T/refused" \
+timeout 10 bash -c 'ulimit -n 100 && exec "$@"' _ "$TAU_BIN" $(t_state_args "$T/refused") \
 	--gateway-openresponses-server --gateway-openresponses-bind 127.0.0.1:0 \
 	--gateway-openresponses-auth-token x >"$T/refused.out" 2>"$T/refused.err" </dev/null
 t_eq "refused cap: usage exit" 64 "$?"
@@ -20,13 +21,13 @@ t_match "refused cap: names the flag, the cap and the limit" \
 	'--gateway-openresponses-max-connections 256 needs [0-9]+ descriptors, more than the limit of 100 \(RLIMIT_NOFILE\)' \
 	"$(cat "$T/refused.err")"
 t_eq "refused cap: nothing on stdout" "" "$(cat "$T/refused.out")"
-t_check "refused cap: no start recorded (no state.json, no event log)" \
-	test ! -e "$T/refused/state.json" -a ! -e "$T/refused/runtime-events.jsonl"
+nothing_recorded() { ! t_posture "$T/refused" >/dev/null && [ -z "$(t_events "$T/refused")" ]; }
+t_check "refused cap: no start recorded (no posture, no event log)" nothing_recorded
 
 # --- the soft limit is raised to the hard limit ----------------------------------------------
 hard=$(ulimit -H -n)
 if [ "$hard" != unlimited ] && [ "$hard" -ge 1024 ]; then
-	t_spawn SOFT bash -c 'ulimit -S -n 64 && exec "$@"' _ "$TAU_BIN" --gateway-state-dir "$T/soft" \
+	t_spawn SOFT bash -c 'ulimit -S -n 64 && exec "$@"' _ "$TAU_BIN" $(t_state_args "$T/soft") \
 		--gateway-openresponses-server --gateway-openresponses-bind 127.0.0.1:0 \
 		--gateway-openresponses-auth-token x
 	t_check "soft limit 64: the default cap starts" t_wait_line "$T/SOFT.out" '^gateway openresponses server listening: ' 20
@@ -48,7 +49,7 @@ gw_flags=(--gateway-openresponses-server --gateway-openresponses-bind 127.0.0.1:
 run_held() { # run_held HELD VAR STATE: the server with HELD descriptors held open
 	local held=$1 var=$2 state=$3
 	t_spawn "$var" bash -c 'ulimit -n 128 && for ((i = 0; i < $1; i++)); do exec {fd}</dev/null; done &&
-		shift && exec "$@"' _ "$held" "$TAU_BIN" --gateway-state-dir "$state" "${gw_flags[@]}"
+		shift && exec "$@"' _ "$held" "$TAU_BIN" $(t_state_args "$state") "${gw_flags[@]}"
 	t_wait_line "$T/$var.out" '^gateway openresponses server listening: ' 20 || return 1
 	ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' \
 		"$T/$var.out" | tail -1)

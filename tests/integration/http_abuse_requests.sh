@@ -7,6 +7,7 @@
 # - a body announced to a route that takes none: 413 body_not_allowed at
 #   once, without waiting for the body, and the connection closed; peers
 #   that hang up leave no CLOSE-WAIT socket and their address its slots.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 ABUSE=$(dirname "$0")/lib/abuse.py

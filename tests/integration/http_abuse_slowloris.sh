@@ -5,6 +5,7 @@
 # and once the idle timeout (3 s here) has passed, the idle connections
 # and the trickling ones alike are closed: a request must arrive whole
 # within the idle timeout, however its bytes are spaced.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 ABUSE=$(dirname "$0")/lib/abuse.py

@@ -8,6 +8,8 @@
 # (tau-http).  Deterministic: it checks which thread read, not how long
 # anything took.  (GET /v1/responses/{id} still reads its one record on the
 # loop and is not exercised here.)
+# backends: files (it traces openat(2) of record files; on PostgreSQL a walk is one
+# recursive query on a worker, gateway_pg_* and fleet_responses cover it)
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 

@@ -3,6 +3,7 @@
 # call: the gateway's connection to the upstream (the stub in hang mode,
 # which never answers) closes soon after the client goes away, long before
 # the request timeout, and the cancellation is counted.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 

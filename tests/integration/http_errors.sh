@@ -4,6 +4,7 @@
 # invalid_function_call_output / previous_response_not_found, 413 by
 # Content-Length, by a chunked body and by translated characters, 404, 405;
 # every body is {"error":{"code","message","param","type"}}.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 

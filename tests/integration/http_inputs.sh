@@ -3,6 +3,7 @@
 # role, input_text / input_image parts, function_call and
 # function_call_output items, a single object), ignored_fields, and the
 # complete ResponseResource (every required field of openapi.json).
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 SPEC=$TAU_SOURCE_DIR/tests/integration/lib/openapi.json  # copy of the Open Responses schema (Apache-2.0)

@@ -5,6 +5,7 @@
 # accepted, while the held connections and the server stay healthy, and a
 # slot freed by the client is usable again.  At the defaults (per-address
 # cap 0 = the total cap) one address may hold every connection.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 

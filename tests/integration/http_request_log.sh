@@ -9,6 +9,7 @@
 # content, not a credential, and is stored as sent): then
 # no file under the state directory, nothing on the server's stdout or
 # stderr (the request log included) holds the token or the wrong ones.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 TOKEN="tok-Zq7xW3vK-distinctive-$$"
 WRONG="wrong-Pj4mR8-$$"
@@ -82,10 +83,13 @@ t_contains "text: the shutdown notice" "received SIGTERM; shutting down" "$(cat 
 
 # the token (and the wrong ones) nowhere
 leaks() { grep -rlF -e "$TOKEN" -e "$WRONG" -e "${TOKEN:0:12}" "$@" 2>/dev/null; }
-t_eq "text: no file under the state dir holds a token" "" "$(leaks "$T/state")"
+t_eq "text: nothing stored (files, or rows on pg) holds a token" "" "$(leaks "$(t_state_copy "$T/state")")"
 t_eq "text: not on the server's stdout or stderr" "" "$(leaks "$T/GW.out" "$T/GW.err")"
-t_eq "text: the state dir was written (sessions, responses, events)" yes \
-	"$([ -s "$T/state/runtime-events.jsonl" ] && [ -s "$T/state/openresponses/sessions/s1.jsonl" ] && [ -s "$T/state/openresponses/responses/$RID.json" ] && echo yes || echo no)"
+# (the leak check above looked at something)
+t_eq "text: the state was written (responses, events)" yes \
+	"$([ -n "$(t_events "$T/state")" ] && t_resp_get "$T/state" "$RID" >/dev/null && echo yes || echo no)"
+t_pg_pending sessions "the session's history written" &&
+	t_check "text: the session was written" t_sess_exists "$T/state" s1
 
 # --- json --------------------------------------------------------------------------------
 h_gateway GWJ --log-format json
@@ -103,7 +107,7 @@ t_eq "json: the request lines" "GET /healthz 200|POST /v1/responses 200 $RID|GET
 t_eq "json: durations are numbers, times integers" 4 \
 	"$(jq -c 'select(.event == "request" and (.duration_ms | type) == "number" and (.time_unix_ms | type) == "number")' "$T/GWJ.err" | grep -c .)"
 t_contains "json: a message line" '"event":"message","message":"received SIGTERM; shutting down"' "$(cat "$T/GWJ.err")"
-t_eq "json: no token on stdout, stderr or in the state dir" "" "$(leaks "$T/GWJ.out" "$T/GWJ.err" "$T/state")"
+t_eq "json: no token on stdout, stderr or in the state dir" "" "$(leaks "$T/GWJ.out" "$T/GWJ.err" "$(t_state_copy "$T/state")")"
 
 # --- quiet -------------------------------------------------------------------------------
 h_gateway GWQ --quiet

@@ -7,13 +7,15 @@
 # record beyond that bound; a deleted or expired ancestor cuts its
 # descendants' context there; a loop, a damaged ancestor and records in the
 # old whole-context format.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
-RESP=$T/state/openresponses/responses
+ST=$T/state
 
 # context size the offline provider reports: "Context: N items."
 ctx() { h_jq .output_text | sed -n 's/.*Context: \([0-9]*\) item.*/\1/p'; }
-size() { stat -c %s "$RESP/$1.json"; }
+size() { t_resp_size "$ST" "$1"; }
+rec() { t_resp_get "$ST" "$1" | jq -r "$2"; }
 
 h_gateway GW --gateway-session-max-messages 1000 --gateway-response-ttl 0
 
@@ -38,8 +40,8 @@ last=${ids[49]}
 
 # O(turns) on disk: turn N's record holds turn N only (and the link)
 t_eq "turn 50 links to turn 49" "${ids[48]} 98 1" \
-	"$(jq -r '[.previous_response_id, .history_items, (.input_items | length)] | join(" ")' "$RESP/$last.json")"
-t_eq "the first turn is a root" "none 1" "$(jq -r '[(.previous_response_id // "none"), (.input_items | length)] | join(" ")' "$RESP/${ids[0]}.json")"
+	"$(rec "$last" '[.previous_response_id, .history_items, (.input_items | length)] | join(" ")')"
+t_eq "the first turn is a root" "none 1" "$(rec "${ids[0]}" '[(.previous_response_id // "none"), (.input_items | length)] | join(" ")')"
 min=$(size "${ids[1]}")
 max=$min total=0
 for i in $(seq 1 49); do
@@ -72,13 +74,18 @@ sid=$(grep '^data: {"type":"response.completed"' "$T/body" | sed 's/^data: //' |
 t_match "SSE continuation completed" '^resp_' "$sid"
 t_match "SSE continuation saw the chain" 'Context: 101 items' "$(grep '^data: {"type":"response.completed"' "$T/body")"
 t_eq "SSE continuation stored as a link" "$last 1" \
-	"$(jq -r '[.previous_response_id, (.input_items | length)] | join(" ")' "$RESP/$sid.json")"
+	"$(rec "$sid" '[.previous_response_id, (.input_items | length)] | join(" ")')"
 h_stop "$GW"
 t_eq "clean exit" 0 "$HRC"
 
 # --- the bound: newest kept, and nothing beyond it is read -------------------
-cp "$RESP/${ids[0]}.json" "$T/turn1.json"
-printf '{damaged' >"$RESP/${ids[0]}.json" # turn 1, far behind the bound
+t_resp_get "$ST" "${ids[0]}" >"$T/turn1.json"
+# turn 1, far behind the bound, damaged (on pg its input_items text)
+if t_on_pg; then
+	t_resp_put "$ST" "$(cat "$T/turn1.json")" '{damaged'
+else
+	printf '{damaged' >"$ST/openresponses/responses/${ids[0]}.json"
+fi
 h_gateway GW2 --gateway-session-max-messages 10 --gateway-response-ttl 0
 h_post "{\"input\":\"capped\",\"previous_response_id\":\"$last\"}"
 t_eq "capped continuation: 200 (turn 1 never read)" 200 "$HS"
@@ -87,7 +94,7 @@ capped=$(h_jq .id)
 h_req GET "/v1/responses/$capped/input_items?order=asc&limit=100"
 t_eq "capped input_items: turns 46..50, then the input" "turn 46 turn 47 turn 48 turn 49 turn 50 capped" \
 	"$(jq -r '[.data[] | select(.role == "user") | .content[0].text] | join(" ")' "$T/body")"
-t_eq "capped record: history_items" 10 "$(jq -r .history_items "$RESP/$capped.json")"
+t_eq "capped record: history_items" 10 "$(rec "$capped" .history_items)"
 h_stop "$GW2"
 
 # a damaged ancestor inside the bound fails the request with a clear error
@@ -95,10 +102,10 @@ h_gateway GW3 --gateway-session-max-messages 1000 --gateway-response-ttl 0
 h_post "{\"input\":\"whole\",\"previous_response_id\":\"$last\"}"
 t_eq "damaged ancestor in the walk: 500" "500 stored_response_invalid previous_response_id" \
 	"$HS $(h_jq .error.code) $(h_jq .error.param)"
-t_contains "the log names the damaged file" "${ids[0]}.json" "$(cat "$T/GW3.err")"
+t_contains "the log names the damaged record" "$(t_resp_where "${ids[0]}")" "$(cat "$T/GW3.err")"
 h_req GET "/v1/responses/$last/input_items"
 t_eq "damaged ancestor: input_items 500" "500 stored_response_invalid" "$HS $(h_jq .error.code)"
-cp "$T/turn1.json" "$RESP/${ids[0]}.json"
+t_resp_put "$ST" "$(cat "$T/turn1.json")"
 h_post "{\"input\":\"whole\",\"previous_response_id\":\"$last\"}"
 t_eq "repaired: the whole chain again" "200 101" "$HS $(ctx)"
 
@@ -115,15 +122,14 @@ t_eq "continuing turn 50: turns 26..50 and the input" "200 51" "$HS $(ctx)"
 h_req GET "/v1/responses/$last/input_items?order=asc&limit=100"
 t_eq "turn 50's input_items: turns 26..50" "$(seq 26 50 | sed 's/^/turn /')" \
 	"$(jq -r '.data[] | select(.role == "user") | .content[0].text' "$T/body")"
-t_eq "nothing of turn 25 is left" 0 "$(cat "$RESP"/*.json | grep -c 'turn 25' || true)"
+t_eq "nothing of turn 25 is left" 0 "$(t_resp_all "$ST" | grep -c 'turn 25' || true)"
 h_req GET "/v1/responses/${ids[25]}/input_items"
 t_eq "turn 26 (its parent deleted): its own input only" "200 turn 26" \
 	"$HS $(jq -r '[.data[].content[0].text] | join(" ")' "$T/body")"
 h_stop "$GW3"
 
 # --- TTL expiry of ancestors: the same cut -------------------------------------
-old=$(($(date +%s) - 7200))
-for i in $(seq 26 34); do touch -d "@$old" "$RESP/${ids[$i]}.json"; done # turns 27..35
+for i in $(seq 26 34); do t_resp_age "$ST" "${ids[$i]}" 7200; done # turns 27..35
 h_gateway GW4 --gateway-session-max-messages 1000 --gateway-response-ttl 3600
 t_check "the start-up sweep removed the 9 old records" \
 	t_wait_line "$T/GW4.err" 'expired: removed 0 session\(s\) and 9 stored response\(s\)' 10
@@ -135,8 +141,8 @@ h_stop "$GW4"
 item='{"type":"message","role":"user","content":[{"type":"input_text","text":"x"}]}'
 for pair in "resp_loopa resp_loopb" "resp_loopb resp_loopa"; do
 	set -- $pair
-	printf '{"id":"%s","session_key":"","previous_response_id":"%s","history_items":50,"input_items":[%s],"response":{"id":"%s","output":[]}}\n' \
-		"$1" "$2" "$item" "$1" >"$RESP/$1.json"
+	t_resp_put "$ST" "$(printf '{"id":"%s","session_key":"","previous_response_id":"%s","history_items":50,"input_items":[%s],"response":{"id":"%s","output":[]}}' \
+		"$1" "$2" "$item" "$1")"
 done
 h_gateway GW5 --gateway-session-max-messages 1000 --gateway-response-ttl 0
 h_post '{"input":"go on","previous_response_id":"resp_loopa"}'
@@ -148,10 +154,11 @@ HS=$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR/healthz")
 t_eq "the server still serves after a loop" 200 "$HS"
 
 # --- a record in the old format (the whole context copied, no link) ----------
+if t_files_only "records in the old whole-context format exist only in state directories of older versions"; then
 u() { printf '{"type":"message","role":"user","content":[{"type":"input_text","text":"%s"}]}' "$1"; }
 a() { printf '{"type":"message","role":"assistant","content":[{"type":"output_text","text":"%s"}]}' "$1"; }
 printf '{"id":"resp_oldfmt","session_key":"","input_items":[%s,%s,%s],"response":{"id":"resp_oldfmt","previous_response_id":"resp_gone","output":[%s]}}\n' \
-	"$(u old1)" "$(a reply1)" "$(u old2)" "$(a reply2)" >"$RESP/resp_oldfmt.json"
+	"$(u old1)" "$(a reply1)" "$(u old2)" "$(a reply2)" >"$ST/openresponses/responses/resp_oldfmt.json"
 h_req GET /v1/responses/resp_oldfmt/input_items?order=asc
 t_eq "old record: input_items as stored" "old1 reply1 old2" "$(jq -r '[.data[].content[0].text] | join(" ")' "$T/body")"
 h_post '{"input":"new1","previous_response_id":"resp_oldfmt"}'
@@ -162,6 +169,7 @@ t_eq "old record: a chain grows on it" "200 7" "$HS $(ctx)"
 h_req GET "/v1/responses/$(h_jq .id)/input_items?order=asc"
 t_eq "old record: the chain's input_items" "old1 reply1 old2 reply2 new1 new2" \
 	"$(jq -r '[.data[] | select(.role == "user" or (.content[0].text | startswith("reply"))) | .content[0].text] | join(" ")' "$T/body")"
+fi
 h_stop "$GW5"
 t_eq "clean exit" 0 "$HRC"
 t_done

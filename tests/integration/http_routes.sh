@@ -5,6 +5,7 @@
 # (list shape, order, limit, after), 404 JSON, 405 with Allow,
 # keep-alive reuse for GET and POST, and a damaged stored record (500, logged,
 # the server keeps serving).
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 
@@ -45,7 +46,7 @@ t_eq "status 200" 200 "$HS"
 t_eq "status service running" running "$(h_jq .service.service_status)"
 t_eq "status gateway endpoint" /v1/responses "$(h_jq .gateway.responses_endpoint)"
 t_eq "status model" local/echo "$(h_jq .gateway.model)"
-t_eq "status state_dir" "$T/state" "$(h_jq .gateway.state_dir)"
+t_eq "status state place" "$(t_state_place "$T/state")" "$(h_jq '.gateway.state_dir // .gateway.state_store')"
 t_eq "status server bind" "$ADDR" "$(h_jq .server.bind)"
 t_match "status uptime" '^[0-9]+$' "$(h_jq .server.uptime_ms)"
 t_match "status requests counter" '^[0-9]+$' "$(h_jq .server.requests)"
@@ -148,15 +149,24 @@ t_eq "other sub-resource is 404" 404 "$HS"
 
 # a damaged stored response fails its own requests with a 500 and a log
 # line, never the server (it crashed on input_items [[1,2]])
-printf '%s\n' '{"id":"resp_bad","session_key":"","input_items":[[1,2]],"response":{"id":"resp_bad","output":[]}}' \
-	>"$T/state/openresponses/responses/resp_bad.json"
+# (on pg the same record as a row of tau_response)
+if t_on_pg; then
+	tb_psql "INSERT INTO tau_response (deployment, id, input_items, response, created_unix_ms)
+		VALUES (:'dep', 'resp_bad', '[[1,2]]', '{\"id\":\"resp_bad\",\"output\":[]}',
+		(extract(epoch from now()) * 1000)::bigint)" "$(t_state_dep "$T/state")"
+	bad_where="resp_bad: input_items[0]"
+else
+	printf '%s\n' '{"id":"resp_bad","session_key":"","input_items":[[1,2]],"response":{"id":"resp_bad","output":[]}}' \
+		>"$T/state/openresponses/responses/resp_bad.json"
+	bad_where="resp_bad.json: input_items[0]"
+fi
 h_req GET /v1/responses/resp_bad/input_items
 t_eq "damaged record: input_items is 500" "500 stored_response_invalid" "$HS $(h_jq .error.code)"
 h_req GET /v1/responses/resp_bad
 t_eq "damaged record: GET is 500" "500 stored_response_invalid" "$HS $(h_jq .error.code)"
 h_post '{"input":"go on","previous_response_id":"resp_bad"}'
 t_eq "damaged record as previous_response_id: 500" "500 previous_response_id" "$HS $(h_jq .error.param)"
-t_contains "damaged record is logged with its file and item" "resp_bad.json: input_items[0]" "$(cat "$T/GW.err")"
+t_contains "damaged record is logged with its file (row) and item" "$bad_where" "$(cat "$T/GW.err")"
 HS=$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR/healthz")
 t_eq "the server still serves after a damaged record" 200 "$HS"
 

@@ -7,6 +7,7 @@
 # SDK's typed exceptions (401, 400 previous_response_not_found); and through
 # an openai/* model in front of the upstream stub (tests/stub): text, a
 # tool call, its result and a streamed reply.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 

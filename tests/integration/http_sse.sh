@@ -4,6 +4,7 @@
 # one-line JSON data, "\n" endings, data: [DONE] last; function-call
 # argument events; response.incomplete; a streamed response is stored;
 # events larger than the connection buffer.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A server whose HTTP daemon cannot start after its bind succeeded records
 # the start-up failure exactly as a failed bind does: exit 69, the error on
-# stderr, state.json stopped with startup_failure_streak and
+# stderr, the posture (state.json) stopped with startup_failure_streak and
 # last_startup_error, a startup_failed event, and the same
 # --gateway-service-status report (text and JSON) up to the message,
 # the paths and the times.
@@ -14,6 +14,7 @@
 # takes the last free descriptor there, so the event loops' epoll and
 # eventfd cannot be created.  Scanning instead of fixing N keeps the test
 # independent of the descriptors a harness or a sanitizer runtime holds.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 
@@ -24,23 +25,23 @@ blank_vars() {
 }
 # status_shape DIR: the text status with the variable parts blanked
 status_shape() {
-	"$TAU_BIN" --gateway-state-dir "$1" --gateway-service-status | blank_vars
+	"$TAU_BIN" $(t_state_args "$1") --gateway-service-status | blank_vars
 }
 # the state.json service block without the error and the times
 service_shape='.service | del(.last_startup_error, .last_started_unix_ms, .last_stopped_unix_ms, .last_transition_unix_ms)'
 # status_json_shape DIR: the JSON status without its variable members
 status_json_shape() {
-	"$TAU_BIN" --gateway-state-dir "$1" --gateway-service-status --gateway-service-status-json |
+	"$TAU_BIN" $(t_state_args "$1") --gateway-service-status --gateway-service-status-json |
 		jq -S -c 'del(.state_path, .service_last_startup_error, .service_last_started_unix_ms,
 			.service_last_stopped_unix_ms, .service_last_transition_unix_ms)'
 }
 
 # --- the reference: a bind failure on an address in use -------------------------------------
 h_gateway GW --gateway-state-dir "$T/running"
-"$TAU_BIN" --gateway-state-dir "$T/bind" --gateway-openresponses-server \
+"$TAU_BIN" $(t_state_args "$T/bind") --gateway-openresponses-server \
 	--gateway-openresponses-bind "$ADDR" --gateway-openresponses-auth-token start-failure-token >"$T/bind.out" 2>"$T/bind.err"
 t_eq "bind failure: exit 69" 69 "$?"
-bind_error=$(jq -r .service.last_startup_error "$T/bind/state.json")
+bind_error=$(t_posture_jq "$T/bind" .service.last_startup_error)
 t_eq "bind failure: the recorded error is the one on stderr" "tau-gateway: $bind_error" "$(cat "$T/bind.err")"
 t_contains "bind failure: message" "failed to bind gateway openresponses server on $ADDR: " "$bind_error"
 h_stop "$GW"
@@ -48,11 +49,11 @@ h_stop "$GW"
 # --- the daemon fails after the bind ---------------------------------------------------------
 found=""
 for ((n = 125; n >= 0; n--)); do
-	rm -rf "$T/daemon"
+	t_state_reset "$T/daemon"
 	# n descriptors held open across the exec, the limit 128 for all
 	timeout 20 bash -c 'ulimit -n 128 && for ((i = 0; i < $1; i++)); do exec {fd}</dev/null || exit 71; done &&
 		shift && exec "$@"' _ "$n" \
-		"$TAU_BIN" --gateway-state-dir "$T/daemon" --gateway-openresponses-server \
+		"$TAU_BIN" $(t_state_args "$T/daemon") --gateway-openresponses-server \
 		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token start-failure-token \
 		--gateway-openresponses-max-connections 1 \
 		>"$T/daemon.out" 2>"$T/daemon.err" </dev/null
@@ -80,32 +81,32 @@ daemon_error=$(grep -v -e '^tau-gateway: libmicrohttpd: ' -e '^tau-gateway: [a-z
 t_match "daemon failure: message" \
 	'^failed to start gateway openresponses server on 127\.0\.0\.1:[1-9][0-9]*: Too many open files$' "$daemon_error"
 t_eq "daemon failure: the error on stderr is recorded" "$daemon_error" \
-	"$(jq -r .service.last_startup_error "$T/daemon/state.json")"
-t_eq "daemon failure: state stopped" stopped "$(jq -r .service.status "$T/daemon/state.json")"
-t_eq "daemon failure: failure streak" 1 "$(jq -r .service.startup_failure_streak "$T/daemon/state.json")"
-t_eq "daemon failure: stop reason" startup_failed "$(jq -r .service.last_stop_reason "$T/daemon/state.json")"
+	"$(t_posture_jq "$T/daemon" .service.last_startup_error)"
+t_eq "daemon failure: state stopped" stopped "$(t_posture_jq "$T/daemon" .service.status)"
+t_eq "daemon failure: failure streak" 1 "$(t_posture_jq "$T/daemon" .service.startup_failure_streak)"
+t_eq "daemon failure: stop reason" startup_failed "$(t_posture_jq "$T/daemon" .service.last_stop_reason)"
 
 # --- recorded and reported exactly alike -----------------------------------------------------
 t_eq "same state.json service block (but the error and the times)" \
-	"$(jq -S -c "$service_shape" "$T/bind/state.json")" "$(jq -S -c "$service_shape" "$T/daemon/state.json")"
+	"$(t_posture "$T/bind" | jq -S -c "$service_shape")" "$(t_posture "$T/daemon" | jq -S -c "$service_shape")"
 t_eq "same lines on stdout (but the paths and times)" \
 	"$(blank_vars <"$T/bind.out")" "$(blank_vars <"$T/daemon.out")"
 event_shape='select(.kind == "lifecycle") | del(.timestamp_unix_ms, .reason) | tojson'
 t_eq "same lifecycle events (but the times and the error)" \
-	"$(jq -r "$event_shape" "$T/bind/runtime-events.jsonl")" \
-	"$(jq -r "$event_shape" "$T/daemon/runtime-events.jsonl")"
+	"$(t_events "$T/bind" | jq -r "$event_shape")" \
+	"$(t_events "$T/daemon" | jq -r "$event_shape")"
 t_eq "daemon failure: the event carries the error" "$daemon_error" \
-	"$(jq -r 'select(.kind == "lifecycle") | .reason' "$T/daemon/runtime-events.jsonl" | tail -1)"
+	"$(t_events "$T/daemon" | jq -r 'select(.kind == "lifecycle") | .reason' | tail -1)"
 want=$(status_shape "$T/bind")
 t_match "--gateway-service-status after a bind failure" \
 	'service_status=stopped .*startup_failure_streak=1 last_startup_error=E .*last_stop_reason=startup_failed' "$want"
 t_eq "--gateway-service-status: the same report after a daemon failure" "$want" "$(status_shape "$T/daemon")"
 t_contains "--gateway-service-status names the daemon failure" \
 	"last_startup_error=$daemon_error last_started_unix_ms=" \
-	"$("$TAU_BIN" --gateway-state-dir "$T/daemon" --gateway-service-status)"
+	"$("$TAU_BIN" $(t_state_args "$T/daemon") --gateway-service-status)"
 t_eq "--gateway-service-status-json: the same report" "$(status_json_shape "$T/bind")" \
 	"$(status_json_shape "$T/daemon")"
 t_eq "--gateway-service-status-json: the recorded error" "$daemon_error" \
-	"$("$TAU_BIN" --gateway-state-dir "$T/daemon" --gateway-service-status --gateway-service-status-json |
+	"$("$TAU_BIN" $(t_state_args "$T/daemon") --gateway-service-status --gateway-service-status-json |
 		jq -r .service_last_startup_error)"
 t_done

@@ -7,6 +7,7 @@
 # closes) while the proxy's own connections count in the total only.  When
 # the peer is not trusted the header changes nothing.  A bad list is a
 # usage error before anything is recorded; hostile headers never crash.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 HOLD=$(dirname "$0")/lib/xffhold.py
@@ -127,7 +128,7 @@ t_eq "hostile: the walk stops at the 64th entry from the right (the 431 is not a
 
 # --- the flag -----------------------------------------------------------------------------------
 bad() {
-	"$TAU_BIN" --gateway-state-dir "$T/bad" --gateway-openresponses-server \
+	"$TAU_BIN" $(t_state_args "$T/bad") --gateway-openresponses-server \
 		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token x "$@" \
 		</dev/null >"$T/bad.out" 2>"$T/bad.err"
 	BRC=$?

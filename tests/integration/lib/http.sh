@@ -4,7 +4,11 @@
 #   h_gateway VAR [flags...]   start tau-gateway --gateway-openresponses-server
 #                              on 127.0.0.1:0 (token $TOKEN, state $T/state
 #                              unless --gateway-state-dir is given); waits for
-#                              the listening line; sets VAR (pid) and ADDR
+#                              the listening line; sets VAR (pid) and ADDR.
+#                              The state follows the test's backend
+#                              (backend.sh, sourced here): on pg every
+#                              --gateway-state-dir DIR becomes DIR's
+#                              deployment in the test's database
 #   h_stub [flags...]          start the upstream stub; sets STUB_PID,
 #                              STUB_PORT, STUB_URL and STUB_REC (record file)
 #   h_req METHOD PATH [curl args...]   request with the bearer token; the body
@@ -12,6 +16,8 @@
 #   h_post JSON                POST /v1/responses with JSON; same outputs
 #   h_jq FILTER                jq -r FILTER on the last body
 #   h_stop PID                 SIGTERM and wait (exit status in $HRC)
+# shellcheck source=tests/integration/lib/backend.sh
+. "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
 TOKEN=${TOKEN:-test-token-123}
 HS=0
 HRC=0
@@ -19,10 +25,11 @@ HRC=0
 h_gateway() {
 	local var=$1
 	shift
-	local state=()
-	case " $* " in *" --gateway-state-dir "*) ;; *) state=(--gateway-state-dir "$T/state") ;; esac
+	local state=() args=()
+	case " $* " in *" --gateway-state-dir "* | *" --gateway-state-url "*) ;; *) t_state state "$T/state" ;; esac
+	t_state_translate args "$@"
 	t_spawn "$var" "$TAU_BIN" "${state[@]}" --gateway-openresponses-server \
-		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" "$@"
+		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" "${args[@]}"
 	t_wait_line "$T/$var.out" '^gateway openresponses server listening: ' 20 || return 1
 	ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' \
 		"$T/$var.out" | tail -1)
