@@ -32,11 +32,11 @@ sizes_ok=true
 for i in $(seq 1 40); do
 	h_req POST /v1/responses -H 'Content-Type: application/json' --data-binary "@$T/session.json"
 	[ "$HS" == 200 ] || { t_fail "session request $i: $HS"; break; }
-	size=$(stat -c %s "$T/state/openresponses/sessions/pics.jsonl")
+	size=$(t_sess_size "$T/state" pics)
 	# at most twice the bound plus the exchange being appended
 	[ "$size" -le $((2 * 8192 + 8192)) ] || sizes_ok=false
 done
-t_eq "the session file stays within twice the byte bound" true "$sizes_ok"
+t_eq "the session's history stays within twice the byte bound" true "$sizes_ok"
 ctx=$(h_jq '.output[0].content[0].text' | sed -n 's/.*Context: \([0-9]*\) item.*/\1/p')
 # each exchange stores ~3.1 KB of input and its reply: two fit in 8 KiB
 t_check "the model saw a bounded history (context $ctx items)" test "${ctx:-99}" -le 5
@@ -96,7 +96,7 @@ h_post "{\"input\":\"keep\"$meta}"
 t_eq "a response to keep" 200 "$HS"
 id3=$(h_jq .id)
 t_resp_age "$T/state3" "$id3" "$old_s"
-[ "$nsess" = 0 ] || touch -d '2000-01-01' "$(t_sess_file "$T/state3" keep)"
+[ "$nsess" = 0 ] || t_sess_age "$T/state3" keep "$old_s"
 h_stop "$GW3"
 # (a new variable: h_gateway waits for the listening line in $T/<VAR>.out)
 h_gateway GW3B --gateway-state-dir "$T/state3" --gateway-session-ttl 0 --gateway-response-ttl 0
@@ -116,7 +116,7 @@ h_post "{\"input\":\"old\"$meta}"
 t_eq "a response to expire" 200 "$HS"
 id5=$(h_jq .id)
 t_resp_age "$T/state5" "$id5" "$old_s"
-[ "$nsess" = 0 ] || touch -d '2000-01-01' "$(t_sess_file "$T/state5" old)"
+[ "$nsess" = 0 ] || t_sess_age "$T/state5" old "$old_s"
 h_stop "$GW5"
 h_gateway GW5Q --quiet --gateway-state-dir "$T/state5" --gateway-session-ttl 86400 \
 	--gateway-response-ttl 86400

@@ -47,9 +47,11 @@
 #   t_resp_age DIR ID SECS makes ID look SECS seconds old (mtime / created)
 #   t_resp_where ID        how the server's log names ID's record
 #                          (ID.json, or ID)
-#   t_sess_file DIR KEY    the session's history file on files (sessions on
-#                          PostgreSQL have no accessor yet: part sessions)
+#   t_sess_file DIR KEY    the session's history file on files
 #   t_sess_exists DIR KEY  true when session KEY has a history
+#   t_sess_size DIR KEY    its history's size in bytes (the file, or the
+#                          row's body: the same text)
+#   t_sess_age DIR KEY SECS makes KEY's last write look SECS seconds old
 #   t_state_written DIR    true when anything is stored for DIR (the
 #                          directory exists, or the deployment has a row)
 #   t_state_digest DIR     a digest of everything stored for DIR (every
@@ -73,7 +75,7 @@ TAU_TEST_BACKEND=${TAU_TEST_BACKEND:-files}
 # what the PostgreSQL backend does not serve yet on this branch: sessions
 # (metadata.session_id, conversation: 501 not_in_fleet_mode), the contract
 # runner and --channel-store-inspect (exit 64)
-TB_PG_PENDING=${TB_PG_PENDING-"sessions runner chanstore"}
+TB_PG_PENDING=${TB_PG_PENDING-}
 TB_SKIPS=0
 
 t_backend() { printf '%s\n' "$TAU_TEST_BACKEND"; }
@@ -309,10 +311,29 @@ t_sess_file() { printf '%s/openresponses/sessions/%s.jsonl\n' "$1" "$2"; }
 
 t_sess_exists() {
 	if t_on_pg; then
-		echo "backend.sh: no session accessor on pg yet (part sessions: add one for tau_session)" >&2
-		return 2
+		[ "$(tb_psql "SELECT count(*) FROM tau_session WHERE deployment = :'dep' AND key = :'id'
+			AND body <> ''" "$(t_state_dep "$1")" "$2")" = 1 ]
+	else
+		[ -e "$(t_sess_file "$1" "$2")" ]
 	fi
-	[ -e "$(t_sess_file "$1" "$2")" ]
+}
+
+t_sess_size() {
+	if t_on_pg; then
+		tb_psql "SELECT octet_length(body) FROM tau_session WHERE deployment = :'dep' AND key = :'id'" \
+			"$(t_state_dep "$1")" "$2"
+	else
+		stat -c %s "$(t_sess_file "$1" "$2")"
+	fi
+}
+
+t_sess_age() {
+	if t_on_pg; then
+		tb_psql "UPDATE tau_session SET updated_unix_ms = updated_unix_ms - $(($3 * 1000))
+			WHERE deployment = :'dep' AND key = :'id'" "$(t_state_dep "$1")" "$2" >/dev/null
+	else
+		touch -d "@$(($(date +%s) - $3))" "$(t_sess_file "$1" "$2")"
+	fi
 }
 
 t_state_copy() {
