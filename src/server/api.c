@@ -408,14 +408,12 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			.response_len = json.len,
 		};
 		int src = 0;
-		/* fleet mode: this is a worker (srv_api_run), and the save is one
-		 * committed statement, so it is in the database before the answer's
-		 * last byte or the stream's terminal event (read-your-writes) */
-		gw_store *st = j->rq.store ? srv_respconn_get(s->respconn, &err) : NULL;
+		/* fleet mode: this is a worker (srv_api_run), and the save returns
+		 * once its group's commit did, so it is in the database before the
+		 * answer's last byte or the stream's terminal event
+		 * (read-your-writes) */
 		bool unavailable = false;
-		if (j->rq.store && (st == NULL || (src = gw_respstore_save(st, &rec, &err)) != 0)) {
-			if (st == NULL)
-				src = -ECONNREFUSED;
+		if (j->rq.store && (src = srv_respconn_save(s->respconn, &rec, &err)) != 0) {
 			unavailable = err.exit_code == GW_EXIT_UNAVAILABLE;
 			what = "the response could not be stored";
 			srv_log(s, "cannot store response %s: %s", id, err.msg);
@@ -423,10 +421,15 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 		    gw_resp_builder_output(b), &err)) != 0) {
 			what = "the session could not be saved";
 			srv_log(s, "cannot append to session %s: %s", j->session_key, err.msg);
-			if (j->rq.store)
-				gw_respstore_delete(st, id, NULL);
+			if (j->rq.store) {
+				gw_err derr;
+				gw_err_clear(&derr);
+				gw_store *st = srv_respconn_get(s->respconn, &derr);
+				if (st != NULL)
+					gw_respstore_delete(st, id, NULL);
+				srv_respconn_put(s->respconn, st);
+			}
 		}
-		srv_respconn_put(s->respconn, st);
 		if (what != NULL && unavailable) {
 			gw_resp_error_set(&j->e, 503, "state_unavailable", NULL,
 			    "%s: the state database is unavailable; retry later", what);
