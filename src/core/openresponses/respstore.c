@@ -384,8 +384,11 @@ gw_respstore_parse_lean(const char *t, size_t n, const char *path, gw_err *err)
 
 /* A walk's rows read ahead from PostgreSQL: one recursive query brings
  * the next `next_max` records of the chain, so a walk of N records costs
- * a few round trips, not N.  The first batch is small (most walks stop
- * early at the bound), later ones grow. */
+ * a few round trips, not N.  The first batch is as many records as the
+ * item bound can take (each record adds at least its input, and a turn
+ * usually an output too: max_items / 2 + 1, at least
+ * GW_RESPSTORE_BATCH_FIRST), so a conversation's turns up to the bound
+ * cost one query each, the 20th as the 2nd; later batches grow. */
 typedef struct gw_respstore_batch {
 	gw_store_response *rows;
 	size_t n, pos, next_max;
@@ -548,6 +551,11 @@ gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
 	gw_strmap *seen = gw_strmap_new(16);
 	gw_buf scratch = GW_BUF_INIT;
 	gw_respstore_batch batch = { 0 };
+	batch.next_max = max_items / 2 + 1;
+	if (batch.next_max < GW_RESPSTORE_BATCH_FIRST)
+		batch.next_max = GW_RESPSTORE_BATCH_FIRST;
+	if (batch.next_max > GW_RESPSTORE_BATCH_MAX)
+		batch.next_max = GW_RESPSTORE_BATCH_MAX;
 	int rc = 0;
 	const char *next = id;
 	while (next != NULL) {
