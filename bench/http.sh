@@ -40,15 +40,16 @@
 #      previous_response_id, and by metadata.session_id unless
 #      BENCH_SESSION=0 (a backend answering 501 not_in_fleet_mode is
 #      skipped with a message).  Target: turn 20 within +20 % of turn 2.
-#   BENCH_PARTS="anchors store"   which to run: anchors (1-4; needs nginx),
-#                                 store (5-6; needs PostgreSQL's server)
+#   BENCH_PARTS="anchors store turns"   which to run: anchors (1-4; needs
+#                                 nginx), store (5) and turns (6) (both need
+#                                 PostgreSQL's server)
 #   BENCH_STORE_ROUNDS=5 BENCH_TURN_CONVS=30 BENCH_TURNS=20 BENCH_SESSION=1
 # Each server's peak RSS (VmHWM) is printed after its load.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(realpath "${1:-$ROOT/build/tau-gateway}")
 
-PARTS=${BENCH_PARTS:-anchors store}
+PARTS=${BENCH_PARTS:-anchors store turns}
 has_part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
@@ -61,8 +62,8 @@ if [ "${BENCH_IN_NS:-}" != 1 ]; then
 	for t in "${need[@]}"; do
 		command -v "$t" >/dev/null || { echo "bench/http.sh: needs $t (apt-get install wrk nginx-light curl python3)" >&2; exit 69; }
 	done
-	if has_part store && ! pg_bindir >/dev/null; then
-		echo "bench/http.sh: part store needs PostgreSQL's server (scripts/setup.sh installs it)" >&2
+	if { has_part store || has_part turns; } && ! pg_bindir >/dev/null; then
+		echo "bench/http.sh: parts store and turns need PostgreSQL's server (scripts/setup.sh installs it)" >&2
 		exit 69
 	fi
 	cmake --build "$(dirname "$BIN")" --target tau-bench-stub >/dev/null ||
@@ -94,7 +95,7 @@ cleanup() {
 	# `|| true`: under set -e a killed child's status (143) would end the trap early
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
 	pg_cluster_stop || true
-	rm -rf "$W"
+	[ -n "${BENCH_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
 }
 trap cleanup EXIT
 TOKEN=bench-token
@@ -315,17 +316,21 @@ wrk_med gw_upstream_cstub "http://$UP4_ADDR/v1/responses" -s "$W/nostore.lua"
 echo "  peak RSS: tau-gateway $(hwm "$UP4_PID")   tau-bench-stub $(hwm "$CSTUB_PID")"
 fi # part anchors
 
-# ---- part store: 5-6
-if has_part store; then
-	STORE_ROUNDS=${BENCH_STORE_ROUNDS:-5}
+# ---- parts store (5) and turns (6): a throwaway cluster, a server on it
+# and one on a state directory
+if has_part store || has_part turns; then
 	pg_cluster_start
 	pg_sql "$TAU_TEST_PG_URL" "CREATE DATABASE bench" >/dev/null
 	PG_URL=$(pg_url_db bench)
 	echo
-	echo "5. stored responses (POST /v1/responses, local/echo, default store:true): PostgreSQL vs files"
 	echo "   $(bench_pg_settings "$PG_URL")"
 	bench_gw_start FILES "$W/state-files" --quiet
 	bench_gw_start PG "$PG_URL" --quiet
+fi
+if has_part store; then
+	STORE_ROUNDS=${BENCH_STORE_ROUNDS:-5}
+	echo
+	echo "5. stored responses (POST /v1/responses, local/echo, default store:true): PostgreSQL vs files"
 	echo "   wrk -t1 -c$CONNS -d${SECS}s per run, $STORE_ROUNDS rounds, files and PostgreSQL interleaved"
 	# CPU time (ticks) of a gateway, and of the cluster: the postmaster with
 	# its reaped children, plus its live children (the backends)
@@ -360,12 +365,16 @@ if has_part store; then
 	echo "  ratio PostgreSQL/files: $(ratio "${RPS[pg_store]}" "${RPS[files_store]}")   (target >= 0.50);" \
 		"PostgreSQL p99 $(printf '%.2f' "${P99[pg_store]}") ms (target < 20 ms)"
 	echo "  rows stored: $(pg_sql "$PG_URL" 'SELECT count(*) FROM tau_response')   peak RSS: files $(hwm "$FILES_PID")   PostgreSQL $(hwm "$PG_PID")"
-
+fi
+if has_part turns; then
 	TURNS=${BENCH_TURNS:-20}
 	CONVS=${BENCH_TURN_CONVS:-30}
 	echo
 	echo "6. a $TURNS-turn conversation, per-turn latency, $CONVS conversations per backend, interleaved"
-	python3 "$ROOT/bench/turns.py" prev "$CONVS" "$TURNS" "$TOKEN" files="$FILES_ADDR" pg="$PG_ADDR"
+	# CPU per continuation: the gateway's threads; on PostgreSQL also the
+	# cluster's processes (the postmaster and its children)
+	BENCH_TURN_CPU="files=$FILES_PID;pg=$PG_PID,$(head -1 "$PG_DIR/data/postmaster.pid")+" \
+		python3 "$ROOT/bench/turns.py" prev "$CONVS" "$TURNS" "$TOKEN" files="$FILES_ADDR" pg="$PG_ADDR"
 	if [ "${BENCH_SESSION:-1}" != 0 ]; then
 		python3 "$ROOT/bench/turns.py" session "$CONVS" "$TURNS" "$TOKEN" files="$FILES_ADDR" pg="$PG_ADDR"
 	fi
