@@ -102,8 +102,9 @@ gw_respstore_place(gw_store *st, const char *id, const char *suffix)
 	return gw_buf_detach(&b);
 }
 
-/* recs as rows, in one statement (gw_store_response_save_many); the
- * input items are printed compact into items[i], which the caller frees. */
+/* recs as rows, in one statement (gw_store_response_save_many): each
+ * record's input items printed compact, its response copied as text; all
+ * freed here, the records stay the caller's. */
 static int
 gw_respstore_save_db(gw_store *st, const gw_respstore_rec *const *recs, size_t n, gw_err *err)
 {
