@@ -164,7 +164,7 @@ wrk.headers["Authorization"] = "Bearer $TOKEN"
 EOF
 }
 
-echo "tau-gateway HTTP bench: wrk -t1 -c$CONNS -d${SECS}s, $RUNS runs (medians), $(nproc) cores, loopback in a private netns"
+echo "tau-gateway HTTP bench ($PARTS): wrk -t1 -c$CONNS -d${SECS}s (anchors: $RUNS runs, medians), $(nproc) cores, loopback in a private netns"
 post_lua nostore '{"input":"benchmark prompt with a few words","store":false}'
 post_lua store '{"input":"benchmark prompt with a few words"}'
 
