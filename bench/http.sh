@@ -26,15 +26,46 @@
 #   4. The gateway's own ceiling: the same requests in front of
 #      bench/upstream_stub.c (tau-bench-stub, built here, one libmicrohttpd
 #      thread), an upstream that costs almost nothing.  No target.
+#   5. Stored responses, PostgreSQL vs files: POST /v1/responses local/echo
+#      with the default store:true against a server in fleet mode
+#      (--gateway-state-url, a throwaway cluster built as
+#      tests/integration/lib/pg.sh builds it: initdb defaults, so
+#      synchronous_commit and fsync on, printed with the figures) and one on
+#      a state directory; BENCH_STORE_ROUNDS rounds of one wrk run each, the
+#      two sides interleaved round by round (the order alternating), same
+#      wrk settings; medians with min..max.  Target: PostgreSQL >= 50 % of
+#      the files' req/s, p99 under 20 ms.
+#   6. A BENCH_TURNS-turn conversation (bench/turns.py), per-turn latency on
+#      both backends, BENCH_TURN_CONVS conversations each, interleaved: by
+#      previous_response_id, and by metadata.session_id unless
+#      BENCH_SESSION=0 (a backend answering 501 not_in_fleet_mode is
+#      skipped with a message).  Target: turn 20 within +20 % of turn 2.
+#   BENCH_PARTS="anchors store turns"   which to run: anchors (1-4; needs
+#                                 nginx), store (5) and turns (6) (both need
+#                                 PostgreSQL's server)
+#   BENCH_STORE_ROUNDS=5 BENCH_TURN_CONVS=30 BENCH_TURNS=20 BENCH_SESSION=1
 # Each server's peak RSS (VmHWM) is printed after its load.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(realpath "${1:-$ROOT/build/tau-gateway}")
 
+PARTS=${BENCH_PARTS:-anchors store turns}
+has_part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+# shellcheck source=tests/integration/lib/pg.sh
+. "$ROOT/tests/integration/lib/pg.sh"
+
 if [ "${BENCH_IN_NS:-}" != 1 ]; then
-	for t in wrk nginx curl python3; do
+	need=(wrk curl python3)
+	has_part anchors && need+=(nginx)
+	for t in "${need[@]}"; do
 		command -v "$t" >/dev/null || { echo "bench/http.sh: needs $t (apt-get install wrk nginx-light curl python3)" >&2; exit 69; }
 	done
+	if { has_part store || has_part turns; } && ! pg_bindir >/dev/null; then
+		echo "bench/http.sh: parts store and turns need PostgreSQL's server (scripts/setup.sh installs it)" >&2
+		exit 69
+	fi
 	cmake --build "$(dirname "$BIN")" --target tau-bench-stub >/dev/null ||
 		{ echo "bench/http.sh: cannot build tau-bench-stub in $(dirname "$BIN")" >&2; exit 70; }
 	PORTKEY_DIR=${PORTKEY_DIR:-$HOME/.cache/tau-bench/portkey}
@@ -48,7 +79,7 @@ EOF
 		(cd "$PORTKEY_DIR" && npm install --no-audit --no-fund --loglevel=error >/dev/null 2>&1) ||
 			echo "bench/http.sh: npm could not install @portkey-ai/gateway; skipping Portkey" >&2
 	fi
-	export PORTKEY_DIR BENCH_IN_NS=1
+	export PORTKEY_DIR BENCH_IN_NS=1 BENCH_PARTS="$PARTS"
 	exec unshare -n -- "$0" "$BIN"
 fi
 
@@ -63,7 +94,8 @@ cleanup() {
 	local p
 	# `|| true`: under set -e a killed child's status (143) would end the trap early
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-	rm -rf "$W"
+	pg_cluster_stop || true
+	[ -n "${BENCH_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
 }
 trap cleanup EXIT
 TOKEN=bench-token
@@ -79,16 +111,17 @@ wait_port() {
 }
 hwm() { awk '/VmHWM/ {print $2 " kB"}' "/proc/$1/status"; }
 
-# wrk_med NAME URL [wrk args]: 3 runs, prints the median req/s, p50, p99
+# wrk_run NAME URL [wrk args]: one wrk run, its req/s, p50, p99 (ms) and
+# non-2xx count appended to $W/wrk.NAME; wrk_report NAME: the median run
+# (by req/s) into RPS/P50/P99[NAME], printed, with min..max of each figure
+# when there was more than one run; wrk_med NAME URL [args]: RUNS runs, then
+# the report
 declare -A RPS P50 P99
-wrk_med() {
+wrk_run() {
 	local name=$1 url=$2
 	shift 2
-	local r
-	: >"$W/wrk.$name"
-	for ((r = 0; r < RUNS; r++)); do
-		wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" >"$W/wrk.out"
-		python3 - "$W/wrk.out" >>"$W/wrk.$name" <<'PY'
+	wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" >"$W/wrk.out"
+	python3 - "$W/wrk.out" >>"$W/wrk.$name" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
 def ms(v):
@@ -102,10 +135,23 @@ p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 print(rps, p50, p99, non2xx.group(1) if non2xx else 0)
 PY
-	done
-	read -r RPS[$name] P50[$name] P99[$name] bad < <(sort -n "$W/wrk.$name" | sed -n "$(((RUNS + 1) / 2))p")
+}
+wrk_report() {
+	local name=$1 n bad spread=
+	n=$(wc -l <"$W/wrk.$name")
+	read -r RPS[$name] P50[$name] P99[$name] bad < <(sort -n "$W/wrk.$name" | sed -n "$(((n + 1) / 2))p")
 	[ "$bad" != 0 ] && echo "  warning: $name had $bad non-2xx replies in the median run" >&2
-	printf '  %-34s %10.0f req/s   p50 %7.2f ms   p99 %7.2f ms\n' "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}"
+	if [ "$n" -gt 1 ]; then
+		spread=$(awk '{ for (c = 1; c <= 3; c++) { if (NR == 1 || $c < lo[c]) lo[c] = $c; if (NR == 1 || $c > hi[c]) hi[c] = $c } }
+			END { printf "   (min..max: %.0f..%.0f req/s, p50 %.2f..%.2f, p99 %.2f..%.2f; %d runs)", lo[1], hi[1], lo[2], hi[2], lo[3], hi[3], NR }' "$W/wrk.$name")
+	fi
+	printf '  %-34s %10.0f req/s   p50 %7.2f ms   p99 %7.2f ms%s\n' "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "$spread"
+}
+wrk_med() {
+	local name=$1 r
+	: >"$W/wrk.$name"
+	for ((r = 0; r < RUNS; r++)); do wrk_run "$@"; done
+	wrk_report "$name"
 }
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 
@@ -118,7 +164,12 @@ wrk.headers["Authorization"] = "Bearer $TOKEN"
 EOF
 }
 
-echo "tau-gateway HTTP bench: wrk -t1 -c$CONNS -d${SECS}s, $RUNS runs (medians), $(nproc) cores, loopback in a private netns"
+echo "tau-gateway HTTP bench ($PARTS): wrk -t1 -c$CONNS -d${SECS}s (anchors: $RUNS runs, medians), $(nproc) cores, loopback in a private netns"
+post_lua nostore '{"input":"benchmark prompt with a few words","store":false}'
+post_lua store '{"input":"benchmark prompt with a few words"}'
+
+# ---- part anchors: 1-4 (left unindented: its here-documents end at column 0)
+if has_part anchors; then
 
 # --- upstream stubs: Node (measurement 3) and C (measurement 4) ---
 start_stub() { # NAME COMMAND...: sets NAME_PID and NAME_PORT
@@ -134,19 +185,7 @@ start_stub STUB node "$ROOT/bench/upstream_stub.mjs" 0
 start_stub CSTUB "$(dirname "$BIN")/tau-bench-stub" 0
 
 # --- tau-gateway, local/echo ---
-start_gw() { # NAME STATE_DIR [flags]
-	local name=$1 dir=$2
-	shift 2
-	OPENAI_API_KEY=bench "$BIN" --gateway-state-dir "$dir" --gateway-openresponses-server \
-		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" \
-		--gateway-openresponses-max-connections 1024 --gateway-openresponses-max-connections-per-ip 1024 \
-		"$@" >"$W/$name.out" 2>"$W/$name.err" &
-	PIDS+=($!)
-	eval "${name}_PID=$!"
-	for ((i = 0; i < 200; i++)); do grep -q 'listening:' "$W/$name.out" 2>/dev/null && break; sleep 0.05; done
-	eval "${name}_ADDR=$(sed -n 's/.*addr=\([^ ]*\) .*/\1/p' "$W/$name.out")"
-}
-start_gw GW "$W/state"
+bench_gw_start GW "$W/state"
 curl -s -H "Authorization: Bearer $TOKEN" "http://$GW_ADDR/gateway/status" >"$W/status.json"
 SIZE=$(wc -c <"$W/status.json")
 
@@ -180,8 +219,6 @@ echo "  ratio status/nginx: $(ratio "${RPS[gw_status]}" "${RPS[nginx]}")   (targ
 
 echo
 echo "2. POST /v1/responses, local/echo, non-stream"
-post_lua nostore '{"input":"benchmark prompt with a few words","store":false}'
-post_lua store '{"input":"benchmark prompt with a few words"}'
 wrk_med echo_store_false "http://$GW_ADDR/v1/responses" -s "$W/nostore.lua"
 echo "  ratio echo(store false)/nginx: $(ratio "${RPS[echo_store_false]}" "${RPS[nginx]}")   (target >= 0.40)"
 wrk_med echo_store_default "http://$GW_ADDR/v1/responses" -s "$W/store.lua"
@@ -190,7 +227,7 @@ echo "  peak RSS: tau-gateway $(hwm "$GW_PID")   nginx worker $(hwm "$NGINX_WORK
 
 echo
 echo "3. openai/* in front of the upstream stub (node) vs the stub directly vs Portkey"
-start_gw UP "$W/state-up" --model openai/bench --provider-base-url "http://127.0.0.1:$STUB_PORT/v1"
+bench_gw_start UP "$W/state-up" --model openai/bench --provider-base-url "http://127.0.0.1:$STUB_PORT/v1"
 post_lua chat '{"model":"bench","messages":[{"role":"user","content":"benchmark prompt"}]}'
 cat >>"$W/chat.lua" <<'EOF'
 wrk.path = "/v1/chat/completions"
@@ -273,7 +310,72 @@ echo "  peak RSS after all runs: tau-gateway(echo) $(hwm "$GW_PID")   tau-gatewa
 
 echo
 echo "4. the gateway's ceiling: openai/* in front of tau-bench-stub (C, canned replies; no target)"
-start_gw UP4 "$W/state-up4" --model openai/bench --provider-base-url "http://127.0.0.1:$CSTUB_PORT/v1"
+bench_gw_start UP4 "$W/state-up4" --model openai/bench --provider-base-url "http://127.0.0.1:$CSTUB_PORT/v1"
 wrk_med cstub_direct "http://127.0.0.1:$CSTUB_PORT/v1/chat/completions" -s "$W/chat.lua"
 wrk_med gw_upstream_cstub "http://$UP4_ADDR/v1/responses" -s "$W/nostore.lua"
 echo "  peak RSS: tau-gateway $(hwm "$UP4_PID")   tau-bench-stub $(hwm "$CSTUB_PID")"
+fi # part anchors
+
+# ---- parts store (5) and turns (6): a throwaway cluster, a server on it
+# and one on a state directory
+if has_part store || has_part turns; then
+	pg_cluster_start
+	pg_sql "$TAU_TEST_PG_URL" "CREATE DATABASE bench" >/dev/null
+	PG_URL=$(pg_url_db bench)
+	echo
+	echo "   $(bench_pg_settings "$PG_URL")"
+	bench_gw_start FILES "$W/state-files" --quiet
+	bench_gw_start PG "$PG_URL" --quiet
+fi
+if has_part store; then
+	STORE_ROUNDS=${BENCH_STORE_ROUNDS:-5}
+	echo
+	echo "5. stored responses (POST /v1/responses, local/echo, default store:true): PostgreSQL vs files"
+	echo "   wrk -t1 -c$CONNS -d${SECS}s per run, $STORE_ROUNDS rounds, files and PostgreSQL interleaved"
+	# CPU time (ticks) of a gateway, and of the cluster: the postmaster with
+	# its reaped children, plus its live children (the backends)
+	gw_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+	pg_ticks() {
+		local pm c t
+		pm=$(head -1 "$PG_DIR/data/postmaster.pid")
+		t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+		for c in $(pgrep -P "$pm"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || echo 0))); done
+		echo "$t"
+	}
+	: >"$W/wrk.files_store" && : >"$W/wrk.pg_store" && : >"$W/cpu"
+	for ((r = 0; r < STORE_ROUNDS; r++)); do
+		if ((r % 2 == 0)); then order=(files pg); else order=(pg files); fi
+		for side in "${order[@]}"; do
+			if [ "$side" = files ]; then addr=$FILES_ADDR pid=$FILES_PID; else addr=$PG_ADDR pid=$PG_PID; fi
+			g0=$(gw_ticks "$pid") p0=$(pg_ticks)
+			wrk_run "${side}_store" "http://$addr/v1/responses" -s "$W/store.lua"
+			g1=$(gw_ticks "$pid") p1=$(pg_ticks)
+			n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$W/wrk.out")
+			awk -v s="$side" -v g=$((g1 - g0)) -v p=$((p1 - p0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
+				'BEGIN { printf "%s %.1f %.1f\n", s, g / hz * 1e6 / n, p / hz * 1e6 / n }' >>"$W/cpu"
+		done
+	done
+	wrk_report files_store
+	wrk_report pg_store
+	for side in files pg; do
+		printf '  %-6s CPU per request (medians, us): gateway %s   PostgreSQL %s\n' "$side" \
+			"$(awk -v s="$side" '$1 == s {print $2}' "$W/cpu" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" \
+			"$(awk -v s="$side" '$1 == s {print $3}' "$W/cpu" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')"
+	done
+	echo "  ratio PostgreSQL/files: $(ratio "${RPS[pg_store]}" "${RPS[files_store]}")   (target >= 0.50);" \
+		"PostgreSQL p99 $(printf '%.2f' "${P99[pg_store]}") ms (target < 20 ms)"
+	echo "  rows stored: $(pg_sql "$PG_URL" 'SELECT count(*) FROM tau_response')   peak RSS: files $(hwm "$FILES_PID")   PostgreSQL $(hwm "$PG_PID")"
+fi
+if has_part turns; then
+	TURNS=${BENCH_TURNS:-20}
+	CONVS=${BENCH_TURN_CONVS:-30}
+	echo
+	echo "6. a $TURNS-turn conversation, per-turn latency, $CONVS conversations per backend, interleaved"
+	# CPU per continuation: the gateway's threads; on PostgreSQL also the
+	# cluster's processes (the postmaster and its children)
+	BENCH_TURN_CPU="files=$FILES_PID;pg=$PG_PID,$(head -1 "$PG_DIR/data/postmaster.pid")+" \
+		python3 "$ROOT/bench/turns.py" prev "$CONVS" "$TURNS" "$TOKEN" files="$FILES_ADDR" pg="$PG_ADDR"
+	if [ "${BENCH_SESSION:-1}" != 0 ]; then
+		python3 "$ROOT/bench/turns.py" session "$CONVS" "$TURNS" "$TOKEN" files="$FILES_ADDR" pg="$PG_ADDR"
+	fi
+fi

@@ -440,19 +440,17 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			.response_len = json.len,
 		};
 		int src = 0;
-		/* fleet mode: this is a worker (srv_api_run), and the save is one
-		 * committed statement, so it is in the database before the answer's
-		 * last byte or the stream's terminal event (read-your-writes).  A
-		 * session turn saves on the connection holding the session's row,
-		 * inside its transaction: the response and the exchange commit
-		 * together (gw_session_commit) or not at all */
+		/* fleet mode: this is a worker (srv_api_run), so the save is in the
+		 * database before the answer's last byte or the stream's terminal
+		 * event (read-your-writes): on its own it returns once its group's
+		 * commit did (srv_respconn_save); a session turn saves on the
+		 * connection holding the session's row, inside its transaction, so
+		 * the response and the exchange commit together (gw_session_commit)
+		 * or not at all */
 		gw_store *shared = gw_session_store(j->sess);
-		gw_store *st = shared != NULL ? shared :
-		    j->rq.store ? srv_respconn_get(s->respconn, &err) : NULL;
 		bool unavailable = false;
-		if (j->rq.store && (st == NULL || (src = gw_respstore_save(st, &rec, &err)) != 0)) {
-			if (st == NULL)
-				src = -ECONNREFUSED;
+		if (j->rq.store && (src = shared != NULL ? gw_respstore_save(shared, &rec, &err) :
+		    srv_respconn_save(s->respconn, &rec, &err)) != 0) {
 			unavailable = err.exit_code == GW_EXIT_UNAVAILABLE;
 			what = "the response could not be stored";
 			srv_log(s, "cannot store response %s: %s", id, err.msg);
@@ -461,16 +459,20 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			unavailable = shared != NULL && err.exit_code == GW_EXIT_UNAVAILABLE;
 			what = "the session could not be saved";
 			srv_log(s, "cannot append to session %s: %s", j->session_key, err.msg);
-			if (j->rq.store && shared == NULL)
-				gw_respstore_delete(st, id, NULL);
+			if (j->rq.store && shared == NULL) {
+				gw_err derr;
+				gw_err_clear(&derr);
+				gw_store *st = srv_respconn_get(s->respconn, &derr);
+				if (st != NULL)
+					gw_respstore_delete(st, id, NULL);
+				srv_respconn_put(s->respconn, st);
+			}
 		} else if (shared != NULL && (src = gw_session_commit(j->sess, &err)) != 0) {
 			/* nothing of the turn was written: neither is acknowledged */
 			unavailable = true;
 			what = "the session could not be saved";
 			srv_log(s, "cannot commit session %s: %s", j->session_key, err.msg);
 		}
-		if (shared == NULL)
-			srv_respconn_put(s->respconn, st);
 		if (what != NULL && unavailable) {
 			gw_resp_error_set(&j->e, 503, "state_unavailable", NULL,
 			    "%s: the state database is unavailable; retry later", what);

@@ -5,7 +5,8 @@
  * thread at a time (srv_respconn_get .. srv_respconn_put) and kept idle in
  * between; one found gone is closed and its slot reopened.  The reconnect
  * backoff is the pool's: after a failed open every request fails at once
- * until the next attempt is due.
+ * until the next attempt is due.  Saves are committed in groups
+ * (srv_respconn_save, leader and followers on one queue: respconn.h).
  */
 #include "server/respconn.h"
 #include "core/base/clock.h"
@@ -30,7 +31,21 @@ struct srv_respconn {
 	size_t nopen;          /* handed out + idle + being opened */
 	gw_reconnect rc;
 	char why[512];         /* the last open failure, for the 503s in between */
+	/* group commit (fleet mode), under lock: the records waiting for a
+	 * leader, oldest first, and whether a leader is saving a group */
+	struct srv_respconn_wait *queue, **queue_tail;
+	bool leading;
+	pthread_cond_t saved;  /* a group's outcome was handed back */
 };
+
+/* One worker's record in the group-commit queue (on its stack). */
+typedef struct srv_respconn_wait {
+	const gw_respstore_rec *rec;
+	struct srv_respconn_wait *next;
+	bool done;
+	int rc;
+	gw_err err;
+} srv_respconn_wait;
 
 int
 srv_respconn_new(const char *state_dir, const char *url, const char *deployment,
@@ -52,6 +67,8 @@ srv_respconn_new(const char *state_dir, const char *url, const char *deployment,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&rc->freed, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&rc->saved, NULL);
+	rc->queue_tail = &rc->queue;
 	pthread_mutex_init(&rc->lock, NULL);
 	gw_reconnect_init(&rc->rc, SRV_RESPCONN_BACKOFF_MIN_MS, SRV_RESPCONN_BACKOFF_MAX_MS);
 	rc->url = gw_xstrdup(url);
@@ -72,6 +89,7 @@ srv_respconn_free(srv_respconn *rc)
 			gw_store_close(rc->idle[i]);
 		pthread_mutex_destroy(&rc->lock);
 		pthread_cond_destroy(&rc->freed);
+		pthread_cond_destroy(&rc->saved);
 	}
 	free(rc->url);
 	free(rc->deployment);
@@ -161,4 +179,75 @@ srv_respconn_put(srv_respconn *rc, gw_store *st)
 	}
 	pthread_cond_signal(&rc->freed);
 	pthread_mutex_unlock(&rc->lock);
+}
+
+/* The leader's work, outside the lock: the group's n records saved as one
+ * commit on one pooled connection, each outcome in its wait. */
+static void
+srv_respconn_commit(srv_respconn *rc, srv_respconn_wait **group, size_t n)
+{
+	gw_err err;
+	gw_err_clear(&err);
+	const gw_respstore_rec **recs = gw_xcalloc(n, sizeof(*recs));
+	for (size_t i = 0; i < n; i++)
+		recs[i] = group[i]->rec;
+	gw_store *st = srv_respconn_get(rc, &err);
+	int r = st == NULL ? -ECONNREFUSED : gw_respstore_save_many(st, recs, n, &err);
+	if (r == -EINVAL && n > 1 && gw_store_connected(st)) {
+		/* some record's text was refused, so none was saved: each alone,
+		 * so the others are saved and only that one fails */
+		for (size_t i = 0; i < n; i++) {
+			gw_err_clear(&group[i]->err);
+			group[i]->rc = gw_respstore_save_many(st, &recs[i], 1, &group[i]->err);
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			group[i]->rc = r;
+			group[i]->err = err;
+		}
+	}
+	srv_respconn_put(rc, st);
+	free(recs);
+}
+
+int
+srv_respconn_save(srv_respconn *rc, const gw_respstore_rec *rec, gw_err *err)
+{
+	if (rc->files != NULL)
+		return gw_respstore_save(rc->files, rec, err);
+	srv_respconn_wait me = { .rec = rec };
+	srv_respconn_wait **group = NULL;
+	pthread_mutex_lock(&rc->lock);
+	*rc->queue_tail = &me;
+	rc->queue_tail = &me.next;
+	while (!me.done) {
+		if (rc->leading) {
+			pthread_cond_wait(&rc->saved, &rc->lock);
+			continue;
+		}
+		/* lead: take the queue (this record is in it unless an earlier
+		 * group was full) */
+		rc->leading = true;
+		if (group == NULL)
+			group = gw_xcalloc(SRV_RESPCONN_BATCH_MAX, sizeof(*group));
+		size_t n = 0;
+		while (rc->queue != NULL && n < SRV_RESPCONN_BATCH_MAX) {
+			group[n++] = rc->queue;
+			rc->queue = rc->queue->next;
+		}
+		if (rc->queue == NULL)
+			rc->queue_tail = &rc->queue;
+		pthread_mutex_unlock(&rc->lock);
+		srv_respconn_commit(rc, group, n);
+		pthread_mutex_lock(&rc->lock);
+		for (size_t i = 0; i < n; i++)
+			group[i]->done = true;
+		rc->leading = false;
+		pthread_cond_broadcast(&rc->saved);
+	}
+	pthread_mutex_unlock(&rc->lock);
+	free(group);
+	if (me.rc != 0)
+		*err = me.err;
+	return me.rc;
 }

@@ -19,6 +19,15 @@
  * for a connect.  Event loop threads never ask in fleet mode (api.c runs
  * every stored-response call on the worker pool).
  *
+ * Saves go through srv_respconn_save, which commits in groups in fleet
+ * mode: a worker queues its record; whoever finds no save under way leads,
+ * takes the queue (at most SRV_RESPCONN_BATCH_MAX records, oldest first),
+ * saves it as one statement and one commit on one pooled connection and
+ * hands every record's outcome back; the records queued meanwhile form the
+ * next group.  No record is answered before its group's commit returned,
+ * and a group the database refused for some record's text is saved again
+ * one record at a time, so only that record fails.
+ *
  * Ownership: the srv_respconn belongs to the srv_server (s->respconn),
  * made by srv_respconn_new and freed by srv_respconn_free once no thread
  * uses it; a connection belongs to the thread between get and put.
@@ -27,6 +36,7 @@
 #define SRV_RESPCONN_H
 
 #include "core/base/err.h"
+#include "core/openresponses/respstore.h"
 #include "core/store/store.h"
 
 typedef struct srv_respconn srv_respconn;
@@ -36,6 +46,7 @@ typedef struct srv_respconn srv_respconn;
 #define SRV_RESPCONN_STATEMENT_MS 800    /* statement_timeout of each connection */
 #define SRV_RESPCONN_BACKOFF_MIN_MS 100  /* reconnect delay after a failure, doubled */
 #define SRV_RESPCONN_BACKOFF_MAX_MS 1000
+#define SRV_RESPCONN_BATCH_MAX 128       /* records in one group commit */
 
 /* A source of stores: of state_dir (files) when url is NULL, else of url's
  * deployment.  The caller owns the result (srv_respconn_free).  0 or
@@ -49,5 +60,11 @@ void srv_respconn_free(srv_respconn *rc);
 gw_store *srv_respconn_get(srv_respconn *rc, gw_err *err);
 /* Gives st back (NULL and the file store are ignored). */
 void srv_respconn_put(srv_respconn *rc, gw_store *st);
+/* Saves rec (borrowed until it returns) and returns once it is committed
+ * (0) or failed (-errno with err set; exit class 69 when the database
+ * could not be reached or failed).  Files: gw_respstore_save on the shared
+ * store.  Fleet mode: a group commit with whatever other workers save
+ * meanwhile; the calling thread must hold no connection of rc. */
+int srv_respconn_save(srv_respconn *rc, const gw_respstore_rec *rec, gw_err *err);
 
 #endif

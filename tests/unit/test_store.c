@@ -16,7 +16,12 @@
  * register, heartbeat with counters, list (ages from the database, live),
  * deregister, one deployment never sees another's rows, a heartbeat for a
  * row that is gone is -ENOENT; events_since pages the event rows; the file
- * store has no registry (-ENOTSUP).
+ * store has no registry (-ENOTSUP).  Stored responses saved together
+ * (gw_store_response_save_many): text with the array syntax's specials
+ * (quotes, backslashes, braces, commas, the word NULL) and a NULL
+ * previous id come back byte for byte; a group with one row the database
+ * refuses (not UTF-8) is -EINVAL (65) and saves none of its rows; saved
+ * again alone, the good row is stored.
  */
 #include "unit.h"
 
@@ -417,6 +422,60 @@ test_pg_replicas(void **state)
 	gw_store_close(o);
 }
 
+static void
+test_pg_response_save_many(void **state)
+{
+	(void)state;
+	if (pg_url() == NULL)
+		skip();
+	char dep[32];
+	snprintf(dep, sizeof(dep), "unit-resp-%ld", (long)getpid());
+	gw_store *s = pg_open(dep);
+	gw_err err;
+	gw_err_clear(&err);
+	assert_int_equal(gw_store_response_save_many(s, NULL, 0, &err), 0);
+	gw_store_response rows[3] = {
+		{ .id = "resp_a", .session_key = "", .previous_id = NULL, .history_items = 0,
+		    .input_items = "[{\"t\":\"q\\\"uo{te},\\\\ NULL\"}]", .response = "{\"r\":\"NULL\"}" },
+		{ .id = "resp_b", .session_key = "k,{\"}", .previous_id = "resp_a", .history_items = 2,
+		    .input_items = "[]", .response = "\\\"" },
+		{ .id = "resp_c", .session_key = "NULL", .previous_id = "resp_b", .history_items = 4,
+		    .input_items = "[\"\"]", .response = "" },
+	};
+	assert_int_equal(gw_store_response_save_many(s, rows, 3, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		gw_store_response got;
+		assert_int_equal(gw_store_response_load(s, rows[i].id, &got, &err), 0);
+		assert_string_equal(got.id, rows[i].id);
+		assert_string_equal(got.session_key, rows[i].session_key);
+		if (rows[i].previous_id == NULL)
+			assert_null(got.previous_id);
+		else
+			assert_string_equal(got.previous_id, rows[i].previous_id);
+		assert_int_equal(got.history_items, rows[i].history_items);
+		assert_string_equal(got.input_items, rows[i].input_items);
+		assert_string_equal(got.response, rows[i].response);
+		gw_store_response_free(&got);
+	}
+	/* one row the database refuses: none of the group is saved */
+	gw_store_response bad[2] = {
+		{ .id = "resp_good", .session_key = "", .input_items = "[]", .response = "{}" },
+		{ .id = "resp_bad", .session_key = "", .input_items = "[]", .response = "\xff\xfe" },
+	};
+	gw_err_clear(&err);
+	assert_int_equal(gw_store_response_save_many(s, bad, 2, &err), -EINVAL);
+	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
+	gw_store_response got;
+	assert_int_equal(gw_store_response_load(s, "resp_good", &got, &err), -ENOENT);
+	assert_int_equal(gw_store_response_load(s, "resp_bad", &got, &err), -ENOENT);
+	/* the connection stays usable; alone, the good row is saved */
+	gw_err_clear(&err);
+	assert_int_equal(gw_store_response_save_many(s, bad, 1, &err), 0);
+	assert_int_equal(gw_store_response_load(s, "resp_good", &got, &err), 0);
+	gw_store_response_free(&got);
+	gw_store_close(s);
+}
+
 int
 main(void)
 {
@@ -426,6 +485,7 @@ main(void)
 		cmocka_unit_test(test_file_backend),
 		cmocka_unit_test(test_pg_transactions_and_feed),
 		cmocka_unit_test(test_pg_replicas),
+		cmocka_unit_test(test_pg_response_save_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,39 +102,78 @@ gw_respstore_place(gw_store *st, const char *id, const char *suffix)
 	return gw_buf_detach(&b);
 }
 
+/* recs as rows, in one statement (gw_store_response_save_many): each
+ * record's input items printed compact, its response copied as text; all
+ * freed here, the records stay the caller's. */
 static int
-gw_respstore_save_db(gw_store *st, const gw_respstore_rec *rec, gw_err *err)
+gw_respstore_save_db(gw_store *st, const gw_respstore_rec *const *recs, size_t n, gw_err *err)
 {
-	gw_buf items = GW_BUF_INIT, resp = GW_BUF_INIT;
-	gw_jw w;
-	gw_jw_init(&w, &items, false);
-	gw_jw_cjson(&w, rec->input_items);
-	gw_buf_append(&resp, rec->response_json, rec->response_len);
-	gw_store_response r = {
-		.id = (char *)rec->id,
-		.session_key = (char *)(rec->session_key ? rec->session_key : ""),
-		.previous_id = (char *)rec->previous_id,
-		.history_items = rec->previous_id != NULL ? rec->history_items : 0,
-		.input_items = (char *)gw_buf_cstr(&items),
-		.response = (char *)gw_buf_cstr(&resp),
-	};
-	int rc = gw_store_response_save(st, &r, err);
-	gw_buf_free(&items);
-	gw_buf_free(&resp);
+	gw_store_response *rows = gw_xcalloc(n, sizeof(*rows));
+	gw_buf *items = gw_xcalloc(n, sizeof(*items));
+	for (size_t i = 0; i < n; i++) {
+		const gw_respstore_rec *rec = recs[i];
+		gw_jw w;
+		gw_jw_init(&w, &items[i], false);
+		gw_jw_cjson(&w, rec->input_items);
+		/* response_json is a rendered buffer: text up to response_len */
+		rows[i] = (gw_store_response){
+			.id = (char *)rec->id,
+			.session_key = (char *)(rec->session_key ? rec->session_key : ""),
+			.previous_id = (char *)rec->previous_id,
+			.history_items = rec->previous_id != NULL ? rec->history_items : 0,
+			.input_items = (char *)gw_buf_cstr(&items[i]),
+			.response = gw_xstrndup(rec->response_json, rec->response_len),
+		};
+	}
+	int rc = gw_store_response_save_many(st, rows, n, err);
+	for (size_t i = 0; i < n; i++) {
+		gw_buf_free(&items[i]);
+		free(rows[i].response);
+	}
+	free(items);
+	free(rows);
 	return rc;
+}
+
+/* The ids rec names, checked before anything is written. */
+static int
+gw_respstore_rec_ok(const gw_respstore_rec *rec, gw_err *err)
+{
+	if (!gw_respstore_id_ok(rec->id))
+		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "invalid response id '%s'", rec->id);
+	if (rec->previous_id != NULL && !gw_respstore_id_ok(rec->previous_id))
+		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "invalid previous response id '%s'",
+		    rec->previous_id);
+	return 0;
+}
+
+int
+gw_respstore_save_many(gw_store *st, const gw_respstore_rec *const *recs, size_t n, gw_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = gw_respstore_rec_ok(recs[i], err);
+		if (rc != 0)
+			return rc;
+	}
+	if (gw_store_kind_of(st) != GW_STORE_FILES)
+		return n == 0 ? 0 : gw_respstore_save_db(st, recs, n, err);
+	for (size_t i = 0; i < n; i++) {
+		int rc = gw_respstore_save(st, recs[i], err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
 
 int
 gw_respstore_save(gw_store *st, const gw_respstore_rec *rec, gw_err *err)
 {
 	const char *id = rec->id;
-	if (!gw_respstore_id_ok(id))
-		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "invalid response id '%s'", id);
-	if (rec->previous_id != NULL && !gw_respstore_id_ok(rec->previous_id))
-		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "invalid previous response id '%s'",
-		    rec->previous_id);
+	int vrc = gw_respstore_rec_ok(rec, err);
+	if (vrc != 0)
+		return vrc;
 	if (gw_store_kind_of(st) != GW_STORE_FILES)
-		return gw_respstore_save_db(st, rec, err);
+		return gw_respstore_save_db(st, &rec, 1, err);
 	const char *state_dir = gw_store_dir(st);
 	gw_buf items = GW_BUF_INIT, b = GW_BUF_INIT;
 	gw_jw w;
@@ -346,8 +385,11 @@ gw_respstore_parse_lean(const char *t, size_t n, const char *path, gw_err *err)
 
 /* A walk's rows read ahead from PostgreSQL: one recursive query brings
  * the next `next_max` records of the chain, so a walk of N records costs
- * a few round trips, not N.  The first batch is small (most walks stop
- * early at the bound), later ones grow. */
+ * a few round trips, not N.  The first batch is as many records as the
+ * item bound can take (each record adds at least its input, and a turn
+ * usually an output too: max_items / 2 + 1, at least
+ * GW_RESPSTORE_BATCH_FIRST), so a conversation's turns up to the bound
+ * cost one query each, the 20th as the 2nd; later batches grow. */
 typedef struct gw_respstore_batch {
 	gw_store_response *rows;
 	size_t n, pos, next_max;
@@ -510,6 +552,11 @@ gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
 	gw_strmap *seen = gw_strmap_new(16);
 	gw_buf scratch = GW_BUF_INIT;
 	gw_respstore_batch batch = { 0 };
+	batch.next_max = max_items / 2 + 1;
+	if (batch.next_max < GW_RESPSTORE_BATCH_FIRST)
+		batch.next_max = GW_RESPSTORE_BATCH_FIRST;
+	if (batch.next_max > GW_RESPSTORE_BATCH_MAX)
+		batch.next_max = GW_RESPSTORE_BATCH_MAX;
 	int rc = 0;
 	const char *next = id;
 	while (next != NULL) {

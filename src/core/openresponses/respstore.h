@@ -70,6 +70,14 @@ typedef struct gw_respstore_rec {
 
 /* Saves rec.  0 or -errno with err set. */
 int gw_respstore_save(gw_store *st, const gw_respstore_rec *rec, gw_err *err);
+/* Saves the n records recs[0..n-1] (distinct ids) together: on PostgreSQL
+ * one statement and one commit, so all are saved when it returns 0 and none
+ * when it fails (-EINVAL, exit 65: the database refused some record's
+ * text, which saving them one by one finds; -EIO, 69: the database
+ * failed); in a state directory one file each, in order, stopping at the
+ * first failure.  The records stay the caller's. */
+int gw_respstore_save_many(gw_store *st, const gw_respstore_rec *const *recs, size_t n,
+    gw_err *err);
 
 /* Loads one record, as stored, into *out (a cJSON object the caller frees
  * with cJSON_Delete).  The record is checked in full on load: every item

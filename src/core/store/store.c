@@ -282,8 +282,14 @@ gw_store_no_responses(gw_err *err)
 int
 gw_store_response_save(gw_store *s, const gw_store_response *r, gw_err *err)
 {
+	return gw_store_response_save_many(s, r, 1, err);
+}
+
+int
+gw_store_response_save_many(gw_store *s, const gw_store_response *r, size_t n, gw_err *err)
+{
 	if (s->kind == GW_STORE_POSTGRES)
-		return gw_store_pg_response_save(s->pg, r, err);
+		return gw_store_pg_response_save_many(s->pg, r, n, err);
 	return gw_store_no_responses(err);
 }
 

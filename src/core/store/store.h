@@ -231,9 +231,11 @@ int gw_store_replica_list(gw_store *s, gw_store_replica **out, size_t *n, gw_err
 /* ---- stored responses (PostgreSQL) ------------------------------------------
  * One row per stored response of a deployment (schema version 3), keyed by
  * (deployment, id): the columns of respstore.h's record.  Each call is one
- * autocommit statement, so a save that returned 0 is committed (read-your-
- * writes from any replica).  respstore.c is the only caller; the store only
- * moves the text.  Files: -ENOTSUP (respstore.c keeps its own files). */
+ * autocommit statement (a save: one statement for any number of rows,
+ * prepared once per connection), so a save that returned 0 is committed
+ * (read-your-writes from any replica).  respstore.c is the only caller;
+ * the store only moves the text.  Files: -ENOTSUP (respstore.c keeps its
+ * own files). */
 
 /* One stored response as a row; strings are borrowed (save) or owned by
  * the caller after load (gw_store_response_free). */
@@ -249,6 +251,12 @@ typedef struct gw_store_response {
 /* Inserts r (an existing id is replaced).  0, or -EIO with err set (69
  * when the database failed, 65 when it refused the text). */
 int gw_store_response_save(gw_store *s, const gw_store_response *r, gw_err *err);
+/* Inserts the n rows r[0..n-1] (ids distinct) in one statement, one
+ * commit: all are committed when it returns 0, none when it fails (-EINVAL
+ * with exit 65 when the database refused some row's text: the caller may
+ * save the rows one by one to find it; -EIO with 69 when the database
+ * failed).  The rows stay the caller's.  Group commit (respconn.c). */
+int gw_store_response_save_many(gw_store *s, const gw_store_response *r, size_t n, gw_err *err);
 /* Loads row id into *out (the caller frees it with gw_store_response_free).
  * 0, -ENOENT (err untouched) when there is none, or -EIO with err set. */
 int gw_store_response_load(gw_store *s, const char *id, gw_store_response *out, gw_err *err);

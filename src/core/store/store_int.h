@@ -55,7 +55,8 @@ int gw_store_pg_replica_heartbeat(gw_store_pg *pg, uint64_t id, const gw_store_r
 int gw_store_pg_replica_deregister(gw_store_pg *pg, uint64_t id, gw_err *err);
 int gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_err *err);
 
-int gw_store_pg_response_save(gw_store_pg *pg, const gw_store_response *r, gw_err *err);
+int gw_store_pg_response_save_many(gw_store_pg *pg, const gw_store_response *r, size_t n,
+    gw_err *err);
 int gw_store_pg_response_load(gw_store_pg *pg, const char *id, gw_store_response *out, gw_err *err);
 int gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max,
     gw_store_response **out, size_t *n, gw_err *err);

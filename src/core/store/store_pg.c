@@ -70,6 +70,8 @@ struct gw_store_pg {
 	bool dirty;             /* the posture was written in this transaction */
 	bool locked_present;    /* the locked row has a posture */
 	gw_buf locked;          /* its text */
+	bool deployment_known;  /* this connection registered the deployment's row */
+	bool save_prepared;     /* and prepared GW_PG_SAVE (gw_store_pg_response_save_many) */
 };
 
 /* ---- redaction ---------------------------------------------------------- */
@@ -914,27 +916,119 @@ gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_
 
 /* ---- stored responses ----------------------------------------------------- */
 
-int
-gw_store_pg_response_save(gw_store_pg *pg, const gw_store_response *r, gw_err *err)
+/* The batch save, prepared once per connection: the rows arrive as seven
+ * text[] parameters (one element per row, gw_pg_array) and go in as one
+ * statement, so a batch is one round trip and one commit. */
+#define GW_PG_SAVE "tau_response_save"
+static const char gw_pg_save_sql[] =
+    "INSERT INTO tau_response (deployment, id, previous_response_id, session_key,"
+    " history_items, input_items, response, created_unix_ms)"
+    " SELECT $1, r.id, r.prev, r.skey, r.hist::bigint, r.items, r.resp, $8::bigint"
+    " FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])"
+    " AS r (id, prev, skey, hist, items, resp)"
+    " ON CONFLICT (deployment, id) DO UPDATE SET previous_response_id = EXCLUDED.previous_response_id,"
+    " session_key = EXCLUDED.session_key, history_items = EXCLUDED.history_items,"
+    " input_items = EXCLUDED.input_items, response = EXCLUDED.response,"
+    " created_unix_ms = EXCLUDED.created_unix_ms";
+
+/* Appends v to the array literal in b as one element: NULL for NULL,
+ * else double-quoted with '"' and '\\' escaped (the array input syntax;
+ * the literal travels as a parameter, never as SQL text). */
+static void
+gw_pg_array_add(gw_buf *b, const char *v)
 {
-	int rc = gw_pg_deployment_ensure(pg, err);
+	gw_buf_putc(b, b->len == 0 ? '{' : ',');
+	if (v == NULL) {
+		gw_buf_append(b, "NULL", 4);
+		return;
+	}
+	gw_buf_putc(b, '"');
+	for (const char *c = v; *c; c++) {
+		size_t run = strcspn(c, "\"\\");
+		gw_buf_append(b, c, run);
+		c += run;
+		if (*c == '\0')
+			break;
+		gw_buf_putc(b, '\\');
+		gw_buf_putc(b, *c);
+	}
+	gw_buf_putc(b, '"');
+}
+
+/* The deployment's row (the rows' foreign key) and the prepared batch
+ * save, once per connection. */
+static int
+gw_pg_saves_ready(gw_store_pg *pg, gw_err *err)
+{
+	if (!pg->deployment_known) {
+		int rc = gw_pg_deployment_ensure(pg, err);
+		if (rc != 0)
+			return rc;
+		pg->deployment_known = true;
+	}
+	if (pg->save_prepared)
+		return 0;
+	PGresult *res = PQprepare(pg->conn, GW_PG_SAVE, gw_pg_save_sql, 8, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		int rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot prepare the response save",
+		    err);
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	pg->save_prepared = true;
+	return 0;
+}
+
+int
+gw_store_pg_response_save_many(gw_store_pg *pg, const gw_store_response *r, size_t n, gw_err *err)
+{
+	if (n == 0)
+		return 0;
+	int rc = gw_pg_saves_ready(pg, err);
 	if (rc != 0)
 		return rc;
-	char now[24], hist[24];
+	enum { ID, PREV, SKEY, HIST, ITEMS, RESP, NCOL };
+	gw_buf col[NCOL];
+	for (int c = 0; c < NCOL; c++)
+		col[c] = (gw_buf)GW_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		char hist[24];
+		snprintf(hist, sizeof(hist), "%" PRIu64, r[i].history_items);
+		gw_pg_array_add(&col[ID], r[i].id);
+		gw_pg_array_add(&col[PREV], r[i].previous_id);
+		gw_pg_array_add(&col[SKEY], r[i].session_key != NULL ? r[i].session_key : "");
+		gw_pg_array_add(&col[HIST], hist);
+		gw_pg_array_add(&col[ITEMS], r[i].input_items);
+		gw_pg_array_add(&col[RESP], r[i].response);
+	}
+	char now[24];
 	gw_pg_now(now, sizeof(now));
-	snprintf(hist, sizeof(hist), "%" PRIu64, r->history_items);
-	const char *p[] = { pg->deployment, r->id, r->previous_id,
-		r->session_key != NULL ? r->session_key : "", hist, r->input_items, r->response, now };
-	/* one autocommit statement: when it returns, the row is committed */
-	return gw_pg_run(pg,
-	    "INSERT INTO tau_response (deployment, id, previous_response_id, session_key,"
-	    " history_items, input_items, response, created_unix_ms)"
-	    " VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8::bigint)"
-	    " ON CONFLICT (deployment, id) DO UPDATE SET previous_response_id = EXCLUDED.previous_response_id,"
-	    " session_key = EXCLUDED.session_key, history_items = EXCLUDED.history_items,"
-	    " input_items = EXCLUDED.input_items, response = EXCLUDED.response,"
-	    " created_unix_ms = EXCLUDED.created_unix_ms",
-	    8, p, "cannot store the response", err);
+	const char *p[8] = { pg->deployment };
+	for (int c = 0; c < NCOL; c++) {
+		gw_buf_putc(&col[c], '}');
+		p[1 + c] = gw_buf_cstr(&col[c]);
+	}
+	p[7] = now;
+	/* one autocommit statement: when it returns, every row is committed,
+	 * or none is */
+	PGresult *res = PQexecPrepared(pg->conn, GW_PG_SAVE, 8, p, NULL, NULL, 0);
+	rc = 0;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* class 22 (text that is not UTF-8, say) is the data's fault */
+		bool data = state != NULL && strncmp(state, "22", 2) == 0;
+		rc = gw_pg_fail(pg, res, data ? -EINVAL : -EIO,
+		    data ? GW_EXIT_DATAERR : GW_EXIT_UNAVAILABLE, "cannot store the response", err);
+		/* the deployment's row was removed (23503, the foreign key): the
+		 * next save registers it again (the statement stays prepared) */
+		if (state != NULL && strcmp(state, "23503") == 0)
+			pg->deployment_known = false;
+	}
+	PQclear(res);
+	for (int c = 0; c < NCOL; c++)
+		gw_buf_free(&col[c]);
+	return rc;
 }
 
 int
