@@ -288,6 +288,23 @@ gw_store_response_save(gw_store *s, const gw_store_response *r, gw_err *err)
 }
 
 int
+gw_store_response_each(gw_store *s, gw_store_response_fn fn, void *ctx, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_response_each(s->pg, fn, ctx, err);
+	return gw_store_no_responses(err);
+}
+
+int
+gw_store_response_count(gw_store *s, uint64_t *n, gw_err *err)
+{
+	*n = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_response_count(s->pg, n, err);
+	return gw_store_no_responses(err);
+}
+
+int
 gw_store_response_load(gw_store *s, const char *id, gw_store_response *out, gw_err *err)
 {
 	memset(out, 0, sizeof(*out));

@@ -227,6 +227,8 @@ typedef struct gw_store_response {
 	uint64_t history_items;
 	char *input_items;       /* JSON array text */
 	char *response;          /* the ResponseResource text */
+	uint64_t created_unix_ms; /* save: 0 is the saver's clock now; read by
+	                          * gw_store_response_each only */
 } gw_store_response;
 
 /* Inserts r (an existing id is replaced).  0, or -EIO with err set (69
@@ -243,6 +245,15 @@ void gw_store_response_free(gw_store_response *r);
  * *n 0 when id itself is absent. */
 int gw_store_response_chain(gw_store *s, const char *id, size_t max, gw_store_response **out,
     size_t *n, gw_err *err);
+/* Calls fn for every row of the deployment, ordered by id, one row at a
+ * time (the row and its strings are borrowed for the call; a transfer
+ * reads a big store without holding it in memory).  fn returns 0 to go
+ * on, or a negative errno (its own err set) that stops the walk and is
+ * returned. */
+typedef int (*gw_store_response_fn)(void *ctx, const gw_store_response *r);
+int gw_store_response_each(gw_store *s, gw_store_response_fn fn, void *ctx, gw_err *err);
+/* Sets *n to the number of rows of the deployment. */
+int gw_store_response_count(gw_store *s, uint64_t *n, gw_err *err);
 /* Removes row id.  0, -ENOENT (err untouched) when there was none, -EIO. */
 int gw_store_response_delete(gw_store *s, const char *id, gw_err *err);
 /* Removes the rows created at or before now_s - ttl_s (the saver's clock,

@@ -58,6 +58,8 @@ int gw_store_pg_response_save(gw_store_pg *pg, const gw_store_response *r, gw_er
 int gw_store_pg_response_load(gw_store_pg *pg, const char *id, gw_store_response *out, gw_err *err);
 int gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max,
     gw_store_response **out, size_t *n, gw_err *err);
+int gw_store_pg_response_each(gw_store_pg *pg, gw_store_response_fn fn, void *ctx, gw_err *err);
+int gw_store_pg_response_count(gw_store_pg *pg, uint64_t *n, gw_err *err);
 int gw_store_pg_response_delete(gw_store_pg *pg, const char *id, gw_err *err);
 int gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t *removed,
     gw_err *err);

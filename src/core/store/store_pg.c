@@ -854,7 +854,10 @@ gw_store_pg_response_save(gw_store_pg *pg, const gw_store_response *r, gw_err *e
 	if (rc != 0)
 		return rc;
 	char now[24], hist[24];
-	gw_pg_now(now, sizeof(now));
+	if (r->created_unix_ms != 0)
+		snprintf(now, sizeof(now), "%" PRIu64, r->created_unix_ms);
+	else
+		gw_pg_now(now, sizeof(now));
 	snprintf(hist, sizeof(hist), "%" PRIu64, r->history_items);
 	const char *p[] = { pg->deployment, r->id, r->previous_id,
 		r->session_key != NULL ? r->session_key : "", hist, r->input_items, r->response, now };
@@ -930,6 +933,55 @@ gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max, gw_store
 	PQclear(res);
 	*out = r;
 	*n = rows;
+	return 0;
+}
+
+int
+gw_store_pg_response_each(gw_store_pg *pg, gw_store_response_fn fn, void *ctx, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	if (!PQsendQueryParams(pg->conn,
+	    "SELECT id, previous_response_id, session_key, history_items, input_items, response,"
+	    " created_unix_ms FROM tau_response WHERE deployment = $1 ORDER BY id",
+	    1, NULL, p, NULL, NULL, 0))
+		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the stored responses",
+		    err);
+	/* one row at a time, as the events are read */
+	PQsetSingleRowMode(pg->conn);
+	int rc = 0;
+	PGresult *res;
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
+			gw_store_response r = {
+				.id = PQgetvalue(res, 0, 0),
+				.previous_id = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1),
+				.session_key = PQgetvalue(res, 0, 2),
+				.history_items = strtoull(PQgetvalue(res, 0, 3), NULL, 10),
+				.input_items = PQgetvalue(res, 0, 4),
+				.response = PQgetvalue(res, 0, 5),
+				.created_unix_ms = strtoull(PQgetvalue(res, 0, 6), NULL, 10),
+			};
+			rc = fn(ctx, &r); /* on failure the rest is read and dropped */
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
+			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE,
+			    "cannot read the stored responses", err);
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+int
+gw_store_pg_response_count(gw_store_pg *pg, uint64_t *n, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	PGresult *res = gw_pg_exec(pg, "SELECT count(*) FROM tau_response WHERE deployment = $1", 1, p,
+	    PGRES_TUPLES_OK, "cannot count the stored responses", err);
+	if (res == NULL)
+		return -EIO;
+	*n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
 	return 0;
 }
 
