@@ -172,6 +172,24 @@ gw_store_event_append(gw_store *s, const char *line, size_t n, gw_err *err)
 }
 
 int
+gw_store_event_append_batch(gw_store *s, const char *const *lines, const size_t *lens, size_t n,
+    gw_err *err)
+{
+	if (n == 0)
+		return 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_event_append_batch(s->pg, lines, lens, n, err);
+	gw_buf b = GW_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		gw_buf_append(&b, lines[i], lens[i]);
+		gw_buf_putc(&b, '\n');
+	}
+	int rc = gw_fs_append(s->events_label, b.data, b.len, err);
+	gw_buf_free(&b);
+	return rc;
+}
+
+int
 gw_store_events_each(gw_store *s, gw_store_line_fn fn, void *ctx, bool *present, gw_err *err)
 {
 	if (s->kind == GW_STORE_POSTGRES)
@@ -284,6 +302,16 @@ gw_store_response_save(gw_store *s, const gw_store_response *r, gw_err *err)
 {
 	if (s->kind == GW_STORE_POSTGRES)
 		return gw_store_pg_response_save(s->pg, r, err);
+	return gw_store_no_responses(err);
+}
+
+int
+gw_store_response_save_batch(gw_store *s, const gw_store_response *rows, size_t n, gw_err *err)
+{
+	if (n == 0)
+		return 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_response_save_batch(s->pg, rows, n, err);
 	return gw_store_no_responses(err);
 }
 

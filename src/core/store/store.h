@@ -118,6 +118,12 @@ int gw_store_posture_write(gw_store *s, const char *text, size_t n, gw_err *err)
  * append it with '\n' to <dir>/runtime-events.jsonl in one write (as
  * gw_events_append does); PostgreSQL inserts it in the transaction. */
 int gw_store_event_append(gw_store *s, const char *line, size_t n, gw_err *err);
+/* Appends lines[0..n) (lens[i] bytes each) in that order, as n calls of
+ * gw_store_event_append would, in one statement on PostgreSQL (a transfer
+ * of a long log pays one round trip per batch, not per line) and one write
+ * for files. */
+int gw_store_event_append_batch(gw_store *s, const char *const *lines, const size_t *lens, size_t n,
+    gw_err *err);
 /* Calls fn for each event line, oldest first (PostgreSQL only; -ENOTSUP
  * for files, whose log events.c streams).  *present is set when the
  * deployment has any line. */
@@ -234,6 +240,9 @@ typedef struct gw_store_response {
 /* Inserts r (an existing id is replaced).  0, or -EIO with err set (69
  * when the database failed, 65 when it refused the text). */
 int gw_store_response_save(gw_store *s, const gw_store_response *r, gw_err *err);
+/* Saves rows[0..n) as n calls of gw_store_response_save would, in one
+ * statement (one round trip; inside a transaction, part of it). */
+int gw_store_response_save_batch(gw_store *s, const gw_store_response *rows, size_t n, gw_err *err);
 /* Loads row id into *out (the caller frees it with gw_store_response_free).
  * 0, -ENOENT (err untouched) when there is none, or -EIO with err set. */
 int gw_store_response_load(gw_store *s, const char *id, gw_store_response *out, gw_err *err);

@@ -38,6 +38,8 @@ void gw_store_pg_abort(gw_store_pg *pg);
 int gw_store_pg_posture_read(gw_store_pg *pg, gw_buf *out, gw_err *err);
 int gw_store_pg_posture_write(gw_store_pg *pg, const char *text, size_t n, gw_err *err);
 int gw_store_pg_event_append(gw_store_pg *pg, const char *line, size_t n, gw_err *err);
+int gw_store_pg_event_append_batch(gw_store_pg *pg, const char *const *lines, const size_t *lens,
+    size_t n, gw_err *err);
 int gw_store_pg_events_each(gw_store_pg *pg, gw_store_line_fn fn, void *ctx, bool *present,
     gw_err *err);
 int gw_store_pg_events_since(gw_store_pg *pg, uint64_t *cursor, size_t max, gw_store_line_fn fn,
@@ -55,6 +57,8 @@ int gw_store_pg_replica_deregister(gw_store_pg *pg, uint64_t id, gw_err *err);
 int gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_err *err);
 
 int gw_store_pg_response_save(gw_store_pg *pg, const gw_store_response *r, gw_err *err);
+int gw_store_pg_response_save_batch(gw_store_pg *pg, const gw_store_response *rows, size_t n,
+    gw_err *err);
 int gw_store_pg_response_load(gw_store_pg *pg, const char *id, gw_store_response *out, gw_err *err);
 int gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max,
     gw_store_response **out, size_t *n, gw_err *err);

@@ -695,6 +695,52 @@ gw_store_pg_event_append(gw_store_pg *pg, const char *line, size_t n, gw_err *er
 	return rc;
 }
 
+/* Appends one element to the array literal b: NULL, or the text quoted
+ * with '"' and '\\' escaped (the literal is a bind parameter's value, never
+ * SQL text). */
+static void
+gw_pg_array_elem(gw_buf *b, const char *s, size_t n)
+{
+	if (b->len > 1)
+		gw_buf_putc(b, ',');
+	if (s == NULL) {
+		gw_buf_puts(b, "NULL");
+		return;
+	}
+	gw_buf_putc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			gw_buf_putc(b, '\\');
+		gw_buf_putc(b, s[i]);
+	}
+	gw_buf_putc(b, '"');
+}
+
+int
+gw_store_pg_event_append_batch(gw_store_pg *pg, const char *const *lines, const size_t *lens,
+    size_t n, gw_err *err)
+{
+	gw_buf arr = GW_BUF_INIT;
+	gw_buf_putc(&arr, '{');
+	for (size_t i = 0; i < n; i++)
+		gw_pg_array_elem(&arr, lines[i], lens[i]);
+	gw_buf_putc(&arr, '}');
+	char now[24];
+	gw_pg_now(now, sizeof(now));
+	const char *p[] = { pg->deployment, now, gw_buf_cstr(&arr) };
+	int rc = 0;
+	if (!pg->in_tx)
+		rc = gw_pg_deployment_ensure(pg, err);
+	/* in the array's order, so seq follows it */
+	if (rc == 0)
+		rc = gw_pg_run(pg,
+		    "INSERT INTO tau_event (deployment, unix_ms, line) SELECT $1, $2::bigint, l"
+		    " FROM unnest($3::text[]) WITH ORDINALITY AS t (l, i) ORDER BY i",
+		    3, p, "cannot append the events", err);
+	gw_buf_free(&arr);
+	return rc;
+}
+
 int
 gw_store_pg_events_each(gw_store_pg *pg, gw_store_line_fn fn, void *ctx, bool *present,
     gw_err *err)
@@ -871,6 +917,55 @@ gw_store_pg_response_save(gw_store_pg *pg, const gw_store_response *r, gw_err *e
 	    " input_items = EXCLUDED.input_items, response = EXCLUDED.response,"
 	    " created_unix_ms = EXCLUDED.created_unix_ms",
 	    8, p, "cannot store the response", err);
+}
+
+int
+gw_store_pg_response_save_batch(gw_store_pg *pg, const gw_store_response *rows, size_t n,
+    gw_err *err)
+{
+	int rc = gw_pg_deployment_ensure(pg, err);
+	if (rc != 0)
+		return rc;
+	gw_buf col[7];
+	for (int c = 0; c < 7; c++) {
+		col[c] = (gw_buf)GW_BUF_INIT;
+		gw_buf_putc(&col[c], '{');
+	}
+	char now[24], num[24];
+	gw_pg_now(now, sizeof(now));
+	for (size_t i = 0; i < n; i++) {
+		const gw_store_response *r = &rows[i];
+		const char *key = r->session_key != NULL ? r->session_key : "";
+		gw_pg_array_elem(&col[0], r->id, strlen(r->id));
+		gw_pg_array_elem(&col[1], r->previous_id, r->previous_id ? strlen(r->previous_id) : 0);
+		gw_pg_array_elem(&col[2], key, strlen(key));
+		snprintf(num, sizeof(num), "%" PRIu64, r->history_items);
+		gw_pg_array_elem(&col[3], num, strlen(num));
+		gw_pg_array_elem(&col[4], r->input_items, strlen(r->input_items));
+		gw_pg_array_elem(&col[5], r->response, strlen(r->response));
+		if (r->created_unix_ms != 0)
+			snprintf(num, sizeof(num), "%" PRIu64, r->created_unix_ms);
+		gw_pg_array_elem(&col[6], r->created_unix_ms != 0 ? num : now,
+		    strlen(r->created_unix_ms != 0 ? num : now));
+	}
+	for (int c = 0; c < 7; c++)
+		gw_buf_putc(&col[c], '}');
+	const char *p[] = { pg->deployment, gw_buf_cstr(&col[0]), gw_buf_cstr(&col[1]),
+		gw_buf_cstr(&col[2]), gw_buf_cstr(&col[3]), gw_buf_cstr(&col[4]), gw_buf_cstr(&col[5]),
+		gw_buf_cstr(&col[6]) };
+	rc = gw_pg_run(pg,
+	    "INSERT INTO tau_response (deployment, id, previous_response_id, session_key,"
+	    " history_items, input_items, response, created_unix_ms)"
+	    " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],"
+	    " $7::text[], $8::bigint[])"
+	    " ON CONFLICT (deployment, id) DO UPDATE SET previous_response_id = EXCLUDED.previous_response_id,"
+	    " session_key = EXCLUDED.session_key, history_items = EXCLUDED.history_items,"
+	    " input_items = EXCLUDED.input_items, response = EXCLUDED.response,"
+	    " created_unix_ms = EXCLUDED.created_unix_ms",
+	    8, p, "cannot store the responses", err);
+	for (int c = 0; c < 7; c++)
+		gw_buf_free(&col[c]);
+	return rc;
 }
 
 int
