@@ -110,10 +110,17 @@ gw_posture_copy(gw_store *src, gw_store *dst, gw_xfer *x, gw_err *err)
 	return rc;
 }
 
+/* Lines on their way to the destination, appended a batch at a time
+ * (a MiB or GW_POSTURE_XFER_BATCH lines): one write for files, one
+ * statement in the transaction for PostgreSQL. */
+#define GW_POSTURE_XFER_BATCH 2048
+
 typedef struct gw_xfer_lines {
 	gw_store *dst;
 	gw_xfer *x;
-	gw_buf batch;       /* files: lines waiting for one append */
+	gw_buf bytes;             /* the batch's lines, back to back */
+	size_t off[GW_POSTURE_XFER_BATCH], len[GW_POSTURE_XFER_BATCH];
+	size_t n;
 	int rc;
 	gw_err *err;
 } gw_xfer_lines;
@@ -121,28 +128,28 @@ typedef struct gw_xfer_lines {
 static void
 gw_xfer_lines_flush(gw_xfer_lines *l)
 {
-	if (l->rc == 0 && l->batch.len > 0)
-		l->rc = gw_fs_append(gw_store_events_label(l->dst), l->batch.data, l->batch.len, l->err);
-	gw_buf_reset(&l->batch);
+	if (l->rc == 0 && l->n > 0) {
+		const char *lines[GW_POSTURE_XFER_BATCH];
+		for (size_t i = 0; i < l->n; i++)
+			lines[i] = l->bytes.data + l->off[i];
+		l->rc = gw_store_event_append_batch(l->dst, lines, l->len, l->n, l->err);
+		for (size_t i = 0; l->rc == 0 && i < l->n; i++)
+			gw_xfer_tick(l->x);
+	}
+	gw_buf_reset(&l->bytes);
+	l->n = 0;
 }
 
-/* One line to the destination: a row in its transaction, or (files) into
- * the batch, appended a MiB at a time. */
 static void
 gw_xfer_line(gw_xfer_lines *l, const char *line, size_t n)
 {
 	if (l->rc != 0)
 		return;
-	if (gw_store_kind_of(l->dst) == GW_STORE_FILES) {
-		gw_buf_append(&l->batch, line, n);
-		gw_buf_putc(&l->batch, '\n');
-		if (l->batch.len >= (1u << 20))
-			gw_xfer_lines_flush(l);
-	} else {
-		l->rc = gw_store_event_append(l->dst, line, n, l->err);
-	}
-	if (l->rc == 0)
-		gw_xfer_tick(l->x);
+	l->off[l->n] = l->bytes.len;
+	l->len[l->n++] = n;
+	gw_buf_append(&l->bytes, line, n);
+	if (l->n == GW_POSTURE_XFER_BATCH || l->bytes.len >= (1u << 20))
+		gw_xfer_lines_flush(l);
 }
 
 static void
@@ -187,17 +194,23 @@ gw_events_present(gw_store *s, bool *yes, gw_err *err)
 static int
 gw_events_copy(gw_store *src, gw_store *dst, gw_xfer *x, gw_err *err)
 {
-	gw_xfer_lines l = { dst, x, GW_BUF_INIT, 0, err };
+	gw_xfer_lines *l = gw_xcalloc(1, sizeof(*l));
+	l->dst = dst;
+	l->x = x;
+	l->err = err;
 	int rc;
 	if (gw_store_kind_of(src) == GW_STORE_FILES) {
-		rc = gw_events_each_line(gw_store_events_label(src), gw_xfer_file_line, &l, err);
+		rc = gw_events_each_line(gw_store_events_label(src), gw_xfer_file_line, l, err);
 	} else {
 		bool present = false;
-		rc = gw_store_events_each(src, gw_xfer_row_line, &l, &present, err);
+		rc = gw_store_events_each(src, gw_xfer_row_line, l, &present, err);
 	}
-	gw_xfer_lines_flush(&l);
-	gw_buf_free(&l.batch);
-	return rc != 0 ? rc : l.rc;
+	gw_xfer_lines_flush(l);
+	if (rc == 0)
+		rc = l->rc;
+	gw_buf_free(&l->bytes);
+	free(l);
+	return rc;
 }
 
 /* The runner's records: the counters state.json keeps (processed keys,

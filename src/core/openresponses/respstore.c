@@ -851,27 +851,72 @@ gw_respstore_present(gw_store *st, bool *yes, gw_err *err)
 	return rc;
 }
 
+/* Rows on their way into a database, saved a batch at a time (one
+ * statement per GW_RESPSTORE_XFER_BATCH rows or 4 MiB); a directory gets
+ * one file each. */
+#define GW_RESPSTORE_XFER_BATCH 256
+
 typedef struct gw_respstore_xfer {
 	gw_store *dst;
 	gw_xfer *x;
 	gw_err *err;
+	gw_store_response rows[GW_RESPSTORE_XFER_BATCH];   /* owned copies */
+	size_t n, bytes;
 } gw_respstore_xfer;
+
+/* Saves the batch (unless save is false) and frees it. */
+static int
+gw_respstore_xfer_flush(gw_respstore_xfer *t, bool save)
+{
+	int rc = save ? gw_store_response_save_batch(t->dst, t->rows, t->n, t->err) : -ECANCELED;
+	for (size_t i = 0; i < t->n; i++) {
+		if (rc == 0)
+			gw_xfer_tick(t->x);
+		gw_store_response_free(&t->rows[i]);
+	}
+	t->n = t->bytes = 0;
+	return rc;
+}
 
 static int
 gw_respstore_xfer_one(void *ctx, const gw_store_response *r)
 {
 	gw_respstore_xfer *t = ctx;
-	int rc = gw_respstore_put(t->dst, r, t->err);
-	if (rc == 0)
-		gw_xfer_tick(t->x);
-	return rc;
+	if (gw_store_kind_of(t->dst) == GW_STORE_FILES) {
+		int rc = gw_respstore_put(t->dst, r, t->err);
+		if (rc == 0)
+			gw_xfer_tick(t->x);
+		return rc;
+	}
+	if (!gw_respstore_id_ok(r->id))
+		return gw_err_set(t->err, -EINVAL, GW_EXIT_DATAERR, "invalid response id '%s'", r->id);
+	gw_store_response *c = &t->rows[t->n++];
+	c->id = gw_xstrdup(r->id);
+	c->session_key = gw_xstrdup(r->session_key != NULL ? r->session_key : "");
+	c->previous_id = r->previous_id != NULL ? gw_xstrdup(r->previous_id) : NULL;
+	c->history_items = r->history_items;
+	c->input_items = gw_xstrdup(r->input_items);
+	c->response = gw_xstrdup(r->response);
+	c->created_unix_ms = r->created_unix_ms;
+	t->bytes += strlen(c->input_items) + strlen(c->response);
+	if (t->n == GW_RESPSTORE_XFER_BATCH || t->bytes >= (4u << 20))
+		return gw_respstore_xfer_flush(t, true);
+	return 0;
 }
 
 static int
 gw_respstore_copy(gw_store *src, gw_store *dst, gw_xfer *x, gw_err *err)
 {
-	gw_respstore_xfer t = { dst, x, err };
-	return gw_respstore_each(src, gw_respstore_xfer_one, &t, err);
+	gw_respstore_xfer *t = gw_xcalloc(1, sizeof(*t));
+	t->dst = dst;
+	t->x = x;
+	t->err = err;
+	int rc = gw_respstore_each(src, gw_respstore_xfer_one, t, err);
+	int frc = gw_respstore_xfer_flush(t, rc == 0); /* frees what is left either way */
+	if (rc == 0)
+		rc = frc;
+	free(t);
+	return rc;
 }
 
 static int
