@@ -23,10 +23,13 @@
 #  4. a malformed source is reported naming the file (65): state.json, and a
 #     response file met after the posture and events were written, which
 #     leaves the deployment empty (one transaction);
-#  5. kill -9 during an import of 50,000 event lines (after its progress
-#     line for 10000) leaves the deployment empty, and a new import then
-#     succeeds; kill -9 during an export (at its second rename) leaves no
-#     DIR, only DIR.tmp-<pid>.
+#  5. kill -9 during an import of 50,000 event lines (strace's injection:
+#     at a statement early on, halfway, and at the COMMIT) leaves the
+#     deployment empty each time, and a new import then succeeds with a
+#     progress line per 10,000 events; kill -9 during an export (at its
+#     second rename) leaves no DIR, only DIR.tmp-<pid>; the export then
+#     holds every event line byte for byte, ones with quotes, backslashes,
+#     braces and an empty line included.
 # Uses $TAU_TEST_PG_URL (scripts/test starts one cluster) or starts its own.
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/pg.sh"
@@ -197,12 +200,21 @@ t_eq "... and the posture and events written before it were rolled back" "0|0|0"
 K=$T/big
 cp -r "$S" "$K"
 head -n 1 "$S/runtime-events.jsonl" | awk '{ for (i = 0; i < 50000; i++) print }' >>"$K/runtime-events.jsonl"
-t_spawn IMP "$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment k --gateway-state-import "$K"
-t_check "the big import reports progress on stderr" t_wait_line "$T/IMP.err" '^tau-gateway: import: events 10000$' 60
-kill -9 "$IMP"
-wait "$IMP" 2>/dev/null
-t_eq "killed mid-import (no summary)" "" "$(cat "$T/IMP.out")"
-t_eq "... the deployment is empty" "0|0|0" "$(holds k)"
+# bytes an array literal or a COPY would have to escape, and an empty line
+printf '%s\n' '{"kind":"note","text":"a \"quoted\" back\\slash, {braces}, NULL, tab\t, \u00e9 é"}' '' \
+	'NULL' '{"x":"}"}' >>"$K/runtime-events.jsonl"
+# what a whole import of K sends (libpq's sendto calls), on a scratch
+# deployment: the last is libpq's goodbye, the one before it the COMMIT
+strace -f -qq -s 64 -o "$T/trace" -e trace=sendto \
+	"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment kcount --gateway-state-import "$K" >/dev/null 2>&1
+n=$(grep -c 'sendto(' "$T/trace")
+t_match "the statement before libpq's goodbye is the COMMIT" 'COMMIT' "$(grep 'sendto(' "$T/trace" | sed -n "$((n - 1))p")"
+for when in 6 $((n / 2)) $((n - 1)); do
+	strace -f -qq -o /dev/null -e inject=sendto:signal=KILL:when="$when" \
+		"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment k --gateway-state-import "$K" >/dev/null 2>&1
+	t_eq "import killed at its statement $when of $n: SIGKILL" 137 "$?"
+	t_eq "... the deployment is empty" "0|0|0" "$(holds k)"
+done
 out=$(gw --gateway-state-url "$URL" --gateway-deployment k --gateway-state-import "$K" 2>"$T/imp2.err")
 t_eq "a new import then succeeds, with every line" \
 	"0 imported $K into postgresql:tau_xfer_$$/k: posture 1, events $(wc -l <"$K/runtime-events.jsonl"), responses 4" "$? $out"
@@ -214,6 +226,8 @@ strace -f -qq -o /dev/null -e inject=rename:signal=KILL:when=2 \
 t_eq "an export killed at its second rename: SIGKILL" 137 "$?"
 t_eq "... leaves no $X" "no" "$([ -e "$X" ] && echo yes || echo no)"
 t_eq "... only its staging directory" 1 "$(ls -d "$X".tmp-* 2>/dev/null | wc -l)"
-out=$(gw --gateway-state-url "$URL" --gateway-deployment k --gateway-state-export "$X" 2>/dev/null)
-t_eq "the next export writes it whole" "0 $(wc -c <"$K/runtime-events.jsonl")" "$? $(wc -c <"$X/runtime-events.jsonl")"
+gw --gateway-state-url "$URL" --gateway-deployment k --gateway-state-export "$X" >/dev/null 2>&1
+t_eq "the next export writes it whole" 0 "$?"
+t_check "... every event line byte for byte (quotes, backslashes, braces, NULL, an empty line)" \
+	cmp "$K/runtime-events.jsonl" "$X/runtime-events.jsonl"
 t_done
