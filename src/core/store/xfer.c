@@ -58,13 +58,14 @@ gw_xfer_report_start(gw_xfer_report *rep, gw_store *db)
 	snprintf(rep->place, sizeof(rep->place), "%s", gw_store_label(db));
 }
 
-/* Which kinds s holds; *names lists them ("posture, events") when any. */
+/* Which kinds s holds (only those without an import when unmovable_only);
+ * *names lists them ("posture, events") when any. */
 static int
-gw_xfer_holds(const gw_xfer_kind *kinds, size_t n, gw_store *s, bool importable_only,
+gw_xfer_holds(const gw_xfer_kind *kinds, size_t n, gw_store *s, bool unmovable_only,
     gw_buf *names, gw_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (importable_only && kinds[i].import != NULL)
+		if (unmovable_only && kinds[i].import != NULL)
 			continue;
 		bool yes = false;
 		int rc = kinds[i].present(s, &yes, err);
