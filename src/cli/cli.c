@@ -524,8 +524,8 @@ cli_bind_ok(const char *bind)
 }
 
 /* Fleet mode (a state URL) runs the service lifecycle, the read-only
- * posture views, the server (stored responses and sessions refused with
- * 501, see src/server/fleet.h) and the console so far; every other action
+ * posture views, the server (stored responses and sessions shared, see
+ * src/server/fleet.h) and the console so far; every other action
  * refuses rather than quietly using a state directory (the console's
  * prompt and keys get the same refusal, through cli_parse). */
 static int

@@ -14,9 +14,13 @@
  * handler's own event loop engine with the connection suspended; when the
  * call ends, on the same thread, the connection is resumed and MHD finishes
  * the job (srv_api_resume).  Jobs with a session, whose lock may have to be waited
- * for, run on the worker pool.  An SSE job feeds a frame queue that the
- * content-reader callback drains one frame per call; when the queue is
- * empty the connection is suspended (never polled), and a 250 ms ticker
+ * for, run on the worker pool.  In fleet mode a session turn first queues
+ * in the server's key gate (keygate.h), then holds a pooled connection with
+ * the session's row locked from srv_job_begin to srv_job_end, where the
+ * stored response, the exchange and the commit go out before the answer.
+ * An SSE job feeds a frame queue that the content-reader callback drains
+ * one frame per call; when the queue is empty the connection is suspended
+ * (never polled), and a 250 ms ticker
  * resumes it so a vanished client is noticed and keepalives go out.  The
  * same ticker peeks at the sockets of suspended non-stream requests, so a
  * client that hangs up cancels its upstream call too.  Nothing here may
@@ -28,6 +32,7 @@
 #include "core/base/json.h"
 #include "core/base/mem.h"
 #include "core/openresponses/respstore.h"
+#include "server/keygate.h"
 #include "server/respconn.h"
 #include "core/openresponses/session.h"
 
@@ -84,6 +89,8 @@ typedef struct srv_job {
 	gw_resp_error e;            /* set when the run failed before or in the provider */
 	bool cancelled;
 	gw_session *sess;
+	gw_store *sess_st;          /* fleet mode: the connection sess holds its row on */
+	bool gated;                 /* fleet mode: inside s->keygate with session_key */
 	cJSON *context;
 	gw_resp_builder *b;
 	/* under srv->lock */
@@ -311,10 +318,30 @@ srv_job_begin(srv_job *j)
 	if (j->session_key[0] != '\0') {
 		/* another request on this key holds the session for its whole
 		 * exchange: wait for it no longer than an upstream call may take */
+		uint64_t wait_ms = s->cfg.provider.timeout_ms, t0 = gw_clock_mono_ms();
+		int rc = 0;
+		gw_store *st = NULL;
+		if (s->keygate != NULL) {
+			/* fleet mode: queue behind this server's turns on the key
+			 * holding no connection, then take one and lock the row
+			 * (waiting for other replicas' turns) */
+			rc = srv_keygate_enter(s->keygate, j->session_key, wait_ms, &j->cancel);
+			j->gated = rc == 0;
+			if (rc == 0 && (st = srv_respconn_get(s->respconn, &err)) == NULL)
+				rc = -ECONNREFUSED;
+			uint64_t spent = gw_clock_mono_ms() - t0;
+			wait_ms = wait_ms > spent ? wait_ms - spent : 0;
+		} else {
+			st = srv_respconn_get(s->respconn, &err); /* the file store */
+		}
 		/* both bounds fit a size_t: the flag table caps them far below */
-		int rc = gw_session_open(s->cfg.state_dir, j->session_key,
-		    (size_t)s->cfg.session_max_messages, (size_t)s->cfg.session_max_bytes,
-		    s->cfg.provider.timeout_ms, &j->cancel, &j->sess, &err);
+		if (rc == 0)
+			rc = gw_session_open_store(st, j->session_key, (size_t)s->cfg.session_max_messages,
+			    (size_t)s->cfg.session_max_bytes, wait_ms, &j->cancel, &j->sess, &err);
+		if (rc == 0 && s->keygate != NULL)
+			j->sess_st = st;
+		else if (s->keygate != NULL)
+			srv_respconn_put(s->respconn, st);
 		if (rc == -ETIMEDOUT) {
 			gw_resp_error_set(&j->e, 503, "session_busy", NULL,
 			    "session '%s' is busy: another request held it for %llu ms; retry later",
@@ -327,6 +354,11 @@ srv_job_begin(srv_job *j)
 			else
 				gw_resp_error_set(&j->e, 499, "cancelled", NULL,
 				    "the client went away while waiting for session '%s'", j->session_key);
+		} else if (rc != 0 && s->keygate != NULL && err.exit_code == GW_EXIT_UNAVAILABLE) {
+			srv_log(s, "session %s: %s", j->session_key, err.msg);
+			gw_resp_error_set(&j->e, 503, "state_unavailable", NULL,
+			    "session '%s' could not be opened: the state database is unavailable; retry later",
+			    j->session_key);
 		} else if (rc == -ENOSPC || rc == -EDQUOT || rc == -EROFS || rc == -EIO) {
 			gw_resp_error_set(&j->e, 503, "storage_unavailable", NULL,
 			    "session '%s' could not be opened: %s; retry later", j->session_key,
@@ -410,8 +442,13 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 		int src = 0;
 		/* fleet mode: this is a worker (srv_api_run), and the save is one
 		 * committed statement, so it is in the database before the answer's
-		 * last byte or the stream's terminal event (read-your-writes) */
-		gw_store *st = j->rq.store ? srv_respconn_get(s->respconn, &err) : NULL;
+		 * last byte or the stream's terminal event (read-your-writes).  A
+		 * session turn saves on the connection holding the session's row,
+		 * inside its transaction: the response and the exchange commit
+		 * together (gw_session_commit) or not at all */
+		gw_store *shared = gw_session_store(j->sess);
+		gw_store *st = shared != NULL ? shared :
+		    j->rq.store ? srv_respconn_get(s->respconn, &err) : NULL;
 		bool unavailable = false;
 		if (j->rq.store && (st == NULL || (src = gw_respstore_save(st, &rec, &err)) != 0)) {
 			if (st == NULL)
@@ -421,12 +458,19 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			srv_log(s, "cannot store response %s: %s", id, err.msg);
 		} else if (j->sess != NULL && (src = gw_session_append(j->sess, id, j->rq.input,
 		    gw_resp_builder_output(b), &err)) != 0) {
+			unavailable = shared != NULL && err.exit_code == GW_EXIT_UNAVAILABLE;
 			what = "the session could not be saved";
 			srv_log(s, "cannot append to session %s: %s", j->session_key, err.msg);
-			if (j->rq.store)
+			if (j->rq.store && shared == NULL)
 				gw_respstore_delete(st, id, NULL);
+		} else if (shared != NULL && (src = gw_session_commit(j->sess, &err)) != 0) {
+			/* nothing of the turn was written: neither is acknowledged */
+			unavailable = true;
+			what = "the session could not be saved";
+			srv_log(s, "cannot commit session %s: %s", j->session_key, err.msg);
 		}
-		srv_respconn_put(s->respconn, st);
+		if (shared == NULL)
+			srv_respconn_put(s->respconn, st);
 		if (what != NULL && unavailable) {
 			gw_resp_error_set(&j->e, 503, "state_unavailable", NULL,
 			    "%s: the state database is unavailable; retry later", what);
@@ -439,8 +483,15 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 	} else {
 		gw_resp_builder_fail(b, j->e.code, j->e.message);
 	}
+	/* the turn is over (committed, or rolled back by the close) before
+	 * the client can see its end, and the next turn on the key may go */
 	gw_session_close(j->sess);
 	j->sess = NULL;
+	srv_respconn_put(s->respconn, j->sess_st);
+	j->sess_st = NULL;
+	if (j->gated)
+		srv_keygate_leave(s->keygate, j->session_key);
+	j->gated = false;
 	if (j->stream) {
 		bool client_gone = j->cancelled && !atomic_load(&s->stopping);
 		if (!client_gone) {
@@ -796,15 +847,6 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 		return srv_reply_error(c, r, &e);
 	}
 	gw_buf_free(&r->body);
-	/* fleet mode shares stored responses (respconn.h), not sessions yet */
-	const char *unshared = s->fleet == NULL ? NULL :
-	    rq.session_seed != NULL ? "sessions (metadata.session_id, conversation)" : NULL;
-	if (unshared != NULL) {
-		gw_resp_request_free(&rq);
-		gw_resp_error_set(&e, 501, "not_in_fleet_mode", NULL,
-		    "fleet mode (--gateway-state-url) does not share %s across replicas yet", unshared);
-		return srv_reply_error(c, r, &e);
-	}
 	srv_job *j = srv_job_new(s, c, r, 1, rq.stream);
 	j->rq = rq;
 	if (rq.previous_response_id == NULL)
@@ -1167,7 +1209,9 @@ srv_sweep_every_ms(const srv_config *c)
 	return ms < 250 ? 250 : ms;
 }
 
-/* One sweep: the core removes what expired by now; the server only logs. */
+/* One sweep: the core removes what expired by now; the server only logs.
+ * In fleet mode every replica sweeps the database, each pass bounded and
+ * skipping what another replica's pass or a turn holds. */
 static void
 srv_sweep(srv_server *s)
 {
@@ -1175,13 +1219,19 @@ srv_sweep(srv_server *s)
 	size_t sessions = 0, responses = 0;
 	gw_err err;
 	gw_err_clear(&err);
-	if (gw_session_sweep(s->cfg.state_dir, now, s->cfg.session_ttl_s, &sessions, &err) != 0)
+	gw_store *st = srv_respconn_get(s->respconn, &err);
+	if (st == NULL) {
+		srv_log(s, "expiry sweep: %s", err.msg);
+		return;
+	}
+	if (s->cfg.session_ttl_s > 0 &&
+	    gw_session_sweep_store(st, now, s->cfg.session_ttl_s, &sessions, &err) != 0)
 		srv_log(s, "session sweep: %s", err.msg);
 	gw_err_clear(&err);
 	if (s->cfg.response_ttl_s > 0 &&
-	    gw_respstore_sweep(srv_respconn_get(s->respconn, &err), now, s->cfg.response_ttl_s,
-	    &responses, &err) != 0)
+	    gw_respstore_sweep(st, now, s->cfg.response_ttl_s, &responses, &err) != 0)
 		srv_log(s, "stored response sweep: %s", err.msg);
+	srv_respconn_put(s->respconn, st);
 	if (sessions > 0 || responses > 0)
 		srv_notice(s, "expired: removed %zu session(s) and %zu stored response(s)", sessions,
 		    responses);

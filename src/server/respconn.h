@@ -1,6 +1,6 @@
 /*
- * respconn.h - the store that stored responses go to, for the thread that
- * asks.
+ * respconn.h - the store that stored responses and sessions go to, for
+ * the thread that asks.
  *
  * On a state directory that is one file store shared by every thread (it
  * holds only the directory's name).  In fleet mode (--gateway-state-url)

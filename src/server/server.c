@@ -31,6 +31,7 @@
 #include "server/auth.h"
 #include "server/fleet.h"
 #include "server/respconn.h"
+#include "server/keygate.h"
 #include "server/reqlog.h"
 #include "server/sdnotify.h"
 #include "server/server_int.h"
@@ -1381,6 +1382,7 @@ srv_free(srv_server *s)
 	gw_provider_free(s->provider);
 	srv_workq_free(s->workq);
 	srv_respconn_free(s->respconn); /* after the threads that used it ended */
+	srv_keygate_free(s->keygate);
 	srv_metrics_destroy(&s->metrics);
 	gw_buf_free(&s->status_service);
 	gw_buf_free(&s->status_gateway);
@@ -1526,9 +1528,9 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	    cfg->max_connections_per_ip;
 	gw_service_report rep;
 	if (cfg->state_url != NULL) {
-		/* fleet mode: nothing on files (no sweeps of a state directory,
-		 * no run marker); the start is recorded in the database */
-		s->cfg.session_ttl_s = s->cfg.response_ttl_s = 0;
+		/* fleet mode: nothing on files (no run marker); the start is
+		 * recorded in the database, and the sweeps run there */
+		s->keygate = srv_keygate_new();
 		rc = srv_fleet_open(s, cfg->state_url, cfg->deployment, &rep, &s->fleet, err);
 		if (rc == 0)
 			srv_gateway_block(s, "state_store", srv_fleet_label(s->fleet));

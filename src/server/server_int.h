@@ -131,6 +131,9 @@ struct srv_server {
 	struct srv_fleet *fleet;
 	/* the store of stored responses, per thread in fleet mode (respconn.h) */
 	struct srv_respconn *respconn;
+	/* fleet mode: one turn per session key inside this server before a
+	 * connection is taken (keygate.h); NULL on files */
+	struct srv_keygate *keygate;
 	/* in-flight jobs (list) and the stream ticker */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;

@@ -2,8 +2,8 @@
 # fleet_responses: stored responses shared by three servers on one
 # database (fleet mode), ephemeral ports on 127.0.0.1, on the test's own
 # private cluster (it stops the database).
-#  - a version 2 database (no tau_response) is migrated to version 3 by
-#    the first replica;
+#  - a version 2 database (no tau_response, no tau_session) is migrated
+#    to version 4 by the first replica;
 #  - a 20-turn conversation by previous_response_id whose turns go round
 #    robin across the three replicas: input_items of the last response,
 #    asked of another replica, lists every earlier turn in order;
@@ -46,15 +46,15 @@ fr_on() {
 # --- a version 2 database is upgraded ------------------------------------------------
 "$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status >/dev/null 2>"$T/status.err"
 t_eq "a status creates the schema" 0 "$?"
-pg_sql "$URL" "DROP TABLE tau_response" "UPDATE tau_schema SET version = 2" >/dev/null
+pg_sql "$URL" "DROP TABLE tau_session" "DROP TABLE tau_response" "UPDATE tau_schema SET version = 2" >/dev/null
 t_eq "the database is at version 2, without tau_response" "2|" \
 	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_response') FROM tau_schema")"
 
 t_check "replica a starts" fr_replica RA
 t_check "replica b starts" fr_replica RB
 t_check "replica c starts" fr_replica RC
-t_eq "the first replica migrated it to version 3" "3|tau_response" \
-	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_response') FROM tau_schema")"
+t_eq "the first replica migrated it to version 4" "4|tau_response|tau_session" \
+	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_response'), to_regclass('tau_session') FROM tau_schema")"
 
 # --- 20 turns round robin ------------------------------------------------------------------
 REPS=(RA RB RC)

@@ -8,7 +8,8 @@
 #    answers 503 state_unavailable;
 #  - PostgreSQL started again: /healthz is ok again, the cache live, and a
 #    stop made after the restart reaches /gateway/status (the thread
-#    LISTENs again), all without restarting the server.
+#    LISTENs again), and the session continues where it was, all without
+#    restarting the server.
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/pg.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/http.sh"
@@ -36,6 +37,8 @@ t_check "the server starts" t_wait_line "$T/S.out" '^gateway openresponses serve
 ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' "$T/S.out")
 h_req GET /healthz
 t_eq "healthy while the database is up" '{"status":"ok"}' "$(cat "$T/body")"
+h_post '{"model":"local/echo","input":"before","metadata":{"session_id":"down-s"}}'
+t_eq "a session turn while the database is up" "200 completed" "$HS $(h_jq .status)"
 
 # --- the database goes away -----------------------------------------------------------------
 t_check "PostgreSQL stops" pg_server_stop
@@ -49,6 +52,24 @@ h_post '{"model":"local/echo","input":"while down","store":false}'
 t_eq "store:false is still served" "200 completed" "$HS $(h_jq .status)"
 h_post '{"model":"local/echo","input":"while down"}'
 t_eq "store:true is 503 state_unavailable (not a hang)" "503 state_unavailable" "$HS $(h_jq .error.code)"
+for body in '{"model":"local/echo","input":"during","store":false,"metadata":{"session_id":"down-s"}}' \
+	'{"model":"local/echo","input":"during","conversation":"down-c"}' \
+	'{"model":"local/echo","input":"during","stream":true,"metadata":{"session_id":"down-s"}}'; do
+	t0=$(date +%s%N)
+	h_post "$body"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if [[ $body == *'"stream":true'* ]]; then
+		# a stream's status line is already sent: its terminal event fails
+		got=$(grep '^data: {' "$T/body" | sed 's/^data: //' |
+			jq -r 'select(.type == "response.failed") | .response.error.code')
+		t_eq "a session stream ends response.failed state_unavailable" "200 state_unavailable" \
+			"$HS $got"
+	else
+		t_eq "a session turn ($(jq -c 'del(.model, .input)' <<<"$body")) is 503 state_unavailable" \
+			"503 state_unavailable" "$HS $(h_jq .error.code)"
+	fi
+	t_eq "answered within 1 s (${ms} ms)" yes "$([ "$ms" -lt 1000 ] && echo yes || echo no)"
+done
 t_eq "the server is still running" 0 "$(kill -0 "$S" 2>/dev/null; echo $?)"
 
 # --- and comes back ---------------------------------------------------------------------------
@@ -66,6 +87,15 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.01
 done
 t_eq "and reaches /gateway/status through the renewed LISTEN (bounded wait)" 0 "$ok"
+back=no
+for ((i = 0; i < 60; i++)); do # bounded, ~3 s: each pooled connection reconnects on use
+	h_post '{"model":"local/echo","input":"after","metadata":{"session_id":"down-s"}}'
+	[ "$HS" = 200 ] && { back=yes; break; }
+	sleep 0.05
+done
+t_eq "the session is served again after the restart" yes "$back"
+t_contains "and continues where it was (its first turn, none of the failed ones, then this)" \
+	"Context: 3 items" "$(h_jq .output[0].content[0].text)"
 t_eq "the same server process throughout" 0 "$(kill -0 "$S" 2>/dev/null; echo $?)"
 h_stop "$S"
 t_eq "SIGTERM: exit 0" 0 "$HRC"

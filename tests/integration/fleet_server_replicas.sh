@@ -9,8 +9,8 @@
 #    within 1 s of the command's exit, through the change feed;
 #  - store:false and store:true (the default) are served (200); stored
 #    responses are looked up in the database (unknown ids: 400/404,
-#    fleet_responses has the rest); a session or a conversation answers
-#    501 not_in_fleet_mode naming sessions;
+#    fleet_responses has the rest); a session and a conversation are
+#    served (fleet_sessions tests them across replicas);
 #  - kill -9 of one replica: the others keep serving and, once its
 #    heartbeat is older than the stale bound (aged in SQL rather than
 #    waited for), list it as stale;
@@ -84,10 +84,9 @@ t_contains "and ends with response.completed" "response.completed" "$(cat "$T/bo
 h_post '{"model":"local/echo","input":"hello fleet"}'
 t_eq "store:true (the default) is served" "200 completed" "$HS $(h_jq .status)"
 h_post '{"model":"local/echo","input":"x","store":false,"metadata":{"session_id":"s1"}}'
-t_eq "a session is 501 not_in_fleet_mode" "501 not_in_fleet_mode" "$HS $(h_jq .error.code)"
-t_contains "naming sessions" "sessions" "$(h_jq .error.message)"
+t_eq "a session is served (shared in the database)" "200 completed" "$HS $(h_jq .status)"
 h_post '{"model":"local/echo","input":"x","conversation":"conv_1"}'
-t_eq "a conversation is 501 not_in_fleet_mode" "501 not_in_fleet_mode" "$HS $(h_jq .error.code)"
+t_eq "a conversation is served" "200 completed" "$HS $(h_jq .status)"
 h_post '{"model":"local/echo","input":"x","store":false,"previous_response_id":"resp_abc"}'
 t_eq "an unknown previous_response_id is 400 (looked up in the database)" \
 	"400 previous_response_not_found" "$HS $(h_jq .error.code)"

@@ -110,7 +110,7 @@ dump() { pg_sql "$URL" "SELECT version FROM tau_schema" "SELECT name, md5(postur
 	"SELECT count(*), max(seq) FROM tau_event" "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'tau_%'"; }
 before=$(dump)
 for a in --gateway-service-start --gateway-service-status --gateway-status-inspect; do
-	refused "newer_schema$a" 65 "has schema version 4, newer than this tau-gateway knows (3); refusing to touch it" '' \
+	refused "newer_schema$a" 65 "has schema version 5, newer than this tau-gateway knows (4); refusing to touch it" '' \
 		--gateway-state-url "$URL" "$a"
 done
 t_eq "newer schema: the database is unchanged" "$before" "$(dump)"

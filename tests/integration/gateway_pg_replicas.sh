@@ -22,15 +22,17 @@ REPLICA=${TAU_REPLICA:-$(dirname "$TAU_BIN")/tau-replica}
 t_eq "a stop on a new database exits 0" 0 "$?"
 # back to exactly what version 1 created (the v2 step only adds tau_replica,
 # the v3 step only tau_response)
-pg_sql "$URL" "DROP TABLE tau_response" "DROP TABLE tau_replica" "UPDATE tau_schema SET version = 1" >/dev/null
+pg_sql "$URL" "DROP TABLE tau_session" "DROP TABLE tau_response" "DROP TABLE tau_replica" \
+	"UPDATE tau_schema SET version = 1" >/dev/null
 before=$(pg_sql "$URL" "SELECT md5(posture) FROM tau_deployment" "SELECT count(*) FROM tau_event")
 t_eq "the database is at version 1, without tau_replica" "1|" \
 	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_replica') FROM tau_schema")"
 "$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status >"$T/status.out" 2>"$T/status.err"
 t_eq "a status on the version 1 database exits 0" 0 "$?"
 t_contains "and reads its posture" "service_status=stopped" "$(cat "$T/status.out")"
-t_eq "migrated to version 3 with tau_replica and tau_response" "3|tau_replica|tau_response" \
-	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_replica'), to_regclass('tau_response') FROM tau_schema")"
+t_eq "migrated to version 4 with tau_replica, tau_response and tau_session" \
+	"4|tau_replica|tau_response|tau_session" "$(pg_sql "$URL" "SELECT version, to_regclass('tau_replica'),
+	to_regclass('tau_response'), to_regclass('tau_session') FROM tau_schema")"
 t_eq "posture and events untouched by the migration" "$before" \
 	"$(pg_sql "$URL" "SELECT md5(posture) FROM tau_deployment" "SELECT count(*) FROM tau_event")"
 

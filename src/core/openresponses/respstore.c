@@ -659,7 +659,7 @@ gw_respstore_sweep(gw_store *st, uint64_t now_s, uint64_t ttl_s, size_t *removed
 	if (ttl_s == 0)
 		return 0;
 	if (gw_store_kind_of(st) != GW_STORE_FILES)
-		return gw_store_response_sweep(st, now_s, ttl_s, removed, err);
+		return gw_store_response_sweep(st, now_s, ttl_s, GW_STORE_SWEEP_MAX, removed, err);
 	const char *state_dir = gw_store_dir(st);
 	DIR *d;
 	int rc = gw_fs_opendir_under(state_dir, GW_RESPSTORE_DIR, &d, err);

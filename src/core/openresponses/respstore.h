@@ -118,8 +118,10 @@ int gw_respstore_input_items(gw_store *st, const cJSON *rec, cJSON **items, gw_e
 /* Removes a record.  0, -ENOENT when unknown, or -errno. */
 int gw_respstore_delete(gw_store *st, const char *id, gw_err *err);
 
-/* Removes the records of state_dir written ttl_s or more seconds before
- * now_s (Unix seconds), and temp files a crash left that old.  Records are
+/* Removes the records of st written ttl_s or more seconds before now_s
+ * (Unix seconds), and temp files a crash left that old (PostgreSQL: at
+ * most GW_STORE_SWEEP_MAX rows per call, skipping rows in use, so every
+ * replica may sweep at once).  Records are
  * written once, so a record's mtime is its creation.  ttl_s 0 removes
  * nothing.  *removed counts the records removed.  0, or -errno with err
  * set when the directory cannot be read (absent is fine). */

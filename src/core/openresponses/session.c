@@ -7,6 +7,12 @@
  * respect to every other writer.  This module must never hold the state
  * directory's .lock (sessions do not touch state.json) and never let a
  * seed escape the sessions directory.
+ *
+ * In fleet mode the same text lives in the store's tau_session row of the
+ * key (store.h), byte for byte what the file would hold; the row is held
+ * FOR UPDATE from open to commit instead of the flock, so turns on one key
+ * serialise across replicas, and an exchange is visible to others only
+ * once gw_session_commit returned.
  */
 #include "core/openresponses/session.h"
 #include "core/base/buf.h"
@@ -15,6 +21,7 @@
 #include "core/base/json.h"
 #include "core/base/mem.h"
 #include "core/openresponses/responses.h"
+#include "core/store/store.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -28,7 +35,10 @@
 #define GW_SESSION_META "{\"record_type\":\"meta\",\"schema_version\":1}\n"
 
 struct gw_session {
-	char *path;
+	char *path;              /* the file, or (store) what errors name */
+	gw_store *st;            /* a PostgreSQL store holding the row, or NULL */
+	char *key;               /* store: the session key */
+	bool open_tx;            /* store: the transaction is still open */
 	gw_lock lock;
 	cJSON *history;
 	size_t max_items;
@@ -220,16 +230,18 @@ gw_session_append(gw_session *s, const char *response_id, const cJSON *input,
 		gw_buf_puts(&b, GW_SESSION_META);
 		gw_session_put_items(&b, "", s->history);
 		gw_buf_append(&b, ex.data, ex.len);
-		rc = gw_fs_write_atomic(s->path, b.data, b.len, err);
+		rc = s->st != NULL ? gw_store_session_write(s->st, s->key, b.data, b.len, true, err) :
+		    gw_fs_write_atomic(s->path, b.data, b.len, err);
 		if (rc == 0) {
 			s->lines = (size_t)cJSON_GetArraySize(s->history) + added;
 			s->bytes = b.len;
 		}
 	} else {
-		if (s->lines == 0 && !gw_fs_exists(s->path))
+		if (s->lines == 0 && (s->st != NULL ? s->bytes == 0 : !gw_fs_exists(s->path)))
 			gw_buf_puts(&b, GW_SESSION_META);
 		gw_buf_append(&b, ex.data, ex.len);
-		rc = gw_fs_append(s->path, b.data, b.len, err);
+		rc = s->st != NULL ? gw_store_session_write(s->st, s->key, b.data, b.len, false, err) :
+		    gw_fs_append(s->path, b.data, b.len, err);
 		if (rc == 0) {
 			s->lines += added;
 			s->bytes += b.len;
@@ -240,11 +252,71 @@ gw_session_append(gw_session *s, const char *response_id, const cJSON *input,
 	return rc;
 }
 
+int
+gw_session_open_store(gw_store *st, const char *key, size_t max_items, size_t max_bytes,
+    uint64_t wait_ms, const atomic_bool *cancel, gw_session **out, gw_err *err)
+{
+	if (gw_store_kind_of(st) == GW_STORE_FILES)
+		return gw_session_open(gw_store_dir(st), key, max_items, max_bytes, wait_ms, cancel, out,
+		    err);
+	*out = NULL;
+	if (cancel != NULL && atomic_load(cancel))
+		return gw_err_set(err, -ECANCELED, GW_EXIT_SOFTWARE, "cancelled");
+	gw_session *s = gw_xcalloc(1, sizeof(*s));
+	s->lock.fd = -1;
+	s->max_items = max_items ? max_items : 1;
+	s->max_bytes = max_bytes;
+	s->key = gw_xstrdup(key);
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_printf(&b, "%s/sessions/%s", gw_store_label(st), key);
+	s->path = gw_buf_detach(&b);
+	int rc = gw_store_session_begin(st, key, wait_ms, &b, err);
+	if (rc == 0) {
+		s->st = st;
+		s->open_tx = true;
+		rc = gw_session_load(s, &b, err);
+	}
+	gw_buf_free(&b);
+	if (rc != 0) {
+		gw_session_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+gw_store *
+gw_session_store(const gw_session *s)
+{
+	return s != NULL ? s->st : NULL;
+}
+
+int
+gw_session_commit(gw_session *s, gw_err *err)
+{
+	if (s == NULL || s->st == NULL || !s->open_tx)
+		return 0;
+	s->open_tx = false;
+	return gw_store_commit(s->st, err);
+}
+
+int
+gw_session_sweep_store(gw_store *st, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+    gw_err *err)
+{
+	if (gw_store_kind_of(st) == GW_STORE_FILES)
+		return gw_session_sweep(gw_store_dir(st), now_s, ttl_s, removed, err);
+	return gw_store_session_sweep(st, now_s, ttl_s, GW_STORE_SWEEP_MAX, removed, err);
+}
+
 void
 gw_session_close(gw_session *s)
 {
 	if (s == NULL)
 		return;
+	if (s->st != NULL && s->open_tx)
+		gw_store_abort(s->st); /* nothing of an uncommitted exchange stays */
+	free(s->key);
 	gw_lock_release(&s->lock);
 	cJSON_Delete(s->history);
 	free(s->path);

@@ -12,8 +12,17 @@
  * items or its size passes twice max_bytes.  Expired sessions are
  * removed by gw_session_sweep.
  *
+ * Fleet mode (a PostgreSQL store): gw_session_open_store keeps the same
+ * text in the deployment's tau_session row of the key, locked FOR UPDATE
+ * in a transaction on the caller's store connection from open to
+ * gw_session_commit, so turns on one key serialise on every replica; the
+ * exchange is visible to other turns only after the commit, and a session
+ * closed uncommitted leaves the row as it was.  gw_session_sweep_store
+ * removes expired rows that no turn holds.
+ *
  * Ownership: gw_session_open returns a session the caller releases with
- * gw_session_close (which also releases the lock).
+ * gw_session_close (which also releases the lock); a store passed to
+ * gw_session_open_store stays the caller's, and must outlive the session.
  */
 #ifndef GW_SESSION_H
 #define GW_SESSION_H
@@ -24,6 +33,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/base/err.h"
+#include "core/store/store.h"
 
 /* Longest key, in bytes (file name without extension). */
 #define GW_SESSION_KEY_MAX 80
@@ -54,8 +64,32 @@ const cJSON *gw_session_history(const gw_session *s);
  * 0 or -errno with err set. */
 int gw_session_append(gw_session *s, const char *response_id, const cJSON *input,
     const cJSON *output, gw_err *err);
-/* Releases the lock and frees s (NULL is a no-op). */
+/* Releases the lock and frees s (NULL is a no-op); a store session not
+ * committed is rolled back. */
 void gw_session_close(gw_session *s);
+
+/* gw_session_open in st: the state directory's files, or on PostgreSQL the
+ * key's row, made if missing, locked on st's connection (borrowed until
+ * gw_session_close; st is used by nothing else meanwhile), waiting at most
+ * wait_ms for another turn (on any replica) to commit.  *cancel is looked
+ * at before the wait only (the database wait is bounded by wait_ms).
+ * Errors as gw_session_open; PostgreSQL's failures are exit class 69
+ * (-ETIMEDOUT when the wait passed, -EIO when the database failed). */
+int gw_session_open_store(gw_store *st, const char *key, size_t max_items, size_t max_bytes,
+    uint64_t wait_ms, const atomic_bool *cancel, gw_session **out, gw_err *err);
+/* The store connection s holds its row on (PostgreSQL), or NULL (files):
+ * writes made on it before gw_session_commit commit with the exchange.
+ * Borrowed. */
+gw_store *gw_session_store(const gw_session *s);
+/* Makes the appended exchange durable and visible (PostgreSQL: COMMIT,
+ * which releases the row; files: 0, each append already landed).  A
+ * failed commit wrote nothing.  0 or -errno with err set (69). */
+int gw_session_commit(gw_session *s, gw_err *err);
+/* gw_session_sweep for st: files as gw_session_sweep does; PostgreSQL
+ * removes up to GW_STORE_SWEEP_MAX expired rows no turn holds (safe on
+ * every replica at once). */
+int gw_session_sweep_store(gw_store *st, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+    gw_err *err);
 
 /* Removes the sessions (history .jsonl and its .lock) of state_dir whose
  * history was last written ttl_s or more seconds before now_s (Unix

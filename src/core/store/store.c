@@ -361,13 +361,48 @@ gw_store_response_delete(gw_store *s, const char *id, gw_err *err)
 }
 
 int
-gw_store_response_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t *removed,
-    gw_err *err)
+gw_store_response_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t max,
+    size_t *removed, gw_err *err)
 {
 	*removed = 0;
 	if (s->kind == GW_STORE_POSTGRES)
-		return gw_store_pg_response_sweep(s->pg, now_s, ttl_s, removed, err);
+		return gw_store_pg_response_sweep(s->pg, now_s, ttl_s, max, removed, err);
 	return gw_store_no_responses(err);
+}
+
+static int
+gw_store_no_sessions(gw_err *err)
+{
+	return gw_err_set(err, -ENOTSUP, GW_EXIT_SOFTWARE,
+	    "sessions of a state directory are files (session.c), not store rows");
+}
+
+int
+gw_store_session_begin(gw_store *s, const char *key, uint64_t wait_ms, gw_buf *body,
+    gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_session_begin(s->pg, key, wait_ms, body, err);
+	return gw_store_no_sessions(err);
+}
+
+int
+gw_store_session_write(gw_store *s, const char *key, const char *text, size_t n, bool replace,
+    gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_session_write(s->pg, key, text, n, replace, err);
+	return gw_store_no_sessions(err);
+}
+
+int
+gw_store_session_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t max,
+    size_t *removed, gw_err *err)
+{
+	*removed = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_session_sweep(s->pg, now_s, ttl_s, max, removed, err);
+	return gw_store_no_sessions(err);
 }
 
 int

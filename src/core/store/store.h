@@ -28,6 +28,13 @@
  *            per response keyed by (deployment, id); respstore.c owns their
  *            format and picks this backend or its files.
  *
+ *   sessions gw_store_session_begin / _write / _sweep (PostgreSQL only):
+ *            conversation histories of /v1/responses, one row per session
+ *            key of the deployment holding the text session.c keeps in a
+ *            <key>.jsonl file, locked FOR UPDATE from begin to commit so
+ *            turns on one key serialise fleet-wide; session.c owns the
+ *            format and picks this backend or its files.
+ *
  *   replicas gw_store_replica_register / _heartbeat / _deregister / _list
  *            (PostgreSQL only): the registry of the servers of a
  *            deployment, each row's last heartbeat stamped and aged by the
@@ -61,7 +68,10 @@ typedef enum gw_store_kind {
 /* The file store's event log, in the state directory. */
 #define GW_STORE_EVENTS_FILE "runtime-events.jsonl"
 /* The newest database schema this binary knows (tau_schema.version). */
-#define GW_STORE_SCHEMA_VERSION 3
+#define GW_STORE_SCHEMA_VERSION 4
+/* The most rows one sweep call removes (its statement stays short; the
+ * next pass takes the rest). */
+#define GW_STORE_SWEEP_MAX 1000
 
 /* True when name is a deployment name: 1 to GW_STORE_DEPLOYMENT_MAX bytes
  * of a-z, 0-9, '_' and '-', starting with a letter or a digit. */
@@ -265,10 +275,42 @@ int gw_store_response_each(gw_store *s, gw_store_response_fn fn, void *ctx, gw_e
 int gw_store_response_count(gw_store *s, uint64_t *n, gw_err *err);
 /* Removes row id.  0, -ENOENT (err untouched) when there was none, -EIO. */
 int gw_store_response_delete(gw_store *s, const char *id, gw_err *err);
-/* Removes the rows created at or before now_s - ttl_s (the saver's clock,
- * Unix seconds); *removed counts them.  ttl_s 0 removes nothing. */
-int gw_store_response_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+/* Removes at most max rows created at or before now_s - ttl_s (the
+ * saver's clock, Unix seconds), skipping rows another transaction holds,
+ * so replicas may sweep at once; *removed counts them.  ttl_s 0 removes
+ * nothing. */
+int gw_store_response_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t max,
+    size_t *removed, gw_err *err);
+
+/* ---- sessions (PostgreSQL) ---------------------------------------------------
+ * One row per session key of a deployment (schema version 4): the session's
+ * history as session.c's JSONL text (the bytes a <key>.jsonl file holds)
+ * and the writer's clock at its last write.  Files: -ENOTSUP (session.c
+ * keeps its own files under a flock). */
+
+/* Locks session key for a turn: makes its row if missing (its own
+ * autocommit statement), then opens a transaction on s (gw_store_commit or
+ * gw_store_abort ends it) holding the row FOR UPDATE, waiting at most
+ * wait_ms (0: not at all) for a turn on another connection to commit.  A
+ * row removed by a sweep while this waited is made again.  Replaces body's
+ * content with the row's text ("" for a new session).  0, -ETIMEDOUT
+ * (err set, 69) when the wait passed, -EBUSY when s already has a
+ * transaction open, or -EIO with err set (69). */
+int gw_store_session_begin(gw_store *s, const char *key, uint64_t wait_ms, gw_buf *body,
     gw_err *err);
+/* Inside gw_store_session_begin: appends text to the locked row's history
+ * (replace false) or replaces it (replace true, a compaction), and stamps
+ * the row with the writer's clock.  0 or -EIO with err set (69; 65 when
+ * the database refused the text). */
+int gw_store_session_write(gw_store *s, const char *key, const char *text, size_t n,
+    bool replace, gw_err *err);
+/* Removes at most max rows whose last write was at or before now_s - ttl_s
+ * (the writers' clocks, Unix seconds), skipping rows a turn holds (FOR
+ * UPDATE SKIP LOCKED): safe to run on every replica at once, none waits
+ * and none removes a session in use.  *removed counts them.  ttl_s 0
+ * removes nothing. */
+int gw_store_session_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t max,
+    size_t *removed, gw_err *err);
 
 /* Appends text to out with every password that url carries (password=...
  * in key/value or query form, user:password@ in a URI, raw and

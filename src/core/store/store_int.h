@@ -7,7 +7,8 @@
  *               its flock, runtime-events.jsonl appends);
  *   store_pg.c  the PostgreSQL backend, the only file that calls libpq:
  *               connection, schema creation and migration, the posture row,
- *               event rows, the replica registry, LISTEN/NOTIFY and
+ *               event rows, the replica registry, stored responses,
+ *               sessions, LISTEN/NOTIFY and
  *               password redaction.
  */
 #ifndef GW_STORE_INT_H
@@ -65,7 +66,13 @@ int gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max,
 int gw_store_pg_response_each(gw_store_pg *pg, gw_store_response_fn fn, void *ctx, gw_err *err);
 int gw_store_pg_response_count(gw_store_pg *pg, uint64_t *n, gw_err *err);
 int gw_store_pg_response_delete(gw_store_pg *pg, const char *id, gw_err *err);
-int gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+int gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t max,
+    size_t *removed, gw_err *err);
+int gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw_buf *body,
     gw_err *err);
+int gw_store_pg_session_write(gw_store_pg *pg, const char *key, const char *text, size_t n,
+    bool replace, gw_err *err);
+int gw_store_pg_session_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t max,
+    size_t *removed, gw_err *err);
 
 #endif

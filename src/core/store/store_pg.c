@@ -18,6 +18,12 @@
  *                   session_key, history_items, input_items, response,
  *                   created_unix_ms) keyed by (deployment, id), and indexed
  *                   by (deployment, created_unix_ms) for the sweep
+ *   tau_session     (version 4: deployment, key, body (session.c's JSONL
+ *                   text), created/updated ms) keyed by (deployment, key),
+ *                   indexed by (deployment, updated_unix_ms) for the sweep;
+ *                   a turn holds its row FOR UPDATE for the whole exchange
+ * Migration steps are numbered; every step above the stored version runs,
+ * in order, so a gap in the numbers is tolerated.
  * Every statement is PQexecParams with bind parameters; user data is never
  * spliced into SQL.  The one exception is LISTEN, which takes no parameter:
  * its channel is the deployment name (already restricted to a-z 0-9 _ -)
@@ -307,10 +313,36 @@ static const char *const gw_pg_schema_v3[] = {
 	NULL
 };
 
-/* The migrations: gw_pg_migrations[v] takes a database from version v to
- * v + 1 (0: an empty database).  Each runs in one transaction. */
-static const char *const *const gw_pg_migrations[GW_STORE_SCHEMA_VERSION] = { gw_pg_schema_v1,
-	gw_pg_schema_v2, gw_pg_schema_v3 };
+/* Version 4: sessions (session.c's JSONL text as one row per key).  A
+ * turn holds its row FOR UPDATE from reading the history to appending its
+ * exchange; the sweep's index is the last write.  IF NOT EXISTS: the step
+ * can be run again on a database whose version number passed 4 without it
+ * (a build that lacked this step), when a later step needs to. */
+static const char *const gw_pg_schema_v4[] = {
+	"CREATE TABLE IF NOT EXISTS tau_session (deployment text NOT NULL REFERENCES tau_deployment (name),"
+	" key text NOT NULL, body text NOT NULL DEFAULT '',"
+	" created_unix_ms bigint NOT NULL, updated_unix_ms bigint NOT NULL,"
+	" PRIMARY KEY (deployment, key))",
+	"CREATE INDEX IF NOT EXISTS tau_session_updated ON tau_session (deployment, updated_unix_ms)",
+	NULL
+};
+
+/* The migration steps, each numbered with the version it makes and run in
+ * one transaction.  Every step whose number is above the database's
+ * version is applied, in order, so the table may have gaps (a branch that
+ * lacks another's step still migrates what it knows; the lead merges the
+ * steps in number order).  Step 1 inserts the version row itself. */
+typedef struct gw_pg_step {
+	long version;
+	const char *const *sql;
+} gw_pg_step;
+
+static const gw_pg_step gw_pg_steps[] = {
+	{ 1, gw_pg_schema_v1 },
+	{ 2, gw_pg_schema_v2 },
+	{ 3, gw_pg_schema_v3 },
+	{ 4, gw_pg_schema_v4 },
+};
 
 static int
 gw_pg_schema_locked(gw_store_pg *pg, gw_err *err)
@@ -341,13 +373,16 @@ gw_pg_schema_locked(gw_store_pg *pg, gw_err *err)
 		    "the state database %s has schema version %ld, newer than this tau-gateway knows (%d); "
 		    "refusing to touch it (upgrade tau-gateway)",
 		    PQdb(pg->conn), version, GW_STORE_SCHEMA_VERSION);
-	for (long v = version; v < GW_STORE_SCHEMA_VERSION; v++) {
+	for (size_t i = 0; i < sizeof(gw_pg_steps) / sizeof(gw_pg_steps[0]); i++) {
+		const gw_pg_step *st = &gw_pg_steps[i];
+		if (st->version <= version)
+			continue;
 		int rc = gw_pg_run(pg, "BEGIN", 0, NULL, "cannot create the schema", err);
-		for (const char *const *sql = gw_pg_migrations[v]; rc == 0 && *sql; sql++)
+		for (const char *const *sql = st->sql; rc == 0 && *sql; sql++)
 			rc = gw_pg_run(pg, *sql, 0, NULL, "cannot create the schema", err);
-		if (rc == 0 && v > 0) {
+		if (rc == 0 && st->version > 1) {
 			char next[24];
-			snprintf(next, sizeof(next), "%ld", v + 1);
+			snprintf(next, sizeof(next), "%ld", st->version);
 			const char *p[] = { next };
 			rc = gw_pg_run(pg, "UPDATE tau_schema SET version = $1::integer WHERE id = 1", 1, p,
 			    "cannot record the schema version", err);
@@ -1094,17 +1129,163 @@ gw_store_pg_response_delete(gw_store_pg *pg, const char *id, gw_err *err)
 }
 
 int
-gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t *removed,
+gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t max,
+    size_t *removed, gw_err *err)
+{
+	if (ttl_s == 0 || ttl_s > now_s || max == 0)
+		return 0;
+	char before[24], lim[24];
+	snprintf(before, sizeof(before), "%" PRIu64, (now_s - ttl_s) * 1000);
+	snprintf(lim, sizeof(lim), "%zu", max);
+	const char *p[] = { pg->deployment, before, lim };
+	/* bounded, and rows another transaction holds are skipped: replicas
+	 * sweeping at once neither wait on each other nor count a row twice */
+	PGresult *res = gw_pg_exec(pg,
+	    "DELETE FROM tau_response WHERE ctid IN (SELECT ctid FROM tau_response"
+	    " WHERE deployment = $1 AND created_unix_ms <= $2::bigint"
+	    " LIMIT $3::bigint FOR UPDATE SKIP LOCKED)", 3, p,
+	    PGRES_COMMAND_OK, "cannot sweep the stored responses", err);
+	if (res == NULL)
+		return -EIO;
+	*removed = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+/* ---- sessions --------------------------------------------------------------- */
+
+/* 55P03 lock_not_available (lock_timeout) or 57014 query_canceled
+ * (statement_timeout): the row wait passed its bound. */
+static bool
+gw_pg_wait_timed_out(const PGresult *res)
+{
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	return state != NULL && (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0);
+}
+
+int
+gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw_buf *body,
     gw_err *err)
 {
-	if (ttl_s == 0 || ttl_s > now_s)
+	gw_buf_reset(body);
+	if (pg->in_tx)
+		return gw_err_set(err, -EBUSY, GW_EXIT_SOFTWARE, "a state transaction is already open");
+	uint64_t t0 = gw_clock_mono_ms();
+	int rc = gw_pg_deployment_ensure(pg, err);
+	/* a sweep may remove the row between the insert and the lock: then
+	 * the lock finds nothing and the row is made again (a few times at
+	 * most: a sweep only takes rows no turn holds) */
+	for (int attempt = 0; rc == 0 && attempt < 4; attempt++) {
+		char now[24];
+		gw_pg_now(now, sizeof(now));
+		const char *ins[] = { pg->deployment, key, now };
+		/* its own autocommit statement, so no turn holds an uncommitted
+		 * insert that another would wait on outside the bounded wait */
+		rc = gw_pg_run(pg,
+		    "INSERT INTO tau_session (deployment, key, created_unix_ms, updated_unix_ms)"
+		    " VALUES ($1, $2, $3::bigint, $3::bigint) ON CONFLICT (deployment, key) DO NOTHING",
+		    3, ins, "cannot create the session", err);
+		if (rc == 0)
+			rc = gw_pg_run(pg, "BEGIN", 0, NULL, "cannot begin a session transaction", err);
+		if (rc != 0)
+			break;
+		pg->in_tx = true;
+		pg->dirty = false;
+		/* the wait left of the bound; the pool's own statement bound is
+		 * lifted for the lock only (restored below), so the lock wait is
+		 * bounded by wait_ms alone */
+		uint64_t spent = gw_clock_mono_ms() - t0;
+		char lt[24], stt[24];
+		snprintf(lt, sizeof(lt), "%" PRIu64, wait_ms > spent ? wait_ms - spent : 1);
+		snprintf(stt, sizeof(stt), "%" PRIu64, (wait_ms > spent ? wait_ms - spent : 1) + 1000);
+		const char *cfg[] = { lt, stt };
+		PGresult *res = gw_pg_exec(pg,
+		    "SELECT current_setting('statement_timeout'), set_config('lock_timeout', $1, true),"
+		    " set_config('statement_timeout', $2, true)",
+		    2, cfg, PGRES_TUPLES_OK, "cannot configure the session transaction", err);
+		if (res == NULL) {
+			rc = -EIO;
+			break;
+		}
+		char saved[64];
+		snprintf(saved, sizeof(saved), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		const char *p[] = { pg->deployment, key };
+		res = PQexecParams(pg->conn,
+		    "SELECT body FROM tau_session WHERE deployment = $1 AND key = $2 FOR UPDATE",
+		    2, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			if (gw_pg_wait_timed_out(res))
+				rc = gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
+				    "session '%s' of deployment '%s' stayed locked by another turn for %" PRIu64
+				    " ms", key, pg->deployment, wait_ms);
+			else
+				rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot lock the session",
+				    err);
+			PQclear(res);
+			break;
+		}
+		bool found = PQntuples(res) == 1;
+		if (found)
+			gw_buf_append(body, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+		PQclear(res);
+		if (!found) { /* swept while we waited: make it again */
+			gw_store_pg_abort(pg);
+			continue;
+		}
+		const char *restore[] = { "statement_timeout", saved };
+		rc = gw_pg_set_local(pg, restore[0], restore[1], err);
+		if (rc == 0)
+			return 0;
+		break;
+	}
+	if (rc == 0) /* four sweeps in a row: something is wrong */
+		rc = gw_err_set(err, -EIO, GW_EXIT_UNAVAILABLE,
+		    "session '%s' kept disappearing while it was being locked", key);
+	gw_store_pg_abort(pg);
+	gw_buf_reset(body);
+	return rc;
+}
+
+int
+gw_store_pg_session_write(gw_store_pg *pg, const char *key, const char *text, size_t n,
+    bool replace, gw_err *err)
+{
+	if (!pg->in_tx)
+		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE,
+		    "a session is written only while it is locked");
+	gw_buf t = GW_BUF_INIT;
+	gw_buf_append(&t, text, n);
+	char now[24];
+	gw_pg_now(now, sizeof(now));
+	const char *p[] = { pg->deployment, key, gw_buf_cstr(&t), now };
+	int rc = gw_pg_run(pg, replace ?
+	    "UPDATE tau_session SET body = $3, updated_unix_ms = $4::bigint"
+	    " WHERE deployment = $1 AND key = $2" :
+	    "UPDATE tau_session SET body = body || $3, updated_unix_ms = $4::bigint"
+	    " WHERE deployment = $1 AND key = $2",
+	    4, p, "cannot write the session", err);
+	gw_buf_free(&t);
+	return rc;
+}
+
+int
+gw_store_pg_session_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t max,
+    size_t *removed, gw_err *err)
+{
+	if (ttl_s == 0 || ttl_s > now_s || max == 0)
 		return 0;
-	char before[24];
+	char before[24], lim[24];
 	snprintf(before, sizeof(before), "%" PRIu64, (now_s - ttl_s) * 1000);
-	const char *p[] = { pg->deployment, before };
+	snprintf(lim, sizeof(lim), "%zu", max);
+	const char *p[] = { pg->deployment, before, lim };
+	/* a session a turn holds is in use, not expired: SKIP LOCKED leaves
+	 * it (and never waits on it); so do concurrent sweeps of each other */
 	PGresult *res = gw_pg_exec(pg,
-	    "DELETE FROM tau_response WHERE deployment = $1 AND created_unix_ms <= $2::bigint", 2, p,
-	    PGRES_COMMAND_OK, "cannot sweep the stored responses", err);
+	    "DELETE FROM tau_session WHERE ctid IN (SELECT ctid FROM tau_session"
+	    " WHERE deployment = $1 AND updated_unix_ms <= $2::bigint"
+	    " LIMIT $3::bigint FOR UPDATE SKIP LOCKED)", 3, p,
+	    PGRES_COMMAND_OK, "cannot sweep the sessions", err);
 	if (res == NULL)
 		return -EIO;
 	*removed = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
