@@ -4,16 +4,17 @@
 #  1. a state directory made by the runbook's commands (service start, a
 #     file server answering store:true requests: a chain of three by
 #     previous_response_id, a stream, a store:false one, a deleted one;
-#     service stop with a reason) is imported, then exported into a new
+#     three turns on two sessions; service stop with a reason) is imported, then exported into a new
 #     directory: every file of the two trees is the same bytes (the only
 #     file not carried is the server's .run.lock marker), a response file's
-#     mtime (its age for --gateway-response-ttl) is kept to the
+#     and a session file's mtime (their age for the TTLs) is kept to the
 #     millisecond, and service status, status inspect and transport-health
 #     inspect (text and JSON) print the same bytes on both directories (the
 #     path masked), and the same as on the deployment (the place masked);
 #  2. GET /v1/responses/{id} and .../input_items answer the same bytes from
 #     a server on the original directory, one on the export and a replica
-#     on the deployment;
+#     on the deployment, and a new turn of a session sees the same history
+#     on each;
 #  3. refusals: import into a deployment with state (73, naming it), export
 #     into a non-empty directory or onto a file (73), export of a deployment
 #     without state (66), either without --gateway-state-url (64), a
@@ -44,7 +45,8 @@ gw() { "$TAU_BIN" "$@"; }
 holds() {
 	pg_sql "$URL" "SELECT (SELECT count(posture) FROM tau_deployment WHERE name = '$1')
 		|| '|' || (SELECT count(*) FROM tau_event WHERE deployment = '$1')
-		|| '|' || (SELECT count(*) FROM tau_response WHERE deployment = '$1')"
+		|| '|' || (SELECT count(*) FROM tau_response WHERE deployment = '$1')
+		|| '|' || (SELECT count(*) FROM tau_session WHERE deployment = '$1')"
 }
 
 # --- 1. a runbook state directory, imported and exported ------------------------
@@ -64,23 +66,28 @@ h_post '{"model":"local/echo","input":"not stored","store":false}'
 h_post '{"model":"local/echo","input":"deleted"}'
 RD=$(h_jq .id)
 h_req DELETE "/v1/responses/$RD"
+# two sessions (not stored as responses): s-one has two turns
+for t in 'one a' 'one b' 'two a'; do
+	h_post "{\"model\":\"local/echo\",\"input\":\"session $t\",\"store\":false,\"metadata\":{\"session_id\":\"s-${t% *}\"}}"
+done
 h_stop "$GW"
 gw --gateway-state-dir "$S" --gateway-service-stop --gateway-service-stop-reason emergency_rollback >/dev/null
 t_eq "the source holds 4 stored responses" 4 "$(ls "$S/openresponses/responses" | grep -c '\.json$')"
 t_match "the stream was stored" '^resp_' "$RS"
+t_eq "the source holds 2 sessions" 2 "$(ls "$S/openresponses/sessions" | grep -c '\.jsonl$')"
 
 out=$(gw --gateway-state-url "$URL" --gateway-deployment a --gateway-state-import "$S" 2>"$T/imp.err")
 t_eq "import: exit 0" 0 "$?"
 t_eq "import: the one-line summary" \
-	"imported $S into postgresql:tau_xfer_$$/a: posture 1, events 4, responses 4" "$out"
+	"imported $S into postgresql:tau_xfer_$$/a: posture 1, events 4, responses 4, sessions 2" "$out"
 t_eq "import: nothing on stderr (no progress below 10000 items)" "" "$(cat "$T/imp.err")"
-t_eq "the deployment holds the posture, every event line and every response" "1|4|4" "$(holds a)"
+t_eq "the deployment holds the posture, every event line, every response and session" "1|4|4|2" "$(holds a)"
 
 E=$T/exported
 out=$(gw --gateway-state-url "$URL" --gateway-deployment a --gateway-state-export "$E" 2>&1)
 t_eq "export: exit 0" 0 "$?"
 t_eq "export: the one-line summary" \
-	"exported postgresql:tau_xfer_$$/a into $E: posture 1, events 4, responses 4" "$out"
+	"exported postgresql:tau_xfer_$$/a into $E: posture 1, events 4, responses 4, sessions 2" "$out"
 t_eq "export: no staging directory is left" "" "$(ls -d "$E".tmp-* 2>/dev/null)"
 
 # every file, byte for byte (.run.lock, the server's run marker, is not state)
@@ -92,9 +99,9 @@ while IFS= read -r f; do
 done < <(tree "$S")
 t_eq "every file is the same bytes" "" "$differ"
 t_eq "files compared" "$(tree "$S" | wc -l)" "$same"
-mtimes() { (cd "$1" && find openresponses -type f -printf '%p %TY-%Tm-%Td %TH:%TM:%TS\n' |
+mtimes() { (cd "$1" && find openresponses -type f -name '*.json*' -printf '%p %TY-%Tm-%Td %TH:%TM:%TS\n' |
 	sed -E 's/(\.[0-9]{3})[0-9]*$/\1/' | sort); }
-t_eq "each response file's mtime is kept to the millisecond" "$(mtimes "$S")" "$(mtimes "$E")"
+t_eq "each response and session file's mtime is kept to the millisecond" "$(mtimes "$S")" "$(mtimes "$E")"
 
 reports() { # STORE-ARGS...
 	gw "$@" --gateway-service-status
@@ -123,6 +130,10 @@ answers() { # prints every GET and input_items answer of the server at ADDR
 		h_req GET "/v1/responses/$id/input_items"
 		printf '%s %s\n' "$HS" "$(cat "$T/body")"
 	done
+	# a third turn of session s-one sees the two before it
+	h_post '{"model":"local/echo","input":"session one c","metadata":{"session_id":"s-one"}}'
+	h_req GET "/v1/responses/$(h_jq .id)/input_items"
+	printf '%s %s\n' "$HS" "$(jq -c '[.data[] | .content[0].text]' "$T/body")"
 }
 h_gateway GS --gateway-state-dir "$S"
 as=$(answers)
@@ -137,19 +148,22 @@ t_check "a replica on the deployment starts" \
 ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' "$T/GP.out")
 ap=$(answers)
 h_stop "$GP"
-t_eq "GET and input_items: 8 answers 200, the deleted one's 2 are 404" "8 2" \
+t_eq "GET and input_items: 9 answers 200, the deleted one's 2 are 404" "9 2" \
 	"$(printf '%s\n' "$as" | grep -c '^200 ') $(printf '%s\n' "$as" | grep -c '^404 ')"
 t_contains "input_items of the third turn lists the first" '"text":"first turn"' \
 	"$(printf '%s\n' "$as" | sed -n 6p)"
+t_match "a session's next turn sees its history" '^200 \["session one c",.*"session one b",.*"session one a"\]$' \
+	"$(printf '%s\n' "$as" | tail -1)"
 t_eq "the export's server answers the original's bytes" "$as" "$ae"
 t_eq "the deployment's replica answers the original's bytes" "$as" "$ap"
 
 # --- 3. refusals ---------------------------------------------------------------------
 out=$(gw --gateway-state-url "$URL" --gateway-deployment a --gateway-state-import "$S" 2>&1)
 t_eq "import into a deployment with state: 73" 73 "$?"
-t_eq "... one line naming it" "tau-gateway: cannot import $S: deployment postgresql:tau_xfer_$$/a already holds state (posture, events, responses); import into a new --gateway-deployment instead; nothing was written" "$out"
-# (the replica above joined an operator's stop on hold, so it recorded no event)
-t_eq "... and it is unchanged" "1|4|4" "$(holds a)"
+t_eq "... one line naming it" "tau-gateway: cannot import $S: deployment postgresql:tau_xfer_$$/a already holds state (posture, events, responses, sessions); import into a new --gateway-deployment instead; nothing was written" "$out"
+# (the replica above joined an operator's stop on hold, so it recorded no
+# event; its session turn stored one response)
+t_eq "... and it is unchanged" "1|4|5|2" "$(holds a)"
 out=$(gw --gateway-state-url "$URL" --gateway-deployment a --gateway-state-export "$E" 2>&1)
 t_eq "export into a non-empty directory: 73" 73 "$?"
 t_eq "... one line naming it" "tau-gateway: cannot export into $E: it is not empty (give a new or empty directory)" "$out"
@@ -158,8 +172,8 @@ out=$(gw --gateway-state-url "$URL" --gateway-deployment a --gateway-state-expor
 t_eq "export onto a file: 73" "73 tau-gateway: cannot export into $T/afile: it exists and is not a directory" "$? $out"
 mkdir "$T/empty"
 gw --gateway-state-url "$URL" --gateway-deployment a --gateway-state-export "$T/empty/" >/dev/null 2>&1
-t_eq "export into an empty directory (trailing slash): 0, and it is the state" "0 $(tree "$E")" \
-	"$? $(tree "$T/empty")"
+t_eq "export into an empty directory (trailing slash): 0, with the deployment's 5 responses" "0 5" \
+	"$? $(ls "$T/empty/openresponses/responses" | wc -l)"
 out=$(gw --gateway-state-url "$URL" --gateway-deployment nothing --gateway-state-export "$T/none" 2>&1)
 t_eq "export of a deployment without state: 66" "66 tau-gateway: cannot export postgresql:tau_xfer_$$/nothing: the deployment holds no state" "$? $out"
 t_eq "... nothing was made" "no" "$([ -e "$T/none" ] && echo yes || echo no)"
@@ -179,7 +193,7 @@ gw --gateway-contract-runner --gateway-fixture "$FIXTURES/rollout-pass.json" --g
 out=$(gw --gateway-state-url "$URL" --gateway-deployment demo --gateway-state-import "$D" 2>&1)
 t_eq "a directory with runner records and a channel store: 64" 64 "$?"
 t_eq "... naming both" "tau-gateway: cannot import $D: it holds records, channel store, which this tau-gateway does not store in PostgreSQL yet; nothing was written" "$out"
-t_eq "... the deployment is empty" "0|0|0" "$(holds demo)"
+t_eq "... the deployment is empty" "0|0|0|0" "$(holds demo)"
 
 # --- 4. malformed sources ---------------------------------------------------------
 B=$T/bad
@@ -194,7 +208,7 @@ printf '{"id":"%s","session_key":"","input_items":[],"response":[]}\n' "$R3" >"$
 out=$(gw --gateway-state-url "$URL" --gateway-deployment bad --gateway-state-import "$B" 2>&1)
 t_eq "a malformed response file: 65" 65 "$?"
 t_eq "... naming it" "tau-gateway: $B/openresponses/responses/$R3.json is not a stored response (expected an object with input_items, response and a string session_key)" "$out"
-t_eq "... and the posture and events written before it were rolled back" "0|0|0" "$(holds bad)"
+t_eq "... and the posture and events written before it were rolled back" "0|0|0|0" "$(holds bad)"
 
 # --- 5. kill -9 during an import; during an export -----------------------------------
 K=$T/big
@@ -213,11 +227,11 @@ for when in 6 $((n / 2)) $((n - 1)); do
 	strace -f -qq -o /dev/null -e inject=sendto:signal=KILL:when="$when" \
 		"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment k --gateway-state-import "$K" >/dev/null 2>&1
 	t_eq "import killed at its statement $when of $n: SIGKILL" 137 "$?"
-	t_eq "... the deployment is empty" "0|0|0" "$(holds k)"
+	t_eq "... the deployment is empty" "0|0|0|0" "$(holds k)"
 done
 out=$(gw --gateway-state-url "$URL" --gateway-deployment k --gateway-state-import "$K" 2>"$T/imp2.err")
 t_eq "a new import then succeeds, with every line" \
-	"0 imported $K into postgresql:tau_xfer_$$/k: posture 1, events $(wc -l <"$K/runtime-events.jsonl"), responses 4" "$? $out"
+	"0 imported $K into postgresql:tau_xfer_$$/k: posture 1, events $(wc -l <"$K/runtime-events.jsonl"), responses $(ls "$K/openresponses/responses" | grep -c '\.json$'), sessions 2" "$? $out"
 t_eq "... with progress lines for 10000 to 50000 events" "$(printf 'tau-gateway: import: events %s\n' 10000 20000 30000 40000 50000)" \
 	"$(cat "$T/imp2.err")"
 X=$T/killed

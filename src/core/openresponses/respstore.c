@@ -22,6 +22,7 @@
 #include "core/base/mem.h"
 #include "core/base/strmap.h"
 #include "core/openresponses/responses.h"
+#include "core/openresponses/session.h"
 #include "core/store/store.h"
 
 #include <ctype.h>
@@ -923,8 +924,12 @@ static int
 gw_respstore_sessions_present(gw_store *st, bool *yes, gw_err *err)
 {
 	*yes = false;
-	if (gw_store_kind_of(st) != GW_STORE_FILES)
-		return 0;
+	if (gw_store_kind_of(st) != GW_STORE_FILES) {
+		uint64_t n = 0;
+		int rc = gw_store_session_count(st, &n, err);
+		*yes = n > 0;
+		return rc;
+	}
 	char **keys;
 	size_t n;
 	int rc = gw_respstore_list(gw_store_dir(st), "openresponses/sessions", ".jsonl", &keys, &n, err);
@@ -933,10 +938,35 @@ gw_respstore_sessions_present(gw_store *st, bool *yes, gw_err *err)
 	return rc;
 }
 
+typedef struct gw_respstore_sessions_xfer {
+	gw_store *dst;
+	gw_xfer *x;
+	gw_err *err;
+} gw_respstore_sessions_xfer;
+
+static int
+gw_respstore_session_one(void *ctx, const gw_store_session_row *r)
+{
+	gw_respstore_sessions_xfer *t = ctx;
+	int rc = gw_session_put(t->dst, r, t->err);
+	if (rc == 0)
+		gw_xfer_tick(t->x);
+	return rc;
+}
+
+/* Sessions (schema version 4, tau_session): <key>.jsonl files <-> rows,
+ * byte for byte, the last write's time kept. */
+static int
+gw_respstore_sessions_copy(gw_store *src, gw_store *dst, gw_xfer *x, gw_err *err)
+{
+	gw_respstore_sessions_xfer t = { dst, x, err };
+	return gw_session_each(src, gw_respstore_session_one, &t, err);
+}
+
 static const gw_xfer_kind gw_respstore_kinds[] = {
 	{ "responses", gw_respstore_present, gw_respstore_copy, gw_respstore_copy },
-	/* not in PostgreSQL yet (schema version 4, tau_session) */
-	{ "sessions", gw_respstore_sessions_present, NULL, NULL },
+	{ "sessions", gw_respstore_sessions_present, gw_respstore_sessions_copy,
+	  gw_respstore_sessions_copy },
 };
 
 const gw_xfer_kind *

@@ -143,10 +143,10 @@ int gw_respstore_put(gw_store *st, const gw_store_response *r, gw_err *err);
 
 /* The stored-response layer's kinds of state for --gateway-state-import /
  * -export (xfer.h): "responses" (every stored response, byte for byte,
- * with its creation time), then "sessions"
- * (<dir>/openresponses/sessions/<key>.jsonl), which PostgreSQL does not
- * hold yet, so a state directory holding any makes an import refuse.  A
- * static table; *n is its length. */
+ * with its creation time), then "sessions" (each
+ * <dir>/openresponses/sessions/<key>.jsonl <-> its tau_session row, byte
+ * for byte, with its last write's time; gw_session_each / _put).  A static
+ * table; *n is its length. */
 const gw_xfer_kind *gw_respstore_xfer_kinds(size_t *n);
 
 #endif

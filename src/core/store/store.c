@@ -406,6 +406,31 @@ gw_store_session_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t max,
 }
 
 int
+gw_store_session_each(gw_store *s, gw_store_session_fn fn, void *ctx, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_session_each(s->pg, fn, ctx, err);
+	return gw_store_no_sessions(err);
+}
+
+int
+gw_store_session_put(gw_store *s, const gw_store_session_row *r, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_session_put(s->pg, r, err);
+	return gw_store_no_sessions(err);
+}
+
+int
+gw_store_session_count(gw_store *s, uint64_t *n, gw_err *err)
+{
+	*n = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_session_count(s->pg, n, err);
+	return gw_store_no_sessions(err);
+}
+
+int
 gw_store_response_chain(gw_store *s, const char *id, size_t max, gw_store_response **out,
     size_t *n, gw_err *err)
 {

@@ -312,6 +312,25 @@ int gw_store_session_write(gw_store *s, const char *key, const char *text, size_
 int gw_store_session_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t max,
     size_t *removed, gw_err *err);
 
+/* A session row as a transfer moves it (--gateway-state-import/-export):
+ * strings borrowed (for the call, or from the caller for _put). */
+typedef struct gw_store_session_row {
+	const char *key;
+	const char *body;           /* the <key>.jsonl text, byte for byte */
+	size_t len;
+	uint64_t created_unix_ms;   /* 0 on _put: updated_unix_ms */
+	uint64_t updated_unix_ms;   /* the last write (the TTL ages it by this) */
+} gw_store_session_row;
+typedef int (*gw_store_session_fn)(void *ctx, const gw_store_session_row *r);
+/* Calls fn for every session row of the deployment, ordered by key, one
+ * row at a time; fn's non-zero return stops the walk and is returned. */
+int gw_store_session_each(gw_store *s, gw_store_session_fn fn, void *ctx, gw_err *err);
+/* Writes row r (an existing key is replaced) inside gw_store_begin's
+ * transaction, without a lock of its own: an import's rows commit with it. */
+int gw_store_session_put(gw_store *s, const gw_store_session_row *r, gw_err *err);
+/* Sets *n to the number of session rows of the deployment. */
+int gw_store_session_count(gw_store *s, uint64_t *n, gw_err *err);
+
 /* Appends text to out with every password that url carries (password=...
  * in key/value or query form, user:password@ in a URI, raw and
  * percent-decoded) replaced by "***". */

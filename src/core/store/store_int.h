@@ -74,5 +74,8 @@ int gw_store_pg_session_write(gw_store_pg *pg, const char *key, const char *text
     bool replace, gw_err *err);
 int gw_store_pg_session_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t max,
     size_t *removed, gw_err *err);
+int gw_store_pg_session_each(gw_store_pg *pg, gw_store_session_fn fn, void *ctx, gw_err *err);
+int gw_store_pg_session_put(gw_store_pg *pg, const gw_store_session_row *r, gw_err *err);
+int gw_store_pg_session_count(gw_store_pg *pg, uint64_t *n, gw_err *err);
 
 #endif

@@ -1293,6 +1293,70 @@ gw_store_pg_session_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_
 	return 0;
 }
 
+int
+gw_store_pg_session_each(gw_store_pg *pg, gw_store_session_fn fn, void *ctx, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	if (!PQsendQueryParams(pg->conn,
+	    "SELECT key, body, created_unix_ms, updated_unix_ms FROM tau_session"
+	    " WHERE deployment = $1 ORDER BY key",
+	    1, NULL, p, NULL, NULL, 0))
+		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the sessions", err);
+	PQsetSingleRowMode(pg->conn);
+	int rc = 0;
+	PGresult *res;
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
+			gw_store_session_row r = {
+				.key = PQgetvalue(res, 0, 0),
+				.body = PQgetvalue(res, 0, 1),
+				.len = (size_t)PQgetlength(res, 0, 1),
+				.created_unix_ms = strtoull(PQgetvalue(res, 0, 2), NULL, 10),
+				.updated_unix_ms = strtoull(PQgetvalue(res, 0, 3), NULL, 10),
+			};
+			rc = fn(ctx, &r); /* on failure the rest is read and dropped */
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
+			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the sessions", err);
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+int
+gw_store_pg_session_put(gw_store_pg *pg, const gw_store_session_row *r, gw_err *err)
+{
+	gw_buf body = GW_BUF_INIT;
+	gw_buf_append(&body, r->body, r->len);
+	char created[24], updated[24];
+	snprintf(updated, sizeof(updated), "%" PRIu64, r->updated_unix_ms);
+	snprintf(created, sizeof(created), "%" PRIu64,
+	    r->created_unix_ms != 0 ? r->created_unix_ms : r->updated_unix_ms);
+	const char *p[] = { pg->deployment, r->key, gw_buf_cstr(&body), created, updated };
+	int rc = gw_pg_run(pg,
+	    "INSERT INTO tau_session (deployment, key, body, created_unix_ms, updated_unix_ms)"
+	    " VALUES ($1, $2, $3, $4::bigint, $5::bigint)"
+	    " ON CONFLICT (deployment, key) DO UPDATE SET body = EXCLUDED.body,"
+	    " created_unix_ms = EXCLUDED.created_unix_ms, updated_unix_ms = EXCLUDED.updated_unix_ms",
+	    5, p, "cannot store the session", err);
+	gw_buf_free(&body);
+	return rc;
+}
+
+int
+gw_store_pg_session_count(gw_store_pg *pg, uint64_t *n, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	PGresult *res = gw_pg_exec(pg, "SELECT count(*) FROM tau_session WHERE deployment = $1", 1, p,
+	    PGRES_TUPLES_OK, "cannot count the sessions", err);
+	if (res == NULL)
+		return -EIO;
+	*n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
 /* ---- the connection ------------------------------------------------------- */
 
 int
