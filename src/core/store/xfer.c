@@ -58,7 +58,8 @@ gw_xfer_report_start(gw_xfer_report *rep, gw_store *db)
 	snprintf(rep->place, sizeof(rep->place), "%s", gw_store_label(db));
 }
 
-/* Which kinds s holds (only those without an import when unmovable_only);
+/* Which kinds s holds (only those a transfer cannot move, import NULL,
+ * when unmovable_only);
  * *names lists them ("posture, events") when any. */
 static int
 gw_xfer_holds(const gw_xfer_kind *kinds, size_t n, gw_store *s, bool unmovable_only,
@@ -217,6 +218,16 @@ gw_xfer_export(const gw_xfer_kind *kinds, size_t n, gw_store *db, const char *di
 	if (rc == 0 && names.len == 0)
 		rc = gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT,
 		    "cannot export %s: the deployment holds no state", gw_store_label(db));
+	/* never an export without part of the state: a kind with no export
+	 * that the deployment holds (a kind's present must look at the
+	 * database once PostgreSQL holds it) refuses the whole */
+	gw_buf_reset(&names);
+	if (rc == 0)
+		rc = gw_xfer_holds(kinds, n, db, true, &names, err);
+	if (rc == 0 && names.len > 0)
+		rc = gw_err_set(err, -ENOTSUP, GW_EXIT_USAGE,
+		    "cannot export %s: it holds %s, which this tau-gateway cannot write into a state "
+		    "directory yet; nothing was written", gw_store_label(db), gw_buf_cstr(&names));
 	gw_store *dst = NULL;
 	bool db_open = false, staged = false;
 	if (rc == 0) {

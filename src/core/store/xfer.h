@@ -64,8 +64,10 @@ void gw_xfer_tick(gw_xfer *x);
  * (inside its transaction), export from a deployment into a state
  * directory's (under its lock); each calls gw_xfer_tick per item.  A kind
  * this build cannot store in PostgreSQL has import and export NULL: a DIR
- * holding it is refused rather than imported without it, and an export
- * skips it (no deployment holds it).  All return 0 or -errno with err
+ * holding it is refused rather than imported without it, and so is an
+ * export of a deployment holding it (64) rather than written without it;
+ * its present must therefore look at the database too once PostgreSQL
+ * holds the kind.  All return 0 or -errno with err
  * set. */
 typedef struct gw_xfer_kind {
 	const char *name;   /* as the summary names it: "posture", "events", ... */
