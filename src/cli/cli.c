@@ -8,6 +8,9 @@
  */
 #include "cli/cli.h"
 #include "core/gateway/chanstore.h"
+#include "core/gateway/posture.h"
+#include "core/openresponses/respstore.h"
+#include "core/store/xfer.h"
 #include "core/base/clock.h"
 #include "core/base/fs.h"
 #include "core/base/mem.h"
@@ -210,6 +213,14 @@ static const cli_opt cli_opts[] = {
 	{ .name = "gateway-deployment", .kind = K_STR, .off = F(deployment),
 	  .def = CLI_STR(GW_STORE_DEPLOYMENT_DEFAULT), .env = "TAU_GATEWAY_DEPLOYMENT", .meta = "NAME",
 	  .help = "fleet mode: the deployment inside the database (a-z 0-9 _ -, at most 48)" },
+	{ .name = "gateway-state-import", .kind = K_STR, .off = F(state_import), .meta = "DIR",
+	  .action = CLI_ACTION_STATE_IMPORT,
+	  .help = "copy the state directory DIR into the deployment of --gateway-state-url in one "
+	          "transaction; refused (73) when the deployment holds state already" },
+	{ .name = "gateway-state-export", .kind = K_STR, .off = F(state_export), .meta = "DIR",
+	  .action = CLI_ACTION_STATE_EXPORT,
+	  .help = "write the deployment of --gateway-state-url as the state directory DIR (new or "
+	          "empty; built beside it and renamed into place)" },
 	{ .name = "gateway-lock-wait-ms", .kind = K_U64, .off = F(lock_wait_ms),
 	  .def = CLI_U64(GW_LOCK_DEFAULT_WAIT_MS), .min = 0, .max = 3600000,
 	  .env = "TAU_GATEWAY_LOCK_WAIT_MS", .meta = "MS",
@@ -543,6 +554,15 @@ cli_validate(cli_config *c, bool model_given, gw_err *err)
 		if (rc != 0)
 			return rc;
 	}
+	if ((c->action == CLI_ACTION_STATE_IMPORT || c->action == CLI_ACTION_STATE_EXPORT) &&
+	    c->state_url == NULL)
+		return cli_bad(err, "--gateway-state-%s needs --gateway-state-url (the deployment to %s)",
+		    c->action == CLI_ACTION_STATE_IMPORT ? "import" : "export",
+		    c->action == CLI_ACTION_STATE_IMPORT ? "import into" : "export");
+	if ((c->action == CLI_ACTION_STATE_IMPORT && gw_str_blank(c->state_import)) ||
+	    (c->action == CLI_ACTION_STATE_EXPORT && gw_str_blank(c->state_export)))
+		return cli_bad(err, "--gateway-state-%s needs a directory",
+		    c->action == CLI_ACTION_STATE_IMPORT ? "import" : "export");
 	if (c->action == CLI_ACTION_SERVICE_STOP && c->stop_reason != NULL && c->stop_reason[0] != '\0' &&
 	    gw_str_blank(c->stop_reason))
 		return cli_bad(err, "--gateway-service-stop-reason cannot be empty or whitespace");
@@ -825,6 +845,44 @@ cli_store_open(const cli_config *c, gw_store **store, gw_err *err)
 	return gw_store_open_dir(c->state_dir, store, err);
 }
 
+/* Transfer progress: one stderr line per GW_XFER_PROGRESS_EVERY items. */
+static void
+cli_xfer_progress(void *ctx, const char *kind, uint64_t done)
+{
+	fprintf(stderr, "tau-gateway: %s: %s %llu\n", (const char *)ctx, kind,
+	    (unsigned long long)done);
+	fflush(stderr);
+}
+
+/* --gateway-state-import / --gateway-state-export: every kind of state
+ * the core knows, the gateway's then the stored responses'. */
+static int
+cli_xfer(const cli_config *c, gw_buf *out, gw_err *err)
+{
+	gw_xfer_kind kinds[GW_XFER_KINDS_MAX];
+	size_t n = 0, na, nb;
+	const gw_xfer_kind *a = gw_posture_xfer_kinds(&na), *b = gw_respstore_xfer_kinds(&nb);
+	for (size_t i = 0; i < na && n < GW_XFER_KINDS_MAX; i++)
+		kinds[n++] = a[i];
+	for (size_t i = 0; i < nb && n < GW_XFER_KINDS_MAX; i++)
+		kinds[n++] = b[i];
+	gw_store *db;
+	if (gw_store_open_url(c->state_url, c->deployment, &db, err) != 0)
+		return gw_err_exit(err);
+	bool import = c->action == CLI_ACTION_STATE_IMPORT;
+	const char *dir = import ? c->state_import : c->state_export;
+	gw_xfer_report rep;
+	int rc = import ?
+	    gw_xfer_import(kinds, n, dir, db, cli_xfer_progress, (void *)"import", &rep, err) :
+	    gw_xfer_export(kinds, n, db, dir, cli_xfer_progress, (void *)"export", &rep, err);
+	gw_store_close(db);
+	if (rc != 0)
+		return gw_err_exit(err);
+	gw_xfer_report_text(&rep, import, dir, out);
+	gw_buf_putc(out, '\n');
+	return 0;
+}
+
 /* The actions that run on any store. */
 static int
 cli_execute_on(const cli_config *c, gw_store *store, gw_buf *out, gw_buf *diag, gw_err *err)
@@ -957,6 +1015,9 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 		gw_buf_putc(out, '\n');
 		return 0;
 	}
+	case CLI_ACTION_STATE_IMPORT:
+	case CLI_ACTION_STATE_EXPORT:
+		return cli_xfer(c, out, err);
 	case CLI_ACTION_HELP:
 		cli_usage(out);
 		return 0;

@@ -31,6 +31,8 @@ typedef enum cli_action {
 	CLI_ACTION_STATUS_INSPECT,
 	CLI_ACTION_CHANNEL_INSPECT,
 	CLI_ACTION_CONSOLE,
+	CLI_ACTION_STATE_IMPORT,
+	CLI_ACTION_STATE_EXPORT,
 	CLI_ACTION_HELP,
 	CLI_ACTION_VERSION
 } cli_action;
@@ -46,6 +48,8 @@ typedef struct cli_config {
 	char *state_dir;
 	char *state_url;              /* fleet mode: a libpq connection string, or NULL */
 	char *deployment;             /* the fleet inside that database */
+	char *state_import;           /* --gateway-state-import DIR */
+	char *state_export;           /* --gateway-state-export DIR */
 	uint64_t lock_wait_ms;        /* state-lock wait bound, applied by cli_start */
 	/* service */
 	char *stop_reason;

@@ -452,6 +452,13 @@ gw_follow_raw(void *ctx, const char *line, size_t n)
 		f->fn(line, n, f->ctx);
 }
 
+static void
+gw_each_raw(void *ctx, const char *line, size_t n)
+{
+	gw_follow_ctx *f = ctx;
+	f->fn(line, n, f->ctx);
+}
+
 int
 gw_events_read_from(const char *path, uint64_t *off, gw_events_line_fn fn, void *ctx, gw_err *err)
 {
@@ -474,5 +481,20 @@ gw_events_read_from(const char *path, uint64_t *off, gw_events_line_fn fn, void 
 	if (n < 0)
 		return gw_err_set(err, (int)n, GW_EXIT_IOERR, "cannot read %s: %s", path, strerror((int)-n));
 	*off += (uint64_t)n;
+	return 0;
+}
+
+int
+gw_events_each_line(const char *path, gw_events_line_fn fn, void *ctx, gw_err *err)
+{
+	int fd = gw_events_open(path, err);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	gw_follow_ctx f = { fn, ctx };
+	int64_t n = gw_stream_lines(fd, false, gw_each_raw, &f);
+	close(fd);
+	if (n < 0)
+		return gw_err_set(err, (int)n, GW_EXIT_IOERR, "cannot read %s: %s", path, strerror((int)-n));
 	return 0;
 }

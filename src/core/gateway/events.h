@@ -75,5 +75,11 @@ int gw_events_tail(const char *path, size_t max_lines, gw_events_line_fn fn, voi
  * past the last complete line.  A truncated file restarts at 0. */
 int gw_events_read_from(const char *path, uint64_t *off, gw_events_line_fn fn, void *ctx,
     gw_err *err);
+/* Calls fn for every complete line of path from the start, empty ones
+ * too, byte for byte without the '\n' (a transfer copies the log as it
+ * is); an unterminated last line (an append in progress, or a killed
+ * writer's remnant, which the next writer cuts off) is not passed.  A
+ * missing file has no line (0). */
+int gw_events_each_line(const char *path, gw_events_line_fn fn, void *ctx, gw_err *err);
 
 #endif

@@ -1,12 +1,22 @@
 /*
  * posture.c - the gateway's state through a store.  It must stay thin:
  * parsing and rendering belong to state.c, transactions and SQL to the
- * store; this file only says which of them a backend uses.
+ * store; this file only says which of them a backend uses.  It also lists
+ * the gateway's kinds of state for a transfer (xfer.h), each copied
+ * through these same calls.
  */
 #include "core/gateway/posture.h"
 
+#include "core/base/buf.h"
+#include "core/base/fs.h"
+#include "core/base/mem.h"
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 int
 gw_posture_load(gw_store *s, unsigned mode, gw_state **out, gw_err *err)
@@ -52,4 +62,211 @@ gw_posture_events_summary(gw_store *s, gw_events_summary *out, gw_err *err)
 	if (rc != 0)
 		gw_events_summary_free(out);
 	return rc;
+}
+
+/* ---- transfer kinds (xfer.h) ------------------------------------------------ */
+
+static void
+gw_posture_count_line(void *ctx, const char *line, size_t n)
+{
+	(void)line;
+	(void)n;
+	(*(size_t *)ctx)++;
+}
+
+static int
+gw_posture_present(gw_store *s, bool *yes, gw_err *err)
+{
+	if (gw_store_kind_of(s) == GW_STORE_FILES) {
+		*yes = gw_fs_exists(gw_store_posture_label(s));
+		return 0;
+	}
+	gw_buf text = GW_BUF_INIT;
+	int rc = gw_store_posture_read(s, &text, err);
+	gw_buf_free(&text);
+	*yes = rc == 0;
+	return rc == -ENOENT ? 0 : rc;
+}
+
+/* The posture from one store to the other (the destination's lock or
+ * transaction held): the service block, guardrail and health, as the
+ * source's loader reads them (a malformed state.json is an error naming
+ * it); the destination renders them its own way. */
+static int
+gw_posture_copy(gw_store *src, gw_store *dst, gw_xfer *x, gw_err *err)
+{
+	bool yes = false;
+	int rc = gw_posture_present(src, &yes, err);
+	if (rc != 0 || !yes)
+		return rc;
+	gw_state *a = NULL, *b = NULL;
+	rc = gw_posture_load(src, GW_STATE_READ_EXISTING | GW_STATE_READ_POSTURE, &a, err);
+	if (rc == 0)
+		rc = gw_posture_load(dst, GW_STATE_WRITE, &b, err);
+	if (rc == 0) {
+		b->health = a->health;
+		b->guardrail = a->guardrail;
+		b->service = a->service;
+		rc = gw_posture_save(dst, b, err);
+	}
+	if (rc == 0)
+		gw_xfer_tick(x);
+	gw_state_free(a);
+	gw_state_free(b);
+	return rc;
+}
+
+/* Lines on their way to the destination, appended a batch at a time
+ * (a MiB or GW_POSTURE_XFER_BATCH lines): one write for files, one
+ * statement in the transaction for PostgreSQL. */
+#define GW_POSTURE_XFER_BATCH 2048
+
+typedef struct gw_xfer_lines {
+	gw_store *dst;
+	gw_xfer *x;
+	gw_buf bytes;             /* the batch's lines, back to back */
+	size_t off[GW_POSTURE_XFER_BATCH], len[GW_POSTURE_XFER_BATCH];
+	size_t n;
+	int rc;
+	gw_err *err;
+} gw_xfer_lines;
+
+static void
+gw_xfer_lines_flush(gw_xfer_lines *l)
+{
+	if (l->rc == 0 && l->n > 0) {
+		const char *lines[GW_POSTURE_XFER_BATCH];
+		for (size_t i = 0; i < l->n; i++)
+			lines[i] = l->bytes.data + l->off[i];
+		l->rc = gw_store_event_append_batch(l->dst, lines, l->len, l->n, l->err);
+		for (size_t i = 0; l->rc == 0 && i < l->n; i++)
+			gw_xfer_tick(l->x);
+	}
+	gw_buf_reset(&l->bytes);
+	l->n = 0;
+}
+
+static void
+gw_xfer_line(gw_xfer_lines *l, const char *line, size_t n)
+{
+	if (l->rc != 0)
+		return;
+	l->off[l->n] = l->bytes.len;
+	l->len[l->n++] = n;
+	gw_buf_append(&l->bytes, line, n);
+	if (l->n == GW_POSTURE_XFER_BATCH || l->bytes.len >= (1u << 20))
+		gw_xfer_lines_flush(l);
+}
+
+static void
+gw_xfer_file_line(const char *line, size_t n, void *ctx)
+{
+	gw_xfer_line(ctx, line, n);
+}
+
+static void
+gw_xfer_row_line(void *ctx, const char *line, size_t n)
+{
+	gw_xfer_line(ctx, line, n);
+}
+
+static int
+gw_events_present(gw_store *s, bool *yes, gw_err *err)
+{
+	*yes = false;
+	if (gw_store_kind_of(s) == GW_STORE_FILES) {
+		/* a log of one unterminated line holds no event either */
+		int fd = gw_fs_open_file(gw_store_events_label(s), O_RDONLY, 0, err);
+		if (fd == -ENOENT) {
+			gw_err_clear(err);
+			return 0;
+		}
+		if (fd < 0)
+			return fd;
+		char block[4096];
+		ssize_t r;
+		while (!*yes && (r = read(fd, block, sizeof(block))) > 0)
+			*yes = memchr(block, '\n', (size_t)r) != NULL;
+		close(fd);
+		return 0;
+	}
+	uint64_t cursor = 0;
+	size_t seen = 0;
+	int rc = gw_store_events_since(s, &cursor, 1, gw_posture_count_line, &seen, err);
+	*yes = seen > 0;
+	return rc;
+}
+
+static int
+gw_events_copy(gw_store *src, gw_store *dst, gw_xfer *x, gw_err *err)
+{
+	gw_xfer_lines *l = gw_xcalloc(1, sizeof(*l));
+	l->dst = dst;
+	l->x = x;
+	l->err = err;
+	int rc;
+	if (gw_store_kind_of(src) == GW_STORE_FILES) {
+		rc = gw_events_each_line(gw_store_events_label(src), gw_xfer_file_line, l, err);
+	} else {
+		bool present = false;
+		rc = gw_store_events_each(src, gw_xfer_row_line, l, &present, err);
+	}
+	gw_xfer_lines_flush(l);
+	if (rc == 0)
+		rc = l->rc;
+	gw_buf_free(&l->bytes);
+	free(l);
+	return rc;
+}
+
+/* The runner's records: the counters state.json keeps (processed keys,
+ * request records). */
+static int
+gw_records_present(gw_store *s, bool *yes, gw_err *err)
+{
+	*yes = false;
+	if (gw_store_kind_of(s) != GW_STORE_FILES || !gw_fs_exists(gw_store_posture_label(s)))
+		return 0;
+	gw_state *st;
+	int rc = gw_state_load(gw_store_dir(s), GW_STATE_READ, &st, err);
+	if (rc != 0)
+		return rc;
+	*yes = st->nkeys > 0 || st->nreqs > 0;
+	gw_state_free(st);
+	return 0;
+}
+
+static int
+gw_chanstore_present(gw_store *s, bool *yes, gw_err *err)
+{
+	(void)err;
+	*yes = false;
+	if (gw_store_kind_of(s) != GW_STORE_FILES)
+		return 0;
+	char *root = gw_path_join(gw_store_dir(s), "channel-store");
+	DIR *d = opendir(root);
+	free(root);
+	if (d == NULL)
+		return 0;
+	struct dirent *de;
+	while (!*yes && (de = readdir(d)) != NULL)
+		*yes = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return 0;
+}
+
+static const gw_xfer_kind gw_posture_kinds[] = {
+	{ "posture", gw_posture_present, gw_posture_copy, gw_posture_copy },
+	{ "events", gw_events_present, gw_events_copy, gw_events_copy },
+	/* not in PostgreSQL yet (schema version 5, the runner's records and
+	 * channel store): a directory holding them is refused */
+	{ "records", gw_records_present, NULL, NULL },
+	{ "channel store", gw_chanstore_present, NULL, NULL },
+};
+
+const gw_xfer_kind *
+gw_posture_xfer_kinds(size_t *n)
+{
+	*n = sizeof(gw_posture_kinds) / sizeof(gw_posture_kinds[0]);
+	return gw_posture_kinds;
 }

@@ -17,6 +17,7 @@
 #include "core/gateway/events.h"
 #include "core/gateway/state.h"
 #include "core/store/store.h"
+#include "core/store/xfer.h"
 
 /* Loads the state with gw_state_load's modes.  GW_STATE_WRITE only inside
  * gw_store_begin (the store's lock or transaction).  *out is the caller's
@@ -29,5 +30,15 @@ int gw_posture_save(gw_store *s, gw_state *st, gw_err *err);
  * streamed; PostgreSQL: the deployment's event rows one at a time).  Free
  * with gw_events_summary_free. */
 int gw_posture_events_summary(gw_store *s, gw_events_summary *out, gw_err *err);
+
+/* The gateway's kinds of state for --gateway-state-import / -export
+ * (xfer.h), in order: "posture" (service, guardrail, health: state.json's
+ * posture, or the deployment's posture row), "events" (the event log, every
+ * complete line byte for byte and in order), then the kinds PostgreSQL does
+ * not hold yet, which a state directory holding them makes an import
+ * refuse: "records" (the runner's processed keys and request records) and
+ * "channel store" (<dir>/channel-store).  A static table; *n is its
+ * length. */
+const gw_xfer_kind *gw_posture_xfer_kinds(size_t *n);
 
 #endif

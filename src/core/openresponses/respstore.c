@@ -22,6 +22,7 @@
 #include "core/base/mem.h"
 #include "core/base/strmap.h"
 #include "core/openresponses/responses.h"
+#include "core/openresponses/session.h"
 #include "core/store/store.h"
 
 #include <ctype.h>
@@ -165,24 +166,13 @@ gw_respstore_save_many(gw_store *st, const gw_respstore_rec *const *recs, size_t
 	return 0;
 }
 
-int
-gw_respstore_save(gw_store *st, const gw_respstore_rec *rec, gw_err *err)
+/* Writes record text b as <state_dir>/responses/<id>.json: one write into
+ * a new temp file, renamed over the place (not fsynced: see the top); its
+ * mtime set to created_ms when that is not 0. */
+static int
+gw_respstore_write_file(const char *state_dir, const char *id, const gw_buf *b,
+    uint64_t created_ms, gw_err *err)
 {
-	const char *id = rec->id;
-	int vrc = gw_respstore_rec_ok(rec, err);
-	if (vrc != 0)
-		return vrc;
-	if (gw_store_kind_of(st) != GW_STORE_FILES)
-		return gw_respstore_save_db(st, &rec, 1, err);
-	const char *state_dir = gw_store_dir(st);
-	gw_buf items = GW_BUF_INIT, b = GW_BUF_INIT;
-	gw_jw w;
-	gw_jw_init(&w, &items, false);
-	gw_jw_cjson(&w, rec->input_items);
-	gw_respstore_render(&b, id, rec->session_key, rec->previous_id, rec->history_items,
-	    items.data ? items.data : "[]", items.len, rec->response_json, rec->response_len);
-	gw_buf_free(&items);
-	gw_buf_putc(&b, '\n');
 	char *tmp = gw_respstore_path(state_dir, id, ".json.tmp");
 	char *path = gw_respstore_path(state_dir, id, ".json");
 	/* (re)made and checked each time: a link in its place is refused */
@@ -191,7 +181,15 @@ gw_respstore_save(gw_store *st, const gw_respstore_rec *rec, gw_err *err)
 		fd = gw_respstore_create(tmp, err);
 	int rc = fd < 0 ? fd : 0;
 	if (fd >= 0) {
-		rc = gw_fs_write_all(fd, b.data, b.len, tmp, err);
+		rc = gw_fs_write_all(fd, b->data, b->len, tmp, err);
+		if (rc == 0 && created_ms != 0) {
+			struct timespec ts[2];
+			ts[0].tv_sec = ts[1].tv_sec = (time_t)(created_ms / 1000);
+			ts[0].tv_nsec = ts[1].tv_nsec = (long)(created_ms % 1000) * 1000000L;
+			if (futimens(fd, ts) != 0)
+				rc = gw_err_set(err, -errno, GW_EXIT_IOERR, "cannot set the time of %s: %s",
+				    tmp, strerror(errno));
+		}
 		if (close(fd) != 0 && rc == 0) /* (NFS reports a failed write here) */
 			rc = gw_err_set(err, -errno, GW_EXIT_IOERR, "cannot write %s: %s", tmp,
 			    strerror(errno));
@@ -205,6 +203,27 @@ gw_respstore_save(gw_store *st, const gw_respstore_rec *rec, gw_err *err)
 	}
 	free(tmp);
 	free(path);
+	return rc;
+}
+
+int
+gw_respstore_save(gw_store *st, const gw_respstore_rec *rec, gw_err *err)
+{
+	const char *id = rec->id;
+	int vrc = gw_respstore_rec_ok(rec, err);
+	if (vrc != 0)
+		return vrc;
+	if (gw_store_kind_of(st) != GW_STORE_FILES)
+		return gw_respstore_save_db(st, &rec, 1, err);
+	gw_buf items = GW_BUF_INIT, b = GW_BUF_INIT;
+	gw_jw w;
+	gw_jw_init(&w, &items, false);
+	gw_jw_cjson(&w, rec->input_items);
+	gw_respstore_render(&b, id, rec->session_key, rec->previous_id, rec->history_items,
+	    items.data ? items.data : "[]", items.len, rec->response_json, rec->response_len);
+	gw_buf_free(&items);
+	gw_buf_putc(&b, '\n');
+	int rc = gw_respstore_write_file(gw_store_dir(st), id, &b, 0, err);
 	gw_buf_free(&b);
 	return rc;
 }
@@ -711,4 +730,295 @@ gw_respstore_sweep(gw_store *st, uint64_t now_s, uint64_t ttl_s, size_t *removed
 	closedir(d);
 	free(dir);
 	return 0;
+}
+
+/* ---- transfer (xfer.h) ------------------------------------------------------ */
+
+static int
+gw_respstore_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in <state_dir>/<rel> ending in suffix (stems only when strip),
+ * sorted; *names malloc'ed (free each, then it).  Absent: none. */
+static int
+gw_respstore_list(const char *state_dir, const char *rel, const char *suffix, char ***names,
+    size_t *n, gw_err *err)
+{
+	*names = NULL;
+	*n = 0;
+	DIR *d;
+	int rc = gw_fs_opendir_under(state_dir, rel, &d, err);
+	if (d == NULL)
+		return rc;
+	size_t cap = 0, sl = strlen(suffix);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len <= sl || strcmp(de->d_name + len - sl, suffix) != 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*names = gw_xrealloc(*names, cap * sizeof(**names));
+		}
+		(*names)[(*n)++] = gw_xstrndup(de->d_name, len - sl);
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(*names, *n, sizeof(**names), gw_respstore_name_cmp);
+	return 0;
+}
+
+static void
+gw_respstore_list_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Splits a record file's text into a row (its strings point into text,
+ * which is changed: each member's end gets a NUL).  0, or -EINVAL naming
+ * path. */
+static int
+gw_respstore_split(char *text, size_t len, const cJSON *root, const char *path,
+    gw_store_response *r, gw_err *err)
+{
+	gw_json_scan sc;
+	int rc = gw_json_scan_open(&sc, text, len, 0, '{', path, err);
+	size_t ends[2] = { 0, 0 };
+	char *vals[2] = { NULL, NULL };
+	const char *key;
+	size_t klen, vs, ve;
+	while (rc == 0) {
+		int more = gw_json_scan_next(&sc, &key, &klen, &vs, &ve, path, err);
+		if (more <= 0) {
+			rc = more;
+			break;
+		}
+		int k = gw_respstore_key_is(key, klen, "input_items") ? 0 :
+		    gw_respstore_key_is(key, klen, "response") ? 1 : -1;
+		if (k >= 0) {
+			vals[k] = text + vs;
+			ends[k] = ve;
+		}
+	}
+	if (rc < 0)
+		return rc;
+	const cJSON *prev = cJSON_GetObjectItemCaseSensitive(root, "previous_response_id");
+	const cJSON *hist = cJSON_GetObjectItemCaseSensitive(root, "history_items");
+	r->id = (char *)gw_json_str(root, "id");
+	r->session_key = (char *)gw_json_str(root, "session_key");
+	if (r->session_key == NULL)
+		r->session_key = "";
+	r->previous_id = prev != NULL ? prev->valuestring : NULL;
+	r->history_items = 0;
+	if (hist != NULL)
+		gw_json_as_u64(hist, &r->history_items);
+	text[ends[0]] = '\0';
+	text[ends[1]] = '\0';
+	r->input_items = vals[0];
+	r->response = vals[1];
+	return 0;
+}
+
+int
+gw_respstore_each(gw_store *st, gw_store_response_fn fn, void *ctx, gw_err *err)
+{
+	if (gw_store_kind_of(st) != GW_STORE_FILES)
+		return gw_store_response_each(st, fn, ctx, err);
+	const char *state_dir = gw_store_dir(st);
+	char **ids;
+	size_t n;
+	int rc = gw_respstore_list(state_dir, GW_RESPSTORE_DIR, ".json", &ids, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *path = gw_respstore_path(state_dir, ids[i], ".json");
+		gw_buf text = GW_BUF_INIT;
+		struct stat sb;
+		rc = gw_fs_read_file(path, &text, err);
+		if (rc == 0 && stat(path, &sb) != 0)
+			rc = gw_err_set(err, -errno, GW_EXIT_IOERR, "cannot stat %s: %s", path,
+			    strerror(errno));
+		cJSON *root = NULL;
+		if (rc == 0 && (root = gw_json_parse(text.data ? text.data : "", text.len, path, err)) == NULL)
+			rc = -EINVAL;
+		if (rc == 0)
+			rc = gw_respstore_check(root, path, err);
+		const char *id = root != NULL ? gw_json_str(root, "id") : NULL;
+		if (rc == 0 && (id == NULL || strcmp(id, ids[i]) != 0))
+			rc = gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
+			    "%s: its id is not '%s', the file's name", path, ids[i]);
+		gw_store_response r = { 0 };
+		if (rc == 0)
+			rc = gw_respstore_split(text.data, text.len, root, path, &r, err);
+		if (rc == 0) {
+			r.created_unix_ms = (uint64_t)sb.st_mtim.tv_sec * 1000 +
+			    (uint64_t)sb.st_mtim.tv_nsec / 1000000;
+			rc = fn(ctx, &r);
+		}
+		cJSON_Delete(root);
+		gw_buf_free(&text);
+		free(path);
+	}
+	gw_respstore_list_free(ids, n);
+	return rc;
+}
+
+int
+gw_respstore_put(gw_store *st, const gw_store_response *r, gw_err *err)
+{
+	if (!gw_respstore_id_ok(r->id))
+		return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR, "invalid response id '%s'", r->id);
+	if (gw_store_kind_of(st) != GW_STORE_FILES)
+		return gw_store_response_save(st, r, err);
+	gw_buf b = GW_BUF_INIT;
+	gw_respstore_render(&b, r->id, r->session_key, r->previous_id, r->history_items,
+	    r->input_items, strlen(r->input_items), r->response, strlen(r->response));
+	gw_buf_putc(&b, '\n');
+	int rc = gw_respstore_write_file(gw_store_dir(st), r->id, &b, r->created_unix_ms, err);
+	gw_buf_free(&b);
+	return rc;
+}
+
+static int
+gw_respstore_present(gw_store *st, bool *yes, gw_err *err)
+{
+	*yes = false;
+	if (gw_store_kind_of(st) != GW_STORE_FILES) {
+		uint64_t n = 0;
+		int rc = gw_store_response_count(st, &n, err);
+		*yes = n > 0;
+		return rc;
+	}
+	char **ids;
+	size_t n;
+	int rc = gw_respstore_list(gw_store_dir(st), GW_RESPSTORE_DIR, ".json", &ids, &n, err);
+	*yes = n > 0;
+	gw_respstore_list_free(ids, n);
+	return rc;
+}
+
+/* Rows on their way into a database, saved a batch at a time (one
+ * statement per GW_RESPSTORE_XFER_BATCH rows or 4 MiB); a directory gets
+ * one file each. */
+#define GW_RESPSTORE_XFER_BATCH 256
+
+typedef struct gw_respstore_xfer {
+	gw_store *dst;
+	gw_xfer *x;
+	gw_err *err;
+	gw_store_response rows[GW_RESPSTORE_XFER_BATCH];   /* owned copies */
+	size_t n, bytes;
+} gw_respstore_xfer;
+
+/* Saves the batch (unless save is false) and frees it. */
+static int
+gw_respstore_xfer_flush(gw_respstore_xfer *t, bool save)
+{
+	int rc = save ? gw_store_response_save_many(t->dst, t->rows, t->n, t->err) : -ECANCELED;
+	for (size_t i = 0; i < t->n; i++) {
+		if (rc == 0)
+			gw_xfer_tick(t->x);
+		gw_store_response_free(&t->rows[i]);
+	}
+	t->n = t->bytes = 0;
+	return rc;
+}
+
+static int
+gw_respstore_xfer_one(void *ctx, const gw_store_response *r)
+{
+	gw_respstore_xfer *t = ctx;
+	if (gw_store_kind_of(t->dst) == GW_STORE_FILES) {
+		int rc = gw_respstore_put(t->dst, r, t->err);
+		if (rc == 0)
+			gw_xfer_tick(t->x);
+		return rc;
+	}
+	if (!gw_respstore_id_ok(r->id))
+		return gw_err_set(t->err, -EINVAL, GW_EXIT_DATAERR, "invalid response id '%s'", r->id);
+	gw_store_response *c = &t->rows[t->n++];
+	c->id = gw_xstrdup(r->id);
+	c->session_key = gw_xstrdup(r->session_key != NULL ? r->session_key : "");
+	c->previous_id = r->previous_id != NULL ? gw_xstrdup(r->previous_id) : NULL;
+	c->history_items = r->history_items;
+	c->input_items = gw_xstrdup(r->input_items);
+	c->response = gw_xstrdup(r->response);
+	c->created_unix_ms = r->created_unix_ms;
+	t->bytes += strlen(c->input_items) + strlen(c->response);
+	if (t->n == GW_RESPSTORE_XFER_BATCH || t->bytes >= (4u << 20))
+		return gw_respstore_xfer_flush(t, true);
+	return 0;
+}
+
+static int
+gw_respstore_copy(gw_store *src, gw_store *dst, gw_xfer *x, gw_err *err)
+{
+	gw_respstore_xfer *t = gw_xcalloc(1, sizeof(*t));
+	t->dst = dst;
+	t->x = x;
+	t->err = err;
+	int rc = gw_respstore_each(src, gw_respstore_xfer_one, t, err);
+	int frc = gw_respstore_xfer_flush(t, rc == 0); /* frees what is left either way */
+	if (rc == 0)
+		rc = frc;
+	free(t);
+	return rc;
+}
+
+static int
+gw_respstore_sessions_present(gw_store *st, bool *yes, gw_err *err)
+{
+	*yes = false;
+	if (gw_store_kind_of(st) != GW_STORE_FILES) {
+		uint64_t n = 0;
+		int rc = gw_store_session_count(st, &n, err);
+		*yes = n > 0;
+		return rc;
+	}
+	char **keys;
+	size_t n;
+	int rc = gw_respstore_list(gw_store_dir(st), "openresponses/sessions", ".jsonl", &keys, &n, err);
+	*yes = n > 0;
+	gw_respstore_list_free(keys, n);
+	return rc;
+}
+
+typedef struct gw_respstore_sessions_xfer {
+	gw_store *dst;
+	gw_xfer *x;
+	gw_err *err;
+} gw_respstore_sessions_xfer;
+
+static int
+gw_respstore_session_one(void *ctx, const gw_store_session_row *r)
+{
+	gw_respstore_sessions_xfer *t = ctx;
+	int rc = gw_session_put(t->dst, r, t->err);
+	if (rc == 0)
+		gw_xfer_tick(t->x);
+	return rc;
+}
+
+/* Sessions (schema version 4, tau_session): <key>.jsonl files <-> rows,
+ * byte for byte, the last write's time kept. */
+static int
+gw_respstore_sessions_copy(gw_store *src, gw_store *dst, gw_xfer *x, gw_err *err)
+{
+	gw_respstore_sessions_xfer t = { dst, x, err };
+	return gw_session_each(src, gw_respstore_session_one, &t, err);
+}
+
+static const gw_xfer_kind gw_respstore_kinds[] = {
+	{ "responses", gw_respstore_present, gw_respstore_copy, gw_respstore_copy },
+	{ "sessions", gw_respstore_sessions_present, gw_respstore_sessions_copy,
+	  gw_respstore_sessions_copy },
+};
+
+const gw_xfer_kind *
+gw_respstore_xfer_kinds(size_t *n)
+{
+	*n = sizeof(gw_respstore_kinds) / sizeof(gw_respstore_kinds[0]);
+	return gw_respstore_kinds;
 }

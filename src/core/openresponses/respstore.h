@@ -51,6 +51,7 @@
 
 #include "core/base/err.h"
 #include "core/store/store.h"
+#include "core/store/xfer.h"
 
 /* True when id can name a stored response ([A-Za-z0-9_-], 1..128 bytes). */
 bool gw_respstore_id_ok(const char *id);
@@ -134,5 +135,26 @@ int gw_respstore_delete(gw_store *st, const char *id, gw_err *err);
  * set when the directory cannot be read (absent is fine). */
 int gw_respstore_sweep(gw_store *st, uint64_t now_s, uint64_t ttl_s, size_t *removed,
     gw_err *err);
+
+/* Calls fn for every stored response of st as a row, ordered by id (files:
+ * each <id>.json read, checked in full as gw_respstore_load checks it, and
+ * split into the row's members with input_items and response as the very
+ * bytes the file holds; created_unix_ms is the file's mtime, which the
+ * sweep ages it by; PostgreSQL: the rows, created_unix_ms theirs).  The row
+ * is borrowed for the call.  A malformed record file stops the walk with
+ * -EINVAL (65) naming it; fn's own failure is returned as it is. */
+int gw_respstore_each(gw_store *st, gw_store_response_fn fn, void *ctx, gw_err *err);
+/* Stores row r as it is (files: <id>.json holding the record text a save
+ * writes, its mtime set to r->created_unix_ms; PostgreSQL: the row, with
+ * that creation time).  0 or -errno with err set. */
+int gw_respstore_put(gw_store *st, const gw_store_response *r, gw_err *err);
+
+/* The stored-response layer's kinds of state for --gateway-state-import /
+ * -export (xfer.h): "responses" (every stored response, byte for byte,
+ * with its creation time), then "sessions" (each
+ * <dir>/openresponses/sessions/<key>.jsonl <-> its tau_session row, byte
+ * for byte, with its last write's time; gw_session_each / _put).  A static
+ * table; *n is its length. */
+const gw_xfer_kind *gw_respstore_xfer_kinds(size_t *n);
 
 #endif

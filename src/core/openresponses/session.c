@@ -26,6 +26,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,4 +404,130 @@ gw_session_sweep(const char *state_dir, uint64_t now_s, uint64_t ttl_s, size_t *
 	closedir(d);
 	free(dir);
 	return 0;
+}
+
+/* ---- transfer (xfer.h) ------------------------------------------------------ */
+
+static int
+gw_session_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* True when name (len bytes) can be a key gw_session_key makes. */
+static bool
+gw_session_key_ok(const char *name, size_t len)
+{
+	if (len == 0 || len > GW_SESSION_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' && name[i] != '_' && name[i] != '~')
+			return false;
+	return true;
+}
+
+int
+gw_session_each(gw_store *st, gw_store_session_fn fn, void *ctx, gw_err *err)
+{
+	if (gw_store_kind_of(st) != GW_STORE_FILES)
+		return gw_store_session_each(st, fn, ctx, err);
+	const char *state_dir = gw_store_dir(st);
+	DIR *d;
+	int rc = gw_fs_opendir_under(state_dir, "openresponses/sessions", &d, err);
+	if (d == NULL)
+		return rc;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len <= 6 || strcmp(de->d_name + len - 6, ".jsonl") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			names = gw_xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = gw_xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), gw_session_name_cmp);
+	char *dir = gw_path_join(state_dir, "openresponses/sessions");
+	for (size_t i = 0; i < n; i++) {
+		char *path = gw_path_join(dir, names[i]);
+		size_t keylen = strlen(names[i]) - 6;
+		gw_buf text = GW_BUF_INIT;
+		struct stat sb;
+		if (rc == 0 && !gw_session_key_ok(names[i], keylen))
+			rc = gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
+			    "%s: the name is not a session key", path);
+		if (rc == 0)
+			rc = gw_fs_read_file(path, &text, err);
+		if (rc == 0 && stat(path, &sb) != 0)
+			rc = gw_err_set(err, -errno, GW_EXIT_IOERR, "cannot stat %s: %s", path,
+			    strerror(errno));
+		/* every line one JSON value (what a session writes) */
+		size_t line = 0;
+		for (size_t p = 0; rc == 0 && p < text.len; line++) {
+			const char *nl = memchr(text.data + p, '\n', text.len - p);
+			size_t end = nl != NULL ? (size_t)(nl - text.data) : text.len;
+			if (nl == NULL || !gw_json_valid(text.data + p, end - p))
+				rc = gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
+				    "%s: line %zu is not %s", path, line + 1,
+				    nl == NULL ? "ended by a newline" : "a JSON value");
+			p = end + 1;
+		}
+		if (rc == 0) {
+			names[i][keylen] = '\0';
+			uint64_t ms = (uint64_t)sb.st_mtim.tv_sec * 1000 + (uint64_t)sb.st_mtim.tv_nsec / 1000000;
+			gw_store_session_row r = { names[i], text.data ? text.data : "", text.len, ms, ms };
+			rc = fn(ctx, &r);
+		}
+		gw_buf_free(&text);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	free(dir);
+	return rc;
+}
+
+int
+gw_session_put(gw_store *st, const gw_store_session_row *r, gw_err *err)
+{
+	if (!gw_session_key_ok(r->key, strlen(r->key)))
+		return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR, "invalid session key '%s'", r->key);
+	if (gw_store_kind_of(st) != GW_STORE_FILES)
+		return gw_store_session_put(st, r, err);
+	const char *state_dir = gw_store_dir(st);
+	int rc = gw_fs_mkdirs_under(state_dir, "openresponses/sessions", NULL, err);
+	if (rc != 0)
+		return rc;
+	char *dir = gw_path_join(state_dir, "openresponses/sessions");
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_printf(&b, "%s/%s.jsonl", dir, r->key);
+	char *path = gw_buf_detach(&b);
+	gw_buf_printf(&b, "%s/%s.lock", dir, r->key);
+	char *lockpath = gw_buf_detach(&b);
+	rc = gw_fs_write_atomic(path, r->body, r->len, err);
+	if (rc == 0) {
+		struct timespec ts[2];
+		ts[0].tv_sec = ts[1].tv_sec = (time_t)(r->updated_unix_ms / 1000);
+		ts[0].tv_nsec = ts[1].tv_nsec = (long)(r->updated_unix_ms % 1000) * 1000000L;
+		if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0)
+			rc = gw_err_set(err, -errno, GW_EXIT_IOERR, "cannot set the time of %s: %s", path,
+			    strerror(errno));
+	}
+	if (rc == 0) {
+		int fd = open(lockpath, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0)
+			rc = gw_err_set(err, -errno, GW_EXIT_CANTCREAT, "cannot create %s: %s", lockpath,
+			    strerror(errno));
+		else
+			close(fd);
+	}
+	free(path);
+	free(lockpath);
+	free(dir);
+	return rc;
 }

@@ -91,6 +91,19 @@ int gw_session_commit(gw_session *s, gw_err *err);
 int gw_session_sweep_store(gw_store *st, uint64_t now_s, uint64_t ttl_s, size_t *removed,
     gw_err *err);
 
+/* Calls fn for every session of st as a row, ordered by key (files: each
+ * <key>.jsonl of the sessions directory, byte for byte, every line checked
+ * to be a JSON value, its mtime as the last write; a name that is not a
+ * session key or a bad line is -EINVAL (65) naming the file; PostgreSQL:
+ * the rows).  The row is borrowed for the call; fn's non-zero return stops
+ * the walk and is returned.  For --gateway-state-import / -export. */
+int gw_session_each(gw_store *st, gw_store_session_fn fn, void *ctx, gw_err *err);
+/* Stores row r as it is (files: <key>.jsonl with those bytes, written
+ * atomically, its mtime the row's last write, and an empty <key>.lock
+ * beside it as a session's own use leaves one; PostgreSQL: the row, inside
+ * st's open transaction).  0 or -errno with err set. */
+int gw_session_put(gw_store *st, const gw_store_session_row *r, gw_err *err);
+
 /* Removes the sessions (history .jsonl and its .lock) of state_dir whose
  * history was last written ttl_s or more seconds before now_s (Unix
  * seconds; a lock without a history is judged by its own mtime).  A

@@ -172,6 +172,24 @@ gw_store_event_append(gw_store *s, const char *line, size_t n, gw_err *err)
 }
 
 int
+gw_store_event_append_batch(gw_store *s, const char *const *lines, const size_t *lens, size_t n,
+    gw_err *err)
+{
+	if (n == 0)
+		return 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_event_append_batch(s->pg, lines, lens, n, err);
+	gw_buf b = GW_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		gw_buf_append(&b, lines[i], lens[i]);
+		gw_buf_putc(&b, '\n');
+	}
+	int rc = gw_fs_append(s->events_label, b.data, b.len, err);
+	gw_buf_free(&b);
+	return rc;
+}
+
+int
 gw_store_events_each(gw_store *s, gw_store_line_fn fn, void *ctx, bool *present, gw_err *err)
 {
 	if (s->kind == GW_STORE_POSTGRES)
@@ -294,6 +312,23 @@ gw_store_response_save_many(gw_store *s, const gw_store_response *r, size_t n, g
 }
 
 int
+gw_store_response_each(gw_store *s, gw_store_response_fn fn, void *ctx, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_response_each(s->pg, fn, ctx, err);
+	return gw_store_no_responses(err);
+}
+
+int
+gw_store_response_count(gw_store *s, uint64_t *n, gw_err *err)
+{
+	*n = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_response_count(s->pg, n, err);
+	return gw_store_no_responses(err);
+}
+
+int
 gw_store_response_load(gw_store *s, const char *id, gw_store_response *out, gw_err *err)
 {
 	memset(out, 0, sizeof(*out));
@@ -363,6 +398,31 @@ gw_store_session_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t max,
 	*removed = 0;
 	if (s->kind == GW_STORE_POSTGRES)
 		return gw_store_pg_session_sweep(s->pg, now_s, ttl_s, max, removed, err);
+	return gw_store_no_sessions(err);
+}
+
+int
+gw_store_session_each(gw_store *s, gw_store_session_fn fn, void *ctx, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_session_each(s->pg, fn, ctx, err);
+	return gw_store_no_sessions(err);
+}
+
+int
+gw_store_session_put(gw_store *s, const gw_store_session_row *r, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_session_put(s->pg, r, err);
+	return gw_store_no_sessions(err);
+}
+
+int
+gw_store_session_count(gw_store *s, uint64_t *n, gw_err *err)
+{
+	*n = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_session_count(s->pg, n, err);
 	return gw_store_no_sessions(err);
 }
 

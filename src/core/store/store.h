@@ -135,6 +135,12 @@ int gw_store_posture_write(gw_store *s, const char *text, size_t n, gw_err *err)
  * append it with '\n' to <dir>/runtime-events.jsonl in one write (as
  * gw_events_append does); PostgreSQL inserts it in the transaction. */
 int gw_store_event_append(gw_store *s, const char *line, size_t n, gw_err *err);
+/* Appends lines[0..n) (lens[i] bytes each) in that order, as n calls of
+ * gw_store_event_append would, in one statement on PostgreSQL (a transfer
+ * of a long log pays one round trip per batch, not per line) and one write
+ * for files. */
+int gw_store_event_append_batch(gw_store *s, const char *const *lines, const size_t *lens, size_t n,
+    gw_err *err);
 /* Calls fn for each event line, oldest first (PostgreSQL only; -ENOTSUP
  * for files, whose log events.c streams).  *present is set when the
  * deployment has any line. */
@@ -246,6 +252,8 @@ typedef struct gw_store_response {
 	uint64_t history_items;
 	char *input_items;       /* JSON array text */
 	char *response;          /* the ResponseResource text */
+	uint64_t created_unix_ms; /* save: 0 is the saver's clock now; read by
+	                          * gw_store_response_each only */
 } gw_store_response;
 
 /* Inserts r (an existing id is replaced).  0, or -EIO with err set (69
@@ -255,7 +263,9 @@ int gw_store_response_save(gw_store *s, const gw_store_response *r, gw_err *err)
  * commit: all are committed when it returns 0, none when it fails (-EINVAL
  * with exit 65 when the database refused some row's text: the caller may
  * save the rows one by one to find it; -EIO with 69 when the database
- * failed).  The rows stay the caller's.  Group commit (respconn.c). */
+ * failed).  Inside gw_store_begin the rows are part of that transaction
+ * (an import).  The rows stay the caller's.  Group commit (respconn.c),
+ * the transfer. */
 int gw_store_response_save_many(gw_store *s, const gw_store_response *r, size_t n, gw_err *err);
 /* Loads row id into *out (the caller frees it with gw_store_response_free).
  * 0, -ENOENT (err untouched) when there is none, or -EIO with err set. */
@@ -268,6 +278,15 @@ void gw_store_response_free(gw_store_response *r);
  * *n 0 when id itself is absent. */
 int gw_store_response_chain(gw_store *s, const char *id, size_t max, gw_store_response **out,
     size_t *n, gw_err *err);
+/* Calls fn for every row of the deployment, ordered by id, one row at a
+ * time (the row and its strings are borrowed for the call; a transfer
+ * reads a big store without holding it in memory).  fn returns 0 to go
+ * on, or a negative errno (its own err set) that stops the walk and is
+ * returned. */
+typedef int (*gw_store_response_fn)(void *ctx, const gw_store_response *r);
+int gw_store_response_each(gw_store *s, gw_store_response_fn fn, void *ctx, gw_err *err);
+/* Sets *n to the number of rows of the deployment. */
+int gw_store_response_count(gw_store *s, uint64_t *n, gw_err *err);
 /* Removes row id.  0, -ENOENT (err untouched) when there was none, -EIO. */
 int gw_store_response_delete(gw_store *s, const char *id, gw_err *err);
 /* Removes at most max rows created at or before now_s - ttl_s (the
@@ -359,6 +378,25 @@ typedef struct gw_store_channel_info {
  * wrote it, or -EIO with err set. */
 int gw_store_channel_inspect(gw_store *s, const char *transport, const char *channel,
     gw_store_channel_info *out, gw_err *err);
+
+/* A session row as a transfer moves it (--gateway-state-import/-export):
+ * strings borrowed (for the call, or from the caller for _put). */
+typedef struct gw_store_session_row {
+	const char *key;
+	const char *body;           /* the <key>.jsonl text, byte for byte */
+	size_t len;
+	uint64_t created_unix_ms;   /* 0 on _put: updated_unix_ms */
+	uint64_t updated_unix_ms;   /* the last write (the TTL ages it by this) */
+} gw_store_session_row;
+typedef int (*gw_store_session_fn)(void *ctx, const gw_store_session_row *r);
+/* Calls fn for every session row of the deployment, ordered by key, one
+ * row at a time; fn's non-zero return stops the walk and is returned. */
+int gw_store_session_each(gw_store *s, gw_store_session_fn fn, void *ctx, gw_err *err);
+/* Writes row r (an existing key is replaced) inside gw_store_begin's
+ * transaction, without a lock of its own: an import's rows commit with it. */
+int gw_store_session_put(gw_store *s, const gw_store_session_row *r, gw_err *err);
+/* Sets *n to the number of session rows of the deployment. */
+int gw_store_session_count(gw_store *s, uint64_t *n, gw_err *err);
 
 /* Appends text to out with every password that url carries (password=...
  * in key/value or query form, user:password@ in a URI, raw and

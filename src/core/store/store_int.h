@@ -39,6 +39,8 @@ void gw_store_pg_abort(gw_store_pg *pg);
 int gw_store_pg_posture_read(gw_store_pg *pg, gw_buf *out, gw_err *err);
 int gw_store_pg_posture_write(gw_store_pg *pg, const char *text, size_t n, gw_err *err);
 int gw_store_pg_event_append(gw_store_pg *pg, const char *line, size_t n, gw_err *err);
+int gw_store_pg_event_append_batch(gw_store_pg *pg, const char *const *lines, const size_t *lens,
+    size_t n, gw_err *err);
 int gw_store_pg_events_each(gw_store_pg *pg, gw_store_line_fn fn, void *ctx, bool *present,
     gw_err *err);
 int gw_store_pg_events_since(gw_store_pg *pg, uint64_t *cursor, size_t max, gw_store_line_fn fn,
@@ -60,6 +62,8 @@ int gw_store_pg_response_save_many(gw_store_pg *pg, const gw_store_response *r, 
 int gw_store_pg_response_load(gw_store_pg *pg, const char *id, gw_store_response *out, gw_err *err);
 int gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max,
     gw_store_response **out, size_t *n, gw_err *err);
+int gw_store_pg_response_each(gw_store_pg *pg, gw_store_response_fn fn, void *ctx, gw_err *err);
+int gw_store_pg_response_count(gw_store_pg *pg, uint64_t *n, gw_err *err);
 int gw_store_pg_response_delete(gw_store_pg *pg, const char *id, gw_err *err);
 int gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t max,
     size_t *removed, gw_err *err);
@@ -69,6 +73,9 @@ int gw_store_pg_session_write(gw_store_pg *pg, const char *key, const char *text
     bool replace, gw_err *err);
 int gw_store_pg_session_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t max,
     size_t *removed, gw_err *err);
+int gw_store_pg_session_each(gw_store_pg *pg, gw_store_session_fn fn, void *ctx, gw_err *err);
+int gw_store_pg_session_put(gw_store_pg *pg, const gw_store_session_row *r, gw_err *err);
+int gw_store_pg_session_count(gw_store_pg *pg, uint64_t *n, gw_err *err);
 
 int gw_store_pg_records_get(gw_store_pg *pg, const char *const *keys, size_t n,
     gw_store_record_fn fn, void *ctx, gw_err *err);

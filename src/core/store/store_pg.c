@@ -764,6 +764,52 @@ gw_store_pg_event_append(gw_store_pg *pg, const char *line, size_t n, gw_err *er
 	return rc;
 }
 
+/* Appends one element to the array literal b: NULL, or the text quoted
+ * with '"' and '\\' escaped (the literal is a bind parameter's value, never
+ * SQL text). */
+static void
+gw_pg_array_elem(gw_buf *b, const char *s, size_t n)
+{
+	if (b->len > 1)
+		gw_buf_putc(b, ',');
+	if (s == NULL) {
+		gw_buf_puts(b, "NULL");
+		return;
+	}
+	gw_buf_putc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			gw_buf_putc(b, '\\');
+		gw_buf_putc(b, s[i]);
+	}
+	gw_buf_putc(b, '"');
+}
+
+int
+gw_store_pg_event_append_batch(gw_store_pg *pg, const char *const *lines, const size_t *lens,
+    size_t n, gw_err *err)
+{
+	gw_buf arr = GW_BUF_INIT;
+	gw_buf_putc(&arr, '{');
+	for (size_t i = 0; i < n; i++)
+		gw_pg_array_elem(&arr, lines[i], lens[i]);
+	gw_buf_putc(&arr, '}');
+	char now[24];
+	gw_pg_now(now, sizeof(now));
+	const char *p[] = { pg->deployment, now, gw_buf_cstr(&arr) };
+	int rc = 0;
+	if (!pg->in_tx)
+		rc = gw_pg_deployment_ensure(pg, err);
+	/* in the array's order, so seq follows it */
+	if (rc == 0)
+		rc = gw_pg_run(pg,
+		    "INSERT INTO tau_event (deployment, unix_ms, line) SELECT $1, $2::bigint, l"
+		    " FROM unnest($3::text[]) WITH ORDINALITY AS t (l, i) ORDER BY i",
+		    3, p, "cannot append the events", err);
+	gw_buf_free(&arr);
+	return rc;
+}
+
 int
 gw_store_pg_events_each(gw_store_pg *pg, gw_store_line_fn fn, void *ctx, bool *present,
     gw_err *err)
@@ -917,43 +963,21 @@ gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_
 /* ---- stored responses ----------------------------------------------------- */
 
 /* The batch save, prepared once per connection: the rows arrive as seven
- * text[] parameters (one element per row, gw_pg_array) and go in as one
- * statement, so a batch is one round trip and one commit. */
+ * text[] parameters (one element per row, gw_pg_array_elem; created is the
+ * row's own time, or the saver's clock) and go in as one statement, so a
+ * batch is one round trip and one commit (inside a transaction, part of
+ * it: an import's rows commit with it). */
 #define GW_PG_SAVE "tau_response_save"
 static const char gw_pg_save_sql[] =
     "INSERT INTO tau_response (deployment, id, previous_response_id, session_key,"
     " history_items, input_items, response, created_unix_ms)"
-    " SELECT $1, r.id, r.prev, r.skey, r.hist::bigint, r.items, r.resp, $8::bigint"
-    " FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])"
-    " AS r (id, prev, skey, hist, items, resp)"
+    " SELECT $1, r.id, r.prev, r.skey, r.hist::bigint, r.items, r.resp, r.created::bigint"
+    " FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+    " $8::text[]) AS r (id, prev, skey, hist, items, resp, created)"
     " ON CONFLICT (deployment, id) DO UPDATE SET previous_response_id = EXCLUDED.previous_response_id,"
     " session_key = EXCLUDED.session_key, history_items = EXCLUDED.history_items,"
     " input_items = EXCLUDED.input_items, response = EXCLUDED.response,"
     " created_unix_ms = EXCLUDED.created_unix_ms";
-
-/* Appends v to the array literal in b as one element: NULL for NULL,
- * else double-quoted with '"' and '\\' escaped (the array input syntax;
- * the literal travels as a parameter, never as SQL text). */
-static void
-gw_pg_array_add(gw_buf *b, const char *v)
-{
-	gw_buf_putc(b, b->len == 0 ? '{' : ',');
-	if (v == NULL) {
-		gw_buf_append(b, "NULL", 4);
-		return;
-	}
-	gw_buf_putc(b, '"');
-	for (const char *c = v; *c; c++) {
-		size_t run = strcspn(c, "\"\\");
-		gw_buf_append(b, c, run);
-		c += run;
-		if (*c == '\0')
-			break;
-		gw_buf_putc(b, '\\');
-		gw_buf_putc(b, *c);
-	}
-	gw_buf_putc(b, '"');
-}
 
 /* The deployment's row (the rows' foreign key) and the prepared batch
  * save, once per connection. */
@@ -988,28 +1012,35 @@ gw_store_pg_response_save_many(gw_store_pg *pg, const gw_store_response *r, size
 	int rc = gw_pg_saves_ready(pg, err);
 	if (rc != 0)
 		return rc;
-	enum { ID, PREV, SKEY, HIST, ITEMS, RESP, NCOL };
+	enum { ID, PREV, SKEY, HIST, ITEMS, RESP, CREATED, NCOL };
 	gw_buf col[NCOL];
-	for (int c = 0; c < NCOL; c++)
+	for (int c = 0; c < NCOL; c++) {
 		col[c] = (gw_buf)GW_BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
-		char hist[24];
-		snprintf(hist, sizeof(hist), "%" PRIu64, r[i].history_items);
-		gw_pg_array_add(&col[ID], r[i].id);
-		gw_pg_array_add(&col[PREV], r[i].previous_id);
-		gw_pg_array_add(&col[SKEY], r[i].session_key != NULL ? r[i].session_key : "");
-		gw_pg_array_add(&col[HIST], hist);
-		gw_pg_array_add(&col[ITEMS], r[i].input_items);
-		gw_pg_array_add(&col[RESP], r[i].response);
+		gw_buf_putc(&col[c], '{');
 	}
 	char now[24];
 	gw_pg_now(now, sizeof(now));
-	const char *p[8] = { pg->deployment };
+	for (size_t i = 0; i < n; i++) {
+		char hist[24], created[24];
+		snprintf(hist, sizeof(hist), "%" PRIu64, r[i].history_items);
+		if (r[i].created_unix_ms != 0)
+			snprintf(created, sizeof(created), "%" PRIu64, r[i].created_unix_ms);
+		const char *skey = r[i].session_key != NULL ? r[i].session_key : "";
+		const char *when = r[i].created_unix_ms != 0 ? created : now;
+		gw_pg_array_elem(&col[ID], r[i].id, strlen(r[i].id));
+		gw_pg_array_elem(&col[PREV], r[i].previous_id,
+		    r[i].previous_id != NULL ? strlen(r[i].previous_id) : 0);
+		gw_pg_array_elem(&col[SKEY], skey, strlen(skey));
+		gw_pg_array_elem(&col[HIST], hist, strlen(hist));
+		gw_pg_array_elem(&col[ITEMS], r[i].input_items, strlen(r[i].input_items));
+		gw_pg_array_elem(&col[RESP], r[i].response, strlen(r[i].response));
+		gw_pg_array_elem(&col[CREATED], when, strlen(when));
+	}
+	const char *p[1 + NCOL] = { pg->deployment };
 	for (int c = 0; c < NCOL; c++) {
 		gw_buf_putc(&col[c], '}');
 		p[1 + c] = gw_buf_cstr(&col[c]);
 	}
-	p[7] = now;
 	/* one autocommit statement: when it returns, every row is committed,
 	 * or none is */
 	PGresult *res = PQexecPrepared(pg->conn, GW_PG_SAVE, 8, p, NULL, NULL, 0);
@@ -1091,6 +1122,55 @@ gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max, gw_store
 	PQclear(res);
 	*out = r;
 	*n = rows;
+	return 0;
+}
+
+int
+gw_store_pg_response_each(gw_store_pg *pg, gw_store_response_fn fn, void *ctx, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	if (!PQsendQueryParams(pg->conn,
+	    "SELECT id, previous_response_id, session_key, history_items, input_items, response,"
+	    " created_unix_ms FROM tau_response WHERE deployment = $1 ORDER BY id",
+	    1, NULL, p, NULL, NULL, 0))
+		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the stored responses",
+		    err);
+	/* one row at a time, as the events are read */
+	PQsetSingleRowMode(pg->conn);
+	int rc = 0;
+	PGresult *res;
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
+			gw_store_response r = {
+				.id = PQgetvalue(res, 0, 0),
+				.previous_id = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1),
+				.session_key = PQgetvalue(res, 0, 2),
+				.history_items = strtoull(PQgetvalue(res, 0, 3), NULL, 10),
+				.input_items = PQgetvalue(res, 0, 4),
+				.response = PQgetvalue(res, 0, 5),
+				.created_unix_ms = strtoull(PQgetvalue(res, 0, 6), NULL, 10),
+			};
+			rc = fn(ctx, &r); /* on failure the rest is read and dropped */
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
+			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE,
+			    "cannot read the stored responses", err);
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+int
+gw_store_pg_response_count(gw_store_pg *pg, uint64_t *n, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	PGresult *res = gw_pg_exec(pg, "SELECT count(*) FROM tau_response WHERE deployment = $1", 1, p,
+	    PGRES_TUPLES_OK, "cannot count the stored responses", err);
+	if (res == NULL)
+		return -EIO;
+	*n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
 	return 0;
 }
 
@@ -1268,6 +1348,70 @@ gw_store_pg_session_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_
 	if (res == NULL)
 		return -EIO;
 	*removed = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+int
+gw_store_pg_session_each(gw_store_pg *pg, gw_store_session_fn fn, void *ctx, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	if (!PQsendQueryParams(pg->conn,
+	    "SELECT key, body, created_unix_ms, updated_unix_ms FROM tau_session"
+	    " WHERE deployment = $1 ORDER BY key",
+	    1, NULL, p, NULL, NULL, 0))
+		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the sessions", err);
+	PQsetSingleRowMode(pg->conn);
+	int rc = 0;
+	PGresult *res;
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
+			gw_store_session_row r = {
+				.key = PQgetvalue(res, 0, 0),
+				.body = PQgetvalue(res, 0, 1),
+				.len = (size_t)PQgetlength(res, 0, 1),
+				.created_unix_ms = strtoull(PQgetvalue(res, 0, 2), NULL, 10),
+				.updated_unix_ms = strtoull(PQgetvalue(res, 0, 3), NULL, 10),
+			};
+			rc = fn(ctx, &r); /* on failure the rest is read and dropped */
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
+			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the sessions", err);
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+int
+gw_store_pg_session_put(gw_store_pg *pg, const gw_store_session_row *r, gw_err *err)
+{
+	gw_buf body = GW_BUF_INIT;
+	gw_buf_append(&body, r->body, r->len);
+	char created[24], updated[24];
+	snprintf(updated, sizeof(updated), "%" PRIu64, r->updated_unix_ms);
+	snprintf(created, sizeof(created), "%" PRIu64,
+	    r->created_unix_ms != 0 ? r->created_unix_ms : r->updated_unix_ms);
+	const char *p[] = { pg->deployment, r->key, gw_buf_cstr(&body), created, updated };
+	int rc = gw_pg_run(pg,
+	    "INSERT INTO tau_session (deployment, key, body, created_unix_ms, updated_unix_ms)"
+	    " VALUES ($1, $2, $3, $4::bigint, $5::bigint)"
+	    " ON CONFLICT (deployment, key) DO UPDATE SET body = EXCLUDED.body,"
+	    " created_unix_ms = EXCLUDED.created_unix_ms, updated_unix_ms = EXCLUDED.updated_unix_ms",
+	    5, p, "cannot store the session", err);
+	gw_buf_free(&body);
+	return rc;
+}
+
+int
+gw_store_pg_session_count(gw_store_pg *pg, uint64_t *n, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	PGresult *res = gw_pg_exec(pg, "SELECT count(*) FROM tau_session WHERE deployment = $1", 1, p,
+	    PGRES_TUPLES_OK, "cannot count the sessions", err);
+	if (res == NULL)
+		return -EIO;
+	*n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return 0;
 }
