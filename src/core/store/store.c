@@ -306,6 +306,8 @@ gw_store_response_save(gw_store *s, const gw_store_response *r, gw_err *err)
 int
 gw_store_response_save_many(gw_store *s, const gw_store_response *r, size_t n, gw_err *err)
 {
+	if (n == 0)
+		return 0;
 	if (s->kind == GW_STORE_POSTGRES)
 		return gw_store_pg_response_save_many(s->pg, r, n, err);
 	return gw_store_no_responses(err);

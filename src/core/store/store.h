@@ -265,7 +265,7 @@ int gw_store_response_save(gw_store *s, const gw_store_response *r, gw_err *err)
  * save the rows one by one to find it; -EIO with 69 when the database
  * failed).  Inside gw_store_begin the rows are part of that transaction
  * (an import).  The rows stay the caller's.  Group commit (respconn.c),
- * the transfer. */
+ * the transfer.  n 0 is 0, nothing done. */
 int gw_store_response_save_many(gw_store *s, const gw_store_response *r, size_t n, gw_err *err);
 /* Loads row id into *out (the caller frees it with gw_store_response_free).
  * 0, -ENOENT (err untouched) when there is none, or -EIO with err set. */
