@@ -44,6 +44,17 @@
 /* pg_advisory_lock key of schema creation and migration ("tau-gw" + 1) */
 #define GW_PG_SCHEMA_LOCK "8391736572543233"
 #define GW_PG_CONNECT_TIMEOUT "10"
+/* TCP keepalive on every connection (unless the connection string sets its
+ * own): a database host that died or dropped off the network, with no FIN
+ * or RST ever arriving, is noticed after about idle + interval * count
+ * seconds of silence (25 s) instead of the kernel's two hours; and data
+ * left unacknowledged for GW_PG_TCP_USER_TIMEOUT ms (a request sent to a
+ * dead host, when keepalive probes are not sent) fails the connection as
+ * well.  Unix-socket connections ignore all four. */
+#define GW_PG_KEEPALIVES_IDLE "10"
+#define GW_PG_KEEPALIVES_INTERVAL "5"
+#define GW_PG_KEEPALIVES_COUNT "3"
+#define GW_PG_TCP_USER_TIMEOUT "30000"
 #define GW_PG_CHANNEL_PREFIX "tau_gateway."
 
 struct gw_store_pg {
@@ -390,8 +401,12 @@ gw_store_pg_open(gw_store *s, const char *url, const char *deployment, gw_err *e
 	gw_buf_printf(&ch, "%s%s", GW_PG_CHANNEL_PREFIX, deployment);
 	pg->channel = gw_buf_detach(&ch);
 	/* the URL's own values override these defaults (they come first) */
-	const char *keys[] = { "connect_timeout", "fallback_application_name", "dbname", NULL };
-	const char *vals[] = { GW_PG_CONNECT_TIMEOUT, "tau-gateway", pg->url, NULL };
+	const char *keys[] = { "connect_timeout", "fallback_application_name", "keepalives",
+		"keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		"dbname", NULL };
+	const char *vals[] = { GW_PG_CONNECT_TIMEOUT, "tau-gateway", "1", GW_PG_KEEPALIVES_IDLE,
+		GW_PG_KEEPALIVES_INTERVAL, GW_PG_KEEPALIVES_COUNT, GW_PG_TCP_USER_TIMEOUT, pg->url,
+		NULL };
 	pg->conn = PQconnectdbParams(keys, vals, 1);
 	if (pg->conn == NULL)
 		return gw_err_set(err, -ENOMEM, GW_EXIT_SOFTWARE, "cannot allocate a database connection");
