@@ -270,6 +270,15 @@ gw_store_replica_list(gw_store *s, gw_store_replica **out, size_t *n, gw_err *er
 	return gw_store_no_registry(err);
 }
 
+int
+gw_store_replica_expire(gw_store *s, uint64_t older_than_ms, size_t *removed, gw_err *err)
+{
+	*removed = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_replica_expire(s->pg, older_than_ms, removed, err);
+	return gw_store_no_registry(err);
+}
+
 /* ---- stored responses: PostgreSQL only (respstore.c keeps the files) ----- */
 
 static int

@@ -28,7 +28,8 @@
  *            per response keyed by (deployment, id); respstore.c owns their
  *            format and picks this backend or its files.
  *
- *   replicas gw_store_replica_register / _heartbeat / _deregister / _list
+ *   replicas gw_store_replica_register / _heartbeat / _deregister / _list /
+ *            _expire
  *            (PostgreSQL only): the registry of the servers of a
  *            deployment, each row's last heartbeat stamped and aged by the
  *            database's clock, so hosts with skewed clocks agree.
@@ -159,8 +160,9 @@ bool gw_store_connected(const gw_store *s);
  * database stamps registration and every heartbeat with its own now(), and
  * gw_store_replica_list computes each row's heartbeat age there too; a row
  * whose age passes GW_STORE_REPLICA_STALE_MS is stale (its server stopped
- * heartbeating: killed, hung or cut off).  Files: -ENOTSUP (one host, no
- * registry). */
+ * heartbeating: killed, hung or cut off); a server's fleet thread deletes
+ * rows stale for much longer (gw_store_replica_expire).  Files: -ENOTSUP
+ * (one host, no registry). */
 
 #define GW_STORE_REPLICA_STALE_MS 5000
 #define GW_STORE_REPLICA_HOST_MAX 256
@@ -210,6 +212,11 @@ int gw_store_replica_deregister(gw_store *s, uint64_t id, gw_err *err);
 /* Every row of the deployment, live and stale, ordered by host, bind and
  * id.  *out is malloc'ed (the caller frees it; NULL when *n is 0). */
 int gw_store_replica_list(gw_store *s, gw_store_replica **out, size_t *n, gw_err *err);
+/* Deletes the rows whose last heartbeat is more than older_than_ms old by
+ * the database's clock (replicas killed without deregistering); *removed
+ * is how many.  A live replica whose row went meanwhile gets -ENOENT from
+ * its next heartbeat and registers again.  Nothing to free. */
+int gw_store_replica_expire(gw_store *s, uint64_t older_than_ms, size_t *removed, gw_err *err);
 
 /* ---- stored responses (PostgreSQL) ------------------------------------------
  * One row per stored response of a deployment (schema version 3), keyed by

@@ -53,6 +53,8 @@ int gw_store_pg_replica_heartbeat(gw_store_pg *pg, uint64_t id, const gw_store_r
     gw_err *err);
 int gw_store_pg_replica_deregister(gw_store_pg *pg, uint64_t id, gw_err *err);
 int gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_err *err);
+int gw_store_pg_replica_expire(gw_store_pg *pg, uint64_t older_than_ms, size_t *removed,
+    gw_err *err);
 
 int gw_store_pg_response_save(gw_store_pg *pg, const gw_store_response *r, gw_err *err);
 int gw_store_pg_response_load(gw_store_pg *pg, const char *id, gw_store_response *out, gw_err *err);

@@ -860,6 +860,24 @@ gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_
 	return 0;
 }
 
+int
+gw_store_pg_replica_expire(gw_store_pg *pg, uint64_t older_than_ms, size_t *removed, gw_err *err)
+{
+	char v[24];
+	snprintf(v, sizeof(v), "%" PRIu64, older_than_ms);
+	const char *p[] = { pg->deployment, v };
+	/* the age is the database's, as the list computes it */
+	PGresult *res = gw_pg_exec(pg,
+	    "DELETE FROM tau_replica WHERE deployment = $1"
+	    " AND heartbeat < now() - $2::bigint * interval '1 millisecond'",
+	    2, p, PGRES_COMMAND_OK, "cannot remove stale replica rows", err);
+	if (res == NULL)
+		return -EIO;
+	*removed = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
 /* ---- stored responses ----------------------------------------------------- */
 
 int
