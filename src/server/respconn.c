@@ -131,7 +131,8 @@ srv_respconn_get(srv_respconn *rc, gw_err *err)
 	rc->nopen++; /* this slot, opened outside the lock */
 	pthread_mutex_unlock(&rc->lock);
 	gw_store *st = NULL;
-	int r = gw_reconnect_open(rc->url, rc->deployment, SRV_RESPCONN_STATEMENT_MS, false, &st, err);
+	int r = gw_reconnect_open(rc->url, rc->deployment, SRV_RESPCONN_CONNECT_MS,
+	    SRV_RESPCONN_STATEMENT_MS, false, &st, err);
 	pthread_mutex_lock(&rc->lock);
 	if (r != 0) {
 		rc->nopen--;

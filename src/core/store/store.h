@@ -81,6 +81,11 @@ int gw_store_open_dir(const char *dir, gw_store **out, gw_err *err);
  * -EPROTONOSUPPORT (65) and the database is left alone; a deployment name
  * that fails gw_store_deployment_ok is -EINVAL (64). */
 int gw_store_open_url(const char *url, const char *deployment, gw_store **out, gw_err *err);
+/* gw_store_open_url with the connect and the schema check each bounded to
+ * connect_ms (0: libpq's connect_timeout, as gw_store_open_url): a server
+ * that accepts the connection and then stays silent is -ETIMEDOUT (69). */
+int gw_store_open_url_within(const char *url, const char *deployment, uint64_t connect_ms,
+    gw_store **out, gw_err *err);
 /* Aborts an open transaction, releases the lock, disconnects, frees s. */
 void gw_store_close(gw_store *s);
 
@@ -148,7 +153,11 @@ int gw_store_drain(gw_store *s, unsigned *changes, gw_err *err);
 
 /* Bounds every later statement of s's connection to ms milliseconds
  * (statement_timeout; 0 lifts the bound): a one-threaded reader such as
- * the console keeps its queries short.  PostgreSQL only (-ENOTSUP). */
+ * the console keeps its queries short.  The client holds to it as well: a
+ * call that gets no answer within ms + 100 ms (a hung host, a partition,
+ * where the server never sees the statement) fails with exit class 69 and
+ * the connection counts as gone (gw_store_connected false), so the caller
+ * reconnects.  PostgreSQL only (-ENOTSUP). */
 int gw_store_set_timeout(gw_store *s, uint64_t ms, gw_err *err);
 /* True while s can reach its database (files: always).  After a failed
  * call that set exit class 69, false means the connection itself is gone:

@@ -30,7 +30,8 @@ struct gw_store {
 };
 
 /* Connects and prepares s (kind, labels and pg set on success). */
-int gw_store_pg_open(gw_store *s, const char *url, const char *deployment, gw_err *err);
+int gw_store_pg_open(gw_store *s, const char *url, const char *deployment, uint64_t connect_ms,
+    gw_err *err);
 void gw_store_pg_close(gw_store_pg *pg);
 int gw_store_pg_begin(gw_store_pg *pg, const char *who, gw_err *err);
 int gw_store_pg_commit(gw_store_pg *pg, gw_err *err);
