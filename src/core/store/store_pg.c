@@ -275,12 +275,12 @@ gw_pg_call(gw_store_pg *pg, const char *sql, int nparams, const char *const *par
 			int n = now >= end ? 0 : poll(&p, 1, (int)(end - now));
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n == 0) {
+			if (n <= 0) { /* silence (or a poll that cannot wait): give up on it */
 				pg->silent = true;
 				PQclear(first);
 				return NULL;
 			}
-			if (n < 0 || !PQconsumeInput(pg->conn))
+			if (!PQconsumeInput(pg->conn))
 				break; /* the connection failed: PQgetResult reports it */
 		}
 		if ((r = PQgetResult(pg->conn)) == NULL)
