@@ -412,7 +412,8 @@ srv_fleet_end(srv_fleet *f, bool failed, const char *text, gw_service_report *re
 {
 	srv_fleet_join(f);
 	if (f->store == NULL) {
-		int rc = gw_reconnect_open(f->url, f->deployment, 0, SRV_FLEET_STATEMENT_MS, true, &f->store, err);
+		int rc = gw_reconnect_open(f->url, f->deployment, 0, SRV_FLEET_STATEMENT_MS, true,
+		    &f->store, err);
 		if (rc != 0)
 			return rc;
 	}

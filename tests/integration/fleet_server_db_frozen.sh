@@ -62,7 +62,9 @@ fz_health() {
 }
 
 T_BEGIN=$(now_ms)
-t_spawn LOADER python3 "$LOAD" run "$TOKEN" "$LOG" "$T/stop-load" "$ADDR"
+# 16 clients: more store:true requests at once than the pool's 8 connections,
+# so some wait for one to come free while the host is silent
+t_spawn LOADER env FLEETLOAD_WORKERS=16 python3 "$LOAD" run "$TOKEN" "$LOG" "$T/stop-load" "$ADDR"
 t_check "the load runs" t_wait_line "$T/LOADER.out" '^fleetload running$' 20
 t_check "before: responses are stored" fz_await "$T_BEGIN" true 200 20 20
 

@@ -2,7 +2,7 @@
 """Load on several replicas for the fleet chaos tests (standard library only).
 
     fleetload.py run TOKEN LOG STOPFILE ADDR...
-        WORKERS (6) threads, each in a loop until STOPFILE exists: a
+        WORKERS threads (FLEETLOAD_WORKERS, default 6), each in a loop until STOPFILE exists: a
         POST /v1/responses (local/echo, JSON) to the next replica in turn,
         alternating store:true and store:false, PAUSE_S (10 ms) apart; one
         JSON line per request
@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 
-WORKERS = 6
+WORKERS = int(os.environ.get("FLEETLOAD_WORKERS", "6"))
 PAUSE_S = 0.01
 
 
