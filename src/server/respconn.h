@@ -17,8 +17,8 @@
  * that gave up that way counts as gone and is closed when put back).  An
  * idle connection is checked when handed out (what arrived on its socket
  * is read without blocking: a restarted server's EOF shows there), and
- * one found gone is closed and
- * its slot reopened at once; a failed open makes every request fail at
+ * one found gone is closed and its slot reopened at once; a failed open
+ * makes every request fail at
  * once (503 state_unavailable) until the next attempt is due (backoff of
  * core/store/reconnect.h, 100 ms doubling to 1 s), instead of each waiting
  * for a connect.  Event loop threads never ask in fleet mode (api.c runs
