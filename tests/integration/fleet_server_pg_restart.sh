@@ -73,14 +73,13 @@ t_check "the load runs" t_wait_line "$T/LOADER.out" '^fleetload running$' 20
 t_check "before: every replica stores responses (20 each)" pr_await "$T_BEGIN" true 200 20 20
 
 # --- the database goes away --------------------------------------------------------------
-T_STOP=$(now_ms)
 t_check "PostgreSQL stops (pg_ctl stop -m fast)" pg_server_stop
 T_DOWN=$(now_ms)
 t_check "while down: every replica answers store:true 503 (10 each)" pr_await "$T_DOWN" true 503 10 20
 t_check "while down: every replica serves store:false (10 each)" pr_await "$T_DOWN" false 200 10 20
 for r in RA RB RC; do
-	a=${r}_ADDR
-	ADDR=${!a}
+	av=${r}_ADDR
+	ADDR=${!av}
 	ok=1
 	for ((i = 0; i < 100; i++)); do # the fleet thread notices at its next heartbeat (1 s)
 		h_req GET /healthz
@@ -126,10 +125,10 @@ t_eq "every answer within 1 s (slowest $(sj .slowest) ms)" 0 "$(sj .slow)"
 
 # --- recovery, without a restart -------------------------------------------------------------
 for r in RA RB RC; do
-	a=${r}_ADDR
+	av=${r}_ADDR
 	pv=$r
 	t_eq "$r: the same process throughout" 0 "$(kill -0 "${!pv}" 2>/dev/null; echo $?)"
-	ADDR=${!a}
+	ADDR=${!av}
 	ok=1
 	for ((i = 0; i < 200; i++)); do # the fleet thread's reconnect backoff is at most 5 s
 		h_req GET /healthz
