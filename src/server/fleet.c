@@ -207,7 +207,8 @@ srv_fleet_reconnect(srv_fleet *f, uint64_t now)
 	gw_err err;
 	gw_err_clear(&err);
 	gw_store *st = NULL;
-	if (gw_reconnect_open(f->url, f->deployment, 0, SRV_FLEET_STATEMENT_MS, true, &st, &err) != 0) {
+	if (gw_reconnect_open(f->url, f->deployment, SRV_FLEET_CONNECT_MS, SRV_FLEET_STATEMENT_MS, true,
+	    &st, &err) != 0) {
 		gw_reconnect_failed(&f->retry, now);
 		char why[sizeof(f->reason)];
 		snprintf(why, sizeof(why), "state database unreachable (%s); retrying in %llu ms",
@@ -412,8 +413,8 @@ srv_fleet_end(srv_fleet *f, bool failed, const char *text, gw_service_report *re
 {
 	srv_fleet_join(f);
 	if (f->store == NULL) {
-		int rc = gw_reconnect_open(f->url, f->deployment, 0, SRV_FLEET_STATEMENT_MS, true,
-		    &f->store, err);
+		int rc = gw_reconnect_open(f->url, f->deployment, SRV_FLEET_CONNECT_MS,
+		    SRV_FLEET_STATEMENT_MS, true, &f->store, err);
 		if (rc != 0)
 			return rc;
 	}

@@ -17,8 +17,10 @@
  * SRV_FLEET_REPLICA_EXPIRE_S (replicas that died without deregistering);
  * recently-stale rows stay listed, marked stale.
  *
- * Database down: a failed call whose connection is gone closes it, marks
- * the cache stale with the reason, and reconnects with the backoff of
+ * Database down: a failed call whose connection is gone (or that got no
+ * answer within SRV_FLEET_STATEMENT_MS + 100 ms: a silent host) closes
+ * it, marks the cache stale with the reason, and reconnects (each attempt
+ * bounded by SRV_FLEET_CONNECT_MS) with the backoff of
  * core/store/reconnect.h (250 ms doubling to 5 s); a reconnect LISTENs
  * again, re-reads the posture and re-registers if the row is gone.  Until
  * then /gateway/status answers from the cache marked stale and /healthz
@@ -43,6 +45,10 @@ typedef struct srv_fleet srv_fleet;
 
 #define SRV_FLEET_HEARTBEAT_MS 1000     /* heartbeat and replica list period */
 #define SRV_FLEET_STATEMENT_MS 2000     /* statement_timeout of the fleet connection */
+/* the longest a reconnect (or the stop's reconnect) may take to open, so a
+ * silent database host cannot hold a stop for libpq's connect_timeout twice
+ * over; the first connect, at start, keeps connect_timeout (10 s) */
+#define SRV_FLEET_CONNECT_MS 3000
 #define SRV_FLEET_BACKOFF_MIN_MS 250    /* first reconnect delay, doubled per failure */
 #define SRV_FLEET_BACKOFF_MAX_MS 5000
 /* A replica's row stale for longer than this (killed with -9, its host
