@@ -39,6 +39,7 @@ struct srv_fleet {
 	gw_reconnect retry;
 	uint64_t replica_id;
 	bool registered;
+	uint64_t expire_ms;             /* stale rows older than this are deleted */
 	int wake_fd;
 	pthread_t thread;
 	bool running;
@@ -155,6 +156,16 @@ srv_fleet_beat(srv_fleet *f)
 			return;
 	}
 	gw_err_clear(&err);
+	size_t gone = 0;
+	if (gw_store_replica_expire(f->store, f->expire_ms, &gone, &err) != 0) {
+		srv_fleet_check(f, "stale replica cleanup", &err);
+		if (f->store == NULL)
+			return;
+	} else if (gone > 0) {
+		srv_log(f->srv, "fleet: removed %zu replica row%s stale for more than %llu s", gone,
+		    gone == 1 ? "" : "s", (unsigned long long)(f->expire_ms / 1000));
+	}
+	gw_err_clear(&err);
 	gw_store_replica *r = NULL;
 	size_t n = 0;
 	if (gw_store_replica_list(f->store, &r, &n, &err) != 0) {
@@ -196,7 +207,8 @@ srv_fleet_reconnect(srv_fleet *f, uint64_t now)
 	gw_err err;
 	gw_err_clear(&err);
 	gw_store *st = NULL;
-	if (gw_reconnect_open(f->url, f->deployment, SRV_FLEET_STATEMENT_MS, true, &st, &err) != 0) {
+	if (gw_reconnect_open(f->url, f->deployment, SRV_FLEET_CONNECT_MS, SRV_FLEET_STATEMENT_MS, true,
+	    &st, &err) != 0) {
 		gw_reconnect_failed(&f->retry, now);
 		char why[sizeof(f->reason)];
 		snprintf(why, sizeof(why), "state database unreachable (%s); retrying in %llu ms",
@@ -305,19 +317,44 @@ srv_fleet_start_posture(srv_fleet *f, gw_service_report *rep, gw_err *err)
 	return gw_service_start_in(f->store, rep, err);
 }
 
+/* The stale-row bound: SRV_FLEET_REPLICA_EXPIRE_ENV, else the default. */
+static int
+srv_fleet_expire_bound(uint64_t *ms, gw_err *err)
+{
+	const char *v = getenv(SRV_FLEET_REPLICA_EXPIRE_ENV);
+	*ms = (uint64_t)SRV_FLEET_REPLICA_EXPIRE_S * 1000;
+	if (v == NULL)
+		return 0;
+	char *end = NULL;
+	errno = 0;
+	unsigned long long s = strtoull(v, &end, 10);
+	if (*v < '0' || *v > '9' || end == v || *end != '\0' || errno != 0 ||
+	    s * 1000 <= GW_STORE_REPLICA_STALE_MS || s > 604800)
+		return gw_err_set(err, -EINVAL, GW_EXIT_USAGE,
+		    "invalid %s '%s' (expected whole seconds, %d to 604800)",
+		    SRV_FLEET_REPLICA_EXPIRE_ENV, v, GW_STORE_REPLICA_STALE_MS / 1000 + 1);
+	*ms = (uint64_t)s * 1000;
+	return 0;
+}
+
 int
 srv_fleet_open(struct srv_server *s, const char *url, const char *deployment,
     gw_service_report *rep, srv_fleet **out, gw_err *err)
 {
 	*out = NULL;
+	uint64_t expire_ms;
+	int erc = srv_fleet_expire_bound(&expire_ms, err);
+	if (erc != 0)
+		return erc;
 	srv_fleet *f = gw_xcalloc(1, sizeof(*f));
+	f->expire_ms = expire_ms;
 	f->srv = s;
 	f->url = gw_xstrdup(url);
 	f->deployment = gw_xstrdup(deployment);
 	f->wake_fd = -1;
 	pthread_mutex_init(&f->lock, NULL);
 	gw_reconnect_init(&f->retry, SRV_FLEET_BACKOFF_MIN_MS, SRV_FLEET_BACKOFF_MAX_MS);
-	int rc = gw_reconnect_open(url, deployment, SRV_FLEET_STATEMENT_MS, true, &f->store, err);
+	int rc = gw_reconnect_open(url, deployment, 0, SRV_FLEET_STATEMENT_MS, true, &f->store, err);
 	if (rc == 0) {
 		f->label = gw_xstrdup(gw_store_label(f->store));
 		rc = srv_fleet_start_posture(f, rep, err);
@@ -376,7 +413,8 @@ srv_fleet_end(srv_fleet *f, bool failed, const char *text, gw_service_report *re
 {
 	srv_fleet_join(f);
 	if (f->store == NULL) {
-		int rc = gw_reconnect_open(f->url, f->deployment, SRV_FLEET_STATEMENT_MS, true, &f->store, err);
+		int rc = gw_reconnect_open(f->url, f->deployment, SRV_FLEET_CONNECT_MS,
+		    SRV_FLEET_STATEMENT_MS, true, &f->store, err);
 		if (rc != 0)
 			return rc;
 	}

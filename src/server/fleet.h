@@ -13,8 +13,14 @@
  * the flags, the console or another server) reaches the cache through
  * the NOTIFY it sends, not by polling.
  *
- * Database down: a failed call whose connection is gone closes it, marks
- * the cache stale with the reason, and reconnects with the backoff of
+ * Each heartbeat also deletes the deployment's rows stale for longer than
+ * SRV_FLEET_REPLICA_EXPIRE_S (replicas that died without deregistering);
+ * recently-stale rows stay listed, marked stale.
+ *
+ * Database down: a failed call whose connection is gone (or that got no
+ * answer within SRV_FLEET_STATEMENT_MS + 100 ms: a silent host) closes
+ * it, marks the cache stale with the reason, and reconnects (each attempt
+ * bounded by SRV_FLEET_CONNECT_MS) with the backoff of
  * core/store/reconnect.h (250 ms doubling to 5 s); a reconnect LISTENs
  * again, re-reads the posture and re-registers if the row is gone.  Until
  * then /gateway/status answers from the cache marked stale and /healthz
@@ -39,13 +45,25 @@ typedef struct srv_fleet srv_fleet;
 
 #define SRV_FLEET_HEARTBEAT_MS 1000     /* heartbeat and replica list period */
 #define SRV_FLEET_STATEMENT_MS 2000     /* statement_timeout of the fleet connection */
+/* the longest a reconnect (or the stop's reconnect) may take to open, so a
+ * silent database host cannot hold a stop for libpq's connect_timeout twice
+ * over; the first connect, at start, keeps connect_timeout (10 s) */
+#define SRV_FLEET_CONNECT_MS 3000
 #define SRV_FLEET_BACKOFF_MIN_MS 250    /* first reconnect delay, doubled per failure */
 #define SRV_FLEET_BACKOFF_MAX_MS 5000
+/* A replica's row stale for longer than this (killed with -9, its host
+ * gone) is deleted by a live replica's thread; until then /gateway/status
+ * and the console list it as stale.  TAU_GATEWAY_FLEET_REPLICA_EXPIRE_S
+ * overrides it (whole seconds, 6 to 604800: more than the 5 s stale bound,
+ * so a row always shows stale before it goes). */
+#define SRV_FLEET_REPLICA_EXPIRE_S 600
+#define SRV_FLEET_REPLICA_EXPIRE_ENV "TAU_GATEWAY_FLEET_REPLICA_EXPIRE_S"
 
 /* Connects to url's deployment (LISTEN, bounded statements) and records
  * the service start there (gw_service_start_in), reporting it in *rep.
  * *out is s's (srv_fleet_close).  -errno with err set: 69 when the
- * database cannot be reached (nothing was recorded). */
+ * database cannot be reached (nothing was recorded), 64 when
+ * SRV_FLEET_REPLICA_EXPIRE_ENV is not a whole number of seconds in range. */
 int srv_fleet_open(struct srv_server *s, const char *url, const char *deployment,
     gw_service_report *rep, srv_fleet **out, gw_err *err);
 /* What /gateway/status names as the state's place:

@@ -96,6 +96,15 @@ srv_respconn_free(srv_respconn *rc)
 	free(rc);
 }
 
+static gw_store *
+srv_respconn_busy(gw_err *err)
+{
+	gw_err_set(err, -EAGAIN, GW_EXIT_UNAVAILABLE,
+	    "all %d state database connections stayed busy for %d ms", SRV_RESPCONN_MAX,
+	    SRV_RESPCONN_WAIT_MS);
+	return NULL;
+}
+
 gw_store *
 srv_respconn_get(srv_respconn *rc, gw_err *err)
 {
@@ -131,10 +140,7 @@ srv_respconn_get(srv_respconn *rc, gw_err *err)
 		uint64_t now = gw_clock_mono_ms();
 		if (now >= deadline) {
 			pthread_mutex_unlock(&rc->lock);
-			gw_err_set(err, -EAGAIN, GW_EXIT_UNAVAILABLE,
-			    "all %d state database connections stayed busy for %d ms", SRV_RESPCONN_MAX,
-			    SRV_RESPCONN_WAIT_MS);
-			return NULL;
+			return srv_respconn_busy(err);
 		}
 		struct timespec ts;
 		gw_clock_mono_deadline(&ts, deadline - now);
@@ -146,17 +152,29 @@ srv_respconn_get(srv_respconn *rc, gw_err *err)
 		pthread_mutex_unlock(&rc->lock);
 		return NULL;
 	}
+	/* an open takes what is left of the wait, so a request that waited for
+	 * a free connection does not then wait a whole open as well */
+	uint64_t left = deadline > now ? deadline - now : 0;
+	if (left < SRV_RESPCONN_OPEN_MIN_MS) {
+		pthread_mutex_unlock(&rc->lock);
+		return srv_respconn_busy(err);
+	}
 	rc->nopen++; /* this slot, opened outside the lock */
 	pthread_mutex_unlock(&rc->lock);
 	gw_store *st = NULL;
-	int r = gw_reconnect_open(rc->url, rc->deployment, SRV_RESPCONN_STATEMENT_MS, false, &st, err);
+	int r = gw_reconnect_open(rc->url, rc->deployment,
+	    left < SRV_RESPCONN_CONNECT_MS ? left : SRV_RESPCONN_CONNECT_MS, SRV_RESPCONN_STATEMENT_MS,
+	    false, &st, err);
 	pthread_mutex_lock(&rc->lock);
 	if (r != 0) {
 		rc->nopen--;
 		if (err->exit_code == 0)
 			err->exit_code = GW_EXIT_UNAVAILABLE;
 		snprintf(rc->why, sizeof(rc->why), "%s", err->msg);
-		gw_reconnect_failed(&rc->rc, now); /* the first failure waits the minimum */
+		/* counted from the failure, not from the attempt's start (an open
+		 * that timed out would leave no backoff at all); the first failure
+		 * waits the minimum */
+		gw_reconnect_failed(&rc->rc, gw_clock_mono_ms());
 		pthread_cond_signal(&rc->freed);
 	} else {
 		gw_reconnect_reset(&rc->rc);

@@ -9,11 +9,16 @@
  * stay well inside PostgreSQL's default 100 connections), opened on
  * demand; a worker holds one from srv_respconn_get to srv_respconn_put,
  * and waits at most SRV_RESPCONN_WAIT_MS for one to be free.  Statements
- * are bounded by SRV_RESPCONN_STATEMENT_MS, so a request never waits long
- * on a database that stopped answering.  An idle connection is checked
- * when handed out (what arrived on its socket is read without blocking: a
- * restarted server's EOF shows there), and one found gone is closed and
- * its slot reopened at once; a failed open makes every request fail at
+ * are bounded by SRV_RESPCONN_STATEMENT_MS, on the server and (100 ms
+ * later) on the client, and an open by SRV_RESPCONN_CONNECT_MS or what is
+ * left of the SRV_RESPCONN_WAIT_MS a request may wait, whichever is less,
+ * so a request never waits long on a database that stopped answering,
+ * even one whose host went silent without closing anything (a connection
+ * that gave up that way counts as gone and is closed when put back).  An
+ * idle connection is checked when handed out (what arrived on its socket
+ * is read without blocking: a restarted server's EOF shows there), and
+ * one found gone is closed and its slot reopened at once; a failed open
+ * makes every request fail at
  * once (503 state_unavailable) until the next attempt is due (backoff of
  * core/store/reconnect.h, 100 ms doubling to 1 s), instead of each waiting
  * for a connect.  Event loop threads never ask in fleet mode (api.c runs
@@ -43,7 +48,9 @@ typedef struct srv_respconn srv_respconn;
 
 #define SRV_RESPCONN_MAX 8               /* connections per server */
 #define SRV_RESPCONN_WAIT_MS 800         /* the longest wait for a free one */
-#define SRV_RESPCONN_STATEMENT_MS 800    /* statement_timeout of each connection */
+#define SRV_RESPCONN_STATEMENT_MS 700    /* statement_timeout of each connection */
+#define SRV_RESPCONN_CONNECT_MS 700      /* the longest a connection may take to open */
+#define SRV_RESPCONN_OPEN_MIN_MS 50      /* below this much of the wait left, no open is tried */
 #define SRV_RESPCONN_BACKOFF_MIN_MS 100  /* reconnect delay after a failure, doubled */
 #define SRV_RESPCONN_BACKOFF_MAX_MS 1000
 #define SRV_RESPCONN_BATCH_MAX 128       /* records in one group commit */

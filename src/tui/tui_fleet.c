@@ -25,7 +25,7 @@ static int
 tui_fleet_connect(tui_fleet *f, gw_err *err)
 {
 	gw_store *s = NULL;
-	int rc = gw_reconnect_open(f->url, f->deployment, TUI_FLEET_STATEMENT_MS, true, &s, err);
+	int rc = gw_reconnect_open(f->url, f->deployment, 0, TUI_FLEET_STATEMENT_MS, true, &s, err);
 	if (rc != 0)
 		return rc;
 	f->store = s;

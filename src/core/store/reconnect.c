@@ -15,12 +15,12 @@ gw_reconnect_init(gw_reconnect *r, uint64_t min_ms, uint64_t max_ms)
 }
 
 int
-gw_reconnect_open(const char *url, const char *deployment, uint64_t statement_ms, bool listen,
-    gw_store **out, gw_err *err)
+gw_reconnect_open(const char *url, const char *deployment, uint64_t connect_ms,
+    uint64_t statement_ms, bool listen, gw_store **out, gw_err *err)
 {
 	gw_store *s = NULL;
 	*out = NULL;
-	int rc = gw_store_open_url(url, deployment, &s, err);
+	int rc = gw_store_open_url_within(url, deployment, connect_ms, &s, err);
 	if (rc == 0 && statement_ms > 0)
 		rc = gw_store_set_timeout(s, statement_ms, err);
 	if (rc == 0 && listen)

@@ -33,12 +33,13 @@ typedef struct gw_reconnect {
 
 /* Sets the bounds; the state is "connected" (no retry due). */
 void gw_reconnect_init(gw_reconnect *r, uint64_t min_ms, uint64_t max_ms);
-/* Opens url's deployment (gw_store_open_url), bounds its statements to
- * statement_ms (0: unbounded) and, when listen is set, LISTENs on its
- * change feed.  *out is the caller's; on failure nothing is left open and
+/* Opens url's deployment (gw_store_open_url_within connect_ms; 0: libpq's
+ * connect_timeout), bounds its statements to statement_ms (0: unbounded;
+ * gw_store_set_timeout) and, when listen is set, LISTENs on its change
+ * feed.  *out is the caller's; on failure nothing is left open and
  * err says why (69 for an unreachable database, as gw_store_open_url). */
-int gw_reconnect_open(const char *url, const char *deployment, uint64_t statement_ms, bool listen,
-    gw_store **out, gw_err *err);
+int gw_reconnect_open(const char *url, const char *deployment, uint64_t connect_ms,
+    uint64_t statement_ms, bool listen, gw_store **out, gw_err *err);
 /* The connection was just lost at now: the first retry is min_ms later. */
 void gw_reconnect_lost(gw_reconnect *r, uint64_t now);
 /* A retry at now failed: the delay doubles (at most max_ms). */

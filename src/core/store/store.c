@@ -48,6 +48,13 @@ gw_store_open_dir(const char *dir, gw_store **out, gw_err *err)
 int
 gw_store_open_url(const char *url, const char *deployment, gw_store **out, gw_err *err)
 {
+	return gw_store_open_url_within(url, deployment, 0, out, err);
+}
+
+int
+gw_store_open_url_within(const char *url, const char *deployment, uint64_t connect_ms,
+    gw_store **out, gw_err *err)
+{
 	*out = NULL;
 	if (!gw_store_deployment_ok(deployment))
 		return gw_err_set(err, -EINVAL, GW_EXIT_USAGE,
@@ -56,7 +63,7 @@ gw_store_open_url(const char *url, const char *deployment, gw_store **out, gw_er
 	gw_store *s = gw_xcalloc(1, sizeof(*s));
 	s->kind = GW_STORE_POSTGRES;
 	s->lock.fd = -1;
-	int rc = gw_store_pg_open(s, url, deployment, err);
+	int rc = gw_store_pg_open(s, url, deployment, connect_ms, err);
 	if (rc != 0) {
 		gw_store_close(s);
 		return rc;
@@ -285,6 +292,15 @@ gw_store_replica_list(gw_store *s, gw_store_replica **out, size_t *n, gw_err *er
 	*n = 0;
 	if (s->kind == GW_STORE_POSTGRES)
 		return gw_store_pg_replica_list(s->pg, out, n, err);
+	return gw_store_no_registry(err);
+}
+
+int
+gw_store_replica_expire(gw_store *s, uint64_t older_than_ms, size_t *removed, gw_err *err)
+{
+	*removed = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_replica_expire(s->pg, older_than_ms, removed, err);
 	return gw_store_no_registry(err);
 }
 

@@ -42,7 +42,8 @@
  *            channel store (per-channel log and context lines, MEMORY.md),
  *            written inside gw_store_begin with the posture that counts them.
  *
- *   replicas gw_store_replica_register / _heartbeat / _deregister / _list
+ *   replicas gw_store_replica_register / _heartbeat / _deregister / _list /
+ *            _expire
  *            (PostgreSQL only): the registry of the servers of a
  *            deployment, each row's last heartbeat stamped and aged by the
  *            database's clock, so hosts with skewed clocks agree.
@@ -97,6 +98,11 @@ int gw_store_open_dir(const char *dir, gw_store **out, gw_err *err);
  * -EPROTONOSUPPORT (65) and the database is left alone; a deployment name
  * that fails gw_store_deployment_ok is -EINVAL (64). */
 int gw_store_open_url(const char *url, const char *deployment, gw_store **out, gw_err *err);
+/* gw_store_open_url with the connect and the schema check each bounded to
+ * connect_ms (0: libpq's connect_timeout, as gw_store_open_url): a server
+ * that accepts the connection and then stays silent is -ETIMEDOUT (69). */
+int gw_store_open_url_within(const char *url, const char *deployment, uint64_t connect_ms,
+    gw_store **out, gw_err *err);
 /* Aborts an open transaction, releases the lock, disconnects, frees s. */
 void gw_store_close(gw_store *s);
 
@@ -170,7 +176,11 @@ int gw_store_drain(gw_store *s, unsigned *changes, gw_err *err);
 
 /* Bounds every later statement of s's connection to ms milliseconds
  * (statement_timeout; 0 lifts the bound): a one-threaded reader such as
- * the console keeps its queries short.  PostgreSQL only (-ENOTSUP). */
+ * the console keeps its queries short.  The client holds to it as well: a
+ * call that gets no answer within ms + 100 ms (a hung host, a partition,
+ * where the server never sees the statement) fails with exit class 69 and
+ * the connection counts as gone (gw_store_connected false), so the caller
+ * reconnects.  PostgreSQL only (-ENOTSUP). */
 int gw_store_set_timeout(gw_store *s, uint64_t ms, gw_err *err);
 /* True while s can reach its database (files: always).  After a failed
  * call that set exit class 69, false means the connection itself is gone:
@@ -182,8 +192,9 @@ bool gw_store_connected(const gw_store *s);
  * database stamps registration and every heartbeat with its own now(), and
  * gw_store_replica_list computes each row's heartbeat age there too; a row
  * whose age passes GW_STORE_REPLICA_STALE_MS is stale (its server stopped
- * heartbeating: killed, hung or cut off).  Files: -ENOTSUP (one host, no
- * registry). */
+ * heartbeating: killed, hung or cut off); a server's fleet thread deletes
+ * rows stale for much longer (gw_store_replica_expire).  Files: -ENOTSUP
+ * (one host, no registry). */
 
 #define GW_STORE_REPLICA_STALE_MS 5000
 #define GW_STORE_REPLICA_HOST_MAX 256
@@ -233,6 +244,11 @@ int gw_store_replica_deregister(gw_store *s, uint64_t id, gw_err *err);
 /* Every row of the deployment, live and stale, ordered by host, bind and
  * id.  *out is malloc'ed (the caller frees it; NULL when *n is 0). */
 int gw_store_replica_list(gw_store *s, gw_store_replica **out, size_t *n, gw_err *err);
+/* Deletes the rows whose last heartbeat is more than older_than_ms old by
+ * the database's clock (replicas killed without deregistering); *removed
+ * is how many.  A live replica whose row went meanwhile gets -ENOENT from
+ * its next heartbeat and registers again.  Nothing to free. */
+int gw_store_replica_expire(gw_store *s, uint64_t older_than_ms, size_t *removed, gw_err *err);
 
 /* ---- stored responses (PostgreSQL) ------------------------------------------
  * One row per stored response of a deployment (schema version 3), keyed by

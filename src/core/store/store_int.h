@@ -31,7 +31,8 @@ struct gw_store {
 };
 
 /* Connects and prepares s (kind, labels and pg set on success). */
-int gw_store_pg_open(gw_store *s, const char *url, const char *deployment, gw_err *err);
+int gw_store_pg_open(gw_store *s, const char *url, const char *deployment, uint64_t connect_ms,
+    gw_err *err);
 void gw_store_pg_close(gw_store_pg *pg);
 int gw_store_pg_begin(gw_store_pg *pg, const char *who, gw_err *err);
 int gw_store_pg_commit(gw_store_pg *pg, gw_err *err);
@@ -56,6 +57,8 @@ int gw_store_pg_replica_heartbeat(gw_store_pg *pg, uint64_t id, const gw_store_r
     gw_err *err);
 int gw_store_pg_replica_deregister(gw_store_pg *pg, uint64_t id, gw_err *err);
 int gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_err *err);
+int gw_store_pg_replica_expire(gw_store_pg *pg, uint64_t older_than_ms, size_t *removed,
+    gw_err *err);
 
 int gw_store_pg_response_save_many(gw_store_pg *pg, const gw_store_response *r, size_t n,
     gw_err *err);

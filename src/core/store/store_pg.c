@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,20 @@
 /* pg_advisory_lock key of schema creation and migration ("tau-gw" + 1) */
 #define GW_PG_SCHEMA_LOCK "8391736572543233"
 #define GW_PG_CONNECT_TIMEOUT "10"
+/* TCP keepalive on every connection (unless the connection string sets its
+ * own): a database host that died or dropped off the network, with no FIN
+ * or RST ever arriving, is noticed after about idle + interval * count
+ * seconds of silence (25 s) instead of the kernel's two hours; and data
+ * left unacknowledged for GW_PG_TCP_USER_TIMEOUT ms (a request sent to a
+ * dead host, when keepalive probes are not sent) fails the connection as
+ * well.  Unix-socket connections ignore all four. */
+#define GW_PG_KEEPALIVES_IDLE "10"
+#define GW_PG_KEEPALIVES_INTERVAL "5"
+#define GW_PG_KEEPALIVES_COUNT "3"
+#define GW_PG_TCP_USER_TIMEOUT "30000"
+/* how much longer than its statement_timeout a bounded connection waits for
+ * an answer before it counts the server as gone (gw_pg_call) */
+#define GW_PG_SILENCE_GRACE_MS 100
 #define GW_PG_CHANNEL_PREFIX "tau_gateway."
 
 struct gw_store_pg {
@@ -66,6 +81,8 @@ struct gw_store_pg {
 	char *url;              /* for redaction only */
 	char *deployment;
 	char *channel;          /* GW_PG_CHANNEL_PREFIX + deployment */
+	uint64_t bound_ms;      /* the client-side bound of a call (gw_store_pg_set_timeout), 0: none */
+	bool silent;            /* a call got no answer within bound_ms: the connection is abandoned */
 	bool in_tx;
 	bool dirty;             /* the posture was written in this transaction */
 	bool locked_present;    /* the locked row has a posture */
@@ -224,6 +241,10 @@ static int
 gw_pg_fail(gw_store_pg *pg, const PGresult *res, int ret, int exit_code, const char *what,
     gw_err *err)
 {
+	if (pg->silent)
+		return gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
+		    "%s: the state database did not answer within %" PRIu64 " ms (connection abandoned)",
+		    what, pg->bound_ms);
 	const char *m = res != NULL ? PQresultErrorMessage(res) : "";
 	if ((m == NULL || m[0] == '\0') && pg->conn != NULL)
 		m = PQerrorMessage(pg->conn);
@@ -247,6 +268,50 @@ gw_pg_fail(gw_store_pg *pg, const PGresult *res, int ret, int exit_code, const c
 	return ret;
 }
 
+/* PQexecParams, bounded on the client side when bound_ms is set: a server
+ * that stops answering (a hung host, a partition: no statement_timeout
+ * fires, since the statement never arrives) makes the call give up after
+ * bound_ms and the connection count as gone (pg->silent; gw_store_connected
+ * false), so the caller reconnects instead of waiting for TCP to time out.
+ * The result as PQexecParams's (the first one), or NULL. */
+static PGresult *
+gw_pg_call(gw_store_pg *pg, const char *sql, int nparams, const char *const *params)
+{
+	if (pg->silent)
+		return NULL;
+	if (pg->bound_ms == 0)
+		return PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+		return NULL;
+	uint64_t end = gw_clock_mono_ms() + pg->bound_ms;
+	PGresult *first = NULL, *r;
+	for (;;) {
+		while (PQisBusy(pg->conn)) {
+			uint64_t now = gw_clock_mono_ms();
+			struct pollfd p = { .fd = PQsocket(pg->conn), .events = POLLIN };
+			int n = now >= end ? 0 : poll(&p, 1, (int)(end - now));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) { /* silence (or a poll that cannot wait): give up on it */
+				pg->silent = true;
+				PQclear(first);
+				return NULL;
+			}
+			if (!PQconsumeInput(pg->conn))
+				break; /* the connection failed: PQgetResult reports it */
+		}
+		if ((r = PQgetResult(pg->conn)) == NULL)
+			break;
+		if (first == NULL)
+			first = r;
+		else
+			PQclear(r);
+		if (PQstatus(pg->conn) == CONNECTION_BAD)
+			break;
+	}
+	return first;
+}
+
 /* Runs sql with nparams text parameters; returns the result when its
  * status is want, else NULL with err set (69: the database failed; 65: it
  * refused the data). */
@@ -254,7 +319,7 @@ static PGresult *
 gw_pg_exec(gw_store_pg *pg, const char *sql, int nparams, const char *const *params,
     ExecStatusType want, const char *what, gw_err *err)
 {
-	PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res = gw_pg_call(pg, sql, nparams, params);
 	if (res != NULL && PQresultStatus(res) == want)
 		return res;
 	/* SQLSTATE class 22, a data exception (text that is not UTF-8, say), is
@@ -424,7 +489,7 @@ gw_pg_schema_locked(gw_store_pg *pg, gw_err *err)
 		if (rc == 0)
 			rc = gw_pg_run(pg, "COMMIT", 0, NULL, "cannot create the schema", err);
 		if (rc != 0) {
-			PQclear(PQexec(pg->conn, "ROLLBACK"));
+			PQclear(gw_pg_call(pg, "ROLLBACK", 0, NULL));
 			return rc;
 		}
 	}
@@ -441,15 +506,40 @@ gw_pg_schema(gw_store_pg *pg, gw_err *err)
 		return -EIO;
 	PQclear(res);
 	int rc = gw_pg_schema_locked(pg, err);
-	PQclear(PQexecParams(pg->conn, "SELECT pg_advisory_unlock($1::bigint)", 1, NULL, key, NULL,
-	    NULL, 0));
+	PQclear(gw_pg_call(pg, "SELECT pg_advisory_unlock($1::bigint)", 1, key));
 	return rc;
 }
 
 /* ---- open and close ----------------------------------------------------- */
 
+/* PQconnectStartParams driven by PQconnectPoll within connect_ms: a server
+ * that accepts the TCP connection and then says nothing (a hung host)
+ * fails the open in time.  NULL only when libpq cannot allocate. */
+static PGconn *
+gw_pg_connect_within(const char *const *keys, const char *const *vals, uint64_t connect_ms)
+{
+	PGconn *c = PQconnectStartParams(keys, vals, 1);
+	if (c == NULL || PQstatus(c) == CONNECTION_BAD)
+		return c;
+	uint64_t end = gw_clock_mono_ms() + connect_ms;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		struct pollfd p = { .fd = PQsocket(c),
+			.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT };
+		uint64_t now = gw_clock_mono_ms();
+		int n = now >= end ? 0 : poll(&p, 1, (int)(end - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return c; /* not CONNECTION_OK: the caller reports the timeout */
+		st = PQconnectPoll(c);
+	}
+	return c;
+}
+
 int
-gw_store_pg_open(gw_store *s, const char *url, const char *deployment, gw_err *err)
+gw_store_pg_open(gw_store *s, const char *url, const char *deployment, uint64_t connect_ms,
+    gw_err *err)
 {
 	gw_store_pg *pg = gw_xcalloc(1, sizeof(*pg));
 	s->pg = pg;
@@ -459,16 +549,29 @@ gw_store_pg_open(gw_store *s, const char *url, const char *deployment, gw_err *e
 	gw_buf_printf(&ch, "%s%s", GW_PG_CHANNEL_PREFIX, deployment);
 	pg->channel = gw_buf_detach(&ch);
 	/* the URL's own values override these defaults (they come first) */
-	const char *keys[] = { "connect_timeout", "fallback_application_name", "dbname", NULL };
-	const char *vals[] = { GW_PG_CONNECT_TIMEOUT, "tau-gateway", pg->url, NULL };
-	pg->conn = PQconnectdbParams(keys, vals, 1);
+	const char *keys[] = { "connect_timeout", "fallback_application_name", "keepalives",
+		"keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		"dbname", NULL };
+	const char *vals[] = { GW_PG_CONNECT_TIMEOUT, "tau-gateway", "1", GW_PG_KEEPALIVES_IDLE,
+		GW_PG_KEEPALIVES_INTERVAL, GW_PG_KEEPALIVES_COUNT, GW_PG_TCP_USER_TIMEOUT, pg->url,
+		NULL };
+	pg->conn = connect_ms > 0 ? gw_pg_connect_within(keys, vals, connect_ms) :
+	    PQconnectdbParams(keys, vals, 1);
 	if (pg->conn == NULL)
 		return gw_err_set(err, -ENOMEM, GW_EXIT_SOFTWARE, "cannot allocate a database connection");
-	if (PQstatus(pg->conn) != CONNECTION_OK)
+	if (PQstatus(pg->conn) != CONNECTION_OK) {
+		if (PQstatus(pg->conn) != CONNECTION_BAD)
+			return gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
+			    "cannot connect to the state database: no answer within %" PRIu64 " ms",
+			    connect_ms);
 		return gw_pg_fail(pg, NULL, -ECONNREFUSED, GW_EXIT_UNAVAILABLE,
 		    "cannot connect to the state database", err);
+	}
 	PQsetNoticeProcessor(pg->conn, gw_pg_quiet, NULL);
+	/* the schema check is bounded as the connect was */
+	pg->bound_ms = connect_ms;
 	int rc = gw_pg_schema(pg, err);
+	pg->bound_ms = 0;
 	if (rc != 0)
 		return rc;
 	gw_buf b = GW_BUF_INIT;
@@ -543,8 +646,8 @@ gw_pg_lock_row(gw_store_pg *pg, bool *timed_out, gw_err *err)
 {
 	const char *p[] = { pg->deployment };
 	*timed_out = false;
-	PGresult *res = PQexecParams(pg->conn,
-	    "SELECT posture FROM tau_deployment WHERE name = $1 FOR UPDATE", 1, NULL, p, NULL, NULL, 0);
+	PGresult *res = gw_pg_call(pg,
+	    "SELECT posture FROM tau_deployment WHERE name = $1 FOR UPDATE", 1, p);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -568,12 +671,12 @@ gw_pg_holder(gw_store_pg *pg, char *out, size_t n)
 	char prefix[96];
 	snprintf(prefix, sizeof(prefix), "tau-gateway %s ", pg->deployment);
 	const char *p[] = { prefix };
-	PGresult *res = PQexecParams(pg->conn,
+	PGresult *res = gw_pg_call(pg,
 	    "SELECT application_name, coalesce(host(client_addr), 'local') FROM pg_stat_activity"
 	    " WHERE left(application_name, length($1)) = $1 AND pid <> pg_backend_pid()"
 	    " AND wait_event_type IS DISTINCT FROM 'Lock'"
 	    " AND datname = current_database() AND xact_start IS NOT NULL ORDER BY xact_start LIMIT 1",
-	    1, NULL, p, NULL, NULL, 0);
+	    1, p);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		const char *app = PQgetvalue(res, 0, 0) + strlen(prefix);
 		snprintf(out, n, "%s on %s", app, PQgetvalue(res, 0, 1));
@@ -670,7 +773,7 @@ gw_store_pg_commit(gw_store_pg *pg, gw_err *err)
 		gw_store_pg_abort(pg);
 		return rc;
 	}
-	PGresult *res = PQexecParams(pg->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+	PGresult *res = gw_pg_call(pg, "COMMIT", 0, NULL);
 	pg->in_tx = false;
 	/* a transaction that failed answers COMMIT with ROLLBACK: not a success */
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK ||
@@ -694,7 +797,7 @@ gw_store_pg_abort(gw_store_pg *pg)
 	if (!pg->in_tx)
 		return;
 	pg->in_tx = false;
-	PQclear(PQexecParams(pg->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0));
+	PQclear(gw_pg_call(pg, "ROLLBACK", 0, NULL));
 }
 
 int
@@ -957,6 +1060,24 @@ gw_store_pg_replica_list(gw_store_pg *pg, gw_store_replica **out, size_t *n, gw_
 	PQclear(res);
 	*out = r;
 	*n = rows;
+	return 0;
+}
+
+int
+gw_store_pg_replica_expire(gw_store_pg *pg, uint64_t older_than_ms, size_t *removed, gw_err *err)
+{
+	char v[24];
+	snprintf(v, sizeof(v), "%" PRIu64, older_than_ms);
+	const char *p[] = { pg->deployment, v };
+	/* the age is the database's, as the list computes it */
+	PGresult *res = gw_pg_exec(pg,
+	    "DELETE FROM tau_replica WHERE deployment = $1"
+	    " AND heartbeat < now() - $2::bigint * interval '1 millisecond'",
+	    2, p, PGRES_COMMAND_OK, "cannot remove stale replica rows", err);
+	if (res == NULL)
+		return -EIO;
+	*removed = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
 	return 0;
 }
 
@@ -1427,13 +1548,18 @@ gw_store_pg_set_timeout(gw_store_pg *pg, uint64_t ms, gw_err *err)
 	PGresult *res = gw_pg_exec(pg, "SELECT set_config($1, $2, false)", 2, p, PGRES_TUPLES_OK,
 	    "cannot set the statement timeout", err);
 	PQclear(res);
-	return res != NULL ? 0 : -EIO;
+	if (res == NULL)
+		return -EIO;
+	/* the client's own bound, a little later than the server's, so a
+	 * statement the server cancels reports its error first */
+	pg->bound_ms = ms > 0 ? ms + GW_PG_SILENCE_GRACE_MS : 0;
+	return 0;
 }
 
 bool
 gw_store_pg_connected(const gw_store_pg *pg)
 {
-	return pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
+	return pg->conn != NULL && !pg->silent && PQstatus(pg->conn) == CONNECTION_OK;
 }
 
 /* ---- the change feed ---------------------------------------------------- */
