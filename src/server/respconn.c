@@ -32,16 +32,19 @@ struct srv_respconn {
 	gw_reconnect rc;
 	char why[512];         /* the last open failure, for the 503s in between */
 	/* group commit (fleet mode), under lock: the records waiting for a
-	 * leader, oldest first, and whether a leader is saving a group */
+	 * leader, oldest first, and how many leaders are saving a group */
 	struct srv_respconn_wait *queue, **queue_tail;
-	bool leading;
-	pthread_cond_t saved;  /* a group's outcome was handed back */
+	unsigned leaders;
+	pthread_cond_t saved;  /* a group's outcome was handed back, or a
+	                        * leader finished (CLOCK_MONOTONIC) */
 };
 
 /* One worker's record in the group-commit queue (on its stack). */
 typedef struct srv_respconn_wait {
 	const gw_respstore_rec *rec;
 	struct srv_respconn_wait *next;
+	uint64_t deadline;     /* monotonic ms its worker answers by */
+	bool taken;            /* in a leader's group: its outcome will come */
 	bool done;
 	int rc;
 	gw_err err;
@@ -66,8 +69,8 @@ srv_respconn_new(const char *state_dir, const char *url, const char *deployment,
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&rc->freed, &ca);
+	pthread_cond_init(&rc->saved, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&rc->saved, NULL);
 	rc->queue_tail = &rc->queue;
 	pthread_mutex_init(&rc->lock, NULL);
 	gw_reconnect_init(&rc->rc, SRV_RESPCONN_BACKOFF_MIN_MS, SRV_RESPCONN_BACKOFF_MAX_MS);
@@ -105,12 +108,11 @@ srv_respconn_busy(gw_err *err)
 	return NULL;
 }
 
-gw_store *
-srv_respconn_get(srv_respconn *rc, gw_err *err)
+/* srv_respconn_get for a caller that answers by the monotonic time
+ * deadline: the wait for a free connection and an open both end there. */
+static gw_store *
+srv_respconn_get_by(srv_respconn *rc, uint64_t deadline, gw_err *err)
 {
-	if (rc->files != NULL)
-		return rc->files;
-	uint64_t deadline = gw_clock_mono_ms() + SRV_RESPCONN_WAIT_MS;
 	pthread_mutex_lock(&rc->lock);
 	for (;;) {
 		while (rc->nidle > 0) {
@@ -183,6 +185,14 @@ srv_respconn_get(srv_respconn *rc, gw_err *err)
 	return st;
 }
 
+gw_store *
+srv_respconn_get(srv_respconn *rc, gw_err *err)
+{
+	if (rc->files != NULL)
+		return rc->files;
+	return srv_respconn_get_by(rc, gw_clock_mono_ms() + SRV_RESPCONN_WAIT_MS, err);
+}
+
 void
 srv_respconn_put(srv_respconn *rc, gw_store *st)
 {
@@ -209,7 +219,16 @@ srv_respconn_commit(srv_respconn *rc, srv_respconn_wait **group, size_t n)
 	const gw_respstore_rec **recs = gw_xcalloc(n, sizeof(*recs));
 	for (size_t i = 0; i < n; i++)
 		recs[i] = group[i]->rec;
-	gw_store *st = srv_respconn_get(rc, &err);
+	/* the group's commit is bounded by the first of its workers' answer
+	 * deadlines (a silent database fails it then, not at the connection's
+	 * own bound, which a group formed late in a wait would overrun) */
+	uint64_t deadline = group[0]->deadline;
+	for (size_t i = 1; i < n; i++)
+		if (group[i]->deadline < deadline)
+			deadline = group[i]->deadline;
+	gw_store *st = srv_respconn_get_by(rc, deadline, &err);
+	if (st != NULL)
+		gw_store_set_deadline(st, deadline);
 	int r = st == NULL ? -ECONNREFUSED : gw_respstore_save_many(st, recs, n, &err);
 	if (r == -EINVAL && n > 1 && gw_store_connected(st)) {
 		/* some record's text was refused, so none was saved: each alone,
@@ -224,8 +243,22 @@ srv_respconn_commit(srv_respconn *rc, srv_respconn_wait **group, size_t n)
 			group[i]->err = err;
 		}
 	}
+	if (st != NULL)
+		gw_store_set_deadline(st, 0);
 	srv_respconn_put(rc, st);
 	free(recs);
+}
+
+/* Takes me out of the queue (under lock; me not yet taken). */
+static void
+srv_respconn_unqueue(srv_respconn *rc, srv_respconn_wait *me)
+{
+	srv_respconn_wait **pp = &rc->queue;
+	while (*pp != me)
+		pp = &(*pp)->next;
+	*pp = me->next;
+	if (rc->queue_tail == &me->next)
+		rc->queue_tail = pp;
 }
 
 int
@@ -233,24 +266,44 @@ srv_respconn_save(srv_respconn *rc, const gw_respstore_rec *rec, gw_err *err)
 {
 	if (rc->files != NULL)
 		return gw_respstore_save(rc->files, rec, err);
-	srv_respconn_wait me = { .rec = rec };
+	uint64_t deadline = gw_clock_mono_ms() + SRV_RESPCONN_WAIT_MS;
+	srv_respconn_wait me = { .rec = rec, .deadline = deadline };
 	srv_respconn_wait **group = NULL;
 	pthread_mutex_lock(&rc->lock);
 	*rc->queue_tail = &me;
 	rc->queue_tail = &me.next;
 	while (!me.done) {
-		if (rc->leading) {
+		if (me.taken) { /* a leader's commit is bounded: its outcome comes */
 			pthread_cond_wait(&rc->saved, &rc->lock);
 			continue;
 		}
+		if (rc->leaders >= SRV_RESPCONN_LEADERS) {
+			/* every leader busy (a slow or silent database): wait for
+			 * one, but no longer than a request may wait for the pool */
+			uint64_t now = gw_clock_mono_ms();
+			if (now >= deadline) {
+				srv_respconn_unqueue(rc, &me);
+				pthread_mutex_unlock(&rc->lock);
+				free(group);
+				srv_respconn_busy(err);
+				return -EAGAIN;
+			}
+			struct timespec ts;
+			gw_clock_mono_deadline(&ts, deadline - now);
+			pthread_cond_timedwait(&rc->saved, &rc->lock, &ts);
+			continue;
+		}
 		/* lead: take the queue (this record is in it unless an earlier
-		 * group was full) */
-		rc->leading = true;
+		 * group was full); other leaders may be saving their groups on
+		 * other connections meanwhile, so one slow commit holds up only
+		 * its own group */
+		rc->leaders++;
 		if (group == NULL)
 			group = gw_xcalloc(SRV_RESPCONN_BATCH_MAX, sizeof(*group));
 		size_t n = 0;
 		while (rc->queue != NULL && n < SRV_RESPCONN_BATCH_MAX) {
-			group[n++] = rc->queue;
+			group[n] = rc->queue;
+			group[n++]->taken = true;
 			rc->queue = rc->queue->next;
 		}
 		if (rc->queue == NULL)
@@ -260,7 +313,7 @@ srv_respconn_save(srv_respconn *rc, const gw_respstore_rec *rec, gw_err *err)
 		pthread_mutex_lock(&rc->lock);
 		for (size_t i = 0; i < n; i++)
 			group[i]->done = true;
-		rc->leading = false;
+		rc->leaders--;
 		pthread_cond_broadcast(&rc->saved);
 	}
 	pthread_mutex_unlock(&rc->lock);

@@ -25,13 +25,20 @@
  * every stored-response call on the worker pool).
  *
  * Saves go through srv_respconn_save, which commits in groups in fleet
- * mode: a worker queues its record; whoever finds no save under way leads,
- * takes the queue (at most SRV_RESPCONN_BATCH_MAX records, oldest first),
- * saves it as one statement and one commit on one pooled connection and
- * hands every record's outcome back; the records queued meanwhile form the
- * next group.  No record is answered before its group's commit returned,
- * and a group the database refused for some record's text is saved again
- * one record at a time, so only that record fails.
+ * mode: a worker queues its record; while fewer than SRV_RESPCONN_LEADERS
+ * groups are being saved, it leads: it takes the queue (at most
+ * SRV_RESPCONN_BATCH_MAX records, oldest first), saves it as one statement
+ * and one commit on one pooled connection and hands every record's outcome
+ * back; the records queued meanwhile form the next group (one group at a
+ * time today: the commits of several would split the groups they could
+ * share).  Every record is answered within SRV_RESPCONN_WAIT_MS of its
+ * save: a group's commit is bounded by the first deadline among its
+ * records (gw_store_set_deadline: a silent database fails it then), and a
+ * record still queued at its deadline fails (busy, 69) without having been
+ * sent.  No record is answered before
+ * its group's commit returned, and a group the database refused for some
+ * record's text is saved again one record at a time, so only that record
+ * fails.
  *
  * Ownership: the srv_respconn belongs to the srv_server (s->respconn),
  * made by srv_respconn_new and freed by srv_respconn_free once no thread
@@ -54,6 +61,7 @@ typedef struct srv_respconn srv_respconn;
 #define SRV_RESPCONN_BACKOFF_MIN_MS 100  /* reconnect delay after a failure, doubled */
 #define SRV_RESPCONN_BACKOFF_MAX_MS 1000
 #define SRV_RESPCONN_BATCH_MAX 128       /* records in one group commit */
+#define SRV_RESPCONN_LEADERS 1           /* groups being saved at once */
 
 /* A source of stores: of state_dir (files) when url is NULL, else of url's
  * deployment.  The caller owns the result (srv_respconn_free).  0 or

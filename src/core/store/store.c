@@ -244,6 +244,13 @@ gw_store_set_timeout(gw_store *s, uint64_t ms, gw_err *err)
 	return gw_store_files_only_pg(err, "a statement timeout");
 }
 
+void
+gw_store_set_deadline(gw_store *s, uint64_t mono_ms)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		gw_store_pg_set_deadline(s->pg, mono_ms);
+}
+
 bool
 gw_store_connected(const gw_store *s)
 {

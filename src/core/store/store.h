@@ -182,6 +182,13 @@ int gw_store_drain(gw_store *s, unsigned *changes, gw_err *err);
  * the connection counts as gone (gw_store_connected false), so the caller
  * reconnects.  PostgreSQL only (-ENOTSUP). */
 int gw_store_set_timeout(gw_store *s, uint64_t ms, gw_err *err);
+/* Bounds the later calls of a connection with a statement bound (above)
+ * by the monotonic time mono_ms as well (gw_clock_mono_ms; 0 lifts it),
+ * for a caller that owes someone an answer by then: a call still waiting
+ * at mono_ms gives the connection up as a silent one (exit class 69,
+ * gw_store_connected false).  Client side only, no round trip.  Files:
+ * nothing to bound. */
+void gw_store_set_deadline(gw_store *s, uint64_t mono_ms);
 /* True while s can reach its database (files: always).  After a failed
  * call that set exit class 69, false means the connection itself is gone:
  * close s and open a new store (LISTEN again) to recover. */

@@ -50,6 +50,7 @@ int gw_store_pg_listen(gw_store_pg *pg, gw_err *err);
 int gw_store_pg_fd(const gw_store_pg *pg);
 int gw_store_pg_drain(gw_store_pg *pg, unsigned *changes, gw_err *err);
 int gw_store_pg_set_timeout(gw_store_pg *pg, uint64_t ms, gw_err *err);
+void gw_store_pg_set_deadline(gw_store_pg *pg, uint64_t mono_ms);
 bool gw_store_pg_connected(const gw_store_pg *pg);
 int gw_store_pg_replica_register(gw_store_pg *pg, const gw_store_replica_info *info, uint64_t *id,
     gw_err *err);

@@ -83,6 +83,7 @@ struct gw_store_pg {
 	char *channel;          /* GW_PG_CHANNEL_PREFIX + deployment */
 	uint64_t bound_ms;      /* the client-side bound of a call (gw_store_pg_set_timeout), 0: none */
 	bool silent;            /* a call got no answer within bound_ms: the connection is abandoned */
+	uint64_t deadline_ms;   /* monotonic ms no call may wait past (gw_store_pg_set_deadline), 0: none */
 	bool in_tx;
 	bool dirty;             /* the posture was written in this transaction */
 	bool locked_present;    /* the locked row has a posture */
@@ -268,22 +269,18 @@ gw_pg_fail(gw_store_pg *pg, const PGresult *res, int ret, int exit_code, const c
 	return ret;
 }
 
-/* PQexecParams, bounded on the client side when bound_ms is set: a server
- * that stops answering (a hung host, a partition: no statement_timeout
- * fires, since the statement never arrives) makes the call give up after
- * bound_ms and the connection count as gone (pg->silent; gw_store_connected
- * false), so the caller reconnects instead of waiting for TCP to time out.
- * The result as PQexecParams's (the first one), or NULL. */
+/* Waits for the results of what was just sent on pg's connection, at most
+ * bound_ms: a server that stops answering (a hung host, a partition: no
+ * statement_timeout fires, since the statement never arrives) makes the
+ * wait give up and the connection count as gone (pg->silent;
+ * gw_store_connected false), so the caller reconnects instead of waiting
+ * for TCP to time out.  The first result (the caller's), or NULL. */
 static PGresult *
-gw_pg_call(gw_store_pg *pg, const char *sql, int nparams, const char *const *params)
+gw_pg_await(gw_store_pg *pg)
 {
-	if (pg->silent)
-		return NULL;
-	if (pg->bound_ms == 0)
-		return PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0))
-		return NULL;
 	uint64_t end = gw_clock_mono_ms() + pg->bound_ms;
+	if (pg->deadline_ms != 0 && pg->deadline_ms < end)
+		end = pg->deadline_ms;
 	PGresult *first = NULL, *r;
 	for (;;) {
 		while (PQisBusy(pg->conn)) {
@@ -310,6 +307,36 @@ gw_pg_call(gw_store_pg *pg, const char *sql, int nparams, const char *const *par
 			break;
 	}
 	return first;
+}
+
+/* PQexecParams, bounded on the client side when bound_ms is set
+ * (gw_pg_await).  The result as PQexecParams's (the first one), or NULL. */
+static PGresult *
+gw_pg_call(gw_store_pg *pg, const char *sql, int nparams, const char *const *params)
+{
+	if (pg->silent)
+		return NULL;
+	if (pg->bound_ms == 0)
+		return PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+		return NULL;
+	return gw_pg_await(pg);
+}
+
+/* PQprepare (sql NOT NULL) or PQexecPrepared (sql NULL) of statement name,
+ * bounded as gw_pg_call is. */
+static PGresult *
+gw_pg_call_prepared(gw_store_pg *pg, const char *name, const char *sql, int nparams,
+    const char *const *params)
+{
+	if (pg->silent)
+		return NULL;
+	if (pg->bound_ms == 0)
+		return sql != NULL ? PQprepare(pg->conn, name, sql, nparams, NULL) :
+		    PQexecPrepared(pg->conn, name, nparams, params, NULL, NULL, 0);
+	int sent = sql != NULL ? PQsendPrepare(pg->conn, name, sql, nparams, NULL) :
+	    PQsendQueryPrepared(pg->conn, name, nparams, params, NULL, NULL, 0);
+	return sent ? gw_pg_await(pg) : NULL;
 }
 
 /* Runs sql with nparams text parameters; returns the result when its
@@ -1113,7 +1140,7 @@ gw_pg_saves_ready(gw_store_pg *pg, gw_err *err)
 	}
 	if (pg->save_prepared)
 		return 0;
-	PGresult *res = PQprepare(pg->conn, GW_PG_SAVE, gw_pg_save_sql, 8, NULL);
+	PGresult *res = gw_pg_call_prepared(pg, GW_PG_SAVE, gw_pg_save_sql, 8, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		int rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot prepare the response save",
 		    err);
@@ -1164,7 +1191,7 @@ gw_store_pg_response_save_many(gw_store_pg *pg, const gw_store_response *r, size
 	}
 	/* one autocommit statement: when it returns, every row is committed,
 	 * or none is */
-	PGresult *res = PQexecPrepared(pg->conn, GW_PG_SAVE, 8, p, NULL, NULL, 0);
+	PGresult *res = gw_pg_call_prepared(pg, GW_PG_SAVE, NULL, 8, p);
 	rc = 0;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -1554,6 +1581,12 @@ gw_store_pg_set_timeout(gw_store_pg *pg, uint64_t ms, gw_err *err)
 	 * statement the server cancels reports its error first */
 	pg->bound_ms = ms > 0 ? ms + GW_PG_SILENCE_GRACE_MS : 0;
 	return 0;
+}
+
+void
+gw_store_pg_set_deadline(gw_store_pg *pg, uint64_t mono_ms)
+{
+	pg->deadline_ms = mono_ms;
 }
 
 bool
