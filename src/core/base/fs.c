@@ -467,8 +467,6 @@ gw_fs_write_atomic(const char *path, const void *data, size_t n, gw_err *err)
 struct gw_fs_batch {
 	char **tmp, **path;
 	size_t n, cap;
-	char **sync;           /* appended files to make durable with the batch */
-	size_t nsync, sync_cap;
 };
 
 gw_fs_batch *
@@ -495,89 +493,37 @@ gw_fs_batch_add(gw_fs_batch *b, const char *path, const void *data, size_t n, gw
 	return 0;
 }
 
-void
-gw_fs_batch_sync(gw_fs_batch *b, const char *path)
-{
-	if (b->nsync == b->sync_cap) {
-		b->sync_cap = b->sync_cap ? b->sync_cap * 2 : 16;
-		b->sync = gw_xrealloc(b->sync, b->sync_cap * sizeof(*b->sync));
-	}
-	b->sync[b->nsync++] = gw_xstrdup(path);
-}
-
-/* Files synced per round: each round holds that many descriptors open. */
-#define GW_FS_SYNC_ROUND 128
-
-/*
- * fdatasyncs the n files: first every file's writeback is started
- * (sync_file_range), then each is waited for and its metadata committed
- * (fdatasync).  Started together, the files' block allocations land in one
- * journal transaction, so the first fdatasync commits it and the others
- * find it committed: about one journal commit for the lot, and nobody
- * else's dirty pages waited for (as syncfs would).
- */
+/* syncfs(2) on the file system holding path. */
 static int
-gw_fs_sync_files(char *const *paths, size_t n, gw_err *err)
+gw_fs_syncfs(const char *path, gw_err *err)
 {
-	int fds[GW_FS_SYNC_ROUND];
-	for (size_t at = 0; at < n; at += GW_FS_SYNC_ROUND) {
-		size_t k = n - at < GW_FS_SYNC_ROUND ? n - at : GW_FS_SYNC_ROUND, opened = 0;
-		int rc = 0;
-		for (; opened < k; opened++) {
-			fds[opened] = open(paths[at + opened], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (fds[opened] == -1) {
-				int e = errno;
-				rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot sync %s: %s",
-				    paths[at + opened], strerror(e));
-				break;
-			}
-			/* only a hint: fdatasync below does the work if this fails */
-			(void)sync_file_range(fds[opened], 0, 0, SYNC_FILE_RANGE_WRITE);
-		}
-		for (size_t i = 0; i < opened; i++) {
-			if (rc == 0 && fdatasync(fds[i]) == -1) {
-				int e = errno;
-				rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot sync %s: %s", paths[at + i],
-				    strerror(e));
-			}
-			close(fds[i]);
-		}
-		if (rc != 0)
-			return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || syncfs(fd) == -1) {
+		int e = errno;
+		if (fd != -1)
+			close(fd);
+		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot sync %s: %s", path, strerror(e));
 	}
+	close(fd);
 	return 0;
 }
 
 int
 gw_fs_batch_commit(gw_fs_batch *b, gw_err *err)
 {
-	/* every temp's data and every appended file durable before any
-	 * rename ... */
-	int rc = gw_fs_sync_files(b->tmp, b->n, err);
-	if (rc == 0)
-		rc = gw_fs_sync_files(b->sync, b->nsync, err);
+	if (b->n == 0)
+		return 0;
+	/* one sync makes every temp's data durable before any rename ... */
+	int rc = gw_fs_syncfs(b->tmp[0], err);
 	size_t i = 0;
 	for (; rc == 0 && i < b->n; i++) {
 		rc = gw_fs_rename(b->tmp[i], b->path[i], err);
 		free(b->tmp[i]);
 		b->tmp[i] = NULL;
 	}
-	/* ... then the renames, by an fsync of each directory that holds one
-	 * (a batch adds a directory's files together: compare with the last) */
-	const char *last = NULL;
-	size_t last_len = 0;
-	for (i = 0; rc == 0 && i < b->n; i++) {
-		const char *slash = strrchr(b->path[i], '/');
-		size_t len = slash ? (size_t)(slash - b->path[i]) : 0;
-		if (last != NULL && len == last_len && memcmp(last, b->path[i], len) == 0)
-			continue;
-		last = b->path[i];
-		last_len = len;
-		int e = gw_fs_fsync_dir(b->path[i]);
-		if (e != 0)
-			rc = gw_err_set(err, e, GW_EXIT_IOERR, "cannot sync the directory of %s: %s",
-			    b->path[i], strerror(-e));
-	}
+	/* ... and one more makes the renames durable */
+	if (rc == 0)
+		rc = gw_fs_syncfs(b->path[0], err);
 	return rc;
 }
 
@@ -593,9 +539,6 @@ gw_fs_batch_free(gw_fs_batch *b)
 		}
 		free(b->path[i]);
 	}
-	for (size_t i = 0; i < b->nsync; i++)
-		free(b->sync[i]);
-	free(b->sync);
 	free(b->tmp);
 	free(b->path);
 	free(b);

@@ -69,23 +69,17 @@ int gw_fs_write_atomic(const char *path, const void *data, size_t n, gw_err *err
 
 /*
  * A batch of whole-file replacements made durable together: each add
- * writes a temp file without fsync; commit starts every temp's writeback
- * (and that of files named by gw_fs_batch_sync), fdatasyncs each of them,
- * renames every temp over its target, and fsyncs each directory holding a
- * target once.  Each file is still replaced atomically; the files' block
- * allocations share a journal commit, so a cycle touching a thousand
- * derived files pays about two commits, and waits for no other process's
- * dirty pages (syncfs would).  The batch is owned by the caller;
- * gw_fs_batch_free unlinks temps that were not committed.
+ * writes a temp file without fsync; commit syncs the file system once,
+ * renames every temp over its target, and syncs once more.  Each file is
+ * still replaced atomically, but a cycle touching a thousand derived files
+ * pays two syncs instead of two thousand fsyncs.  The batch is owned by the
+ * caller; gw_fs_batch_free unlinks temps that were not committed.
  */
 typedef struct gw_fs_batch gw_fs_batch;
 
 gw_fs_batch *gw_fs_batch_new(void);
 /* Writes the temp file for path now.  0 or -errno with err set. */
 int gw_fs_batch_add(gw_fs_batch *b, const char *path, const void *data, size_t n, gw_err *err);
-/* Also fdatasyncs path (a file appended to; the batch copies the name)
- * at commit, before the renames. */
-void gw_fs_batch_sync(gw_fs_batch *b, const char *path);
 /* Syncs, renames, syncs.  0 or -errno with err set. */
 int gw_fs_batch_commit(gw_fs_batch *b, gw_err *err);
 void gw_fs_batch_free(gw_fs_batch *b);

@@ -505,9 +505,6 @@ gw_write_channels(const gw_runner_opts *o, gw_state *st, gw_actor *actors, size_
 				continue;
 			char *p = gw_path_join(dir, files[k]);
 			rc = gw_fs_append(p, bufs[k]->data, bufs[k]->len, err);
-			/* made durable with the batch, before state.json commits it */
-			if (rc == 0)
-				gw_fs_batch_sync(batch, p);
 			free(p);
 		}
 		if (rc == 0) {
