@@ -939,8 +939,8 @@ gw_mem_lines_free(gw_mem_lines *ml)
 /* Renders the lines of entries [i, j) (one actor's, sorted by key
  * literal), sorted by decoded case_key as MEMORY.md lists them. */
 static int
-gw_mem_lines_actor(gw_mem_lines *ml, const gw_centry *e, const uint64_t *offs, size_t i, size_t j,
-    gw_err *err)
+gw_mem_lines_actor(gw_mem_lines *ml, const char *dir, const gw_centry *e, const uint64_t *offs,
+    size_t i, size_t j, gw_err *err)
 {
 	if (ml->arena == NULL)
 		ml->arena = gw_arena_new();
@@ -962,7 +962,7 @@ gw_mem_lines_actor(gw_mem_lines *ml, const gw_centry *e, const uint64_t *offs, s
 		gw_request q;
 		if (!gw_records_parse_rec(l.rec, l.rec_len, ml->arena, &q))
 			return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
-			    "records store in %s is corrupt: a bad record for key %.*s", "the snapshot",
+			    "records store in %s is corrupt: a bad record for key %.*s", dir,
 			    (int)l.key_len, l.key);
 		const char *key;
 		if (memchr(l.key, '\\', l.key_len) == NULL) {
@@ -1041,7 +1041,7 @@ gw_records_compact(gw_records *r, gw_records_skip_fn skip, void *skip_ctx, const
 			while (j < c.n && gw_lit_cmp(c.e[j].actor, c.e[j].actor_len, c.e[i].actor,
 			    c.e[i].actor_len) == 0)
 				j++;
-			rc = gw_mem_lines_actor(&ml, c.e, offs, i, j, err);
+			rc = gw_mem_lines_actor(&ml, r->dir, c.e, offs, i, j, err);
 			i = j;
 		}
 		/* the actor directory: one line per run of equal actors */
