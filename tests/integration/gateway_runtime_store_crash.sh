@@ -5,8 +5,10 @@
 # state.json that commits it, before the append itself, before that
 # state.json's rename, before a
 # compaction's snapshot rename, between its commit and the clean-up (log cut,
-# old snapshot removed), and in a migration; after each, the store is
-# consistent and the rerun applies the cycle's cases exactly once.  Then at
+# old snapshot removed), in the same steps of the compaction that upgrades
+# a version 1 snapshot, and in a migration; after each, the store is
+# consistent, the rerun applies the cycle's cases exactly once and every
+# MEMORY.md is what lib/records.py renders from the records.  Then at
 # random points spread over a runner's run - the migration of a schema 1 state.json holding 20k keys and
 # records, then cycles of 4k cases whose records pass the log's compaction
 # threshold (so kills land in appends, snapshot writes, state.json saves
@@ -112,6 +114,16 @@ keys = [json.loads(l)["event_key"] for l in sys.stdin]
 print(len(keys), len(keys) - len(set(keys)))'
 }
 
+# memory_mismatches DIR: how many actors' MEMORY.md differ from lib/records.py's
+# render of their records.
+memory_mismatches() {
+	local n=0 a
+	for a in "$1"/channel-store/gateway/*/; do
+		python3 "$RECORDS" --memory "$1" "$(basename "$a")" | cmp -s - "$a/MEMORY.md" || n=$((n + 1))
+	done
+	echo "$n"
+}
+
 # ---- exact kill points ---------------------------------------------------------
 python3 "$TAU_SOURCE_DIR/bench/gen_fixture.py" 4000 "$T/k1.json" --actors 20 --malformed-every 0 --name k1
 python3 "$TAU_SOURCE_DIR/bench/gen_fixture.py" 300 "$T/k2.json" --actors 20 --malformed-every 0 --first 4000 --name k2
@@ -153,6 +165,7 @@ point() {
 	local lines
 	lines=$(logged_once "$d")
 	t_eq "$name: no channel line twice" "0" "${lines#* }"
+	t_eq "$name: every MEMORY.md the reference render" "0" "$(memory_mismatches "$d")"
 }
 # an append (k4 over the base adds 300 records: under the threshold)
 point append-write "$T/base" "$T/k4.json" 4600 write records.log
@@ -163,6 +176,13 @@ point compact-snapshot "$T/base" "$T/k3.json" 8300 rename records-2.snap
 point compact-commit "$T/base" "$T/k3.json" 8300 rename state.json
 point compact-cut-log "$T/base" "$T/k3.json" 8300 ftruncate records.log
 point compact-drop-old "$T/base" "$T/k3.json" 8300 unlink records-1.snap
+# the upgrade of a version 1 snapshot (no MEMORY.md lines): the first save
+# compacts it into version 2 even under the log threshold
+cp -a "$T/base" "$T/base-v1"
+python3 "$RECORDS" --to-v1 "$T/base-v1"
+point upgrade-snapshot "$T/base-v1" "$T/k4.json" 4600 rename records-2.snap
+point upgrade-commit "$T/base-v1" "$T/k4.json" 4600 rename state.json
+point upgrade-drop-old "$T/base-v1" "$T/k4.json" 4600 unlink records-1.snap
 # a migration of a schema 1 state.json
 point migrate-snapshot "$T/legacy" "$T/k2.json" 4300 rename records-1.snap
 point migrate-commit "$T/legacy" "$T/k2.json" 4300 rename state.json
@@ -216,6 +236,7 @@ done
 t_eq "final runs: exit 0" "0" "$rc"
 t_eq "final: store consistent, one snapshot, log at its committed length" "ok" "$(check "$S" final)"
 t_eq "final: every case processed once" "$N" "$(processed "$S")"
+t_eq "final: every MEMORY.md the reference render" "0" "$(memory_mismatches "$S")"
 "${RUN[@]}" >"$T/out" 2>&1
 t_contains "a rerun only dedupes" "applied=0 duplicate_skips=$N " "$(cat "$T/out")"
 # the legacy half was processed before the store existed: only the other

@@ -4,7 +4,8 @@
  * old one removed, overrides and deletions applied), the processed-key cap
  * over log and memory and over the snapshot's processing-order index, the counters against a full walk, an actor's
  * records for MEMORY.md, uncommitted and torn log tails, damaged and newer
- * snapshots, and the line format itself.
+ * snapshots, the line format itself, and MEMORY.md lines spliced from the
+ * snapshot's rendered lines against a render of every record.
  */
 #include "unit.h"
 #include "state_util.h"
@@ -452,6 +453,127 @@ test_actor_records_from_snapshot_log_and_memory(void **state)
 	gw_state_free(st);
 }
 
+/* MEMORY.md lines rendered from every record (the reference path). */
+typedef struct ref_mem {
+	gw_arena *a;
+	struct { const char *key, *line; } *l[8];
+	size_t n[8];
+} ref_mem;
+
+static void
+ref_add(void *ctx, size_t actor, const gw_request *q)
+{
+	ref_mem *m = ctx;
+	gw_buf b = GW_BUF_INIT;
+	gw_records_memory_line(&b, q);
+	m->l[actor] = realloc(m->l[actor], (m->n[actor] + 1) * sizeof(*m->l[actor]));
+	assert_non_null(m->l[actor]);
+	m->l[actor][m->n[actor]].key = gw_arena_strdup(m->a, q->case_key);
+	m->l[actor][m->n[actor]++].line = gw_arena_strndup(m->a, b.data, b.len);
+	gw_buf_free(&b);
+}
+
+static int
+ref_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Both paths agree, actor by actor, and each actor has want[i] lines. */
+static void
+assert_memory_paths_agree(gw_state *st, const char *const *actors, size_t n, const size_t *want)
+{
+	ref_mem m = { gw_arena_new(), { 0 }, { 0 } };
+	gw_err err;
+	gw_err_clear(&err);
+	assert_int_equal(gw_state_actor_requests(st, actors, n, ref_add, &m, &err), 0);
+	gw_buf out[8];
+	memset(out, 0, sizeof(out));
+	int rc = gw_state_actor_memory(st, actors, n, out, &err);
+	if (rc < 0)
+		print_error("memory: %s\n", err.msg);
+	assert_int_equal(rc, 1);
+	for (size_t i = 0; i < n; i++) {
+		if (m.n[i] > 1)
+			qsort(m.l[i], m.n[i], sizeof(*m.l[i]), ref_cmp);
+		gw_buf ref = GW_BUF_INIT;
+		for (size_t k = 0; k < m.n[i]; k++)
+			gw_buf_puts(&ref, m.l[i][k].line);
+		assert_int_equal(m.n[i], want[i]);
+		assert_string_equal(gw_buf_cstr(&out[i]), gw_buf_cstr(&ref));
+		gw_buf_free(&ref);
+		gw_buf_free(&out[i]);
+		free(m.l[i]);
+	}
+	gw_arena_free(m.a);
+}
+
+/* An upsert of key for actor with case_id id (processed). */
+static void
+put_odd(gw_state *st, const char *key, const char *id, const char *actor, uint64_t status)
+{
+	gw_request *q = gw_state_upsert_request(st, key);
+	q->case_id = gw_state_strdup(st, id);
+	q->method = "GET";
+	q->endpoint = "/x";
+	q->actor_id = gw_state_strdup(st, actor);
+	q->status_code = status;
+	q->outcome = "success";
+	q->error_code = "";
+	q->response_body = "{}";
+	q->updated_unix_ms = 1;
+	gw_state_mark_processed(st, key);
+}
+
+static void
+test_memory_lines_spliced_from_snapshot_match_a_full_render(void **state)
+{
+	ut_statedir *f = *state;
+	char key[64];
+	gw_state *st = load_w(f);
+	for (int i = 0; i < 3000; i++)  /* past 1 MiB: a version 2 snapshot */
+		put(st, i, 200, key, sizeof(key));
+	/* keys whose literal order is not their order (an escape, a '!' below
+	 * the closing quote) and an actor id that needs escaping */
+	put_odd(st, "GET:/x:a", "a", "a1", 200);
+	put_odd(st, "GET:/x:a!", "a!", "a1", 200);
+	put_odd(st, "GET:/x:a\"q", "a\"q", "a1", 200);
+	put_odd(st, "GET:/x:b", "b", "a\"3", 200);
+	save(st);
+	gw_state_free(st);
+	assert_int_equal(state_u64(f, "generation"), 1);
+	const char *actors[] = { "a0", "a1", "a2", "a\"3", "a9" };
+	size_t want0[] = { 1000, 1003, 1000, 1, 0 };
+	st = load_w(f);
+	assert_memory_paths_agree(st, actors, 5, want0);
+	/* the log: a changed status, a new key, a key moved a0 -> a2, a
+	 * key whose literal sorts out of order changed */
+	put(st, 3, 201, key, sizeof(key));                      /* a0 */
+	put(st, 3001, 200, key, sizeof(key));                   /* a1 */
+	gw_request *q = gw_state_upsert_request(st, "GET:/e/6:c6");
+	q->actor_id = "a2";
+	put_odd(st, "GET:/x:a!", "a!", "a1", 404);
+	save(st);
+	gw_state_free(st);
+	assert_int_equal(state_u64(f, "generation"), 1);
+	assert_true(state_u64(f, "log_bytes") > 0);
+	st = load_w(f);
+	size_t want1[] = { 999, 1004, 1001, 1, 0 };
+	assert_memory_paths_agree(st, actors, 5, want1);
+	/* this cycle: new keys (one sorting first, one last), the log's key
+	 * changed again, a snapshot key moved a1 -> a9, a lookup that changes
+	 * nothing */
+	put(st, 3002, 200, key, sizeof(key));                   /* a2 */
+	put_odd(st, "GET:/x:0", "0", "a0", 200);
+	put_odd(st, "GET:/x:z", "z", "a0", 200);
+	put(st, 3, 500, key, sizeof(key));                      /* a0, again */
+	q = gw_state_upsert_request(st, "GET:/e/1:c1");         /* a1 */
+	q->actor_id = "a9";
+	size_t want2[] = { 1001, 1003, 1002, 1, 1 };
+	assert_memory_paths_agree(st, actors, 5, want2);
+	gw_state_free(st);
+}
+
 static void
 test_uncommitted_and_torn_log_tails_are_cut(void **state)
 {
@@ -577,13 +699,13 @@ test_newer_snapshot_version_is_refused(void **state)
 	int fd = open(snap, O_RDWR);
 	assert_true(fd >= 0);
 	off_t size = lseek(fd, 0, SEEK_END);
-	unsigned char v = 2;  /* version, little-endian at trailer + 8 */
+	unsigned char v = GW_RECORDS_VERSION + 1;  /* version, little-endian at trailer + 8 */
 	assert_int_equal(pwrite(fd, &v, 1, size - 96 + 8), 1);
 	close(fd);
 	gw_err err;
 	assert_int_equal(gw_state_load(f->dir, GW_STATE_WRITE, &st, &err), -EPROTONOSUPPORT);
 	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
-	ut_assert_contains(err.msg, "unsupported records version 2");
+	ut_assert_contains(err.msg, "unsupported records version 3");
 	assert_true(gw_fs_is_file(snap)); /* never moved aside */
 	free(snap);
 }
@@ -634,6 +756,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cap_drops_oldest_unpinned_across_store, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_cap_takes_oldest_from_snapshot_log_and_memory, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_actor_records_from_snapshot_log_and_memory, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_memory_lines_spliced_from_snapshot_match_a_full_render, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_uncommitted_and_torn_log_tails_are_cut, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_snapshot_is_reported_and_moved_aside_by_writers, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_short_log_and_missing_snapshot_are_corrupt, ut_statedir_setup, ut_statedir_teardown),

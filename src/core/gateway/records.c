@@ -5,6 +5,10 @@
  * on the first lookup (the log is kept small against the snapshot by
  * compaction, so that is bounded by a fraction of the store, paid once per
  * open).  A lookup is one slot read and one line compare in the snapshot.
+ * Compaction renders every actor's MEMORY.md lines once into the snapshot
+ * (version 2), so a cycle copies an actor's lines instead of parsing its
+ * records; gw_records_actor_memory checks an actor's slots before handing
+ * them out (a damaged slot is corruption, 65).
  * This module must never write to a committed part of a file: the
  * snapshot is immutable and the log is only appended to past its committed
  * length.
@@ -15,6 +19,7 @@
 #include "core/base/mem.h"
 #include "core/base/strmap.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +46,10 @@ struct gw_records {
 	gw_arena *dir_arena;
 	uint64_t *dir_start, *dir_end;
 	size_t ndir;
+	uint64_t version;            /* the snapshot's layout (1: no MEMORY.md lines) */
+	/* version 2: every actor's MEMORY.md lines (see records.h) */
+	uint64_t *dir_first, *dir_count, *dir_mem_end;
+	uint64_t mem_idx_off, mem_text_off, mem_text_bytes, nmem;
 	/* log: its committed bytes, read into memory */
 	char *log;                   /* NULL until indexed */
 	size_t log_len;
@@ -67,10 +76,11 @@ gw_fnv(const char *s, size_t n)
 static uint64_t
 gw_le64(const unsigned char *p)
 {
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
+	/* one load where the host is little-endian (a cycle reads a slot per
+	 * MEMORY.md line of every touched actor) */
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
 }
 
 static void
@@ -214,13 +224,14 @@ gw_records_map_snapshot(gw_records *r, gw_err *err)
 	if (memcmp(t, "TAURECS", 7) != 0)
 		return gw_records_bad(err, r->snap_path, "no snapshot trailer");
 	uint64_t version = gw_le64(t + 8);
-	if (memcmp(t, GW_SNAP_MAGIC, 8) != 0 || version != GW_RECORDS_VERSION) {
+	if (memcmp(t, GW_SNAP_MAGIC, 8) != 0 || version == 0 || version > GW_RECORDS_VERSION) {
 		if (version > GW_RECORDS_VERSION)
 			return gw_err_set(err, -EPROTONOSUPPORT, GW_EXIT_DATAERR,
 			    "unsupported records version %llu in %s (expected %d); refusing to touch it",
 			    (unsigned long long)version, r->snap_path, GW_RECORDS_VERSION);
 		return gw_records_bad(err, r->snap_path, "bad snapshot trailer");
 	}
+	r->version = version;
 	r->entries = gw_le64(t + 16);
 	r->data_bytes = gw_le64(t + 24);
 	r->dir_off = gw_le64(t + 32);
@@ -308,6 +319,9 @@ gw_records_close(gw_records *r)
 	gw_arena_free(r->dir_arena);
 	free(r->dir_start);
 	free(r->dir_end);
+	free(r->dir_first);
+	free(r->dir_count);
+	free(r->dir_mem_end);
 	free(r->dir);
 	free(r->snap_path);
 	free(r->log_path);
@@ -446,6 +460,14 @@ gw_records_get(gw_records *r, const char *key, size_t key_len, gw_records_line *
 			return 1;
 		}
 	}
+	return gw_records_get_snap(r, key, key_len, out, NULL, err);
+}
+
+int
+gw_records_get_snap(gw_records *r, const char *key, size_t key_len, gw_records_line *out,
+    uint64_t *off, gw_err *err)
+{
+	int rc;
 	if (r->snap == NULL)
 		return 0;
 	uint64_t h = gw_fnv(key, key_len), mask = r->slots - 1;
@@ -460,8 +482,11 @@ gw_records_get(gw_records *r, const char *key, size_t key_len, gw_records_line *
 		size_t len;
 		if ((rc = gw_records_snap_line(r, off1 - 1, out, &len, err)) != 0)
 			return rc;
-		if (out->key_len == key_len && memcmp(out->key, key, key_len) == 0)
+		if (out->key_len == key_len && memcmp(out->key, key, key_len) == 0) {
+			if (off != NULL)
+				*off = off1 - 1;
 			return 1;
+		}
 	}
 	return 0;
 }
@@ -506,7 +531,10 @@ gw_records_each(gw_records *r, gw_records_each_fn fn, void *ctx, gw_err *err)
 	return rc;
 }
 
-/* Loads the snapshot's actor directory, once. */
+/* Loads the snapshot's actor directory, once: ["<actor>",start,end] lines,
+ * and in version 2 also first,count,mem_end (the actor's MEMORY.md lines:
+ * count index slots from first, its text up to mem_end).  The memory
+ * index follows the directory (8-aligned), the text follows the index. */
 static int
 gw_records_load_dir(gw_records *r, gw_err *err)
 {
@@ -515,33 +543,56 @@ gw_records_load_dir(gw_records *r, gw_err *err)
 	r->dir_index = gw_strmap_new(64);
 	r->dir_arena = gw_arena_new();
 	size_t cap = 0;
+	int nv = r->version >= 2 ? 5 : 2;
+	uint64_t nmem = 0, text_bytes = 0;
 	const char *p = r->snap + r->dir_off, *end = p + r->dir_bytes;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : 0, e;
-		uint64_t v[2] = { 0, 0 };
+		uint64_t v[5] = { 0, 0, 0, 0, 0 };
 		bool ok = nl != NULL && n > 4 && p[0] == '[' && p[1] == '"' && p[n - 1] == ']' &&
 		    (e = gw_lit_end(p + 1, n - 1)) != 0;
 		size_t q = ok ? 1 + e + 1 : 0;
-		for (int k = 0; ok && k < 2; k++) {
+		for (int k = 0; ok && k < nv; k++) {
 			ok = q < n && p[q] == ',';
 			q++;
 			size_t d = q;
-			while (ok && q < n && p[q] >= '0' && p[q] <= '9')
+			while (ok && q < n && p[q] >= '0' && p[q] <= '9' && v[k] < UINT64_MAX / 10 - 9)
 				v[k] = v[k] * 10 + (uint64_t)(p[q++] - '0');
 			ok = ok && q > d;
 		}
+		/* version 2: the slots follow on from the previous actor's and
+		 * the text ends no earlier than the previous actor's */
+		if (ok && nv == 5)
+			ok = v[2] == nmem && v[3] <= r->entries && v[4] >= text_bytes;
 		if (!ok || q != n - 1 || v[0] > v[1] || v[1] > r->data_bytes)
 			return gw_records_bad(err, r->snap_path, "bad actor directory");
 		if (r->ndir == cap) {
 			cap = cap ? cap * 2 : 64;
 			r->dir_start = gw_xrealloc(r->dir_start, cap * sizeof(*r->dir_start));
 			r->dir_end = gw_xrealloc(r->dir_end, cap * sizeof(*r->dir_end));
+			r->dir_first = gw_xrealloc(r->dir_first, cap * sizeof(*r->dir_first));
+			r->dir_count = gw_xrealloc(r->dir_count, cap * sizeof(*r->dir_count));
+			r->dir_mem_end = gw_xrealloc(r->dir_mem_end, cap * sizeof(*r->dir_mem_end));
 		}
 		r->dir_start[r->ndir] = v[0];
 		r->dir_end[r->ndir] = v[1];
+		r->dir_first[r->ndir] = v[2];
+		r->dir_count[r->ndir] = v[3];
+		r->dir_mem_end[r->ndir] = v[4];
+		nmem += v[3];
+		text_bytes = v[4];
 		gw_strmap_put(r->dir_index, gw_arena_strndup(r->dir_arena, p + 1, e + 1), r->ndir++);
 		p = nl + 1;
+	}
+	if (nv == 5) {
+		r->mem_idx_off = (r->dir_off + r->dir_bytes + 7) & ~(uint64_t)7;
+		r->nmem = nmem;
+		r->mem_text_off = r->mem_idx_off + nmem * 16;
+		r->mem_text_bytes = text_bytes;
+		if (nmem > r->entries || r->mem_text_off > r->table_off ||
+		    text_bytes > r->table_off - r->mem_text_off)
+			return gw_records_bad(err, r->snap_path, "memory lines do not fit");
 	}
 	return 0;
 }
@@ -638,6 +689,126 @@ gw_records_each_log(gw_records *r, gw_records_each_fn fn, void *ctx, gw_err *err
 	return rc;
 }
 
+/* ---- MEMORY.md lines (version 2) ---------------------------------------- */
+
+void
+gw_records_memory_line(gw_buf *b, const gw_request *q)
+{
+	/* no printf: this runs once per record of every touched actor */
+	gw_buf_append(b, "- ", 2);
+	gw_buf_puts(b, q->case_id);
+	gw_buf_putc(b, ' ');
+	gw_buf_puts(b, q->method);
+	gw_buf_putc(b, ' ');
+	gw_buf_puts(b, q->endpoint);
+	gw_buf_append(b, " status=", 8);
+	gw_buf_put_u64(b, q->status_code);
+	gw_buf_append(b, " outcome=", 9);
+	gw_buf_puts(b, q->outcome);
+	gw_buf_putc(b, '\n');
+}
+
+bool
+gw_records_has_memory(gw_records *r)
+{
+	return r->snap == NULL || r->version >= 2;
+}
+
+int
+gw_records_actor_memory(gw_records *r, const char *actor, gw_records_memory *out, gw_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->text = "";
+	if (r->snap == NULL)
+		return 1;
+	if (r->version < 2)
+		return 0;
+	int rc = gw_records_load_dir(r, err);
+	if (rc != 0)
+		return rc;
+	size_t di;
+	if (!gw_strmap_get(r->dir_index, actor, &di) || r->dir_count[di] == 0)
+		return 1;
+	const unsigned char *idx = (const unsigned char *)r->snap + r->mem_idx_off +
+	    r->dir_first[di] * 16;
+	uint64_t n = r->dir_count[di], base = gw_le64(idx + 8), mem_end = r->dir_mem_end[di];
+	/* every slot checked once: its line lies in the text and ends in a
+	 * newline, its entry in the actor's range (O(lines) of loads, the size
+	 * of the copy the caller makes of the text anyway) */
+	const char *text = r->snap + r->mem_text_off;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t e = gw_le64(idx + i * 16), s = gw_le64(idx + i * 16 + 8);
+		uint64_t t = i + 1 < n ? gw_le64(idx + (i + 1) * 16 + 8) : mem_end;
+		if (e < r->dir_start[di] || e >= r->dir_end[di] || s >= t || t > r->mem_text_bytes ||
+		    text[t - 1] != '\n')
+			return gw_records_bad(err, r->snap_path, "bad memory line index");
+	}
+	out->text = text + base;
+	out->len = (size_t)(mem_end - base);
+	out->index = idx;
+	out->n = (size_t)n;
+	out->base = base;
+	return 1;
+}
+
+void
+gw_records_memory_span(const gw_records_memory *m, size_t i, size_t *start, size_t *end)
+{
+	*start = (size_t)(gw_le64(m->index + i * 16 + 8) - m->base);
+	*end = i + 1 < m->n ? (size_t)(gw_le64(m->index + (i + 1) * 16 + 8) - m->base) : m->len;
+}
+
+uint64_t
+gw_records_memory_entry(const gw_records_memory *m, size_t i)
+{
+	return gw_le64(m->index + i * 16);
+}
+
+/* Compares the key literal lit (its decoded text) with the plain key. */
+static int
+gw_key_lit_cmp(const char *lit, size_t lit_len, const char *key, gw_buf *tmp)
+{
+	if (memchr(lit, '\\', lit_len) == NULL) {
+		size_t kl = strlen(key), n = lit_len - 2;
+		int c = memcmp(lit + 1, key, n < kl ? n : kl);
+		return c != 0 ? c : (n > kl) - (n < kl);
+	}
+	cJSON *v = cJSON_ParseWithLength(lit, lit_len);
+	gw_buf_reset(tmp);
+	gw_buf_puts(tmp, cJSON_IsString(v) ? v->valuestring : "");
+	cJSON_Delete(v);
+	return strcmp(gw_buf_cstr(tmp), key);
+}
+
+int
+gw_records_memory_find(gw_records *r, const gw_records_memory *m, const char *key, size_t *pos,
+    gw_err *err)
+{
+	gw_buf tmp = GW_BUF_INIT;
+	size_t lo = 0, hi = m->n;
+	int found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2, len;
+		gw_records_line l;
+		int rc = gw_records_snap_line(r, gw_records_memory_entry(m, mid), &l, &len, err);
+		if (rc != 0) {
+			gw_buf_free(&tmp);
+			return rc;
+		}
+		int c = gw_key_lit_cmp(l.key, l.key_len, key, &tmp);
+		if (c < 0) {
+			lo = mid + 1;
+		} else {
+			if (c == 0)
+				found = 1;
+			hi = mid;
+		}
+	}
+	gw_buf_free(&tmp);
+	*pos = lo;
+	return found;
+}
+
 /* ---- writing ------------------------------------------------------------ */
 
 int
@@ -730,6 +901,105 @@ gw_seq_off_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The MEMORY.md lines of a compaction's actors: per actor the first slot,
+ * the count and the end of its text; per line its entry and start. */
+typedef struct gw_mem_slot {
+	uint64_t entry, start;
+	const char *key;      /* decoded, for the sort (arena) */
+	size_t tpos, tlen;    /* its text in the actor's scratch */
+} gw_mem_slot;
+
+typedef struct gw_mem_lines {
+	gw_mem_slot *slot;
+	size_t n, cap;
+	uint64_t *first, *count, *end;
+	size_t nact, act_cap;
+	gw_buf text, scratch;
+	gw_arena *arena;
+} gw_mem_lines;
+
+static int
+gw_mem_slot_cmp(const void *a, const void *b)
+{
+	return strcmp(((const gw_mem_slot *)a)->key, ((const gw_mem_slot *)b)->key);
+}
+
+static void
+gw_mem_lines_free(gw_mem_lines *ml)
+{
+	free(ml->slot);
+	free(ml->first);
+	free(ml->count);
+	free(ml->end);
+	gw_buf_free(&ml->text);
+	gw_buf_free(&ml->scratch);
+	gw_arena_free(ml->arena);
+}
+
+/* Renders the lines of entries [i, j) (one actor's, sorted by key
+ * literal), sorted by decoded case_key as MEMORY.md lists them. */
+static int
+gw_mem_lines_actor(gw_mem_lines *ml, const char *dir, const gw_centry *e, const uint64_t *offs,
+    size_t i, size_t j, gw_err *err)
+{
+	if (ml->arena == NULL)
+		ml->arena = gw_arena_new();
+	if (ml->nact == ml->act_cap) {
+		ml->act_cap = ml->act_cap ? ml->act_cap * 2 : 64;
+		ml->first = gw_xrealloc(ml->first, ml->act_cap * sizeof(*ml->first));
+		ml->count = gw_xrealloc(ml->count, ml->act_cap * sizeof(*ml->count));
+		ml->end = gw_xrealloc(ml->end, ml->act_cap * sizeof(*ml->end));
+	}
+	size_t first = ml->n;
+	gw_buf_reset(&ml->scratch);
+	bool sorted = true;
+	for (size_t k = i; k < j; k++) {
+		gw_records_line l;
+		if (!gw_records_parse_line(e[k].raw, e[k].len - 1, &l))
+			return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE, "internal: bad records line");
+		if (l.rec_len == 4 && memcmp(l.rec, "null", 4) == 0)
+			continue;
+		gw_request q;
+		if (!gw_records_parse_rec(l.rec, l.rec_len, ml->arena, &q))
+			return gw_err_set(err, -EINVAL, GW_EXIT_DATAERR,
+			    "records store in %s is corrupt: a bad record for key %.*s", dir,
+			    (int)l.key_len, l.key);
+		const char *key;
+		if (memchr(l.key, '\\', l.key_len) == NULL) {
+			key = gw_arena_strndup(ml->arena, l.key + 1, l.key_len - 2);
+		} else {
+			cJSON *v = cJSON_ParseWithLength(l.key, l.key_len);
+			key = gw_arena_strdup(ml->arena, cJSON_IsString(v) ? v->valuestring : "");
+			cJSON_Delete(v);
+		}
+		size_t tpos = ml->scratch.len;
+		gw_records_memory_line(&ml->scratch, &q);
+		if (ml->n == ml->cap) {
+			ml->cap = ml->cap ? ml->cap * 2 : 1024;
+			ml->slot = gw_xrealloc(ml->slot, ml->cap * sizeof(*ml->slot));
+		}
+		if (ml->n > first && strcmp(ml->slot[ml->n - 1].key, key) > 0)
+			sorted = false;
+		ml->slot[ml->n++] = (gw_mem_slot){ offs[k], 0, key, tpos, ml->scratch.len - tpos };
+	}
+	/* the key literals' order is the keys' except around escapes and
+	 * characters below '"' */
+	if (!sorted)
+		qsort(ml->slot + first, ml->n - first, sizeof(*ml->slot), gw_mem_slot_cmp);
+	for (size_t k = first; k < ml->n; k++) {
+		ml->slot[k].start = ml->text.len;
+		gw_buf_append(&ml->text, ml->scratch.data + ml->slot[k].tpos, ml->slot[k].tlen);
+	}
+	ml->first[ml->nact] = first;
+	ml->count[ml->nact] = ml->n - first;
+	ml->end[ml->nact] = ml->text.len;
+	ml->nact++;
+	/* the records were rendered: their strings are not needed any more */
+	gw_arena_free(ml->arena);
+	ml->arena = gw_arena_new();
+	return 0;
+}
+
 int
 gw_records_compact(gw_records *r, gw_records_skip_fn skip, void *skip_ctx, const char *lines,
     size_t n, gw_records_meta *m, gw_err *err)
@@ -763,19 +1033,42 @@ gw_records_compact(gw_records *r, gw_records_skip_fn skip, void *skip_ctx, const
 			gw_buf_append(&data, c.e[i].raw, c.e[i].len);
 		}
 		uint64_t data_bytes = data.len;
+		/* every actor's MEMORY.md lines, rendered once here so a cycle
+		 * copies them instead of parsing the actor's records */
+		gw_mem_lines ml = { 0 };
+		for (size_t i = 0; i < c.n && rc == 0;) {
+			size_t j = i + 1;
+			while (j < c.n && gw_lit_cmp(c.e[j].actor, c.e[j].actor_len, c.e[i].actor,
+			    c.e[i].actor_len) == 0)
+				j++;
+			rc = gw_mem_lines_actor(&ml, r->dir, c.e, offs, i, j, err);
+			i = j;
+		}
 		/* the actor directory: one line per run of equal actors */
-		for (size_t i = 0; i < c.n;) {
+		for (size_t i = 0, a = 0; rc == 0 && i < c.n; a++) {
 			size_t j = i + 1;
 			while (j < c.n && gw_lit_cmp(c.e[j].actor, c.e[j].actor_len, c.e[i].actor,
 			    c.e[i].actor_len) == 0)
 				j++;
 			gw_buf_putc(&data, '[');
 			gw_buf_append(&data, c.e[i].actor, c.e[i].actor_len);
-			gw_buf_printf(&data, ",%llu,%llu]\n", (unsigned long long)offs[i],
-			    (unsigned long long)(j < c.n ? offs[j] : data_bytes));
+			gw_buf_printf(&data, ",%llu,%llu,%llu,%llu,%llu]\n", (unsigned long long)offs[i],
+			    (unsigned long long)(j < c.n ? offs[j] : data_bytes),
+			    (unsigned long long)ml.first[a], (unsigned long long)ml.count[a],
+			    (unsigned long long)ml.end[a]);
 			i = j;
 		}
 		uint64_t dir_bytes = data.len - data_bytes;
+		while (data.len % 8 != 0)
+			gw_buf_putc(&data, '\n');
+		gw_buf_reserve(&data, ml.n * 16 + ml.text.len + 8);
+		for (size_t i = 0; i < ml.n; i++) {
+			gw_put_le64((unsigned char *)data.data + data.len, ml.slot[i].entry);
+			gw_put_le64((unsigned char *)data.data + data.len + 8, ml.slot[i].start);
+			data.len += 16;
+		}
+		gw_buf_append(&data, ml.text.data, ml.text.len);
+		gw_mem_lines_free(&ml);
 		while (data.len % 8 != 0)
 			gw_buf_putc(&data, '\n');
 		uint64_t table_off = data.len;
@@ -821,9 +1114,11 @@ gw_records_compact(gw_records *r, gw_records_skip_fn skip, void *skip_ctx, const
 		gw_put_le64(t + 80, gw_fnv((const char *)t, 80));
 		memcpy(t + 88, "\nEND\n\n\n\n", 8);
 		gw_buf_append(&data, (const char *)t, sizeof(t));
-		char *path = gw_records_snap_path(r->dir, m->generation + 1);
-		rc = gw_fs_write_atomic(path, data.data, data.len, err);
-		free(path);
+		if (rc == 0) {
+			char *path = gw_records_snap_path(r->dir, m->generation + 1);
+			rc = gw_fs_write_atomic(path, data.data, data.len, err);
+			free(path);
+		}
 	}
 	if (rc == 0) {
 		m->generation++;

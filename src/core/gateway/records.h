@@ -15,7 +15,9 @@
  *
  * The snapshot is the entries' lines sorted by actor, then key (so an
  * actor's records, which its MEMORY.md lists, are one range); then an
- * actor directory (lines ["<actor id>",<start>,<end>]); then (8-aligned)
+ * actor directory (lines ["<actor id>",<start>,<end>], in version 2 with
+ * the actor's MEMORY.md lines named after them, see below); then
+ * (version 2) those lines and their slots; then (8-aligned)
  * an open-addressing table of 16-byte slots (little-endian offset+1 of a
  * line, FNV-1a hash of its key literal); then the offsets (8 bytes each)
  * of the processed entries' lines in processing order, so the cap finds
@@ -48,7 +50,7 @@
 #include "core/base/mem.h"
 
 #define GW_RECORDS_LOG_FILE "records.log"
-#define GW_RECORDS_VERSION 1
+#define GW_RECORDS_VERSION 2
 
 /* What state.json says about the store (its "records" block). */
 typedef struct gw_records_meta {
@@ -141,6 +143,51 @@ void gw_records_retire(const char *dir, uint64_t old_gen);
 void gw_records_truncate_log(const char *dir, uint64_t bytes);
 /* Bytes of live data in the snapshot (to size the log against). */
 uint64_t gw_records_snapshot_bytes(const gw_records *r);
+
+/*
+ * MEMORY.md lines.  A version 2 snapshot keeps every actor's lines as its
+ * MEMORY.md lists them (gw_records_memory_line for each record of the
+ * actor, sorted by case_key), so a cycle copies an actor's lines and
+ * splices in what changed instead of parsing the actor's records.  Layout:
+ * each directory line ends ,<first>,<count>,<end> (the actor's count
+ * slots from slot first, its text ending at end); after the directory
+ * (8-aligned) come 16-byte slots (little-endian offset of the line's entry,
+ * start of the line in the text), then the text, then the table.  A
+ * version 1 snapshot keeps none (gw_records_actor_memory returns 0 and the
+ * caller renders from the records); compaction writes version 2.
+ */
+typedef struct gw_records_memory {
+	const char *text;      /* the actor's lines (in the mapping; "" for none) */
+	size_t len;
+	const unsigned char *index;
+	size_t n;              /* lines */
+	uint64_t base;         /* the first line's start in the whole text */
+} gw_records_memory;
+
+/* Appends the MEMORY.md line of record q ("- <case_id> <method> <endpoint>
+ * status=<code> outcome=<outcome>\n"). */
+void gw_records_memory_line(gw_buf *b, const gw_request *q);
+/* True when the snapshot keeps MEMORY.md lines (version 2, or none). */
+bool gw_records_has_memory(gw_records *r);
+/* The snapshot's lines of the actor whose id literal is actor (NUL-
+ * terminated), the log not applied: 1 with *out set (borrowed from r, valid
+ * until close; empty when it has none), 0 when the snapshot keeps no lines
+ * (version 1), -EINVAL corrupt with err set. */
+int gw_records_actor_memory(gw_records *r, const char *actor, gw_records_memory *out, gw_err *err);
+/* Line i's bytes: [*start, *end) of m->text. */
+void gw_records_memory_span(const gw_records_memory *m, size_t i, size_t *start, size_t *end);
+/* The data offset of line i's entry. */
+uint64_t gw_records_memory_entry(const gw_records_memory *m, size_t i);
+/* Binary search for the plain key among m's lines: *pos is the first line
+ * whose key is not below it; 1 when that line's key is key, 0 when not,
+ * -EINVAL corrupt with err set. */
+int gw_records_memory_find(gw_records *r, const gw_records_memory *m, const char *key, size_t *pos,
+    gw_err *err);
+/* Looks key (a literal) up in the snapshot alone, the log not applied: 1
+ * with *out and *off (its data offset, when off is not NULL) set, 0
+ * absent, -EINVAL corrupt with err set. */
+int gw_records_get_snap(gw_records *r, const char *key, size_t key_len, gw_records_line *out,
+    uint64_t *off, gw_err *err);
 
 /* Splits one entry line (without its '\n').  False when it is not one. */
 bool gw_records_parse_line(const char *line, size_t n, gw_records_line *out);

@@ -422,18 +422,7 @@ gw_mem_add(void *ctx, size_t ai, const gw_request *q)
 {
 	gw_mem_ctx *m = ctx;
 	gw_buf_reset(&m->tmp);
-	gw_buf_puts(&m->tmp, "- ");
-	gw_buf_puts(&m->tmp, q->case_id);
-	gw_buf_putc(&m->tmp, ' ');
-	gw_buf_puts(&m->tmp, q->method);
-	gw_buf_putc(&m->tmp, ' ');
-	gw_buf_puts(&m->tmp, q->endpoint);
-	/* no printf: this runs once per record of every touched actor */
-	gw_buf_append(&m->tmp, " status=", 8);
-	gw_buf_put_u64(&m->tmp, q->status_code);
-	gw_buf_append(&m->tmp, " outcome=", 9);
-	gw_buf_puts(&m->tmp, q->outcome);
-	gw_buf_putc(&m->tmp, '\n');
+	gw_records_memory_line(&m->tmp, q);
 	if (m->n[ai] == m->cap[ai]) {
 		m->cap[ai] = m->cap[ai] ? m->cap[ai] * 2 : 16;
 		m->lines[ai] = gw_xrealloc(m->lines[ai], m->cap[ai] * sizeof(**m->lines));
@@ -476,17 +465,34 @@ gw_mem_sort(gw_mem_line *l, size_t n)
 	free(out);
 }
 
-/* Fills each actor's memory buffer with its MEMORY.md lines. */
+/* Fills each actor's memory buffer with its MEMORY.md lines: spliced from
+ * the lines the store keeps when it keeps them, else rendered from every
+ * record of the actor. */
 static int
 gw_actor_memories(gw_state *st, gw_actor *actors, size_t nactors, gw_err *err)
 {
 	const char **names = gw_xmalloc((nactors ? nactors : 1) * sizeof(*names));
+	for (size_t i = 0; i < nactors; i++)
+		names[i] = actors[i].name;
+	gw_buf *bufs = gw_xcalloc(nactors ? nactors : 1, sizeof(*bufs));
+	int rc = gw_state_actor_memory(st, names, nactors, bufs, err);
+	for (size_t i = 0; i < nactors; i++) {
+		if (rc == 1) {
+			gw_buf_free(&actors[i].memory);
+			actors[i].memory = bufs[i];
+		} else {
+			gw_buf_free(&bufs[i]);
+		}
+	}
+	free(bufs);
+	if (rc != 0) {
+		free(names);
+		return rc < 0 ? rc : 0;
+	}
 	gw_mem_ctx m = { gw_arena_new(), gw_xcalloc(nactors ? nactors : 1, sizeof(*m.lines)),
 		gw_xcalloc(nactors ? nactors : 1, sizeof(size_t)),
 		gw_xcalloc(nactors ? nactors : 1, sizeof(size_t)), GW_BUF_INIT };
-	for (size_t i = 0; i < nactors; i++)
-		names[i] = actors[i].name;
-	int rc = gw_state_actor_requests(st, names, nactors, gw_mem_add, &m, err);
+	rc = gw_state_actor_requests(st, names, nactors, gw_mem_add, &m, err);
 	for (size_t i = 0; i < nactors; i++) {
 		if (rc == 0 && m.n[i] > 1)
 			gw_mem_sort(m.lines[i], m.n[i]);

@@ -884,6 +884,250 @@ gw_state_actor_requests(gw_state *st, const char *const *actors, size_t nactors,
 	return gw_state_store_error(st, err);
 }
 
+/* ---- MEMORY.md lines from the snapshot's ---------------------------------- */
+
+/* One actor's part of gw_state_actor_memory. */
+typedef struct gw_mem_actor {
+	gw_records_memory snap;     /* the snapshot's lines */
+	size_t *removed;            /* lines whose key changed since (log, cycle) */
+	size_t nremoved, remcap;
+	struct gw_mem_add *adds;    /* the keys' current lines */
+	size_t nadds, addcap;
+} gw_mem_actor;
+
+typedef struct gw_mem_add {
+	const char *key;            /* plain case_key (arena) */
+	const char *line;           /* rendered (arena) */
+	size_t len, pos;            /* pos: where it goes among the snapshot's lines */
+} gw_mem_add;
+
+typedef struct gw_mem_merge {
+	gw_state *st;
+	gw_records *r;
+	gw_mem_actor *act;
+	gw_strmap *lits;            /* actor literal -> index */
+	gw_arena *arena;
+	gw_buf k, line;
+	int rc;
+	gw_err *err;
+} gw_mem_merge;
+
+/* Notes that the snapshot's line for key literal lit (if it has one, in a
+ * wanted actor's lines) is out of date. */
+static void
+gw_mem_remove(gw_mem_merge *mm, const char *lit, size_t len)
+{
+	gw_records_line l;
+	int rc = gw_records_get_snap(mm->r, lit, len, &l, NULL, mm->err);
+	if (rc <= 0 || (l.rec_len == 4 && memcmp(l.rec, "null", 4) == 0)) {
+		if (rc < 0)
+			mm->rc = rc;
+		return;
+	}
+	gw_buf_reset(&mm->k);
+	gw_buf_append(&mm->k, l.actor, l.actor_len);
+	size_t ai;
+	if (!gw_strmap_get(mm->lits, gw_buf_cstr(&mm->k), &ai))
+		return;
+	gw_mem_actor *a = &mm->act[ai];
+	const char *key;
+	if (memchr(lit, '\\', len) == NULL) {
+		key = gw_arena_strndup(mm->arena, lit + 1, len - 2);
+	} else {
+		cJSON *v = cJSON_ParseWithLength(lit, len);
+		key = gw_arena_strdup(mm->arena, cJSON_IsString(v) ? v->valuestring : "");
+		cJSON_Delete(v);
+	}
+	size_t pos;
+	rc = gw_records_memory_find(mm->r, &a->snap, key, &pos, mm->err);
+	if (rc == 0)
+		rc = gw_err_set(mm->err, -EINVAL, GW_EXIT_DATAERR,
+		    "records store in %s is corrupt: no memory line for key %s", mm->st->dir, key);
+	if (rc < 0) {
+		mm->rc = rc;
+		return;
+	}
+	if (a->nremoved == a->remcap) {
+		a->remcap = a->remcap ? a->remcap * 2 : 16;
+		a->removed = gw_xrealloc(a->removed, a->remcap * sizeof(*a->removed));
+	}
+	a->removed[a->nremoved++] = pos;
+}
+
+static void
+gw_mem_add_line(gw_mem_merge *mm, size_t ai, const gw_request *q)
+{
+	gw_mem_actor *a = &mm->act[ai];
+	gw_buf_reset(&mm->line);
+	gw_records_memory_line(&mm->line, q);
+	if (a->nadds == a->addcap) {
+		a->addcap = a->addcap ? a->addcap * 2 : 16;
+		a->adds = gw_xrealloc(a->adds, a->addcap * sizeof(*a->adds));
+	}
+	a->adds[a->nadds++] = (gw_mem_add){ gw_arena_strdup(mm->arena, q->case_key),
+		gw_arena_strndup(mm->arena, mm->line.data, mm->line.len), mm->line.len, 0 };
+}
+
+/* A dirty touched entry's key: the cycle's entry replaces the store's. */
+static bool
+gw_mem_dirty(gw_mem_merge *mm, const char *lit, size_t len)
+{
+	gw_buf_reset(&mm->k);
+	gw_buf_append(&mm->k, lit, len);
+	size_t v;
+	return gw_strmap_get(mm->st->touched, gw_buf_cstr(&mm->k), &v) && ((gw_entry *)v)->dirty;
+}
+
+/* The log's last line for a key: its snapshot line goes, its record (if
+ * it has one, for a wanted actor) comes in. */
+static void
+gw_mem_log_line(void *ctx, const gw_records_line *l, const char *raw, size_t n)
+{
+	(void)raw;
+	(void)n;
+	gw_mem_merge *mm = ctx;
+	if (mm->rc != 0 || gw_mem_dirty(mm, l->key, l->key_len))
+		return;
+	gw_mem_remove(mm, l->key, l->key_len);
+	if (mm->rc != 0 || (l->rec_len == 4 && memcmp(l->rec, "null", 4) == 0))
+		return;
+	gw_buf_reset(&mm->k);
+	gw_buf_append(&mm->k, l->actor, l->actor_len);
+	size_t ai;
+	if (!gw_strmap_get(mm->lits, gw_buf_cstr(&mm->k), &ai))
+		return;
+	gw_request q;
+	gw_state_blank_request(&q);
+	if (!gw_records_parse_rec(l->rec, l->rec_len, mm->arena, &q)) {
+		mm->rc = gw_err_set(mm->err, -EINVAL, GW_EXIT_DATAERR,
+		    "records store in %s is corrupt: a bad record for key %.*s", mm->st->dir,
+		    (int)l->key_len, l->key);
+		return;
+	}
+	cJSON *v = cJSON_ParseWithLength(l->key, l->key_len);
+	q.case_key = gw_arena_strdup(mm->arena, cJSON_IsString(v) ? v->valuestring : "");
+	cJSON_Delete(v);
+	gw_mem_add_line(mm, ai, &q);
+}
+
+static int
+gw_mem_add_cmp(const void *a, const void *b)
+{
+	return strcmp(((const gw_mem_add *)a)->key, ((const gw_mem_add *)b)->key);
+}
+
+static int
+gw_size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Appends the actor's lines [from, to) of the snapshot to out in one copy. */
+static void
+gw_mem_copy(gw_buf *out, const gw_records_memory *m, size_t from, size_t to)
+{
+	if (from >= to)
+		return;
+	size_t s, e, s2, e2;
+	gw_records_memory_span(m, from, &s, &e);
+	gw_records_memory_span(m, to - 1, &s2, &e2);
+	gw_buf_append(out, m->text + s, e2 - s);
+}
+
+int
+gw_state_actor_memory(gw_state *st, const char *const *actors, size_t nactors, gw_buf *out,
+    gw_err *err)
+{
+	if (st->legacy)
+		return 0;
+	gw_records *r = gw_state_store(st);
+	if (r == NULL)
+		return st->store_rc != 0 ? gw_state_store_error(st, err) : 0;
+	if (!gw_records_has_memory(r))
+		return 0;
+	gw_mem_merge mm = { .st = st, .r = r, .err = err, .arena = gw_arena_new(),
+		.lits = gw_strmap_new(nactors ? nactors : 1) };
+	mm.act = gw_xcalloc(nactors ? nactors : 1, sizeof(*mm.act));
+	for (size_t i = 0; i < nactors && mm.rc == 0; i++) {
+		gw_buf_reset(&mm.k);
+		gw_json_escape(&mm.k, actors[i], strlen(actors[i]));
+		const char *lit = gw_arena_strndup(mm.arena, mm.k.data, mm.k.len);
+		gw_strmap_put(mm.lits, lit, i);
+		int rc = gw_records_actor_memory(r, lit, &mm.act[i].snap, err);
+		if (rc <= 0)
+			mm.rc = rc < 0 ? rc : -ENOTSUP;
+	}
+	/* the log's keys, then the cycle's: O(changed keys), each a lookup */
+	if (mm.rc == 0) {
+		int rc = gw_records_each_log(r, gw_mem_log_line, &mm, err);
+		if (rc != 0 && mm.rc == 0)
+			mm.rc = rc;
+	}
+	gw_strmap *want = gw_strmap_new(nactors ? nactors : 1);
+	for (size_t i = 0; i < nactors; i++)
+		gw_strmap_put(want, actors[i], i);
+	for (size_t i = 0; i < st->nents && mm.rc == 0; i++) {
+		gw_entry *e = st->ents[i];
+		if (!e->dirty)
+			continue;
+		gw_mem_remove(&mm, e->lit, e->lit_len);
+		size_t ai;
+		if (mm.rc == 0 && e->has_req && !e->deleted && gw_strmap_get(want, e->req.actor_id, &ai))
+			gw_mem_add_line(&mm, ai, &e->req);
+	}
+	gw_strmap_free(want);
+	/* splice: the snapshot's lines in runs, minus the removed ones, with
+	 * the new ones in case_key order */
+	for (size_t i = 0; i < nactors && mm.rc == 0; i++) {
+		gw_mem_actor *a = &mm.act[i];
+		if (a->nremoved > 1)
+			qsort(a->removed, a->nremoved, sizeof(*a->removed), gw_size_cmp);
+		if (a->nadds > 1)
+			qsort(a->adds, a->nadds, sizeof(*a->adds), gw_mem_add_cmp);
+		for (size_t j = 0; j < a->nadds && mm.rc == 0; j++) {
+			int rc = gw_records_memory_find(r, &a->snap, a->adds[j].key, &a->adds[j].pos, err);
+			if (rc < 0)
+				mm.rc = rc;
+		}
+		gw_buf_reserve(&out[i], a->snap.len + 64 * a->nadds);
+		size_t cur = 0, ri = 0, aj = 0, n = a->snap.n;
+		while (mm.rc == 0) {
+			size_t nr = ri < a->nremoved ? a->removed[ri] : n;
+			size_t na = aj < a->nadds ? a->adds[aj].pos : n;
+			size_t stop = nr < na ? nr : na;
+			gw_mem_copy(&out[i], &a->snap, cur, stop);
+			cur = stop;
+			if (aj < a->nadds && a->adds[aj].pos == cur) {
+				gw_buf_append(&out[i], a->adds[aj].line, a->adds[aj].len);
+				aj++;
+			} else if (ri < a->nremoved && a->removed[ri] == cur) {
+				cur++;
+				/* (a key is removed once; skip equal entries anyway) */
+				while (ri < a->nremoved && a->removed[ri] < cur)
+					ri++;
+			} else {
+				break; /* cur == n, nothing left */
+			}
+		}
+	}
+	for (size_t i = 0; i < nactors; i++) {
+		free(mm.act[i].removed);
+		free(mm.act[i].adds);
+	}
+	free(mm.act);
+	gw_strmap_free(mm.lits);
+	gw_arena_free(mm.arena);
+	gw_buf_free(&mm.k);
+	gw_buf_free(&mm.line);
+	if (mm.rc == -ENOTSUP) {
+		for (size_t i = 0; i < nactors; i++)
+			gw_buf_reset(&out[i]);
+		return 0;
+	}
+	return mm.rc < 0 ? mm.rc : 1;
+}
+
 void
 gw_state_normalize_service(gw_state *st, uint64_t now)
 {
@@ -1498,7 +1742,11 @@ gw_state_save(gw_state *st, gw_err *err)
 		uint64_t limit = rc == 0 ? gw_records_snapshot_bytes(st->store) / GW_STATE_LOG_SHARE : 0;
 		if (limit < GW_STATE_LOG_MIN)
 			limit = GW_STATE_LOG_MIN;
-		if (rc == 0 && st->meta.log_bytes + lines.len > limit) {
+		/* a version 1 snapshot (written before snapshots kept MEMORY.md
+		 * lines) is rewritten by the first save after an upgrade, once,
+		 * so cycles stop rendering every record of their actors */
+		if (rc == 0 && (st->meta.log_bytes + lines.len > limit ||
+		    !gw_records_has_memory(st->store))) {
 			gw_walk w = { .st = st };
 			rc = gw_records_compact(st->store, gw_state_skip_dirty, &w, lines.data, lines.len,
 			    &st->meta, err);

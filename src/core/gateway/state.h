@@ -199,6 +199,16 @@ int gw_state_each_entry(gw_state *st, gw_state_entry_fn fn, void *ctx, gw_err *e
 typedef void (*gw_state_actor_fn)(void *ctx, size_t actor, const gw_request *q);
 int gw_state_actor_requests(gw_state *st, const char *const *actors, size_t nactors,
     gw_state_actor_fn fn, void *ctx, gw_err *err);
+/* Renders the named actors' MEMORY.md lines (what follows its header: a
+ * line per record of the actor, in case_key order) into out[i] (caller-
+ * owned buffers, appended to) from the lines the records snapshot keeps,
+ * with the lines of keys the log or this state changed spliced in: the
+ * cost is the changed keys' lookups plus a copy, not a parse of every
+ * record.  1 done, 0 when the store keeps no lines (a version 1 snapshot,
+ * a schema 1 state; out is left empty: use gw_state_actor_requests),
+ * -errno with err set. */
+int gw_state_actor_memory(gw_state *st, const char *const *actors, size_t nactors, gw_buf *out,
+    gw_err *err);
 /* Brings the counters up to date with records changed since (done by
  * save; call it before reading nreqs or the count maps after upserts). */
 void gw_state_settle(gw_state *st);
