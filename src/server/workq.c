@@ -22,6 +22,7 @@ struct srv_workq {
 	srv_job *head, *tail;
 	pthread_t *threads;
 	size_t nthreads, max_threads, idle;
+	size_t queued;         /* jobs in the list, not yet taken */
 	bool stopping;
 };
 
@@ -45,6 +46,7 @@ srv_workq_main(void *arg)
 		q->head = j->next;
 		if (q->head == NULL)
 			q->tail = NULL;
+		q->queued--;
 		pthread_mutex_unlock(&q->lock);
 		j->fn(j->arg);
 		free(j);
@@ -78,7 +80,12 @@ srv_workq_push(srv_workq *q, srv_job_fn fn, void *arg)
 	else
 		q->head = j;
 	q->tail = j;
-	if (q->idle == 0 && q->nthreads < q->max_threads) {
+	q->queued++;
+	/* a thread for every job no idle thread will take: an idle thread
+	 * already signalled for an earlier job still counts as idle until it
+	 * wakes, so comparing with the queue (not idle == 0) keeps a second
+	 * job from waiting for the first one's whole run */
+	if (q->queued > q->idle && q->nthreads < q->max_threads) {
 		pthread_attr_t attr;
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, 1u << 20);
