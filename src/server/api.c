@@ -327,8 +327,8 @@ srv_job_begin(srv_job *j)
 			 * (waiting for other replicas' turns) */
 			rc = srv_keygate_enter(s->keygate, j->session_key, wait_ms, &j->cancel);
 			j->gated = rc == 0;
-			if (rc == 0 && (st = srv_respconn_get(s->respconn, &err)) == NULL)
-				rc = -ECONNREFUSED;
+			if (rc == 0)
+				rc = srv_respconn_hold(s->respconn, &st, &err);
 			uint64_t spent = gw_clock_mono_ms() - t0;
 			wait_ms = wait_ms > spent ? wait_ms - spent : 0;
 		} else {
@@ -341,8 +341,13 @@ srv_job_begin(srv_job *j)
 		if (rc == 0 && s->keygate != NULL)
 			j->sess_st = st;
 		else if (s->keygate != NULL)
-			srv_respconn_put(s->respconn, st);
-		if (rc == -ETIMEDOUT) {
+			srv_respconn_release(s->respconn, st);
+		if (rc == -EBUSY && s->keygate != NULL) {
+			srv_log(s, "session %s: %s", j->session_key, err.msg);
+			gw_resp_error_set(&j->e, 503, "session_busy", NULL,
+			    "session '%s' could not start: too many session turns are in progress on this "
+			    "replica; retry later", j->session_key);
+		} else if (rc == -ETIMEDOUT) {
 			gw_resp_error_set(&j->e, 503, "session_busy", NULL,
 			    "session '%s' is busy: another request held it for %llu ms; retry later",
 			    j->session_key, (unsigned long long)s->cfg.provider.timeout_ms);
@@ -489,7 +494,7 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 	 * the client can see its end, and the next turn on the key may go */
 	gw_session_close(j->sess);
 	j->sess = NULL;
-	srv_respconn_put(s->respconn, j->sess_st);
+	srv_respconn_release(s->respconn, j->sess_st);
 	j->sess_st = NULL;
 	if (j->gated)
 		srv_keygate_leave(s->keygate, j->session_key);

@@ -35,6 +35,7 @@ struct srv_respconn {
 	 * leader, oldest first, and how many leaders are saving a group */
 	struct srv_respconn_wait *queue, **queue_tail;
 	unsigned leaders;
+	unsigned held;         /* connections session turns hold (srv_respconn_hold) */
 	pthread_cond_t saved;  /* a group's outcome was handed back, or a
 	                        * leader finished (CLOCK_MONOTONIC) */
 };
@@ -99,6 +100,14 @@ srv_respconn_free(srv_respconn *rc)
 	free(rc);
 }
 
+/* A record that could not be sent in time: behind a slow commit. */
+static int
+srv_respconn_late(gw_err *err)
+{
+	return gw_err_set(err, -EAGAIN, GW_EXIT_UNAVAILABLE,
+	    "the save waited %d ms behind slower commits and was not sent", SRV_RESPCONN_WAIT_MS);
+}
+
 static gw_store *
 srv_respconn_busy(gw_err *err)
 {
@@ -115,6 +124,12 @@ srv_respconn_get_by(srv_respconn *rc, uint64_t deadline, gw_err *err)
 {
 	pthread_mutex_lock(&rc->lock);
 	for (;;) {
+		/* too little time left to use a connection: a call would give a
+		 * healthy one up as silent at once */
+		if (deadline < gw_clock_mono_ms() + SRV_RESPCONN_OPEN_MIN_MS) {
+			pthread_mutex_unlock(&rc->lock);
+			return srv_respconn_busy(err);
+		}
 		while (rc->nidle > 0) {
 			gw_store *st = rc->idle[--rc->nidle];
 			/* a server that went away while this connection sat idle
@@ -177,7 +192,7 @@ srv_respconn_get_by(srv_respconn *rc, uint64_t deadline, gw_err *err)
 		 * that timed out would leave no backoff at all); the first failure
 		 * waits the minimum */
 		gw_reconnect_failed(&rc->rc, gw_clock_mono_ms());
-		pthread_cond_signal(&rc->freed);
+		pthread_cond_broadcast(&rc->freed);
 	} else {
 		gw_reconnect_reset(&rc->rc);
 	}
@@ -193,6 +208,51 @@ srv_respconn_get(srv_respconn *rc, gw_err *err)
 	return srv_respconn_get_by(rc, gw_clock_mono_ms() + SRV_RESPCONN_WAIT_MS, err);
 }
 
+int
+srv_respconn_hold(srv_respconn *rc, gw_store **out, gw_err *err)
+{
+	*out = NULL;
+	if (rc->files != NULL) {
+		*out = rc->files;
+		return 0;
+	}
+	uint64_t deadline = gw_clock_mono_ms() + SRV_RESPCONN_WAIT_MS;
+	pthread_mutex_lock(&rc->lock);
+	while (rc->held >= SRV_RESPCONN_HOLD_MAX) {
+		uint64_t now = gw_clock_mono_ms();
+		if (now >= deadline) {
+			pthread_mutex_unlock(&rc->lock);
+			return gw_err_set(err, -EBUSY, GW_EXIT_UNAVAILABLE,
+			    "all %d state database connections session turns may hold stayed held for %d ms",
+			    SRV_RESPCONN_HOLD_MAX, SRV_RESPCONN_WAIT_MS);
+		}
+		struct timespec ts;
+		gw_clock_mono_deadline(&ts, deadline - now);
+		pthread_cond_timedwait(&rc->freed, &rc->lock, &ts);
+	}
+	rc->held++;
+	pthread_mutex_unlock(&rc->lock);
+	*out = srv_respconn_get_by(rc, deadline, err);
+	if (*out != NULL)
+		return 0;
+	pthread_mutex_lock(&rc->lock);
+	rc->held--;
+	pthread_cond_broadcast(&rc->freed);
+	pthread_mutex_unlock(&rc->lock);
+	return -ECONNREFUSED;
+}
+
+void
+srv_respconn_release(srv_respconn *rc, gw_store *st)
+{
+	if (st == NULL || rc->files != NULL)
+		return;
+	pthread_mutex_lock(&rc->lock);
+	rc->held--;
+	pthread_mutex_unlock(&rc->lock);
+	srv_respconn_put(rc, st); /* wakes a waiter of either kind */
+}
+
 void
 srv_respconn_put(srv_respconn *rc, gw_store *st)
 {
@@ -205,7 +265,7 @@ srv_respconn_put(srv_respconn *rc, gw_store *st)
 		gw_store_close(st);
 		rc->nopen--;
 	}
-	pthread_cond_signal(&rc->freed);
+	pthread_cond_broadcast(&rc->freed);
 	pthread_mutex_unlock(&rc->lock);
 }
 
@@ -285,8 +345,7 @@ srv_respconn_save(srv_respconn *rc, const gw_respstore_rec *rec, gw_err *err)
 				srv_respconn_unqueue(rc, &me);
 				pthread_mutex_unlock(&rc->lock);
 				free(group);
-				srv_respconn_busy(err);
-				return -EAGAIN;
+				return srv_respconn_late(err);
 			}
 			struct timespec ts;
 			gw_clock_mono_deadline(&ts, deadline - now);
@@ -301,15 +360,28 @@ srv_respconn_save(srv_respconn *rc, const gw_respstore_rec *rec, gw_err *err)
 		if (group == NULL)
 			group = gw_xcalloc(SRV_RESPCONN_BATCH_MAX, sizeof(*group));
 		size_t n = 0;
+		uint64_t now = gw_clock_mono_ms();
 		while (rc->queue != NULL && n < SRV_RESPCONN_BATCH_MAX) {
-			group[n] = rc->queue;
-			group[n++]->taken = true;
-			rc->queue = rc->queue->next;
+			srv_respconn_wait *w = rc->queue;
+			rc->queue = w->next;
+			if (w->deadline < now + SRV_RESPCONN_OPEN_MIN_MS) {
+				/* too late to be sent: it fails unsent rather than cut
+				 * the whole group's commit short */
+				gw_err_clear(&w->err);
+				w->rc = srv_respconn_late(&w->err);
+				w->done = true;
+				continue;
+			}
+			w->taken = true;
+			group[n++] = w;
 		}
 		if (rc->queue == NULL)
 			rc->queue_tail = &rc->queue;
+		/* the records failed unsent hear it now, not after this commit */
+		pthread_cond_broadcast(&rc->saved);
 		pthread_mutex_unlock(&rc->lock);
-		srv_respconn_commit(rc, group, n);
+		if (n > 0)
+			srv_respconn_commit(rc, group, n);
 		pthread_mutex_lock(&rc->lock);
 		for (size_t i = 0; i < n; i++)
 			group[i]->done = true;

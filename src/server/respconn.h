@@ -62,6 +62,7 @@ typedef struct srv_respconn srv_respconn;
 #define SRV_RESPCONN_BACKOFF_MAX_MS 1000
 #define SRV_RESPCONN_BATCH_MAX 128       /* records in one group commit */
 #define SRV_RESPCONN_LEADERS 1           /* groups being saved at once */
+#define SRV_RESPCONN_HOLD_MAX (SRV_RESPCONN_MAX - 2) /* connections session turns may hold */
 
 /* A source of stores: of state_dir (files) when url is NULL, else of url's
  * deployment.  The caller owns the result (srv_respconn_free).  0 or
@@ -75,6 +76,17 @@ void srv_respconn_free(srv_respconn *rc);
 gw_store *srv_respconn_get(srv_respconn *rc, gw_err *err);
 /* Gives st back (NULL and the file store are ignored). */
 void srv_respconn_put(srv_respconn *rc, gw_store *st);
+/* srv_respconn_get for a session turn, which holds its connection (a row
+ * locked in an open transaction) for the whole exchange, upstream call
+ * included: at most SRV_RESPCONN_HOLD_MAX connections are held that way,
+ * so group commits and reads always find one.  *out is the caller's until
+ * srv_respconn_release.  0; -EBUSY (err set, 69) when every such slot
+ * stayed held for SRV_RESPCONN_WAIT_MS; -ECONNREFUSED (err set, 69) as
+ * srv_respconn_get's NULL.  Files: rc's shared store, always 0. */
+int srv_respconn_hold(srv_respconn *rc, gw_store **out, gw_err *err);
+/* Gives back what srv_respconn_hold handed out (NULL and the file store
+ * are ignored). */
+void srv_respconn_release(srv_respconn *rc, gw_store *st);
 /* Saves rec (borrowed until it returns) and returns once it is committed
  * (0) or failed (-errno with err set; exit class 69 when the database
  * could not be reached or failed).  Files: gw_respstore_save on the shared

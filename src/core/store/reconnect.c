@@ -4,6 +4,7 @@
  * through store.h.
  */
 #include "core/store/reconnect.h"
+#include "core/base/clock.h"
 
 void
 gw_reconnect_init(gw_reconnect *r, uint64_t min_ms, uint64_t max_ms)
@@ -20,11 +21,18 @@ gw_reconnect_open(const char *url, const char *deployment, uint64_t connect_ms,
 {
 	gw_store *s = NULL;
 	*out = NULL;
+	/* one bound for the whole open: the connect, the schema check and the
+	 * set-up statements after it share connect_ms */
+	uint64_t end = gw_clock_mono_ms() + connect_ms;
 	int rc = gw_store_open_url_within(url, deployment, connect_ms, &s, err);
+	if (rc == 0 && connect_ms > 0)
+		gw_store_set_deadline(s, end);
 	if (rc == 0 && statement_ms > 0)
 		rc = gw_store_set_timeout(s, statement_ms, err);
 	if (rc == 0 && listen)
 		rc = gw_store_listen(s, err);
+	if (rc == 0)
+		gw_store_set_deadline(s, 0);
 	if (rc != 0) {
 		gw_store_close(s);
 		return rc;

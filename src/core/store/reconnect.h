@@ -34,7 +34,7 @@ typedef struct gw_reconnect {
 /* Sets the bounds; the state is "connected" (no retry due). */
 void gw_reconnect_init(gw_reconnect *r, uint64_t min_ms, uint64_t max_ms);
 /* Opens url's deployment (gw_store_open_url_within connect_ms; 0: libpq's
- * connect_timeout), bounds its statements to statement_ms (0: unbounded;
+ * connect_timeout; the set-up statements below share that bound), bounds its statements to statement_ms (0: unbounded;
  * gw_store_set_timeout) and, when listen is set, LISTENs on its change
  * feed.  *out is the caller's; on failure nothing is left open and
  * err says why (69 for an unreachable database, as gw_store_open_url). */

@@ -582,6 +582,7 @@ gw_store_pg_open(gw_store *s, const char *url, const char *deployment, uint64_t 
 	const char *vals[] = { GW_PG_CONNECT_TIMEOUT, "tau-gateway", "1", GW_PG_KEEPALIVES_IDLE,
 		GW_PG_KEEPALIVES_INTERVAL, GW_PG_KEEPALIVES_COUNT, GW_PG_TCP_USER_TIMEOUT, pg->url,
 		NULL };
+	uint64_t end = gw_clock_mono_ms() + connect_ms;
 	pg->conn = connect_ms > 0 ? gw_pg_connect_within(keys, vals, connect_ms) :
 	    PQconnectdbParams(keys, vals, 1);
 	if (pg->conn == NULL)
@@ -595,10 +596,13 @@ gw_store_pg_open(gw_store *s, const char *url, const char *deployment, uint64_t 
 		    "cannot connect to the state database", err);
 	}
 	PQsetNoticeProcessor(pg->conn, gw_pg_quiet, NULL);
-	/* the schema check is bounded as the connect was */
+	/* the schema check is bounded by what is left of the connect's time
+	 * (one bound for the whole open, not one for each part) */
 	pg->bound_ms = connect_ms;
+	pg->deadline_ms = connect_ms > 0 ? end : 0;
 	int rc = gw_pg_schema(pg, err);
 	pg->bound_ms = 0;
+	pg->deadline_ms = 0;
 	if (rc != 0)
 		return rc;
 	gw_buf b = GW_BUF_INIT;
@@ -1572,13 +1576,16 @@ gw_store_pg_set_timeout(gw_store_pg *pg, uint64_t ms, gw_err *err)
 	char v[24];
 	snprintf(v, sizeof(v), "%" PRIu64, ms);
 	const char *p[] = { "statement_timeout", v };
+	/* the client's own bound, a little later than the server's, so a
+	 * statement the server cancels reports its error first; it bounds
+	 * this statement already (a bound being set, not lifted) */
+	if (ms > 0)
+		pg->bound_ms = ms + GW_PG_SILENCE_GRACE_MS;
 	PGresult *res = gw_pg_exec(pg, "SELECT set_config($1, $2, false)", 2, p, PGRES_TUPLES_OK,
 	    "cannot set the statement timeout", err);
 	PQclear(res);
 	if (res == NULL)
 		return -EIO;
-	/* the client's own bound, a little later than the server's, so a
-	 * statement the server cancels reports its error first */
 	pg->bound_ms = ms > 0 ? ms + GW_PG_SILENCE_GRACE_MS : 0;
 	return 0;
 }
