@@ -64,18 +64,9 @@
 #                          guards assertions that only mean something on
 #                          files (bytes of state.json, lock files, disk
 #                          full, permissions, hostile paths)
-#   t_pg_pending PART      false on pg while PART (sessions, runner,
-#                          chanstore) is not yet served by the PostgreSQL
-#                          backend, after printing "pending on pg: PART";
-#                          TB_PG_PENDING lists them, the one switch to flip
-#                          when a part lands
 # The database is dropped when the test exits (pg.sh's pg_test_cleanup,
 # which ends with tests/lib.sh's t_cleanup).
 TAU_TEST_BACKEND=${TAU_TEST_BACKEND:-files}
-# what the PostgreSQL backend does not serve yet on this branch: sessions
-# (metadata.session_id, conversation: 501 not_in_fleet_mode), the contract
-# runner and --channel-store-inspect (exit 64)
-TB_PG_PENDING=${TB_PG_PENDING-}
 TB_SKIPS=0
 
 t_backend() { printf '%s\n' "$TAU_TEST_BACKEND"; }
@@ -213,18 +204,6 @@ t_files_only() {
 	TB_SKIPS=$((TB_SKIPS + 1))
 	echo "skip on pg: $1"
 	return 1
-}
-
-t_pg_pending() {
-	t_on_pg || return 0
-	case " $TB_PG_PENDING " in
-	*" $1 "*)
-		TB_SKIPS=$((TB_SKIPS + 1))
-		echo "pending on pg: $1 (not served by the PostgreSQL backend on this branch)${2:+: $2}"
-		return 1
-		;;
-	esac
-	return 0
 }
 
 # --- stored responses --------------------------------------------------------
