@@ -9,6 +9,7 @@
 # (tau_channel_line); the state.json of a gateway before the escaping is a
 # file, so that part is files-only.
 # backends: files pg
+# shellcheck disable=SC2046 # $(t_state_args DIR): its flags, one a line, no blanks
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
 

@@ -5,6 +5,7 @@
 # the cycle has been recorded, so CI scripts can gate on it.  The same on
 # PostgreSQL (the posture row, tau_event).
 # backends: files pg
+# shellcheck disable=SC2046 # $(t_state_args DIR): its flags, one a line, no blanks
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
 

@@ -6,6 +6,7 @@
 # deployment gets no row, and on a populated one no row of any table
 # changes (t_state_digest; the deployment's row included).
 # backends: files pg
+# shellcheck disable=SC2046 # $(t_state_args DIR): its flags, one a line, no blanks
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
 

@@ -6,6 +6,7 @@
 # running fixture's keys.  The same on PostgreSQL (tau_record rows,
 # tau_event, tau_channel_line).
 # backends: files pg
+# shellcheck disable=SC2046 # $(t_state_args DIR): its flags, one a line, no blanks
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
 

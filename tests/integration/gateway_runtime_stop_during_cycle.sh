@@ -8,6 +8,7 @@
 # On PostgreSQL the same: the runner sleeps with no transaction open, and
 # the stop updates the posture row at once.
 # backends: files pg
+# shellcheck disable=SC2046 # $(t_state_args DIR): its flags, one a line, no blanks
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
 

@@ -15,6 +15,7 @@
 # tau_record, tau_channel (MEMORY.md) and tau_channel_line; schema.json is a
 # file of the channel store only.
 # backends: files pg
+# shellcheck disable=SC2046 # $(t_state_args DIR): its flags, one a line, no blanks
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
 
