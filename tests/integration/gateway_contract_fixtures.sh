@@ -4,12 +4,10 @@
 # there is one), the documented exit code (65 bad data, 66 missing input),
 # and leaves the state directory untouched (here: never created).
 # On PostgreSQL the same, with each state a deployment of the test's
-# database ("never created": no deployment row); pending there until the
-# contract runner runs on PostgreSQL (part runnerpg).
+# database ("never created": no deployment row).
 # backends: files pg
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
-t_pg_pending runner "the contract runner on fixtures" || { t_done; exit; }
 
 # run_bad NAME FIXTURE EXPECTED_RC EXPECTED_STDERR: run one cycle on a fresh
 # state dir and assert the exit code, the exact stderr and that nothing was

@@ -5,7 +5,13 @@
 # one record, and the next cycle re-ran one of them).  A state.json written
 # with the unescaped key still counts its case as processed.  A fixture
 # with two `cases` arrays is refused (exit 65) instead of running both.
+# On PostgreSQL the same keys and records (tau_record rows) and log lines
+# (tau_channel_line); the state.json of a gateway before the escaping is a
+# file, so that part is files-only.
+# backends: files pg
+# shellcheck disable=SC2046 # $(t_state_args DIR): its flags, one a line, no blanks
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
+. "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
 
 # case ID METHOD ENDPOINT: one success case for actor "k"
 case_json() {
@@ -15,15 +21,16 @@ case_json() {
 printf '{"schema_version":1,"name":"keys","cases":[%s,%s]}\n' "$(case_json b:c GET /a)" "$(case_json c GET /a:b)" >"$T/keys.json"
 
 S=$T/state
-run() { "$TAU_BIN" --gateway-contract-runner --gateway-fixture "$1" --gateway-state-dir "$2" 2>&1 | sed -n 1p; }
+run() { "$TAU_BIN" --gateway-contract-runner --gateway-fixture "$1" $(t_state_args "$2") 2>&1 | sed -n 1p; }
 t_eq "two colliding-looking cases: both applied" "gateway runner summary: discovered=2 queued=2 applied=2 duplicate_skips=0 malformed=0 retryable_failures=0 retries=0 failed=0 upserted_requests=2" "$(run "$T/keys.json" "$S")"
 t_eq "two records and two processed keys, escaped" '["GET:/a%3Ab:c","GET:/a:b%3Ac"] ["GET:/a%3Ab:c","GET:/a:b%3Ac"]' \
-	"$(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$S" | jq -c '[.requests[].case_key]') $(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$S" | jq -c '.processed_case_keys | sort')"
+	"$(t_records "$S" | jq -c '[.requests[].case_key]') $(t_records "$S" | jq -c '.processed_case_keys | sort')"
 t_eq "rerun: both skipped" "gateway runner summary: discovered=2 queued=0 applied=0 duplicate_skips=2 malformed=0 retryable_failures=0 retries=0 failed=0 upserted_requests=0" \
 	"$(run "$T/keys.json" "$S")"
-t_eq "channel store: each case logged once" "b:c c" "$(jq -r .payload.case_id "$S/channel-store/gateway/k/log.jsonl" | sort | xargs)"
+t_eq "channel store: each case logged once" "b:c c" "$(t_chan_lines "$S" k log | jq -r .payload.case_id | sort | xargs)"
 
 # A state file from before: the record of `c` at `/a:b` under "GET:/a:b:c".
+if t_files_only "a state.json written before the escaping"; then
 L=$T/legacy
 mkdir -p "$L"
 cat >"$L/state.json" <<'JSON'
@@ -36,13 +43,14 @@ cat >"$L/state.json" <<'JSON'
 JSON
 t_eq "legacy state: its case is still processed, the other runs" "gateway runner summary: discovered=2 queued=1 applied=1 duplicate_skips=1 malformed=0 retryable_failures=0 retries=0 failed=0 upserted_requests=1" "$(run "$T/keys.json" "$L")"
 t_eq "legacy state: the record renamed, not duplicated" '["GET:/a%3Ab:c","GET:/a:b%3Ac"] 2' \
-	"$(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$L" | jq -c '[.requests[].case_key]') $(python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$L" | jq '.processed_case_keys | length')"
+	"$(t_records "$L" | jq -c '[.requests[].case_key]') $(t_records "$L" | jq '.processed_case_keys | length')"
+fi
 
 # Two `cases` arrays: refused, naming the key and both lines.
 printf '{"schema_version":1,"name":"twice",\n"cases":[%s],\n"cases":[%s]}\n' "$(case_json x GET /x)" "$(case_json x GET /y)" >"$T/twice.json"
-"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/twice.json" --gateway-state-dir "$T/s2" >"$T/out" 2>"$T/err"
+"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$T/twice.json" $(t_state_args "$T/s2") >"$T/out" 2>"$T/err"
 t_eq "two cases arrays: exit 65" "65" "$?"
 t_eq "two cases arrays: one line naming the key and where" "tau-gateway: invalid fixture $T/twice.json: duplicate top-level key \`cases\` at line 3 (first at line 2)" "$(cat "$T/err")"
-t_eq "two cases arrays: nothing written" "no" "$([ -e "$T/s2" ] && echo yes || echo no)"
+t_eq "two cases arrays: nothing written" "no" "$(t_state_written "$T/s2" && echo yes || echo no)"
 
 t_done

@@ -2,13 +2,17 @@
 # gateway_runtime_fail_on_hold: the runner exits 0 whenever the cycle ran,
 # even when the rollout guardrail holds (reference behaviour); with
 # --gateway-fail-on-hold (or TAU_GATEWAY_FAIL_ON_HOLD) a hold exits 1 after
-# the cycle has been recorded, so CI scripts can gate on it.
+# the cycle has been recorded, so CI scripts can gate on it.  The same on
+# PostgreSQL (the posture row, tau_event).
+# backends: files pg
+# shellcheck disable=SC2046 # $(t_state_args DIR): its flags, one a line, no blanks
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
+. "$TAU_SOURCE_DIR/tests/integration/lib/backend.sh"
 
 runner() { # runner STATE FIXTURE [flags...]
 	local s=$1 f=$2
 	shift 2
-	"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$f" --gateway-state-dir "$s" "$@" >"$T/out" 2>"$T/err"
+	"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$f" $(t_state_args "$s") "$@" >"$T/out" 2>"$T/err"
 }
 
 # hold without the flag: exit 0
@@ -21,8 +25,8 @@ runner "$T/b" "$FIXTURES/mixed-outcomes.json" --gateway-fail-on-hold
 t_eq "hold with --gateway-fail-on-hold: exit 1" "1" "$?"
 t_eq "hold: stderr names the gate and reason" "tau-gateway: rollout gate is hold (malformed_input_observed)" "$(cat "$T/err")"
 t_eq "hold: the summary is still printed" "2" "$(wc -l <"$T/out")"
-t_eq "hold: the cycle is recorded" "1" "$(grep -c '"kind":"cycle"' "$T/b/runtime-events.jsonl")"
-t_contains "hold: state.json has the hold" '"gate": "hold"' "$(cat "$T/b/state.json")"
+t_eq "hold: the cycle is recorded" "1" "$(t_events "$T/b" | grep -c '"kind":"cycle"')"
+t_eq "hold: the posture has the hold" "hold malformed_input_observed" "$(t_posture_jq "$T/b" '"\(.guardrail.gate) \(.guardrail.reason_code)"')"
 
 # second cycle: hold by failure streak
 runner "$T/b" "$FIXTURES/mixed-outcomes.json" --gateway-fail-on-hold
@@ -52,7 +56,7 @@ t_eq "pass with --gateway-fail-on-hold: exit 0" "0" "$?"
 t_eq "pass: quiet stderr" "" "$(cat "$T/err")"
 
 # a stopped service holds the rollout even when the guardrail passes
-"$TAU_BIN" --gateway-state-dir "$T/g" --gateway-service-stop --gateway-service-stop-reason maintenance_window >/dev/null
+"$TAU_BIN" $(t_state_args "$T/g") --gateway-service-stop --gateway-service-stop-reason maintenance_window >/dev/null
 runner "$T/g" "$FIXTURES/rollout-pass.json" --gateway-fail-on-hold
 t_eq "stopped service with --gateway-fail-on-hold: exit 1" "1" "$?"
 t_eq "stopped service: reason service_stopped" "tau-gateway: rollout gate is hold (service_stopped)" "$(cat "$T/err")"

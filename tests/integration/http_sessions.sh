@@ -10,9 +10,8 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 SESS=$T/state/openresponses/sessions
-# Sessions on PostgreSQL belong to part "sessions": until it lands the
-# session parts are pending on pg (t_pg_pending); what they check of the
-# history files stays files-only (t_files_only), the behaviour runs on both.
+# What the test checks of the history files is files-only (t_files_only);
+# the behaviour runs on both backends.
 # sess_lines KEY: lines of a session's history file
 sess_lines() { wc -l <"$SESS/$1.jsonl"; }
 
@@ -22,7 +21,6 @@ h_gateway GW --gateway-session-max-messages 200
 ctx() { h_jq .output_text | sed -n 's/.*Context: \([0-9]*\) item.*/\1/p'; }
 
 # 1. metadata.session_id
-if t_pg_pending sessions "session_id and conversation"; then
 h_post '{"input":"one","metadata":{"session_id":"alpha"}}'
 t_eq "session_id: first turn sees 1 item" 1 "$(ctx)"
 h_post '{"input":"two","metadata":{"session_id":"alpha"}}'
@@ -42,7 +40,6 @@ h_post '{"input":"c2","conversation":{"id":"conv-1"}}'
 t_eq "conversation: continues" 3 "$(ctx)"
 h_post '{"input":"c3","conversation":"conv-1","metadata":{"session_id":"alpha"}}'
 t_eq "session_id wins over conversation" 5 "$(ctx)"
-fi
 
 # 3. previous_response_id (no session key): chains through stored responses
 h_post '{"input":"p1"}'
@@ -58,14 +55,12 @@ p3=$(h_jq .id)
 h_post "{\"input\":\"branch\",\"previous_response_id\":\"$p1\"}"
 t_eq "previous_response_id: branch from the first" 3 "$(ctx)"
 # a response continued from a session turn keeps recording into that session
-if t_pg_pending sessions "previous_response_id inherits the session"; then
-	h_post '{"input":"s1","metadata":{"session_id":"gamma"}}'
-	g1=$(h_jq .id)
-	h_post "{\"input\":\"s2\",\"previous_response_id\":\"$g1\"}"
-	# (and a third turn on the key sees both exchanges)
-	h_post '{"input":"s3","metadata":{"session_id":"gamma"}}'
-	t_eq "previous_response_id inherits the session" 5 "$(ctx)"
-fi
+h_post '{"input":"s1","metadata":{"session_id":"gamma"}}'
+g1=$(h_jq .id)
+h_post "{\"input\":\"s2\",\"previous_response_id\":\"$g1\"}"
+# (and a third turn on the key sees both exchanges)
+h_post '{"input":"s3","metadata":{"session_id":"gamma"}}'
+t_eq "previous_response_id inherits the session" 5 "$(ctx)"
 
 # ... across a restart
 h_stop "$GW"
@@ -74,15 +69,12 @@ h_gateway GW2 --gateway-session-max-messages 200
 h_post "{\"input\":\"after restart\",\"previous_response_id\":\"$p3\"}"
 t_eq "restart: 200" 200 "$HS"
 t_eq "restart: previous_response_id continues" 7 "$(ctx)"
-if t_pg_pending sessions "a session across a restart"; then
-	h_post '{"input":"three","metadata":{"session_id":"alpha"}}'
-	t_eq "restart: session continues" 7 "$(ctx)"
-fi
+h_post '{"input":"three","metadata":{"session_id":"alpha"}}'
+t_eq "restart: session continues" 7 "$(ctx)"
 h_post '{"input":"new id"}'
 t_eq "restart: ids stay unique" 0 "$(grep -c "$(h_jq .id)" <<<"$p1 $p2 $p3" || true)"
 
 # sanitisation: distinct seeds, distinct files; unsafe bytes escaped; bounded
-if t_pg_pending sessions "session keys"; then
 for k in 'a.b' 'a b' 'a_b' '../../etc'; do
 	h_post "{\"input\":\"k\",\"metadata\":{\"session_id\":\"$k\"}}"
 	t_eq "key '$k' starts fresh" 1 "$(ctx)"
@@ -97,12 +89,10 @@ h_post "{\"input\":\"k\",\"metadata\":{\"session_id\":\"$long\"}}"
 t_eq "long key: 200" 200 "$HS"
 t_files_only "a long key's file name" &&
 	t_eq "long key file name bounded" 1 "$(ls "$SESS" | awk 'length($0) <= 86' | grep -c '^zzzz.*~[0-9a-f]\{24\}\.jsonl$')"
-fi
 
 h_stop "$GW2"
 
 # history bound: at most 4 items are loaded
-if t_pg_pending sessions "the history bound, concurrent turns, a busy session"; then
 h_gateway GW3 --gateway-state-dir "$T/bounded" --gateway-session-max-messages 4
 for i in 1 2 3 4 5 6; do h_post "{\"input\":\"turn $i\",\"metadata\":{\"session_id\":\"b\"}}"; done
 t_eq "bounded: context capped (4 history + 1 input)" 5 "$(ctx)"
@@ -177,6 +167,5 @@ h_post '{"input":"again","metadata":{"session_id":"held"}}'
 t_eq "released session: 200" 200 "$HS"
 t_eq "released session: the refused turn left no trace" 1 "$(ctx)"
 h_stop "$GW6"
-fi
 fi
 t_done

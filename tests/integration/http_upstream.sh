@@ -150,15 +150,13 @@ t_match "32 concurrent calls: held by the stub together (>= 8 at once)" '^([89]|
 
 # a session with an upstream model (worker pool, blocking provider call):
 # the second turn sends the first exchange upstream
-if t_pg_pending sessions "a session with an upstream model"; then
-	h_post '{"input":"remember the colour teal","metadata":{"session_id":"up-1"}}'
-	t_eq "session turn 1: 200" 200 "$HS"
-	h_post '{"input":"what colour?","metadata":{"session_id":"up-1"}}'
-	t_eq "session turn 2: 200" 200 "$HS"
-	t_eq "session turn 2: history sent upstream" \
-		"user:remember the colour teal assistant:stub reply: remember the colour teal user:what colour?" \
-		"$(last | jq -r '[.body.messages[] | .role + ":" + (.content | if type == "string" then . else map(.text) | join("") end)] | join(" ")')"
-fi
+h_post '{"input":"remember the colour teal","metadata":{"session_id":"up-1"}}'
+t_eq "session turn 1: 200" 200 "$HS"
+h_post '{"input":"what colour?","metadata":{"session_id":"up-1"}}'
+t_eq "session turn 2: 200" 200 "$HS"
+t_eq "session turn 2: history sent upstream" \
+	"user:remember the colour teal assistant:stub reply: remember the colour teal user:what colour?" \
+	"$(last | jq -r '[.body.messages[] | .role + ":" + (.content | if type == "string" then . else map(.text) | join("") end)] | join(" ")')"
 
 # metrics: upstream attempts and errors by status
 h_req GET /metrics

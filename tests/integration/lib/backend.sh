@@ -64,18 +64,26 @@
 #                          guards assertions that only mean something on
 #                          files (bytes of state.json, lock files, disk
 #                          full, permissions, hostile paths)
-#   t_pg_pending PART      false on pg while PART (sessions, runner,
-#                          chanstore) is not yet served by the PostgreSQL
-#                          backend, after printing "pending on pg: PART";
-#                          TB_PG_PENDING lists them, the one switch to flip
-#                          when a part lands
+#   t_event_add DIR LINE   appends LINE to the event log as is (hand-made,
+#                          e.g. a damaged line)
+#   t_records DIR          the contract runner's processed case keys and
+#                          request records as lib/records.py prints them:
+#                          {"processed_case_keys": [oldest first],
+#                          "requests": [by case_key, bytewise]} (the
+#                          records store, or the deployment's tau_record rows)
+#   t_chan_list DIR        the gateway transport's channels, one a line,
+#                          bytewise (channel-store/gateway/*, or tau_channel)
+#   t_chan_exists DIR CH   true when channel CH has been written
+#   t_chan_lines DIR CH KIND   channel CH's KIND (log or context) lines in
+#                          order (KIND.jsonl, or tau_channel_line); CH ""
+#                          is every channel's, channel by channel
+#   t_chan_memory DIR CH   channel CH's MEMORY.md, byte for byte
+#   t_chan_digest DIR CH   changes when anything of channel CH is written,
+#                          even with the same bytes (each file's digest,
+#                          inode and mtime, or its rows' digest and xmin)
 # The database is dropped when the test exits (pg.sh's pg_test_cleanup,
 # which ends with tests/lib.sh's t_cleanup).
 TAU_TEST_BACKEND=${TAU_TEST_BACKEND:-files}
-# what the PostgreSQL backend does not serve yet on this branch: sessions
-# (metadata.session_id, conversation: 501 not_in_fleet_mode), the contract
-# runner and --channel-store-inspect (exit 64)
-TB_PG_PENDING=${TB_PG_PENDING-}
 TB_SKIPS=0
 
 t_backend() { printf '%s\n' "$TAU_TEST_BACKEND"; }
@@ -213,18 +221,6 @@ t_files_only() {
 	TB_SKIPS=$((TB_SKIPS + 1))
 	echo "skip on pg: $1"
 	return 1
-}
-
-t_pg_pending() {
-	t_on_pg || return 0
-	case " $TB_PG_PENDING " in
-	*" $1 "*)
-		TB_SKIPS=$((TB_SKIPS + 1))
-		echo "pending on pg: $1 (not served by the PostgreSQL backend on this branch)${2:+: $2}"
-		return 1
-		;;
-	esac
-	return 0
 }
 
 # --- stored responses --------------------------------------------------------
@@ -381,5 +377,91 @@ t_state_digest() {
 			false, false, '')::text)" "$(t_state_dep "$1")"
 	else
 		(cd "$1" && find . -type f -exec md5sum {} + | sort)
+	fi
+}
+
+t_event_add() {
+	if t_on_pg; then
+		printf '%s\n' "INSERT INTO tau_event (deployment, unix_ms, line)
+			VALUES (:'dep', (extract(epoch from now()) * 1000)::bigint, :'line')" |
+			PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -At \
+				-d "$TB_URL" -v dep="$(t_state_dep "$1")" -v line="$2" >/dev/null
+	else
+		printf '%s\n' "$2" >>"$1/runtime-events.jsonl"
+	fi
+}
+
+# --- the contract runner's records and channel store ---------------------------
+t_records() {
+	if t_on_pg; then
+		# the row's record has no case_key (the row's key is it); fields in
+		# records.py's order
+		tb_psql "SELECT json_build_object(
+			'processed_case_keys', coalesce((SELECT json_agg(key ORDER BY seq) FROM tau_record
+				WHERE deployment = :'dep' AND seq > 0), '[]'),
+			'requests', coalesce((SELECT json_agg(json_build_object('case_key', key, 'r', record::json) ORDER BY key)
+				FROM tau_record WHERE deployment = :'dep' AND record IS NOT NULL), '[]'))" \
+			"$(t_state_dep "$1")" | jq -c '{processed_case_keys, requests: [.requests[] | {case_key} + .r |
+				{case_key, case_id, method, endpoint, actor_id, status_code, outcome, error_code,
+				response_body, updated_unix_ms}]}'
+	else
+		python3 "$TAU_SOURCE_DIR/tests/integration/lib/records.py" "$1"
+	fi
+}
+
+t_chan_list() {
+	if t_on_pg; then
+		tb_psql "SELECT channel FROM tau_channel WHERE deployment = :'dep' AND transport = 'gateway'
+			ORDER BY channel COLLATE \"C\"" "$(t_state_dep "$1")"
+	else
+		[ -d "$1/channel-store/gateway" ] && (cd "$1/channel-store/gateway" && LC_ALL=C ls)
+	fi
+	return 0
+}
+
+t_chan_exists() {
+	if t_on_pg; then
+		[ "$(tb_psql "SELECT count(*) FROM tau_channel WHERE deployment = :'dep' AND transport = 'gateway'
+			AND channel = :'id'" "$(t_state_dep "$1")" "$2")" = 1 ]
+	else
+		[ -e "$1/channel-store/gateway/$2" ]
+	fi
+}
+
+t_chan_lines() {
+	local c
+	if t_on_pg; then
+		printf '%s\n' "SELECT line FROM tau_channel_line WHERE deployment = :'dep' AND transport = 'gateway'
+			AND (:'id' = '' OR channel = :'id') AND kind = :'kind' ORDER BY channel COLLATE \"C\", seq" |
+			PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -At \
+				-d "$TB_URL" -v dep="$(t_state_dep "$1")" -v id="$2" -v kind="$3"
+	elif [ -n "$2" ]; then
+		cat "$1/channel-store/gateway/$2/$3.jsonl" 2>/dev/null
+	else
+		for c in $(t_chan_list "$1"); do
+			cat "$1/channel-store/gateway/$c/$3.jsonl" 2>/dev/null
+		done
+	fi
+	return 0
+}
+
+t_chan_memory() {
+	if t_on_pg; then
+		tb_psql "SELECT encode(convert_to(memory, 'UTF8'), 'base64') FROM tau_channel
+			WHERE deployment = :'dep' AND transport = 'gateway' AND channel = :'id' AND memory IS NOT NULL" \
+			"$(t_state_dep "$1")" "$2" | base64 -d
+	else
+		cat "$1/channel-store/gateway/$2/MEMORY.md"
+	fi
+}
+
+t_chan_digest() {
+	if t_on_pg; then
+		tb_psql "SELECT xmin, md5(memory) FROM tau_channel WHERE deployment = :'dep'
+			AND transport = 'gateway' AND channel = :'id';
+			SELECT kind, seq, xmin, md5(line) FROM tau_channel_line WHERE deployment = :'dep'
+			AND transport = 'gateway' AND channel = :'id' ORDER BY kind, seq" "$(t_state_dep "$1")" "$2"
+	else
+		(cd "$1/channel-store/gateway/$2" && md5sum ./* && stat -c '%n %i %Y' ./*)
 	fi
 }
