@@ -20,7 +20,8 @@
 #     every channel; a rerun of each runner fixture skips every case as a
 #     duplicate with the same summary on all three; and GET / input_items
 #     of every stored response answer the same bytes from a server on each.
-#  5. what the rows cannot hold is refused (64, naming it; the deployment
+#  5. a killed cycle's .cycle-journal is resolved before the channel store
+#     is read (its uncommitted line does not move); what the rows cannot hold is refused (64, naming it; the deployment
 #     stays empty): an artifacts/ directory in a channel, a schema.json the
 #     runner would not write; and a blank line in log.jsonl (65); an export
 #     of a channel row named '..' is refused (65) and leaves no directory.
@@ -187,6 +188,21 @@ refused schema "$B" 64 "tau-gateway: cannot import $B: channel-store/gateway/ops
 cp "$E/channel-store/gateway/ops-bot/schema.json" "$B/channel-store/gateway/ops-bot/"
 printf '\n' >>"$B/channel-store/gateway/ops-bot/log.jsonl"
 refused blank "$B" 65 "tau-gateway: $B/channel-store/gateway/ops-bot/log.jsonl line $(wc -l <"$B/channel-store/gateway/ops-bot/log.jsonl") is blank; the channel store in PostgreSQL keeps only the runner's JSON lines"
+# a cycle killed after its channel appends, before its state save, left a
+# journal: the import resolves it as the next runner would, so the
+# uncommitted line does not move
+J=$T/journal
+cp -r "$E" "$J"
+L=channel-store/gateway/ops-bot/log.jsonl
+printf 'tau-gateway cycle journal 1 1\n%s %s\n' "$(stat -c %s "$J/$L")" "$L" >"$J/.cycle-journal"
+echo '{"uncommitted":true}' >>"$J/$L"
+gw --gateway-state-url "$URL" --gateway-deployment journal --gateway-state-import "$J" >/dev/null 2>&1
+t_eq "an import past a killed cycle's journal: exit 0" 0 "$?"
+t_eq "... the uncommitted line is not in the deployment" \
+	"$(wc -l <"$E/$L")" "$(pg_sql "$URL" "SELECT count(*) FROM tau_channel_line WHERE deployment = 'journal' AND channel = 'ops-bot' AND kind = 'log'")"
+t_check "... and the directory is as its committed state says (the journal resolved)" cmp "$E/$L" "$J/$L"
+t_eq "... its journal gone" no "$([ -e "$J/.cycle-journal" ] && echo yes || echo no)"
+
 # a channel row whose name is not the runner's (written behind its back) never becomes a path
 pg_sql "$URL" "INSERT INTO tau_channel (deployment, transport, channel) VALUES ('d', 'gateway', '..')" >/dev/null
 out=$(gw "${PG[@]}" --gateway-state-export "$T/dotdot" 2>&1)
