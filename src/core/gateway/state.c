@@ -521,7 +521,12 @@ gw_state_copy_str(gw_state *st, const char *s)
 void
 gw_state_put_entry(gw_state *st, const char *key, uint64_t seq, const gw_request *q)
 {
-	gw_entry *e = gw_state_touch(st, key, true);
+	/* the state is being filled from nothing: a key it has not touched is
+	 * not looked up in the store (on PostgreSQL a round trip each) */
+	size_t len, v;
+	const char *lit = gw_state_lit(st, key, &len);
+	gw_entry *e = gw_strmap_get(st->touched, lit, &v) ? (gw_entry *)v :
+	    gw_state_fill_entry(st, lit, len, key, NULL);
 	if (seq != 0 && e->seq == 0)
 		st->nkeys++;
 	else if (seq == 0 && e->seq != 0)

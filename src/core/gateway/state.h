@@ -213,7 +213,9 @@ int gw_state_actor_memory(gw_state *st, const char *const *actors, size_t nactor
 /* Sets key's entry as a transfer (xfer.h) found it in another store:
  * processed at seq (0: not processed; next_seq is moved past it) with
  * record q (NULL: none; its strings copied into the state's arena).  For
- * a state being filled from nothing; the next save writes it. */
+ * a state being filled from nothing (an entry the store holds and the
+ * state has not touched is not looked up, but replaced); the next save
+ * writes it. */
 void gw_state_put_entry(gw_state *st, const char *key, uint64_t seq, const gw_request *q);
 /* Makes the next save of a file store write a new snapshot generation
  * (compaction) instead of appending to records.log (an export's records
