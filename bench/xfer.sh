@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # bench/xfer.sh - what --gateway-state-import and --gateway-state-export
 # cost on a state directory built by real commands: TRANSITIONS service
-# stops and starts (one event line each) and RESPONSES stored responses
+# stops and starts (one event line each), RESPONSES stored responses
 # POSTed to a file server (chains of 10 by previous_response_id, over one
-# keep-alive connection), on a throwaway PostgreSQL (tests/integration/
-# lib/pg.sh: a Unix socket, PostgreSQL's defaults: fsync=on,
+# keep-alive connection) and one contract-runner cycle over a fixture of
+# CASES cases (bench/gen_fixture.py, spread over ACTORS actors, 0.1%
+# malformed; one cycle, --gateway-queue-limit CASES: a request record per
+# case and a channel per actor), on a throwaway PostgreSQL (tests/
+# integration/lib/pg.sh: a Unix socket, PostgreSQL's defaults: fsync=on,
 # synchronous_commit=on).  Each round imports into a new deployment, then
-# exports it into a new directory (the two interleaved round by round); the
+# exports it into a new directory (the two interleaved round by round; each
+# export checked: the event log and channel store the same bytes, the same
+# record count); the
 # figure is the wall time of the process, start to exit: median and
 # min..max over the rounds, and items per second at the median.  Prints
 # figures; never fails on speed.
 #
-#   bench/xfer.sh [ROUNDS] [TRANSITIONS] [RESPONSES]   (default 5 2000 5000)
+#   bench/xfer.sh [ROUNDS] [TRANSITIONS] [RESPONSES] [CASES] [ACTORS]
+#                 (default 5 2000 5000 20000 200; CASES 0: no runner cycle)
 #   TAU_BIN=build/tau-gateway by default
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +25,8 @@ BIN=${TAU_BIN:-$ROOT/build/tau-gateway}
 ROUNDS=${1:-5}
 TRANS=${2:-2000}
 RESP=${3:-5000}
+CASES=${4:-20000}
+ACTORS=${5:-200}
 # shellcheck source=tests/integration/lib/pg.sh
 . "$ROOT/tests/integration/lib/pg.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/tau-bench-xfer.XXXXXX")
@@ -67,9 +75,18 @@ PY
 kill "$SRV"
 wait "$SRV" 2>/dev/null || true
 SRV=
+records=0 channels=0
+if [ "$CASES" -gt 0 ]; then
+	python3 "$ROOT/bench/gen_fixture.py" "$CASES" "$W/fixture.json" --actors "$ACTORS" >/dev/null
+	"$BIN" --gateway-contract-runner --gateway-fixture "$W/fixture.json" --gateway-queue-limit "$CASES" \
+		--gateway-state-dir "$S" >/dev/null
+	records=$(jq .records.request_count "$S/state.json")
+	channels=$(find "$S/channel-store" -mindepth 2 -maxdepth 2 -type d | wc -l)
+fi
 events=$(wc -l <"$S/runtime-events.jsonl")
 bytes=$(du -sb "$S" | cut -f1)
-echo "state: $events event lines, $RESP stored responses, $bytes bytes ($(du -sh "$S" | cut -f1))"
+echo "state: $events event lines, $RESP stored responses, $records runner records, $channels channels," \
+	"$bytes bytes ($(du -sh "$S" | cut -f1))"
 
 ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); echo $(((t1 - t0) / 1000000)); }
 imp=() exp=()
@@ -77,12 +94,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	imp+=("$(ms "$BIN" --gateway-state-url "$URL" --gateway-deployment "r$r" --gateway-state-import "$S")")
 	exp+=("$(ms "$BIN" --gateway-state-url "$URL" --gateway-deployment "r$r" --gateway-state-export "$W/out$r")")
 	cmp -s "$S/runtime-events.jsonl" "$W/out$r/runtime-events.jsonl" || { echo "round $r: the export differs" >&2; exit 1; }
+	if [ "$CASES" -gt 0 ]; then
+		diff -rq "$S/channel-store" "$W/out$r/channel-store" >/dev/null &&
+			[ "$(jq .records.request_count "$W/out$r/state.json")" = "$records" ] ||
+			{ echo "round $r: the export's channel store or records differ" >&2; exit 1; }
+	fi
 	rm -rf "$W/out$r"
 done
 stats() { # label values...
 	local label=$1
 	shift
-	sort -n <<<"$(printf '%s\n' "$@")" | awk -v l="$label" -v items="$((events + RESP + 1))" '
+	sort -n <<<"$(printf '%s\n' "$@")" | awk -v l="$label" -v items="$((events + RESP + records + channels + 1))" '
 		{ v[NR] = $1 }
 		END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 		      printf "%-7s median %6.0f ms (min %d, max %d) over %d rounds, %.0f items/s\n",

@@ -215,8 +215,9 @@ static const cli_opt cli_opts[] = {
 	  .help = "fleet mode: the deployment inside the database (a-z 0-9 _ -, at most 48)" },
 	{ .name = "gateway-state-import", .kind = K_STR, .off = F(state_import), .meta = "DIR",
 	  .action = CLI_ACTION_STATE_IMPORT,
-	  .help = "copy the state directory DIR into the deployment of --gateway-state-url in one "
-	          "transaction; refused (73) when the deployment holds state already" },
+	  .help = "copy the state directory DIR (runner records and channel store included) into "
+	          "the deployment of --gateway-state-url in one transaction; refused (73) when the "
+	          "deployment holds state already" },
 	{ .name = "gateway-state-export", .kind = K_STR, .off = F(state_export), .meta = "DIR",
 	  .action = CLI_ACTION_STATE_EXPORT,
 	  .help = "write the deployment of --gateway-state-url as the state directory DIR (new or "

@@ -18,9 +18,9 @@
 #  3. refusals: import into a deployment with state (73, naming it), export
 #     into a non-empty directory or onto a file (73), export of a deployment
 #     without state (66), either without --gateway-state-url (64), a
-#     missing source (66), a directory holding runner records and a channel
-#     store (the demo's runner cycle), which PostgreSQL does not hold yet
-#     (64, naming both), each leaving the deployment empty;
+#     missing source (66), each leaving the deployment empty; a directory
+#     holding runner records and a channel store (a runner cycle) is
+#     imported (gateway_pg_xfer_demo round-trips them);
 #  4. a malformed source is reported naming the file (65): state.json, and a
 #     response file met after the posture and events were written, which
 #     leaves the deployment empty (one transaction);
@@ -79,7 +79,7 @@ t_eq "the source holds 2 sessions" 2 "$(ls "$S/openresponses/sessions" | grep -c
 out=$(gw --gateway-state-url "$URL" --gateway-deployment a --gateway-state-import "$S" 2>"$T/imp.err")
 t_eq "import: exit 0" 0 "$?"
 t_eq "import: the one-line summary" \
-	"imported $S into postgresql:tau_xfer_$$/a: posture 1, events 4, responses 4, sessions 2" "$out"
+	"imported $S into postgresql:tau_xfer_$$/a: posture 1, events 4, records 0, channel store 0, responses 4, sessions 2" "$out"
 t_eq "import: nothing on stderr (no progress below 10000 items)" "" "$(cat "$T/imp.err")"
 t_eq "the deployment holds the posture, every event line, every response and session" "1|4|4|2" "$(holds a)"
 
@@ -87,7 +87,7 @@ E=$T/exported
 out=$(gw --gateway-state-url "$URL" --gateway-deployment a --gateway-state-export "$E" 2>&1)
 t_eq "export: exit 0" 0 "$?"
 t_eq "export: the one-line summary" \
-	"exported postgresql:tau_xfer_$$/a into $E: posture 1, events 4, responses 4, sessions 2" "$out"
+	"exported postgresql:tau_xfer_$$/a into $E: posture 1, events 4, records 0, channel store 0, responses 4, sessions 2" "$out"
 t_eq "export: no staging directory is left" "" "$(ls -d "$E".tmp-* 2>/dev/null)"
 
 # every file, byte for byte (.run.lock, the server's run marker, is not state)
@@ -186,14 +186,14 @@ t_contains "... saying so" "--gateway-state-export needs --gateway-state-url" "$
 out=$(gw --gateway-state-url "$URL" --gateway-deployment m --gateway-state-import "$T/missing" 2>&1)
 t_eq "a missing source: 66 naming it" "66 tau-gateway: cannot import $T/missing: No such file or directory" "$? $out"
 
-# the demo's runner cycle leaves records and a channel store
+# a runner cycle's records and channel store move too (the round trip of
+# the demo's state is gateway_pg_xfer_demo's); refused no longer
 D=$T/demo
 gw --gateway-state-dir "$D" --gateway-service-start >/dev/null
 gw --gateway-contract-runner --gateway-fixture "$FIXTURES/rollout-pass.json" --gateway-state-dir "$D" >/dev/null
 out=$(gw --gateway-state-url "$URL" --gateway-deployment demo --gateway-state-import "$D" 2>&1)
-t_eq "a directory with runner records and a channel store: 64" 64 "$?"
-t_eq "... naming both" "tau-gateway: cannot import $D: it holds records, channel store, which this tau-gateway does not store in PostgreSQL yet; nothing was written" "$out"
-t_eq "... the deployment is empty" "0|0|0|0" "$(holds demo)"
+t_eq "a directory with runner records and a channel store: imported" \
+	"0 imported $D into postgresql:tau_xfer_$$/demo: posture 1, events 2, records 2, channel store 1, responses 0, sessions 0" "$? $out"
 
 # --- 4. malformed sources ---------------------------------------------------------
 B=$T/bad
@@ -231,7 +231,7 @@ for when in 6 $((n / 2)) $((n - 1)); do
 done
 out=$(gw --gateway-state-url "$URL" --gateway-deployment k --gateway-state-import "$K" 2>"$T/imp2.err")
 t_eq "a new import then succeeds, with every line" \
-	"0 imported $K into postgresql:tau_xfer_$$/k: posture 1, events $(wc -l <"$K/runtime-events.jsonl"), responses $(ls "$K/openresponses/responses" | grep -c '\.json$'), sessions 2" "$? $out"
+	"0 imported $K into postgresql:tau_xfer_$$/k: posture 1, events $(wc -l <"$K/runtime-events.jsonl"), records 0, channel store 0, responses $(ls "$K/openresponses/responses" | grep -c '\.json$'), sessions 2" "$? $out"
 t_eq "... with progress lines for 10000 to 50000 events" "$(printf 'tau-gateway: import: events %s\n' 10000 20000 30000 40000 50000)" \
 	"$(cat "$T/imp2.err")"
 X=$T/killed

@@ -17,6 +17,7 @@
 #include "core/base/err.h"
 #include "core/base/fs.h"
 #include "core/store/store.h"
+#include "core/store/xfer.h"
 
 #define GW_CHANSTORE_NAME_MAX 128
 
@@ -53,6 +54,25 @@ int gw_chanstore_inspect(const char *root, const char *ref, gw_chanstore_report 
  * the runner never wrote: -ENOENT (66); the database: 69. */
 int gw_chanstore_inspect_store(gw_store *s, const char *ref, gw_chanstore_report *out,
     gw_err *err);
+/* Appends the schema.json a channel directory is given (pretty JSON:
+ * schema_version 1, transport, channel_id, then '\n'). */
+void gw_chanstore_schema_text(const char *transport, const char *channel_id, gw_buf *out);
+
+/* The channel store as a kind of state for a transfer (xfer.h: present,
+ * import, export; nothing to free).  A channel moves whole: its log.jsonl
+ * and context.jsonl lines byte for byte (in order), its MEMORY.md, and
+ * its schema.json, which the export writes again from the names (the
+ * actor's own name read back from MEMORY.md's header).  The import refuses
+ * (64, naming the path, before anything is written) what the store's
+ * rows cannot hold: anything but those four files in a channel directory
+ * (artifacts/ among them), a name the runner would not have made, a
+ * schema.json other than the one the export would write; and (65) a line
+ * that is blank or not JSON, or a file not ended by '\n'.  An empty
+ * log.jsonl or context.jsonl comes back absent. */
+int gw_chanstore_xfer_present(gw_store *s, bool *yes, gw_err *err);
+int gw_chanstore_xfer_import(gw_store *dir, gw_store *db, gw_xfer *x, gw_err *err);
+int gw_chanstore_xfer_export(gw_store *db, gw_store *dir, gw_xfer *x, gw_err *err);
+
 /* Appends the "channel store inspect: ..." line (no newline). */
 void gw_chanstore_report_text(const gw_chanstore_report *r, gw_buf *out);
 

@@ -10,6 +10,8 @@
 #include "core/base/buf.h"
 #include "core/base/fs.h"
 #include "core/base/mem.h"
+#include "core/gateway/chanstore.h"
+#include "core/gateway/journal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -219,16 +221,18 @@ gw_events_copy(gw_store *src, gw_store *dst, gw_xfer *x, gw_err *err)
 	return rc;
 }
 
-/* The runner's records: the counters state.json keeps (processed keys,
- * request records). */
+/* The runner's records: present when the posture counts processed keys
+ * or request records (state.json's records block, or the posture row's). */
 static int
 gw_records_present(gw_store *s, bool *yes, gw_err *err)
 {
 	*yes = false;
-	if (gw_store_kind_of(s) != GW_STORE_FILES || !gw_fs_exists(gw_store_posture_label(s)))
-		return 0;
+	bool posture = false;
+	int rc = gw_posture_present(s, &posture, err);
+	if (rc != 0 || !posture)
+		return rc;
 	gw_state *st;
-	int rc = gw_state_load(gw_store_dir(s), GW_STATE_READ, &st, err);
+	rc = gw_posture_load(s, GW_STATE_READ, &st, err);
 	if (rc != 0)
 		return rc;
 	*yes = st->nkeys > 0 || st->nreqs > 0;
@@ -236,32 +240,79 @@ gw_records_present(gw_store *s, bool *yes, gw_err *err)
 	return 0;
 }
 
-static int
-gw_chanstore_present(gw_store *s, bool *yes, gw_err *err)
+typedef struct gw_records_xfer {
+	gw_state *dst;
+	gw_xfer *x;
+} gw_records_xfer;
+
+static void
+gw_records_put_one(void *ctx, const char *key, uint64_t seq, const gw_request *q)
 {
-	(void)err;
-	*yes = false;
-	if (gw_store_kind_of(s) != GW_STORE_FILES)
-		return 0;
-	char *root = gw_path_join(gw_store_dir(s), "channel-store");
-	DIR *d = opendir(root);
-	free(root);
-	if (d == NULL)
-		return 0;
-	struct dirent *de;
-	while (!*yes && (de = readdir(d)) != NULL)
-		*yes = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
-	closedir(d);
-	return 0;
+	gw_records_xfer *c = ctx;
+	gw_state_put_entry(c->dst, key, seq, q);
+	gw_xfer_tick(c->x);
+}
+
+/* Every entry (its place in processing order and its record) from one
+ * store to the other, with the next processing-order number; the
+ * destination's counters follow from the entries (the posture was copied
+ * before, by the posture kind).  Into a state directory the records are
+ * one new snapshot generation, whatever the source's snapshot and log. */
+static int
+gw_records_copy(gw_store *src, gw_store *dst, gw_xfer *x, gw_err *err)
+{
+	bool yes = false;
+	int rc = gw_records_present(src, &yes, err);
+	if (rc != 0 || !yes)
+		return rc;
+	gw_state *a = NULL, *b = NULL;
+	rc = gw_posture_load(src, GW_STATE_READ_EXISTING, &a, err);
+	if (rc == 0)
+		rc = gw_posture_load(dst, GW_STATE_WRITE, &b, err);
+	gw_records_xfer c = { b, x };
+	if (rc == 0)
+		rc = gw_state_each_entry(a, gw_records_put_one, &c, err);
+	if (rc == 0) {
+		if (a->meta.next_seq > b->meta.next_seq)
+			b->meta.next_seq = a->meta.next_seq;
+		gw_state_compact_next(b);
+		rc = gw_posture_save(dst, b, err);
+	}
+	gw_state_free(a);
+	gw_state_free(b);
+	return rc;
+}
+
+/* The channel store into a deployment: a cycle the directory's runner left
+ * unfinished (its .cycle-journal) is resolved first, as the next runner
+ * would (the directory's lock is held), so only committed lines move. */
+static int
+gw_chanstore_import(gw_store *src, gw_store *db, gw_xfer *x, gw_err *err)
+{
+	const char *dir = gw_store_dir(src);
+	char *jp = gw_path_join(dir, GW_JOURNAL_FILE);
+	bool journal = gw_fs_exists(jp);
+	free(jp);
+	int rc = 0;
+	if (journal) {
+		gw_state *st;
+		rc = gw_state_load(dir, GW_STATE_READ | GW_STATE_READ_POSTURE, &st, err);
+		unsigned undone = 0;
+		if (rc == 0) {
+			rc = gw_journal_recover(dir, st->health.updated_unix_ms, &undone, err);
+			gw_state_free(st);
+		}
+	}
+	if (rc == 0)
+		rc = gw_chanstore_xfer_import(src, db, x, err);
+	return rc;
 }
 
 static const gw_xfer_kind gw_posture_kinds[] = {
 	{ "posture", gw_posture_present, gw_posture_copy, gw_posture_copy },
 	{ "events", gw_events_present, gw_events_copy, gw_events_copy },
-	/* not in PostgreSQL yet (schema version 5, the runner's records and
-	 * channel store): a directory holding them is refused */
-	{ "records", gw_records_present, NULL, NULL },
-	{ "channel store", gw_chanstore_present, NULL, NULL },
+	{ "records", gw_records_present, gw_records_copy, gw_records_copy },
+	{ "channel store", gw_chanstore_xfer_present, gw_chanstore_import, gw_chanstore_xfer_export },
 };
 
 const gw_xfer_kind *

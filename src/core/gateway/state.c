@@ -512,6 +512,50 @@ gw_state_upsert_request(gw_state *st, const char *case_key)
 	return &e->req;
 }
 
+static const char *
+gw_state_copy_str(gw_state *st, const char *s)
+{
+	return s != NULL ? gw_arena_strdup(st->arena, s) : "";
+}
+
+void
+gw_state_put_entry(gw_state *st, const char *key, uint64_t seq, const gw_request *q)
+{
+	/* the state is being filled from nothing: a key it has not touched is
+	 * not looked up in the store (on PostgreSQL a round trip each) */
+	size_t len, v;
+	const char *lit = gw_state_lit(st, key, &len);
+	gw_entry *e = gw_strmap_get(st->touched, lit, &v) ? (gw_entry *)v :
+	    gw_state_fill_entry(st, lit, len, key, NULL);
+	if (seq != 0 && e->seq == 0)
+		st->nkeys++;
+	else if (seq == 0 && e->seq != 0)
+		st->nkeys--;
+	e->seq = seq;
+	e->dirty = true;
+	if (seq >= st->meta.next_seq)
+		st->meta.next_seq = seq + 1;
+	if (q == NULL)
+		return;
+	gw_request *r = gw_state_upsert_request(st, key);
+	r->case_id = gw_state_copy_str(st, q->case_id);
+	r->method = gw_state_copy_str(st, q->method);
+	r->endpoint = gw_state_copy_str(st, q->endpoint);
+	r->actor_id = gw_state_copy_str(st, q->actor_id);
+	r->outcome = gw_state_copy_str(st, q->outcome);
+	r->error_code = gw_state_copy_str(st, q->error_code);
+	r->response_body = q->response_body != NULL ? gw_arena_strdup(st->arena, q->response_body) :
+	    "null";
+	r->status_code = q->status_code;
+	r->updated_unix_ms = q->updated_unix_ms;
+}
+
+void
+gw_state_compact_next(gw_state *st)
+{
+	st->compact_next = true;
+}
+
 /* ---- whole-store walks (the cap, tools) ---------------------------------- */
 
 typedef struct gw_seq_key {
@@ -1745,7 +1789,7 @@ gw_state_save(gw_state *st, gw_err *err)
 		/* a version 1 snapshot (written before snapshots kept MEMORY.md
 		 * lines) is rewritten by the first save after an upgrade, once,
 		 * so cycles stop rendering every record of their actors */
-		if (rc == 0 && (st->meta.log_bytes + lines.len > limit ||
+		if (rc == 0 && (st->meta.log_bytes + lines.len > limit || st->compact_next ||
 		    !gw_records_has_memory(st->store))) {
 			gw_walk w = { .st = st };
 			rc = gw_records_compact(st->store, gw_state_skip_dirty, &w, lines.data, lines.len,
@@ -1785,6 +1829,7 @@ gw_state_save(gw_state *st, gw_err *err)
 	}
 	for (size_t i = 0; i < st->nents; i++)
 		st->ents[i]->dirty = false;
+	st->compact_next = false;
 	return 0;
 }
 

@@ -96,6 +96,7 @@ typedef struct gw_state {
 	gw_strmap *pins;            /* key literals pinned for the cap (NULL: none) */
 	gw_buf scratch;             /* a key literal being looked up */
 	int store_rc;               /* first store error met by a lookup (0: none) */
+	bool compact_next;          /* the next file save compacts (gw_state_compact_next) */
 	gw_err store_err;
 	gw_health health;
 	gw_guardrail guardrail;
@@ -209,6 +210,17 @@ int gw_state_actor_requests(gw_state *st, const char *const *actors, size_t nact
  * -errno with err set. */
 int gw_state_actor_memory(gw_state *st, const char *const *actors, size_t nactors, gw_buf *out,
     gw_err *err);
+/* Sets key's entry as a transfer (xfer.h) found it in another store:
+ * processed at seq (0: not processed; next_seq is moved past it) with
+ * record q (NULL: none; its strings copied into the state's arena).  For
+ * a state being filled from nothing (an entry the store holds and the
+ * state has not touched is not looked up, but replaced); the next save
+ * writes it. */
+void gw_state_put_entry(gw_state *st, const char *key, uint64_t seq, const gw_request *q);
+/* Makes the next save of a file store write a new snapshot generation
+ * (compaction) instead of appending to records.log (an export's records
+ * land in one snapshot). */
+void gw_state_compact_next(gw_state *st);
 /* Brings the counters up to date with records changed since (done by
  * save; call it before reading nreqs or the count maps after upserts). */
 void gw_state_settle(gw_state *st);

@@ -527,3 +527,20 @@ gw_store_channel_inspect(gw_store *s, const char *transport, const char *channel
 		return gw_store_pg_channel_inspect(s->pg, transport, channel, out, err);
 	return gw_store_no_records(err);
 }
+
+int
+gw_store_channel_each(gw_store *s, gw_store_channel_fn fn, void *ctx, gw_err *err)
+{
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_channel_each(s->pg, fn, ctx, err);
+	return gw_store_no_records(err);
+}
+
+int
+gw_store_channel_count(gw_store *s, uint64_t *n, gw_err *err)
+{
+	*n = 0;
+	if (s->kind == GW_STORE_POSTGRES)
+		return gw_store_pg_channel_count(s->pg, n, err);
+	return gw_store_no_records(err);
+}

@@ -36,8 +36,8 @@
  *            format and picks this backend or its files.
  *
  *   records  gw_store_records_get / _each / _by_seq / _put and
- *            gw_store_channel_append / _inspect (PostgreSQL only, schema
- *            5): the contract runner's keyed entries (processed keys in
+ *            gw_store_channel_append / _inspect / _each / _count (PostgreSQL
+ *            only, schema 5): the contract runner's keyed entries (processed keys in
  *            processing order, request records by key and actor) and its
  *            channel store (per-channel log and context lines, MEMORY.md),
  *            written inside gw_store_begin with the posture that counts them.
@@ -385,8 +385,9 @@ int gw_store_records_put(gw_store *s, const gw_store_record *recs, size_t n, gw_
 
 /* Appends a channel's lines (text of '\n'-terminated lines; empty lines are
  * skipped) to its log and context, and stores memory as its MEMORY.md
- * (inside gw_store_begin).  transport and channel are the sanitised names
- * (chanstore.c's). */
+ * (inside gw_store_begin; memory NULL: a new channel has no MEMORY.md, an
+ * existing one keeps its own).  transport and channel are the sanitised
+ * names (chanstore.c's). */
 int gw_store_channel_append(gw_store *s, const char *transport, const char *channel,
     const char *log, size_t log_len, const char *context, size_t context_len, const char *memory,
     size_t memory_len, gw_err *err);
@@ -401,6 +402,24 @@ typedef struct gw_store_channel_info {
  * wrote it, or -EIO with err set. */
 int gw_store_channel_inspect(gw_store *s, const char *transport, const char *channel,
     gw_store_channel_info *out, gw_err *err);
+
+/* One channel as gw_store_channel_each hands it out: strings borrowed for
+ * the call; log and context are its lines in append order, each ended by
+ * '\n' ("" when none); memory NULL when it has no MEMORY.md. */
+typedef struct gw_store_channel_row {
+	const char *transport, *channel;
+	const char *memory;
+	size_t memory_len;
+	const char *log, *context;
+	size_t log_len, context_len;
+} gw_store_channel_row;
+typedef int (*gw_store_channel_fn)(void *ctx, const gw_store_channel_row *r);
+/* Calls fn for every channel of the deployment (a transfer's export),
+ * ordered by transport and channel, one channel at a time; fn's non-zero
+ * return stops the walk and is returned.  0 or -EIO with err set (69). */
+int gw_store_channel_each(gw_store *s, gw_store_channel_fn fn, void *ctx, gw_err *err);
+/* Sets *n to the number of channels of the deployment. */
+int gw_store_channel_count(gw_store *s, uint64_t *n, gw_err *err);
 
 /* A session row as a transfer moves it (--gateway-state-import/-export):
  * strings borrowed (for the call, or from the caller for _put). */

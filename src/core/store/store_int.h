@@ -93,5 +93,7 @@ int gw_store_pg_channel_append(gw_store_pg *pg, const char *transport, const cha
     size_t memory_len, gw_err *err);
 int gw_store_pg_channel_inspect(gw_store_pg *pg, const char *transport, const char *channel,
     gw_store_channel_info *out, gw_err *err);
+int gw_store_pg_channel_each(gw_store_pg *pg, gw_store_channel_fn fn, void *ctx, gw_err *err);
+int gw_store_pg_channel_count(gw_store_pg *pg, uint64_t *n, gw_err *err);
 
 #endif

@@ -1818,11 +1818,14 @@ gw_store_pg_channel_append(gw_store_pg *pg, const char *transport, const char *c
 		return gw_err_set(err, -EINVAL, GW_EXIT_SOFTWARE,
 		    "the channel store is written only in a state transaction");
 	gw_buf m = GW_BUF_INIT;
-	gw_buf_append(&m, memory, memory_len);
-	const char *p[] = { pg->deployment, transport, channel, gw_buf_cstr(&m) };
+	if (memory != NULL)
+		gw_buf_append(&m, memory, memory_len);
+	/* NULL memory: none on a new channel, an existing one keeps its own */
+	const char *p[] = { pg->deployment, transport, channel, memory != NULL ? gw_buf_cstr(&m) : NULL };
 	int rc = gw_pg_run(pg,
 	    "INSERT INTO tau_channel (deployment, transport, channel, memory) VALUES ($1, $2, $3, $4)"
-	    " ON CONFLICT (deployment, transport, channel) DO UPDATE SET memory = excluded.memory",
+	    " ON CONFLICT (deployment, transport, channel) DO UPDATE SET"
+	    " memory = coalesce(excluded.memory, tau_channel.memory)",
 	    4, p, "cannot write the channel store", err);
 	gw_buf_free(&m);
 	const char *kinds[2] = { "log", "context" };
@@ -1870,4 +1873,61 @@ gw_store_pg_channel_inspect(gw_store_pg *pg, const char *transport, const char *
 	}
 	PQclear(res);
 	return rc;
+}
+
+int
+gw_store_pg_channel_each(gw_store_pg *pg, gw_store_channel_fn fn, void *ctx, gw_err *err)
+{
+	/* one row per channel, its lines joined in append order ('\n' after
+	 * each), streamed one channel at a time */
+	const char *p[] = { pg->deployment };
+	if (!PQsendQueryParams(pg->conn,
+	    "SELECT c.transport, c.channel, c.memory,"
+	    " coalesce((SELECT string_agg(l.line || chr(10), '' ORDER BY l.seq) FROM tau_channel_line l"
+	    "  WHERE l.deployment = c.deployment AND l.transport = c.transport"
+	    "  AND l.channel = c.channel AND l.kind = 'log'), ''),"
+	    " coalesce((SELECT string_agg(l.line || chr(10), '' ORDER BY l.seq) FROM tau_channel_line l"
+	    "  WHERE l.deployment = c.deployment AND l.transport = c.transport"
+	    "  AND l.channel = c.channel AND l.kind = 'context'), '')"
+	    " FROM tau_channel c WHERE c.deployment = $1"
+	    " ORDER BY c.transport COLLATE \"C\", c.channel COLLATE \"C\"",
+	    1, NULL, p, NULL, NULL, 0))
+		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the channel store", err);
+	PQsetSingleRowMode(pg->conn);
+	int rc = 0;
+	PGresult *res;
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
+			gw_store_channel_row r = {
+				.transport = PQgetvalue(res, 0, 0),
+				.channel = PQgetvalue(res, 0, 1),
+				.memory = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
+				.memory_len = (size_t)PQgetlength(res, 0, 2),
+				.log = PQgetvalue(res, 0, 3),
+				.log_len = (size_t)PQgetlength(res, 0, 3),
+				.context = PQgetvalue(res, 0, 4),
+				.context_len = (size_t)PQgetlength(res, 0, 4),
+			};
+			rc = fn(ctx, &r);
+		} else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE && rc == 0) {
+			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the channel store",
+			    err);
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+int
+gw_store_pg_channel_count(gw_store_pg *pg, uint64_t *n, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	PGresult *res = gw_pg_exec(pg, "SELECT count(*) FROM tau_channel WHERE deployment = $1", 1, p,
+	    PGRES_TUPLES_OK, "cannot count the channels", err);
+	if (res == NULL)
+		return -EIO;
+	*n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
 }

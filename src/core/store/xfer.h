@@ -10,7 +10,9 @@
  * in openresponses) and the face concatenates the tables; this module only
  * drives them:
  *
- *   import  DIR (the file store, under its lock, only read) into a
+ *   import  DIR (the file store, under its lock, only read but for what a
+ *           kind resolves as the next writer would: the channel store's
+ *           unfinished runner cycle) into a
  *           deployment, inside ONE gw_store_begin transaction of the
  *           deployment: every kind's import, then the commit, so a failure
  *           or a kill -9 leaves the deployment as it was.  A deployment that
