@@ -134,6 +134,7 @@ cd "$repo_root" || exit 1
 # The steps must not pick up an operator's TAU_GATEWAY_* / TAU_TRANSPORT_* /
 # TAU_CHANNEL_* settings: the demo is deterministic only with its own flags.
 unset_env=()
+url_env=()
 while IFS= read -r name; do
 	unset_env+=(-u "$name")
 done < <(compgen -e | grep -E '^TAU_(GATEWAY|TRANSPORT|CHANNEL|CONSOLE)_' || true)
@@ -150,9 +151,12 @@ step_failures=()
 # Where the steps keep the state: STORE is the flags naming it.
 if [ -n "$state_url" ]; then
 	[ -n "$deployment" ] || deployment="demo-$(date +%s)-$$"
-	STORE=(--gateway-state-url "$state_url" --gateway-deployment "$deployment")
+	# the URL reaches the steps through TAU_GATEWAY_STATE_URL, never their
+	# command lines (ps would show a password it holds)
+	STORE=(--gateway-deployment "$deployment")
+	url_env=(TAU_GATEWAY_STATE_URL="$state_url")
 	# a fresh deployment: the status inspect of one with no state exits 66
-	env "${unset_env[@]}" "$binary" "${STORE[@]}" --gateway-status-inspect >/dev/null 2>"$out_file"
+	env "${unset_env[@]}" "${url_env[@]}" "$binary" "${STORE[@]}" --gateway-status-inspect >/dev/null 2>"$out_file"
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
 		bad_usage "deployment '$deployment' already has state; the demo needs a new one"
@@ -190,8 +194,9 @@ run_step() {
 	local cmd
 	cmd=$(printf '%q ' "$binary" "$@")
 	cmd=${cmd% }
-	# a state URL may carry a password: it is never printed
-	[ -z "$state_url" ] || cmd=${cmd//"$(printf '%q' "$state_url")"/<state-url>}
+	# the state URL reaches the step through the environment; it may carry
+	# a password, so it is never printed
+	[ -z "$state_url" ] || cmd="TAU_GATEWAY_STATE_URL=<state-url> $cmd"
 	total=$((total + 1))
 	step_failures=()
 	echo "$DEMO [$n] $label"
@@ -200,9 +205,9 @@ run_step() {
 		printf '%s\t%s\n' "$label" "$cmd" >>"$TAU_DEMO_TRACE_LOG"
 	fi
 	if [ -n "$timeout_seconds" ]; then
-		env "${unset_env[@]}" timeout --kill-after=5 "$timeout_seconds" "$binary" "$@" >"$out_file"
+		env "${unset_env[@]}" "${url_env[@]}" timeout --kill-after=5 "$timeout_seconds" "$binary" "$@" >"$out_file"
 	else
-		env "${unset_env[@]}" "$binary" "$@" >"$out_file"
+		env "${unset_env[@]}" "${url_env[@]}" "$binary" "$@" >"$out_file"
 	fi
 	step_rc=$?
 	cat "$out_file"
@@ -242,7 +247,7 @@ expect_posture() {
 	local file=$STATE_JSON gate_re='^    "gate": "pass",' status_re='^    "status": "running",'
 	if [ -n "$state_url" ]; then
 		file=$(mktemp "${TMPDIR:-/tmp}/demo-gateway-posture.XXXXXX")
-		env "${unset_env[@]}" "$binary" "${STORE[@]}" --gateway-service-status \
+		env "${unset_env[@]}" "${url_env[@]}" "$binary" "${STORE[@]}" --gateway-service-status \
 			--gateway-service-status-json >"$file" 2>/dev/null
 		gate_re='"guardrail_gate": "pass"'
 		status_re='"service_status": "running"'

@@ -98,7 +98,7 @@ t_eq "pg demo: summary" "[demo:gateway] summary: total=8 passed=8 failed=0" "$(t
 t_eq "pg demo: nothing on stderr" "" "$(cat "$T/err")"
 t_eq "pg demo: 8 PASS lines" "8" "$(grep -c '^\[demo:gateway\] PASS ' "$T/out")"
 t_contains "pg demo: names the deployment" "[demo:gateway] state: PostgreSQL deployment demo-a" "$(cat "$T/out")"
-t_eq "pg demo: step 2 command line (the URL is not printed)" "[demo:gateway] command: $TAU_BIN --gateway-contract-runner --gateway-fixture ./fixtures/gateway-contract/rollout-pass.json --gateway-state-url <state-url> --gateway-deployment demo-a" \
+t_eq "pg demo: step 2 command line (the URL is not printed)" "[demo:gateway] command: TAU_GATEWAY_STATE_URL=<state-url> $TAU_BIN --gateway-contract-runner --gateway-fixture ./fixtures/gateway-contract/rollout-pass.json --gateway-deployment demo-a" \
 	"$(grep -A1 '^\[demo:gateway\] \[2\]' "$T/out" | tail -n 1)"
 # (the URL is a postgresql:// URI; reports name postgresql:<db>/..., no //)
 t_eq "pg demo: the URL appears nowhere" 0 "$(grep -c 'postgresql://' "$T/out")"

@@ -75,10 +75,10 @@ typedef enum gw_store_kind {
 #define GW_STORE_DEPLOYMENT_MAX 48
 /* The file store's event log, in the state directory. */
 #define GW_STORE_EVENTS_FILE "runtime-events.jsonl"
-/* The newest database schema this binary knows (tau_schema.version). */
 /* The most rows one sweep call removes (its statement stays short; the
  * next pass takes the rest). */
 #define GW_STORE_SWEEP_MAX 1000
+/* The newest database schema this binary knows (tau_schema.version). */
 #define GW_STORE_SCHEMA_VERSION 5
 
 /* True when name is a deployment name: 1 to GW_STORE_DEPLOYMENT_MAX bytes

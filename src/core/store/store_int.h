@@ -8,8 +8,9 @@
  *   store_pg.c  the PostgreSQL backend, the only file that calls libpq:
  *               connection, schema creation and migration, the posture row,
  *               event rows, the replica registry, stored responses,
- *               sessions, LISTEN/NOTIFY and
- *               password redaction.
+ *               sessions, the runner's records and channel store, the
+ *               transfer's row walks, LISTEN/NOTIFY and password
+ *               redaction.
  */
 #ifndef GW_STORE_INT_H
 #define GW_STORE_INT_H

@@ -30,8 +30,8 @@
  *   tau_channel_line (deployment, transport, channel, kind 'log' or
  *                   'context', seq identity, line): the runner's channel
  *                   store, MEMORY.md stored as the runner renders it
- * Migration steps are numbered; every step above the stored version runs,
- * in order, so a gap in the numbers is tolerated.
+ * Migration steps are numbered 1 to GW_STORE_SCHEMA_VERSION; every step
+ * above the stored version runs, in order, each in one transaction.
  * Every statement is PQexecParams with bind parameters; user data is never
  * spliced into SQL.  The one exception is LISTEN, which takes no parameter:
  * its channel is the deployment name (already restricted to a-z 0-9 _ -)
@@ -74,6 +74,9 @@
 /* how much longer than its statement_timeout a bounded connection waits for
  * an answer before it counts the server as gone (gw_pg_call) */
 #define GW_PG_SILENCE_GRACE_MS 100
+/* idle_in_transaction_session_timeout of a session turn, past twice its
+ * wait (the row lock's, then the upstream call's, each bounded by it) */
+#define GW_PG_IDLE_TX_MARGIN_MS 10000
 #define GW_PG_CHANNEL_PREFIX "tau_gateway."
 
 struct gw_store_pg {
@@ -419,8 +422,8 @@ static const char *const gw_pg_schema_v3[] = {
 /* Version 4: sessions (session.c's JSONL text as one row per key).  A
  * turn holds its row FOR UPDATE from reading the history to appending its
  * exchange; the sweep's index is the last write.  IF NOT EXISTS: the step
- * can be run again on a database whose version number passed 4 without it
- * (a build that lacked this step), when a later step needs to. */
+ * can be run again harmlessly (steps 4 and 5 were built on separate
+ * branches; no released binary skips either). */
 static const char *const gw_pg_schema_v4[] = {
 	"CREATE TABLE IF NOT EXISTS tau_session (deployment text NOT NULL REFERENCES tau_deployment (name),"
 	" key text NOT NULL, body text NOT NULL DEFAULT '',"
@@ -454,9 +457,7 @@ static const char *const gw_pg_schema_v5[] = {
 
 /* The migration steps, each numbered with the version it makes and run in
  * one transaction.  Every step whose number is above the database's
- * version is applied, in order, so the table may have gaps (a branch that
- * lacks another's step still migrates what it knows; the lead merges the
- * steps in number order).  Step 1 inserts the version row itself. */
+ * version is applied, in order.  Step 1 inserts the version row itself. */
 typedef struct gw_pg_step {
 	long version;
 	const char *const *sql;
@@ -1382,7 +1383,9 @@ gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw
 	if (pg->in_tx)
 		return gw_err_set(err, -EBUSY, GW_EXIT_SOFTWARE, "a state transaction is already open");
 	uint64_t t0 = gw_clock_mono_ms();
-	int rc = gw_pg_deployment_ensure(pg, err);
+	int rc = pg->deployment_known ? 0 : gw_pg_deployment_ensure(pg, err);
+	if (rc == 0)
+		pg->deployment_known = true;
 	/* a sweep may remove the row between the insert and the lock: then
 	 * the lock finds nothing and the row is made again (a few times at
 	 * most: a sweep only takes rows no turn holds) */
@@ -1406,14 +1409,20 @@ gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw
 		 * lifted for the lock only (restored below), so the lock wait is
 		 * bounded by wait_ms alone */
 		uint64_t spent = gw_clock_mono_ms() - t0;
-		char lt[24], stt[24];
-		snprintf(lt, sizeof(lt), "%" PRIu64, wait_ms > spent ? wait_ms - spent : 1);
-		snprintf(stt, sizeof(stt), "%" PRIu64, (wait_ms > spent ? wait_ms - spent : 1) + 1000);
-		const char *cfg[] = { lt, stt };
+		uint64_t left = wait_ms > spent ? wait_ms - spent : 1;
+		char lt[24], stt[24], idle[24];
+		snprintf(lt, sizeof(lt), "%" PRIu64, left);
+		snprintf(stt, sizeof(stt), "%" PRIu64, left + 1000);
+		/* the turn holds the row across its upstream call (bounded by the
+		 * same timeout as wait_ms): a replica that froze or lost its
+		 * network mid-turn must not hold it until TCP gives up */
+		snprintf(idle, sizeof(idle), "%" PRIu64, 2 * wait_ms + GW_PG_IDLE_TX_MARGIN_MS);
+		const char *cfg[] = { lt, stt, idle };
 		PGresult *res = gw_pg_exec(pg,
 		    "SELECT current_setting('statement_timeout'), set_config('lock_timeout', $1, true),"
-		    " set_config('statement_timeout', $2, true)",
-		    2, cfg, PGRES_TUPLES_OK, "cannot configure the session transaction", err);
+		    " set_config('statement_timeout', $2, true),"
+		    " set_config('idle_in_transaction_session_timeout', $3, true)",
+		    3, cfg, PGRES_TUPLES_OK, "cannot configure the session transaction", err);
 		if (res == NULL) {
 			rc = -EIO;
 			break;
@@ -1422,17 +1431,22 @@ gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw
 		snprintf(saved, sizeof(saved), "%s", PQgetvalue(res, 0, 0));
 		PQclear(res);
 		const char *p[] = { pg->deployment, key };
-		res = PQexecParams(pg->conn,
-		    "SELECT body FROM tau_session WHERE deployment = $1 AND key = $2 FOR UPDATE",
-		    2, NULL, p, NULL, NULL, 0);
+		/* bounded on the client too, past the server's own bounds: a
+		 * database host gone silent while this waits fails it in time */
+		uint64_t keep = pg->bound_ms;
+		pg->bound_ms = left + 1000 + GW_PG_SILENCE_GRACE_MS;
+		res = gw_pg_call(pg,
+		    "SELECT body FROM tau_session WHERE deployment = $1 AND key = $2 FOR UPDATE", 2, p);
+		pg->bound_ms = keep;
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			if (gw_pg_wait_timed_out(res))
+			if (res != NULL && gw_pg_wait_timed_out(res))
 				rc = gw_err_set(err, -ETIMEDOUT, GW_EXIT_UNAVAILABLE,
 				    "session '%s' of deployment '%s' stayed locked by another turn for %" PRIu64
 				    " ms", key, pg->deployment, wait_ms);
-			else
-				rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot lock the session",
-				    err);
+			else {
+				gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot lock the session", err);
+				rc = -EIO; /* a silent host too: unavailable, not a busy session */
+			}
 			PQclear(res);
 			break;
 		}
