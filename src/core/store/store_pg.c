@@ -342,6 +342,45 @@ gw_pg_call_prepared(gw_store_pg *pg, const char *name, const char *sql, int npar
 	return sent ? gw_pg_await(pg) : NULL;
 }
 
+/* A streamed read (single-row mode), bounded as gw_pg_call is: the send
+ * refuses a connection already given up, and each row waits at most
+ * bound_ms (and the deadline) for the server, else the connection counts
+ * as silent and the walk ends early (the caller checks pg->silent). */
+static int
+gw_pg_stream_send(gw_store_pg *pg, const char *sql, int nparams, const Oid *types,
+    const char *const *params, const int *lens, const int *fmts, int rfmt)
+{
+	if (pg->silent)
+		return 0;
+	return PQsendQueryParams(pg->conn, sql, nparams, types, params, lens, fmts, rfmt);
+}
+
+static PGresult *
+gw_pg_stream_next(gw_store_pg *pg)
+{
+	if (pg->silent)
+		return NULL;
+	if (pg->bound_ms != 0) {
+		uint64_t end = gw_clock_mono_ms() + pg->bound_ms;
+		if (pg->deadline_ms != 0 && pg->deadline_ms < end)
+			end = pg->deadline_ms;
+		while (PQisBusy(pg->conn)) {
+			uint64_t now = gw_clock_mono_ms();
+			struct pollfd p = { .fd = PQsocket(pg->conn), .events = POLLIN };
+			int n = now >= end ? 0 : poll(&p, 1, (int)(end - now));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				pg->silent = true;
+				return NULL;
+			}
+			if (!PQconsumeInput(pg->conn))
+				break;
+		}
+	}
+	return PQgetResult(pg->conn);
+}
+
 /* Runs sql with nparams text parameters; returns the result when its
  * status is want, else NULL with err set (69: the database failed; 65: it
  * refused the data). */
@@ -951,14 +990,14 @@ gw_store_pg_events_each(gw_store_pg *pg, gw_store_line_fn fn, void *ctx, bool *p
 {
 	*present = false;
 	const char *p[] = { pg->deployment };
-	if (!PQsendQueryParams(pg->conn, "SELECT line FROM tau_event WHERE deployment = $1 ORDER BY seq",
+	if (!gw_pg_stream_send(pg, "SELECT line FROM tau_event WHERE deployment = $1 ORDER BY seq",
 	    1, NULL, p, NULL, NULL, 0))
 		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the events", err);
 	/* one row at a time: a long log never sits in memory whole */
 	PQsetSingleRowMode(pg->conn);
 	int rc = 0;
 	PGresult *res;
-	while ((res = PQgetResult(pg->conn)) != NULL) {
+	while ((res = gw_pg_stream_next(pg)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 		if (st == PGRES_SINGLE_TUPLE) {
 			*present = true;
@@ -968,6 +1007,8 @@ gw_store_pg_events_each(gw_store_pg *pg, gw_store_line_fn fn, void *ctx, bool *p
 		}
 		PQclear(res);
 	}
+	if (pg->silent && rc == 0) /* the server went silent mid-walk */
+		rc = gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot finish a read", err);
 	return rc;
 }
 
@@ -1282,7 +1323,7 @@ int
 gw_store_pg_response_each(gw_store_pg *pg, gw_store_response_fn fn, void *ctx, gw_err *err)
 {
 	const char *p[] = { pg->deployment };
-	if (!PQsendQueryParams(pg->conn,
+	if (!gw_pg_stream_send(pg,
 	    "SELECT id, previous_response_id, session_key, history_items, input_items, response,"
 	    " created_unix_ms FROM tau_response WHERE deployment = $1 ORDER BY id",
 	    1, NULL, p, NULL, NULL, 0))
@@ -1292,7 +1333,7 @@ gw_store_pg_response_each(gw_store_pg *pg, gw_store_response_fn fn, void *ctx, g
 	PQsetSingleRowMode(pg->conn);
 	int rc = 0;
 	PGresult *res;
-	while ((res = PQgetResult(pg->conn)) != NULL) {
+	while ((res = gw_pg_stream_next(pg)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
 			gw_store_response r = {
@@ -1311,6 +1352,8 @@ gw_store_pg_response_each(gw_store_pg *pg, gw_store_response_fn fn, void *ctx, g
 		}
 		PQclear(res);
 	}
+	if (pg->silent && rc == 0) /* the server went silent mid-walk */
+		rc = gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot finish a read", err);
 	return rc;
 }
 
@@ -1522,7 +1565,7 @@ int
 gw_store_pg_session_each(gw_store_pg *pg, gw_store_session_fn fn, void *ctx, gw_err *err)
 {
 	const char *p[] = { pg->deployment };
-	if (!PQsendQueryParams(pg->conn,
+	if (!gw_pg_stream_send(pg,
 	    "SELECT key, body, created_unix_ms, updated_unix_ms FROM tau_session"
 	    " WHERE deployment = $1 ORDER BY key",
 	    1, NULL, p, NULL, NULL, 0))
@@ -1530,7 +1573,7 @@ gw_store_pg_session_each(gw_store_pg *pg, gw_store_session_fn fn, void *ctx, gw_
 	PQsetSingleRowMode(pg->conn);
 	int rc = 0;
 	PGresult *res;
-	while ((res = PQgetResult(pg->conn)) != NULL) {
+	while ((res = gw_pg_stream_next(pg)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
 			gw_store_session_row r = {
@@ -1546,6 +1589,8 @@ gw_store_pg_session_each(gw_store_pg *pg, gw_store_session_fn fn, void *ctx, gw_
 		}
 		PQclear(res);
 	}
+	if (pg->silent && rc == 0) /* the server went silent mid-walk */
+		rc = gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot finish a read", err);
 	return rc;
 }
 
@@ -1664,13 +1709,13 @@ gw_pg_records_query(gw_store_pg *pg, const char *sql, int nparams, const char *c
 {
 	if (rows != NULL)
 		*rows = 0;
-	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+	if (!gw_pg_stream_send(pg, sql, nparams, NULL, params, NULL, NULL, 0))
 		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the runner's records",
 		    err);
 	PQsetSingleRowMode(pg->conn);
 	int rc = 0;
 	PGresult *res;
-	while ((res = PQgetResult(pg->conn)) != NULL) {
+	while ((res = gw_pg_stream_next(pg)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
 			gw_store_record r = {
@@ -1689,6 +1734,8 @@ gw_pg_records_query(gw_store_pg *pg, const char *sql, int nparams, const char *c
 		}
 		PQclear(res);
 	}
+	if (pg->silent && rc == 0) /* the server went silent mid-walk */
+		rc = gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot finish a read", err);
 	return rc;
 }
 
@@ -1895,7 +1942,7 @@ gw_store_pg_channel_each(gw_store_pg *pg, gw_store_channel_fn fn, void *ctx, gw_
 	/* one row per channel, its lines joined in append order ('\n' after
 	 * each), streamed one channel at a time */
 	const char *p[] = { pg->deployment };
-	if (!PQsendQueryParams(pg->conn,
+	if (!gw_pg_stream_send(pg,
 	    "SELECT c.transport, c.channel, c.memory,"
 	    " coalesce((SELECT string_agg(l.line || chr(10), '' ORDER BY l.seq) FROM tau_channel_line l"
 	    "  WHERE l.deployment = c.deployment AND l.transport = c.transport"
@@ -1910,7 +1957,7 @@ gw_store_pg_channel_each(gw_store_pg *pg, gw_store_channel_fn fn, void *ctx, gw_
 	PQsetSingleRowMode(pg->conn);
 	int rc = 0;
 	PGresult *res;
-	while ((res = PQgetResult(pg->conn)) != NULL) {
+	while ((res = gw_pg_stream_next(pg)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
 			gw_store_channel_row r = {
@@ -1930,6 +1977,8 @@ gw_store_pg_channel_each(gw_store_pg *pg, gw_store_channel_fn fn, void *ctx, gw_
 		}
 		PQclear(res);
 	}
+	if (pg->silent && rc == 0) /* the server went silent mid-walk */
+		rc = gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot finish a read", err);
 	return rc;
 }
 
