@@ -32,7 +32,8 @@ int srv_keygate_enter(srv_keygate *g, const char *key, uint64_t wait_ms,
     const atomic_bool *cancel);
 /* Leaves the gate entered with key (the next waiter enters). */
 void srv_keygate_leave(srv_keygate *g, const char *key);
-/* How many turns on key are in the gate now, inside and waiting. */
+/* How many turns on key are in the gate now, inside and waiting (key
+ * borrowed for the call; the unit test's readiness signal). */
 size_t srv_keygate_line(srv_keygate *g, const char *key);
 
 #endif

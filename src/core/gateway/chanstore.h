@@ -51,7 +51,8 @@ int gw_chanstore_inspect(const char *root, const char *ref, gw_chanstore_report 
  * dir is <label>/channel-store/<transport>/<channel> as sanitised, the
  * counts are its stored lines (all valid: only the runner writes them) and
  * its stored MEMORY.md; no artifacts.  Bad ref: -EINVAL (64); a channel
- * the runner never wrote: -ENOENT (66); the database: 69. */
+ * the runner never wrote: -ENOENT (66); the database: 69.  s and ref are
+ * borrowed; *out is the caller's (plain values). */
 int gw_chanstore_inspect_store(gw_store *s, const char *ref, gw_chanstore_report *out,
     gw_err *err);
 /* Appends the schema.json a channel directory is given (pretty JSON:

@@ -79,7 +79,8 @@ int gw_events_read_from(const char *path, uint64_t *off, gw_events_line_fn fn, v
  * too, byte for byte without the '\n' (a transfer copies the log as it
  * is); an unterminated last line (an append in progress, or a killed
  * writer's remnant, which the next writer cuts off) is not passed.  A
- * missing file has no line (0). */
+ * missing file has no line (0).  Each line is borrowed for fn's call
+ * only. */
 int gw_events_each_line(const char *path, gw_events_line_fn fn, void *ctx, gw_err *err);
 
 #endif

@@ -180,7 +180,7 @@ void gw_records_memory_span(const gw_records_memory *m, size_t i, size_t *start,
 uint64_t gw_records_memory_entry(const gw_records_memory *m, size_t i);
 /* Binary search for the plain key among m's lines: *pos is the first line
  * whose key is not below it; 1 when that line's key is key, 0 when not,
- * -EINVAL corrupt with err set. */
+ * -EINVAL corrupt with err set.  Everything is borrowed; nothing is kept. */
 int gw_records_memory_find(gw_records *r, const gw_records_memory *m, const char *key, size_t *pos,
     gw_err *err);
 /* Looks key (a literal) up in the snapshot alone, the log not applied: 1

@@ -153,7 +153,8 @@ void gw_state_use_store(gw_state *st, gw_store *s);
 /* Looks the n keys up at once and keeps what it found, so the lookups that
  * follow cost no round trip (a store's rows: one query per 2048 keys
  * instead of one per key; the file store, whose lookups are a hash probe
- * each: nothing).  0, or the store's error (remembered, as a lookup's). */
+ * each: nothing).  0, or the store's error (remembered, as a lookup's).
+ * keys are borrowed for the call; what was found is st's. */
 int gw_state_prefetch(gw_state *st, const char *const *keys, size_t n, gw_err *err);
 /* Writes the entries changed since the load to st's store (see
  * gw_state_use_store) and settles the counters; the caller then saves the

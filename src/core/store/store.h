@@ -100,7 +100,8 @@ int gw_store_open_dir(const char *dir, gw_store **out, gw_err *err);
 int gw_store_open_url(const char *url, const char *deployment, gw_store **out, gw_err *err);
 /* gw_store_open_url with the connect and the schema check each bounded to
  * connect_ms (0: libpq's connect_timeout, as gw_store_open_url): a server
- * that accepts the connection and then stays silent is -ETIMEDOUT (69). */
+ * that accepts the connection and then stays silent is -ETIMEDOUT (69).
+ * *out is the caller's (gw_store_close), as gw_store_open_url's. */
 int gw_store_open_url_within(const char *url, const char *deployment, uint64_t connect_ms,
     gw_store **out, gw_err *err);
 /* Aborts an open transaction, releases the lock, disconnects, frees s. */

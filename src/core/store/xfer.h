@@ -58,7 +58,8 @@ typedef struct gw_xfer {
 	uint64_t done;                  /* its items so far */
 } gw_xfer;
 
-/* Counts one more item of the current kind (and reports progress). */
+/* Counts one more item of the current kind (and reports progress through
+ * x's callback); x stays the caller's. */
 void gw_xfer_tick(gw_xfer *x);
 
 /* One kind of state.  present says whether s holds any of it (*yes).
