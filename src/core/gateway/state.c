@@ -233,17 +233,17 @@ gw_state_row_line(gw_arena *a, const gw_store_record *r, gw_buf *tmp, gw_records
 	l->rec_len = r->rec != NULL ? r->rec_len : 4;
 }
 
-typedef struct gw_pg_get {
+typedef struct gw_state_rows_get {
 	gw_state *st;
 	gw_records_line *l;
 	gw_buf tmp;
 	bool found;
-} gw_pg_get;
+} gw_state_rows_get;
 
 static void
-gw_pg_get_row(void *ctx, const gw_store_record *r)
+gw_state_rows_get_one(void *ctx, const gw_store_record *r)
 {
-	gw_pg_get *g = ctx;
+	gw_state_rows_get *g = ctx;
 	gw_state_row_line(g->st->arena, r, &g->tmp, g->l);
 	g->found = true;
 }
@@ -257,9 +257,9 @@ gw_state_pg_get(gw_state *st, const char *lit, size_t len, gw_records_line *l)
 		return 0;
 	gw_buf key = GW_BUF_INIT;
 	gw_state_unlit(lit, len, &key);
-	gw_pg_get g = { .st = st, .l = l };
+	gw_state_rows_get g = { .st = st, .l = l };
 	const char *keys[] = { gw_buf_cstr(&key) };
-	int rc = gw_store_records_get(st->rstore, keys, 1, gw_pg_get_row, &g, &st->store_err);
+	int rc = gw_store_records_get(st->rstore, keys, 1, gw_state_rows_get_one, &g, &st->store_err);
 	gw_buf_free(&key);
 	gw_buf_free(&g.tmp);
 	if (rc != 0) {
@@ -635,18 +635,18 @@ gw_state_drop_key(gw_state *st, const char *lit, size_t len)
  * store.
  */
 /* A page of a store's processed keys in processing order. */
-typedef struct gw_pg_page {
+typedef struct gw_state_rows_page {
 	gw_walk *w;
 	gw_seq_key *keys;
 	size_t n, cap;
 	gw_buf tmp;
 	uint64_t last;
-} gw_pg_page;
+} gw_state_rows_page;
 
 static void
-gw_pg_page_row(void *ctx, const gw_store_record *r)
+gw_state_rows_page_one(void *ctx, const gw_store_record *r)
 {
-	gw_pg_page *p = ctx;
+	gw_state_rows_page *p = ctx;
 	p->last = r->seq;
 	gw_buf_reset(&p->tmp);
 	gw_json_escape(&p->tmp, r->key, strlen(r->key));
@@ -676,14 +676,14 @@ gw_state_cap_processed_pg(gw_state *st, size_t cap)
 	if (w.n > 1)
 		qsort(w.keys, w.n, sizeof(*w.keys), gw_seq_cmp);
 	size_t drop = st->nkeys - cap, j = 0, k = 0;
-	gw_pg_page page = { .w = &w };
+	gw_state_rows_page page = { .w = &w };
 	bool more = true;
 	while (drop > 0 && st->store_rc == 0) {
 		if (k == page.n && more) {
 			page.n = k = 0;
 			size_t got = 0;
 			int rc = gw_store_records_by_seq(st->rstore, page.last, GW_STATE_PG_PAGE,
-			    gw_pg_page_row, &page, &got, &st->store_err);
+			    gw_state_rows_page_one, &page, &got, &st->store_err);
 			if (rc != 0) {
 				st->store_rc = rc;
 				break;
@@ -771,17 +771,17 @@ gw_state_cap_processed(gw_state *st, size_t cap)
 }
 
 /* A store's rows handed to a file-store line walker (each). */
-typedef struct gw_pg_walk {
+typedef struct gw_state_rows_walk {
 	void *ctx;
 	gw_arena *arena;
 	gw_records_each_fn each;
 	gw_buf tmp;
-} gw_pg_walk;
+} gw_state_rows_walk;
 
 static void
-gw_pg_walk_row(void *ctx, const gw_store_record *r)
+gw_state_rows_walk_one(void *ctx, const gw_store_record *r)
 {
-	gw_pg_walk *p = ctx;
+	gw_state_rows_walk *p = ctx;
 	gw_records_line l;
 	gw_state_row_line(p->arena, r, &p->tmp, &l);
 	p->each(p->ctx, &l, NULL, 0);
@@ -818,8 +818,8 @@ gw_state_each_entry(gw_state *st, gw_state_entry_fn fn, void *ctx, gw_err *err)
 {
 	gw_walk w = { .st = st, .fn = fn, .ctx = ctx, .tmp = gw_arena_new() };
 	if (st->rstore != NULL && st->store_rc == 0) {
-		gw_pg_walk p = { .ctx = &w, .arena = w.tmp, .each = gw_walk_entries };
-		int rc = gw_store_records_each(st->rstore, NULL, gw_pg_walk_row, &p, &st->store_err);
+		gw_state_rows_walk p = { .ctx = &w, .arena = w.tmp, .each = gw_walk_entries };
+		int rc = gw_store_records_each(st->rstore, NULL, gw_state_rows_walk_one, &p, &st->store_err);
 		gw_buf_free(&p.tmp);
 		if (rc != 0 && st->store_rc == 0)
 			st->store_rc = rc;
@@ -882,11 +882,11 @@ gw_state_actor_requests(gw_state *st, const char *const *actors, size_t nactors,
 	 * touched entries, so a caller's sort has little to do */
 	if (st->rstore != NULL) {
 		gw_actor_walk a = { .w = { .st = st, .ctx = ctx, .tmp = gw_arena_new() }, .fn = fn };
-		gw_pg_walk p = { .ctx = &a, .each = gw_walk_actor };
+		gw_state_rows_walk p = { .ctx = &a, .each = gw_walk_actor };
 		for (size_t i = 0; i < nactors && st->store_rc == 0; i++) {
 			a.actor = i;
 			p.arena = a.w.tmp;
-			int rc = gw_store_records_each(st->rstore, actors[i], gw_pg_walk_row, &p,
+			int rc = gw_store_records_each(st->rstore, actors[i], gw_state_rows_walk_one, &p,
 			    &st->store_err);
 			if (rc != 0 && st->store_rc == 0)
 				st->store_rc = rc;

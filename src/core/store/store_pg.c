@@ -1383,9 +1383,12 @@ gw_store_pg_response_delete(gw_store_pg *pg, const char *id, gw_err *err)
 	return found ? 0 : -ENOENT;
 }
 
-int
-gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t max,
-    size_t *removed, gw_err *err)
+/* Deletes at most max rows of the deployment whose time column is at or
+ * before now_s - ttl_s (delete_sql: $1 deployment, $2 the limit in ms, $3
+ * max); *removed counts them.  Shared by both sweeps. */
+static int
+gw_pg_sweep(gw_store_pg *pg, const char *delete_sql, const char *what, uint64_t now_s,
+    uint64_t ttl_s, size_t max, size_t *removed, gw_err *err)
 {
 	if (ttl_s == 0 || ttl_s > now_s || max == 0)
 		return 0;
@@ -1393,18 +1396,25 @@ gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size
 	snprintf(before, sizeof(before), "%" PRIu64, (now_s - ttl_s) * 1000);
 	snprintf(lim, sizeof(lim), "%zu", max);
 	const char *p[] = { pg->deployment, before, lim };
-	/* bounded, and rows another transaction holds are skipped: replicas
-	 * sweeping at once neither wait on each other nor count a row twice */
-	PGresult *res = gw_pg_exec(pg,
-	    "DELETE FROM tau_response WHERE ctid IN (SELECT ctid FROM tau_response"
-	    " WHERE deployment = $1 AND created_unix_ms <= $2::bigint"
-	    " LIMIT $3::bigint FOR UPDATE SKIP LOCKED)", 3, p,
-	    PGRES_COMMAND_OK, "cannot sweep the stored responses", err);
+	PGresult *res = gw_pg_exec(pg, delete_sql, 3, p, PGRES_COMMAND_OK, what, err);
 	if (res == NULL)
 		return -EIO;
 	*removed = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	return 0;
+}
+
+int
+gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t max,
+    size_t *removed, gw_err *err)
+{
+	/* bounded, and rows another transaction holds are skipped: replicas
+	 * sweeping at once neither wait on each other nor count a row twice */
+	return gw_pg_sweep(pg,
+	    "DELETE FROM tau_response WHERE ctid IN (SELECT ctid FROM tau_response"
+	    " WHERE deployment = $1 AND created_unix_ms <= $2::bigint"
+	    " LIMIT $3::bigint FOR UPDATE SKIP LOCKED)",
+	    "cannot sweep the stored responses", now_s, ttl_s, max, removed, err);
 }
 
 /* ---- sessions --------------------------------------------------------------- */
@@ -1541,24 +1551,13 @@ int
 gw_store_pg_session_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_t max,
     size_t *removed, gw_err *err)
 {
-	if (ttl_s == 0 || ttl_s > now_s || max == 0)
-		return 0;
-	char before[24], lim[24];
-	snprintf(before, sizeof(before), "%" PRIu64, (now_s - ttl_s) * 1000);
-	snprintf(lim, sizeof(lim), "%zu", max);
-	const char *p[] = { pg->deployment, before, lim };
 	/* a session a turn holds is in use, not expired: SKIP LOCKED leaves
 	 * it (and never waits on it); so do concurrent sweeps of each other */
-	PGresult *res = gw_pg_exec(pg,
+	return gw_pg_sweep(pg,
 	    "DELETE FROM tau_session WHERE ctid IN (SELECT ctid FROM tau_session"
 	    " WHERE deployment = $1 AND updated_unix_ms <= $2::bigint"
-	    " LIMIT $3::bigint FOR UPDATE SKIP LOCKED)", 3, p,
-	    PGRES_COMMAND_OK, "cannot sweep the sessions", err);
-	if (res == NULL)
-		return -EIO;
-	*removed = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
-	return 0;
+	    " LIMIT $3::bigint FOR UPDATE SKIP LOCKED)",
+	    "cannot sweep the sessions", now_s, ttl_s, max, removed, err);
 }
 
 int

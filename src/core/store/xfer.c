@@ -86,9 +86,11 @@ gw_xfer_import(const gw_xfer_kind *kinds, size_t n, const char *dir, gw_store *d
 	if (n > GW_XFER_KINDS_MAX)
 		return gw_err_set(err, -E2BIG, GW_EXIT_SOFTWARE, "too many state kinds (%zu)", n);
 	struct stat sb;
-	if (stat(dir, &sb) != 0)
-		return gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "cannot import %s: %s", dir,
-		    strerror(errno));
+	if (stat(dir, &sb) != 0) {
+		int e = errno; /* absent: no input (66); unreadable and the like: 74 */
+		return gw_err_set(err, -e, e == ENOENT || e == ENOTDIR ? GW_EXIT_NOINPUT : GW_EXIT_IOERR,
+		    "cannot import %s: %s", dir, strerror(e));
+	}
 	if (!S_ISDIR(sb.st_mode))
 		return gw_err_set(err, -ENOTDIR, GW_EXIT_NOINPUT,
 		    "cannot import %s: not a directory", dir);
@@ -156,26 +158,13 @@ gw_xfer_rm_tree(const char *dir)
 	nftw(dir, gw_xfer_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Syncs the file system holding path, then path's directory entry. */
+/* Syncs the directory path: the whole file system holding it (everything
+ * an export wrote: whole_fs) or its own entries (fsync). */
 static int
-gw_xfer_sync(const char *path, gw_err *err)
+gw_xfer_sync(const char *path, bool whole_fs, gw_err *err)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || syncfs(fd) != 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot sync %s: %s", path, strerror(e));
-	}
-	close(fd);
-	return 0;
-}
-
-static int
-gw_xfer_sync_dir(const char *path, gw_err *err)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0) {
+	if (fd < 0 || (whole_fs ? syncfs(fd) : fsync(fd)) != 0) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
@@ -268,13 +257,13 @@ gw_xfer_export(const gw_xfer_kind *kinds, size_t n, gw_store *db, const char *di
 	if (db_open)
 		gw_store_abort(db); /* only read */
 	if (rc == 0)
-		rc = gw_xfer_sync(gw_buf_cstr(&tmp), err);
+		rc = gw_xfer_sync(gw_buf_cstr(&tmp), true, err);
 	/* onto an absent or empty directory only: rename(2) refuses a full one */
 	if (rc == 0 && rename(gw_buf_cstr(&tmp), t) != 0)
 		rc = gw_err_set(err, -errno, GW_EXIT_CANTCREAT, "cannot rename %s to %s: %s",
 		    gw_buf_cstr(&tmp), t, strerror(errno));
 	if (rc == 0)
-		rc = gw_xfer_sync_dir(gw_buf_cstr(&parent), err);
+		rc = gw_xfer_sync(gw_buf_cstr(&parent), false, err);
 	else if (staged)
 		gw_xfer_rm_tree(gw_buf_cstr(&tmp));
 	gw_buf_free(&target);
