@@ -66,7 +66,12 @@ t_eq "960 concurrent store:true requests, all 200" "960" "$(grep -c '^200 ' "$T/
 t_eq "every id answered is a row" 0 "$(missing "$T/a")"
 read -r rows xacts < <(pg_sql "$URL" "SELECT count(*), count(DISTINCT xmin::text) FROM tau_response" | tr '|' ' ')
 t_eq "960 rows" 960 "$rows"
-t_check "committed in groups: $xacts transactions for $rows rows (< rows/2)" test "$((xacts * 2))" -lt "$rows"
+# (one commit per save makes exactly one transaction per row; how big the
+# groups get depends on how fast the database commits: 2 to 10 rows on
+# average here, smaller on an idle machine, so the bound only asks that
+# groups form: at least a tenth fewer transactions than rows)
+t_check "committed in groups: $xacts transactions for $rows rows (< 90 % of rows)" \
+	test "$((xacts * 10))" -lt "$((rows * 9))"
 
 # --- the database connections killed mid-group -------------------------------------------------
 load "$T/b" 32 60 &
