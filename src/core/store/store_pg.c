@@ -272,33 +272,52 @@ gw_pg_fail(gw_store_pg *pg, const PGresult *res, int ret, int exit_code, const c
 	return ret;
 }
 
-/* Waits for the results of what was just sent on pg's connection, at most
- * bound_ms: a server that stops answering (a hung host, a partition: no
- * statement_timeout fires, since the statement never arrives) makes the
- * wait give up and the connection count as gone (pg->silent;
- * gw_store_connected false), so the caller reconnects instead of waiting
- * for TCP to time out.  The first result (the caller's), or NULL. */
+/* The end of a bounded wait that starts now: bound_ms from now, or the
+ * caller's deadline when that comes first. */
+static uint64_t
+gw_pg_wait_end(const gw_store_pg *pg)
+{
+	uint64_t end = gw_clock_mono_ms() + pg->bound_ms;
+	return pg->deadline_ms != 0 && pg->deadline_ms < end ? pg->deadline_ms : end;
+}
+
+/* Reads until a result is ready (PQisBusy false) or end: a server that
+ * stops answering (a hung host, a partition: no statement_timeout fires,
+ * since the statement never arrives) makes the wait give up and the
+ * connection count as gone (pg->silent, false; gw_store_connected false),
+ * so the caller reconnects instead of waiting for TCP to time out.  A
+ * failed connection is true: PQgetResult reports it. */
+static bool
+gw_pg_wait_ready(gw_store_pg *pg, uint64_t end)
+{
+	while (PQisBusy(pg->conn)) {
+		uint64_t now = gw_clock_mono_ms();
+		struct pollfd p = { .fd = PQsocket(pg->conn), .events = POLLIN };
+		int n = now >= end ? 0 : poll(&p, 1, (int)(end - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) { /* silence (or a poll that cannot wait): give up on it */
+			pg->silent = true;
+			return false;
+		}
+		if (!PQconsumeInput(pg->conn))
+			break;
+	}
+	return true;
+}
+
+/* Waits for the results of what was just sent on pg's connection, all of
+ * them within one bounded wait (gw_pg_wait_ready).  The first result (the
+ * caller's), or NULL. */
 static PGresult *
 gw_pg_await(gw_store_pg *pg)
 {
-	uint64_t end = gw_clock_mono_ms() + pg->bound_ms;
-	if (pg->deadline_ms != 0 && pg->deadline_ms < end)
-		end = pg->deadline_ms;
+	uint64_t end = gw_pg_wait_end(pg);
 	PGresult *first = NULL, *r;
 	for (;;) {
-		while (PQisBusy(pg->conn)) {
-			uint64_t now = gw_clock_mono_ms();
-			struct pollfd p = { .fd = PQsocket(pg->conn), .events = POLLIN };
-			int n = now >= end ? 0 : poll(&p, 1, (int)(end - now));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) { /* silence (or a poll that cannot wait): give up on it */
-				pg->silent = true;
-				PQclear(first);
-				return NULL;
-			}
-			if (!PQconsumeInput(pg->conn))
-				break; /* the connection failed: PQgetResult reports it */
+		if (!gw_pg_wait_ready(pg, end)) {
+			PQclear(first);
+			return NULL;
 		}
 		if ((r = PQgetResult(pg->conn)) == NULL)
 			break;
@@ -342,45 +361,6 @@ gw_pg_call_prepared(gw_store_pg *pg, const char *name, const char *sql, int npar
 	return sent ? gw_pg_await(pg) : NULL;
 }
 
-/* A streamed read (single-row mode), bounded as gw_pg_call is: the send
- * refuses a connection already given up, and each row waits at most
- * bound_ms (and the deadline) for the server, else the connection counts
- * as silent and the walk ends early (the caller checks pg->silent). */
-static int
-gw_pg_stream_send(gw_store_pg *pg, const char *sql, int nparams, const Oid *types,
-    const char *const *params, const int *lens, const int *fmts, int rfmt)
-{
-	if (pg->silent)
-		return 0;
-	return PQsendQueryParams(pg->conn, sql, nparams, types, params, lens, fmts, rfmt);
-}
-
-static PGresult *
-gw_pg_stream_next(gw_store_pg *pg)
-{
-	if (pg->silent)
-		return NULL;
-	if (pg->bound_ms != 0) {
-		uint64_t end = gw_clock_mono_ms() + pg->bound_ms;
-		if (pg->deadline_ms != 0 && pg->deadline_ms < end)
-			end = pg->deadline_ms;
-		while (PQisBusy(pg->conn)) {
-			uint64_t now = gw_clock_mono_ms();
-			struct pollfd p = { .fd = PQsocket(pg->conn), .events = POLLIN };
-			int n = now >= end ? 0 : poll(&p, 1, (int)(end - now));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				pg->silent = true;
-				return NULL;
-			}
-			if (!PQconsumeInput(pg->conn))
-				break;
-		}
-	}
-	return PQgetResult(pg->conn);
-}
-
 /* Runs sql with nparams text parameters; returns the result when its
  * status is want, else NULL with err set (69: the database failed; 65: it
  * refused the data). */
@@ -400,6 +380,51 @@ gw_pg_exec(gw_store_pg *pg, const char *sql, int nparams, const char *const *par
 	PQclear(res);
 	return NULL;
 }
+
+/* A walk over sql's rows, one row at a time (single-row mode), so a long
+ * result never sits in memory whole: row(ctx, res) for each row until it
+ * returns non-zero (the rest is read and dropped), then that value.
+ * Bounded as gw_pg_call is, per row: a connection already given up is
+ * refused, and a server that goes silent mid-walk fails it (69).  A failed
+ * statement is -EIO with err set ("what: libpq's reason"). */
+typedef int (*gw_pg_row_fn)(void *ctx, const PGresult *res);
+
+static int
+gw_pg_stream(gw_store_pg *pg, const char *sql, int nparams, const char *const *params,
+    const char *what, gw_pg_row_fn row, void *ctx, gw_err *err)
+{
+	if (pg->silent || !PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, what, err);
+	PQsetSingleRowMode(pg->conn);
+	int rc = 0;
+	PGresult *res;
+	while ((pg->bound_ms == 0 || gw_pg_wait_ready(pg, gw_pg_wait_end(pg))) &&
+	    (res = PQgetResult(pg->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_SINGLE_TUPLE && rc == 0)
+			rc = row(ctx, res);
+		else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0)
+			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, what, err);
+		PQclear(res);
+	}
+	if (pg->silent && rc == 0) /* the server went silent mid-walk */
+		rc = gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, what, err);
+	return rc;
+}
+
+/* Sets *n to the single count sql ($1: the deployment) returns. */
+static int
+gw_pg_count(gw_store_pg *pg, const char *sql, const char *what, uint64_t *n, gw_err *err)
+{
+	const char *p[] = { pg->deployment };
+	PGresult *res = gw_pg_exec(pg, sql, 1, p, PGRES_TUPLES_OK, what, err);
+	if (res == NULL)
+		return -EIO;
+	*n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
 
 static int
 gw_pg_run(gw_store_pg *pg, const char *sql, int nparams, const char *const *params,
@@ -984,32 +1009,31 @@ gw_store_pg_event_append_batch(gw_store_pg *pg, const char *const *lines, const 
 	return rc;
 }
 
+/* gw_store_pg_events_each's walk: fn for each line, *present once one came. */
+typedef struct gw_pg_lines {
+	gw_store_line_fn fn;
+	void *ctx;
+	bool *present;
+} gw_pg_lines;
+
+static int
+gw_pg_line_row(void *ctx, const PGresult *res)
+{
+	gw_pg_lines *l = ctx;
+	*l->present = true;
+	l->fn(l->ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	return 0;
+}
+
 int
 gw_store_pg_events_each(gw_store_pg *pg, gw_store_line_fn fn, void *ctx, bool *present,
     gw_err *err)
 {
 	*present = false;
 	const char *p[] = { pg->deployment };
-	if (!gw_pg_stream_send(pg, "SELECT line FROM tau_event WHERE deployment = $1 ORDER BY seq",
-	    1, NULL, p, NULL, NULL, 0))
-		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the events", err);
-	/* one row at a time: a long log never sits in memory whole */
-	PQsetSingleRowMode(pg->conn);
-	int rc = 0;
-	PGresult *res;
-	while ((res = gw_pg_stream_next(pg)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
-		if (st == PGRES_SINGLE_TUPLE) {
-			*present = true;
-			fn(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-		} else if (st != PGRES_TUPLES_OK && rc == 0) {
-			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the events", err);
-		}
-		PQclear(res);
-	}
-	if (pg->silent && rc == 0) /* the server went silent mid-walk */
-		rc = gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot finish a read", err);
-	return rc;
+	gw_pg_lines l = { fn, ctx, present };
+	return gw_pg_stream(pg, "SELECT line FROM tau_event WHERE deployment = $1 ORDER BY seq", 1, p,
+	    "cannot read the events", gw_pg_line_row, &l, err);
 }
 
 int
@@ -1319,55 +1343,44 @@ gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max, gw_store
 	return 0;
 }
 
+/* gw_store_pg_response_each's walk (gw_pg_stream's ctx). */
+typedef struct gw_pg_responses {
+	gw_store_response_fn fn;
+	void *ctx;
+} gw_pg_responses;
+
+static int
+gw_pg_response_row(void *ctx, const PGresult *res)
+{
+	gw_pg_responses *w = ctx;
+	gw_store_response r = {
+		.id = PQgetvalue(res, 0, 0),
+		.previous_id = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1),
+		.session_key = PQgetvalue(res, 0, 2),
+		.history_items = strtoull(PQgetvalue(res, 0, 3), NULL, 10),
+		.input_items = PQgetvalue(res, 0, 4),
+		.response = PQgetvalue(res, 0, 5),
+		.created_unix_ms = strtoull(PQgetvalue(res, 0, 6), NULL, 10),
+	};
+	return w->fn(w->ctx, &r);
+}
+
 int
 gw_store_pg_response_each(gw_store_pg *pg, gw_store_response_fn fn, void *ctx, gw_err *err)
 {
 	const char *p[] = { pg->deployment };
-	if (!gw_pg_stream_send(pg,
+	gw_pg_responses w = { fn, ctx };
+	return gw_pg_stream(pg,
 	    "SELECT id, previous_response_id, session_key, history_items, input_items, response,"
 	    " created_unix_ms FROM tau_response WHERE deployment = $1 ORDER BY id",
-	    1, NULL, p, NULL, NULL, 0))
-		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the stored responses",
-		    err);
-	/* one row at a time, as the events are read */
-	PQsetSingleRowMode(pg->conn);
-	int rc = 0;
-	PGresult *res;
-	while ((res = gw_pg_stream_next(pg)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
-		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
-			gw_store_response r = {
-				.id = PQgetvalue(res, 0, 0),
-				.previous_id = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1),
-				.session_key = PQgetvalue(res, 0, 2),
-				.history_items = strtoull(PQgetvalue(res, 0, 3), NULL, 10),
-				.input_items = PQgetvalue(res, 0, 4),
-				.response = PQgetvalue(res, 0, 5),
-				.created_unix_ms = strtoull(PQgetvalue(res, 0, 6), NULL, 10),
-			};
-			rc = fn(ctx, &r); /* on failure the rest is read and dropped */
-		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
-			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE,
-			    "cannot read the stored responses", err);
-		}
-		PQclear(res);
-	}
-	if (pg->silent && rc == 0) /* the server went silent mid-walk */
-		rc = gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot finish a read", err);
-	return rc;
+	    1, p, "cannot read the stored responses", gw_pg_response_row, &w, err);
 }
 
 int
 gw_store_pg_response_count(gw_store_pg *pg, uint64_t *n, gw_err *err)
 {
-	const char *p[] = { pg->deployment };
-	PGresult *res = gw_pg_exec(pg, "SELECT count(*) FROM tau_response WHERE deployment = $1", 1, p,
-	    PGRES_TUPLES_OK, "cannot count the stored responses", err);
-	if (res == NULL)
-		return -EIO;
-	*n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return 0;
+	return gw_pg_count(pg, "SELECT count(*) FROM tau_response WHERE deployment = $1",
+	    "cannot count the stored responses", n, err);
 }
 
 int
@@ -1560,37 +1573,35 @@ gw_store_pg_session_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size_
 	    "cannot sweep the sessions", now_s, ttl_s, max, removed, err);
 }
 
+/* gw_store_pg_session_each's walk (gw_pg_stream's ctx). */
+typedef struct gw_pg_sessions {
+	gw_store_session_fn fn;
+	void *ctx;
+} gw_pg_sessions;
+
+static int
+gw_pg_session_row(void *ctx, const PGresult *res)
+{
+	gw_pg_sessions *w = ctx;
+	gw_store_session_row r = {
+		.key = PQgetvalue(res, 0, 0),
+		.body = PQgetvalue(res, 0, 1),
+		.len = (size_t)PQgetlength(res, 0, 1),
+		.created_unix_ms = strtoull(PQgetvalue(res, 0, 2), NULL, 10),
+		.updated_unix_ms = strtoull(PQgetvalue(res, 0, 3), NULL, 10),
+	};
+	return w->fn(w->ctx, &r);
+}
+
 int
 gw_store_pg_session_each(gw_store_pg *pg, gw_store_session_fn fn, void *ctx, gw_err *err)
 {
 	const char *p[] = { pg->deployment };
-	if (!gw_pg_stream_send(pg,
+	gw_pg_sessions w = { fn, ctx };
+	return gw_pg_stream(pg,
 	    "SELECT key, body, created_unix_ms, updated_unix_ms FROM tau_session"
 	    " WHERE deployment = $1 ORDER BY key",
-	    1, NULL, p, NULL, NULL, 0))
-		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the sessions", err);
-	PQsetSingleRowMode(pg->conn);
-	int rc = 0;
-	PGresult *res;
-	while ((res = gw_pg_stream_next(pg)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
-		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
-			gw_store_session_row r = {
-				.key = PQgetvalue(res, 0, 0),
-				.body = PQgetvalue(res, 0, 1),
-				.len = (size_t)PQgetlength(res, 0, 1),
-				.created_unix_ms = strtoull(PQgetvalue(res, 0, 2), NULL, 10),
-				.updated_unix_ms = strtoull(PQgetvalue(res, 0, 3), NULL, 10),
-			};
-			rc = fn(ctx, &r); /* on failure the rest is read and dropped */
-		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
-			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the sessions", err);
-		}
-		PQclear(res);
-	}
-	if (pg->silent && rc == 0) /* the server went silent mid-walk */
-		rc = gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot finish a read", err);
-	return rc;
+	    1, p, "cannot read the sessions", gw_pg_session_row, &w, err);
 }
 
 int
@@ -1616,14 +1627,8 @@ gw_store_pg_session_put(gw_store_pg *pg, const gw_store_session_row *r, gw_err *
 int
 gw_store_pg_session_count(gw_store_pg *pg, uint64_t *n, gw_err *err)
 {
-	const char *p[] = { pg->deployment };
-	PGresult *res = gw_pg_exec(pg, "SELECT count(*) FROM tau_session WHERE deployment = $1", 1, p,
-	    PGRES_TUPLES_OK, "cannot count the sessions", err);
-	if (res == NULL)
-		return -EIO;
-	*n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return 0;
+	return gw_pg_count(pg, "SELECT count(*) FROM tau_session WHERE deployment = $1",
+	    "cannot count the sessions", n, err);
 }
 
 /* ---- the connection ------------------------------------------------------- */
@@ -1700,41 +1705,40 @@ gw_store_pg_drain(gw_store_pg *pg, unsigned *changes, gw_err *err)
 
 /* ---- runner records and the channel store ------------------------------- */
 
+/* gw_pg_records_query's walk (gw_pg_stream's ctx): fn per row, counted. */
+typedef struct gw_pg_records {
+	gw_store_record_fn fn;
+	void *ctx;
+	size_t rows;
+} gw_pg_records;
+
+static int
+gw_pg_record_row(void *ctx, const PGresult *res)
+{
+	gw_pg_records *w = ctx;
+	gw_store_record r = {
+		.key = PQgetvalue(res, 0, 0),
+		.seq = strtoull(PQgetvalue(res, 0, 1), NULL, 10),
+		.actor = PQgetvalue(res, 0, 2),
+		.rec = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3),
+		.rec_len = (size_t)PQgetlength(res, 0, 3),
+	};
+	w->fn(w->ctx, &r);
+	w->rows++;
+	return 0;
+}
+
 /* Sends sql and calls fn for each row (key, seq, actor, record) one row at
  * a time, so a long walk never sits in memory whole; *rows counts them. */
 static int
 gw_pg_records_query(gw_store_pg *pg, const char *sql, int nparams, const char *const *params,
     gw_store_record_fn fn, void *ctx, size_t *rows, gw_err *err)
 {
+	gw_pg_records w = { fn, ctx, 0 };
+	int rc = gw_pg_stream(pg, sql, nparams, params, "cannot read the runner's records",
+	    gw_pg_record_row, &w, err);
 	if (rows != NULL)
-		*rows = 0;
-	if (!gw_pg_stream_send(pg, sql, nparams, NULL, params, NULL, NULL, 0))
-		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the runner's records",
-		    err);
-	PQsetSingleRowMode(pg->conn);
-	int rc = 0;
-	PGresult *res;
-	while ((res = gw_pg_stream_next(pg)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
-		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
-			gw_store_record r = {
-				.key = PQgetvalue(res, 0, 0),
-				.seq = strtoull(PQgetvalue(res, 0, 1), NULL, 10),
-				.actor = PQgetvalue(res, 0, 2),
-				.rec = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3),
-				.rec_len = (size_t)PQgetlength(res, 0, 3),
-			};
-			fn(ctx, &r);
-			if (rows != NULL)
-				(*rows)++;
-		} else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE && rc == 0) {
-			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the runner's records",
-			    err);
-		}
-		PQclear(res);
-	}
-	if (pg->silent && rc == 0) /* the server went silent mid-walk */
-		rc = gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot finish a read", err);
+		*rows = w.rows;
 	return rc;
 }
 
@@ -1935,13 +1939,37 @@ gw_store_pg_channel_inspect(gw_store_pg *pg, const char *transport, const char *
 	return rc;
 }
 
+/* gw_store_pg_channel_each's walk (gw_pg_stream's ctx). */
+typedef struct gw_pg_channels {
+	gw_store_channel_fn fn;
+	void *ctx;
+} gw_pg_channels;
+
+static int
+gw_pg_channel_row(void *ctx, const PGresult *res)
+{
+	gw_pg_channels *w = ctx;
+	gw_store_channel_row r = {
+		.transport = PQgetvalue(res, 0, 0),
+		.channel = PQgetvalue(res, 0, 1),
+		.memory = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
+		.memory_len = (size_t)PQgetlength(res, 0, 2),
+		.log = PQgetvalue(res, 0, 3),
+		.log_len = (size_t)PQgetlength(res, 0, 3),
+		.context = PQgetvalue(res, 0, 4),
+		.context_len = (size_t)PQgetlength(res, 0, 4),
+	};
+	return w->fn(w->ctx, &r);
+}
+
 int
 gw_store_pg_channel_each(gw_store_pg *pg, gw_store_channel_fn fn, void *ctx, gw_err *err)
 {
 	/* one row per channel, its lines joined in append order ('\n' after
 	 * each), streamed one channel at a time */
 	const char *p[] = { pg->deployment };
-	if (!gw_pg_stream_send(pg,
+	gw_pg_channels w = { fn, ctx };
+	return gw_pg_stream(pg,
 	    "SELECT c.transport, c.channel, c.memory,"
 	    " coalesce((SELECT string_agg(l.line || chr(10), '' ORDER BY l.seq) FROM tau_channel_line l"
 	    "  WHERE l.deployment = c.deployment AND l.transport = c.transport"
@@ -1951,45 +1979,12 @@ gw_store_pg_channel_each(gw_store_pg *pg, gw_store_channel_fn fn, void *ctx, gw_
 	    "  AND l.channel = c.channel AND l.kind = 'context'), '')"
 	    " FROM tau_channel c WHERE c.deployment = $1"
 	    " ORDER BY c.transport COLLATE \"C\", c.channel COLLATE \"C\"",
-	    1, NULL, p, NULL, NULL, 0))
-		return gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the channel store", err);
-	PQsetSingleRowMode(pg->conn);
-	int rc = 0;
-	PGresult *res;
-	while ((res = gw_pg_stream_next(pg)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
-		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
-			gw_store_channel_row r = {
-				.transport = PQgetvalue(res, 0, 0),
-				.channel = PQgetvalue(res, 0, 1),
-				.memory = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
-				.memory_len = (size_t)PQgetlength(res, 0, 2),
-				.log = PQgetvalue(res, 0, 3),
-				.log_len = (size_t)PQgetlength(res, 0, 3),
-				.context = PQgetvalue(res, 0, 4),
-				.context_len = (size_t)PQgetlength(res, 0, 4),
-			};
-			rc = fn(ctx, &r);
-		} else if (st != PGRES_TUPLES_OK && st != PGRES_SINGLE_TUPLE && rc == 0) {
-			rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the channel store",
-			    err);
-		}
-		PQclear(res);
-	}
-	if (pg->silent && rc == 0) /* the server went silent mid-walk */
-		rc = gw_pg_fail(pg, NULL, -EIO, GW_EXIT_UNAVAILABLE, "cannot finish a read", err);
-	return rc;
+	    1, p, "cannot read the channel store", gw_pg_channel_row, &w, err);
 }
 
 int
 gw_store_pg_channel_count(gw_store_pg *pg, uint64_t *n, gw_err *err)
 {
-	const char *p[] = { pg->deployment };
-	PGresult *res = gw_pg_exec(pg, "SELECT count(*) FROM tau_channel WHERE deployment = $1", 1, p,
-	    PGRES_TUPLES_OK, "cannot count the channels", err);
-	if (res == NULL)
-		return -EIO;
-	*n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return 0;
+	return gw_pg_count(pg, "SELECT count(*) FROM tau_channel WHERE deployment = $1",
+	    "cannot count the channels", n, err);
 }
