@@ -14,16 +14,14 @@
 # is unit_store's: the server refuses such text before it gets that far.)
 . "${TAU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$TAU_SOURCE_DIR/tests/integration/lib/pg.sh"
+. "$TAU_SOURCE_DIR/tests/integration/lib/http.sh"
 TOKEN=fleet-group-token-5d1b
 pg_ensure
 pg_createdb URL tau_group_commit || { t_fail "create the test database"; t_done; exit 1; }
 cd "$T" || exit 1
 
-t_spawn S "$TAU_BIN" --gateway-state-url "$URL" --gateway-openresponses-server \
-	--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" \
+t_check "the server starts" h_gateway S --gateway-state-url "$URL" \
 	--gateway-openresponses-max-connections-per-ip 1024 --quiet
-t_check "the server starts" t_wait_line "$T/S.out" '^gateway openresponses server listening: ' 20
-ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' "$T/S.out")
 
 # load OUT CLIENTS REQUESTS: CLIENTS threads, each REQUESTS POSTs on its own
 # keep-alive connection; one line per request in OUT: the status, then the

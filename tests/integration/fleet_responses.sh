@@ -26,22 +26,6 @@ pg_private # this test stops its server
 URL=$TAU_TEST_PG_URL
 cd "$T" || exit 1
 
-# fr_replica VAR [flags...]: a server on URL, port 0; sets VAR (pid) and VAR_ADDR
-fr_replica() {
-	local var=$1
-	shift
-	t_spawn "$var" "$TAU_BIN" --gateway-state-url "$URL" --gateway-openresponses-server \
-		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" "$@"
-	t_wait_line "$T/$var.out" '^gateway openresponses server listening: ' 20 || return 1
-	printf -v "${var}_ADDR" '%s' "$(sed -n \
-		's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' \
-		"$T/$var.out")"
-}
-# fr_on R: the next h_* request goes to replica R
-fr_on() {
-	local v=${1}_ADDR
-	ADDR=${!v}
-}
 
 # --- a version 2 database is upgraded ------------------------------------------------
 "$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status >/dev/null 2>"$T/status.err"
@@ -51,9 +35,9 @@ pg_sql "$URL" "DROP TABLE tau_channel_line, tau_channel, tau_record" "DROP TABLE
 t_eq "the database is at version 2, without tau_response" "2|" \
 	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_response') FROM tau_schema")"
 
-t_check "replica a starts" fr_replica RA
-t_check "replica b starts" fr_replica RB
-t_check "replica c starts" fr_replica RC
+t_check "replica a starts" h_replica RA
+t_check "replica b starts" h_replica RB
+t_check "replica c starts" h_replica RC
 t_eq "the first replica migrated it to version 5" "5|tau_response|tau_session|tau_record" \
 	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_response'), to_regclass('tau_session'), to_regclass('tau_record') FROM tau_schema")"
 
@@ -62,7 +46,7 @@ REPS=(RA RB RC)
 prev=
 ok=0
 for ((i = 1; i <= 20; i++)); do
-	fr_on "${REPS[$(( (i - 1) % 3 ))]}"
+	h_on "${REPS[$(( (i - 1) % 3 ))]}"
 	if [ -z "$prev" ]; then
 		h_post "{\"model\":\"local/echo\",\"input\":\"turn $i\"}"
 	else
@@ -74,7 +58,7 @@ for ((i = 1; i <= 20; i++)); do
 done
 t_eq "20 turns across three replicas, each 200 completed" 20 "$ok"
 LAST=$prev
-fr_on RA # turn 20 ran on RB
+h_on RA # turn 20 ran on RB
 h_req GET "/v1/responses/$LAST/input_items?order=asc&limit=100"
 t_eq "input_items of the last response is 200 on replica a" 200 "$HS"
 want=$(for ((i = 1; i <= 20; i++)); do printf 'user:turn %d\n' "$i"; done | paste -sd,)
@@ -87,36 +71,36 @@ t_eq "the 19 continuations hold their own turn only (no copied history)" "19|1" 
 		WHERE previous_response_id IS NOT NULL")"
 
 # --- read-your-writes ----------------------------------------------------------------------
-fr_on RA
+h_on RA
 h_post '{"model":"local/echo","input":"written on a"}'
 ID=$(h_jq .id)
-fr_on RB
+h_on RB
 h_req GET "/v1/responses/$ID"
 t_eq "POST on A, then GET on B at once: found" "200 $ID" "$HS $(h_jq .id)"
-fr_on RA
+h_on RA
 h_post '{"model":"local/echo","input":"streamed on a","stream":true}'
 t_eq "a stream on A is 200" 200 "$HS"
 SID=$(grep '^data: ' "$T/body" | sed 's/^data: //' | jq -r 'select(.type == "response.completed") | .response.id')
-fr_on RB
+h_on RB
 h_req GET "/v1/responses/$SID"
 t_eq "its terminal event, then GET on B at once: found" "200 $SID completed" \
 	"$HS $(h_jq .id) $(h_jq .status)"
-fr_on RC
+h_on RC
 h_req DELETE "/v1/responses/$ID"
 t_eq "DELETE on C" "200 true" "$HS $(h_jq .deleted)"
-fr_on RA
+h_on RA
 h_req GET "/v1/responses/$ID"
 t_eq "then GET on A is 404" "404 response_not_found" "$HS $(h_jq .error.code)"
 h_req GET "/v1/responses/$ID/input_items"
 t_eq "and its input_items on A too" 404 "$HS"
 
 # --- a chain continued where the bound is smaller ----------------------------------------
-t_check "replica d (session bound 6) starts" fr_replica RD --gateway-session-max-messages 6
-fr_on RD
+t_check "replica d (session bound 6) starts" h_replica RD --gateway-session-max-messages 6
+h_on RD
 h_post "{\"model\":\"local/echo\",\"input\":\"turn 21\",\"previous_response_id\":\"$LAST\"}"
 t_eq "turn 21 on replica d" "200 completed" "$HS $(h_jq .status)"
 B=$(h_jq .id)
-fr_on RB
+h_on RB
 h_req GET "/v1/responses/$B/input_items?order=asc&limit=100"
 t_eq "its context is the 6 newest items of the chain, then its input" \
 	"user:turn 18,assistant,user:turn 19,assistant,user:turn 20,assistant,user:turn 21" \
@@ -152,7 +136,7 @@ t_eq "the replicas hold at most 4 x (8 pooled + 1 fleet) connections (${conns})"
 # --- the database stopped ------------------------------------------------------------------
 t_check "PostgreSQL stops" pg_server_stop
 for r in RA RB RC; do
-	fr_on $r
+	h_on $r
 	t0=$(date +%s%N)
 	h_post '{"model":"local/echo","input":"while down"}'
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -165,7 +149,7 @@ for r in RA RB RC; do
 done
 t_check "PostgreSQL starts again" pg_server_start
 # each worker reconnects on its next request (its backoff is at most 1 s)
-fr_on RC
+h_on RC
 back=no
 for ((i = 0; i < 60; i++)); do # bounded at ~3 s
 	h_post "{\"model\":\"local/echo\",\"input\":\"after the restart\",\"previous_response_id\":\"$B\"}"
@@ -174,7 +158,7 @@ for ((i = 0; i < 60; i++)); do # bounded at ~3 s
 done
 t_eq "after the restart store:true works again, same servers" yes "$back"
 N=$(h_jq .id)
-fr_on RA
+h_on RA
 ok=no
 for ((i = 0; i < 60; i++)); do
 	h_req GET "/v1/responses/$N"
@@ -184,10 +168,10 @@ done
 t_eq "and another replica finds it" "yes $N" "$ok $(h_jq .id)"
 
 # --- a deleted response cuts the chains through it ---------------------------------------
-fr_on RC
+h_on RC
 h_req DELETE "/v1/responses/${IDS[10]}"
 t_eq "DELETE turn 10 on C" 200 "$HS"
-fr_on RB
+h_on RB
 h_req GET "/v1/responses/$LAST/input_items?order=asc&limit=100"
 t_eq "input_items on B, its first request since the restart, is 200" 200 "$HS"
 want=$(for ((i = 11; i <= 20; i++)); do printf 'user:turn %d\n' "$i"; done | paste -sd,)

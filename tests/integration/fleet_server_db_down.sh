@@ -31,10 +31,7 @@ fd_wait_health() {
 	return 1
 }
 
-t_spawn S "$TAU_BIN" --gateway-state-url "$URL" --gateway-openresponses-server \
-	--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN"
-t_check "the server starts" t_wait_line "$T/S.out" '^gateway openresponses server listening: ' 20
-ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' "$T/S.out")
+t_check "the server starts" h_gateway S --gateway-state-url "$URL"
 h_req GET /healthz
 t_eq "healthy while the database is up" '{"status":"ok"}' "$(cat "$T/body")"
 h_post '{"model":"local/echo","input":"before","metadata":{"session_id":"down-s"}}'

@@ -30,11 +30,7 @@ PGUSER_=$(sed -n 's/.*[?&]user=\([^&]*\).*/\1/p' <<<"$TAU_TEST_PG_URL")
 t_spawn PROXY python3 "$TAU_SOURCE_DIR/tests/integration/lib/pgfreeze.py" "$PG_DIR/.s.PGSQL.5432"
 t_check "the proxy listens" t_wait_line "$T/PROXY.out" '^pgfreeze port=[0-9]+$' 10
 URL="postgresql://$PGUSER_@127.0.0.1:$(sed -n 's/^pgfreeze port=//p' "$T/PROXY.out")/tau_fleet_frozen_$$"
-t_spawn S "$TAU_BIN" --gateway-state-url "$URL" --gateway-openresponses-server \
-	--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN"
-t_check "the server starts through the proxy" \
-	t_wait_line "$T/S.out" '^gateway openresponses server listening: ' 20
-ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' "$T/S.out")
+t_check "the server starts through the proxy" h_gateway S --gateway-state-url "$URL"
 
 # fz_count SINCE STORE STATUS: answers to requests sent after SINCE
 fz_count() {

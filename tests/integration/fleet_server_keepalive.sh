@@ -33,13 +33,7 @@ ka_conns() {
 		sed -n 's/.*users:([^)]*))\( timer:(\([^)]*\))\)\{0,1\}.*/[\2]/p'
 }
 # ka_server VAR URL: a server on URL; sets VAR and ADDR
-ka_server() {
-	t_spawn "$1" "$TAU_BIN" --gateway-state-url "$2" --gateway-openresponses-server \
-		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN"
-	t_wait_line "$T/$1.out" '^gateway openresponses server listening: ' 20 || return 1
-	ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' \
-		"$T/$1.out")
-}
+ka_server() { h_gateway "$1" --gateway-state-url "$2"; }
 # ka_long TIMER: true when the timer has a minute or more left
 # ("keepalive,1min16sec,0"; under a minute ss prints seconds, and iproute2
 # 6.1 labels them "ms": "keepalive,9.988ms,0" is 9.988 s)

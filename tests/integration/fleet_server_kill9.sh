@@ -34,15 +34,8 @@ t_check "the upstream stub starts" h_stub
 # k9_replica VAR: a server on URL, port 0, upstream the stub; sets VAR (pid)
 # and VAR_ADDR
 k9_replica() {
-	local var=$1
-	t_spawn "$var" env TAU_GATEWAY_FLEET_REPLICA_EXPIRE_S=60 "$TAU_BIN" --gateway-state-url "$URL" \
-		--gateway-openresponses-server --gateway-openresponses-bind 127.0.0.1:0 \
-		--gateway-openresponses-auth-token "$TOKEN" --model openai/gpt-test --provider-base-url "$STUB_URL" \
-		--request-timeout-ms 20000
-	t_wait_line "$T/$var.out" '^gateway openresponses server listening: ' 20 || return 1
-	printf -v "${var}_ADDR" '%s' "$(sed -n \
-		's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' \
-		"$T/$var.out")"
+	TAU_GATEWAY_FLEET_REPLICA_EXPIRE_S=60 h_replica "$1" --model openai/gpt-test \
+		--provider-base-url "$STUB_URL" --request-timeout-ms 20000
 }
 # k9_status ADDR: /gateway/status into $T/status.json
 k9_status() {

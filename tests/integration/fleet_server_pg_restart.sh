@@ -27,16 +27,6 @@ LOG=$T/load.jsonl
 : >"$LOG"
 now_ms() { date +%s%3N; }
 
-# pr_replica VAR: a server on URL, port 0; sets VAR (pid) and VAR_ADDR
-pr_replica() {
-	local var=$1
-	t_spawn "$var" "$TAU_BIN" --gateway-state-url "$URL" --gateway-openresponses-server \
-		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN"
-	t_wait_line "$T/$var.out" '^gateway openresponses server listening: ' 20 || return 1
-	printf -v "${var}_ADDR" '%s' "$(sed -n \
-		's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' \
-		"$T/$var.out")"
-}
 # pr_counts SINCE_MS STORE STATUS: for answers to requests sent after
 # SINCE_MS with that store flag and status, the smallest count of any replica
 # (one awk pass: the log grows by hundreds of lines a second)
@@ -64,9 +54,9 @@ pr_await() {
 	return 1
 }
 
-t_check "replica a starts" pr_replica RA
-t_check "replica b starts" pr_replica RB
-t_check "replica c starts" pr_replica RC
+t_check "replica a starts" h_replica RA
+t_check "replica b starts" h_replica RB
+t_check "replica c starts" h_replica RC
 T_BEGIN=$(now_ms)
 t_spawn LOADER python3 "$LOAD" run "$TOKEN" "$LOG" "$T/stop-load" "$RA_ADDR" "$RB_ADDR" "$RC_ADDR"
 t_check "the load runs" t_wait_line "$T/LOADER.out" '^fleetload running$' 20

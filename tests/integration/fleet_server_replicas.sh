@@ -28,25 +28,15 @@ pg_ensure
 pg_createdb URL "tau_fleet_server_$$" || { t_fail "create the test database"; t_done; exit 1; }
 cd "$T" || exit 1
 
-# fs_replica VAR: a server on URL, port 0; sets VAR (pid) and VAR_ADDR
-fs_replica() {
-	local var=$1
-	t_spawn "$var" "$TAU_BIN" --gateway-state-url "$URL" --gateway-openresponses-server \
-		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN"
-	t_wait_line "$T/$var.out" '^gateway openresponses server listening: ' 20 || return 1
-	printf -v "${var}_ADDR" '%s' "$(sed -n \
-		's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' \
-		"$T/$var.out")"
-}
 # fs_status ADDR: /gateway/status into $T/status.json, prints the HTTP status
 fs_status() {
 	curl -s -o "$T/status.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
 		"http://$1/gateway/status"
 }
 
-t_check "replica a starts" fs_replica RA
-t_check "replica b starts" fs_replica RB
-t_check "replica c starts" fs_replica RC
+t_check "replica a starts" h_replica RA
+t_check "replica b starts" h_replica RB
+t_check "replica c starts" h_replica RC
 t_contains "the listening line names the store, not a directory" \
 	"state_store=postgresql:tau_fleet_server_$$/default" "$(cat "$T/RA.out")"
 t_eq "no state directory was made" "no" "$([ -e "$T/.tau" ] && echo yes || echo no)"

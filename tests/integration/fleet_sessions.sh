@@ -37,22 +37,6 @@ pg_ensure
 pg_createdb URL tau_fleet_sessions
 cd "$T" || exit 1
 
-# fs_replica VAR [flags...]: a server on URL, port 0; sets VAR (pid) and VAR_ADDR
-fs_replica() {
-	local var=$1
-	shift
-	t_spawn "$var" "$TAU_BIN" --gateway-state-url "$URL" --gateway-openresponses-server \
-		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" "$@"
-	t_wait_line "$T/$var.out" '^gateway openresponses server listening: ' 20 || return 1
-	printf -v "${var}_ADDR" '%s' "$(sed -n \
-		's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' \
-		"$T/$var.out")"
-}
-# fs_on R: the next h_* request goes to replica R
-fs_on() {
-	local v=${1}_ADDR
-	ADDR=${!v}
-}
 # fs_context: N of the last answer's "Context: N items"
 fs_context() {
 	h_jq '.output[0].content[0].text' | sed -n 's/.*Context: \([0-9]*\) item.*/\1/p'
@@ -65,9 +49,9 @@ pg_sql "$URL" "DROP TABLE tau_session" "UPDATE tau_schema SET version = 3" >/dev
 t_eq "the database is at version 3, without tau_session" "3|" \
 	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_session') FROM tau_schema")"
 
-t_check "replica a starts" fs_replica RA
-t_check "replica b starts" fs_replica RB
-t_check "replica c starts" fs_replica RC
+t_check "replica a starts" h_replica RA
+t_check "replica b starts" h_replica RB
+t_check "replica c starts" h_replica RC
 # (the runner's tables stay: step 5 finds them and, IF NOT EXISTS, passes on)
 t_eq "the first replica migrated it to version 5" "5|tau_session|tau_record" \
 	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_session'), to_regclass('tau_record') FROM tau_schema")"
@@ -79,7 +63,7 @@ REPS=(RA RB RC)
 fs_turns() {
 	local kind=$1 seed=$2 i body ok_status=0 ok_count=0 ok_items=0 want got next id
 	for ((i = 1; i <= 20; i++)); do
-		fs_on "${REPS[$(((i - 1) % 3))]}"
+		h_on "${REPS[$(((i - 1) % 3))]}"
 		if [ "$kind" = session ]; then
 			body="{\"model\":\"local/echo\",\"input\":\"$seed turn $i\",\"metadata\":{\"session_id\":\"$seed\"}}"
 		else
@@ -92,7 +76,7 @@ fs_turns() {
 		id=$(h_jq .id)
 		# its stored context, read on the next replica: every user turn in
 		# order, each answered by the echo of it
-		fs_on "${REPS[$((i % 3))]}"
+		h_on "${REPS[$((i % 3))]}"
 		h_req GET "/v1/responses/$id/input_items?order=asc&limit=100"
 		want=$(for ((k = 1; k <= i; k++)); do
 			printf 'user:%s turn %d\n' "$seed" "$k"
@@ -198,7 +182,7 @@ t_eq "the replicas hold at most 3 x (8 pooled + 1 fleet) connections (${conns})"
 h_stub
 export OPENAI_API_KEY=sk-x
 for r in RS RT; do
-	t_check "replica $r (openai/m on the stub) starts" fs_replica "$r" --model openai/m \
+	t_check "replica $r (openai/m on the stub) starts" h_replica "$r" --model openai/m \
 		--provider-base-url "$STUB_URL"
 done
 cat >"$T/slow.py" <<'PY'
@@ -265,8 +249,8 @@ t_eq "and the session holds all 12 turns" 24 \
 	"$(pg_sql "$URL" "SELECT body FROM tau_session WHERE key = 'slow-hot'" | grep -c '"record_type":"item"')"
 
 # --- a wait past the bound ------------------------------------------------------------------
-t_check "replica d (wait bound 300 ms) starts" fs_replica RD --request-timeout-ms 300
-fs_on RD
+t_check "replica d (wait bound 300 ms) starts" h_replica RD --request-timeout-ms 300
+h_on RD
 h_post '{"model":"local/echo","input":"first","metadata":{"session_id":"held"}}'
 t_eq "a turn on key held" 200 "$HS"
 # hold the row from psql for 3 s, as a turn on another replica would
@@ -295,10 +279,10 @@ t_eq "once the holder commits, the key is served again" "200 3" "$HS $(fs_contex
 
 # --- TTL sweeps in fleet mode --------------------------------------------------------------
 for r in RE RF; do
-	t_check "replica $r (deployment ttl, TTLs 2 s) starts" fs_replica "$r" --gateway-deployment ttl \
+	t_check "replica $r (deployment ttl, TTLs 2 s) starts" h_replica "$r" --gateway-deployment ttl \
 		--gateway-session-ttl 2 --gateway-response-ttl 2
 done
-fs_on RE
+h_on RE
 h_post '{"model":"local/echo","input":"soon gone","metadata":{"session_id":"ephemeral"}}'
 t_eq "a session turn on deployment ttl" 200 "$HS"
 EID=$(h_jq .id)
@@ -312,7 +296,7 @@ for ((i = 0; i < 200; i++)); do # bounded: ~10 s
 	sleep 0.05
 done
 t_eq "the sweep removed both once they expired" yes "$gone"
-fs_on RF
+h_on RF
 h_req GET "/v1/responses/$EID"
 t_eq "the expired response is 404 on the other ttl replica" "404 response_not_found" \
 	"$HS $(h_jq .error.code)"

@@ -141,11 +141,7 @@ h_stop "$GS"
 h_gateway GE --gateway-state-dir "$E"
 ae=$(answers)
 h_stop "$GE"
-t_spawn GP "$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment a --gateway-openresponses-server \
-	--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN"
-t_check "a replica on the deployment starts" \
-	t_wait_line "$T/GP.out" '^gateway openresponses server listening: ' 20
-ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' "$T/GP.out")
+t_check "a replica on the deployment starts" h_gateway GP --gateway-state-url "$URL" --gateway-deployment a
 ap=$(answers)
 h_stop "$GP"
 t_eq "GET and input_items: 9 answers 200, the deleted one's 2 are 404" "9 2" \

@@ -9,6 +9,10 @@
 #                              (backend.sh, sourced here): on pg every
 #                              --gateway-state-dir DIR becomes DIR's
 #                              deployment in the test's database
+#   h_replica VAR [flags...]   a fleet replica: h_gateway on the database $URL
+#                              (--gateway-state-url), its address in VAR_ADDR;
+#                              ADDR is left as it was
+#   h_on VAR                   the next h_* request goes to replica VAR
 #   h_stub [flags...]          start the upstream stub; sets STUB_PID,
 #                              STUB_PORT, STUB_URL and STUB_REC (record file)
 #   h_req METHOD PATH [curl args...]   request with the bearer token; the body
@@ -33,6 +37,19 @@ h_gateway() {
 	t_wait_line "$T/$var.out" '^gateway openresponses server listening: ' 20 || return 1
 	ADDR=$(sed -n 's/^gateway openresponses server listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' \
 		"$T/$var.out" | tail -1)
+}
+
+h_replica() {
+	local var=$1 keep=${ADDR-}
+	shift
+	h_gateway "$var" --gateway-state-url "$URL" "$@" || return 1
+	printf -v "${var}_ADDR" '%s' "$ADDR"
+	ADDR=$keep
+}
+
+h_on() {
+	local v=${1}_ADDR
+	ADDR=${!v}
 }
 
 h_stub() {
