@@ -27,6 +27,8 @@ REPLICAS=${REPLICAS:-3}
 TOKEN=bench-fleet-token
 # shellcheck source=tests/integration/lib/pg.sh
 . "$SRC/tests/integration/lib/pg.sh"
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/tau-bench-fleetsrv.XXXXXX")
 PIDS=()
 cleanup() {
@@ -41,12 +43,9 @@ URL=$(pg_url_db bench)
 now_ms() { date +%s%3N; }
 ADDRS=()
 for i in $(seq "$REPLICAS"); do
-	(cd "$W" && exec "$BIN" --gateway-state-url "$URL" --gateway-openresponses-server \
-		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" \
-		--quiet) >"$W/s$i.out" 2>"$W/s$i.err" &
-	PIDS+=($!)
-	for _ in $(seq 400); do grep -q '^gateway openresponses server listening' "$W/s$i.out" && break; sleep 0.01; done
-	ADDRS+=("$(sed -n 's/.*listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' "$W/s$i.out")")
+	bench_gw_start "S$i" "$URL" --quiet || exit 1
+	v=S${i}_ADDR
+	ADDRS+=("${!v}")
 done
 echo "tau-gateway fleet server bench ($BIN)"
 echo "machine: $(nproc) cores, $(uname -r); PostgreSQL $(pg_sql "$URL" 'SHOW server_version')," \

@@ -29,6 +29,8 @@ HOT=${HOT:-50}
 TOKEN=bench-fleet-sessions-token
 # shellcheck source=tests/integration/lib/pg.sh
 . "$SRC/tests/integration/lib/pg.sh"
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/tau-bench-fleetsess.XXXXXX")
 PIDS=()
 cleanup() {
@@ -40,23 +42,11 @@ trap cleanup EXIT
 pg_cluster_start
 pg_sql "$TAU_TEST_PG_URL" "CREATE DATABASE bench" >/dev/null
 URL=$(pg_url_db bench)
-# start VAR ARGS...: a server; sets VAR to its address
-start() {
-	local var=$1 i
-	shift
-	(cd "$W" && exec "$BIN" "$@" --gateway-openresponses-server \
-		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" \
-		--quiet) >"$W/$var.out" 2>"$W/$var.err" &
-	PIDS+=($!)
-	for i in $(seq 1000); do grep -q '^gateway openresponses server listening' "$W/$var.out" && break; sleep 0.01; done
-	printf -v "$var" '%s' "$(sed -n 's/.*listening: endpoint=\/v1\/responses addr=\([^ ]*\) .*/\1/p' "$W/$var.out")"
-	[ -n "${!var}" ] || { echo "bench: server $var did not start: $(cat "$W/$var.err")" >&2; exit 1; }
-}
-start FILE_ADDR --gateway-state-dir "$W/state"
+bench_gw_start FILE "$W/state" --quiet || exit 1
 FLEET=()
 for i in 1 2 3; do
-	start "R$i" --gateway-state-url "$URL"
-	v=R$i
+	bench_gw_start "R$i" "$URL" --quiet || exit 1
+	v=R${i}_ADDR
 	FLEET+=("${!v}")
 done
 echo "sessions, local/echo, store:true; PostgreSQL $(pg_sql "$URL" "SHOW server_version")," \
