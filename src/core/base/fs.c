@@ -259,6 +259,48 @@ gw_fs_opendir_under(const char *root, const char *rel, DIR **out, gw_err *err)
 	return rc;
 }
 
+static int
+gw_fs_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+gw_fs_list_under(const char *root, const char *rel, const char *suffix, char ***names, size_t *n,
+    gw_err *err)
+{
+	*names = NULL;
+	*n = 0;
+	DIR *d;
+	int rc = gw_fs_opendir_under(root, rel, &d, err);
+	if (d == NULL)
+		return rc;
+	size_t cap = 0, sl = strlen(suffix);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len <= sl || strcmp(de->d_name + len - sl, suffix) != 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*names = gw_xrealloc(*names, cap * sizeof(**names));
+		}
+		(*names)[(*n)++] = gw_xstrndup(de->d_name, len - sl);
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(*names, *n, sizeof(**names), gw_fs_name_cmp);
+	return 0;
+}
+
+void
+gw_fs_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 int
 gw_fs_truncate_under(const char *root, const char *rel, uint64_t size, gw_err *err)
 {

@@ -45,6 +45,14 @@ int gw_fs_mkdirs_under(const char *root, const char *rel, bool *created, gw_err 
  * caller closedir()s it), 0 with *out NULL when it does not exist, or
  * -errno with err set. */
 int gw_fs_opendir_under(const char *root, const char *rel, DIR **out, gw_err *err);
+/* The names in the directory rel below root (opened as gw_fs_opendir_under
+ * does) that end in suffix, without it, sorted bytewise.  *names and each
+ * name are malloc'ed: the caller frees them with gw_fs_names_free.  An
+ * absent directory has none (0).  0 or -errno with err set. */
+int gw_fs_list_under(const char *root, const char *rel, const char *suffix, char ***names, size_t *n,
+    gw_err *err);
+/* Frees what gw_fs_list_under made (names may be NULL when n is 0). */
+void gw_fs_names_free(char **names, size_t n);
 /* Cuts the regular file rel below root to size bytes when it is longer,
  * walking rel with openat(O_NOFOLLOW) so no link is followed.  1 when cut,
  * 0 when not (already that short), -errno with err set (-ENOENT: missing). */

@@ -734,50 +734,6 @@ gw_respstore_sweep(gw_store *st, uint64_t now_s, uint64_t ttl_s, size_t *removed
 
 /* ---- transfer (xfer.h) ------------------------------------------------------ */
 
-static int
-gw_respstore_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in <state_dir>/<rel> ending in suffix (stems only when strip),
- * sorted; *names malloc'ed (free each, then it).  Absent: none. */
-static int
-gw_respstore_list(const char *state_dir, const char *rel, const char *suffix, char ***names,
-    size_t *n, gw_err *err)
-{
-	*names = NULL;
-	*n = 0;
-	DIR *d;
-	int rc = gw_fs_opendir_under(state_dir, rel, &d, err);
-	if (d == NULL)
-		return rc;
-	size_t cap = 0, sl = strlen(suffix);
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (len <= sl || strcmp(de->d_name + len - sl, suffix) != 0)
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			*names = gw_xrealloc(*names, cap * sizeof(**names));
-		}
-		(*names)[(*n)++] = gw_xstrndup(de->d_name, len - sl);
-	}
-	closedir(d);
-	if (*n > 1)
-		qsort(*names, *n, sizeof(**names), gw_respstore_name_cmp);
-	return 0;
-}
-
-static void
-gw_respstore_list_free(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 /* Splits a record file's text into a row (its strings point into text,
  * which is changed: each member's end gets a NUL).  0, or -EINVAL naming
  * path. */
@@ -831,7 +787,7 @@ gw_respstore_each(gw_store *st, gw_store_response_fn fn, void *ctx, gw_err *err)
 	const char *state_dir = gw_store_dir(st);
 	char **ids;
 	size_t n;
-	int rc = gw_respstore_list(state_dir, GW_RESPSTORE_DIR, ".json", &ids, &n, err);
+	int rc = gw_fs_list_under(state_dir, GW_RESPSTORE_DIR, ".json", &ids, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char *path = gw_respstore_path(state_dir, ids[i], ".json");
 		gw_buf text = GW_BUF_INIT;
@@ -861,7 +817,7 @@ gw_respstore_each(gw_store *st, gw_store_response_fn fn, void *ctx, gw_err *err)
 		gw_buf_free(&text);
 		free(path);
 	}
-	gw_respstore_list_free(ids, n);
+	gw_fs_names_free(ids, n);
 	return rc;
 }
 
@@ -893,9 +849,9 @@ gw_respstore_present(gw_store *st, bool *yes, gw_err *err)
 	}
 	char **ids;
 	size_t n;
-	int rc = gw_respstore_list(gw_store_dir(st), GW_RESPSTORE_DIR, ".json", &ids, &n, err);
+	int rc = gw_fs_list_under(gw_store_dir(st), GW_RESPSTORE_DIR, ".json", &ids, &n, err);
 	*yes = n > 0;
-	gw_respstore_list_free(ids, n);
+	gw_fs_names_free(ids, n);
 	return rc;
 }
 
@@ -979,9 +935,9 @@ gw_respstore_sessions_present(gw_store *st, bool *yes, gw_err *err)
 	}
 	char **keys;
 	size_t n;
-	int rc = gw_respstore_list(gw_store_dir(st), "openresponses/sessions", ".jsonl", &keys, &n, err);
+	int rc = gw_fs_list_under(gw_store_dir(st), "openresponses/sessions", ".jsonl", &keys, &n, err);
 	*yes = n > 0;
-	gw_respstore_list_free(keys, n);
+	gw_fs_names_free(keys, n);
 	return rc;
 }
 

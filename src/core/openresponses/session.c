@@ -408,12 +408,6 @@ gw_session_sweep(const char *state_dir, uint64_t now_s, uint64_t ttl_s, size_t *
 
 /* ---- transfer (xfer.h) ------------------------------------------------------ */
 
-static int
-gw_session_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* True when name (len bytes) can be a key gw_session_key makes. */
 static bool
 gw_session_key_ok(const char *name, size_t len)
@@ -432,30 +426,17 @@ gw_session_each(gw_store *st, gw_store_session_fn fn, void *ctx, gw_err *err)
 	if (gw_store_kind_of(st) != GW_STORE_FILES)
 		return gw_store_session_each(st, fn, ctx, err);
 	const char *state_dir = gw_store_dir(st);
-	DIR *d;
-	int rc = gw_fs_opendir_under(state_dir, "openresponses/sessions", &d, err);
-	if (d == NULL)
+	char **names;
+	size_t n;
+	int rc = gw_fs_list_under(state_dir, "openresponses/sessions", ".jsonl", &names, &n, err);
+	if (rc != 0)
 		return rc;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (len <= 6 || strcmp(de->d_name + len - 6, ".jsonl") != 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			names = gw_xrealloc(names, cap * sizeof(*names));
-		}
-		names[n++] = gw_xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (n > 1)
-		qsort(names, n, sizeof(*names), gw_session_name_cmp);
 	char *dir = gw_path_join(state_dir, "openresponses/sessions");
 	for (size_t i = 0; i < n; i++) {
-		char *path = gw_path_join(dir, names[i]);
-		size_t keylen = strlen(names[i]) - 6;
+		gw_buf pb = GW_BUF_INIT;
+		gw_buf_printf(&pb, "%s/%s.jsonl", dir, names[i]);
+		char *path = gw_buf_detach(&pb);
+		size_t keylen = strlen(names[i]);
 		gw_buf text = GW_BUF_INIT;
 		struct stat sb;
 		if (rc == 0 && !gw_session_key_ok(names[i], keylen))
@@ -478,16 +459,14 @@ gw_session_each(gw_store *st, gw_store_session_fn fn, void *ctx, gw_err *err)
 			p = end + 1;
 		}
 		if (rc == 0) {
-			names[i][keylen] = '\0';
 			uint64_t ms = (uint64_t)sb.st_mtim.tv_sec * 1000 + (uint64_t)sb.st_mtim.tv_nsec / 1000000;
 			gw_store_session_row r = { names[i], text.data ? text.data : "", text.len, ms, ms };
 			rc = fn(ctx, &r);
 		}
 		gw_buf_free(&text);
 		free(path);
-		free(names[i]);
 	}
-	free(names);
+	gw_fs_names_free(names, n);
 	free(dir);
 	return rc;
 }
