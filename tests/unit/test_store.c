@@ -21,13 +21,18 @@
  * (quotes, backslashes, braces, commas, the word NULL) and a NULL
  * previous id come back byte for byte; a group with one row the database
  * refuses (not UTF-8) is -EINVAL (65) and saves none of its rows; saved
- * again alone, the good row is stored.
+ * again alone, the good row is stored.  A save whose commit fails after
+ * the statement itself completed (a deferred constraint trigger refuses
+ * the row at commit, as a backend terminated between the two would lose
+ * it) is a failure, on a connection with bounded statements (the server's
+ * pool) as on one without: the statement's COMMAND_OK is not its commit.
  */
 #include "unit.h"
 
 #include "core/store/store.h"
 
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <poll.h>
 #include <sys/file.h>
 
@@ -476,6 +481,57 @@ test_pg_response_save_many(void **state)
 	gw_store_close(s);
 }
 
+/* Runs sql on its own connection (set-up outside the store). */
+static void
+pg_sql(const char *sql)
+{
+	PGconn *c = PQconnectdb(pg_url());
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGresult *res = PQexec(c, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		print_error("%s: %s\n", sql, PQresultErrorMessage(res));
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	PQfinish(c);
+}
+
+static void
+test_pg_response_commit_fails(void **state)
+{
+	(void)state;
+	if (pg_url() == NULL)
+		skip();
+	char dep[48], sql[1024];
+	snprintf(dep, sizeof(dep), "unit-commit-%ld", (long)getpid());
+	gw_store *s = pg_open(dep); /* creates the schema before the trigger */
+	/* refuses this deployment's rows at commit (Sync), after the INSERT's
+	 * CommandComplete has been sent */
+	snprintf(sql, sizeof(sql),
+	    "CREATE OR REPLACE FUNCTION tau_unit_refuse_%ld() RETURNS trigger LANGUAGE plpgsql AS"
+	    " $$BEGIN IF NEW.deployment = '%s' THEN RAISE EXCEPTION 'refused at commit'; END IF;"
+	    " RETURN NULL; END$$;"
+	    " CREATE CONSTRAINT TRIGGER tau_unit_refuse_%ld AFTER INSERT ON tau_response"
+	    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tau_unit_refuse_%ld()",
+	    (long)getpid(), dep, (long)getpid(), (long)getpid());
+	pg_sql(sql);
+	gw_store_response row = { .id = "resp_deferred", .session_key = "", .input_items = "[]",
+		.response = "{}" };
+	for (int bounded = 0; bounded < 2; bounded++) {
+		gw_err err;
+		gw_err_clear(&err);
+		assert_int_equal(gw_store_set_timeout(s, bounded ? 5000 : 0, &err), 0);
+		assert_int_equal(gw_store_response_save_many(s, &row, 1, &err), -EIO);
+		ut_assert_contains(err.msg, "refused at commit");
+		gw_store_response got;
+		assert_int_equal(gw_store_response_load(s, row.id, &got, &err), -ENOENT);
+	}
+	snprintf(sql, sizeof(sql),
+	    "DROP TRIGGER tau_unit_refuse_%ld ON tau_response; DROP FUNCTION tau_unit_refuse_%ld()",
+	    (long)getpid(), (long)getpid());
+	pg_sql(sql);
+	gw_store_close(s);
+}
+
 int
 main(void)
 {
@@ -486,6 +542,7 @@ main(void)
 		cmocka_unit_test(test_pg_transactions_and_feed),
 		cmocka_unit_test(test_pg_replicas),
 		cmocka_unit_test(test_pg_response_save_many),
+		cmocka_unit_test(test_pg_response_commit_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -307,8 +307,16 @@ gw_pg_wait_ready(gw_store_pg *pg, uint64_t end)
 }
 
 /* Waits for the results of what was just sent on pg's connection, all of
- * them within one bounded wait (gw_pg_wait_ready).  The first result (the
- * caller's), or NULL. */
+ * them within one bounded wait (gw_pg_wait_ready).  The caller's result
+ * (the first), or the first error that followed it, or NULL.
+ *
+ * A statement's success is only its success once the server is ready for
+ * the next one: in the extended protocol an autocommit statement's
+ * CommandComplete comes before its commit (which happens at Sync), so a
+ * backend terminated in between leaves a result that says COMMAND_OK for
+ * rows that were rolled back.  libpq reports that as an error result after
+ * it (or as a connection gone bad); either replaces the first result, as
+ * PQexec's own last-result rule does. */
 static PGresult *
 gw_pg_await(gw_store_pg *pg)
 {
@@ -321,12 +329,24 @@ gw_pg_await(gw_store_pg *pg)
 		}
 		if ((r = PQgetResult(pg->conn)) == NULL)
 			break;
-		if (first == NULL)
+		ExecStatusType st = PQresultStatus(r);
+		bool failed = st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE;
+		if (first == NULL || (failed && PQresultStatus(first) != PGRES_FATAL_ERROR &&
+		    PQresultStatus(first) != PGRES_BAD_RESPONSE)) {
+			PQclear(first);
 			first = r;
-		else
+		} else {
 			PQclear(r);
+		}
 		if (PQstatus(pg->conn) == CONNECTION_BAD)
 			break;
+	}
+	/* gone before the server said it was ready: whatever the first
+	 * result said, its commit is unknown */
+	if (PQstatus(pg->conn) == CONNECTION_BAD && first != NULL &&
+	    PQresultStatus(first) != PGRES_FATAL_ERROR && PQresultStatus(first) != PGRES_BAD_RESPONSE) {
+		PQclear(first);
+		return NULL;
 	}
 	return first;
 }
