@@ -577,6 +577,19 @@ test_batch_spared_refuses_foreign_spares(void **state)
 	assert_string_equal(got, "new b");
 	free(got);
 	assert_int_equal(count_entries(root, ".a.md" GW_FS_TEMP_MARK), 0);
+	/* a directory in the file's place is not exchanged away: the commit
+	 * fails as a rename over it does, the directory where it was */
+	char *d = ut_join(root, "d.md"), *in = ut_join(root, "d.md/keep");
+	assert_int_equal(gw_fs_mkdirs(d, &err), 0);
+	ut_write(in, "x");
+	batch = gw_fs_batch_new();
+	assert_int_equal(gw_fs_batch_add_spared(batch, d, "new d", 5, &err), 0);
+	assert_int_not_equal(gw_fs_batch_commit(batch, &err), 0);
+	gw_fs_batch_free(batch);
+	assert_true(gw_fs_is_file(in));
+	assert_int_equal(count_entries(root, ".d.md"), 0);
+	free(d);
+	free(in);
 	ut_rmrf(root);
 	free(a);
 	free(sa);

@@ -618,10 +618,14 @@ gw_fs_batch_add_spared(gw_fs_batch *b, const char *path, const void *data, size_
     gw_err *err)
 {
 	char spare[PATH_MAX];
-	if (gw_fs_spare_name(path, spare, sizeof(spare)) != 0)
+	struct stat st;
+	/* only a regular file (or none) is exchanged: a directory or a link
+	 * in path's place goes the temp's way, whose rename refuses or
+	 * replaces it as before, instead of being moved aside as a spare */
+	if (gw_fs_spare_name(path, spare, sizeof(spare)) != 0 ||
+	    (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)))
 		return gw_fs_batch_add(b, path, data, n, err);
 	int fd = open(spare, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-	struct stat st;
 	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		/* not a spare this module made (a link, a FIFO, a file with
 		 * other names): never written through, a fresh temp instead */

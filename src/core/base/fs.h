@@ -112,7 +112,9 @@ int gw_fs_batch_add(gw_fs_batch *b, const char *path, const void *data, size_t n
  * holds the previous text and no inode or block is freed.  A reader of
  * path still sees the old file or the new one; a killed writer leaves at
  * most a torn spare, which nothing reads.  Falls back to a temp file when
- * the spare is not a plain regular file with one name, and to a rename
+ * the spare is not a plain regular file with one name or path is there but
+ * not a regular file (a directory: the commit fails as a rename over it
+ * does), and to a rename
  * when path does not exist yet (a fresh empty spare is then left) or the
  * exchange is refused (another file system).  A reader that keeps path
  * open across two commits may see its bytes change (its inode is the spare
