@@ -15,6 +15,11 @@
 # --n is how many cases the states hold (new cases are numbered from it, or
 # from the number a previous invocation left in DIR/.bench-next);
 # --build FIXTURE first builds both states from FIXTURE (rm -rf first).
+# A state built by a binary from before MEMORY.md spares (.MEMORY.md.spare)
+# has none: a newer binary's first cycle on each actor then creates its
+# spare (a new inode, as a temp file was), and only later cycles reuse it;
+# a state its own first cycle built has an empty spare beside every
+# MEMORY.md, as bench/runner.sh's has.  --build compares like with like.
 set -u
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 a="" b="" sa="" sb="" n=1000000 rounds=7 build=""
@@ -27,7 +32,7 @@ while [ $# -gt 0 ]; do
 	--n) n=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--build) build=$2; shift 2 ;;
-	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "cycle64_ab.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done

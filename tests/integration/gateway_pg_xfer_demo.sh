@@ -13,7 +13,9 @@
 #  3. every file of the two trees is the same bytes, except the documented
 #     ones: the records snapshot and log (the export writes one fresh
 #     snapshot generation: records-1.snap, no records.log), state.json's
-#     "generation" and "log_bytes" (which name them), and .lock files;
+#     "generation" and "log_bytes" (which name them), .lock files and the
+#     runner's MEMORY.md spares (scratch that nothing reads: the import
+#     skips them and the export writes none);
 #  4. every report prints the same bytes on the original, on the deployment
 #     and on the export (paths masked): service status, status inspect,
 #     transport-health inspect (text and JSON), channel-store inspect of
@@ -91,8 +93,10 @@ t_eq "export: exit 0 and the summary" "0 exported postgresql:tau_xferdemo_$$/d i
 
 # --- 3. the trees --------------------------------------------------------------------
 tree() { (cd "$1" && find . -type f ! -name .lock ! -name .run.lock ! -name 'records-*.snap' \
-	! -name records.log | sort); }
-t_eq "the two trees hold the same files (records store and locks aside)" "$(tree "$S")" "$(tree "$E")"
+	! -name records.log ! -name '.*.spare' | sort); }
+t_check "the original holds MEMORY.md spares (else the import skipped none)" \
+	test -n "$(find "$S/channel-store" -name .MEMORY.md.spare)"
+t_eq "the two trees hold the same files (records store, locks, spares aside)" "$(tree "$S")" "$(tree "$E")"
 t_eq "the export's records are one fresh snapshot" "./records-1.snap" \
 	"$(cd "$E" && find . -name 'records*' | sort | paste -sd' ')"
 differ="" same=0

@@ -13,7 +13,9 @@ df_mount 512k
 
 D=$MNT/state
 FIX=$FIXTURES/rollout-pass.json
-snapshot() { (cd "$D" && find . -type f ! -name .lock -exec md5sum {} + | LC_ALL=C sort); }
+# every file but the lock and the MEMORY.md spares (".MEMORY.md.spare": the
+# runner's scratch, overwritten before each exchange and never read)
+snapshot() { (cd "$D" && find . -type f ! -name .lock ! -name '.*.spare' -exec md5sum {} + | LC_ALL=C sort); }
 run() { timeout 20 "$TAU_BIN" --gateway-state-dir "$D" "$@" >"$T/out" 2>"$T/err"; }
 
 # --- the previous state -----------------------------------------------------------

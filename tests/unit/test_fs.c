@@ -478,6 +478,127 @@ test_batch_commit_replaces_every_file(void **state)
 	free(root);
 }
 
+static ino_t
+ino_of(const char *path)
+{
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_ino;
+}
+
+/* A spared replacement writes the spare in place and exchanges it with
+ * the file: both inodes live on, the spare holds the previous text, no
+ * temp is made; a new file gets an empty spare beside it; a shorter text
+ * leaves no tail of the longer one; an undo exchanges back. */
+static void
+test_batch_spared_exchanges(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *a = ut_join(root, "a.md"), *b = ut_join(root, "b.md");
+	char *sa = ut_join(root, ".a.md" GW_FS_SPARE_SUFFIX), *sb = ut_join(root, ".b.md" GW_FS_SPARE_SUFFIX);
+	ut_write(a, "old a, the longest text");
+	gw_err err;
+	gw_fs_batch *batch = gw_fs_batch_new();
+	assert_int_equal(gw_fs_batch_add_spared(batch, a, "new a", 5, &err), 0);
+	assert_int_equal(gw_fs_batch_add_spared(batch, b, "new b", 5, &err), 0);
+	char *got = ut_read(a); /* before the commit: untouched, the spare written */
+	assert_string_equal(got, "old a, the longest text");
+	free(got);
+	got = ut_read(sa);
+	assert_string_equal(got, "new a");
+	free(got);
+	ino_t ia = ino_of(a), isa = ino_of(sa);
+	assert_int_equal(gw_fs_batch_commit(batch, &err), 0);
+	gw_fs_batch_free(batch);
+	got = ut_read(a);
+	assert_string_equal(got, "new a");
+	free(got);
+	got = ut_read(sa);
+	assert_string_equal(got, "old a, the longest text");
+	free(got);
+	assert_true(ino_of(a) == isa && ino_of(sa) == ia);
+	got = ut_read(b);
+	assert_string_equal(got, "new b");
+	free(got);
+	got = ut_read(sb);
+	assert_string_equal(got, ""); /* b was new: an empty spare for next time */
+	free(got);
+	assert_int_equal(count_entries(root, ".a.md" GW_FS_TEMP_MARK), 0);
+	assert_int_equal(count_entries(root, "."), 4); /* two files, two spares */
+	/* again, shorter than what the spare holds; then undone */
+	batch = gw_fs_batch_new();
+	assert_int_equal(gw_fs_batch_add_spared(batch, a, "a3", 2, &err), 0);
+	assert_int_equal(gw_fs_batch_commit(batch, &err), 0);
+	got = ut_read(a);
+	assert_string_equal(got, "a3");
+	free(got);
+	assert_int_equal(gw_fs_batch_undo(batch), 0);
+	gw_fs_batch_free(batch);
+	got = ut_read(a);
+	assert_string_equal(got, "new a");
+	free(got);
+	ut_rmrf(root);
+	free(a);
+	free(b);
+	free(sa);
+	free(sb);
+	free(root);
+}
+
+/* A spare that is a symlink or has a second name is never written
+ * through: the file is replaced by way of a temp, the other file kept. */
+static void
+test_batch_spared_refuses_foreign_spares(void **state)
+{
+	(void)state;
+	char *root = ut_tmpdir();
+	char *a = ut_join(root, "a.md"), *sa = ut_join(root, ".a.md" GW_FS_SPARE_SUFFIX);
+	char *b = ut_join(root, "b.md"), *sb = ut_join(root, ".b.md" GW_FS_SPARE_SUFFIX);
+	char *outside = ut_join(root, "outside");
+	ut_write(outside, "keep me");
+	ut_write(a, "old a");
+	ut_write(b, "old b");
+	assert_int_equal(symlink(outside, sa), 0);
+	assert_int_equal(link(outside, sb), 0);
+	gw_err err;
+	gw_fs_batch *batch = gw_fs_batch_new();
+	assert_int_equal(gw_fs_batch_add_spared(batch, a, "new a", 5, &err), 0);
+	assert_int_equal(gw_fs_batch_add_spared(batch, b, "new b", 5, &err), 0);
+	assert_int_equal(gw_fs_batch_commit(batch, &err), 0);
+	gw_fs_batch_free(batch);
+	char *got = ut_read(outside);
+	assert_string_equal(got, "keep me");
+	free(got);
+	got = ut_read(a);
+	assert_string_equal(got, "new a");
+	free(got);
+	got = ut_read(b);
+	assert_string_equal(got, "new b");
+	free(got);
+	assert_int_equal(count_entries(root, ".a.md" GW_FS_TEMP_MARK), 0);
+	/* a directory in the file's place is not exchanged away: the commit
+	 * fails as a rename over it does, the directory where it was */
+	char *d = ut_join(root, "d.md"), *in = ut_join(root, "d.md/keep");
+	assert_int_equal(gw_fs_mkdirs(d, &err), 0);
+	ut_write(in, "x");
+	batch = gw_fs_batch_new();
+	assert_int_equal(gw_fs_batch_add_spared(batch, d, "new d", 5, &err), 0);
+	assert_int_not_equal(gw_fs_batch_commit(batch, &err), 0);
+	gw_fs_batch_free(batch);
+	assert_true(gw_fs_is_file(in));
+	assert_int_equal(count_entries(root, ".d.md"), 0);
+	free(d);
+	free(in);
+	ut_rmrf(root);
+	free(a);
+	free(sa);
+	free(b);
+	free(sb);
+	free(outside);
+	free(root);
+}
+
 static void
 test_batch_free_without_commit_discards_temps(void **state)
 {
@@ -593,6 +714,14 @@ test_mkdirs_and_truncate_under_refuse_links(void **state)
 	char *c = ut_join(out, "c");
 	assert_false(gw_fs_exists(c));
 	free(c);
+	/* the last component alone (its parents checked): a link refused, a
+	 * new directory made, an existing one kept */
+	assert_int_equal(gw_fs_mkdir_last_under(in, "a/b", &made, &err), -ELOOP);
+	ut_assert_contains(err.msg, "/in/a/b: it is a symbolic link, not a directory");
+	assert_int_equal(gw_fs_mkdir_last_under(in, "a/d/", &made, &err), 0);
+	assert_true(made);
+	assert_int_equal(gw_fs_mkdir_last_under(in, "a/d", &made, &err), 0);
+	assert_false(made);
 	assert_int_equal(gw_fs_truncate_under(in, "a/b/f", 0, &err), -ELOOP);
 	ut_assert_contains(err.msg, "/in/a/b: it is a symbolic link, not a directory");
 	char *flink = ut_join(root, "in/a/f");
@@ -724,6 +853,8 @@ main(void)
 		cmocka_unit_test(test_append_cuts_a_torn_last_line),
 		cmocka_unit_test(test_batch_commit_replaces_every_file),
 		cmocka_unit_test(test_batch_free_without_commit_discards_temps),
+		cmocka_unit_test(test_batch_spared_exchanges),
+		cmocka_unit_test(test_batch_spared_refuses_foreign_spares),
 		cmocka_unit_test(test_remove_stale_temps_keeps_real_files),
 		cmocka_unit_test(test_open_refuses_links_and_fifos),
 		cmocka_unit_test(test_mkdirs_and_truncate_under_refuse_links),

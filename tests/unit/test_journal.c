@@ -89,6 +89,39 @@ test_committed_cycle_is_kept(void **state)
 	free(dir);
 }
 
+/* A cycle killed between its journal and its commit may leave temp files
+ * in the directories it wrote: the recovery of its journal removes them
+ * there (and only temps: a spare stays); a committed cycle's journal
+ * sweeps nothing (its temps were all renamed). */
+static void
+test_interrupted_cycle_temps_are_swept(void **state)
+{
+	(void)state;
+	for (int committed = 0; committed < 2; committed++) {
+		char *dir = ut_tmpdir();
+		char *sub = ut_join(dir, "ch/a");
+		gw_err err;
+		assert_int_equal(gw_fs_mkdirs(sub, &err), 0);
+		char *log = ut_write_in(sub, "log.jsonl", "a\n");
+		gw_journal *j = gw_journal_new(dir, 7);
+		assert_int_equal(gw_journal_add(j, "ch/a/log.jsonl", &err), 0);
+		assert_int_equal(gw_journal_write(j, &err), 0);
+		gw_journal_free(j);
+		char *tmp = ut_write_in(sub, ".MEMORY.md" GW_FS_TEMP_MARK "1-2-3", "torn");
+		char *spare = ut_write_in(sub, ".MEMORY.md" GW_FS_SPARE_SUFFIX, "old");
+		unsigned n;
+		assert_int_equal(gw_journal_recover(dir, committed ? 7 : 1, &n, &err), 0);
+		assert_int_equal(gw_fs_exists(tmp), committed);
+		assert_true(gw_fs_exists(spare));
+		ut_rmrf(dir);
+		free(log);
+		free(tmp);
+		free(spare);
+		free(sub);
+		free(dir);
+	}
+}
+
 static void
 test_paths_cannot_leave_the_state_dir(void **state)
 {
@@ -144,6 +177,7 @@ main(void)
 		cmocka_unit_test(test_no_journal_is_nothing_to_do),
 		cmocka_unit_test(test_uncommitted_cycle_is_rolled_back),
 		cmocka_unit_test(test_committed_cycle_is_kept),
+		cmocka_unit_test(test_interrupted_cycle_temps_are_swept),
 		cmocka_unit_test(test_paths_cannot_leave_the_state_dir),
 		cmocka_unit_test(test_garbage_journal_is_an_error_and_kept),
 	};

@@ -74,10 +74,11 @@ gw_fs_refuse(const char *path, mode_t m, gw_err *err)
 	    "refusing %s: it is %s, not a regular file", path, gw_fs_kind(m));
 }
 
-/* Opens (dfd, name) as gw_fs_open_file does; path names it in messages. */
+/* Opens (dfd, name) as gw_fs_open_file does, leaving its fstat in *st;
+ * path names it in messages. */
 static int
-gw_fs_openat_file(int dfd, const char *name, const char *path, int flags, mode_t mode,
-    gw_err *err)
+gw_fs_openat_file_st(int dfd, const char *name, const char *path, int flags, mode_t mode,
+    struct stat *st_out, gw_err *err)
 {
 	int fd = openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
 	if (fd == -1) {
@@ -97,27 +98,39 @@ gw_fs_openat_file(int dfd, const char *name, const char *path, int flags, mode_t
 		return gw_err_set(err, -e, ex, "cannot %s %s: %s",
 		    (flags & (O_WRONLY | O_RDWR)) ? "open" : "read", path, strerror(e));
 	}
-	struct stat st;
-	if (fstat(fd, &st) == -1) {
+	if (fstat(fd, st_out) == -1) {
 		int e = errno;
 		close(fd);
 		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot stat %s: %s", path, strerror(e));
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st_out->st_mode)) {
 		close(fd);
-		return gw_fs_refuse(path, st.st_mode, err);
+		return gw_fs_refuse(path, st_out->st_mode, err);
 	}
-	/* a regular file ignores O_NONBLOCK; clear it anyway for honesty */
-	int fl = fcntl(fd, F_GETFL);
-	if (fl != -1)
-		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	/* O_NONBLOCK stays set: a regular file ignores it (reads and writes
+	 * of one block as they would), so clearing it cost two fcntl(2)
+	 * calls per open for nothing */
 	return fd;
+}
+
+static int
+gw_fs_openat_file(int dfd, const char *name, const char *path, int flags, mode_t mode,
+    gw_err *err)
+{
+	struct stat st;
+	return gw_fs_openat_file_st(dfd, name, path, flags, mode, &st, err);
 }
 
 int
 gw_fs_open_file(const char *path, int flags, mode_t mode, gw_err *err)
 {
 	return gw_fs_openat_file(AT_FDCWD, path, path, flags, mode, err);
+}
+
+int
+gw_fs_open_file_stat(const char *path, int flags, mode_t mode, struct stat *st, gw_err *err)
+{
+	return gw_fs_openat_file_st(AT_FDCWD, path, path, flags, mode, st, err);
 }
 
 /*
@@ -181,6 +194,27 @@ gw_fs_walk(const char *root, const char *rel, int *dfd, const char **last, gw_er
 	return 0;
 }
 
+/* Makes the directory path (mode 0755) unless it exists and checks with
+ * lstat that it is a directory, not a link; *made says whether this call
+ * made it.  0 or -errno with err set. */
+static int
+gw_fs_mkdir_checked(const char *path, bool *made, gw_err *err)
+{
+	*made = mkdir(path, 0755) == 0;
+	int e = errno;
+	struct stat st;
+	if (!*made && e != EEXIST)
+		return gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ? GW_EXIT_CANTCREAT :
+		    gw_fs_class(e), "cannot create directory %s: %s", path, strerror(e));
+	if (lstat(path, &st) == -1)
+		return gw_err_set(err, -errno, GW_EXIT_IOERR, "cannot stat %s: %s", path,
+		    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return gw_err_set(err, S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR, GW_EXIT_DATAERR,
+		    "refusing %s: it is %s, not a directory", path, gw_fs_kind(st.st_mode));
+	return 0;
+}
+
 /* Needs no descriptor (a server may be at its descriptor limit here): each
  * component is made with mkdir and checked with lstat. */
 int
@@ -203,22 +237,27 @@ gw_fs_mkdirs_under(const char *root, const char *rel, bool *created, gw_err *err
 			continue;
 		char saved = path[i];
 		path[i] = '\0';
-		bool made = mkdir(path, 0755) == 0;
-		int e = errno;
-		struct stat st;
-		if (!made && e != EEXIST)
-			rc = gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ? GW_EXIT_CANTCREAT :
-			    gw_fs_class(e), "cannot create directory %s: %s", path, strerror(e));
-		else if (lstat(path, &st) == -1)
-			rc = gw_err_set(err, -errno, GW_EXIT_IOERR, "cannot stat %s: %s", path,
-			    strerror(errno));
-		else if (!S_ISDIR(st.st_mode))
-			rc = gw_err_set(err, S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR, GW_EXIT_DATAERR,
-			    "refusing %s: it is %s, not a directory", path, gw_fs_kind(st.st_mode));
+		bool made = false;
+		rc = gw_fs_mkdir_checked(path, &made, err);
 		if (created != NULL)
 			*created = made;
 		path[i] = saved;
 	}
+	free(path);
+	return rc;
+}
+
+int
+gw_fs_mkdir_last_under(const char *root, const char *rel, bool *created, gw_err *err)
+{
+	char *path = gw_path_join(root, rel);
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	bool made = false;
+	int rc = gw_fs_mkdir_checked(path, &made, err);
+	if (created != NULL)
+		*created = made;
 	free(path);
 	return rc;
 }
@@ -360,12 +399,11 @@ gw_fs_mkdirs(const char *dir, gw_err *err)
 
 /* Reads fd to its end into out (appending) and closes it; path names it in
  * messages.  0 or -errno with err set. */
+/* Reads fd to its end into out (appending) and closes it; path names it in
+ * messages.  0 or -errno with err set. */
 static int
-gw_fs_read_fd(int fd, const char *path, gw_buf *out, gw_err *err)
+gw_fs_read_rest(int fd, const char *path, gw_buf *out, gw_err *err)
 {
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		gw_buf_reserve(out, (size_t)st.st_size);
 	for (;;) {
 		gw_buf_reserve(out, 65536);
 		ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);
@@ -386,13 +424,26 @@ gw_fs_read_fd(int fd, const char *path, gw_buf *out, gw_err *err)
 	return 0;
 }
 
+/* gw_fs_read_rest, first reserving room for a regular file's size. */
+static int
+gw_fs_read_fd(int fd, const char *path, gw_buf *out, gw_err *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		gw_buf_reserve(out, (size_t)st.st_size);
+	return gw_fs_read_rest(fd, path, out, err);
+}
+
 int
 gw_fs_read_file(const char *path, gw_buf *out, gw_err *err)
 {
-	int fd = gw_fs_open_file(path, O_RDONLY, 0, err);
+	struct stat st;
+	int fd = gw_fs_open_file_stat(path, O_RDONLY, 0, &st, err);
 	if (fd < 0)
 		return fd;
-	return gw_fs_read_fd(fd, path, out, err);
+	if (st.st_size > 0)
+		gw_buf_reserve(out, (size_t)st.st_size);
+	return gw_fs_read_rest(fd, path, out, err);
 }
 
 int
@@ -508,13 +559,35 @@ gw_fs_write_atomic(const char *path, const void *data, size_t n, gw_err *err)
 
 struct gw_fs_batch {
 	char **tmp, **path;
+	bool *spare; /* tmp[i] is path[i]'s spare (kept), not a temp */
+	unsigned char *how; /* how the commit put path[i] in place (GW_FS_PUT_*) */
 	size_t n, cap;
 };
+
+/* How a commit put a file in place, for gw_fs_batch_undo. */
+enum { GW_FS_PUT_NOT, GW_FS_PUT_EXCHANGED, GW_FS_PUT_CREATED, GW_FS_PUT_REPLACED };
 
 gw_fs_batch *
 gw_fs_batch_new(void)
 {
 	return gw_xcalloc(1, sizeof(gw_fs_batch));
+}
+
+static void
+gw_fs_batch_push(gw_fs_batch *b, const char *tmp, const char *path, bool spare)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->tmp = gw_xrealloc(b->tmp, b->cap * sizeof(*b->tmp));
+		b->path = gw_xrealloc(b->path, b->cap * sizeof(*b->path));
+		b->spare = gw_xrealloc(b->spare, b->cap * sizeof(*b->spare));
+		b->how = gw_xrealloc(b->how, b->cap * sizeof(*b->how));
+	}
+	b->how[b->n] = GW_FS_PUT_NOT;
+	b->tmp[b->n] = gw_xstrdup(tmp);
+	b->path[b->n] = gw_xstrdup(path);
+	b->spare[b->n] = spare;
+	b->n++;
 }
 
 int
@@ -524,15 +597,77 @@ gw_fs_batch_add(gw_fs_batch *b, const char *path, const void *data, size_t n, gw
 	int rc = gw_fs_write_temp(path, data, n, false, tmp, sizeof(tmp), err);
 	if (rc != 0)
 		return rc;
-	if (b->n == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 16;
-		b->tmp = gw_xrealloc(b->tmp, b->cap * sizeof(*b->tmp));
-		b->path = gw_xrealloc(b->path, b->cap * sizeof(*b->path));
-	}
-	b->tmp[b->n] = gw_xstrdup(tmp);
-	b->path[b->n] = gw_xstrdup(path);
-	b->n++;
+	gw_fs_batch_push(b, tmp, path, false);
 	return 0;
+}
+
+/* The spare's name for path: ".<name>" GW_FS_SPARE_SUFFIX beside it.  0,
+ * or -ENAMETOOLONG. */
+static int
+gw_fs_spare_name(const char *path, char *out, size_t outsz)
+{
+	const char *base = strrchr(path, '/');
+	size_t dirlen = base ? (size_t)(base - path) + 1 : 0;
+	base = base ? base + 1 : path;
+	int len = snprintf(out, outsz, "%.*s.%s" GW_FS_SPARE_SUFFIX, (int)dirlen, path, base);
+	return len < 0 || (size_t)len >= outsz ? -ENAMETOOLONG : 0;
+}
+
+int
+gw_fs_batch_add_spared(gw_fs_batch *b, const char *path, const void *data, size_t n,
+    gw_err *err)
+{
+	char spare[PATH_MAX];
+	struct stat st;
+	/* only a regular file (or none) is exchanged: a directory or a link
+	 * in path's place goes the temp's way, whose rename refuses or
+	 * replaces it as before, instead of being moved aside as a spare */
+	if (gw_fs_spare_name(path, spare, sizeof(spare)) != 0 ||
+	    (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)))
+		return gw_fs_batch_add(b, path, data, n, err);
+	int fd = open(spare, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		/* not a spare this module made (a link, a FIFO, a file with
+		 * other names): never written through, a fresh temp instead */
+		if (fd != -1)
+			close(fd);
+		return gw_fs_batch_add(b, path, data, n, err);
+	}
+	/* overwritten in place: its blocks are reused, nothing is freed
+	 * unless the new text is shorter */
+	const char *p = data;
+	size_t left = n;
+	off_t at = 0;
+	int rc = 0;
+	while (rc == 0 && left > 0) {
+		ssize_t w = pwrite(fd, p, left, at);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int e = errno;
+			rc = gw_err_set(err, -e, gw_fs_class(e) == GW_EXIT_NOINPUT ? GW_EXIT_IOERR :
+			    gw_fs_class(e), "cannot write %s: %s", path, strerror(e));
+			break;
+		}
+		p += w;
+		left -= (size_t)w;
+		at += w;
+	}
+	if (rc == 0 && (uint64_t)st.st_size > n && ftruncate(fd, (off_t)n) == -1) {
+		int e = errno;
+		rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot write %s: %s", path, strerror(e));
+	}
+	if (rc != 0) { /* best effort: a full disk gets the spare's blocks back */
+		int t = ftruncate(fd, 0);
+		(void)t;
+	}
+	if (close(fd) == -1 && rc == 0) {
+		int e = errno;
+		rc = gw_err_set(err, -e, GW_EXIT_IOERR, "cannot write %s: %s", path, strerror(e));
+	}
+	if (rc == 0)
+		gw_fs_batch_push(b, spare, path, true);
+	return rc;
 }
 
 /* syncfs(2) on the file system holding path. */
@@ -550,22 +685,91 @@ gw_fs_syncfs(const char *path, gw_err *err)
 	return 0;
 }
 
+/*
+ * Puts the spare in place of path: one renameat2(RENAME_EXCHANGE), after
+ * which the spare holds the previous text and both inodes live on (no
+ * inode or block is freed, which on a file system mounted with discard is
+ * most of a rename-over's cost).  When path does not exist yet the spare
+ * is renamed into place and a fresh empty spare is left for the next
+ * replacement; when the file system or kernel refuses the exchange
+ * (EINVAL, ENOSYS, EOPNOTSUPP) the spare is renamed over path, the old
+ * temp-and-rename.  0 or -errno with err set.
+ */
+static int
+gw_fs_swap_in(const char *spare, const char *path, unsigned char *how, gw_err *err)
+{
+	if (renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+		*how = GW_FS_PUT_EXCHANGED;
+		return 0;
+	}
+	int e = errno;
+	if (e != ENOENT && e != EINVAL && e != ENOSYS && e != EOPNOTSUPP)
+		return gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot replace %s: %s", path, strerror(e));
+	if (rename(spare, path) == -1) {
+		e = errno;
+		return gw_err_set(err, -e, GW_EXIT_CANTCREAT, "cannot replace %s: %s", path, strerror(e));
+	}
+	*how = e == ENOENT ? GW_FS_PUT_CREATED : GW_FS_PUT_REPLACED;
+	if (e == ENOENT) {
+		/* best effort: without it the next replacement makes one */
+		int fd = open(spare, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd != -1)
+			close(fd);
+	}
+	return 0;
+}
+
 int
 gw_fs_batch_commit(gw_fs_batch *b, gw_err *err)
 {
 	if (b->n == 0)
 		return 0;
-	/* one sync makes every temp's data durable before any rename ... */
+	/* one sync makes every temp's and spare's data durable before any
+	 * rename or exchange ... */
 	int rc = gw_fs_syncfs(b->tmp[0], err);
 	size_t i = 0;
 	for (; rc == 0 && i < b->n; i++) {
+		if (b->spare[i]) { /* (its name is kept for an undo) */
+			rc = gw_fs_swap_in(b->tmp[i], b->path[i], &b->how[i], err);
+			continue;
+		}
 		rc = gw_fs_rename(b->tmp[i], b->path[i], err);
+		if (rc == 0)
+			b->how[i] = GW_FS_PUT_REPLACED;
 		free(b->tmp[i]);
 		b->tmp[i] = NULL;
 	}
-	/* ... and one more makes the renames durable */
+	/* ... and one more makes them durable */
 	if (rc == 0)
 		rc = gw_fs_syncfs(b->path[0], err);
+	return rc;
+}
+
+int
+gw_fs_batch_undo(gw_fs_batch *b)
+{
+	int rc = 0;
+	bool any = false;
+	for (size_t i = 0; i < b->n; i++) {
+		int r = 0;
+		if (b->how[i] == GW_FS_PUT_EXCHANGED)
+			r = renameat2(AT_FDCWD, b->tmp[i], AT_FDCWD, b->path[i], RENAME_EXCHANGE);
+		else if (b->how[i] == GW_FS_PUT_CREATED)
+			r = rename(b->path[i], b->tmp[i]);
+		else
+			continue;
+		if (r == -1 && rc == 0)
+			rc = -errno;
+		if (r == 0) {
+			b->how[i] = GW_FS_PUT_NOT;
+			any = true;
+		}
+	}
+	if (any) {
+		int r = gw_fs_syncfs(b->path[0], NULL);
+		if (rc == 0)
+			rc = r;
+	}
 	return rc;
 }
 
@@ -576,22 +780,23 @@ gw_fs_batch_free(gw_fs_batch *b)
 		return;
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->tmp[i] != NULL) {
-			unlink(b->tmp[i]);
+			if (!b->spare[i]) /* a spare stays: it is never read */
+				unlink(b->tmp[i]);
 			free(b->tmp[i]);
 		}
 		free(b->path[i]);
 	}
 	free(b->tmp);
 	free(b->path);
+	free(b->spare);
+	free(b->how);
 	free(b);
 }
 
-int
-gw_fs_remove_stale_temps(const char *dir)
+/* Removes the temps in the open directory d and closes it. */
+static int
+gw_fs_remove_temps_in(DIR *d)
 {
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return 0;
 	int removed = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
@@ -601,6 +806,22 @@ gw_fs_remove_stale_temps(const char *dir)
 	}
 	closedir(d);
 	return removed;
+}
+
+int
+gw_fs_remove_stale_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	return d == NULL ? 0 : gw_fs_remove_temps_in(d);
+}
+
+int
+gw_fs_remove_stale_temps_under(const char *root, const char *rel)
+{
+	DIR *d;
+	if (gw_fs_opendir_under(root, rel, &d, NULL) != 0 || d == NULL)
+		return 0;
+	return gw_fs_remove_temps_in(d);
 }
 
 int
@@ -644,28 +865,29 @@ gw_fs_line_end(int fd, uint64_t size, uint64_t *end)
  * Returns 0 or -errno.
  */
 static int
-gw_fs_cut_torn_tail(int fd)
+gw_fs_cut_torn_tail(int fd, off_t *size)
 {
-	struct stat st;
-	if (fstat(fd, &st) == -1)
-		return -errno;
 	char c;
-	if (st.st_size == 0 || (pread(fd, &c, 1, st.st_size - 1) == 1 && c == '\n'))
+	if (*size == 0 || (pread(fd, &c, 1, *size - 1) == 1 && c == '\n'))
 		return 0;
 	uint64_t keep;
-	int rc = gw_fs_line_end(fd, (uint64_t)st.st_size, &keep);
+	int rc = gw_fs_line_end(fd, (uint64_t)*size, &keep);
 	if (rc != 0)
 		return rc;
-	return ftruncate(fd, (off_t)keep) == -1 ? -errno : 0;
+	if (ftruncate(fd, (off_t)keep) == -1)
+		return -errno;
+	*size = (off_t)keep;
+	return 0;
 }
 
 int
 gw_fs_repair_tail(const char *path, gw_err *err)
 {
-	int fd = gw_fs_open_file(path, O_RDWR, 0, err);
+	struct stat st;
+	int fd = gw_fs_open_file_stat(path, O_RDWR, 0, &st, err);
 	if (fd < 0)
 		return fd;
-	int rc = gw_fs_cut_torn_tail(fd);
+	int rc = gw_fs_cut_torn_tail(fd, &st.st_size);
 	if (rc != 0)
 		gw_err_set(err, rc, GW_EXIT_IOERR, "cannot repair the torn end of %s: %s", path,
 		    strerror(-rc));
@@ -676,13 +898,12 @@ gw_fs_repair_tail(const char *path, gw_err *err)
 int
 gw_fs_append(const char *path, const void *data, size_t n, gw_err *err)
 {
-	int fd = gw_fs_open_file(path, O_RDWR | O_CREAT | O_APPEND, 0644, err);
+	/* one fstat (the open's) serves the tail check and the cut-back */
+	struct stat st;
+	int fd = gw_fs_open_file_stat(path, O_RDWR | O_CREAT | O_APPEND, 0644, &st, err);
 	if (fd < 0)
 		return fd;
-	int rc = gw_fs_cut_torn_tail(fd);
-	struct stat st;
-	if (rc == 0 && fstat(fd, &st) == -1)
-		rc = -errno;
+	int rc = gw_fs_cut_torn_tail(fd, &st.st_size);
 	if (rc != 0) {
 		rc = gw_err_set(err, rc, GW_EXIT_IOERR, "cannot repair the torn end of %s: %s", path,
 		    strerror(-rc));

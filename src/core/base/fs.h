@@ -5,7 +5,9 @@
  * <dir>/.lock for its whole read-modify-write.  Whole-file writes are
  * atomic: a unique temp file in the same directory, fsync, rename, fsync of
  * the directory, so a reader or a crash sees the old file or the new one,
- * never a torn one.  Appends are one write(2) per record.
+ * never a torn one; a batch may instead overwrite a persistent spare and
+ * exchange it with the file (gw_fs_batch_add_spared).  Appends are one
+ * write(2) per record.
  */
 #ifndef GW_FS_H
 #define GW_FS_H
@@ -15,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "core/base/buf.h"
@@ -25,13 +28,17 @@ int gw_fs_mkdirs(const char *dir, gw_err *err);
 
 /*
  * Every state file is opened through gw_fs_open_file: O_NOFOLLOW (a
- * symbolic link is refused, never followed), O_NONBLOCK while opening (a
- * FIFO never hangs the caller) and anything that is not a regular file is
- * refused with "refusing <path>: it is a FIFO, not a regular file" (exit
- * class 65, -ELOOP for a link, -EINVAL otherwise).  Returns the fd, which
- * the caller closes, or -errno with err set (-ENOENT: missing, class 66).
+ * symbolic link is refused, never followed), O_NONBLOCK (a FIFO never hangs
+ * the caller; the descriptor keeps it, which a regular file ignores) and
+ * anything that is not a regular file is refused with "refusing <path>: it
+ * is a FIFO, not a regular file" (exit class 65, -ELOOP for a link,
+ * -EINVAL otherwise).  Returns the fd, which the caller closes, or -errno
+ * with err set (-ENOENT: missing, class 66).
  */
 int gw_fs_open_file(const char *path, int flags, mode_t mode, gw_err *err);
+/* gw_fs_open_file, also leaving the open file's fstat(2) in *st (saves the
+ * caller a second one).  Same return and ownership. */
+int gw_fs_open_file_stat(const char *path, int flags, mode_t mode, struct stat *st, gw_err *err);
 
 /* Creates the directories of rel below root (root itself as gw_fs_mkdirs
  * does; it may be a symlink the operator chose), refusing a component of
@@ -39,6 +46,12 @@ int gw_fs_open_file(const char *path, int flags, mode_t mode, gw_err *err);
  * NULL) is set when the last directory was made by this call.  0 or -errno
  * with err set. */
 int gw_fs_mkdirs_under(const char *root, const char *rel, bool *created, gw_err *err);
+/* gw_fs_mkdirs_under for a rel whose parents this caller has just made and
+ * checked with gw_fs_mkdirs_under, holding the lock every writer of root
+ * holds (a runner cycle checks the actors' shared parents once): only the
+ * last component is made and checked (mkdir, lstat; a link or a file there
+ * is refused, class 65).  *created as there.  0 or -errno with err set. */
+int gw_fs_mkdir_last_under(const char *root, const char *rel, bool *created, gw_err *err);
 
 /* Opens the directory rel below root for readdir, following no link in
  * rel (a symlinked component is refused, class 65).  0 with *out set (the
@@ -85,17 +98,51 @@ int gw_fs_write_atomic(const char *path, const void *data, size_t n, gw_err *err
  */
 typedef struct gw_fs_batch gw_fs_batch;
 
+/* Spare files are named ".<name>" GW_FS_SPARE_SUFFIX beside their file. */
+#define GW_FS_SPARE_SUFFIX ".spare"
+
 gw_fs_batch *gw_fs_batch_new(void);
 /* Writes the temp file for path now.  0 or -errno with err set. */
 int gw_fs_batch_add(gw_fs_batch *b, const char *path, const void *data, size_t n, gw_err *err);
-/* Syncs, renames, syncs.  0 or -errno with err set. */
+/*
+ * For a file replaced again and again (an actor's MEMORY.md): writes the n
+ * bytes now into path's persistent spare (".<name>.spare", created when
+ * missing), in place (pwrite, ftruncate when shorter); commit then
+ * exchanges the spare with path (renameat2 RENAME_EXCHANGE), so the spare
+ * holds the previous text and no inode or block is freed.  A reader of
+ * path still sees the old file or the new one; a killed writer leaves at
+ * most a torn spare, which nothing reads.  Falls back to a temp file when
+ * the spare is not a plain regular file with one name or path is there but
+ * not a regular file (a directory: the commit fails as a rename over it
+ * does), and to a rename
+ * when path does not exist yet (a fresh empty spare is then left) or the
+ * exchange is refused (another file system).  A reader that keeps path
+ * open across two commits may see its bytes change (its inode is the spare
+ * by then); every reader here reads the file at once.  0 or -errno with
+ * err set (the spare may then hold a torn text, never read).
+ */
+int gw_fs_batch_add_spared(gw_fs_batch *b, const char *path, const void *data, size_t n,
+    gw_err *err);
+/* Syncs, renames (or exchanges), syncs.  0 or -errno with err set. */
 int gw_fs_batch_commit(gw_fs_batch *b, gw_err *err);
+/* Undoes a committed batch where the spares allow it, for a caller whose
+ * own commit failed after the batch's (a full disk): each exchanged spare
+ * is exchanged back (the file holds its previous text again) and each file
+ * that did not exist before goes back to being its spare; a file replaced
+ * by a temp or by a refused exchange keeps its new text.  Then syncs.  0,
+ * or the first -errno (the other files are still tried). */
+int gw_fs_batch_undo(gw_fs_batch *b);
+/* Frees the batch, unlinking temps that were not committed (spares stay). */
 void gw_fs_batch_free(gw_fs_batch *b);
 
 /* Removes temp files (".<name>.tmp-*") left in dir by a killed writer.
  * Only call it while holding the lock that every writer of dir holds.
  * Returns how many were removed. */
 int gw_fs_remove_stale_temps(const char *dir);
+/* gw_fs_remove_stale_temps for the directory rel below root, opened as
+ * gw_fs_opendir_under does (no link in rel followed); an absent or refused
+ * directory has none.  Same lock rule; returns how many were removed. */
+int gw_fs_remove_stale_temps_under(const char *root, const char *rel);
 
 /* Opens a file the operator named (a console log) for appending, created
  * 0644; links are followed and /dev/null or a FIFO are fine.  Returns the

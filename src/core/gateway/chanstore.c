@@ -72,16 +72,19 @@ gw_chanstore_schema_text(const char *transport, const char *channel_id, gw_buf *
 	gw_buf_putc(out, '\n');
 }
 
-int
-gw_chanstore_open(const char *state_dir, const char *rel, const char *transport,
-    const char *channel, gw_fs_batch *batch, gw_err *err)
+/* gw_chanstore_open and gw_chanstore_open_in_cycle (in_cycle: the parents
+ * are checked and no temps are looked for). */
+static int
+gw_chanstore_open_dir(const char *state_dir, const char *rel, const char *transport,
+    const char *channel, gw_fs_batch *batch, bool in_cycle, gw_err *err)
 {
-	/* Each component is opened without following links (a symlinked
+	/* Each component is checked without following links (a symlinked
 	 * actor directory would send the appends out of the state directory).
 	 * A fresh directory has no schema and no temps to look for, which
 	 * saves two opens per new actor. */
 	bool fresh;
-	int rc = gw_fs_mkdirs_under(state_dir, rel, &fresh, err);
+	int rc = in_cycle ? gw_fs_mkdir_last_under(state_dir, rel, &fresh, err) :
+	    gw_fs_mkdirs_under(state_dir, rel, &fresh, err);
 	if (rc != 0)
 		return rc;
 	char *dir = gw_path_join(state_dir, rel);
@@ -90,7 +93,8 @@ gw_chanstore_open(const char *state_dir, const char *rel, const char *transport,
 	if (fresh) {
 		rc = -ENOENT;
 	} else {
-		gw_fs_remove_stale_temps(dir);
+		if (!in_cycle)
+			gw_fs_remove_stale_temps(dir);
 		rc = gw_fs_read_file(schema, &text, NULL);
 	}
 	if (rc == -ENOENT) {
@@ -113,6 +117,20 @@ gw_chanstore_open(const char *state_dir, const char *rel, const char *transport,
 	free(schema);
 	free(dir);
 	return rc;
+}
+
+int
+gw_chanstore_open(const char *state_dir, const char *rel, const char *transport,
+    const char *channel, gw_fs_batch *batch, gw_err *err)
+{
+	return gw_chanstore_open_dir(state_dir, rel, transport, channel, batch, false, err);
+}
+
+int
+gw_chanstore_open_in_cycle(const char *state_dir, const char *rel, const char *transport,
+    const char *channel, gw_fs_batch *batch, gw_err *err)
+{
+	return gw_chanstore_open_dir(state_dir, rel, transport, channel, batch, true, err);
 }
 
 /* Counts JSON-valid and invalid non-blank lines of a file (streamed). */
@@ -316,8 +334,18 @@ gw_chanstore_xfer_present(gw_store *s, bool *yes, gw_err *err)
 	return 0;
 }
 
+/* A writer's temp file (".<name>.tmp-...") or spare (".<name>.spare", see
+ * gw_fs_batch_add_spared): never a store file, never read. */
+static bool
+gw_chanstore_skipped(const char *nm)
+{
+	size_t n = strlen(nm), sl = strlen(GW_FS_SPARE_SUFFIX);
+	return nm[0] == '.' && (strstr(nm, GW_FS_TEMP_MARK) != NULL ||
+	    (n > sl + 1 && strcmp(nm + n - sl, GW_FS_SPARE_SUFFIX) == 0));
+}
+
 /* The sorted names in dir (no "." or ".."; a writer's stale temp files
- * skipped); -errno when it cannot be read. */
+ * and spares skipped); -errno when it cannot be read. */
 static int
 gw_chanstore_names(const char *dir, char ***names, size_t *n)
 {
@@ -330,8 +358,7 @@ gw_chanstore_names(const char *dir, char ***names, size_t *n)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		const char *nm = de->d_name;
-		if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 ||
-		    (nm[0] == '.' && strstr(nm, GW_FS_TEMP_MARK) != NULL))
+		if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || gw_chanstore_skipped(nm))
 			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;

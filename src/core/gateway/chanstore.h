@@ -29,8 +29,16 @@ char *gw_chanstore_dir(const char *root, const char *transport, const char *chan
  * a symlink is refused, 65) and its schema.json if missing (through batch
  * when it is not NULL, else with its own atomic write); an existing
  * schema.json must have schema_version 1 (else -EINVAL, 65).  The caller
- * holds the state lock, so temp files a killed writer left are removed. */
+ * holds the state lock, so temp files a killed writer left are removed
+ * (spares, gw_fs_batch_add_spared, stay). */
 int gw_chanstore_open(const char *state_dir, const char *rel, const char *transport,
+    const char *channel, gw_fs_batch *batch, gw_err *err);
+/* gw_chanstore_open for a runner cycle, which has made and checked
+ * state_dir/rel's parents this cycle under the lock (only rel's last
+ * component is made and checked) and looks for no temp files: only a
+ * killed cycle leaves them, and gw_journal_recover sweeps its directories.
+ * Same return. */
+int gw_chanstore_open_in_cycle(const char *state_dir, const char *rel, const char *transport,
     const char *channel, gw_fs_batch *batch, gw_err *err);
 
 typedef struct gw_chanstore_report {

@@ -50,17 +50,12 @@ static int
 gw_journal_clean_size(const char *path, uint64_t *out, gw_err *err)
 {
 	*out = 0;
-	int fd = gw_fs_open_file(path, O_RDONLY, 0, err);
+	struct stat st;
+	int fd = gw_fs_open_file_stat(path, O_RDONLY, 0, &st, err);
 	if (fd < 0) {
 		if (fd == -ENOENT)
 			gw_err_clear(err);
 		return fd == -ENOENT ? 0 : fd;
-	}
-	struct stat st;
-	if (fstat(fd, &st) == -1) {
-		int e = errno;
-		close(fd);
-		return gw_err_set(err, -e, GW_EXIT_IOERR, "cannot stat %s: %s", path, strerror(e));
 	}
 	int rc = gw_fs_line_end(fd, (uint64_t)st.st_size, out);
 	close(fd);
@@ -141,7 +136,11 @@ gw_journal_recover(const char *state_dir, uint64_t committed_stamp, unsigned *ro
 		goto out;
 	}
 	if (stamp != committed_stamp) {
-		/* the cycle died before its state was saved: undo its appends */
+		/* the cycle died before its state was saved: undo its appends,
+		 * and remove the temp files it may have left in the directories
+		 * it wrote (the only place a cycle makes them after its journal,
+		 * so the runner need not look for them every cycle) */
+		gw_buf swept = GW_BUF_INIT;
 		for (p = end + 1; *p; p = end + 1) {
 			uint64_t size = strtoull(p, &end, 10);
 			if (end == p || *end != ' ') {
@@ -157,7 +156,17 @@ gw_journal_recover(const char *state_dir, uint64_t committed_stamp, unsigned *ro
 			 * replaced by a symlink would cut its target */
 			gw_err cut;
 			gw_err_clear(&cut);
-			int t = gw_journal_path_ok(r) ? gw_fs_truncate_under(state_dir, r, size, &cut) : 0;
+			bool ok = gw_journal_path_ok(r);
+			int t = ok ? gw_fs_truncate_under(state_dir, r, size, &cut) : 0;
+			char *slash = strrchr(r, '/');
+			if (ok && slash != NULL) {
+				*slash = '\0'; /* its directory, swept once */
+				if (strcmp(gw_buf_cstr(&swept), r) != 0) {
+					gw_fs_remove_stale_temps_under(state_dir, r);
+					gw_buf_reset(&swept);
+					gw_buf_puts(&swept, r);
+				}
+			}
 			free(r);
 			if (t == 1) {
 				(*rolled_back)++;
@@ -165,9 +174,11 @@ gw_journal_recover(const char *state_dir, uint64_t committed_stamp, unsigned *ro
 				if (err != NULL)
 					*err = cut;
 				rc = t;
+				gw_buf_free(&swept);
 				goto out;
 			}
 		}
+		gw_buf_free(&swept);
 	}
 	unlink(path);
 out:

@@ -9,7 +9,8 @@
  * the same lock, finds any journal left behind: if the state carries its
  * stamp the cycle had committed and the journal is just removed; otherwise
  * every listed file is truncated back to its recorded size, so a crashed
- * cycle leaves neither duplicated nor half-written records.
+ * cycle leaves neither duplicated nor half-written records, and the temp
+ * files it may have left in the listed files' directories are removed.
  *
  * Paths are stored relative to the state directory and may not climb out
  * of it.  A gw_journal is owned by its creator (gw_journal_free).

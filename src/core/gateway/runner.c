@@ -547,11 +547,16 @@ gw_write_channels_store(const gw_runner_opts *o, gw_store *store, gw_actor *acto
 	return rc;
 }
 
-/* Writes every touched actor's files: one append per file, one MEMORY.md. */
+/* Writes every touched actor's files: one append per file, one MEMORY.md.
+ * For files, *committed receives the committed batch of MEMORY.md and
+ * schema.json replacements (NULL otherwise): the caller undoes it
+ * (gw_fs_batch_undo) when the state save that commits the cycle fails,
+ * and frees it. */
 static int
 gw_write_channels(const gw_runner_opts *o, gw_store *store, gw_state *st, gw_actor *actors,
-    size_t nactors, gw_err *err)
+    size_t nactors, gw_fs_batch **committed, gw_err *err)
 {
+	*committed = NULL;
 	/* MEMORY.md lists all of the actor's records, in case_key order: each
 	 * touched actor's records are read (its range of the store, not the
 	 * whole store) and sorted */
@@ -562,7 +567,9 @@ gw_write_channels(const gw_runner_opts *o, gw_store *store, gw_state *st, gw_act
 		return gw_write_channels_store(o, store, actors, nactors, err);
 	char *root = gw_path_join(o->state_dir, "channel-store");
 	/* MEMORY.md and schema.json are small derived files: replace them all
-	 * atomically but sync them together (two syncs, not two per actor) */
+	 * atomically but sync them together (two syncs, not two per actor);
+	 * MEMORY.md through its spare, which is exchanged with it (no inode
+	 * created or freed per actor and cycle) */
 	gw_fs_batch *batch = gw_fs_batch_new();
 	/* the appends are journalled so a crash before the state save is undone */
 	gw_journal *journal = gw_journal_new(o->state_dir, st->health.updated_unix_ms);
@@ -582,11 +589,20 @@ gw_write_channels(const gw_runner_opts *o, gw_store *store, gw_state *st, gw_act
 	if (rc == 0)
 		rc = gw_journal_write(journal, err);
 	gw_journal_free(journal);
+	/* the actors' shared parents (channel-store/gateway) are made and
+	 * checked once here, each actor's own directory in its open */
+	if (rc == 0 && nactors > 0) {
+		gw_buf parent = GW_BUF_INIT;
+		gw_buf_puts(&parent, "channel-store/");
+		gw_chanstore_sanitize("gateway", &parent);
+		rc = gw_fs_mkdirs_under(o->state_dir, gw_buf_cstr(&parent), NULL, err);
+		gw_buf_free(&parent);
+	}
 	for (size_t i = 0; i < nactors && rc == 0; i++) {
 		gw_actor *a = &actors[i];
 		const char *dir = a->dir;
-		rc = gw_chanstore_open(o->state_dir, dir + state_prefix, "gateway", a->name, batch,
-		    err);
+		rc = gw_chanstore_open_in_cycle(o->state_dir, dir + state_prefix, "gateway", a->name,
+		    batch, err);
 		const gw_buf *bufs[2] = { &a->log, &a->ctx };
 		for (size_t k = 0; k < 2 && rc == 0; k++) {
 			if (bufs[k]->len == 0)
@@ -599,7 +615,7 @@ gw_write_channels(const gw_runner_opts *o, gw_store *store, gw_state *st, gw_act
 			gw_buf m = GW_BUF_INIT;
 			gw_actor_memory_text(a, &m);
 			char *p = gw_path_join(dir, "MEMORY.md");
-			rc = gw_fs_batch_add(batch, p, m.data, m.len, err);
+			rc = gw_fs_batch_add_spared(batch, p, m.data, m.len, err);
 			free(p);
 			gw_buf_free(&m);
 		}
@@ -608,7 +624,10 @@ gw_write_channels(const gw_runner_opts *o, gw_store *store, gw_state *st, gw_act
 	}
 	if (rc == 0)
 		rc = gw_fs_batch_commit(batch, err);
-	gw_fs_batch_free(batch);
+	if (rc == 0)
+		*committed = batch;
+	else
+		gw_fs_batch_free(batch);
 	free(root);
 	return rc;
 }
@@ -922,7 +941,8 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 
 		/* channel files (journalled), then the state that commits them,
 		 * then the event */
-		rc = gw_write_channels(o, store, st, actors, nactors, err);
+		gw_fs_batch *replaced = NULL;
+		rc = gw_write_channels(o, store, st, actors, nactors, &replaced, err);
 		if (store != NULL) {
 			/* records, posture and event commit together, or none */
 			if (rc == 0)
@@ -940,9 +960,12 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 				rc = gw_state_save(st, err);
 			if (rc == 0)
 				gw_journal_commit(o->state_dir);
-			else { /* (a full disk) undo this cycle's appends now, not at the next run */
+			else { /* (a full disk) undo this cycle's appends now, not at the next run,
+				* and put back the MEMORY.md texts its spares still hold */
 				unsigned undone = 0;
 				gw_journal_recover(o->state_dir, 0, &undone, NULL);
+				if (replaced != NULL)
+					(void)gw_fs_batch_undo(replaced);
 			}
 			if (rc == 0) {
 				gw_buf line = GW_BUF_INIT;
@@ -951,6 +974,7 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 				gw_buf_free(&line);
 			}
 		}
+		gw_fs_batch_free(replaced);
 		gw_progress(o, "done", r->queued, r->queued);
 	}
 	for (size_t i = 0; i < nactors; i++) {
