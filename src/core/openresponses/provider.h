@@ -1,7 +1,9 @@
 /*
  * provider.h - the model providers behind one interface: "local/echo"
- * (embedded, offline, deterministic) and "openai/<model>" (any
- * OpenAI-compatible /chat/completions server, through libcurl).
+ * (embedded, offline, deterministic), "openai/<model>" (any
+ * OpenAI-compatible /chat/completions server), "anthropic/<model>" (the
+ * Anthropic Messages API) and "google/<model>" (the Gemini API), the
+ * last three through libcurl.
  *
  * A run takes the whole conversation as normalized Open Responses items
  * (see responses.h) and reports what the model produces through a sink, as
@@ -79,9 +81,9 @@ typedef void (*gw_provider_attempt_fn)(void *ctx, unsigned status);
 typedef void (*gw_provider_log_fn)(void *ctx, const char *line);
 
 typedef struct gw_provider_config {
-	const char *model;          /* "local/echo" or "openai/<model>" */
-	const char *base_url;       /* for openai models: ".../v1" */
-	const char *api_key;        /* may be NULL or "" (no Authorization header) */
+	const char *model;          /* "local/echo" or "<provider>/<model>" */
+	const char *base_url;       /* NULL or "": the provider's default */
+	const char *api_key;        /* may be NULL or "" (no key header) */
 	uint64_t timeout_ms;        /* per request; for streams, the longest silence; 0: default */
 	uint64_t max_retries;
 	gw_provider_attempt_fn attempt;
