@@ -9,7 +9,10 @@
  * base64 and URL, tool calls and results, tools, tool_choice, the
  * max_tokens default) and their reply readers (streamed events and whole
  * replies: text, tool calls and their arguments, usage, stop reasons,
- * errors).
+ * errors), and over loopback against a one-reply server: the Anthropic
+ * path and headers, a failure keeping the upstream's request id (in the
+ * outcome and the log line), and Gemini's streaming path with the model
+ * escaped in it.
  */
 #include "unit.h"
 
@@ -17,7 +20,10 @@
 #include "core/openresponses/provider_anthropic.h"
 #include "core/openresponses/provider_gemini.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 
 typedef struct rec {
 	gw_buf text, args;
@@ -487,6 +493,139 @@ test_gemini_reply(void **state)
 	gw_buf_free(&r.args);
 }
 
+/* ---- one canned upstream reply over loopback ---------------------------------- */
+
+typedef struct canned {
+	int fd;                 /* listening socket */
+	const char *reply;      /* written after the request's head is read */
+	char request[4096];     /* what came in (head and what followed in the same reads) */
+} canned;
+
+static void *
+canned_main(void *arg)
+{
+	canned *c = arg;
+	int s = accept(c->fd, NULL, NULL);
+	if (s < 0)
+		return NULL;
+	size_t n = 0;
+	while (n + 1 < sizeof(c->request)) {
+		ssize_t r = read(s, c->request + n, sizeof(c->request) - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		c->request[n] = '\0';
+		char *end = strstr(c->request, "\r\n\r\n");
+		const char *cl = strcasestr(c->request, "content-length:");
+		if (end != NULL && cl != NULL && n >= (size_t)(end + 4 - c->request) + strtoul(cl + 15, NULL, 10))
+			break;
+	}
+	if (write(s, c->reply, strlen(c->reply)) < 0)
+		perror("canned write");
+	close(s);
+	return NULL;
+}
+
+static int
+canned_listen(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+static int
+canned_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	return ntohs(a.sin_port);
+}
+
+static char logged[512];
+static void log_line(void *ctx, const char *line) { (void)ctx; snprintf(logged, sizeof(logged), "%s", line); }
+
+static void
+test_anthropic_wire_and_request_id(void **state)
+{
+	(void)state;
+	canned c = { .fd = canned_listen(), .reply = "HTTP/1.1 500 Internal Server Error\r\n"
+	    "Content-Type: application/json\r\nrequest-id: req_01ABC\r\nContent-Length: 2\r\n"
+	    "Connection: close\r\n\r\n{}" };
+	char base[64];
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/", canned_port(c.fd));
+	gw_provider_config cfg = { .model = "anthropic/claude-x", .base_url = base,
+		.api_key = "sk-ant", .timeout_ms = 5000, .max_retries = 0, .log = log_line };
+	gw_provider *p;
+	gw_err err;
+	assert_int_equal(gw_provider_new(&cfg, &p, &err), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, canned_main, &c), 0);
+	cJSON *items = cJSON_Parse("[{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"hi\"}]}]");
+	gw_provider_call call = { .items = items };
+	rec r = { GW_BUF_INIT, GW_BUF_INIT, 0, "" };
+	gw_provider_sink sink = { &r, r_text, r_begin, r_args };
+	gw_provider_outcome o;
+	logged[0] = '\0';
+	assert_int_equal(gw_provider_run(p, &call, &sink, NULL, &o), -EIO);
+	pthread_join(t, NULL);
+	close(c.fd);
+	/* the wire: the path after the base's slash, the vendor's headers */
+	assert_memory_equal(c.request, "POST /v1/messages HTTP/1.1\r\n", 28);
+	assert_non_null(strcasestr(c.request, "\r\nx-api-key: sk-ant\r\n"));
+	assert_non_null(strcasestr(c.request, "\r\nanthropic-version: 2023-06-01\r\n"));
+	assert_null(strcasestr(c.request, "\r\nauthorization:"));
+	/* the failure keeps the status and the upstream's request id */
+	assert_int_equal(o.http_status, 502);
+	assert_int_equal(o.upstream_status, 500);
+	assert_string_equal(o.request_id, "req_01ABC");
+	assert_non_null(strstr(logged, "[request-id req_01ABC]; giving up"));
+	cJSON_Delete(items);
+	gw_provider_free(p);
+}
+
+static void
+test_gemini_stream_path(void **state)
+{
+	(void)state;
+	canned c = { .fd = canned_listen(), .reply = "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+	    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"ok\"}]},\"finishReason\":\"STOP\"}],"
+	    "\"usageMetadata\":{\"promptTokenCount\":1,\"candidatesTokenCount\":1,\"totalTokenCount\":2}}\r\n\r\n" };
+	char base[64];
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/v1beta", canned_port(c.fd));
+	gw_provider_config cfg = { .model = "google/gemini x/y", .base_url = base, .api_key = "gk",
+		.timeout_ms = 5000 };
+	gw_provider *p;
+	gw_err err;
+	assert_int_equal(gw_provider_new(&cfg, &p, &err), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, canned_main, &c), 0);
+	cJSON *items = cJSON_Parse("[{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"hi\"}]}]");
+	gw_provider_call call = { .items = items, .stream = true };
+	rec r = { GW_BUF_INIT, GW_BUF_INIT, 0, "" };
+	gw_provider_sink sink = { &r, r_text, r_begin, r_args };
+	gw_provider_outcome o;
+	assert_int_equal(gw_provider_run(p, &call, &sink, NULL, &o), 0);
+	pthread_join(t, NULL);
+	close(c.fd);
+	/* the model in the path, escaped; the streaming method */
+	const char *want = "POST /v1beta/models/gemini%20x%2Fy:streamGenerateContent?alt=sse HTTP/1.1\r\n";
+	assert_memory_equal(c.request, want, strlen(want));
+	assert_non_null(strcasestr(c.request, "\r\nx-goog-api-key: gk\r\n"));
+	assert_string_equal(r.text.data, "ok");
+	assert_string_equal(o.finish, "stop");
+	assert_int_equal(o.usage.total_tokens, 2);
+	assert_string_equal(o.request_id, "");
+	gw_buf_free(&r.text);
+	cJSON_Delete(items);
+	gw_provider_free(p);
+}
+
 int
 main(void)
 {
@@ -498,6 +637,8 @@ main(void)
 		cmocka_unit_test(test_anthropic_reply),
 		cmocka_unit_test(test_gemini_request),
 		cmocka_unit_test(test_gemini_reply),
+		cmocka_unit_test(test_anthropic_wire_and_request_id),
+		cmocka_unit_test(test_gemini_stream_path),
 		cmocka_unit_test(test_openai_async_cancel_and_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

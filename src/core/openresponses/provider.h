@@ -67,6 +67,7 @@ typedef struct gw_provider_outcome {
 	unsigned upstream_status; /* last upstream HTTP status, 0 when none */
 	unsigned attempts;
 	bool emitted;             /* something reached the sink */
+	char request_id[96];      /* the last attempt's upstream request id, "" if none */
 } gw_provider_outcome;
 
 /* Defaults, the one place these numbers are written (the flag table uses

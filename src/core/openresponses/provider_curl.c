@@ -496,6 +496,7 @@ gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
 	x->easy = NULL;
 	o->attempts = x->attempt + 1;
 	o->upstream_status = (unsigned)x->status;
+	memcpy(o->request_id, x->request_id, sizeof(o->request_id));
 	o->emitted = o->emitted || x->st.emitted;
 	if (p->attempt)
 		p->attempt(p->ctx, (unsigned)x->status);
