@@ -5,7 +5,7 @@
 # and the Open Responses output, plain and streamed, equal in shape to what
 # openai/<model> gives on the OpenAI stub for the same request: text, a tool
 # call round trip, an image, length -> incomplete, split UTF-8, upstream
-# 4xx/5xx mapped as openai's (status kept in the message, 5xx retried),
+# 4xx/5xx mapped as openai's, a close mid-reply (status kept in the message, 5xx retried),
 # 429 retried after Retry-After, an error event mid-stream, garbage; the
 # upstream's request-id in the log line of a failed attempt.
 . "$(dirname "$0")/../lib.sh"
@@ -98,6 +98,13 @@ t_eq "error event: response.failed" upstream_error "$(grep '^data: {"type":"resp
 t_eq "error event: not retried" 1 "$(($(w_vcount) - n0))"
 w_same "garbage" '{"input":"[stub:garbage] x"}'
 t_eq "garbage: 502" 502 "$HS"
+# the upstream closing part-way: as openai's, and never retried after the first byte
+n0=$(w_vcount)
+w_same "close mid-stream" '{"input":"[stub:close_mid_stream] x"}'
+t_eq "close mid-stream: 502" 502 "$HS"
+t_eq "close mid-stream: not retried (json + stream)" 2 "$(($(w_vcount) - n0))"
+t_eq "close mid-stream (stream): response.failed" upstream_error \
+	"$(grep '^data: {"type":"response.failed"' "$T/sse" | cut -c7- | jq -r .response.error.code)"
 
 # a key is required unless a base URL is given, named by its variable
 unset ANTHROPIC_API_KEY

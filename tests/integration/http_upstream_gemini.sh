@@ -97,6 +97,13 @@ t_eq "error mid-stream: response.failed" upstream_error "$(grep '^data: {"type":
 t_eq "error mid-stream: not retried" 1 "$(($(w_vcount) - n0))"
 w_same "garbage" '{"input":"[stub:garbage] x"}'
 t_eq "garbage: 502" 502 "$HS"
+# the upstream closing part-way: as openai's, and never retried after the first byte
+n0=$(w_vcount)
+w_same "close mid-stream" '{"input":"[stub:close_mid_stream] x"}'
+t_eq "close mid-stream: 502" 502 "$HS"
+t_eq "close mid-stream: not retried (json + stream)" 2 "$(($(w_vcount) - n0))"
+t_eq "close mid-stream (stream): response.failed" upstream_error \
+	"$(grep '^data: {"type":"response.failed"' "$T/sse" | cut -c7- | jq -r .response.error.code)"
 h_stop "$GWV"
 
 # GOOGLE_API_KEY when GEMINI_API_KEY is not set; neither: refused, both named

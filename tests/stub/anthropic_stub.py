@@ -54,6 +54,7 @@ def block_text(content):
 
 class AnthropicHandler(base.WireHandler):
     REQUEST_ID_HEADER = "request-id"
+    CLOSE_AFTER = 5
 
     def wire_path_ok(self, path):
         return path.split("?", 1)[0] == "/v1/messages"

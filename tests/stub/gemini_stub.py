@@ -52,6 +52,7 @@ def parts_text(parts):
 
 class GeminiHandler(base.WireHandler):
     REQUEST_ID_HEADER = "x-request-id"
+    CLOSE_AFTER = 2
 
     def wire_path_ok(self, path):
         p, _, query = path.partition("?")

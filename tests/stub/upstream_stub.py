@@ -579,10 +579,14 @@ class WireHandler(Handler):
         wire_reply(plan, usage) -> dict      (a whole reply)
         wire_frames(plan, usage) -> [bytes]  (the SSE stream, complete)
         wire_error_frame() -> bytes          (an error event mid-stream)
+        CLOSE_AFTER                          (close_mid_stream: frames sent
+                                              before the close, text deltas
+                                              included, the end not)
     Every reply carries REQUEST_ID_HEADER: req_stub_<n>.
     """
 
     REQUEST_ID_HEADER = "request-id"
+    CLOSE_AFTER = 3  # close_mid_stream: frames sent first (some text, not the end)
 
     def post_extra(self):
         return [(self.REQUEST_ID_HEADER, self._rid)]
@@ -673,7 +677,7 @@ class WireHandler(Handler):
             return
         frames = self.wire_frames(plan, usage)
         if mode == "close_mid_stream":
-            for f in frames[:3]:
+            for f in frames[:self.CLOSE_AFTER]:
                 self.sse_write(f)
             self.abort_connection()
             return
