@@ -2,7 +2,7 @@
 # google/<model> against the Gemini stub: the request on the wire (the
 # model in the path, :generateContent and :streamGenerateContent?alt=sse,
 # x-goog-api-key, systemInstruction, user/model turns, inlineData and
-# fileData, functionCall/functionResponse, functionDeclarations, toolConfig,
+# fileData, functionCall (with a thought signature)/functionResponse, functionDeclarations, toolConfig,
 # generationConfig), and the Open Responses output, plain and streamed
 # (CRLF-framed events), equal in shape to what openai/<model> gives on the
 # OpenAI stub for the same request: text, a tool call round trip, an image,
@@ -36,7 +36,7 @@ t_eq "systemInstruction" $'Be brief\n\nsys' "$(jq -r '.body.systemInstruction.pa
 t_eq "turns" "user model user" "$(jq -r '[.body.contents[].role]|join(" ")' <<<"$r")"
 t_eq "image parts" '[{"inlineData":{"mimeType":"image/png","data":"AAAA"}},{"fileData":{"mimeType":"image/webp","fileUri":"https://img.test/cat.webp"}}]' \
 	"$(jq -c '[.body.contents[0].parts[] | select(.inlineData or .fileData)]' <<<"$r")"
-t_eq "functionCall with the model's text" '[{"text":"ok"},{"functionCall":{"name":"f","args":{"a":1}}}]' \
+t_eq "functionCall with the model's text, the sentinel signature" '[{"text":"ok"},{"functionCall":{"name":"f","args":{"a":1}},"thoughtSignature":"skip_thought_signature_validator"}]' \
 	"$(jq -c '.body.contents[1].parts' <<<"$r")"
 t_eq "functionResponse named after its call" '[{"functionResponse":{"name":"f","response":{"result":"42"}}},{"text":"hello stub"}]' \
 	"$(jq -c '.body.contents[2].parts' <<<"$r")"

@@ -427,7 +427,8 @@ test_gemini_request(void **state)
 	    "[{\"text\":\"see\"},{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"AAAA\"}},"
 	    "{\"fileData\":{\"mimeType\":\"image/jpeg\",\"fileUri\":\"https://x.test/cat.jpg\"}}]");
 	assert_at(j, "contents.1",
-	    "{\"role\":\"model\",\"parts\":[{\"text\":\"ok\"},{\"functionCall\":{\"name\":\"f\",\"args\":{\"a\":1}}}]}");
+	    "{\"role\":\"model\",\"parts\":[{\"text\":\"ok\"},{\"functionCall\":{\"name\":\"f\",\"args\":{\"a\":1}},"
+	    "\"thoughtSignature\":\"skip_thought_signature_validator\"}]}");
 	/* the response is named after the call it answers */
 	assert_at(j, "contents.2",
 	    "{\"role\":\"user\",\"parts\":[{\"functionResponse\":{\"name\":\"f\",\"response\":{\"result\":\"42\"}}},{\"text\":\"hello\"}]}");
@@ -444,6 +445,22 @@ test_gemini_request(void **state)
 	assert_at(j, "toolConfig", "<none>");
 	assert_at(j, "generationConfig", "<none>");
 	cJSON_Delete(j);
+	/* a 2.x model: no signature on a replayed call; two calls in one turn:
+	 * only the first carries one (as Gemini 3 gives them) */
+	gw_buf b = GW_BUF_INIT;
+	gw_gemini_request_body(&call, "gemini-2.5-flash", &b);
+	assert_null(strstr(b.data, "thoughtSignature"));
+	gw_buf_reset(&b);
+	cJSON *two = cJSON_Parse("[{\"type\":\"function_call\",\"call_id\":\"a\",\"name\":\"f\",\"arguments\":\"{}\"},"
+	    "{\"type\":\"function_call\",\"call_id\":\"b\",\"name\":\"g\",\"arguments\":\"{}\"}]");
+	gw_provider_call call2 = { .items = two };
+	gw_gemini_request_body(&call2, "gemini-3-pro-preview", &b);
+	j = cJSON_Parse(b.data);
+	assert_at(j, "contents.0.parts.0.thoughtSignature", "\"skip_thought_signature_validator\"");
+	assert_at(j, "contents.0.parts.1.thoughtSignature", "<none>");
+	cJSON_Delete(j);
+	cJSON_Delete(two);
+	gw_buf_free(&b);
 	cJSON_Delete(tc);
 	cJSON_Delete(tools);
 	cJSON_Delete(items);

@@ -46,7 +46,21 @@ gw_gemini_is(const cJSON *o, const char *k, const char *v)
 typedef struct gw_gemini_turns {
 	gw_jw *w;
 	const char *role;           /* NULL: none open */
+	bool sign;                  /* the model wants a thought signature on calls */
+	bool signed_turn;           /* the open turn's first call carries one */
 } gw_gemini_turns;
+
+/* Gemini 3 and later refuse a history whose model turn has a functionCall
+ * without the thoughtSignature the model gave it (a 400).  Open Responses
+ * has no place to keep that signature, so the first call of each model
+ * turn carries the sentinel Google documents for history it did not
+ * produce, GW_GEMINI_SKIP_SIGNATURE; the 1.x and 2.x families, for which a
+ * signature is optional, get none. */
+static bool
+gw_gemini_wants_signature(const char *model)
+{
+	return model == NULL || !(strncmp(model, "gemini-1", 8) == 0 || strncmp(model, "gemini-2", 8) == 0);
+}
 
 /* Opens a part in a turn of role, starting the turn when the role changes. */
 static void
@@ -62,6 +76,7 @@ gw_gemini_part(gw_gemini_turns *t, const char *role)
 		gw_jw_key(t->w, "parts");
 		gw_jw_arr_begin(t->w);
 		t->role = role;
+		t->signed_turn = false;
 	}
 	gw_jw_obj_begin(t->w);
 }
@@ -164,6 +179,10 @@ gw_gemini_call(gw_gemini_turns *t, const cJSON *fc)
 	gw_jw_key(w, "args");
 	gw_gemini_object(w, gw_json_str(fc, "arguments"), NULL);
 	gw_jw_obj_end(w);
+	if (t->sign && !t->signed_turn) {
+		gw_jw_kstr(w, "thoughtSignature", GW_GEMINI_SKIP_SIGNATURE);
+		t->signed_turn = true;
+	}
 	gw_jw_obj_end(w);
 }
 
@@ -197,9 +216,9 @@ gw_gemini_response(gw_gemini_turns *t, const cJSON *items, const cJSON *out)
 }
 
 static void
-gw_gemini_contents(gw_jw *w, const gw_provider_call *call)
+gw_gemini_contents(gw_jw *w, const gw_provider_call *call, const char *model)
 {
-	gw_gemini_turns t = { w, NULL };
+	gw_gemini_turns t = { w, NULL, gw_gemini_wants_signature(model), false };
 	gw_jw_key(w, "contents");
 	gw_jw_arr_begin(w);
 	for (const cJSON *it = call->items ? call->items->child : NULL; it; it = it->next) {
@@ -270,7 +289,8 @@ gw_gemini_tools(gw_jw *w, const gw_provider_call *call)
 void
 gw_gemini_request_body(const gw_provider_call *call, const char *model, gw_buf *out)
 {
-	(void)model; /* in the URL */
+	/* the model is in the URL; here it only says whether calls need a
+	 * thought signature */
 	gw_jw w;
 	gw_jw_init(&w, out, false);
 	gw_jw_obj_begin(&w);
@@ -288,7 +308,7 @@ gw_gemini_request_body(const gw_provider_call *call, const char *model, gw_buf *
 		gw_jw_obj_end(&w);
 	}
 	gw_buf_free(&sys);
-	gw_gemini_contents(&w, call);
+	gw_gemini_contents(&w, call, model);
 	if (call->tools != NULL && cJSON_GetArraySize(call->tools) > 0)
 		gw_gemini_tools(&w, call);
 	if (call->has_temperature || call->has_top_p || call->has_max_output_tokens) {

@@ -11,7 +11,9 @@
  * assistant messages become "contents" with roles "user" and "model"
  * (consecutive turns of one role merge); text parts to {"text"}, a base64
  * data URL image to {"inlineData"}, any other image URL to {"fileData"};
- * function_call to a model {"functionCall"} part (arguments as "args"),
+ * function_call to a model {"functionCall"} part (arguments as "args"; the
+ * first call of a model turn carries GW_GEMINI_SKIP_SIGNATURE as its
+ * "thoughtSignature" unless the model is a gemini-1* or gemini-2* one),
  * function_call_output to a user {"functionResponse"} part named after the
  * call it answers (found in the history by call_id), its "response" the
  * output when that is a JSON object, else {"result": output}; function
@@ -33,6 +35,9 @@
 #include "core/openresponses/provider.h"
 
 #define GW_GEMINI_DEFAULT_BASE_URL "https://generativelanguage.googleapis.com/v1beta"
+/* The thoughtSignature a replayed functionCall carries when the model's own
+ * is not known (Gemini 3 and later require one; see provider_gemini.c). */
+#define GW_GEMINI_SKIP_SIGNATURE "skip_thought_signature_validator"
 
 /* Appends the generateContent request body for call to out (the caller
  * owns out; call is borrowed).  The model is in the URL, not the body. */
