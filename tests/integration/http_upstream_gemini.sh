@@ -42,9 +42,9 @@ t_eq "functionResponse named after its call" '[{"functionResponse":{"name":"f","
 	"$(jq -c '.body.contents[2].parts' <<<"$r")"
 t_eq "generationConfig" '{"temperature":0.5,"topP":0.9,"maxOutputTokens":60}' "$(jq -c .body.generationConfig <<<"$r")"
 t_eq "reply text" "stub reply: hello stub" "$(h_jq .output_text)"
-h_post '{"input":"x","tools":[{"type":"function","name":"get_weather","description":"w","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}],"tool_choice":{"type":"function","name":"get_weather"}}'
+h_post '{"input":"x","tools":[{"type":"function","name":"get_weather","description":"w","parameters":{"type":"object","properties":{"city":{"type":"string"}},"additionalProperties":false}}],"tool_choice":{"type":"function","name":"get_weather"}}'
 r=$(w_vlast)
-t_eq "functionDeclarations" '[{"functionDeclarations":[{"name":"get_weather","description":"w","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]}]' "$(jq -c .body.tools <<<"$r")"
+t_eq "functionDeclarations, the schema as JSON Schema" '[{"functionDeclarations":[{"name":"get_weather","description":"w","parametersJsonSchema":{"type":"object","properties":{"city":{"type":"string"}},"additionalProperties":false}}]}]' "$(jq -c .body.tools <<<"$r")"
 t_eq "toolConfig: a forced function" '{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["get_weather"]}}' "$(jq -c .body.toolConfig <<<"$r")"
 curl -s -N -o "$T/sse" -H "Authorization: Bearer $TOKEN" -d '{"input":"s","stream":true}' "http://$ADDR/v1/responses"
 t_eq "stream: the streaming path" "/v1beta/models/gemini-test:streamGenerateContent?alt=sse" "$(w_vlast | jq -r .path)"

@@ -433,7 +433,7 @@ test_gemini_request(void **state)
 	assert_at(j, "contents.2",
 	    "{\"role\":\"user\",\"parts\":[{\"functionResponse\":{\"name\":\"f\",\"response\":{\"result\":\"42\"}}},{\"text\":\"hello\"}]}");
 	assert_at(j, "tools",
-	    "[{\"functionDeclarations\":[{\"name\":\"f\",\"description\":\"d\",\"parameters\":{\"type\":\"object\"}}]}]");
+	    "[{\"functionDeclarations\":[{\"name\":\"f\",\"description\":\"d\",\"parametersJsonSchema\":{\"type\":\"object\"}}]}]");
 	assert_at(j, "toolConfig",
 	    "{\"functionCallingConfig\":{\"mode\":\"ANY\",\"allowedFunctionNames\":[\"f\"]}}");
 	assert_at(j, "generationConfig", "{\"topP\":0.25,\"maxOutputTokens\":50}");

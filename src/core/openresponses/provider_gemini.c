@@ -259,7 +259,10 @@ gw_gemini_tools(gw_jw *w, const gw_provider_call *call)
 			gw_jw_kstr(w, "description", desc);
 		const cJSON *params = cJSON_GetObjectItemCaseSensitive(t, "parameters");
 		if (cJSON_IsObject(params)) {
-			gw_jw_key(w, "parameters");
+			/* JSON Schema as OpenAI clients write it (additionalProperties,
+			 * $ref, anyOf, ...): "parameters" takes only Google's OpenAPI
+			 * subset and refuses the rest */
+			gw_jw_key(w, "parametersJsonSchema");
 			gw_jw_cjson(w, params);
 		}
 		gw_jw_obj_end(w);

@@ -17,7 +17,8 @@
  * function_call_output to a user {"functionResponse"} part named after the
  * call it answers (found in the history by call_id), its "response" the
  * output when that is a JSON object, else {"result": output}; function
- * tools to one {"functionDeclarations"} tool; tool_choice to
+ * tools to one {"functionDeclarations"} tool (their schema as
+ * "parametersJsonSchema", full JSON Schema); tool_choice to
  * "toolConfig"; temperature, top_p and max_output_tokens to
  * "generationConfig".  Back: text parts (not thought parts) to text, each
  * functionCall part to one tool call with its whole arguments, usage from
