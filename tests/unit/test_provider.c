@@ -401,6 +401,10 @@ test_anthropic_reply(void **state)
 	assert_int_equal(st.usage.total_tokens, 9);
 	assert_true(st.done);
 	memset(&st, 0, sizeof(st));
+	const char *ctx = "{\"type\":\"message\",\"content\":[],\"stop_reason\":\"model_context_window_exceeded\"}";
+	assert_int_equal(gw_anthropic_apply_reply(ctx, strlen(ctx), &sink, &st), 0);
+	assert_string_equal(st.finish, "length");
+	memset(&st, 0, sizeof(st));
 	const char *bad = "{\"type\":\"error\",\"error\":{\"type\":\"x\",\"message\":\"m\"}}";
 	assert_int_equal(gw_anthropic_apply_reply(bad, strlen(bad), &sink, &st), -EPROTO);
 	gw_buf_free(&r.text);

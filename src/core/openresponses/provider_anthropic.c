@@ -257,7 +257,10 @@ gw_anthropic_stop(const char *reason, gw_chat_state *st)
 {
 	if (reason == NULL)
 		return;
-	const char *f = strcmp(reason, "max_tokens") == 0 ? "length" :
+	/* model_context_window_exceeded: stopped on length too, at the
+	 * context window rather than max_tokens */
+	const char *f = strcmp(reason, "max_tokens") == 0 ||
+	    strcmp(reason, "model_context_window_exceeded") == 0 ? "length" :
 	    strcmp(reason, "tool_use") == 0 ? "tool_calls" :
 	    strcmp(reason, "refusal") == 0 ? "content_filter" : "stop";
 	snprintf(st->finish, sizeof(st->finish), "%s", f);

@@ -16,8 +16,9 @@
  * max_output_tokens becomes "max_tokens", GW_ANTHROPIC_DEFAULT_MAX_TOKENS
  * when the request has none (the API requires it).  Back: text deltas to
  * text, tool_use blocks to tool calls (the block index is the call's
- * index, input_json_delta its argument text), stop_reason max_tokens to
- * finish "length", tool_use to "tool_calls", anything else to "stop".
+ * index, input_json_delta its argument text), stop_reason max_tokens and
+ * model_context_window_exceeded to finish "length", tool_use to
+ * "tool_calls", refusal to "content_filter", anything else to "stop".
  */
 #ifndef GW_PROVIDER_ANTHROPIC_H
 #define GW_PROVIDER_ANTHROPIC_H
