@@ -14,7 +14,8 @@
 #                              channel store (of the state directory on the
 #                              line, $TAU_GATEWAY_STATE_DIR, or .tau/gateway)
 #   --gateway-service-stop-reason   the runbook's reasons
-#   --transport-health-inspect gateway;  --model local/echo, openai/
+#   --transport-health-inspect gateway;  --model local/echo, openai/,
+#                              anthropic/, google/
 #   --gateway-openresponses-bind    127.0.0.1:8787, 127.0.0.1:0, [::1]:8787
 #   --NAME[=BOOL] flags        true, false after '='
 
@@ -123,8 +124,8 @@ _tau_gateway() {
 				words="operator_requested maintenance_window emergency_rollback" ;;
 			--transport-health-inspect) words="gateway" ;;
 			--model)
-				words="local/echo openai/"
-				[[ $cur == o* || -z $cur ]] && compopt -o nospace 2>/dev/null
+				words="local/echo openai/ anthropic/ google/"
+				[[ $cur == [oag]* || -z $cur ]] && compopt -o nospace 2>/dev/null
 				;;
 			--gateway-openresponses-bind) words="127.0.0.1:8787 127.0.0.1:0 [::1]:8787" ;;
 			*)

@@ -18,6 +18,8 @@
 #include "core/gateway/service.h"
 #include "core/gateway/status.h"
 #include "core/openresponses/provider.h"
+#include "core/openresponses/provider_anthropic.h"
+#include "core/openresponses/provider_gemini.h"
 #include "core/store/store.h"
 #include "core/base/str.h"
 
@@ -229,10 +231,15 @@ static const cli_opt cli_opts[] = {
 	          "then exit 69 (0: do not wait); after 1 s the wait names the holder" },
 	{ .name = "model", .kind = K_STR, .off = F(server.provider.model), .def = CLI_STR("local/echo"),
 	  .env = "TAU_MODEL", .meta = "PROVIDER/MODEL",
-	  .help = "local/echo (offline) or openai/<model> (OpenAI-compatible upstream)" },
+	  .help = "local/echo (offline), openai/<model> (OpenAI-compatible upstream), "
+	          "anthropic/<model> (Messages API) or google/<model> (Gemini API)" },
 	{ .name = "provider-base-url", .kind = K_STR, .off = F(server.provider.base_url),
-	  .def = CLI_STR(GW_PROVIDER_DEFAULT_BASE_URL), .env = "OPENAI_BASE_URL", .meta = "URL",
-	  .help = "OpenAI-compatible base URL; the key comes from OPENAI_API_KEY" },
+	  .meta = "URL",
+	  .help = "the model provider's base URL, else OPENAI_BASE_URL, ANTHROPIC_BASE_URL or "
+	          "GOOGLE_GEMINI_BASE_URL (by --model's provider), else the vendor's "
+	          "(" GW_PROVIDER_DEFAULT_BASE_URL ", " GW_ANTHROPIC_DEFAULT_BASE_URL ", "
+	          GW_GEMINI_DEFAULT_BASE_URL "); the key comes from OPENAI_API_KEY, "
+	          "ANTHROPIC_API_KEY or GEMINI_API_KEY (or GOOGLE_API_KEY)" },
 	{ .name = "request-timeout-ms", .kind = K_U64, .off = F(server.provider.timeout_ms),
 	  .def = CLI_U64(GW_PROVIDER_DEFAULT_TIMEOUT_MS), .min = 1, .max = 3600000,
 	  .env = "TAU_REQUEST_TIMEOUT_MS", .meta = "MS", .help = "upstream request timeout" },
@@ -277,7 +284,38 @@ cli_str_field(cli_config *c, const cli_opt *o)
 	return CLI_FIELD(c, o, char *);
 }
 
-/* The provider's key: from OPENAI_API_KEY only, so no table row owns it. */
+/* The upstream providers: their --model prefix and the environment
+ * variables of their key (the first one set wins) and base URL.  No table
+ * row owns these: which one applies depends on --model. */
+typedef struct cli_provider {
+	const char *prefix;         /* "openai/" */
+	const char *key_env[2];     /* NULL-padded */
+	const char *base_env;
+	const char *key_names;      /* for the message when none is set */
+} cli_provider;
+
+static const cli_provider cli_providers[] = {
+	{ "openai/", { "OPENAI_API_KEY", NULL }, "OPENAI_BASE_URL", "OPENAI_API_KEY" },
+	{ "anthropic/", { "ANTHROPIC_API_KEY", NULL }, "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY" },
+	{ "google/", { "GEMINI_API_KEY", "GOOGLE_API_KEY" }, "GOOGLE_GEMINI_BASE_URL",
+	  "GEMINI_API_KEY (or GOOGLE_API_KEY)" },
+};
+
+/* The upstream provider model m names (prefix and a non-blank model), or
+ * NULL (local/echo, or not a model at all). */
+static const cli_provider *
+cli_provider_of(const char *m)
+{
+	for (size_t i = 0; m != NULL && i < sizeof(cli_providers) / sizeof(cli_providers[0]); i++) {
+		size_t n = strlen(cli_providers[i].prefix);
+		if (strncmp(m, cli_providers[i].prefix, n) == 0 && !gw_str_blank(m + n))
+			return &cli_providers[i];
+	}
+	return NULL;
+}
+
+/* The provider's key: from the provider's environment variable only, so no
+ * table row owns it. */
 static char **
 cli_api_key(cli_config *c)
 {
@@ -596,8 +634,9 @@ cli_validate(cli_config *c, bool model_given, gw_err *err)
 	bool server = c->action == CLI_ACTION_SERVER || c->action == CLI_ACTION_CONSOLE;
 	const char *m = c->server.provider.model;
 	if (server || model_given) {
-		if (strcmp(m, "local/echo") != 0 && !(strncmp(m, "openai/", 7) == 0 && !gw_str_blank(m + 7)))
-			return cli_bad(err, "unsupported --model '%s' (expected local/echo or openai/<model>)", m);
+		if (strcmp(m, "local/echo") != 0 && cli_provider_of(m) == NULL)
+			return cli_bad(err, "unsupported --model '%s' (expected local/echo, openai/<model>, "
+			    "anthropic/<model> or google/<model>)", m);
 	}
 	if (c->action == CLI_ACTION_SERVER) {
 		if (gw_str_blank(c->server.auth_token))
@@ -605,10 +644,10 @@ cli_validate(cli_config *c, bool model_given, gw_err *err)
 		if (!cli_bind_ok(c->server.bind))
 			return cli_bad(err, "invalid gateway socket address '%s' (expected IPv4:port or [IPv6]:port)",
 			    c->server.bind);
-		if (strncmp(m, "openai/", 7) == 0 && gw_str_blank(c->server.provider.api_key) &&
-		    !c->provider_base_url_set)
-			return cli_bad(err, "--model %s needs OPENAI_API_KEY in the environment (or --provider-base-url for a server that needs no key)",
-			    m);
+		const cli_provider *pv = cli_provider_of(m);
+		if (pv != NULL && gw_str_blank(c->server.provider.api_key) && !c->provider_base_url_set)
+			return cli_bad(err, "--model %s needs %s in the environment (or --provider-base-url for a server that needs no key)",
+			    m, pv->key_names);
 	}
 	return 0;
 }
@@ -694,13 +733,25 @@ cli_parse(int argc, char **argv, bool use_env, cli_config *c, gw_err *err)
 			if (o->action != CLI_ACTION_NONE && on)
 				actions[nactions++] = o;
 		}
-		const char *key = getenv("OPENAI_API_KEY");
-		if (key != NULL && key[0] != '\0') {
-			cli_set_str(cli_api_key(c), key);
+	}
+	const cli_opt *base_url = cli_opt_named("provider-base-url");
+	const cli_provider *pv = cli_provider_of(c->server.provider.model);
+	if (use_env && pv != NULL) {
+		/* the key and the base URL of the provider --model names */
+		for (size_t k = 0; k < 2 && pv->key_env[k] != NULL; k++) {
+			const char *key = getenv(pv->key_env[k]);
+			if (key != NULL && key[0] != '\0') {
+				cli_set_str(cli_api_key(c), key);
+				break;
+			}
+		}
+		const char *v = getenv(pv->base_env);
+		if (!given[base_url - cli_opts] && v != NULL && v[0] != '\0') {
+			cli_set_str(cli_str_field(c, base_url), v);
+			from_env[base_url - cli_opts] = true;
 		}
 	}
 	cli_config_link(c);
-	const cli_opt *base_url = cli_opt_named("provider-base-url");
 	c->provider_base_url_set = c->provider_base_url_set || given[base_url - cli_opts] ||
 	    from_env[base_url - cli_opts];
 

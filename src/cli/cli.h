@@ -63,9 +63,11 @@ typedef struct cli_config {
 	bool status_json;
 	char *channel_ref;
 	char *channel_root;           /* NULL: <state_dir>/channel-store */
-	/* server and provider (server.provider.api_key from OPENAI_API_KEY) */
+	/* server and provider (server.provider.api_key from the environment
+	 * variable of --model's provider: OPENAI_API_KEY, ANTHROPIC_API_KEY,
+	 * GEMINI_API_KEY or GOOGLE_API_KEY) */
 	srv_config server;
-	bool provider_base_url_set;   /* given by flag or OPENAI_BASE_URL */
+	bool provider_base_url_set;   /* given by flag or the provider's *_BASE_URL */
 	/* console */
 	char *console_log;
 	/* set by cli_start when stderr is a terminal: the runner reports progress there */

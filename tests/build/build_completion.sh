@@ -44,7 +44,8 @@ t_eq "a [=BOOL] flag without '=': the next word is a flag" "--gateway-status-ins
 t_eq "--gateway-service-stop-reason" "emergency_rollback maintenance_window operator_requested" \
 	"$(comp --gateway-service-stop --gateway-service-stop-reason '')"
 t_eq "--transport-health-inspect" "gateway" "$(comp --transport-health-inspect '')"
-t_eq "--model" "local/echo openai/" "$(comp --model '')"
+t_eq "--model" "anthropic/ google/ local/echo openai/" "$(comp --model '')"
+t_eq "--model a" "anthropic/" "$(comp --model a)"
 t_eq "a number takes no candidates" "" "$(comp --gateway-queue-limit '')"
 t_eq "the token takes no candidates" "" "$(comp --gateway-openresponses-auth-token '')"
 

@@ -5,7 +5,10 @@
  * 256), each event applied with gw_chat_apply_chunk to a sink that builds
  * a streaming response.  The same bytes fed in one piece must give the
  * same events: reassembly across reads never changes what is read.  The
- * whole input is also tried as a non-stream JSON reply.
+ * whole input is also tried as a non-stream JSON reply.  The same events
+ * and the same reply go through the Anthropic and Gemini readers too
+ * (provider_anthropic.c, provider_gemini.c), each into its own builder,
+ * whose response must render as JSON.
  *
  * Input: <n: 1 byte><n chunk-size bytes><the stream>.
  */
@@ -15,6 +18,8 @@
 
 #include "core/base/buf.h"
 #include "core/openresponses/chat.h"
+#include "core/openresponses/provider_anthropic.h"
+#include "core/openresponses/provider_gemini.h"
 #include "core/openresponses/responses.h"
 #include "fuzz_provider.h"
 
@@ -53,6 +58,57 @@ fuzz_req(void)
 		ready = 1;
 	}
 	return &req;
+}
+
+typedef int (*fuzz_apply_fn)(const char *, size_t, const gw_provider_sink *, gw_chat_state *);
+
+/* Ends b as the gateway would after a reply left st (and rc), renders it,
+ * checks the JSON parses, frees b. */
+static void
+fuzz_end(gw_resp_builder *b, const gw_chat_state *st, int rc)
+{
+	if (st->error[0] != '\0' || rc != 0)
+		gw_resp_builder_fail(b, "upstream_error", st->error[0] ? st->error : "bad stream");
+	else
+		gw_resp_builder_finish(b, &st->usage, strcmp(st->finish, "length") == 0 ? "max_output_tokens" : NULL);
+	gw_resp_builder_end(b);
+	gw_buf json = GW_BUF_INIT;
+	gw_resp_builder_json(b, &json);
+	cJSON *back = cJSON_ParseWithLength(json.data, json.len);
+	if (back == NULL)
+		abort();
+	cJSON_Delete(back);
+	gw_buf_free(&json);
+	gw_resp_builder_free(b);
+}
+
+/* The events in log (length-prefixed, as fuzz_event wrote them) through
+ * another wire's event reader, then the whole input through its reply
+ * reader. */
+static void
+fuzz_other_wire(fuzz_apply_fn event, fuzz_apply_fn reply, const gw_buf *log, const char *p,
+    size_t n)
+{
+	size_t total = 0;
+	gw_resp_builder *b = gw_resp_builder_new(fuzz_req(), "other/fuzz", 1700000000, fuzz_frame,
+	    &total);
+	gw_resp_builder_begin(b);
+	gw_provider_sink sink = { b, fuzz_sink_text, fuzz_sink_tool_begin, fuzz_sink_tool_args };
+	gw_chat_state st;
+	memset(&st, 0, sizeof(st));
+	int rc = 0;
+	for (size_t off = 0, len; rc == 0 && !st.done && off + sizeof(len) <= log->len; off += len) {
+		memcpy(&len, log->data + off, sizeof(len));
+		off += sizeof(len);
+		rc = event(log->data + off, len, &sink, &st);
+	}
+	fuzz_end(b, &st, rc);
+	b = gw_resp_builder_new(fuzz_req(), "other/fuzz", 1700000000, fuzz_frame, &total);
+	gw_resp_builder_begin(b);
+	sink.ctx = b;
+	memset(&st, 0, sizeof(st));
+	rc = reply(p, n, &sink, &st);
+	fuzz_end(b, &st, rc);
 }
 
 int
@@ -107,19 +163,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a.log.len > w.log.len || (a.log.len > 0 && memcmp(a.log.data, w.log.data, a.log.len) != 0))
 		abort();
 
-	if (a.st.error[0] != '\0' || rca != 0)
-		gw_resp_builder_fail(b, "upstream_error", a.st.error[0] ? a.st.error : "bad stream");
-	else
-		gw_resp_builder_finish(b, &a.st.usage, strcmp(a.st.finish, "length") == 0 ? "max_output_tokens" : NULL);
-	gw_resp_builder_end(b);
-	gw_buf json = GW_BUF_INIT;
-	gw_resp_builder_json(b, &json);
-	cJSON *back = cJSON_ParseWithLength(json.data, json.len);
-	if (back == NULL)
-		abort();
-	cJSON_Delete(back);
-	gw_buf_free(&json);
-	gw_resp_builder_free(b);
+	fuzz_end(b, &a.st, rca);
+	fuzz_other_wire(gw_anthropic_apply_event, gw_anthropic_apply_reply, &w.log, p, n);
+	fuzz_other_wire(gw_gemini_apply_event, gw_gemini_apply_reply, &w.log, p, n);
 	gw_buf_free(&a.log);
 	gw_buf_free(&w.log);
 

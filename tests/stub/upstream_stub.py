@@ -51,6 +51,8 @@ Modes:
     length            like ok but finish_reason "length"
     slow              stream: 0.3 s gap before each SSE chunk;
                       non-stream: 0.9 s delay before the reply
+    error_event       (anthropic_stub.py, gemini_stub.py) stream: a few events,
+                      then the vendor's error event; here, like ok
 
 Any mode except ok may carry a suffix "-once", "-twice" or "-<N>": the first
 N requests that use exactly that mode string get the mode, later ones are
@@ -86,7 +88,8 @@ SPLIT_SLEEP_S = 0.02
 MODE_RE = re.compile(r"^(?P<base>[a-z0-9_]+?)(?:-(?P<n>once|twice|\d+))?$")
 MSG_MODE_RE = re.compile(r"\[stub:([A-Za-z0-9_-]+)\]")
 STATUS_RE = re.compile(r"^status([1-5][0-9][0-9])$")
-BASE_MODES = {"ok", "hang", "close_mid_stream", "split_utf8", "garbage", "length", "slow"}
+BASE_MODES = {"ok", "hang", "close_mid_stream", "split_utf8", "garbage", "length", "slow",
+              "error_event"}
 
 REASONS = {
     200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -275,9 +278,10 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.wfile.write(self._head(status, headers) + body)
 
-    def start_sse(self):
+    def start_sse(self, extra=()):
         st = self.server.stub
         headers = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
+        headers.extend(extra)
         self._chunked = st.sse_framing == "chunked" and not self._wants_close()
         if self._chunked:
             headers.append(("Transfer-Encoding", "chunked"))
@@ -561,6 +565,145 @@ class Handler(BaseHTTPRequestHandler):
         self.end_sse()
 
 
+class WireHandler(Handler):
+    """The request flow of the other vendors' stubs (anthropic_stub.py,
+    gemini_stub.py): the same modes, replies and recording as the OpenAI
+    stub, in another wire format.  A subclass says where requests go, how
+    to read its conversation and how to write its replies:
+
+        wire_path_ok(path) -> bool
+        wire_conversation(body) -> dict(last_user=str, tool_result=str|None,
+                                        tool_name=str|None, stream=bool,
+                                        prompt_words=int)
+        wire_error(status) -> bytes          (the vendor's error body)
+        wire_reply(plan, usage) -> dict      (a whole reply)
+        wire_frames(plan, usage) -> [bytes]  (the SSE stream, complete)
+        wire_error_frame() -> bytes          (an error event mid-stream)
+        CLOSE_AFTER                          (close_mid_stream: frames sent
+                                              before the close, text deltas
+                                              included, the end not)
+    Every reply carries REQUEST_ID_HEADER: req_stub_<n>.
+    """
+
+    REQUEST_ID_HEADER = "request-id"
+    CLOSE_AFTER = 3  # close_mid_stream: frames sent first (some text, not the end)
+
+    def post_extra(self):
+        return [(self.REQUEST_ID_HEADER, self._rid)]
+
+    def handle_post(self, in_flight):
+        st = self.server.stub
+        self._rid = "req_stub_%d" % st.next_id()
+        raw = self.read_body()
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw else None
+            body_rec = body if raw else ""
+        except (ValueError, UnicodeDecodeError):
+            body = None
+            body_rec = raw.decode("utf-8", "replace")
+        self.record(body_rec, in_flight)
+        if not self.wire_path_ok(self.path):
+            self.send_full(404, self.wire_error(404), extra=self.post_extra())
+            return
+        if not isinstance(body, dict):
+            self.send_full(400, self.wire_error(400), extra=self.post_extra())
+            return
+        conv = self.wire_conversation(body)
+        mode = self.headers.get("X-Stub-Mode")
+        if not mode:
+            m = MSG_MODE_RE.search(conv["last_user"])
+            mode = m.group(1) if m else st.default_mode
+        mode = mode.strip()
+        try:
+            mode = st.effective_mode(mode)
+        except UnknownMode:
+            self.send_full(400, self.wire_error(400), extra=self.post_extra())
+            return
+        sm = STATUS_RE.match(mode)
+        if sm:
+            status = int(sm.group(1))
+            extra = self.post_extra() + ([("Retry-After", "1")] if status == 429 else [])
+            self.send_full(status, self.wire_error(status), extra=extra)
+            return
+        if mode == "hang":
+            self.hang()
+            return
+        if conv["tool_result"] is not None:
+            plan = {"kind": "text", "text": "stub saw tool result: " + conv["tool_result"]}
+        elif conv["tool_name"] is not None:
+            plan = {"kind": "tool", "tool_name": conv["tool_name"]}
+        else:
+            plan = {"kind": "text", "text": "stub reply: " + conv["last_user"]}
+        if mode == "split_utf8":
+            plan["text"] = SPLIT_UTF8_TEXT
+        plan["length"] = mode == "length"
+        completion = count_words(plan["text"]) if plan["kind"] == "text" else 5
+        usage = {"input": conv["prompt_words"] or 1, "output": completion or 1}
+        if conv["stream"]:
+            self.wire_stream(plan, usage, mode)
+        else:
+            self.wire_json(plan, usage, mode)
+
+    def wire_json(self, plan, usage, mode):
+        if mode == "garbage":
+            self.send_full(200, b"<html>this is not json {", "application/json",
+                           extra=self.post_extra())
+            return
+        if mode == "slow":
+            time.sleep(SLOW_GAP_S * 3)
+        data = json.dumps(self.wire_reply(plan, usage), ensure_ascii=False).encode("utf-8")
+        head = self._head(200, [("Content-Type", "application/json"),
+                                ("Content-Length", str(len(data)))] + self.post_extra())
+        if mode == "close_mid_stream":
+            self.wfile.write(head + data[:len(data) // 2])
+            self.abort_connection()
+            return
+        if mode == "split_utf8":
+            self.wfile.write(head)
+            for piece in split_bytes(data, utf8_cut_points(data)):
+                self.wfile.write(piece)
+                self.wfile.flush()
+                time.sleep(SPLIT_SLEEP_S)
+            if self._wants_close():
+                self.close_connection = True
+            return
+        self.send_full(200, data, extra=self.post_extra())
+
+    def wire_stream(self, plan, usage, mode):
+        self.start_sse(self.post_extra())
+        if mode == "garbage":
+            self.sse_write(b"data: {this is not json\n\n")
+            self.end_sse()
+            return
+        frames = self.wire_frames(plan, usage)
+        if mode == "close_mid_stream":
+            for f in frames[:self.CLOSE_AFTER]:
+                self.sse_write(f)
+            self.abort_connection()
+            return
+        if mode == "error_event":
+            for f in frames[:3]:
+                self.sse_write(f)
+            self.sse_write(self.wire_error_frame())
+            self.end_sse()
+            return
+        if mode == "split_utf8":
+            data = b"".join(frames)
+            for piece in split_bytes(data, utf8_cut_points(data)):
+                self.sse_write(piece)
+                time.sleep(SPLIT_SLEEP_S)
+            self.end_sse()
+            return
+        if mode == "slow":
+            for f in frames:
+                time.sleep(SLOW_GAP_S)
+                self.sse_write(f)
+            self.end_sse()
+            return
+        self.sse_write(b"".join(frames))
+        self.end_sse()
+
+
 class StubServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -573,8 +716,10 @@ class StubServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description="OpenAI-compatible upstream stub")
+def main(argv=None, handler=None, description="OpenAI-compatible upstream stub"):
+    """Runs a stub; anthropic_stub.py and gemini_stub.py pass their handler."""
+    handler = handler or Handler
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--record", default=None, help="append received requests as JSON lines")
     ap.add_argument("--mode", default="ok")
@@ -587,7 +732,7 @@ def main(argv=None):
         print("upstream stub: unknown --mode %r" % args.mode, file=sys.stderr)
         return 2
 
-    server = StubServer(("127.0.0.1", args.port), Handler)
+    server = StubServer(("127.0.0.1", args.port), handler)
     server.stub = StubState(args.mode, args.record, args.sse_framing)
 
     def on_signal(signum, frame):

@@ -296,6 +296,54 @@ test_environment_variables(void **state)
 	unsetenv("TAU_GATEWAY_STATE_DIR");
 }
 
+/* The key and base URL come from the variables of the provider --model
+ * names, and only from those. */
+static void
+test_provider_environment(void **state)
+{
+	(void)state;
+	cli_config c;
+	gw_err err;
+	setenv("OPENAI_API_KEY", "sk-o", 1);
+	setenv("OPENAI_BASE_URL", "http://o.test/v1", 1);
+	setenv("ANTHROPIC_API_KEY", "sk-a", 1);
+	setenv("ANTHROPIC_BASE_URL", "http://a.test", 1);
+	setenv("GOOGLE_API_KEY", "gk", 1);
+	unsetenv("GEMINI_API_KEY");
+	unsetenv("GOOGLE_GEMINI_BASE_URL");
+	assert_int_equal(parse_line("--model anthropic/claude-x", true, &c, &err), 0);
+	assert_string_equal(c.server.provider.api_key, "sk-a");
+	assert_string_equal(c.server.provider.base_url, "http://a.test");
+	assert_true(c.provider_base_url_set);
+	cli_config_free(&c);
+	assert_int_equal(parse_line("--model openai/m", true, &c, &err), 0);
+	assert_string_equal(c.server.provider.api_key, "sk-o");
+	assert_string_equal(c.server.provider.base_url, "http://o.test/v1");
+	cli_config_free(&c);
+	/* GOOGLE_API_KEY when GEMINI_API_KEY is not set; no base URL: the vendor's */
+	assert_int_equal(parse_line("--model google/gemini-x", true, &c, &err), 0);
+	assert_string_equal(c.server.provider.api_key, "gk");
+	assert_null(c.server.provider.base_url);
+	assert_false(c.provider_base_url_set);
+	cli_config_free(&c);
+	setenv("GEMINI_API_KEY", "gm", 1);
+	assert_int_equal(parse_line("--model google/gemini-x --provider-base-url http://flag.test", true, &c,
+	    &err), 0);
+	assert_string_equal(c.server.provider.api_key, "gm");
+	assert_string_equal(c.server.provider.base_url, "http://flag.test");
+	cli_config_free(&c);
+	/* local/echo reads no key */
+	assert_int_equal(parse_line("", true, &c, &err), 0);
+	assert_null(c.server.provider.api_key);
+	cli_config_free(&c);
+	unsetenv("OPENAI_API_KEY");
+	unsetenv("OPENAI_BASE_URL");
+	unsetenv("ANTHROPIC_API_KEY");
+	unsetenv("ANTHROPIC_BASE_URL");
+	unsetenv("GOOGLE_API_KEY");
+	unsetenv("GEMINI_API_KEY");
+}
+
 static void
 test_split_quoting(void **state)
 {
@@ -593,6 +641,7 @@ main(void)
 		cmocka_unit_test(test_transport_health_target),
 		cmocka_unit_test(test_help_and_version_win),
 		cmocka_unit_test(test_environment_variables),
+		cmocka_unit_test(test_provider_environment),
 		cmocka_unit_test(test_split_quoting),
 		cmocka_unit_test(test_execute_service_and_inspect),
 		cmocka_unit_test(test_execute_runner_fail_on_hold),

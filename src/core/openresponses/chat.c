@@ -208,6 +208,84 @@ gw_chat_write_tools(gw_jw *w, const gw_provider_call *call)
 }
 
 void
+gw_chat_content_text(const cJSON *content, gw_buf *out)
+{
+	if (cJSON_IsString(content)) {
+		gw_buf_puts(out, content->valuestring);
+		return;
+	}
+	bool first = true;
+	for (const cJSON *p = content ? content->child : NULL; p; p = p->next) {
+		const char *t = gw_json_str(p, "text");
+		if (t == NULL)
+			continue;
+		if (!first)
+			gw_buf_putc(out, '\n');
+		gw_buf_puts(out, t);
+		first = false;
+	}
+}
+
+void
+gw_chat_system_text(const gw_provider_call *call, gw_buf *out)
+{
+	size_t start = out->len;
+	if (call->instructions != NULL)
+		gw_buf_puts(out, call->instructions);
+	for (const cJSON *it = call->items ? call->items->child : NULL; it; it = it->next) {
+		const char *role = gw_json_str(it, "role");
+		if (role == NULL || (strcmp(role, "system") != 0 && strcmp(role, "developer") != 0))
+			continue;
+		size_t before = out->len;
+		if (out->len > start)
+			gw_buf_puts(out, "\n\n");
+		size_t mark = out->len;
+		gw_chat_content_text(cJSON_GetObjectItemCaseSensitive(it, "content"), out);
+		if (out->len == mark) { /* an empty message adds no separator */
+			out->len = before;
+			if (out->data)
+				out->data[before] = '\0';
+		}
+	}
+}
+
+bool
+gw_chat_data_url(const char *url, const char **mime, size_t *mime_len, const char **data)
+{
+	if (url == NULL || strncmp(url, "data:", 5) != 0)
+		return false;
+	const char *m = url + 5, *comma = strchr(m, ',');
+	if (comma == NULL)
+		return false;
+	static const char b64[] = ";base64";
+	size_t n = (size_t)(comma - m);
+	if (n < sizeof(b64) - 1 || memcmp(comma - (sizeof(b64) - 1), b64, sizeof(b64) - 1) != 0)
+		return false;
+	*mime = m;
+	*mime_len = n - (sizeof(b64) - 1);
+	*data = comma + 1;
+	return true;
+}
+
+const char *
+gw_chat_tool_mode(const gw_provider_call *call, const char **name)
+{
+	const cJSON *tc = call->tool_choice;
+	*name = NULL;
+	if (tc == NULL)
+		return "auto";
+	if (cJSON_IsString(tc))
+		return strcmp(tc->valuestring, "none") == 0 ? "none" :
+		    strcmp(tc->valuestring, "required") == 0 ? "required" : "auto";
+	if (gw_chat_is(tc, "type", "function")) {
+		*name = gw_json_str(tc, "name");
+		return *name != NULL ? "function" : "required";
+	}
+	const char *mode = gw_json_str(tc, "mode"); /* allowed_tools */
+	return mode != NULL && strcmp(mode, "required") == 0 ? "required" : "auto";
+}
+
+void
 gw_chat_request_body(const gw_provider_call *call, const char *model, gw_buf *out)
 {
 	gw_jw w;
@@ -239,7 +317,7 @@ gw_chat_request_body(const gw_provider_call *call, const char *model, gw_buf *ou
 
 /* ---- replies ---------------------------------------------------------------- */
 
-static int
+int
 gw_chat_fail(gw_chat_state *st, const char *what)
 {
 	snprintf(st->error, sizeof(st->error), "%s", what);
@@ -269,7 +347,7 @@ gw_chat_finish(const cJSON *choice, gw_chat_state *st)
 		snprintf(st->finish, sizeof(st->finish), "%s", f);
 }
 
-static void
+void
 gw_chat_emit_text(const gw_provider_sink *sink, gw_chat_state *st, const char *s, size_t n)
 {
 	if (n == 0)
@@ -305,7 +383,7 @@ gw_chat_tool_calls(const cJSON *calls, const gw_provider_sink *sink, gw_chat_sta
 	}
 }
 
-static cJSON *
+cJSON *
 gw_chat_parse(const char *json, size_t n, gw_chat_state *st)
 {
 	cJSON *root = cJSON_ParseWithLength(json, n);

@@ -19,14 +19,42 @@
 /* Appends the /chat/completions request body for call to out. */
 void gw_chat_request_body(const gw_provider_call *call, const char *model, gw_buf *out);
 
+typedef struct gw_chat_state gw_chat_state;
+
+/* Helpers the other wires (provider_anthropic.c, provider_gemini.c) share. */
+
+/* Appends the system text of call to out: its instructions, then the text
+ * of its system and developer messages, joined by blank lines. */
+void gw_chat_system_text(const gw_provider_call *call, gw_buf *out);
+/* Appends the text parts of a message's content, joined by '\n'. */
+void gw_chat_content_text(const cJSON *content, gw_buf *out);
+/* True when url is a base64 data URL "data:<mime>;base64,<data>"; then
+ * *mime (mime_len bytes) and *data point into url. */
+bool gw_chat_data_url(const char *url, const char **mime, size_t *mime_len, const char **data);
+/* Maps Open Responses' tool_choice onto a mode: "auto", "none",
+ * "required", or "function" with *name (borrowed) set. */
+const char *gw_chat_tool_mode(const gw_provider_call *call, const char **name);
+/* Marks st failed with what (a fixed text, never upstream content). */
+int gw_chat_fail(gw_chat_state *st, const char *what);
+/* Parses a reply or event: a JSON object, else NULL with st->error set
+ * (also when it carries an "error" member).  The caller deletes it. */
+cJSON *gw_chat_parse(const char *json, size_t n, gw_chat_state *st);
+/* Passes text to sink (nothing when n is 0), marking st emitted. */
+void gw_chat_emit_text(const gw_provider_sink *sink, gw_chat_state *st, const char *s, size_t n);
+
 /* Accumulated state of one reply. */
-typedef struct gw_chat_state {
+struct gw_chat_state {
 	gw_resp_usage usage;
 	char finish[24];
 	bool done;              /* [DONE] seen, or a complete JSON reply applied */
 	bool emitted;           /* the sink received something */
 	char error[256];        /* "" or why the reply is unusable */
-} gw_chat_state;
+	/* for the wires whose tool calls need counting (gemini) or whose
+	 * argument stream needs closing (anthropic) */
+	size_t ntools;          /* tool calls begun so far */
+	size_t open_tool;       /* 1 + the index of the tool block open, 0: none */
+	bool open_tool_args;    /* that block received argument text */
+};
 
 /* Applies one parsed chunk / reply.  0, or -EPROTO with st->error set. */
 int gw_chat_apply_chunk(const char *json, size_t n, const gw_provider_sink *sink,

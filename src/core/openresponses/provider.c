@@ -3,8 +3,9 @@
  *
  * gw_provider_new picks the model's kind from its prefix: "local/echo"
  * runs here, on the caller's thread, never touching the network;
- * "openai/<model>" gets an upstream (provider_curl.c) speaking the wire
- * of provider_openai.c.  Every call, whatever the kind, ends in exactly
+ * "openai/<model>", "anthropic/<model>" and "google/<model>" get an
+ * upstream (provider_curl.c) speaking the wire of provider_openai.c,
+ * provider_anthropic.c or provider_gemini.c.  Every call, whatever the kind, ends in exactly
  * one done callback.  See provider_int.h for how the files divide.
  */
 #include "core/openresponses/provider.h"
@@ -21,7 +22,9 @@
 #include <string.h>
 
 /* The upstream wires by model prefix; a new provider is one more row. */
-static const gw_provider_wire *const gw_provider_wires[] = { &gw_provider_wire_openai };
+static const gw_provider_wire *const gw_provider_wires[] = {
+	&gw_provider_wire_openai, &gw_provider_wire_anthropic, &gw_provider_wire_gemini,
+};
 
 int
 gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err)
@@ -37,7 +40,8 @@ gw_provider_new(const gw_provider_config *cfg, gw_provider **out, gw_err *err)
 		}
 		if (wire == NULL)
 			return gw_err_set(err, -EINVAL, GW_EXIT_USAGE,
-			    "unsupported model '%s' (expected local/echo or openai/<model>)", m);
+			    "unsupported model '%s' (expected local/echo, openai/<model>, "
+			    "anthropic/<model> or google/<model>)", m);
 	}
 	gw_provider *p = gw_xcalloc(1, sizeof(*p));
 	p->model = gw_xstrdup(m);

@@ -1,7 +1,9 @@
 /*
  * provider.h - the model providers behind one interface: "local/echo"
- * (embedded, offline, deterministic) and "openai/<model>" (any
- * OpenAI-compatible /chat/completions server, through libcurl).
+ * (embedded, offline, deterministic), "openai/<model>" (any
+ * OpenAI-compatible /chat/completions server), "anthropic/<model>" (the
+ * Anthropic Messages API) and "google/<model>" (the Gemini API), the
+ * last three through libcurl.
  *
  * A run takes the whole conversation as normalized Open Responses items
  * (see responses.h) and reports what the model produces through a sink, as
@@ -65,6 +67,7 @@ typedef struct gw_provider_outcome {
 	unsigned upstream_status; /* last upstream HTTP status, 0 when none */
 	unsigned attempts;
 	bool emitted;             /* something reached the sink */
+	char request_id[96];      /* the last attempt's upstream request id, "" if none */
 } gw_provider_outcome;
 
 /* Defaults, the one place these numbers are written (the flag table uses
@@ -79,9 +82,9 @@ typedef void (*gw_provider_attempt_fn)(void *ctx, unsigned status);
 typedef void (*gw_provider_log_fn)(void *ctx, const char *line);
 
 typedef struct gw_provider_config {
-	const char *model;          /* "local/echo" or "openai/<model>" */
-	const char *base_url;       /* for openai models: ".../v1" */
-	const char *api_key;        /* may be NULL or "" (no Authorization header) */
+	const char *model;          /* "local/echo" or "<provider>/<model>" */
+	const char *base_url;       /* NULL or "": the provider's default */
+	const char *api_key;        /* may be NULL or "" (no key header) */
 	uint64_t timeout_ms;        /* per request; for streams, the longest silence; 0: default */
 	uint64_t max_retries;
 	gw_provider_attempt_fn attempt;

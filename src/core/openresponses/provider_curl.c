@@ -64,7 +64,9 @@ struct gw_provider_engine {
 struct gw_provider_upstream {
 	const gw_provider_wire *wire;
 	char *upstream_model;       /* "gpt-4o-mini" */
-	char *url;                  /* {base}{wire->path} */
+	/* {base}{wire->path}, [1] for streamed calls: the same pointer as
+	 * [0] unless the wire's stream_path differs */
+	char *url[2];
 	char *auth;                 /* the key's header line, or NULL */
 	struct curl_slist *hdrs0[2]; /* first-attempt headers: [0] JSON, [1] SSE */
 	/* the provider's own transfer thread, started by the first
@@ -106,6 +108,8 @@ gw_provider_headers(const gw_provider *p, bool stream, unsigned n)
 	h = curl_slist_append(h, stream ? "Accept: text/event-stream" : "Accept: application/json");
 	if (p->up->auth)
 		h = curl_slist_append(h, p->up->auth);
+	for (const char *const *x = p->up->wire->headers; x != NULL && *x != NULL; x++)
+		h = curl_slist_append(h, *x);
 	char hdr[64];
 	snprintf(hdr, sizeof(hdr), "X-Tau-Retry-Attempt: %u", n);
 	h = curl_slist_append(h, hdr);
@@ -123,6 +127,34 @@ gw_provider_wake(gw_provider *p)
 	gw_fs_eventfd_signal(p->up->wake_fd);
 }
 
+/* {base}{path} (base's trailing slashes dropped; path left off when base
+ * already ends with it) with "{model}" in path replaced by the escaped
+ * model.  The caller frees the result. */
+static char *
+gw_provider_url(const char *base, const char *path, const char *model)
+{
+	size_t n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	gw_buf url = GW_BUF_INIT;
+	gw_buf_append(&url, base, n);
+	const char *m = strstr(path, "{model}");
+	if (m == NULL) {
+		size_t pn = strlen(path);
+		if (n < pn || memcmp(base + n - pn, path, pn) != 0)
+			gw_buf_puts(&url, path);
+		return gw_buf_detach(&url);
+	}
+	char *esc = curl_easy_escape(NULL, model, 0);
+	if (esc == NULL)
+		abort(); /* out of memory, like gw_xmalloc */
+	gw_buf_append(&url, path, (size_t)(m - path));
+	gw_buf_puts(&url, esc);
+	gw_buf_puts(&url, m + strlen("{model}"));
+	curl_free(esc);
+	return gw_buf_detach(&url);
+}
+
 void
 gw_provider_upstream_new(gw_provider *p, const gw_provider_wire *wire, const char *upstream_model,
     const gw_provider_config *cfg)
@@ -132,15 +164,10 @@ gw_provider_upstream_new(gw_provider *p, const gw_provider_wire *wire, const cha
 	p->up = u;
 	u->wire = wire;
 	u->upstream_model = gw_xstrdup(upstream_model);
-	const char *base = cfg->base_url ? cfg->base_url : wire->default_base;
-	size_t n = strlen(base), pn = strlen(wire->path);
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	gw_buf url = GW_BUF_INIT;
-	gw_buf_append(&url, base, n);
-	if (n < pn || memcmp(base + n - pn, wire->path, pn) != 0)
-		gw_buf_puts(&url, wire->path);
-	u->url = gw_buf_detach(&url);
+	const char *base = cfg->base_url && cfg->base_url[0] ? cfg->base_url : wire->default_base;
+	u->url[0] = gw_provider_url(base, wire->path, upstream_model);
+	u->url[1] = wire->stream_path == NULL ? u->url[0] :
+	    gw_provider_url(base, wire->stream_path, upstream_model);
 	if (cfg->api_key != NULL && cfg->api_key[0] != '\0') {
 		gw_buf a = GW_BUF_INIT;
 		gw_buf_printf(&a, "%s%s", wire->auth_prefix, cfg->api_key);
@@ -173,7 +200,9 @@ gw_provider_upstream_free(gw_provider *p)
 		memset(u->auth, 0, strlen(u->auth));
 		free(u->auth);
 	}
-	free(u->url);
+	if (u->url[1] != u->url[0])
+		free(u->url[1]);
+	free(u->url[0]);
 	free(u->upstream_model);
 	free(u);
 	p->up = NULL;
@@ -218,6 +247,7 @@ struct gw_xfer {
 	int decided;                /* 0 unknown, 1 SSE, 2 JSON, 3 error status */
 	long status;
 	uint64_t retry_after_ms;    /* from Retry-After, 0 when absent */
+	char request_id[96];        /* the upstream's request id header, "" if none */
 	bool proto_error;
 	CURLcode cc;                /* curl's result, once the transfer finished */
 };
@@ -257,6 +287,24 @@ gw_provider_header_cb(char *buf, size_t size, size_t nitems, void *ud)
 		while (vn > 0 && isspace((unsigned char)v[vn - 1]))
 			vn--;
 		x->retry_after_ms = gw_provider_retry_after(v, vn);
+		return n;
+	}
+	const char *rid = x->p->up->wire->request_id_header;
+	size_t rn = rid != NULL ? strlen(rid) : 0;
+	if (rn > 0 && n > rn + 1 && strncasecmp(buf, rid, rn) == 0 && buf[rn] == ':') {
+		const char *v = buf + rn + 1;
+		size_t vn = n - rn - 1;
+		while (vn > 0 && isspace((unsigned char)*v)) {
+			v++;
+			vn--;
+		}
+		while (vn > 0 && isspace((unsigned char)v[vn - 1]))
+			vn--;
+		/* an id is printable ASCII; anything else is not logged */
+		size_t k = 0;
+		for (; k < vn && k + 1 < sizeof(x->request_id) && v[k] > ' ' && v[k] < 0x7f; k++)
+			x->request_id[k] = v[k];
+		x->request_id[k] = '\0';
 	}
 	return n;
 }
@@ -314,7 +362,7 @@ gw_provider_easy_new(const gw_provider *p)
 	CURL *e = curl_easy_init();
 	if (e == NULL)
 		abort(); /* out of memory, like gw_xmalloc */
-	curl_easy_setopt(e, CURLOPT_URL, p->up->url);
+	curl_easy_setopt(e, CURLOPT_URL, p->up->url[0]);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, gw_provider_write_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, gw_provider_header_cb);
@@ -343,6 +391,9 @@ gw_xfer_attempt_begin(gw_xfer *x)
 	else
 		hdrs = x->hdrs = gw_provider_headers(p, x->stream, x->attempt);
 	x->errbuf[0] = '\0';
+	x->request_id[0] = '\0';
+	if (p->up->url[1] != p->up->url[0]) /* a spare handle keeps its last URL */
+		curl_easy_setopt(e, CURLOPT_URL, p->up->url[x->stream]);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req.data);
@@ -445,6 +496,7 @@ gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
 	x->easy = NULL;
 	o->attempts = x->attempt + 1;
 	o->upstream_status = (unsigned)x->status;
+	memcpy(o->request_id, x->request_id, sizeof(o->request_id));
 	o->emitted = o->emitted || x->st.emitted;
 	if (p->attempt)
 		p->attempt(p->ctx, (unsigned)x->status);
@@ -490,9 +542,14 @@ gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
 	bool again = retry && !o->emitted && x->attempt < p->max_retries;
 	uint64_t now = gw_clock_mono_ms();
 	uint64_t delay = !again ? 0 : retry_after ? retry_after : gw_provider_backoff_ms(x->attempt);
+	/* the upstream's request id goes into the log line of a failed
+	 * attempt, so an operator can quote it to the vendor */
+	char rid[128] = "";
+	if (x->request_id[0] != '\0')
+		snprintf(rid, sizeof(rid), " [%s %s]", p->up->wire->request_id_header, x->request_id);
 	if (again && now - x->started_ms + delay < p->timeout_ms) {
-		gw_provider_logf(p, "upstream attempt %u failed (%s); retrying in %llu ms",
-		    x->attempt + 1, o->message, (unsigned long long)delay);
+		gw_provider_logf(p, "upstream attempt %u failed (%s)%s; retrying in %llu ms",
+		    x->attempt + 1, o->message, rid, (unsigned long long)delay);
 		memset(o, 0, sizeof(*o));
 		memset(&x->st, 0, sizeof(x->st));
 		memset(&x->sse, 0, sizeof(x->sse));
@@ -505,6 +562,9 @@ gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
 		x->retry_at_ms = now + delay; /* the sweep starts it when due */
 		return;
 	}
+	if (rc != 0 && rc != -ECANCELED && rid[0] != '\0')
+		gw_provider_logf(p, "upstream attempt %u failed (%s)%s; giving up", x->attempt + 1,
+		    o->message, rid);
 	gw_xfer_unlink(x);
 	gw_xfer_deliver(x, rc);
 }

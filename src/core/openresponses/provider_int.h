@@ -9,7 +9,9 @@
  *                      retries, the epoll-driven multi handle and the
  *                      provider's own transfer thread;
  *   provider_openai.c  the OpenAI /chat/completions wire format, one
- *                      gw_provider_wire; the next upstream goes beside it.
+ *                      gw_provider_wire (its translation is chat.c);
+ *   provider_anthropic.c  the Anthropic Messages API wire;
+ *   provider_gemini.c  the Google Gemini generateContent wire.
  * A wire says how a call becomes an upstream request and how the upstream's
  * reply (SSE events or one JSON body) reaches the sink; the engine does the
  * rest, whatever the wire.
@@ -25,9 +27,14 @@
 
 typedef struct gw_provider_wire {
 	const char *name;           /* "openai": the model prefix before '/' */
-	const char *path;           /* appended to the base URL unless it ends with it */
+	/* appended to the base URL (unless it ends with it); "{model}" in it
+	 * stands for the upstream model, URL-escaped */
+	const char *path;
+	const char *stream_path;    /* the path of a streamed call; NULL: path */
 	const char *default_base;   /* used when the configuration gives none */
 	const char *auth_prefix;    /* header line before the key, "Authorization: Bearer " */
+	const char *const *headers; /* NULL or more header lines, NULL-terminated */
+	const char *request_id_header; /* the reply header naming the upstream's request id */
 	/* the upstream request body for call (upstream_model: after the '/') */
 	void (*request)(const gw_provider_call *call, const char *upstream_model, gw_buf *out);
 	/* one SSE event's data / one whole JSON reply: 0, or -EPROTO with
@@ -37,6 +44,8 @@ typedef struct gw_provider_wire {
 } gw_provider_wire;
 
 extern const gw_provider_wire gw_provider_wire_openai;
+extern const gw_provider_wire gw_provider_wire_anthropic;
+extern const gw_provider_wire gw_provider_wire_gemini;
 
 /* The upstream half of a provider (libcurl), opaque outside provider_curl.c. */
 typedef struct gw_provider_upstream gw_provider_upstream;

@@ -1,8 +1,9 @@
 /*
  * provider_openai.c - the "openai/<model>" wire: any OpenAI-compatible
  * {base}/chat/completions server.  The translation both ways lives in
- * chat.c; this file names it for the engine (provider_curl.c).  An
- * Anthropic or Gemini wire is one more file like this one.
+ * chat.c; this file names it for the engine (provider_curl.c).  The
+ * Anthropic and Gemini wires are provider_anthropic.c and
+ * provider_gemini.c.
  */
 #include "core/openresponses/provider_int.h"
 
@@ -14,4 +15,5 @@ const gw_provider_wire gw_provider_wire_openai = {
 	.request = gw_chat_request_body,
 	.event = gw_chat_apply_chunk,
 	.reply = gw_chat_apply_reply,
+	.request_id_header = "x-request-id",
 };

@@ -15,6 +15,9 @@
 #   h_on VAR                   the next h_* request goes to replica VAR
 #   h_stub [flags...]          start the upstream stub; sets STUB_PID,
 #                              STUB_PORT, STUB_URL and STUB_REC (record file)
+#   h_stub_as VAR SCRIPT [flags...]  start tests/stub/SCRIPT (upstream_stub.py,
+#                              anthropic_stub.py, gemini_stub.py); sets
+#                              VAR_PID, VAR_PORT and VAR_REC
 #   h_req METHOD PATH [curl args...]   request with the bearer token; the body
 #                              goes to $T/body, the status to $HS
 #   h_post JSON                POST /v1/responses with JSON; same outputs
@@ -53,13 +56,20 @@ h_on() {
 }
 
 h_stub() {
-	STUB_REC=$T/stub-record.jsonl
-	: >"$STUB_REC"
-	t_spawn STUB_PID python3 "$TAU_SOURCE_DIR/tests/stub/upstream_stub.py" --port 0 \
-		--record "$STUB_REC" "$@"
-	t_wait_line "$T/STUB_PID.out" '^upstream stub listening: port=' 20 || return 1
-	STUB_PORT=$(sed -n 's/^upstream stub listening: port=//p' "$T/STUB_PID.out")
+	h_stub_as STUB upstream_stub.py "$@" || return 1
 	STUB_URL=http://127.0.0.1:$STUB_PORT/v1
+}
+
+h_stub_as() {
+	local v=$1 script=$2
+	shift 2
+	local rec=$T/${v,,}-record.jsonl
+	[ "$v" == STUB ] && rec=$T/stub-record.jsonl
+	: >"$rec"
+	printf -v "${v}_REC" '%s' "$rec"
+	t_spawn "${v}_PID" python3 "$TAU_SOURCE_DIR/tests/stub/$script" --port 0 --record "$rec" "$@"
+	t_wait_line "$T/${v}_PID.out" '^upstream stub listening: port=' 20 || return 1
+	printf -v "${v}_PORT" '%s' "$(sed -n 's/^upstream stub listening: port=//p' "$T/${v}_PID.out")"
 }
 
 h_req() {
