@@ -399,8 +399,6 @@ gw_fs_mkdirs(const char *dir, gw_err *err)
 
 /* Reads fd to its end into out (appending) and closes it; path names it in
  * messages.  0 or -errno with err set. */
-/* Reads fd to its end into out (appending) and closes it; path names it in
- * messages.  0 or -errno with err set. */
 static int
 gw_fs_read_rest(int fd, const char *path, gw_buf *out, gw_err *err)
 {
