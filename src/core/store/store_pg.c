@@ -1363,6 +1363,33 @@ gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max, gw_store
 	return 0;
 }
 
+int
+gw_store_pg_response_present(gw_store_pg *pg, const char *const *ids, size_t n, bool *present,
+    gw_err *err)
+{
+	gw_buf arr = GW_BUF_INIT;
+	gw_buf_putc(&arr, '{');
+	for (size_t i = 0; i < n; i++)
+		gw_pg_array_elem(&arr, ids[i], strlen(ids[i]));
+	gw_buf_putc(&arr, '}');
+	const char *p[] = { pg->deployment, gw_buf_cstr(&arr) };
+	PGresult *res = gw_pg_exec(pg,
+	    "SELECT id FROM tau_response WHERE deployment = $1 AND id = ANY ($2::text[])",
+	    2, p, PGRES_TUPLES_OK, "cannot read the response chain", err);
+	gw_buf_free(&arr);
+	if (res == NULL)
+		return -EIO;
+	int rows = PQntuples(res);
+	for (int r = 0; r < rows; r++) {
+		const char *id = PQgetvalue(res, r, 0);
+		for (size_t i = 0; i < n; i++)
+			if (!present[i] && strcmp(ids[i], id) == 0)
+				present[i] = true;
+	}
+	PQclear(res);
+	return 0;
+}
+
 /* gw_store_pg_response_each's walk (gw_pg_stream's ctx). */
 typedef struct gw_pg_responses {
 	gw_store_response_fn fn;
