@@ -478,6 +478,10 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			what = "the session could not be saved";
 			srv_log(s, "cannot commit session %s: %s", j->session_key, err.msg);
 		}
+		/* stored: what a walk reads of it is at hand for the next turn */
+		if (what == NULL && j->rq.store)
+			gw_respstore_cache_put(s->respcache,
+			    s->fleet != NULL ? GW_STORE_POSTGRES : GW_STORE_FILES, &rec);
 		if (what != NULL && unavailable) {
 			gw_resp_error_set(&j->e, 503, "state_unavailable", NULL,
 			    "%s: the state database is unavailable; retry later", what);
@@ -791,7 +795,7 @@ srv_chain_main(void *arg)
 	memset(&chain, 0, sizeof(chain));
 	gw_store *st = srv_respconn_get(s->respconn, &err);
 	int rc = st == NULL ? -ECONNREFUSED :
-	    gw_respstore_chain_load(st, j->rq.previous_response_id,
+	    gw_respstore_chain_load(st, s->respcache, j->rq.previous_response_id,
 	    (size_t)s->cfg.session_max_messages, (size_t)s->cfg.session_max_bytes, &chain, &err);
 	srv_respconn_put(s->respconn, st);
 	if (rc == -ENOENT)
@@ -1013,6 +1017,8 @@ srv_list_main(void *arg)
 	gw_store *st = srv_respconn_get(s->respconn, &err);
 	int rc = st == NULL ? -ECONNREFUSED : j->list_op == SRV_LIST_DELETE ?
 	    gw_respstore_delete(st, id, &err) : gw_respstore_load(st, id, &rec, &err);
+	if (j->list_op == SRV_LIST_DELETE)
+		gw_respcache_drop(s->respcache, id);
 	if (rc == -ENOENT) {
 		gw_resp_error_set(&e, 404, "response_not_found", NULL, "response '%.128s' was not found",
 		    id);
@@ -1133,6 +1139,7 @@ srv_api_delete(struct MHD_Connection *c, srv_req *r, const char *id)
 	gw_err err;
 	gw_err_clear(&err);
 	int rc = gw_respstore_delete(srv_respconn_get(r->srv->respconn, &err), id, &err);
+	gw_respcache_drop(r->srv->respcache, id);
 	if (rc == -ENOENT)
 		return srv_not_found(c, r, id);
 	if (rc != 0) {
