@@ -64,6 +64,9 @@ typedef struct srv_job {
 	gw_resp_request rq;
 	cJSON *history;             /* the chain previous_response_id continues (its
 	                             * context, bounded), or NULL */
+	gw_respstore_chain chain;   /* its walk, holding the cache entries the
+	                             * history's items refer to until the job
+	                             * is freed, after them */
 	size_t history_items;       /* how many of those items the context holds */
 	char session_key[GW_SESSION_KEY_MAX + 1];
 	char req_id[48];            /* the response id, chosen on the loop thread ("": the builder's) */
@@ -148,6 +151,8 @@ srv_job_unref(srv_job *j)
 	}
 	gw_resp_request_free(&j->rq);
 	cJSON_Delete(j->history);
+	cJSON_Delete(j->context);
+	gw_respstore_chain_free(&j->chain); /* after the items that refer to it */
 	free(j->list_after);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
@@ -816,7 +821,7 @@ srv_chain_main(void *arg)
 	chain.items = NULL;
 	if (srv_key_ok(chain.session_key))
 		snprintf(j->session_key, sizeof(j->session_key), "%s", chain.session_key);
-	gw_respstore_chain_free(&chain);
+	j->chain = chain; /* freed with the job, once its items are */
 	if (!j->rq.stream) {
 		/* a JSON answer is built right here: the connection stays
 		 * suspended until srv_job_end hands it the answer (a worker may

@@ -186,6 +186,15 @@ gw_respcache_get(gw_respcache *c, const char *id)
 }
 
 void
+gw_respcache_ref(gw_respcache *c, const gw_respcache_entry *e)
+{
+	gw_respcache_node *n = (gw_respcache_node *)(uintptr_t)e;
+	pthread_mutex_lock(&c->lock);
+	n->refs++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
 gw_respcache_release(gw_respcache *c, const gw_respcache_entry *e)
 {
 	if (c == NULL || e == NULL)

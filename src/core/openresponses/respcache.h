@@ -61,7 +61,10 @@ void gw_respcache_put(gw_respcache *c, const char *id, const char *previous_id,
 /* The entry of id, or NULL when c (NULL: none) does not hold it.  The
  * entry is the caller's to read until gw_respcache_release(c, e). */
 const gw_respcache_entry *gw_respcache_get(gw_respcache *c, const char *id);
-/* Gives back an entry from gw_respcache_get (NULL: nothing). */
+/* Holds e (from gw_respcache_get, still held) once more: one more
+ * gw_respcache_release is due. */
+void gw_respcache_ref(gw_respcache *c, const gw_respcache_entry *e);
+/* Gives back an entry from gw_respcache_get or _ref (NULL: nothing). */
 void gw_respcache_release(gw_respcache *c, const gw_respcache_entry *e);
 
 /* Forgets id (a deleted record); entries held stay valid until released. */

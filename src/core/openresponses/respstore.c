@@ -597,11 +597,20 @@ gw_respstore_walked_free(gw_respstore_walked *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* w from a cache entry: a copy of it (the entry stays the cache's). */
+/* w from a cache entry, held once more for out (released by
+ * gw_respstore_chain_free): its items are references to the entry's,
+ * one node each, sharing their members. */
 static void
-gw_respstore_walked_of(gw_respstore_walked *w, const gw_respcache_entry *e)
+gw_respstore_walked_of(gw_respstore_walked *w, gw_respcache *cache, const gw_respcache_entry *e,
+    gw_respstore_chain *out)
 {
-	w->items = cJSON_Duplicate(e->items, 1);
+	gw_respcache_ref(cache, e);
+	if (out->nheld % 16 == 0)
+		out->held = gw_xrealloc(out->held, (out->nheld + 16) * sizeof(*out->held));
+	out->held[out->nheld++] = e;
+	w->items = cJSON_CreateArray();
+	for (const cJSON *it = e->items->child; it != NULL; it = it->next)
+		cJSON_AddItemToArray(w->items, cJSON_CreateObjectReference(it->child));
 	w->prev = e->previous_id != NULL ? gw_xstrdup(e->previous_id) : NULL;
 	w->session_key = gw_xstrdup(e->session_key);
 	w->len = e->text_len;
@@ -656,14 +665,14 @@ gw_respstore_file_there(gw_store *st, gw_respcache *cache, int *dfd, const char 
  * then into the cache).  0, or gw_respstore_load_len's errors. */
 static int
 gw_respstore_walk_one(gw_store *st, gw_respcache *cache, const char *id,
-    gw_respstore_batch *batch, gw_respstore_walked *w, gw_err *err)
+    gw_respstore_batch *batch, gw_respstore_walked *w, gw_respstore_chain *out, gw_err *err)
 {
 	const gw_respcache_entry *e = NULL;
 	if (cache != NULL && gw_respstore_id_ok(id)) {
 		if (gw_store_kind_of(st) == GW_STORE_FILES) {
 			e = gw_respcache_get(cache, id);
 			if (e != NULL && gw_respstore_file_there(st, cache, &batch->dfd, id)) {
-				gw_respstore_walked_of(w, e);
+				gw_respstore_walked_of(w, cache, e, out);
 				gw_respcache_release(cache, e);
 				return 0;
 			}
@@ -676,7 +685,7 @@ gw_respstore_walk_one(gw_store *st, gw_respcache *cache, const char *id,
 			if (row == NULL)
 				return rc;
 			if (row != NULL && row->input_items == NULL) {
-				gw_respstore_walked_of(w, batch->known[batch->pos++]);
+				gw_respstore_walked_of(w, cache, batch->known[batch->pos++], out);
 				return 0;
 			}
 		}
@@ -712,6 +721,7 @@ gw_respstore_chain_load(gw_store *st, gw_respcache *cache, const char *id, size_
 	memset(out, 0, sizeof(*out));
 	out->items = cJSON_CreateArray();
 	out->session_key = gw_xstrdup("");
+	out->cache = cache;
 	/* the records read, newest first; the map holds their ids (borrowed
 	 * from the records, which live until the end) */
 	gw_respstore_walked *recs = NULL;
@@ -738,7 +748,7 @@ gw_respstore_chain_load(gw_store *st, gw_respcache *cache, const char *id, size_
 	const char *next = id;
 	while (next != NULL) {
 		gw_respstore_walked w = { 0 };
-		rc = gw_respstore_walk_one(st, cache, next, &batch, &w, err);
+		rc = gw_respstore_walk_one(st, cache, next, &batch, &w, out, err);
 		if (rc == -ENOENT && n > 0) {
 			/* deleted or expired: the context is cut here */
 			snprintf(out->cut, sizeof(out->cut), "%s", next);
@@ -836,6 +846,11 @@ gw_respstore_chain_free(gw_respstore_chain *c)
 	free(c->session_key);
 	c->items = NULL;
 	c->session_key = NULL;
+	for (size_t i = 0; i < c->nheld; i++)
+		gw_respcache_release(c->cache, c->held[i]);
+	free(c->held);
+	c->held = NULL;
+	c->nheld = 0;
 }
 
 int

@@ -96,6 +96,14 @@ typedef struct gw_respstore_chain {
 	char *session_key;   /* the named record's session key, "" when none (owned) */
 	size_t records;      /* records read, the named one included */
 	char cut[129];       /* "" or the id of the missing ancestor the walk stopped at */
+	/* with a cache: the entries items shares nodes with (each item taken
+	 * from the cache is a reference to the entry's, cJSON_IsReference,
+	 * read-only), held until gw_respstore_chain_free; items, or a part of
+	 * it moved elsewhere, must be freed first and never changed below
+	 * its top level */
+	gw_respcache *cache;
+	const gw_respcache_entry **held;
+	size_t nheld;
 } gw_respstore_chain;
 
 /* Rebuilds the context that continues response id: the items of its chain
@@ -121,7 +129,8 @@ typedef struct gw_respstore_chain {
  * or without one. */
 int gw_respstore_chain_load(gw_store *st, gw_respcache *cache, const char *id,
     size_t max_items, size_t max_bytes, gw_respstore_chain *out, gw_err *err);
-/* Frees what gw_respstore_chain_load put in c (c itself is the caller's). */
+/* Frees what gw_respstore_chain_load put in c (c itself is the caller's):
+ * its items, then the entries they referred to. */
 void gw_respstore_chain_free(gw_respstore_chain *c);
 
 /* Puts into cache (NULL: nothing) what a walk reads of rec, a record just
