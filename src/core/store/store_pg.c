@@ -93,6 +93,7 @@ struct gw_store_pg {
 	gw_buf locked;          /* its text */
 	bool deployment_known;  /* this connection registered the deployment's row */
 	bool save_prepared;     /* and prepared GW_PG_SAVE (gw_store_pg_response_save_many) */
+	bool present_prepared;  /* prepared GW_PG_PRESENT (gw_store_pg_response_present) */
 };
 
 /* ---- redaction ---------------------------------------------------------- */
@@ -1363,6 +1364,11 @@ gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max, gw_store
 	return 0;
 }
 
+/* Which of a list of ids are rows (gw_store_pg_response_present). */
+#define GW_PG_PRESENT "tau_response_present"
+static const char gw_pg_present_sql[] =
+    "SELECT id FROM tau_response WHERE deployment = $1 AND id = ANY ($2::text[])";
+
 int
 gw_store_pg_response_present(gw_store_pg *pg, const char *const *ids, size_t n, bool *present,
     gw_err *err)
@@ -1373,12 +1379,27 @@ gw_store_pg_response_present(gw_store_pg *pg, const char *const *ids, size_t n, 
 		gw_pg_array_elem(&arr, ids[i], strlen(ids[i]));
 	gw_buf_putc(&arr, '}');
 	const char *p[] = { pg->deployment, gw_buf_cstr(&arr) };
-	PGresult *res = gw_pg_exec(pg,
-	    "SELECT id FROM tau_response WHERE deployment = $1 AND id = ANY ($2::text[])",
-	    2, p, PGRES_TUPLES_OK, "cannot read the response chain", err);
+	/* prepared once per connection: a plan made per call costs more the
+	 * more ids it is given (a selectivity estimate per element), the
+	 * generic one the same for any number */
+	PGresult *res = NULL;
+	if (!pg->present_prepared) {
+		res = gw_pg_call_prepared(pg, GW_PG_PRESENT, gw_pg_present_sql, 2, NULL);
+		pg->present_prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (pg->present_prepared) {
+			PQclear(res);
+			res = NULL;
+		}
+	}
+	if (pg->present_prepared)
+		res = gw_pg_call_prepared(pg, GW_PG_PRESENT, NULL, 2, p);
 	gw_buf_free(&arr);
-	if (res == NULL)
-		return -EIO;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		int rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the response chain",
+		    err);
+		PQclear(res);
+		return rc;
+	}
 	int rows = PQntuples(res);
 	for (int r = 0; r < rows; r++) {
 		const char *id = PQgetvalue(res, r, 0);
