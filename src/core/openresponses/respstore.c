@@ -12,8 +12,12 @@
  * gw_respstore_chain_load walks those links back to rebuild a context.  A
  * walk keeps the ids it has seen (a loop is an error, never a hang),
  * stops once it holds enough items, and parses of each record only the
- * members it reads (the response's output, not the rest of it).  This module never holds a lock:
- * records are immutable once renamed into place.
+ * members it reads (the response's output, not the rest of it).  Given a
+ * walk cache (respcache.h), it reads a cached record from memory once the
+ * store shows the record is still there (a stat, or one query for the
+ * cached part of the chain), so deletion cuts a cached chain as it cuts
+ * any.  This module never holds a lock (the cache has its own): records
+ * are immutable once renamed into place.
  */
 #include "core/openresponses/respstore.h"
 #include "core/base/buf.h"
