@@ -1364,10 +1364,15 @@ gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max, gw_store
 	return 0;
 }
 
-/* Which of a list of ids are rows (gw_store_pg_response_present). */
+/* Which of a list of ids are rows (gw_store_pg_response_present): one
+ * primary-key probe per id, whatever the table's statistics say (a plan
+ * for "id = ANY ($2)" made while the table was small scanned the whole
+ * deployment by its creation index and filtered, and a prepared one kept
+ * that plan); the LIMIT keeps the subquery a probe per id, never a join. */
 #define GW_PG_PRESENT "tau_response_present"
 static const char gw_pg_present_sql[] =
-    "SELECT id FROM tau_response WHERE deployment = $1 AND id = ANY ($2::text[])";
+    "SELECT k.id FROM unnest($2::text[]) AS k (id), LATERAL (SELECT 1 FROM tau_response r"
+    " WHERE r.deployment = $1 AND r.id = k.id LIMIT 1) AS x";
 
 int
 gw_store_pg_response_present(gw_store_pg *pg, const char *const *ids, size_t n, bool *present,
