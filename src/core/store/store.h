@@ -303,7 +303,7 @@ void gw_store_response_free(gw_store_response *r);
 int gw_store_response_chain(gw_store *s, const char *id, size_t max, gw_store_response **out,
     size_t *n, gw_err *err);
 /* Which of the n ids ids[] (borrowed) are rows of the deployment, in one
- * query (an index probe each, no content read): present[i] (the caller's
+ * query (a primary-key probe each, no content read): present[i] (the caller's
  * n bools) says whether ids[i] is.  For a chain walk whose records are
  * cached in memory and need only be checked to be still stored.  0, or
  * -EIO with err set (69). */
