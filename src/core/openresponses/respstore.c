@@ -484,8 +484,6 @@ gw_respstore_batch_cached(gw_store *st, gw_respstore_batch *b, const char *id, g
 		}
 		if (b->n < b->nknown)
 			b->gone = gw_xstrdup(ids[b->n]);
-		else if (b->n == 0)
-			b->gone = gw_xstrdup(id);
 	}
 	free(present);
 	free(ids);
