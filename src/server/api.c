@@ -64,6 +64,9 @@ typedef struct srv_job {
 	gw_resp_request rq;
 	cJSON *history;             /* the chain previous_response_id continues (its
 	                             * context, bounded), or NULL */
+	gw_respstore_chain chain;   /* its walk, holding the cache entries the
+	                             * history's items refer to until the job
+	                             * is freed, after them */
 	size_t history_items;       /* how many of those items the context holds */
 	char session_key[GW_SESSION_KEY_MAX + 1];
 	char req_id[48];            /* the response id, chosen on the loop thread ("": the builder's) */
@@ -148,6 +151,8 @@ srv_job_unref(srv_job *j)
 	}
 	gw_resp_request_free(&j->rq);
 	cJSON_Delete(j->history);
+	cJSON_Delete(j->context);
+	gw_respstore_chain_free(&j->chain); /* after the items that refer to it */
 	free(j->list_after);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
@@ -478,6 +483,10 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			what = "the session could not be saved";
 			srv_log(s, "cannot commit session %s: %s", j->session_key, err.msg);
 		}
+		/* stored: what a walk reads of it is at hand for the next turn */
+		if (what == NULL && j->rq.store)
+			gw_respstore_cache_put(s->respcache,
+			    s->fleet != NULL ? GW_STORE_POSTGRES : GW_STORE_FILES, &rec);
 		if (what != NULL && unavailable) {
 			gw_resp_error_set(&j->e, 503, "state_unavailable", NULL,
 			    "%s: the state database is unavailable; retry later", what);
@@ -791,7 +800,7 @@ srv_chain_main(void *arg)
 	memset(&chain, 0, sizeof(chain));
 	gw_store *st = srv_respconn_get(s->respconn, &err);
 	int rc = st == NULL ? -ECONNREFUSED :
-	    gw_respstore_chain_load(st, j->rq.previous_response_id,
+	    gw_respstore_chain_load(st, s->respcache, j->rq.previous_response_id,
 	    (size_t)s->cfg.session_max_messages, (size_t)s->cfg.session_max_bytes, &chain, &err);
 	srv_respconn_put(s->respconn, st);
 	if (rc == -ENOENT)
@@ -812,7 +821,7 @@ srv_chain_main(void *arg)
 	chain.items = NULL;
 	if (srv_key_ok(chain.session_key))
 		snprintf(j->session_key, sizeof(j->session_key), "%s", chain.session_key);
-	gw_respstore_chain_free(&chain);
+	j->chain = chain; /* freed with the job, once its items are */
 	if (!j->rq.stream) {
 		/* a JSON answer is built right here: the connection stays
 		 * suspended until srv_job_end hands it the answer (a worker may
@@ -1013,6 +1022,8 @@ srv_list_main(void *arg)
 	gw_store *st = srv_respconn_get(s->respconn, &err);
 	int rc = st == NULL ? -ECONNREFUSED : j->list_op == SRV_LIST_DELETE ?
 	    gw_respstore_delete(st, id, &err) : gw_respstore_load(st, id, &rec, &err);
+	if (j->list_op == SRV_LIST_DELETE)
+		gw_respcache_drop(s->respcache, id);
 	if (rc == -ENOENT) {
 		gw_resp_error_set(&e, 404, "response_not_found", NULL, "response '%.128s' was not found",
 		    id);
@@ -1133,6 +1144,7 @@ srv_api_delete(struct MHD_Connection *c, srv_req *r, const char *id)
 	gw_err err;
 	gw_err_clear(&err);
 	int rc = gw_respstore_delete(srv_respconn_get(r->srv->respconn, &err), id, &err);
+	gw_respcache_drop(r->srv->respcache, id);
 	if (rc == -ENOENT)
 		return srv_not_found(c, r, id);
 	if (rc != 0) {

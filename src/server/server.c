@@ -30,6 +30,7 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/fleet.h"
+#include "core/openresponses/respcache.h"
 #include "server/respconn.h"
 #include "server/keygate.h"
 #include "server/reqlog.h"
@@ -1382,6 +1383,7 @@ srv_free(srv_server *s)
 	gw_provider_free(s->provider);
 	srv_workq_free(s->workq);
 	srv_respconn_free(s->respconn); /* after the threads that used it ended */
+	gw_respcache_free(s->respcache);
 	srv_keygate_free(s->keygate);
 	srv_metrics_destroy(&s->metrics);
 	gw_buf_free(&s->status_service);
@@ -1558,6 +1560,8 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	if (rc == 0) /* stored responses: files, or a connection per worker */
 		rc = srv_respconn_new(s->cfg.state_dir, cfg->state_url, cfg->deployment, &s->respconn,
 		    err);
+	if (rc == 0)
+		s->respcache = gw_respcache_new(SRV_RESPCACHE_BYTES);
 	if (rc != 0) {
 		srv_record_startup_failure(s, foreground, err);
 		if (err->exit_code == 0 || rc == -EADDRINUSE || rc == -EACCES || rc == -EADDRNOTAVAIL)

@@ -131,6 +131,10 @@ struct srv_server {
 	struct srv_fleet *fleet;
 	/* the store of stored responses, per thread in fleet mode (respconn.h) */
 	struct srv_respconn *respconn;
+	/* what chain walks read of stored responses, shared by the workers
+	 * (respcache.h, SRV_RESPCACHE_BYTES): filled by saves and walks,
+	 * dropped by deletes; a walk still checks every record is stored */
+	struct gw_respcache *respcache;
 	/* fleet mode: one turn per session key inside this server before a
 	 * connection is taken (keygate.h); NULL on files */
 	struct srv_keygate *keygate;

@@ -30,6 +30,9 @@
 #define SRV_DEFAULT_SESSION_MAX_BYTES 4194304   /* 4 MiB of stored history per session */
 #define SRV_DEFAULT_SESSION_TTL_S 2592000       /* 30 days since a session's last exchange */
 #define SRV_DEFAULT_RESPONSE_TTL_S 2592000      /* 30 days since a response was stored */
+/* The stored responses' walk cache of a server (respcache.h): what chain
+ * walks read of records, at most this many bytes as it counts them. */
+#define SRV_RESPCACHE_BYTES 33554432            /* 32 MiB */
 
 /* Log sink: one line, no newline.  NULL = stderr.  Called from server
  * threads; it must be thread-safe.  MHD and libcurl messages go here too,

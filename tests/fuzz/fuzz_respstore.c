@@ -116,7 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a follow-up request's context: the chain, then a new user turn */
 	gw_respstore_chain chain;
 	gw_err_clear(&err);
-	int rc = gw_respstore_chain_load(ST(dir), "resp_fuzz", FUZZ_MAX_ITEMS, FUZZ_MAX_BYTES, &chain,
+	int rc = gw_respstore_chain_load(ST(dir), NULL, "resp_fuzz", FUZZ_MAX_ITEMS, FUZZ_MAX_BYTES, &chain,
 	    &err);
 	if (rc == -EINVAL && gw_json_valid((const char *)data, size)) {
 		/* the walk reads records lean, yet refuses no strictly valid

@@ -3,8 +3,9 @@
 # chain's records on the worker pool, never on an event loop thread (issue
 # 10 review: a walk reads up to the bound's worth of record files, and
 # every connection of a loop would wait for it).  The server runs under
-# strace, which records the thread of every openat(2); the record files a
-# walk reads must all be opened by threads that are not the loops
+# strace, which records the thread of every openat(2) and stat; the record
+# files a walk reads, or (records the server's walk cache holds) checks
+# are still there, must all be touched by threads that are not the loops
 # (tau-http).  Deterministic: it checks which thread read, not how long
 # anything took.  (GET /v1/responses/{id} still reads its one record on the
 # loop and is not exercised here.)
@@ -18,7 +19,7 @@ REAL_BIN=$TAU_BIN
 TRACE=$T/trace
 cat >"$T/traced" <<EOF
 #!/bin/sh
-exec strace -f -qq -e trace=openat -o "$TRACE" "$REAL_BIN" "\$@"
+exec strace -f -qq -e trace=openat,newfstatat,statx -o "$TRACE" "$REAL_BIN" "\$@"
 EOF
 chmod +x "$T/traced"
 TAU_BIN=$T/traced
@@ -59,15 +60,17 @@ t_check "the server has event loop threads (${loops[*]})" test "${#loops[@]}" -g
 h_stop "$GWPID"
 wait "$TRACER" 2>/dev/null
 
-# record reads: openat of openresponses/responses/<id>.json (not a save's .tmp)
-reads=$(grep -E 'openat\(.*openresponses/responses/[A-Za-z0-9_-]+\.json"' "$TRACE" | grep -v O_CREAT)
+# record reads and checks: openat of openresponses/responses/<id>.json
+# (not a save's .tmp), or a stat of <id>.json in that directory
+reads=$(grep -E 'openat\(.*openresponses/responses/[A-Za-z0-9_-]+\.json"|stat[a-z]*\([0-9]+, "[A-Za-z0-9_-]+\.json"' "$TRACE" |
+	grep -v O_CREAT)
 total=$(printf '%s\n' "$reads" | grep -c . || true)
 on_loop=0
 for tid in "${loops[@]}"; do
 	n=$(printf '%s\n' "$reads" | grep -c "^$tid " || true)
 	on_loop=$((on_loop + n))
 done
-t_check "the walks read records ($total opens)" test "$total" -ge 20
+t_check "the walks read or check records ($total opens and stats)" test "$total" -ge 20
 t_eq "no record was read on an event loop thread" 0 "$on_loop"
 [ "$on_loop" -eq 0 ] || printf '%s\n' "$reads" | head -5 >&2
 t_done

@@ -7,6 +7,7 @@
  */
 #include "unit.h"
 
+#include "core/openresponses/respcache.h"
 #include "core/openresponses/respstore.h"
 #include "core/openresponses/session.h"
 #include "core/base/fs.h"
@@ -130,7 +131,7 @@ test_malformed_records_refused(void **state)
 		/* a chain walk reads records its own (lean) way: refused as well */
 		gw_respstore_chain c;
 		gw_err_clear(&err);
-		rc = gw_respstore_chain_load(ST(dir), "resp_b", 100, 0, &c, &err);
+		rc = gw_respstore_chain_load(ST(dir), NULL, "resp_b", 100, 0, &c, &err);
 		if (rc != -EINVAL)
 			fail_msg("walk of record %zu [%s] gave rc %d", i, bad[i], rc);
 		assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
@@ -274,7 +275,7 @@ assert_chain(const char *dir, const char *id, size_t max_items, size_t max_bytes
 	gw_respstore_chain c;
 	gw_err err;
 	gw_err_clear(&err);
-	int rc = gw_respstore_chain_load(ST(dir), id, max_items, max_bytes, &c, &err);
+	int rc = gw_respstore_chain_load(ST(dir), NULL, id, max_items, max_bytes, &c, &err);
 	if (rc != 0)
 		fail_msg("chain of %s: rc %d (%s)", id, rc, err.msg);
 	char *got = texts(c.items);
@@ -331,7 +332,7 @@ test_chain_walk(void **state)
 	assert_chain(dir, "resp_b", 100, 0, "u1 a1 u2 a2 ub ab", 3, "");
 	/* the whole chain, when the bound allows it */
 	gw_respstore_chain c;
-	assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_40", 1000, 0, &c, &err), 0);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), NULL, "resp_40", 1000, 0, &c, &err), 0);
 	assert_int_equal(cJSON_GetArraySize(c.items), 80);
 	assert_int_equal(c.records, 40);
 	gw_respstore_chain_free(&c);
@@ -389,12 +390,12 @@ test_chain_loop_and_malformed(void **state)
 	gw_respstore_chain c;
 	gw_err err;
 	gw_err_clear(&err);
-	assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_c", 1000, 0, &c, &err), -ELOOP);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), NULL, "resp_c", 1000, 0, &c, &err), -ELOOP);
 	assert_int_equal(err.exit_code, GW_EXIT_DATAERR);
 	ut_assert_contains(err.msg, "loops: 'resp_a' continues 'resp_c'");
 	assert_int_equal(cJSON_GetArraySize(c.items), 0);
 	gw_respstore_chain_free(&c);
-	assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_self", 1000, 0, &c, &err), -ELOOP);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), NULL, "resp_self", 1000, 0, &c, &err), -ELOOP);
 	gw_respstore_chain_free(&c);
 	/* input_items of a record in a loop: the same error */
 	cJSON *rec, *items = (cJSON *)1;
@@ -409,10 +410,102 @@ test_chain_loop_and_malformed(void **state)
 	char *p = gw_path_join(dir, "openresponses/responses/resp_1.json");
 	ut_write(p, "{\"input_items\":[{\"type\":\"message\",\"content\":[]}],\"response\":{}}");
 	gw_err_clear(&err);
-	assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_3", 1000, 0, &c, &err), -EINVAL);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), NULL, "resp_3", 1000, 0, &c, &err), -EINVAL);
 	ut_assert_contains(err.msg, "resp_1.json: input_items[0]");
 	gw_respstore_chain_free(&c);
 	free(p);
+	ut_rmrf(dir);
+	free(dir);
+}
+
+/* A walk with a cache gives what one without gives, bounds included; a
+ * cached record is taken from the cache (its file is only checked to be
+ * there), and a record removed behind the cache's back (another process,
+ * the sweep) still cuts the chain, or is -ENOENT when it is the named
+ * one. */
+static void
+test_chain_cached(void **state)
+{
+	(void)state;
+	char *dir = ut_tmpdir();
+	save_turn(dir, "resp_1", NULL, 0, "1");
+	char prev[32] = "resp_1", id[32];
+	for (int i = 2; i <= 12; i++) {
+		snprintf(id, sizeof(id), "resp_%d", i);
+		char t[8];
+		snprintf(t, sizeof(t), "%d", i);
+		save_turn(dir, id, prev, (uint64_t)(2 * (i - 1)), t);
+		memcpy(prev, id, sizeof(prev));
+	}
+	gw_respcache *cache = gw_respcache_new(1 << 20);
+	size_t counts[] = { 0, 3, 7, 100 }, bytes[] = { 0, 60, 200 };
+	for (int round = 0; round < 2; round++) /* filled by the first round's walks */
+		for (size_t a = 0; a < 4; a++)
+			for (size_t b = 0; b < 3; b++) {
+				gw_respstore_chain c1, c2;
+				gw_err err;
+				assert_int_equal(gw_respstore_chain_load(ST(dir), NULL, "resp_12", counts[a],
+				    bytes[b], &c1, &err), 0);
+				assert_int_equal(gw_respstore_chain_load(ST(dir), cache, "resp_12", counts[a],
+				    bytes[b], &c2, &err), 0);
+				char *t1 = texts(c1.items), *t2 = texts(c2.items);
+				assert_string_equal(t1, t2);
+				assert_int_equal(c1.records, c2.records);
+				free(t1);
+				free(t2);
+				gw_respstore_chain_free(&c1);
+				gw_respstore_chain_free(&c2);
+			}
+	assert_int_equal(gw_respcache_count(cache), 12);
+	/* taken from the cache: a cached record's file that no longer reads
+	 * does not matter while it is there */
+	gw_buf path = GW_BUF_INIT;
+	gw_buf_printf(&path, "%s/openresponses/responses/resp_5.json", dir);
+	ut_write(path.data, "not a record");
+	gw_respstore_chain c;
+	gw_err err;
+	assert_int_equal(gw_respstore_chain_load(ST(dir), cache, "resp_12", 100, 0, &c, &err), 0);
+	assert_int_equal(c.records, 12);
+	gw_respstore_chain_free(&c);
+	/* removed behind its back: cut there, and it leaves the cache */
+	assert_int_equal(unlink(path.data), 0);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), cache, "resp_12", 100, 0, &c, &err), 0);
+	assert_int_equal(c.records, 7);
+	assert_string_equal(c.cut, "resp_5");
+	gw_respstore_chain_free(&c);
+	assert_int_equal(gw_respcache_count(cache), 11);
+	gw_buf_reset(&path);
+	gw_buf_printf(&path, "%s/openresponses/responses/resp_12.json", dir);
+	assert_int_equal(unlink(path.data), 0);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), cache, "resp_12", 100, 0, &c, &err),
+	    -ENOENT);
+	gw_respstore_chain_free(&c);
+	/* a record the server saved goes in as a walk would read it */
+	cJSON *in = cJSON_Parse("[{\"type\":\"message\",\"role\":\"user\",\"content\":"
+	    "[{\"type\":\"input_text\",\"text\":\"u13\"}]}]");
+	const char *rj = "{\"id\":\"resp_13\",\"output\":[{\"type\":\"message\","
+	    "\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"a13\"}]}]}";
+	gw_respstore_rec rec = { .id = "resp_13", .session_key = "k", .previous_id = "resp_11",
+		.history_items = 22, .input_items = in, .response_json = rj,
+		.response_len = strlen(rj) };
+	assert_int_equal(gw_respstore_save(ST(dir), &rec, &err), 0);
+	gw_respstore_cache_put(cache, GW_STORE_FILES, &rec);
+	const gw_respcache_entry *e = gw_respcache_get(cache, "resp_13");
+	assert_non_null(e);
+	assert_string_equal(e->previous_id, "resp_11");
+	assert_string_equal(e->session_key, "k");
+	assert_int_equal(e->count, 2);
+	assert_int_equal(e->text_len, file_size(dir, "resp_13"));
+	gw_respcache_release(cache, e);
+	assert_chain(dir, "resp_13", 4, 0, "u11 a11 u13 a13", 2, "");
+	assert_int_equal(gw_respstore_chain_load(ST(dir), cache, "resp_13", 4, 0, &c, &err), 0);
+	char *t = texts(c.items);
+	assert_string_equal(t, "u11 a11 u13 a13");
+	free(t);
+	gw_respstore_chain_free(&c);
+	cJSON_Delete(in);
+	gw_buf_free(&path);
+	gw_respcache_free(cache);
 	ut_rmrf(dir);
 	free(dir);
 }
@@ -432,7 +525,7 @@ test_chain_missing_link(void **state)
 	assert_int_equal(gw_respstore_delete(ST(dir), "resp_2", &err), 0);
 	assert_chain(dir, "resp_4", 100, 0, "u3 a3 u4 a4", 2, "resp_2");
 	gw_respstore_chain c;
-	assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_2", 100, 0, &c, &err), -ENOENT);
+	assert_int_equal(gw_respstore_chain_load(ST(dir), NULL, "resp_2", 100, 0, &c, &err), -ENOENT);
 	gw_respstore_chain_free(&c);
 	/* input_items: what is left of the context the model saw */
 	cJSON *rec, *items;
@@ -587,7 +680,7 @@ test_chain_and_session_bounded_alike(void **state)
 			if (counts[a] == 0)
 				continue; /* a session keeps at least one item */
 			gw_respstore_chain c;
-			assert_int_equal(gw_respstore_chain_load(ST(dir), "resp_30", counts[a], bytes[b], &c,
+			assert_int_equal(gw_respstore_chain_load(ST(dir), NULL, "resp_30", counts[a], bytes[b], &c,
 			    &err), 0);
 			assert_int_equal(gw_session_open(dir, "k", counts[a], bytes[b], 60000, NULL, &s,
 			    &err), 0);
@@ -619,6 +712,7 @@ main(void)
 		cmocka_unit_test(test_chain_bounded),
 		cmocka_unit_test(test_chain_loop_and_malformed),
 		cmocka_unit_test(test_chain_missing_link),
+		cmocka_unit_test(test_chain_cached),
 		cmocka_unit_test(test_chain_input_items),
 		cmocka_unit_test(test_chain_old_record),
 		cmocka_unit_test(test_chain_escaped_keys),

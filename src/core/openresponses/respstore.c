@@ -12,8 +12,12 @@
  * gw_respstore_chain_load walks those links back to rebuild a context.  A
  * walk keeps the ids it has seen (a loop is an error, never a hang),
  * stops once it holds enough items, and parses of each record only the
- * members it reads (the response's output, not the rest of it).  This module never holds a lock:
- * records are immutable once renamed into place.
+ * members it reads (the response's output, not the rest of it).  Given a
+ * walk cache (respcache.h), it reads a cached record from memory once the
+ * store shows the record is still there (a stat, or one query for the
+ * cached part of the chain), so deletion cuts a cached chain as it cuts
+ * any.  This module never holds a lock (the cache has its own): records
+ * are immutable once renamed into place.
  */
 #include "core/openresponses/respstore.h"
 #include "core/base/buf.h"
@@ -21,6 +25,7 @@
 #include "core/base/json.h"
 #include "core/base/mem.h"
 #include "core/base/strmap.h"
+#include "core/openresponses/respcache.h"
 #include "core/openresponses/responses.h"
 #include "core/openresponses/session.h"
 #include "core/store/store.h"
@@ -408,10 +413,22 @@ gw_respstore_parse_lean(const char *t, size_t n, const char *path, gw_err *err)
  * item bound can take (each record adds at least its input, and a turn
  * usually an output too: max_items / 2 + 1, at least
  * GW_RESPSTORE_BATCH_FIRST), so a conversation's turns up to the bound
- * cost one query each, the 20th as the 2nd; later batches grow. */
+ * cost one query each, the 20th as the 2nd; later batches grow.
+ *
+ * With a cache, a batch that starts at a record the cache holds is the
+ * chain as far as the cache knows it (at most next_max records, so a
+ * cached loop ends too): its entries are held (known[i] for rows[i]) and
+ * one query (gw_store_response_present) says which are still stored; the
+ * rows are theirs, without content (input_items NULL), up to the first
+ * one gone, whose id (gone) ends the walk there without another query. */
 typedef struct gw_respstore_batch {
 	gw_store_response *rows;
 	size_t n, pos, next_max;
+	gw_respcache *cache;
+	const gw_respcache_entry **known;
+	size_t nknown;
+	char *gone;
+	int dfd;          /* files: the responses directory (O_PATH), or -1 */
 } gw_respstore_batch;
 
 #define GW_RESPSTORE_BATCH_FIRST 8
@@ -425,20 +442,72 @@ gw_respstore_batch_free(gw_respstore_batch *b)
 	free(b->rows);
 	b->rows = NULL;
 	b->n = b->pos = 0;
+	for (size_t i = 0; i < b->nknown; i++)
+		gw_respcache_release(b->cache, b->known[i]);
+	free(b->known);
+	b->known = NULL;
+	b->nknown = 0;
+	free(b->gone);
+	b->gone = NULL;
 }
 
-/* The row id from the batch (reading the next batch from id when the
- * current one does not hold it next); NULL with *rc -ENOENT or the
- * error. */
+/* The batch of the chain from id as the cache holds it (see above); 0
+ * with b->n 0 when the cache does not hold id, or the query's error. */
+static int
+gw_respstore_batch_cached(gw_store *st, gw_respstore_batch *b, const char *id, gw_err *err)
+{
+	const char **ids = NULL;
+	const char *next = id;
+	while (next != NULL && b->nknown < b->next_max) {
+		const gw_respcache_entry *e = gw_respcache_get(b->cache, next);
+		if (e == NULL)
+			break;
+		if (b->known == NULL) {
+			b->known = gw_xcalloc(b->next_max, sizeof(*b->known));
+			ids = gw_xcalloc(b->next_max, sizeof(*ids));
+		}
+		ids[b->nknown] = e->id;
+		b->known[b->nknown++] = e;
+		next = e->previous_id;
+	}
+	if (b->nknown == 0)
+		return 0;
+	bool *present = gw_xcalloc(b->nknown, sizeof(*present));
+	int rc = gw_store_response_present(st, ids, b->nknown, present, err);
+	if (rc == 0) {
+		b->rows = gw_xcalloc(b->nknown, sizeof(*b->rows));
+		for (; b->n < b->nknown && present[b->n]; b->n++) {
+			const gw_respcache_entry *e = b->known[b->n];
+			b->rows[b->n].id = gw_xstrdup(e->id);
+			b->rows[b->n].previous_id = e->previous_id ? gw_xstrdup(e->previous_id) : NULL;
+			b->rows[b->n].session_key = gw_xstrdup(e->session_key);
+		}
+		if (b->n < b->nknown)
+			b->gone = gw_xstrdup(ids[b->n]);
+	}
+	free(present);
+	free(ids);
+	return rc;
+}
+
+/* The row of id from the batch, left in it (reading the next batch from
+ * id when the current one does not hold it next); NULL with *rc -ENOENT
+ * or the error. */
 static const gw_store_response *
-gw_respstore_batch_get(gw_store *st, gw_respstore_batch *b, const char *id, int *rc, gw_err *err)
+gw_respstore_batch_peek(gw_store *st, gw_respstore_batch *b, const char *id, int *rc, gw_err *err)
 {
 	if (b->pos < b->n && strcmp(b->rows[b->pos].id, id) == 0)
-		return &b->rows[b->pos++];
+		return &b->rows[b->pos];
+	if (b->pos == b->n && b->gone != NULL && strcmp(b->gone, id) == 0) {
+		*rc = -ENOENT; /* the cached batch found it gone */
+		return NULL;
+	}
 	gw_respstore_batch_free(b);
 	if (b->next_max == 0)
 		b->next_max = GW_RESPSTORE_BATCH_FIRST;
-	*rc = gw_store_response_chain(st, id, b->next_max, &b->rows, &b->n, err);
+	*rc = b->cache != NULL ? gw_respstore_batch_cached(st, b, id, err) : 0;
+	if (*rc == 0 && b->nknown == 0)
+		*rc = gw_store_response_chain(st, id, b->next_max, &b->rows, &b->n, err);
 	if (b->next_max < GW_RESPSTORE_BATCH_MAX)
 		b->next_max *= 4;
 	if (*rc != 0)
@@ -447,7 +516,7 @@ gw_respstore_batch_get(gw_store *st, gw_respstore_batch *b, const char *id, int 
 		*rc = -ENOENT;
 		return NULL;
 	}
-	b->pos = 1;
+	b->pos = 0;
 	return &b->rows[0];
 }
 
@@ -463,26 +532,27 @@ gw_respstore_load_len(gw_store *st, const char *id, cJSON **out, size_t *len,
 		return gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "no stored response '%s'", id);
 	char *path = gw_respstore_place(st, id, ".json");
 	gw_buf text = GW_BUF_INIT;
-	int rc;
-	if (gw_store_kind_of(st) == GW_STORE_FILES) {
+	int rc = 0;
+	const gw_store_response *row = NULL;
+	if (gw_store_kind_of(st) == GW_STORE_FILES)
 		rc = gw_fs_read_file(path, &text, err);
-	} else if (batch != NULL) {
-		const gw_store_response *row = gw_respstore_batch_get(st, batch, id, &rc, err);
-		if (row != NULL) {
-			rc = 0;
-			gw_respstore_render(&text, row->id, row->session_key, row->previous_id,
-			    row->history_items, row->input_items, strlen(row->input_items), row->response,
-			    strlen(row->response));
-		}
-	} else {
-		/* a row becomes the same record text a file holds */
-		gw_store_response row;
-		rc = gw_store_response_load(st, id, &row, err);
+	else if (batch != NULL && (row = gw_respstore_batch_peek(st, batch, id, &rc, err)) != NULL)
+		batch->pos++;
+	if (row != NULL && row->input_items != NULL && row->response != NULL) {
+		rc = 0;
+		gw_respstore_render(&text, row->id, row->session_key, row->previous_id,
+		    row->history_items, row->input_items, strlen(row->input_items), row->response,
+		    strlen(row->response));
+	} else if (gw_store_kind_of(st) != GW_STORE_FILES && (batch == NULL || row != NULL)) {
+		/* one row alone (or a batch's row that came without its
+		 * content): the same record text a file holds */
+		gw_store_response one;
+		rc = gw_store_response_load(st, id, &one, err);
 		if (rc == 0)
-			gw_respstore_render(&text, row.id, row.session_key, row.previous_id,
-			    row.history_items, row.input_items, strlen(row.input_items), row.response,
-			    strlen(row.response));
-		gw_store_response_free(&row);
+			gw_respstore_render(&text, one.id, one.session_key, one.previous_id,
+			    one.history_items, one.input_items, strlen(one.input_items), one.response,
+			    strlen(one.response));
+		gw_store_response_free(&one);
 	}
 	if (rc == -ENOENT)
 		gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "no stored response '%s'", id);
@@ -510,55 +580,153 @@ gw_respstore_load(gw_store *st, const char *id, cJSON **out, gw_err *err)
 	return gw_respstore_load_len(st, id, out, NULL, false, NULL, err);
 }
 
-/* The items a record adds to its chain: its input_items, then its
- * response's output (both checked arrays, or absent output). */
-static size_t
-gw_respstore_rec_count(const cJSON *rec)
+/* One record of a walk: its items (input_items, then its response's
+ * output, an array the walk owns), the id it continues (NULL: a root),
+ * its session key and the length of its text. */
+typedef struct gw_respstore_walked {
+	cJSON *items;
+	char *prev;
+	char *session_key;
+	size_t len;
+} gw_respstore_walked;
+
+static void
+gw_respstore_walked_free(gw_respstore_walked *w)
 {
-	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
-	return (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec, "input_items")) +
-	    (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(resp, "output"));
+	cJSON_Delete(w->items);
+	free(w->prev);
+	free(w->session_key);
+	memset(w, 0, sizeof(*w));
 }
 
-/* Moves rec's items (input_items, then response.output) onto the end of
- * dst. */
+/* w from a cache entry, held once more for out (released by
+ * gw_respstore_chain_free): its items are references to the entry's,
+ * one node each, sharing their members. */
 static void
-gw_respstore_rec_move(cJSON *dst, cJSON *rec)
+gw_respstore_walked_of(gw_respstore_walked *w, gw_respcache *cache, const gw_respcache_entry *e,
+    gw_respstore_chain *out)
+{
+	gw_respcache_ref(cache, e);
+	if (out->nheld % 16 == 0)
+		out->held = gw_xrealloc(out->held, (out->nheld + 16) * sizeof(*out->held));
+	out->held[out->nheld++] = e;
+	w->items = cJSON_CreateArray();
+	for (const cJSON *it = e->items->child; it != NULL; it = it->next)
+		cJSON_AddItemToArray(w->items, cJSON_CreateObjectReference(it->child));
+	w->prev = e->previous_id != NULL ? gw_xstrdup(e->previous_id) : NULL;
+	w->session_key = gw_xstrdup(e->session_key);
+	w->len = e->text_len;
+}
+
+/* w from a record as gw_respstore_parse_lean reads it (checked), whose
+ * items are moved out of it; rec stays the caller's. */
+static void
+gw_respstore_walked_from(gw_respstore_walked *w, cJSON *rec, size_t len)
 {
 	cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
 	cJSON *lists[2] = { cJSON_GetObjectItemCaseSensitive(rec, "input_items"),
 		cJSON_GetObjectItemCaseSensitive(resp, "output") };
+	w->items = cJSON_CreateArray();
 	for (int l = 0; l < 2; l++) {
 		while (lists[l] != NULL && lists[l]->child != NULL)
-			cJSON_AddItemToArray(dst, cJSON_DetachItemViaPointer(lists[l], lists[l]->child));
+			cJSON_AddItemToArray(w->items, cJSON_DetachItemViaPointer(lists[l], lists[l]->child));
 	}
+	const char *prev = gw_json_str(rec, "previous_response_id");
+	const char *key = gw_json_str(rec, "session_key");
+	w->prev = prev != NULL ? gw_xstrdup(prev) : NULL;
+	w->session_key = gw_xstrdup(key != NULL ? key : "");
+	w->len = len;
 }
 
-/* The exact weight of rec's items against the byte bound
+/* True when the file of a record a cache holds is still in place (a
+ * delete or the sweep removes it): one fstatat in the responses directory
+ * (*dfd, opened on the first call of a walk); a record found gone leaves
+ * the cache.  False on any doubt: the caller reads the file then. */
+static bool
+gw_respstore_file_there(gw_store *st, gw_respcache *cache, int *dfd, const char *id)
+{
+	if (*dfd < 0) {
+		char *dir = gw_path_join(gw_store_dir(st), GW_RESPSTORE_DIR);
+		*dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		free(dir);
+		if (*dfd < 0)
+			return false;
+	}
+	char name[160];
+	snprintf(name, sizeof(name), "%s.json", id);
+	struct stat sb;
+	int rc = fstatat(*dfd, name, &sb, 0);
+	if (rc != 0 && errno == ENOENT)
+		gw_respcache_drop(cache, id);
+	return rc == 0 && S_ISREG(sb.st_mode);
+}
+
+/* Reads record id for a walk into w: from the cache when it holds the
+ * record and the store still does (files: the file is there; PostgreSQL:
+ * the batch's row, which brought no content), else from the store (and
+ * then into the cache).  0, or gw_respstore_load_len's errors. */
+static int
+gw_respstore_walk_one(gw_store *st, gw_respcache *cache, const char *id,
+    gw_respstore_batch *batch, gw_respstore_walked *w, gw_respstore_chain *out, gw_err *err)
+{
+	const gw_respcache_entry *e = NULL;
+	if (cache != NULL && gw_respstore_id_ok(id)) {
+		if (gw_store_kind_of(st) == GW_STORE_FILES) {
+			e = gw_respcache_get(cache, id);
+			if (e != NULL && gw_respstore_file_there(st, cache, &batch->dfd, id)) {
+				gw_respstore_walked_of(w, cache, e, out);
+				gw_respcache_release(cache, e);
+				return 0;
+			}
+			gw_respcache_release(cache, e);
+		} else {
+			int rc = 0;
+			const gw_store_response *row = gw_respstore_batch_peek(st, batch, id, &rc, err);
+			if (row == NULL && rc == -ENOENT)
+				return gw_err_set(err, -ENOENT, GW_EXIT_NOINPUT, "no stored response '%s'", id);
+			if (row == NULL)
+				return rc;
+			if (row != NULL && row->input_items == NULL) {
+				gw_respstore_walked_of(w, cache, batch->known[batch->pos++], out);
+				return 0;
+			}
+		}
+	}
+	cJSON *rec = NULL;
+	size_t len = 0;
+	int rc = gw_respstore_load_len(st, id, &rec, &len, true,
+	    gw_store_kind_of(st) == GW_STORE_FILES ? NULL : batch, err);
+	if (rc != 0)
+		return rc;
+	gw_respstore_walked_from(w, rec, len);
+	cJSON_Delete(rec);
+	if (cache != NULL)
+		gw_respcache_put(cache, id, w->prev, w->session_key, cJSON_Duplicate(w->items, 1), len);
+	return 0;
+}
+
+/* The exact weight of a record's items against the byte bound
  * (gw_resp_item_weight, as a session weighs its history). */
 static size_t
-gw_respstore_rec_bytes(const cJSON *rec, gw_buf *scratch)
+gw_respstore_items_bytes(const cJSON *items, gw_buf *scratch)
 {
-	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
-	const cJSON *lists[2] = { cJSON_GetObjectItemCaseSensitive(rec, "input_items"),
-		cJSON_GetObjectItemCaseSensitive(resp, "output") };
 	size_t bytes = 0;
-	for (int l = 0; l < 2; l++)
-		for (const cJSON *it = lists[l] ? lists[l]->child : NULL; it; it = it->next)
-			bytes += gw_resp_item_weight(it, scratch);
+	for (const cJSON *it = items->child; it; it = it->next)
+		bytes += gw_resp_item_weight(it, scratch);
 	return bytes;
 }
 
 int
-gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
+gw_respstore_chain_load(gw_store *st, gw_respcache *cache, const char *id, size_t max_items,
     size_t max_bytes, gw_respstore_chain *out, gw_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	out->items = cJSON_CreateArray();
 	out->session_key = gw_xstrdup("");
+	out->cache = cache;
 	/* the records read, newest first; the map holds their ids (borrowed
 	 * from the records, which live until the end) */
-	cJSON **recs = NULL;
+	gw_respstore_walked *recs = NULL;
 	size_t n = 0, cap = 0, have = 0;
 	/* the byte bound, for stopping early: a record the gateway wrote
 	 * holds its items as compact JSON, so its file length bounds their
@@ -571,6 +739,8 @@ gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
 	gw_strmap *seen = gw_strmap_new(16);
 	gw_buf scratch = GW_BUF_INIT;
 	gw_respstore_batch batch = { 0 };
+	batch.cache = cache;
+	batch.dfd = -1;
 	batch.next_max = max_items / 2 + 1;
 	if (batch.next_max < GW_RESPSTORE_BATCH_FIRST)
 		batch.next_max = GW_RESPSTORE_BATCH_FIRST;
@@ -579,10 +749,8 @@ gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
 	int rc = 0;
 	const char *next = id;
 	while (next != NULL) {
-		cJSON *rec = NULL;
-		size_t len = 0;
-		rc = gw_respstore_load_len(st, next, &rec, &len, true,
-		    gw_store_kind_of(st) == GW_STORE_FILES ? NULL : &batch, err);
+		gw_respstore_walked w = { 0 };
+		rc = gw_respstore_walk_one(st, cache, next, &batch, &w, out, err);
 		if (rc == -ENOENT && n > 0) {
 			/* deleted or expired: the context is cut here */
 			snprintf(out->cut, sizeof(out->cut), "%s", next);
@@ -596,20 +764,20 @@ gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
 			cap = cap ? 2 * cap : 16;
 			recs = gw_xrealloc(recs, cap * sizeof(*recs));
 		}
-		recs[n++] = rec;
-		if (n == 1 && gw_json_str(rec, "session_key") != NULL) {
+		recs[n++] = w;
+		if (n == 1) {
 			free(out->session_key);
-			out->session_key = gw_xstrdup(gw_json_str(rec, "session_key"));
+			out->session_key = gw_xstrdup(w.session_key);
 		}
 		/* keyed on the name it was loaded by (the file's own id member is
 		 * not trusted); next is id or lives in recs[n - 2] */
 		gw_strmap_put(seen, next, 0);
-		const char *prev = gw_json_str(rec, "previous_response_id");
-		have += gw_respstore_rec_count(rec);
-		upper += len;
+		const char *prev = recs[n - 1].prev;
+		have += (size_t)cJSON_GetArraySize(w.items);
+		upper += w.len;
 		if (max_bytes > 0 && upper >= max_bytes)
 			for (; weighed < n; weighed++)
-				bytes += gw_respstore_rec_bytes(recs[weighed], &scratch);
+				bytes += gw_respstore_items_bytes(recs[weighed].items, &scratch);
 		if (have >= max_items || (max_bytes > 0 && bytes >= max_bytes) || prev == NULL)
 			break;
 		if (gw_strmap_get(seen, prev, NULL)) {
@@ -622,18 +790,55 @@ gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
 	}
 	out->records = n;
 	if (rc == 0) {
-		for (size_t i = n; i-- > 0;)
-			gw_respstore_rec_move(out->items, recs[i]);
+		for (size_t i = n; i-- > 0;) {
+			cJSON *items = recs[i].items;
+			while (items->child != NULL)
+				cJSON_AddItemToArray(out->items, cJSON_DetachItemViaPointer(items, items->child));
+		}
 		/* keep the newest, as a session's history is kept */
 		gw_resp_items_bound(out->items, max_items, max_bytes, upper + 1);
 	}
 	for (size_t i = 0; i < n; i++)
-		cJSON_Delete(recs[i]);
+		gw_respstore_walked_free(&recs[i]);
 	free(recs);
 	gw_strmap_free(seen);
 	gw_respstore_batch_free(&batch);
+	if (batch.dfd >= 0)
+		close(batch.dfd);
 	gw_buf_free(&scratch);
 	return rc;
+}
+
+void
+gw_respstore_cache_put(gw_respcache *cache, gw_store_kind kind, const gw_respstore_rec *rec)
+{
+	if (cache == NULL || !gw_respstore_id_ok(rec->id) ||
+	    (rec->previous_id != NULL && !gw_respstore_id_ok(rec->previous_id)))
+		return;
+	/* the record text as the store holds it (a file ends in a newline),
+	 * read back as a walk reads it: the entry is what a walk would get */
+	gw_buf items = GW_BUF_INIT, b = GW_BUF_INIT;
+	gw_jw w;
+	gw_jw_init(&w, &items, false);
+	gw_jw_cjson(&w, rec->input_items);
+	gw_respstore_render(&b, rec->id, rec->session_key, rec->previous_id,
+	    rec->previous_id != NULL ? rec->history_items : 0, items.data ? items.data : "[]",
+	    items.len, rec->response_json, rec->response_len);
+	gw_buf_free(&items);
+	if (kind == GW_STORE_FILES)
+		gw_buf_putc(&b, '\n');
+	gw_err err;
+	gw_err_clear(&err);
+	cJSON *root = gw_respstore_parse_lean(b.data, b.len, rec->id, &err);
+	if (root != NULL && gw_respstore_check(root, rec->id, &err) == 0) {
+		gw_respstore_walked wk = { 0 };
+		gw_respstore_walked_from(&wk, root, b.len);
+		gw_respcache_put(cache, rec->id, wk.prev, wk.session_key, wk.items, wk.len);
+		wk.items = NULL;
+		gw_respstore_walked_free(&wk);
+	}
+	cJSON_Delete(root);
+	gw_buf_free(&b);
 }
 
 void
@@ -643,6 +848,11 @@ gw_respstore_chain_free(gw_respstore_chain *c)
 	free(c->session_key);
 	c->items = NULL;
 	c->session_key = NULL;
+	for (size_t i = 0; i < c->nheld; i++)
+		gw_respcache_release(c->cache, c->held[i]);
+	free(c->held);
+	c->held = NULL;
+	c->nheld = 0;
 }
 
 int
@@ -656,7 +866,7 @@ gw_respstore_input_items(gw_store *st, const cJSON *rec, cJSON **items, gw_err *
 	if (prev != NULL && nhist > 0) {
 		gw_respstore_chain c;
 		/* the count the model saw, exactly: no byte bound, no new cap */
-		int rc = gw_respstore_chain_load(st, prev,
+		int rc = gw_respstore_chain_load(st, NULL, prev,
 		    nhist > SIZE_MAX ? SIZE_MAX : (size_t)nhist, 0, &c, err);
 		if (rc == -ENOENT) {
 			gw_err_clear(err); /* deleted or expired: no history left */

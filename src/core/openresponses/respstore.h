@@ -50,6 +50,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/base/err.h"
+#include "core/openresponses/respcache.h"
 #include "core/store/store.h"
 #include "core/store/xfer.h"
 
@@ -95,6 +96,14 @@ typedef struct gw_respstore_chain {
 	char *session_key;   /* the named record's session key, "" when none (owned) */
 	size_t records;      /* records read, the named one included */
 	char cut[129];       /* "" or the id of the missing ancestor the walk stopped at */
+	/* with a cache: the entries items shares nodes with (each item taken
+	 * from the cache is a reference to the entry's, cJSON_IsReference,
+	 * read-only), held until gw_respstore_chain_free; items, or a part of
+	 * it moved elsewhere, must be freed first and never changed below
+	 * its top level */
+	gw_respcache *cache;
+	const gw_respcache_entry **held;
+	size_t nheld;
 } gw_respstore_chain;
 
 /* Rebuilds the context that continues response id: the items of its chain
@@ -109,11 +118,27 @@ typedef struct gw_respstore_chain {
  * response.output), checked as gw_respstore_load checks them.  0, or
  * -ENOENT when id itself is not stored, -EINVAL for a malformed record,
  * -ELOOP for a loop (exit class 65, err names the file), or -errno.  The
- * caller frees *out with gw_respstore_chain_free, on failure too. */
-int gw_respstore_chain_load(gw_store *st, const char *id, size_t max_items,
-    size_t max_bytes, gw_respstore_chain *out, gw_err *err);
-/* Frees what gw_respstore_chain_load put in c (c itself is the caller's). */
+ * caller frees *out with gw_respstore_chain_free, on failure too.
+ *
+ * cache (NULL: none; borrowed) holds what walks read of records
+ * (respcache.h): a record it holds is taken from it once the store shows
+ * the record is still there (files: one stat of its file; PostgreSQL: the
+ * walk's recursive query, which leaves the content of the cached records
+ * out), so a cached chain is cut exactly where an uncached one is; a
+ * record read from the store goes into it.  The result is the same with
+ * or without one. */
+int gw_respstore_chain_load(gw_store *st, gw_respcache *cache, const char *id,
+    size_t max_items, size_t max_bytes, gw_respstore_chain *out, gw_err *err);
+/* Frees what gw_respstore_chain_load put in c (c itself is the caller's):
+ * its items, then the entries they referred to. */
 void gw_respstore_chain_free(gw_respstore_chain *c);
+
+/* Puts into cache (NULL: nothing) what a walk reads of rec, a record just
+ * saved in a store of the given kind: its text as that store holds it,
+ * read back as a walk reads it.  For the server, once a save succeeded;
+ * rec stays the caller's.  A record that does not read back is left
+ * out. */
+void gw_respstore_cache_put(gw_respcache *cache, gw_store_kind kind, const gw_respstore_rec *rec);
 
 /* The context the model saw for the loaded record rec (from
  * gw_respstore_load): for a root its input_items; for a continuation the

@@ -452,6 +452,17 @@ gw_store_session_count(gw_store *s, uint64_t *n, gw_err *err)
 }
 
 int
+gw_store_response_present(gw_store *s, const char *const *ids, size_t n, bool *present,
+    gw_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		present[i] = false;
+	if (s->kind == GW_STORE_POSTGRES)
+		return n == 0 ? 0 : gw_store_pg_response_present(s->pg, ids, n, present, err);
+	return gw_store_no_responses(err);
+}
+
+int
 gw_store_response_chain(gw_store *s, const char *id, size_t max, gw_store_response **out,
     size_t *n, gw_err *err)
 {

@@ -302,6 +302,13 @@ void gw_store_response_free(gw_store_response *r);
  * *n 0 when id itself is absent. */
 int gw_store_response_chain(gw_store *s, const char *id, size_t max, gw_store_response **out,
     size_t *n, gw_err *err);
+/* Which of the n ids ids[] (borrowed) are rows of the deployment, in one
+ * query (a primary-key probe each, no content read): present[i] (the caller's
+ * n bools) says whether ids[i] is.  For a chain walk whose records are
+ * cached in memory and need only be checked to be still stored.  0, or
+ * -EIO with err set (69). */
+int gw_store_response_present(gw_store *s, const char *const *ids, size_t n, bool *present,
+    gw_err *err);
 /* Calls fn for every row of the deployment, ordered by id, one row at a
  * time (the row and its strings are borrowed for the call; a transfer
  * reads a big store without holding it in memory).  fn returns 0 to go

@@ -67,6 +67,8 @@ int gw_store_pg_response_save_many(gw_store_pg *pg, const gw_store_response *r, 
 int gw_store_pg_response_load(gw_store_pg *pg, const char *id, gw_store_response *out, gw_err *err);
 int gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max,
     gw_store_response **out, size_t *n, gw_err *err);
+int gw_store_pg_response_present(gw_store_pg *pg, const char *const *ids, size_t n,
+    bool *present, gw_err *err);
 int gw_store_pg_response_each(gw_store_pg *pg, gw_store_response_fn fn, void *ctx, gw_err *err);
 int gw_store_pg_response_count(gw_store_pg *pg, uint64_t *n, gw_err *err);
 int gw_store_pg_response_delete(gw_store_pg *pg, const char *id, gw_err *err);

@@ -93,6 +93,7 @@ struct gw_store_pg {
 	gw_buf locked;          /* its text */
 	bool deployment_known;  /* this connection registered the deployment's row */
 	bool save_prepared;     /* and prepared GW_PG_SAVE (gw_store_pg_response_save_many) */
+	bool present_prepared;  /* prepared GW_PG_PRESENT (gw_store_pg_response_present) */
 };
 
 /* ---- redaction ---------------------------------------------------------- */
@@ -1360,6 +1361,58 @@ gw_store_pg_response_chain(gw_store_pg *pg, const char *id, size_t max, gw_store
 	PQclear(res);
 	*out = r;
 	*n = rows;
+	return 0;
+}
+
+/* Which of a list of ids are rows (gw_store_pg_response_present): one
+ * primary-key probe per id, whatever the table's statistics say (a plan
+ * for "id = ANY ($2)" made while the table was small scanned the whole
+ * deployment by its creation index and filtered, and a prepared one kept
+ * that plan); the LIMIT keeps the subquery a probe per id, never a join. */
+#define GW_PG_PRESENT "tau_response_present"
+static const char gw_pg_present_sql[] =
+    "SELECT k.id FROM unnest($2::text[]) AS k (id), LATERAL (SELECT 1 FROM tau_response r"
+    " WHERE r.deployment = $1 AND r.id = k.id LIMIT 1) AS x";
+
+int
+gw_store_pg_response_present(gw_store_pg *pg, const char *const *ids, size_t n, bool *present,
+    gw_err *err)
+{
+	gw_buf arr = GW_BUF_INIT;
+	gw_buf_putc(&arr, '{');
+	for (size_t i = 0; i < n; i++)
+		gw_pg_array_elem(&arr, ids[i], strlen(ids[i]));
+	gw_buf_putc(&arr, '}');
+	const char *p[] = { pg->deployment, gw_buf_cstr(&arr) };
+	/* prepared once per connection: a plan made per call costs more the
+	 * more ids it is given (a selectivity estimate per element), the
+	 * generic one the same for any number */
+	PGresult *res = NULL;
+	if (!pg->present_prepared) {
+		res = gw_pg_call_prepared(pg, GW_PG_PRESENT, gw_pg_present_sql, 2, NULL);
+		pg->present_prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (pg->present_prepared) {
+			PQclear(res);
+			res = NULL;
+		}
+	}
+	if (pg->present_prepared)
+		res = gw_pg_call_prepared(pg, GW_PG_PRESENT, NULL, 2, p);
+	gw_buf_free(&arr);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		int rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE, "cannot read the response chain",
+		    err);
+		PQclear(res);
+		return rc;
+	}
+	int rows = PQntuples(res);
+	for (int r = 0; r < rows; r++) {
+		const char *id = PQgetvalue(res, r, 0);
+		for (size_t i = 0; i < n; i++)
+			if (!present[i] && strcmp(ids[i], id) == 0)
+				present[i] = true;
+	}
+	PQclear(res);
 	return 0;
 }
 
