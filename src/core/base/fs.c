@@ -358,9 +358,7 @@ gw_fs_mkdirs(const char *dir, gw_err *err)
 	return rc;
 }
 
-/* Reads fd to its end into out (appending) and closes it; path names it in
- * messages.  0 or -errno with err set. */
-static int
+int
 gw_fs_read_fd(int fd, const char *path, gw_buf *out, gw_err *err)
 {
 	struct stat st;

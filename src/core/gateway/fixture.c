@@ -1059,42 +1059,34 @@ gw_fixture_parse_slow(const char *path, const char *text, size_t len, gw_fixture
 size_t gw_fixture_fast_count(const gw_fixture *f) { return f->nfast; }
 
 /*
- * Maps the regular file at path read-only (pre-faulted), one NUL byte
+ * Maps the regular file open on fd read-only (pre-faulted), one NUL byte
  * guaranteed at (*text)[*len] as a read buffer has it: the mapping is
  * placed at the start of an anonymous reservation one byte longer, so
  * past the file's last page there is a zero page.  Reading a large
  * fixture this way costs neither the zeroing of fresh pages nor the copy
  * out of the page cache.  0, or -1 for anything else (not a regular
- * file, empty, a failure): the caller reads it, which reports errors as
- * always.  A file truncated by someone else while it is parsed raises
- * SIGBUS; the parse runs before the state is touched.  The caller
- * unmaps *map_len bytes at *text with munmap.
+ * file, empty, a failure): the caller reads fd instead, which reports
+ * errors as always (so a FIFO is opened once).  A file truncated by
+ * someone else while it is parsed raises SIGBUS; the parse runs before
+ * the state is touched.  fd stays the caller's; the caller unmaps
+ * *map_len bytes at *text with munmap.
  */
 static int
-gw_fx_map(const char *path, const char **text, size_t *len, size_t *map_len)
+gw_fx_map(int fd, const char **text, size_t *len, size_t *map_len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
 	struct stat sb;
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
-	    (uint64_t)sb.st_size >= SIZE_MAX / 2) {
-		close(fd);
+	    (uint64_t)sb.st_size >= SIZE_MAX / 2)
 		return -1;
-	}
 	size_t n = (size_t)sb.st_size, page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t total = (n + 1 + page - 1) / page * page;
 	char *base = mmap(NULL, total, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED) {
-		close(fd);
+	if (base == MAP_FAILED)
 		return -1;
-	}
 	if (mmap(base, n, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED) {
 		munmap(base, total);
-		close(fd);
 		return -1;
 	}
-	close(fd);
 	*text = base;
 	*len = n;
 	*map_len = total;
@@ -1104,16 +1096,24 @@ gw_fx_map(const char *path, const char **text, size_t *len, size_t *map_len)
 int
 gw_fixture_load(const char *path, gw_fixture **out, gw_err *err)
 {
-	gw_buf text = GW_BUF_INIT;
 	*out = NULL;
+	int rc, fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		rc = -errno;
+		gw_err_set(err, rc, rc == -ENOENT ? GW_EXIT_NOINPUT : GW_EXIT_IOERR,
+		    "failed to read fixture %s: %s", path, strerror(-rc));
+		return rc;
+	}
 	const char *mapped;
 	size_t mapped_len, map_len;
-	if (gw_fx_map(path, &mapped, &mapped_len, &map_len) == 0) {
-		int rc = gw_fixture_parse(path, mapped, mapped_len, out, err);
+	if (gw_fx_map(fd, &mapped, &mapped_len, &map_len) == 0) {
+		close(fd);
+		rc = gw_fixture_parse(path, mapped, mapped_len, out, err);
 		munmap((void *)mapped, map_len);
 		return rc;
 	}
-	int rc = gw_fs_read_named(path, &text, err);
+	gw_buf text = GW_BUF_INIT;
+	rc = gw_fs_read_fd(fd, path, &text, err); /* (closes fd) */
 	if (rc != 0)
 		gw_err_set(err, rc, err ? err->exit_code : GW_EXIT_IOERR,
 		    "failed to read fixture %s: %s", path, strerror(-rc));
