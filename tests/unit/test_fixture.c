@@ -1051,6 +1051,34 @@ test_fast_path_keeps_top_level_errors(void **state)
 	assert_true(fast >= 4);
 }
 
+/* A byte that ends or spoils a string (a quote, a backslash escape, a
+ * control byte) at every place within the first 24 bytes of a string
+ * value and of a key: both paths agree (the fast path scans strings a word
+ * at a time; catches a word test that misses one of them). */
+static void
+test_fast_path_string_bytes_at_every_place(void **state)
+{
+	(void)state;
+	static const char *const spoilers[] = { "\\\"", "\\n", "\x01", "\t", "\n", "\x1f", "\"" };
+	for (size_t s = 0; s < sizeof(spoilers) / sizeof(spoilers[0]); s++) {
+		for (size_t at = 0; at <= 24; at++) {
+			for (int in_key = 0; in_key < 2; in_key++) {
+				char id[64];
+				snprintf(id, sizeof(id), "%.*s%s%.*s", (int)at, "abcdefghijklmnopqrstuvwxyz",
+				    spoilers[s], (int)(24 - at), "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+				gw_buf b = GW_BUF_INIT;
+				gw_buf_printf(&b, "{\"schema_version\":1,\"name\":\"t\",\"cases\":["
+				    "{\"case_id\":\"%s\",\"method\":\"GET\",\"endpoint\":\"/x\","
+				    "\"actor_id\":\"a\",\"expected\":{\"outcome\":\"success\","
+				    "\"status_code\":200,\"response_body\":{\"%s\":\"v\"}}}]}",
+				    in_key ? "c1" : id, in_key ? id : "k");
+				parse_both_ways(b.data, b.len);
+				gw_buf_free(&b);
+			}
+		}
+	}
+}
+
 /* Enough cases to grow the duplicate table a few times: a late case
  * repeating an early case_id (after trimming) is still caught. */
 static void
@@ -1235,6 +1263,7 @@ main(void)
 		cmocka_unit_test(test_fast_path_takes_plain_fixtures),
 		cmocka_unit_test(test_fast_path_keeps_top_level_errors),
 		cmocka_unit_test(test_duplicate_case_id_in_large_fixture),
+		cmocka_unit_test(test_fast_path_string_bytes_at_every_place),
 		cmocka_unit_test(test_duplicate_and_validation_failure_order),
 		cmocka_unit_test(test_load_file_matches_parse),
 	};

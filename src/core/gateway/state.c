@@ -479,6 +479,7 @@ gw_state_processed_many(gw_state *st, const char *const *keys, size_t n, bool *o
 	const char *ptr[GW_STATE_PROCESSED_BATCH];
 	gw_records_line l[GW_STATE_PROCESSED_BATCH];
 	int found[GW_STATE_PROCESSED_BATCH];
+	bool touched = gw_strmap_count(st->touched) > 0; /* (none: no lookup there) */
 	for (size_t i = 0; i < n;) {
 		/* the batch's literals not in the touched set, NUL after each */
 		size_t k = 0;
@@ -486,7 +487,7 @@ gw_state_processed_many(gw_state *st, const char *const *keys, size_t n, bool *o
 		for (; i < n && k < GW_STATE_PROCESSED_BATCH; i++) {
 			size_t v, len;
 			const char *lit = gw_state_lit(st, keys[i], &len);
-			if (gw_strmap_get(st->touched, lit, &v)) {
+			if (touched && gw_strmap_get(st->touched, lit, &v)) {
 				out[i] = ((gw_entry *)v)->seq != 0;
 				continue;
 			}
