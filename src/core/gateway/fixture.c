@@ -405,18 +405,26 @@ gw_fp_string(gw_fp *f, gw_fp_str *out)
 	if (f->p >= f->n || f->t[f->p] != '"')
 		return false;
 	size_t i = f->p + 1;
-	/* eight bytes at a time while none of them can end the string or be
-	 * refused (a word test that may say yes too often, never too
-	 * rarely); then byte by byte */
+	/* eight bytes at a time: a word test flags the bytes that end the
+	 * string or are refused (exact for the first one flagged; later ones
+	 * may be flagged wrongly), so on a little-endian host the first flag
+	 * is the byte to look at; elsewhere the bytes from that word on go
+	 * one by one */
 	const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
 	while (i + 8 <= f->n) {
-		uint64_t v, q, b;
+		uint64_t v, q, b, m;
 		memcpy(&v, f->t + i, sizeof(v));
 		q = v ^ (ones * '"');
 		b = v ^ (ones * '\\');
-		if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs)
-			break;
-		i += 8;
+		m = (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs;
+		if (m == 0) {
+			i += 8;
+			continue;
+		}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		i += (size_t)__builtin_ctzll(m) >> 3;
+#endif
+		break;
 	}
 	while (i < f->n) {
 		unsigned char c = (unsigned char)f->t[i];

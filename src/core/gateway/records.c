@@ -503,13 +503,16 @@ gw_records_get_snap(gw_records *r, const char *key, size_t key_len, gw_records_l
  * A batch of lookups costs what its cache misses cost: a snapshot probe
  * reads a slot at a random place in the table, then a line at a random
  * place in the data, each a miss (and a TLB miss) that one lookup after
- * another would wait for in turn.  So the batch goes in windows: hash
- * every key of a window and prefetch its slot; then read each slot and
- * prefetch the start of the line it names (GW_RECORDS_LINE_AHEAD bytes,
- * about a line); then look each key up as gw_records_get does, finding
- * what it needs in the cache.  The results are gw_records_get's.
+ * another would wait for in turn.  So the batch is a pipeline of three
+ * steps GW_RECORDS_AHEAD keys apart: hash key i + 2 * AHEAD and prefetch
+ * its slot (a key the log holds is answered there); read key i + AHEAD's
+ * slot, now in the cache, and prefetch the start of the line it names
+ * (GW_RECORDS_LINE_AHEAD bytes, about a line); look key i up as
+ * gw_records_get does, finding what it needs in the cache.  The results
+ * are gw_records_get's.
  */
-#define GW_RECORDS_WINDOW 16
+#define GW_RECORDS_AHEAD 8
+#define GW_RECORDS_RING 32 /* a power of two above 2 * GW_RECORDS_AHEAD */
 #define GW_RECORDS_LINE_AHEAD 512
 
 int
@@ -519,15 +522,14 @@ gw_records_get_many(gw_records *r, const char *const *keys, const size_t *lens, 
 	int rc = gw_records_index_log(r, err);
 	if (rc != 0)
 		return rc;
-	uint64_t h[GW_RECORDS_WINDOW];
-	bool todo[GW_RECORDS_WINDOW];
+	uint64_t h[GW_RECORDS_RING];
+	bool todo[GW_RECORDS_RING];
 	const unsigned char *table = r->snap != NULL ?
 	    (const unsigned char *)r->snap + r->table_off : NULL;
 	uint64_t mask = r->slots - 1;
-	for (size_t w = 0; w < n; w += GW_RECORDS_WINDOW) {
-		size_t m = n - w < GW_RECORDS_WINDOW ? n - w : GW_RECORDS_WINDOW;
-		for (size_t j = 0; j < m; j++) {
-			size_t i = w + j, idx;
+	for (size_t t = 0; t < n + 2 * GW_RECORDS_AHEAD; t++) {
+		if (t < n) { /* step 1: the log, or hash and prefetch the slot */
+			size_t i = t, j = i % GW_RECORDS_RING, idx;
 			found[i] = 0;
 			todo[j] = false;
 			if (r->nlog > 0 && keys[i][lens[i]] == '\0' &&
@@ -536,28 +538,27 @@ gw_records_get_many(gw_records *r, const char *const *keys, const size_t *lens, 
 				const char *nl = memchr(r->log + pos, '\n', r->log_len - pos);
 				gw_records_parse_line(r->log + pos, (size_t)(nl - (r->log + pos)), &out[i]);
 				found[i] = 1;
-				continue;
+			} else if (table != NULL) {
+				h[j] = gw_fnv(keys[i], lens[i]);
+				todo[j] = true;
+				__builtin_prefetch(table + (h[j] & mask) * GW_SNAP_SLOT);
 			}
-			if (table == NULL)
-				continue;
-			h[j] = gw_fnv(keys[i], lens[i]);
-			todo[j] = true;
-			__builtin_prefetch(table + (h[j] & mask) * GW_SNAP_SLOT);
 		}
-		for (size_t j = 0; j < m; j++) {
+		if (t >= GW_RECORDS_AHEAD && t - GW_RECORDS_AHEAD < n) { /* step 2: the line */
+			size_t j = (t - GW_RECORDS_AHEAD) % GW_RECORDS_RING;
+			if (todo[j]) {
+				const unsigned char *slot = table + (h[j] & mask) * GW_SNAP_SLOT;
+				uint64_t off1 = gw_le64(slot);
+				if (off1 != 0 && off1 - 1 < r->data_bytes && gw_le64(slot + 8) == h[j])
+					for (size_t b = 0; b < GW_RECORDS_LINE_AHEAD &&
+					    off1 - 1 + b < r->data_bytes; b += 64)
+						__builtin_prefetch(r->snap + off1 - 1 + b);
+			}
+		}
+		if (t >= 2 * GW_RECORDS_AHEAD) { /* step 3: the lookup */
+			size_t i = t - 2 * GW_RECORDS_AHEAD, j = i % GW_RECORDS_RING;
 			if (!todo[j])
 				continue;
-			const unsigned char *slot = table + (h[j] & mask) * GW_SNAP_SLOT;
-			uint64_t off1 = gw_le64(slot);
-			if (off1 != 0 && off1 - 1 < r->data_bytes && gw_le64(slot + 8) == h[j])
-				for (size_t b = 0; b < GW_RECORDS_LINE_AHEAD && off1 - 1 + b < r->data_bytes;
-				    b += 64)
-					__builtin_prefetch(r->snap + off1 - 1 + b);
-		}
-		for (size_t j = 0; j < m; j++) {
-			if (!todo[j])
-				continue;
-			size_t i = w + j;
 			rc = gw_records_snap_find(r, keys[i], lens[i], h[j], &out[i], NULL, err);
 			if (rc < 0)
 				return rc;
