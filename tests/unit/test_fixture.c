@@ -8,6 +8,10 @@
 
 #include "core/gateway/fixture.h"
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #define OK_CASE(id) \
 	"{\"case_id\":\"" id "\",\"method\":\"POST\",\"endpoint\":\"/v1/tasks\",\"actor_id\":\"bot\"," \
 	"\"expected\":{\"outcome\":\"success\",\"status_code\":201,\"response_body\":" \
@@ -1047,6 +1051,34 @@ test_fast_path_keeps_top_level_errors(void **state)
 	assert_true(fast >= 4);
 }
 
+/* A byte that ends or spoils a string (a quote, a backslash escape, a
+ * control byte) at every place within the first 24 bytes of a string
+ * value and of a key: both paths agree (the fast path scans strings a word
+ * at a time; catches a word test that misses one of them). */
+static void
+test_fast_path_string_bytes_at_every_place(void **state)
+{
+	(void)state;
+	static const char *const spoilers[] = { "\\\"", "\\n", "\x01", "\t", "\n", "\x1f", "\"" };
+	for (size_t s = 0; s < sizeof(spoilers) / sizeof(spoilers[0]); s++) {
+		for (size_t at = 0; at <= 24; at++) {
+			for (int in_key = 0; in_key < 2; in_key++) {
+				char id[64];
+				snprintf(id, sizeof(id), "%.*s%s%.*s", (int)at, "abcdefghijklmnopqrstuvwxyz",
+				    spoilers[s], (int)(24 - at), "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+				gw_buf b = GW_BUF_INIT;
+				gw_buf_printf(&b, "{\"schema_version\":1,\"name\":\"t\",\"cases\":["
+				    "{\"case_id\":\"%s\",\"method\":\"GET\",\"endpoint\":\"/x\","
+				    "\"actor_id\":\"a\",\"expected\":{\"outcome\":\"success\","
+				    "\"status_code\":200,\"response_body\":{\"%s\":\"v\"}}}]}",
+				    in_key ? "c1" : id, in_key ? id : "k");
+				parse_both_ways(b.data, b.len);
+				gw_buf_free(&b);
+			}
+		}
+	}
+}
+
 /* Enough cases to grow the duplicate table a few times: a late case
  * repeating an early case_id (after trimming) is still caught. */
 static void
@@ -1081,6 +1113,104 @@ test_duplicate_case_id_in_large_fixture(void **state)
 		parse_both_ways(b.data, b.len);
 		gw_buf_free(&b);
 	}
+}
+
+/* The duplicate check runs after the array, over the cases before the
+ * first that failed validation: a duplicate before that case is the
+ * failure reported, one after it is not (catches a check that lets a later
+ * validation failure or a later duplicate win). */
+static void
+test_duplicate_and_validation_failure_order(void **state)
+{
+	(void)state;
+#define BAD_METHOD(id) \
+	"{\"case_id\":\"" id "\",\"method\":\" \",\"endpoint\":\"/x\",\"actor_id\":\"a\"," \
+	"\"expected\":{\"outcome\":\"success\",\"status_code\":200,\"response_body\":{}}}"
+	/* c1, dup c1, bad: the duplicate (index 1) comes first */
+	expect_fixture_error("{\"schema_version\":1,\"name\":\"t\",\"cases\":[" OK_CASE("c1") ","
+	    OK_CASE("c1") "," BAD_METHOD("c2") "]}",
+	    "fixture contains duplicate case_id 'c1'");
+	/* c1, bad, dup c1: the failed validation (index 1) comes first */
+	expect_fixture_error("{\"schema_version\":1,\"name\":\"t\",\"cases\":[" OK_CASE("c1") ","
+	    BAD_METHOD("c2") "," OK_CASE("c1") "]}",
+	    "fixture case 'c2' has empty method");
+	/* the first duplicate wins over a later one */
+	expect_fixture_error("{\"schema_version\":1,\"name\":\"t\",\"cases\":[" OK_CASE("c1") ","
+	    OK_CASE("c2") "," OK_CASE("c2") "," OK_CASE("c1") "]}",
+	    "fixture contains duplicate case_id 'c2'");
+#undef BAD_METHOD
+}
+
+/* A fixture file is mapped when it is a regular file: loading it gives
+ * exactly what parsing its bytes gives, also when its size is a multiple
+ * of the page size (nothing past the file is read) and when it ends early
+ * (the error names the same line and column); a FIFO is read as before. */
+static void
+test_load_file_matches_parse(void **state)
+{
+	(void)state;
+	char *dir = ut_tmpdir();
+	char *p = ut_join(dir, "f.json");
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	for (int pass = 0; pass < 3; pass++) {
+		gw_buf b = GW_BUF_INIT;
+		gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"t\",\"cases\":[");
+		for (int i = 0; b.len < page * 2 - 600; i++) {
+			char id[32];
+			snprintf(id, sizeof(id), "c%d", i);
+			gw_buf_printf(&b, "%s{\"case_id\":\"%s\",\"method\":\"GET\",\"endpoint\":\"/x\","
+			    "\"actor_id\":\"a\",\"expected\":{\"outcome\":\"success\",\"status_code\":200,"
+			    "\"response_body\":{}}}", i ? "," : "", id);
+		}
+		while (b.len < page * 2 - 2) /* exactly two pages, ending in "]}" */
+			gw_buf_putc(&b, pass == 1 ? '\n' : ' ');
+		gw_buf_puts(&b, "]}");
+		assert_int_equal(b.len, page * 2);
+		if (pass == 2) /* cut inside the last case: invalid JSON */
+			b.data[b.len = page * 2 - 300] = '\0';
+		ut_write(p, b.data);
+		gw_fixture *a = NULL, *m = NULL;
+		gw_err ea, em;
+		gw_err_clear(&ea);
+		gw_err_clear(&em);
+		int rc = gw_fixture_parse(p, b.data, b.len, &m, &em);
+		assert_int_equal(gw_fixture_load(p, &a, &ea), rc);
+		if (rc == 0) {
+			assert_int_equal(gw_fixture_count(a), gw_fixture_count(m));
+			size_t last = gw_fixture_count(a) - 1;
+			assert_string_equal(gw_fixture_case(a, last)->key, gw_fixture_case(m, last)->key);
+		} else {
+			assert_int_equal(pass, 2);
+			assert_string_equal(ea.msg, em.msg);
+			ut_assert_contains(ea.msg, "invalid JSON at line");
+		}
+		gw_fixture_free(a);
+		gw_fixture_free(m);
+		gw_buf_free(&b);
+	}
+	/* a FIFO: read, not mapped */
+	char *fifo = ut_join(dir, "fifo.json");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		FILE *w = fopen(fifo, "w");
+		fputs("{\"schema_version\":1,\"name\":\"t\",\"cases\":[" OK_CASE("c1") "]}", w);
+		_exit(fclose(w) == 0 ? 0 : 1);
+	}
+	gw_fixture *f = NULL;
+	gw_err err;
+	gw_err_clear(&err);
+	assert_int_equal(gw_fixture_load(fifo, &f, &err), 0);
+	assert_int_equal(gw_fixture_count(f), 1);
+	gw_fixture_free(f);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	free(fifo);
+	free(p);
+	ut_rmrf(dir);
+	free(dir);
 }
 
 int
@@ -1133,6 +1263,9 @@ main(void)
 		cmocka_unit_test(test_fast_path_takes_plain_fixtures),
 		cmocka_unit_test(test_fast_path_keeps_top_level_errors),
 		cmocka_unit_test(test_duplicate_case_id_in_large_fixture),
+		cmocka_unit_test(test_fast_path_string_bytes_at_every_place),
+		cmocka_unit_test(test_duplicate_and_validation_failure_order),
+		cmocka_unit_test(test_load_file_matches_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

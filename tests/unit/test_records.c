@@ -745,6 +745,97 @@ test_line_format_round_trips(void **state)
 	gw_buf_free(&line);
 }
 
+/* Answers of the batch lookup for every kind of key, each compared with
+ * the single lookup's and with what the test put: keys in the snapshot,
+ * keys the log overrides (a failure since processed), keys only in the
+ * log, keys with escapes in their literal, keys touched since the load and
+ * absent keys, in more than one batch.  Then a damaged snapshot line: the
+ * batch remembers the same error the single lookup does. */
+static void
+test_processed_many_matches_single_lookups(void **state)
+{
+	ut_statedir *f = *state;
+	char key[64];
+	enum { N = 3000, M = 3400 };
+	static bool want[M];
+	gw_state *st = load_w(f);
+	for (int i = 0; i < N; i++) { /* every 7th a failure: stored, not processed */
+		put(st, i, i % 7 == 0 ? 503 : 200, key, sizeof(key));
+		want[i] = i % 7 != 0;
+	}
+	const char *odd1 = "GET:/\"q\\:c\t1", *odd2 = "GET:/\"q\\:c\t2";
+	gw_state_upsert_request(st, odd1)->case_id = "q1";
+	gw_state_mark_processed(st, odd1);
+	save(st);
+	gw_state_free(st);
+	assert_int_equal(state_u64(f, "generation"), 1);
+	st = load_w(f);
+	for (int i = 0; i < 700; i += 7) { /* failures processed since: the log overrides */
+		put(st, i, 200, key, sizeof(key));
+		want[i] = true;
+	}
+	for (int i = N; i < N + 200; i++) { /* only in the log */
+		put(st, i, i % 5 == 0 ? 503 : 201, key, sizeof(key));
+		want[i] = i % 5 != 0;
+	}
+	gw_state_upsert_request(st, odd2)->case_id = "q2";
+	gw_state_mark_processed(st, odd2);
+	save(st);
+	gw_state_free(st);
+	assert_int_equal(state_u64(f, "generation"), 1);
+
+	st = load_w(f);
+	for (int i = 700; i < 1400; i += 7) { /* touched since the load */
+		put(st, i, 200, key, sizeof(key));
+		want[i] = true;
+	}
+	static char keys_text[M + 2][64];
+	static const char *keys[M + 2];
+	static bool got[M + 2];
+	for (int i = 0; i < M; i++) { /* (N + 200 .. M: absent) */
+		snprintf(keys_text[i], sizeof(keys_text[i]), "GET:/e/%d:c%d", i, i);
+		keys[i] = keys_text[i];
+	}
+	keys[M] = odd1;
+	keys[M + 1] = odd2;
+	gw_state_processed_many(st, keys, M + 2, got);
+	size_t yes = 0, expect_yes = 2;
+	for (int i = 0; i < M + 2; i++) {
+		assert_int_equal(got[i], gw_state_is_processed(st, keys[i]));
+		if (i < M) {
+			assert_int_equal(got[i], want[i]);
+			expect_yes += want[i];
+		}
+		yes += got[i];
+	}
+	assert_int_equal(yes, expect_yes);
+	gw_err err;
+	assert_int_equal(gw_state_store_error(st, &err), 0);
+	gw_state_free(st);
+
+	/* a damaged line (the snapshot's first): the batch and the single
+	 * lookups report the same corruption */
+	char *snap = ut_join(f->dir, "records-1.snap");
+	int fd = open(snap, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "X", 1, 0), 1);
+	close(fd);
+	free(snap);
+	gw_err single;
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
+	for (int i = 0; i < M + 2; i++)
+		(void)gw_state_is_processed(st, keys[i]);
+	assert_int_equal(gw_state_store_error(st, &single), -EINVAL);
+	ut_assert_contains(single.msg, "bad entry at byte 0");
+	gw_state_free(st);
+	assert_int_equal(gw_state_load(f->dir, GW_STATE_READ, &st, &err), 0);
+	gw_state_processed_many(st, keys, M + 2, got);
+	assert_int_equal(gw_state_store_error(st, &err), -EINVAL);
+	assert_string_equal(err.msg, single.msg);
+	assert_int_equal(err.exit_code, single.exit_code);
+	gw_state_free(st);
+}
+
 int
 main(void)
 {
@@ -761,6 +852,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_snapshot_is_reported_and_moved_aside_by_writers, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_short_log_and_missing_snapshot_are_corrupt, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_snapshot_version_is_refused, ut_statedir_setup, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_processed_many_matches_single_lookups, ut_statedir_setup, ut_statedir_teardown),
 		cmocka_unit_test(test_line_format_round_trips),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

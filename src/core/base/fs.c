@@ -423,7 +423,7 @@ gw_fs_read_rest(int fd, const char *path, gw_buf *out, gw_err *err)
 }
 
 /* gw_fs_read_rest, first reserving room for a regular file's size. */
-static int
+int
 gw_fs_read_fd(int fd, const char *path, gw_buf *out, gw_err *err)
 {
 	struct stat st;

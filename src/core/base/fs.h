@@ -80,6 +80,10 @@ int gw_fs_read_file(const char *path, gw_buf *out, gw_err *err);
  * (appending).  Unlike a state file it may be a symlink, a FIFO or
  * /dev/stdin: the operator chose it.  0, or -errno with err set. */
 int gw_fs_read_named(const char *path, gw_buf *out, gw_err *err);
+/* Reads fd to its end into out (appending) and closes it (the fd is taken
+ * over, read or not); path names it in messages.  0 or -errno with err set
+ * (exit class 74). */
+int gw_fs_read_fd(int fd, const char *path, gw_buf *out, gw_err *err);
 
 /* Atomically replaces path with the n bytes at data (temp + fsync + rename
  * + directory fsync).  0 or -errno with err set. */

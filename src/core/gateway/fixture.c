@@ -21,6 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 struct gw_fixture {
 	gw_arena *arena;
@@ -229,6 +233,9 @@ static const char *const gw_case_fields[] = { "schema_version", "case_id", "meth
 	"actor_id", "body", "simulate_retryable_failure", "expected" };
 static const char *const gw_expected_fields[] = { "outcome", "status_code", "error_code",
 	"response_body" };
+/* their lengths, for the fast path */
+static const size_t gw_case_field_lens[] = { 14, 7, 6, 8, 8, 4, 26, 8 };
+static const size_t gw_expected_field_lens[] = { 7, 11, 10, 13 };
 
 static int
 gw_fx_case(gw_parse_ctx *p, gw_fixture *f, const cJSON *obj, size_t idx, unsigned line,
@@ -398,6 +405,27 @@ gw_fp_string(gw_fp *f, gw_fp_str *out)
 	if (f->p >= f->n || f->t[f->p] != '"')
 		return false;
 	size_t i = f->p + 1;
+	/* eight bytes at a time: a word test flags the bytes that end the
+	 * string or are refused (exact for the first one flagged; later ones
+	 * may be flagged wrongly), so on a little-endian host the first flag
+	 * is the byte to look at; elsewhere the bytes from that word on go
+	 * one by one */
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+	while (i + 8 <= f->n) {
+		uint64_t v, q, b, m;
+		memcpy(&v, f->t + i, sizeof(v));
+		q = v ^ (ones * '"');
+		b = v ^ (ones * '\\');
+		m = (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs;
+		if (m == 0) {
+			i += 8;
+			continue;
+		}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		i += (size_t)__builtin_ctzll(m) >> 3;
+#endif
+		break;
+	}
 	while (i < f->n) {
 		unsigned char c = (unsigned char)f->t[i];
 		if (c == '"')
@@ -505,13 +533,12 @@ gw_fp_key(gw_fp *f, gw_fp_str *k)
 	return true;
 }
 
-/* The index of k in names, or -1. */
+/* The index of k in names (lens[i]: strlen(names[i])), or -1. */
 static int
-gw_fp_field(const gw_fp_str *k, const char *const *names, size_t n)
+gw_fp_field(const gw_fp_str *k, const char *const *names, const size_t *lens, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (names[i][0] == k->s[0] && strncmp(names[i], k->s, k->n) == 0 &&
-		    names[i][k->n] == '\0')
+		if (lens[i] == k->n && memcmp(names[i], k->s, k->n) == 0)
 			return (int)i;
 	return -1;
 }
@@ -587,7 +614,7 @@ gw_fp_expected(gw_fp *f, gw_fp_str *outcome, uint64_t *status, gw_fp_str *code, 
 		gw_fp_str k;
 		if (!gw_fp_key(f, &k))
 			return false;
-		int i = gw_fp_field(&k, gw_expected_fields,
+		int i = gw_fp_field(&k, gw_expected_fields, gw_expected_field_lens,
 		    sizeof(gw_expected_fields) / sizeof(gw_expected_fields[0]));
 		if (i < 0 || (seen & (UINT32_C(1) << i)))
 			return false;
@@ -630,7 +657,8 @@ gw_fp_case(gw_parse_ctx *p, gw_fixture *fx, size_t pos, size_t idx, gw_case *c)
 		gw_fp_str k;
 		if (!gw_fp_key(&f, &k))
 			return 0;
-		int i = gw_fp_field(&k, gw_case_fields, sizeof(gw_case_fields) / sizeof(gw_case_fields[0]));
+		int i = gw_fp_field(&k, gw_case_fields, gw_case_field_lens,
+		    sizeof(gw_case_fields) / sizeof(gw_case_fields[0]));
 		if (i < 0 || (seen & (UINT32_C(1) << i)))
 			return 0;
 		seen |= UINT32_C(1) << i;
@@ -721,67 +749,60 @@ gw_fx_key(gw_fixture *f, const char *raw, size_t n)
 
 /* ---- duplicate case_ids ------------------------------------------------- */
 
-/* The trimmed case_ids seen so far: an open-addressing table of case
- * indexes (plus one; 0 is empty) tagged with their hash's high bits, 8
- * bytes a slot and never more than half full, so a 1M-case fixture's
- * check stays in a 16 MB table and copies no id. */
-typedef struct gw_fx_ids {
-	uint32_t *slots; /* [2 * i] = index + 1, [2 * i + 1] = tag */
-	size_t cap, count;
-} gw_fx_ids;
+/* The trimmed case_ids of the cases before the first that failed
+ * validation, checked after the array is parsed: an open-addressing table
+ * of case indexes (plus one; 0 is empty) tagged with their hash's high
+ * bits, 8 bytes a slot, sized at least twice the count (a 1M-case
+ * fixture's check stays in a 16 MB table and copies no id).  The hashes
+ * were taken while each case_id was fresh in the cache; the check walks
+ * them in order and prefetches the slot GW_FX_IDS_AHEAD cases ahead, so
+ * the table's cache misses overlap instead of stalling one per case. */
+#define GW_FX_IDS_AHEAD 16
 
-
-static void
-gw_fx_ids_init(gw_fx_ids *t, size_t expected)
+static uint64_t
+gw_fx_id_hash(const char *case_id)
 {
-	t->cap = 1024;
-	while (t->cap < expected * 2)
-		t->cap *= 2;
-	t->slots = gw_xcalloc(t->cap * 2, sizeof(*t->slots));
-	t->count = 0;
+	const char *id;
+	size_t n;
+	gw_str_trim(case_id, &id, &n);
+	return gw_strhash_n(id, n);
 }
 
-static void
-gw_fx_ids_place(uint32_t *slots, size_t cap, uint64_t h, uint32_t v)
-{
-	size_t j = (size_t)h & (cap - 1);
-	while (slots[2 * j] != 0)
-		j = (j + 1) & (cap - 1);
-	slots[2 * j] = v;
-	slots[2 * j + 1] = (uint32_t)(h >> 32);
-}
-
-/* Adds case idx's trimmed case_id; false when an earlier case has it. */
+/* Whether cases a and b have the same trimmed case_id. */
 static bool
-gw_fx_ids_add(gw_fx_ids *t, const gw_fixture *f, size_t idx)
+gw_fx_same_id(const gw_fixture *f, size_t a, size_t b)
 {
-	const char *id, *o;
-	size_t n, on;
-	gw_str_trim(f->cases[idx].case_id, &id, &n);
-	uint64_t h = gw_strhash_n(id, n);
-	if ((t->count + 1) * 2 > t->cap) {
-		size_t cap = t->cap * 2;
-		uint32_t *slots = gw_xcalloc(cap * 2, sizeof(*slots));
-		for (size_t i = 0; i < t->cap; i++) {
-			if (t->slots[2 * i] == 0)
-				continue;
-			gw_str_trim(f->cases[t->slots[2 * i] - 1].case_id, &o, &on);
-			gw_fx_ids_place(slots, cap, gw_strhash_n(o, on), t->slots[2 * i]);
-		}
-		free(t->slots);
-		t->slots = slots;
-		t->cap = cap;
+	const char *x, *y;
+	size_t xn, yn;
+	gw_str_trim(f->cases[a].case_id, &x, &xn);
+	gw_str_trim(f->cases[b].case_id, &y, &yn);
+	return xn == yn && memcmp(x, y, xn) == 0;
+}
+
+/* The index of the first of f's first n cases whose trimmed case_id an
+ * earlier case has (hashes[i]: gw_fx_id_hash of case i's), or n. */
+static size_t
+gw_fx_first_dup(const gw_fixture *f, const uint64_t *hashes, size_t n)
+{
+	size_t cap = 1024;
+	while (cap < n * 2)
+		cap *= 2;
+	uint32_t *slots = gw_xcalloc(cap * 2, sizeof(*slots)); /* [2j] index + 1, [2j + 1] tag */
+	size_t mask = cap - 1, dup = n;
+	for (size_t i = 0; i < n && dup == n; i++) {
+		if (i + GW_FX_IDS_AHEAD < n)
+			__builtin_prefetch(&slots[2 * (hashes[i + GW_FX_IDS_AHEAD] & mask)], 1);
+		uint64_t h = hashes[i];
+		uint32_t tag = (uint32_t)(h >> 32);
+		size_t j = (size_t)h & mask;
+		for (; slots[2 * j] != 0; j = (j + 1) & mask)
+			if (slots[2 * j + 1] == tag && gw_fx_same_id(f, i, slots[2 * j] - 1))
+				dup = i;
+		slots[2 * j] = (uint32_t)i + 1;
+		slots[2 * j + 1] = tag;
 	}
-	for (size_t j = (size_t)h & (t->cap - 1); t->slots[2 * j] != 0; j = (j + 1) & (t->cap - 1)) {
-		if (t->slots[2 * j + 1] != (uint32_t)(h >> 32))
-			continue;
-		gw_str_trim(f->cases[t->slots[2 * j] - 1].case_id, &o, &on);
-		if (on == n && memcmp(o, id, n) == 0)
-			return false;
-	}
-	gw_fx_ids_place(t->slots, t->cap, h, (uint32_t)idx + 1);
-	t->count++;
-	return true;
+	free(slots);
+	return dup;
 }
 
 /* The top-level scan of the `cases` member that the fast path put off
@@ -802,16 +823,18 @@ static int
 gw_fx_cases(gw_parse_ctx *p, gw_fixture *f, size_t start)
 {
 	gw_json_scan s;
-	/* sized for the cases the text can hold (a plain case takes over 200
-	 * bytes), so a large fixture does not rehash its way up */
-	gw_fx_ids seen;
-	gw_fx_ids_init(&seen, p->len / 512);
+	/* the id hashes of the cases before the first that failed validation
+	 * (nvalid of them), for gw_fx_first_dup; sized along with f->cases */
+	uint64_t *hashes = NULL;
+	size_t nvalid = 0;
+	bool failed = false; /* a case failed validation */
 	int rc = gw_json_scan_open(&s, p->text, p->len, start, '[', "cases", p->err);
 	size_t vs, ve;
 	while (rc == 0) {
 		if (f->ncases == f->cap) {
 			f->cap = f->cap ? f->cap * 2 : 64;
 			f->cases = gw_xrealloc(f->cases, f->cap * sizeof(*f->cases));
+			hashes = gw_xrealloc(hashes, f->cap * sizeof(*hashes));
 		}
 		gw_case *c = &f->cases[f->ncases];
 		/* the fast path, where the next member is a plain case */
@@ -853,17 +876,23 @@ gw_fx_cases(gw_parse_ctx *p, gw_fixture *f, size_t start)
 		if (rc != 0)
 			gw_fx_defer(p);
 accepted:
-		if (rc == 0 && !p->have_deferred) {
-			if (!gw_fx_ids_add(&seen, f, f->ncases)) {
-				gw_fx_fail(p, GW_EXIT_DATAERR, "fixture contains duplicate case_id '%s'",
-				    c->case_id);
-				gw_fx_defer(p);
-			}
-		}
+		if (rc != 0)
+			failed = true;
+		else if (!failed)
+			hashes[nvalid++] = gw_fx_id_hash(c->case_id);
 		rc = 0;
 		f->ncases++;
 	}
-	free(seen.slots);
+	/* a duplicate case_id before the first case that failed validation is
+	 * the first failure; parse errors still win */
+	size_t dup = rc == 0 ? gw_fx_first_dup(f, hashes, nvalid) : nvalid;
+	free(hashes);
+	if (dup < nvalid) { /* (it comes before the failure deferred, if any) */
+		p->have_deferred = false;
+		gw_fx_fail(p, GW_EXIT_DATAERR, "fixture contains duplicate case_id '%s'",
+		    f->cases[dup].case_id);
+		gw_fx_defer(p);
+	}
 	if (rc < 0) {
 		if (strncmp(p->err->msg, "invalid fixture", 15) != 0)
 			gw_err_prefix(p->err, "invalid fixture %s", p->path);
@@ -1053,12 +1082,62 @@ gw_fixture_parse_slow(const char *path, const char *text, size_t len, gw_fixture
 
 size_t gw_fixture_fast_count(const gw_fixture *f) { return f->nfast; }
 
+/*
+ * Maps the regular file open on fd read-only (pre-faulted), one NUL byte
+ * guaranteed at (*text)[*len] as a read buffer has it: the mapping is
+ * placed at the start of an anonymous reservation one byte longer, so
+ * past the file's last page there is a zero page.  Reading a large
+ * fixture this way costs neither the zeroing of fresh pages nor the copy
+ * out of the page cache.  0, or -1 for anything else (not a regular
+ * file, empty, a failure): the caller reads fd instead, which reports
+ * errors as always (so a FIFO is opened once).  A file truncated by
+ * someone else while it is parsed raises SIGBUS; the parse runs before
+ * the state is touched.  fd stays the caller's; the caller unmaps
+ * *map_len bytes at *text with munmap.
+ */
+static int
+gw_fx_map(int fd, const char **text, size_t *len, size_t *map_len)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
+	    (uint64_t)sb.st_size >= SIZE_MAX / 2)
+		return -1;
+	size_t n = (size_t)sb.st_size, page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t total = (n + 1 + page - 1) / page * page;
+	char *base = mmap(NULL, total, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return -1;
+	if (mmap(base, n, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED) {
+		munmap(base, total);
+		return -1;
+	}
+	*text = base;
+	*len = n;
+	*map_len = total;
+	return 0;
+}
+
 int
 gw_fixture_load(const char *path, gw_fixture **out, gw_err *err)
 {
-	gw_buf text = GW_BUF_INIT;
 	*out = NULL;
-	int rc = gw_fs_read_named(path, &text, err);
+	int rc, fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		rc = -errno;
+		gw_err_set(err, rc, rc == -ENOENT ? GW_EXIT_NOINPUT : GW_EXIT_IOERR,
+		    "failed to read fixture %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	const char *mapped;
+	size_t mapped_len, map_len;
+	if (gw_fx_map(fd, &mapped, &mapped_len, &map_len) == 0) {
+		close(fd);
+		rc = gw_fixture_parse(path, mapped, mapped_len, out, err);
+		munmap((void *)mapped, map_len);
+		return rc;
+	}
+	gw_buf text = GW_BUF_INIT;
+	rc = gw_fs_read_fd(fd, path, &text, err); /* (closes fd) */
 	if (rc != 0)
 		gw_err_set(err, rc, err ? err->exit_code : GW_EXIT_IOERR,
 		    "failed to read fixture %s: %s", path, strerror(-rc));

@@ -32,6 +32,9 @@
 #define GW_SNAP_MAGIC "TAURECS1"
 #define GW_SNAP_TRAILER 96
 #define GW_SNAP_SLOT 16
+/* The log keys' hashes as bits, so a batch lookup asks the log's map only
+ * for a key whose bit is set (a few hundred log keys set under 1% of them). */
+#define GW_LOG_BITS 65536
 
 struct gw_records {
 	char *dir;
@@ -60,6 +63,7 @@ struct gw_records {
 	size_t nlog, log_cap;
 	gw_strmap *log_actors;       /* actor literal -> first position in log_offs, + 1 */
 	size_t *log_next;            /* next position of the same actor, + 1 (0: none) */
+	uint64_t log_bits[GW_LOG_BITS / 64]; /* bit gw_fnv(key) % GW_LOG_BITS of every log key */
 };
 
 static uint64_t
@@ -395,6 +399,8 @@ gw_records_index_log(gw_records *r, gw_err *err)
 			return gw_records_bad(err, r->log_path, what);
 		}
 		char *k = gw_arena_strndup(r->arena, l.key, l.key_len);
+		uint64_t bit = gw_fnv(l.key, l.key_len) % GW_LOG_BITS;
+		r->log_bits[bit / 64] |= UINT64_C(1) << (bit % 64);
 		size_t idx;
 		if (gw_strmap_get(r->log_index, k, &idx)) {
 			r->log_offs[idx] = pos;
@@ -463,14 +469,13 @@ gw_records_get(gw_records *r, const char *key, size_t key_len, gw_records_line *
 	return gw_records_get_snap(r, key, key_len, out, NULL, err);
 }
 
-int
-gw_records_get_snap(gw_records *r, const char *key, size_t key_len, gw_records_line *out,
-    uint64_t *off, gw_err *err)
+/* gw_records_get_snap with the key's hash h already taken. */
+static int
+gw_records_snap_find(gw_records *r, const char *key, size_t key_len, uint64_t h,
+    gw_records_line *out, uint64_t *off, gw_err *err)
 {
 	int rc;
-	if (r->snap == NULL)
-		return 0;
-	uint64_t h = gw_fnv(key, key_len), mask = r->slots - 1;
+	uint64_t mask = r->slots - 1;
 	const unsigned char *table = (const unsigned char *)r->snap + r->table_off;
 	for (uint64_t i = h & mask, probes = 0; probes <= mask; i = (i + 1) & mask, probes++) {
 		const unsigned char *s = table + i * GW_SNAP_SLOT;
@@ -486,6 +491,86 @@ gw_records_get_snap(gw_records *r, const char *key, size_t key_len, gw_records_l
 			if (off != NULL)
 				*off = off1 - 1;
 			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+gw_records_get_snap(gw_records *r, const char *key, size_t key_len, gw_records_line *out,
+    uint64_t *off, gw_err *err)
+{
+	if (r->snap == NULL)
+		return 0;
+	return gw_records_snap_find(r, key, key_len, gw_fnv(key, key_len), out, off, err);
+}
+
+/*
+ * A batch of lookups costs what its cache misses cost: a snapshot probe
+ * reads a slot at a random place in the table, then a line at a random
+ * place in the data, each a miss (and a TLB miss) that one lookup after
+ * another would wait for in turn.  So the batch is a pipeline of three
+ * steps GW_RECORDS_AHEAD keys apart: hash key i + 2 * AHEAD and prefetch
+ * its slot (a key the log holds is answered there; the log's map is asked
+ * only when the key's bit in log_bits is set); read key i + AHEAD's
+ * slot, now in the cache, and prefetch the start of the line it names
+ * (GW_RECORDS_LINE_AHEAD bytes, about a line); look key i up as
+ * gw_records_get does, finding what it needs in the cache.  The results
+ * are gw_records_get's.
+ */
+#define GW_RECORDS_AHEAD 8
+#define GW_RECORDS_RING 32 /* a power of two above 2 * GW_RECORDS_AHEAD */
+#define GW_RECORDS_LINE_AHEAD 512
+
+int
+gw_records_get_many(gw_records *r, const char *const *keys, const size_t *lens, size_t n,
+    gw_records_line *out, int *found, gw_err *err)
+{
+	int rc = gw_records_index_log(r, err);
+	if (rc != 0)
+		return rc;
+	uint64_t h[GW_RECORDS_RING];
+	bool todo[GW_RECORDS_RING];
+	const unsigned char *table = r->snap != NULL ?
+	    (const unsigned char *)r->snap + r->table_off : NULL;
+	uint64_t mask = r->slots - 1;
+	for (size_t t = 0; t < n + 2 * GW_RECORDS_AHEAD; t++) {
+		if (t < n) { /* step 1: the log, or hash and prefetch the slot */
+			size_t i = t, j = i % GW_RECORDS_RING, idx;
+			found[i] = 0;
+			todo[j] = false;
+			h[j] = gw_fnv(keys[i], lens[i]);
+			uint64_t bit = h[j] % GW_LOG_BITS;
+			if (r->nlog > 0 && (r->log_bits[bit / 64] >> (bit % 64) & 1) &&
+			    keys[i][lens[i]] == '\0' && gw_strmap_get(r->log_index, keys[i], &idx)) {
+				size_t pos = r->log_offs[idx];
+				const char *nl = memchr(r->log + pos, '\n', r->log_len - pos);
+				gw_records_parse_line(r->log + pos, (size_t)(nl - (r->log + pos)), &out[i]);
+				found[i] = 1;
+			} else if (table != NULL) {
+				todo[j] = true;
+				__builtin_prefetch(table + (h[j] & mask) * GW_SNAP_SLOT);
+			}
+		}
+		if (t >= GW_RECORDS_AHEAD && t - GW_RECORDS_AHEAD < n) { /* step 2: the line */
+			size_t j = (t - GW_RECORDS_AHEAD) % GW_RECORDS_RING;
+			if (todo[j]) {
+				const unsigned char *slot = table + (h[j] & mask) * GW_SNAP_SLOT;
+				uint64_t off1 = gw_le64(slot);
+				if (off1 != 0 && off1 - 1 < r->data_bytes && gw_le64(slot + 8) == h[j])
+					for (size_t b = 0; b < GW_RECORDS_LINE_AHEAD &&
+					    off1 - 1 + b < r->data_bytes; b += 64)
+						__builtin_prefetch(r->snap + off1 - 1 + b);
+			}
+		}
+		if (t >= 2 * GW_RECORDS_AHEAD) { /* step 3: the lookup */
+			size_t i = t - 2 * GW_RECORDS_AHEAD, j = i % GW_RECORDS_RING;
+			if (!todo[j])
+				continue;
+			rc = gw_records_snap_find(r, keys[i], lens[i], h[j], &out[i], NULL, err);
+			if (rc < 0)
+				return rc;
+			found[i] = rc;
 		}
 	}
 	return 0;

@@ -101,6 +101,14 @@ char *gw_records_snap_path(const char *dir, uint64_t gen);
  * 1 found (*out set), 0 absent, -EINVAL corrupt with err set. */
 int gw_records_get(gw_records *r, const char *key, size_t key_len, gw_records_line *out,
     gw_err *err);
+/* gw_records_get for each of the n literals keys[i] (lens[i] bytes, a NUL
+ * after them): found[i] is its 1 or 0 and out[i] its entry.  The lookups
+ * overlap their cache misses, so a large batch costs a fraction of n
+ * calls.  0, or the first -EINVAL corrupt with err set (found[] and out[]
+ * then hold the lookups before it).  Everything is the caller's; out[i]
+ * points into r (valid until r changes or closes). */
+int gw_records_get_many(gw_records *r, const char *const *keys, const size_t *lens, size_t n,
+    gw_records_line *out, int *found, gw_err *err);
 
 /* Calls fn for every live entry (the snapshot's lines the log does not
  * override, then the log's last line per key); fn's raw points at the

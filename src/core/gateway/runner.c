@@ -724,6 +724,9 @@ gw_runner_stopped(const gw_runner_opts *o, gw_store *store, const gw_state *st, 
 	return rc;
 }
 
+/* Step A's processed checks go to the state this many at a time. */
+#define GW_RUNNER_DEDUPE_BATCH 1024
+
 /* Prefetches the keys of the fixture f's n cases, or of the n evaluated
  * entries evals (a store's rows; an error is remembered by st and met by
  * the save). */
@@ -790,9 +793,18 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	gw_pending *pending = gw_xmalloc((n ? n : 1) * sizeof(*pending));
 	if (store != NULL) /* the fixture's keys in a few queries, not two per case */
 		gw_runner_prefetch(st, f, NULL, n);
+	/* the processed checks a batch at a time (their store lookups overlap) */
+	const char *keys[GW_RUNNER_DEDUPE_BATCH];
+	bool done[GW_RUNNER_DEDUPE_BATCH];
 	for (size_t i = 0; i < n; i++) {
 		const gw_case *c = gw_fixture_case(f, i);
-		if (gw_state_is_processed(st, c->key)) {
+		if (i % GW_RUNNER_DEDUPE_BATCH == 0) {
+			size_t m = n - i < GW_RUNNER_DEDUPE_BATCH ? n - i : GW_RUNNER_DEDUPE_BATCH;
+			for (size_t j = 0; j < m; j++)
+				keys[j] = gw_fixture_case(f, i + j)->key;
+			gw_state_processed_many(st, keys, m, done);
+		}
+		if (done[i % GW_RUNNER_DEDUPE_BATCH]) {
 			r->duplicate_skips++;
 			continue;
 		}

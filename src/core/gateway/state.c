@@ -461,6 +461,56 @@ gw_state_is_processed(gw_state *st, const char *key)
 	return gw_state_store_get(st, lit, len, &l) == 1 && l.seq != 0;
 }
 
+/* Up to this many keys' literals at a time for gw_records_get_many. */
+#define GW_STATE_PROCESSED_BATCH 256
+
+void
+gw_state_processed_many(gw_state *st, const char *const *keys, size_t n, bool *out)
+{
+	gw_records *r = st->rstore == NULL ? gw_state_store(st) : NULL;
+	if (r == NULL) { /* a store's rows (prefetched), no store or an error: one at a time */
+		for (size_t i = 0; i < n; i++)
+			out[i] = gw_state_is_processed(st, keys[i]);
+		return;
+	}
+	gw_buf lits = GW_BUF_INIT;
+	size_t start[GW_STATE_PROCESSED_BATCH], lens[GW_STATE_PROCESSED_BATCH];
+	size_t at[GW_STATE_PROCESSED_BATCH];
+	const char *ptr[GW_STATE_PROCESSED_BATCH];
+	gw_records_line l[GW_STATE_PROCESSED_BATCH];
+	int found[GW_STATE_PROCESSED_BATCH];
+	bool touched = gw_strmap_count(st->touched) > 0; /* (none: no lookup there) */
+	for (size_t i = 0; i < n;) {
+		/* the batch's literals not in the touched set, NUL after each */
+		size_t k = 0;
+		gw_buf_reset(&lits);
+		for (; i < n && k < GW_STATE_PROCESSED_BATCH; i++) {
+			size_t v, len;
+			const char *lit = gw_state_lit(st, keys[i], &len);
+			if (touched && gw_strmap_get(st->touched, lit, &v)) {
+				out[i] = ((gw_entry *)v)->seq != 0;
+				continue;
+			}
+			out[i] = false;
+			start[k] = lits.len;
+			lens[k] = len;
+			at[k++] = i;
+			gw_buf_append(&lits, lit, len);
+			gw_buf_putc(&lits, '\0');
+		}
+		for (size_t j = 0; j < k; j++)
+			ptr[j] = lits.data + start[j];
+		if (st->store_rc != 0) /* (an earlier error: nothing more is looked up) */
+			continue;
+		int rc = gw_records_get_many(r, ptr, lens, k, l, found, &st->store_err);
+		if (rc < 0)
+			st->store_rc = rc;
+		for (size_t j = 0; j < k && rc == 0; j++)
+			out[at[j]] = found[j] == 1 && l[j].seq != 0;
+	}
+	gw_buf_free(&lits);
+}
+
 static void
 gw_state_mark_entry(gw_state *st, gw_entry *e)
 {

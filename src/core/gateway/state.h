@@ -166,6 +166,12 @@ int gw_state_save_records(gw_state *st, gw_err *err);
 void gw_state_normalize_service(gw_state *st, uint64_t now_unix_ms);
 
 bool gw_state_is_processed(gw_state *st, const char *key);
+/* out[i] = gw_state_is_processed(st, keys[i]) for the n keys, the file
+ * store's lookups overlapped (gw_records_get_many), so a fixture's worth
+ * costs a fraction of n calls.  A store error is remembered as a lookup's
+ * (gw_state_store_error); the keys after it count as not processed.
+ * keys and out are the caller's. */
+void gw_state_processed_many(gw_state *st, const char *const *keys, size_t n, bool *out);
 /* Appends key (copied) if new. */
 void gw_state_mark_processed(gw_state *st, const char *key);
 /* Pins key so gw_state_cap_processed keeps it (the runner pins every key
