@@ -19,9 +19,10 @@
  *                   created_unix_ms) keyed by (deployment, id), and indexed
  *                   by (deployment, created_unix_ms) for the sweep
  *   tau_session     (version 4: deployment, key, body (session.c's JSONL
- *                   text), created/updated ms) keyed by (deployment, key),
- *                   indexed by (deployment, updated_unix_ms) for the sweep;
- *                   a turn holds its row FOR UPDATE for the whole exchange
+ *                   text; since version 6 its prefix), created/updated ms)
+ *                   keyed by (deployment, key), indexed by (deployment,
+ *                   updated_unix_ms) for the sweep; a turn holds its row
+ *                   FOR UPDATE for the whole exchange
  *   tau_record      (version 5: deployment, key, seq, actor, record) keyed
  *                   by (deployment, key), indexed by processing order and
  *                   by actor: the contract runner's processed keys and
@@ -30,6 +31,9 @@
  *   tau_channel_line (deployment, transport, channel, kind 'log' or
  *                   'context', seq identity, line): the runner's channel
  *                   store, MEMORY.md stored as the runner renders it
+ *   tau_session_line (version 6: deployment, key, seq identity, lines):
+ *                   a session's appended exchanges; body followed by them
+ *                   in seq order is the session's text (see step 6)
  * Migration steps are numbered 1 to GW_STORE_SCHEMA_VERSION; every step
  * above the stored version runs, in order, each in one transaction.
  * Every statement is PQexecParams with bind parameters; user data is never
@@ -539,6 +543,41 @@ static const char *const gw_pg_schema_v5[] = {
 	NULL
 };
 
+/* Version 6: a session's appends as rows.  An UPDATE of a growing
+ * TOASTed text rewrites (recompresses, WAL-logs) the whole value, so
+ * body = body || $3 made each turn cost O(history) on the server; now a
+ * turn inserts its exchange as one tau_session_line row (seq orders a
+ * key's rows: its turns serialise on the tau_session row), the history is
+ * body followed by the key's lines in seq order, and a compaction replaces
+ * body and deletes the lines in one transaction.  A version 5 row keeps
+ * its body as the prefix: nothing to convert.  The lines go with their
+ * session (ON DELETE CASCADE: the sweep).  The trigger refuses a write to
+ * the body of a session that has lines unless the lines were deleted first
+ * (what a compaction does): a version 5 gateway still running during a
+ * rolling upgrade reads only body, and its append would land before the
+ * lines; its turn fails instead of corrupting the history.  The key has
+ * tau_session's collation (a foreign key's columns must match; nothing
+ * sorts by it). */
+static const char *const gw_pg_schema_v6[] = {
+	"CREATE TABLE IF NOT EXISTS tau_session_line (deployment text NOT NULL, key text NOT NULL,"
+	" seq bigint GENERATED ALWAYS AS IDENTITY, lines text NOT NULL,"
+	" PRIMARY KEY (deployment, key, seq),"
+	" FOREIGN KEY (deployment, key) REFERENCES tau_session ON DELETE CASCADE)",
+	"CREATE OR REPLACE FUNCTION tau_session_body_guard() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN"
+	" IF EXISTS (SELECT 1 FROM tau_session_line WHERE deployment = OLD.deployment AND key = OLD.key) THEN"
+	" RAISE EXCEPTION 'session % of deployment % has rows in tau_session_line: its body is written"
+	" only by a tau-gateway of schema version 6 or later', OLD.key, OLD.deployment"
+	" USING ERRCODE = 'object_not_in_prerequisite_state';"
+	" END IF;"
+	" RETURN NEW;"
+	" END $$",
+	"DROP TRIGGER IF EXISTS tau_session_body_guard ON tau_session",
+	"CREATE TRIGGER tau_session_body_guard BEFORE UPDATE OF body ON tau_session"
+	" FOR EACH ROW EXECUTE FUNCTION tau_session_body_guard()",
+	NULL
+};
+
 /* The migration steps, each numbered with the version it makes and run in
  * one transaction.  Every step whose number is above the database's
  * version is applied, in order.  Step 1 inserts the version row itself. */
@@ -553,6 +592,7 @@ static const gw_pg_step gw_pg_steps[] = {
 	{ 3, gw_pg_schema_v3 },
 	{ 4, gw_pg_schema_v4 },
 	{ 5, gw_pg_schema_v5 },
+	{ 6, gw_pg_schema_v6 },
 };
 
 static int
@@ -1544,11 +1584,24 @@ gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw
 			gw_store_pg_abort(pg);
 			continue;
 		}
-		const char *restore[] = { "statement_timeout", saved };
-		rc = gw_pg_set_local(pg, restore[0], restore[1], err);
-		if (rc == 0)
-			return 0;
-		break;
+		/* the appends after body, in their order, read by a statement
+		 * of their own: the lock's statement took its snapshot before a
+		 * turn it waited on committed (the row it returns is that turn's
+		 * version, but a subquery would miss that turn's lines); the
+		 * connection's statement bound is restored in the same trip */
+		const char *lp[] = { pg->deployment, key, saved };
+		res = gw_pg_exec(pg,
+		    "SELECT set_config('statement_timeout', $3, true),"
+		    " coalesce(string_agg(lines, '' ORDER BY seq), '')"
+		    " FROM tau_session_line WHERE deployment = $1 AND key = $2",
+		    3, lp, PGRES_TUPLES_OK, "cannot read the session", err);
+		if (res == NULL) {
+			rc = -EIO;
+			break;
+		}
+		gw_buf_append(body, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
+		PQclear(res);
+		return 0;
 	}
 	if (rc == 0) /* four sweeps in a row: something is wrong */
 		rc = gw_err_set(err, -EIO, GW_EXIT_UNAVAILABLE,
@@ -1570,12 +1623,22 @@ gw_store_pg_session_write(gw_store_pg *pg, const char *key, const char *text, si
 	char now[24];
 	gw_pg_now(now, sizeof(now));
 	const char *p[] = { pg->deployment, key, gw_buf_cstr(&t), now };
-	int rc = gw_pg_run(pg, replace ?
-	    "UPDATE tau_session SET body = $3, updated_unix_ms = $4::bigint"
-	    " WHERE deployment = $1 AND key = $2" :
-	    "UPDATE tau_session SET body = body || $3, updated_unix_ms = $4::bigint"
-	    " WHERE deployment = $1 AND key = $2",
-	    4, p, "cannot write the session", err);
+	/* an append is one row of tau_session_line plus the stamp (body is
+	 * not rewritten: its TOASTed value is kept as it is); a compaction
+	 * deletes the lines before it replaces body (the trigger of schema
+	 * step 6 checks that order) */
+	int rc = replace ?
+	    gw_pg_run(pg, "DELETE FROM tau_session_line WHERE deployment = $1 AND key = $2", 2, p,
+		"cannot write the session", err) :
+	    0;
+	if (rc == 0)
+		rc = gw_pg_run(pg, replace ?
+		    "UPDATE tau_session SET body = $3, updated_unix_ms = $4::bigint"
+		    " WHERE deployment = $1 AND key = $2" :
+		    "WITH stamp AS (UPDATE tau_session SET updated_unix_ms = $4::bigint"
+		    " WHERE deployment = $1 AND key = $2)"
+		    " INSERT INTO tau_session_line (deployment, key, lines) VALUES ($1, $2, $3)",
+		    4, p, "cannot write the session", err);
 	gw_buf_free(&t);
 	return rc;
 }
@@ -1619,8 +1682,10 @@ gw_store_pg_session_each(gw_store_pg *pg, gw_store_session_fn fn, void *ctx, gw_
 	const char *p[] = { pg->deployment };
 	gw_pg_sessions w = { fn, ctx };
 	return gw_pg_stream(pg,
-	    "SELECT key, body, created_unix_ms, updated_unix_ms FROM tau_session"
-	    " WHERE deployment = $1 ORDER BY key",
+	    "SELECT s.key, s.body || coalesce((SELECT string_agg(l.lines, '' ORDER BY l.seq)"
+	    " FROM tau_session_line l WHERE l.deployment = s.deployment AND l.key = s.key), ''),"
+	    " s.created_unix_ms, s.updated_unix_ms FROM tau_session s"
+	    " WHERE s.deployment = $1 ORDER BY s.key",
 	    1, p, "cannot read the sessions", gw_pg_session_row, &w, err);
 }
 
@@ -1634,12 +1699,16 @@ gw_store_pg_session_put(gw_store_pg *pg, const gw_store_session_row *r, gw_err *
 	snprintf(created, sizeof(created), "%" PRIu64,
 	    r->created_unix_ms != 0 ? r->created_unix_ms : r->updated_unix_ms);
 	const char *p[] = { pg->deployment, r->key, gw_buf_cstr(&body), created, updated };
-	int rc = gw_pg_run(pg,
-	    "INSERT INTO tau_session (deployment, key, body, created_unix_ms, updated_unix_ms)"
-	    " VALUES ($1, $2, $3, $4::bigint, $5::bigint)"
-	    " ON CONFLICT (deployment, key) DO UPDATE SET body = EXCLUDED.body,"
-	    " created_unix_ms = EXCLUDED.created_unix_ms, updated_unix_ms = EXCLUDED.updated_unix_ms",
-	    5, p, "cannot store the session", err);
+	/* the row's text is body alone: appends a turn left go first */
+	int rc = gw_pg_run(pg, "DELETE FROM tau_session_line WHERE deployment = $1 AND key = $2", 2,
+	    p, "cannot store the session", err);
+	if (rc == 0)
+		rc = gw_pg_run(pg,
+		    "INSERT INTO tau_session (deployment, key, body, created_unix_ms, updated_unix_ms)"
+		    " VALUES ($1, $2, $3, $4::bigint, $5::bigint)"
+		    " ON CONFLICT (deployment, key) DO UPDATE SET body = EXCLUDED.body,"
+		    " created_unix_ms = EXCLUDED.created_unix_ms, updated_unix_ms = EXCLUDED.updated_unix_ms",
+		    5, p, "cannot store the session", err);
 	gw_buf_free(&body);
 	return rc;
 }
