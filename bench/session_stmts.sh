@@ -10,7 +10,8 @@
 # new sessions are aged by 1 turn, the statistics reset, and each session's
 # turn 2 sent; then BENCH_SESSIONS new sessions aged by TURNS-1 (19) turns,
 # reset, and each one's turn TURNS sent.  Prints, per statement run once per
-# turn, the mean execution time, WAL bytes and shared buffers hit per call,
+# turn, the mean execution and planning times, WAL bytes and shared buffers
+# hit per call,
 # and the totals per turn.  WAL bytes and buffer hits do not depend on the
 # machine's load (execution times do): they are the figures to compare.
 # BENCH_ROUNDS (2) repeats the whole, the binaries alternating.
@@ -39,6 +40,8 @@ pg_cluster_start
 pg_sql "$TAU_TEST_PG_URL" "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
 pg_server_stop
 pg_server_start
+pg_sql "$TAU_TEST_PG_URL" "ALTER SYSTEM SET pg_stat_statements.track_planning = on" \
+	"SELECT pg_reload_conf()" >/dev/null
 echo "$(bench_pg_settings "$TAU_TEST_PG_URL"), pg_stat_statements"
 echo "$N sessions per figure, turn 2 vs turn $TURNS, $ROUNDS rounds"
 for ((b = 0; b < ${#BINS[@]}; b++)); do
@@ -86,10 +89,12 @@ for age in (1, turns - 1):
     for sid in sids:
         post(age + 1, sid)
     print("  turn %d: %s" % (age + 1, sql(
-        "SELECT format('%s ms, %s WAL bytes, %s buffers hit per turn', round(sum(mean_exec_time)::numeric, 3),"
+        "SELECT format('%s ms executing, %s ms planning, %s WAL bytes, %s buffers hit per turn',"
+        " round(sum(mean_exec_time)::numeric, 3), round(sum(mean_plan_time)::numeric, 3),"
         " round(sum(wal_bytes / calls)), round(sum(shared_blks_hit::numeric / calls), 1))"
         " FROM pg_stat_statements WHERE " + ONE)))
-    for line in sql("SELECT format('%9s ms %6s B %5s hit  %s', round(mean_exec_time::numeric, 3),"
+    for line in sql("SELECT format('%9s ms %9s ms %6s B %5s hit  %s', round(mean_exec_time::numeric, 3),"
+                    " round(mean_plan_time::numeric, 3),"
                     " round(wal_bytes / calls), round(shared_blks_hit::numeric / calls, 1),"
                     " left(regexp_replace(query, '\\s+', ' ', 'g'), 70))"
                     " FROM pg_stat_statements WHERE " + ONE + " ORDER BY wal_bytes DESC, total_exec_time DESC").splitlines():
