@@ -97,6 +97,7 @@ struct gw_store_pg {
 	gw_buf locked;          /* its text */
 	bool deployment_known;  /* this connection registered the deployment's row */
 	bool save_prepared;     /* and prepared GW_PG_SAVE (gw_store_pg_response_save_many) */
+	bool session_prepared;  /* prepared the session turn's statements (gw_pg_session_sql) */
 };
 
 /* ---- redaction ---------------------------------------------------------- */
@@ -1502,6 +1503,71 @@ gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size
 
 /* ---- sessions --------------------------------------------------------------- */
 
+/* A session turn's statements that run every turn, prepared once per
+ * connection (parsed and planned once, not on every turn): the row lock,
+ * the read of the appended lines (restoring the statement bound in the same
+ * trip) and an append. */
+enum { GW_PG_SESS_LOCK, GW_PG_SESS_LINES, GW_PG_SESS_APPEND, GW_PG_SESS_N };
+static const struct {
+	const char *name;
+	const char *sql;
+	int nparams;
+} gw_pg_session_sql[GW_PG_SESS_N] = {
+	[GW_PG_SESS_LOCK] = { "tau_session_lock",
+	    "SELECT body FROM tau_session WHERE deployment = $1 AND key = $2 FOR UPDATE", 2 },
+	/* the appends after body, in their order, read by a statement of
+	 * their own: the lock's statement took its snapshot before a turn it
+	 * waited on committed (the row it returns is that turn's version, but
+	 * a subquery would miss that turn's lines) */
+	[GW_PG_SESS_LINES] = { "tau_session_lines",
+	    "SELECT set_config('statement_timeout', $3, true),"
+	    " coalesce(string_agg(lines, '' ORDER BY seq), '')"
+	    " FROM tau_session_line WHERE deployment = $1 AND key = $2", 3 },
+	/* one row of tau_session_line plus the stamp (body is not rewritten:
+	 * its TOASTed value is kept as it is) */
+	[GW_PG_SESS_APPEND] = { "tau_session_append",
+	    "WITH stamp AS (UPDATE tau_session SET updated_unix_ms = $4::bigint"
+	    " WHERE deployment = $1 AND key = $2)"
+	    " INSERT INTO tau_session_line (deployment, key, lines) VALUES ($1, $2, $3)", 4 },
+};
+
+static int
+gw_pg_session_prepare(gw_store_pg *pg, gw_err *err)
+{
+	for (int i = 0; !pg->session_prepared && i < GW_PG_SESS_N; i++) {
+		PGresult *res = gw_pg_call_prepared(pg, gw_pg_session_sql[i].name,
+		    gw_pg_session_sql[i].sql, gw_pg_session_sql[i].nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			int rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE,
+			    "cannot prepare the session statements", err);
+			PQclear(res);
+			return rc;
+		}
+		PQclear(res);
+	}
+	pg->session_prepared = true;
+	return 0;
+}
+
+/* Runs prepared statement i with params; the result when its status is
+ * want, else NULL with err set as gw_pg_exec sets it (69, or 65 for a data
+ * exception). */
+static PGresult *
+gw_pg_session_exec(gw_store_pg *pg, int i, const char *const *params, ExecStatusType want,
+    const char *what, gw_err *err)
+{
+	PGresult *res = gw_pg_call_prepared(pg, gw_pg_session_sql[i].name, NULL,
+	    gw_pg_session_sql[i].nparams, params);
+	if (res != NULL && PQresultStatus(res) == want)
+		return res;
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	bool data = state != NULL && strncmp(state, "22", 2) == 0;
+	gw_pg_fail(pg, res, data ? -EINVAL : -EIO, data ? GW_EXIT_DATAERR : GW_EXIT_UNAVAILABLE, what,
+	    err);
+	PQclear(res);
+	return NULL;
+}
+
 /* 55P03 lock_not_available (lock_timeout) or 57014 query_canceled
  * (statement_timeout): the row wait passed its bound. */
 static bool
@@ -1522,6 +1588,8 @@ gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw
 	int rc = pg->deployment_known ? 0 : gw_pg_deployment_ensure(pg, err);
 	if (rc == 0)
 		pg->deployment_known = true;
+	if (rc == 0)
+		rc = gw_pg_session_prepare(pg, err);
 	/* a sweep may remove the row between the insert and the lock: then
 	 * the lock finds nothing and the row is made again (a few times at
 	 * most: a sweep only takes rows no turn holds) */
@@ -1571,8 +1639,7 @@ gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw
 		 * database host gone silent while this waits fails it in time */
 		uint64_t keep = pg->bound_ms;
 		pg->bound_ms = left + 1000 + GW_PG_SILENCE_GRACE_MS;
-		res = gw_pg_call(pg,
-		    "SELECT body FROM tau_session WHERE deployment = $1 AND key = $2 FOR UPDATE", 2, p);
+		res = gw_pg_call_prepared(pg, gw_pg_session_sql[GW_PG_SESS_LOCK].name, NULL, 2, p);
 		pg->bound_ms = keep;
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			if (res != NULL && gw_pg_wait_timed_out(res))
@@ -1594,17 +1661,11 @@ gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw
 			gw_store_pg_abort(pg);
 			continue;
 		}
-		/* the appends after body, in their order, read by a statement
-		 * of their own: the lock's statement took its snapshot before a
-		 * turn it waited on committed (the row it returns is that turn's
-		 * version, but a subquery would miss that turn's lines); the
-		 * connection's statement bound is restored in the same trip */
+		/* the appended lines, and the connection's statement bound
+		 * restored in the same trip */
 		const char *lp[] = { pg->deployment, key, saved };
-		res = gw_pg_exec(pg,
-		    "SELECT set_config('statement_timeout', $3, true),"
-		    " coalesce(string_agg(lines, '' ORDER BY seq), '')"
-		    " FROM tau_session_line WHERE deployment = $1 AND key = $2",
-		    3, lp, PGRES_TUPLES_OK, "cannot read the session", err);
+		res = gw_pg_session_exec(pg, GW_PG_SESS_LINES, lp, PGRES_TUPLES_OK,
+		    "cannot read the session", err);
 		if (res == NULL) {
 			rc = -EIO;
 			break;
@@ -1633,22 +1694,22 @@ gw_store_pg_session_write(gw_store_pg *pg, const char *key, const char *text, si
 	char now[24];
 	gw_pg_now(now, sizeof(now));
 	const char *p[] = { pg->deployment, key, gw_buf_cstr(&t), now };
-	/* an append is one row of tau_session_line plus the stamp (body is
-	 * not rewritten: its TOASTed value is kept as it is); a compaction
-	 * deletes the lines before it replaces body (the trigger of schema
-	 * step 6 checks that order) */
-	int rc = replace ?
-	    gw_pg_run(pg, "DELETE FROM tau_session_line WHERE deployment = $1 AND key = $2", 2, p,
-		"cannot write the session", err) :
-	    0;
-	if (rc == 0)
-		rc = gw_pg_run(pg, replace ?
-		    "UPDATE tau_session SET body = $3, updated_unix_ms = $4::bigint"
-		    " WHERE deployment = $1 AND key = $2" :
-		    "WITH stamp AS (UPDATE tau_session SET updated_unix_ms = $4::bigint"
-		    " WHERE deployment = $1 AND key = $2)"
-		    " INSERT INTO tau_session_line (deployment, key, lines) VALUES ($1, $2, $3)",
-		    4, p, "cannot write the session", err);
+	/* an append is the prepared GW_PG_SESS_APPEND; a compaction deletes
+	 * the lines before it replaces body (the trigger of schema step 6
+	 * checks that order) */
+	int rc = 0;
+	if (!replace) {
+		PGresult *res = gw_pg_session_exec(pg, GW_PG_SESS_APPEND, p, PGRES_COMMAND_OK,
+		    "cannot write the session", err);
+		rc = res != NULL ? 0 : -EIO;
+		PQclear(res);
+	} else {
+		rc = gw_pg_run(pg, "DELETE FROM tau_session_line WHERE deployment = $1 AND key = $2", 2,
+		    p, "cannot write the session", err);
+		if (rc == 0)
+			rc = gw_pg_run(pg, "UPDATE tau_session SET body = $3, updated_unix_ms = $4::bigint"
+			    " WHERE deployment = $1 AND key = $2", 4, p, "cannot write the session", err);
+	}
 	gw_buf_free(&t);
 	return rc;
 }
