@@ -40,10 +40,17 @@
 #      previous_response_id, and by metadata.session_id unless
 #      BENCH_SESSION=0 (a backend answering 501 not_in_fleet_mode is
 #      skipped with a message).  Target: turn 20 within +20 % of turn 2.
+#      With BENCH_BASE_BIN=PATH (another tau-gateway, e.g. the build before
+#      a change) a third server, pgbase, runs PATH on a database of its own
+#      in the same cluster, interleaved with the other two round by round
+#      (an A/B of the PostgreSQL backend); BENCH_PREV=0 skips the
+#      previous_response_id run.  Both runs print the CPU per turn of each
+#      server (the gateway's threads and the cluster's processes).
 #   BENCH_PARTS="anchors store turns"   which to run: anchors (1-4; needs
 #                                 nginx), store (5) and turns (6) (both need
 #                                 PostgreSQL's server)
 #   BENCH_STORE_ROUNDS=5 BENCH_TURN_CONVS=30 BENCH_TURNS=20 BENCH_SESSION=1
+#   BENCH_PREV=1 BENCH_BASE_BIN=
 # Each server's peak RSS (VmHWM) is printed after its load.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -326,6 +333,10 @@ if has_part store || has_part turns; then
 	echo "   $(bench_pg_settings "$PG_URL")"
 	bench_gw_start FILES "$W/state-files" --quiet
 	bench_gw_start PG "$PG_URL" --quiet
+	if [ -n "${BENCH_BASE_BIN:-}" ]; then
+		pg_sql "$TAU_TEST_PG_URL" "CREATE DATABASE benchbase" >/dev/null
+		BIN=$(realpath "$BENCH_BASE_BIN") bench_gw_start PGBASE "$(pg_url_db benchbase)" --quiet
+	fi
 fi
 if has_part store; then
 	STORE_ROUNDS=${BENCH_STORE_ROUNDS:-5}
@@ -373,9 +384,18 @@ if has_part turns; then
 	echo "6. a $TURNS-turn conversation, per-turn latency, $CONVS conversations per backend, interleaved"
 	# CPU per continuation: the gateway's threads; on PostgreSQL also the
 	# cluster's processes (the postmaster and its children)
-	BENCH_TURN_CPU="files=$FILES_PID;pg=$PG_PID,$(head -1 "$PG_DIR/data/postmaster.pid")+" \
-		python3 "$ROOT/bench/turns.py" prev "$CONVS" "$TURNS" "$TOKEN" files="$FILES_ADDR" pg="$PG_ADDR"
+	PM=$(head -1 "$PG_DIR/data/postmaster.pid")
+	cpu="files=$FILES_PID;pg=$PG_PID,$PM+"
+	sides=(files="$FILES_ADDR" pg="$PG_ADDR")
+	if [ -n "${BENCH_BASE_BIN:-}" ]; then
+		echo "   pgbase: $BENCH_BASE_BIN on a database of its own in the same cluster"
+		cpu+=";pgbase=$PGBASE_PID,$PM+"
+		sides+=(pgbase="$PGBASE_ADDR")
+	fi
+	if [ "${BENCH_PREV:-1}" != 0 ]; then
+		BENCH_TURN_CPU=$cpu python3 "$ROOT/bench/turns.py" prev "$CONVS" "$TURNS" "$TOKEN" "${sides[@]}"
+	fi
 	if [ "${BENCH_SESSION:-1}" != 0 ]; then
-		python3 "$ROOT/bench/turns.py" session "$CONVS" "$TURNS" "$TOKEN" files="$FILES_ADDR" pg="$PG_ADDR"
+		BENCH_TURN_CPU=$cpu python3 "$ROOT/bench/turns.py" session "$CONVS" "$TURNS" "$TOKEN" "${sides[@]}"
 	fi
 fi

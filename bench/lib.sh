@@ -32,7 +32,9 @@ bench_gw_start() {
 	pid=$!
 	PIDS+=("$pid")
 	for ((i = 0; i < 1000; i++)); do
-		addr=$(sed -n 's/^gateway openresponses server listening: .* addr=\([^ ]*\) .*/\1/p' "$W/$name.out" 2>/dev/null)
+		# `|| true`: the shell may not have made NAME.out yet, and under
+		# set -e sed's failure there would end the caller
+		addr=$(sed -n 's/^gateway openresponses server listening: .* addr=\([^ ]*\) .*/\1/p' "$W/$name.out" 2>/dev/null || true)
 		[ -n "$addr" ] && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.01

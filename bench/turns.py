@@ -20,7 +20,11 @@ ratios is the growth.  With BENCH_TURN_CPU="NAME=PID[+],..." (PID+: the
 process and its children, for a PostgreSQL postmaster), also the CPU time
 those processes spend per continuation (all threads, from
 /proc/*/schedstat), in blocks of 20 turn-2 and 20 turn-TURNS continuations
-alternating: a figure a loaded machine disturbs far less than latency.  A backend that answers its
+alternating: a figure a loaded machine disturbs far less than latency.
+In session mode the CPU blocks are 10 turn-2s (10 new sessions, each one
+turn old) and 10 turn-TURNSs (10 new sessions, each TURNS-1 turns old),
+CONVS pairs alternating; the turns that age the sessions are not
+measured, and each block starts 0.3 s after them.  A backend that answers its
 first turn with 501 not_in_fleet_mode (a build whose fleet mode has no
 shared sessions) is skipped with a message.  Exits 1 on any other non-200.
 """
@@ -176,4 +180,36 @@ if mode == "prev" and cpu_specs:
         conn.close()
         print("  %-8s CPU per continuation (%s; medians of %d blocks of %d): turn 2 %.0f us, turn %d %.0f us, growth %+.0f %%" %
               (name, spec, 2 * convs, block, statistics.median(c2), turns, statistics.median(cn),
+               (statistics.median(cn) / statistics.median(c2) - 1) * 100))
+if mode == "session" and cpu_specs:
+    block = 10
+
+    def aged(conn, age):
+        """block new sessions, each age turns old (not measured)."""
+        sids = ["bench-cpu-" + uuid.uuid4().hex for _ in range(block)]
+        for sid in sids:
+            for t in range(1, age + 1):
+                post(conn, t, None, sid)
+        return sids
+
+    for name, addr in backends:
+        if name in skipped or name not in cpu_specs:
+            continue
+        conn, spec = connect(addr), cpu_specs[name]
+        c2, cn = [], []
+        for i in range(convs):
+            for age, acc in ((1, c2), (turns - 1, cn)) if i % 2 == 0 else ((turns - 1, cn), (1, c2)):
+                sids = aged(conn, age)
+                # the aging turns' aftermath (WAL writer, background
+                # writer) is not the measured turns' cost: 19 times as
+                # many aging turns precede a turn-TURNS block, so let it
+                # settle before each block of either kind
+                time.sleep(0.3)
+                t0 = cpu_ns(spec)
+                for sid in sids:
+                    post(conn, age + 1, None, sid)
+                acc.append((cpu_ns(spec) - t0) / block / 1000)
+        conn.close()
+        print("  %-8s CPU per session turn (%s; medians of %d blocks of %d): turn 2 %.0f us, turn %d %.0f us, growth %+.0f %%" %
+              (name, spec, convs, block, statistics.median(c2), turns, statistics.median(cn),
                (statistics.median(cn) / statistics.median(c2) - 1) * 100))

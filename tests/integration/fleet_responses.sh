@@ -3,7 +3,7 @@
 # database (fleet mode), ephemeral ports on 127.0.0.1, on the test's own
 # private cluster (it stops the database).
 #  - a version 2 database (no tau_response, no tau_session, no runner
-#    tables) is migrated to version 5 by the first replica;
+#    tables) is migrated to version 6 by the first replica;
 #  - a 20-turn conversation by previous_response_id whose turns go round
 #    robin across the three replicas: input_items of the last response,
 #    asked of another replica, lists every earlier turn in order;
@@ -30,7 +30,8 @@ cd "$T" || exit 1
 # --- a version 2 database is upgraded ------------------------------------------------
 "$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status >/dev/null 2>"$T/status.err"
 t_eq "a status creates the schema" 0 "$?"
-pg_sql "$URL" "DROP TABLE tau_channel_line, tau_channel, tau_record" "DROP TABLE tau_session" \
+pg_sql "$URL" "DROP TABLE tau_channel_line, tau_channel, tau_record" \
+	"DROP TABLE tau_session_line, tau_session" "DROP FUNCTION tau_session_body_guard()" \
 	"DROP TABLE tau_response" "UPDATE tau_schema SET version = 2" >/dev/null
 t_eq "the database is at version 2, without tau_response" "2|" \
 	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_response') FROM tau_schema")"
@@ -38,8 +39,8 @@ t_eq "the database is at version 2, without tau_response" "2|" \
 t_check "replica a starts" h_replica RA
 t_check "replica b starts" h_replica RB
 t_check "replica c starts" h_replica RC
-t_eq "the first replica migrated it to version 5" "5|tau_response|tau_session|tau_record" \
-	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_response'), to_regclass('tau_session'), to_regclass('tau_record') FROM tau_schema")"
+t_eq "the first replica migrated it to version 6" "6|tau_response|tau_session|tau_record|tau_session_line" \
+	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_response'), to_regclass('tau_session'), to_regclass('tau_record'), to_regclass('tau_session_line') FROM tau_schema")"
 
 # --- 20 turns round robin ------------------------------------------------------------------
 REPS=(RA RB RC)

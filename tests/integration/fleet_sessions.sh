@@ -2,7 +2,7 @@
 # fleet_sessions: sessions (metadata.session_id, conversation) shared by
 # three servers on one database (fleet mode), ephemeral ports on 127.0.0.1,
 # on a database of its own.
-#  - a version 3 database (no tau_session) is migrated to version 5 by the
+#  - a version 3 database (no tau_session) is migrated to version 6 by the
 #    first replica;
 #  - a 20-turn conversation by metadata.session_id whose turns go round
 #    robin across the three replicas: every turn's answer counts the whole
@@ -45,7 +45,8 @@ fs_context() {
 # --- a version 3 database is upgraded -------------------------------------------------------
 "$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status >/dev/null 2>"$T/status.err"
 t_eq "a status creates the schema" 0 "$?"
-pg_sql "$URL" "DROP TABLE tau_session" "UPDATE tau_schema SET version = 3" >/dev/null
+pg_sql "$URL" "DROP TABLE tau_session_line, tau_session" "DROP FUNCTION tau_session_body_guard()" \
+	"UPDATE tau_schema SET version = 3" >/dev/null
 t_eq "the database is at version 3, without tau_session" "3|" \
 	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_session') FROM tau_schema")"
 
@@ -53,8 +54,8 @@ t_check "replica a starts" h_replica RA
 t_check "replica b starts" h_replica RB
 t_check "replica c starts" h_replica RC
 # (the runner's tables stay: step 5 finds them and, IF NOT EXISTS, passes on)
-t_eq "the first replica migrated it to version 5" "5|tau_session|tau_record" \
-	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_session'), to_regclass('tau_record') FROM tau_schema")"
+t_eq "the first replica migrated it to version 6" "6|tau_session|tau_record|tau_session_line" \
+	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_session'), to_regclass('tau_record'), to_regclass('tau_session_line') FROM tau_schema")"
 REPS=(RA RB RC)
 
 # --- 20 turns of one session, round robin ----------------------------------------------------
@@ -96,12 +97,12 @@ fs_turns conversation rr-conv
 
 # the row holds what a state directory's file would: the meta line, then
 # one item line per item (40 of them)
-body=$(pg_sql "$URL" "SELECT body FROM tau_session WHERE key = 'rr-session'")
+body=$(pg_session_text "$URL" "key = 'rr-session'")
 t_eq "the row starts with the file format's meta line" \
 	'{"record_type":"meta","schema_version":1}' "$(head -n 1 <<<"$body")"
 t_eq "and holds 40 item lines" 40 "$(grep -c '"record_type":"item"' <<<"$body")"
 t_eq "conversation rr-conv has a row of its own with 40 items" 40 \
-	"$(pg_sql "$URL" "SELECT body FROM tau_session WHERE key = 'rr-conv'" | grep -c '"record_type":"item"')"
+	"$(pg_session_text "$URL" "key = 'rr-conv'" | grep -c '"record_type":"item"')"
 
 # --- 50 concurrent turns on one key from three replicas ----------------------------------
 cat >"$T/hot.py" <<'PY'
@@ -164,7 +165,7 @@ want=$(seq 1 2 99 | paste -sd,)
 t_eq "their context sizes are 1, 3, ..., 99: each saw every turn before it (none lost)" "$want" \
 	"$(jq -r '.hot | sort | map(tostring) | join(",")' "$T/hot.json")"
 t_eq "30 turns on other keys beside them: all served" 30 "$(jq -r .other "$T/hot.json")"
-pg_sql "$URL" "SELECT body FROM tau_session WHERE key = 'hot'" >"$T/hot.jsonl"
+pg_session_text "$URL" "key = 'hot'" >"$T/hot.jsonl"
 # pairs: each user "hot N" item directly followed by the assistant's echo of it
 t_eq "the row holds 50 user/assistant pairs, each pair adjacent, 50 distinct turns" "50 50 50" \
 	"$(jq -rs '[.[] | select(.record_type == "item") | .item] as $it
@@ -246,7 +247,7 @@ t_eq "the 12 slow turns on one key all complete" 12 \
 t_eq "serialised: the last answered after 12 x 0.9 s" true \
 	"$(jq '[.[][1]] | max >= 10000' "$T/slow-hot.json")"
 t_eq "and the session holds all 12 turns" 24 \
-	"$(pg_sql "$URL" "SELECT body FROM tau_session WHERE key = 'slow-hot'" | grep -c '"record_type":"item"')"
+	"$(pg_session_text "$URL" "key = 'slow-hot'" | grep -c '"record_type":"item"')"
 
 # --- a wait past the bound ------------------------------------------------------------------
 t_check "replica d (wait bound 300 ms) starts" h_replica RD --request-timeout-ms 300

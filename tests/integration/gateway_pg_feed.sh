@@ -22,7 +22,7 @@ done
 bad=0
 for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
 t_eq "five first opens at once: all exit 0" 0 "$bad"
-t_eq "one schema row, version 5" "1|5" "$(pg_sql "$URL" "SELECT count(*), max(version) FROM tau_schema")"
+t_eq "one schema row, version 6" "1|6" "$(pg_sql "$URL" "SELECT count(*), max(version) FROM tau_schema")"
 
 # --- a stop reaches a listener within 1 s -------------------------------------------
 t_spawn L "$LISTEN" "$URL" default 1 10000

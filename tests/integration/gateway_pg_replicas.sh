@@ -22,8 +22,9 @@ REPLICA=${TAU_REPLICA:-$(dirname "$TAU_BIN")/tau-replica}
 t_eq "a stop on a new database exits 0" 0 "$?"
 # back to exactly what version 1 created (the v2 step only adds tau_replica,
 # the v3 step only tau_response, the v4 step tau_session, the v5 step the
-# runner's three tables)
-pg_sql "$URL" "DROP TABLE tau_channel_line, tau_channel, tau_record" "DROP TABLE tau_session" \
+# runner's three tables, the v6 step tau_session_line and its guard)
+pg_sql "$URL" "DROP TABLE tau_channel_line, tau_channel, tau_record" \
+	"DROP TABLE tau_session_line, tau_session" "DROP FUNCTION tau_session_body_guard()" \
 	"DROP TABLE tau_response" "DROP TABLE tau_replica" "UPDATE tau_schema SET version = 1" >/dev/null
 before=$(pg_sql "$URL" "SELECT md5(posture) FROM tau_deployment" "SELECT count(*) FROM tau_event")
 t_eq "the database is at version 1, without tau_replica" "1|" \
@@ -31,9 +32,9 @@ t_eq "the database is at version 1, without tau_replica" "1|" \
 "$TAU_BIN" --gateway-state-url "$URL" --gateway-service-status >"$T/status.out" 2>"$T/status.err"
 t_eq "a status on the version 1 database exits 0" 0 "$?"
 t_contains "and reads its posture" "service_status=stopped" "$(cat "$T/status.out")"
-t_eq "migrated to version 5 with tau_replica, tau_response, tau_session and tau_record" \
-	"5|tau_replica|tau_response|tau_session|tau_record" \
-	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_replica'), to_regclass('tau_response'), to_regclass('tau_session'), to_regclass('tau_record') FROM tau_schema")"
+t_eq "migrated to version 6 with tau_replica, tau_response, tau_session, tau_record, tau_session_line" \
+	"6|tau_replica|tau_response|tau_session|tau_record|tau_session_line" \
+	"$(pg_sql "$URL" "SELECT version, to_regclass('tau_replica'), to_regclass('tau_response'), to_regclass('tau_session'), to_regclass('tau_record'), to_regclass('tau_session_line') FROM tau_schema")"
 t_eq "posture and events untouched by the migration" "$before" \
 	"$(pg_sql "$URL" "SELECT md5(posture) FROM tau_deployment" "SELECT count(*) FROM tau_event")"
 

@@ -79,7 +79,7 @@ typedef enum gw_store_kind {
  * next pass takes the rest). */
 #define GW_STORE_SWEEP_MAX 1000
 /* The newest database schema this binary knows (tau_schema.version). */
-#define GW_STORE_SCHEMA_VERSION 5
+#define GW_STORE_SCHEMA_VERSION 6
 
 /* True when name is a deployment name: 1 to GW_STORE_DEPLOYMENT_MAX bytes
  * of a-z, 0-9, '_' and '-', starting with a letter or a digit. */
@@ -329,8 +329,10 @@ int gw_store_response_sweep(gw_store *s, uint64_t now_s, uint64_t ttl_s, size_t 
 
 /* ---- sessions (PostgreSQL) ---------------------------------------------------
  * One row per session key of a deployment (schema version 4): the session's
- * history as session.c's JSONL text (the bytes a <key>.jsonl file holds)
- * and the writer's clock at its last write.  Files: -ENOTSUP (session.c
+ * history as session.c's JSONL text (the bytes a <key>.jsonl file holds;
+ * since version 6 the row's body followed by one tau_session_line row per
+ * append, so an append does not rewrite the history) and the writer's
+ * clock at its last write.  Files: -ENOTSUP (session.c
  * keeps its own files under a flock). */
 
 /* Locks session key for a turn: makes its row if missing (its own

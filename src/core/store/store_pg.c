@@ -19,9 +19,10 @@
  *                   created_unix_ms) keyed by (deployment, id), and indexed
  *                   by (deployment, created_unix_ms) for the sweep
  *   tau_session     (version 4: deployment, key, body (session.c's JSONL
- *                   text), created/updated ms) keyed by (deployment, key),
- *                   indexed by (deployment, updated_unix_ms) for the sweep;
- *                   a turn holds its row FOR UPDATE for the whole exchange
+ *                   text; since version 6 its prefix), created/updated ms)
+ *                   keyed by (deployment, key), indexed by (deployment,
+ *                   updated_unix_ms) for the sweep; a turn holds its row
+ *                   FOR UPDATE for the whole exchange
  *   tau_record      (version 5: deployment, key, seq, actor, record) keyed
  *                   by (deployment, key), indexed by processing order and
  *                   by actor: the contract runner's processed keys and
@@ -30,6 +31,9 @@
  *   tau_channel_line (deployment, transport, channel, kind 'log' or
  *                   'context', seq identity, line): the runner's channel
  *                   store, MEMORY.md stored as the runner renders it
+ *   tau_session_line (version 6: deployment, key, seq identity, lines):
+ *                   a session's appended exchanges; body followed by them
+ *                   in seq order is the session's text (see step 6)
  * Migration steps are numbered 1 to GW_STORE_SCHEMA_VERSION; every step
  * above the stored version runs, in order, each in one transaction.
  * Every statement is PQexecParams with bind parameters; user data is never
@@ -94,6 +98,7 @@ struct gw_store_pg {
 	bool deployment_known;  /* this connection registered the deployment's row */
 	bool save_prepared;     /* and prepared GW_PG_SAVE (gw_store_pg_response_save_many) */
 	bool present_prepared;  /* prepared GW_PG_PRESENT (gw_store_pg_response_present) */
+	bool session_prepared;  /* prepared the session turn's statements (gw_pg_session_sql) */
 };
 
 /* ---- redaction ---------------------------------------------------------- */
@@ -540,6 +545,51 @@ static const char *const gw_pg_schema_v5[] = {
 	NULL
 };
 
+/* Version 6: a session's appends as rows.  An UPDATE of a growing
+ * TOASTed text rewrites (recompresses, WAL-logs) the whole value, so
+ * body = body || $3 made each turn cost O(history) on the server; now a
+ * turn inserts its exchange as one tau_session_line row (seq orders a
+ * key's rows: its turns serialise on the tau_session row), the history is
+ * body followed by the key's lines in seq order, and a compaction replaces
+ * body and deletes the lines in one transaction.  A version 5 row keeps
+ * its body as the prefix: nothing to convert.  The lines go with their
+ * session (ON DELETE CASCADE: the sweep).  The trigger refuses a write to
+ * the body of a session that has lines unless the lines were deleted first
+ * (what a compaction does): a version 5 gateway still running during a
+ * rolling upgrade reads only body, and its append would land before the
+ * lines; its turn fails instead of corrupting the history.  The key has
+ * tau_session's collation (a foreign key's columns must match; nothing
+ * sorts by it). */
+static const char *const gw_pg_schema_v6[] = {
+	"CREATE TABLE IF NOT EXISTS tau_session_line (deployment text NOT NULL, key text NOT NULL,"
+	" seq bigint GENERATED ALWAYS AS IDENTITY, lines text NOT NULL,"
+	" PRIMARY KEY (deployment, key, seq),"
+	" FOREIGN KEY (deployment, key) REFERENCES tau_session ON DELETE CASCADE)",
+	"CREATE OR REPLACE FUNCTION tau_session_body_guard() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN"
+	" IF EXISTS (SELECT 1 FROM tau_session_line WHERE deployment = OLD.deployment AND key = OLD.key) THEN"
+	" RAISE EXCEPTION 'session % of deployment % has rows in tau_session_line: its body is written"
+	" only by a tau-gateway of schema version 6 or later', OLD.key, OLD.deployment"
+	" USING ERRCODE = 'object_not_in_prerequisite_state';"
+	" END IF;"
+	" RETURN NEW;"
+	" END $$",
+	"DROP TRIGGER IF EXISTS tau_session_body_guard ON tau_session",
+	"CREATE TRIGGER tau_session_body_guard BEFORE UPDATE OF body ON tau_session"
+	" FOR EACH ROW EXECUTE FUNCTION tau_session_body_guard()",
+	/* a session turn's stored response holds its whole context (a root
+	 * record): past 2 kB it is compressed on every insert, and lz4 costs
+	 * a third of pglz's time there; so does a compacted or migrated body.
+	 * Values already stored stay as they are.  A server without lz4 (or
+	 * older than 14) keeps pglz: nothing else depends on it. */
+	"DO $$ BEGIN"
+	" EXECUTE 'ALTER TABLE tau_response ALTER COLUMN input_items SET COMPRESSION lz4';"
+	" EXECUTE 'ALTER TABLE tau_session ALTER COLUMN body SET COMPRESSION lz4';"
+	" EXCEPTION WHEN feature_not_supported OR syntax_error OR undefined_object THEN NULL;"
+	" END $$",
+	NULL
+};
+
 /* The migration steps, each numbered with the version it makes and run in
  * one transaction.  Every step whose number is above the database's
  * version is applied, in order.  Step 1 inserts the version row itself. */
@@ -554,6 +604,7 @@ static const gw_pg_step gw_pg_steps[] = {
 	{ 3, gw_pg_schema_v3 },
 	{ 4, gw_pg_schema_v4 },
 	{ 5, gw_pg_schema_v5 },
+	{ 6, gw_pg_schema_v6 },
 };
 
 static int
@@ -1505,6 +1556,71 @@ gw_store_pg_response_sweep(gw_store_pg *pg, uint64_t now_s, uint64_t ttl_s, size
 
 /* ---- sessions --------------------------------------------------------------- */
 
+/* A session turn's statements that run every turn, prepared once per
+ * connection (parsed and planned once, not on every turn): the row lock,
+ * the read of the appended lines (restoring the statement bound in the same
+ * trip) and an append. */
+enum { GW_PG_SESS_LOCK, GW_PG_SESS_LINES, GW_PG_SESS_APPEND, GW_PG_SESS_N };
+static const struct {
+	const char *name;
+	const char *sql;
+	int nparams;
+} gw_pg_session_sql[GW_PG_SESS_N] = {
+	[GW_PG_SESS_LOCK] = { "tau_session_lock",
+	    "SELECT body FROM tau_session WHERE deployment = $1 AND key = $2 FOR UPDATE", 2 },
+	/* the appends after body, in their order, read by a statement of
+	 * their own: the lock's statement took its snapshot before a turn it
+	 * waited on committed (the row it returns is that turn's version, but
+	 * a subquery would miss that turn's lines) */
+	[GW_PG_SESS_LINES] = { "tau_session_lines",
+	    "SELECT set_config('statement_timeout', $3, true),"
+	    " coalesce(string_agg(lines, '' ORDER BY seq), '')"
+	    " FROM tau_session_line WHERE deployment = $1 AND key = $2", 3 },
+	/* one row of tau_session_line plus the stamp (body is not rewritten:
+	 * its TOASTed value is kept as it is) */
+	[GW_PG_SESS_APPEND] = { "tau_session_append",
+	    "WITH stamp AS (UPDATE tau_session SET updated_unix_ms = $4::bigint"
+	    " WHERE deployment = $1 AND key = $2)"
+	    " INSERT INTO tau_session_line (deployment, key, lines) VALUES ($1, $2, $3)", 4 },
+};
+
+static int
+gw_pg_session_prepare(gw_store_pg *pg, gw_err *err)
+{
+	for (int i = 0; !pg->session_prepared && i < GW_PG_SESS_N; i++) {
+		PGresult *res = gw_pg_call_prepared(pg, gw_pg_session_sql[i].name,
+		    gw_pg_session_sql[i].sql, gw_pg_session_sql[i].nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			int rc = gw_pg_fail(pg, res, -EIO, GW_EXIT_UNAVAILABLE,
+			    "cannot prepare the session statements", err);
+			PQclear(res);
+			return rc;
+		}
+		PQclear(res);
+	}
+	pg->session_prepared = true;
+	return 0;
+}
+
+/* Runs prepared statement i with params; the result when its status is
+ * want, else NULL with err set as gw_pg_exec sets it (69, or 65 for a data
+ * exception). */
+static PGresult *
+gw_pg_session_exec(gw_store_pg *pg, int i, const char *const *params, ExecStatusType want,
+    const char *what, gw_err *err)
+{
+	PGresult *res = gw_pg_call_prepared(pg, gw_pg_session_sql[i].name, NULL,
+	    gw_pg_session_sql[i].nparams, params);
+	if (res != NULL && PQresultStatus(res) == want)
+		return res;
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	bool data = state != NULL && strncmp(state, "22", 2) == 0;
+	gw_pg_fail(pg, res, data ? -EINVAL : -EIO, data ? GW_EXIT_DATAERR : GW_EXIT_UNAVAILABLE, what,
+	    err);
+	PQclear(res);
+	return NULL;
+}
+
 /* 55P03 lock_not_available (lock_timeout) or 57014 query_canceled
  * (statement_timeout): the row wait passed its bound. */
 static bool
@@ -1525,6 +1641,8 @@ gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw
 	int rc = pg->deployment_known ? 0 : gw_pg_deployment_ensure(pg, err);
 	if (rc == 0)
 		pg->deployment_known = true;
+	if (rc == 0)
+		rc = gw_pg_session_prepare(pg, err);
 	/* a sweep may remove the row between the insert and the lock: then
 	 * the lock finds nothing and the row is made again (a few times at
 	 * most: a sweep only takes rows no turn holds) */
@@ -1574,8 +1692,7 @@ gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw
 		 * database host gone silent while this waits fails it in time */
 		uint64_t keep = pg->bound_ms;
 		pg->bound_ms = left + 1000 + GW_PG_SILENCE_GRACE_MS;
-		res = gw_pg_call(pg,
-		    "SELECT body FROM tau_session WHERE deployment = $1 AND key = $2 FOR UPDATE", 2, p);
+		res = gw_pg_call_prepared(pg, gw_pg_session_sql[GW_PG_SESS_LOCK].name, NULL, 2, p);
 		pg->bound_ms = keep;
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 			if (res != NULL && gw_pg_wait_timed_out(res))
@@ -1597,11 +1714,18 @@ gw_store_pg_session_begin(gw_store_pg *pg, const char *key, uint64_t wait_ms, gw
 			gw_store_pg_abort(pg);
 			continue;
 		}
-		const char *restore[] = { "statement_timeout", saved };
-		rc = gw_pg_set_local(pg, restore[0], restore[1], err);
-		if (rc == 0)
-			return 0;
-		break;
+		/* the appended lines, and the connection's statement bound
+		 * restored in the same trip */
+		const char *lp[] = { pg->deployment, key, saved };
+		res = gw_pg_session_exec(pg, GW_PG_SESS_LINES, lp, PGRES_TUPLES_OK,
+		    "cannot read the session", err);
+		if (res == NULL) {
+			rc = -EIO;
+			break;
+		}
+		gw_buf_append(body, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
+		PQclear(res);
+		return 0;
 	}
 	if (rc == 0) /* four sweeps in a row: something is wrong */
 		rc = gw_err_set(err, -EIO, GW_EXIT_UNAVAILABLE,
@@ -1623,12 +1747,22 @@ gw_store_pg_session_write(gw_store_pg *pg, const char *key, const char *text, si
 	char now[24];
 	gw_pg_now(now, sizeof(now));
 	const char *p[] = { pg->deployment, key, gw_buf_cstr(&t), now };
-	int rc = gw_pg_run(pg, replace ?
-	    "UPDATE tau_session SET body = $3, updated_unix_ms = $4::bigint"
-	    " WHERE deployment = $1 AND key = $2" :
-	    "UPDATE tau_session SET body = body || $3, updated_unix_ms = $4::bigint"
-	    " WHERE deployment = $1 AND key = $2",
-	    4, p, "cannot write the session", err);
+	/* an append is the prepared GW_PG_SESS_APPEND; a compaction deletes
+	 * the lines before it replaces body (the trigger of schema step 6
+	 * checks that order) */
+	int rc = 0;
+	if (!replace) {
+		PGresult *res = gw_pg_session_exec(pg, GW_PG_SESS_APPEND, p, PGRES_COMMAND_OK,
+		    "cannot write the session", err);
+		rc = res != NULL ? 0 : -EIO;
+		PQclear(res);
+	} else {
+		rc = gw_pg_run(pg, "DELETE FROM tau_session_line WHERE deployment = $1 AND key = $2", 2,
+		    p, "cannot write the session", err);
+		if (rc == 0)
+			rc = gw_pg_run(pg, "UPDATE tau_session SET body = $3, updated_unix_ms = $4::bigint"
+			    " WHERE deployment = $1 AND key = $2", 4, p, "cannot write the session", err);
+	}
 	gw_buf_free(&t);
 	return rc;
 }
@@ -1672,8 +1806,10 @@ gw_store_pg_session_each(gw_store_pg *pg, gw_store_session_fn fn, void *ctx, gw_
 	const char *p[] = { pg->deployment };
 	gw_pg_sessions w = { fn, ctx };
 	return gw_pg_stream(pg,
-	    "SELECT key, body, created_unix_ms, updated_unix_ms FROM tau_session"
-	    " WHERE deployment = $1 ORDER BY key",
+	    "SELECT s.key, s.body || coalesce((SELECT string_agg(l.lines, '' ORDER BY l.seq)"
+	    " FROM tau_session_line l WHERE l.deployment = s.deployment AND l.key = s.key), ''),"
+	    " s.created_unix_ms, s.updated_unix_ms FROM tau_session s"
+	    " WHERE s.deployment = $1 ORDER BY s.key",
 	    1, p, "cannot read the sessions", gw_pg_session_row, &w, err);
 }
 
@@ -1687,12 +1823,16 @@ gw_store_pg_session_put(gw_store_pg *pg, const gw_store_session_row *r, gw_err *
 	snprintf(created, sizeof(created), "%" PRIu64,
 	    r->created_unix_ms != 0 ? r->created_unix_ms : r->updated_unix_ms);
 	const char *p[] = { pg->deployment, r->key, gw_buf_cstr(&body), created, updated };
-	int rc = gw_pg_run(pg,
-	    "INSERT INTO tau_session (deployment, key, body, created_unix_ms, updated_unix_ms)"
-	    " VALUES ($1, $2, $3, $4::bigint, $5::bigint)"
-	    " ON CONFLICT (deployment, key) DO UPDATE SET body = EXCLUDED.body,"
-	    " created_unix_ms = EXCLUDED.created_unix_ms, updated_unix_ms = EXCLUDED.updated_unix_ms",
-	    5, p, "cannot store the session", err);
+	/* the row's text is body alone: appends a turn left go first */
+	int rc = gw_pg_run(pg, "DELETE FROM tau_session_line WHERE deployment = $1 AND key = $2", 2,
+	    p, "cannot store the session", err);
+	if (rc == 0)
+		rc = gw_pg_run(pg,
+		    "INSERT INTO tau_session (deployment, key, body, created_unix_ms, updated_unix_ms)"
+		    " VALUES ($1, $2, $3, $4::bigint, $5::bigint)"
+		    " ON CONFLICT (deployment, key) DO UPDATE SET body = EXCLUDED.body,"
+		    " created_unix_ms = EXCLUDED.created_unix_ms, updated_unix_ms = EXCLUDED.updated_unix_ms",
+		    5, p, "cannot store the session", err);
 	gw_buf_free(&body);
 	return rc;
 }

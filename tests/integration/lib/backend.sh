@@ -307,8 +307,8 @@ t_sess_file() { printf '%s/openresponses/sessions/%s.jsonl\n' "$1" "$2"; }
 
 t_sess_exists() {
 	if t_on_pg; then
-		[ "$(tb_psql "SELECT count(*) FROM tau_session WHERE deployment = :'dep' AND key = :'id'
-			AND body <> ''" "$(t_state_dep "$1")" "$2")" = 1 ]
+		[ "$(tb_psql "SELECT count(*) FROM tau_session s WHERE deployment = :'dep' AND key = :'id'
+			AND $PG_SESSION_TEXT <> ''" "$(t_state_dep "$1")" "$2")" = 1 ]
 	else
 		[ -e "$(t_sess_file "$1" "$2")" ]
 	fi
@@ -316,7 +316,8 @@ t_sess_exists() {
 
 t_sess_size() {
 	if t_on_pg; then
-		tb_psql "SELECT octet_length(body) FROM tau_session WHERE deployment = :'dep' AND key = :'id'" \
+		tb_psql "SELECT octet_length($PG_SESSION_TEXT) FROM tau_session s
+			WHERE deployment = :'dep' AND key = :'id'" \
 			"$(t_state_dep "$1")" "$2"
 	else
 		stat -c %s "$(t_sess_file "$1" "$2")"

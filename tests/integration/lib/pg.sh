@@ -26,6 +26,11 @@
 #                        starts one cluster for the whole run), else starts a
 #                        private cluster and stops it at exit
 #   pg_url_db NAME       $TAU_TEST_PG_URL with its database replaced by NAME
+#   pg_session_text URL WHERE
+#                        the history of the tau_session rows WHERE selects
+#                        (e.g. "key = 'k'"): body, then the rows of
+#                        tau_session_line in seq order (schema 6), one
+#                        output row per session
 #   pg_createdb VAR NAME (re)creates database NAME and sets VAR to its URL; the
 #                        database is dropped at exit
 #   pg_sql URL SQL...    runs each SQL with psql (no psqlrc, stop on error), prints
@@ -114,6 +119,13 @@ pg_sql() {
 	a=()
 	for s in "$@"; do a+=(-c "$s"); done
 	PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -At -d "$url" "${a[@]}"
+}
+
+# PG_SESSION_TEXT: the SQL of a session's whole history (s: its tau_session row)
+PG_SESSION_TEXT="s.body || coalesce((SELECT string_agg(l.lines, '' ORDER BY l.seq)
+	FROM tau_session_line l WHERE l.deployment = s.deployment AND l.key = s.key), '')"
+pg_session_text() {
+	pg_sql "$1" "SELECT $PG_SESSION_TEXT FROM tau_session s WHERE $2"
 }
 
 pg_url_db() {
