@@ -57,6 +57,12 @@ int srv_start(const srv_config *cfg, srv_server **out, gw_err *err);
 void srv_stop(srv_server *s);
 /* Copies the live counters (thread-safe). */
 void srv_get_stats(srv_server *s, srv_stats *out);
+/* Reloads the routes file (--gateway-routes), as SIGHUP does: validated
+ * in full first; a bad file is refused (err names its line and column)
+ * and the old routes keep serving.  Logged, and recorded as a lifecycle
+ * event (transition routes_reload, outcome applied or refused).  0, or
+ * -errno with err set (no routes file: -ENOENT). */
+int srv_routes_reload(srv_server *s, gw_err *err);
 /* A descriptor that becomes readable whenever the stats change (an eventfd;
  * read 8 bytes to clear it).  Owned by the server. */
 int srv_event_fd(srv_server *s);

@@ -26,6 +26,7 @@
 #include "core/base/hash.h"
 #include "core/gateway/service.h"
 #include "core/openresponses/provider.h"
+#include "core/openresponses/routes.h"
 #include "core/openresponses/responses.h"
 #include "server/metrics.h"
 #include "server/proxy.h"
@@ -99,6 +100,7 @@ struct srv_server {
 	gw_lock run;                    /* this run's share of <state-dir>/.run.lock */
 	char bind[64];
 	gw_provider *provider;
+	struct srv_router *router;      /* --gateway-routes, or NULL (router.h) */
 	srv_workq *workq;
 	srv_metrics metrics;
 	uint64_t started_mono_ms;
@@ -179,6 +181,7 @@ typedef struct srv_req {
 	struct srv_job *pending;        /* phase PROVIDED: the job to finish (api.c) */
 	struct srv_job *chained;        /* phase CHAINED: the job to run (api.c) */
 	char resp_id[48];               /* the response made or named, for the request log ("": none) */
+	char target[GW_ROUTES_MAX_NAME + 40]; /* routes: the target that answered ("": none) */
 	char client[SRV_PROXY_TEXT];    /* the client: the peer, or whom a trusted proxy names */
 	bool via_proxy;                 /* the peer is a trusted proxy */
 	bool client_counted;            /* holds a per-client slot (via_proxy), given back at the end */
