@@ -99,7 +99,7 @@ typedef struct srv_job {
 	 * that answered ("provider/model", under lock, for the request log) */
 	srv_rtable *rt;
 	long route;
-	char target[GW_ROUTES_MAX_NAME + 40];
+	_Atomic(const char *) target;
 	/* under srv->lock */
 	int refs;
 	struct srv_job *next, *prev_job;
@@ -309,9 +309,9 @@ srv_job_answer(srv_job *j, bool suspended, unsigned status, gw_buf *body)
 static void
 srv_job_target(srv_job *j, srv_req *r)
 {
-	pthread_mutex_lock(&j->lock);
-	snprintf(r->target, sizeof(r->target), "%s", j->target);
-	pthread_mutex_unlock(&j->lock);
+	const char *t = atomic_load(&j->target); /* lives as long as j->rt */
+	if (t != NULL)
+		snprintf(r->target, sizeof(r->target), "%s", t);
 }
 
 /* The first half of a run: the model context (the chain the previous
@@ -583,18 +583,19 @@ srv_job_route(srv_job *j, const gw_provider_call *call, const gw_provider_sink *
 	int rc = 0;
 	for (size_t k = 0; k < rr->ntargets; k++) {
 		srv_rtarget *tg = &rr->targets[k];
-		bool probe;
-		if (!gw_routes_breaker_allow(&tg->breaker, gw_clock_mono_ms(), &probe)) {
+		bool probe = false, offline = gw_provider_offline(tg->prov);
+		/* an offline target never fails: its circuit stays closed */
+		if (!offline && !gw_routes_breaker_allow(&tg->breaker, gw_clock_mono_ms(), &probe)) {
 			atomic_fetch_add(&tg->skipped, 1);
 			continue;
 		}
 		if (tried)
 			atomic_fetch_add(&rr->fallbacks, 1);
 		tried = true;
-		atomic_fetch_add(&tg->requests, 1);
-		pthread_mutex_lock(&j->lock);
-		snprintf(j->target, sizeof(j->target), "%s", tg->t->spec);
-		pthread_mutex_unlock(&j->lock);
+		atomic_fetch_add_explicit(&tg->requests, 1, memory_order_relaxed);
+		atomic_store(&j->target, tg->t->spec);
+		if (offline)
+			return gw_provider_run(tg->prov, call, sink, &j->cancel, o);
 		rc = gw_provider_run(tg->prov, call, sink, &j->cancel, o);
 		if (rc == 0) {
 			gw_routes_breaker_record(&tg->breaker, true, gw_clock_mono_ms());
@@ -964,7 +965,7 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 	if (s->router != NULL) {
 		/* the request's model picks the route (the default when it names
 		 * none); an unknown one is refused, naming nothing of the routes */
-		rt = srv_router_acquire(s->router);
+		rt = srv_router_acquire_cached(s->router, &srv_loop_current()->routes);
 		route = srv_rtable_find(rt, rq.model);
 		if (route < 0) {
 			srv_router_release(s->router, rt);

@@ -5,9 +5,11 @@
  * A table owns one gw_provider per target (its model "<provider>/<model>",
  * its base URL, the key read from the target's api_key_env when the table
  * is built, its timeout and retries), a breaker per target and counters.
- * The current table is a pointer under the router's mutex; a request
- * takes a reference for its run, so the lock is held for a pointer copy
- * and an increment only.  A table whose last reference goes is freed by
+ * The current table is a pointer under the router's mutex, its generation
+ * an atomic beside it.  A request takes a reference for its run: an event
+ * loop keeps the table it last used (a reference of its own) and takes
+ * the lock only when the generation moved, so a request costs an atomic
+ * load, an increment and a decrement.  A table whose last reference goes is freed by
  * whoever dropped it (a provider's free joins its transfer thread; with
  * no reference left no call is open on it, so the join does not wait).
  */
@@ -28,6 +30,7 @@ struct srv_router {
 	char *path;
 	gw_provider_config base;            /* timeout, attempt, log, ctx */
 	uint64_t generation;
+	atomic_uint_fast64_t cur_generation; /* cur's, for the caches */
 	uint64_t applied, refused;          /* reloads, under lock */
 };
 
@@ -74,7 +77,7 @@ srv_rtable_build(srv_router *r, gw_routes *routes, srv_rtable **out, gw_err *err
 	t->routes = routes;
 	t->nroutes = gw_routes_count(routes);
 	t->r = gw_xcalloc(t->nroutes, sizeof(*t->r));
-	t->refs = 1;
+	atomic_init(&t->refs, 1);
 	for (size_t i = 0; i < t->nroutes; i++) {
 		const gw_routes_route *rt = gw_routes_at(routes, i);
 		t->r[i].targets = gw_xcalloc(rt->ntargets, sizeof(*t->r[i].targets));
@@ -133,6 +136,7 @@ srv_router_new(const char *path, const gw_provider_config *base, srv_router **ou
 		return rc;
 	}
 	r->cur->generation = ++r->generation;
+	atomic_store(&r->cur_generation, r->cur->generation);
 	*out = r;
 	return 0;
 }
@@ -142,8 +146,7 @@ srv_router_free(srv_router *r)
 {
 	if (r == NULL)
 		return;
-	if (r->cur != NULL && --r->cur->refs == 0)
-		srv_rtable_free(r->cur);
+	srv_router_release(r, r->cur);
 	pthread_mutex_destroy(&r->lock);
 	free(r->path);
 	free(r);
@@ -152,9 +155,10 @@ srv_router_free(srv_router *r)
 srv_rtable *
 srv_router_acquire(srv_router *r)
 {
+	/* under the lock, cur cannot be swapped and let go meanwhile */
 	pthread_mutex_lock(&r->lock);
 	srv_rtable *t = r->cur;
-	t->refs++;
+	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&r->lock);
 	return t;
 }
@@ -162,13 +166,30 @@ srv_router_acquire(srv_router *r)
 void
 srv_router_release(srv_router *r, srv_rtable *t)
 {
-	if (t == NULL)
-		return;
-	pthread_mutex_lock(&r->lock);
-	bool last = --t->refs == 0;
-	pthread_mutex_unlock(&r->lock);
-	if (last)
+	(void)r;
+	if (t != NULL && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
 		srv_rtable_free(t);
+}
+
+srv_rtable *
+srv_router_acquire_cached(srv_router *r, srv_rtable **cache)
+{
+	srv_rtable *t = *cache;
+	if (t == NULL || t->generation != atomic_load_explicit(&r->cur_generation,
+	    memory_order_acquire)) {
+		srv_router_release(r, t);
+		t = *cache = srv_router_acquire(r);
+	}
+	/* the cache's own reference keeps t alive while this one is taken */
+	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	return t;
+}
+
+void
+srv_router_cache_drop(srv_router *r, srv_rtable **cache)
+{
+	srv_router_release(r, *cache);
+	*cache = NULL;
 }
 
 int
@@ -185,15 +206,15 @@ srv_router_reload(srv_router *r, gw_err *err)
 		t->generation = ++r->generation;
 		old = r->cur;
 		r->cur = t;
+		atomic_store_explicit(&r->cur_generation, t->generation, memory_order_release);
 		r->applied++;
-		old = --old->refs == 0 ? old : NULL;
 	} else {
 		r->refused++;
 		if (err->exit_code == 0)
 			err->exit_code = GW_EXIT_DATAERR;
 	}
 	pthread_mutex_unlock(&r->lock);
-	srv_rtable_free(old);
+	srv_router_release(r, old); /* the router's reference */
 	return rc;
 }
 

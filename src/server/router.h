@@ -54,7 +54,7 @@ typedef struct srv_rtable {
 	gw_routes *routes;
 	srv_rroute *r;
 	size_t nroutes;
-	int refs;                           /* under the router's lock */
+	atomic_int refs;                    /* the router's, the caches', the requests' */
 	uint64_t generation;
 } srv_rtable;
 
@@ -70,6 +70,12 @@ void srv_router_free(srv_router *r);
 /* The current table, referenced; never NULL. */
 srv_rtable *srv_router_acquire(srv_router *r);
 void srv_router_release(srv_router *r, srv_rtable *t);
+/* srv_router_acquire for a thread that keeps a table between requests in
+ * *cache (an event loop): while the generation has not moved, one atomic
+ * load and one increment, no lock.  *cache holds a reference of its own;
+ * srv_router_cache_drop gives it back (before srv_router_free). */
+srv_rtable *srv_router_acquire_cached(srv_router *r, srv_rtable **cache);
+void srv_router_cache_drop(srv_router *r, srv_rtable **cache);
 /* Reads the file again and, when all of it is valid, serves it.  0, or
  * -errno with err set and the old table still serving. */
 int srv_router_reload(srv_router *r, gw_err *err);

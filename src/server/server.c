@@ -1268,6 +1268,8 @@ srv_loops_stop(srv_server *s)
 		srv_loop *l = &s->loops[i];
 		gw_provider_engine_free(l->engine);
 		l->engine = NULL;
+		if (s->router != NULL)
+			srv_router_cache_drop(s->router, &l->routes);
 		/* its thread is gone, so this thread may touch the daemon; a
 		 * quiesced daemon leaves the shared listen socket to srv_free */
 		if (!l->quiesced)

@@ -87,6 +87,7 @@ typedef struct srv_loop {
 	uint64_t accept_log_ms;         /* last accept-failure line logged */
 	unsigned accept_log_dropped;    /* lines held back since */
 	srv_conn *conns;                /* this daemon's connections */
+	struct srv_rtable *routes;      /* the routes table last used (router.h), referenced */
 	uint64_t sweep_ms;              /* next check of the request deadline */
 } srv_loop;
 
