@@ -26,6 +26,8 @@ na() { wc -l <"$T/SA.jsonl"; }
 nb() { wc -l <"$T/SB.jsonl"; }
 
 COOL=1500
+# a port nothing listens on: bound and closed again (connect is refused)
+DEAD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$T/routes.json" <<EOF
 {"version": 1, "default": "main",
  "breaker": {"failures": 2, "cooldown_ms": $COOL},
@@ -37,6 +39,9 @@ cat >"$T/routes.json" <<EOF
   {"model": "split",
    "targets": [
     {"provider": "openai", "model": "m-s", "base_url": "$SA_URL", "timeout_ms": 3000},
+    {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
+  {"model": "dead", "targets": [
+    {"provider": "openai", "model": "m-x", "base_url": "http://127.0.0.1:$DEAD_PORT/v1", "timeout_ms": 3000},
     {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
   {"model": "echo", "aliases": ["local-echo"], "targets": [{"provider": "local"}]}]}
 EOF
@@ -122,6 +127,14 @@ t_eq "closed: A answered the probe" probe "$(tail -1 "$T/SA.jsonl" | jq -r '.bod
 n=$(nb)
 h_post '{"model":"main","input":"back"}'
 t_eq "closed: A answers" "$n" "$(nb)"
+
+# a connect error falls back too
+b=$(nb)
+h_post '{"model":"dead","input":"anyone"}'
+t_eq "connect error: 200" 200 "$HS"
+t_eq "connect error: B answered" $((b + 1)) "$(nb)"
+h_req GET /gateway/status
+t_eq "connect error: counted on the dead target" 1 "$(jq -r '.routes.routes[2].targets[0].errors' "$T/body")"
 
 # no fallback for a refusal of the request (400)
 a=$(na) b=$(nb)
