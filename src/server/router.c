@@ -298,6 +298,25 @@ srv_router_status_json(srv_router *r, gw_buf *out)
 	srv_router_release(r, t);
 }
 
+void
+srv_router_lines(srv_router *r, char (*lines)[96], unsigned max, unsigned *n, unsigned *total)
+{
+	srv_rtable *t = srv_router_acquire(r);
+	*n = *total = 0;
+	for (size_t i = 0; i < t->nroutes; i++)
+		for (size_t k = 0; k < t->r[i].ntargets; k++, (*total)++) {
+			srv_rtarget *tg = &t->r[i].targets[k];
+			if (*n >= max)
+				continue;
+			snprintf(lines[(*n)++], 96, "%-16.16s %-32.32s %-9s req %llu err %llu",
+			    tg->route, tg->t->spec,
+			    gw_routes_circuit_name(gw_routes_breaker_state(&tg->breaker)),
+			    (unsigned long long)atomic_load(&tg->requests),
+			    (unsigned long long)atomic_load(&tg->errors));
+		}
+	srv_router_release(r, t);
+}
+
 /* A Prometheus label value: \, " and newline escaped. */
 static void
 srv_router_label(gw_buf *b, const char *s)

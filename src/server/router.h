@@ -89,6 +89,10 @@ const char *srv_rtable_name(const srv_rtable *t, long route);
 
 /* Appends the "routes" object of /gateway/status (compact JSON). */
 void srv_router_status_json(srv_router *r, gw_buf *out);
+/* Fills lines[0..max) with "route provider/model circuit requests/errors",
+ * one per target in file order; *n the lines filled, *total every target. */
+void srv_router_lines(srv_router *r, char (*lines)[96], unsigned max, unsigned *n,
+    unsigned *total);
 /* Appends the per-target Prometheus series of /metrics. */
 void srv_router_metrics(srv_router *r, gw_buf *out);
 

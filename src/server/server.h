@@ -19,12 +19,14 @@
 #include "server/srv_config.h"
 
 #define SRV_RECENT_MAX 16
+#define SRV_ROUTE_LINES 8
 
 typedef struct srv_recent {
 	uint64_t unix_ms;
 	char method[8];
 	char path[64];
 	char client[46];                  /* the client address (a trusted proxy's client) */
+	char target[64];                  /* routes: the target that answered ("": none) */
 	unsigned status;
 	uint64_t duration_us;
 } srv_recent;
@@ -38,6 +40,10 @@ typedef struct srv_stats {
 	uint64_t p50_us, p99_us;          /* latency over a recent window */
 	srv_recent recent[SRV_RECENT_MAX];/* newest last */
 	unsigned nrecent;
+	/* routes (--gateway-routes): one line per target, "route provider/model
+	 * circuit requests errors", at most SRV_ROUTE_LINES; ntargets counts them all */
+	char route_lines[SRV_ROUTE_LINES][96];
+	unsigned nroute_lines, ntargets;
 } srv_stats;
 
 typedef struct srv_server srv_server;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The prompt word reload: the embedded server's --gateway-routes file is
 # read again; a bad one is refused with its line and column on the message
-# line and the old routes keep serving; a good one takes effect.
+# line and the old routes keep serving; a good one takes effect.  The
+# server panel shows a line per target (circuit, requests, errors) and the
+# request rows name the target that answered.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tmux_helpers.bash"
 
@@ -37,6 +39,8 @@ tc_type "reload"
 tc_keys Enter
 tc_expect "good file applied" 'routes reloaded'
 t_eq "new route served" "200 b" "$(post b)"
+tc_expect "panel: the target's line" 'route b +local/echo +closed +req 1 err 0'
+tc_expect "panel: the request row names the target" 'POST +/v1/responses +200 .*-> local/echo'
 t_eq "old route gone" "400 model_not_found" "$(post a)"
 t_eq "two reload events" 2 "$(grep -c '"transition":"routes_reload"' "$SD/runtime-events.jsonl")"
 
