@@ -15,6 +15,13 @@
 # min..max.  "B+xff" is B with --gateway-openresponses-trusted-proxies
 # 127.0.0.1 and an X-Forwarded-For header of two entries on every
 # request, the cost of naming the client behind a load balancer.
+#   BENCH_AB_ROUTES=1   instead of B+xff: every side POSTs
+#                       {"model":"echo","input":"hello","store":false}, and
+#                       "B+routes" is B with --gateway-routes naming the
+#                       route "echo" (one local target) plus three other
+#                       routes, the cost of the routes lookup (A and B
+#                       list the model in ignored_fields); the order of
+#                       the three turns each round
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 A=$(realpath "${1:?usage: bench/http_ab.sh A_BIN [B_BIN]}")
@@ -31,10 +38,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for v in plain xff; do
+for v in plain xff model; do
 	{
 		echo 'wrk.method = "POST"'
-		echo "wrk.body = '{\"input\":\"hello\",\"store\":false}'"
+		if [ "$v" = model ]; then
+			echo "wrk.body = '{\"model\":\"echo\",\"input\":\"hello\",\"store\":false}'"
+		else
+			echo "wrk.body = '{\"input\":\"hello\",\"store\":false}'"
+		fi
 		echo 'wrk.headers["Content-Type"] = "application/json"'
 		echo 'wrk.headers["Authorization"] = "Bearer bench-ab-token"'
 		[ "$v" = xff ] && echo 'wrk.headers["X-Forwarded-For"] = "198.51.100.1, 203.0.113.7"'
@@ -76,8 +87,34 @@ run() {
 echo "A: $A"
 echo "B: $B"
 echo "wrk -t1 -c$CONNS -d${SECS}s, POST /v1/responses local/echo store:false, $ROUNDS rounds"
+cat >"$W/routes.json" <<'EOF'
+{"version": 1, "default": "echo",
+ "routes": [
+  {"model": "smart", "aliases": ["best"], "targets": [
+    {"provider": "openai", "model": "gpt-4o-mini", "base_url": "http://127.0.0.1:9/v1"}]},
+  {"model": "echo", "aliases": ["local-echo"], "targets": [{"provider": "local"}]},
+  {"model": "cheap", "targets": [{"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}]},
+  {"model": "other", "targets": [{"provider": "local"}]}]}
+EOF
+sides=(A B B+xff)
+[ "${BENCH_AB_ROUTES:-0}" = 1 ] && sides=(A B B+routes)
 # in this shell, not a pipeline's subshell, so the EXIT trap sees PID
 for ((r = 1; r <= ROUNDS; r++)); do
+	if [ "${BENCH_AB_ROUTES:-0}" = 1 ]; then
+		case $((r % 3)) in
+		1) order=(A B B+routes) ;;
+		2) order=(B B+routes A) ;;
+		0) order=(B+routes A B) ;;
+		esac
+		for side in "${order[@]}"; do
+			case $side in
+			A) run A "$A" "$W/model.lua" ;;
+			B) run B "$B" "$W/model.lua" ;;
+			B+routes) run B+routes "$B" "$W/model.lua" --gateway-routes "$W/routes.json" ;;
+			esac
+		done
+		continue
+	fi
 	run A "$A" "$W/plain.lua"
 	run B "$B" "$W/plain.lua"
 	run B+xff "$B" "$W/xff.lua" --gateway-openresponses-trusted-proxies 127.0.0.1
@@ -87,6 +124,6 @@ med() { # column name
 	grep "^$2 " "$W/res" | awk -v c="$1" '{print $c}' | sort -n |
 		awk '{a[NR] = $1} END {printf "%.2f (%.2f..%.2f)", a[int((NR + 1) / 2)], a[1], a[NR]}'
 }
-for n in A B B+xff; do
+for n in "${sides[@]}"; do
 	printf '%-6s req/s median %s   server CPU us/request median %s\n' "$n" "$(med 2 "$n")" "$(med 3 "$n")"
 done

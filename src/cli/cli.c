@@ -20,6 +20,7 @@
 #include "core/openresponses/provider.h"
 #include "core/openresponses/provider_anthropic.h"
 #include "core/openresponses/provider_gemini.h"
+#include "core/openresponses/routes.h"
 #include "core/store/store.h"
 #include "core/base/str.h"
 
@@ -175,6 +176,11 @@ static const cli_opt cli_opts[] = {
 	  .def = CLI_U64(SRV_DEFAULT_RESPONSE_TTL_S), .min = 0, .max = 315360000,
 	  .env = "TAU_GATEWAY_RESPONSE_TTL", .meta = "SECONDS", .needs = CLI_ACTION_SERVER,
 	  .help = "remove stored responses this old, in the background; 0 = never" },
+	{ .name = "gateway-routes", .kind = K_STR, .off = F(server.routes_file),
+	  .env = "TAU_GATEWAY_ROUTES", .meta = "FILE", .needs = CLI_ACTION_SERVER,
+	  .help = "route requests by their model through FILE (JSON, version 1: public names, aliases, "
+	          "ordered targets with fallback and circuit breakers); SIGHUP reloads it; without "
+	          "it --model decides" },
 	{ .name = "log-format", .kind = K_ENUM, .off = F(server.log_format),
 	  .def = CLI_U64(SRV_LOG_TEXT), .values = cli_log_formats, .env = "TAU_LOG_FORMAT",
 	  .meta = "FORMAT", .needs = CLI_ACTION_SERVER,
@@ -224,6 +230,10 @@ static const cli_opt cli_opts[] = {
 	  .action = CLI_ACTION_STATE_EXPORT,
 	  .help = "write the deployment of --gateway-state-url as the state directory DIR (new or "
 	          "empty; built beside it and renamed into place)" },
+	{ .name = "gateway-routes-check", .kind = K_STR, .off = F(routes_check), .meta = "FILE",
+	  .action = CLI_ACTION_ROUTES_CHECK,
+	  .help = "validate the routes file FILE without serving: exit 0, or 65 with the line and "
+	          "column of what is wrong" },
 	{ .name = "gateway-lock-wait-ms", .kind = K_U64, .off = F(lock_wait_ms),
 	  .def = CLI_U64(GW_LOCK_DEFAULT_WAIT_MS), .min = 0, .max = 3600000,
 	  .env = "TAU_GATEWAY_LOCK_WAIT_MS", .meta = "MS",
@@ -1070,6 +1080,22 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 	case CLI_ACTION_STATE_IMPORT:
 	case CLI_ACTION_STATE_EXPORT:
 		return cli_xfer(c, out, err);
+	case CLI_ACTION_ROUTES_CHECK: {
+		gw_routes *routes;
+		if (gw_routes_load(c->routes_check, &routes, err) != 0) {
+			if (err->exit_code == 0)
+				err->exit_code = GW_EXIT_DATAERR;
+			return gw_err_exit(err);
+		}
+		size_t targets = 0;
+		for (size_t i = 0; i < gw_routes_count(routes); i++)
+			targets += gw_routes_at(routes, i)->ntargets;
+		gw_buf_printf(out, "routes ok: file=%s routes=%zu targets=%zu default=%s\n",
+		    c->routes_check, gw_routes_count(routes), targets,
+		    gw_routes_default(routes) ? gw_routes_default(routes) : "none");
+		gw_routes_free(routes);
+		return 0;
+	}
 	case CLI_ACTION_HELP:
 		cli_usage(out);
 		return 0;

@@ -33,6 +33,7 @@ typedef enum cli_action {
 	CLI_ACTION_CONSOLE,
 	CLI_ACTION_STATE_IMPORT,
 	CLI_ACTION_STATE_EXPORT,
+	CLI_ACTION_ROUTES_CHECK,
 	CLI_ACTION_HELP,
 	CLI_ACTION_VERSION
 } cli_action;
@@ -50,6 +51,7 @@ typedef struct cli_config {
 	char *deployment;             /* the fleet inside that database */
 	char *state_import;           /* --gateway-state-import DIR */
 	char *state_export;           /* --gateway-state-export DIR */
+	char *routes_check;           /* --gateway-routes-check FILE */
 	uint64_t lock_wait_ms;        /* state-lock wait bound, applied by cli_start */
 	/* service */
 	char *stop_reason;

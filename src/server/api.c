@@ -33,6 +33,7 @@
 #include "core/base/mem.h"
 #include "core/openresponses/respstore.h"
 #include "server/keygate.h"
+#include "server/router.h"
 #include "server/respconn.h"
 #include "core/openresponses/session.h"
 
@@ -96,6 +97,12 @@ typedef struct srv_job {
 	bool gated;                 /* fleet mode: inside s->keygate with session_key */
 	cJSON *context;
 	gw_resp_builder *b;
+	/* --gateway-routes: the table the request runs under (a reference,
+	 * given back with the job) and its route; target names the target
+	 * that answered ("provider/model", under lock, for the request log) */
+	srv_rtable *rt;
+	long route;
+	_Atomic(const char *) target;
 	/* under srv->lock */
 	int refs;
 	struct srv_job *next, *prev_job;
@@ -133,6 +140,9 @@ srv_job_unref(srv_job *j)
 	pthread_mutex_lock(&s->lock);
 	bool last = --j->refs == 0;
 	if (last) {
+		/* before the count drops: srv_api_shutdown's waiter frees the router */
+		srv_router_release(s->router, j->rt);
+		j->rt = NULL;
 		if (j->prev_job)
 			j->prev_job->next = j->next;
 		else
@@ -300,6 +310,15 @@ srv_job_answer(srv_job *j, bool suspended, unsigned status, gw_buf *body)
 		srv_loop_resume(j->loop, j->conn);
 }
 
+/* Copies the target that answered j (routes) into r for the request log. */
+static void
+srv_job_target(srv_job *j, srv_req *r)
+{
+	const char *t = atomic_load(&j->target); /* lives as long as j->rt */
+	if (t != NULL)
+		snprintf(r->target, sizeof(r->target), "%s", t);
+}
+
 /* The first half of a run: the model context (the chain the previous
  * response ends, or the session history) and the response builder.  Opening the session may wait for
  * its lock, so only a job with no session key may begin on a thread that
@@ -315,7 +334,10 @@ srv_job_begin(srv_job *j)
 	j->context = j->history != NULL ? j->history : cJSON_CreateArray();
 	j->history = NULL;
 	j->history_items = (size_t)cJSON_GetArraySize(j->context);
-	j->b = gw_resp_builder_new(&j->rq, gw_provider_model(s->provider), (uint64_t)time(NULL),
+	/* with routes, the response names the route's public name */
+	const char *model = j->rt != NULL ? srv_rtable_name(j->rt, j->route) :
+	    gw_provider_model(s->provider);
+	j->b = gw_resp_builder_new(&j->rq, model, (uint64_t)time(NULL),
 	    j->stream ? srv_job_frame : NULL, j);
 	if (j->req_id[0] != '\0')
 		gw_resp_builder_set_id(j->b, j->req_id); /* named by srv_api_post */
@@ -519,10 +541,12 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 		srv_job_wake_locked(j);
 		pthread_mutex_unlock(&j->lock);
 	} else if (j->e.status == 0) {
+		srv_job_target(j, j->req);
 		srv_job_answer(j, j->resume, 200, &json);
 	} else {
 		gw_buf eb = GW_BUF_INIT;
 		gw_resp_error_json(&j->e, &eb);
+		srv_job_target(j, j->req);
 		srv_job_answer(j, j->resume, j->e.status, &eb);
 	}
 	gw_buf_free(&json);
@@ -538,6 +562,80 @@ srv_job_sink(srv_job *j)
 	return (gw_provider_sink){ j->b, srv_sink_text, srv_sink_tool_begin, srv_sink_tool_args };
 }
 
+/* May a failed attempt (nothing reached the client) go to the route's
+ * next target?  A connect error, a timeout, 408, 429 or 5xx: yes; a
+ * cancel, a refusal of the request (other 4xx) or an unreadable 2xx
+ * reply: no. */
+static bool
+srv_fallback_ok(const gw_provider_outcome *o)
+{
+	if (o->emitted || o->http_status == 499)
+		return false;
+	unsigned u = o->upstream_status;
+	if (o->http_status == 504)
+		return true;
+	return u == 0 || u == 408 || u == 429 || u >= 500;
+}
+
+/* Runs j's call through its route: each target in order whose circuit
+ * lets it through, the next one only after a failure that allows a
+ * fallback (srv_fallback_ok).  Returns the last attempt's rc with its
+ * outcome in *o; every target's circuit open is a 503. */
+static int
+srv_job_route(srv_job *j, const gw_provider_call *call, const gw_provider_sink *sink,
+    gw_provider_outcome *o)
+{
+	srv_server *s = j->srv;
+	srv_rroute *rr = &j->rt->r[j->route];
+	const char *name = srv_rtable_name(j->rt, j->route);
+	bool tried = false;
+	int rc = 0;
+	for (size_t k = 0; k < rr->ntargets; k++) {
+		srv_rtarget *tg = &rr->targets[k];
+		bool probe = false, offline = gw_provider_offline(tg->prov);
+		/* an offline target never fails: its circuit stays closed */
+		if (!offline && !gw_routes_breaker_allow(&tg->breaker, gw_clock_mono_ms(), &probe)) {
+			atomic_fetch_add(&tg->skipped, 1);
+			continue;
+		}
+		if (tried)
+			atomic_fetch_add(&rr->fallbacks, 1);
+		tried = true;
+		atomic_fetch_add_explicit(&tg->requests, 1, memory_order_relaxed);
+		atomic_store(&j->target, tg->t->spec);
+		if (offline)
+			return gw_provider_run(tg->prov, call, sink, &j->cancel, o);
+		rc = gw_provider_run(tg->prov, call, sink, &j->cancel, o);
+		if (rc == 0) {
+			gw_routes_breaker_record(&tg->breaker, true, gw_clock_mono_ms());
+			return 0;
+		}
+		if (o->http_status == 499) {
+			gw_routes_breaker_abandon(&tg->breaker, probe);
+			return rc;
+		}
+		atomic_fetch_add(&tg->errors, 1);
+		bool fallback = srv_fallback_ok(o);
+		/* a refusal of this request says nothing of the target's health */
+		gw_routes_breaker_record(&tg->breaker, !fallback && o->upstream_status >= 400 &&
+		    o->upstream_status < 500, gw_clock_mono_ms());
+		if (!fallback)
+			return rc;
+		if (k + 1 < rr->ntargets)
+			srv_log(s, "model %s: target %zu (%s) failed (%s); trying the next", name, k + 1,
+			    tg->t->spec, o->message);
+	}
+	if (!tried) {
+		memset(o, 0, sizeof(*o));
+		o->http_status = 503;
+		snprintf(o->code, sizeof(o->code), "model_unavailable");
+		snprintf(o->message, sizeof(o->message),
+		    "every target of model '%.128s' has an open circuit; retry later", name);
+		return -EAGAIN;
+	}
+	return rc;
+}
+
 /* Runs a job to its end on this thread (inline, or on the worker pool). */
 static void
 srv_job_run(srv_job *j)
@@ -549,7 +647,10 @@ srv_job_run(srv_job *j)
 	if (j->e.status == 0) {
 		gw_provider_call call = srv_job_call(j);
 		gw_provider_sink sink = srv_job_sink(j);
-		rc = gw_provider_run(j->srv->provider, &call, &sink, &j->cancel, &o);
+		if (j->rt != NULL)
+			rc = srv_job_route(j, &call, &sink, &o);
+		else
+			rc = gw_provider_run(j->srv->provider, &call, &sink, &j->cancel, &o);
 	}
 	srv_job_end(j, rc, &o);
 }
@@ -717,7 +818,13 @@ srv_api_run(struct MHD_Connection *c, srv_req *r, srv_job *j)
 	/* fleet mode: a stored response is saved on a worker, never on a
 	 * loop thread (the database may be slow or gone) */
 	bool pooled = key[0] != '\0' || (s->fleet != NULL && j->rq.store);
-	bool inline_run = gw_provider_offline(s->provider) && !pooled;
+	/* routed: inline when the route's first target is offline (it never
+	 * fails, so no fallback waits); otherwise its targets are tried in
+	 * turn on a worker (srv_job_route), never on this loop's engine */
+	bool offline = j->rt == NULL ? gw_provider_offline(s->provider) :
+	    gw_provider_offline(j->rt->r[j->route].targets[0].prov);
+	pooled = pooled || (j->rt != NULL && !offline);
+	bool inline_run = offline && !pooled;
 	bool async_run = !inline_run && !pooled;
 	bool stream = j->rq.stream;
 	if (stream && !inline_run) { /* the run's reference; the connection keeps one */
@@ -862,9 +969,31 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 		gw_resp_request_free(&rq);
 		return srv_reply_error(c, r, &e);
 	}
+	srv_rtable *rt = NULL;
+	long route = -1;
+	if (s->router != NULL) {
+		/* the request's model picks the route (the default when it names
+		 * none); an unknown one is refused, naming nothing of the routes */
+		rt = srv_router_acquire_cached(s->router, &srv_loop_current()->routes);
+		route = srv_rtable_find(rt, rq.model);
+		if (route < 0) {
+			srv_router_release(s->router, rt);
+			if (rq.model == NULL)
+				gw_resp_error_set(&e, 400, "model_not_found", "model",
+				    "the request names no model and the gateway has no default model");
+			else
+				gw_resp_error_set(&e, 400, "model_not_found", "model",
+				    "model '%.128s' is not served by this gateway", rq.model);
+			gw_resp_request_free(&rq);
+			return srv_reply_error(c, r, &e);
+		}
+		gw_resp_request_heed(&rq, "model");
+	}
 	gw_buf_free(&r->body);
 	srv_job *j = srv_job_new(s, c, r, 1, rq.stream);
 	j->rq = rq;
+	j->rt = rt;
+	j->route = route;
 	if (rq.previous_response_id == NULL)
 		return srv_api_run(c, r, j);
 	/* a continuation reads its chain on a worker, never here */
@@ -1172,6 +1301,7 @@ srv_api_request_done(srv_req *r)
 	if (j == NULL)
 		return;
 	r->stream = NULL;
+	srv_job_target(j, r);
 	pthread_mutex_lock(&j->lock);
 	j->conn_gone = true;
 	j->suspended = false;

@@ -42,7 +42,8 @@ srv_metrics_destroy(srv_metrics *m)
 
 void
 srv_metrics_request(srv_metrics *m, srv_route route, const char *method, const char *path,
-    const char *client, unsigned status, uint64_t duration_us, uint64_t bytes_in, uint64_t bytes_out)
+    const char *client, unsigned status, uint64_t duration_us, uint64_t bytes_in, uint64_t bytes_out,
+    const char *target)
 {
 	if (route >= SRV_ROUTE_COUNT)
 		route = SRV_ROUTE_OTHER;
@@ -68,6 +69,8 @@ srv_metrics_request(srv_metrics *m, srv_route route, const char *method, const c
 	snprintf(r.method, sizeof(r.method), "%s", method ? method : "");
 	snprintf(r.path, sizeof(r.path), "%s", path ? path : "");
 	snprintf(r.client, sizeof(r.client), "%s", client ? client : "");
+	if (target != NULL && target[0] != '\0')
+		snprintf(r.target, sizeof(r.target), "%s", target);
 	r.status = status;
 	r.duration_us = duration_us;
 	pthread_mutex_lock(&m->lock);

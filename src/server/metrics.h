@@ -51,8 +51,10 @@ typedef struct srv_metrics {
 void srv_metrics_init(srv_metrics *m);
 void srv_metrics_destroy(srv_metrics *m);
 /* Records one completed request from client (an address as text, or NULL). */
+/* target: routes, the target that answered (NULL or "": none). */
 void srv_metrics_request(srv_metrics *m, srv_route route, const char *method, const char *path,
-    const char *client, unsigned status, uint64_t duration_us, uint64_t bytes_in, uint64_t bytes_out);
+    const char *client, unsigned status, uint64_t duration_us, uint64_t bytes_in, uint64_t bytes_out,
+    const char *target);
 /* Records one upstream attempt (status 0: no response). */
 void srv_metrics_upstream(srv_metrics *m, unsigned status);
 /* Fills the counters part of out (bind and uptime are the caller's). */

@@ -79,7 +79,8 @@ srv_reqlog_path(const char *path, gw_buf *out)
 
 void
 srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
-    const char *client, unsigned status, uint64_t duration_us, const char *response_id)
+    const char *client, unsigned status, uint64_t duration_us, const char *response_id,
+    const char *target)
 {
 	if (cfg->quiet || cfg->log != NULL)
 		return;
@@ -91,6 +92,7 @@ srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
 	method = gw_buf_cstr(&m);
 	bool has_id = response_id != NULL && response_id[0] != '\0';
 	bool has_client = client != NULL && client[0] != '\0';
+	bool has_target = target != NULL && target[0] != '\0';
 	char ms[32];
 	snprintf(ms, sizeof(ms), "%llu.%03llu", (unsigned long long)(duration_us / 1000),
 	    (unsigned long long)(duration_us % 1000));
@@ -109,6 +111,8 @@ srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
 			gw_jw_kstr(&w, "client", client);
 		if (has_id)
 			gw_jw_kstr(&w, "response_id", response_id);
+		if (has_target)
+			gw_jw_kstr(&w, "target", target);
 		gw_jw_obj_end(&w);
 	} else {
 		gw_buf_printf(&b, "tau-gateway: request method=%s path=%s status=%u duration_ms=%s", method,
@@ -117,6 +121,12 @@ srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
 			gw_buf_printf(&b, " client=%s", client);
 		if (has_id)
 			gw_buf_printf(&b, " response_id=%s", response_id);
+		if (has_target) {
+			gw_buf tb = GW_BUF_INIT;
+			srv_reqlog_path(target, &tb); /* the file's text: printable ASCII only */
+			gw_buf_printf(&b, " target=%s", gw_buf_cstr(&tb));
+			gw_buf_free(&tb);
+		}
 	}
 	srv_reqlog_emit(&b);
 	gw_buf_free(&clean);

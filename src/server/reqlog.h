@@ -34,8 +34,10 @@ void srv_reqlog_message(const srv_config *cfg, const char *line);
  * not printable ASCII, and '%', are written percent-encoded, and the token
  * is redacted.  client is the client's address (the peer's, or the one a
  * trusted proxy named; proxy.h), left out when NULL or "".  response_id
- * may be NULL or "". */
+ * may be NULL or "".  target (routes: the "provider/model" that answered,
+ * NULL or "" when none) is written as target=... / "target". */
 void srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
-    const char *client, unsigned status, uint64_t duration_us, const char *response_id);
+    const char *client, unsigned status, uint64_t duration_us, const char *response_id,
+    const char *target);
 
 #endif

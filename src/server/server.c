@@ -34,6 +34,7 @@
 #include "server/respconn.h"
 #include "server/keygate.h"
 #include "server/reqlog.h"
+#include "server/router.h"
 #include "server/sdnotify.h"
 #include "server/server_int.h"
 #include "core/base/clock.h"
@@ -43,6 +44,7 @@
 #include "core/base/json.h"
 #include "core/base/mem.h"
 #include "core/base/strmap.h"
+#include "core/gateway/events.h"
 #include "core/gateway/service.h"
 
 #include <arpa/inet.h>
@@ -422,6 +424,10 @@ srv_route_status(struct MHD_Connection *c, srv_req *r)
 		}
 		gw_buf_puts(&b, "\"gateway\":");
 		gw_buf_append(&b, s->status_gateway.data, s->status_gateway.len);
+		if (s->router != NULL) {
+			gw_buf_puts(&b, ",\"routes\":");
+			srv_router_status_json(s->router, &b);
+		}
 		gw_buf_printf(&b, ",\"server\":{\"active_streams\":%llu,\"bind\":",
 		    (unsigned long long)st.active_streams);
 		gw_json_escape(&b, s->bind, strlen(s->bind));
@@ -489,6 +495,8 @@ srv_route_metrics(struct MHD_Connection *c, srv_req *r)
 	srv_server *s = r->srv;
 	gw_buf b = GW_BUF_INIT;
 	srv_metrics_render(&s->metrics, gw_clock_mono_ms() - s->started_mono_ms, &b);
+	if (s->router != NULL)
+		srv_router_metrics(s->router, &b);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(b.len, b.data,
 	    MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -734,9 +742,9 @@ srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	uint64_t us = (gw_clock_mono_ns() - r->start_ns) / 1000;
 	if (r->begun) { /* else MHD ended it before its headers were whole */
 		srv_metrics_request(&s->metrics, r->route, r->method, r->path, r->client,
-		    r->status ? r->status : 499, us, r->bytes_in, r->bytes_out);
+		    r->status ? r->status : 499, us, r->bytes_in, r->bytes_out, r->target);
 		srv_reqlog_request(&s->cfg, r->method, r->path, r->client, r->status ? r->status : 499,
-		    us, r->resp_id);
+		    us, r->resp_id, r->target);
 	}
 	srv_notify(s);
 	gw_buf_free(&r->body);
@@ -1261,6 +1269,8 @@ srv_loops_stop(srv_server *s)
 		srv_loop *l = &s->loops[i];
 		gw_provider_engine_free(l->engine);
 		l->engine = NULL;
+		if (s->router != NULL)
+			srv_router_cache_drop(s->router, &l->routes);
 		/* its thread is gone, so this thread may touch the daemon; a
 		 * quiesced daemon leaves the shared listen socket to srv_free */
 		if (!l->quiesced)
@@ -1381,6 +1391,7 @@ srv_free(srv_server *s)
 		close(s->event_fd);
 	srv_fleet_close(s->fleet);
 	gw_provider_free(s->provider);
+	srv_router_free(s->router);
 	srv_workq_free(s->workq);
 	srv_respconn_free(s->respconn); /* after the threads that used it ended */
 	gw_respcache_free(s->respcache);
@@ -1525,6 +1536,18 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	gw_provider_global_init(); /* before any thread starts */
 	srv_server *s = srv_new(cfg);
 	s->proxies = proxies;
+	if (cfg->routes_file != NULL) {
+		/* validated in full (and every target's provider made) before
+		 * anything is recorded, as a bad flag is */
+		gw_provider_config base = s->cfg.provider;
+		base.attempt = srv_upstream_attempt;
+		base.log = srv_provider_log;
+		base.ctx = s;
+		if ((rc = srv_router_new(cfg->routes_file, &base, &s->router, err)) != 0) {
+			srv_free(s);
+			return rc;
+		}
+	}
 	s->per_ip_cap = cfg->max_connections_per_ip == 0 ||
 	    cfg->max_connections_per_ip > cfg->max_connections ? cfg->max_connections :
 	    cfg->max_connections_per_ip;
@@ -1685,6 +1708,45 @@ srv_get_stats(srv_server *s, srv_stats *out)
 	snprintf(out->bind, sizeof(out->bind), "%s", s->bind);
 	out->uptime_ms = gw_clock_mono_ms() - s->started_mono_ms;
 	srv_metrics_stats(&s->metrics, out);
+	if (s->router != NULL)
+		srv_router_lines(s->router, out->route_lines, SRV_ROUTE_LINES, &out->nroute_lines,
+		    &out->ntargets);
+}
+
+int
+srv_routes_reload(srv_server *s, gw_err *err)
+{
+	if (s->router == NULL)
+		return gw_err_set(err, -ENOENT, GW_EXIT_USAGE,
+		    "no routes file to reload (start the server with --gateway-routes)");
+	int rc = srv_router_reload(s->router, err);
+	const char *path = srv_router_path(s->router);
+	if (rc == 0)
+		srv_notice(s, "routes reloaded from %s", path);
+	else
+		srv_log(s, "routes reload refused, the old routes keep serving: %s", err->msg);
+	/* the event log records each reload and its outcome (fleet mode: the
+	 * server log only; the event rows are written in transactions) */
+	if (s->fleet == NULL) {
+		gw_buf line = GW_BUF_INIT;
+		gw_jw w;
+		gw_jw_init(&w, &line, false);
+		gw_jw_obj_begin(&w);
+		gw_jw_ku64(&w, "timestamp_unix_ms", gw_clock_unix_ms());
+		gw_jw_kstr(&w, "kind", "lifecycle");
+		gw_jw_kstr(&w, "transition", "routes_reload");
+		gw_jw_kstr(&w, "outcome", rc == 0 ? "applied" : "refused");
+		gw_jw_kstr(&w, "reason", rc == 0 ? "" : err->msg);
+		gw_jw_kstr(&w, "routes_file", path);
+		gw_jw_obj_end(&w);
+		gw_err eerr;
+		gw_err_clear(&eerr);
+		if (gw_events_append(s->cfg.state_dir, line.data, line.len, &eerr) != 0)
+			srv_log(s, "cannot record the routes reload: %s", eerr.msg);
+		gw_buf_free(&line);
+	}
+	srv_notify(s);
+	return rc;
 }
 
 int
@@ -1702,6 +1764,8 @@ srv_run_foreground(const srv_config *cfg, gw_err *err)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	if (cfg->routes_file != NULL) /* without routes SIGHUP keeps its default */
+		sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	signal(SIGPIPE, SIG_IGN);
 	srv_server *s;
@@ -1720,7 +1784,14 @@ srv_run_foreground(const srv_config *cfg, gw_err *err)
 	gw_buf_printf(&st, "READY=1\nSTATUS=listening on %s", s->bind);
 	srv_sdnotify_send(&sd, gw_buf_cstr(&st));
 	gw_buf_free(&st);
-	int sig = srv_sdnotify_wait_signal(&sd, &set);
+	int sig;
+	while ((sig = srv_sdnotify_wait_signal(&sd, &set)) == SIGHUP) {
+		srv_sdnotify_send(&sd, "RELOADING=1");
+		gw_err rerr;
+		gw_err_clear(&rerr);
+		srv_routes_reload(s, &rerr);
+		srv_sdnotify_send(&sd, "READY=1");
+	}
 	srv_sdnotify_send(&sd, "STOPPING=1");
 	srv_notice(s, "received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	srv_stop_internal(s, true);

@@ -19,12 +19,14 @@
 #include "server/srv_config.h"
 
 #define SRV_RECENT_MAX 16
+#define SRV_ROUTE_LINES 8
 
 typedef struct srv_recent {
 	uint64_t unix_ms;
 	char method[8];
 	char path[64];
 	char client[46];                  /* the client address (a trusted proxy's client) */
+	char target[64];                  /* routes: the target that answered ("": none) */
 	unsigned status;
 	uint64_t duration_us;
 } srv_recent;
@@ -38,6 +40,10 @@ typedef struct srv_stats {
 	uint64_t p50_us, p99_us;          /* latency over a recent window */
 	srv_recent recent[SRV_RECENT_MAX];/* newest last */
 	unsigned nrecent;
+	/* routes (--gateway-routes): one line per target, "route provider/model
+	 * circuit requests errors", at most SRV_ROUTE_LINES; ntargets counts them all */
+	char route_lines[SRV_ROUTE_LINES][96];
+	unsigned nroute_lines, ntargets;
 } srv_stats;
 
 typedef struct srv_server srv_server;
@@ -57,6 +63,12 @@ int srv_start(const srv_config *cfg, srv_server **out, gw_err *err);
 void srv_stop(srv_server *s);
 /* Copies the live counters (thread-safe). */
 void srv_get_stats(srv_server *s, srv_stats *out);
+/* Reloads the routes file (--gateway-routes), as SIGHUP does: validated
+ * in full first; a bad file is refused (err names its line and column)
+ * and the old routes keep serving.  Logged, and recorded as a lifecycle
+ * event (transition routes_reload, outcome applied or refused).  0, or
+ * -errno with err set (no routes file: -ENOENT). */
+int srv_routes_reload(srv_server *s, gw_err *err);
 /* A descriptor that becomes readable whenever the stats change (an eventfd;
  * read 8 bytes to clear it).  Owned by the server. */
 int srv_event_fd(srv_server *s);

@@ -26,6 +26,7 @@
 #include "core/base/hash.h"
 #include "core/gateway/service.h"
 #include "core/openresponses/provider.h"
+#include "core/openresponses/routes.h"
 #include "core/openresponses/responses.h"
 #include "server/metrics.h"
 #include "server/proxy.h"
@@ -86,6 +87,7 @@ typedef struct srv_loop {
 	uint64_t accept_log_ms;         /* last accept-failure line logged */
 	unsigned accept_log_dropped;    /* lines held back since */
 	srv_conn *conns;                /* this daemon's connections */
+	struct srv_rtable *routes;      /* the routes table last used (router.h), referenced */
 	uint64_t sweep_ms;              /* next check of the request deadline */
 } srv_loop;
 
@@ -99,6 +101,7 @@ struct srv_server {
 	gw_lock run;                    /* this run's share of <state-dir>/.run.lock */
 	char bind[64];
 	gw_provider *provider;
+	struct srv_router *router;      /* --gateway-routes, or NULL (router.h) */
 	srv_workq *workq;
 	srv_metrics metrics;
 	uint64_t started_mono_ms;
@@ -183,6 +186,7 @@ typedef struct srv_req {
 	struct srv_job *pending;        /* phase PROVIDED: the job to finish (api.c) */
 	struct srv_job *chained;        /* phase CHAINED: the job to run (api.c) */
 	char resp_id[48];               /* the response made or named, for the request log ("": none) */
+	char target[GW_ROUTES_MAX_NAME + 40]; /* routes: the target that answered ("": none) */
 	char client[SRV_PROXY_TEXT];    /* the client: the peer, or whom a trusted proxy names */
 	bool via_proxy;                 /* the peer is a trusted proxy */
 	bool client_counted;            /* holds a per-client slot (via_proxy), given back at the end */

@@ -68,6 +68,10 @@ typedef struct srv_config {
 	/* the model: its model, base_url, api_key, timeout_ms (also the session
 	 * lock wait) and max_retries; the server sets its attempt, log and ctx */
 	gw_provider_config provider;
+	/* --gateway-routes: the routes file (NULL: --model decides); read at
+	 * start and again on srv_routes_reload (SIGHUP, the console's
+	 * reload) */
+	const char *routes_file;
 	srv_log_fn log;                   /* NULL: stderr */
 	void *log_ctx;
 	/* stderr only (log NULL, the foreground server): the line format, and

@@ -407,6 +407,24 @@ tui_unserve(tui_app *app)
 	app->posture_stale = true;
 }
 
+/* The prompt's reload: the embedded server's routes file, validated in
+ * full first (a bad file is refused and the old routes keep serving). */
+static void
+tui_reload(tui_app *app)
+{
+	if (app->srv == NULL) {
+		tui_report(app, true, "the server is not running");
+		return;
+	}
+	gw_err err;
+	gw_err_clear(&err);
+	if (srv_routes_reload(app->srv, &err) != 0)
+		tui_report(app, true, err.msg);
+	else
+		tui_report(app, false, "routes reloaded");
+	app->posture_stale = true; /* the event log has its line */
+}
+
 /* ---- actions ------------------------------------------------------------ */
 
 /* Runs one parsed flag line (argv[0] is the program name). */
@@ -505,6 +523,9 @@ tui_exec_line(tui_app *app, const char *line)
 		break;
 	case TUI_LINE_UNSERVE:
 		tui_unserve(app);
+		break;
+	case TUI_LINE_RELOAD:
+		tui_reload(app);
 		break;
 	case TUI_LINE_HELP:
 		app->ui.overlay = TUI_OVERLAY_HELP;

@@ -99,6 +99,8 @@ static const tui_word tui_words[] = {
 	{ "serve", NULL, "[bind]", "start the HTTP server inside the console", 0, 1,
 	    .translate = tui_w_serve },
 	{ "unserve", NULL, "", "stop the HTTP server", 0, 0, .kind = TUI_LINE_UNSERVE },
+	{ "reload", NULL, "", "reload the HTTP server's routes file (--gateway-routes), as SIGHUP does",
+	    0, 0, .kind = TUI_LINE_RELOAD },
 	{ "health", NULL, "", "print the transport health snapshot", 0, 0,
 	    .flags = { "--transport-health-inspect", "gateway" } },
 	{ "inspect", NULL, "<actor>", "count an actor's channel-store records", 1, 1,

@@ -313,8 +313,19 @@ tui_draw_server(tui_ui *ui, int y, int max_rows)
 	gw_buf_puts(&b, "  p99 ");
 	tui_render_duration(&b, s->p99_us / 1000);
 	tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_NORMAL, gw_buf_cstr(&b));
+	int used = 2;
+	/* routes: a line per target with its circuit (open in the alarm style) */
+	for (unsigned i = 0; i < s->nroute_lines && used < max_rows - 1; i++, used++) {
+		gw_buf_reset(&b);
+		gw_buf_printf(&b, "  route %s", s->route_lines[i]);
+		if (i + 1 == s->nroute_lines && s->ntargets > s->nroute_lines)
+			gw_buf_printf(&b, "  (+%u more)", s->ntargets - s->nroute_lines);
+		bool open = strstr(s->route_lines[i], " open ") != NULL ||
+		    strstr(s->route_lines[i], " half_open ") != NULL;
+		tui_put(ui, y++, 1, COLS - 1, open ? TUI_STYLE_OVER : TUI_STYLE_NORMAL, gw_buf_cstr(&b));
+	}
 	unsigned n = s->nrecent < SRV_RECENT_MAX ? s->nrecent : SRV_RECENT_MAX;
-	unsigned show = (unsigned)(max_rows > 2 ? max_rows - 2 : 0);
+	unsigned show = (unsigned)(max_rows > used ? max_rows - used : 0);
 	if (show > n)
 		show = n;
 	for (unsigned i = n - show; i < n; i++) {
@@ -326,6 +337,8 @@ tui_draw_server(tui_ui *ui, int y, int max_rows)
 		tui_render_duration(&b, r->duration_us / 1000);
 		if (r->client[0] != '\0')
 			gw_buf_printf(&b, "  %s", r->client); /* whom a trusted proxy named, or the peer */
+		if (r->target[0] != '\0')
+			gw_buf_printf(&b, "  -> %s", r->target); /* routes: the target that answered */
 		tui_put(ui, y++, 1, COLS - 1, r->status >= 500 ? TUI_STYLE_OVER :
 		    r->status >= 400 ? TUI_STYLE_WARN : TUI_STYLE_NORMAL, gw_buf_cstr(&b));
 	}
@@ -634,7 +647,9 @@ tui_screen_draw(tui_ui *ui)
 		y = tui_draw_cycle(ui, y);
 		if (ui->srv_running) {
 			int room = bottom - y - 4;
-			y = tui_draw_server(ui, y, room < 6 ? room : 6);
+			/* routes add a line per target (at most 4 of them here) */
+			int cap = 6 + (int)(ui->srv.nroute_lines < 4 ? ui->srv.nroute_lines : 4);
+			y = tui_draw_server(ui, y, room < cap ? room : cap);
 		}
 		if (ui->fleet) {
 			/* leave the event list its title and three rows */

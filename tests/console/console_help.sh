@@ -18,7 +18,7 @@ s=$(tc_screen)
 for i in "${!labels[@]}"; do
 	t_match "help lists '${labels[$i]}'" "$(printf '%s' "${labels[$i]}" | sed 's/[][\.*^$?+(){}|/]/\\&/g') +$(printf '%s' "${helps[$i]}" | sed 's/[][\.*^$?+(){}|/]/\\&/g')" "$s"
 done
-for w in start stop status run serve unserve health inspect help quit; do
+for w in start stop status run serve unserve reload health inspect help quit; do
 	t_match "help lists the word '$w'" "^[^a-z]*$w( |$)" "$(printf '%s\n' "$s" | sed -n '/Prompt words/,$p' | sed -E 's/^[^ ]* +//')"
 done
 tc_keys x

@@ -311,6 +311,9 @@ test_cmd_words(void **state)
 	assert_int_equal(tui_cmd_translate("unserve", NULL, &l, &err), 0);
 	assert_int_equal(l.kind, TUI_LINE_UNSERVE);
 	tui_line_free(&l);
+	assert_int_equal(tui_cmd_translate("reload", NULL, &l, &err), 0);
+	assert_int_equal(l.kind, TUI_LINE_RELOAD);
+	tui_line_free(&l);
 	assert_int_equal(tui_cmd_translate("help", NULL, &l, &err), 0);
 	assert_int_equal(l.kind, TUI_LINE_HELP);
 	tui_line_free(&l);
@@ -349,7 +352,7 @@ test_cmd_errors(void **state)
 	const tui_word *w = tui_cmd_words(&n);
 	/* the runbook's words are all in the table */
 	static const char *const runbook[] = { "start", "stop", "status", "run", "serve",
-		"unserve", "health", "inspect", "help", "quit" };
+		"unserve", "reload", "health", "inspect", "help", "quit" };
 	for (size_t k = 0; k < sizeof(runbook) / sizeof(runbook[0]); k++) {
 		size_t i = 0;
 		while (i < n && strcmp(w[i].name, runbook[k]) != 0)

@@ -576,8 +576,11 @@ gw_resp_parse_member(gw_resp_request *r, const cJSON *c, char **conversation, gw
 	if (strcmp(k, "model") == 0) {
 		if (!cJSON_IsNull(c) && !cJSON_IsString(c))
 			return gw_resp_error_set(e, 400, "invalid_type", k, "model must be a string");
-		if (cJSON_IsString(c))
+		if (cJSON_IsString(c)) {
 			gw_resp_ignore(r, "model");
+			free(r->model);
+			r->model = gw_xstrdup(c->valuestring);
+		}
 		return 0;
 	}
 	if (strcmp(k, "instructions") == 0)
@@ -740,7 +743,19 @@ gw_resp_request_free(gw_resp_request *r)
 	free(r->instructions);
 	free(r->previous_response_id);
 	free(r->session_seed);
+	free(r->model);
 	memset(r, 0, sizeof(*r));
+}
+
+void
+gw_resp_request_heed(gw_resp_request *r, const char *name)
+{
+	int i = 0;
+	for (const cJSON *c = r->ignored ? r->ignored->child : NULL; c; c = c->next, i++)
+		if (cJSON_IsString(c) && strcmp(c->valuestring, name) == 0) {
+			cJSON_DeleteItemFromArray(r->ignored, i);
+			return;
+		}
 }
 
 /* ---- item helpers --------------------------------------------------------- */

@@ -46,6 +46,7 @@ typedef struct gw_resp_request {
 	cJSON *metadata;            /* object ({} when absent) */
 	char *previous_response_id; /* NULL when absent */
 	char *session_seed;         /* metadata.session_id, else conversation; NULL when none */
+	char *model;                /* the request's model, NULL when absent or null */
 	bool stream;
 	bool store;                 /* default true */
 	bool parallel_tool_calls;   /* default true */
@@ -71,6 +72,9 @@ typedef struct gw_resp_request {
 int gw_resp_request_parse(const char *body, size_t n, uint64_t max_input_chars,
     gw_resp_request *out, gw_resp_error *e);
 void gw_resp_request_free(gw_resp_request *r);
+/* Takes name out of r->ignored: the server honours it after all (a routes
+ * file makes "model" choose the route). */
+void gw_resp_request_heed(gw_resp_request *r, const char *name);
 
 /* Returns the text of the last user message in items (borrowed from
  * items), or "" when there is none.  Multi-part content is joined by
