@@ -516,15 +516,16 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 	j->gated = false;
 	if (j->stream) {
 		bool client_gone = j->cancelled && !atomic_load(&s->stopping);
+		/* a stream's own time: its start to its end, less the wait
+		 * (counted before the client can see the end) */
+		uint64_t spent = gw_clock_mono_ns() - j->start_ns;
+		srv_metrics_overhead(&s->metrics, spent > j->upstream_ns ? spent - j->upstream_ns : 0);
 		if (!client_gone && j->wire != NULL) {
 			j->wire->end(j->wire_ctx, o, j->e.status != 0 ? &j->e : NULL);
 		} else if (!client_gone) {
 			gw_resp_builder_end(b);
 			srv_job_push(j, GW_RESP_SSE_DONE, sizeof(GW_RESP_SSE_DONE) - 1);
 		}
-		/* a stream's own time: its start to its last frame, less the wait */
-		uint64_t spent = gw_clock_mono_ns() - j->start_ns;
-		srv_metrics_overhead(&s->metrics, spent > j->upstream_ns ? spent - j->upstream_ns : 0);
 		pthread_mutex_lock(&j->lock);
 		j->producer_done = true;
 		srv_job_wake_locked(j);
