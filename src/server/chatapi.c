@@ -22,6 +22,7 @@
 
 typedef struct srv_chat {
 	char id[48];
+	char model[128];           /* the served model (from begin) */
 	uint64_t created;
 	bool stream, include_usage;
 	gw_chatin_stream *out;     /* the stream's chunk writer (from begin) */
@@ -32,6 +33,7 @@ static void
 srv_chat_begin(void *w, const char *model, srv_api_push_fn push, void *pctx)
 {
 	srv_chat *ch = w;
+	snprintf(ch->model, sizeof(ch->model), "%s", model);
 	if (!ch->stream)
 		return;
 	ch->out = gw_chatin_stream_new(ch->id, model, ch->created, ch->include_usage, push, pctx);
@@ -82,15 +84,8 @@ static void
 srv_chat_json(void *w, const gw_resp_builder *b, const gw_provider_outcome *o, gw_buf *out)
 {
 	srv_chat *ch = w;
-	/* the builder's response object names the served model */
-	gw_buf tmp = GW_BUF_INIT;
-	gw_resp_builder_json(b, &tmp);
-	cJSON *resp = cJSON_ParseWithLength(tmp.data, tmp.len);
-	gw_buf_free(&tmp);
-	const char *model = gw_json_str(resp, "model");
-	gw_chatin_json(ch->id, model ? model : "", ch->created, gw_resp_builder_output(b), o->finish,
+	gw_chatin_json(ch->id, ch->model, ch->created, gw_resp_builder_output(b), o->finish,
 	    &o->usage, out);
-	cJSON_Delete(resp);
 }
 
 static void
