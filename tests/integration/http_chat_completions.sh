@@ -9,6 +9,7 @@
 # Server-Timing header (present and parseable) on /v1/chat/completions and
 # /v1/responses; tau_gateway_overhead_seconds in /metrics counting every
 # answer of the two routes; nothing stored.
+# backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 
@@ -173,6 +174,8 @@ t_eq "upstream 500 streamed: an error frame, no [DONE]" "upstream_error 0" \
 h_req GET /v1/models
 t_eq "models: the configured model" openai/stub-model "$(h_jq '.data[0].id')"
 
+t_match "request log: the chat completion's id" "request method=POST path=/v1/chat/completions status=200 .*response_id=$id" \
+	"$(cat "$T/GW.err")"
 h_stop "$GW"
 t_eq "graceful stop" 0 "$HRC"
 h_stop "$UP"
