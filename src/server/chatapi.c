@@ -126,9 +126,9 @@ srv_chat_post(struct MHD_Connection *c, srv_req *r)
 		free(model);
 		return srv_reply_error(c, r, &e);
 	}
-	/* the request's model is read but, as on /v1/responses, the provider
-	 * of the job answers (--model today); a routes table picks it where
-	 * api.c picks the provider of every job */
+	/* the request's model went into rq as /v1/responses' model does
+	 * (gw_chatin_parse), so the provider api.c picks for a job (--model
+	 * today) is picked for a chat completion the same way */
 	free(model);
 	srv_chat *ch = gw_xcalloc(1, sizeof(*ch));
 	gw_buf id = GW_BUF_INIT;

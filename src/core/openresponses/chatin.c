@@ -11,7 +11,7 @@
  * an assistant message becomes an assistant message (its text) followed by
  * one function_call per tool call; a tool message becomes a
  * function_call_output.  max_completion_tokens (else max_tokens) becomes
- * max_output_tokens.
+ * max_output_tokens, and model goes on as the Responses request's model.
  */
 #include "core/openresponses/chatin.h"
 
@@ -321,6 +321,10 @@ gw_chatin_member(const cJSON *c, cJSON *doc, cJSON *ignored, bool *include_usage
 		if (cJSON_IsString(c)) {
 			free(*model);
 			*model = gw_xstrdup(c->valuestring);
+			/* passed on as /v1/responses' own model member, so whatever
+			 * gw_resp_request_parse makes of it (today: nothing; with a
+			 * routes table, the route) holds for both routes alike */
+			cJSON_AddItemToObject(doc, "model", cJSON_Duplicate(c, 1));
 		}
 		return 0;
 	}
