@@ -128,7 +128,7 @@ static const cli_opt cli_opts[] = {
 
 	{ .name = "gateway-openresponses-server", .kind = K_ACTION,
 	  .env = "TAU_GATEWAY_OPENRESPONSES_SERVER", .action = CLI_ACTION_SERVER, .section = "HTTP server",
-	  .help = "serve /v1/responses, /gateway/status and /webchat" },
+	  .help = "serve /v1/responses, /v1/chat/completions, /v1/models, /gateway/status and /webchat" },
 	{ .name = "gateway-openresponses-bind", .kind = K_STR, .off = F(server.bind),
 	  .def = CLI_STR(SRV_DEFAULT_BIND), .env = "TAU_GATEWAY_OPENRESPONSES_BIND", .meta = "IP:PORT",
 	  .needs = CLI_ACTION_SERVER,

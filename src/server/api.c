@@ -103,6 +103,12 @@ typedef struct srv_job {
 	srv_rtable *rt;
 	long route;
 	_Atomic(const char *) target;
+	/* another inbound wire (srv_api_post_request), or NULL: Open Responses */
+	const srv_api_wire *wire;
+	void *wire_ctx;
+	/* Server-Timing: the request's start, and the time spent waiting on
+	 * the provider (its start to its done) */
+	uint64_t start_ns, up_t0_ns, upstream_ns;
 	/* under srv->lock */
 	int refs;
 	struct srv_job *next, *prev_job;
@@ -118,6 +124,7 @@ srv_job_new(srv_server *s, struct MHD_Connection *c, srv_req *r, int refs, bool 
 	j->loop = srv_loop_current(); /* jobs are made by handlers, on the loop's thread */
 	j->conn = c;
 	j->req = r;
+	j->start_ns = r != NULL ? r->start_ns : gw_clock_mono_ns();
 	j->stream = stream;
 	j->fd = -1;
 	j->refs = refs;
@@ -164,6 +171,8 @@ srv_job_unref(srv_job *j)
 	cJSON_Delete(j->context);
 	gw_respstore_chain_free(&j->chain); /* after the items that refer to it */
 	free(j->list_after);
+	if (j->wire != NULL)
+		j->wire->free(j->wire_ctx);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
 }
@@ -302,6 +311,7 @@ srv_job_answer(srv_job *j, bool suspended, unsigned status, gw_buf *body)
 	pthread_mutex_unlock(&j->lock);
 	r->result_status = status;
 	r->result_type = "application/json";
+	r->upstream_ns = j->upstream_ns;
 	gw_buf_free(&r->result);
 	r->result = *body;
 	memset(body, 0, sizeof(*body));
@@ -338,10 +348,12 @@ srv_job_begin(srv_job *j)
 	const char *model = j->rt != NULL ? srv_rtable_name(j->rt, j->route) :
 	    gw_provider_model(s->provider);
 	j->b = gw_resp_builder_new(&j->rq, model, (uint64_t)time(NULL),
-	    j->stream ? srv_job_frame : NULL, j);
+	    j->stream && j->wire == NULL ? srv_job_frame : NULL, j);
 	if (j->req_id[0] != '\0')
 		gw_resp_builder_set_id(j->b, j->req_id); /* named by srv_api_post */
 	gw_resp_builder_begin(j->b);
+	if (j->wire != NULL)
+		j->wire->begin(j->wire_ctx, gw_provider_model(s->provider), srv_job_frame, j);
 	if (j->session_key[0] != '\0') {
 		/* another request on this key holds the session for its whole
 		 * exchange: wait for it no longer than an upstream call may take */
@@ -453,7 +465,10 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 	if (j->e.status == 0) {
 		gw_resp_builder_finish(b, &o->usage,
 		    strcmp(o->finish, "length") == 0 ? "max_output_tokens" : NULL);
-		gw_resp_builder_json(b, &json);
+		if (j->wire == NULL)
+			gw_resp_builder_json(b, &json);
+		else if (!j->stream)
+			j->wire->json(j->wire_ctx, b, o, &json); /* never stored: rq.store is false */
 		/* persist before anyone can see the response finished; what
 		 * was not written is never acknowledged: a failed store or
 		 * session append fails the response (503 storage_unavailable,
@@ -532,7 +547,13 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 	j->gated = false;
 	if (j->stream) {
 		bool client_gone = j->cancelled && !atomic_load(&s->stopping);
-		if (!client_gone) {
+		/* a stream's own time: its start to its end, less the wait
+		 * (counted before the client can see the end) */
+		uint64_t spent = gw_clock_mono_ns() - j->start_ns;
+		srv_metrics_overhead(&s->metrics, spent > j->upstream_ns ? spent - j->upstream_ns : 0);
+		if (!client_gone && j->wire != NULL) {
+			j->wire->end(j->wire_ctx, o, j->e.status != 0 ? &j->e : NULL);
+		} else if (!client_gone) {
 			gw_resp_builder_end(b);
 			srv_job_push(j, GW_RESP_SSE_DONE, sizeof(GW_RESP_SSE_DONE) - 1);
 		}
@@ -559,6 +580,8 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 static gw_provider_sink
 srv_job_sink(srv_job *j)
 {
+	if (j->wire != NULL)
+		return j->wire->sink(j->wire_ctx, j->b);
 	return (gw_provider_sink){ j->b, srv_sink_text, srv_sink_tool_begin, srv_sink_tool_args };
 }
 
@@ -647,10 +670,12 @@ srv_job_run(srv_job *j)
 	if (j->e.status == 0) {
 		gw_provider_call call = srv_job_call(j);
 		gw_provider_sink sink = srv_job_sink(j);
+		uint64_t t0 = gw_clock_mono_ns();
 		if (j->rt != NULL)
 			rc = srv_job_route(j, &call, &sink, &o);
 		else
 			rc = gw_provider_run(j->srv->provider, &call, &sink, &j->cancel, &o);
+		j->upstream_ns = gw_clock_mono_ns() - t0;
 	}
 	srv_job_end(j, rc, &o);
 }
@@ -672,6 +697,7 @@ static void
 srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
 {
 	srv_job *j = ctx;
+	j->upstream_ns = gw_clock_mono_ns() - j->up_t0_ns;
 	if (j->stream) {
 		srv_job_end(j, rc, o);
 		srv_job_unref(j);
@@ -718,6 +744,7 @@ srv_job_start(srv_job *j)
 	gw_provider_call call = srv_job_call(j);
 	gw_provider_sink sink = srv_job_sink(j);
 	/* the handler's own loop runs the call: no hand-off */
+	j->up_t0_ns = gw_clock_mono_ns();
 	gw_provider_start_on(j->loop->engine, &call, &sink, &j->cancel, srv_job_done, j);
 }
 
@@ -798,7 +825,8 @@ srv_job_name(srv_job *j, srv_req *r)
 	gw_buf id = GW_BUF_INIT;
 	gw_resp_new_id(&id, "resp_");
 	snprintf(j->req_id, sizeof(j->req_id), "%s", gw_buf_cstr(&id));
-	snprintf(r->resp_id, sizeof(r->resp_id), "%s", gw_buf_cstr(&id));
+	if (j->wire == NULL) /* another wire names its answer itself */
+		snprintf(r->resp_id, sizeof(r->resp_id), "%s", gw_buf_cstr(&id));
 	gw_buf_free(&id);
 }
 
@@ -852,6 +880,10 @@ srv_api_run(struct MHD_Connection *c, srv_req *r, srv_job *j)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 		MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+		/* what is known as the headers go out: all of an inline run,
+		 * else the gateway's time so far and no upstream wait yet */
+		r->upstream_ns = j->upstream_ns;
+		srv_timing_header(resp, r);
 		r->stream = j;
 		r->status = 200;
 		r->phase = SRV_PHASE_REPLIED;
@@ -1000,6 +1032,19 @@ srv_api_post(struct MHD_Connection *c, srv_req *r)
 	srv_job_suspend(j, c, r);
 	srv_workq_push(s->workq, srv_chain_main, j);
 	return MHD_YES;
+}
+
+enum MHD_Result
+srv_api_post_request(struct MHD_Connection *c, srv_req *r, gw_resp_request *rq,
+    const srv_api_wire *wire, void *w)
+{
+	gw_buf_free(&r->body);
+	srv_job *j = srv_job_new(r->srv, c, r, 1, rq->stream);
+	j->rq = *rq;
+	memset(rq, 0, sizeof(*rq));
+	j->wire = wire;
+	j->wire_ctx = w;
+	return srv_api_run(c, r, j);
 }
 
 static void srv_list_main(void *arg);

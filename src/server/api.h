@@ -20,6 +20,30 @@
 
 /* Handles POST /v1/responses once the whole body is in r->body. */
 enum MHD_Result srv_api_post(struct MHD_Connection *c, srv_req *r);
+
+/* Another inbound wire over the same job (chatapi.c): how the model's
+ * output reaches the client when it is not the Open Responses one.  The
+ * job still runs the response builder (without frames) for the output
+ * items; the wire renders.  Its callbacks run on whichever thread runs the
+ * job, one at a time.  push(pctx, ...) queues one SSE frame. */
+typedef void (*srv_api_push_fn)(void *pctx, const char *frame, size_t n);
+typedef struct srv_api_wire {
+	/* the run begins: model is the served model (borrowed) */
+	void (*begin)(void *w, const char *model, srv_api_push_fn push, void *pctx);
+	/* the provider's sink: output into the builder b and the wire */
+	gw_provider_sink (*sink)(void *w, gw_resp_builder *b);
+	/* JSON answer of a run that succeeded: appended to out */
+	void (*json)(void *w, const gw_resp_builder *b, const gw_provider_outcome *o, gw_buf *out);
+	/* a stream's last frames: the end (e NULL) or the error e */
+	void (*end)(void *w, const gw_provider_outcome *o, const gw_resp_error *e);
+	void (*free)(void *w);
+} srv_api_wire;
+
+/* Runs a request another wire parsed (rq: no session, not stored) as a job
+ * of POST /v1/responses does, answering through wire.  Takes *rq (left
+ * zeroed) and w (freed by wire->free when the job ends), on failure too. */
+enum MHD_Result srv_api_post_request(struct MHD_Connection *c, srv_req *r, gw_resp_request *rq,
+    const srv_api_wire *wire, void *w);
 /* Handles GET and DELETE /v1/responses/{id}. */
 enum MHD_Result srv_api_get(struct MHD_Connection *c, srv_req *r, const char *id);
 enum MHD_Result srv_api_delete(struct MHD_Connection *c, srv_req *r, const char *id);

@@ -18,8 +18,25 @@ static const uint64_t srv_bucket_us[SRV_METRICS_BUCKETS] = {
 
 static const char *const srv_route_names[SRV_ROUTE_COUNT] = {
 	"/v1/responses", "/v1/responses/{id}", "/v1/responses/{id}/input_items", "/gateway/status", "/webchat", "/healthz",
-	"/metrics", "other"
+	"/metrics", "/v1/chat/completions", "/v1/models", "other"
 };
+
+/* Upper bounds of the overhead buckets, in nanoseconds: the gateway's own
+ * time is micro- not milliseconds, so the buckets start at 10 us. */
+static const uint64_t srv_overhead_ns[SRV_OVERHEAD_BUCKETS] = {
+	10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+	50000000, 250000000, 1000000000
+};
+
+void
+srv_metrics_overhead(srv_metrics *m, uint64_t ns)
+{
+	size_t b = 0;
+	while (b < SRV_OVERHEAD_BUCKETS && ns > srv_overhead_ns[b])
+		b++;
+	atomic_fetch_add_explicit(&m->overhead[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->overhead_sum_ns, ns, memory_order_relaxed);
+}
 
 const char *
 srv_metrics_route_name(srv_route r)
@@ -151,6 +168,21 @@ srv_metrics_render(srv_metrics *m, uint64_t uptime_ms, gw_buf *b)
 		gw_buf_printf(b, "tau_gateway_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
 		    srv_route_names[r], (unsigned long long)cum);
 	}
+	gw_buf_puts(b, "# HELP tau_gateway_overhead_seconds The gateway's own time per answer of "
+	    "/v1/responses and /v1/chat/completions, the upstream wait excluded.\n"
+	    "# TYPE tau_gateway_overhead_seconds histogram\n");
+	uint64_t ocum = 0;
+	for (int k = 0; k <= SRV_OVERHEAD_BUCKETS; k++) {
+		ocum += atomic_load_explicit(&m->overhead[k], memory_order_relaxed);
+		if (k < SRV_OVERHEAD_BUCKETS)
+			gw_buf_printf(b, "tau_gateway_overhead_seconds_bucket{le=\"%g\"} %llu\n",
+			    (double)srv_overhead_ns[k] / 1e9, (unsigned long long)ocum);
+		else
+			gw_buf_printf(b, "tau_gateway_overhead_seconds_bucket{le=\"+Inf\"} %llu\n",
+			    (unsigned long long)ocum);
+	}
+	gw_buf_printf(b, "tau_gateway_overhead_seconds_sum %.9f\ntau_gateway_overhead_seconds_count %llu\n",
+	    (double)atomic_load(&m->overhead_sum_ns) / 1e9, (unsigned long long)ocum);
 	gw_buf_printf(b, "# HELP tau_gateway_active_streams Open SSE responses.\n"
 	    "# TYPE tau_gateway_active_streams gauge\ntau_gateway_active_streams %llu\n",
 	    (unsigned long long)atomic_load(&m->active_streams));

@@ -25,12 +25,15 @@ typedef enum srv_route {
 	SRV_ROUTE_WEBCHAT,
 	SRV_ROUTE_HEALTHZ,
 	SRV_ROUTE_METRICS,
+	SRV_ROUTE_CHAT,         /* POST /v1/chat/completions */
+	SRV_ROUTE_MODELS,       /* GET /v1/models */
 	SRV_ROUTE_OTHER,
 	SRV_ROUTE_COUNT
 } srv_route;
 
 #define SRV_METRICS_BUCKETS 14
 #define SRV_METRICS_WINDOW 1024
+#define SRV_OVERHEAD_BUCKETS 13
 
 typedef struct srv_metrics {
 	_Atomic uint64_t by_status[SRV_ROUTE_COUNT][600];
@@ -41,6 +44,9 @@ typedef struct srv_metrics {
 	_Atomic uint64_t upstream[600];   /* attempts by upstream status; [0] = no response */
 	_Atomic uint64_t upstream_cancelled;
 	_Atomic uint64_t bytes_in, bytes_out;
+	/* the gateway's own time per model request (Server-Timing's gateway) */
+	_Atomic uint64_t overhead[SRV_OVERHEAD_BUCKETS + 1];
+	_Atomic uint64_t overhead_sum_ns;
 	pthread_mutex_t lock;             /* guards the window and recent ring */
 	uint32_t window[SRV_METRICS_WINDOW];
 	unsigned nwindow, wpos;
@@ -55,6 +61,9 @@ void srv_metrics_destroy(srv_metrics *m);
 void srv_metrics_request(srv_metrics *m, srv_route route, const char *method, const char *path,
     const char *client, unsigned status, uint64_t duration_us, uint64_t bytes_in, uint64_t bytes_out,
     const char *target);
+/* Records the gateway's own time of one answer of a model route: its
+ * whole time less the wait on the provider. */
+void srv_metrics_overhead(srv_metrics *m, uint64_t ns);
 /* Records one upstream attempt (status 0: no response). */
 void srv_metrics_upstream(srv_metrics *m, unsigned status);
 /* Fills the counters part of out (bind and uptime are the caller's). */

@@ -28,6 +28,7 @@
  */
 #include "server/server.h"
 #include "server/api.h"
+#include "server/chatapi.h"
 #include "server/auth.h"
 #include "server/fleet.h"
 #include "core/openresponses/respcache.h"
@@ -126,12 +127,66 @@ srv_notify(srv_server *s)
 	gw_fs_eventfd_signal(s->event_fd);
 }
 
+/* The gateway's own time of r so far, in ns. */
+static uint64_t
+srv_own_ns(const srv_req *r)
+{
+	uint64_t spent = gw_clock_mono_ns() - r->start_ns;
+	return spent > r->upstream_ns ? spent - r->upstream_ns : 0;
+}
+
+/* Writes ns as milliseconds with three decimals ("12.345") at p; returns
+ * the end.  By hand: it runs on every answer of the model routes. */
+static char *
+srv_put_ms(char *p, uint64_t ns)
+{
+	uint64_t us = ns / 1000, ms = us / 1000;
+	char tmp[24];
+	size_t n = 0;
+	do
+		tmp[n++] = (char)('0' + ms % 10);
+	while ((ms /= 10) != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	*p++ = '.';
+	*p++ = (char)('0' + us / 100 % 10);
+	*p++ = (char)('0' + us / 10 % 10);
+	*p++ = (char)('0' + us % 10);
+	return p;
+}
+
+static void
+srv_timing_put(struct MHD_Response *resp, uint64_t own_ns, uint64_t upstream_ns)
+{
+	static const char g[] = "gateway;dur=", u[] = ", upstream;dur=";
+	char v[sizeof(g) + sizeof(u) + 2 * 24]; /* two 20-digit numbers, ".ddd" each */
+	char *p = v;
+	memcpy(p, g, sizeof(g) - 1);
+	p = srv_put_ms(p + sizeof(g) - 1, own_ns);
+	memcpy(p, u, sizeof(u) - 1);
+	p = srv_put_ms(p + sizeof(u) - 1, upstream_ns);
+	*p = '\0';
+	MHD_add_response_header(resp, "Server-Timing", v);
+}
+
+void
+srv_timing_header(struct MHD_Response *resp, const srv_req *r)
+{
+	srv_timing_put(resp, srv_own_ns(r), r->upstream_ns);
+}
+
 static enum MHD_Result
 srv_queue(struct MHD_Connection *c, srv_req *r, unsigned status, struct MHD_Response *resp,
     const char *allow)
 {
 	if (allow != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	if (r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_CHAT) {
+		/* every answer of a model route, refusals too (streams: api.c) */
+		uint64_t own = srv_own_ns(r);
+		srv_timing_put(resp, own, r->upstream_ns);
+		srv_metrics_overhead(&r->srv->metrics, own);
+	}
 	r->status = status;
 	r->phase = SRV_PHASE_REPLIED;
 	enum MHD_Result ret = MHD_queue_response(c, status, resp);
@@ -195,6 +250,12 @@ srv_classify(const char *url, const char **allow)
 		*allow = "POST";
 		return SRV_ROUTE_RESPONSES;
 	}
+	if (strcmp(url, "/v1/chat/completions") == 0) {
+		*allow = "POST";
+		return SRV_ROUTE_CHAT;
+	}
+	if (strcmp(url, "/v1/models") == 0)
+		return SRV_ROUTE_MODELS;
 	if (strncmp(url, SRV_RESPONSES_PREFIX, sizeof(SRV_RESPONSES_PREFIX) - 1) == 0 &&
 	    url[sizeof(SRV_RESPONSES_PREFIX) - 1] != '\0' &&
 	    strchr(url + sizeof(SRV_RESPONSES_PREFIX) - 1, '/') == NULL) {
@@ -319,7 +380,7 @@ srv_refusal(srv_server *s, srv_req *r, unsigned status, gw_resp_error *e)
 		    r->method, r->path);
 		break;
 	case 413:
-		if (r->route != SRV_ROUTE_RESPONSES) {
+		if (r->route != SRV_ROUTE_RESPONSES && r->route != SRV_ROUTE_CHAT) {
 			gw_resp_error_set(e, 413, "body_not_allowed", NULL, "%s %s takes no request body",
 			    r->method, r->path);
 			break;
@@ -553,16 +614,18 @@ srv_first_call(struct MHD_Connection *c, srv_req *r)
 	unsigned refusal = 0;
 	bool needs_auth = r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_RESPONSE_ID ||
 	    r->route == SRV_ROUTE_INPUT_ITEMS || r->route == SRV_ROUTE_STATUS ||
-	    r->route == SRV_ROUTE_METRICS;
+	    r->route == SRV_ROUTE_METRICS || r->route == SRV_ROUTE_CHAT ||
+	    r->route == SRV_ROUTE_MODELS;
+	bool takes_body = r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_CHAT;
 	if (r->route == SRV_ROUTE_OTHER)
 		refusal = 404;
 	else if (!srv_method_ok(allow, r->method))
 		refusal = 405;
 	else if (needs_auth && !srv_authorized(s, c))
 		refusal = 401;
-	else if (r->route == SRV_ROUTE_RESPONSES && has_len && clen > s->body_limit)
+	else if (takes_body && has_len && clen > s->body_limit)
 		refusal = 413;
-	else if (r->route != SRV_ROUTE_RESPONSES && body)
+	else if (!takes_body && body)
 		refusal = 413; /* a route that takes no body: never wait for one */
 	else if (r->query_params > 0)
 		refusal = 431;
@@ -592,6 +655,12 @@ srv_dispatch(struct MHD_Connection *c, srv_req *r)
 		if (r->too_large)
 			return srv_refuse(c, r, 413);
 		return srv_api_post(c, r);
+	case SRV_ROUTE_CHAT:
+		if (r->too_large)
+			return srv_refuse(c, r, 413);
+		return srv_chat_post(c, r);
+	case SRV_ROUTE_MODELS:
+		return srv_chat_models(c, r);
 	case SRV_ROUTE_RESPONSE_ID: {
 		const char *id = r->path + sizeof(SRV_RESPONSES_PREFIX) - 1;
 		if (strcmp(r->method, "DELETE") == 0)
@@ -1595,6 +1664,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	unsigned idle_s = (unsigned)((s->cfg.idle_timeout_ms + 999) / 1000);
 	s->workq = srv_workq_new(s->cfg.max_connections);
 	s->started_mono_ms = gw_clock_mono_ms(); /* before MHD threads can read it */
+	s->started_unix = (uint64_t)time(NULL);
 	/* server threads never take the process's signals */
 	sigset_t all, old;
 	sigfillset(&all);

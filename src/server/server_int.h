@@ -105,6 +105,7 @@ struct srv_server {
 	srv_workq *workq;
 	srv_metrics metrics;
 	uint64_t started_mono_ms;
+	uint64_t started_unix;          /* wall clock at start (/v1/models' created) */
 	atomic_bool stopping;
 	int event_fd;
 	atomic_bool notify_pending;     /* event_fd written since the last srv_get_stats */
@@ -187,6 +188,7 @@ typedef struct srv_req {
 	struct srv_job *chained;        /* phase CHAINED: the job to run (api.c) */
 	char resp_id[48];               /* the response made or named, for the request log ("": none) */
 	char target[GW_ROUTES_MAX_NAME + 40]; /* routes: the target that answered ("": none) */
+	uint64_t upstream_ns;           /* the answer's wait on the provider (Server-Timing) */
 	char client[SRV_PROXY_TEXT];    /* the client: the peer, or whom a trusted proxy names */
 	bool via_proxy;                 /* the peer is a trusted proxy */
 	bool client_counted;            /* holds a per-client slot (via_proxy), given back at the end */
@@ -199,6 +201,9 @@ enum MHD_Result srv_reply(struct MHD_Connection *c, srv_req *r, unsigned status,
 /* Queues r->result (status r->result_status), handing its memory to MHD
  * without a copy; r->result is left empty. */
 enum MHD_Result srv_reply_result(struct MHD_Connection *c, srv_req *r);
+/* Adds Server-Timing (gateway: r's time so far less r->upstream_ns;
+ * upstream: r->upstream_ns; ms with 3 decimals) to resp. */
+void srv_timing_header(struct MHD_Response *resp, const srv_req *r);
 /* Queues the JSON error body for e. */
 enum MHD_Result srv_reply_error(struct MHD_Connection *c, srv_req *r, const gw_resp_error *e);
 /* The loop running on this thread, or NULL. */
