@@ -353,7 +353,7 @@ srv_job_begin(srv_job *j)
 		gw_resp_builder_set_id(j->b, j->req_id); /* named by srv_api_post */
 	gw_resp_builder_begin(j->b);
 	if (j->wire != NULL)
-		j->wire->begin(j->wire_ctx, gw_provider_model(s->provider), srv_job_frame, j);
+		j->wire->begin(j->wire_ctx, model, srv_job_frame, j);
 	if (j->session_key[0] != '\0') {
 		/* another request on this key holds the session for its whole
 		 * exchange: wait for it no longer than an upstream call may take */
@@ -990,36 +990,46 @@ srv_api_chained(struct MHD_Connection *c, srv_req *r)
 	return srv_api_run(c, r, j);
 }
 
+/* With --gateway-routes, the route rq's model selects (the default when it
+ * names none), referenced in *rt until the job gives it back; model then
+ * counts as heeded.  False with e set (400 model_not_found, naming nothing
+ * of the routes) when no route serves it; without routes true, *rt NULL. */
+static bool
+srv_api_route(srv_server *s, gw_resp_request *rq, srv_rtable **rt, long *route, gw_resp_error *e)
+{
+	*rt = NULL;
+	*route = -1;
+	if (s->router == NULL)
+		return true;
+	*rt = srv_router_acquire_cached(s->router, &srv_loop_current()->routes);
+	*route = srv_rtable_find(*rt, rq->model);
+	if (*route < 0) {
+		srv_router_release(s->router, *rt);
+		*rt = NULL;
+		if (rq->model == NULL)
+			gw_resp_error_set(e, 400, "model_not_found", "model",
+			    "the request names no model and the gateway has no default model");
+		else
+			gw_resp_error_set(e, 400, "model_not_found", "model",
+			    "model '%.128s' is not served by this gateway", rq->model);
+		return false;
+	}
+	gw_resp_request_heed(rq, "model");
+	return true;
+}
+
 enum MHD_Result
 srv_api_post(struct MHD_Connection *c, srv_req *r)
 {
 	srv_server *s = r->srv;
 	gw_resp_request rq;
 	gw_resp_error e;
+	srv_rtable *rt;
+	long route;
 	if (gw_resp_request_parse(gw_buf_cstr(&r->body), r->body.len, s->cfg.max_input_chars, &rq,
-	    &e) != 0) {
+	    &e) != 0 || !srv_api_route(s, &rq, &rt, &route, &e)) {
 		gw_resp_request_free(&rq);
 		return srv_reply_error(c, r, &e);
-	}
-	srv_rtable *rt = NULL;
-	long route = -1;
-	if (s->router != NULL) {
-		/* the request's model picks the route (the default when it names
-		 * none); an unknown one is refused, naming nothing of the routes */
-		rt = srv_router_acquire_cached(s->router, &srv_loop_current()->routes);
-		route = srv_rtable_find(rt, rq.model);
-		if (route < 0) {
-			srv_router_release(s->router, rt);
-			if (rq.model == NULL)
-				gw_resp_error_set(&e, 400, "model_not_found", "model",
-				    "the request names no model and the gateway has no default model");
-			else
-				gw_resp_error_set(&e, 400, "model_not_found", "model",
-				    "model '%.128s' is not served by this gateway", rq.model);
-			gw_resp_request_free(&rq);
-			return srv_reply_error(c, r, &e);
-		}
-		gw_resp_request_heed(&rq, "model");
 	}
 	gw_buf_free(&r->body);
 	srv_job *j = srv_job_new(s, c, r, 1, rq.stream);
@@ -1038,10 +1048,21 @@ enum MHD_Result
 srv_api_post_request(struct MHD_Connection *c, srv_req *r, gw_resp_request *rq,
     const srv_api_wire *wire, void *w)
 {
+	srv_rtable *rt;
+	long route;
+	gw_resp_error e;
+	if (!srv_api_route(r->srv, rq, &rt, &route, &e)) {
+		gw_resp_request_free(rq);
+		memset(rq, 0, sizeof(*rq));
+		wire->free(w);
+		return srv_reply_error(c, r, &e);
+	}
 	gw_buf_free(&r->body);
 	srv_job *j = srv_job_new(r->srv, c, r, 1, rq->stream);
 	j->rq = *rq;
 	memset(rq, 0, sizeof(*rq));
+	j->rt = rt;
+	j->route = route;
 	j->wire = wire;
 	j->wire_ctx = w;
 	return srv_api_run(c, r, j);

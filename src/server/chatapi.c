@@ -14,6 +14,7 @@
 #include "core/base/mem.h"
 #include "core/openresponses/chatin.h"
 #include "server/api.h"
+#include "server/router.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,8 +128,9 @@ srv_chat_post(struct MHD_Connection *c, srv_req *r)
 		return srv_reply_error(c, r, &e);
 	}
 	/* the request's model went into rq as /v1/responses' model does
-	 * (gw_chatin_parse), so the provider api.c picks for a job (--model
-	 * today) is picked for a chat completion the same way */
+	 * (gw_chatin_parse), so api.c picks the provider for a chat completion
+	 * as for a response: the route the model names (--gateway-routes; 400
+	 * model_not_found when none does), else --model */
 	free(model);
 	srv_chat *ch = gw_xcalloc(1, sizeof(*ch));
 	gw_buf id = GW_BUF_INIT;
@@ -142,26 +144,43 @@ srv_chat_post(struct MHD_Connection *c, srv_req *r)
 	return srv_api_post_request(c, r, &rq, &srv_chat_wire, ch);
 }
 
+/* One model object of /v1/models; created: when this gateway began
+ * serving it. */
+static void
+srv_chat_model_json(gw_jw *w, const char *id, uint64_t created, const char *owner)
+{
+	gw_jw_obj_begin(w);
+	gw_jw_kstr(w, "id", id);
+	gw_jw_kstr(w, "object", "model");
+	gw_jw_ku64(w, "created", created);
+	gw_jw_kstr(w, "owned_by", owner);
+	gw_jw_obj_end(w);
+}
+
 void
 srv_chat_models_json(srv_server *s, gw_buf *out)
 {
-	const char *model = gw_provider_model(s->provider);
-	const char *slash = strchr(model, '/');
-	char owner[32];
-	snprintf(owner, sizeof(owner), "%.*s", slash ? (int)(slash - model) : 0, model);
 	gw_jw w;
 	gw_jw_init(&w, out, false);
 	gw_jw_obj_begin(&w);
 	gw_jw_kstr(&w, "object", "list");
 	gw_jw_key(&w, "data");
 	gw_jw_arr_begin(&w);
-	gw_jw_obj_begin(&w);
-	gw_jw_kstr(&w, "id", model);
-	gw_jw_kstr(&w, "object", "model");
-	/* when this gateway began serving it */
-	gw_jw_ku64(&w, "created", s->started_unix);
-	gw_jw_kstr(&w, "owned_by", owner[0] ? owner : "tau-gateway");
-	gw_jw_obj_end(&w);
+	if (s->router != NULL) {
+		/* the routes' public names, in file order (aliases are other
+		 * names of the same models, not models of their own) */
+		srv_rtable *t = srv_router_acquire(s->router);
+		for (size_t i = 0; i < t->nroutes; i++)
+			srv_chat_model_json(&w, srv_rtable_name(t, (long)i), s->started_unix,
+			    "tau-gateway");
+		srv_router_release(s->router, t);
+	} else {
+		const char *model = gw_provider_model(s->provider);
+		const char *slash = strchr(model, '/');
+		char owner[32];
+		snprintf(owner, sizeof(owner), "%.*s", slash ? (int)(slash - model) : 0, model);
+		srv_chat_model_json(&w, model, s->started_unix, owner[0] ? owner : "tau-gateway");
+	}
 	gw_jw_arr_end(&w);
 	gw_jw_obj_end(&w);
 }

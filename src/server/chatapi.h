@@ -24,8 +24,8 @@ enum MHD_Result srv_chat_post(struct MHD_Connection *c, srv_req *r);
 /* Handles GET /v1/models. */
 enum MHD_Result srv_chat_models(struct MHD_Connection *c, srv_req *r);
 /* Appends the /v1/models list: the served models in the OpenAI list
- * format.  Without a routes file, the one --model names.  The one place a
- * routes table adds its public names. */
+ * format: with --gateway-routes every route's public name (file order),
+ * else the one --model names.  out is the caller's. */
 void srv_chat_models_json(srv_server *s, gw_buf *out);
 
 #endif

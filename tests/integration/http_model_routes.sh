@@ -3,9 +3,11 @@
 # alias, or the default when it names none) and the response names the
 # route; an unknown model is 400 model_not_found naming nothing of the
 # routes; "model" is no longer an ignored field; a local target answers
-# inline.  Fallback: a first target answering 503 is followed by the second
-# (the client sees a normal 200), a 400 is not, and nothing is retried
-# elsewhere once the stream carried upstream output.  Circuit breaker: open
+# inline.  /v1/chat/completions selects routes the same way, and
+# /v1/models lists the routes' public names.  Fallback: a first target
+# answering 503 is followed by the second (the client sees a normal 200),
+# a 400 is not, and nothing is retried elsewhere once the stream carried
+# upstream output.  Circuit breaker: open
 # after N consecutive failures (the target is skipped), one probe after the
 # cooldown, closed by a successful probe.  /gateway/status, /metrics and
 # the request log name the targets.
@@ -65,6 +67,19 @@ t_eq "unknown model: param" model "$(h_jq .error.param)"
 for secret in m-a m-b 127.0.0.1 "$ROUTES_KEY_A" ROUTES_KEY_A main; do
 	if grep -qF -- "$secret" "$T/body"; then t_fail "unknown model: the answer names $secret"; else t_ok "unknown model: no $secret"; fi
 done
+
+# /v1/chat/completions picks the route the same way; /v1/models lists the routes
+h_req POST /v1/chat/completions -H 'Content-Type: application/json' \
+	-d '{"model":"local-echo","messages":[{"role":"user","content":"chat hi"}]}'
+t_eq "chat: alias served" 200 "$HS"
+t_eq "chat: the route's public name" echo "$(h_jq .model)"
+t_contains "chat: the local target answered" 'heard: "chat hi"' "$(h_jq '.choices[0].message.content')"
+h_req POST /v1/chat/completions -H 'Content-Type: application/json' \
+	-d '{"model":"nope","messages":[{"role":"user","content":"x"}]}'
+t_eq "chat: unknown model 400" 400 "$HS"
+t_eq "chat: model_not_found" model_not_found "$(h_jq .error.code)"
+h_req GET /v1/models
+t_eq "models: the routes' public names, in file order" '["main","split","dead","echo"]' "$(jq -c '[.data[].id]' "$T/body")"
 
 # fallback: A answers 503, B answers; the client sees a normal 200
 h_post '{"model":"main","input":"first"}'
