@@ -411,31 +411,9 @@ gw_chatin_parse(const char *body, size_t n, uint64_t max_input_chars, gw_resp_re
 	memset(e, 0, sizeof(*e));
 	*include_usage = false;
 	*model = NULL;
-	gw_err jerr;
-	gw_err_clear(&jerr);
-	cJSON *root = gw_json_parse(body, n, "body", &jerr);
-	if (root == NULL) {
-		const char *m = strncmp(jerr.msg, "body: ", 6) == 0 ? jerr.msg + 6 : jerr.msg;
-		return gw_resp_error_set(e, 400, "malformed_json", NULL,
-		    "failed to parse request body: %s", m);
-	}
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return gw_resp_error_set(e, 400, "malformed_json", NULL,
-		    "failed to parse request body: expected a JSON object");
-	}
-	/* as gw_resp_request_parse does, on the client's own text so that
-	 * the member and the offset are the client's */
-	gw_json_text_fault f;
-	if (!gw_json_text_clean(body, n, &f)) {
-		cJSON_Delete(root);
-		const char *where = f.path[0] ? f.path : "body";
-		if (f.nul)
-			return gw_resp_error_set(e, 400, "invalid_value", f.path[0] ? f.path : NULL,
-			    "%s: NUL character (\\u0000) at byte %zu is not allowed", where, f.offset);
-		return gw_resp_error_set(e, 400, "invalid_value", f.path[0] ? f.path : NULL,
-		    "%s: invalid UTF-8 at byte %zu", where, f.offset);
-	}
+	cJSON *root = NULL;
+	if (gw_resp_body_parse(body, n, &root, e) != 0)
+		return -EINVAL;
 	cJSON *doc = cJSON_CreateObject();
 	cJSON *ignored = cJSON_CreateArray();
 	const cJSON *max_tokens = NULL;

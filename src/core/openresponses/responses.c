@@ -660,18 +660,9 @@ gw_resp_items_chars(const cJSON *items)
 }
 
 int
-gw_resp_request_parse(const char *body, size_t n, uint64_t max_input_chars,
-    gw_resp_request *r, gw_resp_error *e)
+gw_resp_body_parse(const char *body, size_t n, cJSON **out, gw_resp_error *e)
 {
-	memset(r, 0, sizeof(*r));
-	memset(e, 0, sizeof(*e));
-	r->store = true;
-	r->parallel_tool_calls = true;
-	r->input = cJSON_CreateArray();
-	r->tools = cJSON_CreateArray();
-	r->metadata = cJSON_CreateObject();
-	r->tool_choice = cJSON_CreateString("auto");
-	r->ignored = cJSON_CreateArray();
+	*out = NULL;
 	if (n == 0)
 		return gw_resp_error_set(e, 400, "malformed_json", NULL,
 		    "failed to parse request body: the body is empty");
@@ -689,7 +680,8 @@ gw_resp_request_parse(const char *body, size_t n, uint64_t max_input_chars,
 		    "failed to parse request body: expected a JSON object");
 	}
 	/* cJSON keeps invalid UTF-8 and cuts a string at \u0000: refuse both,
-	 * naming the member, before any string is read */
+	 * naming the member, before any string is read (on the client's own
+	 * text, so that the member and the offset are the client's) */
 	gw_json_text_fault f;
 	if (!gw_json_text_clean(body, n, &f)) {
 		cJSON_Delete(root);
@@ -700,6 +692,26 @@ gw_resp_request_parse(const char *body, size_t n, uint64_t max_input_chars,
 		return gw_resp_error_set(e, 400, "invalid_value", f.path[0] ? f.path : NULL,
 		    "%s: invalid UTF-8 at byte %zu", where, f.offset);
 	}
+	*out = root;
+	return 0;
+}
+
+int
+gw_resp_request_parse(const char *body, size_t n, uint64_t max_input_chars,
+    gw_resp_request *r, gw_resp_error *e)
+{
+	memset(r, 0, sizeof(*r));
+	memset(e, 0, sizeof(*e));
+	r->store = true;
+	r->parallel_tool_calls = true;
+	r->input = cJSON_CreateArray();
+	r->tools = cJSON_CreateArray();
+	r->metadata = cJSON_CreateObject();
+	r->tool_choice = cJSON_CreateString("auto");
+	r->ignored = cJSON_CreateArray();
+	cJSON *root = NULL;
+	if (gw_resp_body_parse(body, n, &root, e) != 0)
+		return -EINVAL;
 	char *conversation = NULL;
 	int rc = 0;
 	for (const cJSON *c = root->child; c && rc == 0; c = c->next)

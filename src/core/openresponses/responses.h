@@ -59,6 +59,11 @@ typedef struct gw_resp_request {
 	cJSON *ignored;             /* sorted array of ignored field names */
 } gw_resp_request;
 
+/* Parses a request body (n bytes) into *out, a JSON object the caller
+ * frees with cJSON_Delete: 0, or the 400 in e (malformed_json: empty, not
+ * JSON, not an object; invalid_value: invalid UTF-8 or a NUL character,
+ * naming the member and the byte offset) with *out NULL. */
+int gw_resp_body_parse(const char *body, size_t n, cJSON **out, gw_resp_error *e);
 /* Parses and validates body (n bytes) against the Open Responses request
  * schema.  Unknown and unhonoured fields are accepted and listed in
  * ->ignored ("model" included: the command line picks the model).  Returns
