@@ -213,16 +213,31 @@ head -n 1 "$S/runtime-events.jsonl" | awk '{ for (i = 0; i < 50000; i++) print }
 # bytes an array literal or a COPY would have to escape, and an empty line
 printf '%s\n' '{"kind":"note","text":"a \"quoted\" back\\slash, {braces}, NULL, tab\t, \u00e9 é"}' '' \
 	'NULL' '{"x":"}"}' >>"$K/runtime-events.jsonl"
-# what a whole import of K sends (libpq's sendto calls), on a scratch
-# deployment: the last is libpq's goodbye, the one before it the COMMIT
-strace -f -qq -s 64 -o "$T/trace" -e trace=sendto \
-	"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment kcount --gateway-state-import "$K" >/dev/null 2>&1
-n=$(grep -c 'sendto(' "$T/trace")
+# what a whole import of K sends (libpq's sendto calls), on scratch
+# deployments: the last is libpq's goodbye, the one before it the COMMIT.
+# A large statement may take more than one call when the server drains
+# the socket slowly (a loaded machine), never fewer, so the fewest of
+# three imports is the count with no statement split
+n=
+for c in 1 2 3; do
+	strace -f -qq -s 64 -o "$T/trace$c" -e trace=sendto \
+		"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment "kcount$c" --gateway-state-import "$K" >/dev/null 2>&1
+	m=$(grep -c 'sendto(' "$T/trace$c")
+	if [ -z "$n" ] || [ "$m" -lt "$n" ]; then n=$m; cp "$T/trace$c" "$T/trace"; fi
+done
 t_match "the statement before libpq's goodbye is the COMMIT" 'COMMIT' "$(grep 'sendto(' "$T/trace" | sed -n "$((n - 1))p")"
 for when in 6 $((n / 2)) $((n - 1)); do
-	strace -f -qq -o /dev/null -e inject=sendto:signal=KILL:when="$when" \
-		"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment k --gateway-state-import "$K" >/dev/null 2>&1
-	t_eq "import killed at its statement $when of $n: SIGKILL" 137 "$?"
+	# (a kill run whose statements split reaches its COMMIT later, so the
+	# last kill is at the COMMIT or before it, never after; the trace
+	# says which, and that kill is repeated until it is the COMMIT)
+	for try in 1 2 3; do
+		strace -f -qq -s 64 -o "$T/ktrace" -e trace=sendto -e inject=sendto:signal=KILL:when="$when" \
+			"$TAU_BIN" --gateway-state-url "$URL" --gateway-deployment k --gateway-state-import "$K" >/dev/null 2>&1
+		rc=$?
+		[ "$when" -ne $((n - 1)) ] || grep 'sendto(' "$T/ktrace" | tail -1 | grep -q COMMIT || [ "$try" -eq 3 ] || continue
+		break
+	done
+	t_eq "import killed at its statement $when of $n: SIGKILL" 137 "$rc"
 	t_eq "... the deployment is empty" "0|0|0|0" "$(holds k)"
 done
 out=$(gw --gateway-state-url "$URL" --gateway-deployment k --gateway-state-import "$K" 2>"$T/imp2.err")
