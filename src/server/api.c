@@ -520,8 +520,11 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			what = "the session could not be saved";
 			srv_log(s, "cannot commit session %s: %s", j->session_key, err.msg);
 		}
-		/* stored: what a walk reads of it is at hand for the next turn */
-		if (what == NULL && j->rq.store)
+		/* stored: what a walk reads of it is at hand for the next turn (a
+		 * session turn's record holds the session's whole context and is
+		 * continued by the session, not walked: caching it would render
+		 * and parse that context once more per turn) */
+		if (what == NULL && j->rq.store && j->sess == NULL)
 			gw_respstore_cache_put(s->respcache,
 			    s->fleet != NULL ? GW_STORE_POSTGRES : GW_STORE_FILES, &rec);
 		if (what != NULL && unavailable) {
