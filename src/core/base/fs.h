@@ -129,8 +129,10 @@ int gw_fs_batch_add_spared(gw_fs_batch *b, const char *path, const void *data, s
     gw_err *err);
 /* Syncs, renames (or exchanges), syncs.  0 or -errno with err set. */
 int gw_fs_batch_commit(gw_fs_batch *b, gw_err *err);
-/* Undoes a committed batch where the spares allow it, for a caller whose
- * own commit failed after the batch's (a full disk): each exchanged spare
+/* Undoes a committed (or, after a failed commit, partly committed) batch
+ * where the spares allow it, for a caller whose own commit failed after
+ * the batch's (a full disk), or whose batch commit failed part-way: each
+ * exchanged spare
  * is exchanged back (the file holds its previous text again) and each file
  * that did not exist before goes back to being its spare; a file replaced
  * by a temp or by a refused exchange keeps its new text.  Then syncs.  0,

@@ -622,8 +622,8 @@ gw_write_channels(const gw_runner_opts *o, gw_store *store, gw_state *st, gw_act
 		if ((i & 63) == 63)
 			gw_progress(o, "write", i + 1, nactors);
 	}
-	if (rc == 0)
-		rc = gw_fs_batch_commit(batch, err);
+	if (rc == 0 && (rc = gw_fs_batch_commit(batch, err)) != 0)
+		(void)gw_fs_batch_undo(batch); /* the files already swapped go back */
 	if (rc == 0)
 		*committed = batch;
 	else

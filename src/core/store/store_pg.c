@@ -98,7 +98,7 @@ struct gw_store_pg {
 	bool deployment_known;  /* this connection registered the deployment's row */
 	bool save_prepared;     /* and prepared GW_PG_SAVE (gw_store_pg_response_save_many) */
 	bool present_prepared;  /* prepared GW_PG_PRESENT (gw_store_pg_response_present) */
-	bool session_prepared;  /* prepared the session turn's statements (gw_pg_session_sql) */
+	unsigned session_prepared; /* bit i: prepared gw_pg_session_sql[i] on this connection */
 };
 
 /* ---- redaction ---------------------------------------------------------- */
@@ -1587,7 +1587,12 @@ static const struct {
 static int
 gw_pg_session_prepare(gw_store_pg *pg, gw_err *err)
 {
-	for (int i = 0; !pg->session_prepared && i < GW_PG_SESS_N; i++) {
+	/* one bit per statement: a prepare that failed part-way (a timeout)
+	 * is retried from that statement, never one already prepared, which
+	 * PostgreSQL would refuse (42P05) on every later turn */
+	for (int i = 0; i < GW_PG_SESS_N; i++) {
+		if (pg->session_prepared & (1u << i))
+			continue;
 		PGresult *res = gw_pg_call_prepared(pg, gw_pg_session_sql[i].name,
 		    gw_pg_session_sql[i].sql, gw_pg_session_sql[i].nparams, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -1597,8 +1602,8 @@ gw_pg_session_prepare(gw_store_pg *pg, gw_err *err)
 			return rc;
 		}
 		PQclear(res);
+		pg->session_prepared |= 1u << i;
 	}
-	pg->session_prepared = true;
 	return 0;
 }
 
