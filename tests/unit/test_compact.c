@@ -293,6 +293,12 @@ test_request_parse(void **state)
 	assert_string_equal(r.instructions, "be kind");
 	assert_json(r.ignored, "[\"bogus\",\"metadata\",\"store\",\"tool_choice\",\"tools\"]");
 	gw_resp_request_free(&r);
+	/* merged with the parser's own, sorted, each once (an insert into
+	 * the parser's list once lost "tools": fuzz_compact's leak input) */
+	assert_int_equal(cparse("{\"input\":\"x\",\"tools\":[{\"type\":\"other\",\"name\":\"f\"}],"
+	    "\"tool_choice\":{\"type\":\"function\",\"name\":\"f\"}}", &r, &e), 0);
+	assert_json(r.ignored, "[\"tool_choice\",\"tools\",\"tools[0]\"]");
+	gw_resp_request_free(&r);
 	/* the input bound holds (413) */
 	assert_int_not_equal(gw_compact_request_parse("{\"input\":\"hello there\"}", 23, 3, &r, &e), 0);
 	assert_int_equal(e.status, 413);

@@ -22,21 +22,32 @@
 
 /* ---- the request ------------------------------------------------------------ */
 
-/* Adds name to the sorted array of names ignored (once). */
-static void
-gw_compact_ignore(cJSON *ignored, const char *name)
+static int
+gw_compact_cmp_str(const void *a, const void *b)
 {
-	int i = 0;
-	for (const cJSON *c = ignored->child; c; c = c->next, i++) {
-		int d = cJSON_IsString(c) ? strcmp(c->valuestring, name) : -1;
-		if (d == 0)
-			return;
-		if (d > 0) {
-			cJSON_InsertItemInArray(ignored, i, cJSON_CreateString(name));
-			return;
-		}
-	}
-	cJSON_AddItemToArray(ignored, cJSON_CreateString(name));
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Replaces *ignored (a sorted array of names) with it plus the n names in
+ * add, sorted, each once. */
+static void
+gw_compact_ignore(cJSON **ignored, const char *const *add, size_t n)
+{
+	size_t have = (size_t)cJSON_GetArraySize(*ignored), k = 0;
+	const char **v = gw_xcalloc(have + n + 1, sizeof(*v));
+	for (const cJSON *c = (*ignored)->child; c; c = c->next)
+		if (cJSON_IsString(c))
+			v[k++] = c->valuestring;
+	for (size_t i = 0; i < n; i++)
+		v[k++] = add[i];
+	qsort(v, k, sizeof(*v), gw_compact_cmp_str);
+	cJSON *sorted = cJSON_CreateArray();
+	for (size_t i = 0; i < k; i++)
+		if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+			cJSON_AddItemToArray(sorted, cJSON_CreateString(v[i]));
+	free(v);
+	cJSON_Delete(*ignored);
+	*ignored = sorted;
 }
 
 int
@@ -54,11 +65,14 @@ gw_compact_request_parse(const char *body, size_t n, uint64_t max_input_chars,
 	cJSON *root = cJSON_ParseWithLength(body, n);
 	static const char *const unused[] = { "conversation", "metadata", "parallel_tool_calls",
 		"store", "tool_choice", "tools" };
+	const char *present[sizeof(unused) / sizeof(unused[0])];
+	size_t np = 0;
 	for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++) {
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, unused[i]);
 		if (m != NULL && !cJSON_IsNull(m))
-			gw_compact_ignore(out->ignored, unused[i]);
+			present[np++] = unused[i];
 	}
+	gw_compact_ignore(&out->ignored, present, np);
 	cJSON_Delete(root);
 	out->store = false;
 	free(out->session_seed);
