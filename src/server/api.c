@@ -106,6 +106,7 @@ typedef struct srv_job {
 	/* another inbound wire (srv_api_post_request), or NULL: Open Responses */
 	const srv_api_wire *wire;
 	void *wire_ctx;
+	bool no_call;               /* the wire's prepare needs no provider call */
 	/* Server-Timing: the request's start, and the time spent waiting on
 	 * the provider (its start to its done) */
 	uint64_t start_ns, up_t0_ns, upstream_ns;
@@ -419,6 +420,11 @@ srv_job_begin(srv_job *j)
 	}
 	if (j->e.status == 0)
 		srv_append_copies(j->context, j->rq.input);
+	if (j->e.status == 0 && j->wire != NULL && j->wire->prepare != NULL) {
+		bool offline = j->rt == NULL ? gw_provider_offline(s->provider) :
+		    gw_provider_offline(j->rt->r[j->route].targets[0].prov);
+		j->no_call = !j->wire->prepare(j->wire_ctx, &j->context, offline);
+	}
 }
 
 /* The provider call of a begun job; it borrows from j. */
@@ -461,6 +467,9 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			gw_resp_error_set(&j->e, o->http_status, o->code, NULL, "%s", o->message);
 		srv_log(s, "response %s failed: %s %s", gw_resp_builder_id(b), j->e.code, j->e.message);
 	}
+	if (rc == 0 && !j->no_call && j->e.status == 0 && j->wire != NULL && j->wire->check != NULL &&
+	    !j->wire->check(j->wire_ctx, b, &j->e))
+		srv_log(s, "response %s failed: %s %s", gw_resp_builder_id(b), j->e.code, j->e.message);
 	gw_buf json = GW_BUF_INIT;
 	if (j->e.status == 0) {
 		gw_resp_builder_finish(b, &o->usage,
@@ -670,7 +679,7 @@ srv_job_run(srv_job *j)
 	memset(&o, 0, sizeof(o));
 	int rc = 0;
 	srv_job_begin(j);
-	if (j->e.status == 0) {
+	if (j->e.status == 0 && !j->no_call) {
 		gw_provider_call call = srv_job_call(j);
 		gw_provider_sink sink = srv_job_sink(j);
 		uint64_t t0 = gw_clock_mono_ns();
@@ -744,10 +753,16 @@ static void
 srv_job_start(srv_job *j)
 {
 	srv_job_begin(j);
+	j->up_t0_ns = gw_clock_mono_ns();
+	if (j->no_call) { /* nothing to wait for: done at once, as an offline call is */
+		gw_provider_outcome o;
+		memset(&o, 0, sizeof(o));
+		srv_job_done(j, 0, &o);
+		return;
+	}
 	gw_provider_call call = srv_job_call(j);
 	gw_provider_sink sink = srv_job_sink(j);
 	/* the handler's own loop runs the call: no hand-off */
-	j->up_t0_ns = gw_clock_mono_ns();
 	gw_provider_start_on(j->loop->engine, &call, &sink, &j->cancel, srv_job_done, j);
 }
 
@@ -961,7 +976,8 @@ srv_chain_main(void *arg)
 	}
 	j->history = chain.items;
 	chain.items = NULL;
-	if (srv_key_ok(chain.session_key))
+	/* another wire's job (compaction) reads the chain, never its session */
+	if (j->wire == NULL && srv_key_ok(chain.session_key))
 		snprintf(j->session_key, sizeof(j->session_key), "%s", chain.session_key);
 	j->chain = chain; /* freed with the job, once its items are */
 	if (!j->rq.stream) {
@@ -1068,7 +1084,12 @@ srv_api_post_request(struct MHD_Connection *c, srv_req *r, gw_resp_request *rq,
 	j->route = route;
 	j->wire = wire;
 	j->wire_ctx = w;
-	return srv_api_run(c, r, j);
+	if (j->rq.previous_response_id == NULL)
+		return srv_api_run(c, r, j);
+	/* a continuation reads its chain on a worker, never here */
+	srv_job_suspend(j, c, r);
+	srv_workq_push(r->srv->workq, srv_chain_main, j);
+	return MHD_YES;
 }
 
 static void srv_list_main(void *arg);

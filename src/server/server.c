@@ -29,6 +29,7 @@
 #include "server/server.h"
 #include "server/api.h"
 #include "server/chatapi.h"
+#include "server/compactapi.h"
 #include "server/auth.h"
 #include "server/fleet.h"
 #include "core/openresponses/respcache.h"
@@ -181,7 +182,8 @@ srv_queue(struct MHD_Connection *c, srv_req *r, unsigned status, struct MHD_Resp
 {
 	if (allow != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	if (r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_CHAT) {
+	if (r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_CHAT ||
+	    r->route == SRV_ROUTE_COMPACT) {
 		/* every answer of a model route, refusals too (streams: api.c) */
 		uint64_t own = srv_own_ns(r);
 		srv_timing_put(resp, own, r->upstream_ns);
@@ -256,6 +258,11 @@ srv_classify(const char *url, const char **allow)
 	}
 	if (strcmp(url, "/v1/models") == 0)
 		return SRV_ROUTE_MODELS;
+	/* before /v1/responses/{id}: "compact" is no response id */
+	if (strcmp(url, "/v1/responses/compact") == 0) {
+		*allow = "POST";
+		return SRV_ROUTE_COMPACT;
+	}
 	if (strncmp(url, SRV_RESPONSES_PREFIX, sizeof(SRV_RESPONSES_PREFIX) - 1) == 0 &&
 	    url[sizeof(SRV_RESPONSES_PREFIX) - 1] != '\0' &&
 	    strchr(url + sizeof(SRV_RESPONSES_PREFIX) - 1, '/') == NULL) {
@@ -380,7 +387,8 @@ srv_refusal(srv_server *s, srv_req *r, unsigned status, gw_resp_error *e)
 		    r->method, r->path);
 		break;
 	case 413:
-		if (r->route != SRV_ROUTE_RESPONSES && r->route != SRV_ROUTE_CHAT) {
+		if (r->route != SRV_ROUTE_RESPONSES && r->route != SRV_ROUTE_CHAT &&
+		    r->route != SRV_ROUTE_COMPACT) {
 			gw_resp_error_set(e, 413, "body_not_allowed", NULL, "%s %s takes no request body",
 			    r->method, r->path);
 			break;
@@ -615,8 +623,9 @@ srv_first_call(struct MHD_Connection *c, srv_req *r)
 	bool needs_auth = r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_RESPONSE_ID ||
 	    r->route == SRV_ROUTE_INPUT_ITEMS || r->route == SRV_ROUTE_STATUS ||
 	    r->route == SRV_ROUTE_METRICS || r->route == SRV_ROUTE_CHAT ||
-	    r->route == SRV_ROUTE_MODELS;
-	bool takes_body = r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_CHAT;
+	    r->route == SRV_ROUTE_MODELS || r->route == SRV_ROUTE_COMPACT;
+	bool takes_body = r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_CHAT ||
+	    r->route == SRV_ROUTE_COMPACT;
 	if (r->route == SRV_ROUTE_OTHER)
 		refusal = 404;
 	else if (!srv_method_ok(allow, r->method))
@@ -659,6 +668,10 @@ srv_dispatch(struct MHD_Connection *c, srv_req *r)
 		if (r->too_large)
 			return srv_refuse(c, r, 413);
 		return srv_chat_post(c, r);
+	case SRV_ROUTE_COMPACT:
+		if (r->too_large)
+			return srv_refuse(c, r, 413);
+		return srv_compact_post(c, r);
 	case SRV_ROUTE_MODELS:
 		return srv_chat_models(c, r);
 	case SRV_ROUTE_RESPONSE_ID: {
