@@ -84,7 +84,7 @@ typedef struct tui_event_sum {
 	bool is_cycle;
 	uint64_t unix_ms;
 	char kind[24];            /* "cycle", "lifecycle", "state_recovered", ... */
-	char gate[16];            /* "PASS"/"HOLD" for cycles, the transition otherwise */
+	char gate[24];            /* "PASS"/"HOLD" for cycles, the transition otherwise */
 	char reason[256];         /* the rollout reason, a transition's reason, ... */
 	char codes[256];          /* a cycle's reason codes, comma-separated */
 	tui_cycle cycle;          /* when is_cycle */

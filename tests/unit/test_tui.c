@@ -327,6 +327,14 @@ test_event_other(void **state)
 	assert_string_equal(e.gate, "stop");
 	assert_string_equal(e.reason, "maintenance_window");
 	assert_string_equal(e.codes, "");
+	/* the longest transition fits its column whole */
+	const char *us = "{\"kind\":\"lifecycle\",\"transition\":\"unclean_shutdown\",\"reason\":\"r\"}";
+	tui_render_event_parse(us, strlen(us), &e);
+	assert_string_equal(e.gate, "unclean_shutdown");
+	gw_buf b = GW_BUF_INIT;
+	tui_render_event_line(&b, &e, 0);
+	assert_memory_equal(b.data + TUI_EVENT_GATE_AT, "unclean_shutdown r", 18);
+	gw_buf_free(&b);
 
 	const char *bad = "{not json";
 	tui_render_event_parse(bad, strlen(bad), &e);
