@@ -80,7 +80,7 @@ tui_render_word_level(const char *word)
 		{ "start", TUI_LEVEL_OK }, { "degraded", TUI_LEVEL_WARN },
 		{ "STOPPED", TUI_LEVEL_OVER }, { "HOLD", TUI_LEVEL_OVER }, { "failing", TUI_LEVEL_OVER },
 		{ "stop", TUI_LEVEL_OVER }, { "startup_failed", TUI_LEVEL_OVER },
-		{ "invalid", TUI_LEVEL_OVER }, { "CORRUPT", TUI_LEVEL_OVER },
+		{ "CORRUPT", TUI_LEVEL_OVER },
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strcmp(word, words[i].word) == 0)

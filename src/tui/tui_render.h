@@ -42,7 +42,7 @@ void tui_render_gauge_glyphs(tui_level level, bool blocks, const char **full, co
 /* The meaning of a status word wherever it is shown (header, event rows):
  * TUI_LEVEL_OK for RUNNING, PASS, healthy, start; TUI_LEVEL_WARN for
  * degraded; TUI_LEVEL_OVER for STOPPED, HOLD, failing, stop,
- * startup_failed, invalid and CORRUPT; TUI_LEVEL_PLAIN for anything else
+ * startup_failed and CORRUPT; TUI_LEVEL_PLAIN for anything else
  * (case-sensitive, as the words are shown). */
 tui_level tui_render_word_level(const char *word);
 

@@ -190,6 +190,8 @@ tui_header_segs(const tui_ui *ui, tui_hseg *seg)
 	size_t n = 0;
 	tui_hseg *s;
 
+	/* here, first: a state condition ("State CORRUPT", "no state yet") */
+
 	const char *v = r->service.stopped ? "STOPPED" : "RUNNING";
 	s = &seg[n++];
 	*s = (tui_hseg){ "Service ", v, tui_word_style(v), GW_BUF_INIT, 1 };
