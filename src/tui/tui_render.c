@@ -331,46 +331,80 @@ tui_render_event_parse(const char *line, size_t n, tui_event_sum *out)
 	cJSON_Delete(v);
 }
 
-/* The event list's column widths: time, age, kind, gate, reason (the
- * codes take the rest). */
+/* The age column's width, and the widths NULL cols stands for: the
+ * longest kind ("state_recovered") and transition ("unclean_shutdown"). */
 #define TUI_EV_AGE 5
-#define TUI_EV_KIND 15
-#define TUI_EV_GATE 16
-#define TUI_EV_REASON 26
-_Static_assert(TUI_EVENT_GATE_AT == TUI_WHEN_COLS + 1 + TUI_EV_AGE + 2 + TUI_EV_KIND + 1,
-    "TUI_EVENT_GATE_AT names the gate column");
+static const tui_event_cols tui_event_cols_wide = { 15, 16, TUI_EVENT_REASON_MAX };
 
 void
-tui_render_event_head(gw_buf *out)
+tui_render_event_fit(tui_event_cols *c, const tui_event_sum *e)
 {
-	gw_buf_printf(out, "%-*s %*s  %-*s %-*s %-*s %s", TUI_WHEN_COLS, "TIME", TUI_EV_AGE, "AGE",
-	    TUI_EV_KIND, "KIND", TUI_EV_GATE, "GATE", TUI_EV_REASON, "REASON", "CODES");
+	size_t w = tui_render_width(e->kind, strlen(e->kind));
+	if (w > c->kind)
+		c->kind = w;
+	w = tui_render_width(e->gate, strlen(e->gate));
+	if (w > c->gate)
+		c->gate = w;
+	w = tui_render_width(e->reason, strlen(e->reason));
+	if (w > TUI_EVENT_REASON_MAX)
+		w = TUI_EVENT_REASON_MAX;
+	if (e->codes[0] && w > c->reason) /* a reason with nothing after it sets no width */
+		c->reason = w;
+}
+
+size_t
+tui_render_event_gate_at(const tui_event_cols *c)
+{
+	if (c == NULL)
+		c = &tui_event_cols_wide;
+	return TUI_WHEN_COLS + 1 + TUI_EV_AGE + 2 + c->kind + 1;
 }
 
 void
-tui_render_event_line(gw_buf *out, const tui_event_sum *e, uint64_t now_ms)
+tui_render_event_head(gw_buf *out, const tui_event_cols *c)
 {
+	if (c == NULL)
+		c = &tui_event_cols_wide;
+	gw_buf_printf(out, "%-*s %*s  %-*s %-*s %-*s %s", TUI_WHEN_COLS, "TIME", TUI_EV_AGE, "AGE",
+	    (int)c->kind, "KIND", (int)c->gate, "GATE", (int)c->reason, "REASON", "CODES");
+}
+
+/* Appends s padded with spaces to cols display columns (s fits). */
+static void
+tui_pad(gw_buf *out, const char *s, size_t cols)
+{
+	gw_buf_puts(out, s);
+	for (size_t w = tui_render_width(s, strlen(s)); w < cols; w++)
+		gw_buf_putc(out, ' ');
+}
+
+void
+tui_render_event_line(gw_buf *out, const tui_event_sum *e, const tui_event_cols *c, uint64_t now_ms)
+{
+	if (c == NULL)
+		c = &tui_event_cols_wide;
 	gw_buf when = GW_BUF_INIT, age = GW_BUF_INIT;
 	tui_render_when(&when, e->unix_ms, now_ms);
 	tui_render_age(&age, e->unix_ms, now_ms);
-	gw_buf_printf(out, "%-*s %*s  %-*s %-*s ", TUI_WHEN_COLS, gw_buf_cstr(&when), TUI_EV_AGE,
-	    gw_buf_cstr(&age), TUI_EV_KIND, e->kind, TUI_EV_GATE, e->gate);
+	gw_buf_printf(out, "%-*s %*s  ", TUI_WHEN_COLS, gw_buf_cstr(&when), TUI_EV_AGE, gw_buf_cstr(&age));
 	gw_buf_free(&when);
 	gw_buf_free(&age);
+	tui_pad(out, e->kind, c->kind + 1);
+	tui_pad(out, e->gate, c->gate + 1);
 	if (e->codes[0] == '\0') {
 		gw_buf_puts(out, e->reason); /* nothing follows: all of it */
 		return;
 	}
 	size_t w = tui_render_width(e->reason, strlen(e->reason));
-	if (w > TUI_EV_REASON) {
-		size_t k = tui_render_clip(e->reason, TUI_EV_REASON - 1);
+	if (w > c->reason) {
+		size_t k = tui_render_clip(e->reason, c->reason > 0 ? c->reason - 1 : 0);
 		gw_buf_append(out, e->reason, k);
 		gw_buf_putc(out, '~');
 		w = tui_render_width(e->reason, k) + 1;
 	} else {
 		gw_buf_puts(out, e->reason);
 	}
-	for (; w < TUI_EV_REASON + 1; w++)
+	for (; w < c->reason + 1; w++)
 		gw_buf_putc(out, ' ');
 	gw_buf_puts(out, e->codes);
 }

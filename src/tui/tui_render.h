@@ -92,14 +92,24 @@ typedef struct tui_event_sum {
 
 /* Summarises one event line (n bytes, not NUL-terminated). */
 void tui_render_event_parse(const char *line, size_t n, tui_event_sum *out);
-/* The event list's columns: tui_render_event_head appends their heads,
- * tui_render_event_line one event under them (time as tui_render_when,
- * age, kind, gate, reason, reason codes) at now_ms.  A reason wider than
- * its column is clipped ('~') when codes follow; TUI_EVENT_GATE_AT is the
- * gate column's offset (columns = bytes: everything before it is ASCII). */
-#define TUI_EVENT_GATE_AT 35
-void tui_render_event_head(gw_buf *out);
-void tui_render_event_line(gw_buf *out, const tui_event_sum *e, uint64_t now_ms);
+/* The event list's columns: time (as tui_render_when), age, kind, gate,
+ * reason, reason codes.  The kind, gate and reason columns are as wide as
+ * the widest of the rows in view (tui_render_event_fit, from the heads'
+ * widths, TUI_EVENT_COLS_HEADS), the reason at most TUI_EVENT_REASON_MAX,
+ * so the codes get what a narrow terminal has left; NULL cols means the
+ * widest kinds and transitions known.  A reason wider than its column is
+ * clipped ('~') when codes follow.  tui_render_event_gate_at is the gate
+ * column's offset (columns = bytes: everything before it is ASCII). */
+#define TUI_EVENT_REASON_MAX 26
+typedef struct tui_event_cols {
+	size_t kind, gate, reason;
+} tui_event_cols;
+#define TUI_EVENT_COLS_HEADS ((tui_event_cols){ 4, 4, 6 })
+void tui_render_event_fit(tui_event_cols *cols, const tui_event_sum *e);
+size_t tui_render_event_gate_at(const tui_event_cols *cols);
+void tui_render_event_head(gw_buf *out, const tui_event_cols *cols);
+void tui_render_event_line(gw_buf *out, const tui_event_sum *e, const tui_event_cols *cols,
+    uint64_t now_ms);
 /* Appends the last-cycle counter line ("discovered 3  queued 3 ..."); counters
  * state.json does not record show as "-". */
 void tui_render_cycle(gw_buf *out, const tui_cycle *c);

@@ -517,11 +517,9 @@ tui_draw_events(tui_ui *ui, int y, int rows)
 	gw_buf_puts(&b, ui->follow ? "  following" : "  j/k scroll, G follow");
 	tui_section(ui, y++, gw_buf_cstr(&b));
 	rows--;
+	int head_y = -1; /* the column heads' row, drawn once the widths are known */
 	if (rows > 1) {
-		gw_buf_reset(&b);
-		gw_buf_putc(&b, ' ');
-		tui_render_event_head(&b);
-		tui_put(ui, y++, 0, COLS, TUI_STYLE_LABEL, gw_buf_cstr(&b));
+		head_y = y++;
 		rows--;
 	}
 	if (rows <= 0) {
@@ -540,13 +538,24 @@ tui_draw_events(tui_ui *ui, int y, int rows)
 		if (ui->top + r > ui->nidx)
 			ui->top = ui->nidx > r ? ui->nidx - r : 0;
 	}
+	/* columns as wide as the rows in view need */
+	tui_event_cols cols = TUI_EVENT_COLS_HEADS;
+	for (size_t i = 0; i < r && ui->top + i < ui->nidx; i++)
+		tui_render_event_fit(&cols, &tui_events_at(ui->events, ui->idx[ui->top + i])->sum);
+	if (head_y >= 0) {
+		gw_buf_reset(&b);
+		gw_buf_putc(&b, ' ');
+		tui_render_event_head(&b, &cols);
+		tui_put(ui, head_y, 0, COLS, TUI_STYLE_LABEL, gw_buf_cstr(&b));
+	}
+	int gate_x = 1 + (int)tui_render_event_gate_at(&cols);
 	uint64_t now = gw_clock_unix_ms();
 	for (size_t i = 0; i < r && ui->top + i < ui->nidx; i++) {
 		size_t pos = ui->top + i;
 		const tui_event *e = tui_events_at(ui->events, ui->idx[pos]);
 		gw_buf_reset(&b);
 		gw_buf_putc(&b, ' ');
-		tui_render_event_line(&b, &e->sum, now);
+		tui_render_event_line(&b, &e->sum, &cols, now);
 		int row = y + (int)i;
 		if (pos == sel && !ui->follow) {
 			tui_fill(ui, row, 0, TUI_STYLE_SELECTED);
@@ -557,8 +566,7 @@ tui_draw_events(tui_ui *ui, int y, int rows)
 			/* the gate in the colour of its meaning, as in the header */
 			tui_style gs = e->local ? TUI_STYLE_LOCAL : tui_word_style(e->sum.gate);
 			if (gs != TUI_STYLE_NORMAL && gs != TUI_STYLE_LOCAL)
-				tui_put(ui, row, 1 + TUI_EVENT_GATE_AT, COLS - 1 - TUI_EVENT_GATE_AT, gs,
-				    e->sum.gate);
+				tui_put(ui, row, gate_x, COLS - gate_x, gs, e->sum.gate);
 		}
 		/* the next frame an age in view changes */
 		uint64_t due = tui_render_age_due(e->sum.unix_ms, now);

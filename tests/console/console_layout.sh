@@ -7,7 +7,8 @@
 # - monochrome gauges (NO_COLOR, TERM=dumb) tell their level by character:
 #   '#' breached (the fullest-looking bar), '=' used, '.' free;
 # - the event list has column heads, the rollout reason and the reason
-#   codes in columns of their own, a relative age that moves on its own,
+#   codes in columns of their own (as wide as the rows in view need, so the
+#   codes show at 80 columns too), a relative age that moves on its own,
 #   and the date for events of another day;
 # - Enter on an event shows ISO 8601 beside unix ms;
 # - HOLD has one colour: the same in the header and in the rows.
@@ -65,7 +66,10 @@ tc_expect "filter cleared" 'Events [0-9]+ +following'
 "$TAU_BIN" --gateway-service-stop --gateway-service-stop-reason maintenance_window --gateway-state-dir "$SD" >/dev/null
 tc_tmux resize-window -t tc -x 80 -y 24
 tc_expect "80x24: service and gate on the first line" '^ Service STOPPED \(last stop: maintenance_window\) +Rollout HOLD service_stopped$'
-t_match "80x24: health wrapped onto the second, not cut" '^ Health degraded$' "$(tc_screen)"
+s=$(tc_screen)
+t_match "80x24: health wrapped onto the second, not cut" '^ Health degraded$' "$s"
+t_match "80x24: columns fit the rows in view, so the codes show too" \
+	' cycle +HOLD +malformed_input_observed +malformed_inputs_' "$s"
 tc_tmux resize-window -t tc -x 40 -y 10
 tc_expect "40x10: service" '^ Service STOPPED'
 s=$(tc_screen)

@@ -279,27 +279,54 @@ test_event_cycle(void **state)
 	assert_string_equal(e.cycle.fixture, "gateway-mixed-outcomes");
 
 	gw_buf b = GW_BUF_INIT;
-	tui_render_event_line(&b, &e, 1700000000000ULL);
+	/* NULL: the widest kinds and transitions known */
+	tui_render_event_line(&b, &e, NULL, 1700000000000ULL);
 	assert_string_equal(gw_buf_cstr(&b),
 	    "--:--:--        -  cycle           HOLD             malformed_input_observed   "
 	    "malformed_inputs_observed,retry_attempted");
-	/* the heads sit over the columns, the gate where TUI_EVENT_GATE_AT says */
 	gw_buf_reset(&b);
-	tui_render_event_head(&b);
+	tui_render_event_head(&b, NULL);
 	assert_string_equal(gw_buf_cstr(&b),
 	    "TIME          AGE  KIND            GATE             REASON                     CODES");
-	assert_memory_equal(b.data + TUI_EVENT_GATE_AT, "GATE", 4);
-	/* a reason wider than its column is clipped when codes follow ... */
-	tui_event_sum l = e;
-	snprintf(l.reason, sizeof(l.reason), "a_reason_much_wider_than_its_column");
+	assert_memory_equal(b.data + tui_render_event_gate_at(NULL), "GATE", 4);
+
+	/* fitted to the rows in view: the codes get what the columns leave */
+	const char *lc = "{\"kind\":\"lifecycle\",\"transition\":\"start\",\"reason\":\"a_long_operator_reason_with_no_codes\"}";
+	tui_event_sum l;
+	tui_render_event_parse(lc, strlen(lc), &l);
+	tui_event_cols c = TUI_EVENT_COLS_HEADS;
+	tui_render_event_fit(&c, &e);
+	tui_render_event_fit(&c, &l);
+	assert_int_equal(c.kind, 9);   /* "lifecycle" */
+	assert_int_equal(c.gate, 5);   /* "start" */
+	assert_int_equal(c.reason, 24); /* a reason with no codes after it sets no width */
 	gw_buf_reset(&b);
-	tui_render_event_line(&b, &l, 0);
-	assert_non_null(strstr(gw_buf_cstr(&b), " a_reason_much_wider_than_~ malformed_inputs_observed"));
-	assert_memory_equal(b.data + TUI_EVENT_GATE_AT, "HOLD", 4);
+	tui_render_event_head(&b, &c);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "TIME          AGE  KIND      GATE  REASON                   CODES");
+	assert_memory_equal(b.data + tui_render_event_gate_at(&c), "GATE", 4);
+	gw_buf_reset(&b);
+	tui_render_event_line(&b, &e, &c, 0);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "--:--:--        -  cycle     HOLD  malformed_input_observed malformed_inputs_observed,retry_attempted");
+	assert_memory_equal(b.data + tui_render_event_gate_at(&c), "HOLD", 4);
+	gw_buf_reset(&b);
+	tui_render_event_line(&b, &l, &c, 0);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "--:--:--        -  lifecycle start a_long_operator_reason_with_no_codes");
+	/* the reason column stops at TUI_EVENT_REASON_MAX: wider reasons are
+	 * clipped when codes follow ... */
+	snprintf(l.reason, sizeof(l.reason), "a_reason_much_wider_than_its_column");
+	snprintf(l.codes, sizeof(l.codes), "x");
+	tui_render_event_fit(&c, &l);
+	assert_int_equal(c.reason, TUI_EVENT_REASON_MAX);
+	gw_buf_reset(&b);
+	tui_render_event_line(&b, &l, &c, 0);
+	assert_non_null(strstr(gw_buf_cstr(&b), " a_reason_much_wider_than_~ x"));
 	/* ... and shown whole when nothing follows */
 	l.codes[0] = '\0';
 	gw_buf_reset(&b);
-	tui_render_event_line(&b, &l, 0);
+	tui_render_event_line(&b, &l, &c, 0);
 	assert_non_null(strstr(gw_buf_cstr(&b), " a_reason_much_wider_than_its_column"));
 	gw_buf_reset(&b);
 	tui_render_cycle(&b, &e.cycle);
@@ -332,8 +359,8 @@ test_event_other(void **state)
 	tui_render_event_parse(us, strlen(us), &e);
 	assert_string_equal(e.gate, "unclean_shutdown");
 	gw_buf b = GW_BUF_INIT;
-	tui_render_event_line(&b, &e, 0);
-	assert_memory_equal(b.data + TUI_EVENT_GATE_AT, "unclean_shutdown r", 18);
+	tui_render_event_line(&b, &e, NULL, 0);
+	assert_memory_equal(b.data + tui_render_event_gate_at(NULL), "unclean_shutdown r", 18);
 	gw_buf_free(&b);
 
 	const char *bad = "{not json";
