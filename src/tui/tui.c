@@ -33,6 +33,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <locale.h>
 #include <ncurses.h>
 #include <readline/readline.h>
@@ -618,16 +619,19 @@ tui_show_selected(tui_app *app)
 		tui_screen_message(&app->ui, false, "no event selected");
 		return;
 	}
-	gw_buf pretty = GW_BUF_INIT;
+	gw_buf pretty = GW_BUF_INIT, shown = GW_BUF_INIT;
 	cJSON *v = e->local ? NULL : cJSON_Parse(e->text);
 	if (v != NULL) {
 		gw_jw w;
 		gw_jw_init(&w, &pretty, true);
 		gw_jw_cjson(&w, v);
 		cJSON_Delete(v);
+		/* unix ms times with their ISO 8601 reading beside them */
+		tui_render_annotate_times(&shown, gw_buf_cstr(&pretty));
 	}
-	tui_screen_show_detail(&app->ui, pretty.len ? gw_buf_cstr(&pretty) : e->text);
+	tui_screen_show_detail(&app->ui, shown.len ? gw_buf_cstr(&shown) : e->text);
 	gw_buf_free(&pretty);
+	gw_buf_free(&shown);
 }
 
 static void
@@ -1122,6 +1126,13 @@ tui_loop(tui_app *app)
 			if (timeout < 0 || t < timeout)
 				timeout = t;
 		}
+		if (app->ui.age_due_ms != 0) {
+			/* an age shown in the event list changes then */
+			uint64_t wall = gw_clock_unix_ms(), due = app->ui.age_due_ms;
+			int t = wall >= due ? 0 : due - wall > INT_MAX ? INT_MAX : (int)(due - wall);
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
 		struct pollfd fds[TUI_NFDS];
 		fds[TUI_FD_TTY] = (struct pollfd){ STDIN_FILENO, POLLIN, 0 };
 		fds[TUI_FD_SIG] = (struct pollfd){ tui_sig_pipe[0], POLLIN, 0 };
@@ -1137,6 +1148,10 @@ tui_loop(tui_app *app)
 			tui_fleet_step(app, n > 0 && (fds[TUI_FD_STORE].revents & (POLLIN | POLLHUP | POLLERR)));
 		else if (app->ino_wd < 0 && gw_clock_mono_ms() - app->last_tick_ms >= TUI_TICK_MS)
 			tui_tick(app);
+		if (app->ui.age_due_ms != 0 && gw_clock_unix_ms() >= app->ui.age_due_ms) {
+			app->ui.age_due_ms = 0;
+			app->dirty = true;
+		}
 		if (n <= 0 && !tui_sig_winch)
 			continue;
 		if (fds[TUI_FD_SIG].revents & POLLIN)

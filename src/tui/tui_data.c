@@ -145,7 +145,7 @@ tui_events_add_local(tui_events *ev, uint64_t unix_ms, const char *kind, const c
 	/* the list shows it as one line; Enter shows all of it */
 	gw_buf one = GW_BUF_INIT;
 	tui_render_oneline(&one, text);
-	snprintf(e->sum.reasons, sizeof(e->sum.reasons), "%s", gw_buf_cstr(&one));
+	snprintf(e->sum.reason, sizeof(e->sum.reason), "%s", gw_buf_cstr(&one));
 	gw_buf_free(&one);
 }
 
@@ -163,7 +163,7 @@ tui_events_filter(const tui_events *ev, const char *filter, size_t *idx)
 		const tui_event *e = tui_events_at(ev, i);
 		if (filter[0] == '\0' || tui_render_match(e->text, filter) ||
 		    tui_render_match(e->sum.kind, filter) || tui_render_match(e->sum.gate, filter) ||
-		    tui_render_match(e->sum.reasons, filter))
+		    tui_render_match(e->sum.reason, filter) || tui_render_match(e->sum.codes, filter))
 			idx[n++] = i;
 	}
 	return n;

@@ -5,9 +5,11 @@
  * changes state or decides when to draw.  Text is clipped to the screen by
  * display width (tui_render_clip), so long reasons or paths never wrap.
  * Monochrome terminals (NO_COLOR, TERM=dumb) get bold and reverse instead
- * of colours.
+ * of colours, and gauge bars whose characters tell the level ('#'
+ * breached, '=' used, '.' free).
  */
 #include "tui/tui_screen.h"
+#include "core/base/clock.h"
 #include "core/base/mem.h"
 #include "tui/tui_cmd.h"
 #include "tui/tui_prompt.h"
@@ -20,34 +22,67 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum tui_pair {
-	TUI_PAIR_OK = 1,
-	TUI_PAIR_WARN,
-	TUI_PAIR_OVER,
-	TUI_PAIR_TITLE,
-	TUI_PAIR_KEY,
-	TUI_PAIR_LOCAL,
-};
-
+/* What a styled cell means; every cell the console colours names one of
+ * these, and tui_looks alone says how each looks. */
 typedef enum tui_style {
 	TUI_STYLE_NORMAL,
-	TUI_STYLE_OK,
-	TUI_STYLE_WARN,
-	TUI_STYLE_OVER,
-	TUI_STYLE_TITLE,
-	TUI_STYLE_KEY,
-	TUI_STYLE_LOCAL,
-	TUI_STYLE_LABEL,
-	TUI_STYLE_SELECTED
+	TUI_STYLE_OK,       /* good: RUNNING, PASS, healthy, start, a zero gauge */
+	TUI_STYLE_WARN,     /* caution: degraded, a gauge in use, 4xx */
+	TUI_STYLE_OVER,     /* alarm: STOPPED, HOLD, failing, stop, a breached
+	                     * gauge, 5xx, an open circuit, a stale replica, errors */
+	TUI_STYLE_TITLE,    /* the title bar */
+	TUI_STYLE_KEY,      /* a key in the function bar */
+	TUI_STYLE_LOCAL,    /* the console's own messages and hints */
+	TUI_STYLE_LABEL,    /* field names and column heads */
+	TUI_STYLE_SELECTED, /* the selected row */
+	TUI_NSTYLES
 } tui_style;
 
+/* One colour per meaning, everywhere (the header, gauges, event rows and
+ * panels all draw through it): the colour pair (numbered by the style) and
+ * attributes in colour, and the attributes that stand in for the colour on
+ * monochrome terminals. */
+static const struct tui_look {
+	short fg, bg;       /* -1: the terminal's default */
+	attr_t color, mono;
+} tui_looks[TUI_NSTYLES] = {
+	[TUI_STYLE_NORMAL] = { -1, -1, A_NORMAL, A_NORMAL },
+	[TUI_STYLE_OK] = { COLOR_GREEN, -1, A_BOLD, A_NORMAL },
+	[TUI_STYLE_WARN] = { COLOR_YELLOW, -1, A_BOLD, A_BOLD },
+	[TUI_STYLE_OVER] = { COLOR_RED, -1, A_BOLD, A_BOLD | A_REVERSE },
+	[TUI_STYLE_TITLE] = { COLOR_BLACK, COLOR_CYAN, A_NORMAL, A_REVERSE },
+	[TUI_STYLE_KEY] = { COLOR_BLACK, COLOR_CYAN, A_NORMAL, A_REVERSE },
+	[TUI_STYLE_LOCAL] = { COLOR_CYAN, -1, A_NORMAL, A_NORMAL },
+	[TUI_STYLE_LABEL] = { -1, -1, A_BOLD, A_BOLD },
+	[TUI_STYLE_SELECTED] = { -1, -1, A_REVERSE, A_REVERSE },
+};
+
+static tui_style
+tui_level_style(tui_level l)
+{
+	switch (l) {
+	case TUI_LEVEL_OK: return TUI_STYLE_OK;
+	case TUI_LEVEL_WARN: return TUI_STYLE_WARN;
+	case TUI_LEVEL_OVER: return TUI_STYLE_OVER;
+	default: return TUI_STYLE_NORMAL;
+	}
+}
+
+/* The style of a status word by its meaning: HOLD looks the same in the
+ * header and in the event rows. */
+static tui_style
+tui_word_style(const char *word)
+{
+	return tui_level_style(tui_render_word_level(word));
+}
+
 typedef struct tui_glyphs {
-	const char *hline, *vline, *tl, *tr, *bl, *br, *full, *empty;
+	const char *hline, *vline, *tl, *tr, *bl, *br;
 } tui_glyphs;
 
 static const tui_glyphs tui_glyphs_utf8 = { "\u2500", "\u2502", "\u250c", "\u2510", "\u2514",
-	"\u2518", "\u2588", "\u2591" };
-static const tui_glyphs tui_glyphs_ascii = { "-", "|", "+", "+", "+", "+", "#", "." };
+	"\u2518" };
+static const tui_glyphs tui_glyphs_ascii = { "-", "|", "+", "+", "+", "+" };
 
 static const tui_glyphs *
 tui_g(const tui_ui *ui)
@@ -65,12 +100,9 @@ tui_screen_setup(tui_ui *ui, bool want_color)
 		return;
 	start_color();
 	use_default_colors();
-	init_pair(TUI_PAIR_OK, COLOR_GREEN, -1);
-	init_pair(TUI_PAIR_WARN, COLOR_YELLOW, -1);
-	init_pair(TUI_PAIR_OVER, COLOR_RED, -1);
-	init_pair(TUI_PAIR_TITLE, COLOR_BLACK, COLOR_CYAN);
-	init_pair(TUI_PAIR_KEY, COLOR_BLACK, COLOR_CYAN);
-	init_pair(TUI_PAIR_LOCAL, COLOR_CYAN, -1);
+	for (int i = 0; i < TUI_NSTYLES; i++)
+		if (tui_looks[i].fg != -1 || tui_looks[i].bg != -1)
+			init_pair((short)i, tui_looks[i].fg, tui_looks[i].bg);
 }
 
 void
@@ -86,28 +118,10 @@ tui_screen_free(tui_ui *ui)
 static attr_t
 tui_attr(const tui_ui *ui, tui_style s)
 {
-	if (ui->color) {
-		switch (s) {
-		case TUI_STYLE_OK: return COLOR_PAIR(TUI_PAIR_OK) | A_BOLD;
-		case TUI_STYLE_WARN: return COLOR_PAIR(TUI_PAIR_WARN) | A_BOLD;
-		case TUI_STYLE_OVER: return COLOR_PAIR(TUI_PAIR_OVER) | A_BOLD;
-		case TUI_STYLE_TITLE: return COLOR_PAIR(TUI_PAIR_TITLE);
-		case TUI_STYLE_KEY: return COLOR_PAIR(TUI_PAIR_KEY);
-		case TUI_STYLE_LOCAL: return COLOR_PAIR(TUI_PAIR_LOCAL);
-		case TUI_STYLE_LABEL: return A_BOLD;
-		case TUI_STYLE_SELECTED: return A_REVERSE;
-		default: return A_NORMAL;
-		}
-	}
-	switch (s) {
-	case TUI_STYLE_WARN: return A_BOLD;
-	case TUI_STYLE_OVER: return A_BOLD | A_REVERSE;
-	case TUI_STYLE_TITLE:
-	case TUI_STYLE_KEY:
-	case TUI_STYLE_SELECTED: return A_REVERSE;
-	case TUI_STYLE_LABEL: return A_BOLD;
-	default: return A_NORMAL;
-	}
+	const struct tui_look *l = &tui_looks[s];
+	if (!ui->color)
+		return l->mono;
+	return l->color | (l->fg != -1 || l->bg != -1 ? COLOR_PAIR(s) : 0);
 }
 
 /* Writes s at (y, x), at most cols display columns; returns the columns used. */
@@ -154,56 +168,121 @@ tui_section(const tui_ui *ui, int y, const char *title)
 	gw_buf_free(&b);
 }
 
-static tui_style
-tui_level_style(tui_level l)
+/* The header's posture segments, most important first: what is dropped
+ * on a narrow terminal comes last.  A condition that makes the posture
+ * itself doubtful (state.json corrupt, no state written yet) belongs
+ * first, before the service. */
+#define TUI_HSEG_MAX 8
+#define TUI_SHORT_ROWS 12
+typedef struct tui_hseg {
+	const char *label;        /* "Service " (static) */
+	const char *value;        /* "RUNNING" (static or borrowed from ui) */
+	tui_style style;          /* of the value */
+	gw_buf detail;            /* " (last stop: x)", owned */
+	unsigned keep;            /* see tui_seg */
+} tui_hseg;
+
+static size_t
+tui_header_segs(const tui_ui *ui, tui_hseg *seg)
 {
-	return l == TUI_LEVEL_OVER ? TUI_STYLE_OVER : l == TUI_LEVEL_WARN ? TUI_STYLE_WARN : TUI_STYLE_OK;
+	const tui_posture *p = ui->posture;
+	const gw_service_report *r = &p->report;
+	size_t n = 0;
+	tui_hseg *s;
+
+	/* here, first: a state condition ("State CORRUPT", "no state yet") */
+
+	const char *v = r->service.stopped ? "STOPPED" : "RUNNING";
+	s = &seg[n++];
+	*s = (tui_hseg){ "Service ", v, tui_word_style(v), GW_BUF_INIT, 1 };
+	if (r->service.last_stop_reason[0])
+		gw_buf_printf(&s->detail, " (last stop: %s)", r->service.last_stop_reason);
+
+	s = &seg[n++];
+	bool pass = r->gates.rollout_gate != NULL && strcmp(r->gates.rollout_gate, "pass") == 0;
+	v = pass ? "PASS" : "HOLD";
+	*s = (tui_hseg){ "Rollout ", v, tui_word_style(v), GW_BUF_INIT, 3 };
+	if (r->gates.rollout_reason_code[0])
+		gw_buf_printf(&s->detail, " %s", r->gates.rollout_reason_code);
+
+	v = gw_health_state_name(p->health_state);
+	s = &seg[n++];
+	*s = (tui_hseg){ "Health ", v, tui_word_style(v), GW_BUF_INIT, 0 };
+
+	if (ui->srv_running) {
+		s = &seg[n++];
+		*s = (tui_hseg){ "Server ", ui->srv.bind, TUI_STYLE_NORMAL, GW_BUF_INIT, 2 };
+		gw_buf_printf(&s->detail, " %llu req", (unsigned long long)ui->srv.requests);
+	}
+	return n;
+}
+
+/* Lays the segments out on at most max_lines rows from y and draws them;
+ * returns the rows used.  A clipped detail ends in an ellipsis. */
+static int
+tui_draw_segs(const tui_ui *ui, int y, tui_hseg *hs, size_t n, size_t max_lines)
+{
+	tui_seg seg[TUI_HSEG_MAX];
+	for (size_t i = 0; i < n; i++) {
+		seg[i] = (tui_seg){ 0 };
+		seg[i].head = tui_render_width(hs[i].label, strlen(hs[i].label)) +
+		    tui_render_width(hs[i].value, strlen(hs[i].value));
+		seg[i].detail = tui_render_width(hs[i].detail.data, hs[i].detail.len);
+		seg[i].keep = hs[i].keep;
+	}
+	/* one column of margin on the left, as the rest of the screen */
+	size_t lines = tui_render_header_layout(seg, n, (size_t)(COLS - 1), max_lines);
+	for (size_t i = 0; i < n; i++) {
+		if (seg[i].line < 0)
+			continue;
+		int row = y + seg[i].line, x = 1 + (int)seg[i].x;
+		x += tui_put(ui, row, x, COLS - x, TUI_STYLE_LABEL, hs[i].label);
+		x += tui_put(ui, row, x, COLS - x, hs[i].style, hs[i].value);
+		if (seg[i].shown == 0)
+			continue;
+		const char *d = gw_buf_cstr(&hs[i].detail);
+		if (seg[i].shown < seg[i].detail) {
+			/* clipped: the last column says so */
+			x += tui_put(ui, row, x, (int)seg[i].shown - 1, TUI_STYLE_NORMAL, d);
+			tui_put(ui, row, x, 1, TUI_STYLE_NORMAL, ui->utf8 ? "\u2026" : "~");
+		} else {
+			tui_put(ui, row, x, (int)seg[i].shown, TUI_STYLE_NORMAL, d);
+		}
+	}
+	return (int)lines;
 }
 
 static int
 tui_draw_header(tui_ui *ui, int y)
 {
 	const tui_posture *p = ui->posture;
-	const gw_service_report *r = &p->report;
 	gw_buf b = GW_BUF_INIT;
 
-	/* title bar */
-	tui_fill(ui, y, 0, TUI_STYLE_TITLE);
-	gw_buf_printf(&b, " tau-gateway console  state %s", ui->state_dir);
-	tui_put(ui, y, 0, COLS, TUI_STYLE_TITLE, gw_buf_cstr(&b));
-	gw_buf_reset(&b);
-	gw_buf_puts(&b, "updated ");
-	if (p->mtime_ms)
-		tui_render_clock(&b, p->mtime_ms);
-	else
-		gw_buf_puts(&b, "never");
-	gw_buf_putc(&b, ' ');
-	int w = (int)tui_render_width(b.data, b.len);
-	if (COLS - w > 40)
-		tui_put(ui, y, COLS - w, w, TUI_STYLE_TITLE, gw_buf_cstr(&b));
-	y++;
+	/* title bar, but for short terminals, where the posture needs the row */
+	if (LINES > TUI_SHORT_ROWS) {
+		tui_fill(ui, y, 0, TUI_STYLE_TITLE);
+		gw_buf_printf(&b, " tau-gateway console  state %s", ui->state_dir);
+		tui_put(ui, y, 0, COLS, TUI_STYLE_TITLE, gw_buf_cstr(&b));
+		gw_buf_reset(&b);
+		gw_buf_puts(&b, "updated ");
+		if (p->mtime_ms)
+			tui_render_when(&b, p->mtime_ms, gw_clock_unix_ms());
+		else
+			gw_buf_puts(&b, "never");
+		gw_buf_putc(&b, ' ');
+		int w = (int)tui_render_width(b.data, b.len);
+		if (COLS - w > 40)
+			tui_put(ui, y, COLS - w, w, TUI_STYLE_TITLE, gw_buf_cstr(&b));
+		y++;
+	}
 
-	/* posture line */
-	int x = tui_put(ui, y, 1, COLS - 1, TUI_STYLE_LABEL, "Service ") + 1;
-	bool stopped = r->service.stopped;
-	x += tui_put(ui, y, x, COLS - x, stopped ? TUI_STYLE_OVER : TUI_STYLE_OK,
-	    stopped ? "STOPPED" : "RUNNING");
-	gw_buf_reset(&b);
-	if (r->service.last_stop_reason[0])
-		gw_buf_printf(&b, " (last stop: %s)", r->service.last_stop_reason);
-	gw_buf_puts(&b, "   ");
-	x += tui_put(ui, y, x, COLS - x, TUI_STYLE_NORMAL, gw_buf_cstr(&b));
-	x += tui_put(ui, y, x, COLS - x, TUI_STYLE_LABEL, "Rollout ");
-	bool pass = r->gates.rollout_gate != NULL && strcmp(r->gates.rollout_gate, "pass") == 0;
-	x += tui_put(ui, y, x, COLS - x, pass ? TUI_STYLE_OK : TUI_STYLE_OVER, pass ? "PASS" : "HOLD");
-	gw_buf_reset(&b);
-	gw_buf_printf(&b, " %s   ", r->gates.rollout_reason_code);
-	x += tui_put(ui, y, x, COLS - x, TUI_STYLE_NORMAL, gw_buf_cstr(&b));
-	x += tui_put(ui, y, x, COLS - x, TUI_STYLE_LABEL, "Health ");
-	tui_style hs = p->health_state == GW_HEALTH_HEALTHY ? TUI_STYLE_OK :
-	    p->health_state == GW_HEALTH_DEGRADED ? TUI_STYLE_WARN : TUI_STYLE_OVER;
-	tui_put(ui, y, x, COLS - x, hs, gw_health_state_name(p->health_state));
-	y++;
+	/* posture lines: the segments by priority, wrapped onto a second
+	 * line (a third below 80 columns) rather than cut */
+	tui_hseg seg[TUI_HSEG_MAX];
+	size_t n = tui_header_segs(ui, seg);
+	y += tui_draw_segs(ui, y, seg, n, COLS < 80 ? 3 : 2);
+	for (size_t i = 0; i < n; i++)
+		gw_buf_free(&seg[i].detail);
 
 	/* health reason, or why state.json could not be read; in fleet mode
 	 * a lost connection to the database first */
@@ -228,7 +307,6 @@ tui_draw_header(tui_ui *ui, int y)
 static int
 tui_draw_gauge(tui_ui *ui, int y, const char *label, uint64_t v, uint64_t limit)
 {
-	const tui_glyphs *g = tui_g(ui);
 	int x = tui_put(ui, y, 1, 18, TUI_STYLE_NORMAL, label);
 	(void)x;
 	int width = COLS - 20 - 14;
@@ -237,8 +315,12 @@ tui_draw_gauge(tui_ui *ui, int y, const char *label, uint64_t v, uint64_t limit)
 	if (width < 4)
 		width = 4;
 	gw_buf b = GW_BUF_INIT;
-	tui_render_gauge(&b, v, limit, (size_t)width, g->full, g->empty);
 	tui_level l = tui_render_gauge_level(v, limit);
+	/* blocks only where colour tells the level: reverse video would draw a
+	 * full block as background, so monochrome bars say it in characters */
+	const char *full, *empty;
+	tui_render_gauge_glyphs(l, ui->utf8 && ui->color, &full, &empty);
+	tui_render_gauge(&b, v, limit, (size_t)width, full, empty);
 	tui_put(ui, y, 20, COLS - 20, tui_level_style(l), gw_buf_cstr(&b));
 	if (l == TUI_LEVEL_OVER && !ui->color) {
 		int bw = (int)tui_render_width(b.data, b.len);
@@ -282,7 +364,7 @@ tui_draw_cycle(tui_ui *ui, int y)
 		c.duration_ms = p->report.health.cycle_duration_ms;
 	}
 	gw_buf_puts(&b, "Last cycle ");
-	tui_render_clock(&b, c.unix_ms);
+	tui_render_when(&b, c.unix_ms, gw_clock_unix_ms());
 	if (c.fixture[0])
 		gw_buf_printf(&b, " %s", c.fixture);
 	if (ui->run_active) {
@@ -435,6 +517,11 @@ tui_draw_events(tui_ui *ui, int y, int rows)
 	gw_buf_puts(&b, ui->follow ? "  following" : "  j/k scroll, G follow");
 	tui_section(ui, y++, gw_buf_cstr(&b));
 	rows--;
+	int head_y = -1; /* the column heads' row, drawn once the widths are known */
+	if (rows > 1) {
+		head_y = y++;
+		rows--;
+	}
 	if (rows <= 0) {
 		gw_buf_free(&b);
 		return;
@@ -451,22 +538,40 @@ tui_draw_events(tui_ui *ui, int y, int rows)
 		if (ui->top + r > ui->nidx)
 			ui->top = ui->nidx > r ? ui->nidx - r : 0;
 	}
+	/* columns as wide as the rows in view need */
+	tui_event_cols cols = TUI_EVENT_COLS_HEADS;
+	for (size_t i = 0; i < r && ui->top + i < ui->nidx; i++)
+		tui_render_event_fit(&cols, &tui_events_at(ui->events, ui->idx[ui->top + i])->sum);
+	if (head_y >= 0) {
+		gw_buf_reset(&b);
+		gw_buf_putc(&b, ' ');
+		tui_render_event_head(&b, &cols);
+		tui_put(ui, head_y, 0, COLS, TUI_STYLE_LABEL, gw_buf_cstr(&b));
+	}
+	int gate_x = 1 + (int)tui_render_event_gate_at(&cols);
+	uint64_t now = gw_clock_unix_ms();
 	for (size_t i = 0; i < r && ui->top + i < ui->nidx; i++) {
 		size_t pos = ui->top + i;
 		const tui_event *e = tui_events_at(ui->events, ui->idx[pos]);
 		gw_buf_reset(&b);
 		gw_buf_putc(&b, ' ');
-		tui_render_event_line(&b, &e->sum);
-		tui_style st = TUI_STYLE_NORMAL;
-		if (e->local)
-			st = TUI_STYLE_LOCAL;
-		else if (strcmp(e->sum.gate, "HOLD") == 0)
-			st = TUI_STYLE_WARN;
+		tui_render_event_line(&b, &e->sum, &cols, now);
+		int row = y + (int)i;
 		if (pos == sel && !ui->follow) {
-			tui_fill(ui, y + (int)i, 0, TUI_STYLE_SELECTED);
-			st = TUI_STYLE_SELECTED;
+			tui_fill(ui, row, 0, TUI_STYLE_SELECTED);
+			tui_put(ui, row, 0, COLS, TUI_STYLE_SELECTED, gw_buf_cstr(&b));
+		} else {
+			tui_put(ui, row, 0, COLS, e->local ? TUI_STYLE_LOCAL : TUI_STYLE_NORMAL,
+			    gw_buf_cstr(&b));
+			/* the gate in the colour of its meaning, as in the header */
+			tui_style gs = e->local ? TUI_STYLE_LOCAL : tui_word_style(e->sum.gate);
+			if (gs != TUI_STYLE_NORMAL && gs != TUI_STYLE_LOCAL)
+				tui_put(ui, row, gate_x, COLS - gate_x, gs, e->sum.gate);
 		}
-		tui_put(ui, y + (int)i, 0, COLS, st, gw_buf_cstr(&b));
+		/* the next frame an age in view changes */
+		uint64_t due = tui_render_age_due(e->sum.unix_ms, now);
+		if (due != UINT64_MAX && (ui->age_due_ms == 0 || now + due < ui->age_due_ms))
+			ui->age_due_ms = now + due;
 	}
 	if (ui->nidx == 0)
 		tui_put(ui, y, 1, COLS - 1, TUI_STYLE_NORMAL,
@@ -624,6 +729,7 @@ tui_draw_help(tui_ui *ui)
 void
 tui_screen_draw(tui_ui *ui)
 {
+	ui->age_due_ms = 0; /* set again if this frame shows an age */
 	erase();
 	if (COLS < TUI_MIN_COLS || LINES < TUI_MIN_ROWS) {
 		char msg[64];

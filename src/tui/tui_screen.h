@@ -56,6 +56,7 @@ typedef struct tui_ui {
 	size_t top;               /* first shown position of the filtered list */
 	size_t list_rows;         /* rows of the list at the last draw */
 	size_t *idx, idx_cap, nidx;
+	uint64_t age_due_ms;      /* unix ms when an age in view next changes; 0: none */
 	/* log view */
 	bool log_view;
 	size_t log_top;
