@@ -53,6 +53,11 @@ Modes:
                       non-stream: 0.9 s delay before the reply
     error_event       (anthropic_stub.py, gemini_stub.py) stream: a few events,
                       then the vendor's error event; here, like ok
+    text_then_tool    a tool call (when the request has tools) comes after a
+                      text block "Let me check ✓ " (Anthropic: the text is
+                      content block 0, the tool_use block 1); streamed in
+                      pieces that split UTF-8 characters and SSE lines, as
+                      split_utf8 writes them
 
 Any mode except ok may carry a suffix "-once", "-twice" or "-<N>": the first
 N requests that use exactly that mode string get the mode, later ones are
@@ -82,6 +87,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 SPLIT_UTF8_TEXT = "héllo wörld ✓ 日本"
 TOOL_CALL_ID = "call_stub_1"
 TOOL_ARGS_FRAGMENTS = ['{"city":', '"Paris"}']
+PREFACE_TEXT = "Let me check ✓ "
 SLOW_GAP_S = 0.3
 SPLIT_SLEEP_S = 0.02
 
@@ -89,7 +95,8 @@ MODE_RE = re.compile(r"^(?P<base>[a-z0-9_]+?)(?:-(?P<n>once|twice|\d+))?$")
 MSG_MODE_RE = re.compile(r"\[stub:([A-Za-z0-9_-]+)\]")
 STATUS_RE = re.compile(r"^status([1-5][0-9][0-9])$")
 BASE_MODES = {"ok", "hang", "close_mid_stream", "split_utf8", "garbage", "length", "slow",
-              "error_event"}
+              "error_event", "text_then_tool"}
+SPLIT_MODES = ("split_utf8", "text_then_tool")  # streams written in awkward pieces
 
 REASONS = {
     200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -439,7 +446,8 @@ class Handler(BaseHTTPRequestHandler):
             t0 = tools[0] if isinstance(tools[0], dict) else {}
             fn = t0.get("function") if isinstance(t0.get("function"), dict) else t0
             name = fn.get("name") if isinstance(fn.get("name"), str) else "tool"
-            return {"kind": "tool", "tool_name": name, "finish": "tool_calls"}
+            return {"kind": "tool", "tool_name": name, "finish": "tool_calls",
+                    "preface": PREFACE_TEXT if mode == "text_then_tool" else None}
         else:
             text = "stub reply: " + last_user_text(messages)
         if mode == "split_utf8":
@@ -464,7 +472,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(SLOW_GAP_S * 3)
         plan = self.plan(body, messages, mode)
         if plan["kind"] == "tool":
-            message = {"role": "assistant", "content": None, "tool_calls": [{
+            message = {"role": "assistant", "content": plan["preface"], "tool_calls": [{
                 "id": TOOL_CALL_ID, "type": "function",
                 "function": {"name": plan["tool_name"],
                              "arguments": "".join(TOOL_ARGS_FRAGMENTS)}}]}
@@ -520,6 +528,8 @@ class Handler(BaseHTTPRequestHandler):
                                  "finish_reason": finish}]}
 
         chunks = []
+        if plan["kind"] == "tool" and plan["preface"]:
+            chunks.append(chunk({"role": "assistant", "content": plan["preface"]}))
         if plan["kind"] == "tool":
             chunks.append(chunk({"role": "assistant", "content": None, "tool_calls": [{
                 "index": 0, "id": TOOL_CALL_ID, "type": "function",
@@ -547,7 +557,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.sse_write(f)
             self.abort_connection()
             return
-        if mode == "split_utf8":
+        if mode in SPLIT_MODES:
             data = b"".join(frames)
             for piece in split_bytes(data, utf8_cut_points(data)):
                 self.sse_write(piece)
@@ -631,7 +641,8 @@ class WireHandler(Handler):
         if conv["tool_result"] is not None:
             plan = {"kind": "text", "text": "stub saw tool result: " + conv["tool_result"]}
         elif conv["tool_name"] is not None:
-            plan = {"kind": "tool", "tool_name": conv["tool_name"]}
+            plan = {"kind": "tool", "tool_name": conv["tool_name"],
+                    "preface": PREFACE_TEXT if mode == "text_then_tool" else None}
         else:
             plan = {"kind": "text", "text": "stub reply: " + conv["last_user"]}
         if mode == "split_utf8":
@@ -687,7 +698,7 @@ class WireHandler(Handler):
             self.sse_write(self.wire_error_frame())
             self.end_sse()
             return
-        if mode == "split_utf8":
+        if mode in SPLIT_MODES:
             data = b"".join(frames)
             for piece in split_bytes(data, utf8_cut_points(data)):
                 self.sse_write(piece)
