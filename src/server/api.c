@@ -31,6 +31,7 @@
 #include "core/base/clock.h"
 #include "core/base/json.h"
 #include "core/base/mem.h"
+#include "core/gateway/events.h"
 #include "core/openresponses/respstore.h"
 #include "server/keygate.h"
 #include "server/router.h"
@@ -103,6 +104,7 @@ typedef struct srv_job {
 	srv_rtable *rt;
 	long route;
 	_Atomic(const char *) target;
+	char upstream_rid[96];      /* the upstream's request id of the last attempt (under lock) */
 	/* another inbound wire (srv_api_post_request), or NULL: Open Responses */
 	const srv_api_wire *wire;
 	void *wire_ctx;
@@ -320,13 +322,61 @@ srv_job_answer(srv_job *j, bool suspended, unsigned status, gw_buf *body)
 		srv_loop_resume(j->loop, j->conn);
 }
 
-/* Copies the target that answered j (routes) into r for the request log. */
+/* Copies the target that answered j (routes) and its upstream's request
+ * id into r for the request log. */
 static void
 srv_job_target(srv_job *j, srv_req *r)
 {
 	const char *t = atomic_load(&j->target); /* lives as long as j->rt */
 	if (t != NULL)
 		snprintf(r->target, sizeof(r->target), "%s", t);
+	pthread_mutex_lock(&j->lock);
+	memcpy(r->upstream_rid, j->upstream_rid, sizeof(r->upstream_rid));
+	pthread_mutex_unlock(&j->lock);
+}
+
+/* " [<header> <id>]" naming the upstream's request id of o's attempt
+ * ("" when it named none), for a log line. */
+static void
+srv_rid_note(const gw_provider_outcome *o, char *out, size_t n)
+{
+	out[0] = '\0';
+	if (o->request_id[0] != '\0')
+		snprintf(out, n, " [upstream request id %s]", o->request_id);
+}
+
+/* Records a failed upstream attempt of j (a target's, after its own
+ * retries) in the event log, runtime-events.jsonl, with the request id the
+ * upstream named, so an operator can quote it to the vendor: outcome
+ * "fallback" (the route's next target is tried) or "failed" (it is the
+ * request's answer).  Fleet mode: the server log only, as for reloads. */
+static void
+srv_job_upstream_event(srv_job *j, const char *target, const gw_provider_outcome *o,
+    const char *outcome)
+{
+	srv_server *s = j->srv;
+	if (s->fleet != NULL)
+		return;
+	gw_buf line = GW_BUF_INIT;
+	gw_jw w;
+	gw_jw_init(&w, &line, false);
+	gw_jw_obj_begin(&w);
+	gw_jw_ku64(&w, "timestamp_unix_ms", gw_clock_unix_ms());
+	gw_jw_kstr(&w, "kind", "upstream");
+	gw_jw_kstr(&w, "outcome", outcome);
+	gw_jw_kstr(&w, "response_id", gw_resp_builder_id(j->b));
+	if (j->rt != NULL)
+		gw_jw_kstr(&w, "route", srv_rtable_name(j->rt, j->route));
+	gw_jw_kstr(&w, "target", target != NULL ? target : "");
+	gw_jw_ku64(&w, "upstream_status", o->upstream_status);
+	gw_jw_kstr(&w, "upstream_request_id", o->request_id);
+	gw_jw_kstr(&w, "reason", o->message);
+	gw_jw_obj_end(&w);
+	gw_err err;
+	gw_err_clear(&err);
+	if (gw_events_append(s->cfg.state_dir, line.data, line.len, &err) != 0)
+		srv_log(s, "cannot record the upstream failure: %s", err.msg);
+	gw_buf_free(&line);
 }
 
 /* The first half of a run: the model context (the chain the previous
@@ -451,6 +501,9 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 	gw_err err;
 	gw_err_clear(&err);
 	gw_resp_builder *b = j->b;
+	pthread_mutex_lock(&j->lock);
+	memcpy(j->upstream_rid, o->request_id, sizeof(j->upstream_rid));
+	pthread_mutex_unlock(&j->lock);
 	if (rc != 0) {
 		j->cancelled = o->http_status == 499;
 		if (j->cancelled)
@@ -459,7 +512,15 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			gw_resp_error_set(&j->e, 503, "server_shutdown", NULL, "the gateway is shutting down");
 		else
 			gw_resp_error_set(&j->e, o->http_status, o->code, NULL, "%s", o->message);
-		srv_log(s, "response %s failed: %s %s", gw_resp_builder_id(b), j->e.code, j->e.message);
+		char rid[128];
+		srv_rid_note(o, rid, sizeof(rid));
+		srv_log(s, "response %s failed: %s %s%s", gw_resp_builder_id(b), j->e.code, j->e.message,
+		    rid);
+		if (!j->cancelled && o->attempts > 0) {
+			const char *t = atomic_load(&j->target);
+			srv_job_upstream_event(j, t != NULL ? t : gw_provider_model(s->provider), o,
+			    "failed");
+		}
 	}
 	gw_buf json = GW_BUF_INIT;
 	if (j->e.status == 0) {
@@ -645,11 +706,13 @@ srv_job_route(srv_job *j, const gw_provider_call *call, const gw_provider_sink *
 		/* a refusal of this request says nothing of the target's health */
 		gw_routes_breaker_record(&tg->breaker, !fallback && o->upstream_status >= 400 &&
 		    o->upstream_status < 500, gw_clock_mono_ms());
-		if (!fallback)
-			return rc;
-		if (k + 1 < rr->ntargets)
-			srv_log(s, "model %s: target %zu (%s) failed (%s); trying the next", name, k + 1,
-			    tg->t->spec, o->message);
+		if (!fallback || k + 1 == rr->ntargets)
+			return rc; /* the request's answer: srv_job_end logs it */
+		char rid[128];
+		srv_rid_note(o, rid, sizeof(rid));
+		srv_log(s, "model %s: target %zu (%s) failed (%s)%s; trying the next", name, k + 1,
+		    tg->t->spec, o->message, rid);
+		srv_job_upstream_event(j, tg->t->spec, o, "fallback");
 	}
 	if (!tried) {
 		memset(o, 0, sizeof(*o));

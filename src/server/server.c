@@ -813,7 +813,7 @@ srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		srv_metrics_request(&s->metrics, r->route, r->method, r->path, r->client,
 		    r->status ? r->status : 499, us, r->bytes_in, r->bytes_out, r->target);
 		srv_reqlog_request(&s->cfg, r->method, r->path, r->client, r->status ? r->status : 499,
-		    us, r->resp_id, r->target);
+		    us, r->resp_id, r->target, r->upstream_rid);
 	}
 	srv_notify(s);
 	gw_buf_free(&r->body);

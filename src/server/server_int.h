@@ -188,6 +188,7 @@ typedef struct srv_req {
 	struct srv_job *chained;        /* phase CHAINED: the job to run (api.c) */
 	char resp_id[48];               /* the response made or named, for the request log ("": none) */
 	char target[GW_ROUTES_MAX_NAME + 40]; /* routes: the target that answered ("": none) */
+	char upstream_rid[96];          /* the upstream's request id of its last attempt ("": none) */
 	uint64_t upstream_ns;           /* the answer's wait on the provider (Server-Timing) */
 	char client[SRV_PROXY_TEXT];    /* the client: the peer, or whom a trusted proxy names */
 	bool via_proxy;                 /* the peer is a trusted proxy */

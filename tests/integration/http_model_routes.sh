@@ -7,7 +7,10 @@
 # /v1/models lists the routes' public names.  Fallback: a first target
 # answering 503 is followed by the second (the client sees a normal 200),
 # a 400 is not, and nothing is retried elsewhere once the stream carried
-# upstream output.  Circuit breaker: open
+# upstream output.  The upstream's request id (x-request-id) is in the
+# request log line with the target that answered, and a failed attempt's
+# in the server log and the event log (runtime-events.jsonl, "kind":
+# "upstream", outcome fallback or failed).  Circuit breaker: open
 # after N consecutive failures (the target is skipped), one probe after the
 # cooldown, closed by a successful probe.  /gateway/status, /metrics and
 # the request log name the targets.
@@ -91,7 +94,14 @@ t_eq "fallback: B answered" 1 "$(nb)"
 t_eq "fallback: A got its key from the env variable" "Bearer $ROUTES_KEY_A" "$(head -1 "$T/SA.jsonl" | jq -r .headers.authorization)"
 t_eq "fallback: B got no key" null "$(tail -1 "$T/SB.jsonl" | jq -r .headers.authorization)"
 t_eq "fallback: B's upstream model" m-b "$(tail -1 "$T/SB.jsonl" | jq -r .body.model)"
-t_check "request log names the target that answered" t_wait_line "$T/GW.err" 'status=200 .*target=openai/m-b' 5
+rid_a=$(head -1 "$T/SA.jsonl" | jq -r .request_id) rid_b=$(tail -1 "$T/SB.jsonl" | jq -r .request_id)
+t_check "request log names the target that answered and its upstream request id" \
+	t_wait_line "$T/GW.err" "status=200 .*target=openai/m-b upstream_request_id=$rid_b\$" 5
+t_contains "server log: the failed attempt's upstream request id" \
+	"model main: target 1 (openai/m-a) failed (upstream returned HTTP status 503) [upstream request id $rid_a]; trying the next" \
+	"$(cat "$T/GW.err")"
+events() { jq -c "select(.kind == \"upstream\") | [.outcome, .route, .target, .upstream_status, .upstream_request_id]" "$T/state/runtime-events.jsonl"; }
+t_eq "event log: the failed attempt that fell back" '["fallback","main","openai/m-a",503,"'"$rid_a"'"]' "$(events)"
 
 # the default route (no model) and the alias; the second failure opens A
 h_post '{"input":"second"}'
@@ -157,6 +167,11 @@ h_post '{"model":"split","input":"[stub:status400] x"}'
 t_eq "400: the client sees the upstream error" 502 "$HS"
 t_eq "400: A tried" $((a + 1)) "$(na)"
 t_eq "400: B not tried" "$b" "$(nb)"
+rid_a=$(tail -1 "$T/SA.jsonl" | jq -r .request_id)
+t_eq "400: the event log records the failure with its upstream request id" \
+	'["failed","split","openai/m-s",400,"'"$rid_a"'"]' "$(events | tail -1)"
+t_check "400: the request log too" t_wait_line "$T/GW.err" \
+	"path=/v1/responses status=502 .*target=openai/m-s upstream_request_id=$rid_a\$" 5
 
 # no fallback once the stream carried upstream output
 a=$(na) b=$(nb)

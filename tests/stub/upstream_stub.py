@@ -28,6 +28,9 @@ Reply (mode "ok"):
       "data: [DONE]\\n\\n". A usage chunk (choices: []) is sent before [DONE]
       when stream_options.include_usage is true.
 
+Every reply to a POST carries "x-request-id: req_stub_<n>" (n counts the
+stub's POSTs), as OpenAI names its requests.
+
 Mode selection, first match wins:
     1. request header  X-Stub-Mode: MODE
     2. "[stub:MODE]" inside the last user message text
@@ -66,8 +69,8 @@ An unknown mode is answered with HTTP 400 (code "stub_unknown_mode").
 
 --record FILE appends one JSON line per received request (flushed per line):
     {"method":..., "path":..., "headers":{lower-cased...}, "body":<json|string>,
-     "in_flight":N}
-where N counts the POST requests the stub was handling when this one came
+     "in_flight":N, "request_id":"req_stub_<n>"}
+(request_id: a POST's, the id its reply names) where N counts the POST requests the stub was handling when this one came
 in, itself included (so N > 1 proves requests overlapped).
 
 SIGTERM / SIGINT shut the server down cleanly (exit status 0).
@@ -253,6 +256,8 @@ def split_bytes(data, cuts):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "tau-upstream-stub/1"
+    REQUEST_ID_HEADER = "x-request-id"
+    _rid = None  # the POST being answered: "req_stub_<n>", sent as REQUEST_ID_HEADER
     timeout = 300  # idle keep-alive connections are dropped after 5 min
 
     def setup(self):
@@ -268,6 +273,8 @@ class Handler(BaseHTTPRequestHandler):
     # ---- low-level writing
     def _head(self, status, headers):
         lines = ["HTTP/1.1 %d %s" % (status, REASONS.get(status, "Status"))]
+        if self._rid is not None and all(k != self.REQUEST_ID_HEADER for k, _ in headers):
+            headers = list(headers) + [(self.REQUEST_ID_HEADER, self._rid)]
         for k, v in headers:
             lines.append("%s: %s" % (k, v))
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -344,11 +351,15 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in self.headers.items():
             k = k.lower()
             headers[k] = headers[k] + ", " + v if k in headers else v
-        st.record({"method": self.command, "path": self.path, "headers": headers,
-                   "body": body_obj, "in_flight": in_flight})
+        entry = {"method": self.command, "path": self.path, "headers": headers,
+                 "body": body_obj, "in_flight": in_flight}
+        if self._rid is not None:
+            entry["request_id"] = self._rid
+        st.record(entry)
 
     # ---- routes
     def do_GET(self):
+        self._rid = None
         self.record("")
         path = self.path.split("?", 1)[0]
         if path == "/health":
@@ -371,6 +382,7 @@ class Handler(BaseHTTPRequestHandler):
                 st.in_flight -= 1
 
     def handle_post(self, in_flight):
+        self._rid = "req_stub_%d" % self.server.stub.next_id()
         raw = self.read_body()
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
@@ -595,7 +607,6 @@ class WireHandler(Handler):
     Every reply carries REQUEST_ID_HEADER: req_stub_<n>.
     """
 
-    REQUEST_ID_HEADER = "request-id"
     CLOSE_AFTER = 3  # close_mid_stream: frames sent first (some text, not the end)
 
     def post_extra(self):
