@@ -7,7 +7,10 @@
 # /v1/models lists the routes' public names.  Fallback: a first target
 # answering 503 is followed by the second (the client sees a normal 200),
 # a 400 is not, and nothing is retried elsewhere once the stream carried
-# upstream output.  The upstream's request id (x-request-id) is in the
+# upstream output; a target that times out (its timeout_ms against a stub
+# that delays) or answers 429 with retry-after falls back too, counted on
+# that target (errors, breaker, metrics); "retries": N asks the same
+# target N more times before the next.  The upstream's request id (x-request-id) is in the
 # request log line with the target that answered, and a failed attempt's
 # in the server log and the event log (runtime-events.jsonl, "kind":
 # "upstream", outcome fallback or failed).  Circuit breaker: open
@@ -27,6 +30,7 @@ stub() { # VAR MODE
 }
 stub SA status503-3
 stub SB ok
+stub SC slow
 na() { wc -l <"$T/SA.jsonl"; }
 nb() { wc -l <"$T/SB.jsonl"; }
 
@@ -47,6 +51,15 @@ cat >"$T/routes.json" <<EOF
     {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
   {"model": "dead", "targets": [
     {"provider": "openai", "model": "m-x", "base_url": "http://127.0.0.1:$DEAD_PORT/v1", "timeout_ms": 3000},
+    {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
+  {"model": "late", "targets": [
+    {"provider": "openai", "model": "m-t", "base_url": "$SC_URL", "timeout_ms": 300, "retries": 0},
+    {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
+  {"model": "busy", "targets": [
+    {"provider": "openai", "model": "m-q", "base_url": "$SA_URL", "timeout_ms": 3000, "retries": 0},
+    {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
+  {"model": "again", "targets": [
+    {"provider": "openai", "model": "m-r", "base_url": "$SA_URL", "timeout_ms": 3000, "retries": 2},
     {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
   {"model": "echo", "aliases": ["local-echo"], "targets": [{"provider": "local"}]}]}
 EOF
@@ -82,7 +95,7 @@ h_req POST /v1/chat/completions -H 'Content-Type: application/json' \
 t_eq "chat: unknown model 400" 400 "$HS"
 t_eq "chat: model_not_found" model_not_found "$(h_jq .error.code)"
 h_req GET /v1/models
-t_eq "models: the routes' public names, in file order" '["main","split","dead","echo"]' "$(jq -c '[.data[].id]' "$T/body")"
+t_eq "models: the routes' public names, in file order" '["main","split","dead","late","busy","again","echo"]' "$(jq -c '[.data[].id]' "$T/body")"
 
 # fallback: A answers 503, B answers; the client sees a normal 200
 h_post '{"model":"main","input":"first"}'
@@ -160,6 +173,45 @@ t_eq "connect error: 200" 200 "$HS"
 t_eq "connect error: B answered" $((b + 1)) "$(nb)"
 h_req GET /gateway/status
 t_eq "connect error: counted on the dead target" 1 "$(jq -r '.routes.routes[2].targets[0].errors' "$T/body")"
+
+# a timeout falls back: C delays its answer 0.9 s, past its target's 300 ms
+b=$(nb)
+h_post '{"model":"late","input":"in time?"}'
+t_eq "timeout: 200" 200 "$HS"
+t_eq "timeout: B answered" "$((b + 1)) stub reply: in time?" "$(nb) $(h_jq .output_text)"
+t_eq "timeout: C was asked" 1 "$(wc -l <"$T/SC.jsonl")"
+t_eq "timeout: the event log names the timeout" '["fallback","late","openai/m-t",0,"upstream did not answer within 300 ms"]' \
+	"$(jq -c 'select(.kind == "upstream") | [.outcome, .route, .target, .upstream_status, .reason]' "$T/state/runtime-events.jsonl" | tail -1)"
+
+# 429 with retry-after falls back at once (retries 0), counted on A
+# (B's own "status429-twice" is used up first, by asking it directly)
+for i in 1 2; do curl -s -o /dev/null -H 'X-Stub-Mode: status429-twice' -d '{"messages":[]}' "$SB_URL/chat/completions"; done
+a=$(na) b=$(nb)
+h_post '{"model":"busy","input":"[stub:status429-twice] hurry"}'
+t_eq "429: 200" 200 "$HS"
+t_eq "429: A tried once, B answered" "$((a + 1)) $((b + 1))" "$(na) $(nb)"
+rid_a=$(tail -1 "$T/SA.jsonl" | jq -r .request_id)
+t_eq "429: the event log" '["fallback","busy",429,"'"$rid_a"'"]' "$(events | tail -1 | jq -c '[.[0], .[1], .[3], .[4]]')"
+h_req GET /gateway/status
+t_eq "429: an error on A, a fallback of the route" "1 1 0" \
+	"$(jq -r '.routes.routes[4] | "\(.targets[0].errors) \(.fallbacks) \(.targets[1].errors)"' "$T/body")"
+h_req GET /metrics
+t_contains "429: metrics count the error" 'tau_gateway_route_target_errors_total{route="busy",target="0",provider="openai",model="m-q"} 1' "$(cat "$T/body")"
+t_contains "429: metrics count the fallback" 'tau_gateway_route_fallbacks_total{route="busy"} 1' "$(cat "$T/body")"
+h_post '{"model":"busy","input":"[stub:status429-twice] hurry"}'
+h_req GET /gateway/status
+t_eq "429: a second one opens A's breaker (failures 2)" open "$(jq -r '.routes.routes[4].targets[0].circuit' "$T/body")"
+
+# retries 2: A is asked 3 times, then B (B's "status500-3" used up first)
+for i in 1 2 3; do curl -s -o /dev/null -H 'X-Stub-Mode: status500-3' -d '{"messages":[]}' "$SB_URL/chat/completions"; done
+a=$(na) b=$(nb)
+h_post '{"model":"again","input":"[stub:status500-3] persist"}'
+t_eq "retries: 200" 200 "$HS"
+t_eq "retries: A asked 1 + 2 times, then B once" "$((a + 3)) $((b + 1))" "$(na) $(nb)"
+t_eq "retries: B's answer" "stub reply: [stub:status500-3] persist" "$(h_jq .output_text)"
+h_req GET /gateway/status
+t_eq "retries: A's attempts 3, one request, one error" "3 1 1" \
+	"$(jq -r '.routes.routes[5].targets[0] | "\(.attempts) \(.requests) \(.errors)"' "$T/body")"
 
 # no fallback for a refusal of the request (400)
 a=$(na) b=$(nb)
