@@ -146,11 +146,11 @@ static void
 srv_job_unref(srv_job *j)
 {
 	srv_server *s = j->srv;
+	srv_rtable *rt = NULL;
 	pthread_mutex_lock(&s->lock);
 	bool last = --j->refs == 0;
 	if (last) {
-		/* before the count drops: srv_api_shutdown's waiter frees the router */
-		srv_router_release(s->router, j->rt);
+		rt = j->rt; /* given back below, off the lock */
 		j->rt = NULL;
 		if (j->prev_job)
 			j->prev_job->next = j->next;
@@ -164,6 +164,12 @@ srv_job_unref(srv_job *j)
 	pthread_mutex_unlock(&s->lock);
 	if (!last)
 		return;
+	/* the last reference to a table a reload replaced frees it (joining
+	 * its providers' threads), so not under the server's lock; the
+	 * table outlives the router if need be (srv_router_release does not
+	 * touch it), and every thread that may run this is joined before
+	 * the server is freed */
+	srv_router_release(s->router, rt);
 	for (srv_frame *f = j->head, *n; f; f = n) {
 		n = f->next;
 		free(f);
@@ -681,30 +687,30 @@ srv_job_route(srv_job *j, const gw_provider_call *call, const gw_provider_sink *
 		srv_rtarget *tg = &rr->targets[k];
 		bool probe = false, offline = gw_provider_offline(tg->prov);
 		/* an offline target never fails: its circuit stays closed */
-		if (!offline && !gw_routes_breaker_allow(&tg->breaker, gw_clock_mono_ms(), &probe)) {
-			atomic_fetch_add(&tg->skipped, 1);
+		if (!offline && !gw_routes_breaker_allow(&tg->st->breaker, gw_clock_mono_ms(), &probe)) {
+			atomic_fetch_add(&tg->st->skipped, 1);
 			continue;
 		}
 		if (tried)
 			atomic_fetch_add(&rr->fallbacks, 1);
 		tried = true;
-		atomic_fetch_add_explicit(&tg->requests, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&tg->st->requests, 1, memory_order_relaxed);
 		atomic_store(&j->target, tg->t->spec);
 		if (offline)
 			return gw_provider_run(tg->prov, call, sink, &j->cancel, o);
 		rc = gw_provider_run(tg->prov, call, sink, &j->cancel, o);
 		if (rc == 0) {
-			gw_routes_breaker_record(&tg->breaker, true, gw_clock_mono_ms());
+			gw_routes_breaker_record(&tg->st->breaker, true, gw_clock_mono_ms());
 			return 0;
 		}
 		if (o->http_status == 499) {
-			gw_routes_breaker_abandon(&tg->breaker, probe);
+			gw_routes_breaker_abandon(&tg->st->breaker, probe);
 			return rc;
 		}
-		atomic_fetch_add(&tg->errors, 1);
+		atomic_fetch_add(&tg->st->errors, 1);
 		bool fallback = srv_fallback_ok(o);
 		/* a refusal of this request says nothing of the target's health */
-		gw_routes_breaker_record(&tg->breaker, !fallback && o->upstream_status >= 400 &&
+		gw_routes_breaker_record(&tg->st->breaker, !fallback && o->upstream_status >= 400 &&
 		    o->upstream_status < 500, gw_clock_mono_ms());
 		if (!fallback || k + 1 == rr->ntargets)
 			return rc; /* the request's answer: srv_job_end logs it */

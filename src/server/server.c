@@ -1264,6 +1264,10 @@ srv_loop_main(void *arg)
 			if (ev[i].data.u64 == (uint64_t)l->wake_fd) {
 				gw_fs_eventfd_drain(l->wake_fd);
 				mhd = true; /* a resume from another thread */
+				/* or a reload: the table this loop kept goes now,
+				 * not at its next request (one atomic load) */
+				if (s->router != NULL)
+					srv_router_cache_sweep(s->router, &l->routes);
 			} else if (l->engine &&
 			    ev[i].data.u64 == (uint64_t)gw_provider_engine_fd(l->engine)) {
 				eng = true;
@@ -1791,9 +1795,12 @@ srv_routes_reload(srv_server *s, gw_err *err)
 		    "no routes file to reload (start the server with --gateway-routes)");
 	int rc = srv_router_reload(s->router, err);
 	const char *path = srv_router_path(s->router);
-	if (rc == 0)
+	if (rc == 0) {
 		srv_notice(s, "routes reloaded from %s", path);
-	else
+		/* each loop lets go of the table it kept (srv_loop_main) */
+		for (size_t i = 0; i < s->nloops; i++)
+			srv_loop_wake(&s->loops[i]);
+	} else
 		srv_log(s, "routes reload refused, the old routes keep serving: %s", err->msg);
 	/* the event log records each reload and its outcome (fleet mode: the
 	 * server log only; the event rows are written in transactions) */
