@@ -31,7 +31,6 @@
 #include "core/base/clock.h"
 #include "core/base/json.h"
 #include "core/base/mem.h"
-#include "core/gateway/events.h"
 #include "core/openresponses/respstore.h"
 #include "server/keygate.h"
 #include "server/router.h"
@@ -360,15 +359,9 @@ static void
 srv_job_upstream_event(srv_job *j, const char *target, const gw_provider_outcome *o,
     const char *outcome)
 {
-	srv_server *s = j->srv;
-	if (s->fleet != NULL)
-		return;
 	gw_buf line = GW_BUF_INIT;
 	gw_jw w;
-	gw_jw_init(&w, &line, false);
-	gw_jw_obj_begin(&w);
-	gw_jw_ku64(&w, "timestamp_unix_ms", gw_clock_unix_ms());
-	gw_jw_kstr(&w, "kind", "upstream");
+	srv_event_begin(&w, &line, "upstream");
 	gw_jw_kstr(&w, "outcome", outcome);
 	gw_jw_kstr(&w, "response_id", gw_resp_builder_id(j->b));
 	if (j->rt != NULL)
@@ -377,12 +370,7 @@ srv_job_upstream_event(srv_job *j, const char *target, const gw_provider_outcome
 	gw_jw_ku64(&w, "upstream_status", o->upstream_status);
 	gw_jw_kstr(&w, "upstream_request_id", o->request_id);
 	gw_jw_kstr(&w, "reason", o->message);
-	gw_jw_obj_end(&w);
-	gw_err err;
-	gw_err_clear(&err);
-	if (gw_events_append(s->cfg.state_dir, line.data, line.len, &err) != 0)
-		srv_log(s, "cannot record the upstream failure: %s", err.msg);
-	gw_buf_free(&line);
+	srv_event_end(j->srv, &w, &line, "the upstream failure");
 }
 
 /* The first half of a run: the model context (the chain the previous
