@@ -103,7 +103,7 @@ typedef struct srv_job {
 	srv_rtable *rt;
 	long route;
 	_Atomic(const char *) target;
-	char upstream_rid[96];      /* the upstream's request id of the last attempt (under lock) */
+	char upstream_rid[96];      /* a stream's upstream request id, last attempt (under lock) */
 	/* another inbound wire (srv_api_post_request), or NULL: Open Responses */
 	const srv_api_wire *wire;
 	void *wire_ctx;
@@ -327,17 +327,16 @@ srv_job_answer(srv_job *j, bool suspended, unsigned status, gw_buf *body)
 		srv_loop_resume(j->loop, j->conn);
 }
 
-/* Copies the target that answered j (routes) and its upstream's request
- * id into r for the request log. */
+/* Copies the target that answered j (routes) and, unless NULL, its
+ * upstream's request id rid into r for the request log. */
 static void
-srv_job_target(srv_job *j, srv_req *r)
+srv_job_target(srv_job *j, srv_req *r, const char *rid)
 {
 	const char *t = atomic_load(&j->target); /* lives as long as j->rt */
 	if (t != NULL)
 		snprintf(r->target, sizeof(r->target), "%s", t);
-	pthread_mutex_lock(&j->lock);
-	memcpy(r->upstream_rid, j->upstream_rid, sizeof(r->upstream_rid));
-	pthread_mutex_unlock(&j->lock);
+	if (rid != NULL)
+		snprintf(r->upstream_rid, sizeof(r->upstream_rid), "%s", rid);
 }
 
 /* " [<header> <id>]" naming the upstream's request id of o's attempt
@@ -495,9 +494,6 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 	gw_err err;
 	gw_err_clear(&err);
 	gw_resp_builder *b = j->b;
-	pthread_mutex_lock(&j->lock);
-	memcpy(j->upstream_rid, o->request_id, sizeof(j->upstream_rid));
-	pthread_mutex_unlock(&j->lock);
 	if (rc != 0) {
 		j->cancelled = o->http_status == 499;
 		if (j->cancelled)
@@ -617,15 +613,17 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 		}
 		pthread_mutex_lock(&j->lock);
 		j->producer_done = true;
+		/* for the request log, which the connection's thread writes */
+		snprintf(j->upstream_rid, sizeof(j->upstream_rid), "%s", o->request_id);
 		srv_job_wake_locked(j);
 		pthread_mutex_unlock(&j->lock);
 	} else if (j->e.status == 0) {
-		srv_job_target(j, j->req);
+		srv_job_target(j, j->req, o->request_id);
 		srv_job_answer(j, j->resume, 200, &json);
 	} else {
 		gw_buf eb = GW_BUF_INIT;
 		gw_resp_error_json(&j->e, &eb);
-		srv_job_target(j, j->req);
+		srv_job_target(j, j->req, o->request_id);
 		srv_job_answer(j, j->resume, j->e.status, &eb);
 	}
 	gw_buf_free(&json);
@@ -1427,8 +1425,9 @@ srv_api_request_done(srv_req *r)
 	if (j == NULL)
 		return;
 	r->stream = NULL;
-	srv_job_target(j, r);
+	srv_job_target(j, r, NULL);
 	pthread_mutex_lock(&j->lock);
+	snprintf(r->upstream_rid, sizeof(r->upstream_rid), "%s", j->upstream_rid);
 	j->conn_gone = true;
 	j->suspended = false;
 	pthread_mutex_unlock(&j->lock);

@@ -244,6 +244,9 @@ t_eq "stream fallback: A tried" $((a + 1)) "$(na)"
 t_eq "stream fallback: B answered" $((b + 1)) "$(nb)"
 t_eq "stream fallback: completed" "event: response.completed" "$(grep '^event:' "$T/sse" | tail -1)"
 t_eq "stream fallback: one response.created" 1 "$(grep -c '^event: response.created' "$T/sse")"
+rid_b=$(tail -1 "$T/SB.jsonl" | jq -r .request_id)
+t_check "stream fallback: the request log names B and its upstream request id" \
+	t_wait_line "$T/GW.err" "status=200 .*target=openai/m-b upstream_request_id=$rid_b\$" 5
 
 h_stop "$GW"
 t_eq "clean stop" 0 "$HRC"
