@@ -88,18 +88,26 @@ srv_same_str(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* The stats of the target old (NULL: none) had as gt in the route named
- * route and no earlier target of the new table took (taken[k] marks them),
- * referenced; else fresh ones.  Same: route name, provider, model and base
- * URL (a key, a timeout or retries may change). */
-static srv_rstats *
-srv_rstats_for(const srv_rtable *old, const char *route, const gw_routes_target *gt,
-    bool *taken, const gw_routes *routes)
+/* The route of old (NULL: none) whose own name is name (not an alias of
+ * it), or NULL. */
+static const srv_rroute *
+srv_rtable_route(const srv_rtable *old, const char *name)
 {
-	long i = old != NULL ? gw_routes_find(old->routes, route) : -1;
-	/* find() resolves aliases and the default too: the name must be the route's own */
-	if (i >= 0 && strcmp(gw_routes_at(old->routes, (size_t)i)->model, route) == 0) {
-		const srv_rroute *orr = &old->r[i];
+	long i = old != NULL ? gw_routes_find(old->routes, name) : -1;
+	return i >= 0 && strcmp(gw_routes_at(old->routes, (size_t)i)->model, name) == 0 ?
+	    &old->r[i] : NULL;
+}
+
+/* The stats of the target of orr (the old table's route of that name,
+ * NULL: none) that is gt unchanged and that no earlier target of the new
+ * route took (taken[k] marks them), referenced; else fresh ones.
+ * Unchanged: provider, model and base URL (a key, a timeout or retries
+ * may change). */
+static srv_rstats *
+srv_rstats_for(const srv_rroute *orr, const gw_routes_target *gt, bool *taken,
+    const gw_routes *routes)
+{
+	if (orr != NULL) {
 		for (size_t k = 0; k < orr->ntargets; k++) {
 			const gw_routes_target *ot = orr->targets[k].t;
 			if (taken[k] || strcmp(ot->provider, gt->provider) != 0 ||
@@ -135,8 +143,8 @@ srv_rtable_build(srv_router *r, gw_routes *routes, const srv_rtable *old, srv_rt
 		const gw_routes_route *rt = gw_routes_at(routes, i);
 		t->r[i].targets = gw_xcalloc(rt->ntargets, sizeof(*t->r[i].targets));
 		t->r[i].ntargets = rt->ntargets;
-		long oi = old != NULL ? gw_routes_find(old->routes, rt->model) : -1;
-		bool *taken = gw_xcalloc(oi >= 0 ? old->r[oi].ntargets + 1 : 1, sizeof(bool));
+		const srv_rroute *orr = srv_rtable_route(old, rt->model);
+		bool *taken = gw_xcalloc(orr != NULL ? orr->ntargets + 1 : 1, sizeof(bool));
 		for (size_t k = 0; k < rt->ntargets; k++) {
 			srv_rtarget *tg = &t->r[i].targets[k];
 			const gw_routes_target *gt = &rt->targets[k];
@@ -146,7 +154,7 @@ srv_rtable_build(srv_router *r, gw_routes *routes, const srv_rtable *old, srv_rt
 			tg->srv_attempt = r->base.attempt;
 			tg->srv_ctx = r->base.ctx;
 			tg->srv_log = r->base.log;
-			tg->st = srv_rstats_for(old, rt->model, gt, taken, routes);
+			tg->st = srv_rstats_for(orr, gt, taken, routes);
 			gw_provider_config pc = {
 				.model = gt->spec,
 				.base_url = gt->base_url,
