@@ -826,7 +826,7 @@ srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		srv_metrics_request(&s->metrics, r->route, r->method, r->path, r->client,
 		    r->status ? r->status : 499, us, r->bytes_in, r->bytes_out, r->target);
 		srv_reqlog_request(&s->cfg, r->method, r->path, r->client, r->status ? r->status : 499,
-		    us, r->resp_id, r->target);
+		    us, r->resp_id, r->target, r->upstream_rid);
 	}
 	srv_notify(s);
 	gw_buf_free(&r->body);
@@ -1277,6 +1277,10 @@ srv_loop_main(void *arg)
 			if (ev[i].data.u64 == (uint64_t)l->wake_fd) {
 				gw_fs_eventfd_drain(l->wake_fd);
 				mhd = true; /* a resume from another thread */
+				/* or a reload: the table this loop kept goes now,
+				 * not at its next request (one atomic load) */
+				if (s->router != NULL)
+					srv_router_cache_sweep(s->router, &l->routes);
 			} else if (l->engine &&
 			    ev[i].data.u64 == (uint64_t)gw_provider_engine_fd(l->engine)) {
 				eng = true;
@@ -1804,32 +1808,46 @@ srv_routes_reload(srv_server *s, gw_err *err)
 		    "no routes file to reload (start the server with --gateway-routes)");
 	int rc = srv_router_reload(s->router, err);
 	const char *path = srv_router_path(s->router);
-	if (rc == 0)
+	if (rc == 0) {
 		srv_notice(s, "routes reloaded from %s", path);
-	else
+		/* each loop lets go of the table it kept (srv_loop_main) */
+		for (size_t i = 0; i < s->nloops; i++)
+			srv_loop_wake(&s->loops[i]);
+	} else
 		srv_log(s, "routes reload refused, the old routes keep serving: %s", err->msg);
-	/* the event log records each reload and its outcome (fleet mode: the
-	 * server log only; the event rows are written in transactions) */
-	if (s->fleet == NULL) {
-		gw_buf line = GW_BUF_INIT;
-		gw_jw w;
-		gw_jw_init(&w, &line, false);
-		gw_jw_obj_begin(&w);
-		gw_jw_ku64(&w, "timestamp_unix_ms", gw_clock_unix_ms());
-		gw_jw_kstr(&w, "kind", "lifecycle");
-		gw_jw_kstr(&w, "transition", "routes_reload");
-		gw_jw_kstr(&w, "outcome", rc == 0 ? "applied" : "refused");
-		gw_jw_kstr(&w, "reason", rc == 0 ? "" : err->msg);
-		gw_jw_kstr(&w, "routes_file", path);
-		gw_jw_obj_end(&w);
-		gw_err eerr;
-		gw_err_clear(&eerr);
-		if (gw_events_append(s->cfg.state_dir, line.data, line.len, &eerr) != 0)
-			srv_log(s, "cannot record the routes reload: %s", eerr.msg);
-		gw_buf_free(&line);
-	}
+	/* the event log records each reload and its outcome */
+	gw_buf line = GW_BUF_INIT;
+	gw_jw w;
+	srv_event_begin(&w, &line, "lifecycle");
+	gw_jw_kstr(&w, "transition", "routes_reload");
+	gw_jw_kstr(&w, "outcome", rc == 0 ? "applied" : "refused");
+	gw_jw_kstr(&w, "reason", rc == 0 ? "" : err->msg);
+	gw_jw_kstr(&w, "routes_file", path);
+	srv_event_end(s, &w, &line, "the routes reload");
 	srv_notify(s);
 	return rc;
+}
+
+void
+srv_event_begin(gw_jw *w, gw_buf *line, const char *kind)
+{
+	gw_jw_init(w, line, false);
+	gw_jw_obj_begin(w);
+	gw_jw_ku64(w, "timestamp_unix_ms", gw_clock_unix_ms());
+	gw_jw_kstr(w, "kind", kind);
+}
+
+void
+srv_event_end(srv_server *s, gw_jw *w, gw_buf *line, const char *what)
+{
+	gw_jw_obj_end(w);
+	/* fleet mode: the server log only; the event rows are written in
+	 * transactions */
+	gw_err err;
+	gw_err_clear(&err);
+	if (s->fleet == NULL && gw_events_append(s->cfg.state_dir, line->data, line->len, &err) != 0)
+		srv_log(s, "cannot record %s: %s", what, err.msg);
+	gw_buf_free(line);
 }
 
 int
