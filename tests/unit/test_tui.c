@@ -256,6 +256,11 @@ test_key_table(void **state)
 	assert_int_equal(tui_keys_lookup('\n'), TUI_CMD_DETAIL);
 	assert_int_equal(tui_keys_lookup('l' & 0x1f), TUI_CMD_REDRAW);
 	assert_int_equal(tui_keys_lookup('q'), TUI_CMD_QUIT);
+	assert_int_equal(tui_keys_lookup('n'), TUI_CMD_NEXT_MATCH);
+	assert_int_equal(tui_keys_lookup('N'), TUI_CMD_PREV_MATCH);
+	assert_int_equal(tui_keys_lookup(KEY_LEFT), TUI_CMD_LEFT);
+	assert_int_equal(tui_keys_lookup('l'), TUI_CMD_RIGHT);
+	assert_int_equal(tui_keys_lookup('W'), TUI_CMD_WRAP);
 	assert_int_equal(tui_keys_lookup(KEY_F(10)), TUI_CMD_QUIT);
 	assert_int_equal(tui_keys_lookup('Z'), TUI_CMD_NONE);
 }
