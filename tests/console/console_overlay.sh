@@ -8,7 +8,8 @@
 # - ':' while an overlay is open closes it and opens the prompt;
 # - `inspect ops-bot` opens as "key  value" rows (every count shows), the
 #   message line marks its cut, the log view holds the reply whole;
-# - at 40x10 the table scrolls to its last row.
+# - at 40x10 the table scrolls to its last row;
+# - two-column characters wrap whole and leave nothing beside the border.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tmux_helpers.bash"
 
@@ -96,5 +97,17 @@ t_check "40x10: nothing beside the border" box_clean "$(tc_screen)"
 tc_keys Escape
 
 tc_keys q
+tc_expect "q quits" 'CONSOLE_EXIT=0'
+
+# wide characters (two columns each) under and inside an overlay, UTF-8 locale
+"$TAU_BIN" --gateway-service-start --gateway-state-dir "$SD" >/dev/null
+"$TAU_BIN" --gateway-service-stop --gateway-service-stop-reason "wide_$(printf '\xe6\xbc\xa2%.0s' {1..70})_end_wide" \
+	--gateway-state-dir "$SD" >/dev/null
+TC_ENV="LC_ALL=C.UTF-8" TC_COLS=80 TC_ROWS=24 tc_start
+tc_expect "UTF-8 console up" 'Service STOPPED'
+tc_keys Enter
+tc_expect "wide characters wrap: the reason's end shows" 'end_wide"'
+t_check "wide characters: nothing beside the border" box_clean "$(tc_screen)"
+tc_keys Escape q
 tc_expect "q quits" 'CONSOLE_EXIT=0'
 t_done
