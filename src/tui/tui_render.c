@@ -441,7 +441,7 @@ tui_render_kv_table(gw_buf *out, const char *line, size_t min_fields)
 				break;
 			e++;
 		}
-		gw_buf_printf(out, "  %-*.*s  %.*s\n", (int)keyw, (int)k, p, (int)(e - v), v);
+		gw_buf_printf(out, "%-*.*s  %.*s\n", (int)keyw, (int)k, p, (int)(e - v), v);
 		p = *e ? e + 1 : e;
 	}
 	return true;

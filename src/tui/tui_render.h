@@ -115,7 +115,7 @@ size_t tui_render_wrap_row(const char *s, size_t n, size_t cols);
 size_t tui_render_skip(const char *s, size_t n, size_t cols);
 /* A one-line reply "head: key=value key=value ..." with at least
  * min_fields fields, as a table: the head on its own line, then one
- * "  key  value" row per field, keys padded to one column (a value may
+ * "key  value" row per field, keys padded to one column (a value may
  * hold spaces: a word without "key=" continues it).  Returns false, and
  * appends nothing, when line is not such a reply. */
 bool tui_render_kv_table(gw_buf *out, const char *line, size_t min_fields);

@@ -565,10 +565,10 @@ test_wrap_table(void **state)
 	assert_true(tui_render_kv_table(&b, "channel store inspect: transport=gateway dir=/a b/c "
 	    "log_records=3 memory_exists=true", 3));
 	assert_string_equal(gw_buf_cstr(&b), "channel store inspect\n"
-	    "  transport      gateway\n"
-	    "  dir            /a b/c\n"
-	    "  log_records    3\n"
-	    "  memory_exists  true\n");
+	    "transport      gateway\n"
+	    "dir            /a b/c\n"
+	    "log_records    3\n"
+	    "memory_exists  true\n");
 	gw_buf_reset(&b);
 	assert_false(tui_render_kv_table(&b, "service started", 3));
 	assert_false(tui_render_kv_table(&b, "note: a=1 b=2", 3)); /* too few fields */
