@@ -369,7 +369,9 @@ tui_render_wrap_row(const char *s, size_t n, size_t cols)
 			break;
 		used += (size_t)w;
 		i += k;
-		if (s[i - 1] == ' ')
+		/* a break point: after a word's first space, never inside a run
+		 * of padding (a table's key column) */
+		if (s[i - 1] == ' ' && i >= 2 && s[i - 2] != ' ')
 			space = i;
 	}
 	if (i == n)
@@ -445,4 +447,25 @@ tui_render_kv_table(gw_buf *out, const char *line, size_t min_fields)
 		p = *e ? e + 1 : e;
 	}
 	return true;
+}
+
+size_t
+tui_render_hang(const char *s, size_t n, size_t cols)
+{
+	size_t lead = 0;
+	while (lead < n && s[lead] == ' ')
+		lead++;
+	size_t hang = lead + 2;
+	/* "key  value": the value's column */
+	for (size_t i = lead; i + 1 < n; i++) {
+		if (s[i] == ' ' && s[i + 1] == ' ') {
+			size_t j = i;
+			while (j < n && s[j] == ' ')
+				j++;
+			if (j < n)
+				hang = tui_render_width(s, j);
+			break;
+		}
+	}
+	return hang > cols / 2 ? cols / 2 : hang;
 }

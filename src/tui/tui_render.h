@@ -105,10 +105,15 @@ size_t tui_render_find(const char *hay, size_t n, const char *needle, size_t *le
  * would draw them as two-column ^X or move the cursor past a border). */
 void tui_render_sanitize(gw_buf *out, const char *s, size_t n);
 /* Wrapping: the byte length of the first screen row of the n bytes of s
- * (one line, no newline) at cols columns: after the last space that fits
- * when that fills at least half the row, else as much as fits, never
+ * (one line, no newline) at cols columns: after the last word's space
+ * that fits (not inside a run of spaces) when that fills at least half
+ * the row, else as much as fits, never
  * splitting a UTF-8 sequence, and at least one character.  0 for n == 0. */
 size_t tui_render_wrap_row(const char *s, size_t n, size_t cols);
+/* The column a wrapped line's continuation rows start at: the value
+ * column of a "key  value" row (after the first run of two or more
+ * spaces), else two past the line's indentation; at most cols / 2. */
+size_t tui_render_hang(const char *s, size_t n, size_t cols);
 /* Horizontal scroll: the byte offset after the first cols display columns
  * of the n bytes of s (a wide character straddling the edge is skipped
  * whole). */

@@ -176,13 +176,14 @@ tui_put_hl(const tui_ui *ui, int y, int x, int cols, tui_style style, const char
 	return used;
 }
 
-/* One screen row of a text: its bytes [off, off + len). */
+/* One screen row of a text: its bytes [off, off + len), drawn indent
+ * columns in (a wrapped line's continuation rows hang). */
 typedef struct tui_row {
-	size_t off, len;
+	size_t off, len, indent;
 } tui_row;
 
 /* Splits text into screen rows: one per line, or with wrap one per piece
- * of at most cols columns.  Returns the rows (the caller frees them);
+ * of at most cols columns, continuation rows hanging (tui_render_hang).  Returns the rows (the caller frees them);
  * *nrows and *maxw (the widest row's columns) receive the counts. */
 static tui_row *
 tui_split_rows(const char *text, size_t cols, bool wrap, size_t *nrows, size_t *maxw)
@@ -191,14 +192,16 @@ tui_split_rows(const char *text, size_t cols, bool wrap, size_t *nrows, size_t *
 	size_t n = 0, cap = 0, mw = 0;
 	for (const char *p = text; *p;) {
 		size_t len = strcspn(p, "\n"), i = 0;
+		size_t hang = wrap ? tui_render_hang(p, len, cols) : 0;
 		do {
-			size_t k = wrap ? tui_render_wrap_row(p + i, len - i, cols) : len;
+			size_t ind = i > 0 ? hang : 0;
+			size_t k = wrap ? tui_render_wrap_row(p + i, len - i, cols - ind) : len;
 			if (n == cap) {
 				cap = cap ? cap * 2 : 64;
 				rows = gw_xrealloc(rows, cap * sizeof(*rows));
 			}
-			rows[n++] = (tui_row){ (size_t)(p - text) + i, k };
-			size_t w = tui_render_width(p + i, k);
+			rows[n++] = (tui_row){ (size_t)(p - text) + i, k, ind };
+			size_t w = ind + tui_render_width(p + i, k);
 			if (w > mw)
 				mw = w;
 			i += k;
@@ -600,7 +603,8 @@ tui_draw_log(tui_ui *ui, int y, int rows)
 	for (int i = 0; i < rows && ui->log_top + (size_t)i < nrows; i++) {
 		const tui_row *row = &r[ui->log_top + (size_t)i];
 		char *line = gw_xstrndup(b.data + row->off, row->len);
-		tui_put_hl(ui, y + i, 1, COLS - 1, TUI_STYLE_NORMAL, line, ui->log_filter);
+		tui_put_hl(ui, y + i, 1 + (int)row->indent, COLS - 1 - (int)row->indent, TUI_STYLE_NORMAL, line,
+		    ui->log_filter);
 		free(line);
 	}
 	if (nrows == 0)
@@ -727,7 +731,7 @@ tui_draw_overlay(tui_ui *ui, const char *title, const char *text)
 		const char *p = text + r->off;
 		size_t skip = wrap ? 0 : tui_render_skip(p, r->len, ui->overlay_left);
 		char *line = gw_xstrndup(p + skip, r->len - skip);
-		tui_put(ui, y0 + 1 + i, x0 + 2, iw, TUI_STYLE_NORMAL, line);
+		tui_put(ui, y0 + 1 + i, x0 + 2 + (int)r->indent, iw - (int)r->indent, TUI_STYLE_NORMAL, line);
 		free(line);
 	}
 	free(rows);

@@ -538,6 +538,8 @@ test_wrap_table(void **state)
 	assert_int_equal(tui_render_wrap_row(s, strlen(s), 40), strlen(s));
 	assert_int_equal(tui_render_wrap_row("abcdefghij", 10, 4), 4); /* no space: hard */
 	assert_int_equal(tui_render_wrap_row("a bcdefghij", 11, 8), 8); /* space too early */
+	/* a table row: not broken inside its key's padding */
+	assert_int_equal(tui_render_wrap_row("dir                     /a/b/c/d/e", 34, 30), 30);
 	assert_int_equal(tui_render_wrap_row("", 0, 8), 0);
 	if (setlocale(LC_CTYPE, "C.UTF-8") != NULL) {
 		const char *w = "\u6f22\u5b57\u6f22"; /* three 2-column characters */
@@ -547,7 +549,11 @@ test_wrap_table(void **state)
 		assert_int_equal(tui_render_skip(w, strlen(w), 3), 6);
 		setlocale(LC_CTYPE, "C");
 	}
-	assert_int_equal(tui_render_skip("abcdef", 6, 2), 2);
+	assert_int_equal(tui_render_hang("dir            /a/b", 19, 74), 15);
+	assert_int_equal(tui_render_hang("    \"reason\": \"x\"", 17, 74), 6);
+	assert_int_equal(tui_render_hang("plain line", 10, 74), 2);
+	assert_int_equal(tui_render_hang("k                        v", 26, 20), 10); /* at most half */
+		assert_int_equal(tui_render_skip("abcdef", 6, 2), 2);
 	assert_int_equal(tui_render_skip("abc", 3, 9), 3);
 
 	gw_buf b = GW_BUF_INIT;
