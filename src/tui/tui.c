@@ -88,6 +88,7 @@ typedef struct tui_app {
 	srv_server *srv;
 	cli_config srv_cfg;
 	char *pending_bind;           /* 'w' waiting for a token */
+	bool filter_log;              /* the open filter prompt is the log view's */
 	/* descriptors */
 	int wake_fd, ino_fd, ino_wd, err_rd, saved_stderr;
 	/* loop state */
@@ -152,7 +153,10 @@ tui_drain(int fd)
 	}
 }
 
-/* Records a result or an error: message line, event list and log. */
+/* Records a result or an error: the message line (one line, cut at the
+ * screen's width) and the log view, which keeps it whole.  The console's
+ * own messages stay out of the event list, which holds the runtime's
+ * events only; its title counts them. */
 static void
 tui_report(tui_app *app, bool error, const char *text)
 {
@@ -160,8 +164,15 @@ tui_report(tui_app *app, bool error, const char *text)
 	tui_render_oneline(&one, text);
 	tui_screen_message(&app->ui, error, "%s", gw_buf_cstr(&one));
 	gw_buf_free(&one);
-	tui_events_add_local(&app->events, gw_clock_unix_ms(), error ? "error" : "console", text);
-	tui_log_add(&app->log, text);
+	if (error) {
+		gw_buf b = GW_BUF_INIT;
+		gw_buf_printf(&b, "error: %s", text);
+		tui_log_add(&app->log, gw_buf_cstr(&b));
+		gw_buf_free(&b);
+	} else {
+		tui_log_add(&app->log, text);
+	}
+	app->ui.console_msgs++;
 	app->dirty = app->urgent = true;
 }
 
@@ -457,11 +468,11 @@ tui_exec_argv(tui_app *app, int argc, char **argv)
 		break;
 	case CLI_ACTION_HELP:
 		cli_usage(&out);
-		tui_screen_show_detail(&app->ui, gw_buf_cstr(&out));
+		tui_screen_show_text(&app->ui, "tau-gateway --help", gw_buf_cstr(&out));
 		break;
 	case CLI_ACTION_VERSION:
 		cli_version(&out, app->faces);
-		tui_screen_show_detail(&app->ui, gw_buf_cstr(&out));
+		tui_screen_show_text(&app->ui, "tau-gateway --version", gw_buf_cstr(&out));
 		break;
 	case CLI_ACTION_SERVICE_START:
 	case CLI_ACTION_SERVICE_STOP:
@@ -481,8 +492,19 @@ tui_exec_argv(tui_app *app, int argc, char **argv)
 		while (out.len > 0 && out.data[out.len - 1] == '\n')
 			out.data[--out.len] = '\0';
 		tui_report(app, false, gw_buf_cstr(&out));
-		if (strchr(gw_buf_cstr(&out), '\n') != NULL)
-			tui_screen_show_detail(&app->ui, gw_buf_cstr(&out));
+		gw_buf table = GW_BUF_INIT;
+		bool inspect = c.action == CLI_ACTION_CHANNEL_INSPECT || c.action == CLI_ACTION_HEALTH_INSPECT ||
+		    c.action == CLI_ACTION_STATUS_INSPECT || c.action == CLI_ACTION_SERVICE_STATUS;
+		if (inspect && tui_render_kv_table(&table, gw_buf_cstr(&out), 4)) {
+			/* "head: key=value ..." as "key  value" rows, titled by the head */
+			const char *nl = strchr(gw_buf_cstr(&table), '\n');
+			char *title = gw_xstrndup(table.data, (size_t)(nl - table.data));
+			tui_screen_show_text(&app->ui, title, nl + 1);
+			free(title);
+		} else if (strchr(gw_buf_cstr(&out), '\n') != NULL) {
+			tui_screen_show_text(&app->ui, "Result", gw_buf_cstr(&out));
+		}
+		gw_buf_free(&table);
 		app->posture_stale = true;
 		break;
 	}
@@ -530,7 +552,7 @@ tui_exec_line(tui_app *app, const char *line)
 		break;
 	case TUI_LINE_HELP:
 		app->ui.overlay = TUI_OVERLAY_HELP;
-		app->ui.overlay_top = 0;
+		app->ui.overlay_top = app->ui.overlay_left = 0;
 		break;
 	case TUI_LINE_QUIT:
 		app->quit = true;
@@ -579,6 +601,12 @@ tui_prompt_done(void *ctx, tui_prompt_kind kind, const char *line)
 		tui_exec_line(app, line);
 		break;
 	case TUI_PROMPT_FILTER:
+		if (app->filter_log) { /* '/' in the log view filters the log */
+			snprintf(app->ui.log_filter, sizeof(app->ui.log_filter), "%s", line);
+			app->ui.log_follow = true;
+			tui_screen_message(&app->ui, false, line[0] ? "log filter: %s" : "log filter cleared%s", line);
+			break;
+		}
 		snprintf(app->ui.filter, sizeof(app->ui.filter), "%s", line);
 		app->ui.follow = true;
 		tui_screen_message(&app->ui, false, line[0] ? "filter: %s" : "filter cleared%s", line);
@@ -634,6 +662,25 @@ tui_show_selected(tui_app *app)
 	gw_buf_free(&shown);
 }
 
+/* A mouse event (mousemask in tui_curses_start, unless --no-mouse): the
+ * wheel scrolls whatever is shown, a click selects the event row under it. */
+static void
+tui_on_mouse(tui_app *app)
+{
+	MEVENT me;
+	if (getmouse(&me) != OK || tui_prompt_active() || COLS < TUI_MIN_COLS || LINES < TUI_MIN_ROWS)
+		return;
+	tui_ui *ui = &app->ui;
+	if (me.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
+		tui_cmd c = (me.bstate & BUTTON4_PRESSED) ? TUI_CMD_UP : TUI_CMD_DOWN;
+		for (int i = 0; i < 3; i++)
+			tui_screen_scroll(ui, c);
+		return;
+	}
+	if (me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_RELEASED))
+		tui_screen_click(ui, me.y, me.x);
+}
+
 static void
 tui_on_key(tui_app *app, int code)
 {
@@ -641,6 +688,10 @@ tui_on_key(tui_app *app, int code)
 	app->dirty = app->urgent = true;
 	if (code == KEY_RESIZE)
 		return;
+	if (code == KEY_MOUSE) {
+		tui_on_mouse(app);
+		return;
+	}
 	if (tui_prompt_active()) {
 		tui_prompt_key(code);
 		return;
@@ -656,7 +707,13 @@ tui_on_key(tui_app *app, int code)
 		switch (cmd) {
 		case TUI_CMD_DOWN: case TUI_CMD_UP: case TUI_CMD_PAGE_DOWN:
 		case TUI_CMD_PAGE_UP: case TUI_CMD_TOP: case TUI_CMD_BOTTOM:
+		case TUI_CMD_LEFT: case TUI_CMD_RIGHT: case TUI_CMD_WRAP:
 			tui_screen_scroll(ui, cmd);
+			return;
+		case TUI_CMD_PROMPT: /* ':' closes the overlay and opens the prompt */
+			ui->overlay = TUI_OVERLAY_NONE;
+			ui->message[0] = '\0';
+			tui_prompt_open(TUI_PROMPT_COMMAND, ":", NULL);
 			return;
 		default:
 			if (ui->overlay == TUI_OVERLAY_DETAIL && cmd != TUI_CMD_CLOSE &&
@@ -672,14 +729,25 @@ tui_on_key(tui_app *app, int code)
 		break;
 	case TUI_CMD_HELP:
 		ui->overlay = TUI_OVERLAY_HELP;
-		ui->overlay_top = 0;
+		ui->overlay_top = ui->overlay_left = 0;
 		break;
 	case TUI_CMD_PROMPT:
 		tui_prompt_open(TUI_PROMPT_COMMAND, ":", NULL);
 		break;
 	case TUI_CMD_FILTER:
-		tui_prompt_open(TUI_PROMPT_FILTER, "filter: ", ui->filter);
+		app->filter_log = ui->log_view;
+		if (ui->log_view)
+			tui_prompt_open(TUI_PROMPT_FILTER, "log filter: ", ui->log_filter);
+		else
+			tui_prompt_open(TUI_PROMPT_FILTER, "filter: ", ui->filter);
 		break;
+	case TUI_CMD_NEXT_MATCH:
+	case TUI_CMD_PREV_MATCH:
+		if (!tui_screen_next_match(ui, cmd == TUI_CMD_NEXT_MATCH))
+			tui_screen_message(ui, false, "no match: / sets a filter");
+		break;
+	case TUI_CMD_LEFT: case TUI_CMD_RIGHT: case TUI_CMD_WRAP:
+		break; /* an overlay's */
 	case TUI_CMD_START:
 		tui_exec_words(app, "--gateway-service-start", NULL, NULL);
 		break;
@@ -936,6 +1004,12 @@ tui_curses_start(tui_app *app, gw_err *err)
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
 	curs_set(0);
+	if (!app->cfg.console_no_mouse) {
+		/* clicks without the double-click wait; --no-mouse leaves the
+		 * terminal's own selection alone */
+		mouseinterval(0);
+		mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+	}
 	const char *nc = getenv("NO_COLOR");
 	tui_screen_setup(&app->ui, !dumb && (nc == NULL || nc[0] == '\0'));
 	return 0;

@@ -627,3 +627,151 @@ tui_render_oneline(gw_buf *out, const char *text)
 		any = true;
 	}
 }
+
+size_t
+tui_render_find(const char *hay, size_t n, const char *needle, size_t *len)
+{
+	size_t nl = strlen(needle);
+	*len = nl;
+	if (nl == 0 || nl > n)
+		return n;
+	for (size_t i = 0; i + nl <= n; i++)
+		if (strncasecmp(hay + i, needle, nl) == 0)
+			return i;
+	return n;
+}
+
+void
+tui_render_sanitize(gw_buf *out, const char *s, size_t n)
+{
+	size_t col = 0;
+	for (size_t i = 0; i < n && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\t') {
+			do
+				gw_buf_putc(out, ' ');
+			while (++col % 8 != 0);
+		} else if (c < 0x20 || c == 0x7f) {
+			gw_buf_putc(out, '?');
+			col++;
+		} else {
+			gw_buf_putc(out, (char)c);
+			if ((c & 0xC0) != 0x80) /* a column per character, near enough for tab stops */
+				col++;
+		}
+	}
+}
+
+size_t
+tui_render_wrap_row(const char *s, size_t n, size_t cols)
+{
+	if (n == 0)
+		return 0;
+	size_t i = 0, used = 0, space = 0;
+	while (i < n) {
+		int w;
+		size_t k = tui_char(s + i, n - i, &w);
+		if (used + (size_t)w > cols)
+			break;
+		used += (size_t)w;
+		i += k;
+		/* a break point: after a word's first space, never inside a run
+		 * of padding (a table's key column) */
+		if (s[i - 1] == ' ' && i >= 2 && s[i - 2] != ' ')
+			space = i;
+	}
+	if (i == n)
+		return n;
+	if (i == 0) { /* not even one character fits: take one anyway */
+		int w;
+		return tui_char(s, n, &w);
+	}
+	/* break after the last space when that keeps at least half the row */
+	if (space > 0 && tui_render_width(s, space) * 2 >= cols)
+		return space;
+	return i;
+}
+
+size_t
+tui_render_skip(const char *s, size_t n, size_t cols)
+{
+	size_t i = 0, used = 0;
+	while (i < n && used < cols) {
+		int w;
+		i += tui_char(s + i, n - i, &w);
+		used += (size_t)w;
+	}
+	return i;
+}
+
+/* A key of a "key=value" field: letters, digits, '_', '.', '-'. */
+static size_t
+tui_kv_key(const char *p)
+{
+	size_t k = 0;
+	while (isalnum((unsigned char)p[k]) || p[k] == '_' || p[k] == '.' || p[k] == '-')
+		k++;
+	return p[k] == '=' ? k : 0;
+}
+
+bool
+tui_render_kv_table(gw_buf *out, const char *line, size_t min_fields)
+{
+	const char *colon = strstr(line, ": ");
+	if (colon == NULL || strchr(line, '\n') != NULL)
+		return false;
+	/* fields start at the line start after "head: " and after each space
+	 * that a key follows; a space not followed by a key belongs to the value */
+	const char *body = colon + 2;
+	size_t nf = 0, keyw = 0;
+	for (const char *p = body; *p; p++) {
+		if (p != body && p[-1] != ' ')
+			continue;
+		size_t k = tui_kv_key(p);
+		if (k == 0) {
+			if (p == body)
+				return false;
+			continue;
+		}
+		nf++;
+		if (k > keyw)
+			keyw = k;
+	}
+	if (nf < min_fields)
+		return false;
+	gw_buf_printf(out, "%.*s\n", (int)(colon - line), line);
+	for (const char *p = body; *p;) {
+		size_t k = tui_kv_key(p);
+		const char *v = p + k + 1, *e = v;
+		for (;;) {
+			e += strcspn(e, " ");
+			if (*e == '\0' || tui_kv_key(e + 1) > 0)
+				break;
+			e++;
+		}
+		gw_buf_printf(out, "%-*.*s  %.*s\n", (int)keyw, (int)k, p, (int)(e - v), v);
+		p = *e ? e + 1 : e;
+	}
+	return true;
+}
+
+size_t
+tui_render_hang(const char *s, size_t n, size_t cols)
+{
+	size_t lead = 0;
+	while (lead < n && s[lead] == ' ')
+		lead++;
+	size_t hang = lead + 2;
+	/* "key  value": the value's column */
+	for (size_t i = lead; i + 1 < n; i++) {
+		if (s[i] == ' ' && s[i + 1] == ' ') {
+			size_t j = i;
+			while (j < n && s[j] == ' ')
+				j++;
+			if (j < n)
+				hang = tui_render_width(s, j);
+			break;
+		}
+	}
+	return hang > cols / 2 ? cols / 2 : hang;
+}

@@ -170,5 +170,34 @@ void tui_render_oneline(gw_buf *out, const char *text);
 
 /* Case-insensitive substring test (an empty needle matches everything). */
 bool tui_render_match(const char *hay, const char *needle);
+/* The offset of the first case-insensitive match of needle in the n bytes
+ * of hay, or n when there is none (or needle is empty); *len receives the
+ * match's length: what the screen highlights. */
+size_t tui_render_find(const char *hay, size_t n, const char *needle, size_t *len);
+
+/* Appends n bytes of s fit for a curses cell grid: tabs expanded to the
+ * next multiple of 8 columns, other control characters as '?' (curses
+ * would draw them as two-column ^X or move the cursor past a border). */
+void tui_render_sanitize(gw_buf *out, const char *s, size_t n);
+/* Wrapping: the byte length of the first screen row of the n bytes of s
+ * (one line, no newline) at cols columns: after the last word's space
+ * that fits (not inside a run of spaces) when that fills at least half
+ * the row, else as much as fits, never
+ * splitting a UTF-8 sequence, and at least one character.  0 for n == 0. */
+size_t tui_render_wrap_row(const char *s, size_t n, size_t cols);
+/* The column a wrapped line's continuation rows start at: the value
+ * column of a "key  value" row (after the first run of two or more
+ * spaces), else two past the line's indentation; at most cols / 2. */
+size_t tui_render_hang(const char *s, size_t n, size_t cols);
+/* Horizontal scroll: the byte offset after the first cols display columns
+ * of the n bytes of s (a wide character straddling the edge is skipped
+ * whole). */
+size_t tui_render_skip(const char *s, size_t n, size_t cols);
+/* A one-line reply "head: key=value key=value ..." with at least
+ * min_fields fields, as a table: the head on its own line, then one
+ * "key  value" row per field, keys padded to one column (a value may
+ * hold spaces: a word without "key=" continues it).  Returns false, and
+ * appends nothing, when line is not such a reply. */
+bool tui_render_kv_table(gw_buf *out, const char *line, size_t min_fields);
 
 #endif

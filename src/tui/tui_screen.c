@@ -3,7 +3,12 @@
  *
  * Every frame is drawn from the data in tui_ui; nothing here reads files,
  * changes state or decides when to draw.  Text is clipped to the screen by
- * display width (tui_render_clip), so long reasons or paths never wrap.
+ * display width (tui_render_clip), so long reasons or paths never wrap in
+ * the panels; the overlays and the log view, where long output is read,
+ * wrap it instead (an overlay's W switches to sideways scrolling).  An
+ * overlay blanks every screen row it covers, edge to edge, so nothing
+ * drawn underneath shows beside its border.  Filter matches are drawn in
+ * the match style wherever the filter applies.
  * Monochrome terminals (NO_COLOR, TERM=dumb) get bold and reverse instead
  * of colours, and gauge bars whose characters tell the level ('#'
  * breached, '=' used, '.' free).
@@ -35,6 +40,8 @@ typedef enum tui_style {
 	TUI_STYLE_LOCAL,    /* the console's own messages and hints */
 	TUI_STYLE_LABEL,    /* field names and column heads */
 	TUI_STYLE_SELECTED, /* the selected row */
+	TUI_STYLE_MATCH,    /* a filter match */
+	TUI_STYLE_MATCH_SELECTED, /* a filter match in the selected row */
 	TUI_NSTYLES
 } tui_style;
 
@@ -55,6 +62,8 @@ static const struct tui_look {
 	[TUI_STYLE_LOCAL] = { COLOR_CYAN, -1, A_NORMAL, A_NORMAL },
 	[TUI_STYLE_LABEL] = { -1, -1, A_BOLD, A_BOLD },
 	[TUI_STYLE_SELECTED] = { -1, -1, A_REVERSE, A_REVERSE },
+	[TUI_STYLE_MATCH] = { COLOR_YELLOW, -1, A_REVERSE | A_BOLD, A_REVERSE | A_BOLD },
+	[TUI_STYLE_MATCH_SELECTED] = { -1, -1, A_BOLD | A_UNDERLINE, A_BOLD | A_UNDERLINE },
 };
 
 static tui_style
@@ -109,8 +118,9 @@ void
 tui_screen_free(tui_ui *ui)
 {
 	free(ui->detail);
+	free(ui->detail_title);
 	free(ui->idx);
-	ui->detail = NULL;
+	ui->detail = ui->detail_title = NULL;
 	ui->idx = NULL;
 	ui->idx_cap = 0;
 }
@@ -138,6 +148,81 @@ tui_put(const tui_ui *ui, int y, int x, int cols, tui_style style, const char *s
 	mvaddnstr(y, x, s, (int)n);
 	attroff(a);
 	return (int)tui_render_width(s, n);
+}
+
+/* Writes the n bytes of s at (y, x) in style (the caller clipped them);
+ * returns their columns. */
+static int
+tui_putn(const tui_ui *ui, int y, int x, tui_style style, const char *s, size_t n)
+{
+	attr_t a = tui_attr(ui, style);
+	attron(a);
+	mvaddnstr(y, x, s, (int)n);
+	attroff(a);
+	return (int)tui_render_width(s, n);
+}
+
+/* tui_put with every case-insensitive match of needle (NULL or "": none)
+ * drawn in the match style. */
+static int
+tui_put_hl(const tui_ui *ui, int y, int x, int cols, tui_style style, const char *s, const char *needle)
+{
+	if (needle == NULL || needle[0] == '\0')
+		return tui_put(ui, y, x, cols, style, s);
+	if (cols <= 0 || x >= COLS)
+		return 0;
+	if (x + cols > COLS)
+		cols = COLS - x;
+	size_t n = tui_render_clip(s, (size_t)cols), i = 0;
+	tui_style hs = style == TUI_STYLE_SELECTED ? TUI_STYLE_MATCH_SELECTED : TUI_STYLE_MATCH;
+	int used = 0;
+	while (i < n) {
+		size_t len, at = i + tui_render_find(s + i, n - i, needle, &len);
+		if (at > i)
+			used += tui_putn(ui, y, x + used, style, s + i, (at < n ? at : n) - i);
+		if (at >= n)
+			break;
+		used += tui_putn(ui, y, x + used, hs, s + at, len);
+		i = at + len;
+	}
+	return used;
+}
+
+/* One screen row of a text: its bytes [off, off + len), drawn indent
+ * columns in (a wrapped line's continuation rows hang). */
+typedef struct tui_row {
+	size_t off, len, indent;
+} tui_row;
+
+/* Splits text into screen rows: one per line, or with wrap one per piece
+ * of at most cols columns, continuation rows hanging (tui_render_hang).  Returns the rows (the caller frees them);
+ * *nrows and *maxw (the widest row's columns) receive the counts. */
+static tui_row *
+tui_split_rows(const char *text, size_t cols, bool wrap, size_t *nrows, size_t *maxw)
+{
+	tui_row *rows = NULL;
+	size_t n = 0, cap = 0, mw = 0;
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\n"), i = 0;
+		size_t hang = wrap ? tui_render_hang(p, len, cols) : 0;
+		do {
+			size_t ind = i > 0 ? hang : 0;
+			size_t k = wrap ? tui_render_wrap_row(p + i, len - i, cols - ind) : len;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				rows = gw_xrealloc(rows, cap * sizeof(*rows));
+			}
+			rows[n++] = (tui_row){ (size_t)(p - text) + i, k, ind };
+			size_t w = ind + tui_render_width(p + i, k);
+			if (w > mw)
+				mw = w;
+			i += k;
+		} while (i < len);
+		p += len + (p[len] == '\n');
+	}
+	*nrows = n;
+	*maxw = mw;
+	return rows;
 }
 
 /* Fills row y from x to the right edge with spaces in style. */
@@ -515,6 +600,8 @@ tui_draw_events(tui_ui *ui, int y, int rows)
 	if (ui->filter[0])
 		gw_buf_printf(&b, " matching '%s' (of %zu)", ui->filter, ui->events->count);
 	gw_buf_puts(&b, ui->follow ? "  following" : "  j/k scroll, G follow");
+	if (ui->console_msgs > 0) /* the console's own messages are not events */
+		gw_buf_printf(&b, "  console messages %llu: L", (unsigned long long)ui->console_msgs);
 	tui_section(ui, y++, gw_buf_cstr(&b));
 	rows--;
 	int head_y = -1; /* the column heads' row, drawn once the widths are known */
@@ -527,6 +614,7 @@ tui_draw_events(tui_ui *ui, int y, int rows)
 		return;
 	}
 	ui->list_rows = (size_t)rows;
+	ui->list_y = y;
 	size_t r = (size_t)rows;
 	if (ui->follow) {
 		ui->top = ui->nidx > r ? ui->nidx - r : 0;
@@ -559,13 +647,15 @@ tui_draw_events(tui_ui *ui, int y, int rows)
 		int row = y + (int)i;
 		if (pos == sel && !ui->follow) {
 			tui_fill(ui, row, 0, TUI_STYLE_SELECTED);
-			tui_put(ui, row, 0, COLS, TUI_STYLE_SELECTED, gw_buf_cstr(&b));
+			tui_put_hl(ui, row, 0, COLS, TUI_STYLE_SELECTED, gw_buf_cstr(&b), ui->filter);
 		} else {
-			tui_put(ui, row, 0, COLS, e->local ? TUI_STYLE_LOCAL : TUI_STYLE_NORMAL,
-			    gw_buf_cstr(&b));
-			/* the gate in the colour of its meaning, as in the header */
+			tui_put_hl(ui, row, 0, COLS, e->local ? TUI_STYLE_LOCAL : TUI_STYLE_NORMAL,
+			    gw_buf_cstr(&b), ui->filter);
+			/* the gate in the colour of its meaning, as in the header,
+			 * unless the filter's highlight is on it */
 			tui_style gs = e->local ? TUI_STYLE_LOCAL : tui_word_style(e->sum.gate);
-			if (gs != TUI_STYLE_NORMAL && gs != TUI_STYLE_LOCAL)
+			if (gs != TUI_STYLE_NORMAL && gs != TUI_STYLE_LOCAL &&
+			    (ui->filter[0] == '\0' || !tui_render_match(e->sum.gate, ui->filter)))
 				tui_put(ui, row, gate_x, COLS - gate_x, gs, e->sum.gate);
 		}
 		/* the next frame an age in view changes */
@@ -579,31 +669,53 @@ tui_draw_events(tui_ui *ui, int y, int rows)
 	gw_buf_free(&b);
 }
 
+/* The console log: every line whole (long ones wrap), only those holding
+ * the log filter when there is one, matches highlighted. */
 static void
 tui_draw_log(tui_ui *ui, int y, int rows)
 {
-	tui_section(ui, y++, ui->log_follow ? "Console log  (L or Esc closes)  following" :
-	    "Console log  (L or Esc closes)  G follows");
-	rows--;
-	if (rows <= 0)
-		return;
-	ui->list_rows = (size_t)rows;
 	gw_buf b = GW_BUF_INIT;
+	gw_buf_puts(&b, "Console log");
+	if (ui->log_filter[0])
+		gw_buf_printf(&b, " matching '%s'", ui->log_filter);
+	gw_buf_puts(&b, ui->log_follow ? "  (L or Esc closes)  following" : "  (L or Esc closes)  G follows");
+	tui_section(ui, y++, gw_buf_cstr(&b));
+	rows--;
+	if (rows <= 0) {
+		gw_buf_free(&b);
+		return;
+	}
+	ui->list_rows = (size_t)rows;
 	size_t total;
-	tui_log_copy(ui->log, 0, 0, &b, &total);
-	if (ui->log_follow || ui->log_top + (size_t)rows > total)
-		ui->log_top = total > (size_t)rows ? total - (size_t)rows : 0;
-	tui_log_copy(ui->log, ui->log_top, (size_t)rows, &b, &total);
-	const char *p = gw_buf_cstr(&b);
-	for (int i = 0; i < rows && *p; i++) {
+	gw_buf raw = GW_BUF_INIT;
+	gw_buf_reset(&b);
+	tui_log_copy(ui->log, 0, SIZE_MAX, &raw, &total);
+	for (const char *p = gw_buf_cstr(&raw); *p;) {
 		size_t n = strcspn(p, "\n");
-		char *line = gw_xstrndup(p, n);
-		tui_put(ui, y + i, 1, COLS - 1, TUI_STYLE_NORMAL, line);
-		free(line);
+		size_t len;
+		if (ui->log_filter[0] == '\0' || tui_render_find(p, n, ui->log_filter, &len) < n) {
+			tui_render_sanitize(&b, p, n);
+			gw_buf_putc(&b, '\n');
+		}
 		p += n + (p[n] == '\n');
 	}
-	if (total == 0)
-		tui_put(ui, y, 1, COLS - 1, TUI_STYLE_NORMAL, "(empty)");
+	gw_buf_free(&raw);
+	size_t nrows, maxw;
+	tui_row *r = tui_split_rows(gw_buf_cstr(&b), (size_t)(COLS - 1), true, &nrows, &maxw);
+	ui->log_rows = nrows;
+	if (ui->log_follow || ui->log_top + (size_t)rows > nrows)
+		ui->log_top = nrows > (size_t)rows ? nrows - (size_t)rows : 0;
+	for (int i = 0; i < rows && ui->log_top + (size_t)i < nrows; i++) {
+		const tui_row *row = &r[ui->log_top + (size_t)i];
+		char *line = gw_xstrndup(b.data + row->off, row->len);
+		tui_put_hl(ui, y + i, 1 + (int)row->indent, COLS - 1 - (int)row->indent, TUI_STYLE_NORMAL, line,
+		    ui->log_filter);
+		free(line);
+	}
+	if (nrows == 0)
+		tui_put(ui, y, 1, COLS - 1, TUI_STYLE_NORMAL,
+		    total == 0 ? "(empty)" : "(no line matches the filter)");
+	free(r);
 	gw_buf_free(&b);
 }
 
@@ -630,7 +742,15 @@ tui_draw_bottom(tui_ui *ui)
 		return;
 	}
 	curs_set(0);
-	tui_put(ui, y, 0, COLS, ui->message_error ? TUI_STYLE_OVER : TUI_STYLE_NORMAL, ui->message);
+	tui_style st = ui->message_error ? TUI_STYLE_OVER : TUI_STYLE_NORMAL;
+	static const char more[] = " ...(L: log)";
+	if (tui_render_width(ui->message, strlen(ui->message)) <= (size_t)COLS) {
+		tui_put(ui, y, 0, COLS, st, ui->message);
+		return;
+	}
+	/* cut: the log view holds it whole */
+	int x = tui_put(ui, y, 0, COLS - (int)strlen(more), st, ui->message);
+	tui_put(ui, y, x, COLS - x, TUI_STYLE_LABEL, more);
 }
 
 static void
@@ -652,34 +772,40 @@ tui_draw_fbar(tui_ui *ui)
 		tui_fill(ui, y, x, TUI_STYLE_NORMAL);
 }
 
-/* A framed box of text lines (help, detail), scrolled by overlay_top. */
+/* A framed box of text (help, detail), scrolled by overlay_top: long lines
+ * wrap, or with W scroll sideways by overlay_left.  The bottom border says
+ * which rows show and how to move.  Every row the box covers is blanked
+ * edge to edge first. */
 static void
 tui_draw_overlay(tui_ui *ui, const char *title, const char *text)
 {
 	const tui_glyphs *g = tui_g(ui);
-	size_t nlines = 0, maxw = strlen(title) + 4;
-	for (const char *p = text; *p;) {
-		size_t n = strcspn(p, "\n");
-		size_t w = tui_render_width(p, n);
-		if (w > maxw)
-			maxw = w;
-		nlines++;
-		p += n + (p[n] == '\n');
-	}
-	int h = (int)nlines + 2, w = (int)maxw + 4;
+	int iwmax = COLS - 6 > 1 ? COLS - 6 : 1; /* a border and a space each side */
+	bool wrap = !ui->overlay_nowrap;
+	size_t nrows, maxw;
+	tui_row *rows = tui_split_rows(text, (size_t)iwmax, wrap, &nrows, &maxw);
+	size_t tw = tui_render_width(title, strlen(title)) + 4;
+	if (maxw < tw)
+		maxw = tw;
+	if (maxw < 28) /* room for the position and the keys in the bottom border */
+		maxw = 28;
+	int h = (int)nrows + 2, w = (int)maxw + 4;
 	if (h > LINES - 2)
 		h = LINES - 2;
 	if (w > COLS - 2)
 		w = COLS - 2;
 	int y0 = (LINES - 1 - h) / 2, x0 = (COLS - w) / 2;
-	int inner = h - 2;
-	if (ui->overlay_top + (size_t)inner > nlines)
-		ui->overlay_top = nlines > (size_t)inner ? nlines - (size_t)inner : 0;
+	int inner = h - 2, iw = w - 4;
+	if (ui->overlay_top + (size_t)inner > nrows)
+		ui->overlay_top = nrows > (size_t)inner ? nrows - (size_t)inner : 0;
+	size_t maxleft = !wrap && maxw > (size_t)iw ? maxw - (size_t)iw : 0;
+	if (ui->overlay_left > maxleft)
+		ui->overlay_left = maxleft;
 	ui->list_rows = (size_t)(inner > 0 ? inner : 1);
+	ui->overlay_rows = nrows;
 	for (int y = y0; y < y0 + h; y++) {
-		move(y, x0);
-		for (int x = 0; x < w; x++)
-			addch(' ');
+		move(y, 0);
+		clrtoeol();
 	}
 	gw_buf b = GW_BUF_INIT;
 	for (int x = 1; x < w - 1; x++)
@@ -697,17 +823,23 @@ tui_draw_overlay(tui_ui *ui, const char *title, const char *text)
 	gw_buf_reset(&b);
 	gw_buf_printf(&b, " %s ", title);
 	tui_put(ui, y0, x0 + 2, w - 4, TUI_STYLE_LABEL, gw_buf_cstr(&b));
+	gw_buf_reset(&b);
+	size_t last = ui->overlay_top + (size_t)inner < nrows ? ui->overlay_top + (size_t)inner : nrows;
+	gw_buf_printf(&b, " %zu-%zu/%zu ", nrows ? ui->overlay_top + 1 : 0, last, nrows);
+	if (!wrap)
+		gw_buf_printf(&b, "col %zu h/l ", ui->overlay_left + 1);
+	gw_buf_puts(&b, wrap ? "W nowrap " : "W wrap ");
+	tui_put(ui, y0 + h - 1, x0 + 2, w - 4, TUI_STYLE_LABEL, gw_buf_cstr(&b));
 	gw_buf_free(&b);
-	const char *p = text;
-	for (size_t i = 0; *p; i++) {
-		size_t n = strcspn(p, "\n");
-		if (i >= ui->overlay_top && i < ui->overlay_top + (size_t)inner) {
-			char *line = gw_xstrndup(p, n);
-			tui_put(ui, y0 + 1 + (int)(i - ui->overlay_top), x0 + 2, w - 4, TUI_STYLE_NORMAL, line);
-			free(line);
-		}
-		p += n + (p[n] == '\n');
+	for (int i = 0; i < inner && ui->overlay_top + (size_t)i < nrows; i++) {
+		const tui_row *r = &rows[ui->overlay_top + (size_t)i];
+		const char *p = text + r->off;
+		size_t skip = wrap ? 0 : tui_render_skip(p, r->len, ui->overlay_left);
+		char *line = gw_xstrndup(p + skip, r->len - skip);
+		tui_put(ui, y0 + 1 + i, x0 + 2 + (int)r->indent, iw - (int)r->indent, TUI_STYLE_NORMAL, line);
+		free(line);
 	}
+	free(rows);
 }
 
 static void
@@ -721,7 +853,8 @@ tui_draw_help(tui_ui *ui)
 	gw_buf_puts(&b,
 	    "  or any runbook flag line, e.g.\n"
 	    "  --gateway-service-stop --gateway-service-stop-reason maintenance_window\n"
-	    "\nIn prompts: Tab completes, Up/Down history, Ctrl-C or Ctrl-G cancels.");
+	    "\nIn prompts: Tab completes, Up/Down history, Ctrl-C or Ctrl-G cancels."
+	    "\nMouse: a click selects an event, the wheel scrolls (--no-mouse: off).");
 	tui_draw_overlay(ui, "Help (j/k scroll, any other key closes)", gw_buf_cstr(&b));
 	gw_buf_free(&b);
 }
@@ -767,7 +900,8 @@ tui_screen_draw(tui_ui *ui)
 	if (ui->overlay == TUI_OVERLAY_HELP)
 		tui_draw_help(ui);
 	else if (ui->overlay == TUI_OVERLAY_DETAIL && ui->detail)
-		tui_draw_overlay(ui, "Event (j/k scroll, Esc/Enter closes)", ui->detail);
+		tui_draw_overlay(ui, ui->detail_title ? ui->detail_title : "Event (j/k scroll, Esc/Enter closes)",
+		    ui->detail);
 	tui_draw_fbar(ui);
 	tui_draw_bottom(ui);
 	refresh();
@@ -786,6 +920,22 @@ tui_screen_scroll(tui_ui *ui, tui_cmd cmd)
 	case TUI_CMD_PAGE_UP: delta = -page; break;
 	case TUI_CMD_TOP: delta = -0x7fffffffL; break;
 	case TUI_CMD_BOTTOM: delta = 0x7fffffffL; break;
+	case TUI_CMD_LEFT:
+	case TUI_CMD_RIGHT:
+		if (ui->overlay != TUI_OVERLAY_NONE && ui->overlay_nowrap) {
+			size_t step = 8;
+			if (cmd == TUI_CMD_RIGHT)
+				ui->overlay_left += step; /* clamped when drawn */
+			else
+				ui->overlay_left = ui->overlay_left > step ? ui->overlay_left - step : 0;
+		}
+		return;
+	case TUI_CMD_WRAP:
+		if (ui->overlay != TUI_OVERLAY_NONE) {
+			ui->overlay_nowrap = !ui->overlay_nowrap;
+			ui->overlay_left = 0;
+		}
+		return;
 	default: return;
 	}
 	if (ui->overlay != TUI_OVERLAY_NONE) {
@@ -794,9 +944,7 @@ tui_screen_scroll(tui_ui *ui, tui_cmd cmd)
 		return;
 	}
 	if (ui->log_view) {
-		size_t total;
-		gw_buf none = GW_BUF_INIT;
-		tui_log_copy(ui->log, 0, 0, &none, &total);
+		size_t total = ui->log_rows; /* wrapped and filtered at the last draw */
 		size_t max = total > ui->list_rows ? total - ui->list_rows : 0;
 		long t = (long)ui->log_top + delta;
 		ui->log_top = t < 0 ? 0 : (size_t)t > max ? max : (size_t)t;
@@ -812,13 +960,83 @@ tui_screen_scroll(tui_ui *ui, tui_cmd cmd)
 	ui->follow = pos == ui->nidx - 1 && delta > 0;
 }
 
+bool
+tui_screen_next_match(tui_ui *ui, bool forward)
+{
+	if (ui->log_view) {
+		/* every row left by the log filter holds a match, or continues one */
+		if (ui->log_filter[0] == '\0' || ui->log_rows == 0)
+			return false;
+		size_t max = ui->log_rows > ui->list_rows ? ui->log_rows - ui->list_rows : 0;
+		if (forward)
+			ui->log_top = ui->log_top >= max ? 0 : ui->log_top + 1;
+		else
+			ui->log_top = ui->log_top == 0 ? max : ui->log_top - 1;
+		ui->log_follow = false;
+		return true;
+	}
+	if (ui->filter[0] == '\0')
+		return false;
+	size_t sel = tui_index(ui);
+	if (ui->nidx == 0)
+		return false;
+	/* the list holds only matching rows: the next one, around the ends */
+	size_t pos;
+	if (ui->follow) /* following shows the newest: n starts over at the oldest */
+		pos = forward ? 0 : (ui->nidx > 1 ? ui->nidx - 2 : 0);
+	else if (forward)
+		pos = sel + 1 < ui->nidx ? sel + 1 : 0;
+	else
+		pos = sel > 0 ? sel - 1 : ui->nidx - 1;
+	ui->sel_id = tui_events_at(ui->events, ui->idx[pos])->id;
+	ui->follow = false;
+	return true;
+}
+
+bool
+tui_screen_click(tui_ui *ui, int y, int x)
+{
+	(void)x;
+	if (ui->overlay != TUI_OVERLAY_NONE || ui->log_view || y < ui->list_y ||
+	    y >= ui->list_y + (int)ui->list_rows)
+		return false;
+	tui_index(ui);
+	size_t pos = ui->top + (size_t)(y - ui->list_y);
+	if (pos >= ui->nidx)
+		return false;
+	ui->sel_id = tui_events_at(ui->events, ui->idx[pos])->id;
+	ui->follow = false;
+	return true;
+}
+
+void
+tui_screen_show_text(tui_ui *ui, const char *title, const char *text)
+{
+	gw_buf b = GW_BUF_INIT;
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+		tui_render_sanitize(&b, p, n);
+		p += n;
+		if (*p == '\n') {
+			gw_buf_putc(&b, '\n');
+			p++;
+		}
+	}
+	free(ui->detail);
+	free(ui->detail_title);
+	ui->detail = gw_buf_detach(&b);
+	if (ui->detail == NULL)
+		ui->detail = gw_xstrdup("");
+	ui->detail_title = title ? gw_xstrdup(title) : NULL;
+	ui->overlay = TUI_OVERLAY_DETAIL;
+	ui->overlay_top = 0;
+	ui->overlay_left = 0;
+}
+
 void
 tui_screen_show_detail(tui_ui *ui, const char *text)
 {
-	free(ui->detail);
-	ui->detail = gw_xstrdup(text);
-	ui->overlay = TUI_OVERLAY_DETAIL;
-	ui->overlay_top = 0;
+	tui_screen_show_text(ui, NULL, text);
 }
 
 void

@@ -474,6 +474,11 @@ test_key_table(void **state)
 	assert_int_equal(tui_keys_lookup('\n'), TUI_CMD_DETAIL);
 	assert_int_equal(tui_keys_lookup('l' & 0x1f), TUI_CMD_REDRAW);
 	assert_int_equal(tui_keys_lookup('q'), TUI_CMD_QUIT);
+	assert_int_equal(tui_keys_lookup('n'), TUI_CMD_NEXT_MATCH);
+	assert_int_equal(tui_keys_lookup('N'), TUI_CMD_PREV_MATCH);
+	assert_int_equal(tui_keys_lookup(KEY_LEFT), TUI_CMD_LEFT);
+	assert_int_equal(tui_keys_lookup('l'), TUI_CMD_RIGHT);
+	assert_int_equal(tui_keys_lookup('W'), TUI_CMD_WRAP);
 	assert_int_equal(tui_keys_lookup(KEY_F(10)), TUI_CMD_QUIT);
 	assert_int_equal(tui_keys_lookup('Z'), TUI_CMD_NONE);
 }
@@ -739,6 +744,64 @@ test_replica_row(void **state)
 	gw_buf_free(&b);
 }
 
+/* Long output: wrapping by display width (wide characters never split),
+ * sideways scroll, tab expansion, highlight offsets, and the key=value
+ * reply as a table (the channel-store inspect's counts must all show). */
+static void
+test_wrap_table(void **state)
+{
+	(void)state;
+	const char *s = "alpha beta gamma";
+	assert_int_equal(tui_render_wrap_row(s, strlen(s), 12), 11); /* after "beta " */
+	assert_int_equal(tui_render_wrap_row(s, strlen(s), 40), strlen(s));
+	assert_int_equal(tui_render_wrap_row("abcdefghij", 10, 4), 4); /* no space: hard */
+	assert_int_equal(tui_render_wrap_row("a bcdefghij", 11, 8), 8); /* space too early */
+	/* a table row: not broken inside its key's padding */
+	assert_int_equal(tui_render_wrap_row("dir                     /a/b/c/d/e", 34, 30), 30);
+	assert_int_equal(tui_render_wrap_row("", 0, 8), 0);
+	if (setlocale(LC_CTYPE, "C.UTF-8") != NULL) {
+		const char *w = "\u6f22\u5b57\u6f22"; /* three 2-column characters */
+		assert_int_equal(tui_render_wrap_row(w, strlen(w), 5), 6);
+		assert_int_equal(tui_render_wrap_row(w, strlen(w), 1), 3); /* one anyway */
+		assert_int_equal(tui_render_skip(w, strlen(w), 2), 3);
+		assert_int_equal(tui_render_skip(w, strlen(w), 3), 6);
+		setlocale(LC_CTYPE, "C");
+	}
+	assert_int_equal(tui_render_hang("dir            /a/b", 19, 74), 15);
+	assert_int_equal(tui_render_hang("    \"reason\": \"x\"", 17, 74), 6);
+	assert_int_equal(tui_render_hang("plain line", 10, 74), 2);
+	assert_int_equal(tui_render_hang("k                        v", 26, 20), 10); /* at most half */
+		assert_int_equal(tui_render_skip("abcdef", 6, 2), 2);
+	assert_int_equal(tui_render_skip("abc", 3, 9), 3);
+
+	gw_buf b = GW_BUF_INIT;
+	tui_render_sanitize(&b, "a\tb\x1b[1mc", 10);
+	assert_string_equal(gw_buf_cstr(&b), "a       b?[1mc");
+	gw_buf_free(&b);
+
+	size_t len;
+	assert_int_equal(tui_render_find("cycle HOLD x", 12, "hold", &len), 6);
+	assert_int_equal(len, 4);
+	assert_int_equal(tui_render_find("cycle", 5, "hold", &len), 5);
+	assert_int_equal(tui_render_find("cycle", 5, "", &len), 5);
+
+	b = (gw_buf)GW_BUF_INIT;
+	assert_true(tui_render_kv_table(&b, "channel store inspect: transport=gateway dir=/a b/c "
+	    "log_records=3 memory_exists=true", 3));
+	assert_string_equal(gw_buf_cstr(&b), "channel store inspect\n"
+	    "transport      gateway\n"
+	    "dir            /a b/c\n"
+	    "log_records    3\n"
+	    "memory_exists  true\n");
+	gw_buf_reset(&b);
+	assert_false(tui_render_kv_table(&b, "service started", 3));
+	assert_false(tui_render_kv_table(&b, "note: a=1 b=2", 3)); /* too few fields */
+	assert_false(tui_render_kv_table(&b, "note: plain words a=1 b=2 c=3", 3));
+	assert_false(tui_render_kv_table(&b, "two: a=1 b=2 c=3\nlines", 3));
+	assert_int_equal(b.len, 0);
+	gw_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -759,6 +822,7 @@ main(void)
 		cmocka_unit_test(test_event_other),
 		cmocka_unit_test(test_width_clip),
 		cmocka_unit_test(test_match_oneline),
+		cmocka_unit_test(test_wrap_table),
 		cmocka_unit_test(test_key_table),
 		cmocka_unit_test(test_cmd_words),
 		cmocka_unit_test(test_cmd_errors),
