@@ -62,6 +62,20 @@ t_wait_line() {
 	return 1
 }
 
+# t_settled WANT CMD...: CMD's output once it equals WANT, or what it is
+# after 5 s (for what another thread of the server writes just after the
+# answer, such as its event-log lines); the caller compares it with WANT
+t_settled() {
+	local want=$1 got i
+	shift
+	for ((i = 0; i < 250; i++)); do
+		got=$("$@")
+		[ "$got" = "$want" ] && break
+		sleep 0.02
+	done
+	printf '%s' "$got"
+}
+
 t_ok() { T_PASS=$((T_PASS + 1)); echo "ok - $1"; }
 t_fail() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $1" >&2; }
 # t_eq NAME EXPECTED ACTUAL

@@ -350,6 +350,15 @@ srv_rid_note(const gw_provider_outcome *o, char *out, size_t n)
 		snprintf(out, n, " [upstream request id %s]", o->request_id);
 }
 
+/* Does a failed attempt say something of the target's health rather than
+ * of this request: a connect error, a timeout, 408, 429 or 5xx? */
+static bool
+srv_upstream_unhealthy(const gw_provider_outcome *o)
+{
+	unsigned u = o->upstream_status;
+	return o->http_status == 504 || u == 0 || u == 408 || u == 429 || u >= 500;
+}
+
 /* Records a failed upstream attempt of j (a target's, after its own
  * retries) in the event log, runtime-events.jsonl, with the request id the
  * upstream named, so an operator can quote it to the vendor: outcome
@@ -370,7 +379,7 @@ srv_job_upstream_event(srv_job *j, const char *target, const gw_provider_outcome
 	gw_jw_ku64(&w, "upstream_status", o->upstream_status);
 	gw_jw_kstr(&w, "upstream_request_id", o->request_id);
 	gw_jw_kstr(&w, "reason", o->message);
-	srv_event_end(j->srv, &w, &line, "the upstream failure");
+	srv_event_end(j->srv, &w, &line, "the upstream failure", true);
 }
 
 /* The first half of a run: the model context (the chain the previous
@@ -512,7 +521,9 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 		srv_rid_note(o, rid, sizeof(rid));
 		srv_log(s, "response %s failed: %s %s%s", gw_resp_builder_id(b), j->e.code, j->e.message,
 		    rid);
-		if (!j->cancelled && o->attempts > 0) {
+		/* a refusal of this request (another 4xx) is the request log's:
+		 * the event log keeps what says something of the upstream */
+		if (!j->cancelled && o->attempts > 0 && srv_upstream_unhealthy(o)) {
 			const char *t = atomic_load(&j->target);
 			srv_job_upstream_event(j, t != NULL ? t : gw_provider_model(s->provider), o,
 			    "failed");
@@ -659,10 +670,7 @@ srv_fallback_ok(const gw_provider_outcome *o)
 {
 	if (o->emitted || o->http_status == 499)
 		return false;
-	unsigned u = o->upstream_status;
-	if (o->http_status == 504)
-		return true;
-	return u == 0 || u == 408 || u == 429 || u >= 500;
+	return srv_upstream_unhealthy(o);
 }
 
 /* Runs j's call through its route: each target in order whose circuit
@@ -678,6 +686,12 @@ srv_job_route(srv_job *j, const gw_provider_call *call, const gw_provider_sink *
 	const char *name = srv_rtable_name(j->rt, j->route);
 	bool tried = false;
 	int rc = 0;
+	/* the attempt that failed over, said once the next target is tried
+	 * (when every later one is skipped, it is the request's answer and
+	 * srv_job_end says it) */
+	gw_provider_outcome failed;
+	size_t failed_k = 0;
+	const char *failed_spec = NULL;
 	for (size_t k = 0; k < rr->ntargets; k++) {
 		srv_rtarget *tg = &rr->targets[k];
 		bool probe = false, offline = gw_provider_offline(tg->prov);
@@ -688,6 +702,14 @@ srv_job_route(srv_job *j, const gw_provider_call *call, const gw_provider_sink *
 		}
 		if (tried)
 			atomic_fetch_add(&rr->fallbacks, 1);
+		if (failed_spec != NULL) {
+			char rid[128];
+			srv_rid_note(&failed, rid, sizeof(rid));
+			srv_log(s, "model %s: target %zu (%s) failed (%s)%s; trying target %zu (%s)", name,
+			    failed_k + 1, failed_spec, failed.message, rid, k + 1, tg->t->spec);
+			srv_job_upstream_event(j, failed_spec, &failed, "fallback");
+			failed_spec = NULL;
+		}
 		tried = true;
 		atomic_fetch_add_explicit(&tg->st->requests, 1, memory_order_relaxed);
 		atomic_store(&j->target, tg->t->spec);
@@ -709,11 +731,9 @@ srv_job_route(srv_job *j, const gw_provider_call *call, const gw_provider_sink *
 		    o->upstream_status < 500, gw_clock_mono_ms());
 		if (!fallback || k + 1 == rr->ntargets)
 			return rc; /* the request's answer: srv_job_end logs it */
-		char rid[128];
-		srv_rid_note(o, rid, sizeof(rid));
-		srv_log(s, "model %s: target %zu (%s) failed (%s)%s; trying the next", name, k + 1,
-		    tg->t->spec, o->message, rid);
-		srv_job_upstream_event(j, tg->t->spec, o, "fallback");
+		failed = *o;
+		failed_k = k;
+		failed_spec = tg->t->spec;
 	}
 	if (!tried) {
 		memset(o, 0, sizeof(*o));

@@ -35,6 +35,7 @@
 #include "core/openresponses/respcache.h"
 #include "server/respconn.h"
 #include "server/keygate.h"
+#include "server/evlog.h"
 #include "server/reqlog.h"
 #include "server/router.h"
 #include "server/sdnotify.h"
@@ -1479,6 +1480,7 @@ srv_free(srv_server *s)
 	gw_provider_free(s->provider);
 	srv_router_free(s->router);
 	srv_workq_free(s->workq);
+	srv_evlog_free(s->evlog); /* after every thread that posts to it */
 	srv_respconn_free(s->respconn); /* after the threads that used it ended */
 	gw_respcache_free(s->respcache);
 	srv_keygate_free(s->keygate);
@@ -1601,6 +1603,14 @@ srv_fd_check(const srv_config *cfg, unsigned nloops, gw_err *err)
 	    (unsigned long long)rl.rlim_cur);
 }
 
+/* The event writer's failures go to the server log. */
+static void
+srv_evlog_said(void *ctx, const char *msg, size_t nlines)
+{
+	srv_log(ctx, "cannot record %zu event line(s): %s", nlines, msg);
+}
+
+
 static int
 srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_err *err)
 {
@@ -1686,6 +1696,9 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (s->fleet == NULL && (rc = srv_evlog_new(s->cfg.state_dir, srv_evlog_said, s, &s->evlog)) != 0)
+		srv_log(s, "cannot start the event writer (%s): routes reloads and upstream failures "
+		    "go to this log only", strerror(-rc));
 	rc = srv_api_start(s);
 	for (unsigned i = 0; rc == 0 && i < pool; i++) {
 		srv_loop *l = &s->loops[s->nloops];
@@ -1770,6 +1783,9 @@ srv_stop_internal(srv_server *s, bool foreground)
 	srv_loops_stop(s);
 	srv_workq_free(s->workq);
 	s->workq = NULL;
+	/* the queued event lines are written before the stop is recorded */
+	srv_evlog_free(s->evlog);
+	s->evlog = NULL;
 	gw_service_report rep;
 	gw_err err;
 	gw_err_clear(&err);
@@ -1823,7 +1839,7 @@ srv_routes_reload(srv_server *s, gw_err *err)
 	gw_jw_kstr(&w, "outcome", rc == 0 ? "applied" : "refused");
 	gw_jw_kstr(&w, "reason", rc == 0 ? "" : err->msg);
 	gw_jw_kstr(&w, "routes_file", path);
-	srv_event_end(s, &w, &line, "the routes reload");
+	srv_event_end(s, &w, &line, "the routes reload", false);
 	srv_notify(s);
 	return rc;
 }
@@ -1838,17 +1854,19 @@ srv_event_begin(gw_jw *w, gw_buf *line, const char *kind)
 }
 
 void
-srv_event_end(srv_server *s, gw_jw *w, gw_buf *line, const char *what)
+srv_event_end(srv_server *s, gw_jw *w, gw_buf *line, const char *what, bool limited)
 {
 	gw_jw_obj_end(w);
 	/* fleet mode: the server log only; the event rows are written in
-	 * transactions */
-	gw_err err;
-	gw_err_clear(&err);
-	if (s->fleet == NULL && gw_events_append(s->cfg.state_dir, line->data, line->len, &err) != 0)
-		srv_log(s, "cannot record %s: %s", what, err.msg);
+	 * transactions.  A rate-limited line turned away is counted by the
+	 * writer, which says so in the log itself. */
+	if (s->evlog != NULL)
+		srv_evlog_post(s->evlog, line->data, line->len, limited);
+	else if (s->fleet == NULL)
+		srv_log(s, "cannot record %s: the event writer is not running", what);
 	gw_buf_free(line);
 }
+
 
 int
 srv_event_fd(srv_server *s)

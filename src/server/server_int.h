@@ -104,6 +104,7 @@ struct srv_server {
 	gw_provider *provider;
 	struct srv_router *router;      /* --gateway-routes, or NULL (router.h) */
 	srv_workq *workq;
+	struct srv_evlog *evlog;        /* the event log's writer (files), or NULL */
 	srv_metrics metrics;
 	uint64_t started_mono_ms;
 	uint64_t started_unix;          /* wall clock at start (/v1/models' created) */
@@ -218,11 +219,13 @@ void srv_loop_resume(srv_loop *l, struct MHD_Connection *c);
 void srv_log(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A line of the event log, runtime-events.jsonl: srv_event_begin starts
  * the object in line (timestamp_unix_ms and kind), the caller adds its
- * members, and srv_event_end closes it, appends it (files; fleet mode
- * writes no such line) and frees line; a failed append is logged, naming
- * what. */
+ * members, and srv_event_end closes it, hands it to the event writer
+ * (evlog.h: written under the state directory's lock off this thread;
+ * limited: rate-limited, for lines that come at request rate; fleet mode
+ * writes no such line) and frees line.  what names the line in the log
+ * message when it cannot be queued. */
 void srv_event_begin(gw_jw *w, gw_buf *line, const char *kind);
-void srv_event_end(srv_server *s, gw_jw *w, gw_buf *line, const char *what);
+void srv_event_end(srv_server *s, gw_jw *w, gw_buf *line, const char *what, bool limited);
 /* srv_log for a notice, not an error or a warning: --quiet drops it. */
 void srv_notice(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Wakes srv_event_fd readers. */

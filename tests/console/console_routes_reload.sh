@@ -42,7 +42,8 @@ t_eq "new route served" "200 b" "$(post b)"
 tc_expect "panel: the target's line" 'route b +local/echo +closed +req 1 err 0'
 tc_expect "panel: the request row names the target" 'POST +/v1/responses +200 .*-> local/echo'
 t_eq "old route gone" "400 model_not_found" "$(post a)"
-t_eq "two reload events" 2 "$(grep -c '"transition":"routes_reload"' "$SD/runtime-events.jsonl")"
+reloads() { grep -c '"transition":"routes_reload"' "$SD/runtime-events.jsonl"; }
+t_eq "two reload events" 2 "$(t_settled 2 reloads)"
 
 tc_keys w
 tc_expect "w stops the server" 'server stopped'

@@ -111,10 +111,13 @@ rid_a=$(head -1 "$T/SA.jsonl" | jq -r .request_id) rid_b=$(tail -1 "$T/SB.jsonl"
 t_check "request log names the target that answered and its upstream request id" \
 	t_wait_line "$T/GW.err" "status=200 .*target=openai/m-b upstream_request_id=$rid_b\$" 5
 t_contains "server log: the failed attempt's upstream request id" \
-	"model main: target 1 (openai/m-a) failed (upstream returned HTTP status 503) [upstream request id $rid_a]; trying the next" \
+	"model main: target 1 (openai/m-a) failed (upstream returned HTTP status 503) [upstream request id $rid_a]; trying target 2 (openai/m-b)" \
 	"$(cat "$T/GW.err")"
+# the server writes its event lines off its threads, just after the answer
 events() { jq -c "select(.kind == \"upstream\") | [.outcome, .route, .target, .upstream_status, .upstream_request_id]" "$T/state/runtime-events.jsonl"; }
-t_eq "event log: the failed attempt that fell back" '["fallback","main","openai/m-a",503,"'"$rid_a"'"]' "$(events)"
+last_event() { events | tail -1; }
+want='["fallback","main","openai/m-a",503,"'"$rid_a"'"]'
+t_eq "event log: the failed attempt that fell back" "$want" "$(t_settled "$want" events)"
 
 # the default route (no model) and the alias; the second failure opens A
 h_post '{"input":"second"}'
@@ -180,8 +183,9 @@ h_post '{"model":"late","input":"in time?"}'
 t_eq "timeout: 200" 200 "$HS"
 t_eq "timeout: B answered" "$((b + 1)) stub reply: in time?" "$(nb) $(h_jq .output_text)"
 t_eq "timeout: C was asked" 1 "$(wc -l <"$T/SC.jsonl")"
-t_eq "timeout: the event log names the timeout" '["fallback","late","openai/m-t",0,"upstream did not answer within 300 ms"]' \
-	"$(jq -c 'select(.kind == "upstream") | [.outcome, .route, .target, .upstream_status, .reason]' "$T/state/runtime-events.jsonl" | tail -1)"
+last_reason() { jq -c 'select(.kind == "upstream") | [.outcome, .route, .target, .upstream_status, .reason]' "$T/state/runtime-events.jsonl" | tail -1; }
+want='["fallback","late","openai/m-t",0,"upstream did not answer within 300 ms"]'
+t_eq "timeout: the event log names the timeout" "$want" "$(t_settled "$want" last_reason)"
 
 # 429 with retry-after falls back at once (retries 0), counted on A
 # (B's own "status429-twice" is used up first, by asking it directly)
@@ -191,7 +195,9 @@ h_post '{"model":"busy","input":"[stub:status429-twice] hurry"}'
 t_eq "429: 200" 200 "$HS"
 t_eq "429: A tried once, B answered" "$((a + 1)) $((b + 1))" "$(na) $(nb)"
 rid_a=$(tail -1 "$T/SA.jsonl" | jq -r .request_id)
-t_eq "429: the event log" '["fallback","busy",429,"'"$rid_a"'"]' "$(events | tail -1 | jq -c '[.[0], .[1], .[3], .[4]]')"
+last429() { events | tail -1 | jq -c '[.[0], .[1], .[3], .[4]]'; }
+want='["fallback","busy",429,"'"$rid_a"'"]'
+t_eq "429: the event log" "$want" "$(t_settled "$want" last429)"
 h_req GET /gateway/status
 t_eq "429: an error on A, a fallback of the route" "1 1 0" \
 	"$(jq -r '.routes.routes[4] | "\(.targets[0].errors) \(.fallbacks) \(.targets[1].errors)"' "$T/body")"
@@ -219,11 +225,9 @@ h_post '{"model":"split","input":"[stub:status400] x"}'
 t_eq "400: the client sees the upstream error" 502 "$HS"
 t_eq "400: A tried" $((a + 1)) "$(na)"
 t_eq "400: B not tried" "$b" "$(nb)"
-rid_a=$(tail -1 "$T/SA.jsonl" | jq -r .request_id)
-t_eq "400: the event log records the failure with its upstream request id" \
-	'["failed","split","openai/m-s",400,"'"$rid_a"'"]' "$(events | tail -1)"
-t_check "400: the request log too" t_wait_line "$T/GW.err" \
-	"path=/v1/responses status=502 .*target=openai/m-s upstream_request_id=$rid_a\$" 5
+rid_400=$(tail -1 "$T/SA.jsonl" | jq -r .request_id)
+t_check "400: the request log names its upstream request id" t_wait_line "$T/GW.err" \
+	"path=/v1/responses status=502 .*target=openai/m-s upstream_request_id=$rid_400\$" 5
 
 # no fallback once the stream carried upstream output
 a=$(na) b=$(nb)
@@ -247,6 +251,13 @@ t_eq "stream fallback: one response.created" 1 "$(grep -c '^event: response.crea
 rid_b=$(tail -1 "$T/SB.jsonl" | jq -r .request_id)
 t_check "stream fallback: the request log names B and its upstream request id" \
 	t_wait_line "$T/GW.err" "status=200 .*target=openai/m-b upstream_request_id=$rid_b\$" 5
+rid_a=$(tail -1 "$T/SA.jsonl" | jq -r .request_id)
+want='["fallback","split","openai/m-s",500,"'"$rid_a"'"]'
+t_eq "stream fallback: the event log" "$want" "$(t_settled "$want" last_event)"
+# the event lines are written in order: once the stream's is there, the
+# 400's would be too
+t_eq "400: a refusal of the request is no event (the request log has it)" "" \
+	"$(events | grep -F "\"$rid_400\"")"
 
 h_stop "$GW"
 t_eq "clean stop" 0 "$HRC"

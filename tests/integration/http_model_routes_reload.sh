@@ -42,7 +42,7 @@ printf '{"version": 1,\n "routes": [{"model": "a", "targets": [{"provider": "loc
 kill -HUP "$GW"
 t_check "bad: refusal logged with line and column" t_wait_line "$T/GW.err" \
 	'routes reload refused, the old routes keep serving: .*routes.json: line 3 column 13: model name "a" is already used' 10
-t_eq "bad: one event" 1 "$(events)"
+t_eq "bad: one event" 1 "$(t_settled 1 events)"
 ev=$(grep '"transition":"routes_reload"' "$T/state/runtime-events.jsonl" | tail -1)
 t_eq "bad: event kind" lifecycle "$(jq -r .kind <<<"$ev")"
 t_eq "bad: event outcome" refused "$(jq -r .outcome <<<"$ev")"
@@ -62,7 +62,7 @@ cat >"$R" <<'EOF'
 EOF
 kill -HUP "$GW"
 t_check "good: reload logged" t_wait_line "$T/GW.err" 'routes reloaded from ' 10
-t_eq "good: two events" 2 "$(events)"
+t_eq "good: two events" 2 "$(t_settled 2 events)"
 ev=$(grep '"transition":"routes_reload"' "$T/state/runtime-events.jsonl" | tail -1)
 t_eq "good: event outcome" applied "$(jq -r .outcome <<<"$ev")"
 h_post '{"model":"fresh","input":"x"}'

@@ -164,6 +164,52 @@ t_match "metrics upstream 500 errors" 'tau_gateway_upstream_errors_total\{status
 t_match "metrics upstream 200" 'tau_gateway_upstream_requests_total\{status="200"\} [1-9]' "$(cat "$T/body")"
 h_stop "$GW"
 
+# the event log (files: fleet mode writes no such line).  While another
+# process holds the state directory's lock, a failure's line waits for it
+# (the answer does not).  Then 40 concurrent failing requests (500, no
+# retries) while contract-runner cycles append to the same log: every line
+# parses, every failure is a line of its own or counted in a "suppressed"
+# line, the lines written one by one stay within the rate limit (a burst of
+# 20, then 5 a second), and no cycle line is lost.  (Before the server's
+# lines went through one writer under the lock, an unlocked append could
+# cut another writer's line as a torn tail.)
+if ! t_on_pg; then
+	h_gateway EV --gateway-state-dir "$T/ev" --model openai/gpt-test --provider-base-url "$STUB_URL" \
+		--provider-max-retries 0
+	E=$T/ev/runtime-events.jsonl
+	failed() { grep -c '"outcome":"failed"' "$E" || true; }
+	mkfifo "$T/release"
+	flock -x "$T/ev/.lock" -c "echo held >'$T/held'; read -r _ <'$T/release'" &
+	HOLDER=$!
+	T_PIDS+=("$HOLDER")
+	t_check "lock held by another process" t_wait_line "$T/held" held 10
+	h_post '{"input":"[stub:status500] while locked"}'
+	t_eq "locked: the failure is answered" 502 "$HS"
+	t_eq "locked: its event line is not written under another's lock" 0 "$(failed)"
+	echo go >"$T/release"
+	wait "$HOLDER"
+	t_eq "unlocked: the line follows" 1 "$(t_settled 1 failed)"
+
+	(for i in 1 2 3 4 5; do
+		"$TAU_BIN" --gateway-contract-runner --gateway-fixture "$FIXTURES/mixed-outcomes.json" \
+			--gateway-state-dir "$T/ev" >/dev/null 2>&1
+	done) &
+	RUNNERS=$!
+	T_PIDS+=("$RUNNERS")
+	t0=$(date +%s%N)
+	seq 40 | xargs -P 20 -I{} curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" \
+		-d '{"input":"[stub:status500] ev {}"}' "http://$ADDR/v1/responses"
+	secs=$((($(date +%s%N) - t0) / 1000000000 + 1))
+	wait "$RUNNERS"
+	h_stop "$EV" # the writer empties its queue before the stop is recorded
+	t_eq "event log: every line parses" "$(wc -l <"$E")" "$(jq -c . "$E" 2>/dev/null | wc -l)"
+	t_eq "event log: each failure a line or counted as suppressed" 41 \
+		"$(jq -s '[.[] | select(.kind == "upstream") | if .outcome == "suppressed" then .count else 1 end] | add' "$E")"
+	t_eq "event log: the runners' five cycles" 5 "$(jq -s '[.[] | select(.kind == "cycle")] | length' "$E")"
+	t_eq "event log: failures written one by one within the rate limit ($secs s)" 1 \
+		"$(($(failed) <= 21 + 5 * secs))"
+fi
+
 # a model that needs a key: refused at start-up, naming the variable
 unset OPENAI_API_KEY
 "$TAU_BIN" $(t_state_args "$T/nokey") --gateway-openresponses-server --gateway-openresponses-auth-token x \
