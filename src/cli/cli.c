@@ -612,9 +612,11 @@ cli_validate(cli_config *c, bool model_given, gw_err *err)
 	    (c->action == CLI_ACTION_STATE_EXPORT && gw_str_blank(c->state_export)))
 		return cli_bad(err, "--gateway-state-%s needs a directory",
 		    c->action == CLI_ACTION_STATE_IMPORT ? "import" : "export");
-	if (c->action == CLI_ACTION_SERVICE_STOP && c->stop_reason != NULL && c->stop_reason[0] != '\0' &&
-	    gw_str_blank(c->stop_reason))
-		return cli_bad(err, "--gateway-service-stop-reason cannot be empty or whitespace");
+	if (c->action == CLI_ACTION_SERVICE_STOP) {
+		int rc = gw_service_reason_check(c->stop_reason, err);
+		if (rc != 0)
+			return rc;
+	}
 	if (c->action == CLI_ACTION_RUNNER) {
 		const char *f = c->runner.fixture_path;
 		if (!gw_fs_exists(f))
@@ -955,16 +957,23 @@ cli_execute_on(const cli_config *c, gw_store *store, gw_buf *out, gw_buf *diag, 
 	case CLI_ACTION_SERVICE_STOP:
 	case CLI_ACTION_SERVICE_STATUS: {
 		gw_service_report r;
-		if (c->action == CLI_ACTION_SERVICE_START)
-			rc = gw_service_start_in(store, &r, err);
-		else if (c->action == CLI_ACTION_SERVICE_STOP)
-			rc = gw_service_stop_in(store, c->stop_reason, &r, err);
-		else
+		bool already = false;
+		if (c->action == CLI_ACTION_SERVICE_STATUS)
 			rc = gw_service_status_in(store, &r, err);
+		else
+			rc = gw_service_request_in(store, c->action == CLI_ACTION_SERVICE_STOP,
+			    c->stop_reason, &already, &r, err);
 		if (rc != 0)
 			return gw_err_exit(err);
 		if (r.notice[0])
 			gw_buf_printf(diag, "tau-gateway: warning: %s\n", r.notice);
+		/* a repeated start or stop records nothing and says so (exit 0,
+		 * as systemctl does; the status line shows the posture in force) */
+		if (already && r.service.stopped)
+			gw_buf_printf(diag, "tau-gateway: already stopped (reason %s); nothing recorded\n",
+			    r.service.last_stop_reason[0] ? r.service.last_stop_reason : "none");
+		else if (already)
+			gw_buf_puts(diag, "tau-gateway: already running; nothing recorded\n");
 		if (c->action == CLI_ACTION_SERVICE_STATUS && c->service_status_json)
 			gw_service_report_json(&r, out, true);
 		else
