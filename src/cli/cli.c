@@ -67,6 +67,7 @@ typedef struct cli_opt {
 	const char *help;
 	const char *def_text;     /* --help's default when it is not the value itself */
 	const char *section;      /* starts a --help section when set */
+	bool secret;              /* its value is a credential: masked in echoes, logs, history */
 } cli_opt;
 
 #define F(field) offsetof(cli_config, field)
@@ -135,6 +136,7 @@ static const cli_opt cli_opts[] = {
 	  .help = "listen address (IPv4:port or [IPv6]:port; port 0 = ephemeral)" },
 	{ .name = "gateway-openresponses-auth-token", .kind = K_STR, .off = F(server.auth_token),
 	  .env = "TAU_GATEWAY_OPENRESPONSES_AUTH_TOKEN", .meta = "TOKEN", .needs = CLI_ACTION_SERVER,
+	  .secret = true,
 	  .help = "bearer token required by the API (prefer the env variable)" },
 	{ .name = "gateway-openresponses-max-input-chars", .kind = K_U64, .off = F(server.max_input_chars),
 	  .def = CLI_U64(SRV_DEFAULT_MAX_INPUT_CHARS), .min = 1, .max = 8388608,
@@ -402,6 +404,22 @@ const char *
 cli_option_name(size_t i)
 {
 	return i < CLI_NOPTS ? cli_opts[i].name : NULL;
+}
+
+bool
+cli_option_secret(const char *name, size_t len)
+{
+	bool secret = false;
+	for (size_t i = 0; i < CLI_NOPTS; i++) {
+		if (len == 0 || strncmp(cli_opts[i].name, name, len) != 0)
+			continue;
+		if (cli_opts[i].name[len] == '\0')
+			return cli_opts[i].secret; /* an exact name wins, as in getopt_long */
+		if (!cli_opts[i].secret)
+			return false; /* a prefix of another option too: not this one */
+		secret = true;
+	}
+	return secret;
 }
 
 const char *

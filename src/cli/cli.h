@@ -116,6 +116,10 @@ void cli_version(gw_buf *out, const cli_libraries_fn *faces);
  * (NULL when it has none); NULL past the end.  The strings are static. */
 const char *cli_option_name(size_t i);
 const char *cli_option_env(size_t i);
+/* True when name[0..len) (no dashes, no '=') picks a credential option the
+ * way getopt_long would: its exact name, or a prefix of secret options
+ * only (--gateway-openresponses-auth-token and its unambiguous prefixes). */
+bool cli_option_secret(const char *name, size_t len);
 /* True when the i-th option takes a number, with its bounds. */
 bool cli_option_bounds(size_t i, uint64_t *min, uint64_t *max);
 

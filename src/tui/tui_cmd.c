@@ -199,26 +199,33 @@ tui_line_free(tui_line *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* the shortest prefix getopt_long takes for --gateway-openresponses-auth-token */
-#define TUI_SECRET_FLAG "--gateway-openresponses-a"
-
 bool
-tui_cmd_mask_secret(const char *line, gw_buf *out)
+tui_cmd_mask_secret(const char *line, bool keep_length, gw_buf *out)
 {
 	bool masked = false;
-	const char *p = line;
-	for (const char *hit; (hit = strstr(p, TUI_SECRET_FLAG)) != NULL;) {
-		/* the flag word ends at '=' or a blank; its value follows */
-		const char *q = hit + strlen(TUI_SECRET_FLAG);
-		while (*q != '\0' && *q != '=' && !isspace((unsigned char)*q))
-			q++;
-		if (*q == '=')
-			q++;
-		else
-			while (isspace((unsigned char)*q))
-				q++;
-		gw_buf_append(out, p, (size_t)(q - p));
-		const char *end = q;
+	const char *p = line, *copied = line;
+	while (*p != '\0') {
+		/* the next word; only a --flag word can carry a credential */
+		while (isspace((unsigned char)*p))
+			p++;
+		const char *w = p;
+		while (*p != '\0' && !isspace((unsigned char)*p))
+			p++;
+		if (p - w < 3 || w[0] != '-' || w[1] != '-')
+			continue;
+		size_t nlen = strcspn(w + 2, "= \t\r\n");
+		if (!cli_option_secret(w + 2, nlen))
+			continue;
+		masked = true;
+		/* its value: after '=', or the next word (quoted words whole) */
+		const char *v = w + 2 + nlen;
+		if (*v == '=') {
+			v++;
+		} else {
+			while (isspace((unsigned char)*v))
+				v++;
+		}
+		const char *end = v;
 		if (*end == '"' || *end == '\'') {
 			const char *close = strchr(end + 1, *end);
 			end = close != NULL ? close + 1 : end + strlen(end);
@@ -226,11 +233,14 @@ tui_cmd_mask_secret(const char *line, gw_buf *out)
 			while (*end != '\0' && !isspace((unsigned char)*end))
 				end++;
 		}
-		if (end > q)
-			gw_buf_puts(out, "[redacted]");
-		masked = true;
-		p = end;
+		gw_buf_append(out, copied, (size_t)(v - copied));
+		if (keep_length)
+			for (const char *c = v; c < end; c++)
+				gw_buf_putc(out, '*');
+		else if (end > v)
+			gw_buf_puts(out, "***");
+		copied = p = end;
 	}
-	gw_buf_puts(out, p);
+	gw_buf_puts(out, copied);
 	return masked;
 }

@@ -17,10 +17,10 @@ static const tui_key tui_keys[] = {
 	{ "?, F1", { '?', KEY_F(1), 0 }, TUI_CMD_HELP, "show this help (any key closes it)", "F1", "Help" },
 	{ ":", { ':', 0 }, TUI_CMD_PROMPT, "command prompt: words or a runbook flag line", ":", "Cmd" },
 	{ "/", { '/', 0 }, TUI_CMD_FILTER, "filter the event list (empty clears)", "/", "Filter" },
-	{ "s", { 's', 0 }, TUI_CMD_START, "start the service", "s", "Start" },
-	{ "S", { 'S', 0 }, TUI_CMD_STOP, "stop the service (asks for a reason)", "S", "Stop" },
+	{ "s", { 's', 0 }, TUI_CMD_START, "start the service (a corrupt state.json: asks first)", "s", "Start" },
+	{ "S", { 'S', 0 }, TUI_CMD_STOP, "stop the service (asks for a reason; blanks refused)", "S", "Stop" },
 	{ "r", { 'r', 0 }, TUI_CMD_RUN, "run a fixture (asks for a path; Tab completes)", "r", "Run" },
-	{ "w", { 'w', 0 }, TUI_CMD_SERVE, "start or stop the HTTP server in the console", "w", "Serve" },
+	{ "w", { 'w', 0 }, TUI_CMD_SERVE, "start the HTTP server in the console, or stop it (asks)", "w", "Serve" },
 	{ "L", { 'L', 0 }, TUI_CMD_LOG, "toggle the console log view", "L", "Log" },
 	{ "j, Down", { 'j', KEY_DOWN, 0 }, TUI_CMD_DOWN, "select the next line", NULL, NULL },
 	{ "k, Up", { 'k', KEY_UP, 0 }, TUI_CMD_UP, "select the previous line", NULL, NULL },
@@ -29,9 +29,9 @@ static const tui_key tui_keys[] = {
 	{ "g, Home", { 'g', KEY_HOME, 0 }, TUI_CMD_TOP, "go to the oldest line", NULL, NULL },
 	{ "G, End", { 'G', KEY_END, 0 }, TUI_CMD_BOTTOM, "go to the newest line and follow", NULL, NULL },
 	{ "Enter", { '\n', '\r', KEY_ENTER, 0 }, TUI_CMD_DETAIL, "show the selected event's full JSON", NULL, NULL },
-	{ "Esc", { 27, 0 }, TUI_CMD_CLOSE, "close the overlay or the log view", NULL, NULL },
+	{ "Esc", { 27, 0 }, TUI_CMD_CLOSE, "cancel a prompt or question; close the overlay or the log view", NULL, NULL },
 	{ "Ctrl-L", { TUI_CTRL('l'), 0 }, TUI_CMD_REDRAW, "redraw the screen", NULL, NULL },
-	{ "q, F10, Ctrl-C", { 'q', KEY_F(10), TUI_CTRL('c'), 0 }, TUI_CMD_QUIT, "quit (asks while the server or a run is active)", "F10", "Quit" },
+	{ "q, F10, Ctrl-C", { 'q', KEY_F(10), TUI_CTRL('c'), 0 }, TUI_CMD_QUIT, "quit (asks while the server or a run is active, at any size)", "F10", "Quit" },
 };
 
 const tui_key *

@@ -183,8 +183,15 @@ tui_draw_header(tui_ui *ui, int y)
 		tui_put(ui, y, COLS - w, w, TUI_STYLE_TITLE, gw_buf_cstr(&b));
 	y++;
 
-	/* posture line */
+	/* posture line; a corrupt or never-written state has no posture to
+	 * show (the line below says why), not the defaults in green */
 	int x = tui_put(ui, y, 1, COLS - 1, TUI_STYLE_LABEL, "Service ") + 1;
+	if (p->corrupt || (!p->exists && !p->error[0])) {
+		tui_put(ui, y, x, COLS - x, p->corrupt ? TUI_STYLE_OVER : TUI_STYLE_WARN,
+		    p->corrupt ? "STATE CORRUPT (s asks before moving it aside)" :
+		    ui->fleet ? "NO STATE YET (no posture written)" : "NO STATE YET (no state.json written)");
+		x = COLS;
+	}
 	bool stopped = r->service.stopped;
 	x += tui_put(ui, y, x, COLS - x, stopped ? TUI_STYLE_OVER : TUI_STYLE_OK,
 	    stopped ? "STOPPED" : "RUNNING");
@@ -633,7 +640,18 @@ tui_screen_draw(tui_ui *ui)
 		if (n > COLS)
 			n = COLS;
 		curs_set(0);
-		mvaddnstr(LINES / 2, (COLS - n) / 2 > 0 ? (COLS - n) / 2 : 0, msg, n);
+		/* a question (q's confirmation) is still asked, wrapped below */
+		tui_prompt_view v;
+		bool asking = tui_prompt_view_get(&v);
+		mvaddnstr(asking ? 0 : LINES / 2, (COLS - n) / 2 > 0 ? (COLS - n) / 2 : 0, msg, n);
+		if (asking) {
+			const char *p = v.label;
+			for (int y = 1; y < LINES && *p != '\0'; y++) {
+				int len = (int)strlen(p) < COLS ? (int)strlen(p) : COLS;
+				mvaddnstr(y, 0, p, len);
+				p += len;
+			}
+		}
 		refresh();
 		ui->frames++;
 		return;
