@@ -80,9 +80,10 @@ static const char *const cli_log_formats[] = { "text", "json", NULL };
 static const cli_opt cli_opts[] = {
 	{ .name = "gateway-service-start", .kind = K_ACTION, .env = "TAU_GATEWAY_SERVICE_START",
 	  .action = CLI_ACTION_SERVICE_START, .section = "Service lifecycle",
-	  .help = "mark the service running (startup_attempts += 1)" },
+	  .help = "mark the service running (startup_attempts += 1); already running: nothing recorded" },
 	{ .name = "gateway-service-stop", .kind = K_ACTION, .env = "TAU_GATEWAY_SERVICE_STOP",
-	  .action = CLI_ACTION_SERVICE_STOP, .help = "mark the service stopped (rollout gate holds)" },
+	  .action = CLI_ACTION_SERVICE_STOP, .help = "mark the service stopped (rollout gate holds); already stopped by an operator: "
+	          "nothing recorded" },
 	{ .name = "gateway-service-stop-reason", .kind = K_STR, .off = F(stop_reason),
 	  .env = "TAU_GATEWAY_SERVICE_STOP_REASON", .meta = "REASON", .needs = CLI_ACTION_SERVICE_STOP,
 	  .def_text = GW_STOP_REASON_DEFAULT, .help = "reason recorded with the stop" },

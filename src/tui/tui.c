@@ -586,7 +586,7 @@ tui_exec_words(tui_app *app, const char *a, const char *b, const char *c)
 	tui_exec_argv(app, argc, argv);
 }
 
-/* Opens a y/n question; the answer goes to tui_answer. */
+/* Opens a y/n question; tui_prompt_done acts on the answer by app->asking. */
 static void
 tui_ask(tui_app *app, int what, const char *question)
 {
