@@ -67,7 +67,7 @@ typedef struct cli_opt {
 	const char *help;
 	const char *def_text;     /* --help's default when it is not the value itself */
 	const char *section;      /* starts a --help section when set */
-	bool secret;              /* its value is a credential: masked in echoes, logs, history */
+	cli_secret secret;        /* a credential in its value: masked in echoes, logs, history */
 } cli_opt;
 
 #define F(field) offsetof(cli_config, field)
@@ -137,7 +137,7 @@ static const cli_opt cli_opts[] = {
 	  .help = "listen address (IPv4:port or [IPv6]:port; port 0 = ephemeral)" },
 	{ .name = "gateway-openresponses-auth-token", .kind = K_STR, .off = F(server.auth_token),
 	  .env = "TAU_GATEWAY_OPENRESPONSES_AUTH_TOKEN", .meta = "TOKEN", .needs = CLI_ACTION_SERVER,
-	  .secret = true,
+	  .secret = CLI_SECRET_VALUE,
 	  .help = "bearer token required by the API (prefer the env variable)" },
 	{ .name = "gateway-openresponses-max-input-chars", .kind = K_U64, .off = F(server.max_input_chars),
 	  .def = CLI_U64(SRV_DEFAULT_MAX_INPUT_CHARS), .min = 1, .max = 8388608,
@@ -218,7 +218,7 @@ static const cli_opt cli_opts[] = {
 	  .env = "TAU_GATEWAY_STATE_DIR", .meta = "DIR", .section = "Shared",
 	  .help = "state directory shared by every action" },
 	{ .name = "gateway-state-url", .kind = K_STR, .off = F(state_url),
-	  .env = "TAU_GATEWAY_STATE_URL", .meta = "URL",
+	  .env = "TAU_GATEWAY_STATE_URL", .meta = "URL", .secret = CLI_SECRET_PASSWORD,
 	  .help = "fleet mode: keep the state in PostgreSQL (a libpq connection string or "
 	          "postgresql:// URI; PG* variables apply) instead of a state directory" },
 	{ .name = "gateway-deployment", .kind = K_STR, .off = F(deployment),
@@ -407,20 +407,20 @@ cli_option_name(size_t i)
 	return i < CLI_NOPTS ? cli_opts[i].name : NULL;
 }
 
-bool
+cli_secret
 cli_option_secret(const char *name, size_t len)
 {
-	bool secret = false;
+	cli_secret secret = CLI_SECRET_NONE;
+	size_t hits = 0;
 	for (size_t i = 0; i < CLI_NOPTS; i++) {
 		if (len == 0 || strncmp(cli_opts[i].name, name, len) != 0)
 			continue;
 		if (cli_opts[i].name[len] == '\0')
 			return cli_opts[i].secret; /* an exact name wins, as in getopt_long */
-		if (!cli_opts[i].secret)
-			return false; /* a prefix of another option too: not this one */
-		secret = true;
+		secret = cli_opts[i].secret;
+		hits++;
 	}
-	return secret;
+	return hits == 1 ? secret : CLI_SECRET_NONE; /* ambiguous: getopt takes none */
 }
 
 const char *

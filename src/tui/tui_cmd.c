@@ -11,6 +11,7 @@
 #include "tui/tui_cmd.h"
 #include "cli/cli.h"
 #include "core/base/mem.h"
+#include "core/store/store.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -214,9 +215,9 @@ tui_cmd_mask_secret(const char *line, bool keep_length, gw_buf *out)
 		if (p - w < 3 || w[0] != '-' || w[1] != '-')
 			continue;
 		size_t nlen = strcspn(w + 2, "= \t\r\n");
-		if (!cli_option_secret(w + 2, nlen))
+		cli_secret kind = cli_option_secret(w + 2, nlen);
+		if (kind == CLI_SECRET_NONE)
 			continue;
-		masked = true;
 		/* its value: after '=', or the next word (quoted words whole) */
 		const char *v = w + 2 + nlen;
 		if (*v == '=') {
@@ -234,11 +235,30 @@ tui_cmd_mask_secret(const char *line, bool keep_length, gw_buf *out)
 				end++;
 		}
 		gw_buf_append(out, copied, (size_t)(v - copied));
-		if (keep_length)
+		gw_buf pw = GW_BUF_INIT;
+		if (kind == CLI_SECRET_PASSWORD) {
+			/* only the password a connection string carries, if any */
+			char *raw = gw_xstrndup(v, (size_t)(end - v));
+			size_t n = strlen(raw);
+			char *url = n >= 2 && (raw[0] == '"' || raw[0] == '\'') && raw[n - 1] == raw[0] ?
+			    gw_xstrndup(raw + 1, n - 2) : gw_xstrdup(raw);
+			gw_store_redact(url, raw, &pw);
+			if (strcmp(gw_buf_cstr(&pw), raw) == 0)
+				kind = CLI_SECRET_NONE; /* no password in it */
+			free(url);
+			free(raw);
+		}
+		masked |= kind != CLI_SECRET_NONE;
+		if (kind == CLI_SECRET_NONE)
+			gw_buf_append(out, v, (size_t)(end - v));
+		else if (keep_length)
 			for (const char *c = v; c < end; c++)
 				gw_buf_putc(out, '*');
+		else if (kind == CLI_SECRET_PASSWORD)
+			gw_buf_append(out, pw.data, pw.len);
 		else if (end > v)
 			gw_buf_puts(out, "***");
+		gw_buf_free(&pw);
 		copied = p = end;
 	}
 	gw_buf_puts(out, copied);

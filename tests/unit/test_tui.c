@@ -460,6 +460,12 @@ test_cmd_mask_secret(void **state)
 		{ "--gateway-openresponses-a s3cret", "--gateway-openresponses-a ***", true },
 		/* ambiguous prefixes pick no option (getopt refuses them) */
 		{ "--gateway-openresponses s3cret", "--gateway-openresponses s3cret", false },
+		/* a connection string: only its password */
+		{ "--gateway-state-url postgresql://ops:s3cret@db/tau --gateway-service-status",
+		  "--gateway-state-url postgresql://ops:***@db/tau --gateway-service-status", true },
+		{ "--gateway-state-u='host=db password=s3cret dbname=tau' status",
+		  "--gateway-state-u='host=db password=*** dbname=tau' status", true },
+		{ "--gateway-state-url postgresql://ops@db/tau", "--gateway-state-url postgresql://ops@db/tau", false },
 		{ "--gateway-openresponses-auth-token", "--gateway-openresponses-auth-token", true },
 		{ "--gateway-openresponses-bind 127.0.0.1:0", "--gateway-openresponses-bind 127.0.0.1:0", false },
 		{ "start", "start", false },
