@@ -14,6 +14,13 @@
 #    third one hammers stop/start (for at least LOAD_SECS): frames per second, and the shortest gap
 #    between two data-driven frames as the console measured it
 #    (min_gap_ms in the stats file; the limit is one frame per 100 ms)
+# 5. a 100 KB paste at the ':' prompt (issue 12: under 100 ms): PASTE_ROUNDS
+#    rounds of tmux paste-buffer of PASTE_KB bytes followed by Ctrl-G, timed
+#    from the paste to "cancelled" on the screen (so every pasted byte was
+#    read and handled first: the keys are handled in order); the median,
+#    min and max, and the same for an empty paste (Ctrl-G alone: what tmux
+#    and the screen polling cost by themselves).  SKIP_TO_PASTE=1 runs only
+#    this block.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${1:-${TAU_BIN:-$SRC/build/tau-gateway}}
@@ -55,6 +62,49 @@ stat_field() { sed -nE "s/.*$2=([0-9]+).*/\\1/p" "$1"; }
 
 echo "tau-gateway console bench ($BIN)"
 echo "machine: $(nproc) cores, $(uname -r)"
+
+# ---- 5. a 100 KB paste at the prompt (defined here, run last) ------------------
+# now_ns; paste_ms FILE: one round, in ms, from the paste to "cancelled"
+paste_ms() {
+	local t0 i
+	tmux -L "$SOCK" send-keys -t bench:paste :
+	for ((i = 0; i < 400; i++)); do
+		tmux -L "$SOCK" capture-pane -p -t bench:paste | grep -q '^:' && break
+		sleep 0.005
+	done
+	[ -s "$1" ] && tmux -L "$SOCK" load-buffer -b big "$1"
+	t0=$(date +%s%N)
+	[ -s "$1" ] && tmux -L "$SOCK" paste-buffer -b big -t bench:paste
+	tmux -L "$SOCK" send-keys -t bench:paste C-g
+	for ((i = 0; i < 20000; i++)); do
+		tmux -L "$SOCK" capture-pane -p -t bench:paste | grep -q 'cancelled' && break
+	done
+	echo $((($(date +%s%N) - t0) / 1000000))
+}
+# stats MS...: "median M ms (min A, max B, n N)", nearest rank
+ms_stats() {
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+		m = v[int((NR + 1) / 2)]; printf "median %d ms (min %d, max %d, n %d)", m, v[1], v[NR], NR }'
+}
+paste_bench() {
+	local kb=${PASTE_KB:-100} rounds=${PASTE_ROUNDS:-9} r full=() empty=()
+	mkdir -p "$W/paste"
+	head -c $((kb * 1024)) /dev/zero | tr '\0' 'x' >"$W/paste.txt"
+	: >"$W/empty.txt"
+	start_console paste "$W/paste" >/dev/null
+	# interleaved: a full paste, then an empty one, each round
+	for ((r = 0; r < rounds; r++)); do
+		full+=("$(paste_ms "$W/paste.txt")")
+		empty+=("$(paste_ms "$W/empty.txt")")
+	done
+	echo "a ${kb} KB paste at the ':' prompt, paste to \"cancelled\" on screen: $(ms_stats "${full[@]}")"
+	echo "  the same with nothing pasted (tmux + screen polling alone): $(ms_stats "${empty[@]}")"
+	tmux -L "$SOCK" kill-window -t bench:paste 2>/dev/null || true
+}
+if [ -n "${SKIP_TO_PASTE:-}" ]; then
+	paste_bench
+	exit 0
+fi
 
 # ---- 1. idle CPU -------------------------------------------------------------
 mkdir -p "$W/idle"
@@ -119,3 +169,5 @@ awk -v f=$((f1 - f0)) -v ms="$ms" -v n="$n" -v c=$((c1 - c0)) -v tck="$TCK" -v c
 	printf "under load (%d-case fixture in another process + %d stop/start pairs, %.1f s): %d redraws = %.1f per second; shortest gap between two redraws %s ms (measured by the console); console CPU %.1f%% of one core\n",
 	    cases, n, ms / 1000, f, f * 1000 / ms, gap, 100 * c / (tck * ms / 1000) }'
 grep -q "bench-$CASES" "$W/load/runtime-events.jsonl" && echo "the console saw the cycle line: $(tmux -L "$SOCK" capture-pane -p -t bench:load | grep -c "bench-$CASES") rows on screen mention it"
+
+paste_bench

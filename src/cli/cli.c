@@ -67,6 +67,7 @@ typedef struct cli_opt {
 	const char *help;
 	const char *def_text;     /* --help's default when it is not the value itself */
 	const char *section;      /* starts a --help section when set */
+	cli_secret secret;        /* a credential in its value: masked in echoes, logs, history */
 } cli_opt;
 
 #define F(field) offsetof(cli_config, field)
@@ -79,9 +80,10 @@ static const char *const cli_log_formats[] = { "text", "json", NULL };
 static const cli_opt cli_opts[] = {
 	{ .name = "gateway-service-start", .kind = K_ACTION, .env = "TAU_GATEWAY_SERVICE_START",
 	  .action = CLI_ACTION_SERVICE_START, .section = "Service lifecycle",
-	  .help = "mark the service running (startup_attempts += 1)" },
+	  .help = "mark the service running (startup_attempts += 1); already running: nothing recorded" },
 	{ .name = "gateway-service-stop", .kind = K_ACTION, .env = "TAU_GATEWAY_SERVICE_STOP",
-	  .action = CLI_ACTION_SERVICE_STOP, .help = "mark the service stopped (rollout gate holds)" },
+	  .action = CLI_ACTION_SERVICE_STOP, .help = "mark the service stopped (rollout gate holds); already stopped by an operator: "
+	          "nothing recorded" },
 	{ .name = "gateway-service-stop-reason", .kind = K_STR, .off = F(stop_reason),
 	  .env = "TAU_GATEWAY_SERVICE_STOP_REASON", .meta = "REASON", .needs = CLI_ACTION_SERVICE_STOP,
 	  .def_text = GW_STOP_REASON_DEFAULT, .help = "reason recorded with the stop" },
@@ -135,6 +137,7 @@ static const cli_opt cli_opts[] = {
 	  .help = "listen address (IPv4:port or [IPv6]:port; port 0 = ephemeral)" },
 	{ .name = "gateway-openresponses-auth-token", .kind = K_STR, .off = F(server.auth_token),
 	  .env = "TAU_GATEWAY_OPENRESPONSES_AUTH_TOKEN", .meta = "TOKEN", .needs = CLI_ACTION_SERVER,
+	  .secret = CLI_SECRET_VALUE,
 	  .help = "bearer token required by the API (prefer the env variable)" },
 	{ .name = "gateway-openresponses-max-input-chars", .kind = K_U64, .off = F(server.max_input_chars),
 	  .def = CLI_U64(SRV_DEFAULT_MAX_INPUT_CHARS), .min = 1, .max = 8388608,
@@ -217,7 +220,7 @@ static const cli_opt cli_opts[] = {
 	  .env = "TAU_GATEWAY_STATE_DIR", .meta = "DIR", .section = "Shared",
 	  .help = "state directory shared by every action" },
 	{ .name = "gateway-state-url", .kind = K_STR, .off = F(state_url),
-	  .env = "TAU_GATEWAY_STATE_URL", .meta = "URL",
+	  .env = "TAU_GATEWAY_STATE_URL", .meta = "URL", .secret = CLI_SECRET_PASSWORD,
 	  .help = "fleet mode: keep the state in PostgreSQL (a libpq connection string or "
 	          "postgresql:// URI; PG* variables apply) instead of a state directory" },
 	{ .name = "gateway-deployment", .kind = K_STR, .off = F(deployment),
@@ -404,6 +407,22 @@ const char *
 cli_option_name(size_t i)
 {
 	return i < CLI_NOPTS ? cli_opts[i].name : NULL;
+}
+
+cli_secret
+cli_option_secret(const char *name, size_t len)
+{
+	cli_secret secret = CLI_SECRET_NONE;
+	size_t hits = 0;
+	for (size_t i = 0; i < CLI_NOPTS; i++) {
+		if (len == 0 || strncmp(cli_opts[i].name, name, len) != 0)
+			continue;
+		if (cli_opts[i].name[len] == '\0')
+			return cli_opts[i].secret; /* an exact name wins, as in getopt_long */
+		secret = cli_opts[i].secret;
+		hits++;
+	}
+	return hits == 1 ? secret : CLI_SECRET_NONE; /* ambiguous: getopt takes none */
 }
 
 const char *
@@ -614,9 +633,11 @@ cli_validate(cli_config *c, bool model_given, gw_err *err)
 	    (c->action == CLI_ACTION_STATE_EXPORT && gw_str_blank(c->state_export)))
 		return cli_bad(err, "--gateway-state-%s needs a directory",
 		    c->action == CLI_ACTION_STATE_IMPORT ? "import" : "export");
-	if (c->action == CLI_ACTION_SERVICE_STOP && c->stop_reason != NULL && c->stop_reason[0] != '\0' &&
-	    gw_str_blank(c->stop_reason))
-		return cli_bad(err, "--gateway-service-stop-reason cannot be empty or whitespace");
+	if (c->action == CLI_ACTION_SERVICE_STOP) {
+		int rc = gw_service_reason_check(c->stop_reason, err);
+		if (rc != 0)
+			return rc;
+	}
 	if (c->action == CLI_ACTION_RUNNER) {
 		const char *f = c->runner.fixture_path;
 		if (!gw_fs_exists(f))
@@ -957,16 +978,23 @@ cli_execute_on(const cli_config *c, gw_store *store, gw_buf *out, gw_buf *diag, 
 	case CLI_ACTION_SERVICE_STOP:
 	case CLI_ACTION_SERVICE_STATUS: {
 		gw_service_report r;
-		if (c->action == CLI_ACTION_SERVICE_START)
-			rc = gw_service_start_in(store, &r, err);
-		else if (c->action == CLI_ACTION_SERVICE_STOP)
-			rc = gw_service_stop_in(store, c->stop_reason, &r, err);
-		else
+		bool already = false;
+		if (c->action == CLI_ACTION_SERVICE_STATUS)
 			rc = gw_service_status_in(store, &r, err);
+		else
+			rc = gw_service_request_in(store, c->action == CLI_ACTION_SERVICE_STOP,
+			    c->stop_reason, &already, &r, err);
 		if (rc != 0)
 			return gw_err_exit(err);
 		if (r.notice[0])
 			gw_buf_printf(diag, "tau-gateway: warning: %s\n", r.notice);
+		/* a repeated start or stop records nothing and says so (exit 0,
+		 * as systemctl does; the status line shows the posture in force) */
+		if (already && r.service.stopped)
+			gw_buf_printf(diag, "tau-gateway: already stopped (reason %s); nothing recorded\n",
+			    r.service.last_stop_reason[0] ? r.service.last_stop_reason : "none");
+		else if (already)
+			gw_buf_puts(diag, "tau-gateway: already running; nothing recorded\n");
 		if (c->action == CLI_ACTION_SERVICE_STATUS && c->service_status_json)
 			gw_service_report_json(&r, out, true);
 		else

@@ -117,6 +117,13 @@ void cli_version(gw_buf *out, const cli_libraries_fn *faces);
  * (NULL when it has none); NULL past the end.  The strings are static. */
 const char *cli_option_name(size_t i);
 const char *cli_option_env(size_t i);
+/* What credential the option name[0..len) (no dashes, no '=') carries,
+ * picked the way getopt_long picks: its exact name or an unambiguous
+ * prefix.  CLI_SECRET_VALUE: the whole value
+ * (--gateway-openresponses-auth-token); CLI_SECRET_PASSWORD: a password
+ * inside it (--gateway-state-url: user:pw@ or password=pw). */
+typedef enum cli_secret { CLI_SECRET_NONE, CLI_SECRET_VALUE, CLI_SECRET_PASSWORD } cli_secret;
+cli_secret cli_option_secret(const char *name, size_t len);
 /* True when the i-th option takes a number, with its bounds. */
 bool cli_option_bounds(size_t i, uint64_t *min, uint64_t *max);
 

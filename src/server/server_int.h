@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 /* The stop reason a server records when it shuts down cleanly. */
-#define SRV_STOP_REASON "openresponses_server_shutdown"
+#define SRV_STOP_REASON GW_STOP_REASON_SERVER /* core/gateway/service.h */
 
 #include <microhttpd.h>
 

@@ -53,6 +53,7 @@
 #define TUI_EVENTS_MAX 2000
 #define TUI_LOG_MAX 1000
 #define TUI_FRAME_MS 100
+#define TUI_KEY_FRAME_MS 16
 #define TUI_TICK_MS 500
 
 /* The fixture run on the worker thread.  mu guards phase/done/total and
@@ -89,6 +90,9 @@ typedef struct tui_app {
 	cli_config srv_cfg;
 	char *pending_bind;           /* 'w' waiting for a token */
 	bool filter_log;              /* the open filter prompt is the log view's */
+	char *last_bind;              /* the address the server last listened on */
+	char *bind_path;              /* where last_bind is kept, or NULL */
+	enum { TUI_ASK_QUIT, TUI_ASK_UNSERVE, TUI_ASK_RECOVER } asking; /* the open y/n */
 	/* descriptors */
 	int wake_fd, ino_fd, ino_wd, err_rd, saved_stderr;
 	/* loop state */
@@ -160,7 +164,10 @@ tui_drain(int fd)
 static void
 tui_report(tui_app *app, bool error, const char *text)
 {
-	gw_buf one = GW_BUF_INIT;
+	/* a message that quotes a line (an error) shows no credential either */
+	gw_buf masked = GW_BUF_INIT, one = GW_BUF_INIT;
+	tui_cmd_mask_secret(text, false, &masked);
+	text = gw_buf_cstr(&masked);
 	tui_render_oneline(&one, text);
 	tui_screen_message(&app->ui, error, "%s", gw_buf_cstr(&one));
 	gw_buf_free(&one);
@@ -173,6 +180,7 @@ tui_report(tui_app *app, bool error, const char *text)
 		tui_log_add(&app->log, text);
 	}
 	app->ui.console_msgs++;
+	gw_buf_free(&masked);
 	app->dirty = app->urgent = true;
 }
 
@@ -330,6 +338,24 @@ tui_serve_fleet_refusal(tui_app *app)
 	    "--gateway-openresponses-server)");
 }
 
+/* Keeps the address the server listened on for the next bind prompt, in
+ * this session and in the console's own directory (next to the history,
+ * never in the state directory), so a later console offers it too. */
+static void
+tui_bind_remember(tui_app *app, const char *bind)
+{
+	if (bind == NULL || bind[0] == '\0')
+		return;
+	free(app->last_bind);
+	app->last_bind = gw_xstrdup(bind);
+	if (app->bind_path != NULL) {
+		gw_buf b = GW_BUF_INIT;
+		gw_buf_printf(&b, "%s\n", bind);
+		(void)gw_fs_write_atomic(app->bind_path, b.data, b.len, NULL);
+		gw_buf_free(&b);
+	}
+}
+
 /* Starts the server from the parsed line c (taken over). */
 static void
 tui_serve_parsed(tui_app *app, cli_config *c)
@@ -360,6 +386,7 @@ tui_serve_parsed(tui_app *app, cli_config *c)
 	}
 	srv_get_stats(app->srv, &app->ui.srv);
 	app->ui.srv_running = true;
+	tui_bind_remember(app, app->srv_cfg.server.bind);
 	tui_reportf(app, false, "server listening on %s (model %s)", app->ui.srv.bind,
 	    app->srv_cfg.server.provider.model);
 	app->posture_stale = true;
@@ -392,7 +419,8 @@ tui_serve_begin(tui_app *app, const char *bind, bool ask_bind)
 		return;
 	}
 	free(app->pending_bind);
-	app->pending_bind = gw_xstrdup(bind ? bind : app->cfg.server.bind);
+	app->pending_bind = gw_xstrdup(bind ? bind :
+	    ask_bind && app->last_bind != NULL ? app->last_bind : app->cfg.server.bind);
 	if (ask_bind) {
 		tui_prompt_open(TUI_PROMPT_BIND, "server bind: ", app->pending_bind);
 		return;
@@ -491,6 +519,17 @@ tui_exec_argv(tui_app *app, int argc, char **argv)
 		}
 		while (out.len > 0 && out.data[out.len - 1] == '\n')
 			out.data[--out.len] = '\0';
+		if (diag.len && (c.action == CLI_ACTION_SERVICE_START || c.action == CLI_ACTION_SERVICE_STOP)) {
+			/* "already stopped (reason ...); nothing recorded", or a
+			 * corrupt state moved aside: what the flags say on stderr
+			 * is the message here, not a line in the log only */
+			const char *d = gw_buf_cstr(&diag);
+			if (strncmp(d, "tau-gateway: ", 13) == 0)
+				d += 13;
+			tui_report(app, strncmp(d, "warning: ", 9) == 0, d);
+			app->posture_stale = true;
+			break;
+		}
 		tui_report(app, false, gw_buf_cstr(&out));
 		gw_buf table = GW_BUF_INIT;
 		bool inspect = c.action == CLI_ACTION_CHANNEL_INSPECT || c.action == CLI_ACTION_HEALTH_INSPECT ||
@@ -522,7 +561,7 @@ static void
 tui_exec_line(tui_app *app, const char *line)
 {
 	gw_buf shown = GW_BUF_INIT;
-	tui_cmd_mask_secret(line, &shown); /* the token never reaches the log */
+	tui_cmd_mask_secret(line, false, &shown); /* the token never reaches the log */
 	tui_log_addf(&app->log, "> %s", gw_buf_cstr(&shown));
 	gw_buf_free(&shown);
 	tui_line l;
@@ -570,6 +609,14 @@ tui_exec_words(tui_app *app, const char *a, const char *b, const char *c)
 	tui_exec_argv(app, argc, argv);
 }
 
+/* Opens a y/n question; tui_prompt_done acts on the answer by app->asking. */
+static void
+tui_ask(tui_app *app, int what, const char *question)
+{
+	app->asking = what;
+	tui_prompt_open(TUI_PROMPT_CONFIRM, question, NULL);
+}
+
 static void
 tui_quit_request(tui_app *app)
 {
@@ -579,11 +626,11 @@ tui_quit_request(tui_app *app)
 	}
 	char q[200];
 	if (app->srv != NULL)
-		snprintf(q, sizeof(q), "the server is running on %s; quit and stop it? (y/n) ",
-		    app->ui.srv.bind);
+		snprintf(q, sizeof(q), "quit: stop the server on %s and record a service stop? "
+		    "(y: stop and quit, n: cancel) ", app->ui.srv.bind);
 	else
 		snprintf(q, sizeof(q), "a fixture run is in progress; quit anyway? (y/n) ");
-	tui_prompt_open(TUI_PROMPT_CONFIRM, q, NULL);
+	tui_ask(app, TUI_ASK_QUIT, q);
 }
 
 static void
@@ -594,6 +641,11 @@ tui_prompt_done(void *ctx, tui_prompt_kind kind, const char *line)
 	if (line == NULL) {
 		if (kind != TUI_PROMPT_CONFIRM)
 			tui_screen_message(&app->ui, false, "cancelled");
+		else if (app->asking == TUI_ASK_RECOVER)
+			tui_screen_message(&app->ui, false, "cancelled: state.json is left as it is");
+		else
+			tui_screen_message(&app->ui, false, "cancelled%s",
+			    app->srv != NULL ? ": the server keeps running" : "");
 		return;
 	}
 	switch (kind) {
@@ -612,7 +664,9 @@ tui_prompt_done(void *ctx, tui_prompt_kind kind, const char *line)
 		tui_screen_message(&app->ui, false, line[0] ? "filter: %s" : "filter cleared%s", line);
 		break;
 	case TUI_PROMPT_REASON:
-		if (tui_blank(line))
+		/* Enter alone records operator_requested; blanks are the flag's
+		 * to refuse (gw_service_reason_check, through cli_parse) */
+		if (line[0] == '\0')
 			tui_exec_words(app, "--gateway-service-stop", NULL, NULL);
 		else
 			tui_exec_words(app, "--gateway-service-stop", "--gateway-service-stop-reason", line);
@@ -632,7 +686,12 @@ tui_prompt_done(void *ctx, tui_prompt_kind kind, const char *line)
 		tui_serve(app, app->pending_bind, line);
 		break;
 	case TUI_PROMPT_CONFIRM:
-		app->quit = true;
+		if (app->asking == TUI_ASK_UNSERVE)
+			tui_unserve(app);
+		else if (app->asking == TUI_ASK_RECOVER)
+			tui_exec_words(app, "--gateway-service-start", NULL, NULL);
+		else
+			app->quit = true;
 		break;
 	}
 }
@@ -698,9 +757,10 @@ tui_on_key(tui_app *app, int code)
 	}
 	tui_cmd cmd = tui_keys_lookup(code);
 	if (COLS < TUI_MIN_COLS || LINES < TUI_MIN_ROWS) {
-		/* only quitting works on a screen too small to show anything */
+		/* only quitting works on a screen too small to show anything,
+		 * and it asks as it does on a large one */
 		if (cmd == TUI_CMD_QUIT)
-			app->quit = true;
+			tui_quit_request(app);
 		return;
 	}
 	if (ui->overlay != TUI_OVERLAY_NONE) {
@@ -749,6 +809,12 @@ tui_on_key(tui_app *app, int code)
 	case TUI_CMD_LEFT: case TUI_CMD_RIGHT: case TUI_CMD_WRAP:
 		break; /* an overlay's */
 	case TUI_CMD_START:
+		if (!app->fleet_on && app->posture.corrupt) {
+			/* the start would move the file aside: not without asking */
+			tui_ask(app, TUI_ASK_RECOVER, "state.json is corrupt: move it aside (state.json."
+			    "corrupt-<ms>), start from the defaults and record a start? (y/n) ");
+			break;
+		}
 		tui_exec_words(app, "--gateway-service-start", NULL, NULL);
 		break;
 	case TUI_CMD_STOP:
@@ -765,9 +831,12 @@ tui_on_key(tui_app *app, int code)
 	case TUI_CMD_SERVE:
 		if (app->fleet_on)
 			tui_serve_fleet_refusal(app);
-		else if (app->srv != NULL)
-			tui_unserve(app);
-		else
+		else if (app->srv != NULL) {
+			char q[200];
+			snprintf(q, sizeof(q), "stop the server on %s and record a service stop? "
+			    "(y: stop, n: cancel) ", app->ui.srv.bind);
+			tui_ask(app, TUI_ASK_UNSERVE, q);
+		} else
 			tui_serve_begin(app, NULL, strcmp(app->cfg.server.bind, SRV_DEFAULT_BIND) == 0);
 		break;
 	case TUI_CMD_LOG:
@@ -1029,7 +1098,7 @@ tui_curses_end(tui_app *app)
 /* ---- set-up and loop ----------------------------------------------------- */
 
 static char *
-tui_history_path(void)
+tui_console_path(const char *name)
 {
 	const char *xdg = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
@@ -1044,7 +1113,7 @@ tui_history_path(void)
 	gw_err_clear(&err);
 	char *path = NULL;
 	if (gw_fs_mkdirs(gw_buf_cstr(&dir), &err) == 0)
-		path = gw_path_join(gw_buf_cstr(&dir), "history");
+		path = gw_path_join(gw_buf_cstr(&dir), name);
 	gw_buf_free(&dir);
 	return path;
 }
@@ -1112,9 +1181,26 @@ tui_open(tui_app *app, const cli_config *cfg, gw_err *err)
 	snprintf(ui->message, sizeof(ui->message),
 	    "? help  : command  s start  S stop  r run  w serve  q quit");
 
-	char *hist = tui_history_path();
+	app->bind_path = tui_console_path("bind");
+	gw_buf last = GW_BUF_INIT;
+	if (app->bind_path != NULL && gw_fs_read_file(app->bind_path, &last, NULL) == 0) {
+		last.len = strcspn(gw_buf_cstr(&last), "\r\n");
+		if (last.len > 0)
+			app->last_bind = gw_xstrndup(last.data, last.len);
+	}
+	gw_buf_free(&last);
+	char *hist = tui_console_path("history");
 	rc = tui_prompt_init(hist, tui_prompt_done, app, err);
 	free(hist);
+	if (rc == 0 && !app->fleet_on) {
+		/* Tab after "inspect ": the actors the channel store has */
+		char *root = cfg->channel_root ? gw_xstrdup(cfg->channel_root) :
+		    gw_path_join(cfg->state_dir, "channel-store");
+		char *actors = gw_path_join(root, "gateway");
+		tui_prompt_set_actor_dir(actors);
+		free(actors);
+		free(root);
+	}
 	return rc;
 }
 
@@ -1146,6 +1232,8 @@ tui_close(tui_app *app)
 	}
 	free(app->fixture);
 	free(app->pending_bind);
+	free(app->last_bind);
+	free(app->bind_path);
 }
 
 enum { TUI_FD_TTY, TUI_FD_SIG, TUI_FD_WAKE, TUI_FD_INOTIFY, TUI_FD_SERVER, TUI_FD_STDERR, TUI_FD_STORE,
@@ -1175,6 +1263,29 @@ tui_fleet_step(tui_app *app, bool readable)
 	}
 }
 
+/*
+ * A burst of input (a paste: more than TUI_BURST bytes waiting, FIONREAD)
+ * is read in one read(2) and its bytes handed to the keys as they are:
+ * curses reads one byte per read and poll, so a 100 KB paste cost 200 000
+ * system calls and over 400 ms on a loaded machine.  Typed keys, arrows,
+ * F-keys and a lone Esc come in small pieces and stay with curses, which
+ * decodes them; an escape sequence inside a paste goes to readline as
+ * bytes (it decodes arrows itself).  Returns false when there was none.
+ */
+#define TUI_BURST 64
+static bool
+tui_read_burst(tui_app *app)
+{
+	int avail = 0;
+	if (ioctl(STDIN_FILENO, FIONREAD, &avail) != 0 || avail <= TUI_BURST)
+		return false;
+	unsigned char buf[65536];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+	for (ssize_t i = 0; i < n && !app->quit; i++)
+		tui_on_key(app, buf[i]);
+	return n > 0;
+}
+
 static void
 tui_loop(tui_app *app)
 {
@@ -1183,8 +1294,13 @@ tui_loop(tui_app *app)
 		int timeout = -1;
 		bool pending = app->dirty || app->posture_stale || app->events_stale;
 		if (pending) {
+			/* a key draws at once, but a burst of them (a paste arrives
+			 * in thousands of small reads) at most every TUI_KEY_FRAME_MS:
+			 * a full frame per read was most of a 100 KB paste's cost */
 			uint64_t since = now - app->last_draw_ms;
-			if (app->urgent || since >= TUI_FRAME_MS) {
+			if (app->urgent && since < TUI_KEY_FRAME_MS) {
+				timeout = (int)(TUI_KEY_FRAME_MS - since);
+			} else if (app->urgent || since >= TUI_FRAME_MS) {
 				tui_draw(app);
 			} else {
 				timeout = (int)(TUI_FRAME_MS - since);
@@ -1258,8 +1374,27 @@ tui_loop(tui_app *app)
 		}
 		if (fds[TUI_FD_TTY].revents & POLLIN) {
 			int c;
-			while (!app->quit && (c = getch()) != ERR)
+			bool held = false; /* a byte went back to curses: it comes first */
+			while (!app->quit) {
+				if (!held && tui_read_burst(app))
+					continue;
+				held = false;
+				if (app->quit || (c = getch()) == ERR)
+					break;
+				/* a lone Esc (curses waited ESCDELAY and no byte
+				 * followed) cancels any prompt; Esc with a byte behind
+				 * it is readline's Meta prefix (M-b, M-f, M-d...) */
+				if (c == 27 && tui_prompt_active()) {
+					int next = getch();
+					if (next == ERR) {
+						tui_prompt_cancel();
+						continue;
+					}
+					ungetch(next);
+					held = true;
+				}
 				tui_on_key(app, c);
+			}
 		}
 	}
 }

@@ -11,6 +11,7 @@
 #include "tui/tui_cmd.h"
 #include "cli/cli.h"
 #include "core/base/mem.h"
+#include "core/store/store.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -199,26 +200,33 @@ tui_line_free(tui_line *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* the shortest prefix getopt_long takes for --gateway-openresponses-auth-token */
-#define TUI_SECRET_FLAG "--gateway-openresponses-a"
-
 bool
-tui_cmd_mask_secret(const char *line, gw_buf *out)
+tui_cmd_mask_secret(const char *line, bool keep_length, gw_buf *out)
 {
 	bool masked = false;
-	const char *p = line;
-	for (const char *hit; (hit = strstr(p, TUI_SECRET_FLAG)) != NULL;) {
-		/* the flag word ends at '=' or a blank; its value follows */
-		const char *q = hit + strlen(TUI_SECRET_FLAG);
-		while (*q != '\0' && *q != '=' && !isspace((unsigned char)*q))
-			q++;
-		if (*q == '=')
-			q++;
-		else
-			while (isspace((unsigned char)*q))
-				q++;
-		gw_buf_append(out, p, (size_t)(q - p));
-		const char *end = q;
+	const char *p = line, *copied = line;
+	while (*p != '\0') {
+		/* the next word; only a --flag word can carry a credential */
+		while (isspace((unsigned char)*p))
+			p++;
+		const char *w = p;
+		while (*p != '\0' && !isspace((unsigned char)*p))
+			p++;
+		if (p - w < 3 || w[0] != '-' || w[1] != '-')
+			continue;
+		size_t nlen = strcspn(w + 2, "= \t\r\n");
+		cli_secret kind = cli_option_secret(w + 2, nlen);
+		if (kind == CLI_SECRET_NONE)
+			continue;
+		/* its value: after '=', or the next word (quoted words whole) */
+		const char *v = w + 2 + nlen;
+		if (*v == '=') {
+			v++;
+		} else {
+			while (isspace((unsigned char)*v))
+				v++;
+		}
+		const char *end = v;
 		if (*end == '"' || *end == '\'') {
 			const char *close = strchr(end + 1, *end);
 			end = close != NULL ? close + 1 : end + strlen(end);
@@ -226,11 +234,33 @@ tui_cmd_mask_secret(const char *line, gw_buf *out)
 			while (*end != '\0' && !isspace((unsigned char)*end))
 				end++;
 		}
-		if (end > q)
-			gw_buf_puts(out, "[redacted]");
-		masked = true;
-		p = end;
+		gw_buf_append(out, copied, (size_t)(v - copied));
+		gw_buf pw = GW_BUF_INIT;
+		if (kind == CLI_SECRET_PASSWORD) {
+			/* only the password a connection string carries, if any */
+			char *raw = gw_xstrndup(v, (size_t)(end - v));
+			size_t n = strlen(raw);
+			char *url = n >= 2 && (raw[0] == '"' || raw[0] == '\'') && raw[n - 1] == raw[0] ?
+			    gw_xstrndup(raw + 1, n - 2) : gw_xstrdup(raw);
+			gw_store_redact(url, raw, &pw);
+			if (strcmp(gw_buf_cstr(&pw), raw) == 0)
+				kind = CLI_SECRET_NONE; /* no password in it */
+			free(url);
+			free(raw);
+		}
+		masked |= kind != CLI_SECRET_NONE;
+		if (kind == CLI_SECRET_NONE)
+			gw_buf_append(out, v, (size_t)(end - v));
+		else if (keep_length)
+			for (const char *c = v; c < end; c++)
+				gw_buf_putc(out, '*');
+		else if (kind == CLI_SECRET_PASSWORD)
+			gw_buf_append(out, pw.data, pw.len);
+		else if (end > v)
+			gw_buf_puts(out, "***");
+		gw_buf_free(&pw);
+		copied = p = end;
 	}
-	gw_buf_puts(out, p);
+	gw_buf_puts(out, copied);
 	return masked;
 }

@@ -61,12 +61,17 @@ int tui_cmd_translate(const char *line, const char *default_fixture, tui_line *o
 /* Frees what l holds (argv, arg) and empties it; l itself is the caller's. */
 void tui_line_free(tui_line *l);
 
-/* Appends line to out (which the caller owns) with the value of the bearer
- * token flag replaced by "[redacted]": any unambiguous prefix of
- * --gateway-openresponses-auth-token, as "--flag VALUE" or "--flag=VALUE".
- * Returns true when the line carried one (the prompt keeps such a line out
- * of its history; the log shows the masked form). */
-bool tui_cmd_mask_secret(const char *line, gw_buf *out);
+/* Appends line to out (which the caller owns) with every credential
+ * masked: the value of a flag cli_option_secret names (given whole or as a
+ * prefix getopt takes, as "--flag VALUE" or "--flag=VALUE") becomes "***"
+ * (--gateway-openresponses-auth-token), or only the password inside it
+ * does (--gateway-state-url: user:***@host, password=***, as
+ * gw_store_redact masks libpq's messages); with keep_length every byte of
+ * such a value becomes '*' instead (the prompt line on screen, whose
+ * cursor offsets must stay valid).  The one masking used by the echo, the
+ * console log and the history file.  Returns true when something was
+ * masked. */
+bool tui_cmd_mask_secret(const char *line, bool keep_length, gw_buf *out);
 
 /* Appends the prompt-word help to out (the caller's buffer): one
  * "  word args  help" line per word, an alias named in its help. */

@@ -28,6 +28,7 @@ void
 tui_posture_fill(tui_posture *p, const gw_state *st)
 {
 	p->error[0] = '\0';
+	p->corrupt = false;
 	p->exists = st->existed;
 	gw_service_report_from_state(&p->report, st);
 	p->guardrail = st->guardrail;
@@ -43,6 +44,8 @@ tui_posture_load(const char *dir, tui_posture *p)
 	/* posture only: the request records are not needed on screen */
 	if (gw_state_load(dir, GW_STATE_READ_POSTURE, &st, &err) != 0) {
 		snprintf(p->error, sizeof(p->error), "%s", err.msg);
+		/* a file that does not parse (65), not one that cannot be read */
+		p->corrupt = gw_err_exit(&err) == GW_EXIT_DATAERR;
 		return;
 	}
 	tui_posture_fill(p, st);

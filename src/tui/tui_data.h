@@ -23,6 +23,7 @@
 
 typedef struct tui_posture {
 	bool exists;                  /* state.json was present */
+	bool corrupt;                 /* state.json does not parse (error says why) */
 	char error[512];              /* why it could not be read; "" when fine */
 	gw_service_report report;     /* service block, gates, health counters */
 	gw_guardrail guardrail;       /* thresholds and streaks */

@@ -19,10 +19,10 @@ static const tui_key tui_keys[] = {
 	{ "/", { '/', 0 }, TUI_CMD_FILTER, "filter the shown rows, or the log in the log view (empty clears)", "/", "Filter" },
 	{ "n", { 'n', 0 }, TUI_CMD_NEXT_MATCH, "select the next row matching the filter (wraps around)", NULL, NULL },
 	{ "N", { 'N', 0 }, TUI_CMD_PREV_MATCH, "select the previous row matching the filter", NULL, NULL },
-	{ "s", { 's', 0 }, TUI_CMD_START, "start the service", "s", "Start" },
-	{ "S", { 'S', 0 }, TUI_CMD_STOP, "stop the service (asks for a reason)", "S", "Stop" },
+	{ "s", { 's', 0 }, TUI_CMD_START, "start the service (a corrupt state.json: asks first)", "s", "Start" },
+	{ "S", { 'S', 0 }, TUI_CMD_STOP, "stop the service (asks for a reason; blanks refused)", "S", "Stop" },
 	{ "r", { 'r', 0 }, TUI_CMD_RUN, "run a fixture (asks for a path; Tab completes)", "r", "Run" },
-	{ "w", { 'w', 0 }, TUI_CMD_SERVE, "start or stop the HTTP server in the console", "w", "Serve" },
+	{ "w", { 'w', 0 }, TUI_CMD_SERVE, "start the HTTP server in the console, or stop it (asks)", "w", "Serve" },
 	{ "L", { 'L', 0 }, TUI_CMD_LOG, "toggle the console log view", "L", "Log" },
 	{ "j, Down", { 'j', KEY_DOWN, 0 }, TUI_CMD_DOWN, "select the next line", NULL, NULL },
 	{ "k, Up", { 'k', KEY_UP, 0 }, TUI_CMD_UP, "select the previous line", NULL, NULL },
@@ -34,9 +34,9 @@ static const tui_key tui_keys[] = {
 	{ "l, Right", { 'l', KEY_RIGHT, 0 }, TUI_CMD_RIGHT, "scroll an overlay right (wrap off)", NULL, NULL },
 	{ "W", { 'W', 0 }, TUI_CMD_WRAP, "wrap long lines in an overlay on or off", NULL, NULL },
 	{ "Enter", { '\n', '\r', KEY_ENTER, 0 }, TUI_CMD_DETAIL, "show the selected event's full JSON", NULL, NULL },
-	{ "Esc", { 27, 0 }, TUI_CMD_CLOSE, "close the overlay or the log view", NULL, NULL },
+	{ "Esc", { 27, 0 }, TUI_CMD_CLOSE, "cancel a prompt or question; close the overlay or the log view", NULL, NULL },
 	{ "Ctrl-L", { TUI_CTRL('l'), 0 }, TUI_CMD_REDRAW, "redraw the screen", NULL, NULL },
-	{ "q, F10, Ctrl-C", { 'q', KEY_F(10), TUI_CTRL('c'), 0 }, TUI_CMD_QUIT, "quit (asks while the server or a run is active)", "F10", "Quit" },
+	{ "q, F10, Ctrl-C", { 'q', KEY_F(10), TUI_CTRL('c'), 0 }, TUI_CMD_QUIT, "quit (asks while the server or a run is active, at any size)", "F10", "Quit" },
 };
 
 const tui_key *

@@ -14,6 +14,7 @@
 #include "core/base/mem.h"
 #include "tui/tui_cmd.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ncurses.h>
@@ -41,6 +42,7 @@ static struct {
 	bool dirty;
 	gw_buf hint;
 	gw_buf mask;
+	char *actor_dir;      /* <channel root>/gateway: its subdirectories are the actors */
 } tui_p = { .pending = -1 };
 
 static int
@@ -113,6 +115,31 @@ tui_rl_word_gen(const char *text, int state)
 	return NULL;
 }
 
+/* Completes an actor id: the channel directories under actor_dir, read
+ * afresh at each completion (a cycle may have added one). */
+static char *
+tui_rl_actor_gen(const char *text, int state)
+{
+	static DIR *d;
+	if (state == 0) {
+		if (d != NULL)
+			closedir(d);
+		d = tui_p.actor_dir != NULL ? opendir(tui_p.actor_dir) : NULL;
+	}
+	size_t len = strlen(text);
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.' || strncmp(e->d_name, text, len) != 0)
+			continue;
+		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+			continue;
+		return gw_xstrdup(e->d_name);
+	}
+	if (d != NULL)
+		closedir(d);
+	d = NULL;
+	return NULL;
+}
+
 static char **
 tui_rl_complete(const char *text, int start, int end)
 {
@@ -127,6 +154,15 @@ tui_rl_complete(const char *text, int start, int end)
 		if (text[0] == '-' || strspn(rl_line_buffer, " \t") == (size_t)start) {
 			rl_attempted_completion_over = 1;
 			return rl_completion_matches(text, tui_rl_word_gen);
+		}
+		{
+			/* "inspect <actor>": the actor ids of the channel store */
+			const char *w = rl_line_buffer + strspn(rl_line_buffer, " \t");
+			if (strncmp(w, "inspect", 7) == 0 && (w[7] == ' ' || w[7] == '\t') &&
+			    (size_t)start == (size_t)(w + 7 - rl_line_buffer) + strspn(w + 7, " \t")) {
+				rl_attempted_completion_over = 1;
+				return rl_completion_matches(text, tui_rl_actor_gen);
+			}
 		}
 		return NULL;
 	default:
@@ -217,6 +253,13 @@ tui_prompt_init(const char *history_path, tui_prompt_done_fn done, void *ctx, gw
 }
 
 void
+tui_prompt_set_actor_dir(const char *dir)
+{
+	free(tui_p.actor_dir);
+	tui_p.actor_dir = dir != NULL ? gw_xstrdup(dir) : NULL;
+}
+
+void
 tui_prompt_shutdown(void)
 {
 	if (tui_p.active && tui_p.kind != TUI_PROMPT_CONFIRM) {
@@ -229,6 +272,7 @@ tui_prompt_shutdown(void)
 	rl_clear_history(); /* frees readline's undo lists kept in entries too */
 	free(tui_p.history_path);
 	tui_p.history_path = NULL;
+	tui_prompt_set_actor_dir(NULL);
 	gw_buf_free(&tui_p.hint);
 	gw_buf_free(&tui_p.mask);
 	if (tui_p.devnull != NULL)
@@ -266,14 +310,14 @@ tui_prompt_finish(const char *line)
 	tui_p.active = false;
 	tui_p.dirty = true;
 	gw_buf_reset(&tui_p.hint);
-	/* a line that carries the bearer token (getopt takes any unambiguous
-	 * prefix of its flag) stays out of the history and its file */
+	/* the history and its file get the line with every credential masked
+	 * (tui_cmd_mask_secret: the bearer token's value becomes ***) */
 	gw_buf masked = GW_BUF_INIT;
-	if (line != NULL && kind == TUI_PROMPT_COMMAND && line[0] != '\0' &&
-	    !tui_cmd_mask_secret(line, &masked)) {
+	if (line != NULL && kind == TUI_PROMPT_COMMAND && line[0] != '\0') {
+		tui_cmd_mask_secret(line, false, &masked);
 		HIST_ENTRY *last = history_get(history_base + history_length - 1);
-		if (last == NULL || strcmp(last->line, line) != 0) {
-			add_history(line);
+		if (last == NULL || strcmp(last->line, gw_buf_cstr(&masked)) != 0) {
+			add_history(gw_buf_cstr(&masked));
 			if (tui_p.history_path != NULL) {
 				tui_history_touch(tui_p.history_path);
 				append_history(1, tui_p.history_path);
@@ -381,7 +425,12 @@ tui_prompt_view_get(tui_prompt_view *v)
 	}
 	v->text = rl_line_buffer;
 	v->point = (size_t)rl_point;
-	if (tui_p.kind == TUI_PROMPT_TOKEN) {
+	if (tui_p.kind == TUI_PROMPT_COMMAND) {
+		/* a credential typed on a flag line is starred as it is typed */
+		gw_buf_reset(&tui_p.mask);
+		if (tui_cmd_mask_secret(rl_line_buffer, true, &tui_p.mask))
+			v->text = gw_buf_cstr(&tui_p.mask);
+	} else if (tui_p.kind == TUI_PROMPT_TOKEN) {
 		gw_buf_reset(&tui_p.mask);
 		for (int i = 0; i < rl_end; i++)
 			gw_buf_putc(&tui_p.mask, '*');

@@ -35,6 +35,10 @@ typedef void (*tui_prompt_done_fn)(void *ctx, tui_prompt_kind kind, const char *
  * paste) and loads the history from history_path (NULL: no history; the
  * file's directory must exist).  The path is copied.  0 or -errno. */
 int tui_prompt_init(const char *history_path, tui_prompt_done_fn done, void *ctx, gw_err *err);
+/* Where Tab finds actor ids for "inspect <actor>": a directory whose
+ * subdirectories are the channels (<channel root>/gateway); NULL: none.
+ * The path is copied. */
+void tui_prompt_set_actor_dir(const char *dir);
 /* Closes any open prompt and trims the history file. */
 void tui_prompt_shutdown(void);
 

@@ -275,9 +275,19 @@ tui_header_segs(const tui_ui *ui, tui_hseg *seg)
 	size_t n = 0;
 	tui_hseg *s;
 
-	/* here, first: a state condition ("State CORRUPT", "no state yet") */
+	/* first: a corrupt or never-written state has no posture to show
+	 * (the line below says why), not the defaults in green */
+	const char *v;
+	if (p->corrupt || (!p->exists && !p->error[0])) {
+		v = p->corrupt ? "STATE CORRUPT" : "NO STATE YET";
+		s = &seg[n++];
+		*s = (tui_hseg){ "Service ", v, p->corrupt ? TUI_STYLE_OVER : TUI_STYLE_WARN, GW_BUF_INIT, 1 };
+		gw_buf_puts(&s->detail, p->corrupt ? " (s asks before moving it aside)" :
+		    ui->fleet ? " (no posture written)" : " (no state.json written)");
+		goto server;
+	}
 
-	const char *v = r->service.stopped ? "STOPPED" : "RUNNING";
+	v = r->service.stopped ? "STOPPED" : "RUNNING";
 	s = &seg[n++];
 	*s = (tui_hseg){ "Service ", v, tui_word_style(v), GW_BUF_INIT, 1 };
 	if (r->service.last_stop_reason[0])
@@ -294,6 +304,7 @@ tui_header_segs(const tui_ui *ui, tui_hseg *seg)
 	s = &seg[n++];
 	*s = (tui_hseg){ "Health ", v, tui_word_style(v), GW_BUF_INIT, 0 };
 
+server:
 	if (ui->srv_running) {
 		s = &seg[n++];
 		*s = (tui_hseg){ "Server ", ui->srv.bind, TUI_STYLE_NORMAL, GW_BUF_INIT, 2 };
@@ -872,7 +883,18 @@ tui_screen_draw(tui_ui *ui)
 		if (n > COLS)
 			n = COLS;
 		curs_set(0);
-		mvaddnstr(LINES / 2, (COLS - n) / 2 > 0 ? (COLS - n) / 2 : 0, msg, n);
+		/* a question (q's confirmation) is still asked, wrapped below */
+		tui_prompt_view v;
+		bool asking = tui_prompt_view_get(&v);
+		mvaddnstr(asking ? 0 : LINES / 2, (COLS - n) / 2 > 0 ? (COLS - n) / 2 : 0, msg, n);
+		if (asking) {
+			const char *p = v.label;
+			for (int y = 1; y < LINES && *p != '\0'; y++) {
+				int len = (int)strlen(p) < COLS ? (int)strlen(p) : COLS;
+				mvaddnstr(y, 0, p, len);
+				p += len;
+			}
+		}
 		refresh();
 		ui->frames++;
 		return;

@@ -11,7 +11,7 @@ mapfile -t helps < <(grep -E '^\s*\{ "[^"]+", \{' "$keys_c" | sed -E 's/^[^}]*\}
 t_eq "the key table was read" "yes" "$([ "${#labels[@]}" -ge 15 ] && echo yes || echo no)"
 
 tc_start
-tc_expect "console up" 'Service RUNNING'
+tc_expect "console up" 'Service (RUNNING|NO STATE YET)'
 tc_keys '?'
 tc_expect "? opens the help" 'Prompt words'
 s=$(tc_screen)
@@ -26,7 +26,7 @@ for w in start stop status run serve unserve reload health inspect help quit; do
 	t_match "help lists the word '$w'" "^[^a-z]*$w( |$)" "$(printf '%s\n' "$s" | sed -n '/Prompt words/,$p' | sed -E 's/^[^ ]* +//')"
 done
 tc_keys x
-tc_wait 'Service RUNNING' 5
+tc_wait 'Service (RUNNING|NO STATE YET)' 5
 t_eq "any key closes the help" "0" "$(tc_screen | grep -c 'Prompt words')"
 tc_keys F1
 tc_expect "F1 opens it too" 'Prompt words'

@@ -7,7 +7,7 @@
 state_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["service"][sys.argv[2]])' "$SD/state.json" "$1"; }
 
 tc_start
-tc_expect "console up" 'Service RUNNING'
+tc_expect "console up" 'Service (RUNNING|NO STATE YET)'
 
 tc_keys S
 tc_expect "S asks for a reason" 'stop reason'
@@ -33,7 +33,7 @@ t_eq "state.json: default reason" "operator_requested" "$(state_field last_stop_
 
 # Ctrl-G cancels the prompt without stopping
 tc_keys s
-tc_expect "started" 'Service RUNNING'
+tc_expect "started" 'Service (RUNNING|NO STATE YET)'
 tc_keys S
 tc_expect "S prompt" 'stop reason'
 tc_type "never"

@@ -4,13 +4,17 @@
 # rl_do_undo from rl_revert_line), killing the console.  The exact keys of
 # the report; then the console must still run a command.  Under the
 # sanitizer build the console's own ASan/UBSan report is written under $T,
-# where lib.sh finds it.  Then a flag line carrying the bearer token runs
-# but stays out of the history.
+# where lib.sh finds it.  Then a flag line carrying the bearer token runs;
+# the token is starred as it is typed and masked (***) in the history, its
+# file and the console log (issue 12, defect 7), which is created 0600.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tmux_helpers.bash"
 
+# an existing console log that others may read is narrowed to 0600
+: >"$T/console.log"
+chmod 0644 "$T/console.log"
 tc_start --console-log "$T/console.log"
-tc_expect "console up" 'Service RUNNING'
+tc_expect "console up" 'Service (RUNNING|NO STATE YET)'
 
 # `:` abc Enter: an unknown word, now in the history
 tc_keys :
@@ -55,12 +59,14 @@ tc_expect "a command after the cancel still works" 'last stop: after history'
 pid=$(tc_console_pid)
 t_check "the console process is still alive" test -n "$pid"
 
-# a flag line that carries the bearer token runs, but stays out of the
-# history (in memory and on disk); the token shows on no line afterwards
+# a flag line that carries the bearer token runs; the history (in memory
+# and on disk) keeps it with the token masked; the token shows on no line
 TOK="console-tok-Xr5$$"
 tc_keys :
 tc_wait '^:' 5 || true
 tc_type "--gateway-openresponses-server --gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token $TOK"
+tc_expect "the token is starred as it is typed" "auth-token $(printf '%s' "$TOK" | sed 's/./\\*/g') *\$"
+t_eq "the token is not on the screen while typed" "" "$(tc_screen | grep -F "$TOK")"
 tc_keys Enter
 tc_expect "a flag line with the token starts the server" 'server listening on 127\.0\.0\.1:[0-9]+'
 tc_keys :
@@ -73,7 +79,9 @@ tc_wait '^:' 5 || true
 tc_keys Up
 tc_expect "Up: the last line" '^:unserve *$'
 tc_keys Up
-tc_expect "Up again: the line before the token line" '^:stop after history *$'
+tc_expect "Up again: the token line, masked" '^:--gateway-openresponses-server --gateway-openresponses-bind 127\.0\.0\.1:0 --gateway-openresponses-auth-token \*\*\* *$'
+tc_keys Up
+tc_expect "Up again: the line before it" '^:stop after history *$'
 tc_keys C-g
 tc_expect "cancelled" 'cancelled'
 t_eq "the token is not on the screen" "" "$(tc_screen | grep -F "$TOK")"
@@ -87,5 +95,8 @@ t_contains "the history file has the lines run" "stop after history" "$(cat "$T/
 t_eq "no file of the console or the state dir holds the token" "" \
 	"$(grep -rlF "$TOK" "$T/xdg" "$SD" "$T/console.log")"
 t_contains "the console log shows the line, its token masked" \
-	"--gateway-openresponses-auth-token [redacted]" "$(cat "$T/console.log")"
+	"--gateway-openresponses-auth-token ***" "$(cat "$T/console.log")"
+t_contains "the history file has the token line, masked" \
+	"--gateway-openresponses-auth-token ***" "$(cat "$T/xdg/tau-gateway/history")"
+t_eq "the console log (0644 before) is 0600" "600" "$(stat -c %a "$T/console.log")"
 t_done

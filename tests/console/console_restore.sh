@@ -21,11 +21,11 @@ check_restored() {
 restart() {
 	tc_stop
 	tc_start "$@"
-	tc_expect "console up" 'Service RUNNING'
+	tc_expect "console up" 'Service (RUNNING|NO STATE YET)'
 }
 
 tc_start
-tc_expect "console up" 'Service RUNNING'
+tc_expect "console up" 'Service (RUNNING|NO STATE YET)'
 t_eq "curses uses the alternate screen" "1" "$(tc_tmux display-message -p -t tc '#{alternate_on}')"
 tc_keys q
 check_restored "q" 0

@@ -11,7 +11,7 @@ R=$T/routes.json
 printf '{"version": 1, "routes": [{"model": "a", "targets": [{"provider": "local"}]}]}' >"$R"
 tc_start --gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token secret-token \
 	--gateway-routes "$R"
-tc_expect "console up" 'Service RUNNING'
+tc_expect "console up" 'Service (RUNNING|NO STATE YET)'
 tc_keys :
 tc_type "reload"
 tc_keys Enter

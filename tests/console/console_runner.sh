@@ -7,7 +7,7 @@
 
 cp "$FIXTURES/rollout-pass.json" "$FIXTURES/mixed-outcomes.json" "$T/"
 TC_ENV="TAU_GATEWAY_QUEUE_LIMIT=100000" tc_start
-tc_expect "console up" 'Service RUNNING'
+tc_expect "console up" 'Service (RUNNING|NO STATE YET)'
 
 tc_keys r
 tc_expect "r asks for a fixture" 'fixture:'

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # w starts the HTTP server inside the console (bind and token from the
 # flags); requests to /gateway/status and /v1/responses show up in the
-# server panel; w again stops it; q asks first while it runs.
+# server panel; w again asks, then stops it; q asks first while it runs,
+# saying the stop will be recorded (issue 12: defect 14, section 2).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tmux_helpers.bash"
 
 tc_start --gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token secret-token
-tc_expect "console up" 'Service RUNNING'
+tc_expect "console up" 'Service (RUNNING|NO STATE YET)'
 tc_keys w
 tc_expect "w starts the server" 'Server 127\.0\.0\.1:[0-9]+'
 port=$(tc_screen | sed -nE 's/.*Server 127\.0\.0\.1:([0-9]+).*/\1/p' | head -1)
@@ -30,13 +31,22 @@ tc_expect "panel: the responses request" 'POST +/v1/responses +200'
 t_match "panel: latency percentiles" 'p50 [0-9]+ ms +p99 [0-9]+ ms' "$(tc_screen)"
 
 tc_keys q
-tc_expect "q asks while the server runs" 'the server is running on 127\.0\.0\.1:[0-9]+; quit and stop it\? \(y/n\)'
+tc_expect "q asks while the server runs, saying the stop is recorded" \
+	'quit: stop the server on 127\.0\.0\.1:[0-9]+ and record a service stop\? \(y: stop and quit, n: cancel\)'
 tc_keys n
-tc_wait 'Server 127' 5
+tc_expect "n cancels" 'cancelled: the server keeps running'
 t_match "n keeps it running" 'Server 127\.0\.0\.1' "$(tc_screen)"
 
 tc_keys w
-tc_expect "w again stops the server" 'server stopped'
+tc_expect "w on a live server asks first" \
+	'stop the server on 127\.0\.0\.1:[0-9]+ and record a service stop\? \(y: stop, n: cancel\)'
+tc_keys n
+tc_expect "n: cancelled" 'cancelled: the server keeps running'
+t_match "n: it still answers" "^[1-5][0-9][0-9]$" "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$port/gateway/status")"
+tc_keys w
+tc_wait 'and record a service stop' 5 || true
+tc_keys y
+tc_expect "y stops the server" 'server stopped'
 t_eq "the panel is gone" "0" "$(tc_screen | grep -c 'Server 127')"
 t_eq "the port is closed" "000" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/gateway/status")"
 
@@ -57,7 +67,7 @@ tc_expect "a bad bind: the CLI's message" "invalid gateway socket address '999\\
 tc_keys w
 tc_expect "running again" 'Server 127\.0\.0\.1:[0-9]+'
 tc_keys q
-tc_expect "q asks" 'quit and stop it'
+tc_expect "q asks" 'quit: stop the server'
 tc_keys y
 tc_expect "y quits" 'CONSOLE_EXIT=0'
 t_done

@@ -30,7 +30,8 @@ tc_expect "quit" 'CONSOLE_EXIT=0'
 tc_stop
 rm -rf "$SD"
 tc_start
-tc_expect "fresh dir: running, PASS" 'Service RUNNING .*Rollout PASS guardrail_checks_passing'
-t_match "fresh dir: no state yet" '\(no state.json yet\)' "$(tc_screen)"
+# issue 12, defect 12: never written is said, not shown as green RUNNING/PASS
+tc_expect "fresh dir: no state yet" 'Service NO STATE YET \(no state.json written\)'
+t_eq "fresh dir: no RUNNING, no PASS" "" "$(tc_screen | grep -E 'RUNNING|Rollout PASS')"
 t_eq "fresh dir: console created nothing" "no" "$([ -e "$SD/state.json" ] && echo yes || echo no)"
 t_done

@@ -32,8 +32,8 @@ TC_ENV="TERM=dumb LC_ALL=C" tc_start --console-log "$T/console.log"
 tc_expect "TERM=dumb: still a readable layout" 'Service RUNNING .*Rollout HOLD malformed_input_observed'
 t_match "TERM=dumb: gauges" 'Retryable failures +=+\.+ 1/2' "$(tc_screen)"
 tc_keys s
-tc_expect "TERM=dumb: keys work" 'service_status=running'
+tc_expect "TERM=dumb: keys work" 'already running; nothing recorded'
 tc_keys q
 tc_expect "TERM=dumb: quit" 'CONSOLE_EXIT=0'
-t_contains "--console-log has the result lines" "gateway service status:" "$(cat "$T/console.log")"
+t_contains "--console-log has the result lines" "already running; nothing recorded" "$(cat "$T/console.log")"
 t_done

@@ -2,7 +2,9 @@
 # gateway_runtime_concurrency: 4 processes x 50 rounds of service start,
 # service stop and a runner cycle on one state directory, while a reader
 # keeps parsing state.json.  Every read parses (rename is atomic), no update
-# is lost (startup_attempts counts every start; one event line per command),
+# is lost (a start or stop that changes the posture records one lifecycle
+# line, a repeated one records nothing, so the lines alternate start/stop and
+# startup_attempts counts the start lines),
 # and every events line is whole.  On PostgreSQL the same commands on one
 # deployment: the reader parses the posture row (a row is written whole by
 # its transaction), no update is lost and every event row is whole.
@@ -101,8 +103,14 @@ t_match "reader: it did read" "^[1-9][0-9]*$" "$reads"
 N_RUN=$((WORKERS * ROUNDS))
 t_events "$S" >"$T/events"
 t_eq "one cycle line per runner invocation" "$N_RUN" "$(grep -c '"kind":"cycle"' "$T/events")"
-t_eq "one lifecycle line per start and stop" "$((2 * N_RUN))" "$(grep -c '"kind":"lifecycle"' "$T/events")"
-t_eq "starts: $N_RUN lifecycle start lines" "$N_RUN" "$(grep -c '"transition":"start"' "$T/events")"
+# a start of a running service or a stop of a stopped one records nothing:
+# serialised, the recorded transitions alternate (two starts or two stops in
+# a row would be a read-modify-write that missed the other's write)
+t_eq "lifecycle lines alternate start/stop" "ok" "$(grep '"kind":"lifecycle"' "$T/events" |
+	sed -E 's/.*"transition":"([a-z_]+)".*/\1/' | awk '
+	$0 == prev { print "two " $0 "s in a row at line " NR; bad = 1; exit }
+	{ prev = $0 } END { if (!bad && NR > 0) print "ok"; if (NR == 0) print "no lifecycle lines" }')"
+starts=$(grep -c '"transition":"start"' "$T/events")
 t_eq "every events line parses" "ok" "$(python3 -c '
 import json, sys
 for n, line in enumerate(open(sys.argv[1]), 1):
@@ -111,7 +119,7 @@ for n, line in enumerate(open(sys.argv[1]), 1):
     except Exception:
         print("line", n, "torn:", line[:80]); sys.exit()
 print("ok")' "$T/events")"
-t_eq "no lost update: startup_attempts counts every start" "$N_RUN" "$(t_posture_jq "$S" .service.startup_attempts)"
+t_eq "no lost update: startup_attempts counts every recorded start" "$starts" "$(t_posture_jq "$S" .service.startup_attempts)"
 t_eq "the last command was a stop" "stopped" "$(t_posture_jq "$S" .service.status)"
 t_files_only "temp files of state.json" &&
 	t_eq "no temp files left" "" "$(ls -A "$S" | grep -E '^\.state\.json\.tmp' || true)"

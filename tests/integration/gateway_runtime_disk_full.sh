@@ -31,8 +31,9 @@ df_fill
 t_eq "the file system is full" "" "$( (printf 'x' >"$MNT/probe") 2>&1 >/dev/null | grep -v 'No space left' )"
 t_check "the probe could not be written" test ! -s "$MNT/probe"
 
-# a runner cycle with new cases (a fixture with a fresh case id), then the
-# lifecycle transitions: each fails with 73 and names the file it could not write
+# a runner cycle with new cases (a fixture with a fresh case id), then a
+# lifecycle transition (the service runs: a stop): each fails with 73 and
+# names the file it could not write
 python3 - "$FIX" "$T/new.json" <<'EOF'
 import json, sys
 f = json.load(open(sys.argv[1]))
@@ -40,10 +41,9 @@ for c in f["cases"]:
     c["case_id"] += "-again"
 json.dump(f, open(sys.argv[2], "w"))
 EOF
-for what in runner start stop; do
+for what in runner stop; do
 	case $what in
 	runner) run --gateway-contract-runner --gateway-fixture "$T/new.json" ;;
-	start) run --gateway-service-start ;;
 	stop) run --gateway-service-stop --gateway-service-stop-reason disk_full_drill ;;
 	esac
 	rc=$?
@@ -53,6 +53,12 @@ for what in runner start stop; do
 	t_eq "$what on a full disk: one line only" 1 "$(wc -l <"$T/err")"
 	t_eq "$what on a full disk: previous files unchanged" "$before" "$(snapshot)"
 done
+
+# a start of the running service writes nothing, so a full disk is no matter
+run --gateway-service-start
+t_eq "start of a running service on a full disk: exit 0" 0 "$?"
+t_eq "...says it records nothing" "tau-gateway: already running; nothing recorded" "$(cat "$T/err")"
+t_eq "...previous files unchanged" "$before" "$(snapshot)"
 
 # the previous state is still readable, by the files and by the commands
 t_eq "state.json parses" ok "$(python3 -c 'import json,sys; json.load(open(sys.argv[1])); print("ok")' "$D/state.json" 2>&1)"

@@ -109,13 +109,20 @@ t_eq "service status json: pretty with 2-space indent" '  "state_path": "<postur
 gw --gateway-service-status --gateway-service-status-json=false >"$T/out"
 t_match "service status json=false: text line" "$SERVICE_LINE_RE" "$(cat "$T/out")"
 
-# Stop without a reason -> operator_requested; start again keeps it, attempts 2.
-gw --gateway-service-stop >"$T/out"
-t_contains "stop without reason: operator_requested" "last_stop_reason=operator_requested" "$(cat "$T/out")"
+# A stop of a stopped service records nothing and says so (issue 12: the
+# reference recorded it again, overwriting the incident's reason); exit 0.
+gw --gateway-service-stop >"$T/out" 2>"$T/err"
+t_eq "a repeated stop: exit 0" 0 "$?"
+t_eq "a repeated stop: says so, with the reason in force" \
+	"tau-gateway: already stopped (reason maintenance_window); nothing recorded" "$(cat "$T/err")"
+t_contains "a repeated stop: the reason is kept" "last_stop_reason=maintenance_window" "$(cat "$T/out")"
 gw --gateway-service-start >"$T/out"
 t_contains "restart: running, attempts 2, stop reason kept" "service_status=running rollout_gate=pass" "$(cat "$T/out")"
 t_contains "restart: attempts 2" "startup_attempts=2 " "$(cat "$T/out")"
-t_contains "restart: last stop reason kept" "last_stop_reason=operator_requested" "$(cat "$T/out")"
+t_contains "restart: last stop reason kept" "last_stop_reason=maintenance_window" "$(cat "$T/out")"
+gw --gateway-service-start >"$T/out" 2>"$T/err"
+t_eq "a repeated start: says so" "tau-gateway: already running; nothing recorded" "$(cat "$T/err")"
+t_contains "a repeated start: not counted" "startup_attempts=2 " "$(cat "$T/out")"
 
 # --- transport health inspect -----------------------------------------------------
 gw --transport-health-inspect gateway >"$T/out"
@@ -133,7 +140,7 @@ t_eq "transport health: target trimmed, case-insensitive" "0" "$?"
 # --- gateway status inspect ---------------------------------------------------------
 gw --gateway-status-inspect >"$T/out"
 t_eq "status inspect text: exit 0" "0" "$?"
-t_match "status inspect text: line format" "^gateway status inspect: state_path=<posture> events_log_path=<events> events_log_present=true health_state=healthy health_reason=no recent transport failures observed rollout_gate=pass rollout_reason_code=guardrail_checks_passing service_status=running service_last_transition_unix_ms=$N service_last_started_unix_ms=$N service_last_stopped_unix_ms=$N service_last_stop_reason=operator_requested service_startup_attempts=2 service_startup_failure_streak=0 service_last_startup_error=none guardrail_gate=pass guardrail_reason_code=guardrail_checks_passing $COUNTS error_code_counts=none guardrail_failure_streak_threshold=2 guardrail_retryable_failures_threshold=2 guardrail_failure_streak=0 guardrail_last_failed_cases=0 guardrail_last_retryable_failures=0 $CYCLES queue_depth=0 failure_streak=0 last_cycle_failed=0 last_cycle_completed=$C\$" "$(cat "$T/out")"
+t_match "status inspect text: line format" "^gateway status inspect: state_path=<posture> events_log_path=<events> events_log_present=true health_state=healthy health_reason=no recent transport failures observed rollout_gate=pass rollout_reason_code=guardrail_checks_passing service_status=running service_last_transition_unix_ms=$N service_last_started_unix_ms=$N service_last_stopped_unix_ms=$N service_last_stop_reason=maintenance_window service_startup_attempts=2 service_startup_failure_streak=0 service_last_startup_error=none guardrail_gate=pass guardrail_reason_code=guardrail_checks_passing $COUNTS error_code_counts=none guardrail_failure_streak_threshold=2 guardrail_retryable_failures_threshold=2 guardrail_failure_streak=0 guardrail_last_failed_cases=0 guardrail_last_retryable_failures=0 $CYCLES queue_depth=0 failure_streak=0 last_cycle_failed=0 last_cycle_completed=$C\$" "$(cat "$T/out")"
 gw --gateway-status-inspect --gateway-status-json >"$T/st.json"
 t_eq "status inspect json: exit 0" "0" "$?"
 t_eq "status inspect json: keys in order" "state_path,events_log_path,events_log_present,health_state,health_reason,rollout_gate,rollout_reason_code,service_status,service_last_transition_unix_ms,service_last_started_unix_ms,service_last_stopped_unix_ms,service_last_stop_reason,service_startup_attempts,service_startup_failure_streak,service_last_startup_error,guardrail_gate,guardrail_reason_code,processed_case_count,request_count,method_counts,status_code_counts,error_code_counts,guardrail_failure_streak_threshold,guardrail_retryable_failures_threshold,guardrail_failure_streak,guardrail_last_failed_cases,guardrail_last_retryable_failures,cycle_reports,invalid_cycle_reports,last_reason_codes,reason_code_counts,health" "$(keys "$T/st.json")"
@@ -142,7 +149,7 @@ t_eq "status inspect json: empty map rendered {}" '  "error_code_counts": {},' "
 
 # Status inspect counts only cycle lines (the events log also holds lifecycle
 # lines: 4 start/stop transitions above) and reports garbage lines as invalid.
-t_eq "events log: lifecycle lines present" "4" "$(t_events .tau/gateway | grep -c '"kind":"lifecycle"')"
+t_eq "events log: lifecycle lines present (the repeated stop and start wrote none)" "3" "$(t_events .tau/gateway | grep -c '"kind":"lifecycle"')"
 t_eq "events log: one cycle line" 1 "$(t_events .tau/gateway | grep -c '"kind":"cycle"')"
 
 # --- channel store inspect -----------------------------------------------------------

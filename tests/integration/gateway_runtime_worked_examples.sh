@@ -145,9 +145,10 @@ t_eq "rollout run 2: health counters" '[2,0,2]' "$(pget "$R" '[d["health"][k] fo
 t_eq "rollout run 2: channel store untouched (MEMORY.md not rewritten)" "$store_sum" "$(t_chan_digest "$R" ops-release-bot)"
 
 # ===== events log: cycle and lifecycle lines; inspect counts cycles only ====
-"$TAU_BIN" $(t_state_args "$R") --gateway-service-start >/dev/null
+# (the cycles left the service running: a start first would record nothing)
 "$TAU_BIN" $(t_state_args "$R") --gateway-service-stop --gateway-service-stop-reason drill >/dev/null
-t_eq "events: lifecycle lines" '[["start","running",""],["stop","stopped","drill"]]' \
+"$TAU_BIN" $(t_state_args "$R") --gateway-service-start >/dev/null
+t_eq "events: lifecycle lines" '[["stop","stopped","drill"],["start","running",""]]' \
 	"$(python3 -c '
 import json, sys
 rows = [json.loads(l) for l in sys.stdin]

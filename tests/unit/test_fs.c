@@ -670,12 +670,27 @@ test_open_refuses_links_and_fifos(void **state)
 	/* a file the operator named may be a link or a FIFO: it is theirs */
 	assert_int_equal(gw_fs_read_named(link, &b, &err), 0);
 	assert_string_equal(gw_buf_cstr(&b), "keep");
+	/* a console log may quote what was typed: an existing file readable
+	 * by others is narrowed to 0600 (through the link), a new one is 0600 */
+	assert_int_equal(chmod(target, 0644), 0);
 	int fd = gw_fs_open_named_append(link, &err);
 	assert_true(fd >= 0);
 	close(fd);
+	struct stat sb;
+	assert_int_equal(stat(target, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	char *fresh = ut_join(root, "fresh.log");
+	fd = gw_fs_open_named_append(fresh, &err);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(stat(fresh, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	free(fresh);
 	fd = gw_fs_open_named_append("/dev/null", &err);
 	assert_true(fd >= 0);
 	close(fd);
+	assert_int_equal(stat("/dev/null", &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0666); /* not ours to narrow */
 	gw_buf_reset(&b);
 	assert_int_equal(gw_fs_read_file(root, &b, &err), -EINVAL);
 	ut_assert_contains(err.msg, "it is a directory");

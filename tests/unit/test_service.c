@@ -46,6 +46,56 @@ test_start_counts_every_attempt(void **state)
 	assert_int_equal(s.service.last_started_unix_ms, r.service.last_started_unix_ms);
 }
 
+/* An operator's start or stop the posture already has records nothing;
+ * a state never written is not "running" yet, and a stop after a server's
+ * own shutdown is an operator's first stop (issue 12, defect 15). */
+static void
+test_request_already_records_nothing(void **state)
+{
+	ut_statedir *f = *state;
+	gw_service_report r;
+	gw_err err;
+	gw_store *store;
+	gw_store_open_dir(f->dir, &store, &err);
+	bool already = true;
+	assert_int_equal(gw_service_request_in(store, false, NULL, &already, &r, &err), 0);
+	assert_false(already); /* never written: the first start is recorded */
+	assert_int_equal(r.service.startup_attempts, 1);
+	assert_int_equal(gw_service_request_in(store, false, NULL, &already, &r, &err), 0);
+	assert_true(already);
+	assert_int_equal(r.service.startup_attempts, 1);
+	assert_int_equal(gw_service_request_in(store, true, "emergency_rollback", &already, &r, &err), 0);
+	assert_false(already);
+	assert_int_equal(gw_service_request_in(store, true, NULL, &already, &r, &err), 0);
+	assert_true(already);
+	assert_string_equal(r.service.last_stop_reason, "emergency_rollback");
+	gw_service_report s;
+	assert_int_equal(gw_service_status(f->dir, &s, &err), 0);
+	assert_string_equal(s.service.last_stop_reason, "emergency_rollback");
+	/* a server's own shutdown is no operator's stop */
+	assert_int_equal(gw_service_stop(f->dir, GW_STOP_REASON_SERVER, &r, &err), 0);
+	assert_int_equal(gw_service_request_in(store, true, "drill", &already, &r, &err), 0);
+	assert_false(already);
+	assert_string_equal(r.service.last_stop_reason, "drill");
+	gw_store_close(store);
+	/* four lifecycle lines: start, emergency_rollback, the server's, drill */
+	gw_buf b = GW_BUF_INIT;
+	char *events = gw_path_join(f->dir, "runtime-events.jsonl");
+	assert_int_equal(gw_fs_read_file(events, &b, &err), 0);
+	size_t lines = 0;
+	for (size_t i = 0; i < b.len; i++)
+		lines += b.data[i] == '\n';
+	assert_int_equal(lines, 4);
+	free(events);
+	gw_buf_free(&b);
+	/* the one reason check */
+	assert_int_equal(gw_service_reason_check(NULL, &err), 0);
+	assert_int_equal(gw_service_reason_check("", &err), 0);
+	assert_int_equal(gw_service_reason_check(" \t ", &err), -EINVAL);
+	assert_string_equal(err.msg, "--gateway-service-stop-reason cannot be empty or whitespace");
+	assert_int_equal(gw_service_reason_check(" x ", &err), 0);
+}
+
 static void
 test_stop_records_trimmed_reason_and_holds_rollout(void **state)
 {
@@ -271,6 +321,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_status_on_missing_state_writes_nothing, ut_statedir_setup_absent, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_start_counts_every_attempt, ut_statedir_setup_absent, ut_statedir_teardown),
+		cmocka_unit_test_setup_teardown(test_request_already_records_nothing, ut_statedir_setup_absent, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_records_trimmed_reason_and_holds_rollout, ut_statedir_setup_absent, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_without_reason_is_operator_requested, ut_statedir_setup_absent, ut_statedir_teardown),
 		cmocka_unit_test_setup_teardown(test_transitions_append_lifecycle_lines, ut_statedir_setup_absent, ut_statedir_teardown),

@@ -675,18 +675,33 @@ test_cmd_mask_secret(void **state)
 {
 	(void)state;
 	static const struct { const char *in, *out; bool masked; } cases[] = {
-		{ "--gateway-openresponses-auth-token s3cret serve", "--gateway-openresponses-auth-token [redacted] serve", true },
-		{ "--gateway-openresponses-auth-token=s3cret", "--gateway-openresponses-auth-token=[redacted]", true },
-		{ "--gateway-openresponses-au  s3cret", "--gateway-openresponses-au  [redacted]", true },
-		{ "--gateway-openresponses-auth-token 'a b' x", "--gateway-openresponses-auth-token [redacted] x", true },
+		{ "--gateway-openresponses-auth-token s3cret serve", "--gateway-openresponses-auth-token *** serve", true },
+		{ "--gateway-openresponses-auth-token=s3cret", "--gateway-openresponses-auth-token=***", true },
+		{ "--gateway-openresponses-au  s3cret", "--gateway-openresponses-au  ***", true },
+		{ "--gateway-openresponses-auth-token 'a b' x", "--gateway-openresponses-auth-token *** x", true },
+		{ "x --gateway-openresponses-auth-token a --gateway-openresponses-auth-token=b", "x --gateway-openresponses-auth-token *** --gateway-openresponses-auth-token=***", true },
+		{ "--gateway-openresponses-a s3cret", "--gateway-openresponses-a ***", true },
+		/* ambiguous prefixes pick no option (getopt refuses them) */
+		{ "--gateway-openresponses s3cret", "--gateway-openresponses s3cret", false },
+		/* a connection string: only its password */
+		{ "--gateway-state-url postgresql://ops:s3cret@db/tau --gateway-service-status",
+		  "--gateway-state-url postgresql://ops:***@db/tau --gateway-service-status", true },
+		{ "--gateway-state-u='host=db password=s3cret dbname=tau' status",
+		  "--gateway-state-u='host=db password=*** dbname=tau' status", true },
+		{ "--gateway-state-url postgresql://ops@db/tau", "--gateway-state-url postgresql://ops@db/tau", false },
 		{ "--gateway-openresponses-auth-token", "--gateway-openresponses-auth-token", true },
 		{ "--gateway-openresponses-bind 127.0.0.1:0", "--gateway-openresponses-bind 127.0.0.1:0", false },
 		{ "start", "start", false },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		gw_buf b = GW_BUF_INIT;
-		assert_int_equal(tui_cmd_mask_secret(cases[i].in, &b), cases[i].masked);
+		assert_int_equal(tui_cmd_mask_secret(cases[i].in, false, &b), cases[i].masked);
 		assert_string_equal(gw_buf_cstr(&b), cases[i].out);
+		/* the on-screen form keeps every offset */
+		gw_buf_reset(&b);
+		assert_int_equal(tui_cmd_mask_secret(cases[i].in, true, &b), cases[i].masked);
+		assert_int_equal(b.len, strlen(cases[i].in));
+		assert_true(cases[i].masked ? strstr(gw_buf_cstr(&b), "s3cret") == NULL : strcmp(gw_buf_cstr(&b), cases[i].in) == 0);
 		gw_buf_free(&b);
 	}
 }

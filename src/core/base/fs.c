@@ -825,12 +825,16 @@ gw_fs_remove_stale_temps_under(const char *root, const char *rel)
 int
 gw_fs_open_named_append(const char *path, gw_err *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		int e = errno;
 		int ex = gw_fs_class(e) == GW_EXIT_NOINPUT ? GW_EXIT_CANTCREAT : gw_fs_class(e);
 		return gw_err_set(err, -e, ex, "cannot open %s for appending: %s", path, strerror(e));
 	}
+	struct stat sb;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
+	    (sb.st_mode & 077) != 0)
+		(void)fchmod(fd, sb.st_mode & 0700);
 	return fd;
 }
 

@@ -151,8 +151,10 @@ int gw_fs_remove_stale_temps(const char *dir);
 int gw_fs_remove_stale_temps_under(const char *root, const char *rel);
 
 /* Opens a file the operator named (a console log) for appending, created
- * 0644; links are followed and /dev/null or a FIFO are fine.  Returns the
- * fd (the caller closes it) or -errno with err set. */
+ * 0600 (it may quote what an operator typed); an existing regular file the
+ * process owns is narrowed to 0600 too.  Links are followed and /dev/null
+ * or a FIFO are fine (left as they are).  Returns the fd (the caller closes
+ * it) or -errno with err set. */
 int gw_fs_open_named_append(const char *path, gw_err *err);
 /* Writes all n bytes with a single write(2) when possible (looping only on
  * short writes).  0 or -errno with err set. */

@@ -33,6 +33,22 @@ gw_service_report_from_state(gw_service_report *r, const gw_state *st)
 	snprintf(r->notice, sizeof(r->notice), "%s", st->notice);
 }
 
+bool
+gw_service_operator_stopped(const gw_service_block *b)
+{
+	return b->stopped && strcmp(b->last_stop_reason, GW_STOP_REASON_SERVER) != 0 &&
+	    strcmp(b->last_stop_reason, GW_STOP_REASON_STARTUP_FAILED) != 0;
+}
+
+int
+gw_service_reason_check(const char *reason, gw_err *err)
+{
+	if (reason != NULL && reason[0] != '\0' && gw_str_blank(reason))
+		return gw_err_set(err, -EINVAL, GW_EXIT_USAGE,
+		    "--gateway-service-stop-reason cannot be empty or whitespace");
+	return 0;
+}
+
 typedef enum { GW_OP_START, GW_OP_STOP, GW_OP_FAILED } gw_service_op;
 
 /* Joins a run (the state lock is held): a shared lock on .run.lock, and,
@@ -115,7 +131,7 @@ gw_service_run_leave(const char *dir, gw_lock *run, bool recorded)
  * server run as well. */
 static int
 gw_service_transition(gw_store *store, gw_service_op op, const char *text, gw_lock *run,
-    gw_service_report *out, gw_err *err)
+    bool *already, gw_service_report *out, gw_err *err)
 {
 	static const char *const who[] = { "service start", "service stop", "service startup_failed" };
 	const char *dir = gw_store_dir(store);
@@ -136,6 +152,20 @@ gw_service_transition(gw_store *store, gw_service_op op, const char *text, gw_lo
 	uint64_t now = gw_clock_unix_ms();
 	gw_state_normalize_service(st, now);
 	gw_service_block *s = &st->service;
+	if (already != NULL) {
+		/* an operator's start of a running service, or stop of a stopped
+		 * one, records nothing (a never-written state has nothing to be
+		 * "already": its first start is recorded, as the runbook's) */
+		*already = st->existed &&
+		    (op == GW_OP_START ? !s->stopped : gw_service_operator_stopped(s));
+		if (*already) {
+			if (out != NULL)
+				gw_service_report_from_state(out, st);
+			gw_state_free(st);
+			gw_store_abort(store);
+			return 0;
+		}
+	}
 	if (run != NULL && op == GW_OP_START &&
 	    (rc = gw_service_run_join(dir, run, s, now, err)) != 0) {
 		gw_state_free(st);
@@ -168,7 +198,7 @@ gw_service_transition(gw_store *store, gw_service_op op, const char *text, gw_lo
 		s->startup_failure_streak++;
 		snprintf(s->last_startup_error, sizeof(s->last_startup_error), "%s", text ? text : "");
 		s->last_stopped_unix_ms = s->last_transition_unix_ms = now;
-		snprintf(s->last_stop_reason, sizeof(s->last_stop_reason), "startup_failed");
+		snprintf(s->last_stop_reason, sizeof(s->last_stop_reason), "%s", GW_STOP_REASON_STARTUP_FAILED);
 		transition = "startup_failed";
 		reason = s->last_startup_error;
 		break;
@@ -207,7 +237,7 @@ gw_service_transition_dir(const char *dir, gw_service_op op, const char *text, g
 {
 	gw_store *store;
 	gw_store_open_dir(dir, &store, err);
-	int rc = gw_service_transition(store, op, text, run, out, err);
+	int rc = gw_service_transition(store, op, text, run, NULL, out, err);
 	gw_store_close(store);
 	return rc;
 }
@@ -221,7 +251,7 @@ gw_service_start(const char *dir, gw_service_report *out, gw_err *err)
 int
 gw_service_start_in(gw_store *store, gw_service_report *out, gw_err *err)
 {
-	return gw_service_transition(store, GW_OP_START, NULL, NULL, out, err);
+	return gw_service_transition(store, GW_OP_START, NULL, NULL, NULL, out, err);
 }
 
 int
@@ -254,7 +284,16 @@ gw_service_stop(const char *dir, const char *reason, gw_service_report *out, gw_
 int
 gw_service_stop_in(gw_store *store, const char *reason, gw_service_report *out, gw_err *err)
 {
-	return gw_service_transition(store, GW_OP_STOP, reason, NULL, out, err);
+	return gw_service_transition(store, GW_OP_STOP, reason, NULL, NULL, out, err);
+}
+
+int
+gw_service_request_in(gw_store *store, bool stop, const char *reason, bool *already,
+    gw_service_report *out, gw_err *err)
+{
+	bool dummy;
+	return gw_service_transition(store, stop ? GW_OP_STOP : GW_OP_START, reason, NULL,
+	    already != NULL ? already : &dummy, out, err);
 }
 
 int
@@ -267,7 +306,7 @@ int
 gw_service_startup_failed_in(gw_store *store, const char *error, gw_service_report *out,
     gw_err *err)
 {
-	return gw_service_transition(store, GW_OP_FAILED, error, NULL, out, err);
+	return gw_service_transition(store, GW_OP_FAILED, error, NULL, NULL, out, err);
 }
 
 int

@@ -30,6 +30,22 @@ typedef struct gw_service_report {
 } gw_service_report;
 
 #define GW_STOP_REASON_DEFAULT "operator_requested"
+/* The reasons a server run records for itself: its own shutdown, and a
+ * failed start (gw_service_startup_failed). */
+#define GW_STOP_REASON_SERVER "openresponses_server_shutdown"
+#define GW_STOP_REASON_STARTUP_FAILED "startup_failed"
+
+/* True when b is stopped by an operator (the flag, the console, the
+ * prompt): stopped, and not by a server run's own shutdown or failed
+ * start. */
+bool gw_service_operator_stopped(const gw_service_block *b);
+
+/* The one check of an operator's stop reason (the flag, the console's S
+ * prompt and its stop word): NULL or "" is fine (operator_requested is
+ * recorded, as the reference does for an empty value); text that is all
+ * blanks is refused with "--gateway-service-stop-reason cannot be empty or
+ * whitespace" (-EINVAL, exit 64). */
+int gw_service_reason_check(const char *reason, gw_err *err);
 
 /* Marks the service running (startup_attempts += 1). */
 int gw_service_start(const char *dir, gw_service_report *out, gw_err *err);
@@ -42,6 +58,16 @@ int gw_service_status(const char *dir, gw_service_report *out, gw_err *err);
 int gw_service_start_in(gw_store *store, gw_service_report *out, gw_err *err);
 int gw_service_stop_in(gw_store *store, const char *reason, gw_service_report *out, gw_err *err);
 int gw_service_status_in(gw_store *store, gw_service_report *out, gw_err *err);
+/* An operator's start (stop false) or stop (reason as gw_service_stop_in):
+ * the same transition, except that a service already in that state (a
+ * state that exists and says running, or an operator's stop in force,
+ * gw_service_operator_stopped: a server's own shutdown is no operator's
+ * stop, so the runbook's rollback stop after it records its reason) is left
+ * alone: nothing is written or appended, *already is set and out reports
+ * the posture as it is (the reason of the stop in force).  The flags and the console use
+ * it; a server's own start and stop record every time. */
+int gw_service_request_in(gw_store *store, bool stop, const char *reason, bool *already,
+    gw_service_report *out, gw_err *err);
 /* Records a failed start (e.g. bind failure): stopped, streak += 1,
  * last_startup_error = error, reason "startup_failed". */
 int gw_service_startup_failed(const char *dir, const char *error, gw_service_report *out,
