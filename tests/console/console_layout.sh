@@ -81,6 +81,8 @@ s=$(tc_screen)
 t_match "40x10 with the server: still service, gate and health" \
 	'Service [A-Z]+(.|\n)*Rollout HOLD(.|\n)*Health degraded' "$(printf '%s' "$s" | tr '\n' ' ')"
 tc_keys w
+tc_wait 'record a service stop' 5 || true
+tc_keys y
 tc_expect "the server stops" 'server stopped'
 tc_stop
 

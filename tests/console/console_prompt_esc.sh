@@ -43,6 +43,7 @@ tc_keys C-a C-k
 tc_type "status"
 tc_keys Enter
 tc_expect "the prompt still runs a line" 'gateway service status: '
+tc_keys Escape # its reply opened as a table: closed
 
 # --- defect 11: a blank reason is refused, as on the command line -------------
 before=$(lifecycle_lines)
@@ -84,6 +85,7 @@ tc_keys Tab
 tc_expect "Tab completes the actor id from the state" '^:inspect ops-bot *$'
 tc_keys Enter
 tc_expect "and the completed line runs" 'channel store inspect: .*ops-bot'
+tc_keys Escape # its reply opened as a table: closed
 
 tc_keys q
 tc_expect "quit" 'CONSOLE_EXIT=0'
