@@ -20,6 +20,7 @@ static const tui_key tui_keys[] = {
 	{ "s", { 's', 0 }, TUI_CMD_START, "start the service", "s", "Start" },
 	{ "S", { 'S', 0 }, TUI_CMD_STOP, "stop the service (asks for a reason)", "S", "Stop" },
 	{ "r", { 'r', 0 }, TUI_CMD_RUN, "run a fixture (asks for a path; Tab completes)", "r", "Run" },
+	{ "c", { 'c', 0 }, TUI_CMD_CANCEL, "cancel the fixture run at the next case (cases done are kept)", NULL, NULL },
 	{ "w", { 'w', 0 }, TUI_CMD_SERVE, "start or stop the HTTP server in the console", "w", "Serve" },
 	{ "L", { 'L', 0 }, TUI_CMD_LOG, "toggle the console log view", "L", "Log" },
 	{ "j, Down", { 'j', KEY_DOWN, 0 }, TUI_CMD_DOWN, "select the next line", NULL, NULL },

@@ -29,6 +29,7 @@ typedef enum tui_cmd {
 	TUI_CMD_DETAIL,
 	TUI_CMD_CLOSE,
 	TUI_CMD_REDRAW,
+	TUI_CMD_CANCEL,
 	TUI_CMD_QUIT
 } tui_cmd;
 

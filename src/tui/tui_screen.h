@@ -40,6 +40,8 @@ typedef struct tui_ui {
 	char run_phase[16];
 	uint64_t run_done, run_total;
 	char run_fixture[256];
+	bool run_cancelling;      /* a cancel was asked for and the run goes on to its
+	                           * next case boundary */
 	/* fleet mode (--gateway-state-url): the connection's trouble ("" when
 	 * fine) and the replica registry's last read, borrowed from tui_fleet */
 	bool fleet;
