@@ -21,6 +21,8 @@
 #include "core/base/json.h"
 #include "core/base/mem.h"
 #include "core/gateway/runner.h"
+#include "core/openresponses/respstore.h"
+#include "core/store/store.h"
 #include "server/server.h"
 #include "tui/tui_cmd.h"
 #include "tui/tui_data.h"
@@ -463,6 +465,7 @@ tui_unserve(tui_app *app)
 	app->srv = NULL;
 	cli_config_free(&app->srv_cfg);
 	app->ui.srv_running = false;
+	app->ui.req_focus = false;
 	tui_report(app, false, "server stopped");
 	app->posture_stale = true;
 }
@@ -693,6 +696,51 @@ tui_show_selected(tui_app *app)
 	gw_buf_free(&pretty);
 }
 
+/* Enter on the request list: the selected request's stored response
+ * (read from the state directory, as GET /v1/responses/{id} reads it), in
+ * the detail overlay. */
+static void
+tui_show_response(tui_app *app)
+{
+	const srv_stats *s = &app->ui.srv;
+	unsigned n = s->nrecent < SRV_RECENT_MAX ? s->nrecent : SRV_RECENT_MAX;
+	if (n == 0 || app->ui.req_sel >= n) {
+		tui_screen_message(&app->ui, false, "no request selected");
+		return;
+	}
+	const srv_recent *r = &s->recent[n - 1 - app->ui.req_sel];
+	if (r->resp_id[0] == '\0') {
+		tui_screen_message(&app->ui, false, "%s %s (%u) names no response", r->method, r->path,
+		    r->status);
+		return;
+	}
+	gw_err err;
+	gw_err_clear(&err);
+	gw_store *st = NULL;
+	cJSON *rec = NULL;
+	int rc = gw_store_open_dir(app->cfg.state_dir, &st, &err);
+	if (rc == 0)
+		rc = gw_respstore_load(st, r->resp_id, &rec, &err);
+	gw_store_close(st);
+	if (rc == -ENOENT) {
+		tui_screen_message(&app->ui, false, "%s is not stored (store false, or deleted)", r->resp_id);
+		return;
+	}
+	if (rc != 0) {
+		tui_report(app, true, err.msg);
+		return;
+	}
+	gw_buf text = GW_BUF_INIT;
+	gw_buf_printf(&text, "stored response %s\n\n", r->resp_id);
+	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
+	gw_jw w;
+	gw_jw_init(&w, &text, true);
+	gw_jw_cjson(&w, resp != NULL ? resp : rec);
+	cJSON_Delete(rec);
+	tui_screen_show_detail(&app->ui, gw_buf_cstr(&text));
+	gw_buf_free(&text);
+}
+
 static void
 tui_on_key(tui_app *app, int code)
 {
@@ -767,11 +815,31 @@ tui_on_key(tui_app *app, int code)
 		break;
 	case TUI_CMD_DOWN: case TUI_CMD_UP: case TUI_CMD_PAGE_DOWN:
 	case TUI_CMD_PAGE_UP: case TUI_CMD_TOP: case TUI_CMD_BOTTOM:
+		if (ui->req_focus && app->srv != NULL && !ui->log_view) {
+			/* the request list: down is older (clamped when drawn) */
+			if (cmd == TUI_CMD_DOWN || cmd == TUI_CMD_PAGE_DOWN || cmd == TUI_CMD_BOTTOM)
+				ui->req_sel += cmd == TUI_CMD_DOWN ? 1 : cmd == TUI_CMD_PAGE_DOWN ? 10 : SRV_RECENT_MAX;
+			else
+				ui->req_sel = cmd == TUI_CMD_UP && ui->req_sel > 0 ? ui->req_sel - 1 :
+				    cmd == TUI_CMD_PAGE_UP && ui->req_sel > 10 ? ui->req_sel - 10 : 0;
+			break;
+		}
 		tui_screen_scroll(ui, cmd);
 		break;
 	case TUI_CMD_DETAIL:
-		if (!ui->log_view)
+		if (ui->req_focus && app->srv != NULL && !ui->log_view)
+			tui_show_response(app);
+		else if (!ui->log_view)
 			tui_show_selected(app);
+		break;
+	case TUI_CMD_FOCUS:
+		if (app->srv == NULL) {
+			tui_screen_message(ui, false, "the request list shows while the server runs (w)");
+			ui->req_focus = false;
+			break;
+		}
+		ui->req_focus = !ui->req_focus;
+		ui->req_sel = 0;
 		break;
 	case TUI_CMD_CLOSE:
 		ui->log_view = false;

@@ -30,6 +30,7 @@ typedef enum tui_cmd {
 	TUI_CMD_CLOSE,
 	TUI_CMD_REDRAW,
 	TUI_CMD_CANCEL,
+	TUI_CMD_FOCUS,
 	TUI_CMD_QUIT
 } tui_cmd;
 

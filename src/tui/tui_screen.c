@@ -340,6 +340,8 @@ tui_draw_server(tui_ui *ui, int y, int max_rows)
 	gw_buf b = GW_BUF_INIT, t = GW_BUF_INIT;
 	gw_buf_printf(&b, "Server %s  up ", s->bind);
 	tui_render_duration(&b, s->uptime_ms);
+	gw_buf_puts(&b, ui->req_focus ? "  requests: j/k select, Enter response, Tab back" :
+	    "  Tab: requests");
 	tui_section(ui, y++, gw_buf_cstr(&b));
 
 	uint64_t req60 = 0, err60 = 0, up60 = 0;
@@ -421,12 +423,19 @@ tui_draw_server(tui_ui *ui, int y, int max_rows)
 		tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_LABEL,
 		    "time      client          st   latency   model            response"
 		    "                               request");
+		if (ui->req_sel >= n)
+			ui->req_sel = n - 1;
 		for (unsigned k = 0; k < n && y < end; k++) {
 			const srv_recent *r = &s->recent[n - 1 - k];
 			gw_buf_reset(&b);
 			tui_render_request(&b, r, s->nroute_lines == 0 ? s->model : NULL, ascii);
-			tui_put(ui, y++, 1, COLS - 1, r->status >= 500 ? TUI_STYLE_OVER :
-			    r->status >= 400 ? TUI_STYLE_WARN : TUI_STYLE_NORMAL, gw_buf_cstr(&b));
+			tui_style st = r->status >= 500 ? TUI_STYLE_OVER :
+			    r->status >= 400 ? TUI_STYLE_WARN : TUI_STYLE_NORMAL;
+			if (ui->req_focus && k == ui->req_sel) {
+				tui_fill(ui, y, 0, TUI_STYLE_SELECTED);
+				st = TUI_STYLE_SELECTED;
+			}
+			tui_put(ui, y++, 1, COLS - 1, st, gw_buf_cstr(&b));
 		}
 	}
 	gw_buf_free(&b);

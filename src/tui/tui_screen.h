@@ -51,6 +51,8 @@ typedef struct tui_ui {
 	/* the embedded server */
 	bool srv_running;
 	srv_stats srv;
+	bool req_focus;           /* j/k/Enter act on the request list (Tab) */
+	unsigned req_sel;         /* its selected row, counted from the newest */
 	/* event list */
 	char filter[256];
 	uint64_t sel_id;          /* selected event id (when not following) */

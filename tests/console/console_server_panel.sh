@@ -13,7 +13,7 @@
 TOKEN=panel-token
 stats=$T/console.stats
 frames() { sed -nE 's/.*frames=([0-9]+).*/\1/p' "$stats"; }
-uptime_text() { tc_screen | sed -nE 's/.*Server 127\.0\.0\.1:[0-9]+  up ([^─-]+[^ ─-]).*/\1/p' | head -1; }
+uptime_text() { tc_screen | sed -nE 's/.*Server 127\.0\.0\.1:[0-9]+  up ([0-9.]+ m?s|[0-9]+m[0-9]+s).*/\1/p' | head -1; }
 post() {
 	curl -s -o "$T/resp.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
 		-H 'Content-Type: application/json' -d "{\"model\":\"local/echo\",\"input\":\"$1\"}" \
@@ -60,6 +60,21 @@ t_match "then the last 200 with its model and response id" \
 	"$(sed -n 2p <<<"$rows")"
 t_match "and the first 200 last" "${ids[0]}" "$(sed -n 4p <<<"$rows")"
 t_eq "no warning while the posture agrees" "0" "$(tc_screen | grep -c '^ ! ')"
+
+# Tab moves j/k/Enter to the request list; Enter opens the stored response
+tc_keys Tab
+tc_expect "Tab: the request list has the keys" 'requests: j/k select, Enter response, Tab back'
+tc_keys Enter
+tc_expect "Enter on the 401: it names no response" 'POST /v1/responses \(401\) names no response'
+tc_keys j j
+tc_keys Enter
+tc_expect "Enter on the second 200: its stored response" "stored response ${ids[1]}"
+tc_expect "the response's JSON" '"status": "completed"'
+t_match "the output text" 'hello 2' "$(tc_screen)"
+tc_keys Escape
+tc_wait 'Tab back' 3 >/dev/null
+tc_keys Tab
+tc_expect "Tab again: back to the events" 'Tab: requests'
 
 # the service stopped while this server answers 200s
 tc_keys S
