@@ -8,9 +8,13 @@
  * mode instead the store's change feed (LISTEN/NOTIFY) and the replica
  * registry's 1 s timer (tui_fleet.c) - the embedded server's event fd, an
  * eventfd the runner worker and log writers poke, a self-pipe for signals
- * and a pipe that stands in for stderr.  Nothing is
- * drawn unless something changed, and data-driven redraws come at most
- * every 100 ms.  Every action goes through cli_parse and the core; this
+ * and a pipe that stands in for stderr.  Two timers run only while their
+ * subject does: once a second while the embedded server runs (uptime and
+ * the per-second figures move), and every 100 ms while a fixture run is
+ * active (its per-case counter is sampled; an unchanged one draws
+ * nothing).  The server's figures are read at most once per frame,
+ * however often its event fd fires.  Nothing is drawn unless something
+ * changed, and data-driven redraws come at most every 100 ms.  Every action goes through cli_parse and the core; this
  * module must never write to the terminal outside curses, never write to
  * stderr while curses owns the screen, and never leave the terminal in raw
  * mode on any exit path it controls.
