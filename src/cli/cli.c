@@ -210,6 +210,8 @@ static const cli_opt cli_opts[] = {
 	  .help = "open the operator console (default on a terminal)" },
 	{ .name = "console-log", .kind = K_STR, .off = F(console_log), .env = "TAU_CONSOLE_LOG",
 	  .meta = "FILE", .help = "also append console log lines to FILE" },
+	{ .name = "no-mouse", .kind = K_SWITCH, .off = F(console_no_mouse), .env = "TAU_CONSOLE_NO_MOUSE",
+	  .help = "console: leave the mouse to the terminal (no click to select, no wheel scroll)" },
 
 	{ .name = "gateway-state-dir", .kind = K_STR, .off = F(state_dir), .def = CLI_STR(".tau/gateway"),
 	  .env = "TAU_GATEWAY_STATE_DIR", .meta = "DIR", .section = "Shared",

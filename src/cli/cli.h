@@ -72,6 +72,7 @@ typedef struct cli_config {
 	bool provider_base_url_set;   /* given by flag or the provider's *_BASE_URL */
 	/* console */
 	char *console_log;
+	bool console_no_mouse;        /* --no-mouse: no mousemask */
 	/* set by cli_start when stderr is a terminal: the runner reports progress there */
 	bool progress_tty;
 } cli_config;

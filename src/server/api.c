@@ -103,9 +103,11 @@ typedef struct srv_job {
 	srv_rtable *rt;
 	long route;
 	_Atomic(const char *) target;
+	char upstream_rid[96];      /* a stream's upstream request id, last attempt (under lock) */
 	/* another inbound wire (srv_api_post_request), or NULL: Open Responses */
 	const srv_api_wire *wire;
 	void *wire_ctx;
+	bool no_call;               /* the wire's prepare needs no provider call */
 	/* Server-Timing: the request's start, and the time spent waiting on
 	 * the provider (its start to its done) */
 	uint64_t start_ns, up_t0_ns, upstream_ns;
@@ -144,11 +146,11 @@ static void
 srv_job_unref(srv_job *j)
 {
 	srv_server *s = j->srv;
+	srv_rtable *rt = NULL;
 	pthread_mutex_lock(&s->lock);
 	bool last = --j->refs == 0;
 	if (last) {
-		/* before the count drops: srv_api_shutdown's waiter frees the router */
-		srv_router_release(s->router, j->rt);
+		rt = j->rt; /* given back below, off the lock */
 		j->rt = NULL;
 		if (j->prev_job)
 			j->prev_job->next = j->next;
@@ -162,6 +164,12 @@ srv_job_unref(srv_job *j)
 	pthread_mutex_unlock(&s->lock);
 	if (!last)
 		return;
+	/* the last reference to a table a reload replaced frees it (joining
+	 * its providers' threads), so not under the server's lock; the
+	 * table outlives the router if need be (srv_router_release does not
+	 * touch it), and every thread that may run this is joined before
+	 * the server is freed */
+	srv_router_release(s->router, rt);
 	for (srv_frame *f = j->head, *n; f; f = n) {
 		n = f->next;
 		free(f);
@@ -320,13 +328,49 @@ srv_job_answer(srv_job *j, bool suspended, unsigned status, gw_buf *body)
 		srv_loop_resume(j->loop, j->conn);
 }
 
-/* Copies the target that answered j (routes) into r for the request log. */
+/* Copies the target that answered j (routes) and, unless NULL, its
+ * upstream's request id rid into r for the request log. */
 static void
-srv_job_target(srv_job *j, srv_req *r)
+srv_job_target(srv_job *j, srv_req *r, const char *rid)
 {
 	const char *t = atomic_load(&j->target); /* lives as long as j->rt */
 	if (t != NULL)
 		snprintf(r->target, sizeof(r->target), "%s", t);
+	if (rid != NULL)
+		snprintf(r->upstream_rid, sizeof(r->upstream_rid), "%s", rid);
+}
+
+/* " [<header> <id>]" naming the upstream's request id of o's attempt
+ * ("" when it named none), for a log line. */
+static void
+srv_rid_note(const gw_provider_outcome *o, char *out, size_t n)
+{
+	out[0] = '\0';
+	if (o->request_id[0] != '\0')
+		snprintf(out, n, " [upstream request id %s]", o->request_id);
+}
+
+/* Records a failed upstream attempt of j (a target's, after its own
+ * retries) in the event log, runtime-events.jsonl, with the request id the
+ * upstream named, so an operator can quote it to the vendor: outcome
+ * "fallback" (the route's next target is tried) or "failed" (it is the
+ * request's answer).  Fleet mode: the server log only, as for reloads. */
+static void
+srv_job_upstream_event(srv_job *j, const char *target, const gw_provider_outcome *o,
+    const char *outcome)
+{
+	gw_buf line = GW_BUF_INIT;
+	gw_jw w;
+	srv_event_begin(&w, &line, "upstream");
+	gw_jw_kstr(&w, "outcome", outcome);
+	gw_jw_kstr(&w, "response_id", gw_resp_builder_id(j->b));
+	if (j->rt != NULL)
+		gw_jw_kstr(&w, "route", srv_rtable_name(j->rt, j->route));
+	gw_jw_kstr(&w, "target", target != NULL ? target : "");
+	gw_jw_ku64(&w, "upstream_status", o->upstream_status);
+	gw_jw_kstr(&w, "upstream_request_id", o->request_id);
+	gw_jw_kstr(&w, "reason", o->message);
+	srv_event_end(j->srv, &w, &line, "the upstream failure");
 }
 
 /* The first half of a run: the model context (the chain the previous
@@ -419,6 +463,11 @@ srv_job_begin(srv_job *j)
 	}
 	if (j->e.status == 0)
 		srv_append_copies(j->context, j->rq.input);
+	if (j->e.status == 0 && j->wire != NULL && j->wire->prepare != NULL) {
+		bool offline = j->rt == NULL ? gw_provider_offline(s->provider) :
+		    gw_provider_offline(j->rt->r[j->route].targets[0].prov);
+		j->no_call = !j->wire->prepare(j->wire_ctx, &j->context, offline);
+	}
 }
 
 /* The provider call of a begun job; it borrows from j. */
@@ -459,8 +508,19 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			gw_resp_error_set(&j->e, 503, "server_shutdown", NULL, "the gateway is shutting down");
 		else
 			gw_resp_error_set(&j->e, o->http_status, o->code, NULL, "%s", o->message);
-		srv_log(s, "response %s failed: %s %s", gw_resp_builder_id(b), j->e.code, j->e.message);
+		char rid[128];
+		srv_rid_note(o, rid, sizeof(rid));
+		srv_log(s, "response %s failed: %s %s%s", gw_resp_builder_id(b), j->e.code, j->e.message,
+		    rid);
+		if (!j->cancelled && o->attempts > 0) {
+			const char *t = atomic_load(&j->target);
+			srv_job_upstream_event(j, t != NULL ? t : gw_provider_model(s->provider), o,
+			    "failed");
+		}
 	}
+	if (rc == 0 && !j->no_call && j->e.status == 0 && j->wire != NULL && j->wire->check != NULL &&
+	    !j->wire->check(j->wire_ctx, b, &j->e))
+		srv_log(s, "response %s failed: %s %s", gw_resp_builder_id(b), j->e.code, j->e.message);
 	gw_buf json = GW_BUF_INIT;
 	if (j->e.status == 0) {
 		gw_resp_builder_finish(b, &o->usage,
@@ -562,15 +622,17 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 		}
 		pthread_mutex_lock(&j->lock);
 		j->producer_done = true;
+		/* for the request log, which the connection's thread writes */
+		snprintf(j->upstream_rid, sizeof(j->upstream_rid), "%s", o->request_id);
 		srv_job_wake_locked(j);
 		pthread_mutex_unlock(&j->lock);
 	} else if (j->e.status == 0) {
-		srv_job_target(j, j->req);
+		srv_job_target(j, j->req, o->request_id);
 		srv_job_answer(j, j->resume, 200, &json);
 	} else {
 		gw_buf eb = GW_BUF_INIT;
 		gw_resp_error_json(&j->e, &eb);
-		srv_job_target(j, j->req);
+		srv_job_target(j, j->req, o->request_id);
 		srv_job_answer(j, j->resume, j->e.status, &eb);
 	}
 	gw_buf_free(&json);
@@ -620,36 +682,38 @@ srv_job_route(srv_job *j, const gw_provider_call *call, const gw_provider_sink *
 		srv_rtarget *tg = &rr->targets[k];
 		bool probe = false, offline = gw_provider_offline(tg->prov);
 		/* an offline target never fails: its circuit stays closed */
-		if (!offline && !gw_routes_breaker_allow(&tg->breaker, gw_clock_mono_ms(), &probe)) {
-			atomic_fetch_add(&tg->skipped, 1);
+		if (!offline && !gw_routes_breaker_allow(&tg->st->breaker, gw_clock_mono_ms(), &probe)) {
+			atomic_fetch_add(&tg->st->skipped, 1);
 			continue;
 		}
 		if (tried)
 			atomic_fetch_add(&rr->fallbacks, 1);
 		tried = true;
-		atomic_fetch_add_explicit(&tg->requests, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&tg->st->requests, 1, memory_order_relaxed);
 		atomic_store(&j->target, tg->t->spec);
 		if (offline)
 			return gw_provider_run(tg->prov, call, sink, &j->cancel, o);
 		rc = gw_provider_run(tg->prov, call, sink, &j->cancel, o);
 		if (rc == 0) {
-			gw_routes_breaker_record(&tg->breaker, true, gw_clock_mono_ms());
+			gw_routes_breaker_record(&tg->st->breaker, true, gw_clock_mono_ms());
 			return 0;
 		}
 		if (o->http_status == 499) {
-			gw_routes_breaker_abandon(&tg->breaker, probe);
+			gw_routes_breaker_abandon(&tg->st->breaker, probe);
 			return rc;
 		}
-		atomic_fetch_add(&tg->errors, 1);
+		atomic_fetch_add(&tg->st->errors, 1);
 		bool fallback = srv_fallback_ok(o);
 		/* a refusal of this request says nothing of the target's health */
-		gw_routes_breaker_record(&tg->breaker, !fallback && o->upstream_status >= 400 &&
+		gw_routes_breaker_record(&tg->st->breaker, !fallback && o->upstream_status >= 400 &&
 		    o->upstream_status < 500, gw_clock_mono_ms());
-		if (!fallback)
-			return rc;
-		if (k + 1 < rr->ntargets)
-			srv_log(s, "model %s: target %zu (%s) failed (%s); trying the next", name, k + 1,
-			    tg->t->spec, o->message);
+		if (!fallback || k + 1 == rr->ntargets)
+			return rc; /* the request's answer: srv_job_end logs it */
+		char rid[128];
+		srv_rid_note(o, rid, sizeof(rid));
+		srv_log(s, "model %s: target %zu (%s) failed (%s)%s; trying the next", name, k + 1,
+		    tg->t->spec, o->message, rid);
+		srv_job_upstream_event(j, tg->t->spec, o, "fallback");
 	}
 	if (!tried) {
 		memset(o, 0, sizeof(*o));
@@ -670,7 +734,7 @@ srv_job_run(srv_job *j)
 	memset(&o, 0, sizeof(o));
 	int rc = 0;
 	srv_job_begin(j);
-	if (j->e.status == 0) {
+	if (j->e.status == 0 && !j->no_call) {
 		gw_provider_call call = srv_job_call(j);
 		gw_provider_sink sink = srv_job_sink(j);
 		uint64_t t0 = gw_clock_mono_ns();
@@ -744,10 +808,16 @@ static void
 srv_job_start(srv_job *j)
 {
 	srv_job_begin(j);
+	j->up_t0_ns = gw_clock_mono_ns();
+	if (j->no_call) { /* nothing to wait for: done at once, as an offline call is */
+		gw_provider_outcome o;
+		memset(&o, 0, sizeof(o));
+		srv_job_done(j, 0, &o);
+		return;
+	}
 	gw_provider_call call = srv_job_call(j);
 	gw_provider_sink sink = srv_job_sink(j);
 	/* the handler's own loop runs the call: no hand-off */
-	j->up_t0_ns = gw_clock_mono_ns();
 	gw_provider_start_on(j->loop->engine, &call, &sink, &j->cancel, srv_job_done, j);
 }
 
@@ -961,7 +1031,8 @@ srv_chain_main(void *arg)
 	}
 	j->history = chain.items;
 	chain.items = NULL;
-	if (srv_key_ok(chain.session_key))
+	/* another wire's job (compaction) reads the chain, never its session */
+	if (j->wire == NULL && srv_key_ok(chain.session_key))
 		snprintf(j->session_key, sizeof(j->session_key), "%s", chain.session_key);
 	j->chain = chain; /* freed with the job, once its items are */
 	if (!j->rq.stream) {
@@ -1068,7 +1139,12 @@ srv_api_post_request(struct MHD_Connection *c, srv_req *r, gw_resp_request *rq,
 	j->route = route;
 	j->wire = wire;
 	j->wire_ctx = w;
-	return srv_api_run(c, r, j);
+	if (j->rq.previous_response_id == NULL)
+		return srv_api_run(c, r, j);
+	/* a continuation reads its chain on a worker, never here */
+	srv_job_suspend(j, c, r);
+	srv_workq_push(r->srv->workq, srv_chain_main, j);
+	return MHD_YES;
 }
 
 static void srv_list_main(void *arg);
@@ -1370,8 +1446,9 @@ srv_api_request_done(srv_req *r)
 	if (j == NULL)
 		return;
 	r->stream = NULL;
-	srv_job_target(j, r);
+	srv_job_target(j, r, NULL);
 	pthread_mutex_lock(&j->lock);
+	snprintf(r->upstream_rid, sizeof(r->upstream_rid), "%s", j->upstream_rid);
 	j->conn_gone = true;
 	j->suspended = false;
 	pthread_mutex_unlock(&j->lock);

@@ -37,11 +37,24 @@ typedef struct srv_api_wire {
 	/* a stream's last frames: the end (e NULL) or the error e */
 	void (*end)(void *w, const gw_provider_outcome *o, const gw_resp_error *e);
 	void (*free)(void *w);
+	/* optional (NULL: the call is the conversation): the context is
+	 * complete (a chain's items, then the request's); the wire may
+	 * replace *context (freeing the one it was given) with the items the
+	 * provider is to see.  offline: the provider never waits on the
+	 * network.  False: the provider is not called (the answer needs no
+	 * model); the run ends as one that succeeded with no output. */
+	bool (*prepare)(void *w, cJSON **context, bool offline);
+	/* optional: a provider call that succeeded may still fail the run
+	 * (its output unusable): false with e set */
+	bool (*check)(void *w, const gw_resp_builder *b, gw_resp_error *e);
 } srv_api_wire;
 
 /* Runs a request another wire parsed (rq: no session, not stored) as a job
- * of POST /v1/responses does, answering through wire.  Takes *rq (left
- * zeroed) and w (freed by wire->free when the job ends), on failure too. */
+ * of POST /v1/responses does, answering through wire; a previous_response_id
+ * in rq is walked first on the worker pool, as for POST /v1/responses (the
+ * chain's items head the context; its session is not used).  Takes *rq
+ * (left zeroed) and w (freed by wire->free when the job ends), on failure
+ * too. */
 enum MHD_Result srv_api_post_request(struct MHD_Connection *c, srv_req *r, gw_resp_request *rq,
     const srv_api_wire *wire, void *w);
 /* Handles GET and DELETE /v1/responses/{id}. */

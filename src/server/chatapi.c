@@ -110,7 +110,7 @@ srv_chat_free(void *w)
 }
 
 static const srv_api_wire srv_chat_wire = {
-	srv_chat_begin, srv_chat_sink, srv_chat_json, srv_chat_end, srv_chat_free,
+	srv_chat_begin, srv_chat_sink, srv_chat_json, srv_chat_end, srv_chat_free, NULL, NULL,
 };
 
 enum MHD_Result

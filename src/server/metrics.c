@@ -27,7 +27,7 @@ static const uint64_t srv_bucket_us[SRV_METRICS_BUCKETS] = {
 
 static const char *const srv_route_names[SRV_ROUTE_COUNT] = {
 	"/v1/responses", "/v1/responses/{id}", "/v1/responses/{id}/input_items", "/gateway/status", "/webchat", "/healthz",
-	"/metrics", "/v1/chat/completions", "/v1/models", "other"
+	"/metrics", "/v1/chat/completions", "/v1/models", "/v1/responses/compact", "other"
 };
 
 /* Upper bounds of the overhead buckets, in nanoseconds: the gateway's own

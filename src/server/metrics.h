@@ -27,6 +27,7 @@ typedef enum srv_route {
 	SRV_ROUTE_METRICS,
 	SRV_ROUTE_CHAT,         /* POST /v1/chat/completions */
 	SRV_ROUTE_MODELS,       /* GET /v1/models */
+	SRV_ROUTE_COMPACT,      /* POST /v1/responses/compact */
 	SRV_ROUTE_OTHER,
 	SRV_ROUTE_COUNT
 } srv_route;

@@ -80,7 +80,7 @@ srv_reqlog_path(const char *path, gw_buf *out)
 void
 srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
     const char *client, unsigned status, uint64_t duration_us, const char *response_id,
-    const char *target)
+    const char *target, const char *upstream_request_id)
 {
 	if (cfg->quiet || cfg->log != NULL)
 		return;
@@ -93,6 +93,7 @@ srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
 	bool has_id = response_id != NULL && response_id[0] != '\0';
 	bool has_client = client != NULL && client[0] != '\0';
 	bool has_target = target != NULL && target[0] != '\0';
+	bool has_rid = upstream_request_id != NULL && upstream_request_id[0] != '\0';
 	char ms[32];
 	snprintf(ms, sizeof(ms), "%llu.%03llu", (unsigned long long)(duration_us / 1000),
 	    (unsigned long long)(duration_us % 1000));
@@ -113,6 +114,8 @@ srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
 			gw_jw_kstr(&w, "response_id", response_id);
 		if (has_target)
 			gw_jw_kstr(&w, "target", target);
+		if (has_rid)
+			gw_jw_kstr(&w, "upstream_request_id", upstream_request_id);
 		gw_jw_obj_end(&w);
 	} else {
 		gw_buf_printf(&b, "tau-gateway: request method=%s path=%s status=%u duration_ms=%s", method,
@@ -126,6 +129,12 @@ srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
 			srv_reqlog_path(target, &tb); /* the file's text: printable ASCII only */
 			gw_buf_printf(&b, " target=%s", gw_buf_cstr(&tb));
 			gw_buf_free(&tb);
+		}
+		if (has_rid) {
+			gw_buf rb = GW_BUF_INIT;
+			srv_reqlog_path(upstream_request_id, &rb); /* the upstream's text */
+			gw_buf_printf(&b, " upstream_request_id=%s", gw_buf_cstr(&rb));
+			gw_buf_free(&rb);
 		}
 	}
 	srv_reqlog_emit(&b);

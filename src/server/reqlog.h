@@ -35,9 +35,13 @@ void srv_reqlog_message(const srv_config *cfg, const char *line);
  * is redacted.  client is the client's address (the peer's, or the one a
  * trusted proxy named; proxy.h), left out when NULL or "".  response_id
  * may be NULL or "".  target (routes: the "provider/model" that answered,
- * NULL or "" when none) is written as target=... / "target". */
+ * NULL or "" when none) is written as target=... / "target", and
+ * upstream_request_id (the request id the upstream's last attempt named in
+ * its reply headers, NULL or "" when none; printable ASCII without spaces)
+ * as upstream_request_id=... / "upstream_request_id".  Borrows every
+ * string. */
 void srv_reqlog_request(const srv_config *cfg, const char *method, const char *path,
     const char *client, unsigned status, uint64_t duration_us, const char *response_id,
-    const char *target);
+    const char *target, const char *upstream_request_id);
 
 #endif

@@ -11,7 +11,11 @@
  * the lock only when the generation moved, so a request costs an atomic
  * load, an increment and a decrement.  A table whose last reference goes is freed by
  * whoever dropped it (a provider's free joins its transfer thread; with
- * no reference left no call is open on it, so the join does not wait).
+ * no reference left no call is open on it, so the join does not wait):
+ * the last request on it, or a loop whose cache a reload made stale
+ * (srv_router_cache_sweep, which the reload wakes every loop to run).
+ * A new table takes over the srv_rstats of every target the old table
+ * had unchanged (srv_rtable_build).
  */
 #include "server/router.h"
 #include "core/base/clock.h"
@@ -39,7 +43,7 @@ static void
 srv_router_attempt(void *ctx, unsigned status)
 {
 	srv_rtarget *tg = ctx;
-	atomic_fetch_add(&tg->upstream_attempts, 1);
+	atomic_fetch_add(&tg->st->upstream_attempts, 1);
 	if (tg->srv_attempt)
 		tg->srv_attempt(tg->srv_ctx, status);
 }
@@ -53,6 +57,15 @@ srv_router_log(void *ctx, const char *line)
 }
 
 static void
+srv_rstats_release(srv_rstats *st)
+{
+	if (st != NULL && atomic_fetch_sub_explicit(&st->refs, 1, memory_order_acq_rel) == 1) {
+		gw_routes_breaker_destroy(&st->breaker);
+		free(st);
+	}
+}
+
+static void
 srv_rtable_free(srv_rtable *t)
 {
 	if (t == NULL)
@@ -60,7 +73,7 @@ srv_rtable_free(srv_rtable *t)
 	for (size_t i = 0; i < t->nroutes; i++) {
 		for (size_t k = 0; k < t->r[i].ntargets; k++) {
 			gw_provider_free(t->r[i].targets[k].prov);
-			gw_routes_breaker_destroy(&t->r[i].targets[k].breaker);
+			srv_rstats_release(t->r[i].targets[k].st);
 		}
 		free(t->r[i].targets);
 	}
@@ -69,9 +82,57 @@ srv_rtable_free(srv_rtable *t)
 	free(t);
 }
 
-/* A table for routes (taken over, freed on failure). */
+static bool
+srv_same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The route of old (NULL: none) whose own name is name (not an alias of
+ * it), or NULL. */
+static const srv_rroute *
+srv_rtable_route(const srv_rtable *old, const char *name)
+{
+	long i = old != NULL ? gw_routes_find(old->routes, name) : -1;
+	return i >= 0 && strcmp(gw_routes_at(old->routes, (size_t)i)->model, name) == 0 ?
+	    &old->r[i] : NULL;
+}
+
+/* The stats of the target of orr (the old table's route of that name,
+ * NULL: none) that is gt unchanged and that no earlier target of the new
+ * route took (taken[k] marks them), referenced; else fresh ones.
+ * Unchanged: provider, model and base URL (a key, a timeout or retries
+ * may change). */
+static srv_rstats *
+srv_rstats_for(const srv_rroute *orr, const gw_routes_target *gt, bool *taken,
+    const gw_routes *routes)
+{
+	if (orr != NULL) {
+		for (size_t k = 0; k < orr->ntargets; k++) {
+			const gw_routes_target *ot = orr->targets[k].t;
+			if (taken[k] || strcmp(ot->provider, gt->provider) != 0 ||
+			    strcmp(ot->model, gt->model) != 0 || !srv_same_str(ot->base_url, gt->base_url))
+				continue;
+			taken[k] = true;
+			srv_rstats *st = orr->targets[k].st;
+			atomic_fetch_add(&st->refs, 1);
+			gw_routes_breaker_configure(&st->breaker, gw_routes_breaker_failures(routes),
+			    gw_routes_breaker_cooldown_ms(routes));
+			return st;
+		}
+	}
+	srv_rstats *st = gw_xcalloc(1, sizeof(*st));
+	atomic_init(&st->refs, 1);
+	gw_routes_breaker_init(&st->breaker, gw_routes_breaker_failures(routes),
+	    gw_routes_breaker_cooldown_ms(routes));
+	return st;
+}
+
+/* A table for routes (taken over, freed on failure); the targets old (NULL:
+ * none) has unchanged keep their stats. */
 static int
-srv_rtable_build(srv_router *r, gw_routes *routes, srv_rtable **out, gw_err *err)
+srv_rtable_build(srv_router *r, gw_routes *routes, const srv_rtable *old, srv_rtable **out,
+    gw_err *err)
 {
 	srv_rtable *t = gw_xcalloc(1, sizeof(*t));
 	t->routes = routes;
@@ -82,6 +143,8 @@ srv_rtable_build(srv_router *r, gw_routes *routes, srv_rtable **out, gw_err *err
 		const gw_routes_route *rt = gw_routes_at(routes, i);
 		t->r[i].targets = gw_xcalloc(rt->ntargets, sizeof(*t->r[i].targets));
 		t->r[i].ntargets = rt->ntargets;
+		const srv_rroute *orr = srv_rtable_route(old, rt->model);
+		bool *taken = gw_xcalloc(orr != NULL ? orr->ntargets + 1 : 1, sizeof(bool));
 		for (size_t k = 0; k < rt->ntargets; k++) {
 			srv_rtarget *tg = &t->r[i].targets[k];
 			const gw_routes_target *gt = &rt->targets[k];
@@ -91,8 +154,7 @@ srv_rtable_build(srv_router *r, gw_routes *routes, srv_rtable **out, gw_err *err
 			tg->srv_attempt = r->base.attempt;
 			tg->srv_ctx = r->base.ctx;
 			tg->srv_log = r->base.log;
-			gw_routes_breaker_init(&tg->breaker, gw_routes_breaker_failures(routes),
-			    gw_routes_breaker_cooldown_ms(routes));
+			tg->st = srv_rstats_for(orr, gt, taken, routes);
 			gw_provider_config pc = {
 				.model = gt->spec,
 				.base_url = gt->base_url,
@@ -107,10 +169,12 @@ srv_rtable_build(srv_router *r, gw_routes *routes, srv_rtable **out, gw_err *err
 				gw_err_prefix(err, "%s:%u:%u: route \"%s\" target %zu", r->path, gt->line,
 				    gt->col, rt->model, k + 1);
 				err->exit_code = GW_EXIT_DATAERR;
+				free(taken);
 				srv_rtable_free(t);
 				return -EINVAL;
 			}
 		}
+		free(taken);
 	}
 	*out = t;
 	return 0;
@@ -131,7 +195,7 @@ srv_router_new(const char *path, const gw_provider_config *base, srv_router **ou
 	pthread_mutex_init(&r->lock, NULL);
 	r->path = gw_xstrdup(path);
 	r->base = *base;
-	if ((rc = srv_rtable_build(r, routes, &r->cur, err)) != 0) {
+	if ((rc = srv_rtable_build(r, routes, NULL, &r->cur, err)) != 0) {
 		srv_router_free(r);
 		return rc;
 	}
@@ -192,14 +256,28 @@ srv_router_cache_drop(srv_router *r, srv_rtable **cache)
 	*cache = NULL;
 }
 
+void
+srv_router_cache_sweep(srv_router *r, srv_rtable **cache)
+{
+	if (*cache != NULL && (*cache)->generation != atomic_load_explicit(&r->cur_generation,
+	    memory_order_acquire))
+		srv_router_cache_drop(r, cache);
+}
+
 int
 srv_router_reload(srv_router *r, gw_err *err)
 {
 	gw_routes *routes;
 	int rc = gw_routes_load(r->path, &routes, err);
 	srv_rtable *t = NULL;
-	if (rc == 0)
-		rc = srv_rtable_build(r, routes, &t, err);
+	if (rc == 0) {
+		/* the stats come from the table current now: reloads come one
+		 * at a time (the signal thread, the console's prompt), and two
+		 * that raced would only start some counters afresh */
+		srv_rtable *cur = srv_router_acquire(r);
+		rc = srv_rtable_build(r, routes, cur, &t, err);
+		srv_router_release(r, cur);
+	}
 	pthread_mutex_lock(&r->lock);
 	srv_rtable *old = NULL;
 	if (rc == 0) {
@@ -281,13 +359,13 @@ srv_router_status_json(srv_router *r, gw_buf *out)
 		for (size_t k = 0; k < t->r[i].ntargets; k++) {
 			srv_rtarget *tg = &t->r[i].targets[k];
 			gw_jw_obj_begin(&w);
-			gw_jw_ku64(&w, "attempts", atomic_load(&tg->upstream_attempts));
-			gw_jw_kstr(&w, "circuit", gw_routes_circuit_name(gw_routes_breaker_state(&tg->breaker)));
-			gw_jw_ku64(&w, "errors", atomic_load(&tg->errors));
+			gw_jw_ku64(&w, "attempts", atomic_load(&tg->st->upstream_attempts));
+			gw_jw_kstr(&w, "circuit", gw_routes_circuit_name(gw_routes_breaker_state(&tg->st->breaker)));
+			gw_jw_ku64(&w, "errors", atomic_load(&tg->st->errors));
 			gw_jw_kstr(&w, "model", tg->t->model);
 			gw_jw_kstr(&w, "provider", tg->t->provider);
-			gw_jw_ku64(&w, "requests", atomic_load(&tg->requests));
-			gw_jw_ku64(&w, "skipped", atomic_load(&tg->skipped));
+			gw_jw_ku64(&w, "requests", atomic_load(&tg->st->requests));
+			gw_jw_ku64(&w, "skipped", atomic_load(&tg->st->skipped));
 			gw_jw_obj_end(&w);
 		}
 		gw_jw_arr_end(&w);
@@ -310,9 +388,9 @@ srv_router_lines(srv_router *r, char (*lines)[96], unsigned max, unsigned *n, un
 				continue;
 			snprintf(lines[(*n)++], 96, "%-16.16s %-32.32s %-9s req %llu err %llu",
 			    tg->route, tg->t->spec,
-			    gw_routes_circuit_name(gw_routes_breaker_state(&tg->breaker)),
-			    (unsigned long long)atomic_load(&tg->requests),
-			    (unsigned long long)atomic_load(&tg->errors));
+			    gw_routes_circuit_name(gw_routes_breaker_state(&tg->st->breaker)),
+			    (unsigned long long)atomic_load(&tg->st->requests),
+			    (unsigned long long)atomic_load(&tg->st->errors));
 		}
 	srv_router_release(r, t);
 }
@@ -368,11 +446,11 @@ srv_router_metrics(srv_router *r, gw_buf *b)
 		for (size_t i = 0; i < t->nroutes; i++)
 			for (size_t k = 0; k < t->r[i].ntargets; k++) {
 				srv_rtarget *tg = &t->r[i].targets[k];
-				uint64_t v = fams[f].what == 0 ? atomic_load(&tg->requests) :
-				    fams[f].what == 1 ? atomic_load(&tg->errors) :
-				    fams[f].what == 2 ? atomic_load(&tg->upstream_attempts) :
-				    fams[f].what == 3 ? atomic_load(&tg->skipped) :
-				    (uint64_t)gw_routes_breaker_state(&tg->breaker);
+				uint64_t v = fams[f].what == 0 ? atomic_load(&tg->st->requests) :
+				    fams[f].what == 1 ? atomic_load(&tg->st->errors) :
+				    fams[f].what == 2 ? atomic_load(&tg->st->upstream_attempts) :
+				    fams[f].what == 3 ? atomic_load(&tg->st->skipped) :
+				    (uint64_t)gw_routes_breaker_state(&tg->st->breaker);
 				srv_router_series(b, fams[f].name, tg);
 				gw_buf_put_u64(b, v);
 				gw_buf_putc(b, '\n');

@@ -8,9 +8,15 @@
  * target.  Requests take a reference to the current table for their whole
  * run (srv_router_acquire / srv_router_release), so a reload never pulls a
  * provider from under a request: the new table serves new requests, and
- * the old one is freed when its last request ends.  A reload validates the
- * whole file and builds every provider first; anything wrong leaves the
- * old table serving.
+ * the old one is freed when its last request ends (an event loop's cached
+ * reference goes at the reload: srv_router_cache_sweep).  A reload
+ * validates the whole file and builds every provider first; anything wrong
+ * leaves the old table serving.  A target the new file keeps unchanged
+ * (the same route name, provider, model and base URL) keeps its counters
+ * and its breaker (an srv_rstats both tables share, so requests still
+ * running on the old table count there too); a new or changed target
+ * starts from zero with its circuit closed, and so does every route's
+ * fallback count.
  *
  * Ownership: the router is made by srv_router_new and freed by
  * srv_router_free (after every request ended); a table reference from
@@ -29,16 +35,23 @@
 #include "core/openresponses/provider.h"
 #include "core/openresponses/routes.h"
 
-typedef struct srv_rtarget {
-	const gw_routes_target *t;
-	const char *route;                  /* the route's public name */
-	size_t index;                       /* its place in the route, from 0 */
-	gw_provider *prov;
+/* A target's counters and breaker: shared by the tables of the reloads
+ * that keep the target unchanged, freed with the last of them. */
+typedef struct srv_rstats {
+	atomic_int refs;                    /* the tables holding it */
 	gw_routes_breaker breaker;
 	atomic_uint_fast64_t requests;      /* attempts at this target (breaker allowed) */
 	atomic_uint_fast64_t errors;        /* of those, failed */
 	atomic_uint_fast64_t upstream_attempts; /* HTTP attempts, retries included */
 	atomic_uint_fast64_t skipped;       /* passed over while its circuit was open */
+} srv_rstats;
+
+typedef struct srv_rtarget {
+	const gw_routes_target *t;
+	const char *route;                  /* the route's public name */
+	size_t index;                       /* its place in the route, from 0 */
+	gw_provider *prov;
+	srv_rstats *st;                     /* counters and breaker, referenced */
 	void *srv_ctx;                      /* the server's attempt callback context */
 	gw_provider_attempt_fn srv_attempt;
 	gw_provider_log_fn srv_log;         /* the server's log, with srv_ctx */
@@ -76,6 +89,10 @@ void srv_router_release(srv_router *r, srv_rtable *t);
  * srv_router_cache_drop gives it back (before srv_router_free). */
 srv_rtable *srv_router_acquire_cached(srv_router *r, srv_rtable **cache);
 void srv_router_cache_drop(srv_router *r, srv_rtable **cache);
+/* Drops *cache's reference when a reload replaced that table (one atomic
+ * load otherwise), so an idle loop does not keep an old table alive; the
+ * table is freed here when that was its last reference. */
+void srv_router_cache_sweep(srv_router *r, srv_rtable **cache);
 /* Reads the file again and, when all of it is valid, serves it.  0, or
  * -errno with err set and the old table still serving. */
 int srv_router_reload(srv_router *r, gw_err *err);

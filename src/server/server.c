@@ -29,6 +29,7 @@
 #include "server/server.h"
 #include "server/api.h"
 #include "server/chatapi.h"
+#include "server/compactapi.h"
 #include "server/auth.h"
 #include "server/fleet.h"
 #include "core/openresponses/respcache.h"
@@ -181,7 +182,8 @@ srv_queue(struct MHD_Connection *c, srv_req *r, unsigned status, struct MHD_Resp
 {
 	if (allow != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	if (r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_CHAT) {
+	if (r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_CHAT ||
+	    r->route == SRV_ROUTE_COMPACT) {
 		/* every answer of a model route, refusals too (streams: api.c) */
 		uint64_t own = srv_own_ns(r);
 		srv_timing_put(resp, own, r->upstream_ns);
@@ -256,6 +258,11 @@ srv_classify(const char *url, const char **allow)
 	}
 	if (strcmp(url, "/v1/models") == 0)
 		return SRV_ROUTE_MODELS;
+	/* before /v1/responses/{id}: "compact" is no response id */
+	if (strcmp(url, "/v1/responses/compact") == 0) {
+		*allow = "POST";
+		return SRV_ROUTE_COMPACT;
+	}
 	if (strncmp(url, SRV_RESPONSES_PREFIX, sizeof(SRV_RESPONSES_PREFIX) - 1) == 0 &&
 	    url[sizeof(SRV_RESPONSES_PREFIX) - 1] != '\0' &&
 	    strchr(url + sizeof(SRV_RESPONSES_PREFIX) - 1, '/') == NULL) {
@@ -380,7 +387,8 @@ srv_refusal(srv_server *s, srv_req *r, unsigned status, gw_resp_error *e)
 		    r->method, r->path);
 		break;
 	case 413:
-		if (r->route != SRV_ROUTE_RESPONSES && r->route != SRV_ROUTE_CHAT) {
+		if (r->route != SRV_ROUTE_RESPONSES && r->route != SRV_ROUTE_CHAT &&
+		    r->route != SRV_ROUTE_COMPACT) {
 			gw_resp_error_set(e, 413, "body_not_allowed", NULL, "%s %s takes no request body",
 			    r->method, r->path);
 			break;
@@ -615,8 +623,9 @@ srv_first_call(struct MHD_Connection *c, srv_req *r)
 	bool needs_auth = r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_RESPONSE_ID ||
 	    r->route == SRV_ROUTE_INPUT_ITEMS || r->route == SRV_ROUTE_STATUS ||
 	    r->route == SRV_ROUTE_METRICS || r->route == SRV_ROUTE_CHAT ||
-	    r->route == SRV_ROUTE_MODELS;
-	bool takes_body = r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_CHAT;
+	    r->route == SRV_ROUTE_MODELS || r->route == SRV_ROUTE_COMPACT;
+	bool takes_body = r->route == SRV_ROUTE_RESPONSES || r->route == SRV_ROUTE_CHAT ||
+	    r->route == SRV_ROUTE_COMPACT;
 	if (r->route == SRV_ROUTE_OTHER)
 		refusal = 404;
 	else if (!srv_method_ok(allow, r->method))
@@ -659,6 +668,10 @@ srv_dispatch(struct MHD_Connection *c, srv_req *r)
 		if (r->too_large)
 			return srv_refuse(c, r, 413);
 		return srv_chat_post(c, r);
+	case SRV_ROUTE_COMPACT:
+		if (r->too_large)
+			return srv_refuse(c, r, 413);
+		return srv_compact_post(c, r);
 	case SRV_ROUTE_MODELS:
 		return srv_chat_models(c, r);
 	case SRV_ROUTE_RESPONSE_ID: {
@@ -813,7 +826,7 @@ srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		srv_metrics_request(&s->metrics, r->route, r->method, r->path, r->client,
 		    r->status ? r->status : 499, us, r->bytes_in, r->bytes_out, r->target, r->resp_id);
 		srv_reqlog_request(&s->cfg, r->method, r->path, r->client, r->status ? r->status : 499,
-		    us, r->resp_id, r->target);
+		    us, r->resp_id, r->target, r->upstream_rid);
 	}
 	srv_notify(s);
 	gw_buf_free(&r->body);
@@ -1264,6 +1277,10 @@ srv_loop_main(void *arg)
 			if (ev[i].data.u64 == (uint64_t)l->wake_fd) {
 				gw_fs_eventfd_drain(l->wake_fd);
 				mhd = true; /* a resume from another thread */
+				/* or a reload: the table this loop kept goes now,
+				 * not at its next request (one atomic load) */
+				if (s->router != NULL)
+					srv_router_cache_sweep(s->router, &l->routes);
 			} else if (l->engine &&
 			    ev[i].data.u64 == (uint64_t)gw_provider_engine_fd(l->engine)) {
 				eng = true;
@@ -1792,32 +1809,46 @@ srv_routes_reload(srv_server *s, gw_err *err)
 		    "no routes file to reload (start the server with --gateway-routes)");
 	int rc = srv_router_reload(s->router, err);
 	const char *path = srv_router_path(s->router);
-	if (rc == 0)
+	if (rc == 0) {
 		srv_notice(s, "routes reloaded from %s", path);
-	else
+		/* each loop lets go of the table it kept (srv_loop_main) */
+		for (size_t i = 0; i < s->nloops; i++)
+			srv_loop_wake(&s->loops[i]);
+	} else
 		srv_log(s, "routes reload refused, the old routes keep serving: %s", err->msg);
-	/* the event log records each reload and its outcome (fleet mode: the
-	 * server log only; the event rows are written in transactions) */
-	if (s->fleet == NULL) {
-		gw_buf line = GW_BUF_INIT;
-		gw_jw w;
-		gw_jw_init(&w, &line, false);
-		gw_jw_obj_begin(&w);
-		gw_jw_ku64(&w, "timestamp_unix_ms", gw_clock_unix_ms());
-		gw_jw_kstr(&w, "kind", "lifecycle");
-		gw_jw_kstr(&w, "transition", "routes_reload");
-		gw_jw_kstr(&w, "outcome", rc == 0 ? "applied" : "refused");
-		gw_jw_kstr(&w, "reason", rc == 0 ? "" : err->msg);
-		gw_jw_kstr(&w, "routes_file", path);
-		gw_jw_obj_end(&w);
-		gw_err eerr;
-		gw_err_clear(&eerr);
-		if (gw_events_append(s->cfg.state_dir, line.data, line.len, &eerr) != 0)
-			srv_log(s, "cannot record the routes reload: %s", eerr.msg);
-		gw_buf_free(&line);
-	}
+	/* the event log records each reload and its outcome */
+	gw_buf line = GW_BUF_INIT;
+	gw_jw w;
+	srv_event_begin(&w, &line, "lifecycle");
+	gw_jw_kstr(&w, "transition", "routes_reload");
+	gw_jw_kstr(&w, "outcome", rc == 0 ? "applied" : "refused");
+	gw_jw_kstr(&w, "reason", rc == 0 ? "" : err->msg);
+	gw_jw_kstr(&w, "routes_file", path);
+	srv_event_end(s, &w, &line, "the routes reload");
 	srv_notify(s);
 	return rc;
+}
+
+void
+srv_event_begin(gw_jw *w, gw_buf *line, const char *kind)
+{
+	gw_jw_init(w, line, false);
+	gw_jw_obj_begin(w);
+	gw_jw_ku64(w, "timestamp_unix_ms", gw_clock_unix_ms());
+	gw_jw_kstr(w, "kind", kind);
+}
+
+void
+srv_event_end(srv_server *s, gw_jw *w, gw_buf *line, const char *what)
+{
+	gw_jw_obj_end(w);
+	/* fleet mode: the server log only; the event rows are written in
+	 * transactions */
+	gw_err err;
+	gw_err_clear(&err);
+	if (s->fleet == NULL && gw_events_append(s->cfg.state_dir, line->data, line->len, &err) != 0)
+		srv_log(s, "cannot record %s: %s", what, err.msg);
+	gw_buf_free(line);
 }
 
 int

@@ -24,6 +24,7 @@
 #include "core/base/buf.h"
 #include "core/base/fs.h"
 #include "core/base/hash.h"
+#include "core/base/json.h"
 #include "core/gateway/service.h"
 #include "core/openresponses/provider.h"
 #include "core/openresponses/routes.h"
@@ -188,6 +189,7 @@ typedef struct srv_req {
 	struct srv_job *chained;        /* phase CHAINED: the job to run (api.c) */
 	char resp_id[48];               /* the response made or named, for the request log ("": none) */
 	char target[GW_ROUTES_MAX_NAME + 40]; /* routes: the target that answered ("": none) */
+	char upstream_rid[96];          /* the upstream's request id of its last attempt ("": none) */
 	uint64_t upstream_ns;           /* the answer's wait on the provider (Server-Timing) */
 	char client[SRV_PROXY_TEXT];    /* the client: the peer, or whom a trusted proxy names */
 	bool via_proxy;                 /* the peer is a trusted proxy */
@@ -214,6 +216,13 @@ srv_loop *srv_loop_current(void);
 void srv_loop_resume(srv_loop *l, struct MHD_Connection *c);
 /* Logs one formatted line through the configured sink. */
 void srv_log(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line of the event log, runtime-events.jsonl: srv_event_begin starts
+ * the object in line (timestamp_unix_ms and kind), the caller adds its
+ * members, and srv_event_end closes it, appends it (files; fleet mode
+ * writes no such line) and frees line; a failed append is logged, naming
+ * what. */
+void srv_event_begin(gw_jw *w, gw_buf *line, const char *kind);
+void srv_event_end(srv_server *s, gw_jw *w, gw_buf *line, const char *what);
 /* srv_log for a notice, not an error or a warning: --quiet drops it. */
 void srv_notice(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Wakes srv_event_fd readers. */

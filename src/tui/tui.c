@@ -39,6 +39,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <locale.h>
 #include <ncurses.h>
 #include <readline/readline.h>
@@ -103,6 +104,7 @@ typedef struct tui_app {
 	bool srv_stale;               /* its figures changed: read them before the next frame */
 	uint64_t srv_tick_ms;         /* the last once-a-second refresh (uptime, rates) */
 	char *pending_bind;           /* 'w' waiting for a token */
+	bool filter_log;              /* the open filter prompt is the log view's */
 	/* descriptors */
 	int wake_fd, ino_fd, ino_wd, err_rd, saved_stderr;
 	/* loop state */
@@ -167,7 +169,10 @@ tui_drain(int fd)
 	}
 }
 
-/* Records a result or an error: message line, event list and log. */
+/* Records a result or an error: the message line (one line, cut at the
+ * screen's width) and the log view, which keeps it whole.  The console's
+ * own messages stay out of the event list, which holds the runtime's
+ * events only; its title counts them. */
 static void
 tui_report(tui_app *app, bool error, const char *text)
 {
@@ -175,8 +180,15 @@ tui_report(tui_app *app, bool error, const char *text)
 	tui_render_oneline(&one, text);
 	tui_screen_message(&app->ui, error, "%s", gw_buf_cstr(&one));
 	gw_buf_free(&one);
-	tui_events_add_local(&app->events, gw_clock_unix_ms(), error ? "error" : "console", text);
-	tui_log_add(&app->log, text);
+	if (error) {
+		gw_buf b = GW_BUF_INIT;
+		gw_buf_printf(&b, "error: %s", text);
+		tui_log_add(&app->log, gw_buf_cstr(&b));
+		gw_buf_free(&b);
+	} else {
+		tui_log_add(&app->log, text);
+	}
+	app->ui.console_msgs++;
 	app->dirty = app->urgent = true;
 }
 
@@ -523,11 +535,11 @@ tui_exec_argv(tui_app *app, int argc, char **argv)
 		break;
 	case CLI_ACTION_HELP:
 		cli_usage(&out);
-		tui_screen_show_detail(&app->ui, gw_buf_cstr(&out));
+		tui_screen_show_text(&app->ui, "tau-gateway --help", gw_buf_cstr(&out));
 		break;
 	case CLI_ACTION_VERSION:
 		cli_version(&out, app->faces);
-		tui_screen_show_detail(&app->ui, gw_buf_cstr(&out));
+		tui_screen_show_text(&app->ui, "tau-gateway --version", gw_buf_cstr(&out));
 		break;
 	case CLI_ACTION_SERVICE_START:
 	case CLI_ACTION_SERVICE_STOP:
@@ -547,8 +559,19 @@ tui_exec_argv(tui_app *app, int argc, char **argv)
 		while (out.len > 0 && out.data[out.len - 1] == '\n')
 			out.data[--out.len] = '\0';
 		tui_report(app, false, gw_buf_cstr(&out));
-		if (strchr(gw_buf_cstr(&out), '\n') != NULL)
-			tui_screen_show_detail(&app->ui, gw_buf_cstr(&out));
+		gw_buf table = GW_BUF_INIT;
+		bool inspect = c.action == CLI_ACTION_CHANNEL_INSPECT || c.action == CLI_ACTION_HEALTH_INSPECT ||
+		    c.action == CLI_ACTION_STATUS_INSPECT || c.action == CLI_ACTION_SERVICE_STATUS;
+		if (inspect && tui_render_kv_table(&table, gw_buf_cstr(&out), 4)) {
+			/* "head: key=value ..." as "key  value" rows, titled by the head */
+			const char *nl = strchr(gw_buf_cstr(&table), '\n');
+			char *title = gw_xstrndup(table.data, (size_t)(nl - table.data));
+			tui_screen_show_text(&app->ui, title, nl + 1);
+			free(title);
+		} else if (strchr(gw_buf_cstr(&out), '\n') != NULL) {
+			tui_screen_show_text(&app->ui, "Result", gw_buf_cstr(&out));
+		}
+		gw_buf_free(&table);
 		app->posture_stale = true;
 		break;
 	}
@@ -599,7 +622,7 @@ tui_exec_line(tui_app *app, const char *line)
 		break;
 	case TUI_LINE_HELP:
 		app->ui.overlay = TUI_OVERLAY_HELP;
-		app->ui.overlay_top = 0;
+		app->ui.overlay_top = app->ui.overlay_left = 0;
 		break;
 	case TUI_LINE_QUIT:
 		app->quit = true;
@@ -648,6 +671,12 @@ tui_prompt_done(void *ctx, tui_prompt_kind kind, const char *line)
 		tui_exec_line(app, line);
 		break;
 	case TUI_PROMPT_FILTER:
+		if (app->filter_log) { /* '/' in the log view filters the log */
+			snprintf(app->ui.log_filter, sizeof(app->ui.log_filter), "%s", line);
+			app->ui.log_follow = true;
+			tui_screen_message(&app->ui, false, line[0] ? "log filter: %s" : "log filter cleared%s", line);
+			break;
+		}
 		snprintf(app->ui.filter, sizeof(app->ui.filter), "%s", line);
 		app->ui.follow = true;
 		tui_screen_message(&app->ui, false, line[0] ? "filter: %s" : "filter cleared%s", line);
@@ -688,16 +717,38 @@ tui_show_selected(tui_app *app)
 		tui_screen_message(&app->ui, false, "no event selected");
 		return;
 	}
-	gw_buf pretty = GW_BUF_INIT;
+	gw_buf pretty = GW_BUF_INIT, shown = GW_BUF_INIT;
 	cJSON *v = e->local ? NULL : cJSON_Parse(e->text);
 	if (v != NULL) {
 		gw_jw w;
 		gw_jw_init(&w, &pretty, true);
 		gw_jw_cjson(&w, v);
 		cJSON_Delete(v);
+		/* unix ms times with their ISO 8601 reading beside them */
+		tui_render_annotate_times(&shown, gw_buf_cstr(&pretty));
 	}
-	tui_screen_show_detail(&app->ui, pretty.len ? gw_buf_cstr(&pretty) : e->text);
+	tui_screen_show_detail(&app->ui, shown.len ? gw_buf_cstr(&shown) : e->text);
 	gw_buf_free(&pretty);
+	gw_buf_free(&shown);
+}
+
+/* A mouse event (mousemask in tui_curses_start, unless --no-mouse): the
+ * wheel scrolls whatever is shown, a click selects the event row under it. */
+static void
+tui_on_mouse(tui_app *app)
+{
+	MEVENT me;
+	if (getmouse(&me) != OK || tui_prompt_active() || COLS < TUI_MIN_COLS || LINES < TUI_MIN_ROWS)
+		return;
+	tui_ui *ui = &app->ui;
+	if (me.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
+		tui_cmd c = (me.bstate & BUTTON4_PRESSED) ? TUI_CMD_UP : TUI_CMD_DOWN;
+		for (int i = 0; i < 3; i++)
+			tui_screen_scroll(ui, c);
+		return;
+	}
+	if (me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_RELEASED))
+		tui_screen_click(ui, me.y, me.x);
 }
 
 /* Enter on the request list: the selected request's stored response
@@ -734,15 +785,16 @@ tui_show_response(tui_app *app)
 		tui_report(app, true, err.msg);
 		return;
 	}
-	gw_buf text = GW_BUF_INIT;
-	gw_buf_printf(&text, "stored response %s\n\n", r->resp_id);
+	gw_buf text = GW_BUF_INIT, title = GW_BUF_INIT;
+	gw_buf_printf(&title, "stored response %s", r->resp_id);
 	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
 	gw_jw w;
 	gw_jw_init(&w, &text, true);
 	gw_jw_cjson(&w, resp != NULL ? resp : rec);
 	cJSON_Delete(rec);
-	tui_screen_show_detail(&app->ui, gw_buf_cstr(&text));
+	tui_screen_show_text(&app->ui, gw_buf_cstr(&title), gw_buf_cstr(&text));
 	gw_buf_free(&text);
+	gw_buf_free(&title);
 }
 
 static void
@@ -752,6 +804,10 @@ tui_on_key(tui_app *app, int code)
 	app->dirty = app->urgent = true;
 	if (code == KEY_RESIZE)
 		return;
+	if (code == KEY_MOUSE) {
+		tui_on_mouse(app);
+		return;
+	}
 	if (tui_prompt_active()) {
 		tui_prompt_key(code);
 		return;
@@ -767,7 +823,13 @@ tui_on_key(tui_app *app, int code)
 		switch (cmd) {
 		case TUI_CMD_DOWN: case TUI_CMD_UP: case TUI_CMD_PAGE_DOWN:
 		case TUI_CMD_PAGE_UP: case TUI_CMD_TOP: case TUI_CMD_BOTTOM:
+		case TUI_CMD_LEFT: case TUI_CMD_RIGHT: case TUI_CMD_WRAP:
 			tui_screen_scroll(ui, cmd);
+			return;
+		case TUI_CMD_PROMPT: /* ':' closes the overlay and opens the prompt */
+			ui->overlay = TUI_OVERLAY_NONE;
+			ui->message[0] = '\0';
+			tui_prompt_open(TUI_PROMPT_COMMAND, ":", NULL);
 			return;
 		default:
 			if (ui->overlay == TUI_OVERLAY_DETAIL && cmd != TUI_CMD_CLOSE &&
@@ -783,14 +845,25 @@ tui_on_key(tui_app *app, int code)
 		break;
 	case TUI_CMD_HELP:
 		ui->overlay = TUI_OVERLAY_HELP;
-		ui->overlay_top = 0;
+		ui->overlay_top = ui->overlay_left = 0;
 		break;
 	case TUI_CMD_PROMPT:
 		tui_prompt_open(TUI_PROMPT_COMMAND, ":", NULL);
 		break;
 	case TUI_CMD_FILTER:
-		tui_prompt_open(TUI_PROMPT_FILTER, "filter: ", ui->filter);
+		app->filter_log = ui->log_view;
+		if (ui->log_view)
+			tui_prompt_open(TUI_PROMPT_FILTER, "log filter: ", ui->log_filter);
+		else
+			tui_prompt_open(TUI_PROMPT_FILTER, "filter: ", ui->filter);
 		break;
+	case TUI_CMD_NEXT_MATCH:
+	case TUI_CMD_PREV_MATCH:
+		if (!tui_screen_next_match(ui, cmd == TUI_CMD_NEXT_MATCH))
+			tui_screen_message(ui, false, "no match: / sets a filter");
+		break;
+	case TUI_CMD_LEFT: case TUI_CMD_RIGHT: case TUI_CMD_WRAP:
+		break; /* an overlay's */
 	case TUI_CMD_START:
 		tui_exec_words(app, "--gateway-service-start", NULL, NULL);
 		break;
@@ -1076,6 +1149,12 @@ tui_curses_start(tui_app *app, gw_err *err)
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
 	curs_set(0);
+	if (!app->cfg.console_no_mouse) {
+		/* clicks without the double-click wait; --no-mouse leaves the
+		 * terminal's own selection alone */
+		mouseinterval(0);
+		mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+	}
 	const char *nc = getenv("NO_COLOR");
 	tui_screen_setup(&app->ui, !dumb && (nc == NULL || nc[0] == '\0'));
 	return 0;
@@ -1281,6 +1360,13 @@ tui_loop(tui_app *app)
 			if (timeout < 0 || t < timeout)
 				timeout = t;
 		}
+		if (app->ui.age_due_ms != 0) {
+			/* an age shown in the event list changes then */
+			uint64_t wall = gw_clock_unix_ms(), due = app->ui.age_due_ms;
+			int t = wall >= due ? 0 : due - wall > INT_MAX ? INT_MAX : (int)(due - wall);
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
 		struct pollfd fds[TUI_NFDS];
 		fds[TUI_FD_TTY] = (struct pollfd){ STDIN_FILENO, POLLIN, 0 };
 		fds[TUI_FD_SIG] = (struct pollfd){ tui_sig_pipe[0], POLLIN, 0 };
@@ -1302,6 +1388,10 @@ tui_loop(tui_app *app)
 		}
 		if (app->job.active && gw_clock_mono_ms() - app->job.last_sample_ms >= TUI_FRAME_MS)
 			tui_job_sample(app);
+		if (app->ui.age_due_ms != 0 && gw_clock_unix_ms() >= app->ui.age_due_ms) {
+			app->ui.age_due_ms = 0;
+			app->dirty = true;
+		}
 		if (n <= 0 && !tui_sig_winch)
 			continue;
 		if (fds[TUI_FD_SIG].revents & POLLIN)

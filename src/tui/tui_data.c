@@ -145,7 +145,7 @@ tui_events_add_local(tui_events *ev, uint64_t unix_ms, const char *kind, const c
 	/* the list shows it as one line; Enter shows all of it */
 	gw_buf one = GW_BUF_INIT;
 	tui_render_oneline(&one, text);
-	snprintf(e->sum.reasons, sizeof(e->sum.reasons), "%s", gw_buf_cstr(&one));
+	snprintf(e->sum.reason, sizeof(e->sum.reason), "%s", gw_buf_cstr(&one));
 	gw_buf_free(&one);
 }
 
@@ -159,13 +159,21 @@ size_t
 tui_events_filter(const tui_events *ev, const char *filter, size_t *idx)
 {
 	size_t n = 0;
+	gw_buf row = GW_BUF_INIT;
+	uint64_t now = gw_clock_unix_ms();
 	for (size_t i = 0; i < ev->count; i++) {
 		const tui_event *e = tui_events_at(ev, i);
-		if (filter[0] == '\0' || tui_render_match(e->text, filter) ||
-		    tui_render_match(e->sum.kind, filter) || tui_render_match(e->sum.gate, filter) ||
-		    tui_render_match(e->sum.reasons, filter))
-			idx[n++] = i;
+		if (filter[0] != '\0') {
+			/* the row as drawn, never the hidden JSON keys ("threshold"
+			 * would make HOLD match every line) */
+			gw_buf_reset(&row);
+			tui_render_event_line(&row, &e->sum, NULL, now);
+			if (!tui_render_match(gw_buf_cstr(&row), filter))
+				continue;
+		}
+		idx[n++] = i;
 	}
+	gw_buf_free(&row);
 	return n;
 }
 

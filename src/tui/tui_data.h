@@ -74,7 +74,8 @@ void tui_events_add_line(tui_events *ev, const char *line, size_t n);
 void tui_events_add_local(tui_events *ev, uint64_t unix_ms, const char *kind, const char *text);
 /* The i-th event, oldest first (i < count). */
 const tui_event *tui_events_at(const tui_events *ev, size_t i);
-/* Fills idx with the positions of the events matching filter (all when it
+/* Fills idx with the positions of the events whose row, as the list draws
+ * it (tui_render_event_line), holds filter case-insensitively (all when it
  * is empty); returns how many (idx needs room for ev->count). */
 size_t tui_events_filter(const tui_events *ev, const char *filter, size_t *idx);
 

@@ -15,8 +15,10 @@
 
 static const tui_key tui_keys[] = {
 	{ "?, F1", { '?', KEY_F(1), 0 }, TUI_CMD_HELP, "show this help (any key closes it)", "F1", "Help" },
-	{ ":", { ':', 0 }, TUI_CMD_PROMPT, "command prompt: words or a runbook flag line", ":", "Cmd" },
-	{ "/", { '/', 0 }, TUI_CMD_FILTER, "filter the event list (empty clears)", "/", "Filter" },
+	{ ":", { ':', 0 }, TUI_CMD_PROMPT, "command prompt: words or a runbook flag line (closes an overlay)", ":", "Cmd" },
+	{ "/", { '/', 0 }, TUI_CMD_FILTER, "filter the shown rows, or the log in the log view (empty clears)", "/", "Filter" },
+	{ "n", { 'n', 0 }, TUI_CMD_NEXT_MATCH, "select the next row matching the filter (wraps around)", NULL, NULL },
+	{ "N", { 'N', 0 }, TUI_CMD_PREV_MATCH, "select the previous row matching the filter", NULL, NULL },
 	{ "s", { 's', 0 }, TUI_CMD_START, "start the service", "s", "Start" },
 	{ "S", { 'S', 0 }, TUI_CMD_STOP, "stop the service (asks for a reason)", "S", "Stop" },
 	{ "r", { 'r', 0 }, TUI_CMD_RUN, "run a fixture (asks for a path; Tab completes)", "r", "Run" },
@@ -29,6 +31,9 @@ static const tui_key tui_keys[] = {
 	{ "PgUp, b", { KEY_PPAGE, 'b', 0 }, TUI_CMD_PAGE_UP, "scroll one page up", NULL, NULL },
 	{ "g, Home", { 'g', KEY_HOME, 0 }, TUI_CMD_TOP, "go to the oldest line", NULL, NULL },
 	{ "G, End", { 'G', KEY_END, 0 }, TUI_CMD_BOTTOM, "go to the newest line and follow", NULL, NULL },
+	{ "h, Left", { 'h', KEY_LEFT, 0 }, TUI_CMD_LEFT, "scroll an overlay left (wrap off)", NULL, NULL },
+	{ "l, Right", { 'l', KEY_RIGHT, 0 }, TUI_CMD_RIGHT, "scroll an overlay right (wrap off)", NULL, NULL },
+	{ "W", { 'W', 0 }, TUI_CMD_WRAP, "wrap long lines in an overlay on or off", NULL, NULL },
 	{ "Enter", { '\n', '\r', KEY_ENTER, 0 }, TUI_CMD_DETAIL, "show the selected event's full JSON (request list: its stored response)", NULL, NULL },
 	{ "Tab", { '\t', 0 }, TUI_CMD_FOCUS, "move j/k/Enter between the event list and the server's request list", NULL, NULL },
 	{ "Esc", { 27, 0 }, TUI_CMD_CLOSE, "close the overlay or the log view", NULL, NULL },

@@ -58,6 +58,37 @@ tui_render_gauge(gw_buf *out, uint64_t value, uint64_t limit, size_t width, cons
 }
 
 void
+tui_render_gauge_glyphs(tui_level level, bool blocks, const char **full, const char **empty)
+{
+	if (blocks) {
+		*full = "\u2588";
+		*empty = "\u2591";
+		return;
+	}
+	*full = level == TUI_LEVEL_OVER ? "#" : "=";
+	*empty = ".";
+}
+
+tui_level
+tui_render_word_level(const char *word)
+{
+	static const struct {
+		const char *word;
+		tui_level level;
+	} words[] = {
+		{ "RUNNING", TUI_LEVEL_OK }, { "PASS", TUI_LEVEL_OK }, { "healthy", TUI_LEVEL_OK },
+		{ "start", TUI_LEVEL_OK }, { "degraded", TUI_LEVEL_WARN },
+		{ "STOPPED", TUI_LEVEL_OVER }, { "HOLD", TUI_LEVEL_OVER }, { "failing", TUI_LEVEL_OVER },
+		{ "stop", TUI_LEVEL_OVER }, { "startup_failed", TUI_LEVEL_OVER },
+		{ "CORRUPT", TUI_LEVEL_OVER },
+	};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(word, words[i].word) == 0)
+			return words[i].level;
+	return TUI_LEVEL_PLAIN;
+}
+
+void
 tui_render_clock(gw_buf *out, uint64_t unix_ms)
 {
 	if (unix_ms == 0) {
@@ -68,6 +99,109 @@ tui_render_clock(gw_buf *out, uint64_t unix_ms)
 	struct tm tm;
 	localtime_r(&t, &tm);
 	gw_buf_printf(out, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+void
+tui_render_when(gw_buf *out, uint64_t unix_ms, uint64_t now_ms)
+{
+	if (unix_ms == 0) {
+		gw_buf_puts(out, "--:--:--");
+		return;
+	}
+	time_t t = (time_t)(unix_ms / 1000), n = (time_t)(now_ms / 1000);
+	struct tm tm, now;
+	localtime_r(&t, &tm);
+	localtime_r(&n, &now);
+	if (tm.tm_year != now.tm_year)
+		gw_buf_printf(out, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	else if (tm.tm_yday != now.tm_yday)
+		gw_buf_printf(out, "%02d-%02d %02d:%02d", tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+	else
+		gw_buf_printf(out, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* The unit tui_render_age shows an age in, in ms, and its letter. */
+static uint64_t
+tui_age_unit(uint64_t age, char *letter)
+{
+	static const struct {
+		uint64_t ms;
+		char c;
+	} u[] = { { 86400000, 'd' }, { 3600000, 'h' }, { 60000, 'm' } };
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		if (age >= u[i].ms) {
+			*letter = u[i].c;
+			return u[i].ms;
+		}
+	*letter = 's';
+	return 1000;
+}
+
+void
+tui_render_age(gw_buf *out, uint64_t unix_ms, uint64_t now_ms)
+{
+	if (unix_ms == 0) {
+		gw_buf_putc(out, '-');
+		return;
+	}
+	uint64_t age = now_ms > unix_ms ? now_ms - unix_ms : 0;
+	char c;
+	uint64_t unit = tui_age_unit(age, &c);
+	gw_buf_printf(out, "%llu%c", (unsigned long long)(age / unit), c);
+}
+
+uint64_t
+tui_render_age_due(uint64_t unix_ms, uint64_t now_ms)
+{
+	if (unix_ms == 0)
+		return UINT64_MAX;
+	if (now_ms < unix_ms)
+		return unix_ms - now_ms + 1000; /* "0s" until a second past it */
+	uint64_t age = now_ms - unix_ms;
+	char c;
+	uint64_t unit = tui_age_unit(age, &c);
+	return unit - age % unit;
+}
+
+void
+tui_render_iso8601(gw_buf *out, uint64_t unix_ms)
+{
+	time_t t = (time_t)(unix_ms / 1000);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	long off = tm.tm_gmtoff / 60;
+	char sign = off < 0 ? '-' : '+';
+	if (off < 0)
+		off = -off;
+	gw_buf_printf(out, "%04d-%02d-%02dT%02d:%02d:%02d.%03u%c%02ld:%02ld", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(unix_ms % 1000),
+	    sign, off / 60, off % 60);
+}
+
+void
+tui_render_annotate_times(gw_buf *out, const char *json)
+{
+	static const char key_end[] = "unix_ms\": ";
+	for (const char *p = json; *p;) {
+		size_t n = strcspn(p, "\n");
+		gw_buf_append(out, p, n);
+		/* a member line: optional indent, "key": value, optional comma */
+		const char *k = memmem(p, n, key_end, sizeof(key_end) - 1);
+		if (k != NULL) {
+			const char *v = k + sizeof(key_end) - 1, *e = v;
+			uint64_t ms = 0;
+			while (e < p + n && isdigit((unsigned char)*e) && ms < UINT64_MAX / 10)
+				ms = ms * 10 + (uint64_t)(*e++ - '0');
+			if (e > v && ms > 0 && (e == p + n || *e == ',')) {
+				gw_buf_puts(out, "  (");
+				tui_render_iso8601(out, ms);
+				gw_buf_putc(out, ')');
+			}
+		}
+		p += n;
+		if (*p == '\n')
+			gw_buf_putc(out, *p++);
+	}
 }
 
 void
@@ -212,7 +346,7 @@ tui_render_event_parse(const char *line, size_t n, tui_event_sum *out)
 		cJSON_Delete(v);
 		snprintf(out->kind, sizeof(out->kind), "invalid");
 		snprintf(out->gate, sizeof(out->gate), "-");
-		snprintf(out->reasons, sizeof(out->reasons), "%.*s", (int)(n > 80 ? 80 : n), line);
+		snprintf(out->reason, sizeof(out->reason), "%.*s", (int)(n > 80 ? 80 : n), line);
 		return;
 	}
 	out->valid = true;
@@ -224,12 +358,12 @@ tui_render_event_parse(const char *line, size_t n, tui_event_sum *out)
 		const char *gate = gw_json_str(v, "rollout_gate");
 		snprintf(out->gate, sizeof(out->gate), "%s",
 		    gate == NULL ? "-" : strcmp(gate, "pass") == 0 ? "PASS" : strcmp(gate, "hold") == 0 ? "HOLD" : gate);
-		tui_add_reason(out->reasons, sizeof(out->reasons), gw_json_str(v, "rollout_reason_code"));
+		tui_add_reason(out->reason, sizeof(out->reason), gw_json_str(v, "rollout_reason_code"));
 		const cJSON *codes = cJSON_GetObjectItemCaseSensitive(v, "reason_codes");
 		const cJSON *c;
 		cJSON_ArrayForEach(c, codes)
 			if (cJSON_IsString(c))
-				tui_add_reason(out->reasons, sizeof(out->reasons), c->valuestring);
+				tui_add_reason(out->codes, sizeof(out->codes), c->valuestring);
 		tui_cycle *cy = &out->cycle;
 		cy->unix_ms = out->unix_ms;
 		cy->discovered = tui_u64(v, "discovered_cases");
@@ -247,20 +381,91 @@ tui_render_event_parse(const char *line, size_t n, tui_event_sum *out)
 	} else if (strcmp(out->kind, "lifecycle") == 0) {
 		const char *tr = gw_json_str(v, "transition");
 		snprintf(out->gate, sizeof(out->gate), "%s", tr ? tr : "-");
-		tui_add_reason(out->reasons, sizeof(out->reasons), gw_json_str(v, "reason"));
+		tui_add_reason(out->reason, sizeof(out->reason), gw_json_str(v, "reason"));
 	} else {
 		snprintf(out->gate, sizeof(out->gate), "-");
 		const char *r = gw_json_str(v, "reason");
-		tui_add_reason(out->reasons, sizeof(out->reasons), r ? r : gw_json_str(v, "corrupt_path"));
+		tui_add_reason(out->reason, sizeof(out->reason), r ? r : gw_json_str(v, "corrupt_path"));
 	}
 	cJSON_Delete(v);
 }
 
+/* The age column's width, and the widths NULL cols stands for: the
+ * longest kind ("state_recovered") and transition ("unclean_shutdown"). */
+#define TUI_EV_AGE 5
+static const tui_event_cols tui_event_cols_wide = { 15, 16, TUI_EVENT_REASON_MAX };
+
 void
-tui_render_event_line(gw_buf *out, const tui_event_sum *e)
+tui_render_event_fit(tui_event_cols *c, const tui_event_sum *e)
 {
-	tui_render_clock(out, e->unix_ms);
-	gw_buf_printf(out, "  %-15s %-14s %s", e->kind, e->gate, e->reasons);
+	size_t w = tui_render_width(e->kind, strlen(e->kind));
+	if (w > c->kind)
+		c->kind = w;
+	w = tui_render_width(e->gate, strlen(e->gate));
+	if (w > c->gate)
+		c->gate = w;
+	w = tui_render_width(e->reason, strlen(e->reason));
+	if (w > TUI_EVENT_REASON_MAX)
+		w = TUI_EVENT_REASON_MAX;
+	if (e->codes[0] && w > c->reason) /* a reason with nothing after it sets no width */
+		c->reason = w;
+}
+
+size_t
+tui_render_event_gate_at(const tui_event_cols *c)
+{
+	if (c == NULL)
+		c = &tui_event_cols_wide;
+	return TUI_WHEN_COLS + 1 + TUI_EV_AGE + 2 + c->kind + 1;
+}
+
+void
+tui_render_event_head(gw_buf *out, const tui_event_cols *c)
+{
+	if (c == NULL)
+		c = &tui_event_cols_wide;
+	gw_buf_printf(out, "%-*s %*s  %-*s %-*s %-*s %s", TUI_WHEN_COLS, "TIME", TUI_EV_AGE, "AGE",
+	    (int)c->kind, "KIND", (int)c->gate, "GATE", (int)c->reason, "REASON", "CODES");
+}
+
+/* Appends s padded with spaces to cols display columns (s fits). */
+static void
+tui_pad(gw_buf *out, const char *s, size_t cols)
+{
+	gw_buf_puts(out, s);
+	for (size_t w = tui_render_width(s, strlen(s)); w < cols; w++)
+		gw_buf_putc(out, ' ');
+}
+
+void
+tui_render_event_line(gw_buf *out, const tui_event_sum *e, const tui_event_cols *c, uint64_t now_ms)
+{
+	if (c == NULL)
+		c = &tui_event_cols_wide;
+	gw_buf when = GW_BUF_INIT, age = GW_BUF_INIT;
+	tui_render_when(&when, e->unix_ms, now_ms);
+	tui_render_age(&age, e->unix_ms, now_ms);
+	gw_buf_printf(out, "%-*s %*s  ", TUI_WHEN_COLS, gw_buf_cstr(&when), TUI_EV_AGE, gw_buf_cstr(&age));
+	gw_buf_free(&when);
+	gw_buf_free(&age);
+	tui_pad(out, e->kind, c->kind + 1);
+	tui_pad(out, e->gate, c->gate + 1);
+	if (e->codes[0] == '\0') {
+		gw_buf_puts(out, e->reason); /* nothing follows: all of it */
+		return;
+	}
+	size_t w = tui_render_width(e->reason, strlen(e->reason));
+	if (w > c->reason) {
+		size_t k = tui_render_clip(e->reason, c->reason > 0 ? c->reason - 1 : 0);
+		gw_buf_append(out, e->reason, k);
+		gw_buf_putc(out, '~');
+		w = tui_render_width(e->reason, k) + 1;
+	} else {
+		gw_buf_puts(out, e->reason);
+	}
+	for (; w < c->reason + 1; w++)
+		gw_buf_putc(out, ' ');
+	gw_buf_puts(out, e->codes);
 }
 
 void
@@ -286,6 +491,107 @@ tui_render_cycle(gw_buf *out, const tui_cycle *c)
 	}
 	gw_buf_puts(out, "  duration ");
 	tui_render_duration(out, c->duration_ms);
+}
+
+/* One greedy pass: segments that are on, in order, each after the last
+ * on its line or at the start of the next; want[i] detail columns, clipped
+ * so a segment never runs past the line.  False when more than max_lines
+ * lines would be needed. */
+static bool
+tui_flow(tui_seg *seg, size_t n, const bool *on, const size_t *want, size_t cols,
+    size_t max_lines, size_t *lines)
+{
+	size_t line = 0, x = 0;
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		seg[i].line = -1;
+		seg[i].x = 0;
+		seg[i].shown = 0;
+		if (!on[i])
+			continue;
+		size_t shown = want[i];
+		if (seg[i].head + shown > cols)
+			shown = seg[i].head >= cols ? 0 : cols - seg[i].head;
+		size_t w = seg[i].head + shown;
+		if (any && x + TUI_SEG_GAP + w > cols) {
+			line++;
+			x = 0;
+			any = false;
+		}
+		if (line >= max_lines)
+			return false;
+		seg[i].line = (int)line;
+		seg[i].x = any ? x + TUI_SEG_GAP : 0;
+		seg[i].shown = shown;
+		x = seg[i].x + w;
+		any = true;
+	}
+	*lines = any ? line + 1 : line;
+	return true;
+}
+
+size_t
+tui_render_header_layout(tui_seg *seg, size_t n, size_t cols, size_t max_lines)
+{
+	if (n > TUI_SEG_MAX)
+		n = TUI_SEG_MAX;
+	if (n == 0 || max_lines == 0) {
+		for (size_t i = 0; i < n; i++)
+			seg[i].line = -1;
+		return 0;
+	}
+	bool on[TUI_SEG_MAX];
+	size_t want[TUI_SEG_MAX], order[TUI_SEG_MAX], lines = 0;
+	for (size_t i = 0; i < n; i++) {
+		on[i] = true;
+		want[i] = seg[i].detail;
+		order[i] = i;
+	}
+	if (tui_flow(seg, n, on, want, cols, max_lines, &lines))
+		return lines;
+	/* details by keep, lowest first, the later segment first on a tie */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0; j--) {
+			size_t a = order[j - 1], b = order[j];
+			if (seg[a].keep < seg[b].keep || (seg[a].keep == seg[b].keep && a > b))
+				break;
+			order[j - 1] = b;
+			order[j] = a;
+		}
+	bool fits = false;
+	for (size_t k = 0; k < n && !fits; k++) {
+		want[order[k]] = 0;
+		fits = tui_flow(seg, n, on, want, cols, max_lines, &lines);
+	}
+	/* whole segments from the end; the first always fits (clipped) */
+	for (size_t i = n - 1; i > 0 && !fits; i--) {
+		on[i] = false;
+		fits = tui_flow(seg, n, on, want, cols, max_lines, &lines);
+	}
+	if (!fits)
+		tui_flow(seg, n, on, want, cols, max_lines, &lines);
+	/* give dropped details back what their lines have left */
+	for (size_t k = n; k-- > 0;) {
+		size_t i = order[k];
+		if (!on[i] || seg[i].line < 0 || want[i] >= seg[i].detail)
+			continue;
+		size_t end = 0;
+		for (size_t j = 0; j < n; j++)
+			if (seg[j].line == seg[i].line && seg[j].x + seg[j].head + seg[j].shown > end)
+				end = seg[j].x + seg[j].head + seg[j].shown;
+		size_t spare = cols > end ? cols - end : 0, give = seg[i].detail - want[i];
+		if (give > spare)
+			give = spare;
+		if (give < TUI_SEG_MIN_DETAIL && want[i] + give < seg[i].detail)
+			continue;
+		size_t old = want[i], l2;
+		want[i] += give;
+		if (!tui_flow(seg, n, on, want, cols, max_lines, &l2) || l2 != lines) {
+			want[i] = old;
+			tui_flow(seg, n, on, want, cols, max_lines, &l2);
+		}
+	}
+	return lines;
 }
 
 /* Decodes one character at s (at most n bytes): its byte length and width. */
@@ -379,4 +685,152 @@ tui_render_oneline(gw_buf *out, const char *text)
 		space = false;
 		any = true;
 	}
+}
+
+size_t
+tui_render_find(const char *hay, size_t n, const char *needle, size_t *len)
+{
+	size_t nl = strlen(needle);
+	*len = nl;
+	if (nl == 0 || nl > n)
+		return n;
+	for (size_t i = 0; i + nl <= n; i++)
+		if (strncasecmp(hay + i, needle, nl) == 0)
+			return i;
+	return n;
+}
+
+void
+tui_render_sanitize(gw_buf *out, const char *s, size_t n)
+{
+	size_t col = 0;
+	for (size_t i = 0; i < n && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\t') {
+			do
+				gw_buf_putc(out, ' ');
+			while (++col % 8 != 0);
+		} else if (c < 0x20 || c == 0x7f) {
+			gw_buf_putc(out, '?');
+			col++;
+		} else {
+			gw_buf_putc(out, (char)c);
+			if ((c & 0xC0) != 0x80) /* a column per character, near enough for tab stops */
+				col++;
+		}
+	}
+}
+
+size_t
+tui_render_wrap_row(const char *s, size_t n, size_t cols)
+{
+	if (n == 0)
+		return 0;
+	size_t i = 0, used = 0, space = 0;
+	while (i < n) {
+		int w;
+		size_t k = tui_char(s + i, n - i, &w);
+		if (used + (size_t)w > cols)
+			break;
+		used += (size_t)w;
+		i += k;
+		/* a break point: after a word's first space, never inside a run
+		 * of padding (a table's key column) */
+		if (s[i - 1] == ' ' && i >= 2 && s[i - 2] != ' ')
+			space = i;
+	}
+	if (i == n)
+		return n;
+	if (i == 0) { /* not even one character fits: take one anyway */
+		int w;
+		return tui_char(s, n, &w);
+	}
+	/* break after the last space when that keeps at least half the row */
+	if (space > 0 && tui_render_width(s, space) * 2 >= cols)
+		return space;
+	return i;
+}
+
+size_t
+tui_render_skip(const char *s, size_t n, size_t cols)
+{
+	size_t i = 0, used = 0;
+	while (i < n && used < cols) {
+		int w;
+		i += tui_char(s + i, n - i, &w);
+		used += (size_t)w;
+	}
+	return i;
+}
+
+/* A key of a "key=value" field: letters, digits, '_', '.', '-'. */
+static size_t
+tui_kv_key(const char *p)
+{
+	size_t k = 0;
+	while (isalnum((unsigned char)p[k]) || p[k] == '_' || p[k] == '.' || p[k] == '-')
+		k++;
+	return p[k] == '=' ? k : 0;
+}
+
+bool
+tui_render_kv_table(gw_buf *out, const char *line, size_t min_fields)
+{
+	const char *colon = strstr(line, ": ");
+	if (colon == NULL || strchr(line, '\n') != NULL)
+		return false;
+	/* fields start at the line start after "head: " and after each space
+	 * that a key follows; a space not followed by a key belongs to the value */
+	const char *body = colon + 2;
+	size_t nf = 0, keyw = 0;
+	for (const char *p = body; *p; p++) {
+		if (p != body && p[-1] != ' ')
+			continue;
+		size_t k = tui_kv_key(p);
+		if (k == 0) {
+			if (p == body)
+				return false;
+			continue;
+		}
+		nf++;
+		if (k > keyw)
+			keyw = k;
+	}
+	if (nf < min_fields)
+		return false;
+	gw_buf_printf(out, "%.*s\n", (int)(colon - line), line);
+	for (const char *p = body; *p;) {
+		size_t k = tui_kv_key(p);
+		const char *v = p + k + 1, *e = v;
+		for (;;) {
+			e += strcspn(e, " ");
+			if (*e == '\0' || tui_kv_key(e + 1) > 0)
+				break;
+			e++;
+		}
+		gw_buf_printf(out, "%-*.*s  %.*s\n", (int)keyw, (int)k, p, (int)(e - v), v);
+		p = *e ? e + 1 : e;
+	}
+	return true;
+}
+
+size_t
+tui_render_hang(const char *s, size_t n, size_t cols)
+{
+	size_t lead = 0;
+	while (lead < n && s[lead] == ' ')
+		lead++;
+	size_t hang = lead + 2;
+	/* "key  value": the value's column */
+	for (size_t i = lead; i + 1 < n; i++) {
+		if (s[i] == ' ' && s[i + 1] == ' ') {
+			size_t j = i;
+			while (j < n && s[j] == ' ')
+				j++;
+			if (j < n)
+				hang = tui_render_width(s, j);
+			break;
+		}
+	}
+	return hang > cols / 2 ? cols / 2 : hang;
 }

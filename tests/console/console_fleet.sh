@@ -80,7 +80,11 @@ t_contains "the database says running" "service_status=running" "$(gw --gateway-
 tc_keys :
 tc_type "run $TAU_SOURCE_DIR/fixtures/gateway-contract/rollout-pass.json"
 tc_keys Enter
-tc_expect "run: a cycle on the database" 'run .*rollout-pass\.json: rollout PASS guardrail_checks_passing, health healthy'
+tc_expect "run: a cycle on the database" 'run .*rollout-pass\.json: rollout PASS'
+# the console's messages are whole in the log view
+tc_keys L
+tc_expect "run: the result in the log view, with its summary" 'gateway runner summary: discovered=2 queued=2 applied=2'
+tc_keys L
 t_contains "the database has its records" "processed_case_count=2 request_count=2 " "$(gw --gateway-status-inspect)"
 tc_keys :
 tc_type "serve"
@@ -89,7 +93,9 @@ tc_expect "serve: the server refuses" 'gateway-openresponses-server does not run
 tc_keys :
 tc_type "inspect ops-release-bot"
 tc_keys Enter
-tc_expect "inspect: the database's channel" "channel store inspect: transport=gateway channel_id=ops-release-bot dir=postgresql:$DB/default/"
+tc_expect "inspect: the database's channel (a key/value table)" "channel_id +ops-release-bot"
+tc_expect "inspect: its directory is the deployment" "dir +postgresql:$DB/default/"
+tc_keys Escape
 # the pane runs in $T: the default state directory would be $T/.tau/gateway
 t_eq "no state directory was made" "" "$(find "$T/.tau" "$SD" -mindepth 1 2>/dev/null)"
 t_eq "not even the default one" "no" "$([ -e "$T/.tau" ] && echo yes || echo no)"

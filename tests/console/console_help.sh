@@ -18,6 +18,10 @@ s=$(tc_screen)
 for i in "${!labels[@]}"; do
 	t_match "help lists '${labels[$i]}'" "$(printf '%s' "${labels[$i]}" | sed 's/[][\.*^$?+(){}|/]/\\&/g') +$(printf '%s' "${helps[$i]}" | sed 's/[][\.*^$?+(){}|/]/\\&/g')" "$s"
 done
+# the words are at the end, below the fold of a 40-row screen
+tc_keys End
+tc_expect "End: the help's last line" 'Mouse: a click selects'
+s=$(tc_screen)
 for w in start stop status run serve unserve reload health inspect help quit; do
 	t_match "help lists the word '$w'" "^[^a-z]*$w( |$)" "$(printf '%s\n' "$s" | sed -n '/Prompt words/,$p' | sed -E 's/^[^ ]* +//')"
 done

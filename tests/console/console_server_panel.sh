@@ -94,6 +94,12 @@ tc_keys w
 tc_expect "w stops the server" 'server stopped'
 # the stop's own state write and event line redraw once more: wait for them
 tc_expect "the server's stop is recorded" 'lifecycle +stop +openresponses_server_shutdown'
+# rows in view redraw once a second while an event is under a minute old
+# (their ages): a filter that matches none leaves only this timer to check
+tc_keys /
+tc_type "no-such-row-anywhere"
+tc_keys Enter
+tc_expect "no row in view" 'Events 0 matching'
 f1=$(frames)
 for _ in $(seq 20); do
 	sleep 0.2

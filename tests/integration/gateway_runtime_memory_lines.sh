@@ -28,11 +28,7 @@ printf '{"schema_version":1,"name":"odd","cases":[%s,%s,%s,%s,%s]}\n' "$(case_js
 cycle() { "$TAU_BIN" --gateway-contract-runner --gateway-fixture "$1" --gateway-state-dir "$S" --gateway-queue-limit 10000 --gateway-processed-case-cap 100000 >/dev/null 2>"$T/err"; }
 # mismatches: how many actors' MEMORY.md differ from the reference render
 mismatches() {
-	local n=0 d
-	for d in "$S"/channel-store/gateway/*/; do
-		python3 "$R" --memory "$S" "$(basename "$d")" | cmp -s - "$d/MEMORY.md" || n=$((n + 1))
-	done
-	echo "$n"
+	python3 "$R" --memory-check "$S"
 }
 # snap: "<generation> <snapshot version>"
 snap() {

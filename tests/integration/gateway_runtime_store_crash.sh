@@ -117,11 +117,7 @@ print(len(keys), len(keys) - len(set(keys)))'
 # memory_mismatches DIR: how many actors' MEMORY.md differ from lib/records.py's
 # render of their records.
 memory_mismatches() {
-	local n=0 a
-	for a in "$1"/channel-store/gateway/*/; do
-		python3 "$RECORDS" --memory "$1" "$(basename "$a")" | cmp -s - "$a/MEMORY.md" || n=$((n + 1))
-	done
-	echo "$n"
+	python3 "$RECORDS" --memory-check "$1"
 }
 
 # ---- exact kill points ---------------------------------------------------------

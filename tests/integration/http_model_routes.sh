@@ -7,7 +7,13 @@
 # /v1/models lists the routes' public names.  Fallback: a first target
 # answering 503 is followed by the second (the client sees a normal 200),
 # a 400 is not, and nothing is retried elsewhere once the stream carried
-# upstream output.  Circuit breaker: open
+# upstream output; a target that times out (its timeout_ms against a stub
+# that delays) or answers 429 with retry-after falls back too, counted on
+# that target (errors, breaker, metrics); "retries": N asks the same
+# target N more times before the next.  The upstream's request id (x-request-id) is in the
+# request log line with the target that answered, and a failed attempt's
+# in the server log and the event log (runtime-events.jsonl, "kind":
+# "upstream", outcome fallback or failed).  Circuit breaker: open
 # after N consecutive failures (the target is skipped), one probe after the
 # cooldown, closed by a successful probe.  /gateway/status, /metrics and
 # the request log name the targets.
@@ -24,6 +30,7 @@ stub() { # VAR MODE
 }
 stub SA status503-3
 stub SB ok
+stub SC slow
 na() { wc -l <"$T/SA.jsonl"; }
 nb() { wc -l <"$T/SB.jsonl"; }
 
@@ -44,6 +51,15 @@ cat >"$T/routes.json" <<EOF
     {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
   {"model": "dead", "targets": [
     {"provider": "openai", "model": "m-x", "base_url": "http://127.0.0.1:$DEAD_PORT/v1", "timeout_ms": 3000},
+    {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
+  {"model": "late", "targets": [
+    {"provider": "openai", "model": "m-t", "base_url": "$SC_URL", "timeout_ms": 300, "retries": 0},
+    {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
+  {"model": "busy", "targets": [
+    {"provider": "openai", "model": "m-q", "base_url": "$SA_URL", "timeout_ms": 3000, "retries": 0},
+    {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
+  {"model": "again", "targets": [
+    {"provider": "openai", "model": "m-r", "base_url": "$SA_URL", "timeout_ms": 3000, "retries": 2},
     {"provider": "openai", "model": "m-b", "base_url": "$SB_URL"}]},
   {"model": "echo", "aliases": ["local-echo"], "targets": [{"provider": "local"}]}]}
 EOF
@@ -79,7 +95,7 @@ h_req POST /v1/chat/completions -H 'Content-Type: application/json' \
 t_eq "chat: unknown model 400" 400 "$HS"
 t_eq "chat: model_not_found" model_not_found "$(h_jq .error.code)"
 h_req GET /v1/models
-t_eq "models: the routes' public names, in file order" '["main","split","dead","echo"]' "$(jq -c '[.data[].id]' "$T/body")"
+t_eq "models: the routes' public names, in file order" '["main","split","dead","late","busy","again","echo"]' "$(jq -c '[.data[].id]' "$T/body")"
 
 # fallback: A answers 503, B answers; the client sees a normal 200
 h_post '{"model":"main","input":"first"}'
@@ -91,7 +107,14 @@ t_eq "fallback: B answered" 1 "$(nb)"
 t_eq "fallback: A got its key from the env variable" "Bearer $ROUTES_KEY_A" "$(head -1 "$T/SA.jsonl" | jq -r .headers.authorization)"
 t_eq "fallback: B got no key" null "$(tail -1 "$T/SB.jsonl" | jq -r .headers.authorization)"
 t_eq "fallback: B's upstream model" m-b "$(tail -1 "$T/SB.jsonl" | jq -r .body.model)"
-t_check "request log names the target that answered" t_wait_line "$T/GW.err" 'status=200 .*target=openai/m-b' 5
+rid_a=$(head -1 "$T/SA.jsonl" | jq -r .request_id) rid_b=$(tail -1 "$T/SB.jsonl" | jq -r .request_id)
+t_check "request log names the target that answered and its upstream request id" \
+	t_wait_line "$T/GW.err" "status=200 .*target=openai/m-b upstream_request_id=$rid_b\$" 5
+t_contains "server log: the failed attempt's upstream request id" \
+	"model main: target 1 (openai/m-a) failed (upstream returned HTTP status 503) [upstream request id $rid_a]; trying the next" \
+	"$(cat "$T/GW.err")"
+events() { jq -c "select(.kind == \"upstream\") | [.outcome, .route, .target, .upstream_status, .upstream_request_id]" "$T/state/runtime-events.jsonl"; }
+t_eq "event log: the failed attempt that fell back" '["fallback","main","openai/m-a",503,"'"$rid_a"'"]' "$(events)"
 
 # the default route (no model) and the alias; the second failure opens A
 h_post '{"input":"second"}'
@@ -151,12 +174,56 @@ t_eq "connect error: B answered" $((b + 1)) "$(nb)"
 h_req GET /gateway/status
 t_eq "connect error: counted on the dead target" 1 "$(jq -r '.routes.routes[2].targets[0].errors' "$T/body")"
 
+# a timeout falls back: C delays its answer 0.9 s, past its target's 300 ms
+b=$(nb)
+h_post '{"model":"late","input":"in time?"}'
+t_eq "timeout: 200" 200 "$HS"
+t_eq "timeout: B answered" "$((b + 1)) stub reply: in time?" "$(nb) $(h_jq .output_text)"
+t_eq "timeout: C was asked" 1 "$(wc -l <"$T/SC.jsonl")"
+t_eq "timeout: the event log names the timeout" '["fallback","late","openai/m-t",0,"upstream did not answer within 300 ms"]' \
+	"$(jq -c 'select(.kind == "upstream") | [.outcome, .route, .target, .upstream_status, .reason]' "$T/state/runtime-events.jsonl" | tail -1)"
+
+# 429 with retry-after falls back at once (retries 0), counted on A
+# (B's own "status429-twice" is used up first, by asking it directly)
+for i in 1 2; do curl -s -o /dev/null -H 'X-Stub-Mode: status429-twice' -d '{"messages":[]}' "$SB_URL/chat/completions"; done
+a=$(na) b=$(nb)
+h_post '{"model":"busy","input":"[stub:status429-twice] hurry"}'
+t_eq "429: 200" 200 "$HS"
+t_eq "429: A tried once, B answered" "$((a + 1)) $((b + 1))" "$(na) $(nb)"
+rid_a=$(tail -1 "$T/SA.jsonl" | jq -r .request_id)
+t_eq "429: the event log" '["fallback","busy",429,"'"$rid_a"'"]' "$(events | tail -1 | jq -c '[.[0], .[1], .[3], .[4]]')"
+h_req GET /gateway/status
+t_eq "429: an error on A, a fallback of the route" "1 1 0" \
+	"$(jq -r '.routes.routes[4] | "\(.targets[0].errors) \(.fallbacks) \(.targets[1].errors)"' "$T/body")"
+h_req GET /metrics
+t_contains "429: metrics count the error" 'tau_gateway_route_target_errors_total{route="busy",target="0",provider="openai",model="m-q"} 1' "$(cat "$T/body")"
+t_contains "429: metrics count the fallback" 'tau_gateway_route_fallbacks_total{route="busy"} 1' "$(cat "$T/body")"
+h_post '{"model":"busy","input":"[stub:status429-twice] hurry"}'
+h_req GET /gateway/status
+t_eq "429: a second one opens A's breaker (failures 2)" open "$(jq -r '.routes.routes[4].targets[0].circuit' "$T/body")"
+
+# retries 2: A is asked 3 times, then B (B's "status500-3" used up first)
+for i in 1 2 3; do curl -s -o /dev/null -H 'X-Stub-Mode: status500-3' -d '{"messages":[]}' "$SB_URL/chat/completions"; done
+a=$(na) b=$(nb)
+h_post '{"model":"again","input":"[stub:status500-3] persist"}'
+t_eq "retries: 200" 200 "$HS"
+t_eq "retries: A asked 1 + 2 times, then B once" "$((a + 3)) $((b + 1))" "$(na) $(nb)"
+t_eq "retries: B's answer" "stub reply: [stub:status500-3] persist" "$(h_jq .output_text)"
+h_req GET /gateway/status
+t_eq "retries: A's attempts 3, one request, one error" "3 1 1" \
+	"$(jq -r '.routes.routes[5].targets[0] | "\(.attempts) \(.requests) \(.errors)"' "$T/body")"
+
 # no fallback for a refusal of the request (400)
 a=$(na) b=$(nb)
 h_post '{"model":"split","input":"[stub:status400] x"}'
 t_eq "400: the client sees the upstream error" 502 "$HS"
 t_eq "400: A tried" $((a + 1)) "$(na)"
 t_eq "400: B not tried" "$b" "$(nb)"
+rid_a=$(tail -1 "$T/SA.jsonl" | jq -r .request_id)
+t_eq "400: the event log records the failure with its upstream request id" \
+	'["failed","split","openai/m-s",400,"'"$rid_a"'"]' "$(events | tail -1)"
+t_check "400: the request log too" t_wait_line "$T/GW.err" \
+	"path=/v1/responses status=502 .*target=openai/m-s upstream_request_id=$rid_a\$" 5
 
 # no fallback once the stream carried upstream output
 a=$(na) b=$(nb)
@@ -177,6 +244,9 @@ t_eq "stream fallback: A tried" $((a + 1)) "$(na)"
 t_eq "stream fallback: B answered" $((b + 1)) "$(nb)"
 t_eq "stream fallback: completed" "event: response.completed" "$(grep '^event:' "$T/sse" | tail -1)"
 t_eq "stream fallback: one response.created" 1 "$(grep -c '^event: response.created' "$T/sse")"
+rid_b=$(tail -1 "$T/SB.jsonl" | jq -r .request_id)
+t_check "stream fallback: the request log names B and its upstream request id" \
+	t_wait_line "$T/GW.err" "status=200 .*target=openai/m-b upstream_request_id=$rid_b\$" 5
 
 h_stop "$GW"
 t_eq "clean stop" 0 "$HRC"

@@ -6,7 +6,9 @@
 # Open Responses output from all three, as JSON and as a stream (shapes
 # compared with lib/wire.sh's normalisation: ids, times, the model and
 # token counts legitimately differ).  Each stub saw its own wire format and
-# its own key.  A route whose anthropic target answers 503 is answered by
+# its own key.  A streamed /v1/chat/completions tool call that follows a
+# text block (Anthropic's content block 1) is tool_calls[].index 0 from
+# every provider, its text and arguments whole.  A route whose anthropic target answers 503 is answered by
 # its google target, and the client sees a normal 200.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
@@ -62,6 +64,21 @@ same "tool result" "{\"input\":[{\"type\":\"message\",\"role\":\"user\",\"conten
 same "image" '{"input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"what is it"},{"type":"input_image","image_url":"data:image/jpeg;base64,/9j/AA=="}]}]}'
 same "length" '{"input":"[stub:length] x"}'
 t_eq "length: incomplete" incomplete "$(jq -r .status "$T/r-a")"
+
+# a tool call after a text block, streamed as chat completion chunks: the
+# call is index 0 among the tool calls whatever the provider numbers it
+# (Anthropic: content block 1); the stubs split the stream mid-character
+for m in o a g; do
+	curl -s -N -o "$T/c-$m" -H "Authorization: Bearer $TOKEN" -d "{\"model\":\"$m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"[stub:text_then_tool] weather?\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}]}" \
+		"http://$ADDR/v1/chat/completions"
+	t_eq "chat stream, text then tool ($m): text, call index 0, arguments, finish" \
+		'Let me check ✓ |0|get_weather|{"city":"Paris"}|tool_calls' \
+		"$(sed -n 's/^data: //p' "$T/c-$m" | sed '$d' | jq -rsj '([.[].choices[0]?.delta.content // empty] | join("")),
+			"|", ([.[].choices[0]?.delta.tool_calls[]?.index] | unique | map(tostring) | join(",")),
+			"|", ([.[].choices[0]?.delta.tool_calls[]? | select(.id) | .function.name] | join(",")),
+			"|", ([.[].choices[0]?.delta.tool_calls[]?.function.arguments // empty] | join("")),
+			"|", ([.[].choices[0]?.finish_reason // empty] | last)')"
+done
 
 # each stub saw its own wire format and its own key
 t_match "openai: chat completions with its key" 'Bearer key-openai' "$(tail -1 "$STUB_REC")"

@@ -4,7 +4,9 @@
 # outcome refused), the old routes keep serving and no request fails; then
 # a good file takes effect (a new route answers, a removed one is 400
 # model_not_found) with an event saying applied.  /gateway/status and
-# /metrics count the reloads.
+# /metrics count the reloads.  A target the reload keeps unchanged keeps
+# its counters and breaker, a changed one starts afresh, and the replaced
+# table is freed once no request uses it, with the event loops idle.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 
@@ -77,6 +79,63 @@ wait "$TRAFFIC"
 total=$(wc -l <"$T/codes")
 t_eq "traffic: every request answered 200" "$total" "$(grep -c '^200$' "$T/codes")"
 t_eq "traffic: some ran" 1 "$((total > 5))"
+# an unchanged target keeps its counters and its breaker across a reload,
+# a changed one starts afresh; the replaced table goes as soon as no
+# request uses it, even with every event loop idle (its providers' upstream
+# threads, "tau-upstream", end)
+h_stub || exit 1
+routes_up() { # MODEL-OF-chg
+	cat >"$R" <<EOF
+{"version": 1, "default": "a", "breaker": {"failures": 2, "cooldown_ms": 60000},
+ "routes": [{"model": "a", "targets": [{"provider": "local"}]},
+  {"model": "up", "targets": [{"provider": "openai", "model": "m-u", "base_url": "$STUB_URL", "retries": 0}]},
+  {"model": "chg", "targets": [{"provider": "openai", "model": "$1", "base_url": "$STUB_URL", "retries": 0}]}]}
+EOF
+}
+generation() { # N: wait (bounded) until the served table is generation N
+	local i
+	for ((i = 0; i < 100; i++)); do
+		h_req GET /gateway/status
+		[ "$(jq -r .routes.generation "$T/body")" = "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+upthreads() { grep -lx tau-upstream /proc/"$GW"/task/*/comm 2>/dev/null | wc -l; }
+waitthreads() { # N: wait (bounded) until N upstream threads run
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(upthreads)" = "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+counts() { # ROUTE-INDEX: "requests errors circuit" of its target
+	h_req GET /gateway/status
+	jq -r ".routes.routes[$1].targets[0] | \"\(.requests) \(.errors) \(.circuit)\"" "$T/body"
+}
+routes_up m-c
+kill -HUP "$GW"
+t_check "stats: the file with upstream targets served" generation 3
+for i in 1 2 3; do h_post '{"model":"up","input":"x"}'; done
+h_post '{"model":"up","input":"[stub:status500] x"}'
+t_eq "stats: an upstream failure" 502 "$HS"
+h_post '{"model":"chg","input":"x"}'
+t_eq "stats: before, up" "4 1 closed" "$(counts 1)"
+t_eq "stats: before, chg" "1 0 closed" "$(counts 2)"
+t_eq "stats: both targets' upstream threads run" 2 "$(upthreads)"
+routes_up m-c2
+kill -HUP "$GW"
+t_check "stats: reloaded (up unchanged, chg's model changed)" generation 4
+t_eq "stats: up's counters kept" "4 1 closed" "$(counts 1)"
+t_eq "stats: chg's counters start afresh" "0 0 closed" "$(counts 2)"
+t_check "the replaced table is freed with the loops idle: its upstream threads end" waitthreads 0
+h_post '{"model":"up","input":"[stub:status500] again"}'
+t_eq "stats: up's breaker kept: a second failure in a row opens it (failures 2)" "5 2 open" "$(counts 1)"
+h_req GET /metrics
+t_contains "stats: /metrics shows the kept counts" \
+	'tau_gateway_route_target_requests_total{route="up",target="0",provider="openai",model="m-u"} 5' "$(cat "$T/body")"
+
 h_stop "$GW"
 t_eq "clean stop" 0 "$HRC"
 t_done

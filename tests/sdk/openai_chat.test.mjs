@@ -1,7 +1,8 @@
 // The official OpenAI Node SDK (npm "openai", pinned in package.json), used
 // as an application would, against tau-gateway's /v1/chat/completions and
 // /v1/models: on local/echo (GATEWAY_URL) and through an openai/* model in
-// front of tests/stub (GATEWAY_UPSTREAM_URL).  Run by
+// front of tests/stub (GATEWAY_UPSTREAM_URL), and through an anthropic/*
+// model in front of tests/stub/anthropic_stub.py (GATEWAY_ANTHROPIC_URL).  Run by
 // tests/integration/http_sdk_openai_chat.sh.
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -10,6 +11,7 @@ import OpenAI from 'openai';
 const opts = { apiKey: process.env.GATEWAY_TOKEN, maxRetries: 0 };
 const client = new OpenAI({ ...opts, baseURL: `${process.env.GATEWAY_URL}/v1` });
 const up = new OpenAI({ ...opts, baseURL: `${process.env.GATEWAY_UPSTREAM_URL}/v1` });
+const anthropic = new OpenAI({ ...opts, baseURL: `${process.env.GATEWAY_ANTHROPIC_URL}/v1` });
 const tools = [{
   type: 'function',
   function: { name: 'get_weather', description: 'the weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
@@ -88,6 +90,20 @@ test('upstream: a streamed tool call, accumulated by the SDK', async () => {
   assert.equal(call.id, 'call_stub_1');
   assert.equal(call.function.name, 'get_weather');
   assert.deepEqual(JSON.parse(call.function.arguments), { city: 'Paris' });
+  assert.equal(final.choices[0].finish_reason, 'tool_calls');
+});
+
+test('anthropic upstream: a streamed tool call after a text block, accumulated by the SDK', async () => {
+  const runner = anthropic.chat.completions.stream({
+    model: 'm', messages: [{ role: 'user', content: '[stub:text_then_tool] weather?' }], tools,
+  });
+  const final = await runner.finalChatCompletion();
+  const msg = final.choices[0].message;
+  assert.equal(msg.content, 'Let me check ✓ ');
+  assert.equal(msg.tool_calls.length, 1);
+  assert.equal(msg.tool_calls[0].id, 'call_stub_1');
+  assert.equal(msg.tool_calls[0].function.name, 'get_weather');
+  assert.deepEqual(JSON.parse(msg.tool_calls[0].function.arguments), { city: 'Paris' });
   assert.equal(final.choices[0].finish_reason, 'tool_calls');
 });
 

@@ -24,6 +24,8 @@ same replies as the OpenAI stub, in the Messages API's format:
       over 2 input_json_delta events), content_block_stop, message_delta
       (stop_reason, usage.output_tokens), message_stop; each event as
       "event: <type>" then "data: {...}".
+In mode text_then_tool a text block (index 0) comes before the tool_use
+block (index 1).
 Errors are {"type":"error","error":{"type":...,"message":...}}; mode
 error_event streams a few events and then an "error" event (overloaded).
 Every reply carries "request-id: req_stub_<n>".
@@ -99,6 +101,8 @@ class AnthropicHandler(base.WireHandler):
         if plan["kind"] == "tool":
             content = [{"type": "tool_use", "id": base.TOOL_CALL_ID, "name": plan["tool_name"],
                         "input": json.loads("".join(base.TOOL_ARGS_FRAGMENTS))}]
+            if plan["preface"]:
+                content.insert(0, {"type": "text", "text": plan["preface"]})
         else:
             content = [{"type": "text", "text": plan["text"]}]
         return {"id": "msg_stub", "type": "message", "role": "assistant",
@@ -116,13 +120,22 @@ class AnthropicHandler(base.WireHandler):
             "id": "msg_stub", "type": "message", "role": "assistant", "model": "stub-model",
             "content": [], "stop_reason": None, "stop_sequence": None,
             "usage": {"input_tokens": usage["input"], "output_tokens": 1}}}]
+        index = 0
+        if plan["kind"] == "tool" and plan["preface"]:
+            # a text block first: the tool_use block is content block 1
+            ev.append({"type": "content_block_start", "index": 0,
+                       "content_block": {"type": "text", "text": ""}})
+            ev.append({"type": "content_block_delta", "index": 0,
+                       "delta": {"type": "text_delta", "text": plan["preface"]}})
+            ev.append({"type": "content_block_stop", "index": 0})
+            index = 1
         if plan["kind"] == "tool":
-            ev.append({"type": "content_block_start", "index": 0, "content_block": {
+            ev.append({"type": "content_block_start", "index": index, "content_block": {
                 "type": "tool_use", "id": base.TOOL_CALL_ID, "name": plan["tool_name"],
                 "input": {}}})
             ev.append({"type": "ping"})
             for frag in base.TOOL_ARGS_FRAGMENTS:
-                ev.append({"type": "content_block_delta", "index": 0,
+                ev.append({"type": "content_block_delta", "index": index,
                            "delta": {"type": "input_json_delta", "partial_json": frag}})
         else:
             ev.append({"type": "content_block_start", "index": 0,
@@ -131,7 +144,7 @@ class AnthropicHandler(base.WireHandler):
             for piece in base.split_text(plan["text"], 3):
                 ev.append({"type": "content_block_delta", "index": 0,
                            "delta": {"type": "text_delta", "text": piece}})
-        ev.append({"type": "content_block_stop", "index": 0})
+        ev.append({"type": "content_block_stop", "index": index})
         ev.append({"type": "message_delta",
                    "delta": {"stop_reason": self.stop_reason(plan), "stop_sequence": None},
                    "usage": {"output_tokens": usage["output"]}})

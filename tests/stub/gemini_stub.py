@@ -23,6 +23,7 @@ same replies as the OpenAI stub, in the Gemini API's format:
     * streamed: one GenerateContentResponse per event ("data: {...}" lines
       ended by CRLF CRLF, as Google sends them), the text over 3 events, the
       last with finishReason and usageMetadata.
+In mode text_then_tool a text part comes before the functionCall.
 Errors are {"error":{"code":N,"message":...,"status":...}}; mode
 error_event streams a few events and then an error object.
 Every reply carries "x-request-id: req_stub_<n>".
@@ -111,6 +112,8 @@ class GeminiHandler(base.WireHandler):
         if plan["kind"] == "tool":
             parts = [{"functionCall": {"name": plan["tool_name"],
                                        "args": json.loads("".join(base.TOOL_ARGS_FRAGMENTS))}}]
+            if plan["preface"]:
+                parts.insert(0, {"text": plan["preface"]})
         else:
             parts = [{"text": plan["text"]}]
         return {"candidates": [self.candidate(parts, finish)],
@@ -124,7 +127,7 @@ class GeminiHandler(base.WireHandler):
         finish = "MAX_TOKENS" if plan["length"] else "STOP"
         if plan["kind"] == "tool":
             # a call arrives whole; an empty text part first, as Gemini may send
-            pieces = [[{"text": ""}], [{"functionCall": {
+            pieces = [[{"text": plan["preface"] or ""}], [{"functionCall": {
                 "name": plan["tool_name"],
                 "args": json.loads("".join(base.TOOL_ARGS_FRAGMENTS))}}]]
         else:

@@ -28,6 +28,9 @@ Reply (mode "ok"):
       "data: [DONE]\\n\\n". A usage chunk (choices: []) is sent before [DONE]
       when stream_options.include_usage is true.
 
+Every reply to a POST carries "x-request-id: req_stub_<n>" (n counts the
+stub's POSTs), as OpenAI names its requests.
+
 Mode selection, first match wins:
     1. request header  X-Stub-Mode: MODE
     2. "[stub:MODE]" inside the last user message text
@@ -53,6 +56,11 @@ Modes:
                       non-stream: 0.9 s delay before the reply
     error_event       (anthropic_stub.py, gemini_stub.py) stream: a few events,
                       then the vendor's error event; here, like ok
+    text_then_tool    a tool call (when the request has tools) comes after a
+                      text block "Let me check ✓ " (Anthropic: the text is
+                      content block 0, the tool_use block 1); streamed in
+                      pieces that split UTF-8 characters and SSE lines, as
+                      split_utf8 writes them
 
 Any mode except ok may carry a suffix "-once", "-twice" or "-<N>": the first
 N requests that use exactly that mode string get the mode, later ones are
@@ -61,8 +69,8 @@ An unknown mode is answered with HTTP 400 (code "stub_unknown_mode").
 
 --record FILE appends one JSON line per received request (flushed per line):
     {"method":..., "path":..., "headers":{lower-cased...}, "body":<json|string>,
-     "in_flight":N}
-where N counts the POST requests the stub was handling when this one came
+     "in_flight":N, "request_id":"req_stub_<n>"}
+(request_id: a POST's, the id its reply names) where N counts the POST requests the stub was handling when this one came
 in, itself included (so N > 1 proves requests overlapped).
 
 SIGTERM / SIGINT shut the server down cleanly (exit status 0).
@@ -82,6 +90,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 SPLIT_UTF8_TEXT = "héllo wörld ✓ 日本"
 TOOL_CALL_ID = "call_stub_1"
 TOOL_ARGS_FRAGMENTS = ['{"city":', '"Paris"}']
+PREFACE_TEXT = "Let me check ✓ "
 SLOW_GAP_S = 0.3
 SPLIT_SLEEP_S = 0.02
 
@@ -89,7 +98,8 @@ MODE_RE = re.compile(r"^(?P<base>[a-z0-9_]+?)(?:-(?P<n>once|twice|\d+))?$")
 MSG_MODE_RE = re.compile(r"\[stub:([A-Za-z0-9_-]+)\]")
 STATUS_RE = re.compile(r"^status([1-5][0-9][0-9])$")
 BASE_MODES = {"ok", "hang", "close_mid_stream", "split_utf8", "garbage", "length", "slow",
-              "error_event"}
+              "error_event", "text_then_tool"}
+SPLIT_MODES = ("split_utf8", "text_then_tool")  # streams written in awkward pieces
 
 REASONS = {
     200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -246,6 +256,8 @@ def split_bytes(data, cuts):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "tau-upstream-stub/1"
+    REQUEST_ID_HEADER = "x-request-id"
+    _rid = None  # the POST being answered: "req_stub_<n>", sent as REQUEST_ID_HEADER
     timeout = 300  # idle keep-alive connections are dropped after 5 min
 
     def setup(self):
@@ -261,6 +273,8 @@ class Handler(BaseHTTPRequestHandler):
     # ---- low-level writing
     def _head(self, status, headers):
         lines = ["HTTP/1.1 %d %s" % (status, REASONS.get(status, "Status"))]
+        if self._rid is not None and all(k != self.REQUEST_ID_HEADER for k, _ in headers):
+            headers = list(headers) + [(self.REQUEST_ID_HEADER, self._rid)]
         for k, v in headers:
             lines.append("%s: %s" % (k, v))
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -337,11 +351,15 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in self.headers.items():
             k = k.lower()
             headers[k] = headers[k] + ", " + v if k in headers else v
-        st.record({"method": self.command, "path": self.path, "headers": headers,
-                   "body": body_obj, "in_flight": in_flight})
+        entry = {"method": self.command, "path": self.path, "headers": headers,
+                 "body": body_obj, "in_flight": in_flight}
+        if self._rid is not None:
+            entry["request_id"] = self._rid
+        st.record(entry)
 
     # ---- routes
     def do_GET(self):
+        self._rid = None
         self.record("")
         path = self.path.split("?", 1)[0]
         if path == "/health":
@@ -364,6 +382,7 @@ class Handler(BaseHTTPRequestHandler):
                 st.in_flight -= 1
 
     def handle_post(self, in_flight):
+        self._rid = "req_stub_%d" % self.server.stub.next_id()
         raw = self.read_body()
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
@@ -439,7 +458,8 @@ class Handler(BaseHTTPRequestHandler):
             t0 = tools[0] if isinstance(tools[0], dict) else {}
             fn = t0.get("function") if isinstance(t0.get("function"), dict) else t0
             name = fn.get("name") if isinstance(fn.get("name"), str) else "tool"
-            return {"kind": "tool", "tool_name": name, "finish": "tool_calls"}
+            return {"kind": "tool", "tool_name": name, "finish": "tool_calls",
+                    "preface": PREFACE_TEXT if mode == "text_then_tool" else None}
         else:
             text = "stub reply: " + last_user_text(messages)
         if mode == "split_utf8":
@@ -464,7 +484,7 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(SLOW_GAP_S * 3)
         plan = self.plan(body, messages, mode)
         if plan["kind"] == "tool":
-            message = {"role": "assistant", "content": None, "tool_calls": [{
+            message = {"role": "assistant", "content": plan["preface"], "tool_calls": [{
                 "id": TOOL_CALL_ID, "type": "function",
                 "function": {"name": plan["tool_name"],
                              "arguments": "".join(TOOL_ARGS_FRAGMENTS)}}]}
@@ -520,6 +540,8 @@ class Handler(BaseHTTPRequestHandler):
                                  "finish_reason": finish}]}
 
         chunks = []
+        if plan["kind"] == "tool" and plan["preface"]:
+            chunks.append(chunk({"role": "assistant", "content": plan["preface"]}))
         if plan["kind"] == "tool":
             chunks.append(chunk({"role": "assistant", "content": None, "tool_calls": [{
                 "index": 0, "id": TOOL_CALL_ID, "type": "function",
@@ -547,7 +569,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.sse_write(f)
             self.abort_connection()
             return
-        if mode == "split_utf8":
+        if mode in SPLIT_MODES:
             data = b"".join(frames)
             for piece in split_bytes(data, utf8_cut_points(data)):
                 self.sse_write(piece)
@@ -585,7 +607,6 @@ class WireHandler(Handler):
     Every reply carries REQUEST_ID_HEADER: req_stub_<n>.
     """
 
-    REQUEST_ID_HEADER = "request-id"
     CLOSE_AFTER = 3  # close_mid_stream: frames sent first (some text, not the end)
 
     def post_extra(self):
@@ -631,7 +652,8 @@ class WireHandler(Handler):
         if conv["tool_result"] is not None:
             plan = {"kind": "text", "text": "stub saw tool result: " + conv["tool_result"]}
         elif conv["tool_name"] is not None:
-            plan = {"kind": "tool", "tool_name": conv["tool_name"]}
+            plan = {"kind": "tool", "tool_name": conv["tool_name"],
+                    "preface": PREFACE_TEXT if mode == "text_then_tool" else None}
         else:
             plan = {"kind": "text", "text": "stub reply: " + conv["last_user"]}
         if mode == "split_utf8":
@@ -687,7 +709,7 @@ class WireHandler(Handler):
             self.sse_write(self.wire_error_frame())
             self.end_sse()
             return
-        if mode == "split_utf8":
+        if mode in SPLIT_MODES:
             data = b"".join(frames)
             for piece in split_bytes(data, utf8_cut_points(data)):
                 self.sse_write(piece)

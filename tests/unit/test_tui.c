@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <ncurses.h>
 #include <string.h>
+#include <time.h>
 
 #include "tui/tui_cmd.h"
 #include "tui/tui_keys.h"
@@ -153,6 +154,26 @@ test_request_row(void **state)
 	gw_buf_free(&b);
 }
 
+/* Monochrome bars tell the level by their characters: a breached bar is
+ * all '#', the fullest-looking; a used one '=' and free cells '.'. */
+static void
+test_gauge_glyphs(void **state)
+{
+	(void)state;
+	const char *full, *empty;
+	tui_render_gauge_glyphs(TUI_LEVEL_OVER, false, &full, &empty);
+	assert_string_equal(full, "#");
+	assert_string_equal(empty, ".");
+	tui_render_gauge_glyphs(TUI_LEVEL_WARN, false, &full, &empty);
+	assert_string_equal(full, "=");
+	assert_string_equal(empty, ".");
+	tui_render_gauge_glyphs(TUI_LEVEL_OK, false, &full, &empty);
+	assert_string_equal(full, "=");
+	tui_render_gauge_glyphs(TUI_LEVEL_OVER, true, &full, &empty);
+	assert_string_equal(full, "\u2588");
+	assert_string_equal(empty, "\u2591");
+}
+
 static void
 test_duration(void **state)
 {
@@ -179,6 +200,146 @@ test_duration(void **state)
 	gw_buf_free(&b);
 }
 
+/* Times: the date when not today, ages in their largest unit, when an age
+ * next changes, and ISO 8601 beside unix ms in the detail.  (TZ is UTC:
+ * main sets it.) */
+static void
+test_times(void **state)
+{
+	(void)state;
+	const uint64_t now = 1796243822123ULL; /* 2026-12-02T20:37:02.123Z */
+	gw_buf b = GW_BUF_INIT;
+	tui_render_when(&b, now - 5000, now);
+	assert_string_equal(gw_buf_cstr(&b), "20:36:57");
+	gw_buf_reset(&b);
+	tui_render_when(&b, now - 86400000ULL, now); /* yesterday */
+	assert_string_equal(gw_buf_cstr(&b), "12-01 20:37");
+	gw_buf_reset(&b);
+	tui_render_when(&b, now - 400 * 86400000ULL, now); /* another year */
+	assert_string_equal(gw_buf_cstr(&b), "2025-10-28");
+	gw_buf_reset(&b);
+	tui_render_when(&b, 0, now);
+	assert_string_equal(gw_buf_cstr(&b), "--:--:--");
+	assert_true(strlen("12-01 20:37") <= TUI_WHEN_COLS);
+
+	struct {
+		uint64_t age;
+		const char *text;
+		uint64_t due;
+	} ages[] = { { 0, "0s", 1000 }, { 5400, "5s", 600 }, { 59999, "59s", 1 },
+		{ 60000, "1m", 60000 }, { 3 * 60000 + 1500, "3m", 58500 },
+		{ 2 * 3600000ULL + 5, "2h", 3600000ULL - 5 }, { 4 * 86400000ULL, "4d", 86400000ULL } };
+	for (size_t i = 0; i < sizeof(ages) / sizeof(ages[0]); i++) {
+		gw_buf_reset(&b);
+		tui_render_age(&b, now - ages[i].age, now);
+		assert_string_equal(gw_buf_cstr(&b), ages[i].text);
+		assert_int_equal(tui_render_age_due(now - ages[i].age, now), ages[i].due);
+	}
+	gw_buf_reset(&b);
+	tui_render_age(&b, now + 3000, now); /* a clock behind the writer's */
+	assert_string_equal(gw_buf_cstr(&b), "0s");
+	assert_int_equal(tui_render_age_due(now + 3000, now), 4000);
+	gw_buf_reset(&b);
+	tui_render_age(&b, 0, now);
+	assert_string_equal(gw_buf_cstr(&b), "-");
+	assert_true(tui_render_age_due(0, now) == UINT64_MAX);
+
+	gw_buf_reset(&b);
+	tui_render_iso8601(&b, now);
+	assert_string_equal(gw_buf_cstr(&b), "2026-12-02T20:37:02.123+00:00");
+	gw_buf_reset(&b);
+	tui_render_annotate_times(&b,
+	    "{\n  \"timestamp_unix_ms\": 1796243822123,\n  \"kind\": \"cycle\",\n"
+	    "  \"x_unix_ms\": 0,\n  \"last_unix_ms\": 1796243822000\n}");
+	assert_string_equal(gw_buf_cstr(&b),
+	    "{\n  \"timestamp_unix_ms\": 1796243822123,  (2026-12-02T20:37:02.123+00:00)\n"
+	    "  \"kind\": \"cycle\",\n  \"x_unix_ms\": 0,\n"
+	    "  \"last_unix_ms\": 1796243822000  (2026-12-02T20:37:02.000+00:00)\n}");
+	gw_buf_free(&b);
+}
+
+/* One meaning per status word, wherever it is shown. */
+static void
+test_word_level(void **state)
+{
+	(void)state;
+	assert_int_equal(tui_render_word_level("HOLD"), TUI_LEVEL_OVER);
+	assert_int_equal(tui_render_word_level("STOPPED"), TUI_LEVEL_OVER);
+	assert_int_equal(tui_render_word_level("stop"), TUI_LEVEL_OVER);
+	assert_int_equal(tui_render_word_level("failing"), TUI_LEVEL_OVER);
+	assert_int_equal(tui_render_word_level("degraded"), TUI_LEVEL_WARN);
+	assert_int_equal(tui_render_word_level("PASS"), TUI_LEVEL_OK);
+	assert_int_equal(tui_render_word_level("RUNNING"), TUI_LEVEL_OK);
+	assert_int_equal(tui_render_word_level("healthy"), TUI_LEVEL_OK);
+	assert_int_equal(tui_render_word_level("-"), TUI_LEVEL_PLAIN);
+	assert_int_equal(tui_render_word_level("hold"), TUI_LEVEL_PLAIN);
+}
+
+/* The header wraps by priority: whole when it fits, then details go
+ * (lowest keep first), then whole segments from the end; dropped details
+ * come back clipped where their line has room. */
+static void
+test_header_layout(void **state)
+{
+	(void)state;
+	/* Service STOPPED (last stop: maintenance_window), Rollout HOLD
+	 * service_stopped, Health degraded, Server 127.0.0.1:41609 0 req */
+	const tui_seg base[] = { { 15, 32, 1, 0, 0, 0 }, { 12, 16, 3, 0, 0, 0 },
+		{ 15, 0, 0, 0, 0, 0 }, { 22, 6, 2, 0, 0, 0 } };
+	tui_seg s[4];
+
+	memcpy(s, base, sizeof(s));
+	assert_int_equal(tui_render_header_layout(s, 3, 119, 2), 1); /* one line, whole */
+	assert_int_equal(s[1].x, 47 + 3);
+	assert_int_equal(s[2].x, 47 + 3 + 28 + 3);
+	assert_int_equal(s[2].line, 0);
+	assert_int_equal(s[0].shown, 32);
+
+	memcpy(s, base, sizeof(s));
+	assert_int_equal(tui_render_header_layout(s, 3, 79, 2), 2); /* wraps, nothing cut */
+	assert_int_equal(s[0].line, 0);
+	assert_int_equal(s[1].line, 0);
+	assert_int_equal(s[2].line, 1);
+	assert_int_equal(s[2].x, 0);
+	assert_int_equal(s[0].shown + s[1].shown, 48);
+
+	/* 40 columns, two lines: the service's detail goes first, then the
+	 * gate's, which comes back clipped to what its line leaves */
+	memcpy(s, base, sizeof(s));
+	assert_int_equal(tui_render_header_layout(s, 3, 39, 2), 2);
+	assert_int_equal(s[0].line, 0);
+	assert_int_equal(s[1].line, 0);
+	assert_int_equal(s[2].line, 1);
+	assert_int_equal(s[1].shown, 39 - 30);
+	assert_int_equal(s[0].shown, 0);
+
+	/* three lines at 40 columns: everything whole but the service's detail */
+	memcpy(s, base, sizeof(s));
+	assert_int_equal(tui_render_header_layout(s, 3, 39, 3), 3);
+	assert_int_equal(s[0].shown, 39 - 15);
+	assert_int_equal(s[1].shown, 16);
+	assert_int_equal(s[2].line, 2);
+
+	/* with the server: all four shown on three lines */
+	memcpy(s, base, sizeof(s));
+	assert_int_equal(tui_render_header_layout(s, 4, 39, 3), 3);
+	for (size_t i = 0; i < 4; i++)
+		assert_true(s[i].line >= 0);
+	/* too narrow for all: the lowest priority goes, never the first */
+	memcpy(s, base, sizeof(s));
+	assert_int_equal(tui_render_header_layout(s, 4, 20, 2), 2);
+	assert_int_equal(s[0].line, 0);
+	assert_int_equal(s[1].line, 1);
+	assert_int_equal(s[2].line, -1);
+	assert_int_equal(s[3].line, -1);
+	/* a head wider than the line is clipped, not dropped */
+	memcpy(s, base, sizeof(s));
+	assert_int_equal(tui_render_header_layout(s, 1, 10, 1), 1);
+	assert_int_equal(s[0].line, 0);
+	assert_int_equal(s[0].shown, 0);
+	assert_int_equal(tui_render_header_layout(s, 0, 10, 1), 0);
+}
+
 static const char cycle_line[] =
     "{\"timestamp_unix_ms\":0,\"kind\":\"cycle\",\"health_state\":\"degraded\","
     "\"rollout_gate\":\"hold\",\"rollout_reason_code\":\"malformed_input_observed\","
@@ -197,16 +358,64 @@ test_event_cycle(void **state)
 	assert_true(e.is_cycle);
 	assert_string_equal(e.kind, "cycle");
 	assert_string_equal(e.gate, "HOLD");
-	assert_string_equal(e.reasons, "malformed_input_observed,malformed_inputs_observed,retry_attempted");
+	/* the rollout reason and the cycle's reason codes are apart */
+	assert_string_equal(e.reason, "malformed_input_observed");
+	assert_string_equal(e.codes, "malformed_inputs_observed,retry_attempted");
 	assert_int_equal(e.cycle.discovered, 3);
 	assert_int_equal(e.cycle.retries, 3);
 	assert_int_equal(e.cycle.duration_ms, 1250);
 	assert_string_equal(e.cycle.fixture, "gateway-mixed-outcomes");
 
 	gw_buf b = GW_BUF_INIT;
-	tui_render_event_line(&b, &e);
+	/* NULL: the widest kinds and transitions known */
+	tui_render_event_line(&b, &e, NULL, 1700000000000ULL);
 	assert_string_equal(gw_buf_cstr(&b),
-	    "--:--:--  cycle           HOLD           malformed_input_observed,malformed_inputs_observed,retry_attempted");
+	    "--:--:--        -  cycle           HOLD             malformed_input_observed   "
+	    "malformed_inputs_observed,retry_attempted");
+	gw_buf_reset(&b);
+	tui_render_event_head(&b, NULL);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "TIME          AGE  KIND            GATE             REASON                     CODES");
+	assert_memory_equal(b.data + tui_render_event_gate_at(NULL), "GATE", 4);
+
+	/* fitted to the rows in view: the codes get what the columns leave */
+	const char *lc = "{\"kind\":\"lifecycle\",\"transition\":\"start\",\"reason\":\"a_long_operator_reason_with_no_codes\"}";
+	tui_event_sum l;
+	tui_render_event_parse(lc, strlen(lc), &l);
+	tui_event_cols c = TUI_EVENT_COLS_HEADS;
+	tui_render_event_fit(&c, &e);
+	tui_render_event_fit(&c, &l);
+	assert_int_equal(c.kind, 9);   /* "lifecycle" */
+	assert_int_equal(c.gate, 5);   /* "start" */
+	assert_int_equal(c.reason, 24); /* a reason with no codes after it sets no width */
+	gw_buf_reset(&b);
+	tui_render_event_head(&b, &c);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "TIME          AGE  KIND      GATE  REASON                   CODES");
+	assert_memory_equal(b.data + tui_render_event_gate_at(&c), "GATE", 4);
+	gw_buf_reset(&b);
+	tui_render_event_line(&b, &e, &c, 0);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "--:--:--        -  cycle     HOLD  malformed_input_observed malformed_inputs_observed,retry_attempted");
+	assert_memory_equal(b.data + tui_render_event_gate_at(&c), "HOLD", 4);
+	gw_buf_reset(&b);
+	tui_render_event_line(&b, &l, &c, 0);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "--:--:--        -  lifecycle start a_long_operator_reason_with_no_codes");
+	/* the reason column stops at TUI_EVENT_REASON_MAX: wider reasons are
+	 * clipped when codes follow ... */
+	snprintf(l.reason, sizeof(l.reason), "a_reason_much_wider_than_its_column");
+	snprintf(l.codes, sizeof(l.codes), "x");
+	tui_render_event_fit(&c, &l);
+	assert_int_equal(c.reason, TUI_EVENT_REASON_MAX);
+	gw_buf_reset(&b);
+	tui_render_event_line(&b, &l, &c, 0);
+	assert_non_null(strstr(gw_buf_cstr(&b), " a_reason_much_wider_than_~ x"));
+	/* ... and shown whole when nothing follows */
+	l.codes[0] = '\0';
+	gw_buf_reset(&b);
+	tui_render_event_line(&b, &l, &c, 0);
+	assert_non_null(strstr(gw_buf_cstr(&b), " a_reason_much_wider_than_its_column"));
 	gw_buf_reset(&b);
 	tui_render_cycle(&b, &e.cycle);
 	assert_string_equal(gw_buf_cstr(&b),
@@ -231,13 +440,22 @@ test_event_other(void **state)
 	assert_false(e.is_cycle);
 	assert_string_equal(e.kind, "lifecycle");
 	assert_string_equal(e.gate, "stop");
-	assert_string_equal(e.reasons, "maintenance_window");
+	assert_string_equal(e.reason, "maintenance_window");
+	assert_string_equal(e.codes, "");
+	/* the longest transition fits its column whole */
+	const char *us = "{\"kind\":\"lifecycle\",\"transition\":\"unclean_shutdown\",\"reason\":\"r\"}";
+	tui_render_event_parse(us, strlen(us), &e);
+	assert_string_equal(e.gate, "unclean_shutdown");
+	gw_buf b = GW_BUF_INIT;
+	tui_render_event_line(&b, &e, NULL, 0);
+	assert_memory_equal(b.data + tui_render_event_gate_at(NULL), "unclean_shutdown r", 18);
+	gw_buf_free(&b);
 
 	const char *bad = "{not json";
 	tui_render_event_parse(bad, strlen(bad), &e);
 	assert_false(e.valid);
 	assert_string_equal(e.kind, "invalid");
-	assert_string_equal(e.reasons, "{not json");
+	assert_string_equal(e.reason, "{not json");
 
 	/* a line without "kind" is a cycle line (older logs) */
 	const char *old = "{\"rollout_gate\":\"pass\",\"rollout_reason_code\":\"guardrail_checks_passing\"}";
@@ -344,6 +562,11 @@ test_key_table(void **state)
 	assert_int_equal(tui_keys_lookup('\n'), TUI_CMD_DETAIL);
 	assert_int_equal(tui_keys_lookup('l' & 0x1f), TUI_CMD_REDRAW);
 	assert_int_equal(tui_keys_lookup('q'), TUI_CMD_QUIT);
+	assert_int_equal(tui_keys_lookup('n'), TUI_CMD_NEXT_MATCH);
+	assert_int_equal(tui_keys_lookup('N'), TUI_CMD_PREV_MATCH);
+	assert_int_equal(tui_keys_lookup(KEY_LEFT), TUI_CMD_LEFT);
+	assert_int_equal(tui_keys_lookup('l'), TUI_CMD_RIGHT);
+	assert_int_equal(tui_keys_lookup('W'), TUI_CMD_WRAP);
 	assert_int_equal(tui_keys_lookup(KEY_F(10)), TUI_CMD_QUIT);
 	assert_int_equal(tui_keys_lookup('Z'), TUI_CMD_NONE);
 }
@@ -609,22 +832,88 @@ test_replica_row(void **state)
 	gw_buf_free(&b);
 }
 
+/* Long output: wrapping by display width (wide characters never split),
+ * sideways scroll, tab expansion, highlight offsets, and the key=value
+ * reply as a table (the channel-store inspect's counts must all show). */
+static void
+test_wrap_table(void **state)
+{
+	(void)state;
+	const char *s = "alpha beta gamma";
+	assert_int_equal(tui_render_wrap_row(s, strlen(s), 12), 11); /* after "beta " */
+	assert_int_equal(tui_render_wrap_row(s, strlen(s), 40), strlen(s));
+	assert_int_equal(tui_render_wrap_row("abcdefghij", 10, 4), 4); /* no space: hard */
+	assert_int_equal(tui_render_wrap_row("a bcdefghij", 11, 8), 8); /* space too early */
+	/* a table row: not broken inside its key's padding */
+	assert_int_equal(tui_render_wrap_row("dir                     /a/b/c/d/e", 34, 30), 30);
+	assert_int_equal(tui_render_wrap_row("", 0, 8), 0);
+	if (setlocale(LC_CTYPE, "C.UTF-8") != NULL) {
+		const char *w = "\u6f22\u5b57\u6f22"; /* three 2-column characters */
+		assert_int_equal(tui_render_wrap_row(w, strlen(w), 5), 6);
+		assert_int_equal(tui_render_wrap_row(w, strlen(w), 1), 3); /* one anyway */
+		assert_int_equal(tui_render_skip(w, strlen(w), 2), 3);
+		assert_int_equal(tui_render_skip(w, strlen(w), 3), 6);
+		setlocale(LC_CTYPE, "C");
+	}
+	assert_int_equal(tui_render_hang("dir            /a/b", 19, 74), 15);
+	assert_int_equal(tui_render_hang("    \"reason\": \"x\"", 17, 74), 6);
+	assert_int_equal(tui_render_hang("plain line", 10, 74), 2);
+	assert_int_equal(tui_render_hang("k                        v", 26, 20), 10); /* at most half */
+		assert_int_equal(tui_render_skip("abcdef", 6, 2), 2);
+	assert_int_equal(tui_render_skip("abc", 3, 9), 3);
+
+	gw_buf b = GW_BUF_INIT;
+	tui_render_sanitize(&b, "a\tb\x1b[1mc", 10);
+	assert_string_equal(gw_buf_cstr(&b), "a       b?[1mc");
+	gw_buf_free(&b);
+
+	size_t len;
+	assert_int_equal(tui_render_find("cycle HOLD x", 12, "hold", &len), 6);
+	assert_int_equal(len, 4);
+	assert_int_equal(tui_render_find("cycle", 5, "hold", &len), 5);
+	assert_int_equal(tui_render_find("cycle", 5, "", &len), 5);
+
+	b = (gw_buf)GW_BUF_INIT;
+	assert_true(tui_render_kv_table(&b, "channel store inspect: transport=gateway dir=/a b/c "
+	    "log_records=3 memory_exists=true", 3));
+	assert_string_equal(gw_buf_cstr(&b), "channel store inspect\n"
+	    "transport      gateway\n"
+	    "dir            /a b/c\n"
+	    "log_records    3\n"
+	    "memory_exists  true\n");
+	gw_buf_reset(&b);
+	assert_false(tui_render_kv_table(&b, "service started", 3));
+	assert_false(tui_render_kv_table(&b, "note: a=1 b=2", 3)); /* too few fields */
+	assert_false(tui_render_kv_table(&b, "note: plain words a=1 b=2 c=3", 3));
+	assert_false(tui_render_kv_table(&b, "two: a=1 b=2 c=3\nlines", 3));
+	assert_int_equal(b.len, 0);
+	gw_buf_free(&b);
+}
+
 int
 main(void)
 {
+	/* local times in the checks are UTC */
+	setenv("TZ", "UTC", 1);
+	tzset();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gauge_fill),
 		cmocka_unit_test(test_replica_row),
 		cmocka_unit_test(test_gauge_level),
 		cmocka_unit_test(test_gauge_text),
+		cmocka_unit_test(test_gauge_glyphs),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_spark),
 		cmocka_unit_test(test_us),
 		cmocka_unit_test(test_request_row),
+		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_word_level),
+		cmocka_unit_test(test_header_layout),
 		cmocka_unit_test(test_event_cycle),
 		cmocka_unit_test(test_event_other),
 		cmocka_unit_test(test_width_clip),
 		cmocka_unit_test(test_match_oneline),
+		cmocka_unit_test(test_wrap_table),
 		cmocka_unit_test(test_key_table),
 		cmocka_unit_test(test_cmd_words),
 		cmocka_unit_test(test_cmd_errors),

@@ -267,6 +267,83 @@ gw_chat_data_url(const char *url, const char **mime, size_t *mime_len, const cha
 	return true;
 }
 
+/* Opens a part of role: a new turn when the role changes. */
+static void
+gw_chat_turns_part(gw_chat_turns *t, const gw_chat_turns_wire *wire, const char *role)
+{
+	if (t->role != role) { /* the wire's own strings: compared by address */
+		if (t->role != NULL) {
+			gw_jw_arr_end(t->w);
+			gw_jw_obj_end(t->w);
+		}
+		gw_jw_obj_begin(t->w);
+		gw_jw_kstr(t->w, "role", role);
+		gw_jw_key(t->w, wire->parts_key);
+		gw_jw_arr_begin(t->w);
+		t->role = role;
+		t->turn++;
+	}
+	gw_jw_obj_begin(t->w);
+}
+
+static void
+gw_chat_turns_text(gw_chat_turns *t, const gw_chat_turns_wire *wire, const char *role,
+    const char *text)
+{
+	if (text == NULL || text[0] == '\0')
+		return;
+	gw_chat_turns_part(t, wire, role);
+	wire->text(t, text);
+	gw_jw_obj_end(t->w);
+}
+
+void
+gw_chat_turns_write(gw_jw *w, const gw_provider_call *call, const gw_chat_turns_wire *wire,
+    void *ctx)
+{
+	gw_chat_turns t = { w, ctx, 0, NULL };
+	gw_jw_key(w, wire->key);
+	gw_jw_arr_begin(w);
+	for (const cJSON *it = call->items ? call->items->child : NULL; it; it = it->next) {
+		if (gw_chat_is(it, "type", "function_call")) {
+			gw_chat_turns_part(&t, wire, wire->assistant);
+			wire->call(&t, it);
+			gw_jw_obj_end(w);
+			continue;
+		}
+		if (gw_chat_is(it, "type", "function_call_output")) {
+			gw_chat_turns_part(&t, wire, wire->user);
+			wire->output(&t, call->items, it);
+			gw_jw_obj_end(w);
+			continue;
+		}
+		const char *role = gw_json_str(it, "role");
+		if (role == NULL || (strcmp(role, "user") != 0 && strcmp(role, "assistant") != 0))
+			continue; /* system and developer: gw_chat_system_text */
+		role = strcmp(role, "user") == 0 ? wire->user : wire->assistant;
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(it, "content");
+		if (cJSON_IsString(content)) {
+			gw_chat_turns_text(&t, wire, role, content->valuestring);
+			continue;
+		}
+		for (const cJSON *p = content ? content->child : NULL; p; p = p->next) {
+			const char *url = gw_json_str(p, "image_url");
+			if (!gw_chat_is(p, "type", "input_image")) {
+				gw_chat_turns_text(&t, wire, role, gw_json_str(p, "text"));
+			} else if (url != NULL) {
+				gw_chat_turns_part(&t, wire, wire->user);
+				wire->image(&t, url);
+				gw_jw_obj_end(w);
+			}
+		}
+	}
+	if (t.role != NULL) {
+		gw_jw_arr_end(w);
+		gw_jw_obj_end(w);
+	}
+	gw_jw_arr_end(w);
+}
+
 const char *
 gw_chat_tool_mode(const gw_provider_call *call, const char **name)
 {

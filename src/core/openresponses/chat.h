@@ -1,7 +1,9 @@
 /*
  * chat.h - the OpenAI chat-completions wire format: translating a provider
  * call into a /chat/completions request body, and translating replies
- * (JSON or SSE chunks) back into sink events.  Pure: no network.
+ * (JSON or SSE chunks) back into sink events; and what the other wires
+ * share, among it the walk of a call's items into turns
+ * (gw_chat_turns_write).  Pure: no network.
  *
  * The SSE reader takes bytes as they come off the network, so lines and
  * multi-byte UTF-8 characters split across reads are reassembled before
@@ -14,6 +16,7 @@
 #include <stddef.h>
 
 #include "core/base/buf.h"
+#include "core/base/json.h"
 #include "core/openresponses/provider.h"
 
 /* Appends the /chat/completions request body for call to out. */
@@ -34,6 +37,40 @@ bool gw_chat_data_url(const char *url, const char **mime, size_t *mime_len, cons
 /* Maps Open Responses' tool_choice onto a mode: "auto", "none",
  * "required", or "function" with *name (borrowed) set. */
 const char *gw_chat_tool_mode(const gw_provider_call *call, const char **name);
+
+/* The conversation as turns of parts, for the wires that group a role's
+ * consecutive content into one turn (anthropic "messages" of "content"
+ * blocks, gemini "contents" of "parts").  gw_chat_turns_write walks the
+ * call's items once: a user or assistant message's text parts (empty text
+ * skipped, as both APIs refuse it) and its images (user turns, whatever the
+ * message's role), a function_call (an assistant part), a
+ * function_call_output (a user part); system and developer messages are
+ * left to gw_chat_system_text.  For each part it opens the part's object
+ * (and, when the role changes, closes the turn open and opens one: {"role":
+ * ..., <parts_key>: [...]}), calls the wire's callback to write the part's
+ * members, and closes the object. */
+typedef struct gw_chat_turns {
+	gw_jw *w;                  /* where the part's members go */
+	void *ctx;                 /* the wire's */
+	unsigned turn;             /* the turn open, counted from 1 */
+	const char *role;          /* its role (the wire's name), NULL: none open */
+} gw_chat_turns;
+
+typedef struct gw_chat_turns_wire {
+	const char *key;           /* the array's member: "messages", "contents" */
+	const char *parts_key;     /* a turn's parts: "content", "parts" */
+	const char *user, *assistant; /* the roles' names on the wire */
+	void (*text)(gw_chat_turns *t, const char *text);
+	void (*image)(gw_chat_turns *t, const char *url);      /* url never NULL */
+	void (*call)(gw_chat_turns *t, const cJSON *fc);
+	/* items: the whole history, for a wire that must look the call up */
+	void (*output)(gw_chat_turns *t, const cJSON *items, const cJSON *out);
+} gw_chat_turns_wire;
+
+/* Writes key: [turns...] for call's items into w (ctx: the wire's). */
+void gw_chat_turns_write(gw_jw *w, const gw_provider_call *call, const gw_chat_turns_wire *wire,
+    void *ctx);
+
 /* Marks st failed with what (a fixed text, never upstream content). */
 int gw_chat_fail(gw_chat_state *st, const char *what);
 /* Parses a reply or event: a JSON object, else NULL with st->error set

@@ -557,6 +557,10 @@ struct gw_chatin_stream {
 	char *id, *model;
 	uint64_t created;
 	bool include_usage, begun, tool_calls;
+	/* the provider's index of each tool call, in the order they began:
+	 * a call's position here is its Chat Completions index (Anthropic
+	 * numbers content blocks, so a call after a text block is its 1) */
+	size_t *calls, ncalls, calls_cap;
 	gw_resp_frame_fn frame;
 	void *ctx;
 	gw_buf buf;
@@ -583,6 +587,7 @@ gw_chatin_stream_free(gw_chatin_stream *s)
 		return;
 	free(s->id);
 	free(s->model);
+	free(s->calls);
 	gw_buf_free(&s->buf);
 	free(s);
 }
@@ -664,11 +669,28 @@ gw_chatin_stream_text(gw_chatin_stream *s, const char *t, size_t n)
 	gw_chatin_chunk_close(s, &w, true, NULL, NULL);
 }
 
+/* The position among the tool calls of the provider's call index (a new
+ * call is added at the end). */
+static size_t
+gw_chatin_stream_call(gw_chatin_stream *s, size_t index)
+{
+	for (size_t i = 0; i < s->ncalls; i++)
+		if (s->calls[i] == index)
+			return i;
+	if (s->ncalls == s->calls_cap) {
+		s->calls_cap = s->calls_cap ? 2 * s->calls_cap : 4;
+		s->calls = gw_xrealloc(s->calls, s->calls_cap * sizeof(*s->calls));
+	}
+	s->calls[s->ncalls] = index;
+	return s->ncalls++;
+}
+
 void
 gw_chatin_stream_tool_begin(gw_chatin_stream *s, size_t index, const char *call_id,
     const char *name)
 {
 	gw_chatin_stream_begin(s);
+	index = gw_chatin_stream_call(s, index);
 	s->tool_calls = true;
 	gw_buf cid = GW_BUF_INIT;
 	if (call_id == NULL || call_id[0] == '\0')
@@ -700,6 +722,7 @@ gw_chatin_stream_tool_args(gw_chatin_stream *s, size_t index, const char *t, siz
 	if (n == 0)
 		return;
 	gw_chatin_stream_begin(s);
+	index = gw_chatin_stream_call(s, index);
 	gw_jw w;
 	gw_chatin_chunk_open(s, &w, true);
 	gw_jw_key(&w, "tool_calls");

@@ -64,8 +64,9 @@ void gw_chatin_stream_free(gw_chatin_stream *s);
 /* The first chunk (role assistant); the other calls send it when needed. */
 void gw_chatin_stream_begin(gw_chatin_stream *s);
 void gw_chatin_stream_text(gw_chatin_stream *s, const char *t, size_t n);
-/* Opens tool call number index (the provider's); call_id NULL or "": a
- * fresh "call_" id. */
+/* Opens the tool call the provider numbers index (any number naming the
+ * call: the chunks number the calls 0, 1, ... in the order they began);
+ * call_id NULL or "": a fresh "call_" id. */
 void gw_chatin_stream_tool_begin(gw_chatin_stream *s, size_t index, const char *call_id,
     const char *name);
 void gw_chatin_stream_tool_args(gw_chatin_stream *s, size_t index, const char *t, size_t n);

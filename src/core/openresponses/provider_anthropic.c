@@ -42,52 +42,19 @@ gw_anthropic_is(const cJSON *o, const char *k, const char *v)
 	return s != NULL && strcmp(s, v) == 0;
 }
 
-/* The messages being written: the role of the one open, so that
- * consecutive blocks of one role share a message. */
-typedef struct gw_anthropic_msgs {
-	gw_jw *w;
-	const char *role;           /* NULL: none open */
-} gw_anthropic_msgs;
-
-/* Opens a content block in a message of role, starting the message when
- * the role changes. */
 static void
-gw_anthropic_block(gw_anthropic_msgs *m, const char *role)
+gw_anthropic_text(gw_chat_turns *t, const char *text)
 {
-	if (m->role == NULL || strcmp(m->role, role) != 0) {
-		if (m->role != NULL) {
-			gw_jw_arr_end(m->w);
-			gw_jw_obj_end(m->w);
-		}
-		gw_jw_obj_begin(m->w);
-		gw_jw_kstr(m->w, "role", role);
-		gw_jw_key(m->w, "content");
-		gw_jw_arr_begin(m->w);
-		m->role = role;
-	}
-	gw_jw_obj_begin(m->w);
+	gw_jw_kstr(t->w, "type", "text");
+	gw_jw_kstr(t->w, "text", text);
 }
 
 static void
-gw_anthropic_text(gw_anthropic_msgs *m, const char *role, const char *text)
+gw_anthropic_image(gw_chat_turns *t, const char *url)
 {
-	if (text == NULL || text[0] == '\0')
-		return; /* the API refuses empty text blocks */
-	gw_anthropic_block(m, role);
-	gw_jw_kstr(m->w, "type", "text");
-	gw_jw_kstr(m->w, "text", text);
-	gw_jw_obj_end(m->w);
-}
-
-static void
-gw_anthropic_image(gw_anthropic_msgs *m, const char *url)
-{
-	if (url == NULL)
-		return;
 	const char *mime, *data;
 	size_t mime_len;
-	gw_anthropic_block(m, "user");
-	gw_jw *w = m->w;
+	gw_jw *w = t->w;
 	gw_jw_kstr(w, "type", "image");
 	gw_jw_key(w, "source");
 	gw_jw_obj_begin(w);
@@ -101,30 +68,12 @@ gw_anthropic_image(gw_anthropic_msgs *m, const char *url)
 		gw_jw_kstr(w, "url", url);
 	}
 	gw_jw_obj_end(w);
-	gw_jw_obj_end(w);
-}
-
-/* A message item's content parts as blocks of role. */
-static void
-gw_anthropic_content(gw_anthropic_msgs *m, const char *role, const cJSON *content)
-{
-	if (cJSON_IsString(content)) {
-		gw_anthropic_text(m, role, content->valuestring);
-		return;
-	}
-	for (const cJSON *p = content ? content->child : NULL; p; p = p->next) {
-		if (gw_anthropic_is(p, "type", "input_image"))
-			gw_anthropic_image(m, gw_json_str(p, "image_url"));
-		else
-			gw_anthropic_text(m, role, gw_json_str(p, "text"));
-	}
 }
 
 static void
-gw_anthropic_tool_use(gw_anthropic_msgs *m, const cJSON *fc)
+gw_anthropic_tool_use(gw_chat_turns *t, const cJSON *fc)
 {
-	gw_anthropic_block(m, "assistant");
-	gw_jw *w = m->w;
+	gw_jw *w = t->w;
 	gw_jw_kstr(w, "type", "tool_use");
 	gw_jw_kstr(w, "id", gw_json_str(fc, "call_id"));
 	gw_jw_kstr(w, "name", gw_json_str(fc, "name"));
@@ -140,48 +89,29 @@ gw_anthropic_tool_use(gw_anthropic_msgs *m, const cJSON *fc)
 		gw_jw_obj_end(w);
 	}
 	cJSON_Delete(in);
-	gw_jw_obj_end(w);
 }
 
 static void
-gw_anthropic_tool_result(gw_anthropic_msgs *m, const cJSON *out)
+gw_anthropic_tool_result(gw_chat_turns *t, const cJSON *items, const cJSON *out)
 {
-	gw_anthropic_block(m, "user");
-	gw_jw *w = m->w;
-	gw_jw_kstr(w, "type", "tool_result");
-	gw_jw_kstr(w, "tool_use_id", gw_json_str(out, "call_id"));
+	(void)items;
+	gw_jw_kstr(t->w, "type", "tool_result");
+	gw_jw_kstr(t->w, "tool_use_id", gw_json_str(out, "call_id"));
 	const char *o = gw_json_str(out, "output");
-	gw_jw_kstr(w, "content", o ? o : "");
-	gw_jw_obj_end(w);
+	gw_jw_kstr(t->w, "content", o ? o : "");
 }
 
-static void
-gw_anthropic_messages(gw_jw *w, const gw_provider_call *call)
-{
-	gw_anthropic_msgs m = { w, NULL };
-	gw_jw_key(w, "messages");
-	gw_jw_arr_begin(w);
-	for (const cJSON *it = call->items ? call->items->child : NULL; it; it = it->next) {
-		if (gw_anthropic_is(it, "type", "function_call")) {
-			gw_anthropic_tool_use(&m, it);
-			continue;
-		}
-		if (gw_anthropic_is(it, "type", "function_call_output")) {
-			gw_anthropic_tool_result(&m, it);
-			continue;
-		}
-		const char *role = gw_json_str(it, "role");
-		if (role == NULL || (strcmp(role, "user") != 0 && strcmp(role, "assistant") != 0))
-			continue; /* system and developer went to "system" */
-		gw_anthropic_content(&m, strcmp(role, "user") == 0 ? "user" : "assistant",
-		    cJSON_GetObjectItemCaseSensitive(it, "content"));
-	}
-	if (m.role != NULL) {
-		gw_jw_arr_end(w);
-		gw_jw_obj_end(w);
-	}
-	gw_jw_arr_end(w);
-}
+/* messages: consecutive blocks of one role share a message */
+static const gw_chat_turns_wire gw_anthropic_turns = {
+	.key = "messages",
+	.parts_key = "content",
+	.user = "user",
+	.assistant = "assistant",
+	.text = gw_anthropic_text,
+	.image = gw_anthropic_image,
+	.call = gw_anthropic_tool_use,
+	.output = gw_anthropic_tool_result,
+};
 
 static void
 gw_anthropic_tools(gw_jw *w, const gw_provider_call *call)
@@ -234,7 +164,7 @@ gw_anthropic_request_body(const gw_provider_call *call, const char *model, gw_bu
 	if (sys.len > 0)
 		gw_jw_kstr(&w, "system", sys.data);
 	gw_buf_free(&sys);
-	gw_anthropic_messages(&w, call);
+	gw_chat_turns_write(&w, call, &gw_anthropic_turns, NULL);
 	if (call->tools != NULL && cJSON_GetArraySize(call->tools) > 0)
 		gw_anthropic_tools(&w, call);
 	if (call->has_temperature) {

@@ -42,14 +42,6 @@ gw_gemini_is(const cJSON *o, const char *k, const char *v)
 	return s != NULL && strcmp(s, v) == 0;
 }
 
-/* The contents being written: the role of the turn open. */
-typedef struct gw_gemini_turns {
-	gw_jw *w;
-	const char *role;           /* NULL: none open */
-	bool sign;                  /* the model wants a thought signature on calls */
-	bool signed_turn;           /* the open turn's first call carries one */
-} gw_gemini_turns;
-
 /* Gemini 3 and later refuse a history whose model turn has a functionCall
  * without the thoughtSignature the model gave it (a 400).  Open Responses
  * has no place to keep that signature, so the first call of each model
@@ -62,33 +54,10 @@ gw_gemini_wants_signature(const char *model)
 	return model == NULL || !(strncmp(model, "gemini-1", 8) == 0 || strncmp(model, "gemini-2", 8) == 0);
 }
 
-/* Opens a part in a turn of role, starting the turn when the role changes. */
 static void
-gw_gemini_part(gw_gemini_turns *t, const char *role)
+gw_gemini_text(gw_chat_turns *t, const char *text)
 {
-	if (t->role == NULL || strcmp(t->role, role) != 0) {
-		if (t->role != NULL) {
-			gw_jw_arr_end(t->w);
-			gw_jw_obj_end(t->w);
-		}
-		gw_jw_obj_begin(t->w);
-		gw_jw_kstr(t->w, "role", role);
-		gw_jw_key(t->w, "parts");
-		gw_jw_arr_begin(t->w);
-		t->role = role;
-		t->signed_turn = false;
-	}
-	gw_jw_obj_begin(t->w);
-}
-
-static void
-gw_gemini_text(gw_gemini_turns *t, const char *role, const char *text)
-{
-	if (text == NULL || text[0] == '\0')
-		return;
-	gw_gemini_part(t, role);
 	gw_jw_kstr(t->w, "text", text);
-	gw_jw_obj_end(t->w);
 }
 
 /* The MIME type a URL's extension names, or NULL. */
@@ -109,13 +78,10 @@ gw_gemini_url_mime(const char *url)
 }
 
 static void
-gw_gemini_image(gw_gemini_turns *t, const char *url)
+gw_gemini_image(gw_chat_turns *t, const char *url)
 {
-	if (url == NULL)
-		return;
 	const char *mime, *data;
 	size_t mime_len;
-	gw_gemini_part(t, "user");
 	gw_jw *w = t->w;
 	if (gw_chat_data_url(url, &mime, &mime_len, &data)) {
 		gw_jw_key(w, "inlineData");
@@ -132,22 +98,6 @@ gw_gemini_image(gw_gemini_turns *t, const char *url)
 			gw_jw_kstr(w, "mimeType", m);
 		gw_jw_kstr(w, "fileUri", url);
 		gw_jw_obj_end(w);
-	}
-	gw_jw_obj_end(w);
-}
-
-static void
-gw_gemini_content(gw_gemini_turns *t, const char *role, const cJSON *content)
-{
-	if (cJSON_IsString(content)) {
-		gw_gemini_text(t, role, content->valuestring);
-		return;
-	}
-	for (const cJSON *p = content ? content->child : NULL; p; p = p->next) {
-		if (gw_gemini_is(p, "type", "input_image"))
-			gw_gemini_image(t, gw_json_str(p, "image_url"));
-		else
-			gw_gemini_text(t, role, gw_json_str(p, "text"));
 	}
 }
 
@@ -168,10 +118,17 @@ gw_gemini_object(gw_jw *w, const char *text, const char *key)
 	cJSON_Delete(v);
 }
 
+/* What the request's contents need to know: whether the model wants a
+ * thought signature on calls, and the turn whose first call carries one. */
+typedef struct gw_gemini_turns {
+	bool sign;
+	unsigned signed_turn;       /* 0: none yet */
+} gw_gemini_turns;
+
 static void
-gw_gemini_call(gw_gemini_turns *t, const cJSON *fc)
+gw_gemini_call(gw_chat_turns *t, const cJSON *fc)
 {
-	gw_gemini_part(t, "model");
+	gw_gemini_turns *g = t->ctx;
 	gw_jw *w = t->w;
 	gw_jw_key(w, "functionCall");
 	gw_jw_obj_begin(w);
@@ -179,11 +136,10 @@ gw_gemini_call(gw_gemini_turns *t, const cJSON *fc)
 	gw_jw_key(w, "args");
 	gw_gemini_object(w, gw_json_str(fc, "arguments"), NULL);
 	gw_jw_obj_end(w);
-	if (t->sign && !t->signed_turn) {
+	if (g->sign && g->signed_turn != t->turn) {
 		gw_jw_kstr(w, "thoughtSignature", GW_GEMINI_SKIP_SIGNATURE);
-		t->signed_turn = true;
+		g->signed_turn = t->turn;
 	}
-	gw_jw_obj_end(w);
 }
 
 /* The name of the function call call_id answers, searched in items up to
@@ -202,9 +158,8 @@ gw_gemini_call_name(const cJSON *items, const cJSON *stop, const char *call_id)
 }
 
 static void
-gw_gemini_response(gw_gemini_turns *t, const cJSON *items, const cJSON *out)
+gw_gemini_response(gw_chat_turns *t, const cJSON *items, const cJSON *out)
 {
-	gw_gemini_part(t, "user");
 	gw_jw *w = t->w;
 	gw_jw_key(w, "functionResponse");
 	gw_jw_obj_begin(w);
@@ -212,36 +167,19 @@ gw_gemini_response(gw_gemini_turns *t, const cJSON *items, const cJSON *out)
 	gw_jw_key(w, "response");
 	gw_gemini_object(w, gw_json_str(out, "output"), "result");
 	gw_jw_obj_end(w);
-	gw_jw_obj_end(w);
 }
 
-static void
-gw_gemini_contents(gw_jw *w, const gw_provider_call *call, const char *model)
-{
-	gw_gemini_turns t = { w, NULL, gw_gemini_wants_signature(model), false };
-	gw_jw_key(w, "contents");
-	gw_jw_arr_begin(w);
-	for (const cJSON *it = call->items ? call->items->child : NULL; it; it = it->next) {
-		if (gw_gemini_is(it, "type", "function_call")) {
-			gw_gemini_call(&t, it);
-			continue;
-		}
-		if (gw_gemini_is(it, "type", "function_call_output")) {
-			gw_gemini_response(&t, call->items, it);
-			continue;
-		}
-		const char *role = gw_json_str(it, "role");
-		if (role == NULL || (strcmp(role, "user") != 0 && strcmp(role, "assistant") != 0))
-			continue; /* system and developer went to systemInstruction */
-		gw_gemini_content(&t, strcmp(role, "user") == 0 ? "user" : "model",
-		    cJSON_GetObjectItemCaseSensitive(it, "content"));
-	}
-	if (t.role != NULL) {
-		gw_jw_arr_end(w);
-		gw_jw_obj_end(w);
-	}
-	gw_jw_arr_end(w);
-}
+/* contents: consecutive parts of one role share a turn */
+static const gw_chat_turns_wire gw_gemini_turns_wire = {
+	.key = "contents",
+	.parts_key = "parts",
+	.user = "user",
+	.assistant = "model",
+	.text = gw_gemini_text,
+	.image = gw_gemini_image,
+	.call = gw_gemini_call,
+	.output = gw_gemini_response,
+};
 
 static void
 gw_gemini_tools(gw_jw *w, const gw_provider_call *call)
@@ -311,7 +249,8 @@ gw_gemini_request_body(const gw_provider_call *call, const char *model, gw_buf *
 		gw_jw_obj_end(&w);
 	}
 	gw_buf_free(&sys);
-	gw_gemini_contents(&w, call, model);
+	gw_gemini_turns g = { gw_gemini_wants_signature(model), 0 };
+	gw_chat_turns_write(&w, call, &gw_gemini_turns_wire, &g);
 	if (call->tools != NULL && cJSON_GetArraySize(call->tools) > 0)
 		gw_gemini_tools(&w, call);
 	if (call->has_temperature || call->has_top_p || call->has_max_output_tokens) {

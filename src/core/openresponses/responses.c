@@ -700,6 +700,13 @@ int
 gw_resp_request_parse(const char *body, size_t n, uint64_t max_input_chars,
     gw_resp_request *r, gw_resp_error *e)
 {
+	return gw_resp_request_parse_ex(body, n, max_input_chars, false, r, e);
+}
+
+int
+gw_resp_request_parse_ex(const char *body, size_t n, uint64_t max_input_chars,
+    bool input_optional, gw_resp_request *r, gw_resp_error *e)
+{
 	memset(r, 0, sizeof(*r));
 	memset(e, 0, sizeof(*e));
 	r->store = true;
@@ -716,8 +723,11 @@ gw_resp_request_parse(const char *body, size_t n, uint64_t max_input_chars,
 	int rc = 0;
 	for (const cJSON *c = root->child; c && rc == 0; c = c->next)
 		rc = gw_resp_parse_member(r, c, &conversation, e);
-	if (rc == 0)
-		rc = gw_resp_parse_input(r, cJSON_GetObjectItemCaseSensitive(root, "input"), e);
+	const cJSON *input = cJSON_GetObjectItemCaseSensitive(root, "input");
+	bool skip_input = input_optional && (input == NULL || cJSON_IsNull(input)) &&
+	    r->previous_response_id != NULL && !gw_resp_blank(r->previous_response_id);
+	if (rc == 0 && !skip_input)
+		rc = gw_resp_parse_input(r, input, e);
 	cJSON_Delete(root);
 	if (rc == 0) {
 		r->input_chars = gw_resp_items_chars(r->input);

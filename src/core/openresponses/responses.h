@@ -76,6 +76,11 @@ int gw_resp_body_parse(const char *body, size_t n, cJSON **out, gw_resp_error *e
  * *out with gw_resp_request_free, on failure too. */
 int gw_resp_request_parse(const char *body, size_t n, uint64_t max_input_chars,
     gw_resp_request *out, gw_resp_error *e);
+/* gw_resp_request_parse; with input_optional an absent or null input is
+ * accepted when previous_response_id names a response (out->input stays
+ * [], the window being the chain's): POST /v1/responses/compact. */
+int gw_resp_request_parse_ex(const char *body, size_t n, uint64_t max_input_chars,
+    bool input_optional, gw_resp_request *out, gw_resp_error *e);
 void gw_resp_request_free(gw_resp_request *r);
 /* Takes name out of r->ignored: the server honours it after all (a routes
  * file makes "model" choose the route). */

@@ -599,6 +599,15 @@ gw_routes_breaker_destroy(gw_routes_breaker *b)
 	pthread_mutex_destroy(&b->lock);
 }
 
+void
+gw_routes_breaker_configure(gw_routes_breaker *b, uint64_t threshold, uint64_t cooldown_ms)
+{
+	pthread_mutex_lock(&b->lock);
+	b->threshold = threshold ? threshold : GW_ROUTES_DEFAULT_BREAKER_FAILURES;
+	b->cooldown_ms = cooldown_ms;
+	pthread_mutex_unlock(&b->lock);
+}
+
 bool
 gw_routes_breaker_allow(gw_routes_breaker *b, uint64_t now_ms, bool *probe)
 {

@@ -104,6 +104,8 @@ typedef struct gw_routes_breaker {
 
 void gw_routes_breaker_init(gw_routes_breaker *b, uint64_t threshold, uint64_t cooldown_ms);
 void gw_routes_breaker_destroy(gw_routes_breaker *b);
+/* Sets b's threshold and cooldown (a reload's), keeping its state. */
+void gw_routes_breaker_configure(gw_routes_breaker *b, uint64_t threshold, uint64_t cooldown_ms);
 /* May a request try this target now?  An open breaker whose cooldown has
  * passed lets exactly one caller through (half-open) and says so in
  * *probe. */

@@ -13,6 +13,10 @@ tests that look at keys and records.
 
   records.py --memory STATE_DIR ACTOR   MEMORY.md as the reference renders it
                                         from the actor's records
+  records.py --memory-check STATE_DIR   the number of actors under
+                                        channel-store/gateway/ whose MEMORY.md
+                                        is not that render (each one named on
+                                        stderr); the store is read once
   records.py --to-v1 STATE_DIR          rewrites the current snapshot in the
                                         version 1 layout (no MEMORY.md lines),
                                         as a gateway before them wrote it
@@ -62,13 +66,39 @@ def load(d):
     return {"processed_case_keys": [k for _, k in keys], "requests": reqs}
 
 
-def memory(d, actor):
+def render(actor, requests):
     """MEMORY.md of actor: its header, then a line per record of the actor
     in case_key order (as bytes), or the no-records line."""
     lines = ["- %s %s %s status=%d outcome=%s\n" % (q["case_id"], q["method"], q["endpoint"],
                                                     q["status_code"], q["outcome"])
-             for q in load(d)["requests"] if q["actor_id"] == actor]
+             for q in requests if q["actor_id"] == actor]
     return "# Tau Gateway Snapshot (%s)\n\n" % actor + ("".join(lines) or "- No persisted requests\n")
+
+
+def memory(d, actor):
+    return render(actor, load(d)["requests"])
+
+
+def memory_check(d):
+    """How many actor directories hold a MEMORY.md other than render()'s."""
+    by_actor = {}
+    for q in load(d)["requests"]:
+        by_actor.setdefault(q["actor_id"], []).append(q)
+    root = os.path.join(d, "channel-store", "gateway")
+    bad = 0
+    for actor in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        if not os.path.isdir(os.path.join(root, actor)):
+            continue
+        path = os.path.join(root, actor, "MEMORY.md")
+        try:
+            with open(path, "rb") as f:
+                have = f.read()
+        except OSError:
+            have = None
+        if have != render(actor, by_actor.get(actor, [])).encode():
+            sys.stderr.write("records.py: %s is not the reference render\n" % path)
+            bad += 1
+    return bad
 
 
 def fnv(b):
@@ -129,6 +159,8 @@ def to_v1(d):
 if __name__ == "__main__":
     if sys.argv[1] == "--memory":
         sys.stdout.write(memory(sys.argv[2], sys.argv[3]))
+    elif sys.argv[1] == "--memory-check":
+        print(memory_check(sys.argv[2]))
     elif sys.argv[1] == "--to-v1":
         to_v1(sys.argv[2])
     else:
