@@ -899,6 +899,7 @@ tui_on_key(tui_app *app, int code)
 			else
 				ui->req_sel = cmd == TUI_CMD_UP && ui->req_sel > 0 ? ui->req_sel - 1 :
 				    cmd == TUI_CMD_PAGE_UP && ui->req_sel > 10 ? ui->req_sel - 10 : 0;
+			ui->req_picked = false; /* the next frame picks the row at req_sel */
 			break;
 		}
 		tui_screen_scroll(ui, cmd);
@@ -917,6 +918,7 @@ tui_on_key(tui_app *app, int code)
 		}
 		ui->req_focus = !ui->req_focus;
 		ui->req_sel = 0;
+		ui->req_picked = false;
 		break;
 	case TUI_CMD_CLOSE:
 		ui->log_view = false;

@@ -493,6 +493,15 @@ tui_draw_rate(tui_ui *ui, int y, const char *label, const uint32_t *v, const cha
 	gw_buf_free(&b);
 }
 
+/* The same request (the ring holds copies, so the fields are compared). */
+static bool
+tui_same_request(const srv_recent *a, const srv_recent *b)
+{
+	return a->unix_ms == b->unix_ms && a->duration_us == b->duration_us && a->status == b->status &&
+	    strcmp(a->client, b->client) == 0 && strcmp(a->resp_id, b->resp_id) == 0 &&
+	    strcmp(a->path, b->path) == 0 && strcmp(a->method, b->method) == 0;
+}
+
 /* The server panel: rates with their 60 s sparklines, latency over 60 s,
  * counts by route and status class, the targets (routes), warnings where
  * the figures contradict the posture, then the request list, newest
@@ -590,8 +599,17 @@ tui_draw_server(tui_ui *ui, int y, int max_rows)
 		tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_LABEL,
 		    "time      client          st   latency   model            response"
 		    "                               request");
+		/* the picked request where it is now (new ones push it down); one
+		 * that left the ring gives way to the row at its place */
+		for (unsigned k = 0; ui->req_picked && k < n; k++)
+			if (tui_same_request(&s->recent[n - 1 - k], &ui->req_pick)) {
+				ui->req_sel = k;
+				break;
+			}
 		if (ui->req_sel >= n)
 			ui->req_sel = n - 1;
+		ui->req_pick = s->recent[n - 1 - ui->req_sel];
+		ui->req_picked = ui->req_focus;
 		for (unsigned k = 0; k < n && y < end; k++) {
 			const srv_recent *r = &s->recent[n - 1 - k];
 			gw_buf_reset(&b);

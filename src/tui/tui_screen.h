@@ -54,6 +54,8 @@ typedef struct tui_ui {
 	srv_stats srv;
 	bool req_focus;           /* j/k/Enter act on the request list (Tab) */
 	unsigned req_sel;         /* its selected row, counted from the newest */
+	srv_recent req_pick;      /* that row's request, so the selection stays on it */
+	bool req_picked;          /* as new requests push it down (false: take req_sel) */
 	/* event list */
 	char filter[256];
 	uint64_t sel_id;          /* selected event id (when not following) */

@@ -66,7 +66,14 @@ tc_keys Tab
 tc_expect "Tab: the request list has the keys" 'requests: j/k select, Enter response, Tab back'
 tc_keys Enter
 tc_expect "Enter on the 401: it names no response" 'POST /v1/responses \(401\) names no response'
+f0=$(frames)
 tc_keys j j
+for _ in $(seq 100); do [ "$(frames)" -gt "$f0" ] && break; sleep 0.02; done
+t_check "a frame drew the selection" test "$(frames)" -gt "$f0"
+# new requests push the rows down; the selection stays on its request
+t_eq "a newer request: 200" 200 "$(post "newer 1")"
+t_eq "another: 200" 200 "$(post "newer 2")"
+tc_expect "both in the list" 'total 6( |$)' 5
 tc_keys Enter
 tc_expect "Enter on the second 200: its stored response" "stored response ${ids[1]}"
 tc_expect "the response's JSON" '"status": "completed"'
