@@ -4,6 +4,8 @@
 #
 #   bench/console.sh [TAU_BIN]     (default: build/tau-gateway)
 #   IDLE_SECS=30 LOG_MB=1024 CASES=100000 LOAD_SECS=10 to scale.
+#   PANEL_RATE=1000 PANEL_SECS=10 PANEL_ROUNDS=3 BASE_BIN=... for section 6,
+#   PANEL_ONLY=1 to run section 6 alone.
 #
 # 1. idle CPU over IDLE_SECS in tmux, from /proc/<pid>/stat (utime+stime)
 # 2. time to the first full frame with a LOG_MB runtime-events.jsonl
@@ -21,6 +23,9 @@
 #    min and max, and the same for an empty paste (Ctrl-G alone: what tmux
 #    and the screen polling cost by themselves).  SKIP_TO_PASTE=1 runs only
 #    this block.
+# 6. the server panel at a steady 1,000 req/s (bench/steady_load.py): the
+#    console's CPU (its main thread, which reads and draws; the whole
+#    process, embedded server included, beside it)
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${1:-${TAU_BIN:-$SRC/build/tau-gateway}}
@@ -106,6 +111,8 @@ if [ -n "${SKIP_TO_PASTE:-}" ]; then
 	exit 0
 fi
 
+
+if [ -z "${PANEL_ONLY:-}" ]; then # PANEL_ONLY=1: section 6 alone
 # ---- 1. idle CPU -------------------------------------------------------------
 mkdir -p "$W/idle"
 "$BIN" --gateway-contract-runner --gateway-fixture "$SRC/fixtures/gateway-contract/mixed-outcomes.json" \
@@ -171,3 +178,79 @@ awk -v f=$((f1 - f0)) -v ms="$ms" -v n="$n" -v c=$((c1 - c0)) -v tck="$TCK" -v c
 grep -q "bench-$CASES" "$W/load/runtime-events.jsonl" && echo "the console saw the cycle line: $(tmux -L "$SOCK" capture-pane -p -t bench:load | grep -c "bench-$CASES") rows on screen mention it"
 
 paste_bench
+fi # PANEL_ONLY
+
+# ---- 6. the server panel at a steady request rate ------------------------------
+# The console's embedded server (w) under bench/steady_load.py at PANEL_RATE
+# req/s (default 1000) for PANEL_SECS (default 10): the console's CPU from
+# /proc over the load (its server threads excluded: only the console's main
+# thread, which draws the panel), PANEL_ROUNDS rounds (default 3), median and
+# min..max.  With BASE_BIN (say main's build) the rounds alternate BASE_BIN
+# and BIN, round by round, so both see the same machine.  Also the CPU of a
+# console whose server runs idle (the once-a-second refresh).  Target: under
+# 10 % of one core at 1,000 req/s.
+PANEL_RATE=${PANEL_RATE:-1000}
+PANEL_SECS=${PANEL_SECS:-10}
+PANEL_ROUNDS=${PANEL_ROUNDS:-3}
+# main_ticks PID: utime+stime of the console's main thread only
+main_ticks() { awk '{print $14 + $15}' "/proc/$1/task/$1/stat"; }
+panel_round() {
+	local bin=$1 label=$2
+	local sd=$W/panel-$label
+	rm -rf "$sd"
+	mkdir -p "$sd"
+	local cmd="env XDG_STATE_HOME=$W/xdg $bin --console --gateway-state-dir $sd \
+--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token bench-token"
+	if tmux -L "$SOCK" has-session 2>/dev/null; then
+		tmux -L "$SOCK" new-window -d -n panel "$cmd"
+	else
+		tmux -L "$SOCK" -f /dev/null new-session -d -s bench -n panel -x 120 -y 40 "$cmd"
+	fi
+	local pid="" port="" tau=""
+	for _ in $(seq 200); do
+		pid=$(tmux -L "$SOCK" list-panes -t "bench:panel" -F '#{pane_pid}' 2>/dev/null || true)
+		tmux -L "$SOCK" capture-pane -p -t bench:panel 2>/dev/null | grep -q 'Service' && break
+		sleep 0.02
+	done
+	tmux -L "$SOCK" send-keys -t bench:panel w
+	for _ in $(seq 200); do
+		port=$(tmux -L "$SOCK" capture-pane -p -t bench:panel | sed -nE 's/.*Server 127\.0\.0\.1:([0-9]+).*/\1/p' | head -1)
+		[ -n "$port" ] && break
+		sleep 0.02
+	done
+	tau=$(pgrep -P "$pid" -x tau-gateway || echo "$pid")
+	sleep 1
+	local c0 c1 s0 s1 idle
+	c0=$(main_ticks "$tau"); sleep 3; c1=$(main_ticks "$tau")
+	idle=$(awk -v d=$((c1 - c0)) -v tck="$TCK" 'BEGIN { printf "%.2f", 100 * d / (tck * 3) }')
+	local p0 p1 whole
+	s0=$(date +%s%N); c0=$(main_ticks "$tau"); p0=$(cpu_ticks "$tau")
+	local load
+	load=$(python3 "$SRC/bench/steady_load.py" "127.0.0.1:$port" bench-token "$PANEL_RATE" "$PANEL_SECS")
+	c1=$(main_ticks "$tau"); p1=$(cpu_ticks "$tau"); s1=$(date +%s%N)
+	whole=$(awk -v d=$((p1 - p0)) -v tck="$TCK" -v ns=$((s1 - s0)) 'BEGIN { printf "%.1f", 100 * d / (tck * ns / 1e9) }')
+	local pct
+	pct=$(awk -v d=$((c1 - c0)) -v tck="$TCK" -v ns=$((s1 - s0)) 'BEGIN { printf "%.2f", 100 * d / (tck * ns / 1e9) }')
+	echo "$label $pct $idle $load" >>"$W/panel.rounds"
+	echo "  round $label: console main thread ${pct}% of one core under load ($load; whole process, server included, ${whole}%); ${idle}% with the server idle"
+	tmux -L "$SOCK" send-keys -t bench:panel q
+	sleep 0.2
+	tmux -L "$SOCK" send-keys -t bench:panel y
+	for _ in $(seq 100); do kill -0 "$tau" 2>/dev/null || break; sleep 0.05; done
+	tmux -L "$SOCK" kill-window -t bench:panel 2>/dev/null || true
+}
+echo "server panel at $PANEL_RATE req/s for $PANEL_SECS s, $PANEL_ROUNDS rounds${BASE_BIN:+ (A=$BASE_BIN, B=$BIN, interleaved)}:"
+: >"$W/panel.rounds"
+for ((r = 0; r < PANEL_ROUNDS; r++)); do
+	[ -n "${BASE_BIN:-}" ] && panel_round "$BASE_BIN" A
+	panel_round "$BIN" B
+done
+for label in A B; do
+	grep -q "^$label " "$W/panel.rounds" || continue
+	# nearest-rank median and the spread (sorted outside awk: mawk has no asort)
+	v=$(awk -v l="$label" '$1 == l { print $2 }' "$W/panel.rounds" | sort -g | tr '\n' ' ')
+	i=$(awk -v l="$label" '$1 == l { print $3 }' "$W/panel.rounds" | sort -g | tr '\n' ' ')
+	awk -v l="$label" -v v="$v" -v i="$i" 'BEGIN {
+		n = split(v, a, " "); split(i, b, " "); m = int((n + 1) / 2)
+		printf "panel %s: console main thread at the load, median %.2f%% of one core (min..max %.2f..%.2f, %d rounds); server idle median %.2f%%\n", l, a[m], a[1], a[n], n, b[m] }'
+done

@@ -1,7 +1,16 @@
 /*
  * metrics.c - counters and their Prometheus rendering.  Nothing here may
- * block for longer than a copy of the recent window, because every request
+ * block for longer than a copy of the recent ring, because every request
  * passes through srv_metrics_request.
+ *
+ * The console's panel reads a window of the last SRV_SECONDS whole
+ * seconds: a ring of per-second slots (requests, 5xx answers, failed
+ * upstream attempts and a log-linear latency histogram), indexed by the
+ * monotonic second modulo SRV_SECONDS + 1 and updated under the lock the
+ * recent ring already takes per request.  A slot still holding an older
+ * second is cleared by the first request of its new second; readers skip
+ * slots whose second is outside the window, so an idle server costs
+ * nothing and shows zeros.
  */
 #include "server/metrics.h"
 
@@ -38,6 +47,48 @@ srv_metrics_overhead(srv_metrics *m, uint64_t ns)
 	atomic_fetch_add_explicit(&m->overhead_sum_ns, ns, memory_order_relaxed);
 }
 
+unsigned
+srv_metrics_lat_bucket(uint64_t us)
+{
+	if (us < 8)
+		return (unsigned)us;
+	unsigned e = 63u - (unsigned)__builtin_clzll(us); /* >= 3 */
+	if (e > 31)
+		return SRV_LAT_BUCKETS - 1;
+	unsigned sub = (unsigned)(us >> (e - 3)) & 7u;
+	return 8u * (e - 2u) + sub;
+}
+
+uint64_t
+srv_metrics_lat_value(unsigned b)
+{
+	if (b < 8)
+		return b;
+	unsigned e = b / 8 + 2, sub = b % 8;
+	uint64_t lo = (uint64_t)(8 + sub) << (e - 3), width = (uint64_t)1 << (e - 3);
+	return lo + width / 2;
+}
+
+static uint64_t
+srv_mono_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/* The slot of second sec, cleared if it held an older one (lock held). */
+static srv_second *
+srv_second_slot(srv_metrics *m, uint64_t sec)
+{
+	srv_second *s = &m->seconds[sec % (SRV_SECONDS + 1)];
+	if (s->sec != sec) {
+		memset(s, 0, sizeof(*s));
+		s->sec = sec;
+	}
+	return s;
+}
+
 const char *
 srv_metrics_route_name(srv_route r)
 {
@@ -60,7 +111,7 @@ srv_metrics_destroy(srv_metrics *m)
 void
 srv_metrics_request(srv_metrics *m, srv_route route, const char *method, const char *path,
     const char *client, unsigned status, uint64_t duration_us, uint64_t bytes_in, uint64_t bytes_out,
-    const char *target)
+    const char *target, const char *resp_id)
 {
 	if (route >= SRV_ROUTE_COUNT)
 		route = SRV_ROUTE_OTHER;
@@ -88,13 +139,19 @@ srv_metrics_request(srv_metrics *m, srv_route route, const char *method, const c
 	snprintf(r.client, sizeof(r.client), "%s", client ? client : "");
 	if (target != NULL && target[0] != '\0')
 		snprintf(r.target, sizeof(r.target), "%s", target);
+	if (resp_id != NULL && resp_id[0] != '\0')
+		snprintf(r.resp_id, sizeof(r.resp_id), "%s", resp_id);
 	r.status = status;
 	r.duration_us = duration_us;
+	if (status >= 200 && status < 300 && (route == SRV_ROUTE_RESPONSES || route == SRV_ROUTE_CHAT))
+		atomic_store_explicit(&m->last_model_ok_unix_ms, r.unix_ms, memory_order_relaxed);
+	unsigned lb = srv_metrics_lat_bucket(duration_us);
+	uint64_t sec = srv_mono_sec();
 	pthread_mutex_lock(&m->lock);
-	m->window[m->wpos] = duration_us > UINT32_MAX ? UINT32_MAX : (uint32_t)duration_us;
-	m->wpos = (m->wpos + 1) % SRV_METRICS_WINDOW;
-	if (m->nwindow < SRV_METRICS_WINDOW)
-		m->nwindow++;
+	srv_second *s = srv_second_slot(m, sec);
+	s->requests++;
+	s->errors += status >= 500 && status < 600;
+	s->lat[lb]++;
 	m->recent[m->rpos] = r;
 	m->rpos = (m->rpos + 1) % SRV_RECENT_MAX;
 	if (m->nrecent < SRV_RECENT_MAX)
@@ -106,13 +163,27 @@ void
 srv_metrics_upstream(srv_metrics *m, unsigned status)
 {
 	atomic_fetch_add_explicit(&m->upstream[status < 600 ? status : 0], 1, memory_order_relaxed);
+	if (status >= 200 && status < 300)
+		return;
+	uint64_t sec = srv_mono_sec();
+	pthread_mutex_lock(&m->lock);
+	srv_second_slot(m, sec)->upstream_errors++;
+	pthread_mutex_unlock(&m->lock);
 }
 
-static int
-srv_cmp_u32(const void *a, const void *b)
+/* The value at nearest rank pct of the histogram h (n samples). */
+static uint64_t
+srv_lat_rank(const uint64_t *h, uint64_t n, unsigned pct)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
+	uint64_t rank = (n * pct + 99) / 100, cum = 0;
+	if (rank == 0)
+		rank = 1;
+	for (unsigned b = 0; b < SRV_LAT_BUCKETS; b++) {
+		cum += h[b];
+		if (cum >= rank)
+			return srv_metrics_lat_value(b);
+	}
+	return 0;
 }
 
 void
@@ -122,19 +193,62 @@ srv_metrics_stats(srv_metrics *m, srv_stats *out)
 	out->active_streams = atomic_load(&m->active_streams);
 	out->status_4xx = atomic_load(&m->status_4xx);
 	out->status_5xx = atomic_load(&m->status_5xx);
-	uint32_t w[SRV_METRICS_WINDOW];
+	out->last_model_ok_unix_ms = atomic_load_explicit(&m->last_model_ok_unix_ms, memory_order_relaxed);
+	/* the window: the SRV_SECONDS whole seconds before this one for the
+	 * rates, and those plus this one for the latency */
+	uint64_t now = srv_mono_sec(), hist[SRV_LAT_BUCKETS] = { 0 }, nlat = 0;
 	pthread_mutex_lock(&m->lock);
-	unsigned n = m->nwindow;
-	memcpy(w, m->window, n * sizeof(w[0]));
+	for (unsigned i = 0; i <= SRV_SECONDS; i++) {
+		uint64_t sec = now - SRV_SECONDS + i;
+		if (now < SRV_SECONDS - i)
+			continue;
+		const srv_second *s = &m->seconds[sec % (SRV_SECONDS + 1)];
+		if (s->sec != sec || s->requests + s->upstream_errors == 0)
+			continue;
+		if (i < SRV_SECONDS) {
+			out->sec_requests[i] = s->requests;
+			out->sec_errors[i] = s->errors;
+			out->sec_upstream_errors[i] = s->upstream_errors;
+		}
+		for (unsigned b = 0; b < SRV_LAT_BUCKETS; b++)
+			hist[b] += s->lat[b];
+		nlat += s->requests;
+	}
 	out->nrecent = m->nrecent;
 	for (unsigned i = 0; i < m->nrecent; i++)
 		out->recent[i] = m->recent[(m->rpos + SRV_RECENT_MAX - m->nrecent + i) % SRV_RECENT_MAX];
 	pthread_mutex_unlock(&m->lock);
 	out->p50_us = out->p99_us = 0;
-	if (n > 0) {
-		qsort(w, n, sizeof(w[0]), srv_cmp_u32);
-		out->p50_us = w[(n - 1) * 50 / 100];
-		out->p99_us = w[(n - 1) * 99 / 100];
+	if (nlat > 0) {
+		out->p50_us = srv_lat_rank(hist, nlat, 50);
+		out->p99_us = srv_lat_rank(hist, nlat, 99);
+	}
+	/* by route (most first) and by status class */
+	uint64_t per_route[SRV_ROUTE_COUNT] = { 0 };
+	for (int r = 0; r < SRV_ROUTE_COUNT; r++)
+		for (unsigned st = 100; st < 600; st++) {
+			uint64_t v = atomic_load_explicit(&m->by_status[r][st], memory_order_relaxed);
+			per_route[r] += v;
+			out->by_class[st / 100] += v;
+		}
+	out->nroutes = 0;
+	for (;;) {
+		int best = -1;
+		for (int r = 0; r < SRV_ROUTE_COUNT; r++)
+			if (per_route[r] > 0 && (best < 0 || per_route[r] > per_route[best]))
+				best = r;
+		if (best < 0 || out->nroutes == SRV_ROUTE_COUNTS)
+			break;
+		snprintf(out->routes[out->nroutes].name, sizeof(out->routes[0].name), "%s", srv_route_names[best]);
+		out->routes[out->nroutes++].n = per_route[best];
+		per_route[best] = 0;
+	}
+	out->upstream_attempts = out->upstream_errors = 0;
+	for (unsigned st = 0; st < 600; st++) {
+		uint64_t v = atomic_load_explicit(&m->upstream[st], memory_order_relaxed);
+		out->upstream_attempts += v;
+		if (st < 200 || st > 299)
+			out->upstream_errors += v;
 	}
 }
 

@@ -33,8 +33,17 @@ typedef enum srv_route {
 } srv_route;
 
 #define SRV_METRICS_BUCKETS 14
-#define SRV_METRICS_WINDOW 1024
 #define SRV_OVERHEAD_BUCKETS 13
+/* the per-second latency buckets: 8 per doubling of microseconds (exact
+ * below 8 us), up to 2^32 us */
+#define SRV_LAT_BUCKETS 240
+
+/* One second of the panel's window (under the lock). */
+typedef struct srv_second {
+	uint64_t sec;                     /* the monotonic second it holds */
+	uint32_t requests, errors, upstream_errors;
+	uint32_t lat[SRV_LAT_BUCKETS];
+} srv_second;
 
 typedef struct srv_metrics {
 	_Atomic uint64_t by_status[SRV_ROUTE_COUNT][600];
@@ -48,9 +57,9 @@ typedef struct srv_metrics {
 	/* the gateway's own time per model request (Server-Timing's gateway) */
 	_Atomic uint64_t overhead[SRV_OVERHEAD_BUCKETS + 1];
 	_Atomic uint64_t overhead_sum_ns;
-	pthread_mutex_t lock;             /* guards the window and recent ring */
-	uint32_t window[SRV_METRICS_WINDOW];
-	unsigned nwindow, wpos;
+	_Atomic uint64_t last_model_ok_unix_ms;
+	pthread_mutex_t lock;             /* guards the seconds and recent ring */
+	srv_second seconds[SRV_SECONDS + 1]; /* by monotonic second modulo 61 */
 	srv_recent recent[SRV_RECENT_MAX];
 	unsigned nrecent, rpos;
 } srv_metrics;
@@ -58,10 +67,15 @@ typedef struct srv_metrics {
 void srv_metrics_init(srv_metrics *m);
 void srv_metrics_destroy(srv_metrics *m);
 /* Records one completed request from client (an address as text, or NULL). */
-/* target: routes, the target that answered (NULL or "": none). */
+/* target: routes, the target that answered (NULL or "": none); resp_id:
+ * the response it made or named (NULL or "": none). */
 void srv_metrics_request(srv_metrics *m, srv_route route, const char *method, const char *path,
     const char *client, unsigned status, uint64_t duration_us, uint64_t bytes_in, uint64_t bytes_out,
-    const char *target);
+    const char *target, const char *resp_id);
+/* The per-second latency bucket of us, and the value a bucket stands for
+ * (its middle). */
+unsigned srv_metrics_lat_bucket(uint64_t us);
+uint64_t srv_metrics_lat_value(unsigned bucket);
 /* Records the gateway's own time of one answer of a model route: its
  * whole time less the wait on the provider. */
 void srv_metrics_overhead(srv_metrics *m, uint64_t ns);

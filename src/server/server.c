@@ -825,7 +825,7 @@ srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	uint64_t us = (gw_clock_mono_ns() - r->start_ns) / 1000;
 	if (r->begun) { /* else MHD ended it before its headers were whole */
 		srv_metrics_request(&s->metrics, r->route, r->method, r->path, r->client,
-		    r->status ? r->status : 499, us, r->bytes_in, r->bytes_out, r->target);
+		    r->status ? r->status : 499, us, r->bytes_in, r->bytes_out, r->target, r->resp_id);
 		srv_reqlog_request(&s->cfg, r->method, r->path, r->client, r->status ? r->status : 499,
 		    us, r->resp_id, r->target, r->upstream_rid);
 	}
@@ -1811,6 +1811,7 @@ srv_get_stats(srv_server *s, srv_stats *out)
 	snprintf(out->bind, sizeof(out->bind), "%s", s->bind);
 	out->uptime_ms = gw_clock_mono_ms() - s->started_mono_ms;
 	srv_metrics_stats(&s->metrics, out);
+	snprintf(out->model, sizeof(out->model), "%s", s->cfg.provider.model ? s->cfg.provider.model : "");
 	if (s->router != NULL)
 		srv_router_lines(s->router, out->route_lines, SRV_ROUTE_LINES, &out->nroute_lines,
 		    &out->ntargets);

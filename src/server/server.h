@@ -18,8 +18,10 @@
 #include "core/base/err.h"
 #include "server/srv_config.h"
 
-#define SRV_RECENT_MAX 16
+#define SRV_RECENT_MAX 64
 #define SRV_ROUTE_LINES 8
+#define SRV_SECONDS 60                /* the per-second window of the panel */
+#define SRV_ROUTE_COUNTS 10
 
 typedef struct srv_recent {
 	uint64_t unix_ms;
@@ -27,6 +29,7 @@ typedef struct srv_recent {
 	char path[64];
 	char client[46];                  /* the client address (a trusted proxy's client) */
 	char target[64];                  /* routes: the target that answered ("": none) */
+	char resp_id[48];                 /* the response made or named ("": none) */
 	unsigned status;
 	uint64_t duration_us;
 } srv_recent;
@@ -37,7 +40,21 @@ typedef struct srv_stats {
 	uint64_t requests;                /* completed requests */
 	uint64_t active_streams;          /* open SSE responses */
 	uint64_t status_4xx, status_5xx;
-	uint64_t p50_us, p99_us;          /* latency over a recent window */
+	uint64_t p50_us, p99_us;          /* latency over the last SRV_SECONDS s (0: none);
+	                                   * from log-linear buckets, within 1/16 */
+	/* per whole second, oldest first; [SRV_SECONDS - 1] is the second
+	 * that ended last: requests, errors (5xx answers) and failed upstream
+	 * attempts (no response, or not 2xx) */
+	uint32_t sec_requests[SRV_SECONDS], sec_errors[SRV_SECONDS];
+	uint32_t sec_upstream_errors[SRV_SECONDS];
+	uint64_t last_model_ok_unix_ms;   /* the last 2xx of /v1/responses or chat (0: none) */
+	/* requests by route (those with any, most first) and by status class
+	 * (by_class[1..5]: 1xx..5xx); upstream attempts and the failed ones */
+	struct { char name[40]; uint64_t n; } routes[SRV_ROUTE_COUNTS];
+	unsigned nroutes;
+	uint64_t by_class[6];
+	uint64_t upstream_attempts, upstream_errors;
+	char model[64];                   /* the --model served (routes: route_lines) */
 	srv_recent recent[SRV_RECENT_MAX];/* newest last */
 	unsigned nrecent;
 	/* routes (--gateway-routes): one line per target, "route provider/model

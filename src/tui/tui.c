@@ -8,9 +8,13 @@
  * mode instead the store's change feed (LISTEN/NOTIFY) and the replica
  * registry's 1 s timer (tui_fleet.c) - the embedded server's event fd, an
  * eventfd the runner worker and log writers poke, a self-pipe for signals
- * and a pipe that stands in for stderr.  Nothing is
- * drawn unless something changed, and data-driven redraws come at most
- * every 100 ms.  Every action goes through cli_parse and the core; this
+ * and a pipe that stands in for stderr.  Two timers run only while their
+ * subject does: once a second while the embedded server runs (uptime and
+ * the per-second figures move), and every 100 ms while a fixture run is
+ * active (its per-case counter is sampled; an unchanged one draws
+ * nothing).  The server's figures are read at most once per frame,
+ * however often its event fd fires.  Nothing is drawn unless something
+ * changed, and data-driven redraws come at most every 100 ms.  Every action goes through cli_parse and the core; this
  * module must never write to the terminal outside curses, never write to
  * stderr while curses owns the screen, and never leave the terminal in raw
  * mode on any exit path it controls.
@@ -21,6 +25,8 @@
 #include "core/base/json.h"
 #include "core/base/mem.h"
 #include "core/gateway/runner.h"
+#include "core/openresponses/respstore.h"
+#include "core/store/store.h"
 #include "server/server.h"
 #include "tui/tui_cmd.h"
 #include "tui/tui_data.h"
@@ -41,6 +47,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +62,13 @@
 #define TUI_FRAME_MS 100
 #define TUI_KEY_FRAME_MS 16
 #define TUI_TICK_MS 500
+#define TUI_SRV_TICK_MS 1000
 
 /* The fixture run on the worker thread.  mu guards phase/done/total and
- * finished; the rest belongs to the worker until finished is set. */
+ * finished; cases_done and cancel are atomics shared with the runner (it
+ * stores cases_done after every case, the loop samples it every 100 ms;
+ * the loop sets cancel); the rest belongs to the worker until finished is
+ * set. */
 typedef struct tui_job {
 	pthread_t th;
 	pthread_mutex_t mu;
@@ -66,6 +77,9 @@ typedef struct tui_job {
 	char phase[16];
 	uint64_t done, total;
 	uint64_t last_poke_ms;
+	_Atomic uint64_t cases_done;
+	atomic_bool cancel;
+	uint64_t last_sample_ms;      /* main thread: when cases_done was last read */
 	cli_config cfg;               /* the parsed run line; owns the strings opts borrows */
 	gw_runner_opts opts;
 	gw_cycle_report report;
@@ -88,6 +102,8 @@ typedef struct tui_app {
 	/* the embedded server and the parsed line whose strings it borrows */
 	srv_server *srv;
 	cli_config srv_cfg;
+	bool srv_stale;               /* its figures changed: read them before the next frame */
+	uint64_t srv_tick_ms;         /* the last once-a-second refresh (uptime, rates) */
 	char *pending_bind;           /* 'w' waiting for a token */
 	bool filter_log;              /* the open filter prompt is the log view's */
 	char *last_bind;              /* the address the server last listened on */
@@ -263,6 +279,11 @@ tui_job_start(tui_app *app, cli_config *c)
 	j->opts.lock_nowait = true;
 	j->opts.progress = tui_job_progress;
 	j->opts.progress_ctx = j;
+	atomic_store(&j->cases_done, 0);
+	atomic_store(&j->cancel, false);
+	j->opts.cases_done = &j->cases_done;
+	j->opts.cancel = &j->cancel;
+	app->ui.run_cancelling = false;
 	j->finished = false;
 	j->done = j->total = 0;
 	snprintf(j->phase, sizeof(j->phase), "load");
@@ -292,18 +313,26 @@ tui_job_poll(tui_app *app)
 	app->ui.run_done = j->done;
 	app->ui.run_total = j->total;
 	pthread_mutex_unlock(&j->mu);
+	if (strcmp(app->ui.run_phase, "evaluate") == 0)
+		app->ui.run_done = atomic_load_explicit(&j->cases_done, memory_order_relaxed);
 	app->dirty = true;
 	if (!finished)
 		return;
 	pthread_join(j->th, NULL);
 	j->active = false;
 	app->ui.run_active = false;
+	app->ui.run_cancelling = false;
 	if (j->rc != 0) {
 		tui_reportf(app, true, "run %s failed (exit %d): %s", j->opts.fixture_path,
 		    gw_err_exit(&j->err), j->err.msg);
 	} else {
 		gw_buf b = GW_BUF_INIT;
-		gw_buf_printf(&b, "run %s: rollout %s %s, health %s", j->opts.fixture_path,
+		gw_buf_printf(&b, "run %s", j->opts.fixture_path);
+		if (j->report.cancelled) /* first: the message line is cut at the width */
+			gw_buf_printf(&b, " cancelled after %llu of %llu cases (%llu pending)",
+			    (unsigned long long)(j->report.applied + j->report.malformed + j->report.failed),
+			    (unsigned long long)j->report.queued, (unsigned long long)j->report.backlog);
+		gw_buf_printf(&b, ": rollout %s %s, health %s",
 		    strcmp(j->report.guardrail.gate, "pass") == 0 ? "PASS" : "HOLD",
 		    j->report.guardrail.reason_code, gw_health_state_name(j->report.health_state));
 		if (j->report.notice[0])
@@ -318,6 +347,41 @@ tui_job_poll(tui_app *app)
 	}
 	cli_config_free(&j->cfg);
 	app->posture_stale = app->events_stale = true;
+}
+
+/* Every 100 ms while a run evaluates: the runner's per-case counter.  A
+ * change makes a frame (so progress moves by case, at most ten frames a
+ * second); an unchanged counter draws nothing. */
+static void
+tui_job_sample(tui_app *app)
+{
+	tui_job *j = &app->job;
+	j->last_sample_ms = gw_clock_mono_ms();
+	if (!j->active || strcmp(app->ui.run_phase, "evaluate") != 0)
+		return;
+	uint64_t done = atomic_load_explicit(&j->cases_done, memory_order_relaxed);
+	if (done != app->ui.run_done) {
+		app->ui.run_done = done;
+		app->dirty = true;
+	}
+}
+
+/* 'c' and the prompt word cancel: the run stops at its next case boundary
+ * (the runner applies the cases already evaluated, as one cycle). */
+static void
+tui_job_cancel(tui_app *app)
+{
+	tui_job *j = &app->job;
+	if (!j->active) {
+		tui_report(app, true, "no fixture run to cancel");
+		return;
+	}
+	if (atomic_exchange(&j->cancel, true)) {
+		tui_screen_message(&app->ui, false, "the run is already being cancelled");
+		return;
+	}
+	app->ui.run_cancelling = true;
+	tui_reportf(app, false, "cancelling the run of %s at the next case ...", j->opts.fixture_path);
 }
 
 /* ---- the embedded server ---------------------------------------------------- */
@@ -385,6 +449,8 @@ tui_serve_parsed(tui_app *app, cli_config *c)
 		return;
 	}
 	srv_get_stats(app->srv, &app->ui.srv);
+	app->srv_stale = false;
+	app->srv_tick_ms = gw_clock_mono_ms();
 	app->ui.srv_running = true;
 	tui_bind_remember(app, app->srv_cfg.server.bind);
 	tui_reportf(app, false, "server listening on %s (model %s)", app->ui.srv.bind,
@@ -443,6 +509,7 @@ tui_unserve(tui_app *app)
 	app->srv = NULL;
 	cli_config_free(&app->srv_cfg);
 	app->ui.srv_running = false;
+	app->ui.req_focus = false;
 	tui_report(app, false, "server stopped");
 	app->posture_stale = true;
 }
@@ -588,6 +655,9 @@ tui_exec_line(tui_app *app, const char *line)
 		break;
 	case TUI_LINE_RELOAD:
 		tui_reload(app);
+		break;
+	case TUI_LINE_CANCEL:
+		tui_job_cancel(app);
 		break;
 	case TUI_LINE_HELP:
 		app->ui.overlay = TUI_OVERLAY_HELP;
@@ -740,6 +810,52 @@ tui_on_mouse(tui_app *app)
 		tui_screen_click(ui, me.y, me.x);
 }
 
+/* Enter on the request list: the selected request's stored response
+ * (read from the state directory, as GET /v1/responses/{id} reads it), in
+ * the detail overlay. */
+static void
+tui_show_response(tui_app *app)
+{
+	const srv_stats *s = &app->ui.srv;
+	unsigned n = s->nrecent < SRV_RECENT_MAX ? s->nrecent : SRV_RECENT_MAX;
+	if (n == 0 || app->ui.req_sel >= n) {
+		tui_screen_message(&app->ui, false, "no request selected");
+		return;
+	}
+	const srv_recent *r = &s->recent[n - 1 - app->ui.req_sel];
+	if (r->resp_id[0] == '\0') {
+		tui_screen_message(&app->ui, false, "%s %s (%u) names no response", r->method, r->path,
+		    r->status);
+		return;
+	}
+	gw_err err;
+	gw_err_clear(&err);
+	gw_store *st = NULL;
+	cJSON *rec = NULL;
+	int rc = gw_store_open_dir(app->cfg.state_dir, &st, &err);
+	if (rc == 0)
+		rc = gw_respstore_load(st, r->resp_id, &rec, &err);
+	gw_store_close(st);
+	if (rc == -ENOENT) {
+		tui_screen_message(&app->ui, false, "%s is not stored (store false, or deleted)", r->resp_id);
+		return;
+	}
+	if (rc != 0) {
+		tui_report(app, true, err.msg);
+		return;
+	}
+	gw_buf text = GW_BUF_INIT, title = GW_BUF_INIT;
+	gw_buf_printf(&title, "stored response %s", r->resp_id);
+	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(rec, "response");
+	gw_jw w;
+	gw_jw_init(&w, &text, true);
+	gw_jw_cjson(&w, resp != NULL ? resp : rec);
+	cJSON_Delete(rec);
+	tui_screen_show_text(&app->ui, gw_buf_cstr(&title), gw_buf_cstr(&text));
+	gw_buf_free(&text);
+	gw_buf_free(&title);
+}
+
 static void
 tui_on_key(tui_app *app, int code)
 {
@@ -845,14 +961,39 @@ tui_on_key(tui_app *app, int code)
 		break;
 	case TUI_CMD_DOWN: case TUI_CMD_UP: case TUI_CMD_PAGE_DOWN:
 	case TUI_CMD_PAGE_UP: case TUI_CMD_TOP: case TUI_CMD_BOTTOM:
+		if (ui->req_focus && app->srv != NULL && !ui->log_view) {
+			/* the request list: down is older (clamped when drawn) */
+			if (cmd == TUI_CMD_DOWN || cmd == TUI_CMD_PAGE_DOWN || cmd == TUI_CMD_BOTTOM)
+				ui->req_sel += cmd == TUI_CMD_DOWN ? 1 : cmd == TUI_CMD_PAGE_DOWN ? 10 : SRV_RECENT_MAX;
+			else
+				ui->req_sel = cmd == TUI_CMD_UP && ui->req_sel > 0 ? ui->req_sel - 1 :
+				    cmd == TUI_CMD_PAGE_UP && ui->req_sel > 10 ? ui->req_sel - 10 : 0;
+			ui->req_picked = false; /* the next frame picks the row at req_sel */
+			break;
+		}
 		tui_screen_scroll(ui, cmd);
 		break;
 	case TUI_CMD_DETAIL:
-		if (!ui->log_view)
+		if (ui->req_focus && app->srv != NULL && !ui->log_view)
+			tui_show_response(app);
+		else if (!ui->log_view)
 			tui_show_selected(app);
+		break;
+	case TUI_CMD_FOCUS:
+		if (app->srv == NULL) {
+			tui_screen_message(ui, false, "the request list shows while the server runs (w)");
+			ui->req_focus = false;
+			break;
+		}
+		ui->req_focus = !ui->req_focus;
+		ui->req_sel = 0;
+		ui->req_picked = false;
 		break;
 	case TUI_CMD_CLOSE:
 		ui->log_view = false;
+		break;
+	case TUI_CMD_CANCEL:
+		tui_job_cancel(app);
 		break;
 	case TUI_CMD_REDRAW:
 		clearok(curscr, TRUE);
@@ -938,6 +1079,12 @@ tui_refresh_data(tui_app *app)
 {
 	gw_err err;
 	gw_err_clear(&err);
+	/* the server's figures once per frame at most, however many requests
+	 * poked its event fd (it pokes once until they are read) */
+	if (app->srv != NULL && app->srv_stale) {
+		app->srv_stale = false;
+		srv_get_stats(app->srv, &app->ui.srv);
+	}
 	if (app->fleet_on) {
 		if (app->events_stale) {
 			app->events_stale = false;
@@ -1306,6 +1453,21 @@ tui_loop(tui_app *app)
 				timeout = (int)(TUI_FRAME_MS - since);
 			}
 		}
+		/* while the server runs, its uptime and per-second figures move
+		 * once a second; stopped, nothing here wakes the loop */
+		if (app->srv != NULL) {
+			uint64_t since = gw_clock_mono_ms() - app->srv_tick_ms;
+			int t = since >= TUI_SRV_TICK_MS ? 0 : (int)(TUI_SRV_TICK_MS - since);
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
+		/* while a run evaluates, its per-case counter every frame */
+		if (app->job.active) {
+			uint64_t since = gw_clock_mono_ms() - app->job.last_sample_ms;
+			int t = since >= TUI_FRAME_MS ? 0 : (int)(TUI_FRAME_MS - since);
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
 		if (app->fleet_on) {
 			int t = tui_fleet_timeout(&app->fleet, gw_clock_mono_ms());
 			if (timeout < 0 || t < timeout)
@@ -1338,6 +1500,12 @@ tui_loop(tui_app *app)
 			tui_fleet_step(app, n > 0 && (fds[TUI_FD_STORE].revents & (POLLIN | POLLHUP | POLLERR)));
 		else if (app->ino_wd < 0 && gw_clock_mono_ms() - app->last_tick_ms >= TUI_TICK_MS)
 			tui_tick(app);
+		if (app->srv != NULL && gw_clock_mono_ms() - app->srv_tick_ms >= TUI_SRV_TICK_MS) {
+			app->srv_tick_ms = gw_clock_mono_ms();
+			app->srv_stale = app->dirty = true;
+		}
+		if (app->job.active && gw_clock_mono_ms() - app->job.last_sample_ms >= TUI_FRAME_MS)
+			tui_job_sample(app);
 		if (app->ui.age_due_ms != 0 && gw_clock_unix_ms() >= app->ui.age_due_ms) {
 			app->ui.age_due_ms = 0;
 			app->dirty = true;
@@ -1363,8 +1531,7 @@ tui_loop(tui_app *app)
 			tui_inotify(app);
 		if (app->srv != NULL && (fds[TUI_FD_SERVER].revents & POLLIN)) {
 			gw_fs_eventfd_drain(srv_event_fd(app->srv));
-			srv_get_stats(app->srv, &app->ui.srv);
-			app->dirty = true;
+			app->srv_stale = app->dirty = true;
 		}
 		if (fds[TUI_FD_STDERR].revents & POLLIN)
 			tui_read_stderr(app);

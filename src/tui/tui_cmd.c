@@ -97,6 +97,8 @@ static const tui_word tui_words[] = {
 	    .flags = { "--gateway-service-status" } },
 	{ "run", NULL, "[fixture]", "run one contract-runner cycle (default: the last fixture)",
 	    0, 1, .translate = tui_w_run },
+	{ "cancel", NULL, "", "cancel the running fixture at the next case (cases done are kept)",
+	    0, 0, .kind = TUI_LINE_CANCEL },
 	{ "serve", NULL, "[bind]", "start the HTTP server inside the console", 0, 1,
 	    .translate = tui_w_serve },
 	{ "unserve", NULL, "", "stop the HTTP server", 0, 0, .kind = TUI_LINE_UNSERVE },

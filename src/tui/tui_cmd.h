@@ -19,6 +19,7 @@ typedef enum tui_line_kind {
 	TUI_LINE_SERVE,     /* start the embedded server; arg = bind or NULL */
 	TUI_LINE_UNSERVE,   /* stop it */
 	TUI_LINE_RELOAD,    /* reload its routes file (--gateway-routes) */
+	TUI_LINE_CANCEL,    /* cancel the running fixture at the next case */
 	TUI_LINE_HELP,      /* show the help overlay */
 	TUI_LINE_QUIT       /* leave the console */
 } tui_line_kind;

@@ -34,7 +34,9 @@ typedef enum tui_cmd {
 	TUI_CMD_PREV_MATCH,
 	TUI_CMD_LEFT,
 	TUI_CMD_RIGHT,
-	TUI_CMD_WRAP
+	TUI_CMD_WRAP,
+	TUI_CMD_CANCEL,
+	TUI_CMD_FOCUS
 } tui_cmd;
 
 #define TUI_KEY_CODES 4

@@ -221,6 +221,65 @@ tui_render_duration(gw_buf *out, uint64_t ms)
 }
 
 void
+tui_render_spark(gw_buf *out, const uint32_t *v, size_t n, bool ascii)
+{
+	static const char *const blocks[8] = { "\u2581", "\u2582", "\u2583", "\u2584", "\u2585",
+		"\u2586", "\u2587", "\u2588" };
+	static const char chars[] = ".:-=+*#@";
+	uint32_t max = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] > max)
+			max = v[i];
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == 0) {
+			gw_buf_putc(out, ' ');
+			continue;
+		}
+		/* 1..8, rounding up so the smallest non-zero value still shows */
+		size_t level = (size_t)(((uint64_t)v[i] * 8 + max - 1) / max);
+		if (level < 1)
+			level = 1;
+		if (ascii)
+			gw_buf_putc(out, chars[level - 1]);
+		else
+			gw_buf_puts(out, blocks[level - 1]);
+	}
+}
+
+void
+tui_render_us(gw_buf *out, uint64_t us, bool ascii)
+{
+	if (us < 1000)
+		gw_buf_printf(out, "%llu %s", (unsigned long long)us, ascii ? "us" : "\u00b5s");
+	else if (us < 10000)
+		gw_buf_printf(out, "%llu.%llu ms", (unsigned long long)(us / 1000),
+		    (unsigned long long)(us % 1000 / 100));
+	else if (us < 1000000)
+		gw_buf_printf(out, "%llu ms", (unsigned long long)(us / 1000));
+	else
+		tui_render_duration(out, us / 1000);
+}
+
+void
+tui_render_request(gw_buf *out, const srv_recent *r, const char *fallback_model, bool ascii)
+{
+	tui_render_clock(out, r->unix_ms);
+	gw_buf_printf(out, "  %-15s %3u  ", r->client[0] ? r->client : "-", r->status);
+	size_t at = out->len;
+	tui_render_us(out, r->duration_us, ascii);
+	size_t w = tui_render_width(out->data + at, out->len - at);
+	for (; w < 8; w++)
+		gw_buf_putc(out, ' ');
+	bool model_route = strcmp(r->path, "/v1/responses") == 0 ||
+	    strcmp(r->path, "/v1/chat/completions") == 0;
+	const char *model = r->target[0] ? r->target :
+	    model_route && fallback_model != NULL && fallback_model[0] ? fallback_model : "-";
+	/* response ids are "resp_" and 32 hex digits: one column for all */
+	gw_buf_printf(out, "  %-16s %-37s  %s %s", model, r->resp_id[0] ? r->resp_id : "-", r->method,
+	    r->path);
+}
+
+void
 tui_render_rate(gw_buf *out, uint64_t errors, uint64_t requests)
 {
 	if (requests == 0) {

@@ -13,6 +13,7 @@
 
 #include "core/base/buf.h"
 #include "core/store/store.h"
+#include "server/server.h"
 
 /* How close a gauge is to its threshold; the screen picks the colour. */
 typedef enum tui_level {
@@ -128,6 +129,20 @@ void tui_render_replica(gw_buf *out, const gw_store_replica *r, size_t host_cols
  * or "-" when requests is 0. */
 void tui_render_rate(gw_buf *out, uint64_t errors, uint64_t requests);
 
+/* The server panel.  A sparkline of the n values v (oldest first), one
+ * cell each, scaled to their maximum: a zero is a space, any value above
+ * zero at least the lowest block and the maximum the full one.  Unicode
+ * blocks (U+2581..U+2588), or with ascii the characters ".:-=+*#@". */
+void tui_render_spark(gw_buf *out, const uint32_t *v, size_t n, bool ascii);
+/* Appends a latency: "850 µs" below 1 ms ("850 us" with ascii), "2.5 ms"
+ * below 10 ms, "120 ms" below 1 s, then as tui_render_duration. */
+void tui_render_us(gw_buf *out, uint64_t us, bool ascii);
+/* Appends one request-list row: "HH:MM:SS  client  status  latency  model
+ * response-id  METHOD path" (client padded to 15 columns, model to 16,
+ * the response id to 37;
+ * model is the target that answered, else fallback when the route is a
+ * model route, else "-"; a missing response id is "-"). */
+void tui_render_request(gw_buf *out, const srv_recent *r, const char *fallback_model, bool ascii);
 /* The header's posture lines: segments given in priority order (the
  * service first), each a head (label and value, shown whole) and a detail
  * (a reason, clipped or dropped first).  tui_render_header_layout places

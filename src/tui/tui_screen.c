@@ -464,8 +464,9 @@ tui_draw_cycle(tui_ui *ui, int y)
 	if (c.fixture[0])
 		gw_buf_printf(&b, " %s", c.fixture);
 	if (ui->run_active) {
-		gw_buf_printf(&b, "  |  running %s: %s %llu/%llu", ui->run_fixture, ui->run_phase,
-		    (unsigned long long)ui->run_done, (unsigned long long)ui->run_total);
+		gw_buf_printf(&b, "  |  running %s: %s %llu/%llu%s", ui->run_fixture, ui->run_phase,
+		    (unsigned long long)ui->run_done, (unsigned long long)ui->run_total,
+		    ui->run_cancelling ? " (cancelling)" : "  c cancels");
 	}
 	tui_section(ui, y++, gw_buf_cstr(&b));
 	gw_buf_reset(&b);
@@ -475,52 +476,166 @@ tui_draw_cycle(tui_ui *ui, int y)
 	return y;
 }
 
+/* A "label now sparkline" line of the panel: the last whole second's
+ * value, then as many of the SRV_SECONDS seconds as fit (the newest at the
+ * right), then tail. */
+static void
+tui_draw_rate(tui_ui *ui, int y, const char *label, const uint32_t *v, const char *tail,
+    tui_style style)
+{
+	bool ascii = !ui->utf8 || !ui->color;
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_printf(&b, "%-7s %5u ", label, v[SRV_SECONDS - 1]);
+	int x = 1 + tui_put(ui, y, 1, COLS - 1, TUI_STYLE_LABEL, gw_buf_cstr(&b));
+	int tail_w = (int)tui_render_width(tail, strlen(tail));
+	int cells = COLS - x - 2 - tail_w;
+	if (cells > SRV_SECONDS)
+		cells = SRV_SECONDS;
+	if (cells < 10)
+		cells = COLS - x - 1 < 10 ? COLS - x - 1 : 10;
+	gw_buf_reset(&b);
+	if (cells > 0) {
+		gw_buf_puts(&b, ascii ? "[" : "\u2595");
+		tui_render_spark(&b, v + SRV_SECONDS - cells, (size_t)cells, ascii);
+		gw_buf_puts(&b, ascii ? "]" : "\u258f");
+		x += tui_put(ui, y, x, COLS - x, style, gw_buf_cstr(&b));
+	}
+	tui_put(ui, y, x + 1, COLS - x - 1, TUI_STYLE_NORMAL, tail);
+	gw_buf_free(&b);
+}
+
+/* The same request (the ring holds copies, so the fields are compared). */
+static bool
+tui_same_request(const srv_recent *a, const srv_recent *b)
+{
+	return a->unix_ms == b->unix_ms && a->duration_us == b->duration_us && a->status == b->status &&
+	    strcmp(a->client, b->client) == 0 && strcmp(a->resp_id, b->resp_id) == 0 &&
+	    strcmp(a->path, b->path) == 0 && strcmp(a->method, b->method) == 0;
+}
+
+/* The server panel: rates with their 60 s sparklines, latency over 60 s,
+ * counts by route and status class, the targets (routes), warnings where
+ * the figures contradict the posture, then the request list, newest
+ * first, in every row max_rows leaves. */
 static int
 tui_draw_server(tui_ui *ui, int y, int max_rows)
 {
 	const srv_stats *s = &ui->srv;
-	gw_buf b = GW_BUF_INIT;
+	const tui_posture *p = ui->posture;
+	bool ascii = !ui->utf8 || !ui->color;
+	int end = y + max_rows;
+	gw_buf b = GW_BUF_INIT, t = GW_BUF_INIT;
 	gw_buf_printf(&b, "Server %s  up ", s->bind);
 	tui_render_duration(&b, s->uptime_ms);
+	gw_buf_puts(&b, ui->req_focus ? "  requests: j/k select, Enter response, Tab back" :
+	    "  Tab: requests");
 	tui_section(ui, y++, gw_buf_cstr(&b));
-	gw_buf_reset(&b);
-	gw_buf_printf(&b, "requests %llu  active streams %llu  4xx %llu  5xx %llu  p50 ",
-	    (unsigned long long)s->requests, (unsigned long long)s->active_streams,
-	    (unsigned long long)s->status_4xx, (unsigned long long)s->status_5xx);
-	tui_render_duration(&b, s->p50_us / 1000);
-	gw_buf_puts(&b, "  p99 ");
-	tui_render_duration(&b, s->p99_us / 1000);
-	tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_NORMAL, gw_buf_cstr(&b));
-	int used = 2;
-	/* routes: a line per target with its circuit (open in the alarm style) */
-	for (unsigned i = 0; i < s->nroute_lines && used < max_rows - 1; i++, used++) {
+
+	uint64_t req60 = 0, err60 = 0, up60 = 0;
+	for (unsigned i = 0; i < SRV_SECONDS; i++) {
+		req60 += s->sec_requests[i];
+		err60 += s->sec_errors[i];
+		up60 += s->sec_upstream_errors[i];
+	}
+	if (y < end) {
+		gw_buf_printf(&t, "60s %llu  total %llu", (unsigned long long)req60,
+		    (unsigned long long)s->requests);
+		tui_draw_rate(ui, y++, "req/s", s->sec_requests, gw_buf_cstr(&t), TUI_STYLE_OK);
+	}
+	if (y < end) {
+		gw_buf_reset(&t);
+		gw_buf_printf(&t, "60s %llu  5xx %llu", (unsigned long long)err60,
+		    (unsigned long long)s->status_5xx);
+		tui_draw_rate(ui, y++, "err/s", s->sec_errors, gw_buf_cstr(&t),
+		    err60 ? TUI_STYLE_OVER : TUI_STYLE_NORMAL);
+	}
+	if (y < end) {
+		gw_buf_reset(&b);
+		gw_buf_puts(&b, "latency 60s p50 ");
+		if (s->p50_us || s->p99_us) {
+			tui_render_us(&b, s->p50_us, ascii);
+			gw_buf_puts(&b, "  p99 ");
+			tui_render_us(&b, s->p99_us, ascii);
+		} else {
+			gw_buf_puts(&b, "-  p99 -");
+		}
+		gw_buf_printf(&b, "   streams %llu   upstream %llu, failed %llu",
+		    (unsigned long long)s->active_streams, (unsigned long long)s->upstream_attempts,
+		    (unsigned long long)s->upstream_errors);
+		tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_NORMAL, gw_buf_cstr(&b));
+	}
+	if (y < end) {
+		gw_buf_reset(&b);
+		gw_buf_puts(&b, "status");
+		for (int c = 1; c <= 5; c++)
+			if (s->by_class[c] || c == 2 || c >= 4)
+				gw_buf_printf(&b, "  %dxx %llu", c, (unsigned long long)s->by_class[c]);
+		if (s->nroute_lines == 0 && s->model[0])
+			gw_buf_printf(&b, "   model %s", s->model);
+		gw_buf_puts(&b, "   routes");
+		for (unsigned i = 0; i < s->nroutes; i++)
+			gw_buf_printf(&b, "  %s %llu", s->routes[i].name, (unsigned long long)s->routes[i].n);
+		if (s->nroutes == 0)
+			gw_buf_puts(&b, " -");
+		tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_NORMAL, gw_buf_cstr(&b));
+	}
+	/* contradictions between the posture and what the server does */
+	if (y < end && p->report.service.stopped && s->last_model_ok_unix_ms != 0 &&
+	    s->last_model_ok_unix_ms >= p->report.service.last_stopped_unix_ms) {
+		gw_buf_reset(&b);
+		gw_buf_puts(&b, "! service STOPPED, yet this server answered 200 to a model request at ");
+		tui_render_clock(&b, s->last_model_ok_unix_ms);
+		tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_OVER, gw_buf_cstr(&b));
+	}
+	if (y < end && p->health_state == GW_HEALTH_HEALTHY && up60 > 0) {
+		gw_buf_reset(&b);
+		gw_buf_printf(&b, "! health healthy, yet %llu upstream attempts failed in the last 60 s",
+		    (unsigned long long)up60);
+		tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_OVER, gw_buf_cstr(&b));
+	}
+	/* routes: a line per target with its circuit (open in the alarm style),
+	 * at most 4 here, so the request list keeps rows */
+	for (unsigned i = 0; i < s->nroute_lines && i < 4 && y < end - 1; i++) {
 		gw_buf_reset(&b);
 		gw_buf_printf(&b, "  route %s", s->route_lines[i]);
-		if (i + 1 == s->nroute_lines && s->ntargets > s->nroute_lines)
-			gw_buf_printf(&b, "  (+%u more)", s->ntargets - s->nroute_lines);
+		if ((i + 1 == s->nroute_lines || i == 3) && s->ntargets > i + 1)
+			gw_buf_printf(&b, "  (+%u more)", s->ntargets - i - 1);
 		bool open = strstr(s->route_lines[i], " open ") != NULL ||
 		    strstr(s->route_lines[i], " half_open ") != NULL;
 		tui_put(ui, y++, 1, COLS - 1, open ? TUI_STYLE_OVER : TUI_STYLE_NORMAL, gw_buf_cstr(&b));
 	}
+	/* the request list, newest first */
 	unsigned n = s->nrecent < SRV_RECENT_MAX ? s->nrecent : SRV_RECENT_MAX;
-	unsigned show = (unsigned)(max_rows > used ? max_rows - used : 0);
-	if (show > n)
-		show = n;
-	for (unsigned i = n - show; i < n; i++) {
-		const srv_recent *r = &s->recent[i];
-		gw_buf_reset(&b);
-		gw_buf_puts(&b, "  ");
-		tui_render_clock(&b, r->unix_ms);
-		gw_buf_printf(&b, "  %-6s %-28s %3u  ", r->method, r->path, r->status);
-		tui_render_duration(&b, r->duration_us / 1000);
-		if (r->client[0] != '\0')
-			gw_buf_printf(&b, "  %s", r->client); /* whom a trusted proxy named, or the peer */
-		if (r->target[0] != '\0')
-			gw_buf_printf(&b, "  -> %s", r->target); /* routes: the target that answered */
-		tui_put(ui, y++, 1, COLS - 1, r->status >= 500 ? TUI_STYLE_OVER :
-		    r->status >= 400 ? TUI_STYLE_WARN : TUI_STYLE_NORMAL, gw_buf_cstr(&b));
+	if (y < end - 1 && n > 0) {
+		tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_LABEL,
+		    "time      client          st   latency   model            response"
+		    "                               request");
+		/* the picked request where it is now (new ones push it down); one
+		 * that left the ring gives way to the row at its place */
+		for (unsigned k = 0; ui->req_picked && k < n; k++)
+			if (tui_same_request(&s->recent[n - 1 - k], &ui->req_pick)) {
+				ui->req_sel = k;
+				break;
+			}
+		if (ui->req_sel >= n)
+			ui->req_sel = n - 1;
+		ui->req_pick = s->recent[n - 1 - ui->req_sel];
+		ui->req_picked = ui->req_focus;
+		for (unsigned k = 0; k < n && y < end; k++) {
+			const srv_recent *r = &s->recent[n - 1 - k];
+			gw_buf_reset(&b);
+			tui_render_request(&b, r, s->nroute_lines == 0 ? s->model : NULL, ascii);
+			tui_style st = r->status >= 500 ? TUI_STYLE_OVER :
+			    r->status >= 400 ? TUI_STYLE_WARN : TUI_STYLE_NORMAL;
+			if (ui->req_focus && k == ui->req_sel) {
+				tui_fill(ui, y, 0, TUI_STYLE_SELECTED);
+				st = TUI_STYLE_SELECTED;
+			}
+			tui_put(ui, y++, 1, COLS - 1, st, gw_buf_cstr(&b));
+		}
 	}
 	gw_buf_free(&b);
+	gw_buf_free(&t);
 	return y;
 }
 
@@ -907,10 +1022,10 @@ tui_screen_draw(tui_ui *ui)
 		y = tui_draw_gauges(ui, y);
 		y = tui_draw_cycle(ui, y);
 		if (ui->srv_running) {
-			int room = bottom - y - 4;
-			/* routes add a line per target (at most 4 of them here) */
-			int cap = 6 + (int)(ui->srv.nroute_lines < 4 ? ui->srv.nroute_lines : 4);
-			y = tui_draw_server(ui, y, room < cap ? room : cap);
+			/* every row the event list's title and four rows (and the
+			 * Replicas panel's share in fleet mode) leave */
+			int room = bottom - y - 5 - (ui->fleet ? 6 : 0);
+			y = tui_draw_server(ui, y, room > 1 ? room : 1);
 		}
 		if (ui->fleet) {
 			/* leave the event list its title and three rows */

@@ -41,6 +41,8 @@ typedef struct tui_ui {
 	char run_phase[16];
 	uint64_t run_done, run_total;
 	char run_fixture[256];
+	bool run_cancelling;      /* a cancel was asked for and the run goes on to its
+	                           * next case boundary */
 	/* fleet mode (--gateway-state-url): the connection's trouble ("" when
 	 * fine) and the replica registry's last read, borrowed from tui_fleet */
 	bool fleet;
@@ -50,6 +52,10 @@ typedef struct tui_ui {
 	/* the embedded server */
 	bool srv_running;
 	srv_stats srv;
+	bool req_focus;           /* j/k/Enter act on the request list (Tab) */
+	unsigned req_sel;         /* its selected row, counted from the newest */
+	srv_recent req_pick;      /* that row's request, so the selection stays on it */
+	bool req_picked;          /* as new requests push it down (false: take req_sel) */
 	/* event list */
 	char filter[256];
 	uint64_t sel_id;          /* selected event id (when not following) */

@@ -973,6 +973,61 @@ test_stop_during_cycle_ends_it(void **state)
 	free(fixture);
 }
 
+/* Sets the cancel flag when the evaluation starts. */
+static void
+cancel_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
+{
+	(void)done;
+	(void)total;
+	if (strcmp(phase, "evaluate") == 0)
+		atomic_store((atomic_bool *)ctx, true);
+}
+
+/* The console's cancel (opts.cancel): the evaluation ends at the next case
+ * boundary, what was evaluated (here nothing) is applied as a cycle, the
+ * rest stays pending and the event line leads with cycle_cancelled; the
+ * next run takes the pending cases up.  cases_done counts every case of an
+ * uncancelled run. */
+static void
+test_cancel_ends_at_a_case_boundary(void **state)
+{
+	fx *f = *state;
+	write_success_fixture(f->fixture, 6);
+	atomic_bool cancel = false;
+	_Atomic uint64_t done = 99;
+	gw_runner_opts o;
+	gw_runner_opts_default(&o);
+	o.state_dir = f->dir;
+	o.fixture_path = f->fixture;
+	o.progress = cancel_progress;
+	o.progress_ctx = &cancel;
+	o.cancel = &cancel;
+	o.cases_done = &done;
+	gw_cycle_report r;
+	gw_err err;
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_true(r.cancelled);
+	assert_false(r.service_stopped);
+	assert_int_equal(atomic_load(&done), 0);
+	assert_int_equal(r.queued, 6);
+	assert_int_equal(r.applied + r.upserted_requests, 0);
+	assert_int_equal(r.backlog, 6);
+	assert_string_equal(r.reason_codes[0], "cycle_cancelled");
+	assert_int_equal(r.health.queue_depth, 6);
+	char *events = ut_read(f->events);
+	ut_assert_contains(events, "\"reason_codes\":[\"cycle_cancelled\",");
+	ut_assert_contains(events, "\"backlog_cases\":6,");
+	free(events);
+	/* not cancelled: every case, counted case by case */
+	o.progress = NULL;
+	atomic_store(&cancel, false);
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_false(r.cancelled);
+	assert_int_equal(r.applied, 6);
+	assert_int_equal(r.backlog, 0);
+	assert_int_equal(atomic_load(&done), 6);
+}
+
 /* Another runner applies the fixture while this one evaluates it: this one
  * re-reads the state under the lock and skips what is now processed, so no
  * case is logged twice. */
@@ -1040,6 +1095,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_case_keys_do_not_collide, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_case_keys_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_during_cycle_ends_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_ends_at_a_case_boundary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cases_processed_meanwhile_are_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_max_attempts_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contract_mismatch_writes_nothing, setup, teardown),

@@ -66,6 +66,94 @@ test_gauge_text(void **state)
 	gw_buf_free(&b);
 }
 
+/* The panel's sparkline: zero is blank, any non-zero value at least the
+ * lowest level, the maximum the full block; ASCII under NO_COLOR/dumb. */
+static void
+test_spark(void **state)
+{
+	(void)state;
+	gw_buf b = GW_BUF_INIT;
+	uint32_t v[] = { 0, 1, 4, 8, 1000, 0 };
+	tui_render_spark(&b, v, 6, true);
+	assert_string_equal(gw_buf_cstr(&b), " ...@ ");
+	gw_buf_reset(&b);
+	uint32_t w[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+	tui_render_spark(&b, w, 9, true);
+	assert_string_equal(gw_buf_cstr(&b), " .:-=+*#@");
+	gw_buf_reset(&b);
+	tui_render_spark(&b, w, 9, false);
+	assert_string_equal(gw_buf_cstr(&b),
+	    " \u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588");
+	gw_buf_reset(&b);
+	uint32_t z[] = { 0, 0 };
+	tui_render_spark(&b, z, 2, false);
+	assert_string_equal(gw_buf_cstr(&b), "  ");
+	gw_buf_reset(&b);
+	uint32_t big[] = { UINT32_MAX, 1 };
+	tui_render_spark(&b, big, 2, true);
+	assert_string_equal(gw_buf_cstr(&b), "@.");
+	gw_buf_free(&b);
+}
+
+/* Latency: microseconds below 1 ms, one decimal below 10 ms. */
+static void
+test_us(void **state)
+{
+	(void)state;
+	struct {
+		uint64_t us;
+		bool ascii;
+		const char *text;
+	} cases[] = { { 0, false, "0 \u00b5s" }, { 850, false, "850 \u00b5s" }, { 999, true, "999 us" },
+		{ 1000, false, "1.0 ms" }, { 2549, false, "2.5 ms" }, { 10000, true, "10 ms" },
+		{ 999999, false, "999 ms" }, { 1500000, false, "1.5 s" } };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		gw_buf b = GW_BUF_INIT;
+		tui_render_us(&b, cases[i].us, cases[i].ascii);
+		assert_string_equal(gw_buf_cstr(&b), cases[i].text);
+		gw_buf_free(&b);
+	}
+}
+
+/* A request row: client, status, latency, model (the target, else the
+ * served model on a model route, else "-") and response id. */
+static void
+test_request_row(void **state)
+{
+	(void)state;
+	srv_recent r;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.method, sizeof(r.method), "POST");
+	snprintf(r.path, sizeof(r.path), "/v1/responses");
+	snprintf(r.client, sizeof(r.client), "10.0.0.7");
+	snprintf(r.resp_id, sizeof(r.resp_id), "resp_abc");
+	r.status = 200;
+	r.duration_us = 420;
+	gw_buf b = GW_BUF_INIT;
+	tui_render_request(&b, &r, "local/echo", true);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "--:--:--  10.0.0.7        200  420 us    local/echo       resp_abc                             "
+	    "  POST /v1/responses");
+	gw_buf_reset(&b);
+	snprintf(r.target, sizeof(r.target), "openai/gpt-x");
+	if (setlocale(LC_CTYPE, "C.UTF-8") != NULL) { /* the micro sign is one column */
+		tui_render_request(&b, &r, "local/echo", false);
+		assert_non_null(strstr(gw_buf_cstr(&b), "420 \u00b5s    openai/gpt-x     resp_abc "));
+		setlocale(LC_CTYPE, "C");
+	}
+	gw_buf_reset(&b);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.method, sizeof(r.method), "GET");
+	snprintf(r.path, sizeof(r.path), "/gateway/status");
+	r.status = 401;
+	r.duration_us = 12000;
+	tui_render_request(&b, &r, "local/echo", true);
+	assert_string_equal(gw_buf_cstr(&b),
+	    "--:--:--  -               401  12 ms     -                -                                    "
+	    "  GET /gateway/status");
+	gw_buf_free(&b);
+}
+
 /* Monochrome bars tell the level by their characters: a breached bar is
  * all '#', the fullest-looking; a used one '=' and free cells '.'. */
 static void
@@ -830,6 +918,9 @@ main(void)
 		cmocka_unit_test(test_gauge_text),
 		cmocka_unit_test(test_gauge_glyphs),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_spark),
+		cmocka_unit_test(test_us),
+		cmocka_unit_test(test_request_row),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_word_level),
 		cmocka_unit_test(test_header_layout),

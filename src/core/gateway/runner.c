@@ -236,6 +236,7 @@ typedef struct gw_stopwatch {
 	uint64_t next_poll_ms;
 	bool stopped;               /* a stop landed during the cycle */
 	char reason[256];
+	const atomic_bool *cancel;  /* opts.cancel (NULL: none) */
 } gw_stopwatch;
 
 /* Remembers the service block and state.json's identity (lock held). */
@@ -325,7 +326,15 @@ gw_stopwatch_poll(gw_stopwatch *w, bool force)
 	return stopped;
 }
 
-/* Sleeps ms in slices, waking early when a stop lands.  True if stopped. */
+/* True once the caller cancelled the run. */
+static bool
+gw_stopwatch_cancelled(const gw_stopwatch *w)
+{
+	return w->cancel != NULL && atomic_load_explicit(w->cancel, memory_order_relaxed);
+}
+
+/* Sleeps ms in slices, waking early when a stop lands or the run is
+ * cancelled.  True if either happened. */
 static bool
 gw_stopwatch_sleep(gw_stopwatch *w, uint64_t ms)
 {
@@ -333,7 +342,7 @@ gw_stopwatch_sleep(gw_stopwatch *w, uint64_t ms)
 	if (end < ms)
 		end = UINT64_MAX;
 	for (;;) {
-		if (gw_stopwatch_poll(w, true))
+		if (gw_stopwatch_poll(w, true) || gw_stopwatch_cancelled(w))
 			return true;
 		uint64_t now = gw_clock_mono_ms();
 		if (now >= end)
@@ -343,8 +352,8 @@ gw_stopwatch_sleep(gw_stopwatch *w, uint64_t ms)
 }
 
 /* Evaluates the queue without the lock; *nevaluated receives how many
- * entries have their final result (fewer when a stop landed).  0, or
- * -EPROTO on the first contract mismatch. */
+ * entries have their final result (fewer when a stop landed or the run was
+ * cancelled).  0, or -EPROTO on the first contract mismatch. */
 static int
 gw_evaluate_queue(const gw_runner_opts *o, gw_eval *evals, size_t nq, gw_arena *arena,
     gw_stopwatch *w, size_t *nevaluated, gw_err *err)
@@ -354,7 +363,7 @@ gw_evaluate_queue(const gw_runner_opts *o, gw_eval *evals, size_t nq, gw_arena *
 	int rc = 0;
 	size_t i;
 	for (i = 0; i < nq && rc == 0; i++) {
-		if (gw_stopwatch_poll(w, false))
+		if (gw_stopwatch_poll(w, false) || gw_stopwatch_cancelled(w))
 			break;
 		gw_eval *e = &evals[i];
 		bool stopped = false;
@@ -377,6 +386,9 @@ gw_evaluate_queue(const gw_runner_opts *o, gw_eval *evals, size_t nq, gw_arena *
 		e->error_code = res.error_code;
 		e->body = gw_arena_strndup(arena, gw_buf_cstr(&res.body), res.body.len);
 		memcpy(e->method, res.method, sizeof(e->method));
+		/* per case: one relaxed store the console reads on its own clock */
+		if (o->cases_done != NULL)
+			atomic_store_explicit(o->cases_done, i + 1, memory_order_relaxed);
 		if ((i & 1023) == 1023)
 			gw_progress(o, "evaluate", i + 1, nq);
 	}
@@ -389,6 +401,8 @@ static void
 gw_reason_codes(gw_cycle_report *r)
 {
 	r->nreason_codes = 0;
+	if (r->cancelled)
+		r->reason_codes[r->nreason_codes++] = "cycle_cancelled";
 	if (r->backlog > 0)
 		r->reason_codes[r->nreason_codes++] = "queue_backpressure_applied";
 	if (r->duplicate_skips > 0)
@@ -786,6 +800,7 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 	}
 	gw_stopwatch watch;
 	gw_stopwatch_init(&watch, o->state_dir, store, &st->service);
+	watch.cancel = o->cancel;
 	/* dedupe against every stored key before the queue limit, so big
 	 * fixtures drain across cycles (the cap is applied only when saving,
 	 * and never drops this fixture's keys) */
@@ -841,8 +856,14 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		evals[i].c = pending[i].c;
 	free(pending);
 	gw_progress(o, "evaluate", 0, r->queued);
+	if (o->cases_done != NULL)
+		atomic_store_explicit(o->cases_done, 0, memory_order_relaxed);
 	size_t nevaluated = 0;
 	rc = gw_evaluate_queue(o, evals, r->queued, arena, &watch, &nevaluated, err);
+	/* a cancel: the evaluated cases are applied below as a cycle's are (one
+	 * commit), the others stay pending */
+	if (rc == 0 && !watch.stopped && nevaluated < r->queued && gw_stopwatch_cancelled(&watch))
+		r->cancelled = true;
 
 	gw_actor *actors = NULL;
 	size_t nactors = 0, actors_cap = 0;
@@ -920,7 +941,7 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 				gw_state_pin_processed(st, gw_fixture_case(f, i)->key);
 			gw_state_cap_processed(st, o->processed_case_cap);
 		}
-		r->backlog = npending - r->queued;
+		r->backlog = npending - (r->cancelled ? nevaluated : r->queued);
 
 		gw_health *h = &st->health;
 		uint64_t prev_streak = h->failure_streak;

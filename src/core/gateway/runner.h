@@ -8,8 +8,10 @@
  * the state, it writes the channel store, state.json and one event line.
  * A contract mismatch writes nothing.  A service stop that lands during the
  * cycle ends it early: nothing is applied, and the event line has the
- * reason code service_stopped.  The lock is never held across an
- * evaluation or a sleep.
+ * reason code service_stopped.  A cancel (opts.cancel) ends the
+ * evaluation at the next case boundary; what was evaluated is applied and
+ * committed as a whole cycle is (reason code cycle_cancelled).  The lock
+ * is never held across an evaluation or a sleep.
  *
  * On PostgreSQL (state_url) the two locked steps are transactions holding
  * the deployment's row (gw_store_begin): the first only reads, the second
@@ -24,6 +26,7 @@
 #ifndef GW_RUNNER_H
 #define GW_RUNNER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +60,16 @@ typedef struct gw_runner_opts {
 	                                   * when the cycle starts */
 	gw_runner_progress_fn progress;   /* optional; called from the running thread */
 	void *progress_ctx;
+	/* optional, owned by the caller and outliving the run: the cases
+	 * evaluated so far, stored (relaxed) after every case, for a reader on
+	 * another thread (the console's progress line; no callback per case) */
+	_Atomic uint64_t *cases_done;
+	/* optional, owned by the caller: set from another thread to cancel the
+	 * run at the next case boundary (a backoff sleep ends at once; the case
+	 * in it counts as not evaluated).  The cases evaluated before it are
+	 * applied and committed as a cycle's are, the rest stay pending, and
+	 * the event line has the reason code cycle_cancelled. */
+	const atomic_bool *cancel;
 } gw_runner_opts;
 
 typedef struct gw_cycle_report {
@@ -76,6 +89,9 @@ typedef struct gw_cycle_report {
 	bool service_stopped;             /* a stop landed during the cycle: it ended early and
 	                                   * applied nothing (reason code service_stopped) */
 	char stop_reason[256];            /* that stop's reason */
+	bool cancelled;                   /* opts.cancel ended the evaluation early: the
+	                                   * cases not evaluated stay pending (reason code
+	                                   * cycle_cancelled) */
 } gw_cycle_report;
 
 /* Fills o with the defaults (state_dir and fixture_path NULL). */
