@@ -36,6 +36,7 @@ typedef struct srv_stats {
 	uint64_t uptime_ms;
 	uint64_t requests;                /* completed requests */
 	uint64_t active_streams;          /* open SSE responses */
+	uint64_t ws_open, ws_turns;       /* open WebSockets; turns they ran */
 	uint64_t status_4xx, status_5xx;
 	uint64_t p50_us, p99_us;          /* latency over a recent window */
 	srv_recent recent[SRV_RECENT_MAX];/* newest last */

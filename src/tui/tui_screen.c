@@ -312,6 +312,8 @@ tui_draw_server(tui_ui *ui, int y, int max_rows)
 	tui_render_duration(&b, s->p50_us / 1000);
 	gw_buf_puts(&b, "  p99 ");
 	tui_render_duration(&b, s->p99_us / 1000);
+	gw_buf_printf(&b, "  websockets %llu  ws turns %llu", (unsigned long long)s->ws_open,
+	    (unsigned long long)s->ws_turns);
 	tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_NORMAL, gw_buf_cstr(&b));
 	int used = 2;
 	/* routes: a line per target with its circuit (open in the alarm style) */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # w starts the HTTP server inside the console (bind and token from the
 # flags); requests to /gateway/status and /v1/responses show up in the
-# server panel; w again stops it; q asks first while it runs.
+# server panel, as do an open WebSocket and its turn; w again stops it; q
+# asks first while it runs.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tmux_helpers.bash"
 
@@ -28,6 +29,13 @@ tc_expect "panel: 4xx count" '4xx 1 '
 tc_expect "panel: the status request" 'GET +/gateway/status +200'
 tc_expect "panel: the responses request" 'POST +/v1/responses +200'
 t_match "panel: latency percentiles" 'p50 [0-9]+ ms +p99 [0-9]+ ms' "$(tc_screen)"
+# a WebSocket that ran a turn and stays open, then closes
+t_spawn WS node --experimental-websocket --no-warnings \
+	"$TAU_SOURCE_DIR/tests/integration/lib/ws_client.mjs" hold "127.0.0.1:$port" secret-token
+t_check "a WebSocket turn completes" t_wait_line "$T/WS.out" '^held completed$' 20
+tc_expect "panel: the open WebSocket and its turn" 'websockets 1  ws turns 1'
+kill "$WS"
+tc_expect "panel: the WebSocket closed" 'websockets 0  ws turns 1'
 
 tc_keys q
 tc_expect "q asks while the server runs" 'the server is running on 127\.0\.0\.1:[0-9]+; quit and stop it\? \(y/n\)'

@@ -1,0 +1,301 @@
+// tests/integration/lib/ws_client.mjs - the WebSocket client of
+// http_websocket.sh: Node 20's built-in WebSocket (--experimental-websocket;
+// undici's, which takes request headers as {headers}) and, for frames a
+// browser API cannot send (ping, a bare close), a raw socket.
+//
+//   node --experimental-websocket ws_client.mjs SCENARIOS HOST:PORT TOKEN
+//
+// SCENARIOS: "a,b:arg,c+d" (a, then b with its argument, then c and d at
+// once; one Node start for them all).  What each observed is printed as
+// one JSON line (an object keyed by scenario when there are several); the
+// shell test makes the assertions.  Every wait has a deadline (a stuck server fails the
+// scenario with {"timeout": ...}, never hangs the test).
+import net from 'node:net';
+import crypto from 'node:crypto';
+
+const [scenario, addr, token] = process.argv.slice(2);
+const url = `ws://${addr}/v1/responses`;
+const TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete']);
+
+function open(tok = token) {
+	return new Promise((resolve, reject) => {
+		const ws = new WebSocket(url, { headers: { authorization: `Bearer ${tok}` } });
+		ws.inbox = [];
+		ws.waiters = [];
+		const push = (m) => {
+			const w = ws.waiters.shift();
+			if (w) w(m); else ws.inbox.push(m);
+		};
+		ws.onmessage = (ev) => push(JSON.parse(ev.data));
+		ws.onclose = (ev) => { ws.closed = { code: ev.code, reason: ev.reason }; push({ close: ws.closed }); };
+		ws.onopen = () => resolve(ws);
+		ws.onerror = () => reject(new Error('not opened'));
+	});
+}
+
+function next(ws, ms = 10000) {
+	if (ws.inbox.length) return Promise.resolve(ws.inbox.shift());
+	if (ws.closed) return Promise.resolve({ close: ws.closed });
+	return new Promise((resolve, reject) => {
+		const t = setTimeout(() => reject(new Error(`timeout after ${ms} ms`)), ms);
+		ws.waiters.push((m) => { clearTimeout(t); resolve(m); });
+	});
+}
+
+// Sends body as a response.create and reads up to its terminal event or
+// error envelope.
+async function turn(ws, body, send = true) {
+	if (send) ws.send(JSON.stringify({ type: 'response.create', ...body }));
+	const events = [];
+	for (;;) {
+		const m = await next(ws);
+		if (m.close) return { events, close: m.close };
+		if (m.type === 'error') return { events, error: m };
+		events.push(m);
+		if (TERMINAL.has(m.type)) return { events };
+	}
+}
+
+function summary(t) {
+	const last = t.events[t.events.length - 1];
+	const resp = last?.response;
+	return {
+		types: t.events.map((e) => e.type),
+		seqs: t.events.map((e) => e.sequence_number),
+		id: resp?.id ?? null,
+		status: resp?.status ?? null,
+		text: resp?.output?.[0]?.content?.[0]?.text ?? null,
+		error: t.error ? { status: t.error.status, code: t.error.error?.code, param: t.error.error?.param } : null,
+		close: t.close ?? null,
+	};
+}
+
+async function metric(name) {
+	const r = await fetch(`http://${addr}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+	const line = (await r.text()).split('\n').find((l) => l.startsWith(name + ' '));
+	return line ? Number(line.split(' ')[1]) : null;
+}
+
+const msg = (text) => [{ type: 'message', role: 'user', content: text }];
+
+const scenarios = {
+	// one turn, then a store:false continuation on the same socket
+	async turns() {
+		const ws = await open();
+		const t1 = summary(await turn(ws, { store: false, input: msg('one') }));
+		const t2 = summary(await turn(ws, { store: false, previous_response_id: t1.id, input: msg('two') }));
+		ws.close();
+		return { t1, t2 };
+	},
+	// three creates sent at once: run one after the other, in order
+	async queued() {
+		const ws = await open();
+		for (const q of ['q1', 'q2', 'q3'])
+			ws.send(JSON.stringify({ type: 'response.create', store: false, input: msg(q) }));
+		const out = [];
+		for (let i = 0; i < 3; i++) out.push(summary(await turn(ws, null, false)));
+		ws.close();
+		return { turns: out };
+	},
+	// store:true continues from the store on another socket; store:false
+	// has no store to fall back on
+	async chain() {
+		const a = await open();
+		const s1 = summary(await turn(a, { store: true, input: msg('s1') }));
+		const f1 = summary(await turn(a, { store: false, input: msg('f1') }));
+		a.close();
+		const b = await open();
+		const s2 = summary(await turn(b, { store: true, previous_response_id: s1.id, input: msg('s2') }));
+		const f2 = summary(await turn(b, { store: false, previous_response_id: f1.id, input: msg('f2') }));
+		const f3 = summary(await turn(b, { store: true, previous_response_id: f1.id, input: msg('f3') }));
+		b.close();
+		return { s1, f1, s2, f2, f3 };
+	},
+	// a failed continuation evicts the memory it continued
+	async evict() {
+		const ws = await open();
+		const t1 = summary(await turn(ws, { store: false, input: msg('e1') }));
+		const bad = summary(await turn(ws, { store: false, previous_response_id: t1.id, input: 5 }));
+		const again = summary(await turn(ws, { store: false, previous_response_id: t1.id, input: msg('e2') }));
+		ws.close();
+		return { t1, bad, again };
+	},
+	// the transport's refusals, then a turn that still works
+	async refused() {
+		const ws = await open();
+		const out = {};
+		out.stream = summary(await turn(ws, { stream: true, input: msg('x') }));
+		out.background = summary(await turn(ws, { background: false, input: msg('x') }));
+		out.stream_options = summary(await turn(ws, { stream_options: {}, input: msg('x') }));
+		ws.send(JSON.stringify({ type: 'response.cancel' }));
+		out.type = summary(await turn(ws, null, false));
+		ws.send('{not json');
+		out.json = summary(await turn(ws, null, false));
+		out.after = summary(await turn(ws, { store: false, input: msg('fine') }));
+		ws.close();
+		return out;
+	},
+	// N sockets open at once, each running a turn
+	async many(arg) {
+		const n = Number(arg);
+		const socks = await Promise.all(Array.from({ length: n }, () => open()));
+		const gauge = await metric('tau_gateway_websocket_connections');
+		const done = await Promise.all(socks.map((ws, i) => turn(ws, { store: false, input: msg(`m${i}`) })));
+		const completed = done.filter((t) => t.events.at(-1)?.type === 'response.completed' &&
+			t.events.at(-1).response.output[0].content[0].text.includes(`m${done.indexOf(t)}`)).length;
+		socks.forEach((ws) => ws.close());
+		return { opened: socks.length, gauge, completed };
+	},
+	// a session key carries the conversation to another socket
+	async session(key) {
+		const a = await open();
+		const t1 = summary(await turn(a, { store: false, metadata: { session_id: key }, input: msg('k1') }));
+		a.close();
+		const b = await open();
+		const t2 = summary(await turn(b, { store: false, metadata: { session_id: key }, input: msg('k2') }));
+		b.close();
+		return { t1, t2 };
+	},
+	async badtoken() {
+		try {
+			const ws = await open('wrong-token');
+			ws.close();
+			return { opened: true };
+		} catch {
+			return { opened: false };
+		}
+	},
+	async single(text) {
+		const ws = await open();
+		const t = summary(await turn(ws, { store: false, input: msg(text) }));
+		ws.close();
+		return t;
+	},
+	// closes the socket once the first delta of a slow turn arrived
+	async hangup(text) {
+		const ws = await open();
+		ws.send(JSON.stringify({ type: 'response.create', store: false, input: msg(text) }));
+		for (;;) {
+			const m = await next(ws);
+			if (m.close || m.type === 'error') return { got: m };
+			if (m.type === 'response.output_text.delta') break;
+		}
+		ws.close(1000, 'bye');
+		return { closed_mid_turn: true };
+	},
+	// turns until the age limit's error and close
+	async age() {
+		const ws = await open();
+		const t0 = Date.now();
+		let turns = 0;
+		for (;;) {
+			const t = await turn(ws, { store: false, input: msg('tick') });
+			if (t.error || t.close) {
+				const close = t.close ?? (await next(ws)).close;
+				return { turns, error: summary(t).error, close, ms: Date.now() - t0 };
+			}
+			turns++;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+	},
+	// one turn, then "held" and the socket stays open until the process is killed
+	async hold() {
+		const ws = await open();
+		const t = summary(await turn(ws, { store: false, input: msg('held') }));
+		console.log(`held ${t.status}`);
+		await new Promise(() => {});
+	},
+	// nothing sent: the idle timeout closes the socket
+	async idle() {
+		const ws = await open();
+		const t0 = Date.now();
+		const m = await next(ws, 15000);
+		return { got: m, ms: Date.now() - t0 };
+	},
+	// prints "ready" once a slow turn streams, then reads to the end
+	// (the test stops the server meanwhile)
+	async shutdown(text) {
+		const ws = await open();
+		ws.send(JSON.stringify({ type: 'response.create', store: false, input: msg(text) }));
+		const seen = [];
+		for (;;) {
+			const m = await next(ws, 15000);
+			if (m.close) return { seen, close: m.close };
+			seen.push(m.type === 'error' ? `error:${m.error.code}` : m.type);
+			if (m.type === 'response.output_text.delta' && seen.filter((s) => s === m.type).length === 1)
+				console.log('ready');
+		}
+	},
+	// RFC 6455 by hand: the accept key, a ping answered by a pong with its
+	// payload, and the close handshake
+	async raw() {
+		const key = crypto.randomBytes(16).toString('base64');
+		const want = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+		const [host, port] = addr.split(':');
+		const sock = net.connect(Number(port), host);
+		let buf = Buffer.alloc(0);
+		const waiters = [];
+		sock.on('data', (d) => { buf = Buffer.concat([buf, d]); waiters.splice(0).forEach((w) => w()); });
+		let ended = false;
+		sock.on('end', () => { ended = true; waiters.splice(0).forEach((w) => w()); });
+		const until = async (pred) => {
+			const dl = Date.now() + 5000;
+			while (!pred()) {
+				if (Date.now() > dl || ended) return false;
+				await new Promise((r) => { waiters.push(r); setTimeout(r, 100); });
+			}
+			return true;
+		};
+		const frame = (op, payload) => {
+			const mask = crypto.randomBytes(4);
+			const p = Buffer.from(payload);
+			const m = Buffer.from(p.map((b, i) => b ^ mask[i % 4]));
+			return Buffer.concat([Buffer.from([0x80 | op, 0x80 | p.length]), mask, m]);
+		};
+		const readFrame = async () => {
+			if (!(await until(() => buf.length >= 2 && buf.length >= 2 + (buf[1] & 0x7f)))) return null;
+			const op = buf[0] & 0x0f, n = buf[1] & 0x7f;
+			const payload = buf.subarray(2, 2 + n);
+			buf = buf.subarray(2 + n);
+			return { op, payload };
+		};
+		await new Promise((r) => sock.on('connect', r));
+		sock.write(`GET /v1/responses HTTP/1.1\r\nHost: ${addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+			`Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+		await until(() => buf.includes('\r\n\r\n'));
+		const head = buf.subarray(0, buf.indexOf('\r\n\r\n') + 4).toString();
+		buf = buf.subarray(head.length);
+		const accept = /sec-websocket-accept: *(\S+)/i.exec(head)?.[1];
+		sock.write(frame(0x9, 'hi'));
+		const pong = await readFrame();
+		const code = Buffer.from([0x03, 0xe8]); // 1000
+		sock.write(frame(0x8, code));
+		const close = await readFrame();
+		const eof = await until(() => ended);
+		sock.destroy();
+		return {
+			status: head.split('\r\n')[0], accept_ok: accept === want,
+			pong: pong ? { op: pong.op, payload: pong.payload.toString() } : null,
+			close: close ? { op: close.op, code: close.payload.length >= 2 ? close.payload.readUInt16BE(0) : null } : null,
+			eof,
+		};
+	},
+};
+
+// "a,b:arg,c+d": a, then b with its argument, then c and d at once;
+// printed as one object keyed by scenario name.
+const out = {};
+for (const step of scenario.split(',')) {
+	await Promise.all(step.split('+').map(async (one) => {
+		const i = one.indexOf(':');
+		const name = i < 0 ? one : one.slice(0, i), arg = i < 0 ? undefined : one.slice(i + 1);
+		try {
+			out[name] = await scenarios[name](arg);
+		} catch (e) {
+			out[name] = { timeout: String(e.message) };
+		}
+	}));
+}
+const names = Object.keys(out);
+console.log(JSON.stringify(/[,+]/.test(scenario) ? out : out[names[0]]));
+process.exit(0);
