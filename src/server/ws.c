@@ -45,6 +45,8 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,6 +55,8 @@
 #define SRV_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define SRV_WS_TICK_MS 250
 #define SRV_WS_CLOSE_WAIT_MS 2000 /* for the peer's close frame after ours */
+/* framed bytes held for one send(); past this wslay waits (backpressure) */
+#define SRV_WS_WBUF_MAX ((size_t)256 * 1024)
 
 enum { SRV_WS_FRAME, SRV_WS_DONE };
 
@@ -85,6 +89,8 @@ typedef struct srv_ws_conn {
 	srv_loop *mloop;                /* the event loop whose daemon owns the connection */
 	wslay_event_context_ptr ctx;
 	char *extra;                    /* bytes MHD read past the handshake */
+	gw_buf wbuf;                    /* framed bytes not yet sent, from wbuf_off */
+	size_t wbuf_off;
 	size_t nextra, extra_off;
 	uint64_t opened_ms, active_ms, close_ms;
 	/* thread only */
@@ -348,22 +354,41 @@ srv_ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 	return -1;
 }
 
+/* wslay's frames are gathered and go out in one send() per pump
+ * (srv_ws_flush): a turn's dozen events are one write, not a dozen. */
 static ssize_t
 srv_ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user)
 {
+	(void)flags;
 	srv_ws_conn *wc = user;
-	ssize_t r = send(wc->fd, data, len,
-	    MSG_NOSIGNAL | ((flags & WSLAY_MSG_MORE) ? MSG_MORE : 0));
-	if (r >= 0) {
+	if (wc->wbuf.len - wc->wbuf_off >= SRV_WS_WBUF_MAX) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	gw_buf_append(&wc->wbuf, data, len);
+	return (ssize_t)len;
+}
+
+/* Sends what is gathered; false when the socket failed. */
+static bool
+srv_ws_flush(srv_ws_conn *wc)
+{
+	while (wc->wbuf_off < wc->wbuf.len) {
+		ssize_t r = send(wc->fd, wc->wbuf.data + wc->wbuf_off, wc->wbuf.len - wc->wbuf_off,
+		    MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (r < 0)
+			return false;
 		atomic_fetch_add_explicit(&wc->t->w->s->metrics.bytes_out, (uint64_t)r,
 		    memory_order_relaxed);
-		return r;
+		wc->wbuf_off += (size_t)r;
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-	else
-		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-	return -1;
+	gw_buf_reset(&wc->wbuf);
+	wc->wbuf_off = 0;
+	return true;
 }
 
 static void
@@ -600,6 +625,7 @@ srv_ws_free_conn(srv_ws_conn *wc)
 	if (wc->next)
 		wc->next->prev = wc->prev;
 	wslay_event_context_free(wc->ctx);
+	gw_buf_free(&wc->wbuf);
 	MHD_upgrade_action(wc->urh, MHD_UPGRADE_ACTION_CLOSE);
 	if (wc->mloop != NULL)
 		srv_loop_poke(wc->mloop);
@@ -638,9 +664,15 @@ srv_ws_pump(srv_ws_conn *wc, bool readable)
 		if (wslay_event_send(wc->ctx) != 0)
 			wc->dead = true;
 	}
+	if (!wc->dead && !srv_ws_flush(wc))
+		wc->dead = true;
+	/* what the full buffer held back, now that some of it went */
+	if (!wc->dead && wslay_event_want_write(wc->ctx) && wc->wbuf.len == 0 &&
+	    (wslay_event_send(wc->ctx) != 0 || !srv_ws_flush(wc)))
+		wc->dead = true;
 	if ((wc->dead || wc->peer_closed) && wc->turn != NULL)
 		srv_api_turn_cancel(wc->turn); /* as an SSE client that went away */
-	bool want_w = !wc->dead && wslay_event_want_write(wc->ctx);
+	bool want_w = !wc->dead && (wslay_event_want_write(wc->ctx) || wc->wbuf.len > 0);
 	bool done;
 	if (wc->turn != NULL)
 		done = false; /* its done is still to come */
@@ -687,6 +719,11 @@ srv_ws_adopt(srv_ws_thread *t, srv_ws_conn *wc)
 	int fl = fcntl(wc->fd, F_GETFL);
 	if (fl >= 0)
 		fcntl(wc->fd, F_SETFL, fl | O_NONBLOCK);
+	/* MHD may leave the socket corked, and a turn's events are small
+	 * writes that Nagle would hold for the peer's delayed ACK (40 ms) */
+	MHD_upgrade_action(wc->urh, MHD_UPGRADE_ACTION_CORK_OFF);
+	int one = 1;
+	setsockopt(wc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	wslay_event_context_server_init(&wc->ctx, &srv_ws_callbacks, wc);
 	/* a message is at most a request body */
 	wslay_event_config_set_max_recv_msg_length(wc->ctx, s->body_limit);
