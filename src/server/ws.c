@@ -55,6 +55,8 @@
 #define SRV_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define SRV_WS_TICK_MS 250
 #define SRV_WS_CLOSE_WAIT_MS 2000 /* for the peer's close frame after ours */
+/* response.creates waiting behind the turn in flight; more are refused */
+#define SRV_WS_QUEUE_MAX 64
 /* framed bytes held for one send(); past this wslay waits (backpressure) */
 #define SRV_WS_WBUF_MAX ((size_t)256 * 1024)
 
@@ -95,6 +97,7 @@ typedef struct srv_ws_conn {
 	uint64_t opened_ms, active_ms, close_ms;
 	/* thread only */
 	srv_ws_msg *in_head, *in_tail;
+	size_t in_count;
 	struct srv_job *turn;           /* in flight, or NULL */
 	bool turn_store;
 	bool dead;                      /* EOF or an error: no more reads or writes */
@@ -515,6 +518,7 @@ srv_ws_next(srv_ws_conn *wc)
 	srv_server *s = wc->t->w->s;
 	while (wc->turn == NULL && wc->in_head != NULL && !wc->closing && !wc->dead) {
 		srv_ws_msg *m = wc->in_head;
+		wc->in_count--;
 		wc->in_head = m->next;
 		if (wc->in_head == NULL)
 			wc->in_tail = NULL;
@@ -597,6 +601,15 @@ srv_ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_
 		return; /* ping and pong: wslay answers pings itself */
 	if (wc->limit || wc->closing)
 		return;
+	if (wc->in_count >= SRV_WS_QUEUE_MAX) {
+		gw_resp_error e;
+		gw_resp_error_set(&e, 429, "too_many_requests", NULL,
+		    "%d response.create messages are already waiting on this WebSocket; wait for "
+		    "their turns or use another connection", SRV_WS_QUEUE_MAX);
+		srv_ws_send_error(wc, &e);
+		return;
+	}
+	wc->in_count++;
 	srv_ws_msg *m = gw_xmalloc(sizeof(*m) + arg->msg_length + 1);
 	m->next = NULL;
 	m->len = arg->msg_length;

@@ -23,7 +23,7 @@ ws() {
 j() { jq -rc "$1" <<<"$2"; }
 
 h_gateway GW
-all=$(ws badtoken,raw,turns,queued,chain,evict,refused,session:wskey,many:100)
+all=$(ws badtoken,raw,turns,queued,chain,evict,refused,session:wskey,flood,many:100)
 
 # -- the handshake ------------------------------------------------------------
 key=dGhlIHNhbXBsZSBub25jZQ==
@@ -90,11 +90,17 @@ out=$(j .session "$all")
 t_eq "a session carries the conversation to another socket" \
 	'local/echo heard: "k2". Instructions: none. Context: 3 items.' "$(j .t2.text "$out")"
 
+out=$(j .flood "$all")
+# the turn in flight takes one off the queue at once, so 1 + 64 are taken
+# and at least 5 refused; none is lost: each gets a turn or a refusal
+t_eq "a flood: every create gets a turn or a refusal" 70 "$(j '.completed + .refused' "$out")"
+t_match "at most 64 wait behind the turn in flight" '^(6[5-9]|70) [0-5] too_many_requests$' \
+	"$(j '"\(.completed) \(.refused) \(.code)"' "$out")"
 out=$(j .many "$all")
 t_eq "100 sockets open at once (the gauge counts them)" "100 100" "$(j '"\(.opened) \(.gauge)"' "$out")"
 t_eq "each ran its own turn" 100 "$(j .completed "$out")"
 t_check "every socket closed again (gauge 0)" h_wait_metric tau_gateway_websocket_connections 0
-t_check "turns counted" h_wait_metric tau_gateway_websocket_turns_total 113
+t_check "turns counted" h_wait_metric tau_gateway_websocket_turns_total "$((113 + $(j .flood.completed "$all")))"
 t_match "the upgrade is in the request log" 'method=GET path=/v1/responses status=101' "$(cat "$T/GW.err")"
 h_stop "$GW"
 t_eq "clean exit" 0 "$HRC"
@@ -127,6 +133,23 @@ t_eq "the age limit: websocket_connection_limit_reached" websocket_connection_li
 t_eq "then a close (1000)" 1000 "$(j .close.code "$out")"
 t_match "after turns, at about the limit" '^[1-9][0-9]* (2[5-9]|[3-5][0-9])[0-9]{2}$' \
 	"$(j '"\(.turns) \(.ms)"' "$out")"
+
+# -- routes: the WebSocket thread takes a table of its own (no event loop's)
+cat >"$T/routes.json" <<EOF
+{"version": 1, "default": "echo",
+ "routes": [
+  {"model": "echo", "targets": [{"provider": "local"}]},
+  {"model": "up", "targets": [{"provider": "openai", "model": "m", "base_url": "$STUB_URL"}]}]}
+EOF
+GW2_ADDR=$ADDR
+h_gateway GW3 --gateway-routes "$T/routes.json" --gateway-state-dir "$T/state3"
+out=$(ws 'models:echo|up|nope')
+t_match "routes: the echo route answers inline" '^local/echo heard: "to echo"' "$(j .echo.text "$out")"
+t_match "routes: the upstream route answers through the stub" 'to up' "$(j .up.text "$out")"
+t_eq "routes: a model no route serves" '{"status":400,"code":"model_not_found","param":"model"}' \
+	"$(j .nope.error "$out")"
+h_stop "$GW3"
+ADDR=$GW2_ADDR
 
 t_spawn SD node --experimental-websocket --no-warnings "$WSC" 'shutdown:[stub:slow] a b c d e f g h' \
 	"$ADDR" "$TOKEN"

@@ -156,6 +156,29 @@ const scenarios = {
 		b.close();
 		return { t1, t2 };
 	},
+	// one turn per model named ("a|b|c"), in turn on one socket
+	async models(list) {
+		const ws = await open();
+		const out = {};
+		for (const model of list.split('|'))
+			out[model] = summary(await turn(ws, { model, store: false, input: msg(`to ${model}`) }));
+		ws.close();
+		return out;
+	},
+	// 70 creates at once: the queue holds 64 behind the turn in flight
+	async flood() {
+		const ws = await open();
+		for (let i = 0; i < 70; i++)
+			ws.send(JSON.stringify({ type: 'response.create', store: false, input: msg(`f${i}`) }));
+		let completed = 0, refused = 0, code = null;
+		while (completed + refused < 70) {
+			const t = await turn(ws, null, false);
+			if (t.error) { refused++; code = t.error.error.code; } else if (t.events.length) completed++;
+			else break;
+		}
+		ws.close();
+		return { completed, refused, code };
+	},
 	async badtoken() {
 		try {
 			const ws = await open('wrong-token');
