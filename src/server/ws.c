@@ -836,6 +836,13 @@ srv_ws_main(void *arg)
 				turns = turns || wc->turn != NULL;
 			if (t->conns == NULL || (now >= deadline && !turns))
 				break;
+			if (now >= deadline + SRV_WS_CLOSE_WAIT_MS) {
+				/* a turn that outlived srv_api_shutdown's wait and ours:
+				 * its socket is left to MHD's stop, and to the exit */
+				srv_log(t->w->s, "shutdown: a WebSocket turn is still running; "
+				    "its socket is closed without a close frame");
+				break;
+			}
 		}
 		if (now >= next_tick) {
 			srv_ws_tick(t, now);
@@ -912,10 +919,10 @@ srv_ws_free(srv_ws *w)
 		return;
 	for (size_t i = 0; i < w->n; i++) {
 		srv_ws_thread *t = &w->t[i];
-		/* sockets handed over after the threads stopped: back to MHD */
+		/* sockets handed over after the threads stopped: MHD's stop
+		 * (before this) closed them */
 		for (srv_ws_conn *wc = t->adopt, *n; wc != NULL; wc = n) {
 			n = wc->next;
-			MHD_upgrade_action(wc->urh, MHD_UPGRADE_ACTION_CLOSE);
 			free(wc->extra);
 			pthread_mutex_destroy(&wc->lock);
 			free(wc);

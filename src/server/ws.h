@@ -37,7 +37,8 @@ enum MHD_Result srv_ws_upgrade(struct MHD_Connection *c, srv_req *r);
  * the writes; the sockets go back to MHD and the threads stop.  Call after
  * srv_api_shutdown, before the event loops stop. */
 void srv_ws_shutdown(srv_ws *w, uint64_t wait_ms);
-/* Frees w (NULL is fine); srv_ws_shutdown first. */
+/* Frees w (NULL is fine): srv_ws_shutdown first, then the event loops
+ * stop (MHD closes a socket handed over too late), then this. */
 void srv_ws_free(srv_ws *w);
 
 #endif

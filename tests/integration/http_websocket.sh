@@ -91,10 +91,8 @@ t_eq "a session carries the conversation to another socket" \
 	'local/echo heard: "k2". Instructions: none. Context: 3 items.' "$(j .t2.text "$out")"
 
 out=$(j .flood "$all")
-# the turn in flight takes one off the queue at once, so 1 + 64 are taken
-# and at least 5 refused; none is lost: each gets a turn or a refusal
-t_eq "a flood: every create gets a turn or a refusal" 70 "$(j '.completed + .refused' "$out")"
-t_match "at most 64 wait behind the turn in flight" '^(6[5-9]|70) [0-5] too_many_requests$' \
+# 70 creates in one write: the first runs, 64 wait, 5 are refused
+t_eq "a flood: 1 + 64 turns, 5 refused (too_many_requests)" "65 5 too_many_requests" \
 	"$(j '"\(.completed) \(.refused) \(.code)"' "$out")"
 out=$(j .many "$all")
 t_eq "100 sockets open at once (the gauge counts them)" "100 100" "$(j '"\(.opened) \(.gauge)"' "$out")"

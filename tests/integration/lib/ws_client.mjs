@@ -78,6 +78,57 @@ async function metric(name) {
 
 const msg = (text) => [{ type: 'message', role: 'user', content: text }];
 
+// A WebSocket by hand (net): the handshake, masked frames out, frames in
+// (7, 16 or 64-bit lengths).
+async function rawOpen() {
+	const key = crypto.randomBytes(16).toString('base64');
+	const want = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+	const [host, port] = addr.split(':');
+	const c = { sock: net.connect(Number(port), host), buf: Buffer.alloc(0), ended: false };
+	const waiters = [];
+	c.sock.on('data', (d) => { c.buf = Buffer.concat([c.buf, d]); waiters.splice(0).forEach((w) => w()); });
+	c.sock.on('end', () => { c.ended = true; waiters.splice(0).forEach((w) => w()); });
+	c.until = async (pred) => {
+		const dl = Date.now() + 10000;
+		while (!pred()) {
+			if (Date.now() > dl || c.ended) return pred();
+			await new Promise((r) => { waiters.push(r); setTimeout(r, 100); });
+		}
+		return true;
+	};
+	c.frame = (op, payload) => {
+		const mask = crypto.randomBytes(4);
+		const p = Buffer.from(payload);
+		const m = Buffer.from(p.map((b, i) => b ^ mask[i % 4]));
+		const head = p.length < 126 ? Buffer.from([0x80 | op, 0x80 | p.length]) :
+			Buffer.from([0x80 | op, 0x80 | 126, p.length >> 8, p.length & 0xff]);
+		return Buffer.concat([head, mask, m]);
+	};
+	const need = () => {
+		if (c.buf.length < 2) return null;
+		const n = c.buf[1] & 0x7f;
+		if (n < 126) return { h: 2, n };
+		if (n === 126) return c.buf.length < 4 ? null : { h: 4, n: c.buf.readUInt16BE(2) };
+		return c.buf.length < 10 ? null : { h: 10, n: Number(c.buf.readBigUInt64BE(2)) };
+	};
+	c.readFrame = async () => {
+		if (!(await c.until(() => { const l = need(); return l !== null && c.buf.length >= l.h + l.n; }))) return null;
+		const { h, n } = need();
+		const f = { op: c.buf[0] & 0x0f, payload: c.buf.subarray(h, h + n) };
+		c.buf = c.buf.subarray(h + n);
+		return f;
+	};
+	await new Promise((r) => c.sock.on('connect', r));
+	c.sock.write(`GET /v1/responses HTTP/1.1\r\nHost: ${addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+		`Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+	await c.until(() => c.buf.includes('\r\n\r\n'));
+	const head = c.buf.subarray(0, c.buf.indexOf('\r\n\r\n') + 4).toString();
+	c.buf = c.buf.subarray(head.length);
+	c.status = head.split('\r\n')[0];
+	c.accept_ok = /sec-websocket-accept: *(\S+)/i.exec(head)?.[1] === want;
+	return c;
+}
+
 const scenarios = {
 	// one turn, then a store:false continuation on the same socket
 	async turns() {
@@ -165,20 +216,6 @@ const scenarios = {
 		ws.close();
 		return out;
 	},
-	// 70 creates at once: the queue holds 64 behind the turn in flight
-	async flood() {
-		const ws = await open();
-		for (let i = 0; i < 70; i++)
-			ws.send(JSON.stringify({ type: 'response.create', store: false, input: msg(`f${i}`) }));
-		let completed = 0, refused = 0, code = null;
-		while (completed + refused < 70) {
-			const t = await turn(ws, null, false);
-			if (t.error) { refused++; code = t.error.error.code; } else if (t.events.length) completed++;
-			else break;
-		}
-		ws.close();
-		return { completed, refused, code };
-	},
 	async badtoken() {
 		try {
 			const ws = await open('wrong-token');
@@ -252,56 +289,38 @@ const scenarios = {
 	// RFC 6455 by hand: the accept key, a ping answered by a pong with its
 	// payload, and the close handshake
 	async raw() {
-		const key = crypto.randomBytes(16).toString('base64');
-		const want = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
-		const [host, port] = addr.split(':');
-		const sock = net.connect(Number(port), host);
-		let buf = Buffer.alloc(0);
-		const waiters = [];
-		sock.on('data', (d) => { buf = Buffer.concat([buf, d]); waiters.splice(0).forEach((w) => w()); });
-		let ended = false;
-		sock.on('end', () => { ended = true; waiters.splice(0).forEach((w) => w()); });
-		const until = async (pred) => {
-			const dl = Date.now() + 5000;
-			while (!pred()) {
-				if (Date.now() > dl || ended) return false;
-				await new Promise((r) => { waiters.push(r); setTimeout(r, 100); });
-			}
-			return true;
-		};
-		const frame = (op, payload) => {
-			const mask = crypto.randomBytes(4);
-			const p = Buffer.from(payload);
-			const m = Buffer.from(p.map((b, i) => b ^ mask[i % 4]));
-			return Buffer.concat([Buffer.from([0x80 | op, 0x80 | p.length]), mask, m]);
-		};
-		const readFrame = async () => {
-			if (!(await until(() => buf.length >= 2 && buf.length >= 2 + (buf[1] & 0x7f)))) return null;
-			const op = buf[0] & 0x0f, n = buf[1] & 0x7f;
-			const payload = buf.subarray(2, 2 + n);
-			buf = buf.subarray(2 + n);
-			return { op, payload };
-		};
-		await new Promise((r) => sock.on('connect', r));
-		sock.write(`GET /v1/responses HTTP/1.1\r\nHost: ${addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-			`Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\nAuthorization: Bearer ${token}\r\n\r\n`);
-		await until(() => buf.includes('\r\n\r\n'));
-		const head = buf.subarray(0, buf.indexOf('\r\n\r\n') + 4).toString();
-		buf = buf.subarray(head.length);
-		const accept = /sec-websocket-accept: *(\S+)/i.exec(head)?.[1];
-		sock.write(frame(0x9, 'hi'));
-		const pong = await readFrame();
-		const code = Buffer.from([0x03, 0xe8]); // 1000
-		sock.write(frame(0x8, code));
-		const close = await readFrame();
-		const eof = await until(() => ended);
-		sock.destroy();
+		const c = await rawOpen();
+		c.sock.write(c.frame(0x9, 'hi'));
+		const pong = await c.readFrame();
+		c.sock.write(c.frame(0x8, Buffer.from([0x03, 0xe8]))); // 1000
+		const close = await c.readFrame();
+		const eof = await c.until(() => c.ended);
+		c.sock.destroy();
 		return {
-			status: head.split('\r\n')[0], accept_ok: accept === want,
+			status: c.status, accept_ok: c.accept_ok,
 			pong: pong ? { op: pong.op, payload: pong.payload.toString() } : null,
 			close: close ? { op: close.op, code: close.payload.length >= 2 ? close.payload.readUInt16BE(0) : null } : null,
 			eof,
 		};
+	},
+	// 70 creates in one write, so they all arrive while the first runs:
+	// 64 wait behind it, the rest are refused
+	async flood() {
+		const c = await rawOpen();
+		const frames = [];
+		for (let i = 0; i < 70; i++)
+			frames.push(c.frame(0x1, JSON.stringify({ type: 'response.create', store: false, input: msg(`f${i}`) })));
+		c.sock.write(Buffer.concat(frames));
+		let completed = 0, refused = 0, code = null;
+		while (completed + refused < 70) {
+			const f = await c.readFrame();
+			if (f === null || f.op !== 0x1) break;
+			const m = JSON.parse(f.payload.toString());
+			if (m.type === 'response.completed') completed++;
+			else if (m.type === 'error') { refused++; code = m.error.code; }
+		}
+		c.sock.destroy();
+		return { completed, refused, code };
 	},
 };
 
