@@ -813,7 +813,7 @@ srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 	srv_api_request_done(r);
 	srv_client_give(s, r);
-	uint64_t us = (gw_clock_mono_ns() - r->start_ns) / 1000;
+	uint64_t us = ((r->upgraded_ns != 0 ? r->upgraded_ns : gw_clock_mono_ns()) - r->start_ns) / 1000;
 	if (r->begun) { /* else MHD ended it before its headers were whole */
 		srv_metrics_request(&s->metrics, r->route, r->method, r->path, r->client,
 		    r->status ? r->status : 499, us, r->bytes_in, r->bytes_out, r->target);

@@ -195,6 +195,8 @@ typedef struct srv_req {
 	char client[SRV_PROXY_TEXT];    /* the client: the peer, or whom a trusted proxy names */
 	bool via_proxy;                 /* the peer is a trusted proxy */
 	bool client_counted;            /* holds a per-client slot (via_proxy), given back at the end */
+	uint64_t upgraded_ns;           /* a WebSocket: when its 101 was queued (0: none); the
+	                                 * request's time ends there, not when the socket closes */
 } srv_req;
 
 /* Queues a reply with a copy of body; records the status.  Returns MHD's

@@ -226,6 +226,7 @@ srv_ws_upgrade(struct MHD_Connection *c, srv_req *r)
 	MHD_add_response_header(resp, "Sec-WebSocket-Accept", gw_buf_cstr(&acc));
 	gw_buf_free(&acc);
 	r->status = 101;
+	r->upgraded_ns = gw_clock_mono_ns(); /* the latency figures: the handshake, not the socket's life */
 	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 	MHD_destroy_response(resp);
 	return ret;

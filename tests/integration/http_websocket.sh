@@ -129,6 +129,10 @@ out=$(j .age "$all")
 t_eq "the age limit: websocket_connection_limit_reached" websocket_connection_limit_reached \
 	"$(j .error.code "$out")"
 t_eq "then a close (1000)" 1000 "$(j .close.code "$out")"
+# the request log names each socket once, at its close, with the handshake's time
+max=$(grep -o 'path=/v1/responses status=101 duration_ms=[0-9.]*' "$T/GW2.err" | sed 's/.*=//' | sort -n | tail -1)
+t_check "a 101's duration is the handshake's, not the socket's (these lived over 1 s)" \
+	awk -v m="$max" 'BEGIN { exit !(m != "" && m < 500) }'
 t_match "after turns, at about the limit" '^[1-9][0-9]* (2[5-9]|[3-5][0-9])[0-9]{2}$' \
 	"$(j '"\(.turns) \(.ms)"' "$out")"
 
