@@ -30,8 +30,10 @@ tc_expect "panel: the status request" 'GET +/gateway/status +200'
 tc_expect "panel: the responses request" 'POST +/v1/responses +200'
 t_match "panel: latency percentiles" 'p50 [0-9]+ ms +p99 [0-9]+ ms' "$(tc_screen)"
 # a WebSocket that ran a turn and stays open, then closes
-t_spawn WS node --experimental-websocket --no-warnings \
-	"$TAU_SOURCE_DIR/tests/integration/lib/ws_client.mjs" hold "127.0.0.1:$port" secret-token
+wsnode=(node --no-warnings)
+node --experimental-websocket -e '' 2>/dev/null && wsnode+=(--experimental-websocket)
+t_spawn WS "${wsnode[@]}" "$TAU_SOURCE_DIR/tests/integration/lib/ws_client.mjs" hold \
+	"127.0.0.1:$port" secret-token
 t_check "a WebSocket turn completes" t_wait_line "$T/WS.out" '^held completed$' 20
 tc_expect "panel: the open WebSocket and its turn" 'websockets 1  ws turns 1'
 kill "$WS"

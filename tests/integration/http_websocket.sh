@@ -15,10 +15,19 @@
 . "$(dirname "$0")/lib/http.sh"
 
 WSC=$TAU_SOURCE_DIR/tests/integration/lib/ws_client.mjs
+# Node's global WebSocket: behind --experimental-websocket on Node 20.10+,
+# on by default from Node 22 (Debian 12's Node 18 has none)
+WSNODE=(node --no-warnings)
+node --experimental-websocket -e '' 2>/dev/null && WSNODE+=(--experimental-websocket)
+if ! "${WSNODE[@]}" -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)'; then
+	t_fail "node $(node --version 2>&1) has no global WebSocket (Node >= 20.10 is needed)"
+	t_done
+	exit 1
+fi
 # ws SCENARIOS: what they observed, one JSON line (ws_client.mjs; one
 # Node start per server: a start costs a second on a loaded machine)
 ws() {
-	timeout 60 node --experimental-websocket --no-warnings "$WSC" "$1" "$ADDR" "$TOKEN"
+	timeout 60 "${WSNODE[@]}" "$WSC" "$1" "$ADDR" "$TOKEN"
 }
 j() { jq -rc "$1" <<<"$2"; }
 
@@ -153,7 +162,7 @@ t_eq "routes: a model no route serves" '{"status":400,"code":"model_not_found","
 h_stop "$GW3"
 ADDR=$GW2_ADDR
 
-t_spawn SD node --experimental-websocket --no-warnings "$WSC" 'shutdown:[stub:slow] a b c d e f g h' \
+t_spawn SD "${WSNODE[@]}" "$WSC" 'shutdown:[stub:slow] a b c d e f g h' \
 	"$ADDR" "$TOKEN"
 t_check "a slow turn streams" t_wait_line "$T/SD.out" '^ready$' 20
 h_stop "$GW2"

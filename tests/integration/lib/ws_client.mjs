@@ -1,7 +1,8 @@
 // tests/integration/lib/ws_client.mjs - the WebSocket client of
-// http_websocket.sh: Node 20's built-in WebSocket (--experimental-websocket;
-// undici's, which takes request headers as {headers}) and, for frames a
-// browser API cannot send (ping, a bare close), a raw socket.
+// http_websocket.sh: Node's built-in WebSocket (undici's, which takes request
+// headers as {headers}; behind --experimental-websocket on Node 20.10+, on by
+// default from 22) and, for frames a browser API cannot send (ping, a bare
+// close, 70 messages in one write), a raw socket (rawOpen).
 //
 //   node --experimental-websocket ws_client.mjs SCENARIOS HOST:PORT TOKEN
 //
