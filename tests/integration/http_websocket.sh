@@ -6,10 +6,12 @@
 # same sequence numbers, sequential turns and queued creates on one socket,
 # continuation from the socket's memory (store:false) and from the store
 # (store:true, on a new socket), previous_response_not_found, eviction by a
-# failed continuation, refused fields, sessions, 100 sockets at once, the
-# metrics; then, on an upstream model (the openai stub), a turn, a client
-# that leaves mid-turn (the upstream call cancelled), the idle timeout, the
-# age limit and a shutdown with a turn in flight (terminal event, 1001).
+# failed continuation, refused fields, sessions, a flood of creates (the
+# queue's cap), 100 sockets at once, the metrics; then, on an upstream
+# model (the openai stub), a turn, a client that leaves mid-turn (the
+# upstream call cancelled), the idle timeout, the age limit, the request
+# log's time for a 101; a routes file; and a shutdown with a turn in flight
+# (terminal event, 1001).
 # backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"

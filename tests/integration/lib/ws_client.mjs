@@ -9,8 +9,8 @@
 // SCENARIOS: "a,b:arg,c+d" (a, then b with its argument, then c and d at
 // once; one Node start for them all).  What each observed is printed as
 // one JSON line (an object keyed by scenario when there are several); the
-// shell test makes the assertions.  Every wait has a deadline (a stuck server fails the
-// scenario with {"timeout": ...}, never hangs the test).
+// shell test makes the assertions.  Every wait has a deadline (a stuck
+// server fails the scenario with {"timeout": ...}, never hangs the test).
 import net from 'node:net';
 import crypto from 'node:crypto';
 
