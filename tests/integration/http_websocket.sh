@@ -120,10 +120,17 @@ export OPENAI_API_KEY=sk-x
 h_gateway GW2 --model openai/m --provider-base-url "$STUB_URL" --request-timeout-ms 60000 \
 	--gateway-state-dir "$T/state2" --gateway-openresponses-idle-timeout-ms 1000 \
 	--gateway-openresponses-ws-max-age-ms 2500
-all=$(ws 'single:hello upstream,hangup:[stub:slow] a b c d e f')
+all=$(ws 'single:hello upstream,upevict,hangup:[stub:slow] a b c d e f')
 out=$(j .single "$all")
 t_eq "a turn through the openai stub completes" completed "$(j .status "$out")"
 t_match "with the stub's text" 'hello upstream' "$(j .text "$out")"
+
+out=$(j .upevict "$all")
+t_eq "an upstream failure mid-turn: the terminal event is response.failed" "response.failed failed" \
+	"$(j '"\(.bad.types[-1]) \(.bad.status)"' "$out")"
+t_eq "then an error envelope with its status" '{"type":"error","status":502,"code":"upstream_error"}' \
+	"$(j .env "$out")"
+t_eq "a 5xx continuation evicts what it continued" previous_response_not_found "$(j .again.error.code "$out")"
 
 upstream_conns() {
 	ss -tnH state established "( sport = :$STUB_PORT )" | awk '{ n = split($4, a, ":"); print a[n] }'

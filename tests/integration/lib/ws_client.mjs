@@ -172,6 +172,17 @@ const scenarios = {
 		ws.close();
 		return { t1, bad, again };
 	},
+	// a continuation the upstream fails (after it began): response.failed,
+	// then the error envelope; the memory it continued is evicted
+	async upevict() {
+		const ws = await open();
+		const t1 = summary(await turn(ws, { store: false, input: msg('u1') }));
+		const bad = summary(await turn(ws, { store: false, previous_response_id: t1.id, input: msg('[stub:status400] u2') }));
+		const env = await next(ws);
+		const again = summary(await turn(ws, { store: false, previous_response_id: t1.id, input: msg('u3') }));
+		ws.close();
+		return { t1, bad, env: { type: env.type, status: env.status, code: env.error?.code }, again };
+	},
 	// the transport's refusals, then a turn that still works
 	async refused() {
 		const ws = await open();
