@@ -162,12 +162,16 @@ cat >"$T/routes.json" <<EOF
   {"model": "up", "targets": [{"provider": "openai", "model": "m", "base_url": "$STUB_URL"}]}]}
 EOF
 GW2_ADDR=$ADDR
-h_gateway GW3 --gateway-routes "$T/routes.json" --gateway-state-dir "$T/state3"
-out=$(ws 'models:echo|up|nope')
+h_gateway GW3 --gateway-routes "$T/routes.json" --gateway-state-dir "$T/state3" \
+	--gateway-openresponses-max-connections 2
+all=$(ws 'models:echo|up|nope,caps:3')
+out=$(j .models "$all")
 t_match "routes: the echo route answers inline" '^local/echo heard: "to echo"' "$(j .echo.text "$out")"
 t_match "routes: the upstream route answers through the stub" 'to up' "$(j .up.text "$out")"
 t_eq "routes: a model no route serves" '{"status":400,"code":"model_not_found","param":"model"}' \
 	"$(j .nope.error "$out")"
+t_eq "WebSockets count in the connection cap (2): 2 open, 1 refused" '{"opened":2,"refused":1}' \
+	"$(j .caps "$all")"
 h_stop "$GW3"
 ADDR=$GW2_ADDR
 

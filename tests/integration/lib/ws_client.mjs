@@ -226,7 +226,15 @@ const scenarios = {
 		for (const model of list.split('|'))
 			out[model] = summary(await turn(ws, { model, store: false, input: msg(`to ${model}`) }));
 		ws.close();
+		await next(ws); /* its close: the server has given its slot back */
 		return out;
+	},
+	// N sockets at once against a connection cap: how many open
+	async caps(n) {
+		const r = await Promise.allSettled(Array.from({ length: Number(n) }, () => open()));
+		const opened = r.filter((x) => x.status === 'fulfilled');
+		opened.forEach((x) => x.value.close());
+		return { opened: opened.length, refused: r.length - opened.length };
 	},
 	async badtoken() {
 		try {
