@@ -46,11 +46,17 @@
 #      (an A/B of the PostgreSQL backend); BENCH_PREV=0 skips the
 #      previous_response_id run.  Both runs print the CPU per turn of each
 #      server (the gateway's threads and the cluster's processes).
+#   ws. Open Responses over WebSocket: turns/s over BENCH_CONNS WebSockets
+#      against the same turns over HTTP keep-alive with SSE (local/echo,
+#      bench/ws_load.c, tau-bench-wsload), BENCH_WS_ROUNDS rounds
+#      interleaved; turn latency p99 by nearest rank, at 64 connections and
+#      on one; gateway and generator CPU per turn.  Targets: WebSocket >=
+#      SSE per turn, p99 < 2 ms.  Only when BENCH_PARTS names it.
 #   BENCH_PARTS="anchors store turns"   which to run: anchors (1-4; needs
 #                                 nginx), store (5) and turns (6) (both need
-#                                 PostgreSQL's server)
+#                                 PostgreSQL's server), ws
 #   BENCH_STORE_ROUNDS=5 BENCH_TURN_CONVS=30 BENCH_TURNS=20 BENCH_SESSION=1
-#   BENCH_PREV=1 BENCH_BASE_BIN=
+#   BENCH_PREV=1 BENCH_BASE_BIN= BENCH_WS_ROUNDS=5
 # Each server's peak RSS (VmHWM) is printed after its load.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,6 +72,7 @@ has_part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 if [ "${BENCH_IN_NS:-}" != 1 ]; then
 	need=(wrk curl python3)
 	has_part anchors && need+=(nginx)
+	has_part ws && need+=(jq)
 	for t in "${need[@]}"; do
 		command -v "$t" >/dev/null || { echo "bench/http.sh: needs $t (apt-get install wrk nginx-light curl python3)" >&2; exit 69; }
 	done
@@ -75,6 +82,10 @@ if [ "${BENCH_IN_NS:-}" != 1 ]; then
 	fi
 	cmake --build "$(dirname "$BIN")" --target tau-bench-stub >/dev/null ||
 		{ echo "bench/http.sh: cannot build tau-bench-stub in $(dirname "$BIN")" >&2; exit 70; }
+	if has_part ws; then
+		cmake --build "$(dirname "$BIN")" --target tau-bench-wsload >/dev/null ||
+			{ echo "bench/http.sh: cannot build tau-bench-wsload in $(dirname "$BIN")" >&2; exit 70; }
+	fi
 	PORTKEY_DIR=${PORTKEY_DIR:-$HOME/.cache/tau-bench/portkey}
 	if [ ! -f "$PORTKEY_DIR/node_modules/@portkey-ai/gateway/build/start-server.js" ] && command -v npm >/dev/null; then
 		mkdir -p "$PORTKEY_DIR"
@@ -398,4 +409,63 @@ if has_part turns; then
 	if [ "${BENCH_SESSION:-1}" != 0 ]; then
 		BENCH_TURN_CPU=$cpu python3 "$ROOT/bench/turns.py" session "$CONVS" "$TURNS" "$TOKEN" "${sides[@]}"
 	fi
+fi
+
+# ---- part ws: Open Responses over WebSocket vs HTTP keep-alive with SSE
+# (issue 13).  tau-bench-wsload (bench/ws_load.c: one thread, epoll) runs
+# BENCH_CONNS clients, each turn after turn (local/echo, store:false, one
+# user message), over WebSockets or keep-alive connections posting
+# "stream":true; BENCH_WS_ROUNDS rounds of BENCH_SECS each, the two sides
+# interleaved round by round (the order turning each round), on one server;
+# then the same with one client, for the latency of a turn that does not
+# queue behind 63 others.  Prints turns/s (median, min..max), the turn
+# latency p99 by nearest rank (median of the rounds' and over every turn of
+# the side), and the gateway's and the generator's CPU per turn (the
+# generator must not be the bottleneck).  Targets: WebSocket >= SSE per
+# turn, p99 < 2 ms.  (A Node generator, Node 20's WebSocket, spent more CPU
+# per turn than the gateway, so it measured itself.)
+if has_part ws; then
+	WS_ROUNDS=${BENCH_WS_ROUNDS:-5}
+	WSLOAD=$(dirname "$BIN")/tau-bench-wsload
+	bench_gw_start WSGW "$W/state-ws" --quiet
+	ws_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+	for conns in "$CONNS" 1; do
+		echo
+		echo "ws. turns over $conns WebSocket(s) vs $conns HTTP keep-alive connection(s) with SSE (local/echo, store:false)"
+		echo "   ${SECS}s per run, $WS_ROUNDS rounds, the two sides interleaved"
+		: >"$W/ws.rounds"
+		for ((r = 0; r < WS_ROUNDS; r++)); do
+			if ((r % 2 == 0)); then order=(ws sse); else order=(sse ws); fi
+			for side in "${order[@]}"; do
+				g0=$(ws_ticks "$WSGW_PID")
+				"$WSLOAD" "$side" "$WSGW_ADDR" "$TOKEN" "$conns" "$SECS" >"$W/ws.out"
+				g1=$(ws_ticks "$WSGW_PID")
+				jq -c --arg g "$(((g1 - g0) * 1000000 / $(getconf CLK_TCK)))" \
+					'. + {gw_cpu_us: ($g | tonumber)}' "$W/ws.out" >>"$W/ws.rounds"
+			done
+		done
+		python3 - "$W/ws.rounds" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+def rank(xs, p):  # nearest rank: the ceil(p/100 * n)-th smallest
+    xs = sorted(xs)
+    return xs[max(0, -(-p * len(xs) // 100) - 1)]
+med = {}
+for side in ("ws", "sse"):
+    rs = [r for r in rows if r["mode"] == side]
+    tps = [r["turns_per_s"] for r in rs]
+    p99 = [r["p99_us"] for r in rs]
+    pooled = [x for r in rs for x in r["lat"]]
+    turns = sum(r["turns"] for r in rs)
+    med[side] = statistics.median(tps)
+    print(f"  {side:3} turns/s median {med[side]:7.0f} (min {min(tps):.0f} .. max {max(tps):.0f});"
+          f" p99 median {statistics.median(p99) / 1000:.2f} ms (rounds {min(p99) / 1000:.2f} .. {max(p99) / 1000:.2f}),"
+          f" over all {turns} turns {rank(pooled, 99) / 1000:.2f} ms, p50 {rank(pooled, 50) / 1000:.2f} ms;"
+          f" failed {sum(r['failed'] for r in rs)}")
+    print(f"      CPU per turn: gateway {sum(r['gw_cpu_us'] for r in rs) / turns:.1f} us,"
+          f" load generator {sum(r['cpu_us'] for r in rs) / turns:.1f} us")
+print(f"  ratio WebSocket/SSE turns/s: {med['ws'] / med['sse']:.2f} (target >= 1.00; p99 target < 2 ms)")
+PY
+	done
+	echo "  peak RSS: tau-gateway $(hwm "$WSGW_PID")"
 fi

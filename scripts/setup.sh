@@ -10,7 +10,7 @@ set -euo pipefail
 
 TAU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-TAU_PKGS_BUILD="cmake gcc make pkg-config libncurses-dev libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libreadline-dev libcmocka-dev libjemalloc-dev libpq-dev"
+TAU_PKGS_BUILD="cmake gcc make pkg-config libncurses-dev libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libreadline-dev libcmocka-dev libjemalloc-dev libpq-dev libwslay-dev"
 # tests: tmux drives the console, curl, jq and python3 (upstream stub) the HTTP
 # tests, chromium + node the webchat test; procps/time/util-linux for ps,
 # /usr/bin/time and unshare; clang for build_clang (and CC=clang scripts/test),

@@ -162,6 +162,11 @@ static const cli_opt cli_opts[] = {
 	  .def = CLI_U64(SRV_DEFAULT_IDLE_TIMEOUT_MS), .min = 1000, .max = 86400000,
 	  .env = "TAU_GATEWAY_OPENRESPONSES_IDLE_TIMEOUT_MS", .meta = "MS", .needs = CLI_ACTION_SERVER,
 	  .help = "close connections idle, or without a whole request, this long" },
+	{ .name = "gateway-openresponses-ws-max-age-ms", .kind = K_U64, .off = F(server.ws_max_age_ms),
+	  .def = CLI_U64(SRV_DEFAULT_WS_MAX_AGE_MS), .min = 100, .max = 86400000,
+	  .env = "TAU_GATEWAY_OPENRESPONSES_WS_MAX_AGE_MS", .meta = "MS", .needs = CLI_ACTION_SERVER,
+	  .help = "a WebSocket on /v1/responses lives this long, then gets "
+	          "websocket_connection_limit_reached and is closed" },
 	{ .name = "gateway-session-max-messages", .kind = K_U64, .off = F(server.session_max_messages),
 	  .def = CLI_U64(SRV_DEFAULT_SESSION_MAX_MESSAGES), .min = 2, .max = 100000,
 	  .env = "TAU_GATEWAY_SESSION_MAX_MESSAGES", .meta = "N", .needs = CLI_ACTION_SERVER,

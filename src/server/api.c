@@ -108,6 +108,13 @@ typedef struct srv_job {
 	const srv_api_wire *wire;
 	void *wire_ctx;
 	bool no_call;               /* the wire's prepare needs no provider call */
+	/* a WebSocket turn (srv_api_turn_start), or NULL: its frames and its
+	 * end go to turn->frame and turn->done instead of a connection */
+	const srv_api_turn_cb *turn;
+	void *turn_ctx;
+	bool turn_unstored;         /* its context came from a socket's memory of a
+	                             * response that was not stored: it is
+	                             * stored whole, not as a continuation */
 	/* Server-Timing: the request's start, and the time spent waiting on
 	 * the provider (its start to its done) */
 	uint64_t start_ns, up_t0_ns, upstream_ns;
@@ -198,6 +205,10 @@ srv_job_wake_locked(srv_job *j)
 static void
 srv_job_push(srv_job *j, const char *data, size_t n)
 {
+	if (j->turn != NULL) { /* a WebSocket turn: the socket's queue, not ours */
+		j->turn->frame(j->turn_ctx, data, n);
+		return;
+	}
 	srv_frame *f = gw_xmalloc(sizeof(*f) + n);
 	f->next = NULL;
 	f->len = n;
@@ -547,11 +558,11 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 		const char *id = gw_resp_builder_id(b), *what = NULL;
 		/* a continuation stores its own input and a reference to the
 		 * response it continues, never the earlier turns again */
-		bool chained = j->rq.previous_response_id != NULL;
+		bool chained = j->rq.previous_response_id != NULL && !j->turn_unstored;
 		gw_respstore_rec rec = {
 			.id = id,
 			.session_key = j->session_key,
-			.previous_id = j->rq.previous_response_id,
+			.previous_id = chained ? j->rq.previous_response_id : NULL,
 			.history_items = chained ? j->history_items : 0,
 			.input_items = chained ? j->rq.input : j->context,
 			.response_json = json.data,
@@ -629,7 +640,20 @@ srv_job_end(srv_job *j, int rc, const gw_provider_outcome *o)
 			j->wire->end(j->wire_ctx, o, j->e.status != 0 ? &j->e : NULL);
 		} else if (!client_gone) {
 			gw_resp_builder_end(b);
-			srv_job_push(j, GW_RESP_SSE_DONE, sizeof(GW_RESP_SSE_DONE) - 1);
+			if (j->turn == NULL) /* a WebSocket has no [DONE] */
+				srv_job_push(j, GW_RESP_SSE_DONE, sizeof(GW_RESP_SSE_DONE) - 1);
+		}
+		if (j->turn != NULL) {
+			/* the socket's memory of this response: its context and
+			 * its output (its session key goes with it) */
+			cJSON *mem = NULL;
+			if (j->e.status == 0) {
+				mem = j->context;
+				j->context = NULL;
+				srv_append_copies(mem, gw_resp_builder_output(b));
+			}
+			j->turn->done(j->turn_ctx, j->e.status != 0 ? &j->e : NULL,
+			    gw_resp_builder_id(b), j->session_key, mem);
 		}
 		pthread_mutex_lock(&j->lock);
 		j->producer_done = true;
@@ -918,7 +942,7 @@ srv_job_name(srv_job *j, srv_req *r)
 	gw_buf id = GW_BUF_INIT;
 	gw_resp_new_id(&id, "resp_");
 	snprintf(j->req_id, sizeof(j->req_id), "%s", gw_buf_cstr(&id));
-	if (j->wire == NULL) /* another wire names its answer itself */
+	if (j->wire == NULL && r != NULL) /* another wire names its answer itself */
 		snprintf(r->resp_id, sizeof(r->resp_id), "%s", gw_buf_cstr(&id));
 	gw_buf_free(&id);
 }
@@ -1015,16 +1039,15 @@ srv_api_run(struct MHD_Connection *c, srv_req *r, srv_job *j)
  * provider through gw_provider_run, as a session's request does), and a
  * stream goes back to its loop (phase CHAINED, srv_api_chained), which
  * queues its text/event-stream answer and runs it as any other POST. */
-static void
-srv_chain_main(void *arg)
+/* The walk itself (srv_chain_main's and a WebSocket turn's): 0 with the
+ * chain in j->history, j->chain and j->session_key, or an error with e set. */
+static int
+srv_chain_walk(srv_job *j, gw_resp_error *e)
 {
-	srv_job *j = arg;
 	srv_server *s = j->srv;
-	srv_req *r = j->req;
 	gw_err err;
 	gw_err_clear(&err);
-	gw_resp_error e;
-	memset(&e, 0, sizeof(e));
+	memset(e, 0, sizeof(*e));
 	/* the context a continuation sees: the chain's newest items, bounded
 	 * as a session's history is (the walk reads no more records than
 	 * that takes) */
@@ -1036,18 +1059,13 @@ srv_chain_main(void *arg)
 	    (size_t)s->cfg.session_max_messages, (size_t)s->cfg.session_max_bytes, &chain, &err);
 	srv_respconn_put(s->respconn, st);
 	if (rc == -ENOENT)
-		gw_resp_error_set(&e, 400, "previous_response_not_found", "previous_response_id",
+		gw_resp_error_set(e, 400, "previous_response_not_found", "previous_response_id",
 		    "previous response '%.128s' was not found", j->rq.previous_response_id);
 	else if (rc != 0)
-		srv_store_failed(s, j->rq.previous_response_id, "previous_response_id", &err, &e);
+		srv_store_failed(s, j->rq.previous_response_id, "previous_response_id", &err, e);
 	if (rc != 0) {
 		gw_respstore_chain_free(&chain);
-		gw_buf eb = GW_BUF_INIT;
-		gw_resp_error_json(&e, &eb);
-		srv_job_answer(j, true, e.status, &eb);
-		gw_buf_free(&eb);
-		srv_job_unref(j);
-		return;
+		return rc;
 	}
 	j->history = chain.items;
 	chain.items = NULL;
@@ -1055,6 +1073,23 @@ srv_chain_main(void *arg)
 	if (j->wire == NULL && srv_key_ok(chain.session_key))
 		snprintf(j->session_key, sizeof(j->session_key), "%s", chain.session_key);
 	j->chain = chain; /* freed with the job, once its items are */
+	return 0;
+}
+
+static void
+srv_chain_main(void *arg)
+{
+	srv_job *j = arg;
+	srv_req *r = j->req;
+	gw_resp_error e;
+	if (srv_chain_walk(j, &e) != 0) {
+		gw_buf eb = GW_BUF_INIT;
+		gw_resp_error_json(&e, &eb);
+		srv_job_answer(j, true, e.status, &eb);
+		gw_buf_free(&eb);
+		srv_job_unref(j);
+		return;
+	}
 	if (!j->rq.stream) {
 		/* a JSON answer is built right here: the connection stays
 		 * suspended until srv_job_end hands it the answer (a worker may
@@ -1095,7 +1130,9 @@ srv_api_route(srv_server *s, gw_resp_request *rq, srv_rtable **rt, long *route, 
 	*route = -1;
 	if (s->router == NULL)
 		return true;
-	*rt = srv_router_acquire_cached(s->router, &srv_loop_current()->routes);
+	srv_loop *l = srv_loop_current(); /* NULL on a WebSocket thread */
+	*rt = l != NULL ? srv_router_acquire_cached(s->router, &l->routes) :
+	    srv_router_acquire(s->router);
 	*route = srv_rtable_find(*rt, rq->model);
 	if (*route < 0) {
 		srv_router_release(s->router, *rt);
@@ -1165,6 +1202,79 @@ srv_api_post_request(struct MHD_Connection *c, srv_req *r, gw_resp_request *rq,
 	srv_job_suspend(j, c, r);
 	srv_workq_push(r->srv->workq, srv_chain_main, j);
 	return MHD_YES;
+}
+
+/* ---- WebSocket turns (ws.c) ------------------------------------------------------ */
+
+/* A turn that must read its chain or may wait (a session, an upstream
+ * model, a save to the database), on a worker. */
+static void
+srv_turn_main(void *arg)
+{
+	srv_job *j = arg;
+	gw_resp_error e;
+	if (j->history == NULL && j->rq.previous_response_id != NULL &&
+	    srv_chain_walk(j, &e) != 0) {
+		j->turn->done(j->turn_ctx, &e, j->req_id, "", NULL);
+		srv_job_unref(j);
+		return;
+	}
+	srv_job_key(j);
+	srv_job_run(j);
+	srv_job_unref(j);
+}
+
+srv_job *
+srv_api_turn_start(srv_server *s, gw_resp_request *rq, cJSON *history, bool history_stored,
+    const char *session_key, const srv_api_turn_cb *cb, void *ctx, gw_resp_error *e)
+{
+	srv_rtable *rt;
+	long route;
+	if (!srv_api_route(s, rq, &rt, &route, e)) {
+		gw_resp_request_free(rq);
+		memset(rq, 0, sizeof(*rq));
+		cJSON_Delete(history);
+		return NULL;
+	}
+	srv_job *j = srv_job_new(s, NULL, NULL, 2, true); /* the caller's and the run's */
+	j->rq = *rq;
+	memset(rq, 0, sizeof(*rq));
+	j->rq.stream = true;
+	j->rt = rt;
+	j->route = route;
+	j->turn = cb;
+	j->turn_ctx = ctx;
+	j->history = history;
+	j->turn_unstored = history != NULL && !history_stored;
+	if (history != NULL && session_key != NULL)
+		snprintf(j->session_key, sizeof(j->session_key), "%s", session_key);
+	srv_job_key(j);
+	srv_job_name(j, NULL);
+	/* as srv_api_run decides: inline when nothing can block (offline, no
+	 * session, no chain to read, no save to the database), else a worker */
+	bool offline = j->rt == NULL ? gw_provider_offline(s->provider) :
+	    gw_provider_offline(j->rt->r[j->route].targets[0].prov);
+	bool inline_run = offline && j->session_key[0] == '\0' && !(s->fleet != NULL && j->rq.store) &&
+	    (j->rq.previous_response_id == NULL || j->history != NULL);
+	if (inline_run) {
+		srv_job_run(j);
+		srv_job_unref(j);
+	} else {
+		srv_workq_push(s->workq, srv_turn_main, j);
+	}
+	return j;
+}
+
+void
+srv_api_turn_cancel(srv_job *j)
+{
+	atomic_store(&j->cancel, true);
+}
+
+void
+srv_api_turn_release(srv_job *j)
+{
+	srv_job_unref(j);
 }
 
 static void srv_list_main(void *arg);

@@ -57,6 +57,35 @@ typedef struct srv_api_wire {
  * too. */
 enum MHD_Result srv_api_post_request(struct MHD_Connection *c, srv_req *r, gw_resp_request *rq,
     const srv_api_wire *wire, void *w);
+/* A WebSocket turn's receiver (ws.c).  frame gets each SSE frame of the
+ * turn ("event: T\ndata: {...}\n\n", borrowed for the call), in order,
+ * from whichever thread runs the turn; done comes once, last: e NULL and
+ * mem the response's context and output (the receiver's, to cJSON_Delete)
+ * when it succeeded, else e (mem NULL); id and key (its session key, "":
+ * none) are borrowed for the call. */
+typedef struct srv_api_turn_cb {
+	void (*frame)(void *ctx, const char *frame, size_t n);
+	void (*done)(void *ctx, const gw_resp_error *e, const char *id, const char *key, cJSON *mem);
+} srv_api_turn_cb;
+
+/* Runs rq (taken, left zeroed) as a streamed POST /v1/responses job whose
+ * frames go to cb (ctx) instead of a connection: inline on the calling
+ * thread when nothing can block (then cb has been called when this
+ * returns), else on the worker pool.  history (taken; NULL: none) is the
+ * context rq's previous_response_id names, from the socket's memory, with
+ * session_key (borrowed); history_stored says whether that response was
+ * stored (if not, a stored continuation is stored whole).  Without
+ * history a previous_response_id is walked in the store.  Returns the job,
+ * whose reference the caller gives back with srv_api_turn_release after
+ * done; NULL with e set when no route serves rq's model (cb never called). */
+struct srv_job *srv_api_turn_start(srv_server *s, gw_resp_request *rq, cJSON *history,
+    bool history_stored, const char *session_key, const srv_api_turn_cb *cb, void *ctx,
+    gw_resp_error *e);
+/* Asks the turn to stop (the client went away): its upstream call is
+ * cancelled as an SSE disconnect cancels it; done still comes. */
+void srv_api_turn_cancel(struct srv_job *j);
+/* Gives back srv_api_turn_start's reference. */
+void srv_api_turn_release(struct srv_job *j);
 /* Handles GET and DELETE /v1/responses/{id}. */
 enum MHD_Result srv_api_get(struct MHD_Connection *c, srv_req *r, const char *id);
 enum MHD_Result srv_api_delete(struct MHD_Connection *c, srv_req *r, const char *id);

@@ -191,6 +191,8 @@ srv_metrics_stats(srv_metrics *m, srv_stats *out)
 {
 	out->requests = atomic_load(&m->requests);
 	out->active_streams = atomic_load(&m->active_streams);
+	out->ws_open = atomic_load(&m->ws_open);
+	out->ws_turns = atomic_load(&m->ws_turns);
 	out->status_4xx = atomic_load(&m->status_4xx);
 	out->status_5xx = atomic_load(&m->status_5xx);
 	out->last_model_ok_unix_ms = atomic_load_explicit(&m->last_model_ok_unix_ms, memory_order_relaxed);
@@ -300,6 +302,11 @@ srv_metrics_render(srv_metrics *m, uint64_t uptime_ms, gw_buf *b)
 	gw_buf_printf(b, "# HELP tau_gateway_active_streams Open SSE responses.\n"
 	    "# TYPE tau_gateway_active_streams gauge\ntau_gateway_active_streams %llu\n",
 	    (unsigned long long)atomic_load(&m->active_streams));
+	gw_buf_printf(b, "# HELP tau_gateway_websocket_connections Open WebSockets on /v1/responses.\n"
+	    "# TYPE tau_gateway_websocket_connections gauge\ntau_gateway_websocket_connections %llu\n"
+	    "# HELP tau_gateway_websocket_turns_total response.create turns the WebSockets ran.\n"
+	    "# TYPE tau_gateway_websocket_turns_total counter\ntau_gateway_websocket_turns_total %llu\n",
+	    (unsigned long long)atomic_load(&m->ws_open), (unsigned long long)atomic_load(&m->ws_turns));
 	gw_buf_puts(b, "# HELP tau_gateway_upstream_requests_total Upstream attempts by HTTP status (0: no response).\n"
 	    "# TYPE tau_gateway_upstream_requests_total counter\n");
 	uint64_t errors[600] = { 0 };

@@ -51,6 +51,7 @@ typedef struct srv_metrics {
 	_Atomic uint64_t hist_sum_us[SRV_ROUTE_COUNT];
 	_Atomic uint64_t requests, status_4xx, status_5xx;
 	_Atomic uint64_t active_streams;
+	_Atomic uint64_t ws_open, ws_turns; /* WebSockets open; their turns ended (ws.c) */
 	_Atomic uint64_t upstream[600];   /* attempts by upstream status; [0] = no response */
 	_Atomic uint64_t upstream_cancelled;
 	_Atomic uint64_t bytes_in, bytes_out;

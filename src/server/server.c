@@ -40,6 +40,7 @@
 #include "server/router.h"
 #include "server/sdnotify.h"
 #include "server/server_int.h"
+#include "server/ws.h"
 #include "core/base/clock.h"
 #include "core/base/fs.h"
 #include "core/base/str.h"
@@ -71,6 +72,8 @@ extern const char srv_webchat_html[];
 extern const size_t srv_webchat_html_len;
 
 #define SRV_SHUTDOWN_WAIT_MS 5000
+/* then WebSockets: their last frames and close frames written */
+#define SRV_WS_SHUTDOWN_WAIT_MS 1000
 /* how often a loop retries accept() after it failed (descriptors ran out) */
 #define SRV_ACCEPT_RETRY_MS 100
 /* descriptors the server needs besides two per connection (srv_fd_check) */
@@ -250,7 +253,7 @@ srv_classify(const char *url, const char **allow)
 {
 	*allow = "GET";
 	if (strcmp(url, "/v1/responses") == 0) {
-		*allow = "POST";
+		*allow = "GET, POST"; /* GET: the WebSocket transport (ws.c) */
 		return SRV_ROUTE_RESPONSES;
 	}
 	if (strcmp(url, "/v1/chat/completions") == 0) {
@@ -664,6 +667,8 @@ srv_dispatch(struct MHD_Connection *c, srv_req *r)
 	case SRV_ROUTE_RESPONSES:
 		if (r->too_large)
 			return srv_refuse(c, r, 413);
+		if (strcmp(r->method, "POST") != 0)
+			return srv_ws_upgrade(c, r);
 		return srv_api_post(c, r);
 	case SRV_ROUTE_CHAT:
 		if (r->too_large)
@@ -822,7 +827,7 @@ srv_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 	srv_api_request_done(r);
 	srv_client_give(s, r);
-	uint64_t us = (gw_clock_mono_ns() - r->start_ns) / 1000;
+	uint64_t us = ((r->upgraded_ns != 0 ? r->upgraded_ns : gw_clock_mono_ns()) - r->start_ns) / 1000;
 	if (r->begun) { /* else MHD ended it before its headers were whole */
 		srv_metrics_request(&s->metrics, r->route, r->method, r->path, r->client,
 		    r->status ? r->status : 499, us, r->bytes_in, r->bytes_out, r->target, r->resp_id);
@@ -1119,7 +1124,7 @@ static void
 srv_conn_hangup(srv_conn *sc)
 {
 	int unread = 0;
-	if (!sc->in_request && ioctl(sc->fd, FIONREAD, &unread) == 0 && unread == 0)
+	if (!sc->in_request && !sc->upgraded && ioctl(sc->fd, FIONREAD, &unread) == 0 && unread == 0)
 		srv_conn_drop(sc);
 }
 
@@ -1131,7 +1136,7 @@ srv_loop_sweep(srv_loop *l, uint64_t now)
 {
 	uint64_t idle = l->srv->cfg.idle_timeout_ms;
 	for (srv_conn *sc = l->conns; sc != NULL; sc = sc->next) {
-		if (sc->in_request)
+		if (sc->in_request || sc->upgraded)
 			continue;
 		if (now - sc->since_ms >= idle)
 			srv_conn_drop(sc);
@@ -1178,6 +1183,20 @@ static void
 srv_loop_wake(srv_loop *l)
 {
 	gw_fs_eventfd_signal(l->wake_fd);
+}
+
+void
+srv_loop_poke(srv_loop *l)
+{
+	srv_loop_wake(l);
+}
+
+void
+srv_conn_upgraded(struct MHD_Connection *c)
+{
+	srv_conn *sc = srv_conn_of(c);
+	if (sc != NULL)
+		sc->upgraded = true;
 }
 
 void
@@ -1480,6 +1499,7 @@ srv_free(srv_server *s)
 	gw_provider_free(s->provider);
 	srv_router_free(s->router);
 	srv_workq_free(s->workq);
+	srv_ws_free(s->ws);
 	srv_evlog_free(s->evlog); /* after every thread that posts to it */
 	srv_respconn_free(s->respconn); /* after the threads that used it ended */
 	gw_respcache_free(s->respcache);
@@ -1700,13 +1720,15 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		srv_log(s, "cannot start the event writer (%s): routes reloads and upstream failures "
 		    "go to this log only", strerror(-rc));
 	rc = srv_api_start(s);
+	if (rc == 0) /* before the loops: an upgrade needs a thread to go to */
+		rc = srv_ws_start(s, pool, &s->ws);
 	for (unsigned i = 0; rc == 0 && i < pool; i++) {
 		srv_loop *l = &s->loops[s->nloops];
 		l->srv = s;
 		l->epfd = l->wake_fd = -1;
 		errno = 0; /* MHD does not always say why it failed */
 		l->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-		    MHD_USE_ERROR_LOG, 0, srv_accept, s, srv_access, s,
+		    MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG, 0, srv_accept, s, srv_access, s,
 		    MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, s,
 		    MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections + SRV_MHD_LIMIT_MARGIN,
@@ -1731,6 +1753,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		    "failed to start gateway openresponses server on %s: %s", s->bind, strerror(-rc));
 		srv_loops_stop(s);
 		srv_api_shutdown(s, 0);
+		srv_ws_shutdown(s->ws, 0);
 		/* the record needs descriptors (lock, state file) that a failure
 		 * to get one may have used up: give the listen socket back first,
 		 * as a failed bind holds none */
@@ -1780,6 +1803,9 @@ srv_stop_internal(srv_server *s, bool foreground)
 		s->listen_fd = -1;
 	}
 	srv_api_shutdown(s, SRV_SHUTDOWN_WAIT_MS);
+	/* WebSockets: the terminal events the shutdown produced, then a close
+	 * frame each; their connections go back to the loops, still running */
+	srv_ws_shutdown(s->ws, SRV_WS_SHUTDOWN_WAIT_MS);
 	srv_loops_stop(s);
 	srv_workq_free(s->workq);
 	s->workq = NULL;

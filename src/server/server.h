@@ -39,6 +39,7 @@ typedef struct srv_stats {
 	uint64_t uptime_ms;
 	uint64_t requests;                /* completed requests */
 	uint64_t active_streams;          /* open SSE responses */
+	uint64_t ws_open, ws_turns;       /* open WebSockets; turns they ran */
 	uint64_t status_4xx, status_5xx;
 	uint64_t p50_us, p99_us;          /* latency over the last SRV_SECONDS s (0: none);
 	                                   * from log-linear buckets, within 1/16 */

@@ -62,6 +62,7 @@ typedef struct srv_conn {
 	srv_proxy_addr peer;
 	char peer_text[SRV_PROXY_TEXT];
 	bool peer_trusted;              /* a trusted proxy (--gateway-openresponses-trusted-proxies) */
+	bool upgraded;                  /* a WebSocket now (ws.c): its thread, not the loop, watches it */
 	struct srv_conn *prev, *next;
 } srv_conn;
 
@@ -144,6 +145,8 @@ struct srv_server {
 	/* fleet mode: one turn per session key inside this server before a
 	 * connection is taken (keygate.h); NULL on files */
 	struct srv_keygate *keygate;
+	/* the WebSocket threads (ws.h) */
+	struct srv_ws *ws;
 	/* in-flight jobs (list) and the stream ticker */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -195,6 +198,8 @@ typedef struct srv_req {
 	char client[SRV_PROXY_TEXT];    /* the client: the peer, or whom a trusted proxy names */
 	bool via_proxy;                 /* the peer is a trusted proxy */
 	bool client_counted;            /* holds a per-client slot (via_proxy), given back at the end */
+	uint64_t upgraded_ns;           /* a WebSocket: when its 101 was queued (0: none); the
+	                                 * request's time ends there, not when the socket closes */
 } srv_req;
 
 /* Queues a reply with a copy of body; records the status.  Returns MHD's
@@ -215,6 +220,12 @@ srv_loop *srv_loop_current(void);
  * polling mode is not woken by MHD itself, so another thread pokes it, and
  * its own thread notes it so the loop runs MHD again before sleeping. */
 void srv_loop_resume(srv_loop *l, struct MHD_Connection *c);
+/* Wakes loop l from any thread (its MHD_run then sees what another
+ * thread did to its daemon: a WebSocket given back, for one). */
+void srv_loop_poke(srv_loop *l);
+/* Marks c as upgraded to a WebSocket: the loop's idle and hang-up checks
+ * leave it alone from now on.  Loop thread (MHD's upgrade handler). */
+void srv_conn_upgraded(struct MHD_Connection *c);
 /* Logs one formatted line through the configured sink. */
 void srv_log(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A line of the event log, runtime-events.jsonl: srv_event_begin starts

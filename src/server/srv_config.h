@@ -26,6 +26,8 @@
  * --gateway-openresponses-trusted-proxies makes it count clients. */
 #define SRV_DEFAULT_MAX_CONNECTIONS_PER_IP 0
 #define SRV_DEFAULT_IDLE_TIMEOUT_MS 30000
+/* a WebSocket connection's lifetime (the Open Responses limit: 60 minutes) */
+#define SRV_DEFAULT_WS_MAX_AGE_MS 3600000
 #define SRV_DEFAULT_SESSION_MAX_MESSAGES 200
 #define SRV_DEFAULT_SESSION_MAX_BYTES 4194304   /* 4 MiB of stored history per session */
 #define SRV_DEFAULT_SESSION_TTL_S 2592000       /* 30 days since a session's last exchange */
@@ -61,6 +63,7 @@ typedef struct srv_config {
 	 * blank: none.  Parsed at start: a bad entry is a usage error. */
 	const char *trusted_proxies;
 	uint64_t idle_timeout_ms;
+	uint64_t ws_max_age_ms;           /* a WebSocket's lifetime (ws.c) */
 	uint64_t session_max_messages;    /* items of history kept per session */
 	uint64_t session_max_bytes;       /* bytes of stored history kept per session */
 	uint64_t session_ttl_s;           /* sessions idle this long are removed; 0 never */

@@ -559,8 +559,9 @@ tui_draw_server(tui_ui *ui, int y, int max_rows)
 		} else {
 			gw_buf_puts(&b, "-  p99 -");
 		}
-		gw_buf_printf(&b, "   streams %llu   upstream %llu, failed %llu",
-		    (unsigned long long)s->active_streams, (unsigned long long)s->upstream_attempts,
+		gw_buf_printf(&b, "   streams %llu  websockets %llu  ws turns %llu   upstream %llu, failed %llu",
+		    (unsigned long long)s->active_streams, (unsigned long long)s->ws_open,
+		    (unsigned long long)s->ws_turns, (unsigned long long)s->upstream_attempts,
 		    (unsigned long long)s->upstream_errors);
 		tui_put(ui, y++, 1, COLS - 1, TUI_STYLE_NORMAL, gw_buf_cstr(&b));
 	}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # build_deps: every library our targets link comes from its pkg-config file
 # as a PkgConfig:: imported target (besides Threads::Threads and libm), GNU
-# readline included: configure (no build) into a temp dir with CMake's
+# readline included, except wslay, whose Debian package ships a CMake
+# package and no pkg-config file (its imported target wslay, linked by the
+# server alone): configure (no build) into a temp dir with CMake's
 # --graphviz dependency graph and check its edges, and that the readline
 # found is the one `pkg-config --modversion readline` names.
 . "$(dirname "$0")/../lib.sh"
@@ -19,7 +21,9 @@ fi
 edges=$(sed -n 's|.*// \(tau[^ ]*\) -> \(.*\)$|\1 -> \2|p' "$T/dot/deps.dot" 2>/dev/null)
 t_match "the graph has our edges" '^tau-gateway -> ' "$edges"
 t_eq "our targets link libraries only through imported targets" "" \
-	"$(printf '%s\n' "$edges" | awk '$3 !~ /^(tau|PkgConfig::|Threads::Threads$|m$)/')"
+	"$(printf '%s\n' "$edges" | awk '$3 !~ /^(tau|PkgConfig::|Threads::Threads$|m$|wslay$)/')"
+t_eq "wslay (its CMake package's target) is linked by the server alone" "tauserver -> wslay" \
+	"$(printf '%s\n' "$edges" | grep -- '-> wslay$')"
 t_match "libpq is linked as PkgConfig::PQ, by the store alone" '^taustore -> PkgConfig::PQ$' "$edges"
 t_eq "no other target links libpq directly" "" "$(printf '%s\n' "$edges" | grep -- '-> PkgConfig::PQ$' | grep -v '^taustore ')"
 t_match "readline is linked as PkgConfig::READLINE" '^tau[^ ]* -> PkgConfig::READLINE$' "$edges"

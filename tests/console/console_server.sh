@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # w starts the HTTP server inside the console (bind and token from the
 # flags); requests to /gateway/status and /v1/responses show up in the
-# server panel; w again asks, then stops it; q asks first while it runs,
-# saying the stop will be recorded (issue 12: defect 14, section 2).
+# server panel, as do an open WebSocket and its turn; w again asks, then
+# stops it; q asks first while it runs, saying the stop will be recorded
+# (issue 12: defect 14, section 2).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tmux_helpers.bash"
 
@@ -29,6 +30,15 @@ tc_expect "panel: 4xx count" 'status +2xx 2 +4xx 1 '
 tc_expect "panel: the status request" ' 200 .* GET /gateway/status'
 tc_expect "panel: the responses request" ' 200 .* resp_[0-9a-f]+ +POST /v1/responses'
 t_match "panel: latency percentiles" 'p50 [0-9.]+ (µs|ms) +p99 [0-9.]+ (µs|ms)' "$(tc_screen)"
+# a WebSocket that ran a turn and stays open, then closes
+wsnode=(node --no-warnings)
+node --experimental-websocket -e '' 2>/dev/null && wsnode+=(--experimental-websocket)
+t_spawn WS "${wsnode[@]}" "$TAU_SOURCE_DIR/tests/integration/lib/ws_client.mjs" hold \
+	"127.0.0.1:$port" secret-token
+t_check "a WebSocket turn completes" t_wait_line "$T/WS.out" '^held completed$' 20
+tc_expect "panel: the open WebSocket and its turn" 'websockets 1  ws turns 1'
+kill "$WS"
+tc_expect "panel: the WebSocket closed" 'websockets 0  ws turns 1'
 
 tc_keys q
 tc_expect "q asks while the server runs, saying the stop is recorded" \
