@@ -22,7 +22,7 @@ post() {
 
 TC_ENV="TAU_CONSOLE_STATS_FILE=$stats" tc_start --gateway-openresponses-bind 127.0.0.1:0 \
 	--gateway-openresponses-auth-token "$TOKEN"
-tc_expect "console up" 'Service RUNNING'
+tc_expect "console up" 'Service (RUNNING|NO STATE YET)'
 tc_keys w
 tc_expect "w starts the server" 'Server 127\.0\.0\.1:[0-9]+  up '
 port=$(tc_screen | sed -nE 's/.*Server 127\.0\.0\.1:([0-9]+).*/\1/p' | head -1)
@@ -98,6 +98,8 @@ t_eq "the warning goes with the stop" "0" "$(tc_screen | grep -c 'service STOPPE
 
 # stopped: nothing wakes the console (the once-a-second refresh ends)
 tc_keys w
+tc_wait 'record a service stop' 5 || true
+tc_keys y
 tc_expect "w stops the server" 'server stopped'
 # the stop's own state write and event line redraw once more: wait for them
 tc_expect "the server's stop is recorded" 'lifecycle +stop +openresponses_server_shutdown'
@@ -133,6 +135,8 @@ tc_expect "err/s counts it" 'err/s +[0-9]+ ▕ *[▁▂▃▄▅▆▇█]+ *▏
 tc_expect "upstream attempts and failures" 'upstream 1, failed 1'
 tc_expect "the failed request's row" " $code .* openai/gpt-test +resp_[0-9a-f]+ +POST /v1/responses"
 tc_keys w
+tc_wait 'record a service stop' 5 || true
+tc_keys y
 tc_expect "stopped" 'server stopped'
 
 # NO_COLOR at 80x24: ASCII sparklines and "us", the list still shown
@@ -148,7 +152,7 @@ t_eq "no block characters" "0" "$(tc_screen | grep -c '[▁▂▃▄▅▆▇█
 tc_expect "latency in us" 'p50 [0-9.]+ (us|ms)'
 tc_expect "a request row at 80x24" ' 200 +[0-9.]+ (us|ms) +local/echo +resp_'
 tc_keys q
-tc_expect "q asks while the server runs" 'quit and stop it'
+tc_expect "q asks while the server runs" 'quit: stop the server on .* record a service stop'
 tc_keys y
 tc_expect "y quits" 'CONSOLE_EXIT=0'
 t_done
