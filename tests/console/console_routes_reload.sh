@@ -40,11 +40,13 @@ tc_keys Enter
 tc_expect "good file applied" 'routes reloaded'
 t_eq "new route served" "200 b" "$(post b)"
 tc_expect "panel: the target's line" 'route b +local/echo +closed +req 1 err 0'
-tc_expect "panel: the request row names the target" 'POST +/v1/responses +200 .*-> local/echo'
+tc_expect "panel: the request row names the target" ' 200 .* local/echo +resp_[0-9a-f]+ +POST /v1/responses'
 t_eq "old route gone" "400 model_not_found" "$(post a)"
 reloads() { grep -c '"transition":"routes_reload"' "$SD/runtime-events.jsonl"; }
 t_eq "two reload events" 2 "$(t_settled 2 reloads)"
 
 tc_keys w
+tc_wait 'record a service stop' 5 || true
+tc_keys y
 tc_expect "w stops the server" 'server stopped'
 tc_keys q
