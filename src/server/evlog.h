@@ -29,11 +29,12 @@ typedef void (*srv_evlog_log_fn)(void *ctx, const char *msg, size_t nlines);
 int srv_evlog_new(const char *state_dir, srv_evlog_log_fn log, void *log_ctx, srv_evlog **out);
 
 /* Queues one line (compact JSON object text, no newline; copied) and
- * returns at once.  limited: the line is one of a kind that can come at
- * request rate (an upstream failure): a burst of 20, then 5 a second pass,
- * and what is turned away (or finds the queue of 256 full) is counted and
- * written as one "suppressed" line with the next batch.  Returns whether
- * the line was kept. */
+ * returns at once.  limited: the line is an upstream failure, which can
+ * come at request rate: a burst of 20, then 5 a second pass, at most 256
+ * wait, and what is turned away is counted and written as one
+ * {"kind":"upstream","outcome":"suppressed","count":N} line with the next
+ * batch, or a second later.  Lines not limited are always kept.  Returns
+ * whether the line was kept. */
 bool srv_evlog_post(srv_evlog *ev, const char *line, size_t n, bool limited);
 
 /* Writes what is queued, stops the thread and frees ev (NULL: nothing). */
