@@ -10,7 +10,8 @@
 # upstream output.  Circuit breaker: open
 # after N consecutive failures (the target is skipped), one probe after the
 # cooldown, closed by a successful probe.  /gateway/status, /metrics and
-# the request log name the targets.
+# the request log name the targets.  Without a session every routed call
+# runs on an event loop's engine: no transfer thread or worker is started.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 
@@ -177,6 +178,13 @@ t_eq "stream fallback: A tried" $((a + 1)) "$(na)"
 t_eq "stream fallback: B answered" $((b + 1)) "$(nb)"
 t_eq "stream fallback: completed" "event: response.completed" "$(grep '^event:' "$T/sse" | tail -1)"
 t_eq "stream fallback: one response.created" 1 "$(grep -c '^event: response.created' "$T/sse")"
+
+# every routed call above (JSON, streams, fallbacks, a connect error, an
+# open circuit) ran on an event loop's engine: no target's own transfer
+# thread (tau-upstream) was started, no worker (tau-work) ran a call
+threads=$(cat /proc/"$GW"/task/*/comm 2>/dev/null)
+t_eq "routed calls on the loops: no tau-upstream thread" 0 "$(grep -c '^tau-upstream$' <<<"$threads")"
+t_eq "routed calls on the loops: no tau-work thread" 0 "$(grep -c '^tau-work$' <<<"$threads")"
 
 h_stop "$GW"
 t_eq "clean stop" 0 "$HRC"
