@@ -79,7 +79,13 @@
 #      attempt's own time; the breaker is set not to open.  Targets: p50
 #      <= 50 us, p99 <= 500 us; a fallback adds no more than the failed
 #      attempt's time.  Once per BENCH_OVERHEAD_CONNS connection count,
-#      BENCH_OVERHEAD_SECS per run.
+#      BENCH_OVERHEAD_SECS per run.  With BENCH_BASE_BIN=PATH a third
+#      server runs PATH with the same routes (sides base_resp_json,
+#      base_chat_json, base_fallback), interleaved with the others: an A/B
+#      of a change.  At 1 connection the figures are the
+#      gateway's own cost; at 64 every process (wrk, stub, gateway) is
+#      saturated on two cores and the times include queueing behind the
+#      other requests (and, for the fallback, a stub asked twice as often).
 #   8. The routes lookup: POST /v1/responses local/echo store:false against
 #      a server without routes and one whose routes file's default route
 #      is local/echo (four routes), interleaved; req/s and server CPU per
@@ -489,6 +495,16 @@ for side in resp_json resp_sse chat_json chat_sse fallback failing; do
 	eval "side_$side() { ov_run $side \"\$RT_ADDR\"; }"
 done
 side_unrouted_json() { ov_run unrouted_json "$UNR_ADDR"; }
+OV_SIDES=(resp_json resp_sse chat_json chat_sse unrouted_json fallback failing)
+if [ -n "${BENCH_BASE_BIN:-}" ]; then
+	# the same routes on another binary: its plain and fallback requests
+	BIN=$(realpath "$BENCH_BASE_BIN") bench_gw_start RTB "$W/state-rtb" --quiet --gateway-routes "$W/routes.json"
+	for side in resp_json chat_json fallback; do
+		cp "$W/ov_$side.lua" "$W/ov_base_$side.lua"
+		eval "side_base_$side() { ov_run base_$side \"\$RTB_ADDR\"; }"
+		OV_SIDES+=("base_$side")
+	done
+fi
 # ov_report SIDE...: per side, over its runs: req/s, answers, non-200s, the
 # gateway;dur p50/p99/p99.9 (nearest rank within a run, then the median
 # across runs with min..max), upstream;dur p50 and the total (gateway +
@@ -536,11 +552,16 @@ for s in sides:
           % ("", len(runs), m["n"][0], ", %d without Server-Timing" % sum(r["miss"] for r in runs)
              if any(r["miss"] for r in runs) else "", ", %d not 200" % m["bad"][0] if m["bad"][0] else "",
              m["h50"][0], m["h500"][0]))
-if "fallback" in out and "resp_json" in out and "failing" in out:
-    fb, pl, fa = out["fallback"], out["resp_json"], out["failing"]
-    print("  fallback vs plain (route bench): total p50 %+.0f us, gateway p50 %+.0f us; the failed"
-          " attempt's own time (route failing, upstream p50) %.0f us, its total p50 %.0f us"
-          % (fb["t50"][0] - pl["t50"][0], fb["g50"][0] - pl["g50"][0], fa["u50"][0], fa["t50"][0]))
+for pre in ("", "base_"):
+    if pre + "fallback" not in out or pre + "resp_json" not in out or "failing" not in out:
+        continue
+    fb, pl, fa = out[pre + "fallback"], out[pre + "resp_json"], out["failing"]
+    print("  %sfallback vs %splain (route bench), p50s: total %+.0f us = gateway %+.0f us + upstream %+.0f us"
+          % (pre, pre, fb["t50"][0] - pl["t50"][0], fb["g50"][0] - pl["g50"][0], fb["u50"][0] - pl["u50"][0]))
+if "fallback" in out and "failing" in out:
+    fa = out["failing"]
+    print("    the failed attempt's own time (route failing): upstream p50 %.0f us, total p50 %.0f us"
+          "  (target: the fallback adds no more)" % (fa["u50"][0], fa["t50"][0]))
 PY
 }
 for OVC in $OV_CONNS; do
@@ -549,9 +570,10 @@ for OVC in $OV_CONNS; do
 	echo "   routed (--gateway-routes, openai targets), wrk -t1 -c$OVC -d${OV_SECS}s, $RUNS rounds, sides interleaved"
 	echo "   (streams: gateway;dur is the time until the headers went out; the histogram has the whole stream)"
 	rm -f "$W"/st.* "$W"/hist.*
-	rounds resp_json resp_sse chat_json chat_sse unrouted_json fallback failing
+	[ -n "${BENCH_BASE_BIN:-}" ] && echo "   base_*: the same routes on $BENCH_BASE_BIN"
+	rounds "${OV_SIDES[@]}"
 	echo "   Server-Timing (targets: p50 <= 50 us, p99 <= 500 us):"
-	ov_report resp_json resp_sse chat_json chat_sse unrouted_json fallback failing
+	ov_report "${OV_SIDES[@]}"
 done
 curl -s -H "Authorization: Bearer $TOKEN" "http://$RT_ADDR/gateway/status" | python3 -c '
 import json, sys
