@@ -89,7 +89,8 @@
 #   8. The routes lookup: POST /v1/responses local/echo store:false against
 #      a server without routes and one whose routes file's default route
 #      is local/echo (four routes), interleaved; req/s and server CPU per
-#      request.  Target: routes >= 95 % of the req/s without.
+#      request.  Target: routes >= 95 % of the req/s without.  With
+#      BENCH_BASE_BIN=PATH the same two servers on PATH join the rounds.
 #   BENCH_PARTS="anchors overhead routes store turns"   which to run:
 #                                 anchors (1-4; needs nginx), overhead (7),
 #                                 routes (8), store (5) and turns (6) (both
@@ -613,12 +614,22 @@ rt_run() { # NAME PID ADDR
 }
 side_no_routes() { rt_run no_routes "$NORT_PID" "$NORT_ADDR"; }
 side_routes() { rt_run routes "$ECHORT_PID" "$ECHORT_ADDR"; }
-rounds no_routes routes
-for side in no_routes routes; do
+RT_SIDES=(no_routes routes)
+if [ -n "${BENCH_BASE_BIN:-}" ]; then
+	echo "   base_*: the same two on $BENCH_BASE_BIN"
+	BIN=$(realpath "$BENCH_BASE_BIN") bench_gw_start BNORT "$W/state-bnort" --quiet
+	BIN=$(realpath "$BENCH_BASE_BIN") bench_gw_start BECHORT "$W/state-bechort" --quiet --gateway-routes "$W/routes-echo.json"
+	side_base_no_routes() { rt_run base_no_routes "$BNORT_PID" "$BNORT_ADDR"; }
+	side_base_routes() { rt_run base_routes "$BECHORT_PID" "$BECHORT_ADDR"; }
+	RT_SIDES+=(base_no_routes base_routes)
+fi
+rounds "${RT_SIDES[@]}"
+for side in "${RT_SIDES[@]}"; do
 	printf '  %-10s server CPU per request (median): %s us\n' "$side" \
 		"$(awk -v s="$side" '$1 == s {print $2}' "$W/cpu.routes" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')"
 done
 echo "  ratio routes/no routes: $(ratio "${RPS[routes]}" "${RPS[no_routes]}")   (target >= 0.95)"
+[ -n "${BENCH_BASE_BIN:-}" ] && echo "  base: ratio routes/no routes: $(ratio "${RPS[base_routes]}" "${RPS[base_no_routes]}")"
 fi # part routes
 
 # ---- parts store (5) and turns (6): a throwaway cluster; for turns a
