@@ -49,7 +49,10 @@
 #      a state directory; BENCH_STORE_ROUNDS rounds of one wrk run each, the
 #      two sides interleaved round by round (the order alternating), same
 #      wrk settings, each run on a fresh server with a fresh state directory
-#      (a fresh database on PostgreSQL); medians with min..max.  Target: PostgreSQL >= 50 % of
+#      (a fresh database on PostgreSQL); medians with min..max.  A fresh
+#      state directory is slow at first (files: about 600 us of CPU per
+#      stored response in its first 3 s, 110-130 us after), so a short
+#      BENCH_SECS weighs that start more.  Target: PostgreSQL >= 50 % of
 #      the files' req/s, p99 under 20 ms.
 #   6. A BENCH_TURNS-turn conversation (bench/turns.py), per-turn latency on
 #      both backends, BENCH_TURN_CONVS conversations each, interleaved: by
@@ -651,6 +654,7 @@ if has_part turns; then
 fi
 if has_part store; then
 	STORE_ROUNDS=${BENCH_STORE_ROUNDS:-5}
+	declare -A HWM
 	echo
 	echo "5. stored responses (POST /v1/responses, local/echo, default store:true): PostgreSQL vs files"
 	echo "   wrk -t1 -c$CONNS -d${SECS}s per run, $STORE_ROUNDS rounds, files and PostgreSQL interleaved"
@@ -679,7 +683,7 @@ if has_part store; then
 			g0=$(gw_ticks "$pid") p0=$(pg_ticks)
 			wrk_run "${side}_store" "http://$addr/v1/responses" -s "$W/store.lua"
 			g1=$(gw_ticks "$pid") p1=$(pg_ticks)
-			eval "HWM_$side=\$(hwm $pid)"
+			HWM[$side]=$(hwm "$pid")
 			kill "$pid" && wait "$pid" 2>/dev/null || true
 			rm -rf "$W/state-files.$r"
 			n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$W/wrk.out")
@@ -697,7 +701,7 @@ if has_part store; then
 	echo "  ratio PostgreSQL/files: $(ratio "${RPS[pg_store]}" "${RPS[files_store]}")   (target >= 0.50);" \
 		"PostgreSQL p99 $(printf '%.2f' "${P99[pg_store]}") ms (target < 20 ms)"
 	echo "  rows stored in the last PostgreSQL run: $(pg_sql "$(pg_url_db "bench_store_$((STORE_ROUNDS - 1))")" 'SELECT count(*) FROM tau_response')" \
-		"  peak RSS (last runs): files $HWM_files   PostgreSQL $HWM_pg"
+		"  peak RSS (last runs): files ${HWM[files]}   PostgreSQL ${HWM[pg]}"
 fi
 if has_part turns; then
 	TURNS=${BENCH_TURNS:-20}
