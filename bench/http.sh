@@ -4,19 +4,34 @@
 # only).  Prints figures; never fails on speed.
 #
 #   bench/http.sh [BIN]        BIN defaults to build/tau-gateway
-#   BENCH_SECS=10 BENCH_RUNS=3 BENCH_CONNS=64   wrk settings (1 thread)
-#   BENCH_SSE_N=200            sequential SSE requests for time-to-first-data
+#   BENCH_SECS=10 BENCH_RUNS=3 BENCH_CONNS=64   wrk settings (1 thread);
+#                              BENCH_RUNS is the number of rounds
+#   BENCH_SSE_N=200            sequential SSE requests per side for
+#                              time-to-first-data
 #   PORTKEY_DIR=dir            where npm installs @portkey-ai/gateway 1.15.2
 #                              (default ~/.cache/tau-bench/portkey; skipped
 #                              when npm cannot install it)
 #
-# Measurements (wrk: 1 thread, 64 connections, 10 s, 3 runs, medians):
-#   1. GET /gateway/status            vs nginx (worker_processes 1) serving a
-#                                     static file of the same size
-#   2. POST /v1/responses, local/echo, store false and default store, vs nginx
+# Every comparison runs its sides in rounds (BENCH_RUNS), each round
+# running every side once in an order rotated by one from the last (A B C,
+# B C A, ...), never all runs of A and then all of B: this machine swings
+# 2x within minutes.  A side's figures are the medians across its rounds
+# (req/s, p50 and p99 each its own median) with min..max; a percentile
+# this script computes itself is by nearest rank (the smallest value with
+# at least p % of the values at or below it).
+# Measurements (wrk: 1 thread, 64 connections, 10 s, 3 rounds):
+#   1. GET /gateway/status            vs nginx serving a static file of the
+#                                     same size; nginx has worker_processes
+#                                     = the gateway's event loops (one per
+#                                     core, at most 8)
+#   2. POST /v1/responses, local/echo, store false and default store, vs an
+#      nginx POST anchor (return 200 with a body of the echo reply's size);
+#      the ratio to the static GET of 1 is printed too.  Every default-store
+#      run has a fresh server on a fresh state directory.
 #   3. POST /v1/responses, openai/* -> upstream stub, vs the stub directly and
 #      vs Portkey in front of the same stub (non-stream), and the added SSE
-#      time to the first data: line over BENCH_SSE_N sequential requests.
+#      time to the first data: line over BENCH_SSE_N requests per side, the
+#      sides taking turns request by request.
 #      The upstream is bench/upstream_stub.mjs: the test stub's "ok"
 #      behaviour (parse the request, echo the last user text, tool calls,
 #      word-count usage, SSE chunks) in Node's http module, the kind of stub
@@ -33,7 +48,11 @@
 #      synchronous_commit and fsync on, printed with the figures) and one on
 #      a state directory; BENCH_STORE_ROUNDS rounds of one wrk run each, the
 #      two sides interleaved round by round (the order alternating), same
-#      wrk settings; medians with min..max.  Target: PostgreSQL >= 50 % of
+#      wrk settings, each run on a fresh server with a fresh state directory
+#      (a fresh database on PostgreSQL); medians with min..max.  A fresh
+#      state directory is slow at first (files: about 600 us of CPU per
+#      stored response in its first 3 s, 110-130 us after), so a short
+#      BENCH_SECS weighs that start more.  Target: PostgreSQL >= 50 % of
 #      the files' req/s, p99 under 20 ms.
 #   6. A BENCH_TURNS-turn conversation (bench/turns.py), per-turn latency on
 #      both backends, BENCH_TURN_CONVS conversations each, interleaved: by
@@ -46,15 +65,46 @@
 #      (an A/B of the PostgreSQL backend); BENCH_PREV=0 skips the
 #      previous_response_id run.  Both runs print the CPU per turn of each
 #      server (the gateway's threads and the cluster's processes).
+#   7. The gateway's own time per request at the C stub's full rate, from
+#      the Server-Timing header of every answer (wrk's Lua response() hook
+#      keeps gateway;dur and upstream;dur of each): a server with a routes
+#      file (--gateway-routes; route "bench": an openai target on
+#      tau-bench-stub) answering POST /v1/responses and
+#      /v1/chat/completions, JSON and SSE, and one serving --model
+#      openai/bench without routes (unrouted_json); per side gateway;dur
+#      p50/p99/p99.9 (medians across rounds), upstream;dur and total p50,
+#      and the share of answers at or under 50 us and 500 us from the
+#      tau_gateway_overhead_seconds histogram (a stream's Server-Timing is
+#      its time until the headers went out; the histogram has the whole
+#      stream).  Fallback: route "fallback" (first target tau-bench-stub's
+#      /fail, which answers 503 at once, then the good one) vs route
+#      "bench", and route "failing" (the 503 target alone) for the failed
+#      attempt's own time; the breaker is set not to open.  Targets: p50
+#      <= 50 us, p99 <= 500 us; a fallback adds no more than the failed
+#      attempt's time.  Once per BENCH_OVERHEAD_CONNS connection count,
+#      BENCH_OVERHEAD_SECS per run.  With BENCH_BASE_BIN=PATH a third
+#      server runs PATH with the same routes (sides base_resp_json,
+#      base_chat_json, base_fallback), interleaved with the others: an A/B
+#      of a change.  At 1 connection the figures are the
+#      gateway's own cost; at 64 every process (wrk, stub, gateway) is
+#      saturated on two cores and the times include queueing behind the
+#      other requests (and, for the fallback, a stub asked twice as often).
+#   8. The routes lookup: POST /v1/responses local/echo store:false against
+#      a server without routes and one whose routes file's default route
+#      is local/echo (four routes), interleaved; req/s and server CPU per
+#      request.  Target: routes >= 95 % of the req/s without.  With
+#      BENCH_BASE_BIN=PATH the same two servers on PATH join the rounds.
 #   ws. Open Responses over WebSocket: turns/s over BENCH_CONNS WebSockets
 #      against the same turns over HTTP keep-alive with SSE (local/echo,
 #      bench/ws_load.c, tau-bench-wsload), BENCH_WS_ROUNDS rounds
 #      interleaved; turn latency p99 by nearest rank, at 64 connections and
 #      on one; gateway and generator CPU per turn.  Targets: WebSocket >=
 #      SSE per turn, p99 < 2 ms.  Only when BENCH_PARTS names it.
-#   BENCH_PARTS="anchors store turns"   which to run: anchors (1-4; needs
-#                                 nginx), store (5) and turns (6) (both need
-#                                 PostgreSQL's server), ws
+#   BENCH_PARTS="anchors overhead routes store turns"   which to run:
+#                                 anchors (1-4; needs nginx), overhead (7),
+#                                 routes (8), store (5) and turns (6) (both
+#                                 need PostgreSQL's server), ws
+#   BENCH_OVERHEAD_SECS=5 BENCH_OVERHEAD_CONNS="1 $BENCH_CONNS"
 #   BENCH_STORE_ROUNDS=5 BENCH_TURN_CONVS=30 BENCH_TURNS=20 BENCH_SESSION=1
 #   BENCH_PREV=1 BENCH_BASE_BIN= BENCH_WS_ROUNDS=5
 # Each server's peak RSS (VmHWM) is printed after its load.
@@ -62,7 +112,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(realpath "${1:-$ROOT/build/tau-gateway}")
 
-PARTS=${BENCH_PARTS:-anchors store turns}
+PARTS=${BENCH_PARTS:-anchors overhead routes store turns}
 has_part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
@@ -130,10 +180,13 @@ wait_port() {
 hwm() { awk '/VmHWM/ {print $2 " kB"}' "/proc/$1/status"; }
 
 # wrk_run NAME URL [wrk args]: one wrk run, its req/s, p50, p99 (ms) and
-# non-2xx count appended to $W/wrk.NAME; wrk_report NAME: the median run
-# (by req/s) into RPS/P50/P99[NAME], printed, with min..max of each figure
-# when there was more than one run; wrk_med NAME URL [args]: RUNS runs, then
-# the report
+# non-2xx count appended to $W/wrk.NAME; wrk_report NAME: the median of
+# each figure across the runs (req/s, p50 and p99 each its own median) into
+# RPS/P50/P99[NAME], printed, with min..max of each when there was more than
+# one run.  rounds SIDE...: RUNS rounds, each running every side once
+# (side_SIDE, a function) in an order rotated by one each round (A B C,
+# B C A, C A B, ...), so a machine that swings within minutes slows every
+# side alike; then the report of each side.
 declare -A RPS P50 P99
 wrk_run() {
 	local name=$1 url=$2
@@ -157,19 +210,25 @@ PY
 wrk_report() {
 	local name=$1 n bad spread=
 	n=$(wc -l <"$W/wrk.$name")
-	read -r RPS[$name] P50[$name] P99[$name] bad < <(sort -n "$W/wrk.$name" | sed -n "$(((n + 1) / 2))p")
-	[ "$bad" != 0 ] && echo "  warning: $name had $bad non-2xx replies in the median run" >&2
+	RPS[$name]=$(med_col 1 "$W/wrk.$name") P50[$name]=$(med_col 2 "$W/wrk.$name")
+	P99[$name]=$(med_col 3 "$W/wrk.$name") bad=$(awk '{ s += $4 } END { print s + 0 }' "$W/wrk.$name")
+	[ "$bad" != 0 ] && echo "  warning: $name had $bad non-2xx replies" >&2
 	if [ "$n" -gt 1 ]; then
 		spread=$(awk '{ for (c = 1; c <= 3; c++) { if (NR == 1 || $c < lo[c]) lo[c] = $c; if (NR == 1 || $c > hi[c]) hi[c] = $c } }
 			END { printf "   (min..max: %.0f..%.0f req/s, p50 %.2f..%.2f, p99 %.2f..%.2f; %d runs)", lo[1], hi[1], lo[2], hi[2], lo[3], hi[3], NR }' "$W/wrk.$name")
 	fi
 	printf '  %-34s %10.0f req/s   p50 %7.2f ms   p99 %7.2f ms%s\n' "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "$spread"
 }
-wrk_med() {
-	local name=$1 r
-	: >"$W/wrk.$name"
-	for ((r = 0; r < RUNS; r++)); do wrk_run "$@"; done
-	wrk_report "$name"
+# med_col COL FILE: the median (the lower middle of an even count) of column COL
+med_col() { awk -v c="$1" '{print $c}' "$2" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+rounds() {
+	local n=$# r k side
+	local sides=("$@")
+	for side in "${sides[@]}"; do : >"$W/wrk.$side"; done
+	for ((r = 0; r < RUNS; r++)); do
+		for ((k = 0; k < n; k++)); do ROUND=$r "side_${sides[(r + k) % n]}"; done
+	done
+	for side in "${sides[@]}"; do wrk_report "$side"; done
 }
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 
@@ -186,10 +245,7 @@ echo "tau-gateway HTTP bench ($PARTS): wrk -t1 -c$CONNS -d${SECS}s (anchors: $RU
 post_lua nostore '{"input":"benchmark prompt with a few words","store":false}'
 post_lua store '{"input":"benchmark prompt with a few words"}'
 
-# ---- part anchors: 1-4 (left unindented: its here-documents end at column 0)
-if has_part anchors; then
-
-# --- upstream stubs: Node (measurement 3) and C (measurement 4) ---
+# ---- shared by the parts: the upstream stubs
 start_stub() { # NAME COMMAND...: sets NAME_PID and NAME_PORT
 	local name=$1 i
 	shift
@@ -199,20 +255,35 @@ start_stub() { # NAME COMMAND...: sets NAME_PID and NAME_PORT
 	for ((i = 0; i < 200; i++)); do grep -q 'port=' "$W/$name.out" 2>/dev/null && break; sleep 0.05; done
 	eval "${name}_PORT=$(sed -n 's/.*port=//p' "$W/$name.out")"
 }
+if has_part anchors || has_part overhead; then
+	start_stub CSTUB "$(dirname "$BIN")/tau-bench-stub" 0
+fi
+# the server's event loops: one per core, at most 8 (src/server/server.c,
+# SRV_LOOPS_MAX); nginx gets as many workers
+GW_LOOPS=$(nproc)
+[ "$GW_LOOPS" -gt 8 ] && GW_LOOPS=8
+
+# ---- part anchors: 1-4 (left unindented: its here-documents end at column 0)
+if has_part anchors; then
+
+# --- upstream stub: Node (measurement 3); the C one (4) is started above ---
 start_stub STUB node "$ROOT/bench/upstream_stub.mjs" 0
-start_stub CSTUB "$(dirname "$BIN")/tau-bench-stub" 0
 
 # --- tau-gateway, local/echo ---
 bench_gw_start GW "$W/state"
 curl -s -H "Authorization: Bearer $TOKEN" "http://$GW_ADDR/gateway/status" >"$W/status.json"
 SIZE=$(wc -c <"$W/status.json")
+curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	-d '{"input":"benchmark prompt with a few words","store":false}' "http://$GW_ADDR/v1/responses" >"$W/echo.json"
+ESIZE=$(wc -c <"$W/echo.json")
 
-# --- nginx, static file of the same size ---
+# --- nginx: a static file of the status's size, and a POST answered with a
+# body of the echo reply's size (return 200, the request body discarded) ---
 mkdir -p "$W/www" "$W/nginx"
 chmod 755 "$W" "$W/www"   # nginx workers run unprivileged
 head -c "$SIZE" /dev/zero | tr '\0' x >"$W/www/status.json"
 cat >"$W/nginx/nginx.conf" <<EOF
-worker_processes 1;
+worker_processes $GW_LOOPS;
 daemon off;
 pid $W/nginx/nginx.pid;
 error_log $W/nginx/error.log;
@@ -220,28 +291,43 @@ events { worker_connections 1024; }
 http {
   access_log off;
   keepalive_requests 1000000;
-  server { listen 127.0.0.1:18080; root $W/www; }
+  server {
+    listen 127.0.0.1:18080; root $W/www;
+    location = /v1/responses { default_type application/json; return 200 '$(head -c "$ESIZE" /dev/zero | tr '\0' x)'; }
+  }
 }
 EOF
 nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" &
 PIDS+=($!)
 NGINX_PID=$!
 wait_port 18080
+[ "$(curl -s -d '{}' http://127.0.0.1:18080/v1/responses | wc -c)" = "$ESIZE" ] ||
+	{ echo "bench/http.sh: nginx's POST anchor does not answer $ESIZE bytes" >&2; exit 70; }
 
 echo
-echo "1. GET /gateway/status ($SIZE bytes) vs nginx static file of the same size"
-wrk_med nginx http://127.0.0.1:18080/status.json
+echo "1. GET /gateway/status ($SIZE bytes) vs nginx (worker_processes $GW_LOOPS, the gateway's event loops) static file of the same size"
+side_nginx() { wrk_run nginx http://127.0.0.1:18080/status.json; }
+side_gw_status() { wrk_run gw_status "http://$GW_ADDR/gateway/status" -H "Authorization: Bearer $TOKEN"; }
+rounds nginx gw_status
 NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1 || echo "$NGINX_PID")
-wrk_med gw_status "http://$GW_ADDR/gateway/status" -H "Authorization: Bearer $TOKEN"
 echo "  ratio status/nginx: $(ratio "${RPS[gw_status]}" "${RPS[nginx]}")   (target >= 0.80)"
 
 echo
-echo "2. POST /v1/responses, local/echo, non-stream"
-wrk_med echo_store_false "http://$GW_ADDR/v1/responses" -s "$W/nostore.lua"
-echo "  ratio echo(store false)/nginx: $(ratio "${RPS[echo_store_false]}" "${RPS[nginx]}")   (target >= 0.40)"
-wrk_med echo_store_default "http://$GW_ADDR/v1/responses" -s "$W/store.lua"
+echo "2. POST /v1/responses, local/echo, non-stream, vs nginx answering a POST with $ESIZE bytes (the echo reply's size)"
+echo "   (store default: every run on a fresh server and state directory)"
+side_nginx_post() { wrk_run nginx_post http://127.0.0.1:18080/v1/responses -s "$W/nostore.lua"; }
+side_echo_store_false() { wrk_run echo_store_false "http://$GW_ADDR/v1/responses" -s "$W/nostore.lua"; }
+side_echo_store_default() {
+	bench_gw_start GWS "$W/state-store.$ROUND"
+	wrk_run echo_store_default "http://$GWS_ADDR/v1/responses" -s "$W/store.lua"
+	GWS_HWM=$(hwm "$GWS_PID")
+	kill "$GWS_PID" && wait "$GWS_PID" 2>/dev/null || true
+	rm -rf "$W/state-store.$ROUND"
+}
+rounds nginx_post echo_store_false echo_store_default
+echo "  ratio echo(store false)/nginx POST: $(ratio "${RPS[echo_store_false]}" "${RPS[nginx_post]}")   echo(store false)/nginx static GET: $(ratio "${RPS[echo_store_false]}" "${RPS[nginx]}")   (target >= 0.40)"
 echo "  ratio echo(store)/echo(store false): $(ratio "${RPS[echo_store_default]}" "${RPS[echo_store_false]}")   (one write(2)+rename per response, no fsync)"
-echo "  peak RSS: tau-gateway $(hwm "$GW_PID")   nginx worker $(hwm "$NGINX_WORKER")"
+echo "  peak RSS: tau-gateway $(hwm "$GW_PID") (store default, last run: $GWS_HWM)   nginx worker $(hwm "$NGINX_WORKER")"
 
 echo
 echo "3. openai/* in front of the upstream stub (node) vs the stub directly vs Portkey"
@@ -250,9 +336,6 @@ post_lua chat '{"model":"bench","messages":[{"role":"user","content":"benchmark 
 cat >>"$W/chat.lua" <<'EOF'
 wrk.path = "/v1/chat/completions"
 EOF
-wrk_med stub_direct "http://127.0.0.1:$STUB_PORT/v1/chat/completions" -s "$W/chat.lua"
-wrk_med gw_upstream "http://$UP_ADDR/v1/responses" -s "$W/nostore.lua"
-echo "  ratio gateway/direct: $(ratio "${RPS[gw_upstream]}" "${RPS[stub_direct]}")   (target >= 0.50)"
 PK=""
 if [ -f "${PORTKEY_DIR:-}/node_modules/@portkey-ai/gateway/build/start-server.js" ]; then
 	# its own session: on SIGTERM Portkey signals its whole process group,
@@ -271,8 +354,6 @@ wrk.headers["Authorization"] = "Bearer bench"
 wrk.headers["x-portkey-provider"] = "openai"
 wrk.headers["x-portkey-custom-host"] = "http://127.0.0.1:$STUB_PORT/v1"
 EOF
-		wrk_med portkey "http://127.0.0.1:18787/v1/chat/completions" -s "$W/pk.lua"
-		echo "  ratio gateway/portkey: $(ratio "${RPS[gw_upstream]}" "${RPS[portkey]}")   (target >= 10)"
 		PK=1
 	else
 		echo "  Portkey did not start; see $W/portkey.out" >&2
@@ -280,68 +361,301 @@ EOF
 else
 	echo "  Portkey not installed (npm @portkey-ai/gateway@1.15.2); skipped"
 fi
+side_stub_direct() { wrk_run stub_direct "http://127.0.0.1:$STUB_PORT/v1/chat/completions" -s "$W/chat.lua"; }
+side_gw_upstream() { wrk_run gw_upstream "http://$UP_ADDR/v1/responses" -s "$W/nostore.lua"; }
+side_portkey() { wrk_run portkey "http://127.0.0.1:18787/v1/chat/completions" -s "$W/pk.lua"; }
+rounds stub_direct gw_upstream ${PK:+portkey}
+echo "  ratio gateway/direct: $(ratio "${RPS[gw_upstream]}" "${RPS[stub_direct]}")   (target >= 0.50)"
+[ -n "$PK" ] && echo "  ratio gateway/portkey: $(ratio "${RPS[gw_upstream]}" "${RPS[portkey]}")   (target >= 10)"
 echo "  peak RSS: tau-gateway $(hwm "$UP_PID")   stub $(hwm "$STUB_PID")${PK:+   portkey $(hwm "$PK_PID")}"
 
 echo
-echo "   SSE: time to the first data: line, $SSE_N sequential requests (p50 / p99 ms)"
-ttfb() { # NAME MARKER URL BODY [headers...]: ms until MARKER first arrives
+echo "   SSE: time to the first data: line, $SSE_N requests per side, the sides taking turns request by request (p50 / p99 ms, nearest rank)"
+# ttfb SPEC...: each SPEC is NAME|MARKER|URL|BODY[|header]...; the sides
+# take turns request by request, SSE_N each; prints "NAME p50 p99" (ms until
+# MARKER first arrives on a fresh connection) per side
+ttfb() {
 	python3 - "$SSE_N" "$@" <<'PY'
-import socket, sys, time, urllib.parse
-n, name, marker, url, body = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode(), sys.argv[4], sys.argv[5].encode()
-headers = sys.argv[6:]
-u = urllib.parse.urlsplit(url)
-times = []
-for _ in range(n):
-    s = socket.create_connection((u.hostname, u.port))
+import math, socket, sys, time, urllib.parse
+n = int(sys.argv[1])
+sides = []
+for spec in sys.argv[2:]:
+    name, marker, url, body, *headers = spec.split("|")
+    u = urllib.parse.urlsplit(url)
     req = ("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n"
-           % (u.path, u.netloc, len(body), "".join(h + "\r\n" for h in headers))).encode() + body
-    t0 = time.perf_counter()
-    s.sendall(req)
-    buf = b""
-    while marker not in buf:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-    times.append((time.perf_counter() - t0) * 1000)
-    s.close()
-times.sort()
-print("%s %.3f %.3f" % (name, times[len(times) // 2], times[max(0, int(len(times) * 0.99) - 1)]))
+           % (u.path, u.netloc, len(body), "".join(h + "\r\n" for h in headers))).encode() + body.encode()
+    sides.append((name, marker.encode(), (u.hostname, u.port), req, []))
+for _ in range(n):
+    for name, marker, addr, req, times in sides:
+        s = socket.create_connection(addr)
+        t0 = time.perf_counter()
+        s.sendall(req)
+        buf = b""
+        while marker not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        times.append((time.perf_counter() - t0) * 1000)
+        s.close()
+def rank(x, p):  # nearest rank: the smallest value with at least p % at or below it
+    return x[max(0, math.ceil(p / 100 * len(x)) - 1)]
+for name, _, _, _, times in sides:
+    times.sort()
+    print("%s %.3f %.3f" % (name, rank(times, 50), rank(times, 99)))
 PY
 }
 CHAT_SSE='{"model":"bench","stream":true,"messages":[{"role":"user","content":"benchmark prompt"}]}'
-read -r _ d50 d99 < <(ttfb direct 'data:' "http://127.0.0.1:$STUB_PORT/v1/chat/completions" "$CHAT_SSE")
-read -r _ g50 g99 < <(ttfb gateway 'data:' "http://$UP_ADDR/v1/responses" \
-	'{"input":"benchmark prompt","stream":true,"store":false}' "Authorization: Bearer $TOKEN")
-read -r _ t50 t99 < <(ttfb gateway_text 'output_text.delta' "http://$UP_ADDR/v1/responses" \
-	'{"input":"benchmark prompt","stream":true,"store":false}' "Authorization: Bearer $TOKEN")
-printf '  %-34s p50 %7.3f ms   p99 %7.3f ms\n' "stub direct: first data:" "$d50" "$d99" \
-	"tau-gateway: first data:" "$g50" "$g99" "tau-gateway: first text delta" "$t50" "$t99"
-echo "  added by tau-gateway (first text delta vs direct first data:): p50 $(python3 -c "print('%.3f' % ($t50 - $d50))") ms   (target <= 1 ms)"
+RESP_SSE='{"input":"benchmark prompt","stream":true,"store":false}'
+specs=("direct|data:|http://127.0.0.1:$STUB_PORT/v1/chat/completions|$CHAT_SSE"
+	"gateway|data:|http://$UP_ADDR/v1/responses|$RESP_SSE|Authorization: Bearer $TOKEN"
+	"gateway_text|output_text.delta|http://$UP_ADDR/v1/responses|$RESP_SSE|Authorization: Bearer $TOKEN")
+[ -n "$PK" ] && specs+=("portkey|data:|http://127.0.0.1:18787/v1/chat/completions|$CHAT_SSE|Authorization: Bearer bench|x-portkey-provider: openai|x-portkey-custom-host: http://127.0.0.1:$STUB_PORT/v1")
+declare -A T50 T99
+while read -r name a b; do T50[$name]=$a T99[$name]=$b; done < <(ttfb "${specs[@]}")
+printf '  %-34s p50 %7.3f ms   p99 %7.3f ms\n' "stub direct: first data:" "${T50[direct]}" "${T99[direct]}" \
+	"tau-gateway: first data:" "${T50[gateway]}" "${T99[gateway]}" \
+	"tau-gateway: first text delta" "${T50[gateway_text]}" "${T99[gateway_text]}"
+echo "  added by tau-gateway (first text delta vs direct first data:): p50 $(python3 -c "print('%.3f' % (${T50[gateway_text]} - ${T50[direct]}))") ms   (target <= 1 ms)"
 if [ -n "$PK" ]; then
-	read -r _ k50 k99 < <(ttfb portkey 'data:' "http://127.0.0.1:18787/v1/chat/completions" "$CHAT_SSE" \
-		"Authorization: Bearer bench" "x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:$STUB_PORT/v1")
-	printf '  %-34s p50 %7.3f ms   p99 %7.3f ms\n' "portkey: first data:" "$k50" "$k99"
-	echo "  added by Portkey: p50 $(python3 -c "print('%.3f' % ($k50 - $d50))") ms"
+	printf '  %-34s p50 %7.3f ms   p99 %7.3f ms\n' "portkey: first data:" "${T50[portkey]}" "${T99[portkey]}"
+	echo "  added by Portkey: p50 $(python3 -c "print('%.3f' % (${T50[portkey]} - ${T50[direct]}))") ms"
 fi
 echo "  peak RSS after all runs: tau-gateway(echo) $(hwm "$GW_PID")   tau-gateway(upstream) $(hwm "$UP_PID")${PK:+   portkey $(hwm "$PK_PID")}"
 
 echo
 echo "4. the gateway's ceiling: openai/* in front of tau-bench-stub (C, canned replies; no target)"
 bench_gw_start UP4 "$W/state-up4" --model openai/bench --provider-base-url "http://127.0.0.1:$CSTUB_PORT/v1"
-wrk_med cstub_direct "http://127.0.0.1:$CSTUB_PORT/v1/chat/completions" -s "$W/chat.lua"
-wrk_med gw_upstream_cstub "http://$UP4_ADDR/v1/responses" -s "$W/nostore.lua"
+side_cstub_direct() { wrk_run cstub_direct "http://127.0.0.1:$CSTUB_PORT/v1/chat/completions" -s "$W/chat.lua"; }
+side_gw_upstream_cstub() { wrk_run gw_upstream_cstub "http://$UP4_ADDR/v1/responses" -s "$W/nostore.lua"; }
+rounds cstub_direct gw_upstream_cstub
 echo "  peak RSS: tau-gateway $(hwm "$UP4_PID")   tau-bench-stub $(hwm "$CSTUB_PID")"
 fi # part anchors
 
-# ---- parts store (5) and turns (6): a throwaway cluster, a server on it
-# and one on a state directory
+# ---- part overhead (7): the gateway's own time per request, read from the
+# Server-Timing header of every answer, at the C stub's full rate
+if has_part overhead; then
+OV_SECS=${BENCH_OVERHEAD_SECS:-5}
+OV_CONNS=${BENCH_OVERHEAD_CONNS:-1 $CONNS}
+OPENAI_TARGET="\"provider\": \"openai\", \"model\": \"bench\", \"api_key_env\": \"OPENAI_API_KEY\""
+# the breaker must not open on the failing target during the bench: a
+# fallback that skips it would measure nothing
+cat >"$W/routes.json" <<EOF
+{"version": 1, "default": "bench", "breaker": {"failures": 1000000, "cooldown_ms": 1000},
+ "routes": [
+  {"model": "bench", "targets": [{$OPENAI_TARGET, "base_url": "http://127.0.0.1:$CSTUB_PORT/v1"}]},
+  {"model": "fallback", "targets": [{$OPENAI_TARGET, "base_url": "http://127.0.0.1:$CSTUB_PORT/fail/v1"},
+    {$OPENAI_TARGET, "base_url": "http://127.0.0.1:$CSTUB_PORT/v1"}]},
+  {"model": "failing", "targets": [{$OPENAI_TARGET, "base_url": "http://127.0.0.1:$CSTUB_PORT/fail/v1"}]}]}
+EOF
+bench_gw_start RT "$W/state-rt" --quiet --gateway-routes "$W/routes.json"
+bench_gw_start UNR "$W/state-unr" --quiet --model openai/bench --provider-base-url "http://127.0.0.1:$CSTUB_PORT/v1"
+
+# st_lua NAME PATH BODY: $W/ov_NAME.lua POSTs BODY to PATH and keeps
+# "status gateway upstream" (ms) of every answer's Server-Timing, written
+# by done() to $ST_OUT (one line per answer; "miss N" counts answers
+# without the header)
+st_lua() {
+	cat >"$W/ov_$1.lua" <<EOF
+wrk.method = "POST"
+wrk.path = "$2"
+wrk.body = '$3'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+local threads = {}
+function setup(thread) threads[#threads + 1] = thread end
+n, miss, rows = 0, 0, {}
+function response(status, headers, body)
+  local st = headers["Server-Timing"]
+  local g = st and st:match("gateway;dur=([%d.]+)")
+  if g then
+    n = n + 1
+    rows[n] = status .. " " .. g .. " " .. (st:match("upstream;dur=([%d.]+)") or "nan")
+  else
+    miss = miss + 1
+  end
+end
+function done(summary, latency, requests)
+  local f = assert(io.open(os.getenv("ST_OUT"), "w"))
+  for _, t in ipairs(threads) do
+    local r = t:get("rows")
+    for i = 1, t:get("n") do f:write(r[i], "\n") end
+    f:write("miss ", t:get("miss"), "\n")
+  end
+  f:close()
+end
+EOF
+}
+st_lua resp_json /v1/responses '{"model":"bench","input":"benchmark prompt with a few words","store":false}'
+st_lua resp_sse /v1/responses '{"model":"bench","input":"benchmark prompt with a few words","store":false,"stream":true}'
+st_lua chat_json /v1/chat/completions '{"model":"bench","messages":[{"role":"user","content":"benchmark prompt"}]}'
+st_lua chat_sse /v1/chat/completions '{"model":"bench","stream":true,"messages":[{"role":"user","content":"benchmark prompt"}]}'
+st_lua unrouted_json /v1/responses '{"input":"benchmark prompt with a few words","store":false}'
+st_lua fallback /v1/responses '{"model":"fallback","input":"benchmark prompt with a few words","store":false}'
+st_lua failing /v1/responses '{"model":"failing","input":"benchmark prompt with a few words","store":false}'
+# the overhead histogram's buckets, cumulative, from a server's /metrics
+ov_hist() {
+	curl -s -H "Authorization: Bearer $TOKEN" "http://$1/metrics" |
+		sed -n 's/^tau_gateway_overhead_seconds_bucket{le="\([^"]*\)"} \([0-9]*\)$/\1 \2/p'
+}
+# ov_run NAME ADDR: one wrk run of $W/ov_NAME.lua at $OVC connections; the
+# Server-Timing rows go to $W/st.NAME.ROUND, the server's histogram before
+# and after to $W/hist.NAME.ROUND.{0,1}
+ov_run() {
+	ov_hist "$2" >"$W/hist.$1.$ROUND.0"
+	ST_OUT="$W/st.$1.$ROUND" SECS=$OV_SECS CONNS=$OVC wrk_run "$1" "http://$2/" -s "$W/ov_$1.lua"
+	ov_hist "$2" >"$W/hist.$1.$ROUND.1"
+}
+for side in resp_json resp_sse chat_json chat_sse fallback failing; do
+	eval "side_$side() { ov_run $side \"\$RT_ADDR\"; }"
+done
+side_unrouted_json() { ov_run unrouted_json "$UNR_ADDR"; }
+OV_SIDES=(resp_json resp_sse chat_json chat_sse unrouted_json fallback failing)
+if [ -n "${BENCH_BASE_BIN:-}" ]; then
+	# the same routes on another binary: its plain and fallback requests
+	BIN=$(realpath "$BENCH_BASE_BIN") bench_gw_start RTB "$W/state-rtb" --quiet --gateway-routes "$W/routes.json"
+	for side in resp_json chat_json fallback; do
+		cp "$W/ov_$side.lua" "$W/ov_base_$side.lua"
+		eval "side_base_$side() { ov_run base_$side \"\$RTB_ADDR\"; }"
+		OV_SIDES+=("base_$side")
+	done
+fi
+# ov_report SIDE...: per side, over its runs: req/s, answers, non-200s, the
+# gateway;dur p50/p99/p99.9 (nearest rank within a run, then the median
+# across runs with min..max), upstream;dur p50 and the total (gateway +
+# upstream) p50; and from the histogram the share of the run's answers at
+# or under 50 us and 500 us
+ov_report() {
+	python3 - "$W" "$@" <<'PY'
+import glob, math, statistics, sys
+w, sides = sys.argv[1], sys.argv[2:]
+def rank(x, p):
+    return x[max(0, math.ceil(p / 100 * len(x)) - 1)]
+def med(v):
+    v = sorted(v)
+    return v[(len(v) - 1) // 2], v[0], v[-1]
+def hist(f):
+    return {le: int(n) for le, n in (l.split() for l in open(f))}
+out = {}
+for s in sides:
+    runs = []
+    for f in sorted(glob.glob("%s/st.%s.*" % (w, s))):
+        rows = [l.split() for l in open(f) if l[0].isdigit()]
+        miss = sum(int(l.split()[1]) for l in open(f) if l.startswith("miss"))
+        if not rows:
+            continue
+        g = sorted(float(r[1]) * 1000 for r in rows)
+        u = sorted(float(r[2]) * 1000 for r in rows)
+        t = sorted((float(r[1]) + float(r[2])) * 1000 for r in rows)
+        bad = sum(r[0] != "200" for r in rows)
+        r = f.rsplit(".", 1)[1]
+        h0, h1 = hist("%s/hist.%s.%s.0" % (w, s, r)), hist("%s/hist.%s.%s.1" % (w, s, r))
+        d = {le: h1[le] - h0.get(le, 0) for le in h1}
+        n = d.get("+Inf", 0) or 1
+        runs.append(dict(n=len(rows), miss=miss, bad=bad, g50=rank(g, 50), g99=rank(g, 99),
+                         g999=rank(g, 99.9), u50=rank(u, 50), t50=rank(t, 50),
+                         h50=100 * d.get("5e-05", 0) / n, h500=100 * d.get("0.0005", 0) / n))
+    if not runs:
+        print("  %-14s no answers with Server-Timing" % s)
+        continue
+    m = {k: med([r[k] for r in runs]) for k in runs[0]}
+    out[s] = m
+    print("  %-14s gateway;dur p50 %6.0f us (%.0f..%.0f)  p99 %6.0f us (%.0f..%.0f)  p99.9 %6.0f us"
+          "   upstream p50 %5.0f us   total p50 %5.0f us" % (s, *m["g50"], *m["g99"], m["g999"][0],
+          m["u50"][0], m["t50"][0]))
+    print("  %-14s %d runs, %d answers in the median run%s%s;  histogram: %.1f %% <= 50 us, %.1f %% <= 500 us"
+          % ("", len(runs), m["n"][0], ", %d without Server-Timing" % sum(r["miss"] for r in runs)
+             if any(r["miss"] for r in runs) else "", ", %d not 200" % m["bad"][0] if m["bad"][0] else "",
+             m["h50"][0], m["h500"][0]))
+for pre in ("", "base_"):
+    if pre + "fallback" not in out or pre + "resp_json" not in out or "failing" not in out:
+        continue
+    fb, pl, fa = out[pre + "fallback"], out[pre + "resp_json"], out["failing"]
+    print("  %sfallback vs %splain (route bench), p50s: total %+.0f us = gateway %+.0f us + upstream %+.0f us"
+          % (pre, pre, fb["t50"][0] - pl["t50"][0], fb["g50"][0] - pl["g50"][0], fb["u50"][0] - pl["u50"][0]))
+if "fallback" in out and "failing" in out:
+    fa = out["failing"]
+    print("    the failed attempt's own time (route failing): upstream p50 %.0f us, total p50 %.0f us"
+          "  (target: the fallback adds no more)" % (fa["u50"][0], fa["t50"][0]))
+PY
+}
+for OVC in $OV_CONNS; do
+	echo
+	echo "7. the gateway's own time (Server-Timing gateway;dur, per answer) in front of tau-bench-stub,"
+	echo "   routed (--gateway-routes, openai targets), wrk -t1 -c$OVC -d${OV_SECS}s, $RUNS rounds, sides interleaved"
+	echo "   (streams: gateway;dur is the time until the headers went out; the histogram has the whole stream)"
+	rm -f "$W"/st.* "$W"/hist.*
+	[ -n "${BENCH_BASE_BIN:-}" ] && echo "   base_*: the same routes on $BENCH_BASE_BIN"
+	rounds "${OV_SIDES[@]}"
+	echo "   Server-Timing (targets: p50 <= 50 us, p99 <= 500 us):"
+	ov_report "${OV_SIDES[@]}"
+done
+curl -s -H "Authorization: Bearer $TOKEN" "http://$RT_ADDR/gateway/status" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["routes"]["routes"]:
+    for t in r["targets"]:
+        if t["skipped"]:
+            print("  warning: route %s skipped a target %d times (its circuit opened)" % (r["model"], t["skipped"]))'
+echo "  peak RSS: tau-gateway(routes) $(hwm "$RT_PID")   tau-gateway(unrouted) $(hwm "$UNR_PID")"
+fi # part overhead
+
+# ---- part routes (8): the routes lookup's price on local/echo
+if has_part routes; then
+cat >"$W/routes-echo.json" <<'EOF'
+{"version": 1, "default": "echo",
+ "routes": [
+  {"model": "smart", "aliases": ["best"], "targets": [
+    {"provider": "openai", "model": "gpt-4o-mini", "base_url": "http://127.0.0.1:9/v1"}]},
+  {"model": "echo", "aliases": ["local-echo"], "targets": [{"provider": "local"}]},
+  {"model": "cheap", "targets": [{"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}]},
+  {"model": "other", "targets": [{"provider": "local"}]}]}
+EOF
+bench_gw_start NORT "$W/state-nort" --quiet
+bench_gw_start ECHORT "$W/state-echort" --quiet --gateway-routes "$W/routes-echo.json"
+echo
+echo "8. the routes lookup: POST /v1/responses local/echo store:false, no routes file vs a routes file"
+echo "   whose default route is local/echo (four routes), $RUNS rounds interleaved"
+gw_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+: >"$W/cpu.routes"
+rt_run() { # NAME PID ADDR
+	local t0 t1 n
+	t0=$(gw_ticks "$2")
+	wrk_run "$1" "http://$3/v1/responses" -s "$W/nostore.lua"
+	t1=$(gw_ticks "$2")
+	n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$W/wrk.out")
+	awk -v s="$1" -v t=$((t1 - t0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%s %.2f\n", s, t / hz * 1e6 / n }' >>"$W/cpu.routes"
+}
+side_no_routes() { rt_run no_routes "$NORT_PID" "$NORT_ADDR"; }
+side_routes() { rt_run routes "$ECHORT_PID" "$ECHORT_ADDR"; }
+RT_SIDES=(no_routes routes)
+if [ -n "${BENCH_BASE_BIN:-}" ]; then
+	echo "   base_*: the same two on $BENCH_BASE_BIN"
+	BIN=$(realpath "$BENCH_BASE_BIN") bench_gw_start BNORT "$W/state-bnort" --quiet
+	BIN=$(realpath "$BENCH_BASE_BIN") bench_gw_start BECHORT "$W/state-bechort" --quiet --gateway-routes "$W/routes-echo.json"
+	side_base_no_routes() { rt_run base_no_routes "$BNORT_PID" "$BNORT_ADDR"; }
+	side_base_routes() { rt_run base_routes "$BECHORT_PID" "$BECHORT_ADDR"; }
+	RT_SIDES+=(base_no_routes base_routes)
+fi
+rounds "${RT_SIDES[@]}"
+for side in "${RT_SIDES[@]}"; do
+	printf '  %-10s server CPU per request (median): %s us\n' "$side" \
+		"$(awk -v s="$side" '$1 == s {print $2}' "$W/cpu.routes" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')"
+done
+echo "  ratio routes/no routes: $(ratio "${RPS[routes]}" "${RPS[no_routes]}")   (target >= 0.95)"
+[ -n "${BENCH_BASE_BIN:-}" ] && echo "  base: ratio routes/no routes: $(ratio "${RPS[base_routes]}" "${RPS[base_no_routes]}")"
+fi # part routes
+
+# ---- parts store (5) and turns (6): a throwaway cluster; for turns a
+# server on it and one on a state directory (store starts its own per run)
 if has_part store || has_part turns; then
 	pg_cluster_start
 	pg_sql "$TAU_TEST_PG_URL" "CREATE DATABASE bench" >/dev/null
 	PG_URL=$(pg_url_db bench)
 	echo
 	echo "   $(bench_pg_settings "$PG_URL")"
+fi
+if has_part turns; then
 	bench_gw_start FILES "$W/state-files" --quiet
 	bench_gw_start PG "$PG_URL" --quiet
 	if [ -n "${BENCH_BASE_BIN:-}" ]; then
@@ -351,6 +665,7 @@ if has_part store || has_part turns; then
 fi
 if has_part store; then
 	STORE_ROUNDS=${BENCH_STORE_ROUNDS:-5}
+	declare -A HWM
 	echo
 	echo "5. stored responses (POST /v1/responses, local/echo, default store:true): PostgreSQL vs files"
 	echo "   wrk -t1 -c$CONNS -d${SECS}s per run, $STORE_ROUNDS rounds, files and PostgreSQL interleaved"
@@ -368,10 +683,20 @@ if has_part store; then
 	for ((r = 0; r < STORE_ROUNDS; r++)); do
 		if ((r % 2 == 0)); then order=(files pg); else order=(pg files); fi
 		for side in "${order[@]}"; do
-			if [ "$side" = files ]; then addr=$FILES_ADDR pid=$FILES_PID; else addr=$PG_ADDR pid=$PG_PID; fi
+			# a fresh server on a fresh state directory or database each run
+			if [ "$side" = files ]; then
+				bench_gw_start SF "$W/state-files.$r" --quiet
+			else
+				pg_sql "$TAU_TEST_PG_URL" "CREATE DATABASE bench_store_$r" >/dev/null
+				bench_gw_start SF "$(pg_url_db "bench_store_$r")" --quiet
+			fi
+			addr=$SF_ADDR pid=$SF_PID
 			g0=$(gw_ticks "$pid") p0=$(pg_ticks)
 			wrk_run "${side}_store" "http://$addr/v1/responses" -s "$W/store.lua"
 			g1=$(gw_ticks "$pid") p1=$(pg_ticks)
+			HWM[$side]=$(hwm "$pid")
+			kill "$pid" && wait "$pid" 2>/dev/null || true
+			rm -rf "$W/state-files.$r"
 			n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$W/wrk.out")
 			awk -v s="$side" -v g=$((g1 - g0)) -v p=$((p1 - p0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
 				'BEGIN { printf "%s %.1f %.1f\n", s, g / hz * 1e6 / n, p / hz * 1e6 / n }' >>"$W/cpu"
@@ -386,7 +711,8 @@ if has_part store; then
 	done
 	echo "  ratio PostgreSQL/files: $(ratio "${RPS[pg_store]}" "${RPS[files_store]}")   (target >= 0.50);" \
 		"PostgreSQL p99 $(printf '%.2f' "${P99[pg_store]}") ms (target < 20 ms)"
-	echo "  rows stored: $(pg_sql "$PG_URL" 'SELECT count(*) FROM tau_response')   peak RSS: files $(hwm "$FILES_PID")   PostgreSQL $(hwm "$PG_PID")"
+	echo "  rows stored in the last PostgreSQL run: $(pg_sql "$(pg_url_db "bench_store_$((STORE_ROUNDS - 1))")" 'SELECT count(*) FROM tau_response')" \
+		"  peak RSS (last runs): files ${HWM[files]}   PostgreSQL ${HWM[pg]}"
 fi
 if has_part turns; then
 	TURNS=${BENCH_TURNS:-20}

@@ -8,10 +8,14 @@
  * role chunk, three content deltas, a finish chunk and "data: [DONE]", in
  * one write.
  *
+ * Under the path prefix /fail (a base_url of http://127.0.0.1:PORT/fail/v1)
+ * it answers every request at once with 503 and an OpenAI error object:
+ * the failing first target of bench/http.sh's fallback route.
+ *
  * The benchmark needs it because the Python test stub tops out near 6k
  * req/s on two cores, below the rate the gateway has to be measured at;
  * this one serves about ten times that.  It is not a test double: it
- * has no failure modes and records nothing.  The tests keep using the
+ * fails only under /fail, always the same way, and records nothing.  The tests keep using the
  * Python stub, which can misbehave on request.
  *
  *   tau-bench-stub [PORT]      binds 127.0.0.1:PORT (0, the default, picks
@@ -56,8 +60,10 @@ static const char stub_sse[] =
     "data: [DONE]\n\n";
 
 static const char stub_404[] = "{\"error\":{\"message\":\"not found\"}}";
+static const char stub_503[] =
+    "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"code\":null}}";
 
-static struct MHD_Response *stub_json_resp, *stub_sse_resp, *stub_404_resp;
+static struct MHD_Response *stub_json_resp, *stub_sse_resp, *stub_404_resp, *stub_503_resp;
 static volatile sig_atomic_t stub_quit;
 
 /* Per-request state: the head of the body, where "stream":true is looked
@@ -90,10 +96,15 @@ stub_access(void *cls, struct MHD_Connection *c, const char *url, const char *me
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	bool fail = strncmp(url, "/fail/", 6) == 0;
+	if (fail)
+		url += 5;
 	bool known = strcmp(method, "POST") == 0 &&
 	    (strcmp(url, "/v1/chat/completions") == 0 || strcmp(url, "/chat/completions") == 0);
 	if (!known)
 		return MHD_queue_response(c, MHD_HTTP_NOT_FOUND, stub_404_resp);
+	if (fail)
+		return MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, stub_503_resp);
 	bool stream = memmem(r->body, r->len, "\"stream\":true", 13) != NULL;
 	return MHD_queue_response(c, MHD_HTTP_OK, stream ? stub_sse_resp : stub_json_resp);
 }
@@ -137,6 +148,7 @@ main(int argc, char **argv)
 	stub_json_resp = stub_response(stub_json, sizeof(stub_json) - 1, "application/json");
 	stub_sse_resp = stub_response(stub_sse, sizeof(stub_sse) - 1, "text/event-stream");
 	stub_404_resp = stub_response(stub_404, sizeof(stub_404) - 1, "application/json");
+	stub_503_resp = stub_response(stub_503, sizeof(stub_503) - 1, "application/json");
 
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -162,5 +174,6 @@ main(int argc, char **argv)
 	MHD_destroy_response(stub_json_resp);
 	MHD_destroy_response(stub_sse_resp);
 	MHD_destroy_response(stub_404_resp);
+	MHD_destroy_response(stub_503_resp);
 	return 0;
 }

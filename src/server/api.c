@@ -11,9 +11,10 @@
  * (phase CHAINED) to run as any other; input_items
  * is read and rendered on the worker pool too (srv_list_main).  Jobs that
  * cannot block (the offline provider without a session) run inline.  Upstream jobs without a session are started on the
- * handler's own event loop engine with the connection suspended; when the
- * call ends, on the same thread, the connection is resumed and MHD finishes
- * the job (srv_api_resume).  Jobs with a session, whose lock may have to be waited
+ * handler's own event loop engine with the connection suspended (a routed
+ * one tries its route's targets in turn there, srv_job_route_start); when
+ * the call ends, on the same thread, the connection is resumed and MHD
+ * finishes the job (srv_api_resume).  Jobs with a session, whose lock may have to be waited
  * for, run on the worker pool.  In fleet mode a session turn first queues
  * in the server's key gate (keygate.h), then holds a pooled connection with
  * the session's row locked from srv_job_begin to srv_job_end, where the
@@ -104,6 +105,16 @@ typedef struct srv_job {
 	long route;
 	_Atomic(const char *) target;
 	char upstream_rid[96];      /* a stream's upstream request id, last attempt (under lock) */
+	/* the route's target being (or last) tried, whether this attempt is
+	 * its breaker's probe, and whether any target was tried */
+	size_t route_k;
+	bool route_probe, route_tried;
+	/* the attempt that failed over, said once the next target is tried
+	 * (when every later one is skipped it is the request's answer, and
+	 * srv_job_end says it): its outcome and target */
+	gw_provider_outcome route_failed;
+	const char *route_failed_spec;
+	size_t route_failed_k;
 	/* another inbound wire (srv_api_post_request), or NULL: Open Responses */
 	const srv_api_wire *wire;
 	void *wire_ctx;
@@ -697,77 +708,107 @@ srv_fallback_ok(const gw_provider_outcome *o)
 	return srv_upstream_unhealthy(o);
 }
 
-/* Runs j's call through its route: each target in order whose circuit
- * lets it through, the next one only after a failure that allows a
- * fallback (srv_fallback_ok).  Returns the last attempt's rc with its
- * outcome in *o; every target's circuit open is a 503. */
+/* The target of j's route to try next, from j->route_k on: the first
+ * whose circuit lets it through (those skipped are counted).  Counts the
+ * attempt (a fallback when a target was tried before), names the target
+ * in j->target and sets *probe; NULL when no target is left. */
+static srv_rtarget *
+srv_route_next(srv_job *j, bool *probe)
+{
+	srv_rroute *rr = &j->rt->r[j->route];
+	for (; j->route_k < rr->ntargets; j->route_k++) {
+		srv_rtarget *tg = &rr->targets[j->route_k];
+		*probe = false;
+		/* an offline target never fails: its circuit stays closed */
+		if (!gw_provider_offline(tg->prov) &&
+		    !gw_routes_breaker_allow(&tg->st->breaker, gw_clock_mono_ms(), probe)) {
+			atomic_fetch_add(&tg->st->skipped, 1);
+			continue;
+		}
+		if (j->route_tried)
+			atomic_fetch_add(&rr->fallbacks, 1);
+		if (j->route_failed_spec != NULL) {
+			char rid[128];
+			srv_rid_note(&j->route_failed, rid, sizeof(rid));
+			srv_log(j->srv, "model %s: target %zu (%s) failed (%s)%s; trying target %zu (%s)",
+			    srv_rtable_name(j->rt, j->route), j->route_failed_k + 1, j->route_failed_spec,
+			    j->route_failed.message, rid, j->route_k + 1, tg->t->spec);
+			srv_job_upstream_event(j, j->route_failed_spec, &j->route_failed, "fallback");
+			j->route_failed_spec = NULL;
+		}
+		j->route_tried = true;
+		atomic_fetch_add_explicit(&tg->st->requests, 1, memory_order_relaxed);
+		atomic_store(&j->target, tg->t->spec);
+		return tg;
+	}
+	return NULL;
+}
+
+/* Target j->route_k's attempt ended (rc, *o): records it in its breaker.
+ * True, with j->route_k moved past it, when the route's next target may
+ * be tried (srv_fallback_ok); false when rc and *o are the answer. */
+static bool
+srv_route_failed_over(srv_job *j, bool probe, int rc, const gw_provider_outcome *o)
+{
+	srv_rroute *rr = &j->rt->r[j->route];
+	srv_rtarget *tg = &rr->targets[j->route_k];
+	if (gw_provider_offline(tg->prov))
+		return false;
+	if (rc == 0) {
+		gw_routes_breaker_record(&tg->st->breaker, true, gw_clock_mono_ms());
+		return false;
+	}
+	if (o->http_status == 499) {
+		gw_routes_breaker_abandon(&tg->st->breaker, probe);
+		return false;
+	}
+	atomic_fetch_add(&tg->st->errors, 1);
+	bool fallback = srv_fallback_ok(o);
+	/* a refusal of this request says nothing of the target's health */
+	gw_routes_breaker_record(&tg->st->breaker, !fallback && o->upstream_status >= 400 &&
+	    o->upstream_status < 500, gw_clock_mono_ms());
+	if (!fallback || j->route_k + 1 == rr->ntargets)
+		return false; /* the request's answer: srv_job_end says it */
+	/* said by srv_route_next once the next target is tried */
+	j->route_failed = *o;
+	j->route_failed_spec = tg->t->spec;
+	j->route_failed_k = j->route_k;
+	j->route_k++;
+	return true;
+}
+
+/* The outcome of a route none of whose targets was tried: every circuit
+ * open, 503. */
+static int
+srv_route_unavailable(srv_job *j, gw_provider_outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->http_status = 503;
+	snprintf(o->code, sizeof(o->code), "model_unavailable");
+	snprintf(o->message, sizeof(o->message),
+	    "every target of model '%.128s' has an open circuit; retry later",
+	    srv_rtable_name(j->rt, j->route));
+	return -EAGAIN;
+}
+
+/* Runs j's call through its route on this thread (a worker): each target
+ * in order whose circuit lets it through, the next one only after a
+ * failure that allows a fallback (srv_fallback_ok).  Returns the last
+ * attempt's rc with its outcome in *o; every target's circuit open is a
+ * 503. */
 static int
 srv_job_route(srv_job *j, const gw_provider_call *call, const gw_provider_sink *sink,
     gw_provider_outcome *o)
 {
-	srv_server *s = j->srv;
-	srv_rroute *rr = &j->rt->r[j->route];
-	const char *name = srv_rtable_name(j->rt, j->route);
-	bool tried = false;
 	int rc = 0;
-	/* the attempt that failed over, said once the next target is tried
-	 * (when every later one is skipped, it is the request's answer and
-	 * srv_job_end says it) */
-	gw_provider_outcome failed;
-	size_t failed_k = 0;
-	const char *failed_spec = NULL;
-	for (size_t k = 0; k < rr->ntargets; k++) {
-		srv_rtarget *tg = &rr->targets[k];
-		bool probe = false, offline = gw_provider_offline(tg->prov);
-		/* an offline target never fails: its circuit stays closed */
-		if (!offline && !gw_routes_breaker_allow(&tg->st->breaker, gw_clock_mono_ms(), &probe)) {
-			atomic_fetch_add(&tg->st->skipped, 1);
-			continue;
-		}
-		if (tried)
-			atomic_fetch_add(&rr->fallbacks, 1);
-		if (failed_spec != NULL) {
-			char rid[128];
-			srv_rid_note(&failed, rid, sizeof(rid));
-			srv_log(s, "model %s: target %zu (%s) failed (%s)%s; trying target %zu (%s)", name,
-			    failed_k + 1, failed_spec, failed.message, rid, k + 1, tg->t->spec);
-			srv_job_upstream_event(j, failed_spec, &failed, "fallback");
-			failed_spec = NULL;
-		}
-		tried = true;
-		atomic_fetch_add_explicit(&tg->st->requests, 1, memory_order_relaxed);
-		atomic_store(&j->target, tg->t->spec);
-		if (offline)
-			return gw_provider_run(tg->prov, call, sink, &j->cancel, o);
+	bool probe;
+	srv_rtarget *tg;
+	while ((tg = srv_route_next(j, &probe)) != NULL) {
 		rc = gw_provider_run(tg->prov, call, sink, &j->cancel, o);
-		if (rc == 0) {
-			gw_routes_breaker_record(&tg->st->breaker, true, gw_clock_mono_ms());
-			return 0;
-		}
-		if (o->http_status == 499) {
-			gw_routes_breaker_abandon(&tg->st->breaker, probe);
+		if (!srv_route_failed_over(j, probe, rc, o))
 			return rc;
-		}
-		atomic_fetch_add(&tg->st->errors, 1);
-		bool fallback = srv_fallback_ok(o);
-		/* a refusal of this request says nothing of the target's health */
-		gw_routes_breaker_record(&tg->st->breaker, !fallback && o->upstream_status >= 400 &&
-		    o->upstream_status < 500, gw_clock_mono_ms());
-		if (!fallback || k + 1 == rr->ntargets)
-			return rc; /* the request's answer: srv_job_end logs it */
-		failed = *o;
-		failed_k = k;
-		failed_spec = tg->t->spec;
 	}
-	if (!tried) {
-		memset(o, 0, sizeof(*o));
-		o->http_status = 503;
-		snprintf(o->code, sizeof(o->code), "model_unavailable");
-		snprintf(o->message, sizeof(o->message),
-		    "every target of model '%.128s' has an open circuit; retry later", name);
-		return -EAGAIN;
-	}
-	return rc;
+	return j->route_tried ? rc : srv_route_unavailable(j, o);
 }
 
 /* Runs a job to its end on this thread (inline, or on the worker pool). */
@@ -843,15 +884,47 @@ srv_api_resume(struct MHD_Connection *c, srv_req *r)
 	return srv_reply_result(c, r);
 }
 
+static void srv_job_route_done(void *ctx, int rc, const gw_provider_outcome *o);
+
+/* Starts the attempt of the next target of j's route that its circuit
+ * lets through on j's loop's engine; false when none is left. */
+static bool
+srv_job_route_start(srv_job *j)
+{
+	srv_rtarget *tg = srv_route_next(j, &j->route_probe);
+	if (tg == NULL)
+		return false;
+	gw_provider_call call = srv_job_call(j);
+	gw_provider_sink sink = srv_job_sink(j);
+	gw_provider_start_via(j->loop->engine, tg->prov, &call, &sink, &j->cancel,
+	    srv_job_route_done, j);
+	return true;
+}
+
+/* A routed attempt's done callback, on the loop (inside its engine step):
+ * the route's next target after a failure that allows a fallback, else
+ * the job's end (srv_job_done). */
+static void
+srv_job_route_done(void *ctx, int rc, const gw_provider_outcome *o)
+{
+	srv_job *j = ctx;
+	if (srv_route_failed_over(j, j->route_probe, rc, o) && srv_job_route_start(j))
+		return;
+	srv_job_done(j, rc, o);
+}
+
 /* Starts a job that waits on nothing but the provider and returns at
  * once; srv_job_done ends it.  Takes the caller's reference on j.  Called
- * by a handler (so j->loop is this thread's loop, with an engine, the
- * provider being an upstream one); j has no session key, so srv_job_begin
- * cannot fail (only a session can). */
+ * by a handler (so j->loop is this thread's loop, with an engine: the
+ * provider is an upstream one, or j is routed and its route's first
+ * target is); j has no session key, so srv_job_begin cannot fail (only a
+ * session can).  A routed job tries its route's targets in turn on the
+ * same engine (srv_job_route_done). */
 static void
 srv_job_start(srv_job *j)
 {
 	srv_job_begin(j);
+	/* the handler's own loop runs the call: no hand-off */
 	j->up_t0_ns = gw_clock_mono_ns();
 	if (j->no_call) { /* nothing to wait for: done at once, as an offline call is */
 		gw_provider_outcome o;
@@ -859,9 +932,15 @@ srv_job_start(srv_job *j)
 		srv_job_done(j, 0, &o);
 		return;
 	}
+	if (j->rt != NULL) {
+		if (!srv_job_route_start(j)) {
+			gw_provider_outcome o;
+			srv_job_done(j, srv_route_unavailable(j, &o), &o);
+		}
+		return;
+	}
 	gw_provider_call call = srv_job_call(j);
 	gw_provider_sink sink = srv_job_sink(j);
-	/* the handler's own loop runs the call: no hand-off */
 	gw_provider_start_on(j->loop->engine, &call, &sink, &j->cancel, srv_job_done, j);
 }
 
@@ -965,10 +1044,11 @@ srv_api_run(struct MHD_Connection *c, srv_req *r, srv_job *j)
 	bool pooled = key[0] != '\0' || (s->fleet != NULL && j->rq.store);
 	/* routed: inline when the route's first target is offline (it never
 	 * fails, so no fallback waits); otherwise its targets are tried in
-	 * turn on a worker (srv_job_route), never on this loop's engine */
+	 * turn on this loop's engine (srv_job_route_start), or, with a
+	 * session, on a worker (srv_job_route) */
 	bool offline = j->rt == NULL ? gw_provider_offline(s->provider) :
 	    gw_provider_offline(j->rt->r[j->route].targets[0].prov);
-	pooled = pooled || (j->rt != NULL && !offline);
+	pooled = pooled || (!offline && j->loop->engine == NULL);
 	bool inline_run = offline && !pooled;
 	bool async_run = !inline_run && !pooled;
 	bool stream = j->rq.stream;

@@ -5,8 +5,8 @@
  *
  * The server runs one event loop thread per core, each with its own MHD
  * daemon (external epoll mode, one shared listen socket) and, for an
- * upstream model, its own provider engine, so an upstream call starts,
- * ends and is answered on one thread.  Handlers never block on the network
+ * upstream model or a routes file, its own provider engine, so an upstream
+ * call (a route's fallback too) starts, ends and is answered on one thread.  Handlers never block on the network
  * or on a session lock: an upstream call goes to the loop's engine, work
  * that may wait for a session lock to the worker pool, with the
  * connection suspended (see api.c).  The connection caps are counted here
@@ -1340,7 +1340,8 @@ srv_loop_start(srv_loop *l)
 	l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (di == NULL || l->epfd < 0 || l->wake_fd < 0)
 		return di != NULL && errno > 0 ? -errno : -EIO;
-	if (!gw_provider_offline(s->provider))
+	/* routed calls run on it too, whatever --model is */
+	if (!gw_provider_offline(s->provider) || s->router != NULL)
 		l->engine = gw_provider_engine_new(s->provider);
 	l->mhd_fd = di->epoll_fd;
 	/* these are told apart from srv_conn pointers by value: no pointer is

@@ -67,11 +67,12 @@ typedef struct srv_conn {
 } srv_conn;
 
 /* One event loop thread: an MHD daemon in external-epoll mode and, for an
- * upstream provider, the engine that runs its calls, stepped together. */
+ * upstream provider or a routes file, the engine that runs its calls (and
+ * the routes' targets'), stepped together. */
 typedef struct srv_loop {
 	struct srv_server *srv;
 	struct MHD_Daemon *daemon;
-	gw_provider_engine *engine;     /* NULL for the offline provider */
+	gw_provider_engine *engine;     /* NULL for the offline provider without routes */
 	int epfd, wake_fd;              /* wake_fd: an eventfd other threads poke */
 	int mhd_fd;                     /* the daemon's epoll set, in epfd */
 	pthread_t thread;

@@ -16,7 +16,8 @@
 # "upstream", outcome fallback or failed).  Circuit breaker: open
 # after N consecutive failures (the target is skipped), one probe after the
 # cooldown, closed by a successful probe.  /gateway/status, /metrics and
-# the request log name the targets.
+# the request log name the targets.  Without a session every routed call
+# runs on an event loop's engine: no transfer thread or worker is started.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
 
@@ -258,6 +259,13 @@ t_eq "stream fallback: the event log" "$want" "$(t_settled "$want" last_event)"
 # 400's would be too
 t_eq "400: a refusal of the request is no event (the request log has it)" "" \
 	"$(events | grep -F "\"$rid_400\"")"
+
+# every routed call above (JSON, streams, fallbacks, a connect error, an
+# open circuit) ran on an event loop's engine: no target's own transfer
+# thread (tau-upstream) was started, no worker (tau-work) ran a call
+threads=$(cat /proc/"$GW"/task/*/comm 2>/dev/null)
+t_eq "routed calls on the loops: no tau-upstream thread" 0 "$(grep -c '^tau-upstream$' <<<"$threads")"
+t_eq "routed calls on the loops: no tau-work thread" 0 "$(grep -c '^tau-work$' <<<"$threads")"
 
 h_stop "$GW"
 t_eq "clean stop" 0 "$HRC"

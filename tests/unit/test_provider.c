@@ -12,7 +12,11 @@
  * errors), and over loopback against a one-reply server: the Anthropic
  * path and headers, a failure keeping the upstream's request id (in the
  * outcome and the log line), and Gemini's streaming path with the model
- * escaped in it.
+ * escaped in it.  One engine running two providers' calls, the second
+ * started by the first's done callback inside the engine's step (a routed
+ * fallback on a server event loop): it reaches its own upstream on the
+ * first's spare handle, and the step's sweep does not take it for timed
+ * out.
  */
 #include "unit.h"
 
@@ -22,8 +26,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 typedef struct rec {
 	gw_buf text, args;
@@ -647,6 +653,108 @@ test_gemini_stream_path(void **state)
 	gw_provider_free(p);
 }
 
+/* ---- one engine, two providers: a fallback started inside a step ----------- */
+
+typedef struct via {
+	gw_provider_engine *g;
+	gw_provider *next;          /* started by the first call's done */
+	const gw_provider_call *call;
+	gw_provider_sink sink;
+	int n, rc[2];
+	gw_provider_outcome o[2];
+} via;
+
+static void
+via_second_done(void *ctx, int rc, const gw_provider_outcome *o)
+{
+	via *v = ctx;
+	v->rc[1] = rc;
+	v->o[1] = *o;
+	v->n++;
+}
+
+static void
+via_first_done(void *ctx, int rc, const gw_provider_outcome *o)
+{
+	via *v = ctx;
+	v->rc[0] = rc;
+	v->o[0] = *o;
+	v->n++;
+	/* past the millisecond the step read its clock in, as a fallback's
+	 * bookkeeping may be: the new attempt is younger than the step's now */
+	usleep(3000);
+	gw_provider_start_via(v->g, v->next, v->call, &v->sink, NULL, via_second_done, v);
+}
+
+static void
+test_engine_second_provider_in_step(void **state)
+{
+	(void)state;
+	canned a = { .fd = canned_listen(), .reply = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" };
+	static const char body[] = "{\"id\":\"c1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+	    "\"message\":{\"role\":\"assistant\",\"content\":\"from b\"},\"finish_reason\":\"stop\"}],"
+	    "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}";
+	char reply_b[512];
+	snprintf(reply_b, sizeof(reply_b), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", sizeof(body) - 1, body);
+	canned b = { .fd = canned_listen(), .reply = reply_b };
+	char base_a[64], base_b[64];
+	snprintf(base_a, sizeof(base_a), "http://127.0.0.1:%d/a", canned_port(a.fd));
+	snprintf(base_b, sizeof(base_b), "http://127.0.0.1:%d/b", canned_port(b.fd));
+	gw_provider_config ca = { .model = "openai/m", .base_url = base_a, .timeout_ms = 5000 };
+	gw_provider_config cb = { .model = "openai/m", .base_url = base_b, .timeout_ms = 5000 };
+	gw_provider *pa, *pb;
+	gw_err err;
+	assert_int_equal(gw_provider_new(&ca, &pa, &err), 0);
+	assert_int_equal(gw_provider_new(&cb, &pb, &err), 0);
+	pthread_t ta, tb;
+	assert_int_equal(pthread_create(&ta, NULL, canned_main, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, canned_main, &b), 0);
+	cJSON *items = cJSON_Parse("[{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"hi\"}]}]");
+	gw_provider_call call = { .items = items };
+	rec r = { GW_BUF_INIT, GW_BUF_INIT, 0, "" };
+	via v = { .g = gw_provider_engine_new(pa), .next = pb, .call = &call,
+		.sink = { &r, r_text, r_begin, r_args } };
+	gw_provider_start_on(v.g, &call, &v.sink, NULL, via_first_done, &v);
+	/* until the first call is done, every step comes more than the sweep's
+	 * 50 ms after the last: the step that delivers it also sweeps */
+	for (int i = 0; i < 100 && v.n == 0; i++) {
+		usleep(60000);
+		gw_provider_engine_step(v.g);
+	}
+	assert_true(v.n >= 1); /* the second may have ended in the same step */
+	for (int i = 0; i < 500 && v.n < 2; i++) {
+		struct pollfd pf = { gw_provider_engine_fd(v.g), POLLIN, 0 };
+		int t = gw_provider_engine_timeout(v.g);
+		poll(&pf, 1, t < 0 || t > 10 ? 10 : t);
+		gw_provider_engine_step(v.g);
+	}
+	assert_int_equal(v.n, 2);
+	/* a server never reached ends its accept (a broken engine must fail
+	 * the asserts below, not hang here) */
+	shutdown(a.fd, SHUT_RDWR);
+	shutdown(b.fd, SHUT_RDWR);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	close(a.fd);
+	close(b.fd);
+	/* the first failed on a's 503; the second went to b, not to a (the
+	 * spare handle's URL), and was answered, not timed out */
+	assert_int_equal(v.rc[0], -EIO);
+	assert_int_equal(v.o[0].upstream_status, 503);
+	assert_int_equal(v.o[1].http_status, 0); /* not 504: taken for timed out */
+	assert_int_equal(v.rc[1], 0);
+	assert_memory_equal(a.request, "POST /a/chat/completions HTTP/1.1\r\n", 35);
+	assert_memory_equal(b.request, "POST /b/chat/completions HTTP/1.1\r\n", 35);
+	assert_string_equal(r.text.data, "from b");
+	gw_buf_free(&r.text);
+	gw_provider_engine_free(v.g);
+	cJSON_Delete(items);
+	gw_provider_free(pa);
+	gw_provider_free(pb);
+}
+
 int
 main(void)
 {
@@ -661,6 +769,7 @@ main(void)
 		cmocka_unit_test(test_anthropic_wire_and_request_id),
 		cmocka_unit_test(test_gemini_stream_path),
 		cmocka_unit_test(test_openai_async_cancel_and_free),
+		cmocka_unit_test(test_engine_second_provider_in_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

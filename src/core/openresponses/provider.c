@@ -239,6 +239,17 @@ gw_provider_start_on(gw_provider_engine *g, const gw_provider_call *call,
 		gw_provider_upstream_start_on(g, call, sink, cancel, done, done_ctx);
 }
 
+void
+gw_provider_start_via(gw_provider_engine *g, gw_provider *p, const gw_provider_call *call,
+    const gw_provider_sink *sink, const atomic_bool *cancel, gw_provider_done_fn done,
+    void *done_ctx)
+{
+	if (p->up == NULL)
+		gw_provider_echo_call(p, call, sink, cancel, done, done_ctx);
+	else
+		gw_provider_upstream_start_via(g, p, call, sink, cancel, done, done_ctx);
+}
+
 typedef struct gw_provider_wait {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;

@@ -133,7 +133,10 @@ void gw_provider_start(gw_provider *p, const gw_provider_call *call, const gw_pr
  * stepped on a loop thread, freed after that thread is joined) needs a
  * happens-before such as pthread_create and pthread_join.  The caller owns
  * it; gw_provider_engine_free ends calls still open as cancelled (their
- * done is called).  The provider must outlive its engines. */
+ * done is called).  The provider must outlive its engines.  An engine
+ * runs the calls of the provider it was made for (gw_provider_start_on)
+ * and of any other (gw_provider_start_via); they share its connection
+ * cache. */
 typedef struct gw_provider_engine gw_provider_engine;
 gw_provider_engine *gw_provider_engine_new(gw_provider *p);
 void gw_provider_engine_free(gw_provider_engine *g);
@@ -147,6 +150,12 @@ void gw_provider_engine_step(gw_provider_engine *g);
 /* gw_provider_start on g: sink and done run inside gw_provider_engine_step
  * (or, for the offline provider, before this returns). */
 void gw_provider_start_on(gw_provider_engine *g, const gw_provider_call *call,
+    const gw_provider_sink *sink, const atomic_bool *cancel, gw_provider_done_fn done,
+    void *done_ctx);
+
+/* gw_provider_start_on for p's call, p not necessarily the provider g was
+ * made for; p (borrowed) must outlive the call (until done has run). */
+void gw_provider_start_via(gw_provider_engine *g, gw_provider *p, const gw_provider_call *call,
     const gw_provider_sink *sink, const atomic_bool *cancel, gw_provider_done_fn done,
     void *done_ctx);
 

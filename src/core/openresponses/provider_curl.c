@@ -7,11 +7,12 @@
  * sockets are ready (curl_multi_socket_action) and tells curl which way
  * they are ready; curl's timers are read with curl_multi_timeout.  An
  * engine belongs to the thread that steps it: a server event loop
- * (gw_provider_start_on), or the provider's own transfer thread, which
- * other threads feed through a locked incoming list and an eventfd
- * (gw_provider_start).  At most every GW_PROVIDER_SWEEP_MS a step checks
- * each call's cancel flag and deadline, so a cancel or a silent upstream
- * ends a call promptly.  A failed attempt is retried (a timer on the same
+ * (gw_provider_start_on, or gw_provider_start_via for any provider's
+ * calls: an engine is made for one provider but runs any upstream's), or
+ * the provider's own transfer thread, which other threads feed through a
+ * locked incoming list and an eventfd (gw_provider_start).  At most
+ * every GW_PROVIDER_SWEEP_MS a step checks each call's cancel flag and
+ * deadline, so a cancel or a silent upstream ends a call promptly.  A failed attempt is retried (a timer on the same
  * engine) only before anything reached the sink.  What the request and
  * the reply look like is the wire's business (provider_int.h).  This file
  * must never install signal handlers (CURLOPT_NOSIGNAL) and never pass an
@@ -49,7 +50,9 @@ typedef struct gw_xfer gw_xfer;
 
 /* The transfer engine: one multi handle with its connection cache, an
  * epoll set of curl's sockets, the calls in flight or waiting to retry and
- * spare easy handles.  Only the thread that steps an engine touches it. */
+ * spare easy handles, each with the serial of the upstream whose URL and
+ * connect timeout it carries (a call of another upstream sets its own).
+ * Only the thread that steps an engine touches it. */
 struct gw_provider_engine {
 	gw_provider *p;
 	CURLM *multi;
@@ -57,11 +60,13 @@ struct gw_provider_engine {
 	uint64_t last_sweep_ms;
 	gw_xfer *calls;
 	CURL *spare[GW_PROVIDER_SPARE_MAX];
+	uint64_t spare_serial[GW_PROVIDER_SPARE_MAX];
 	size_t nspare;
 };
 
 /* A provider's upstream: where calls go and how, and its transfer thread. */
 struct gw_provider_upstream {
+	uint64_t serial;            /* unique per upstream made: tells spare handles apart */
 	const gw_provider_wire *wire;
 	char *upstream_model;       /* "gpt-4o-mini" */
 	/* {base}{wire->path}, [1] for streamed calls: the same pointer as
@@ -160,8 +165,10 @@ gw_provider_upstream_new(gw_provider *p, const gw_provider_wire *wire, const cha
     const gw_provider_config *cfg)
 {
 	gw_provider_global_init();
+	static _Atomic uint64_t serials;
 	gw_provider_upstream *u = gw_xcalloc(1, sizeof(*u));
 	p->up = u;
+	u->serial = atomic_fetch_add(&serials, 1) + 1;
 	u->wire = wire;
 	u->upstream_model = gw_xstrdup(upstream_model);
 	const char *base = cfg->base_url && cfg->base_url[0] ? cfg->base_url : wire->default_base;
@@ -382,7 +389,20 @@ gw_xfer_attempt_begin(gw_xfer *x)
 {
 	gw_provider *p = x->p;
 	gw_provider_engine *g = x->g;
-	CURL *e = g->nspare > 0 ? g->spare[--g->nspare] : gw_provider_easy_new(p);
+	CURL *e;
+	bool url_set = false;
+	if (g->nspare > 0) {
+		e = g->spare[--g->nspare];
+		if (g->spare_serial[g->nspare] != p->up->serial) {
+			/* made for another upstream on this engine: this one's options */
+			curl_easy_setopt(e, CURLOPT_URL, p->up->url[x->stream]);
+			curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+			    (long)(p->timeout_ms < 10000 ? p->timeout_ms : 10000));
+			url_set = true;
+		}
+	} else {
+		e = gw_provider_easy_new(p);
+	}
 	/* the first attempt's headers are made once per provider (curl only
 	 * reads them); a retry's carry its attempt number and are its own */
 	struct curl_slist *hdrs;
@@ -392,7 +412,7 @@ gw_xfer_attempt_begin(gw_xfer *x)
 		hdrs = x->hdrs = gw_provider_headers(p, x->stream, x->attempt);
 	x->errbuf[0] = '\0';
 	x->request_id[0] = '\0';
-	if (p->up->url[1] != p->up->url[0]) /* a spare handle keeps its last URL */
+	if (!url_set && p->up->url[1] != p->up->url[0]) /* a spare handle keeps its last URL */
 		curl_easy_setopt(e, CURLOPT_URL, p->up->url[x->stream]);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
@@ -489,10 +509,12 @@ gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
 	curl_slist_free_all(x->hdrs); /* NULL for the shared first-attempt list */
 	x->hdrs = NULL;
 	/* a connection in an unknown state is not reused */
-	if ((res == GW_XFER_OK || res == GW_XFER_STATUS) && g->nspare < GW_PROVIDER_SPARE_MAX)
+	if ((res == GW_XFER_OK || res == GW_XFER_STATUS) && g->nspare < GW_PROVIDER_SPARE_MAX) {
+		g->spare_serial[g->nspare] = p->up->serial;
 		g->spare[g->nspare++] = x->easy;
-	else
+	} else {
 		curl_easy_cleanup(x->easy);
+	}
 	x->easy = NULL;
 	o->attempts = x->attempt + 1;
 	o->upstream_status = (unsigned)x->status;
@@ -648,7 +670,6 @@ gw_provider_engine_timeout(const gw_provider_engine *g)
 static void
 gw_engine_sweep(gw_provider_engine *g, uint64_t now)
 {
-	gw_provider *p = g->p;
 	g->last_sweep_ms = now;
 	for (gw_xfer *x = g->calls, *n; x; x = n) {
 		n = x->next;
@@ -663,9 +684,12 @@ gw_engine_sweep(gw_provider_engine *g, uint64_t now)
 			continue;
 		}
 		uint64_t since = x->stream && x->decided == 1 ? x->last_data_ms : x->attempt_ms;
+		/* an attempt begun after now was read (a done callback in this
+		 * step started another call) is younger than 0 ms, not 2^64 */
+		uint64_t age = now > since ? now - since : 0;
 		if (gw_provider_cancelled(x->cancel))
 			gw_xfer_attempt_end(x, GW_XFER_CANCELLED);
-		else if (now - since >= p->timeout_ms)
+		else if (age >= x->p->timeout_ms)
 			gw_xfer_attempt_end(x, GW_XFER_TIMEOUT);
 	}
 }
@@ -848,6 +872,14 @@ gw_provider_upstream_start_on(gw_provider_engine *g, const gw_provider_call *cal
     void *done_ctx)
 {
 	gw_engine_add(g, gw_provider_call_new(g->p, call, sink, cancel, done, done_ctx));
+}
+
+void
+gw_provider_upstream_start_via(gw_provider_engine *g, gw_provider *p,
+    const gw_provider_call *call, const gw_provider_sink *sink, const atomic_bool *cancel,
+    gw_provider_done_fn done, void *done_ctx)
+{
+	gw_engine_add(g, gw_provider_call_new(p, call, sink, cancel, done, done_ctx));
 }
 
 gw_provider *

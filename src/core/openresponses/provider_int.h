@@ -80,6 +80,11 @@ void gw_provider_upstream_start(gw_provider *p, const gw_provider_call *call,
 void gw_provider_upstream_start_on(gw_provider_engine *g, const gw_provider_call *call,
     const gw_provider_sink *sink, const atomic_bool *cancel, gw_provider_done_fn done,
     void *done_ctx);
+/* Starts an upstream call of p (which has an upstream) on engine g, made
+ * for any provider.  Arguments as gw_provider_start's. */
+void gw_provider_upstream_start_via(gw_provider_engine *g, gw_provider *p,
+    const gw_provider_call *call, const gw_provider_sink *sink, const atomic_bool *cancel,
+    gw_provider_done_fn done, void *done_ctx);
 /* The provider an engine was made for (borrowed). */
 gw_provider *gw_provider_engine_owner(const gw_provider_engine *g);
 
