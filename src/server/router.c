@@ -28,6 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Route tables in memory, process-wide: the current one and replaced ones
+ * a request still holds (/gateway/status "tables_alive"). */
+static atomic_uint_fast64_t srv_rtables_alive;
+
 struct srv_router {
 	pthread_mutex_t lock;
 	srv_rtable *cur;
@@ -70,6 +74,7 @@ srv_rtable_free(srv_rtable *t)
 {
 	if (t == NULL)
 		return;
+	atomic_fetch_sub(&srv_rtables_alive, 1);
 	for (size_t i = 0; i < t->nroutes; i++) {
 		for (size_t k = 0; k < t->r[i].ntargets; k++) {
 			gw_provider_free(t->r[i].targets[k].prov);
@@ -135,6 +140,7 @@ srv_rtable_build(srv_router *r, gw_routes *routes, const srv_rtable *old, srv_rt
     gw_err *err)
 {
 	srv_rtable *t = gw_xcalloc(1, sizeof(*t));
+	atomic_fetch_add(&srv_rtables_alive, 1);
 	t->routes = routes;
 	t->nroutes = gw_routes_count(routes);
 	t->r = gw_xcalloc(t->nroutes, sizeof(*t->r));
@@ -342,6 +348,7 @@ srv_router_status_json(srv_router *r, gw_buf *out)
 	gw_jw_ku64(&w, "generation", t->generation);
 	gw_jw_ku64(&w, "reloads_applied", applied);
 	gw_jw_ku64(&w, "reloads_refused", refused);
+	gw_jw_ku64(&w, "tables_alive", atomic_load(&srv_rtables_alive));
 	gw_jw_key(&w, "routes");
 	gw_jw_arr_begin(&w);
 	for (size_t i = 0; i < t->nroutes; i++) {

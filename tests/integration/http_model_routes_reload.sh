@@ -81,8 +81,8 @@ t_eq "traffic: every request answered 200" "$total" "$(grep -c '^200$' "$T/codes
 t_eq "traffic: some ran" 1 "$((total > 5))"
 # an unchanged target keeps its counters and its breaker across a reload,
 # a changed one starts afresh; the replaced table goes as soon as no
-# request uses it, even with every event loop idle (its providers' upstream
-# threads, "tau-upstream", end)
+# request uses it, even with every event loop idle (/gateway/status
+# routes.tables_alive: the current table and replaced ones still held)
 h_stub || exit 1
 routes_up() { # MODEL-OF-chg
 	cat >"$R" <<EOF
@@ -101,15 +101,7 @@ generation() { # N: wait (bounded) until the served table is generation N
 	done
 	return 1
 }
-upthreads() { grep -lx tau-upstream /proc/"$GW"/task/*/comm 2>/dev/null | wc -l; }
-waitthreads() { # N: wait (bounded) until N upstream threads run
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(upthreads)" = "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+alive() { h_req GET /gateway/status; jq -r .routes.tables_alive "$T/body"; }
 counts() { # ROUTE-INDEX: "requests errors circuit" of its target
 	h_req GET /gateway/status
 	jq -r ".routes.routes[$1].targets[0] | \"\(.requests) \(.errors) \(.circuit)\"" "$T/body"
@@ -123,13 +115,13 @@ t_eq "stats: an upstream failure" 502 "$HS"
 h_post '{"model":"chg","input":"x"}'
 t_eq "stats: before, up" "4 1 closed" "$(counts 1)"
 t_eq "stats: before, chg" "1 0 closed" "$(counts 2)"
-t_eq "stats: both targets' upstream threads run" 2 "$(upthreads)"
+t_eq "stats: one table in memory" 1 "$(alive)"
 routes_up m-c2
 kill -HUP "$GW"
 t_check "stats: reloaded (up unchanged, chg's model changed)" generation 4
 t_eq "stats: up's counters kept" "4 1 closed" "$(counts 1)"
 t_eq "stats: chg's counters start afresh" "0 0 closed" "$(counts 2)"
-t_check "the replaced table is freed with the loops idle: its upstream threads end" waitthreads 0
+t_eq "the replaced table is freed with the loops idle" 1 "$(t_settled 1 alive)"
 h_post '{"model":"up","input":"[stub:status500] again"}'
 t_eq "stats: up's breaker kept: a second failure in a row opens it (failures 2)" "5 2 open" "$(counts 1)"
 h_req GET /metrics
