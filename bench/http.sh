@@ -601,15 +601,7 @@ fi # part overhead
 
 # ---- part routes (8): the routes lookup's price on local/echo
 if has_part routes; then
-cat >"$W/routes-echo.json" <<'EOF'
-{"version": 1, "default": "echo",
- "routes": [
-  {"model": "smart", "aliases": ["best"], "targets": [
-    {"provider": "openai", "model": "gpt-4o-mini", "base_url": "http://127.0.0.1:9/v1"}]},
-  {"model": "echo", "aliases": ["local-echo"], "targets": [{"provider": "local"}]},
-  {"model": "cheap", "targets": [{"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}]},
-  {"model": "other", "targets": [{"provider": "local"}]}]}
-EOF
+bench_routes_echo "$W/routes-echo.json"
 bench_gw_start NORT "$W/state-nort" --quiet
 bench_gw_start ECHORT "$W/state-echort" --quiet --gateway-routes "$W/routes-echo.json"
 echo

@@ -24,6 +24,8 @@
 #                       the three turns each round
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 A=$(realpath "${1:?usage: bench/http_ab.sh A_BIN [B_BIN]}")
 B=$(realpath "${2:-$ROOT/build/tau-gateway}")
 ROUNDS=${BENCH_ROUNDS:-7}
@@ -87,15 +89,7 @@ run() {
 echo "A: $A"
 echo "B: $B"
 echo "wrk -t1 -c$CONNS -d${SECS}s, POST /v1/responses local/echo store:false, $ROUNDS rounds"
-cat >"$W/routes.json" <<'EOF'
-{"version": 1, "default": "echo",
- "routes": [
-  {"model": "smart", "aliases": ["best"], "targets": [
-    {"provider": "openai", "model": "gpt-4o-mini", "base_url": "http://127.0.0.1:9/v1"}]},
-  {"model": "echo", "aliases": ["local-echo"], "targets": [{"provider": "local"}]},
-  {"model": "cheap", "targets": [{"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}]},
-  {"model": "other", "targets": [{"provider": "local"}]}]}
-EOF
+bench_routes_echo "$W/routes.json"
 sides=(A B B+xff)
 [ "${BENCH_AB_ROUTES:-0}" = 1 ] && sides=(A B B+routes)
 # in this shell, not a pipeline's subshell, so the EXIT trap sees PID

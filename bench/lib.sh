@@ -12,6 +12,10 @@
 #       NAME_ADDR (host:port) and appends the PID to the array PIDS, which
 #       the caller's EXIT trap kills.  Returns 1 (with the server's last
 #       words on stderr) when the server exits or says nothing for 10 s.
+#   bench_routes_echo FILE
+#       writes a routes file whose default route is local/echo among four
+#       (two openai targets on a port nothing serves, never asked), for
+#       the routes lookup's price on local/echo
 #   bench_pg_settings URL
 #       one line naming the PostgreSQL settings that decide a commit's cost
 #       (version, synchronous_commit, fsync, wal_sync_method, commit_delay,
@@ -53,4 +57,16 @@ bench_pg_settings() {
 		FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync', 'wal_sync_method',
 		'commit_delay', 'full_page_writes', 'shared_buffers', 'max_connections', 'wal_level')")
 	echo "PostgreSQL $(pg_sql "$1" 'SHOW server_version') (initdb defaults, Unix socket): $s"
+}
+
+bench_routes_echo() {
+	cat >"$1" <<'EOF'
+{"version": 1, "default": "echo",
+ "routes": [
+  {"model": "smart", "aliases": ["best"], "targets": [
+    {"provider": "openai", "model": "gpt-4o-mini", "base_url": "http://127.0.0.1:9/v1"}]},
+  {"model": "echo", "aliases": ["local-echo"], "targets": [{"provider": "local"}]},
+  {"model": "cheap", "targets": [{"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}]},
+  {"model": "other", "targets": [{"provider": "local"}]}]}
+EOF
 }

@@ -134,22 +134,6 @@ tui_attr(const tui_ui *ui, tui_style s)
 	return l->color | (l->fg != -1 || l->bg != -1 ? COLOR_PAIR(s) : 0);
 }
 
-/* Writes s at (y, x), at most cols display columns; returns the columns used. */
-static int
-tui_put(const tui_ui *ui, int y, int x, int cols, tui_style style, const char *s)
-{
-	if (cols <= 0 || x >= COLS)
-		return 0;
-	if (x + cols > COLS)
-		cols = COLS - x;
-	size_t n = tui_render_clip(s, (size_t)cols);
-	attr_t a = tui_attr(ui, style);
-	attron(a);
-	mvaddnstr(y, x, s, (int)n);
-	attroff(a);
-	return (int)tui_render_width(s, n);
-}
-
 /* Writes the n bytes of s at (y, x) in style (the caller clipped them);
  * returns their columns. */
 static int
@@ -160,6 +144,17 @@ tui_putn(const tui_ui *ui, int y, int x, tui_style style, const char *s, size_t 
 	mvaddnstr(y, x, s, (int)n);
 	attroff(a);
 	return (int)tui_render_width(s, n);
+}
+
+/* Writes s at (y, x), at most cols display columns; returns the columns used. */
+static int
+tui_put(const tui_ui *ui, int y, int x, int cols, tui_style style, const char *s)
+{
+	if (cols <= 0 || x >= COLS)
+		return 0;
+	if (x + cols > COLS)
+		cols = COLS - x;
+	return tui_putn(ui, y, x, style, s, tui_render_clip(s, (size_t)cols));
 }
 
 /* tui_put with every case-insensitive match of needle (NULL or "": none)
