@@ -183,6 +183,30 @@ const scenarios = {
 		ws.close();
 		return { t1, bad, env: { type: env.type, status: env.status, code: env.error?.code }, again };
 	},
+	// a chain compacted (POST /v1/responses/compact), its window the input
+	// of a new chain on the socket (no previous_response_id), and a next
+	// turn continuing that one from the socket's memory (store:false)
+	async compact() {
+		const ws = await open();
+		let prev;
+		for (const q of ['c1', 'c2', 'c3']) {
+			const t = summary(await turn(ws, { store: true, input: msg(q), ...(prev ? { previous_response_id: prev } : {}) }));
+			prev = t.id;
+		}
+		const r = await fetch(`http://${addr}/v1/responses/compact`, {
+			method: 'POST', body: JSON.stringify({ previous_response_id: prev }),
+			headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+		});
+		const window = (await r.json()).output;
+		const n1 = await turn(ws, { store: false, input: [...window, ...msg('n1')] });
+		const n2 = summary(await turn(ws, { store: false, previous_response_id: n1.events.at(-1)?.response?.id, input: msg('n2') }));
+		ws.close();
+		return {
+			http: r.status, window,
+			n1: { ...summary(n1), previous: n1.events.at(-1)?.response?.previous_response_id },
+			n2,
+		};
+	},
 	// the transport's refusals, then a turn that still works
 	async refused() {
 		const ws = await open();
@@ -227,6 +251,19 @@ const scenarios = {
 			out[model] = summary(await turn(ws, { model, store: false, input: msg(`to ${model}`) }));
 		ws.close();
 		await next(ws); /* its close: the server has given its slot back */
+		return out;
+	},
+	// the same turn to each model named ("a|b|c") on one socket: the
+	// event types, sequence numbers and the final response
+	async shapes(list) {
+		const ws = await open();
+		const out = {};
+		for (const model of list.split('|')) {
+			const t = await turn(ws, { model, store: false, input: msg('same words') });
+			out[model] = { ...summary(t), final: t.events.at(-1)?.response ?? null };
+		}
+		ws.close();
+		await next(ws);
 		return out;
 	},
 	// N sockets at once against a connection cap: how many open
