@@ -38,7 +38,7 @@ ws() {
 j() { jq -rc "$1" <<<"$2"; }
 
 h_gateway GW
-all=$(ws badtoken,raw,turns,queued,chain,evict,compact,refused,session:wskey,flood,many:100)
+all=$(ws "badtoken,raw,turns,queued,chain,evict,compact,refused,session:wskey,flood,many:100,seq:300/$GW")
 
 # -- the handshake ------------------------------------------------------------
 key=dGhlIHNhbXBsZSBub25jZQ==
@@ -127,7 +127,13 @@ out=$(j .many "$all")
 t_eq "100 sockets open at once (the gauge counts them)" "100 100" "$(j '"\(.opened) \(.gauge)"' "$out")"
 t_eq "each ran its own turn" 100 "$(j .completed "$out")"
 t_check "every socket closed again (gauge 0)" h_wait_metric tau_gateway_websocket_connections 0
-t_check "turns counted" h_wait_metric tau_gateway_websocket_turns_total "$((118 + $(j .flood.completed "$all")))"
+t_check "turns counted" h_wait_metric tau_gateway_websocket_turns_total "$((418 + $(j .flood.completed "$all")))"
+# 300 turns one after the other: each a job after an idle moment, which
+# must not wake the stream ticker (it was woken per job: 300 switches)
+out=$(j .seq "$all")
+t_eq "300 sequential turns complete" 300 "$(j .completed "$out")"
+t_check "and wake the ticker thread a few times, not per turn ($(j .switches "$out") switches)" \
+	awk -v n="$(j .switches "$out")" 'BEGIN { exit !(n != "" && n != "null" && n < 60) }'
 t_match "the upgrade is in the request log" 'method=GET path=/v1/responses status=101' "$(cat "$T/GW.err")"
 h_stop "$GW"
 t_eq "clean exit" 0 "$HRC"

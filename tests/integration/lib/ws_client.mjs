@@ -207,6 +207,29 @@ const scenarios = {
 			n2,
 		};
 	},
+	// N turns one after the other on a socket (each its own job after an
+	// idle moment), with the voluntary context switches of the gateway's
+	// tau-ticker thread (process PID) over them
+	async seq(arg) {
+		const [n, pid] = arg.split('/');
+		const fs = await import('node:fs');
+		const ticker = () => {
+			for (const tid of fs.readdirSync(`/proc/${pid}/task`))
+				if (fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'tau-ticker')
+					return Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(
+						fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))[1]);
+			return null;
+		};
+		const ws = await open();
+		const before = ticker();
+		let completed = 0;
+		for (let i = 0; i < Number(n); i++)
+			if (summary(await turn(ws, { store: false, input: msg(`s${i}`) })).status === 'completed')
+				completed++;
+		const after = ticker();
+		ws.close();
+		return { completed, switches: before === null ? null : after - before };
+	},
 	// the transport's refusals, then a turn that still works
 	async refused() {
 		const ws = await open();
