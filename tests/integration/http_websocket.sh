@@ -9,7 +9,8 @@
 # failed continuation, a compacted window (POST /v1/responses/compact on a
 # chain) starting a new chain on the socket and continued from its memory,
 # refused fields, sessions, a flood of creates (the
-# queue's cap), 100 sockets at once, the metrics; then, on an upstream
+# queue's cap), 100 sockets at once, the metrics, 300 sequential turns that
+# must not wake the stream ticker per turn; then, on an upstream
 # model (the openai stub), a turn, a client that leaves mid-turn (the
 # upstream call cancelled), the idle timeout, the age limit, the request
 # log's time for a 101; a routes file with a target of each provider (the
