@@ -97,16 +97,22 @@
 #   ws. Open Responses over WebSocket: turns/s over BENCH_CONNS WebSockets
 #      against the same turns over HTTP keep-alive with SSE (local/echo,
 #      bench/ws_load.c, tau-bench-wsload), BENCH_WS_ROUNDS rounds
-#      interleaved; turn latency p99 by nearest rank, at 64 connections and
-#      on one; gateway and generator CPU per turn.  Targets: WebSocket >=
-#      SSE per turn, p99 < 2 ms.  Only when BENCH_PARTS names it.
+#      interleaved; gateway and generator CPU per turn.  Three figures of
+#      turn latency (p50/p99 by nearest rank), which mean different things:
+#      at saturation (64 closed-loop connections: mostly queueing, by
+#      Little's law), on one closed-loop connection, and paced (open loop:
+#      BENCH_WS_RATE turns/s, default 2000, over 64 connections, each
+#      turn's latency counted from its scheduled send time, so a stall of
+#      the server or of the generator is not left out).  Targets:
+#      WebSocket >= SSE per turn, paced p99 < 2 ms.  Only when BENCH_PARTS
+#      names it.
 #   BENCH_PARTS="anchors overhead routes store turns"   which to run:
 #                                 anchors (1-4; needs nginx), overhead (7),
 #                                 routes (8), store (5) and turns (6) (both
 #                                 need PostgreSQL's server), ws
 #   BENCH_OVERHEAD_SECS=5 BENCH_OVERHEAD_CONNS="1 $BENCH_CONNS"
 #   BENCH_STORE_ROUNDS=5 BENCH_TURN_CONVS=30 BENCH_TURNS=20 BENCH_SESSION=1
-#   BENCH_PREV=1 BENCH_BASE_BIN= BENCH_WS_ROUNDS=5
+#   BENCH_PREV=1 BENCH_BASE_BIN= BENCH_WS_ROUNDS=5 BENCH_WS_RATE=2000
 # Each server's peak RSS (VmHWM) is printed after its load.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -739,9 +745,20 @@ fi
 # queue behind 63 others.  Prints turns/s (median, min..max), the turn
 # latency p99 by nearest rank (median of the rounds' and over every turn of
 # the side), and the gateway's and the generator's CPU per turn (the
-# generator must not be the bottleneck).  Targets: WebSocket >= SSE per
-# turn, p99 < 2 ms.  (A Node generator, Node 20's WebSocket, spent more CPU
-# per turn than the gateway, so it measured itself.)
+# generator must not be the bottleneck).  The saturation p99 is queueing:
+# 64 turns always in flight at N turns/s wait 64/N s on average whatever
+# the gateway does per turn, so it says little about a turn's latency.
+# Then paced (open loop): BENCH_WS_RATE turns/s over BENCH_CONNS
+# connections, turn i scheduled at start + i/RATE and handed to an idle
+# connection, its latency counted from the scheduled time (coordinated
+# omission not hidden: a turn waiting for a connection or for the
+# generator's wake-up counts); the same rounds, interleaved.  It prints
+# p50/p99 (median of the rounds with min..max, and over all turns), the
+# p99 of the generator's own lateness (send lag) and of send-to-done, so a
+# p99 the loaded machine made can be told from one the gateway made.
+# Targets: WebSocket >= SSE per turn, paced p99 < 2 ms.  (A Node
+# generator, Node 20's WebSocket, spent more CPU per turn than the
+# gateway, so it measured itself.)
 if has_part ws; then
 	WS_ROUNDS=${BENCH_WS_ROUNDS:-5}
 	WSLOAD=$(dirname "$BIN")/tau-bench-wsload
@@ -785,5 +802,42 @@ for side in ("ws", "sse"):
 print(f"  ratio WebSocket/SSE turns/s: {med['ws'] / med['sse']:.2f} (target >= 1.00; p99 target < 2 ms)")
 PY
 	done
+	WS_RATE=${BENCH_WS_RATE:-2000}
+	echo
+	echo "ws. paced: $WS_RATE turns/s over $CONNS WebSockets vs $CONNS HTTP keep-alive connections with SSE"
+	echo "   (open loop, latency from each turn's scheduled send time; ${SECS}s per run, $WS_ROUNDS rounds interleaved)"
+	: >"$W/ws.rounds"
+	for ((r = 0; r < WS_ROUNDS; r++)); do
+		if ((r % 2 == 0)); then order=(ws sse); else order=(sse ws); fi
+		for side in "${order[@]}"; do
+			g0=$(ws_ticks "$WSGW_PID")
+			"$WSLOAD" "$side" "$WSGW_ADDR" "$TOKEN" "$CONNS" "$SECS" "$WS_RATE" >"$W/ws.out"
+			g1=$(ws_ticks "$WSGW_PID")
+			jq -c --arg g "$(((g1 - g0) * 1000000 / $(getconf CLK_TCK)))" \
+				'. + {gw_cpu_us: ($g | tonumber)}' "$W/ws.out" >>"$W/ws.rounds"
+		done
+	done
+	python3 - "$W/ws.rounds" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+def rank(xs, p):  # nearest rank: the ceil(p/100 * n)-th smallest
+    xs = sorted(xs)
+    return xs[max(0, -(-p * len(xs) // 100) - 1)]
+def ms(xs):
+    return f"{statistics.median(xs) / 1000:.2f} ms ({min(xs) / 1000:.2f} .. {max(xs) / 1000:.2f})"
+for side in ("ws", "sse"):
+    rs = [r for r in rows if r["mode"] == side]
+    pooled = [x for r in rs for x in r["lat"]]
+    turns = sum(r["turns"] for r in rs)
+    print(f"  {side:3} {statistics.median(r['turns_per_s'] for r in rs):6.0f} turns/s;"
+          f" p50 {ms([r['p50_us'] for r in rs])}; p99 {ms([r['p99_us'] for r in rs])},"
+          f" over all {turns} turns p50 {rank(pooled, 50) / 1000:.2f} ms p99 {rank(pooled, 99) / 1000:.2f} ms;"
+          f" failed {sum(r['failed'] for r in rs)}")
+    print(f"      p99 of the generator's send lag {ms([r['lag_p99_us'] for r in rs])},"
+          f" of send to done {ms([r['sent_p99_us'] for r in rs])};"
+          f" CPU per turn: gateway {sum(r['gw_cpu_us'] for r in rs) / turns:.1f} us,"
+          f" load generator {sum(r['cpu_us'] for r in rs) / turns:.1f} us")
+print("  (p99 target < 2 ms, WebSocket, from the scheduled time)")
+PY
 	echo "  peak RSS: tau-gateway $(hwm "$WSGW_PID")"
 fi

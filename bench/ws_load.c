@@ -11,13 +11,28 @@
  *        chunk of its chunked body (a chunk holding response.completed
  *        must have come).
  *
- *   tau-bench-wsload ws|sse HOST:PORT TOKEN CONNS SECS
+ *   tau-bench-wsload ws|sse HOST:PORT TOKEN CONNS SECS [RATE]
  *
- * Prints one JSON line: turns, failed, turns_per_s, the latency (send to
- * done) p50 and p99 by nearest rank, every latency in microseconds (lat,
- * so rounds can be pooled) and its own CPU time (cpu_us), to be set against
- * the gateway's.  Node's WebSocket cost more CPU per turn than the gateway
- * did, so it measured itself; this costs a few microseconds per turn.
+ * Without RATE the load is closed: each client sends its next turn as soon
+ * as its last one is done, so CONNS turns are always in flight and the
+ * latency is mostly queueing at the server's saturation.  With RATE (turns
+ * per second, all clients together) it is open: turn i is scheduled at
+ * start + i / RATE whatever came back, handed to an idle client (the
+ * longest idle first) when one is free, and its latency counts from the
+ * scheduled time, not from the send, so a turn that waited for a client
+ * (the server falling behind) or for this process's wake-up is charged
+ * to the latency rather than left out (coordinated omission).  A
+ * timerfd wakes the loop at each scheduled time (1 us timer slack).
+ *
+ * Prints one JSON line: turns, failed, turns_per_s, the latency (scheduled
+ * or sent, to done) p50 and p99 by nearest rank, every latency in
+ * microseconds (lat, so rounds can be pooled), its own CPU time (cpu_us),
+ * to be set against the gateway's, and with RATE the rate asked and the
+ * send lag p99 (lag_p99_us: how late after its scheduled time a turn left
+ * this process, the generator's part of the latency) and the p99 from the
+ * send (sent_p99_us: the gateway's part and the network's).  Node's WebSocket
+ * cost more CPU per turn than the gateway did, so it measured itself; this
+ * costs a few microseconds per turn.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -32,8 +47,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,7 +60,8 @@
 typedef struct conn {
 	int fd;
 	bool ws;
-	uint64_t t0;
+	uint64_t t0;            /* the turn's start: its scheduled time with RATE */
+	uint64_t sent;          /* when it was sent */
 	bool seen;              /* sse: response.completed came */
 	char *in;
 	size_t len, cap;
@@ -58,6 +76,14 @@ static uint32_t *lat;
 static size_t nlat, caplat;
 static uint64_t turns, failed;
 static bool stopping;
+/* open loop (RATE given): the schedule, the idle clients (a FIFO ring),
+ * the send lags */
+static double rate;
+static uint64_t sched_t0, sched_next;     /* start; index of the next turn to send */
+static struct conn **idle;
+static size_t idle_head, idle_n, idle_cap;
+static uint32_t *lags, *slat;             /* send lag; done - sent */
+static size_t nlags, caplags, nslat;
 
 static uint64_t
 now_ns(void)
@@ -91,9 +117,40 @@ send_all(int fd, const char *p, size_t n)
 static void
 turn_start(conn *c)
 {
-	c->t0 = now_ns();
+	c->t0 = c->sent = now_ns();
 	c->seen = false;
 	send_all(c->fd, req, req_len);
+}
+
+static uint64_t
+sched_at(uint64_t i)
+{
+	return sched_t0 + (uint64_t)((double)i * 1e9 / rate);
+}
+
+/* Open loop: sends every turn whose time has come while a client is idle,
+ * each stamped with its scheduled time. */
+static void
+sched_send(void)
+{
+	uint64_t now = now_ns();
+	while (!stopping && idle_n > 0 && sched_at(sched_next) <= now) {
+		conn *c = idle[idle_head];
+		idle_head = (idle_head + 1) % idle_cap;
+		idle_n--;
+		uint64_t at = sched_at(sched_next++);
+		c->seen = false;
+		send_all(c->fd, req, req_len);
+		c->t0 = at;
+		c->sent = now;
+		if (nlags == caplags) {
+			caplags = caplags ? caplags * 2 : 65536;
+			lags = realloc(lags, caplags * sizeof(*lags));
+			slat = realloc(slat, caplags * sizeof(*slat));
+		}
+		lags[nlags++] = (uint32_t)((now - at) / 1000);
+		now = now_ns();
+	}
 }
 
 static void
@@ -104,13 +161,20 @@ turn_done(conn *c, bool ok)
 			caplat = caplat ? caplat * 2 : 65536;
 			lat = realloc(lat, caplat * sizeof(*lat));
 		}
-		lat[nlat++] = (uint32_t)((now_ns() - c->t0) / 1000);
+		uint64_t now = now_ns();
+		lat[nlat++] = (uint32_t)((now - c->t0) / 1000);
+		if (rate > 0)
+			slat[nslat++] = (uint32_t)((now - c->sent) / 1000);
 		turns++;
 	} else {
 		failed++;
 	}
-	if (!stopping)
+	if (rate > 0) {
+		idle[(idle_head + idle_n++) % idle_cap] = c;
+		sched_send();
+	} else if (!stopping) {
 		turn_start(c);
+	}
 }
 
 static void
@@ -226,10 +290,11 @@ dial(const char *host, int port)
 int
 main(int argc, char **argv)
 {
-	if (argc != 6) {
-		fprintf(stderr, "usage: tau-bench-wsload ws|sse HOST:PORT TOKEN CONNS SECS\n");
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: tau-bench-wsload ws|sse HOST:PORT TOKEN CONNS SECS [RATE]\n");
 		return 64;
 	}
+	rate = argc == 7 ? atof(argv[6]) : 0;
 	bool ws = strcmp(argv[1], "ws") == 0;
 	char host[64];
 	snprintf(host, sizeof(host), "%s", argv[2]);
@@ -299,19 +364,57 @@ main(int argc, char **argv)
 		struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
 		epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
 	}
+	int tfd = -1;
+	if (rate > 0) {
+		prctl(PR_SET_TIMERSLACK, 1000UL); /* wake-ups within 1 us of the schedule */
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+		struct epoll_event e = { .events = EPOLLIN, .data.ptr = NULL };
+		if (tfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &e) != 0)
+			die("timerfd");
+		idle_cap = (size_t)nconns;
+		idle = calloc(idle_cap, sizeof(*idle));
+		for (int i = 0; i < nconns; i++)
+			idle[idle_n++] = &cs[i];
+	}
 	struct rusage ru0, ru1;
 	getrusage(RUSAGE_SELF, &ru0);
 	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(secs * 1e9);
-	for (int i = 0; i < nconns; i++)
-		turn_start(&cs[i]);
+	sched_t0 = t0;
+	if (rate > 0) {
+		sched_send();
+	} else {
+		for (int i = 0; i < nconns; i++)
+			turn_start(&cs[i]);
+	}
 	size_t busy = (size_t)nconns;
 	while (busy > 0) {
 		struct epoll_event ev[64];
+		if (rate > 0 && !stopping) {
+			/* the timer at the next scheduled turn while a client is idle */
+			uint64_t at = idle_n > 0 ? sched_at(sched_next) : 0;
+			struct itimerspec its = { .it_value = { (time_t)(at / 1000000000u), (long)(at % 1000000000u) } };
+			timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+		}
 		int n = epoll_wait(ep, ev, 64, 100);
-		if (!stopping && now_ns() >= end)
+		if (!stopping && now_ns() >= end) {
 			stopping = true;
+			if (rate > 0) {
+				/* the idle clients are done; the busy ones finish their turn */
+				for (size_t k = 0; k < idle_n; k++)
+					epoll_ctl(ep, EPOLL_CTL_DEL, idle[(idle_head + k) % idle_cap]->fd, NULL);
+				busy -= idle_n;
+				idle_n = 0;
+			}
+		}
 		for (int i = 0; i < n; i++) {
 			conn *c = ev[i].data.ptr;
+			if (c == NULL) {
+				uint64_t x;
+				if (read(tfd, &x, sizeof(x)) < 0 && errno != EAGAIN)
+					die("timerfd read");
+				sched_send();
+				continue;
+			}
 			if (c->len == c->cap) {
 				c->cap *= 2;
 				c->in = realloc(c->in, c->cap);
@@ -330,6 +433,8 @@ main(int argc, char **argv)
 			if (stopping && turns + failed > before) {
 				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 				busy--;
+				if (rate > 0)
+					idle_n = 0; /* it was put back as idle: no more turns */
 			}
 		}
 		if (stopping && now_ns() > end + 10000000000u)
@@ -345,7 +450,17 @@ main(int argc, char **argv)
 	memcpy(sorted, lat, nlat * sizeof(*sorted));
 	qsort(sorted, nlat, sizeof(*sorted), cmp);
 	size_t r50 = nlat ? (nlat * 50 + 99) / 100 : 1, r99 = nlat ? (nlat * 99 + 99) / 100 : 1;
-	printf("{\"mode\":\"%s\",\"turns\":%llu,\"failed\":%llu,\"secs\":%.3f,\"turns_per_s\":%.1f,"
+	if (rate > 0) {
+		qsort(lags, nlags, sizeof(*lags), cmp);
+		size_t l99 = nlags ? (nlags * 99 + 99) / 100 : 1;
+		qsort(slat, nslat, sizeof(*slat), cmp);
+		size_t s99 = nslat ? (nslat * 99 + 99) / 100 : 1;
+		printf("{\"rate\":%.1f,\"lag_p99_us\":%u,\"sent_p99_us\":%u,", rate,
+		    nlags ? lags[l99 - 1] : 0, nslat ? slat[s99 - 1] : 0);
+	} else {
+		printf("{");
+	}
+	printf("\"mode\":\"%s\",\"turns\":%llu,\"failed\":%llu,\"secs\":%.3f,\"turns_per_s\":%.1f,"
 	    "\"p50_us\":%u,\"p99_us\":%u,\"cpu_us\":%llu,\"lat\":[", ws ? "ws" : "sse",
 	    (unsigned long long)turns, (unsigned long long)failed, elapsed, (double)turns / elapsed,
 	    nlat ? sorted[r50 - 1] : 0, nlat ? sorted[r99 - 1] : 0, (unsigned long long)cpu);

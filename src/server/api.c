@@ -154,8 +154,14 @@ srv_job_new(srv_server *s, struct MHD_Connection *c, srv_req *r, int refs, bool 
 	if (s->jobs)
 		s->jobs->prev_job = j;
 	s->jobs = j;
-	if (s->njobs++ == 0)
-		pthread_cond_broadcast(&s->cond); /* the ticker sleeps while there is no job */
+	/* the ticker sleeps while there is no job: only then is it woken (a
+	 * wake per job that follows an idle moment, thousands a second under
+	 * paced turns, cost each turn a context switch and a lock fight) */
+	s->njobs++;
+	if (s->ticker_idle) {
+		s->ticker_idle = false;
+		pthread_cond_broadcast(&s->cond);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return j;
 }
@@ -1674,10 +1680,20 @@ static void *
 srv_ticker_main(void *arg)
 {
 	srv_server *s = arg;
+	pthread_setname_np(pthread_self(), "tau-ticker");
 	pthread_mutex_lock(&s->lock);
 	while (s->ticker_running) {
 		if (s->jobs == NULL) {
+			s->ticker_idle = true;
 			pthread_cond_wait(&s->cond, &s->lock);
+			s->ticker_idle = false;
+			if (s->jobs != NULL && s->ticker_running) {
+				/* a job came: its first pass is a tick from now (a job
+				 * just made has no stream to resume, no peer gone) */
+				struct timespec ts;
+				gw_clock_mono_deadline(&ts, SRV_TICK_MS);
+				pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+			}
 			continue;
 		}
 		for (srv_job *j = s->jobs; j; j = j->next) {

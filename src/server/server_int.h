@@ -156,6 +156,7 @@ struct srv_server {
 	size_t loops_quiesced;          /* loops that stopped accepting (stopping) */
 	pthread_t ticker;
 	bool ticker_running;
+	bool ticker_idle;               /* the ticker waits for a job, untimed */
 	/* the expiry sweep (sessions, stored responses), under lock */
 	pthread_t sweeper;
 	pthread_cond_t sweep_cond;

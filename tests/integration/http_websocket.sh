@@ -6,15 +6,20 @@
 # same sequence numbers, sequential turns and queued creates on one socket,
 # continuation from the socket's memory (store:false) and from the store
 # (store:true, on a new socket), previous_response_not_found, eviction by a
-# failed continuation, refused fields, sessions, a flood of creates (the
-# queue's cap), 100 sockets at once, the metrics; then, on an upstream
+# failed continuation, a compacted window (POST /v1/responses/compact on a
+# chain) starting a new chain on the socket and continued from its memory,
+# refused fields, sessions, a flood of creates (the
+# queue's cap), 100 sockets at once, the metrics, 300 sequential turns that
+# must not wake the stream ticker per turn; then, on an upstream
 # model (the openai stub), a turn, a client that leaves mid-turn (the
 # upstream call cancelled), the idle timeout, the age limit, the request
-# log's time for a 101; a routes file; and a shutdown with a turn in flight
-# (terminal event, 1001).
+# log's time for a 101; a routes file with a target of each provider (the
+# anthropic and google turns stream openai's events); and a shutdown with
+# a turn in flight (terminal event, 1001).
 # backends: files pg
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
+. "$(dirname "$0")/lib/wire.sh"
 
 WSC=$TAU_SOURCE_DIR/tests/integration/lib/ws_client.mjs
 # Node's global WebSocket: behind --experimental-websocket on Node 20.10+,
@@ -34,7 +39,7 @@ ws() {
 j() { jq -rc "$1" <<<"$2"; }
 
 h_gateway GW
-all=$(ws badtoken,raw,turns,queued,chain,evict,refused,session:wskey,flood,many:100)
+all=$(ws "badtoken,raw,turns,queued,chain,evict,compact,refused,session:wskey,flood,many:100,seq:300/$GW")
 
 # -- the handshake ------------------------------------------------------------
 key=dGhlIHNhbXBsZSBub25jZQ==
@@ -88,6 +93,20 @@ out=$(j .evict "$all")
 t_eq "a failed continuation fails" invalid_input "$(j .bad.error.code "$out")"
 t_eq "and evicts the memory it continued" previous_response_not_found "$(j .again.error.code "$out")"
 
+# compaction: a chain compacted, its window starts a new chain on the socket
+out=$(j .compact "$all")
+t_eq "compact: 200, a summary and the last two turns" "200 5" "$(j '"\(.http) \(.window | length)"' "$out")"
+t_match "compact: the summary item first" '^Summary of the earlier conversation:' \
+	"$(j '.window[0].content[0].text' "$out")"
+t_eq "compacted window + a new message: a new chain (no previous_response_id) completes" \
+	"completed null" "$(j '"\(.n1.status) \(.n1.previous)"' "$out")"
+t_eq "the model saw the window and the new message" \
+	"local/echo heard: \"n1\". Instructions: none. Context: $(($(j '.window | length' "$out") + 1)) items." \
+	"$(j .n1.text "$out")"
+t_eq "the next turn continues the new chain from the socket's memory (store:false)" \
+	"local/echo heard: \"n2\". Instructions: none. Context: $(($(j '.window | length' "$out") + 3)) items." \
+	"$(j .n2.text "$out")"
+
 out=$(j .refused "$all")
 for f in stream background stream_options; do
 	t_eq "$f is refused with an error envelope" "{\"status\":400,\"code\":\"unsupported_parameter\",\"param\":\"$f\"}" \
@@ -109,7 +128,13 @@ out=$(j .many "$all")
 t_eq "100 sockets open at once (the gauge counts them)" "100 100" "$(j '"\(.opened) \(.gauge)"' "$out")"
 t_eq "each ran its own turn" 100 "$(j .completed "$out")"
 t_check "every socket closed again (gauge 0)" h_wait_metric tau_gateway_websocket_connections 0
-t_check "turns counted" h_wait_metric tau_gateway_websocket_turns_total "$((113 + $(j .flood.completed "$all")))"
+t_check "turns counted" h_wait_metric tau_gateway_websocket_turns_total "$((418 + $(j .flood.completed "$all")))"
+# 300 turns one after the other: each a job after an idle moment, which
+# must not wake the stream ticker (it was woken per job: 300 switches)
+out=$(j .seq "$all")
+t_eq "300 sequential turns complete" 300 "$(j .completed "$out")"
+t_check "and wake the ticker thread a few times, not per turn ($(j .switches "$out") switches)" \
+	awk -v n="$(j .switches "$out")" 'BEGIN { exit !(n != "" && n != "null" && n < 60) }'
 t_match "the upgrade is in the request log" 'method=GET path=/v1/responses status=101' "$(cat "$T/GW.err")"
 h_stop "$GW"
 t_eq "clean exit" 0 "$HRC"
@@ -154,22 +179,44 @@ t_check "a 101's duration is the handshake's, not the socket's (these lived over
 t_match "after turns, at about the limit" '^[1-9][0-9]* (2[5-9]|[3-5][0-9])[0-9]{2}$' \
 	"$(j '"\(.turns) \(.ms)"' "$out")"
 
-# -- routes: the WebSocket thread takes a table of its own (no event loop's)
+# -- routes: the WebSocket thread takes a table of its own (no event loop's);
+# one target of each provider (the anthropic and gemini stubs)
+h_stub_as AS anthropic_stub.py
+h_stub_as GS gemini_stub.py
+export T_KEY_A=key-anthropic T_KEY_G=key-gemini
 cat >"$T/routes.json" <<EOF
 {"version": 1, "default": "echo",
  "routes": [
   {"model": "echo", "targets": [{"provider": "local"}]},
-  {"model": "up", "targets": [{"provider": "openai", "model": "m", "base_url": "$STUB_URL"}]}]}
+  {"model": "up", "targets": [{"provider": "openai", "model": "m", "base_url": "$STUB_URL"}]},
+  {"model": "an", "targets": [{"provider": "anthropic", "model": "claude-test", "base_url": "http://127.0.0.1:$AS_PORT", "api_key_env": "T_KEY_A"}]},
+  {"model": "go", "targets": [{"provider": "google", "model": "gemini-test", "base_url": "http://127.0.0.1:$GS_PORT/v1beta", "api_key_env": "T_KEY_G"}]}]}
 EOF
 GW2_ADDR=$ADDR
 h_gateway GW3 --gateway-routes "$T/routes.json" --gateway-state-dir "$T/state3" \
 	--gateway-openresponses-max-connections 2
-all=$(ws 'models:echo|up|nope,caps:3')
+all=$(ws 'models:echo|up|nope,shapes:up|an|go,caps:3')
 out=$(j .models "$all")
 t_match "routes: the echo route answers inline" '^local/echo heard: "to echo"' "$(j .echo.text "$out")"
 t_match "routes: the upstream route answers through the stub" 'to up' "$(j .up.text "$out")"
 t_eq "routes: a model no route serves" '{"status":400,"code":"model_not_found","param":"model"}' \
 	"$(j .nope.error "$out")"
+# every provider: the same turn streams the same events (runs of one type
+# collapsed), numbered 0..n-1, and the same final response as openai's
+# (lib/wire.sh's normalisation: ids, times, model, token counts differ)
+shape() {
+	j ".shapes[\"$1\"] | (.types | reduce .[] as \$t ([]; if .[-1] == \$t then . else . + [\$t] end)),
+		(.seqs == [range(0; .seqs | length)]), (.final | $w_norm)" "$all"
+}
+t_match "providers: openai's turn completes with the stub's text" 'response.completed.*true.*stub reply: same words' \
+	"$(shape up | tr '\n' ' ')"
+for m in an go; do
+	t_eq "providers: $m's WebSocket turn has openai's events and final response" "$(shape up)" "$(shape "$m")"
+done
+t_eq "anthropic: the Messages API with its key" "/v1/messages key-anthropic" \
+	"$(tail -1 "$AS_REC" | jq -r '"\(.path) \(.headers["x-api-key"])"')"
+t_match "google: generateContent with its key" 'models/gemini-test:.*key-gemini' \
+	"$(tail -1 "$GS_REC" | jq -c '[.path, .headers["x-goog-api-key"]]')"
 t_eq "WebSockets count in the connection cap (2): 2 open, 1 refused" '{"opened":2,"refused":1}' \
 	"$(j .caps "$all")"
 h_stop "$GW3"

@@ -183,6 +183,53 @@ const scenarios = {
 		ws.close();
 		return { t1, bad, env: { type: env.type, status: env.status, code: env.error?.code }, again };
 	},
+	// a chain compacted (POST /v1/responses/compact), its window the input
+	// of a new chain on the socket (no previous_response_id), and a next
+	// turn continuing that one from the socket's memory (store:false)
+	async compact() {
+		const ws = await open();
+		let prev;
+		for (const q of ['c1', 'c2', 'c3']) {
+			const t = summary(await turn(ws, { store: true, input: msg(q), ...(prev ? { previous_response_id: prev } : {}) }));
+			prev = t.id;
+		}
+		const r = await fetch(`http://${addr}/v1/responses/compact`, {
+			method: 'POST', body: JSON.stringify({ previous_response_id: prev }),
+			headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+		});
+		const window = (await r.json()).output;
+		const n1 = await turn(ws, { store: false, input: [...window, ...msg('n1')] });
+		const n2 = summary(await turn(ws, { store: false, previous_response_id: n1.events.at(-1)?.response?.id, input: msg('n2') }));
+		ws.close();
+		return {
+			http: r.status, window,
+			n1: { ...summary(n1), previous: n1.events.at(-1)?.response?.previous_response_id },
+			n2,
+		};
+	},
+	// N turns one after the other on a socket (each its own job after an
+	// idle moment), with the voluntary context switches of the gateway's
+	// tau-ticker thread (process PID) over them
+	async seq(arg) {
+		const [n, pid] = arg.split('/');
+		const fs = await import('node:fs');
+		const ticker = () => {
+			for (const tid of fs.readdirSync(`/proc/${pid}/task`))
+				if (fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'tau-ticker')
+					return Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(
+						fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))[1]);
+			return null;
+		};
+		const ws = await open();
+		const before = ticker();
+		let completed = 0;
+		for (let i = 0; i < Number(n); i++)
+			if (summary(await turn(ws, { store: false, input: msg(`s${i}`) })).status === 'completed')
+				completed++;
+		const after = ticker();
+		ws.close();
+		return { completed, switches: before === null ? null : after - before };
+	},
 	// the transport's refusals, then a turn that still works
 	async refused() {
 		const ws = await open();
@@ -227,6 +274,19 @@ const scenarios = {
 			out[model] = summary(await turn(ws, { model, store: false, input: msg(`to ${model}`) }));
 		ws.close();
 		await next(ws); /* its close: the server has given its slot back */
+		return out;
+	},
+	// the same turn to each model named ("a|b|c") on one socket: the
+	// event types, sequence numbers and the final response
+	async shapes(list) {
+		const ws = await open();
+		const out = {};
+		for (const model of list.split('|')) {
+			const t = await turn(ws, { model, store: false, input: msg('same words') });
+			out[model] = { ...summary(t), final: t.events.at(-1)?.response ?? null };
+		}
+		ws.close();
+		await next(ws);
 		return out;
 	},
 	// N sockets at once against a connection cap: how many open
