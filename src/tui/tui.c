@@ -113,6 +113,10 @@ typedef struct tui_app {
 	int wake_fd, ino_fd, ino_wd, err_rd, saved_stderr;
 	/* loop state */
 	bool quit, dirty, urgent, posture_stale, events_stale;
+	/* the rest of a burst that curses must decode (tui_read_burst) */
+	unsigned char *stash;
+	size_t stash_len, stash_off;
+	bool stash_fed;               /* a chunk of it is in curses' queue */
 	uint64_t last_draw_ms, last_tick_ms, state_sig, events_sig, log_seq;
 	/* bench hooks */
 	int stats_fd;
@@ -1378,6 +1382,7 @@ tui_close(tui_app *app)
 		cli_config_free(&app->cfg);
 	}
 	free(app->fixture);
+	free(app->stash);
 	free(app->pending_bind);
 	free(app->last_bind);
 	free(app->bind_path);
@@ -1412,25 +1417,72 @@ tui_fleet_step(tui_app *app, bool readable)
 
 /*
  * A burst of input (a paste: more than TUI_BURST bytes waiting, FIONREAD)
- * is read in one read(2) and its bytes handed to the keys as they are:
- * curses reads one byte per read and poll, so a 100 KB paste cost 200 000
- * system calls and over 400 ms on a loaded machine.  Typed keys, arrows,
- * F-keys and a lone Esc come in small pieces and stay with curses, which
- * decodes them; an escape sequence inside a paste goes to readline as
- * bytes (it decodes arrows itself).  Returns false when there was none.
+ * at an open prompt is read in one read(2) and its bytes handed to the
+ * prompt as they are: curses reads one byte per read and poll, so a 100 KB
+ * paste cost 200 000 system calls and over 400 ms on a loaded machine.
+ * Only while a prompt is open and only up to the first ESC: outside a
+ * prompt every byte is a command key, and under tmux/screen a burst of
+ * X10 mouse reports ("\E[M" and three raw bytes, a coordinate byte can be
+ * s, c, r or q) started a stopped service.  With no prompt the burst stays
+ * with curses; what is left of a read burst (from its first ESC, or from
+ * where the prompt closed) is stashed and handed to curses to decode, a
+ * chunk at a time (tui_stash_feed).  Returns false when there was none.
  */
 #define TUI_BURST 64
 static bool
 tui_read_burst(tui_app *app)
 {
 	int avail = 0;
-	if (ioctl(STDIN_FILENO, FIONREAD, &avail) != 0 || avail <= TUI_BURST)
+	if (!tui_prompt_active() || ioctl(STDIN_FILENO, FIONREAD, &avail) != 0 ||
+	    avail <= TUI_BURST)
 		return false;
 	unsigned char buf[65536];
 	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-	for (ssize_t i = 0; i < n && !app->quit; i++)
+	ssize_t i = 0;
+	for (; i < n && !app->quit && buf[i] != 27 && tui_prompt_active(); i++)
 		tui_on_key(app, buf[i]);
+	if (i < n && !app->quit) {
+		app->stash = gw_xmalloc((size_t)(n - i));
+		memcpy(app->stash, buf + i, (size_t)(n - i));
+		app->stash_len = (size_t)(n - i);
+		app->stash_off = 0;
+	}
 	return n > 0;
+}
+
+/*
+ * The stash goes back to curses through ungetch(3), whose queue holds
+ * about 137 keys: a chunk of at most TUI_STASH_CHUNK bytes, cut before an
+ * ESC near its end so that no escape sequence is split, followed by
+ * TUI_STASH_END, a code no key has.  getch returns that code when the
+ * chunk is decoded: only then comes the next chunk, and only after the
+ * last one does the terminal get read again, so the order of the bytes
+ * holds.  ungetch pushes to the front: the chunk goes in back to front.
+ */
+#define TUI_STASH_CHUNK 120
+#define TUI_STASH_END KEY_MAX
+static void
+tui_stash_feed(tui_app *app)
+{
+	size_t off = app->stash_off, len = app->stash_len - off;
+	if (len > TUI_STASH_CHUNK) {
+		len = TUI_STASH_CHUNK;
+		for (size_t j = len - 1; j > len - 16; j--)
+			if (app->stash[off + j] == 27) {
+				len = j;
+				break;
+			}
+	}
+	ungetch(TUI_STASH_END);
+	for (size_t j = len; j-- > 0;)
+		ungetch(app->stash[off + j]);
+	app->stash_off += len;
+	app->stash_fed = true;
+	if (app->stash_off == app->stash_len) {
+		free(app->stash);
+		app->stash = NULL;
+		app->stash_len = app->stash_off = 0;
+	}
 }
 
 static void
@@ -1543,17 +1595,26 @@ tui_loop(tui_app *app)
 			int c;
 			bool held = false; /* a byte went back to curses: it comes first */
 			while (!app->quit) {
-				if (!held && tui_read_burst(app))
+				if (!held && !app->stash_fed && app->stash == NULL &&
+				    tui_read_burst(app))
 					continue;
+				if (!held && !app->stash_fed && app->stash != NULL)
+					tui_stash_feed(app);
 				held = false;
 				if (app->quit || (c = getch()) == ERR)
 					break;
+				if (c == TUI_STASH_END) {
+					app->stash_fed = false; /* the chunk is decoded */
+					continue;
+				}
 				/* a lone Esc (curses waited ESCDELAY and no byte
 				 * followed) cancels any prompt; Esc with a byte behind
 				 * it is readline's Meta prefix (M-b, M-f, M-d...) */
 				if (c == 27 && tui_prompt_active()) {
 					int next = getch();
-					if (next == ERR) {
+					if (next == ERR || next == TUI_STASH_END) {
+						if (next != ERR)
+							ungetch(next);
 						tui_prompt_cancel();
 						continue;
 					}
