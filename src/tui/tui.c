@@ -698,12 +698,14 @@ tui_quit_request(tui_app *app)
 		app->quit = true;
 		return;
 	}
-	char q[200];
+	char q[240];
 	if (app->srv != NULL)
-		snprintf(q, sizeof(q), "quit: stop the server on %s and record a service stop? "
-		    "(y: stop and quit, n: cancel) ", app->ui.srv.bind);
+		snprintf(q, sizeof(q), "quit: stop the server on %s%s and record a service stop? "
+		    "(y: stop and quit, n: cancel) ", app->ui.srv.bind,
+		    app->job.active ? ", cancel the fixture run at its next case" : "");
 	else
-		snprintf(q, sizeof(q), "a fixture run is in progress; quit anyway? (y/n) ");
+		snprintf(q, sizeof(q), "quit: cancel the fixture run at its next case "
+		    "(the cases evaluated are kept)? (y/n) ");
 	tui_ask(app, TUI_ASK_QUIT, q);
 }
 
@@ -1359,15 +1361,28 @@ static void
 tui_close(tui_app *app)
 {
 	tui_prompt_shutdown();
+	tui_job *j = &app->job;
+	if (j->active) {
+		/* leaving mid-run: cancel and wait (one case or backoff slice), so
+		 * the cases evaluated are applied and committed, not rolled back */
+		fprintf(stderr, "tau-gateway: cancelling the run of %s at the next case ...\n",
+		    j->opts.fixture_path);
+		atomic_store(&j->cancel, true);
+		pthread_join(j->th, NULL);
+		j->active = false;
+		if (j->rc != 0)
+			fprintf(stderr, "tau-gateway: run %s failed: %s\n", j->opts.fixture_path, j->err.msg);
+		else
+			fprintf(stderr, "tau-gateway: run %s %s after %llu of %llu cases (%llu pending)\n",
+			    j->opts.fixture_path, j->report.cancelled ? "cancelled" : "finished",
+			    (unsigned long long)(j->report.applied + j->report.malformed + j->report.failed),
+			    (unsigned long long)j->report.queued, (unsigned long long)j->report.backlog);
+		cli_config_free(&j->cfg);
+	}
+	pthread_mutex_destroy(&j->mu);
 	if (app->srv != NULL) {
 		srv_stop(app->srv);
 		cli_config_free(&app->srv_cfg);
-	}
-	if (app->job.active) {
-		/* the runner writes atomically under the lock; leaving mid-run is safe */
-		pthread_detach(app->job.th);
-	} else {
-		pthread_mutex_destroy(&app->job.mu);
 	}
 	tui_events_free(&app->events);
 	tui_fleet_close(&app->fleet);
@@ -1377,10 +1392,8 @@ tui_close(tui_app *app)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	tui_sig_pipe[0] = tui_sig_pipe[1] = -1;
-	if (!app->job.active) {
-		tui_log_free(&app->log);
-		cli_config_free(&app->cfg);
-	}
+	tui_log_free(&app->log);
+	cli_config_free(&app->cfg);
 	free(app->fixture);
 	free(app->stash);
 	free(app->pending_bind);
@@ -1659,8 +1672,7 @@ restore:
 	tui_signals_restore();
 out:
 	tui_close(app);
-	if (!app->job.active)
-		free(app);
+	free(app);
 	return status;
 }
 
