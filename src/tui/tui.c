@@ -37,6 +37,7 @@
 #include "tui/tui_screen.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1471,26 +1472,63 @@ tui_read_burst(tui_app *app)
  * chunk is decoded: only then comes the next chunk, and only after the
  * last one does the terminal get read again, so the order of the bytes
  * holds.  ungetch pushes to the front: the chunk goes in back to front.
+ * Mouse reports are dropped: curses reads the bytes after "\E[M" or
+ * "\E[<" from the terminal itself, not from its queue, so one handed
+ * back would leave its raw bytes to be read as keys (and the prompt,
+ * where a stash starts, ignores the mouse).
  */
 #define TUI_STASH_CHUNK 120
 #define TUI_STASH_END KEY_MAX
+
+/* The length of the mouse report (X10 "\E[M" and three bytes, or SGR
+ * "\E[<b;x;y" and M or m) at p[0..n), the rest of the stash when it is
+ * cut short, or 0 when p holds none. */
+static size_t
+tui_mouse_report_len(const unsigned char *p, size_t n)
+{
+	if (n < 3 || p[0] != 27 || p[1] != '[')
+		return 0;
+	if (p[2] == 'M')
+		return n < 6 ? n : 6;
+	if (p[2] != '<')
+		return 0;
+	for (size_t i = 3; i < n && i < 32; i++) {
+		if (p[i] == 'M' || p[i] == 'm')
+			return i + 1;
+		if (!isdigit(p[i]) && p[i] != ';')
+			return 0;
+	}
+	return n < 32 ? n : 0;
+}
+
 static void
 tui_stash_feed(tui_app *app)
 {
-	size_t off = app->stash_off, len = app->stash_len - off;
+	const unsigned char *st = app->stash;
+	size_t off = app->stash_off, m;
+	while ((m = tui_mouse_report_len(st + off, app->stash_len - off)) > 0)
+		off += m;
+	size_t len = app->stash_len - off;
 	if (len > TUI_STASH_CHUNK) {
 		len = TUI_STASH_CHUNK;
 		for (size_t j = len - 1; j > len - 16; j--)
-			if (app->stash[off + j] == 27) {
+			if (st[off + j] == 27) {
 				len = j;
 				break;
 			}
 	}
-	ungetch(TUI_STASH_END);
-	for (size_t j = len; j-- > 0;)
-		ungetch(app->stash[off + j]);
-	app->stash_off += len;
-	app->stash_fed = true;
+	for (size_t j = 1; j < len; j++)
+		if (tui_mouse_report_len(st + off + j, app->stash_len - off - j) > 0) {
+			len = j;
+			break;
+		}
+	if (len > 0) {
+		ungetch(TUI_STASH_END);
+		for (size_t j = len; j-- > 0;)
+			ungetch(st[off + j]);
+		app->stash_fed = true;
+	}
+	app->stash_off = off + len;
 	if (app->stash_off == app->stash_len) {
 		free(app->stash);
 		app->stash = NULL;
