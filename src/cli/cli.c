@@ -422,9 +422,13 @@ cli_option_secret(const char *name, size_t len)
 	for (size_t i = 0; i < CLI_NOPTS; i++) {
 		if (len == 0 || strncmp(cli_opts[i].name, name, len) != 0)
 			continue;
+		/* a URL's user:password@ is a secret whatever the flag */
+		cli_secret s = cli_opts[i].secret != CLI_SECRET_NONE ? cli_opts[i].secret :
+		    cli_opts[i].meta != NULL && strcmp(cli_opts[i].meta, "URL") == 0 ?
+		    CLI_SECRET_PASSWORD : CLI_SECRET_NONE;
 		if (cli_opts[i].name[len] == '\0')
-			return cli_opts[i].secret; /* an exact name wins, as in getopt_long */
-		secret = cli_opts[i].secret;
+			return s; /* an exact name wins, as in getopt_long */
+		secret = s;
 		hits++;
 	}
 	return hits == 1 ? secret : CLI_SECRET_NONE; /* ambiguous: getopt takes none */
@@ -1142,48 +1146,69 @@ cli_execute(const cli_config *c, gw_buf *out, gw_buf *diag, gw_err *err)
 
 /* ---- prompt-line splitting ---------------------------------------------- */
 
+bool
+cli_split_next(const char *line, size_t *pos, gw_buf *text, size_t *src, cli_word *w)
+{
+	const char *p = line + *pos;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0') {
+		*pos = (size_t)(p - line);
+		return false;
+	}
+	w->start = (size_t)(p - line);
+	/* one byte of the word, and where in line it came from */
+#define CLI_PUT(q) do { \
+		if (src != NULL) \
+			src[text->len] = (size_t)((q) - line); \
+		gw_buf_putc(text, *(q)); \
+	} while (0)
+	char quote = 0;
+	for (; *p && (quote || !isspace((unsigned char)*p)); p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+			else if (*p == '\\' && quote == '"' && p[1])
+				CLI_PUT(++p);
+			else
+				CLI_PUT(p);
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+		} else if (*p == '\\' && p[1]) {
+			CLI_PUT(++p);
+		} else {
+			CLI_PUT(p);
+		}
+	}
+#undef CLI_PUT
+	w->end = (size_t)(p - line);
+	w->open_quote = quote;
+	*pos = w->end;
+	return true;
+}
+
 int
 cli_split(const char *line, int *argc_out, char ***argv_out, gw_err *err)
 {
-	size_t cap = 8, n = 0;
+	size_t cap = 8, n = 0, pos = 0;
 	char **argv = gw_xmalloc(cap * sizeof(*argv));
 	argv[n++] = gw_xstrdup("tau-gateway");
-	const char *p = line;
-	for (;;) {
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p == '\0')
-			break;
-		gw_buf w = GW_BUF_INIT;
-		char quote = 0;
-		for (; *p && (quote || !isspace((unsigned char)*p)); p++) {
-			if (quote) {
-				if (*p == quote)
-					quote = 0;
-				else if (*p == '\\' && quote == '"' && p[1])
-					gw_buf_putc(&w, *++p);
-				else
-					gw_buf_putc(&w, *p);
-			} else if (*p == '\'' || *p == '"') {
-				quote = *p;
-			} else if (*p == '\\' && p[1]) {
-				gw_buf_putc(&w, *++p);
-			} else {
-				gw_buf_putc(&w, *p);
-			}
-		}
-		if (quote) {
-			gw_buf_free(&w);
+	gw_buf text = GW_BUF_INIT;
+	cli_word w;
+	while (cli_split_next(line, &pos, &text, NULL, &w)) {
+		if (w.open_quote) {
+			gw_buf_free(&text);
 			argv[n] = NULL;
 			cli_argv_free(argv);
-			return gw_err_set(err, -EINVAL, GW_EXIT_USAGE, "unterminated %c quote", quote);
+			return gw_err_set(err, -EINVAL, GW_EXIT_USAGE, "unterminated %c quote", w.open_quote);
 		}
 		if (n + 2 > cap) {
 			cap *= 2;
 			argv = gw_xrealloc(argv, cap * sizeof(*argv));
 		}
-		argv[n++] = gw_buf_detach(&w);
+		argv[n++] = gw_buf_detach(&text);
 	}
+	gw_buf_free(&text);
 	argv[n] = NULL;
 	*argc_out = (int)n;
 	*argv_out = argv;

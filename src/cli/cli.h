@@ -121,7 +121,8 @@ const char *cli_option_env(size_t i);
  * picked the way getopt_long picks: its exact name or an unambiguous
  * prefix.  CLI_SECRET_VALUE: the whole value
  * (--gateway-openresponses-auth-token); CLI_SECRET_PASSWORD: a password
- * inside it (--gateway-state-url: user:pw@ or password=pw). */
+ * inside it (--gateway-state-url: user:pw@ or password=pw; and the
+ * user:pw@ of every URL-valued flag, as --provider-base-url). */
 typedef enum cli_secret { CLI_SECRET_NONE, CLI_SECRET_VALUE, CLI_SECRET_PASSWORD } cli_secret;
 cli_secret cli_option_secret(const char *name, size_t len);
 /* True when the i-th option takes a number, with its bounds. */
@@ -131,6 +132,20 @@ bool cli_option_bounds(size_t i, uint64_t *min, uint64_t *max);
  * Returns a malloc'ed NULL-terminated argv whose argv[0] is "tau-gateway";
  * free with cli_argv_free.  -EINVAL on an unterminated quote. */
 int cli_split(const char *line, int *argc, char ***argv, gw_err *err);
+/* The scanner cli_split uses, a word at a time, for callers that need to
+ * know where each word came from (the credential mask).  Skips blanks
+ * from line[*pos], appends the word's text (quotes and backslashes
+ * decoded) to text (the caller's), sets w to its bytes in line
+ * [start, end) and *pos to end; src, when not NULL, receives for the
+ * i-th byte appended the offset in line of the byte it came from (room
+ * for strlen(line) entries from text->len on).  An unterminated quote
+ * runs to the end of the line and is named in open_quote (else 0).
+ * Returns false at the end of the line. */
+typedef struct cli_word {
+	size_t start, end;
+	char open_quote;
+} cli_word;
+bool cli_split_next(const char *line, size_t *pos, gw_buf *text, size_t *src, cli_word *w);
 void cli_argv_free(char **argv);
 
 /* The first half of the program: initialises c and parses argv and the

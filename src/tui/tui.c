@@ -37,6 +37,7 @@
 #include "tui/tui_screen.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -113,6 +114,10 @@ typedef struct tui_app {
 	int wake_fd, ino_fd, ino_wd, err_rd, saved_stderr;
 	/* loop state */
 	bool quit, dirty, urgent, posture_stale, events_stale;
+	/* the rest of a burst that curses must decode (tui_read_burst) */
+	unsigned char *stash;
+	size_t stash_len, stash_off;
+	bool stash_fed;               /* a chunk of it is in curses' queue */
 	uint64_t last_draw_ms, last_tick_ms, state_sig, events_sig, log_seq;
 	/* bench hooks */
 	int stats_fd;
@@ -694,12 +699,14 @@ tui_quit_request(tui_app *app)
 		app->quit = true;
 		return;
 	}
-	char q[200];
+	char q[240];
 	if (app->srv != NULL)
-		snprintf(q, sizeof(q), "quit: stop the server on %s and record a service stop? "
-		    "(y: stop and quit, n: cancel) ", app->ui.srv.bind);
+		snprintf(q, sizeof(q), "quit: stop the server on %s%s and record a service stop? "
+		    "(y: stop and quit, n: cancel) ", app->ui.srv.bind,
+		    app->job.active ? ", cancel the fixture run at its next case" : "");
 	else
-		snprintf(q, sizeof(q), "a fixture run is in progress; quit anyway? (y/n) ");
+		snprintf(q, sizeof(q), "quit: cancel the fixture run at its next case "
+		    "(the cases evaluated are kept)? (y/n) ");
 	tui_ask(app, TUI_ASK_QUIT, q);
 }
 
@@ -1355,15 +1362,28 @@ static void
 tui_close(tui_app *app)
 {
 	tui_prompt_shutdown();
+	tui_job *j = &app->job;
+	if (j->active) {
+		/* leaving mid-run: cancel and wait (one case or backoff slice), so
+		 * the cases evaluated are applied and committed, not rolled back */
+		fprintf(stderr, "tau-gateway: cancelling the run of %s at the next case ...\n",
+		    j->opts.fixture_path);
+		atomic_store(&j->cancel, true);
+		pthread_join(j->th, NULL);
+		j->active = false;
+		if (j->rc != 0)
+			fprintf(stderr, "tau-gateway: run %s failed: %s\n", j->opts.fixture_path, j->err.msg);
+		else
+			fprintf(stderr, "tau-gateway: run %s %s after %llu of %llu cases (%llu pending)\n",
+			    j->opts.fixture_path, j->report.cancelled ? "cancelled" : "finished",
+			    (unsigned long long)(j->report.applied + j->report.malformed + j->report.failed),
+			    (unsigned long long)j->report.queued, (unsigned long long)j->report.backlog);
+		cli_config_free(&j->cfg);
+	}
+	pthread_mutex_destroy(&j->mu);
 	if (app->srv != NULL) {
 		srv_stop(app->srv);
 		cli_config_free(&app->srv_cfg);
-	}
-	if (app->job.active) {
-		/* the runner writes atomically under the lock; leaving mid-run is safe */
-		pthread_detach(app->job.th);
-	} else {
-		pthread_mutex_destroy(&app->job.mu);
 	}
 	tui_events_free(&app->events);
 	tui_fleet_close(&app->fleet);
@@ -1373,11 +1393,10 @@ tui_close(tui_app *app)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	tui_sig_pipe[0] = tui_sig_pipe[1] = -1;
-	if (!app->job.active) {
-		tui_log_free(&app->log);
-		cli_config_free(&app->cfg);
-	}
+	tui_log_free(&app->log);
+	cli_config_free(&app->cfg);
 	free(app->fixture);
+	free(app->stash);
 	free(app->pending_bind);
 	free(app->last_bind);
 	free(app->bind_path);
@@ -1412,25 +1431,109 @@ tui_fleet_step(tui_app *app, bool readable)
 
 /*
  * A burst of input (a paste: more than TUI_BURST bytes waiting, FIONREAD)
- * is read in one read(2) and its bytes handed to the keys as they are:
- * curses reads one byte per read and poll, so a 100 KB paste cost 200 000
- * system calls and over 400 ms on a loaded machine.  Typed keys, arrows,
- * F-keys and a lone Esc come in small pieces and stay with curses, which
- * decodes them; an escape sequence inside a paste goes to readline as
- * bytes (it decodes arrows itself).  Returns false when there was none.
+ * at an open prompt is read in one read(2) and its bytes handed to the
+ * prompt as they are: curses reads one byte per read and poll, so a 100 KB
+ * paste cost 200 000 system calls and over 400 ms on a loaded machine.
+ * Only while a prompt is open and only up to the first ESC: outside a
+ * prompt every byte is a command key, and under tmux/screen a burst of
+ * X10 mouse reports ("\E[M" and three raw bytes, a coordinate byte can be
+ * s, c, r or q) started a stopped service.  With no prompt the burst stays
+ * with curses; what is left of a read burst (from its first ESC, or from
+ * where the prompt closed) is stashed and handed to curses to decode, a
+ * chunk at a time (tui_stash_feed).  Returns false when there was none.
  */
 #define TUI_BURST 64
 static bool
 tui_read_burst(tui_app *app)
 {
 	int avail = 0;
-	if (ioctl(STDIN_FILENO, FIONREAD, &avail) != 0 || avail <= TUI_BURST)
+	if (!tui_prompt_active() || ioctl(STDIN_FILENO, FIONREAD, &avail) != 0 ||
+	    avail <= TUI_BURST)
 		return false;
 	unsigned char buf[65536];
 	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-	for (ssize_t i = 0; i < n && !app->quit; i++)
+	ssize_t i = 0;
+	for (; i < n && !app->quit && buf[i] != 27 && tui_prompt_active(); i++)
 		tui_on_key(app, buf[i]);
+	if (i < n && !app->quit) {
+		app->stash = gw_xmalloc((size_t)(n - i));
+		memcpy(app->stash, buf + i, (size_t)(n - i));
+		app->stash_len = (size_t)(n - i);
+		app->stash_off = 0;
+	}
 	return n > 0;
+}
+
+/*
+ * The stash goes back to curses through ungetch(3), whose queue holds
+ * about 137 keys: a chunk of at most TUI_STASH_CHUNK bytes, cut before an
+ * ESC near its end so that no escape sequence is split, followed by
+ * TUI_STASH_END, a code no key has.  getch returns that code when the
+ * chunk is decoded: only then comes the next chunk, and only after the
+ * last one does the terminal get read again, so the order of the bytes
+ * holds.  ungetch pushes to the front: the chunk goes in back to front.
+ * Mouse reports are dropped: curses reads the bytes after "\E[M" or
+ * "\E[<" from the terminal itself, not from its queue, so one handed
+ * back would leave its raw bytes to be read as keys (and the prompt,
+ * where a stash starts, ignores the mouse).
+ */
+#define TUI_STASH_CHUNK 120
+#define TUI_STASH_END KEY_MAX
+
+/* The length of the mouse report (X10 "\E[M" and three bytes, or SGR
+ * "\E[<b;x;y" and M or m) at p[0..n), the rest of the stash when it is
+ * cut short, or 0 when p holds none. */
+static size_t
+tui_mouse_report_len(const unsigned char *p, size_t n)
+{
+	if (n < 3 || p[0] != 27 || p[1] != '[')
+		return 0;
+	if (p[2] == 'M')
+		return n < 6 ? n : 6;
+	if (p[2] != '<')
+		return 0;
+	for (size_t i = 3; i < n && i < 32; i++) {
+		if (p[i] == 'M' || p[i] == 'm')
+			return i + 1;
+		if (!isdigit(p[i]) && p[i] != ';')
+			return 0;
+	}
+	return n < 32 ? n : 0;
+}
+
+static void
+tui_stash_feed(tui_app *app)
+{
+	const unsigned char *st = app->stash;
+	size_t off = app->stash_off, m;
+	while ((m = tui_mouse_report_len(st + off, app->stash_len - off)) > 0)
+		off += m;
+	size_t len = app->stash_len - off;
+	if (len > TUI_STASH_CHUNK) {
+		len = TUI_STASH_CHUNK;
+		for (size_t j = len - 1; j > len - 16; j--)
+			if (st[off + j] == 27) {
+				len = j;
+				break;
+			}
+	}
+	for (size_t j = 1; j < len; j++)
+		if (tui_mouse_report_len(st + off + j, app->stash_len - off - j) > 0) {
+			len = j;
+			break;
+		}
+	if (len > 0) {
+		ungetch(TUI_STASH_END);
+		for (size_t j = len; j-- > 0;)
+			ungetch(st[off + j]);
+		app->stash_fed = true;
+	}
+	app->stash_off = off + len;
+	if (app->stash_off == app->stash_len) {
+		free(app->stash);
+		app->stash = NULL;
+		app->stash_len = app->stash_off = 0;
+	}
 }
 
 static void
@@ -1543,17 +1646,26 @@ tui_loop(tui_app *app)
 			int c;
 			bool held = false; /* a byte went back to curses: it comes first */
 			while (!app->quit) {
-				if (!held && tui_read_burst(app))
+				if (!held && !app->stash_fed && app->stash == NULL &&
+				    tui_read_burst(app))
 					continue;
+				if (!held && !app->stash_fed && app->stash != NULL)
+					tui_stash_feed(app);
 				held = false;
 				if (app->quit || (c = getch()) == ERR)
 					break;
+				if (c == TUI_STASH_END) {
+					app->stash_fed = false; /* the chunk is decoded */
+					continue;
+				}
 				/* a lone Esc (curses waited ESCDELAY and no byte
 				 * followed) cancels any prompt; Esc with a byte behind
 				 * it is readline's Meta prefix (M-b, M-f, M-d...) */
 				if (c == 27 && tui_prompt_active()) {
 					int next = getch();
-					if (next == ERR) {
+					if (next == ERR || next == TUI_STASH_END) {
+						if (next != ERR)
+							ungetch(next);
 						tui_prompt_cancel();
 						continue;
 					}
@@ -1598,8 +1710,7 @@ restore:
 	tui_signals_restore();
 out:
 	tui_close(app);
-	if (!app->job.active)
-		free(app);
+	free(app);
 	return status;
 }
 

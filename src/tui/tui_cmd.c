@@ -202,67 +202,86 @@ tui_line_free(tui_line *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* Appends s to out as one prompt word cli_split reads back as s. */
+static void
+tui_cmd_put_word(gw_buf *out, const char *s)
+{
+	if (s[0] != '\0' && strpbrk(s, " \t\r\n'\"\\") == NULL) {
+		gw_buf_puts(out, s);
+	} else if (strchr(s, '\'') == NULL) {
+		gw_buf_printf(out, "'%s'", s);
+	} else {
+		gw_buf_putc(out, '"');
+		for (const char *c = s; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				gw_buf_putc(out, '\\');
+			gw_buf_putc(out, *c);
+		}
+		gw_buf_putc(out, '"');
+	}
+}
+
 bool
 tui_cmd_mask_secret(const char *line, bool keep_length, gw_buf *out)
 {
+	/* the words as cli_split reads them (its own scanner), each with
+	 * where it came from: a quoted or escaped flag or value is a word as
+	 * the parser sees it, and its whole source span is replaced */
 	bool masked = false;
-	const char *p = line, *copied = line;
-	while (*p != '\0') {
-		/* the next word; only a --flag word can carry a credential */
-		while (isspace((unsigned char)*p))
-			p++;
-		const char *w = p;
-		while (*p != '\0' && !isspace((unsigned char)*p))
-			p++;
-		if (p - w < 3 || w[0] != '-' || w[1] != '-')
+	size_t len = strlen(line), pos = 0, copied = 0;
+	size_t *src = gw_xmalloc((len + 1) * sizeof(*src));
+	gw_buf word = GW_BUF_INIT, value = GW_BUF_INIT, pw = GW_BUF_INIT;
+	cli_word w, v;
+	while (gw_buf_reset(&word), cli_split_next(line, &pos, &word, src, &w)) {
+		/* only a --flag word can carry a credential */
+		const char *t = gw_buf_cstr(&word);
+		if (word.len < 3 || t[0] != '-' || t[1] != '-')
 			continue;
-		size_t nlen = strcspn(w + 2, "= \t\r\n");
-		cli_secret kind = cli_option_secret(w + 2, nlen);
+		size_t nlen = strcspn(t + 2, "=");
+		cli_secret kind = cli_option_secret(t + 2, nlen);
 		if (kind == CLI_SECRET_NONE)
 			continue;
-		/* its value: after '=', or the next word (quoted words whole) */
-		const char *v = w + 2 + nlen;
-		if (*v == '=') {
-			v++;
+		/* its value: after '=' in the same word, or the next word */
+		bool joined = t[2 + nlen] == '=';
+		gw_buf_reset(&value);
+		size_t from, to; /* the bytes of line replaced */
+		if (joined) {
+			gw_buf_puts(&value, t + 3 + nlen);
+			from = keep_length ? src[2 + nlen] + 1 : w.start;
+			to = w.end;
+		} else if (cli_split_next(line, &pos, &value, NULL, &v)) {
+			from = v.start;
+			to = v.end;
 		} else {
-			while (isspace((unsigned char)*v))
-				v++;
+			masked = true; /* a flag with its value still to come */
+			continue;
 		}
-		const char *end = v;
-		if (*end == '"' || *end == '\'') {
-			const char *close = strchr(end + 1, *end);
-			end = close != NULL ? close + 1 : end + strlen(end);
-		} else {
-			while (*end != '\0' && !isspace((unsigned char)*end))
-				end++;
-		}
-		gw_buf_append(out, copied, (size_t)(v - copied));
-		gw_buf pw = GW_BUF_INIT;
+		gw_buf_reset(&pw);
 		if (kind == CLI_SECRET_PASSWORD) {
-			/* only the password a connection string carries, if any */
-			char *raw = gw_xstrndup(v, (size_t)(end - v));
-			size_t n = strlen(raw);
-			char *url = n >= 2 && (raw[0] == '"' || raw[0] == '\'') && raw[n - 1] == raw[0] ?
-			    gw_xstrndup(raw + 1, n - 2) : gw_xstrdup(raw);
-			gw_store_redact(url, raw, &pw);
-			if (strcmp(gw_buf_cstr(&pw), raw) == 0)
-				kind = CLI_SECRET_NONE; /* no password in it */
-			free(url);
-			free(raw);
+			/* only the password a URL or connection string carries */
+			gw_store_redact(gw_buf_cstr(&value), gw_buf_cstr(&value), &pw);
+			if (strcmp(gw_buf_cstr(&pw), gw_buf_cstr(&value)) == 0)
+				continue; /* no password in it */
 		}
-		masked |= kind != CLI_SECRET_NONE;
-		if (kind == CLI_SECRET_NONE)
-			gw_buf_append(out, v, (size_t)(end - v));
-		else if (keep_length)
-			for (const char *c = v; c < end; c++)
+		masked = true;
+		gw_buf_append(out, line + copied, from - copied);
+		if (keep_length) {
+			for (size_t i = from; i < to; i++)
 				gw_buf_putc(out, '*');
-		else if (kind == CLI_SECRET_PASSWORD)
-			gw_buf_append(out, pw.data, pw.len);
-		else if (end > v)
-			gw_buf_puts(out, "***");
-		gw_buf_free(&pw);
-		copied = p = end;
+		} else {
+			if (joined) /* the flag as its name: no quote of the word is left open */
+				gw_buf_printf(out, "%.*s=", (int)(nlen + 2), t);
+			if (kind == CLI_SECRET_PASSWORD)
+				tui_cmd_put_word(out, gw_buf_cstr(&pw));
+			else if (!joined || value.len > 0)
+				gw_buf_puts(out, "***");
+		}
+		copied = to;
 	}
-	gw_buf_puts(out, copied);
+	gw_buf_puts(out, line + copied);
+	gw_buf_free(&word);
+	gw_buf_free(&value);
+	gw_buf_free(&pw);
+	free(src);
 	return masked;
 }

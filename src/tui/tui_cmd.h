@@ -69,7 +69,9 @@ void tui_line_free(tui_line *l);
  * does (--gateway-state-url: user:***@host, password=***, as
  * gw_store_redact masks libpq's messages); with keep_length every byte of
  * such a value becomes '*' instead (the prompt line on screen, whose
- * cursor offsets must stay valid).  The one masking used by the echo, the
+ * cursor offsets must stay valid).  Words are read by cli_split_next, as
+ * the parser reads them, and a secret word's whole span is replaced; the
+ * user:password@ of any URL-valued flag counts as a password too.  The one masking used by the echo, the
  * console log and the history file.  Returns true when something was
  * masked. */
 bool tui_cmd_mask_secret(const char *line, bool keep_length, gw_buf *out);

@@ -6,6 +6,8 @@
 # are applied and committed as one cycle, the rest stay pending, and the
 # event line has the reason code cycle_cancelled; the prompt word cancel
 # does the same, and with no run both say there is nothing to cancel.
+# q during a run says it will cancel it, and quits once the evaluated
+# cases are committed.
 # The state is read back through --gateway-status-inspect, so the pg
 # variant checks the same on a deployment (one transaction per cycle).
 # backends: files pg
@@ -78,6 +80,19 @@ tc_type "cancel"
 tc_keys Enter
 tc_expect "the word with no run: nothing to cancel" 'no fixture run to cancel'
 
+# q during a run asks, then cancels it and waits for the case boundary:
+# the cases evaluated are committed as a cycle (the runner thread was
+# detached and died with the process; the journal rolled its cycle back)
+before=$(field cycle_reports)
+tc_keys :
+tc_type "run $T/slow.json"
+tc_keys Enter
+tc_expect "a third run evaluates" 'running .*slow\.json: evaluate [0-9]+/' 10
 tc_keys q
-tc_expect "q quits" 'CONSOLE_EXIT=0'
+tc_expect "q's question says the run will be cancelled" 'quit: cancel the fixture run at its next case'
+tc_keys y
+tc_expect "q quits once the run has ended" 'CONSOLE_EXIT=0' 10
+t_match "the terminal is told how the run ended" 'run .*slow\.json cancelled after [0-9]+ of [0-9]+ cases' \
+	"$(tc_screen)"
+t_eq "the cancelled cycle was committed" "$((${before:-0} + 1))" "$(field cycle_reports)"
 t_done

@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 
+#include "core/base/clock.h"
 #include "core/gateway/runner.h"
 #include "core/gateway/service.h"
 #include "core/gateway/state.h"
@@ -983,30 +984,101 @@ cancel_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
 		atomic_store((atomic_bool *)ctx, true);
 }
 
+/* Sets *cancel once two cases are done (cases_done): the third case, a
+ * retryable failure, is then in its backoff, which the cancel cuts short. */
+typedef struct {
+	atomic_bool *cancel;
+	_Atomic uint64_t *done;
+} cancel_after;
+
+static void *
+cancel_after_two(void *arg)
+{
+	cancel_after *c = arg;
+	while (atomic_load(c->done) < 2)
+		gw_clock_sleep_ms(1);
+	atomic_store(c->cancel, true);
+	return NULL;
+}
+
 /* The console's cancel (opts.cancel): the evaluation ends at the next case
- * boundary, what was evaluated (here nothing) is applied as a cycle, the
- * rest stays pending and the event line leads with cycle_cancelled; the
- * next run takes the pending cases up.  cases_done counts every case of an
- * uncancelled run. */
+ * boundary, what was evaluated is applied as a cycle, the rest stays
+ * pending and the event line leads with cycle_cancelled; the next run
+ * takes the pending cases up.  A cancelled cycle with no failed case keeps
+ * the failure streak and a HOLD (it cleared them: a cancel before the
+ * first case turned a failure-streak HOLD into PASS).  cases_done counts
+ * every case of an uncancelled run. */
 static void
 test_cancel_ends_at_a_case_boundary(void **state)
 {
 	fx *f = *state;
-	write_success_fixture(f->fixture, 6);
 	atomic_bool cancel = false;
 	_Atomic uint64_t done = 99;
 	gw_runner_opts o;
 	gw_runner_opts_default(&o);
 	o.state_dir = f->dir;
+	o.failure_streak_threshold = 1;
+	o.retryable_failures_threshold = 100;
+	o.retry_max_attempts = 1;
+	gw_cycle_report r;
+	gw_err err;
+	/* a failing cycle: failure streak 1, HOLD */
+	char *failing = ut_join(f->root, "failing.json");
+	gw_buf b = GW_BUF_INIT;
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"failing\",\"cases\":[");
+	put_order_case(&b, "f0", true, true);
+	gw_buf_puts(&b, "]}");
+	ut_write(failing, b.data);
+	o.fixture_path = failing;
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_int_equal(r.health.failure_streak, 1);
+	assert_string_equal(r.guardrail.gate, "hold");
+	/* cancelled after two successes, in the third case's backoff: the two
+	 * are applied, the streak and the HOLD stay */
+	char *partial = ut_join(f->root, "partial.json");
+	gw_buf_reset(&b);
+	gw_buf_puts(&b, "{\"schema_version\":1,\"name\":\"partial\",\"cases\":[");
+	put_order_case(&b, "p0", false, true);
+	put_order_case(&b, "p1", false, false);
+	put_order_case(&b, "p2", true, false);
+	put_order_case(&b, "p3", false, false);
+	gw_buf_puts(&b, "]}");
+	ut_write(partial, b.data);
+	gw_buf_free(&b);
+	o.fixture_path = partial;
+	o.retry_max_attempts = 3;
+	o.retry_base_delay_ms = 10000;
+	o.cancel = &cancel;
+	o.cases_done = &done;
+	atomic_store(&done, 0);
+	cancel_after ca = { .cancel = &cancel, .done = &done };
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, cancel_after_two, &ca), 0);
+	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(r.cancelled);
+	assert_int_equal(r.applied, 2);
+	assert_int_equal(r.failed, 0);
+	assert_int_equal(r.backlog, 2);
+	assert_int_equal(r.health.failure_streak, 1);
+	assert_string_equal(r.guardrail.gate, "hold");
+	assert_string_equal(r.guardrail.reason_code, "failure_streak_threshold_exceeded");
+	free(partial);
+	free(failing);
+	o.retry_max_attempts = 1;
+	o.retry_base_delay_ms = 0;
+
+	/* cancelled before the first case: nothing applied, the HOLD stays */
+	write_success_fixture(f->fixture, 6);
+	atomic_store(&cancel, false);
+	atomic_store(&done, 99);
 	o.fixture_path = f->fixture;
 	o.progress = cancel_progress;
 	o.progress_ctx = &cancel;
-	o.cancel = &cancel;
-	o.cases_done = &done;
-	gw_cycle_report r;
-	gw_err err;
 	assert_int_equal(gw_runner_run(&o, &r, &err), 0);
 	assert_true(r.cancelled);
+	assert_int_equal(r.health.failure_streak, 1);
+	assert_string_equal(r.guardrail.gate, "hold");
 	assert_false(r.service_stopped);
 	assert_int_equal(atomic_load(&done), 0);
 	assert_int_equal(r.queued, 6);
@@ -1026,6 +1098,9 @@ test_cancel_ends_at_a_case_boundary(void **state)
 	assert_int_equal(r.applied, 6);
 	assert_int_equal(r.backlog, 0);
 	assert_int_equal(atomic_load(&done), 6);
+	/* a whole cycle with no failure ends the streak and the HOLD */
+	assert_int_equal(r.health.failure_streak, 0);
+	assert_string_equal(r.guardrail.gate, "pass");
 }
 
 /* Another runner applies the fixture while this one evaluates it: this one

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/cli.h"
 #include "tui/tui_cmd.h"
 #include "tui/tui_keys.h"
 #include "tui/tui_render.h"
@@ -780,11 +781,31 @@ test_cmd_mask_secret(void **state)
 		{ "--gateway-openresponses-auth-token", "--gateway-openresponses-auth-token", true },
 		{ "--gateway-openresponses-bind 127.0.0.1:0", "--gateway-openresponses-bind 127.0.0.1:0", false },
 		{ "start", "start", false },
+		/* words as cli_split reads them: a quoted flag, an escaped or
+		 * quoted blank inside the value (the whole word is the value) */
+		{ "'--gateway-openresponses-auth-token' s3cret", "'--gateway-openresponses-auth-token' ***", true },
+		{ "--gateway-openresponses-auth-token=ab\\ s3cret x", "--gateway-openresponses-auth-token=*** x", true },
+		{ "--gateway-openresponses-auth-token ab\"c s3\"cret x", "--gateway-openresponses-auth-token *** x", true },
+		{ "'--gateway-openresponses-auth-token=s3cret x' y", "--gateway-openresponses-auth-token=*** y", true },
+		{ "--gateway-openresponses-auth-token '' x", "--gateway-openresponses-auth-token *** x", true },
+		/* a password in the URL of any URL-valued flag */
+		{ "--provider-base-url https://u:s3cret@h/v1 serve", "--provider-base-url https://u:***@h/v1 serve", true },
+		{ "--provider-base-url='https://u:s3cret@h/v1'", "--provider-base-url=https://u:***@h/v1", true },
+		{ "--provider-base-url https://h/v1", "--provider-base-url https://h/v1", false },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		gw_buf b = GW_BUF_INIT;
 		assert_int_equal(tui_cmd_mask_secret(cases[i].in, false, &b), cases[i].masked);
 		assert_string_equal(gw_buf_cstr(&b), cases[i].out);
+		/* the masked line still splits into as many words */
+		int argc_in = 0, argc_out = 0;
+		char **argv_in = NULL, **argv_out = NULL;
+		gw_err err;
+		assert_int_equal(cli_split(cases[i].in, &argc_in, &argv_in, &err), 0);
+		assert_int_equal(cli_split(gw_buf_cstr(&b), &argc_out, &argv_out, &err), 0);
+		assert_int_equal(argc_in, argc_out);
+		cli_argv_free(argv_in);
+		cli_argv_free(argv_out);
 		/* the on-screen form keeps every offset */
 		gw_buf_reset(&b);
 		assert_int_equal(tui_cmd_mask_secret(cases[i].in, true, &b), cases[i].masked);

@@ -949,7 +949,10 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 		h->cycle_duration_ms = gw_clock_mono_ms() - t0;
 		h->queue_depth = r->backlog;
 		h->active_runs = 0;
-		h->failure_streak = r->failed > 0 ? prev_streak + 1 : 0;
+		/* a cancelled cycle applies what it evaluated, but a part of the
+		 * queue proves no recovery: with no failed case the streak stays,
+		 * and below (a PASS from it) so does a HOLD */
+		h->failure_streak = r->failed > 0 ? prev_streak + 1 : r->cancelled ? prev_streak : 0;
 		h->last_cycle_discovered = r->discovered;
 		h->last_cycle_processed = r->applied + r->malformed + r->failed + r->duplicate_skips;
 		h->last_cycle_completed = r->applied + r->malformed;
@@ -964,7 +967,14 @@ gw_runner_run(const gw_runner_opts *o, gw_cycle_report *r, gw_err *err)
 			.malformed = r->malformed,
 			.now_unix_ms = now,
 		};
+		gw_guardrail prev_guardrail = st->guardrail;
 		gw_guardrail_evaluate(&st->guardrail, &gi);
+		if (r->cancelled && strcmp(st->guardrail.gate, "pass") == 0 &&
+		    strcmp(prev_guardrail.gate, "hold") == 0) {
+			memcpy(st->guardrail.gate, prev_guardrail.gate, sizeof(st->guardrail.gate));
+			memcpy(st->guardrail.reason_code, prev_guardrail.reason_code,
+			    sizeof(st->guardrail.reason_code));
+		}
 		gw_reason_codes(r);
 		r->timestamp_unix_ms = now;
 		r->health = *h;

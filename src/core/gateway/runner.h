@@ -10,7 +10,8 @@
  * cycle ends it early: nothing is applied, and the event line has the
  * reason code service_stopped.  A cancel (opts.cancel) ends the
  * evaluation at the next case boundary; what was evaluated is applied and
- * committed as a whole cycle is (reason code cycle_cancelled).  The lock
+ * committed as a whole cycle is (reason code cycle_cancelled), except
+ * that with no failed case it keeps the failure streak and a HOLD.  The lock
  * is never held across an evaluation or a sleep.
  *
  * On PostgreSQL (state_url) the two locked steps are transactions holding
