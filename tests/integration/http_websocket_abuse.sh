@@ -6,7 +6,9 @@
 # bounded; the socket still works after and others are served); invalid
 # UTF-8 (1007), a binary message (1003), an oversize one (1009); the
 # waiting queue's byte cap (429); the socket's memory bounded as a
-# session's history (items and bytes, starting with a user turn).
+# session's history (items and bytes, starting with a user turn); then, on
+# a second server with a short age limit, a create sent during the turn
+# that outlives it gets the limit envelope (it was dropped silently).
 # backends: files
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/http.sh"
@@ -59,5 +61,15 @@ t_eq "4096 bytes kept: the 5000-byte item is dropped" \
 	'["user:x","assistant:stub rep","user:y"]' "$(roles y)"
 
 h_stop "$GW"
+t_eq "clean exit" 0 "$HRC"
+
+# -- past the age limit: a create sent during the last turn is answered -----------------
+h_gateway GW2 --model openai/m --provider-base-url "$STUB_URL" --gateway-state-dir "$T/state2" \
+	--gateway-openresponses-ws-max-age-ms 1000
+out=$(wsa age)
+t_eq "a turn outliving the age limit completes; the socket's limit envelope and the create's, then 1000" \
+	'["response.completed","websocket_connection_limit_reached","websocket_connection_limit_reached","close:1000"]' \
+	"$(j .seen "$out")"
+h_stop "$GW2"
 t_eq "clean exit" 0 "$HRC"
 t_done

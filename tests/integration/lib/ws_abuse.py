@@ -18,6 +18,9 @@ JSON line of what it saw; the shell asserts.
         own socket: close code and the envelope before it); and one write of
         a slow create and 6 creates of BODY_LIMIT*5/8 bytes each (the
         waiting queue's byte cap): the count of 429s and their message.
+    ws_abuse.py age ADDR TOKEN
+        a slow turn outliving a short age limit and a create sent during
+        it: {"seen": [completed, envelopes' codes..., "close:CODE"], "ms"}.
     ws_abuse.py memory ADDR TOKEN
         store:false turns continuing each other on one socket (the stub's
         record shows what the socket remembered): prints the turns' status.
@@ -286,6 +289,37 @@ def memory(addr, token):
     print(json.dumps({"turns": out}))
 
 
+def age(addr, token):
+    """A slow turn that outlives the socket's age limit, and a create sent
+    during it: what came back, in order, up to the close."""
+    c = Conn(addr, token)
+    start = time.monotonic()
+    c.s.sendall(frame(0x1, create("[stub:slow] a b c d e f g h")))
+    seen, sent2 = [], False
+    deadline = start + 20
+    while True:
+        if not sent2 and time.monotonic() - start >= 1.0:
+            c.s.sendall(frame(0x1, create("during the turn")))
+            sent2 = True
+        m = c.next(min(deadline, start + 1.0) if not sent2 else deadline)
+        if m is None:
+            if sent2 or c.eof:
+                break
+            continue
+        op, p = m
+        if op == 0x8:
+            seen.append(f"close:{close_code(p)}")
+            break
+        if op == 0x1:
+            o = json.loads(p)
+            t = o.get("type")
+            if t == "error":
+                seen.append(o["error"]["code"])
+            elif t in ("response.completed", "response.failed"):
+                seen.append(t)
+    print(json.dumps({"seen": seen, "ms": int((time.monotonic() - start) * 1000)}))
+
+
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    {"flood": flood, "frames": frames, "memory": memory}[mode](*args)
+    {"flood": flood, "frames": frames, "memory": memory, "age": age}[mode](*args)
