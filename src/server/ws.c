@@ -25,6 +25,16 @@
  * success replaces it.  Age (--gateway-openresponses-ws-max-age-ms), idle
  * time (the idle timeout, with no turn in flight) and shutdown end a
  * socket with a close frame; a peer that goes away cancels its turn.
+ *
+ * Hostile peers: what waits for a peer (wslay's message queue, which has
+ * no bound of its own, and the frames not yet sent) is bounded by not
+ * reading the socket past SRV_WS_BACKLOG_MAX, so a client that sends and
+ * never reads (each ping queues a pong, each bad message an envelope)
+ * holds at most about that much; one pass reads at most SRV_WS_READ_MAX.
+ * The waiting response.creates are bounded by count and bytes, the
+ * memory as a session's history (gw_resp_items_bound).  wslay fails bad
+ * frames, invalid UTF-8 and oversize messages itself (1002, 1007, 1009);
+ * the socket is then closing.
  */
 #include "server/ws.h"
 #include "core/base/clock.h"
@@ -55,10 +65,21 @@
 #define SRV_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define SRV_WS_TICK_MS 250
 #define SRV_WS_CLOSE_WAIT_MS 2000 /* for the peer's close frame after ours */
-/* response.creates waiting behind the turn in flight; more are refused */
+/* response.creates waiting behind the turn in flight, and their bytes (in
+ * request bodies: 8 x --gateway-openresponses-max-input-chars); more are
+ * refused */
 #define SRV_WS_QUEUE_MAX 64
+#define SRV_WS_QUEUE_BODIES 2
 /* framed bytes held for one send(); past this wslay waits (backpressure) */
 #define SRV_WS_WBUF_MAX ((size_t)256 * 1024)
+/* output waiting for a peer (wslay's queued messages and the unsent
+ * frames): past either bound the socket is not read until it drains, so a
+ * peer that sends and never reads (pings, bad messages: each queues an
+ * answer) cannot grow the server's memory */
+#define SRV_WS_BACKLOG_MAX ((size_t)1024 * 1024)
+#define SRV_WS_BACKLOG_MSGS 1024
+/* bytes one pump reads, so one socket cannot hold its thread */
+#define SRV_WS_READ_MAX ((size_t)256 * 1024)
 
 enum { SRV_WS_FRAME, SRV_WS_DONE };
 
@@ -97,7 +118,8 @@ typedef struct srv_ws_conn {
 	uint64_t opened_ms, active_ms, close_ms;
 	/* thread only */
 	srv_ws_msg *in_head, *in_tail;
-	size_t in_count;
+	size_t in_count, in_bytes;
+	size_t nread;                   /* bytes this pump read (SRV_WS_READ_MAX) */
 	struct srv_job *turn;           /* in flight, or NULL */
 	bool turn_store;
 	bool dead;                      /* EOF or an error: no more reads or writes */
@@ -332,11 +354,26 @@ static const srv_api_turn_cb srv_ws_turn_cb = { srv_ws_turn_frame, srv_ws_turn_d
 
 /* ---- the socket, on its thread ------------------------------------------------------ */
 
+/* True when the output waiting for the peer passed a bound: no more reads. */
+static bool
+srv_ws_backlogged(const srv_ws_conn *wc)
+{
+	if (wc->ctx == NULL)
+		return false;
+	return wslay_event_get_queued_msg_count(wc->ctx) >= SRV_WS_BACKLOG_MSGS ||
+	    wslay_event_get_queued_msg_length(wc->ctx) + (wc->wbuf.len - wc->wbuf_off) >=
+	    SRV_WS_BACKLOG_MAX;
+}
+
 static ssize_t
 srv_ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
 {
 	(void)flags;
 	srv_ws_conn *wc = user;
+	if (wc->nread >= SRV_WS_READ_MAX || srv_ws_backlogged(wc)) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1; /* the rest waits for the next pump, or for the peer to read */
+	}
 	if (wc->extra_off < wc->nextra) {
 		size_t n = wc->nextra - wc->extra_off < len ? wc->nextra - wc->extra_off : len;
 		memcpy(buf, wc->extra + wc->extra_off, n);
@@ -345,6 +382,7 @@ srv_ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 	}
 	ssize_t r = recv(wc->fd, buf, len, 0);
 	if (r > 0) {
+		wc->nread += (size_t)r;
 		atomic_fetch_add_explicit(&wc->t->w->s->metrics.bytes_in, (uint64_t)r,
 		    memory_order_relaxed);
 		return r;
@@ -434,9 +472,10 @@ srv_ws_close(srv_ws_conn *wc, uint16_t code, const char *reason)
 
 static void srv_ws_next(srv_ws_conn *wc);
 
-/* The age limit: the error, then the close (after the turn in flight). */
+/* The age limit's envelope: for the socket, and for each message that
+ * arrives or waits past it. */
 static void
-srv_ws_limit(srv_ws_conn *wc)
+srv_ws_limit_error(srv_ws_conn *wc)
 {
 	gw_resp_error e;
 	gw_resp_error_set(&e, 400, "websocket_connection_limit_reached", NULL,
@@ -444,6 +483,21 @@ srv_ws_limit(srv_ws_conn *wc)
 	    "with previous_response_id (store:true) or the full input",
 	    (unsigned long long)wc->t->w->s->cfg.ws_max_age_ms);
 	srv_ws_send_error(wc, &e);
+}
+
+/* The age limit: the error, then the close (after the turn in flight);
+ * the messages still waiting get the error too, not silence. */
+static void
+srv_ws_limit(srv_ws_conn *wc)
+{
+	srv_ws_limit_error(wc);
+	for (srv_ws_msg *m = wc->in_head, *n; m != NULL; m = n) {
+		n = m->next;
+		srv_ws_limit_error(wc);
+		free(m);
+	}
+	wc->in_head = wc->in_tail = NULL;
+	wc->in_count = wc->in_bytes = 0;
 	srv_ws_close(wc, WSLAY_CODE_NORMAL_CLOSURE, "connection age limit");
 }
 
@@ -464,10 +518,10 @@ srv_ws_turn_end(srv_ws_conn *wc, srv_ws_out *o)
 		cJSON_Delete(wc->mem);
 		wc->mem = o->mem;
 		o->mem = NULL;
-		/* bounded as a session's history is: the oldest items go first */
-		int max = (int)s->cfg.session_max_messages;
-		while (cJSON_GetArraySize(wc->mem) > max)
-			cJSON_DeleteItemFromArray(wc->mem, 0);
+		/* bounded as a session's history is: the oldest items go first,
+		 * by count and bytes, and it starts with a turn */
+		gw_resp_items_bound(wc->mem, s->cfg.session_max_messages, s->cfg.session_max_bytes,
+		    0);
 		snprintf(wc->mem_id, sizeof(wc->mem_id), "%s", o->id);
 		snprintf(wc->mem_key, sizeof(wc->mem_key), "%s", o->key);
 		wc->mem_stored = wc->turn_store;
@@ -520,11 +574,20 @@ srv_ws_next(srv_ws_conn *wc)
 	while (wc->turn == NULL && wc->in_head != NULL && !wc->closing && !wc->dead) {
 		srv_ws_msg *m = wc->in_head;
 		wc->in_count--;
+		wc->in_bytes -= m->len;
 		wc->in_head = m->next;
 		if (wc->in_head == NULL)
 			wc->in_tail = NULL;
 		gw_resp_error e;
 		memset(&e, 0, sizeof(e));
+		if (atomic_load(&s->stopping)) {
+			/* srv_api_shutdown is ending the turns: no new one starts */
+			free(m);
+			gw_resp_error_set(&e, 503, "server_shutdown", NULL,
+			    "the gateway is shutting down");
+			srv_ws_send_error(wc, &e);
+			continue;
+		}
 		cJSON *obj = NULL;
 		const cJSON *type = NULL;
 		const char *refused = NULL;
@@ -600,17 +663,39 @@ srv_ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_
 	}
 	if (arg->opcode != WSLAY_TEXT_FRAME && arg->opcode != WSLAY_BINARY_FRAME)
 		return; /* ping and pong: wslay answers pings itself */
-	if (wc->limit || wc->closing)
+	if (wc->closing)
 		return;
-	if (wc->in_count >= SRV_WS_QUEUE_MAX) {
-		gw_resp_error e;
-		gw_resp_error_set(&e, 429, "too_many_requests", NULL,
-		    "%d response.create messages are already waiting on this WebSocket; wait for "
-		    "their turns or use another connection", SRV_WS_QUEUE_MAX);
+	if (wc->limit) { /* a turn is finishing; then the socket closes */
+		srv_ws_limit_error(wc);
+		return;
+	}
+	/* the transport's messages are JSON text: a binary one is refused and
+	 * ends the socket (RFC 6455's 1003; wslay itself fails a text message
+	 * that is not UTF-8 with 1007, and one past the body limit with 1009) */
+	gw_resp_error e;
+	if (arg->opcode == WSLAY_BINARY_FRAME) {
+		gw_resp_error_set(&e, 400, "invalid_value", NULL,
+		    "binary messages are not accepted: send response.create as a text message");
+		srv_ws_send_error(wc, &e);
+		srv_ws_close(wc, WSLAY_CODE_UNSUPPORTED_DATA, "binary message");
+		return;
+	}
+	size_t qmax = SRV_WS_QUEUE_BODIES * wc->t->w->s->body_limit;
+	if (wc->in_count >= SRV_WS_QUEUE_MAX || wc->in_bytes + arg->msg_length > qmax) {
+		if (wc->in_count >= SRV_WS_QUEUE_MAX)
+			gw_resp_error_set(&e, 429, "too_many_requests", NULL,
+			    "%d response.create messages are already waiting on this WebSocket; wait "
+			    "for their turns or use another connection", SRV_WS_QUEUE_MAX);
+		else
+			gw_resp_error_set(&e, 429, "too_many_requests", NULL,
+			    "the response.create messages waiting on this WebSocket would pass %zu "
+			    "bytes (%d request bodies); wait for their turns or use another "
+			    "connection", qmax, SRV_WS_QUEUE_BODIES);
 		srv_ws_send_error(wc, &e);
 		return;
 	}
 	wc->in_count++;
+	wc->in_bytes += arg->msg_length;
 	srv_ws_msg *m = gw_xmalloc(sizeof(*m) + arg->msg_length + 1);
 	m->next = NULL;
 	m->len = arg->msg_length;
@@ -667,8 +752,15 @@ static bool
 srv_ws_pump(srv_ws_conn *wc, bool readable)
 {
 	srv_ws_thread *t = wc->t;
+	wc->nread = 0;
 	if (readable && !wc->dead && wslay_event_recv(wc->ctx) != 0)
 		wc->dead = true;
+	if (!wc->dead && !wc->closing && !wslay_event_want_read(wc->ctx)) {
+		/* wslay failed the connection (a protocol error, 1002; a message
+		 * past the body limit, 1009) and queued its close frame */
+		wc->closing = true;
+		wc->close_ms = gw_clock_mono_ms();
+	}
 	if (!wc->dead && wslay_event_send(wc->ctx) != 0)
 		wc->dead = true;
 	if (!wc->dead && wc->close_pending && wslay_event_get_queued_msg_count(wc->ctx) == 0) {
@@ -709,7 +801,11 @@ srv_ws_pump(srv_ws_conn *wc, bool readable)
 		wc->watched = false;
 		return false;
 	}
-	uint32_t ev = (wc->peer_closed ? 0 : EPOLLIN | EPOLLRDHUP) | (want_w ? EPOLLOUT : 0);
+	/* not read: a backlog (until it drains; EPOLLOUT is watched then) or
+	 * what wslay will not read any more */
+	bool want_r = !wc->peer_closed && wslay_event_want_read(wc->ctx) &&
+	    !(srv_ws_backlogged(wc) && want_w);
+	uint32_t ev = (want_r ? EPOLLIN | EPOLLRDHUP : 0) | (want_w ? EPOLLOUT : 0);
 	if (ev != wc->events || !wc->watched) {
 		struct epoll_event e = { .events = ev, .data.ptr = wc };
 		epoll_ctl(t->epfd, wc->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, wc->fd, &e);
@@ -864,6 +960,8 @@ srv_ws_start(srv_server *s, size_t nthreads, srv_ws **out)
 	w->s = s;
 	w->n = nthreads > 0 ? nthreads : 1;
 	w->t = gw_xcalloc(w->n, sizeof(*w->t));
+	for (size_t i = 0; i < w->n; i++) /* the error path closes only what opened */
+		w->t[i].epfd = w->t[i].wake_fd = -1;
 	for (size_t i = 0; i < w->n; i++) {
 		srv_ws_thread *t = &w->t[i];
 		t->w = w;
@@ -920,6 +1018,31 @@ srv_ws_free(srv_ws *w)
 		return;
 	for (size_t i = 0; i < w->n; i++) {
 		srv_ws_thread *t = &w->t[i];
+		/* sockets a turn kept past both shutdown waits (srv_ws_main
+		 * left them): the worker pool is joined now, so their turns are
+		 * over; MHD's stop (before this) closed the sockets */
+		for (srv_ws_conn *wc = t->conns, *n; wc != NULL; wc = n) {
+			n = wc->next;
+			if (wc->turn != NULL)
+				srv_api_turn_release(wc->turn);
+			wslay_event_context_free(wc->ctx);
+			gw_buf_free(&wc->wbuf);
+			for (srv_ws_msg *m = wc->in_head, *mn; m; m = mn) {
+				mn = m->next;
+				free(m);
+			}
+			for (srv_ws_out *o = wc->out_head, *on; o; o = on) {
+				on = o->next;
+				cJSON_Delete(o->mem);
+				free(o);
+			}
+			cJSON_Delete(wc->mem);
+			free(wc->extra);
+			pthread_mutex_destroy(&wc->lock);
+			free(wc);
+			atomic_fetch_sub(&w->s->metrics.ws_open, 1);
+		}
+		t->conns = NULL;
 		/* sockets handed over after the threads stopped: MHD's stop
 		 * (before this) closed them */
 		for (srv_ws_conn *wc = t->adopt, *n; wc != NULL; wc = n) {

@@ -38,7 +38,9 @@ enum MHD_Result srv_ws_upgrade(struct MHD_Connection *c, srv_req *r);
  * srv_api_shutdown, before the event loops stop. */
 void srv_ws_shutdown(srv_ws *w, uint64_t wait_ms);
 /* Frees w (NULL is fine): srv_ws_shutdown first, then the event loops
- * stop (MHD closes a socket handed over too late), then this. */
+ * stop (MHD closes a socket handed over too late) and the worker pool is
+ * joined, then this; it frees the sockets a turn kept past the shutdown's
+ * waits too. */
 void srv_ws_free(srv_ws *w);
 
 #endif
