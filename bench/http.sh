@@ -759,6 +759,24 @@ fi
 # Targets: WebSocket >= SSE per turn, paced p99 < 2 ms.  (A Node
 # generator, Node 20's WebSocket, spent more CPU per turn than the
 # gateway, so it measured itself.)
+# ws_rounds CONNS [RATE]: WS_ROUNDS rounds of tau-bench-wsload, ws and sse
+# interleaved (the order turning each round), CONNS connections, closed
+# loop or paced at RATE turns/s; a JSON line per run, with the gateway's
+# CPU (gw_cpu_us), into $W/ws.rounds
+ws_rounds() {
+	local r side g0 g1 order
+	: >"$W/ws.rounds"
+	for ((r = 0; r < WS_ROUNDS; r++)); do
+		if ((r % 2 == 0)); then order=(ws sse); else order=(sse ws); fi
+		for side in "${order[@]}"; do
+			g0=$(ws_ticks "$WSGW_PID")
+			"$WSLOAD" "$side" "$WSGW_ADDR" "$TOKEN" "$1" "$SECS" ${2:+"$2"} >"$W/ws.out"
+			g1=$(ws_ticks "$WSGW_PID")
+			jq -c --arg g "$(((g1 - g0) * 1000000 / $(getconf CLK_TCK)))" \
+				'. + {gw_cpu_us: ($g | tonumber)}' "$W/ws.out" >>"$W/ws.rounds"
+		done
+	done
+}
 if has_part ws; then
 	WS_ROUNDS=${BENCH_WS_ROUNDS:-5}
 	WSLOAD=$(dirname "$BIN")/tau-bench-wsload
@@ -768,17 +786,7 @@ if has_part ws; then
 		echo
 		echo "ws. turns over $conns WebSocket(s) vs $conns HTTP keep-alive connection(s) with SSE (local/echo, store:false)"
 		echo "   ${SECS}s per run, $WS_ROUNDS rounds, the two sides interleaved"
-		: >"$W/ws.rounds"
-		for ((r = 0; r < WS_ROUNDS; r++)); do
-			if ((r % 2 == 0)); then order=(ws sse); else order=(sse ws); fi
-			for side in "${order[@]}"; do
-				g0=$(ws_ticks "$WSGW_PID")
-				"$WSLOAD" "$side" "$WSGW_ADDR" "$TOKEN" "$conns" "$SECS" >"$W/ws.out"
-				g1=$(ws_ticks "$WSGW_PID")
-				jq -c --arg g "$(((g1 - g0) * 1000000 / $(getconf CLK_TCK)))" \
-					'. + {gw_cpu_us: ($g | tonumber)}' "$W/ws.out" >>"$W/ws.rounds"
-			done
-		done
+		ws_rounds "$conns"
 		python3 - "$W/ws.rounds" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -806,17 +814,7 @@ PY
 	echo
 	echo "ws. paced: $WS_RATE turns/s over $CONNS WebSockets vs $CONNS HTTP keep-alive connections with SSE"
 	echo "   (open loop, latency from each turn's scheduled send time; ${SECS}s per run, $WS_ROUNDS rounds interleaved)"
-	: >"$W/ws.rounds"
-	for ((r = 0; r < WS_ROUNDS; r++)); do
-		if ((r % 2 == 0)); then order=(ws sse); else order=(sse ws); fi
-		for side in "${order[@]}"; do
-			g0=$(ws_ticks "$WSGW_PID")
-			"$WSLOAD" "$side" "$WSGW_ADDR" "$TOKEN" "$CONNS" "$SECS" "$WS_RATE" >"$W/ws.out"
-			g1=$(ws_ticks "$WSGW_PID")
-			jq -c --arg g "$(((g1 - g0) * 1000000 / $(getconf CLK_TCK)))" \
-				'. + {gw_cpu_us: ($g | tonumber)}' "$W/ws.out" >>"$W/ws.rounds"
-		done
-	done
+	ws_rounds "$CONNS" "$WS_RATE"
 	python3 - "$W/ws.rounds" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]

@@ -709,6 +709,31 @@ srv_ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_
 	srv_ws_next(wc);
 }
 
+/* Frees what wc holds (its framing, queues, memory) and wc itself, and
+ * counts it closed; the socket is the caller's business (given back to
+ * MHD, or closed by MHD's stop). */
+static void
+srv_ws_conn_release(srv_ws_conn *wc)
+{
+	srv_server *s = wc->t->w->s;
+	wslay_event_context_free(wc->ctx);
+	gw_buf_free(&wc->wbuf);
+	for (srv_ws_msg *m = wc->in_head, *n; m; m = n) {
+		n = m->next;
+		free(m);
+	}
+	for (srv_ws_out *o = wc->out_head, *n; o; o = n) {
+		n = o->next;
+		cJSON_Delete(o->mem);
+		free(o);
+	}
+	cJSON_Delete(wc->mem);
+	free(wc->extra);
+	pthread_mutex_destroy(&wc->lock);
+	free(wc);
+	atomic_fetch_sub(&s->metrics.ws_open, 1);
+}
+
 /* Gives the socket back to MHD, which closes it. */
 static void
 srv_ws_free_conn(srv_ws_conn *wc)
@@ -723,26 +748,11 @@ srv_ws_free_conn(srv_ws_conn *wc)
 		t->conns = wc->next;
 	if (wc->next)
 		wc->next->prev = wc->prev;
-	wslay_event_context_free(wc->ctx);
-	gw_buf_free(&wc->wbuf);
 	MHD_upgrade_action(wc->urh, MHD_UPGRADE_ACTION_CLOSE);
 	if (wc->mloop != NULL)
 		srv_loop_poke(wc->mloop);
-	for (srv_ws_msg *m = wc->in_head, *n; m; m = n) {
-		n = m->next;
-		free(m);
-	}
 	/* out: nothing can be queued any more (no turn) */
-	for (srv_ws_out *o = wc->out_head, *n; o; o = n) {
-		n = o->next;
-		cJSON_Delete(o->mem);
-		free(o);
-	}
-	cJSON_Delete(wc->mem);
-	free(wc->extra);
-	pthread_mutex_destroy(&wc->lock);
-	free(wc);
-	atomic_fetch_sub(&s->metrics.ws_open, 1);
+	srv_ws_conn_release(wc);
 	srv_notify(s);
 }
 
@@ -1025,22 +1035,7 @@ srv_ws_free(srv_ws *w)
 			n = wc->next;
 			if (wc->turn != NULL)
 				srv_api_turn_release(wc->turn);
-			wslay_event_context_free(wc->ctx);
-			gw_buf_free(&wc->wbuf);
-			for (srv_ws_msg *m = wc->in_head, *mn; m; m = mn) {
-				mn = m->next;
-				free(m);
-			}
-			for (srv_ws_out *o = wc->out_head, *on; o; o = on) {
-				on = o->next;
-				cJSON_Delete(o->mem);
-				free(o);
-			}
-			cJSON_Delete(wc->mem);
-			free(wc->extra);
-			pthread_mutex_destroy(&wc->lock);
-			free(wc);
-			atomic_fetch_sub(&w->s->metrics.ws_open, 1);
+			srv_ws_conn_release(wc);
 		}
 		t->conns = NULL;
 		/* sockets handed over after the threads stopped: MHD's stop
