@@ -410,6 +410,23 @@ srv_job_upstream_event(srv_job *j, const char *target, const gw_provider_outcome
 	srv_event_end(j->srv, &w, &line, "the upstream failure", true);
 }
 
+/* Does j's provider (its route's first target when routed) answer
+ * without the network (local/echo: it never waits and never fails)? */
+static bool
+srv_job_offline(const srv_job *j)
+{
+	return j->rt == NULL ? gw_provider_offline(j->srv->provider) :
+	    gw_provider_offline(j->rt->r[j->route].targets[0].prov);
+}
+
+/* May j wait on a lock or the database (a session, or in fleet mode a
+ * response to store)?  Such a job runs on a worker, never a loop. */
+static bool
+srv_job_may_block(const srv_job *j)
+{
+	return j->session_key[0] != '\0' || (j->srv->fleet != NULL && j->rq.store);
+}
+
 /* The first half of a run: the model context (the chain the previous
  * response ends, or the session history) and the response builder.  Opening the session may wait for
  * its lock, so only a job with no session key may begin on a thread that
@@ -501,9 +518,7 @@ srv_job_begin(srv_job *j)
 	if (j->e.status == 0)
 		srv_append_copies(j->context, j->rq.input);
 	if (j->e.status == 0 && j->wire != NULL && j->wire->prepare != NULL) {
-		bool offline = j->rt == NULL ? gw_provider_offline(s->provider) :
-		    gw_provider_offline(j->rt->r[j->route].targets[0].prov);
-		j->no_call = !j->wire->prepare(j->wire_ctx, &j->context, offline);
+		j->no_call = !j->wire->prepare(j->wire_ctx, &j->context, srv_job_offline(j));
 	}
 }
 
@@ -1040,20 +1055,18 @@ srv_api_run(struct MHD_Connection *c, srv_req *r, srv_job *j)
 {
 	srv_server *s = r->srv;
 	srv_job_key(j);
-	const char *key = j->session_key;
 	/* Three ways to run: inline when nothing can block (the offline
 	 * provider, no session), on this loop's engine when only the upstream
 	 * is waited for (no session), else on the worker pool, where the
 	 * session lock may be waited for. */
 	/* fleet mode: a stored response is saved on a worker, never on a
 	 * loop thread (the database may be slow or gone) */
-	bool pooled = key[0] != '\0' || (s->fleet != NULL && j->rq.store);
+	bool pooled = srv_job_may_block(j);
 	/* routed: inline when the route's first target is offline (it never
 	 * fails, so no fallback waits); otherwise its targets are tried in
 	 * turn on this loop's engine (srv_job_route_start), or, with a
 	 * session, on a worker (srv_job_route) */
-	bool offline = j->rt == NULL ? gw_provider_offline(s->provider) :
-	    gw_provider_offline(j->rt->r[j->route].targets[0].prov);
+	bool offline = srv_job_offline(j);
 	pooled = pooled || (!offline && j->loop->engine == NULL);
 	bool inline_run = offline && !pooled;
 	bool async_run = !inline_run && !pooled;
@@ -1338,9 +1351,7 @@ srv_api_turn_start(srv_server *s, gw_resp_request *rq, cJSON *history, bool hist
 	srv_job_name(j, NULL);
 	/* as srv_api_run decides: inline when nothing can block (offline, no
 	 * session, no chain to read, no save to the database), else a worker */
-	bool offline = j->rt == NULL ? gw_provider_offline(s->provider) :
-	    gw_provider_offline(j->rt->r[j->route].targets[0].prov);
-	bool inline_run = offline && j->session_key[0] == '\0' && !(s->fleet != NULL && j->rq.store) &&
+	bool inline_run = srv_job_offline(j) && !srv_job_may_block(j) &&
 	    (j->rq.previous_response_id == NULL || j->history != NULL);
 	if (inline_run) {
 		srv_job_run(j);
