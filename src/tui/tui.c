@@ -784,7 +784,7 @@ tui_show_selected(tui_app *app)
 		return;
 	}
 	gw_buf pretty = GW_BUF_INIT, shown = GW_BUF_INIT;
-	cJSON *v = e->local ? NULL : cJSON_Parse(e->text);
+	cJSON *v = cJSON_Parse(e->text);
 	if (v != NULL) {
 		gw_jw w;
 		gw_jw_init(&w, &pretty, true);

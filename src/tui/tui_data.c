@@ -135,23 +135,6 @@ tui_events_add_line(tui_events *ev, const char *line, size_t n)
 	tui_events_line(line, n, ev);
 }
 
-void
-tui_events_add_local(tui_events *ev, uint64_t unix_ms, const char *kind, const char *text)
-{
-	tui_event *e = tui_events_push(ev);
-	e->local = true;
-	e->text = gw_xstrdup(text);
-	e->sum.valid = true;
-	e->sum.unix_ms = unix_ms;
-	snprintf(e->sum.kind, sizeof(e->sum.kind), "%s", kind);
-	snprintf(e->sum.gate, sizeof(e->sum.gate), "-");
-	/* the list shows it as one line; Enter shows all of it */
-	gw_buf one = GW_BUF_INIT;
-	tui_render_oneline(&one, text);
-	snprintf(e->sum.reason, sizeof(e->sum.reason), "%s", gw_buf_cstr(&one));
-	gw_buf_free(&one);
-}
-
 const tui_event *
 tui_events_at(const tui_events *ev, size_t i)
 {

@@ -44,7 +44,6 @@ void tui_posture_fill(tui_posture *p, const gw_state *st);
 
 typedef struct tui_event {
 	uint64_t id;                  /* increasing; selection survives eviction */
-	bool local;                   /* a console message, not a file line */
 	char *text;                   /* the raw line (owned) */
 	tui_event_sum sum;
 } tui_event;
@@ -71,8 +70,6 @@ int tui_events_follow(tui_events *ev, gw_err *err);
 /* Adds one event line read elsewhere (a PostgreSQL event row) as the
  * newest, as the file tail and follower add theirs. */
 void tui_events_add_line(tui_events *ev, const char *line, size_t n);
-/* Adds a console message (a result or an error) to the list. */
-void tui_events_add_local(tui_events *ev, uint64_t unix_ms, const char *kind, const char *text);
 /* The i-th event, oldest first (i < count). */
 const tui_event *tui_events_at(const tui_events *ev, size_t i);
 /* Fills idx with the positions of the events whose row, as the list draws

@@ -771,12 +771,11 @@ tui_draw_events(tui_ui *ui, int y, int rows)
 			tui_fill(ui, row, 0, TUI_STYLE_SELECTED);
 			tui_put_hl(ui, row, 0, COLS, TUI_STYLE_SELECTED, gw_buf_cstr(&b), ui->filter);
 		} else {
-			tui_put_hl(ui, row, 0, COLS, e->local ? TUI_STYLE_LOCAL : TUI_STYLE_NORMAL,
-			    gw_buf_cstr(&b), ui->filter);
+			tui_put_hl(ui, row, 0, COLS, TUI_STYLE_NORMAL, gw_buf_cstr(&b), ui->filter);
 			/* the gate in the colour of its meaning, as in the header,
 			 * unless the filter's highlight is on it */
-			tui_style gs = e->local ? TUI_STYLE_LOCAL : tui_word_style(e->sum.gate);
-			if (gs != TUI_STYLE_NORMAL && gs != TUI_STYLE_LOCAL &&
+			tui_style gs = tui_word_style(e->sum.gate);
+			if (gs != TUI_STYLE_NORMAL &&
 			    (ui->filter[0] == '\0' || !tui_render_match(e->sum.gate, ui->filter)))
 				tui_put(ui, row, gate_x, COLS - gate_x, gs, e->sum.gate);
 		}
