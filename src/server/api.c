@@ -865,12 +865,17 @@ srv_job_main(void *arg)
  * (no session) or the provider's transfer thread.  A stream ends here (its
  * frames are already flowing).  A non-stream job is handed back to its
  * connection (srv_api_resume), whose MHD_run builds and persists the
- * answer outside the engine step. */
+ * answer outside the engine step.  The upstream's time ends when the step
+ * that saw the call end began (o->done_ns): reading the reply is the
+ * gateway's time. */
 static void
 srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
 {
 	srv_job *j = ctx;
-	j->upstream_ns = gw_clock_mono_ns() - j->up_t0_ns;
+	uint64_t end = gw_clock_mono_ns();
+	if (o->done_ns != 0 && o->done_ns >= j->up_t0_ns && o->done_ns <= end)
+		end = o->done_ns;
+	j->upstream_ns = end - j->up_t0_ns;
 	if (j->stream) {
 		srv_job_end(j, rc, o);
 		srv_job_unref(j);

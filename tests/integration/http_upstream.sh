@@ -119,6 +119,18 @@ t_eq "close mid stream: failed event" upstream_error "$(grep '^data: {"type":"re
 t_eq "close mid stream: ends with [DONE]" "data: [DONE]" "$(tail -2 "$T/sse" | head -1)"
 t_eq "close mid stream: no retry after first byte" 1 "$(($(nrec) - n0))"
 
+# Server-Timing splits a JSON answer's time where the wait is: the stub's
+# 0.9 s ("slow") is the upstream's, and the gateway's own share (reading
+# the reply, building and queueing the answer) stays far below it
+h_req POST /v1/responses -D "$T/hdr" -H 'Content-Type: application/json' --data-binary '{"input":"[stub:slow] timing","store":false}'
+t_eq "timing: 200" 200 "$HS"
+st=$(grep -i '^server-timing:' "$T/hdr" | tr -d '\r' | sed 's/^[^:]*: //')
+t_match "timing: header" '^gateway;dur=[0-9]+\.[0-9]{3}, upstream;dur=[0-9]+\.[0-9]{3}$' "$st"
+t_eq "timing: the stub's delay is upstream time (>= 900 ms)" true \
+	"$(sed 's/.*upstream;dur=//' <<<"$st" | awk '{print ($1 >= 900) ? "true" : "false"}')"
+t_eq "timing: the gateway's own share is not (< 300 ms)" true \
+	"$(sed 's/^gateway;dur=\([0-9.]*\),.*/\1/' <<<"$st" | awk '{print ($1 < 300) ? "true" : "false"}')"
+
 # many calls at once share the provider's one transfer thread: 32 stateless
 # requests (half JSON, half SSE) held by the stub together ("slow": 0.9 s
 # before a JSON reply, 0.3 s between stream chunks), each answered with its

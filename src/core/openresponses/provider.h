@@ -68,6 +68,11 @@ typedef struct gw_provider_outcome {
 	unsigned attempts;
 	bool emitted;             /* something reached the sink */
 	char request_id[96];      /* the last attempt's upstream request id, "" if none */
+	/* an engine's call (gw_provider_start_on/_via): when the engine step
+	 * that saw it end began (gw_clock_mono_ns), so the reading of the
+	 * reply and whatever that step did before calling done count as the
+	 * caller's time, not the upstream's; 0 for a call run otherwise */
+	uint64_t done_ns;
 } gw_provider_outcome;
 
 /* Defaults, the one place these numbers are written (the flag table uses

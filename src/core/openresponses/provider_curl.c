@@ -58,6 +58,7 @@ struct gw_provider_engine {
 	CURLM *multi;
 	int epfd;                   /* curl's sockets (CURLMOPT_SOCKETFUNCTION) */
 	uint64_t last_sweep_ms;
+	uint64_t step_ns;           /* when the step took up what it is ending (done_ns) */
 	gw_xfer *calls;
 	CURL *spare[GW_PROVIDER_SPARE_MAX];
 	uint64_t spare_serial[GW_PROVIDER_SPARE_MAX];
@@ -477,6 +478,8 @@ gw_provider_backoff_ms(unsigned attempt)
 static void
 gw_xfer_deliver(gw_xfer *x, int rc)
 {
+	if (x->g != NULL)
+		x->out.done_ns = x->g->step_ns;
 	x->done(x->done_ctx, rc, &x->out);
 	gw_buf_free(&x->req);
 	free(x);
@@ -595,14 +598,16 @@ gw_xfer_attempt_end(gw_xfer *x, gw_xfer_result res)
 
 /* CURLMOPT_SOCKETFUNCTION: mirrors what curl wants watched on fd into
  * the engine's epoll set.  curl calls it with CURL_POLL_REMOVE before it
- * closes a socket, so a descriptor number reused by a new connection is
- * added afresh; MOD and ADD fall back on each other all the same, so the
- * set can never miss a socket curl is waiting on. */
+ * closes a socket (and when a finished transfer's connection goes back to
+ * its cache), and forgets the pointer assigned to the socket then; so a
+ * socket without one (socketp NULL) is not in the set and is added, one
+ * with one is modified: one epoll_ctl per change, none that fails.  MOD
+ * and ADD still fall back on each other, so the set can never miss a
+ * socket curl is waiting on. */
 static int
 gw_engine_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
 	(void)e;
-	(void)socketp;
 	gw_provider_engine *g = userp;
 	if (what == CURL_POLL_REMOVE) {
 		epoll_ctl(g->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT/EBADF: already gone */
@@ -613,8 +618,15 @@ gw_engine_socket_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *sock
 		ev.events |= EPOLLIN;
 	if (what & CURL_POLL_OUT)
 		ev.events |= EPOLLOUT;
-	if (epoll_ctl(g->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
-		epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev);
+	int op = socketp != NULL ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(g->epfd, op, fd, &ev) != 0) {
+		if (errno == ENOENT)
+			epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev);
+		else if (errno == EEXIST)
+			epoll_ctl(g->epfd, EPOLL_CTL_MOD, fd, &ev);
+	}
+	if (socketp == NULL)
+		curl_multi_assign(g->multi, fd, g); /* in the set from now on */
 	return 0;
 }
 
@@ -694,6 +706,28 @@ gw_engine_sweep(gw_provider_engine *g, uint64_t now)
 	}
 }
 
+/* Ends every transfer curl has finished (its done callbacks run here). */
+static void
+gw_engine_reap(gw_provider_engine *g)
+{
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(g->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		char *priv = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		gw_xfer *x = (gw_xfer *)priv;
+		gw_xfer_attempt_end(x, gw_xfer_classify(x, m->data.result));
+	}
+}
+
+/* Each ready socket is handed to curl and the transfers it finished are
+ * ended at once, before the next socket is read: a reply's done (and the
+ * answer its caller builds there) does not wait for curl to read the
+ * step's other sockets.  step_ns, a finished call's done_ns, is taken just
+ * before curl reads the socket (or runs the timers) that finished it: the
+ * upstream's time ends when the engine took up its last bytes. */
 void
 gw_provider_engine_step(gw_provider_engine *g)
 {
@@ -708,26 +742,23 @@ gw_provider_engine_step(gw_provider_engine *g)
 			flags |= CURL_CSELECT_OUT;
 		if (ev[i].events & (EPOLLERR | EPOLLHUP))
 			flags |= CURL_CSELECT_ERR;
+		g->step_ns = gw_clock_mono_ns();
 		curl_multi_socket_action(g->multi, ev[i].data.fd, flags, &running);
+		gw_engine_reap(g);
 	}
 	/* curl's due timers; a pass can make another due at once (a transfer
 	 * just added, data already buffered), so a few passes run here */
 	long ct = -1;
-	for (int pass = 0; pass < 4 && curl_multi_timeout(g->multi, &ct) == CURLM_OK && ct == 0; pass++)
+	for (int pass = 0; pass < 4 && curl_multi_timeout(g->multi, &ct) == CURLM_OK && ct == 0; pass++) {
+		g->step_ns = gw_clock_mono_ns();
 		curl_multi_socket_action(g->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	uint64_t now = gw_clock_mono_ms();
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(g->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		char *priv = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-		gw_xfer *x = (gw_xfer *)priv;
-		gw_xfer_attempt_end(x, gw_xfer_classify(x, m->data.result));
+		gw_engine_reap(g);
 	}
-	if (g->calls != NULL && now - g->last_sweep_ms >= GW_PROVIDER_SWEEP_MS)
+	uint64_t now = gw_clock_mono_ms();
+	if (g->calls != NULL && now - g->last_sweep_ms >= GW_PROVIDER_SWEEP_MS) {
+		g->step_ns = gw_clock_mono_ns();
 		gw_engine_sweep(g, now);
+	}
 }
 
 /* Starts x's first attempt on g. */
