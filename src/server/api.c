@@ -90,6 +90,7 @@ typedef struct srv_job {
 	/* the run, from srv_job_begin to srv_job_end (one thread at a time) */
 	bool resume;                /* non-stream: the connection waits suspended for the answer */
 	int provider_rc;            /* the provider's result, kept for srv_api_resume */
+	bool starting;              /* inside srv_job_start (so inside MHD's handler) */
 	gw_provider_outcome outcome;
 	gw_resp_error e;            /* set when the run failed before or in the provider */
 	bool cancelled;
@@ -863,10 +864,15 @@ srv_job_main(void *arg)
 
 /* The provider's done callback, inside an engine step: the loop's own
  * (no session) or the provider's transfer thread.  A stream ends here (its
- * frames are already flowing).  A non-stream job is handed back to its
- * connection (srv_api_resume), whose MHD_run builds and persists the
- * answer outside the engine step.  The upstream's time ends when the step
- * that saw the call end began (o->done_ns): reading the reply is the
+ * frames are already flowing).  A non-stream job is answered here when
+ * this is its connection's loop and the call did not end inside
+ * srv_job_start (still inside MHD's handler): the answer is built, queued
+ * on the suspended connection (MHD allows that) and the connection
+ * resumed, so the MHD_run after the step only writes it.  Otherwise it is
+ * handed back to its connection (srv_api_resume), whose MHD_run builds
+ * and persists the answer outside the engine step.  The upstream's time
+ * ends when the step that saw the call end began (o->done_ns): reading the
+ * reply, and the step's other answers built before this one, are the
  * gateway's time. */
 static void
 srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
@@ -879,6 +885,20 @@ srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
 	if (j->stream) {
 		srv_job_end(j, rc, o);
 		srv_job_unref(j);
+		return;
+	}
+	if (!j->starting && j->loop == srv_loop_current()) {
+		struct MHD_Connection *c = j->conn;
+		srv_loop *l = j->loop;
+		srv_req *r = j->req;
+		j->resume = false; /* resumed below, once the answer is queued */
+		srv_job_end(j, rc, o);
+		srv_job_unref(j);
+		if (srv_reply_result(c, r) != MHD_YES) { /* closed once resumed (srv_access) */
+			srv_log(r->srv, "cannot queue the answer to %s %s", r->method, r->path);
+			r->phase = SRV_PHASE_LOST;
+		}
+		srv_loop_resume(l, c);
 		return;
 	}
 	j->provider_rc = rc;
@@ -952,22 +972,22 @@ srv_job_start(srv_job *j)
 	srv_job_begin(j);
 	/* the handler's own loop runs the call: no hand-off */
 	j->up_t0_ns = gw_clock_mono_ns();
+	j->starting = true; /* a done called from here is inside MHD's handler */
 	if (j->no_call) { /* nothing to wait for: done at once, as an offline call is */
 		gw_provider_outcome o;
 		memset(&o, 0, sizeof(o));
 		srv_job_done(j, 0, &o);
-		return;
-	}
-	if (j->rt != NULL) {
+	} else if (j->rt != NULL) {
 		if (!srv_job_route_start(j)) {
 			gw_provider_outcome o;
 			srv_job_done(j, srv_route_unavailable(j, &o), &o);
 		}
-		return;
+	} else {
+		gw_provider_call call = srv_job_call(j);
+		gw_provider_sink sink = srv_job_sink(j);
+		gw_provider_start_on(j->loop->engine, &call, &sink, &j->cancel, srv_job_done, j);
 	}
-	gw_provider_call call = srv_job_call(j);
-	gw_provider_sink sink = srv_job_sink(j);
-	gw_provider_start_on(j->loop->engine, &call, &sink, &j->cancel, srv_job_done, j);
+	j->starting = false;
 }
 
 /* ---- routes ------------------------------------------------------------------- */

@@ -802,6 +802,8 @@ srv_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return srv_api_chained(c, r);
 	case SRV_PHASE_NEW:
 		break;
+	case SRV_PHASE_LOST:
+		return MHD_NO; /* MHD closes the connection */
 	default:
 		return MHD_YES;
 	}

@@ -169,7 +169,8 @@ typedef enum srv_phase {
 	SRV_PHASE_PROVIDED,             /* resumed: the provider's outcome waits in pending */
 	SRV_PHASE_READY,                /* the worker's answer is in result */
 	SRV_PHASE_CHAINED,              /* resumed: a continuation's chain is read (chained) */
-	SRV_PHASE_REPLIED
+	SRV_PHASE_REPLIED,
+	SRV_PHASE_LOST                  /* its answer could not be queued: the connection is closed */
 } srv_phase;
 
 typedef struct srv_req {
