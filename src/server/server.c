@@ -4,10 +4,12 @@
  * /healthz, /metrics).  The Open Responses routes live in api.c.
  *
  * The server runs one event loop thread per core, each with its own MHD
- * daemon (external epoll mode, one shared listen socket) and, for an
+ * daemon (external epoll mode, its own listening socket in one SO_REUSEPORT
+ * group, so the kernel spreads connections over the loops) and, for an
  * upstream model or a routes file, its own provider engine, so an upstream
- * call (a route's fallback too) starts, ends and is answered on one thread.  Handlers never block on the network
- * or on a session lock: an upstream call goes to the loop's engine, work
+ * call (a route's fallback too) starts, ends and is answered on one
+ * thread.  Handlers never block on the network or on a session lock: an
+ * upstream call goes to the loop's engine, work
  * that may wait for a session lock to the worker pool, with the
  * connection suspended (see api.c).  The connection caps are counted here
  * across all daemons.  Refusals (401, 404, 405, 413, 431) are
@@ -1259,7 +1261,7 @@ srv_loop_main(void *arg)
 	pthread_setname_np(pthread_self(), "tau-http");
 	for (;;) {
 		if (atomic_load(&s->stopping) && !l->quiesced) {
-			MHD_quiesce_daemon(l->daemon); /* srv_stop closes the shared socket */
+			MHD_quiesce_daemon(l->daemon); /* srv_stop closes the listening sockets */
 			l->quiesced = true;
 			pthread_mutex_lock(&s->lock);
 			s->loops_quiesced++;
@@ -1381,7 +1383,7 @@ srv_loops_stop(srv_server *s)
 		if (s->router != NULL)
 			srv_router_cache_drop(s->router, &l->routes);
 		/* its thread is gone, so this thread may touch the daemon; a
-		 * quiesced daemon leaves the shared listen socket to srv_free */
+		 * quiesced daemon leaves its listening socket to srv_free */
 		if (!l->quiesced)
 			MHD_quiesce_daemon(l->daemon);
 		MHD_stop_daemon(l->daemon);
@@ -1438,43 +1440,77 @@ srv_parse_bind(const char *bind, struct sockaddr_storage *ss, socklen_t *len)
 	return -EINVAL;
 }
 
-/* Creates the listening socket; fills s->bind with the actual address. */
+/* A TCP socket for ss, bound and listening (reuseport: in a SO_REUSEPORT
+ * group), or -errno. */
 static int
-srv_listen(srv_server *s, gw_err *err)
+srv_listen_one(const struct sockaddr_storage *ss, socklen_t len, bool reuseport)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, 1024) != 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* Closes the listening sockets. */
+static void
+srv_unlisten(srv_server *s)
+{
+	for (size_t i = 0; i < s->nlisten; i++)
+		if (s->listen_fds[i] >= 0)
+			close(s->listen_fds[i]);
+	s->nlisten = 0;
+}
+
+/* Creates n listening sockets on the configured address, one per loop;
+ * fills s->bind with the actual address.  A plain socket is bound first
+ * and closed: it fails, as a single socket would, when the port is taken
+ * (a SO_REUSEPORT socket would join another process's group of the same
+ * user instead), and for port 0 it names the port the group then takes
+ * (should another process take that port in between, the group's bind
+ * fails as a taken port does). */
+static int
+srv_listen(srv_server *s, unsigned n, gw_err *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	if (srv_parse_bind(s->cfg.bind, &ss, &len) != 0)
 		return gw_err_set(err, -EINVAL, GW_EXIT_USAGE, "invalid gateway socket address '%s'",
 		    s->cfg.bind);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	int one = 1;
+	int fd = srv_listen_one(&ss, len, false);
+	socklen_t glen = sizeof(ss);
 	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (ss.ss_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		getsockname(fd, (struct sockaddr *)&ss, &glen); /* the port, if it was 0 */
+		close(fd);
+		for (unsigned i = 0; i < n && fd >= 0; i++)
+			if ((fd = srv_listen_one(&ss, glen, true)) >= 0)
+				s->listen_fds[s->nlisten++] = fd;
 	}
-	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return gw_err_set(err, -e, GW_EXIT_UNAVAILABLE,
-		    "failed to bind gateway openresponses server on %s: %s", s->cfg.bind, strerror(e));
+	if (fd < 0) {
+		srv_unlisten(s);
+		return gw_err_set(err, fd, GW_EXIT_UNAVAILABLE,
+		    "failed to bind gateway openresponses server on %s: %s", s->cfg.bind, strerror(-fd));
 	}
-	struct sockaddr_storage got;
-	socklen_t glen = sizeof(got);
-	getsockname(fd, (struct sockaddr *)&got, &glen);
 	char ip[INET6_ADDRSTRLEN] = "";
-	if (got.ss_family == AF_INET6) {
-		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&got;
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
 		inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof(ip));
 		snprintf(s->bind, sizeof(s->bind), "[%s]:%u", ip, ntohs(v6->sin6_port));
 	} else {
-		struct sockaddr_in *v4 = (struct sockaddr_in *)&got;
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
 		inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof(ip));
 		snprintf(s->bind, sizeof(s->bind), "%s:%u", ip, ntohs(v4->sin_port));
 	}
-	s->listen_fd = fd;
 	return 0;
 }
 
@@ -1494,8 +1530,7 @@ srv_provider_log(void *ctx, const char *line)
 static void
 srv_free(srv_server *s)
 {
-	if (s->listen_fd >= 0)
-		close(s->listen_fd);
+	srv_unlisten(s);
 	if (s->event_fd >= 0)
 		close(s->event_fd);
 	srv_fleet_close(s->fleet);
@@ -1549,7 +1584,6 @@ srv_new(const srv_config *cfg)
 	srv_server *s = gw_xcalloc(1, sizeof(*s));
 	s->cfg = *cfg;
 	s->body_limit = s->cfg.max_input_chars * 8;
-	s->listen_fd = -1;
 	s->run.fd = -1;
 	s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	srv_metrics_init(&s->metrics);
@@ -1692,7 +1726,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 	pc.ctx = s;
 	rc = gw_provider_new(&pc, &s->provider, err);
 	if (rc == 0)
-		rc = srv_listen(s, err);
+		rc = srv_listen(s, pool, err);
 	if (rc == 0 && s->fleet == NULL) {
 		/* sessions and stored responses live here; create them once */
 		rc = gw_fs_mkdirs_under(s->cfg.state_dir, "openresponses/responses", NULL, err);
@@ -1733,7 +1767,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		l->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 		    MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG, 0, srv_accept, s, srv_access, s,
 		    MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_log, s,
-		    MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+		    MHD_OPTION_LISTEN_SOCKET, s->listen_fds[i],
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections + SRV_MHD_LIMIT_MARGIN,
 		    MHD_OPTION_NOTIFY_CONNECTION, srv_conn_notify, s,
 		    MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
@@ -1760,8 +1794,7 @@ srv_start_internal(const srv_config *cfg, bool foreground, srv_server **out, gw_
 		/* the record needs descriptors (lock, state file) that a failure
 		 * to get one may have used up: give the listen socket back first,
 		 * as a failed bind holds none */
-		close(s->listen_fd);
-		s->listen_fd = -1;
+		srv_unlisten(s);
 		srv_record_startup_failure(s, foreground, err);
 		srv_free(s);
 		return rc;
@@ -1801,10 +1834,7 @@ srv_stop_internal(srv_server *s, bool foreground)
 	while (s->loops_quiesced < s->nloops)
 		pthread_cond_wait(&s->cond, &s->lock);
 	pthread_mutex_unlock(&s->lock);
-	if (s->listen_fd >= 0) {
-		close(s->listen_fd);
-		s->listen_fd = -1;
-	}
+	srv_unlisten(s);
 	srv_api_shutdown(s, SRV_SHUTDOWN_WAIT_MS);
 	/* WebSockets: the terminal events the shutdown produced, then a close
 	 * frame each; their connections go back to the loops, still running */

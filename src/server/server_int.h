@@ -100,7 +100,11 @@ struct srv_server {
 	srv_config cfg;                 /* strings borrowed from the caller */
 	srv_loop loops[SRV_LOOPS_MAX];
 	size_t nloops;
-	int listen_fd;
+	/* a listening socket per loop, one SO_REUSEPORT group on one port, so
+	 * the kernel spreads new connections over the loops (a shared socket
+	 * let whichever loop woke first take a burst of them all); -1 unused */
+	int listen_fds[SRV_LOOPS_MAX];
+	size_t nlisten;
 	gw_lock run;                    /* this run's share of <state-dir>/.run.lock */
 	char bind[64];
 	gw_provider *provider;

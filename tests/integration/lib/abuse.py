@@ -210,25 +210,30 @@ def slowloris(host, port, n, naddr, secs):
 
 
 def flood(host, port, n, naddr):
+    """Opens n connections, address by address (so the per-address cap is
+    passed first), each kept open; every connection's outcome is awaited
+    before the next is opened, since the server's event loops each accept
+    from their own queue and would otherwise take them in any order."""
     socks = []
     per = (n + naddr - 1) // naddr
+    answered = refused = 0
+    by_addr = [0] * naddr
     for i in range(n):
         try:
-            # address by address, so the per-address cap is passed first
             s = conn(host, port, "127.0.0.%d" % (2 + i // per))
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-            socks.append(s)
         except OSError:
-            pass
-    answered = refused = 0
-    for s in socks:
+            continue
+        socks.append(s)
         data, closed = read_response(s, 5.0)
         if data.startswith(b"HTTP/1.1 200"):
             answered += 1
+            by_addr[i // per] += 1
         elif closed:
             refused += 1
     print("answered: %d" % answered)
     print("closed unanswered: %d" % refused)
+    print("answered per address: %s" % " ".join(str(k) for k in by_addr))
     for s in socks:
         s.close()
     print("answered after: %s" % until_answered(host, port))
