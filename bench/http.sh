@@ -89,6 +89,13 @@
 #      gateway's own cost; at 64 every process (wrk, stub, gateway) is
 #      saturated on two cores and the times include queueing behind the
 #      other requests (and, for the fallback, a stub asked twice as often).
+#      Then paced, once per BENCH_OVERHEAD_RATES rate (default 10000 req/s,
+#      the rate TensorZero publishes its overhead at): 64 connections, each
+#      waiting a random 0..2*64/rate s before every request, so the load is
+#      about the rate, not whatever saturates; with BENCH_OVERHEAD_PIN=1 (the
+#      default) on servers of their own alone on the last CPU, wrk and the
+#      stub on the others (BENCH_OVERHEAD_SIDES="..." runs fewer sides;
+#      BENCH_OVERHEAD_CONNS="" or BENCH_OVERHEAD_RATES="" skips a kind).
 #   8. The routes lookup: POST /v1/responses local/echo store:false against
 #      a server without routes and one whose routes file's default route
 #      is local/echo (four routes), interleaved; req/s and server CPU per
@@ -110,7 +117,8 @@
 #                                 anchors (1-4; needs nginx), overhead (7),
 #                                 routes (8), store (5) and turns (6) (both
 #                                 need PostgreSQL's server), ws
-#   BENCH_OVERHEAD_SECS=5 BENCH_OVERHEAD_CONNS="1 $BENCH_CONNS"
+#   BENCH_OVERHEAD_SECS=5 BENCH_OVERHEAD_CONNS="1 $BENCH_CONNS" BENCH_OVERHEAD_RATES=10000
+#   BENCH_OVERHEAD_PIN=1
 #   BENCH_STORE_ROUNDS=5 BENCH_TURN_CONVS=30 BENCH_TURNS=20 BENCH_SESSION=1
 #   BENCH_PREV=1 BENCH_BASE_BIN= BENCH_WS_ROUNDS=5 BENCH_WS_RATE=2000
 # Each server's peak RSS (VmHWM) is printed after its load.
@@ -164,6 +172,7 @@ CONNS=${BENCH_CONNS:-64}
 SSE_N=${BENCH_SSE_N:-200}
 W=$(mktemp -d /tmp/tau-bench.XXXXXX)
 PIDS=()
+WRK_PIN=() # taskset -c LIST: where wrk runs (part 7's paced runs)
 cleanup() {
 	local p
 	# `|| true`: under set -e a killed child's status (143) would end the trap early
@@ -197,7 +206,7 @@ declare -A RPS P50 P99
 wrk_run() {
 	local name=$1 url=$2
 	shift 2
-	wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" >"$W/wrk.out"
+	"${WRK_PIN[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" >"$W/wrk.out"
 	python3 - "$W/wrk.out" >>"$W/wrk.$name" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
@@ -442,7 +451,8 @@ fi # part anchors
 # Server-Timing header of every answer, at the C stub's full rate
 if has_part overhead; then
 OV_SECS=${BENCH_OVERHEAD_SECS:-5}
-OV_CONNS=${BENCH_OVERHEAD_CONNS:-1 $CONNS}
+OV_CONNS=${BENCH_OVERHEAD_CONNS-1 $CONNS}
+OV_RATES=${BENCH_OVERHEAD_RATES-10000}
 OPENAI_TARGET="\"provider\": \"openai\", \"model\": \"bench\", \"api_key_env\": \"OPENAI_API_KEY\""
 # the breaker must not open on the failing target during the bench: a
 # fallback that skips it would measure nothing
@@ -470,6 +480,12 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 local threads = {}
 function setup(thread) threads[#threads + 1] = thread end
+-- paced (OV_PACE_MS=D): each request waits a random 0..2D ms first
+local pace = tonumber(os.getenv("OV_PACE_MS") or "")
+if pace and pace > 0 then
+  local hi = math.floor(2 * pace + 0.5)
+  function delay() return math.random(0, hi) end
+end
 n, miss, rows = 0, 0, {}
 function response(status, headers, body)
   local st = headers["Server-Timing"]
@@ -516,11 +532,12 @@ for side in resp_json resp_sse chat_json chat_sse fallback failing; do
 	eval "side_$side() { ov_run $side \"\$RT_ADDR\"; }"
 done
 side_unrouted_json() { ov_run unrouted_json "$UNR_ADDR"; }
-OV_SIDES=(resp_json resp_sse chat_json chat_sse unrouted_json fallback failing)
+OV_SIDES=(${BENCH_OVERHEAD_SIDES:-resp_json resp_sse chat_json chat_sse unrouted_json fallback failing})
 if [ -n "${BENCH_BASE_BIN:-}" ]; then
 	# the same routes on another binary: its plain and fallback requests
 	BIN=$(realpath "$BENCH_BASE_BIN") bench_gw_start RTB "$W/state-rtb" --quiet --gateway-routes "$W/routes.json"
 	for side in resp_json chat_json fallback; do
+		[[ " ${OV_SIDES[*]} " == *" $side "* ]] || continue
 		cp "$W/ov_$side.lua" "$W/ov_base_$side.lua"
 		eval "side_base_$side() { ov_run base_$side \"\$RTB_ADDR\"; }"
 		OV_SIDES+=("base_$side")
@@ -585,17 +602,56 @@ if "fallback" in out and "failing" in out:
           "  (target: the fallback adds no more)" % (fa["u50"][0], fa["t50"][0]))
 PY
 }
-for OVC in $OV_CONNS; do
+# ov_load HOW: one set of interleaved rounds of every side and its report
+ov_load() {
 	echo
 	echo "7. the gateway's own time (Server-Timing gateway;dur, per answer) in front of tau-bench-stub,"
-	echo "   routed (--gateway-routes, openai targets), wrk -t1 -c$OVC -d${OV_SECS}s, $RUNS rounds, sides interleaved"
+	echo "   routed (--gateway-routes, openai targets), wrk -t1 -c$OVC -d${OV_SECS}s $1, $RUNS rounds, sides interleaved"
 	echo "   (streams: gateway;dur is the time until the headers went out; the histogram has the whole stream)"
 	rm -f "$W"/st.* "$W"/hist.*
 	[ -n "${BENCH_BASE_BIN:-}" ] && echo "   base_*: the same routes on $BENCH_BASE_BIN"
 	rounds "${OV_SIDES[@]}"
 	echo "   Server-Timing (targets: p50 <= 50 us, p99 <= 500 us):"
 	ov_report "${OV_SIDES[@]}"
+}
+for OVC in $OV_CONNS; do
+	ov_load "(closed loop: each connection sends as soon as it has its answer)"
 done
+# paced: 64 connections, each waiting a random 0..2D ms before every request
+# (D = 64 / rate), so the offered load is about the rate whatever the
+# latency, as a production gateway's is (wrk's req/s says what it was).
+# With BENCH_OVERHEAD_PIN=1 (the default on 2 or more CPUs) the gateways of
+# these runs are servers of their own on the last CPU (their event loops,
+# one per core online, share it), and wrk and the stub run on the others:
+# the gateway has a core to itself, as in the published figures it is
+# compared with, and its time is not its loop waiting for the CPU behind
+# wrk or the stub.
+OVC=64
+OV_PIN=${BENCH_OVERHEAD_PIN:-1}
+[ "$(nproc)" -lt 2 ] && OV_PIN=0
+if [ -n "$OV_RATES" ] && [ "$OV_PIN" = 1 ]; then
+	last=$(($(nproc) - 1))
+	BENCH_GW_CPUS=$last bench_gw_start RTP "$W/state-rtp" --quiet --gateway-routes "$W/routes.json"
+	BENCH_GW_CPUS=$last bench_gw_start UNRP "$W/state-unrp" --quiet --model openai/bench \
+		--provider-base-url "http://127.0.0.1:$CSTUB_PORT/v1"
+	RT_ADDR=$RTP_ADDR UNR_ADDR=$UNRP_ADDR RT_PID=$RTP_PID UNR_PID=$UNRP_PID
+	if [ -n "${BENCH_BASE_BIN:-}" ]; then
+		BIN=$(realpath "$BENCH_BASE_BIN") BENCH_GW_CPUS=$last bench_gw_start RTBP "$W/state-rtbp" \
+			--quiet --gateway-routes "$W/routes.json"
+		RTB_ADDR=$RTBP_ADDR
+	fi
+	WRK_PIN=(taskset -c "0-$((last - 1))")
+	taskset -a -p -c "0-$((last - 1))" "$CSTUB_PID" >/dev/null
+	pinned=", each gateway alone on CPU $last, wrk and the stub on CPU 0-$((last - 1))"
+fi
+for rate in $OV_RATES; do
+	export OV_PACE_MS
+	OV_PACE_MS=$(python3 -c "print(64000 / $rate)")
+	ov_load "paced at ~$rate req/s (a random 0..$(python3 -c "print(round(2 * $OV_PACE_MS))") ms wait before each request)${pinned:-}"
+	unset OV_PACE_MS
+done
+WRK_PIN=()
+[ -n "${pinned:-}" ] && taskset -a -p -c "0-$last" "$CSTUB_PID" >/dev/null
 curl -s -H "Authorization: Bearer $TOKEN" "http://$RT_ADDR/gateway/status" | python3 -c '
 import json, sys
 for r in json.load(sys.stdin)["routes"]["routes"]:

@@ -29,7 +29,11 @@ bench_gw_start() {
 	case $state in
 	postgres://* | postgresql://*) where=(--gateway-state-url "$state") ;;
 	esac
-	OPENAI_API_KEY=bench "$BIN" "${where[@]}" --gateway-openresponses-server \
+	# BENCH_GW_CPUS=LIST: the server runs on those CPUs alone (taskset; it
+	# keeps one event loop per core online, all on those CPUs)
+	local pin=()
+	[ -n "${BENCH_GW_CPUS:-}" ] && pin=(taskset -c "$BENCH_GW_CPUS")
+	OPENAI_API_KEY=bench "${pin[@]}" "$BIN" "${where[@]}" --gateway-openresponses-server \
 		--gateway-openresponses-bind 127.0.0.1:0 --gateway-openresponses-auth-token "$TOKEN" \
 		--gateway-openresponses-max-connections 1024 --gateway-openresponses-max-connections-per-ip 1024 \
 		"$@" >"$W/$name.out" 2>"$W/$name.err" &
