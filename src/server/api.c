@@ -10,12 +10,14 @@
  * JSON request to its end there and hands a stream back to its loop
  * (phase CHAINED) to run as any other; input_items
  * is read and rendered on the worker pool too (srv_list_main).  Jobs that
- * cannot block (the offline provider without a session) run inline.  Upstream jobs without a session are started on the
- * handler's own event loop engine with the connection suspended (a routed
- * one tries its route's targets in turn there, srv_job_route_start); when
- * the call ends, on the same thread, the connection is resumed and MHD
- * finishes the job (srv_api_resume).  Jobs with a session, whose lock may have to be waited
- * for, run on the worker pool.  In fleet mode a session turn first queues
+ * cannot block (the offline provider without a session) run inline.
+ * Upstream jobs without a session are started on the handler's own event
+ * loop engine with the connection suspended (a routed one tries its
+ * route's targets in turn there, srv_job_route_start); when the call ends,
+ * on the same thread, its done callback builds and queues the answer and
+ * resumes the connection (srv_job_done; a call that ends while it starts
+ * is finished by MHD's next call instead, srv_api_resume).  Jobs with a
+ * session, whose lock may have to be waited for, run on the worker pool.  In fleet mode a session turn first queues
  * in the server's key gate (keygate.h), then holds a pooled connection with
  * the session's row locked from srv_job_begin to srv_job_end, where the
  * stored response, the exchange and the commit go out before the answer.
@@ -862,6 +864,18 @@ srv_job_main(void *arg)
 	srv_job_unref(j);
 }
 
+/* Ends non-stream job j on its connection's thread, which resumes the
+ * connection itself (after queueing the answer, or by returning to MHD):
+ * the answer lands in j->req->result, and the caller's reference on j is
+ * let go. */
+static void
+srv_job_finish(srv_job *j, int rc, const gw_provider_outcome *o)
+{
+	j->resume = false; /* srv_job_end must not resume it */
+	srv_job_end(j, rc, o);
+	srv_job_unref(j);
+}
+
 /* The provider's done callback, inside an engine step: the loop's own
  * (no session) or the provider's transfer thread.  A stream ends here (its
  * frames are already flowing).  A non-stream job is answered here when
@@ -891,9 +905,7 @@ srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
 		struct MHD_Connection *c = j->conn;
 		srv_loop *l = j->loop;
 		srv_req *r = j->req;
-		j->resume = false; /* resumed below, once the answer is queued */
-		srv_job_end(j, rc, o);
-		srv_job_unref(j);
+		srv_job_finish(j, rc, o); /* resumed below, once the answer is queued */
 		if (srv_reply_result(c, r) != MHD_YES) { /* closed once resumed (srv_access) */
 			srv_log(r->srv, "cannot queue the answer to %s %s", r->method, r->path);
 			r->phase = SRV_PHASE_LOST;
@@ -911,16 +923,13 @@ srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
 	srv_loop_resume(j->loop, j->conn);
 }
 
-/* Finishes r's pending job on this (the connection's) thread: its answer
- * lands in r->result, and the job is let go. */
+/* Finishes r's pending job on this (the connection's) thread. */
 static void
 srv_job_finish_pending(srv_req *r)
 {
 	srv_job *j = r->pending;
 	r->pending = NULL;
-	j->resume = false; /* the connection is not suspended any more */
-	srv_job_end(j, j->provider_rc, &j->outcome);
-	srv_job_unref(j);
+	srv_job_finish(j, j->provider_rc, &j->outcome);
 }
 
 enum MHD_Result

@@ -9,9 +9,9 @@
  * upstream model or a routes file, its own provider engine, so an upstream
  * call (a route's fallback too) starts, ends and is answered on one
  * thread.  Handlers never block on the network or on a session lock: an
- * upstream call goes to the loop's engine, work
- * that may wait for a session lock to the worker pool, with the
- * connection suspended (see api.c).  The connection caps are counted here
+ * upstream call goes to the loop's engine, work that may wait for a
+ * session lock to the worker pool, with the connection suspended (see
+ * api.c).  The connection caps are counted here
  * across all daemons.  Refusals (401, 404, 405, 413, 431) are
  * decided on the first, headers-only call: a request with a body is
  * refused there and then, so the body is never read; one without a body is
@@ -1467,8 +1467,7 @@ static void
 srv_unlisten(srv_server *s)
 {
 	for (size_t i = 0; i < s->nlisten; i++)
-		if (s->listen_fds[i] >= 0)
-			close(s->listen_fds[i]);
+		close(s->listen_fds[i]);
 	s->nlisten = 0;
 }
 

@@ -102,7 +102,8 @@ struct srv_server {
 	size_t nloops;
 	/* a listening socket per loop, one SO_REUSEPORT group on one port, so
 	 * the kernel spreads new connections over the loops (a shared socket
-	 * let whichever loop woke first take a burst of them all); -1 unused */
+	 * let whichever loop woke first take a burst of them all); the first
+	 * nlisten are open */
 	int listen_fds[SRV_LOOPS_MAX];
 	size_t nlisten;
 	gw_lock run;                    /* this run's share of <state-dir>/.run.lock */
