@@ -836,6 +836,19 @@ srv_job_route(srv_job *j, const gw_provider_call *call, const gw_provider_sink *
 }
 
 /* Runs a job to its end on this thread (inline, or on the worker pool). */
+/* The upstream's share of a provider call begun at t0 (gw_clock_mono_ns)
+ * with outcome o: until the engine took up the reply's last bytes
+ * (o->done_ns), or until now for a call without one (the offline model).
+ * Reading the reply, and any hand-off after, are the gateway's time. */
+static uint64_t
+srv_upstream_ns(uint64_t t0, const gw_provider_outcome *o)
+{
+	uint64_t end = gw_clock_mono_ns();
+	if (o->done_ns != 0 && o->done_ns >= t0 && o->done_ns <= end)
+		end = o->done_ns;
+	return end - t0;
+}
+
 static void
 srv_job_run(srv_job *j)
 {
@@ -851,7 +864,7 @@ srv_job_run(srv_job *j)
 			rc = srv_job_route(j, &call, &sink, &o);
 		else
 			rc = gw_provider_run(j->srv->provider, &call, &sink, &j->cancel, &o);
-		j->upstream_ns = gw_clock_mono_ns() - t0;
+		j->upstream_ns = srv_upstream_ns(t0, &o);
 	}
 	srv_job_end(j, rc, &o);
 }
@@ -885,17 +898,13 @@ srv_job_finish(srv_job *j, int rc, const gw_provider_outcome *o)
  * resumed, so the MHD_run after the step only writes it.  Otherwise it is
  * handed back to its connection (srv_api_resume), whose MHD_run builds
  * and persists the answer outside the engine step.  The upstream's time
- * ends when the step that saw the call end began (o->done_ns): reading the
- * reply, and the step's other answers built before this one, are the
- * gateway's time. */
+ * ends when the step that saw the call end began (srv_upstream_ns): the
+ * step's other answers built before this one are the gateway's time. */
 static void
 srv_job_done(void *ctx, int rc, const gw_provider_outcome *o)
 {
 	srv_job *j = ctx;
-	uint64_t end = gw_clock_mono_ns();
-	if (o->done_ns != 0 && o->done_ns >= j->up_t0_ns && o->done_ns <= end)
-		end = o->done_ns;
-	j->upstream_ns = end - j->up_t0_ns;
+	j->upstream_ns = srv_upstream_ns(j->up_t0_ns, o);
 	if (j->stream) {
 		srv_job_end(j, rc, o);
 		srv_job_unref(j);
